@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# natwho: `make` builds ./natwho; `make check` installs what the tests need
+# and runs every test; `make demo` replays the incident in throwaway network
+# namespaces.  `make V=1` shows the commands.
+
+OUTPUT ?= build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+PREFIX ?= /usr/local
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+ifeq ($(filter x86 arm64,$(ARCH)),)
+$(error natwho: unsupported architecture '$(ARCH)': add vmlinux/$(ARCH)/vmlinux.h and a __TARGET_ARCH mapping)
+endif
+VMLINUX_DIR := vmlinux/$(ARCH)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+WARN := -Wall -Wextra -Werror
+CFLAGS ?= -g -O2
+ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DNATWHO_VERSION='"$(VERSION)"' \
+	-Iinclude -Isrc -I$(OUTPUT) -MMD -MP
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -I$(VMLINUX_DIR) -Iinclude
+LDLIBS := -lbpf -lelf -lz -ljson-c
+
+# One BPF object per attach family; each becomes a skeleton in natwho.
+BPF_PROGS := nf
+BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_PROGS))
+SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS))
+
+# Pure modules (no BPF): unit-tested and fuzzed without root.
+CORE_SRCS := src/parse.c src/decode.c src/out.c src/sink.c src/log.c
+K8S_SRCS :=
+CAPFILE_SRCS := src/capfile.c
+PURE_SRCS := $(CORE_SRCS) $(K8S_SRCS) $(CAPFILE_SRCS)
+# The loader: BPF, capture, CLI.
+LOADER_SRCS := src/natwho.c src/opts.c src/capture.c src/backend_nf.c src/nf_compat.c
+
+PURE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(PURE_SRCS))
+LOADER_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LOADER_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(patsubst tests/tools/%.c,$(OUTPUT)/tests/%,$(TOOL_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all clean deps check unit e2e fuzz demo bench install vmlinux tests
+
+all: natwho
+
+$(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h include/natwho.h $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(LOADER_OBJS): $(SKELS)
+
+$(OUTPUT)/%.o: src/%.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+natwho: $(PURE_OBJS) $(LOADER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(PURE_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(PURE_OBJS) -lcmocka $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/tools/%.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -lpthread -o $@
+
+# libFuzzer targets: clang, ASan+UBSan, the pure modules compiled in.
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PURE_SRCS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-std=gnu11 -D_GNU_SOURCE -DNATWHO_VERSION='"$(VERSION)"' -Iinclude -Isrc \
+		$< $(PURE_SRCS) $(LDLIBS) -o $@
+
+tests: natwho $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_BINS)
+
+deps:
+	$(Q)tests/deps.sh
+
+unit: $(UNIT_BINS)
+	$(Q)tests/run.sh unit
+
+e2e: natwho $(TOOL_BINS)
+	$(Q)tests/run.sh e2e
+
+fuzz: $(FUZZ_BINS)
+	$(Q)tests/run.sh fuzz
+
+# Everything, the way CI runs it.
+check: deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)tests/run.sh all
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory natwho $(TOOL_BINS)
+	$(Q)tests/demo.sh
+
+# Regenerate the checked-in vmlinux.h from this machine's kernel BTF.
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_DIR)/vmlinux.h
+
+install: natwho
+	install -D -m 0755 natwho $(DESTDIR)$(PREFIX)/sbin/natwho
+	install -D -m 0644 src/natwho.8 $(DESTDIR)$(PREFIX)/share/man/man8/natwho.8
+
+clean:
+	$(Q)rm -rf $(OUTPUT) natwho
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * netfilter backend: BPF_PROG_TYPE_NETFILTER programs linked (per network
+ * namespace) at NF_INET_POST_ROUTING and NF_INET_LOCAL_IN with a priority
+ * just before conntrack confirmation, so every NAT hook has run.  A packet
+ * whose conntrack entry is not yet confirmed is the first of a new
+ * connection: report it.  Established traffic costs two loads and a compare.
+ *
+ * libbpf 1.1 does not know SEC("netfilter"); the loader sets the program type
+ * (src/nf_compat.c), which is why these sections carry no libbpf prefix.
+ */
+#include "common.bpf.h"
+
+#define NW_NF_ACCEPT 1
+
+static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
+{
+	struct sk_buff *skb = ctx->skb;
+	unsigned long nfct = skb->_nfct;
+	unsigned long ctinfo = nfct & 7;
+	const struct nf_conn *ct;
+	unsigned long status;
+	__u32 netns;
+	int task_ok;
+
+	if (ctinfo != IP_CT_NEW && ctinfo != IP_CT_RELATED)
+		return NW_NF_ACCEPT;
+	ct = (const struct nf_conn *)(nfct & NW_NFCT_PTRMASK);
+	if (!ct)
+		return NW_NF_ACCEPT;
+	status = BPF_CORE_READ(ct, status);
+	if (status & (1UL << IPS_CONFIRMED_BIT))
+		return NW_NF_ACCEPT;
+
+	netns = BPF_CORE_READ(ctx, state, net, ns.inum);
+	/*
+	 * At POST_ROUTING a packet with skb->sk was sent by a local socket; the
+	 * first packet of a connection is sent from the connect()/sendmsg()
+	 * syscall, so current is the process that opened it.  LOCAL_IN runs in
+	 * softirq: current is unrelated.
+	 */
+	task_ok = hook == NW_HOOK_POSTROUTING && skb->sk;
+	nw_emit(ct, netns, hook, task_ok, 0, 0);
+	return NW_NF_ACCEPT;
+}
+
+SEC("netfilter/post_routing")
+int nf_postrouting(struct bpf_nf_ctx *ctx)
+{
+	return nw_nf_hook(ctx, NW_HOOK_POSTROUTING);
+}
+
+SEC("netfilter/local_in")
+int nf_local_in(struct bpf_nf_ctx *ctx)
+{
+	return nw_nf_hook(ctx, NW_HOOK_LOCAL_IN);
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The contract between natwho's BPF programs and its userspace: one event per
+ * new conntrack entry, written to the "events" ring buffer, and the filter
+ * knobs userspace sets in .rodata before load.
+ *
+ * Fixed-width types only, widest first, no pointers, no bool.  Bump
+ * NW_EVENT_VERSION on any layout change; userspace rejects other versions.
+ */
+#ifndef NATWHO_H
+#define NATWHO_H
+
+#define NW_EVENT_VERSION 1
+#define NW_COMM_LEN 16
+#define NW_MAX_PORTS 16
+
+/* Which hook or probe saw the new conntrack entry. */
+enum nw_hook {
+	NW_HOOK_POSTROUTING = 1, /* netfilter backend, NF_INET_POST_ROUTING */
+	NW_HOOK_LOCAL_IN = 2, /* netfilter backend, NF_INET_LOCAL_IN */
+	NW_HOOK_CONFIRM = 3, /* fentry/kprobe backends, __nf_conntrack_confirm */
+};
+
+/* nw_event.flags */
+enum nw_event_flags {
+	NW_EF_TASK = 1 << 0, /* pid, tgid, comm and cgroup_id are valid */
+	NW_EF_VERDICT = 1 << 1, /* verdict is valid (fexit/kretprobe) */
+	NW_EF_MARK = 1 << 2, /* mark is valid (CONFIG_NF_CONNTRACK_MARK) */
+	NW_EF_ZONE = 1 << 3, /* zone is valid (CONFIG_NF_CONNTRACK_ZONES) */
+};
+
+/* One direction of a conntrack entry.  IPv4 uses the first 4 bytes of the
+ * address arrays; ports are in host byte order (0 for port-less protocols). */
+struct nw_tuple {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport;
+	__u16 dport;
+};
+
+struct nw_event {
+	__u64 ts_boot_ns; /* bpf_ktime_get_boot_ns() */
+	__u64 cgroup_id;
+	__u32 netns; /* network namespace inode */
+	__u32 pid; /* thread id */
+	__u32 tgid; /* process id */
+	__u32 ct_status; /* enum ip_conntrack_status bits */
+	__u32 mark;
+	__u32 verdict; /* NF_ACCEPT (1) / NF_DROP (0), when NW_EF_VERDICT */
+	__u16 version; /* NW_EVENT_VERSION */
+	__u16 zone;
+	__u8 family; /* AF_INET or AF_INET6 */
+	__u8 proto; /* IPPROTO_* */
+	__u8 hook; /* enum nw_hook */
+	__u8 flags; /* enum nw_event_flags */
+	char comm[NW_COMM_LEN];
+	struct nw_tuple orig; /* ORIGINAL direction, as the client sent it */
+	struct nw_tuple reply; /* REPLY direction, after NAT */
+};
+
+/* Kernel-side filters, set by userspace in .rodata before load.  A zero
+ * field means "no filter". */
+struct nw_filter {
+	__u32 tgid;
+	__u32 netns;
+	__u16 ports[NW_MAX_PORTS];
+	__u8 nports;
+	__u8 proto;
+	__u8 family;
+	__u8 pad;
+};
+
+#endif /* NATWHO_H */

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Capture backends: each loads its BPF object with the kernel-side filter,
+ * attaches it, and hands back the "events" ring buffer and the per-CPU "lost"
+ * counter.  Every backend emits the same struct nw_event (bpf/common.bpf.h),
+ * so everything after capture is backend-agnostic.  Backend choice happens
+ * in one place: capture__open() in src/capture.c.
+ */
+#ifndef NW_BACKEND_H
+#define NW_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "natwho.h"
+
+#define NW_BACKEND_MAX_LINKS 8
+#define NW_WHY_LEN 256
+
+struct nw_backend_opts {
+	struct nw_filter filter;
+	uint32_t ringbuf_size; /* bytes, power of two >= page size */
+	int netns_fd; /* namespace to attach in (netfilter backend), -1: ours */
+	bool verbose;
+};
+
+struct nw_backend {
+	const struct nw_backend_ops *ops;
+	void *skel; /* the backend's libbpf skeleton */
+	int events_fd; /* BPF_MAP_TYPE_RINGBUF of struct nw_event */
+	int lost_fd; /* BPF_MAP_TYPE_PERCPU_ARRAY, one __u64 */
+	int link_fds[NW_BACKEND_MAX_LINKS]; /* fd-owned links: gone with us */
+	int nlinks;
+};
+
+struct nw_backend_ops {
+	const char *name;
+	/*
+	 * Load and attach.  On failure return a negative errno, release
+	 * everything, and say why in @why (one line, no newline) so that
+	 * `--backend auto` can list what each backend said.
+	 */
+	int (*open)(struct nw_backend *be, const struct nw_backend_opts *opts, char *why,
+		    size_t why_len);
+	void (*close)(struct nw_backend *be);
+};
+
+extern const struct nw_backend_ops nw_backend_netfilter;
+
+#endif

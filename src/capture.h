@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Capture: pick a backend, attach it, and deliver raw events from its ring
+ * buffer to a callback.  The only module that touches BPF at run time. */
+#ifndef NW_CAPTURE_H
+#define NW_CAPTURE_H
+
+#include <stdint.h>
+#include "backend.h"
+
+struct ring_buffer;
+
+/* Called for each raw record; the data is only valid during the call. */
+typedef int (*capture_cb)(void *ctx, void *data, size_t size);
+
+struct capture {
+	struct nw_backend be;
+	struct ring_buffer *rb;
+	int ncpus;
+};
+
+/* Names accepted by --backend, "auto" first, NULL-terminated. */
+extern const char *const capture_backend_names[];
+bool capture__backend_known(const char *name);
+
+/*
+ * Open the named backend ("auto": the first that loads and attaches).  On
+ * failure returns -errno and fills @why with what each backend tried said.
+ */
+int capture__open(struct capture *cap, const char *backend, const struct nw_backend_opts *opts,
+		  capture_cb cb, void *ctx, char *why, size_t why_len);
+/* Deliver what is ready, waiting up to @timeout_ms; events handled or -errno. */
+int capture__poll(struct capture *cap, int timeout_ms);
+/* Sum of the per-CPU loss counters. */
+int capture__lost(const struct capture *cap, uint64_t *lost);
+const char *capture__backend(const struct capture *cap);
+void capture__close(struct capture *cap);
+
+#endif

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Raw struct nw_event -> struct conn.  Pure: no BPF, no I/O. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "conn.h"
+
+static size_t addr_len(uint8_t family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+int conn__decode(const void *data, size_t size, int64_t boot_to_real_ns,
+		 const char *backend, struct conn *c)
+{
+	struct nw_event e;
+	size_t alen;
+
+	if (size < sizeof(e))
+		return -EINVAL;
+	memcpy(&e, data, sizeof(e)); /* never work on ring buffer memory */
+	if (e.version != NW_EVENT_VERSION)
+		return -EPROTO;
+	if (e.family != AF_INET && e.family != AF_INET6)
+		return -EAFNOSUPPORT;
+
+	memset(c, 0, sizeof(*c));
+	c->ts_ns = (uint64_t)((int64_t)e.ts_boot_ns + boot_to_real_ns);
+	c->netns = e.netns;
+	c->ct_status = e.ct_status;
+	c->mark = e.mark;
+	c->zone = e.zone;
+	c->verdict = e.verdict;
+	c->family = e.family;
+	c->proto = e.proto;
+	c->hook = e.hook;
+	c->flags = e.flags;
+	if (e.flags & NW_EF_TASK) {
+		c->pid = e.pid;
+		c->tgid = e.tgid;
+		c->cgroup_id = e.cgroup_id;
+		memcpy(c->comm, e.comm, sizeof(c->comm));
+		c->comm[sizeof(c->comm) - 1] = '\0';
+	}
+	c->orig = e.orig;
+	c->reply = e.reply;
+	alen = addr_len(e.family);
+	c->dnat = memcmp(e.orig.dst, e.reply.src, alen) || e.orig.dport != e.reply.sport;
+	c->snat = memcmp(e.orig.src, e.reply.dst, alen) || e.orig.sport != e.reply.dport;
+	memcpy(c->landed.addr, e.reply.src, sizeof(c->landed.addr));
+	c->landed.port = e.reply.sport;
+	memcpy(c->seen_as.addr, e.reply.dst, sizeof(c->seen_as.addr));
+	c->seen_as.port = e.reply.dport;
+	c->backend = backend;
+	return 0;
+}
+
+bool conn__has_ports(const struct conn *c)
+{
+	switch (c->proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_DCCP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+const char *conn__addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len)
+{
+	if (!inet_ntop(family, addr, buf, len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+const char *conn__ep_str(const struct conn *c, const uint8_t *addr, uint16_t port, char *buf,
+			 size_t len)
+{
+	char a[NW_ADDRSTRLEN];
+
+	conn__addr_str(c->family, addr, a, sizeof(a));
+	if (!conn__has_ports(c))
+		snprintf(buf, len, "%s", a);
+	else if (c->family == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+	return buf;
+}
+
+const char *conn__family_str(uint8_t family)
+{
+	return family == AF_INET6 ? "ipv6" : "ipv4";
+}
+
+const char *conn__hook_str(uint8_t hook)
+{
+	switch (hook) {
+	case NW_HOOK_POSTROUTING: return "postrouting";
+	case NW_HOOK_LOCAL_IN: return "local_in";
+	case NW_HOOK_CONFIRM: return "confirm";
+	default: return "unknown";
+	}
+}

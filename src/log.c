@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <stdarg.h>
+#include <stdio.h>
+#include "log.h"
+#include "out.h"
+
+/* Set once by main() before anything is printed. */
+static struct {
+	bool json;
+	int verbose;
+} log_cfg;
+
+void log__setup(bool json, int verbose)
+{
+	log_cfg.json = json;
+	log_cfg.verbose = verbose;
+}
+
+int log__verbosity(void)
+{
+	return log_cfg.verbose;
+}
+
+static void vreport(const char *level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+
+	/* one line, exactly one newline */
+	while (n > 0 && (size_t)n < sizeof(msg) && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	if (log_cfg.json) {
+		printf("{\"type\":\"%s\",\"%s\":", level, level);
+		out__json_string(stdout, msg);
+		printf("}\n");
+		fflush(stdout);
+		return;
+	}
+	fprintf(stderr, "%s: %s\n", level[0] == 'e' ? "Error" : "Warning", msg);
+}
+
+void nw_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("error", fmt, ap);
+	va_end(ap);
+}
+
+void nw_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("warning", fmt, ap);
+	va_end(ap);
+}
+
+void nw_dbg(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_cfg.verbose < level)
+		return;
+	va_start(ap, fmt);
+	fputs("natwho: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The one error reporter: "Error: ..." on stderr, or {"type":"error",...} on
+ * stdout in JSON mode, plus warnings and -v debug lines on stderr. */
+#ifndef NW_LOG_H
+#define NW_LOG_H
+
+#include <stdbool.h>
+
+/* Exit codes, documented in README.md and natwho.8. */
+enum nw_exit {
+	NW_EXIT_OK = 0,
+	NW_EXIT_RUNTIME = 1, /* failed while running */
+	NW_EXIT_USAGE = 2, /* bad command line */
+	NW_EXIT_PERM = 3, /* not root / missing capabilities */
+	NW_EXIT_UNSUPPORTED = 4, /* kernel lacks what every backend needs */
+	NW_EXIT_BADINPUT = 5, /* an input file is malformed */
+	NW_EXIT_FOUND = 6, /* audit: shadowing rules found */
+};
+
+void log__setup(bool json, int verbose);
+int log__verbosity(void);
+void nw_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void nw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Shown with -v (level 1) or -vv (level 2, libbpf debug). */
+void nw_dbg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

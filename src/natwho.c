@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * natwho: for every new connection, where it was meant to go and where
+ * conntrack/NAT actually sent it.  main() wires the pipeline:
+ * capture (BPF) -> decode -> sink.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/libbpf.h>
+#include "capture.h"
+#include "conn.h"
+#include "log.h"
+#include "opts.h"
+#include "sink.h"
+
+/* The one thing a signal handler touches. */
+static volatile sig_atomic_t stop_signal;
+
+struct app {
+	struct nw_opts opts;
+	struct sink sink;
+	struct capture cap;
+	struct nw_stats stats;
+	int64_t boot_to_real_ns;
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC, 0: none */
+	uint64_t lost_reported;
+	int netns_fd;
+	bool done;
+};
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (log__verbosity() < (level == LIBBPF_DEBUG ? 2 : 1))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct app *app = ctx;
+	struct conn c;
+	int err;
+
+	if (app->done)
+		return 0;
+	err = conn__decode(data, size, app->boot_to_real_ns, capture__backend(&app->cap), &c);
+	if (err) {
+		app->stats.undecodable++;
+		nw_dbg(1, "undecodable event (%zu bytes): %s\n", size, strerror(-err));
+		return 0;
+	}
+	sink__conn(&app->sink, &c);
+	app->stats.events++;
+	if (app->opts.count && app->stats.events >= app->opts.count)
+		app->done = true;
+	return 0;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL); /* a closed pipe shows up as a write error */
+}
+
+/* With -v, say as soon as the kernel starts dropping events. */
+static void report_lost_live(struct app *app)
+{
+	uint64_t lost;
+
+	if (app->opts.verbose < 1 || capture__lost(&app->cap, &lost) || lost == app->lost_reported)
+		return;
+	nw_warn("%llu events lost so far (ring buffer full): raise --ringbuf-size",
+		(unsigned long long)lost);
+	app->lost_reported = lost;
+}
+
+static int run_loop(struct app *app)
+{
+	while (!stop_signal && !app->done) {
+		int n = capture__poll(&app->cap, 100);
+
+		if (n < 0) {
+			nw_err("reading the ring buffer: %s", strerror(-n));
+			return NW_EXIT_RUNTIME;
+		}
+		if (fflush(stdout) || ferror(stdout)) {
+			if (errno != EPIPE)
+				nw_err("writing output: %s", strerror(errno));
+			return errno == EPIPE ? NW_EXIT_OK : NW_EXIT_RUNTIME;
+		}
+		if (app->deadline_ns && now_ns(CLOCK_MONOTONIC) >= app->deadline_ns)
+			break;
+		report_lost_live(app);
+	}
+	/* Stopped by a signal or the clock: what the kernel already recorded is
+	 * still delivered. */
+	if (!app->done)
+		capture__poll(&app->cap, 0);
+	return NW_EXIT_OK;
+}
+
+static int open_netns(struct app *app)
+{
+	struct stat st;
+
+	app->netns_fd = -1;
+	if (!app->opts.netns_path)
+		return 0;
+	app->netns_fd = open(app->opts.netns_path, O_RDONLY | O_CLOEXEC);
+	if (app->netns_fd < 0 || fstat(app->netns_fd, &st)) {
+		nw_err("cannot open network namespace '%s': %s", app->opts.netns_path,
+		       strerror(errno));
+		return NW_EXIT_USAGE;
+	}
+	app->opts.filter.netns = (uint32_t)st.st_ino;
+	return 0;
+}
+
+static int exit_code_for(int err)
+{
+	switch (-err) {
+	case EPERM:
+	case EACCES: return NW_EXIT_PERM;
+	case EINVAL:
+	case ENOENT:
+	case EOPNOTSUPP:
+	case 524: /* ENOTSUPP */ return NW_EXIT_UNSUPPORTED;
+	default: return NW_EXIT_RUNTIME;
+	}
+}
+
+static int start_capture(struct app *app)
+{
+	struct nw_backend_opts bopts = {
+		.filter = app->opts.filter,
+		.ringbuf_size = app->opts.ringbuf_size,
+		.netns_fd = app->netns_fd,
+		.verbose = app->opts.verbose > 0,
+	};
+	char why[1024];
+	int err;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		nw_err("kernel BTF (/sys/kernel/btf/vmlinux) not available: natwho needs a kernel "
+		       "built with CONFIG_DEBUG_INFO_BTF=y");
+		return NW_EXIT_UNSUPPORTED;
+	}
+	err = capture__open(&app->cap, app->opts.backend, &bopts, on_event, app, why, sizeof(why));
+	if (err) {
+		nw_err("no backend could attach: %s", why);
+		return exit_code_for(err);
+	}
+	nw_dbg(1, "tracing with backend %s, ring buffer %u bytes\n", capture__backend(&app->cap),
+	       app->opts.ringbuf_size);
+	return 0;
+}
+
+static void finish(struct app *app)
+{
+	uint64_t lost = 0;
+
+	if (capture__lost(&app->cap, &lost))
+		nw_warn("cannot read the loss counter: the count below may be short");
+	app->stats.lost = lost;
+	app->stats.end_ns = now_ns(CLOCK_REALTIME);
+	app->stats.backend = capture__backend(&app->cap);
+	sink__summary(&app->sink, stderr, &app->stats);
+	fflush(stdout);
+	if (lost)
+		nw_warn("%llu events were lost (ring buffer full): raise --ringbuf-size",
+			(unsigned long long)lost);
+}
+
+int main(int argc, char **argv)
+{
+	struct app app = { .netns_fd = -1 };
+	int ret;
+
+	ret = opts__parse(&app.opts, argc, argv);
+	if (ret)
+		return ret;
+	if (app.opts.help || app.opts.version) {
+		if (app.opts.help)
+			opts__usage(stdout);
+		else
+			printf("natwho %s (libbpf %s)\n", NATWHO_VERSION, libbpf_version_string());
+		return NW_EXIT_OK;
+	}
+	log__setup(app.opts.output == OUT_JSON, app.opts.verbose);
+	libbpf_set_print(libbpf_print);
+	install_signals();
+	ret = open_netns(&app);
+	if (ret)
+		goto cleanup;
+	sink__init(&app.sink, stdout, app.opts.output, app.opts.utc);
+	app.boot_to_real_ns = (int64_t)(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME));
+	ret = start_capture(&app);
+	if (ret)
+		goto cleanup;
+	app.stats.start_ns = now_ns(CLOCK_REALTIME);
+	if (app.opts.duration_ns)
+		app.deadline_ns = now_ns(CLOCK_MONOTONIC) + app.opts.duration_ns;
+	sink__header(&app.sink);
+	fflush(stdout);
+	ret = run_loop(&app);
+	finish(&app);
+cleanup:
+	capture__close(&app.cap);
+	if (app.netns_fd >= 0)
+		close(app.netns_fd);
+	return ret;
+}

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "capture.h"
+#include "log.h"
+#include "opts.h"
+#include "parse.h"
+
+enum {
+	OPT_PID = 0x100,
+	OPT_BACKEND,
+	OPT_NETNS,
+	OPT_RINGBUF,
+	OPT_UTC,
+};
+
+static const struct option long_opts[] = {
+	{ "port", required_argument, NULL, 'p' },
+	{ "proto", required_argument, NULL, 'P' },
+	{ "ipv4", no_argument, NULL, '4' },
+	{ "ipv6", no_argument, NULL, '6' },
+	{ "pid", required_argument, NULL, OPT_PID },
+	{ "output", required_argument, NULL, 'o' },
+	{ "count", required_argument, NULL, 'c' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "utc", no_argument, NULL, OPT_UTC },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ 0 },
+};
+
+void opts__usage(FILE *f)
+{
+	fputs("Usage: natwho [OPTIONS]\n"
+	      "Show, for every new connection, where it was meant to go and where\n"
+	      "conntrack/NAT actually sent it.\n"
+	      "\n"
+	      "Filters (applied in the kernel):\n"
+	      "  -p, --port N[,M...]     original OR translated destination port (up to 16)\n"
+	      "  -P, --proto PROTO       tcp, udp, sctp, ... or a protocol number\n"
+	      "  -4, --ipv4              IPv4 only\n"
+	      "  -6, --ipv6              IPv6 only\n"
+	      "      --pid PID           connections opened by this process (local sockets only)\n"
+	      "\n"
+	      "Capture:\n"
+	      "      --backend NAME      auto (default) or netfilter\n"
+	      "      --netns PATH        trace this network namespace, e.g. /var/run/netns/x\n"
+	      "                          or /proc/PID/ns/net (default: natwho's own)\n"
+	      "      --ringbuf-size SIZE ring buffer bytes, power of two (default 8M)\n"
+	      "  -c, --count N           stop after N connections\n"
+	      "  -d, --duration TIME     stop after TIME (10, 1.5, 500ms, 2m, 1h)\n"
+	      "\n"
+	      "Output:\n"
+	      "  -o, --output FORMAT     text (default) or json (one object per line)\n"
+	      "      --utc               text timestamps in UTC instead of local time\n"
+	      "  -v, --verbose           report losses live, backend choice; -vv: libbpf debug\n"
+	      "  -h, --help              this help\n"
+	      "  -V, --version           print the version\n"
+	      "\n"
+	      "Examples:\n"
+	      "  natwho --port 3306                   every new connection to port 3306\n"
+	      "  natwho -o json -c 10 -P udp          ten new UDP flows, as JSON\n"
+	      "  natwho --netns /var/run/netns/node1  trace another network namespace\n"
+	      "\n"
+	      "Exit status: 0 ok, 1 runtime error, 2 usage error, 3 missing privileges,\n"
+	      "4 kernel lacks a needed feature.  See natwho(8).\n",
+	      f);
+}
+
+static int bad_value(const char *opt, const char *val, int err, const char *what)
+{
+	nw_err("invalid %s '%s': %s (%s)", opt, val, err == -ERANGE ? "out of range" : "malformed",
+	       what);
+	return NW_EXIT_USAGE;
+}
+
+static int parse_ringbuf(struct nw_opts *o, const char *arg)
+{
+	uint64_t v;
+	int err = parse_size(arg, &v);
+
+	if (!err && (v < 4096 || v > (1ULL << 30) || (v & (v - 1))))
+		err = -ERANGE;
+	if (err)
+		return bad_value("--ringbuf-size", arg, err, "a power of two from 4K to 1G");
+	o->ringbuf_size = (uint32_t)v;
+	return 0;
+}
+
+static int parse_ports(struct nw_opts *o, const char *arg)
+{
+	size_t n = o->filter.nports;
+	int err = parse_port_list(arg, o->filter.ports, NW_MAX_PORTS, &n);
+
+	if (err == -E2BIG) {
+		nw_err("too many ports: at most %d", NW_MAX_PORTS);
+		return NW_EXIT_USAGE;
+	}
+	if (err)
+		return bad_value("--port", arg, err, "ports 1-65535, comma-separated");
+	o->filter.nports = (uint8_t)n;
+	return 0;
+}
+
+static int parse_output(struct nw_opts *o, const char *arg)
+{
+	if (!strcmp(arg, "text"))
+		o->output = OUT_TEXT;
+	else if (!strcmp(arg, "json"))
+		o->output = OUT_JSON;
+	else
+		return bad_value("--output", arg, -EINVAL, "text or json");
+	return 0;
+}
+
+static int parse_family(struct nw_opts *o, int family)
+{
+	if (o->filter.family && o->filter.family != family) {
+		nw_err("-4 and -6 exclude each other: omit both to trace IPv4 and IPv6");
+		return NW_EXIT_USAGE;
+	}
+	o->filter.family = family;
+	return 0;
+}
+
+static int parse_one(struct nw_opts *o, int c, const char *arg)
+{
+	int err;
+
+	switch (c) {
+	case 'p': return parse_ports(o, arg);
+	case 'P':
+		return parse_proto(arg, &o->filter.proto) ?
+			       bad_value("--proto", arg, -EINVAL, "tcp, udp, sctp or 1-255") : 0;
+	case '4': return parse_family(o, AF_INET);
+	case '6': return parse_family(o, AF_INET6);
+	case OPT_PID:
+		err = parse_u32(arg, 1, 0x3fffffff, &o->filter.tgid);
+		return err ? bad_value("--pid", arg, err, "a process id") : 0;
+	case 'o': return parse_output(o, arg);
+	case 'c':
+		err = parse_u64(arg, 1, UINT64_MAX, &o->count);
+		return err ? bad_value("--count", arg, err, "a positive number") : 0;
+	case 'd':
+		err = parse_duration_ns(arg, &o->duration_ns);
+		if (!err && !o->duration_ns)
+			err = -ERANGE;
+		return err ? bad_value("--duration", arg, err, "e.g. 10, 1.5, 500ms, 2m") : 0;
+	case OPT_BACKEND:
+		if (!capture__backend_known(arg))
+			return bad_value("--backend", arg, -EINVAL, "auto or netfilter");
+		o->backend = arg;
+		return 0;
+	case OPT_NETNS: o->netns_path = arg; return 0;
+	case OPT_RINGBUF: return parse_ringbuf(o, arg);
+	case OPT_UTC: o->utc = true; return 0;
+	case 'v': o->verbose++; return 0;
+	case 'h': o->help = true; return 0;
+	case 'V': o->version = true; return 0;
+	default:
+		fprintf(stderr, "Try 'natwho --help' for more information.\n");
+		return NW_EXIT_USAGE;
+	}
+}
+
+int opts__parse(struct nw_opts *o, int argc, char **argv)
+{
+	int c, err;
+
+	memset(o, 0, sizeof(*o));
+	o->backend = "auto";
+	o->ringbuf_size = NW_DEFAULT_RINGBUF;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "p:P:46o:c:d:vhV", long_opts, NULL)) != -1) {
+		err = parse_one(o, c, optarg);
+		if (err)
+			return err;
+	}
+	if (optind < argc) {
+		nw_err("unexpected argument '%s'; try 'natwho --help'", argv[optind]);
+		return NW_EXIT_USAGE;
+	}
+	return 0;
+}

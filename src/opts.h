@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Command line -> struct nw_opts.  Every option natwho has is here. */
+#ifndef NW_OPTS_H
+#define NW_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "natwho.h"
+#include "out.h"
+
+#define NW_DEFAULT_RINGBUF (8u << 20)
+
+struct nw_opts {
+	struct nw_filter filter; /* kernel-side */
+	const char *backend;
+	const char *netns_path;
+	enum out_mode output;
+	uint64_t count; /* 0: unlimited */
+	uint64_t duration_ns; /* 0: unlimited */
+	uint32_t ringbuf_size;
+	int verbose;
+	bool utc;
+	bool help;
+	bool version;
+};
+
+/* 0 on success; NW_EXIT_USAGE after reporting the problem. */
+int opts__parse(struct nw_opts *o, int argc, char **argv);
+void opts__usage(FILE *f);
+
+#endif

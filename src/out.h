@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * One writer for text and JSON, after iproute2's print_*(PRINT_ANY, ...):
+ * a field printed with OUT_ANY shows up in both forms, so they cannot drift.
+ * In text mode @fmt formats the value (NULL: not shown in text); in JSON mode
+ * @key names it (NULL: not shown in JSON).  JSON output is one object per
+ * line.
+ */
+#ifndef NW_OUT_H
+#define NW_OUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum out_mode { OUT_TEXT, OUT_JSON };
+enum out_kind { OUT_ANY, OUT_TEXT_ONLY, OUT_JSON_ONLY };
+
+#define OUT_MAX_DEPTH 8
+
+struct out {
+	FILE *f;
+	enum out_mode mode;
+	int depth;
+	bool need_comma[OUT_MAX_DEPTH];
+};
+
+void out__init(struct out *o, FILE *f, enum out_mode mode);
+/* Objects: a NULL key opens the top-level record (or an array element). */
+void out__obj_open(struct out *o, const char *key);
+void out__obj_close(struct out *o);
+/* Top-level record end: closes the JSON object, ends the line. */
+void out__record_end(struct out *o);
+
+void out__str(struct out *o, enum out_kind k, const char *key, const char *fmt, const char *val);
+void out__u64(struct out *o, enum out_kind k, const char *key, const char *fmt, uint64_t val);
+void out__i64(struct out *o, enum out_kind k, const char *key, const char *fmt, int64_t val);
+void out__f64(struct out *o, enum out_kind k, const char *key, const char *fmt, double val);
+void out__bool(struct out *o, enum out_kind k, const char *key, const char *fmt, bool val);
+/* JSON null; text prints @fmt with "-" */
+void out__null(struct out *o, enum out_kind k, const char *key, const char *fmt);
+/* Text only, printf-style. */
+void out__text(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Write @s as a JSON string literal (quotes and escapes) to @f. */
+void out__json_string(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "parse.h"
+
+/* Leading digits of @s as an unsigned value; *end after the last digit. */
+static int parse_digits(const char *s, uint64_t *out, const char **end)
+{
+	uint64_t v = 0;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned d = *s - '0';
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*out = v;
+	*end = s;
+	return 0;
+}
+
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char *end;
+	uint64_t v;
+	int err = parse_digits(s, &v, &end);
+
+	if (err)
+		return err;
+	if (*end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	uint64_t v;
+	int err = parse_u64(s, min, max, &v);
+
+	if (!err)
+		*out = (uint32_t)v;
+	return err;
+}
+
+static int mul_ovf(uint64_t a, uint64_t b, uint64_t *out)
+{
+	if (b && a > UINT64_MAX / b)
+		return -ERANGE;
+	*out = a * b;
+	return 0;
+}
+
+int parse_duration_ns(const char *s, uint64_t *out_ns)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t ns;
+	} units[] = {
+		{ "", 1000000000ULL },	 { "s", 1000000000ULL },
+		{ "ms", 1000000ULL },	 { "m", 60000000000ULL },
+		{ "h", 3600000000000ULL },
+	};
+	uint64_t whole, frac = 0, frac_div = 1, ns;
+	const char *p;
+	int err = parse_digits(s, &whole, &p);
+
+	if (err)
+		return err;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		for (; isdigit((unsigned char)*p); p++) {
+			if (frac_div < 1000000000ULL) { /* keep nanosecond precision */
+				frac = frac * 10 + (*p - '0');
+				frac_div *= 10;
+			}
+		}
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(p, units[i].suffix))
+			continue;
+		if (mul_ovf(whole, units[i].ns, &ns))
+			return -ERANGE;
+		if (ns > UINT64_MAX - frac * (units[i].ns / frac_div))
+			return -ERANGE;
+		*out_ns = ns + frac * (units[i].ns / frac_div);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	const char *p;
+	uint64_t v, mul = 1;
+	int err = parse_digits(s, &v, &p);
+
+	if (err)
+		return err;
+	if (*p) {
+		switch (toupper((unsigned char)*p)) {
+		case 'K': mul = 1ULL << 10; break;
+		case 'M': mul = 1ULL << 20; break;
+		case 'G': mul = 1ULL << 30; break;
+		default: return -EINVAL;
+		}
+		p++;
+		if (*p == 'i' || *p == 'I')
+			p++;
+		if (*p == 'b' || *p == 'B')
+			p++;
+		if (*p)
+			return -EINVAL;
+	}
+	return mul_ovf(v, mul, out);
+}
+
+int parse_port_list(const char *s, uint16_t *ports, size_t cap, size_t *n)
+{
+	const char *p = s;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (;;) {
+		const char *end;
+		uint64_t v;
+		size_t i;
+		int err = parse_digits(p, &v, &end);
+
+		if (err)
+			return err;
+		if (*end && *end != ',')
+			return -EINVAL;
+		if (v < 1 || v > 65535)
+			return -ERANGE;
+		for (i = 0; i < *n && ports[i] != v; i++)
+			;
+		if (i == *n) {
+			if (*n >= cap)
+				return -E2BIG;
+			ports[(*n)++] = (uint16_t)v;
+		}
+		if (!*end)
+			return 0;
+		p = end + 1;
+	}
+}
+
+static const struct {
+	const char *name;
+	uint8_t proto;
+} protos[] = {
+	{ "tcp", IPPROTO_TCP },	  { "udp", IPPROTO_UDP },   { "sctp", IPPROTO_SCTP },
+	{ "icmp", IPPROTO_ICMP }, { "icmpv6", IPPROTO_ICMPV6 }, { "udplite", IPPROTO_UDPLITE },
+	{ "dccp", IPPROTO_DCCP }, { "gre", IPPROTO_GRE },
+};
+
+int parse_proto(const char *s, uint8_t *out)
+{
+	uint32_t v;
+
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+		if (s && !strcasecmp(s, protos[i].name)) {
+			*out = protos[i].proto;
+			return 0;
+		}
+	}
+	if (parse_u32(s, 1, 255, &v))
+		return -EINVAL;
+	*out = (uint8_t)v;
+	return 0;
+}
+
+const char *proto_name(uint8_t proto)
+{
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		if (protos[i].proto == proto)
+			return protos[i].name;
+	return NULL;
+}

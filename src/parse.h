@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Strict parsers for everything natwho reads from a command line: they reject
+ * empty input, trailing junk, signs where none belong, and overflow. */
+#ifndef NW_PARSE_H
+#define NW_PARSE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+/* Each returns 0 or -EINVAL (malformed) / -ERANGE (outside [min, max]). */
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+/* Seconds with an optional fraction and unit: "10", "1.5", "250ms", "2m", "1h". */
+int parse_duration_ns(const char *s, uint64_t *out_ns);
+/* Size with optional K/M/G (powers of 1024) suffix: "4M", "65536". */
+int parse_size(const char *s, uint64_t *out);
+/* "3306" or "80,443,8080": appends to ports[*n], deduplicated, max @cap. */
+int parse_port_list(const char *s, uint16_t *ports, size_t cap, size_t *n);
+/* "tcp", "udp", "sctp" (case-insensitive) or a number 1..255 -> IPPROTO_*. */
+int parse_proto(const char *s, uint8_t *out);
+/* IPPROTO_* -> lower-case name, or NULL when natwho has no name for it. */
+const char *proto_name(uint8_t proto);
+
+#endif

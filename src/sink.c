@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Text and JSON rendering of struct conn.  Pure: writes to a FILE only. */
+#include <string.h>
+#include <time.h>
+#include "parse.h"
+#include "sink.h"
+
+#define W_ENDPOINT 21 /* "255.255.255.255:65535" */
+
+void sink__init(struct sink *s, FILE *f, enum out_mode mode, bool utc)
+{
+	memset(s, 0, sizeof(*s));
+	out__init(&s->out, f, mode);
+	s->utc = utc;
+	s->w_src = W_ENDPOINT;
+	s->w_dst = W_ENDPOINT;
+}
+
+const char *sink__rfc3339(uint64_t ts_ns, char *buf, size_t len)
+{
+	time_t sec = (time_t)(ts_ns / 1000000000ULL);
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(ts_ns % 1000000000ULL / 1000));
+	return buf;
+}
+
+static const char *text_time(const struct sink *s, uint64_t ts_ns, char *buf, size_t len)
+{
+	time_t sec = (time_t)(ts_ns / 1000000000ULL);
+	struct tm tm;
+
+	if (s->utc)
+		gmtime_r(&sec, &tm);
+	else
+		localtime_r(&sec, &tm);
+	snprintf(buf, len, "%02d:%02d:%02d.%06u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(ts_ns % 1000000000ULL / 1000));
+	return buf;
+}
+
+void sink__header(struct sink *s)
+{
+	if (s->out.mode != OUT_TEXT || s->header_done)
+		return;
+	fprintf(s->out.f, "%-15s %-7s %-15s %-5s %-*s %-*s %-9s %s\n", "TIME", "PID", "COMM",
+		"PROTO", s->w_src, "SOURCE", s->w_dst, "DESTINATION", "NAT", "LANDED");
+	s->header_done = true;
+}
+
+static const char *nat_marker(const struct conn *c)
+{
+	if (c->dnat && c->snat)
+		return "DNAT+SNAT";
+	if (c->dnat)
+		return "DNAT";
+	if (c->snat)
+		return "SNAT";
+	return "-";
+}
+
+static void print_tuple(struct out *o, const struct conn *c, const char *key,
+			const struct nw_tuple *t)
+{
+	char a[NW_ADDRSTRLEN];
+
+	out__obj_open(o, key);
+	out__str(o, OUT_JSON_ONLY, "src", NULL, conn__addr_str(c->family, t->src, a, sizeof(a)));
+	if (conn__has_ports(c))
+		out__u64(o, OUT_JSON_ONLY, "sport", NULL, t->sport);
+	else
+		out__null(o, OUT_JSON_ONLY, "sport", NULL);
+	out__str(o, OUT_JSON_ONLY, "dst", NULL, conn__addr_str(c->family, t->dst, a, sizeof(a)));
+	if (conn__has_ports(c))
+		out__u64(o, OUT_JSON_ONLY, "dport", NULL, t->dport);
+	else
+		out__null(o, OUT_JSON_ONLY, "dport", NULL);
+	out__obj_close(o);
+}
+
+static void print_endpoint(struct out *o, const struct conn *c, const char *key,
+			   const struct nw_endpoint *ep)
+{
+	char a[NW_ADDRSTRLEN];
+
+	out__obj_open(o, key);
+	out__str(o, OUT_JSON_ONLY, "addr", NULL, conn__addr_str(c->family, ep->addr, a, sizeof(a)));
+	if (conn__has_ports(c))
+		out__u64(o, OUT_JSON_ONLY, "port", NULL, ep->port);
+	else
+		out__null(o, OUT_JSON_ONLY, "port", NULL);
+	out__obj_close(o);
+}
+
+/* Text: TIME PID COMM PROTO (JSON: ts, backend, family, proto, netns, ...) */
+static void print_head(struct sink *s, const struct conn *c)
+{
+	struct out *o = &s->out;
+	const char *pname = proto_name(c->proto);
+	bool task = c->flags & NW_EF_TASK;
+	char buf[64];
+
+	out__str(o, OUT_TEXT_ONLY, NULL, "%-15s ", text_time(s, c->ts_ns, buf, sizeof(buf)));
+	out__str(o, OUT_JSON_ONLY, "type", NULL, "conn");
+	out__u64(o, OUT_JSON_ONLY, "schema", NULL, NW_JSON_SCHEMA);
+	out__str(o, OUT_JSON_ONLY, "ts", NULL, sink__rfc3339(c->ts_ns, buf, sizeof(buf)));
+	out__str(o, OUT_JSON_ONLY, "backend", NULL, c->backend);
+	out__str(o, OUT_JSON_ONLY, "hook", NULL, conn__hook_str(c->hook));
+	out__str(o, OUT_JSON_ONLY, "family", NULL, conn__family_str(c->family));
+	if (task) {
+		out__u64(o, OUT_ANY, "pid", "%-7llu ", c->tgid);
+		out__u64(o, OUT_JSON_ONLY, "tid", NULL, c->pid);
+		out__str(o, OUT_ANY, "comm", "%-15s ", c->comm);
+		out__u64(o, OUT_JSON_ONLY, "cgroup", NULL, c->cgroup_id);
+	} else {
+		out__null(o, OUT_ANY, "pid", "%-7s ");
+		out__null(o, OUT_JSON_ONLY, "tid", NULL);
+		out__null(o, OUT_ANY, "comm", "%-15s ");
+		out__null(o, OUT_JSON_ONLY, "cgroup", NULL);
+	}
+	if (pname) {
+		out__str(o, OUT_ANY, "proto", "%-5s ", pname);
+	} else {
+		snprintf(buf, sizeof(buf), "%u", c->proto);
+		out__str(o, OUT_TEXT_ONLY, NULL, "%-5s ", buf);
+		out__u64(o, OUT_JSON_ONLY, "proto", NULL, c->proto);
+	}
+	out__u64(o, OUT_JSON_ONLY, "netns", NULL, c->netns);
+}
+
+static int grow(int *w, const char *s)
+{
+	int n = (int)strlen(s);
+
+	if (n > *w)
+		*w = n;
+	return *w;
+}
+
+/* Text: SOURCE DESTINATION NAT LANDED [(from SEEN_AS)] */
+static void print_path(struct sink *s, const struct conn *c)
+{
+	struct out *o = &s->out;
+	char src[NW_EPSTRLEN], dst[NW_EPSTRLEN], landed[NW_EPSTRLEN], seen[NW_EPSTRLEN];
+
+	conn__ep_str(c, c->orig.src, c->orig.sport, src, sizeof(src));
+	conn__ep_str(c, c->orig.dst, c->orig.dport, dst, sizeof(dst));
+	conn__ep_str(c, c->landed.addr, c->landed.port, landed, sizeof(landed));
+	out__text(o, "%-*s %-*s %-9s %s", grow(&s->w_src, src), src, grow(&s->w_dst, dst), dst,
+		  nat_marker(c), landed);
+	if (c->snat)
+		out__text(o, " (from %s)",
+			  conn__ep_str(c, c->seen_as.addr, c->seen_as.port, seen, sizeof(seen)));
+
+	print_tuple(o, c, "orig", &c->orig);
+	print_tuple(o, c, "reply", &c->reply);
+	out__bool(o, OUT_JSON_ONLY, "dnat", NULL, c->dnat);
+	out__bool(o, OUT_JSON_ONLY, "snat", NULL, c->snat);
+	print_endpoint(o, c, "landed", &c->landed);
+	out__u64(o, OUT_JSON_ONLY, "ct_status", NULL, c->ct_status);
+	if (c->flags & NW_EF_MARK)
+		out__u64(o, OUT_JSON_ONLY, "mark", NULL, c->mark);
+	if (c->flags & NW_EF_ZONE)
+		out__u64(o, OUT_JSON_ONLY, "zone", NULL, c->zone);
+	if (c->flags & NW_EF_VERDICT)
+		out__str(o, OUT_JSON_ONLY, "confirm", NULL, c->verdict ? "accepted" : "dropped");
+}
+
+void sink__conn(struct sink *s, const struct conn *c)
+{
+	sink__header(s);
+	out__obj_open(&s->out, NULL);
+	print_head(s, c);
+	print_path(s, c);
+	out__record_end(&s->out);
+}
+
+void sink__summary(struct sink *s, FILE *text_f, const struct nw_stats *st)
+{
+	double secs = st->end_ns > st->start_ns ? (st->end_ns - st->start_ns) / 1e9 : 0;
+	struct out *o = &s->out;
+
+	if (o->mode == OUT_TEXT) {
+		fprintf(text_f, "natwho: %llu events, %llu lost, %llu undecodable in %.1fs (backend %s)\n",
+			(unsigned long long)st->events, (unsigned long long)st->lost,
+			(unsigned long long)st->undecodable, secs, st->backend ? st->backend : "-");
+		return;
+	}
+	out__obj_open(o, NULL);
+	out__str(o, OUT_JSON_ONLY, "type", NULL, "summary");
+	out__u64(o, OUT_JSON_ONLY, "schema", NULL, NW_JSON_SCHEMA);
+	out__str(o, OUT_JSON_ONLY, "backend", NULL, st->backend);
+	out__u64(o, OUT_JSON_ONLY, "events", NULL, st->events);
+	out__u64(o, OUT_JSON_ONLY, "lost", NULL, st->lost);
+	out__u64(o, OUT_JSON_ONLY, "undecodable", NULL, st->undecodable);
+	out__f64(o, OUT_JSON_ONLY, "duration_s", NULL, secs);
+	out__record_end(o);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Sinks: render struct conn records and the run summary as text or JSON. */
+#ifndef NW_SINK_H
+#define NW_SINK_H
+
+#include <stdio.h>
+#include "conn.h"
+#include "out.h"
+
+#define NW_JSON_SCHEMA 1
+
+struct nw_stats {
+	uint64_t events; /* records rendered */
+	uint64_t lost; /* ring buffer reservations that failed in BPF */
+	uint64_t undecodable; /* records with a bad size or version */
+	uint64_t start_ns, end_ns; /* wall clock */
+	const char *backend;
+};
+
+struct sink {
+	struct out out;
+	bool utc; /* text timestamps in UTC instead of local time */
+	bool header_done;
+	int w_src, w_dst; /* text column widths, grown to fit */
+};
+
+void sink__init(struct sink *s, FILE *f, enum out_mode mode, bool utc);
+/* Text column header, once; no-op in JSON mode. */
+void sink__header(struct sink *s);
+void sink__conn(struct sink *s, const struct conn *c);
+/* JSON: a {"type":"summary"} record on the sink's stream.  Text: one line on
+ * @text_f (stderr), so it never mixes with piped records. */
+void sink__summary(struct sink *s, FILE *text_f, const struct nw_stats *st);
+/* "2026-11-25T13:20:01.123456Z" */
+const char *sink__rfc3339(uint64_t ts_ns, char *buf, size_t len);
+
+#endif

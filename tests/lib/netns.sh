@@ -1,0 +1,183 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Throwaway network namespaces reproducing the incident (../shared/incident.md)
+# for natwho's end-to-end tests, demo and benchmarks.  Source it, then call
+# nw_topology_up; nw_cleanup (installed as an EXIT trap) removes every
+# namespace and process this shell created, also when a test fails.
+#
+#   node ns "${NW_P}node": the Kubernetes node.  "ClusterIPs" on lo (as IPVS
+#     binds them to kube-ipvs0: local addresses), kube-proxy-style Service
+#     rules, and a CNI portmap hostPort chain hooked ahead of KUBE-SERVICES.
+#   pod ns "${NW_P}poda": mysql-a-0 of namespace a, 10.224.1.5 / fd00:224:1::5
+#   pod ns "${NW_P}podb": mysql-b-0 of namespace b, 10.224.0.222 / fd00:224::222
+#     (hostPort 3306)
+#
+# No traffic ever leaves these namespaces.
+
+NW_P=${NW_P:-nw$$-}
+NODE=${NW_P}node
+PODA=${NW_P}poda
+PODB=${NW_P}podb
+NW_PIDS=()
+
+CLUSTER_IP_MYSQL=10.96.0.20
+CLUSTER_IP_PG=10.96.0.30
+CLUSTER_IP_DNS=10.96.0.10
+CLUSTER_IP6_MYSQL=fd00:96::20
+POD_A=10.224.1.5
+POD_B=10.224.0.222
+POD_A6=fd00:224:1::5
+POD_B6=fd00:224::222
+SANDBOX_B=4f1c2e9a7d3b8c6e5f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6
+
+nw_in() { # run in a namespace without remounting /sys (keeps cgroup mounts)
+	local ns=$1
+	shift
+	nsenter --net="/var/run/netns/$ns" -- "$@"
+}
+
+nw_bg() { # nw_bg NS CMD...: start CMD in NS in the background, remember its pid
+	local ns=$1
+	shift
+	nsenter --net="/var/run/netns/$ns" -- "$@" &
+	NW_PIDS+=($!)
+}
+
+nw_cleanup() {
+	local pid ns
+	for pid in "${NW_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${NW_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	NW_PIDS=()
+	for ns in "$NODE" "$PODA" "$PODB"; do
+		ip netns del "$ns" 2>/dev/null || true
+	done
+}
+
+nw_pod_up() { # name node-side-ifname v4 v4gw v6 v6gw
+	local ns=$1 veth=$2 a4=$3 gw4=$4 a6=$5 gw6=$6
+	ip netns add "$ns"
+	ip -n "$NODE" link add "$veth" type veth peer name eth0 netns "$ns"
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" addr add "$a4/24" dev eth0
+	ip -n "$ns" addr add "$a6/64" dev eth0 nodad
+	ip -n "$ns" route add default via "$gw4"
+	ip -n "$ns" -6 route add default via "$gw6"
+	ip -n "$NODE" link set "$veth" up
+	ip -n "$NODE" addr add "$gw4/24" dev "$veth"
+	ip -n "$NODE" addr add "$gw6/64" dev "$veth" nodad
+}
+
+nw_rules_v4() {
+	cat <<EOR
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:CNI-HOSTPORT-DNAT - [0:0]
+:CNI-DN-9f2c6b1e4d8a7035c1e2f - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-SVC-QCLMJZ4NW7VN5GTC - [0:0]
+:KUBE-SEP-B3QXQ6VYPX6AO4RH - [0:0]
+:KUBE-SVC-6YQ3CLPB2OWDCPKD - [0:0]
+:KUBE-SEP-2VRTPN4TQ7ONUC3B - [0:0]
+:KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]
+:KUBE-SEP-XKD3HGZ5LNW2RJVA - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \"cbr0\" id: \"$SANDBOX_B\"" -m multiport --dports 3306 -j CNI-DN-9f2c6b1e4d8a7035c1e2f
+-A CNI-DN-9f2c6b1e4d8a7035c1e2f -p tcp -m tcp --dport 3306 -j DNAT --to-destination $POD_B:3306
+-A KUBE-SERVICES -d $CLUSTER_IP_MYSQL/32 -p tcp -m comment --comment "a/mysql-a:mysql cluster IP" -m tcp --dport 3306 -j KUBE-SVC-QCLMJZ4NW7VN5GTC
+-A KUBE-SERVICES -d $CLUSTER_IP_PG/32 -p tcp -m comment --comment "a/pg-a:pg cluster IP" -m tcp --dport 5432 -j KUBE-SVC-6YQ3CLPB2OWDCPKD
+-A KUBE-SERVICES -d $CLUSTER_IP_DNS/32 -p udp -m comment --comment "a/dns:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU
+-A KUBE-SVC-QCLMJZ4NW7VN5GTC -m comment --comment "a/mysql-a:mysql -> $POD_A:3306" -j KUBE-SEP-B3QXQ6VYPX6AO4RH
+-A KUBE-SEP-B3QXQ6VYPX6AO4RH -p tcp -m comment --comment "a/mysql-a:mysql" -m tcp -j DNAT --to-destination $POD_A:3306
+-A KUBE-SVC-6YQ3CLPB2OWDCPKD -m comment --comment "a/pg-a:pg -> $POD_A:5432" -j KUBE-SEP-2VRTPN4TQ7ONUC3B
+-A KUBE-SEP-2VRTPN4TQ7ONUC3B -p tcp -m comment --comment "a/pg-a:pg" -m tcp -j DNAT --to-destination $POD_A:5432
+-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "a/dns:dns -> $POD_A:53" -j KUBE-SEP-XKD3HGZ5LNW2RJVA
+-A KUBE-SEP-XKD3HGZ5LNW2RJVA -p udp -m comment --comment "a/dns:dns" -m udp -j DNAT --to-destination $POD_A:53
+COMMIT
+EOR
+}
+
+nw_rules_v6() {
+	cat <<EOR
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:CNI-HOSTPORT-DNAT - [0:0]
+:CNI-DN-9f2c6b1e4d8a7035c1e2f - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-SVC-QCLMJZ4NW7VN5GTC - [0:0]
+:KUBE-SEP-HF3WZ2QJ6OBMHLLT - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \"cbr0\" id: \"$SANDBOX_B\"" -m multiport --dports 3306 -j CNI-DN-9f2c6b1e4d8a7035c1e2f
+-A CNI-DN-9f2c6b1e4d8a7035c1e2f -p tcp -m tcp --dport 3306 -j DNAT --to-destination [$POD_B6]:3306
+-A KUBE-SERVICES -d $CLUSTER_IP6_MYSQL/128 -p tcp -m comment --comment "a/mysql-a:mysql cluster IP" -m tcp --dport 3306 -j KUBE-SVC-QCLMJZ4NW7VN5GTC
+-A KUBE-SVC-QCLMJZ4NW7VN5GTC -m comment --comment "a/mysql-a:mysql -> [$POD_A6]:3306" -j KUBE-SEP-HF3WZ2QJ6OBMHLLT
+-A KUBE-SEP-HF3WZ2QJ6OBMHLLT -p tcp -m comment --comment "a/mysql-a:mysql" -m tcp -j DNAT --to-destination [$POD_A6]:3306
+COMMIT
+EOR
+}
+
+# Build the incident.  With "nohostport", leave out the portmap rules (the
+# control case: the Service works).
+nw_topology_up() {
+	local mode=${1:-incident}
+	trap nw_cleanup EXIT
+	ip netns add "$NODE"
+	ip -n "$NODE" link set lo up
+	ip -n "$NODE" addr add "$CLUSTER_IP_MYSQL/32" dev lo
+	ip -n "$NODE" addr add "$CLUSTER_IP_PG/32" dev lo
+	ip -n "$NODE" addr add "$CLUSTER_IP_DNS/32" dev lo
+	ip -n "$NODE" addr add "$CLUSTER_IP6_MYSQL/128" dev lo
+	nw_in "$NODE" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	nw_pod_up "$PODA" va 10.224.1.5 10.224.1.1 fd00:224:1::5 fd00:224:1::1
+	nw_pod_up "$PODB" vb 10.224.0.222 10.224.0.1 fd00:224::222 fd00:224::1
+	if [ "$mode" = nohostport ]; then
+		nw_rules_v4 | grep -v -e CNI-HOSTPORT-DNAT -e CNI-DN | nw_in "$NODE" iptables-restore
+		nw_rules_v6 | grep -v -e CNI-HOSTPORT-DNAT -e CNI-DN | nw_in "$NODE" ip6tables-restore
+	else
+		nw_rules_v4 | nw_in "$NODE" iptables-restore
+		nw_rules_v6 | nw_in "$NODE" ip6tables-restore
+	fi
+}
+
+# Servers that say who they are.
+nw_servers_up() {
+	local tool=$1
+	nw_bg "$PODA" "$tool" listen :: 3306 "mysql-a-0 (namespace a)"$'\n'
+	nw_bg "$PODA" "$tool" listen :: 5432 "pg-a-0 (namespace a)"$'\n'
+	nw_bg "$PODA" "$tool" -u listen :: 53 "dns-a-0 (namespace a)"$'\n'
+	nw_bg "$PODB" "$tool" listen :: 3306 "mysql-b-0 (namespace b)"$'\n'
+	sleep 0.2
+}
+
+# Start natwho in the node namespace; wait until it has attached.
+# nw_natwho_start OUTFILE ERRFILE ARGS...  -> sets NATWHO_PID
+nw_natwho_start() {
+	local out=$1 err=$2 i
+	shift 2
+	nsenter --net="/var/run/netns/$NODE" -- "$NATWHO" -v "$@" >"$out" 2>"$err" &
+	NATWHO_PID=$!
+	NW_PIDS+=("$NATWHO_PID")
+	for i in $(seq 1 100); do
+		grep -q "tracing with backend" "$err" 2>/dev/null && return 0
+		kill -0 "$NATWHO_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "natwho did not start:" >&2
+	cat "$err" >&2
+	return 1
+}

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Test peer for natwho's end-to-end tests and demo: a client that opens one
+ * connection (TCP or UDP, IPv4 or IPv6) and prints what the server answered,
+ * and a server that answers every connection with a banner.
+ *
+ *   nw-connect [-u] connect ADDR PORT [MESSAGE]
+ *   nw-connect [-u] listen ADDR PORT BANNER
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+static int resolve(const char *addr, const char *port, int udp, struct addrinfo **res)
+{
+	struct addrinfo hints = {
+		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+		.ai_socktype = udp ? SOCK_DGRAM : SOCK_STREAM,
+	};
+	int err = getaddrinfo(addr, port, &hints, res);
+
+	if (err)
+		fprintf(stderr, "nw-connect: %s %s: %s\n", addr, port, gai_strerror(err));
+	return err ? -1 : 0;
+}
+
+static int do_connect(int udp, const char *addr, const char *port, const char *msg)
+{
+	struct addrinfo *ai;
+	char buf[256];
+	struct pollfd pfd;
+	ssize_t n;
+	int fd;
+
+	if (resolve(addr, port, udp, &ai))
+		return 2;
+	fd = socket(ai->ai_family, ai->ai_socktype, 0);
+	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+		fprintf(stderr, "nw-connect: connect %s %s: %s\n", addr, port, strerror(errno));
+		return 1;
+	}
+	if (send(fd, msg, strlen(msg), 0) < 0) {
+		fprintf(stderr, "nw-connect: send: %s\n", strerror(errno));
+		return 1;
+	}
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (poll(&pfd, 1, 2000) == 1 && (n = recv(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = '\0';
+		printf("%s", buf);
+	}
+	close(fd);
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int serve(int fd, int udp, const char *banner)
+{
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		char buf[256];
+
+		if (udp) {
+			if (recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen) >= 0)
+				sendto(fd, banner, strlen(banner), 0, (struct sockaddr *)&peer, plen);
+			continue;
+		}
+		int c = accept(fd, (struct sockaddr *)&peer, &plen);
+
+		if (c < 0)
+			continue;
+		if (send(c, banner, strlen(banner), MSG_NOSIGNAL) < 0)
+			perror("nw-connect: send");
+		close(c);
+	}
+	return 0;
+}
+
+static int do_listen(int udp, const char *addr, const char *port, const char *banner)
+{
+	struct addrinfo *ai;
+	int one = 1, fd;
+
+	if (resolve(addr, port, udp, &ai))
+		return 2;
+	fd = socket(ai->ai_family, ai->ai_socktype, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) || (!udp && listen(fd, 128))) {
+		fprintf(stderr, "nw-connect: listen %s %s: %s\n", addr, port, strerror(errno));
+		return 1;
+	}
+	freeaddrinfo(ai);
+	return serve(fd, udp, banner);
+}
+
+int main(int argc, char **argv)
+{
+	int udp = argc > 1 && !strcmp(argv[1], "-u");
+
+	argv += udp;
+	argc -= udp;
+	if (argc >= 4 && !strcmp(argv[1], "connect"))
+		return do_connect(udp, argv[2], argv[3], argc > 4 ? argv[4] : "hello\n");
+	if (argc == 5 && !strcmp(argv[1], "listen"))
+		return do_listen(udp, argv[2], argv[3], argv[4]);
+	fprintf(stderr, "usage: nw-connect [-u] connect ADDR PORT [MESSAGE]\n"
+			"       nw-connect [-u] listen ADDR PORT BANNER\n");
+	return 2;
+}
