@@ -10,6 +10,10 @@
 #ifndef NATWHO_H
 #define NATWHO_H
 
+#ifndef __VMLINUX_H__ /* BPF side: vmlinux.h has the types */
+#include <linux/types.h>
+#endif
+
 #define NW_EVENT_VERSION 1
 #define NW_COMM_LEN 16
 #define NW_MAX_PORTS 16

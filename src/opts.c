@@ -77,8 +77,8 @@ void opts__usage(FILE *f)
 
 static int bad_value(const char *opt, const char *val, int err, const char *what)
 {
-	nw_err("invalid %s '%s': %s (%s)", opt, val, err == -ERANGE ? "out of range" : "malformed",
-	       what);
+	nw_err("invalid %s '%s': %s (%s)", opt, val,
+	       err == -ERANGE ? "out of range" : err == -ENOENT ? "unknown" : "malformed", what);
 	return NW_EXIT_USAGE;
 }
 
@@ -117,7 +117,7 @@ static int parse_output(struct nw_opts *o, const char *arg)
 	else if (!strcmp(arg, "json"))
 		o->output = OUT_JSON;
 	else
-		return bad_value("--output", arg, -EINVAL, "text or json");
+		return bad_value("--output", arg, -ENOENT, "text or json");
 	return 0;
 }
 
@@ -156,7 +156,7 @@ static int parse_one(struct nw_opts *o, int c, const char *arg)
 		return err ? bad_value("--duration", arg, err, "e.g. 10, 1.5, 500ms, 2m") : 0;
 	case OPT_BACKEND:
 		if (!capture__backend_known(arg))
-			return bad_value("--backend", arg, -EINVAL, "auto or netfilter");
+			return bad_value("--backend", arg, -ENOENT, "auto or netfilter");
 		o->backend = arg;
 		return 0;
 	case OPT_NETNS: o->netns_path = arg; return 0;
@@ -166,8 +166,7 @@ static int parse_one(struct nw_opts *o, int c, const char *arg)
 	case 'h': o->help = true; return 0;
 	case 'V': o->version = true; return 0;
 	default:
-		fprintf(stderr, "Try 'natwho --help' for more information.\n");
-		return NW_EXIT_USAGE;
+		return NW_EXIT_USAGE; /* reported by opts__parse() */
 	}
 }
 
@@ -178,8 +177,14 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->backend = "auto";
 	o->ringbuf_size = NW_DEFAULT_RINGBUF;
-	opterr = 1;
-	while ((c = getopt_long(argc, argv, "p:P:46o:c:d:vhV", long_opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:P:46o:c:d:vhV", long_opts, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			nw_err("%s '%s'; try 'natwho --help'",
+			       c == '?' ? "unknown option" : "missing value for option",
+			       argv[optind - 1]);
+			return NW_EXIT_USAGE;
+		}
 		err = parse_one(o, c, optarg);
 		if (err)
 			return err;

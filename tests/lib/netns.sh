@@ -22,7 +22,9 @@ NW_PIDS=()
 CLUSTER_IP_MYSQL=10.96.0.20
 CLUSTER_IP_PG=10.96.0.30
 CLUSTER_IP_DNS=10.96.0.10
+CLUSTER_IP_ALT=10.96.0.40
 CLUSTER_IP6_MYSQL=fd00:96::20
+CLUSTER_IP6_DNS=fd00:96::10
 POD_A=10.224.1.5
 POD_B=10.224.0.222
 POD_A6=fd00:224:1::5
@@ -56,9 +58,23 @@ nw_cleanup() {
 	done
 }
 
+nw_no_dad() { # IPv6 addresses usable at once: no duplicate address detection
+	nw_in "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+}
+
+# nw_client NS CMD...: run CMD in NS in the foreground; its pid in CLIENT_PID
+nw_client() {
+	local ns=$1
+	shift
+	nsenter --net="/var/run/netns/$ns" -- "$@" &
+	CLIENT_PID=$!
+	wait "$CLIENT_PID"
+}
+
 nw_pod_up() { # name node-side-ifname v4 v4gw v6 v6gw
 	local ns=$1 veth=$2 a4=$3 gw4=$4 a6=$5 gw6=$6
 	ip netns add "$ns"
+	nw_no_dad "$ns"
 	ip -n "$NODE" link add "$veth" type veth peer name eth0 netns "$ns"
 	ip -n "$ns" link set lo up
 	ip -n "$ns" link set eth0 up
@@ -87,6 +103,8 @@ nw_rules_v4() {
 :KUBE-SEP-2VRTPN4TQ7ONUC3B - [0:0]
 :KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]
 :KUBE-SEP-XKD3HGZ5LNW2RJVA - [0:0]
+:KUBE-SVC-W2LXDRNHY4QCSAQO - [0:0]
+:KUBE-SEP-KQZD4YN6M3HBRR7E - [0:0]
 -A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
 -A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
 -A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
@@ -96,12 +114,15 @@ nw_rules_v4() {
 -A KUBE-SERVICES -d $CLUSTER_IP_MYSQL/32 -p tcp -m comment --comment "a/mysql-a:mysql cluster IP" -m tcp --dport 3306 -j KUBE-SVC-QCLMJZ4NW7VN5GTC
 -A KUBE-SERVICES -d $CLUSTER_IP_PG/32 -p tcp -m comment --comment "a/pg-a:pg cluster IP" -m tcp --dport 5432 -j KUBE-SVC-6YQ3CLPB2OWDCPKD
 -A KUBE-SERVICES -d $CLUSTER_IP_DNS/32 -p udp -m comment --comment "a/dns:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU
+-A KUBE-SERVICES -d $CLUSTER_IP_ALT/32 -p tcp -m comment --comment "a/mysql-alt:mysql cluster IP" -m tcp --dport 13306 -j KUBE-SVC-W2LXDRNHY4QCSAQO
 -A KUBE-SVC-QCLMJZ4NW7VN5GTC -m comment --comment "a/mysql-a:mysql -> $POD_A:3306" -j KUBE-SEP-B3QXQ6VYPX6AO4RH
 -A KUBE-SEP-B3QXQ6VYPX6AO4RH -p tcp -m comment --comment "a/mysql-a:mysql" -m tcp -j DNAT --to-destination $POD_A:3306
 -A KUBE-SVC-6YQ3CLPB2OWDCPKD -m comment --comment "a/pg-a:pg -> $POD_A:5432" -j KUBE-SEP-2VRTPN4TQ7ONUC3B
 -A KUBE-SEP-2VRTPN4TQ7ONUC3B -p tcp -m comment --comment "a/pg-a:pg" -m tcp -j DNAT --to-destination $POD_A:5432
 -A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "a/dns:dns -> $POD_A:53" -j KUBE-SEP-XKD3HGZ5LNW2RJVA
 -A KUBE-SEP-XKD3HGZ5LNW2RJVA -p udp -m comment --comment "a/dns:dns" -m udp -j DNAT --to-destination $POD_A:53
+-A KUBE-SVC-W2LXDRNHY4QCSAQO -m comment --comment "a/mysql-alt:mysql -> $POD_A:3306" -j KUBE-SEP-KQZD4YN6M3HBRR7E
+-A KUBE-SEP-KQZD4YN6M3HBRR7E -p tcp -m comment --comment "a/mysql-alt:mysql" -m tcp -j DNAT --to-destination $POD_A:3306
 COMMIT
 EOR
 }
@@ -118,6 +139,8 @@ nw_rules_v6() {
 :KUBE-SERVICES - [0:0]
 :KUBE-SVC-QCLMJZ4NW7VN5GTC - [0:0]
 :KUBE-SEP-HF3WZ2QJ6OBMHLLT - [0:0]
+:KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]
+:KUBE-SEP-7ZJ5CDUWFHS6YD2M - [0:0]
 -A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
 -A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
 -A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
@@ -127,6 +150,9 @@ nw_rules_v6() {
 -A KUBE-SERVICES -d $CLUSTER_IP6_MYSQL/128 -p tcp -m comment --comment "a/mysql-a:mysql cluster IP" -m tcp --dport 3306 -j KUBE-SVC-QCLMJZ4NW7VN5GTC
 -A KUBE-SVC-QCLMJZ4NW7VN5GTC -m comment --comment "a/mysql-a:mysql -> [$POD_A6]:3306" -j KUBE-SEP-HF3WZ2QJ6OBMHLLT
 -A KUBE-SEP-HF3WZ2QJ6OBMHLLT -p tcp -m comment --comment "a/mysql-a:mysql" -m tcp -j DNAT --to-destination [$POD_A6]:3306
+-A KUBE-SERVICES -d $CLUSTER_IP6_DNS/128 -p udp -m comment --comment "a/dns:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU
+-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "a/dns:dns -> [$POD_A6]:53" -j KUBE-SEP-7ZJ5CDUWFHS6YD2M
+-A KUBE-SEP-7ZJ5CDUWFHS6YD2M -p udp -m comment --comment "a/dns:dns" -m udp -j DNAT --to-destination [$POD_A6]:53
 COMMIT
 EOR
 }
@@ -137,11 +163,14 @@ nw_topology_up() {
 	local mode=${1:-incident}
 	trap nw_cleanup EXIT
 	ip netns add "$NODE"
+	nw_no_dad "$NODE"
 	ip -n "$NODE" link set lo up
 	ip -n "$NODE" addr add "$CLUSTER_IP_MYSQL/32" dev lo
 	ip -n "$NODE" addr add "$CLUSTER_IP_PG/32" dev lo
 	ip -n "$NODE" addr add "$CLUSTER_IP_DNS/32" dev lo
+	ip -n "$NODE" addr add "$CLUSTER_IP_ALT/32" dev lo
 	ip -n "$NODE" addr add "$CLUSTER_IP6_MYSQL/128" dev lo
+	ip -n "$NODE" addr add "$CLUSTER_IP6_DNS/128" dev lo
 	nw_in "$NODE" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 	nw_pod_up "$PODA" va 10.224.1.5 10.224.1.1 fd00:224:1::5 fd00:224:1::1
 	nw_pod_up "$PODB" vb 10.224.0.222 10.224.0.1 fd00:224::222 fd00:224::1

@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Bad input gets one clear line and a documented exit code: 2 for usage
+# errors, 3 without privileges; never a crash.
+. "$(dirname "$0")/../lib/e2e.sh"
+
+# expect_exit CODE PATTERN ARGS...: natwho ARGS exits CODE, stderr is one
+# "Error: ..." line matching PATTERN, stdout is empty.
+expect_exit() {
+	local code=$1 pattern=$2 rc=0
+	shift 2
+	"$NATWHO" "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
+	[ $rc -eq "$code" ] || { cat "$TMP/err"; fail "natwho $* exited $rc, want $code"; }
+	[ "$(grep -c '^Error: ' "$TMP/err")" -eq 1 ] || { cat "$TMP/err"; fail "natwho $*: not one Error: line"; }
+	grep -q -- "$pattern" "$TMP/err" || { cat "$TMP/err"; fail "natwho $*: want /$pattern/"; }
+	[ ! -s "$TMP/out" ] || fail "natwho $*: wrote to stdout"
+	echo "ok: natwho $* -> $code: $(grep '^Error' "$TMP/err")"
+}
+
+expect_exit 2 "invalid --port '0': out of range" --port 0
+expect_exit 2 "invalid --port '70000'" --port 70000
+expect_exit 2 "invalid --port '80,,81': malformed" --port 80,,81
+expect_exit 2 "too many ports" --port 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17
+expect_exit 2 "invalid --proto 'tcpp'" --proto tcpp
+expect_exit 2 "exclude each other" -4 -6
+expect_exit 2 "invalid --count '0'" --count 0
+expect_exit 2 "invalid --count '-1'" --count -1
+expect_exit 2 "invalid --duration '5y'" --duration 5y
+expect_exit 2 "invalid --pid 'abc'" --pid abc
+expect_exit 2 "invalid --output 'xml'" -o xml
+expect_exit 2 "invalid --backend 'nope'" --backend nope
+expect_exit 2 "invalid --ringbuf-size '1000'" --ringbuf-size 1000
+expect_exit 2 "unexpected argument 'extra'" extra
+expect_exit 2 "cannot open network namespace '/nonexistent'" --netns /nonexistent -d 1
+expect_exit 2 "unknown option '--bogus'" --bogus
+expect_exit 2 "unknown option '-z'" -z
+expect_exit 2 "missing value for option '--port'" --port
+
+# In JSON mode, runtime errors are JSON records on stdout.
+rc=0
+"$NATWHO" -o json --netns /nonexistent >"$TMP/out" 2>"$TMP/err" || rc=$?
+[ $rc -eq 2 ] || fail "json error exit $rc"
+jq -e 'select(.type=="error") | .error | test("network namespace")' "$TMP/out" >/dev/null ||
+	fail "no JSON error record: $(cat "$TMP/out")"
+echo "ok: JSON error record"
+
+# Without privileges: exit 3 and a hint.
+command -v setpriv >/dev/null || unsupported "setpriv (util-linux) missing for the unprivileged case"
+cp "$NATWHO" "$TMP/natwho"
+chmod 755 "$TMP" "$TMP/natwho"
+rc=0
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
+	"$TMP/natwho" -d 1 >"$TMP/out" 2>"$TMP/err" || rc=$?
+[ $rc -eq 3 ] || { cat "$TMP/err"; fail "unprivileged: exit $rc, want 3"; }
+grep -q "^Error: .*run as root" "$TMP/err" || fail "unprivileged: no hint: $(cat "$TMP/err")"
+echo "ok: unprivileged -> 3: $(cat "$TMP/err")"

@@ -1,0 +1,61 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Kernel-side filters: --port matches the original OR the translated port,
+# --proto, -4/-6 and --pid; other traffic never reaches userspace.
+. "$(dirname "$0")/../lib/e2e.sh"
+
+nw_topology_up
+nw_servers_up "$CONNECT"
+
+traffic() { # pg (5432), dns (udp 53), alt (13306 -> 3306), v6 mysql, mysql
+	nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null
+	nw_client "$NODE" "$CONNECT" -u connect "$CLUSTER_IP_DNS" 53 >/dev/null
+	nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_ALT" 13306 >/dev/null
+	nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP6_MYSQL" 3306 >/dev/null
+	nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null
+	LAST_PID=$CLIENT_PID
+}
+
+# run_filtered NAME ARGS...: trace the traffic for 1.5 s with a filter
+run_filtered() {
+	local name=$1
+	shift
+	nw_natwho_start "$TMP/$name.json" "$TMP/$name.err" -o json -d 1.5 "$@"
+	traffic
+	wait_natwho 10
+}
+
+run_filtered port --port 3306
+expect_json "$TMP/port.json" "--port 3306 matches original dport 3306" \
+	".orig.dport==3306 and .orig.dst==\"$CLUSTER_IP_MYSQL\""
+expect_json "$TMP/port.json" "--port 3306 matches translated port (13306 -> 3306)" \
+	".orig.dport==13306 and .landed.port==3306"
+expect_no_json "$TMP/port.json" "--port 3306 drops 5432 and 53" \
+	".type==\"conn\" and .orig.dport!=3306 and .landed.port!=3306"
+expect_summary_clean "$TMP/port.json" 3
+
+run_filtered proto -P udp
+expect_no_json "$TMP/proto.json" "-P udp: no TCP" ".type==\"conn\" and .proto!=\"udp\""
+expect_summary_clean "$TMP/proto.json" 1
+
+run_filtered v6 -6
+expect_no_json "$TMP/v6.json" "-6: no IPv4" ".type==\"conn\" and .family!=\"ipv6\""
+expect_summary_clean "$TMP/v6.json" 1
+
+run_filtered multi --port 5432,53 -4
+expect_summary_clean "$TMP/multi.json" 2
+
+# --pid: only the process asked for.  The client is started first, blocked
+# on a fifo, so its pid is known before natwho starts.
+mkfifo "$TMP/go"
+nsenter --net="/var/run/netns/$NODE" -- sh -c \
+	'read go <"$0"; exec "$1" connect "$2" 5432' "$TMP/go" "$CONNECT" "$CLUSTER_IP_PG" >/dev/null &
+want=$!
+NW_PIDS+=("$want")
+nw_natwho_start "$TMP/pid.json" "$TMP/pid.err" -o json -d 2 --pid "$want"
+traffic
+echo go >"$TMP/go"
+wait "$want"
+wait_natwho 10
+expect_json "$TMP/pid.json" "--pid $want: its connection" ".pid==$want and .orig.dport==5432"
+expect_summary_clean "$TMP/pid.json" 1

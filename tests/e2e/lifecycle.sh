@@ -1,0 +1,57 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# --count and --duration stop natwho; SIGINT and SIGTERM end it cleanly with
+# the summary; events recorded before the signal are still printed; after
+# SIGKILL nothing natwho attached is left in the kernel.
+. "$(dirname "$0")/../lib/e2e.sh"
+
+command -v bpftool >/dev/null || unsupported "bpftool not installed"
+nw_topology_up
+nw_servers_up "$CONNECT"
+
+# --count 2 stops after two, even with more traffic.
+nw_natwho_start "$TMP/count.json" "$TMP/count.err" -o json -c 2
+for i in 1 2 3; do nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null; done
+wait_natwho 5
+[ "$(jq -s 'map(select(.type=="conn")) | length' "$TMP/count.json")" = 2 ] || fail "--count 2"
+expect_summary_clean "$TMP/count.json" 2
+
+# --duration 1 stops on its own with no traffic.
+start=$(date +%s%N)
+nw_natwho_start "$TMP/dur.json" "$TMP/dur.err" -o json -d 1
+wait_natwho 5
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+[ "$elapsed_ms" -lt 4000 ] || fail "--duration 1 took ${elapsed_ms} ms"
+expect_summary_clean "$TMP/dur.json" 0
+
+for sig in INT TERM; do
+	nw_natwho_start "$TMP/$sig.json" "$TMP/$sig.err" -o json
+	nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null
+	sleep 0.3
+	kill -"$sig" "$NATWHO_PID"
+	rc=0
+	wait_natwho 5 || rc=$?
+	[ $rc -eq 0 ] || fail "SIG$sig: exit $rc"
+	expect_json "$TMP/$sig.json" "SIG$sig: event before the signal printed" ".landed.addr==\"$POD_B\""
+	expect_summary_clean "$TMP/$sig.json" 1
+done
+
+# SIGKILL: the programs and links natwho owned disappear with it.
+nw_natwho_start "$TMP/kill.json" "$TMP/kill.err" -o json
+# The ids of natwho's programs and links, from its fds (bpftool 7.1 lacks pids).
+progs=$(cat /proc/"$NATWHO_PID"/fdinfo/* 2>/dev/null | awk '/^prog_id:/ {print $2}' | sort -u)
+links=$(cat /proc/"$NATWHO_PID"/fdinfo/* 2>/dev/null | awk '/^link_id:/ {print $2}' | sort -u)
+[ -n "$progs" ] || fail "cannot see natwho's programs in /proc/$NATWHO_PID/fdinfo"
+[ "$(echo "$links" | wc -w)" -ge 2 ] || fail "expected natwho's netfilter links, got '$links'"
+echo "natwho $NATWHO_PID owns programs $(echo $progs) and links $(echo $links)"
+kill -KILL "$NATWHO_PID"
+wait "$NATWHO_PID" 2>/dev/null || true
+for i in $(seq 1 50); do
+	left=""
+	for id in $progs; do bpftool prog show id "$id" >/dev/null 2>&1 && left+=" prog:$id"; done
+	for id in $links; do bpftool link show id "$id" >/dev/null 2>&1 && left+=" link:$id"; done
+	[ -z "$left" ] && break
+	sleep 0.1
+done
+[ -z "$left" ] || fail "left attached after SIGKILL:$left"
+echo "ok: nothing left attached after SIGKILL"

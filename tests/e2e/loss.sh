@@ -1,0 +1,28 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# No event is lost silently: with a tiny ring buffer and natwho stopped
+# (SIGSTOP) while connections are made, the kernel-side loss counter must
+# account for every connection natwho did not print: events + lost == made.
+. "$(dirname "$0")/../lib/e2e.sh"
+
+N=120
+nw_topology_up
+nw_servers_up "$CONNECT"
+nw_natwho_start "$TMP/out.json" "$TMP/err" -o json --ringbuf-size 4K --port 5432
+kill -STOP "$NATWHO_PID"
+for i in $(seq 1 $N); do
+	nw_in "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null
+done
+kill -CONT "$NATWHO_PID"
+sleep 0.5
+kill -INT "$NATWHO_PID"
+wait_natwho 5
+jq -c 'select(.type=="summary")' "$TMP/out.json"
+events=$(jq -s 'map(select(.type=="conn")) | length' "$TMP/out.json")
+read -r sum_events lost < <(jq -r 'select(.type=="summary") | "\(.events) \(.lost)"' "$TMP/out.json")
+[ "$events" = "$sum_events" ] || fail "summary says $sum_events events, $events printed"
+[ "$lost" -gt 0 ] || fail "a 4K ring buffer held $N events: the test cannot show losses"
+[ $((events + lost)) -eq $N ] || fail "events $events + lost $lost != $N connections"
+jq -e 'select(.type=="warning") | .warning | test("events were lost")' "$TMP/out.json" \
+	>/dev/null || fail "no loss warning record"
+echo "ok: $N connections = $events printed + $lost counted as lost"

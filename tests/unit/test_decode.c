@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "conn.h"
+#include "fixtures.h"
+
+static void decode(enum fixture f, struct conn *c)
+{
+	struct nw_event e;
+
+	fix_event(f, &e);
+	assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "netfilter", c), 0);
+}
+
+static void test_incident(void **state)
+{
+	char buf[NW_EPSTRLEN];
+	struct conn c;
+
+	(void)state;
+	decode(FIX_INCIDENT_V4, &c);
+	assert_true(c.dnat);
+	assert_false(c.snat);
+	assert_string_equal(conn__ep_str(&c, c.landed.addr, c.landed.port, buf, sizeof(buf)),
+			    "10.224.0.222:3306");
+	assert_string_equal(conn__ep_str(&c, c.orig.dst, c.orig.dport, buf, sizeof(buf)),
+			    "10.96.0.20:3306");
+	assert_int_equal(c.tgid, 4242);
+	assert_string_equal(c.comm, "mysql");
+	assert_int_equal(c.cgroup_id, 7777);
+	assert_true(c.ts_ns == (uint64_t)(FIX_BOOT_NS + FIX_BOOT_TO_REAL));
+	assert_string_equal(c.backend, "netfilter");
+}
+
+static void test_ipv6(void **state)
+{
+	char buf[NW_EPSTRLEN];
+	struct conn c;
+
+	(void)state;
+	decode(FIX_INCIDENT_V6, &c);
+	assert_true(c.dnat);
+	assert_string_equal(conn__ep_str(&c, c.landed.addr, c.landed.port, buf, sizeof(buf)),
+			    "[fd00:224::222]:3306");
+	assert_string_equal(conn__family_str(c.family), "ipv6");
+	assert_int_equal(c.pid, 4301);
+	assert_int_equal(c.tgid, 4300);
+}
+
+static void test_snat_only(void **state)
+{
+	char buf[NW_EPSTRLEN];
+	struct conn c;
+
+	(void)state;
+	decode(FIX_MASQUERADE, &c);
+	assert_false(c.dnat);
+	assert_true(c.snat);
+	assert_string_equal(conn__ep_str(&c, c.seen_as.addr, c.seen_as.port, buf, sizeof(buf)),
+			    "198.51.100.7:61000");
+}
+
+static void test_no_task_fields_without_flag(void **state)
+{
+	struct nw_event e;
+	struct conn c;
+
+	(void)state;
+	fix_event(FIX_FORWARDED_UDP, &e);
+	e.pid = 123; /* garbage the kernel side would never set; must be ignored */
+	strcpy(e.comm, "junk");
+	assert_int_equal(conn__decode(&e, sizeof(e), 0, "netfilter", &c), 0);
+	assert_int_equal(c.pid, 0);
+	assert_string_equal(c.comm, "");
+	assert_false(c.flags & NW_EF_TASK);
+}
+
+static void test_portless(void **state)
+{
+	char buf[NW_EPSTRLEN];
+	struct conn c;
+
+	(void)state;
+	decode(FIX_ICMP, &c);
+	assert_false(conn__has_ports(&c));
+	assert_string_equal(conn__ep_str(&c, c.orig.dst, c.orig.dport, buf, sizeof(buf)),
+			    "10.96.0.20");
+	assert_string_equal(conn__hook_str(c.hook), "local_in");
+}
+
+static void test_bad_records(void **state)
+{
+	struct nw_event e;
+	struct conn c;
+
+	(void)state;
+	fix_event(FIX_INCIDENT_V4, &e);
+	assert_int_equal(conn__decode(&e, sizeof(e) - 1, 0, "x", &c), -EINVAL);
+	assert_int_equal(conn__decode(&e, 0, 0, "x", &c), -EINVAL);
+	e.version = NW_EVENT_VERSION + 1;
+	assert_int_equal(conn__decode(&e, sizeof(e), 0, "x", &c), -EPROTO);
+	fix_event(FIX_INCIDENT_V4, &e);
+	e.family = 7;
+	assert_int_equal(conn__decode(&e, sizeof(e), 0, "x", &c), -EAFNOSUPPORT);
+	fix_event(FIX_INCIDENT_V4, &e);
+	memset(e.comm, 'A', sizeof(e.comm)); /* no NUL from the kernel: still terminated */
+	assert_int_equal(conn__decode(&e, sizeof(e), 0, "x", &c), 0);
+	assert_int_equal(strlen(c.comm), NW_COMM_LEN - 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_incident),
+		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_snat_only),
+		cmocka_unit_test(test_no_task_fields_without_flag),
+		cmocka_unit_test(test_portless),
+		cmocka_unit_test(test_bad_records),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <netinet/in.h>
+#include "parse.h"
+
+static void test_u64(void **state)
+{
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(parse_u64("0", 0, 10, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(parse_u64("18446744073709551615", 0, UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(parse_u64("18446744073709551616", 0, UINT64_MAX, &v), -ERANGE);
+	assert_int_equal(parse_u64("11", 0, 10, &v), -ERANGE);
+	assert_int_equal(parse_u64("", 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_u64(NULL, 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_u64("-1", 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_u64("+1", 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_u64(" 1", 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_u64("1 ", 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_u64("0x10", 0, 100, &v), -EINVAL);
+	assert_int_equal(parse_u64("5k", 0, 10, &v), -EINVAL);
+}
+
+static void test_duration(void **state)
+{
+	uint64_t ns;
+
+	(void)state;
+	assert_int_equal(parse_duration_ns("10", &ns), 0);
+	assert_true(ns == 10000000000ULL);
+	assert_int_equal(parse_duration_ns("1.5", &ns), 0);
+	assert_true(ns == 1500000000ULL);
+	assert_int_equal(parse_duration_ns("250ms", &ns), 0);
+	assert_true(ns == 250000000ULL);
+	assert_int_equal(parse_duration_ns("2m", &ns), 0);
+	assert_true(ns == 120000000000ULL);
+	assert_int_equal(parse_duration_ns("1h", &ns), 0);
+	assert_true(ns == 3600000000000ULL);
+	assert_int_equal(parse_duration_ns("0.000000001", &ns), 0);
+	assert_true(ns == 1);
+	assert_int_equal(parse_duration_ns("1.", &ns), -EINVAL);
+	assert_int_equal(parse_duration_ns(".5", &ns), -EINVAL);
+	assert_int_equal(parse_duration_ns("5x", &ns), -EINVAL);
+	assert_int_equal(parse_duration_ns("", &ns), -EINVAL);
+	assert_int_equal(parse_duration_ns("99999999999999h", &ns), -ERANGE);
+}
+
+static void test_size(void **state)
+{
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(parse_size("4096", &v), 0);
+	assert_true(v == 4096);
+	assert_int_equal(parse_size("8M", &v), 0);
+	assert_true(v == 8u << 20);
+	assert_int_equal(parse_size("64KiB", &v), 0);
+	assert_true(v == 64u << 10);
+	assert_int_equal(parse_size("1g", &v), 0);
+	assert_true(v == 1u << 30);
+	assert_int_equal(parse_size("1T", &v), -EINVAL);
+	assert_int_equal(parse_size("1MX", &v), -EINVAL);
+	assert_int_equal(parse_size("99999999999999999G", &v), -ERANGE);
+}
+
+static void test_ports(void **state)
+{
+	uint16_t p[4];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(parse_port_list("3306", p, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(p[0], 3306);
+	assert_int_equal(parse_port_list("80,443,3306", p, 4, &n), 0); /* 3306 deduplicated */
+	assert_int_equal(n, 3);
+	assert_int_equal(p[1], 80);
+	assert_int_equal(p[2], 443);
+	assert_int_equal(parse_port_list("1,2", p, 4, &n), -E2BIG);
+	n = 0;
+	assert_int_equal(parse_port_list("0", p, 4, &n), -ERANGE);
+	assert_int_equal(parse_port_list("65536", p, 4, &n), -ERANGE);
+	assert_int_equal(parse_port_list("80,", p, 4, &n), -EINVAL);
+	assert_int_equal(parse_port_list(",80", p, 4, &n), -EINVAL);
+	assert_int_equal(parse_port_list("80;443", p, 4, &n), -EINVAL);
+	assert_int_equal(parse_port_list("", p, 4, &n), -EINVAL);
+}
+
+static void test_proto(void **state)
+{
+	uint8_t p;
+
+	(void)state;
+	assert_int_equal(parse_proto("tcp", &p), 0);
+	assert_int_equal(p, IPPROTO_TCP);
+	assert_int_equal(parse_proto("UDP", &p), 0);
+	assert_int_equal(p, IPPROTO_UDP);
+	assert_int_equal(parse_proto("sctp", &p), 0);
+	assert_int_equal(p, IPPROTO_SCTP);
+	assert_int_equal(parse_proto("47", &p), 0);
+	assert_int_equal(p, 47);
+	assert_int_equal(parse_proto("0", &p), -EINVAL);
+	assert_int_equal(parse_proto("256", &p), -EINVAL);
+	assert_int_equal(parse_proto("tcpx", &p), -EINVAL);
+	assert_string_equal(proto_name(IPPROTO_TCP), "tcp");
+	assert_null(proto_name(200));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_u64),   cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_size),  cmocka_unit_test(test_ports),
+		cmocka_unit_test(test_proto),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Golden text and JSON output for recorded events, and JSON validity. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include "fixtures.h"
+#include "golden.h"
+#include "sink.h"
+
+struct membuf {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+static void render(enum out_mode mode, struct membuf *m)
+{
+	struct nw_stats st = { .events = FIX_COUNT, .lost = 3, .undecodable = 1,
+			       .start_ns = FIX_BOOT_NS + FIX_BOOT_TO_REAL,
+			       .end_ns = FIX_BOOT_NS + FIX_BOOT_TO_REAL + 2500000000ULL,
+			       .backend = "netfilter" };
+	struct sink s;
+
+	m->f = open_memstream(&m->buf, &m->len);
+	assert_non_null(m->f);
+	sink__init(&s, m->f, mode, true);
+	for (int i = 0; i < FIX_COUNT; i++) {
+		struct nw_event e;
+		struct conn c;
+
+		fix_event(i, &e);
+		assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "netfilter", &c), 0);
+		sink__conn(&s, &c);
+	}
+	sink__summary(&s, m->f, &st);
+	fclose(m->f);
+}
+
+static void test_text_golden(void **state)
+{
+	struct membuf m;
+
+	(void)state;
+	render(OUT_TEXT, &m);
+	golden_check("events.txt", m.buf, m.len);
+	free(m.buf);
+}
+
+static void test_json_golden(void **state)
+{
+	struct membuf m;
+
+	(void)state;
+	render(OUT_JSON, &m);
+	golden_check("events.json", m.buf, m.len);
+	free(m.buf);
+}
+
+/* Every line is one valid JSON object carrying the documented keys. */
+static void test_json_schema(void **state)
+{
+	static const char *const conn_keys[] = { "type", "ts", "backend", "family", "proto",
+						 "netns", "pid", "comm", "orig", "reply",
+						 "dnat", "snat", "landed" };
+	struct membuf m;
+	int lines = 0;
+
+	(void)state;
+	render(OUT_JSON, &m);
+	for (char *line = strtok(m.buf, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+		struct json_object *o = json_tokener_parse(line), *type;
+
+		assert_non_null(o);
+		assert_true(json_object_object_get_ex(o, "type", &type));
+		if (!strcmp(json_object_get_string(type), "conn")) {
+			for (size_t k = 0; k < sizeof(conn_keys) / sizeof(conn_keys[0]); k++)
+				assert_true(json_object_object_get_ex(o, conn_keys[k], NULL));
+		} else {
+			assert_string_equal(json_object_get_string(type), "summary");
+			assert_true(json_object_object_get_ex(o, "events", NULL));
+			assert_true(json_object_object_get_ex(o, "lost", NULL));
+		}
+		json_object_put(o);
+	}
+	assert_int_equal(lines, FIX_COUNT + 1);
+	free(m.buf);
+}
+
+static void test_json_escaping(void **state)
+{
+	char *buf;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	out__json_string(f, "a\"b\\c\n\x01\x7f");
+	fclose(f);
+	assert_string_equal(buf, "\"a\\\"b\\\\c\\n\\u0001\\u007f\"");
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_golden),
+		cmocka_unit_test(test_json_golden),
+		cmocka_unit_test(test_json_schema),
+		cmocka_unit_test(test_json_escaping),
+	};
+
+	setenv("TZ", "UTC", 1);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
