@@ -26,7 +26,7 @@ int conn__decode(const void *data, size_t size, int64_t boot_to_real_ns,
 		return -EAFNOSUPPORT;
 
 	memset(c, 0, sizeof(*c));
-	c->ts_ns = (uint64_t)((int64_t)e.ts_boot_ns + boot_to_real_ns);
+	c->ts_ns = e.ts_boot_ns + (uint64_t)boot_to_real_ns; /* wraps, never UB */
 	c->netns = e.netns;
 	c->ct_status = e.ct_status;
 	c->mark = e.mark;

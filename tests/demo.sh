@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# `make demo`: the incident of ../shared/incident.md, replayed in throwaway
+# network namespaces and traced live by natwho.  Everything it creates is
+# removed on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+NATWHO=${NATWHO:-$ROOT/natwho}
+CONNECT=${NW_TOOLS:-$ROOT/build/tests}/nw-connect
+NW_P=nwdemo$$-
+# shellcheck source=tests/lib/netns.sh
+. "$ROOT/tests/lib/netns.sh"
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "Error: the demo creates network namespaces: run it as root (sudo make demo)" >&2
+	exit 3
+fi
+
+say() { printf '\n\033[1m# %s\033[0m\n' "$*" >&2; sleep 0.3; }
+
+ask() { # ask NS ADDR PORT: connect and show who answered
+	local who
+	who=$(nw_in "$1" "$CONNECT" connect "$2" "$3" | tr -d '\n')
+	printf '  -> answered by: %s\n' "${who:-nobody}" >&2
+	sleep 0.3
+}
+
+say "node-2: Services a/mysql-a ($CLUSTER_IP_MYSQL:3306 -> pod a/mysql-a-0 $POD_A) and a/pg-a ($CLUSTER_IP_PG:5432),"
+say "pod b/mysql-b-0 ($POD_B) with hostPort 3306 (CNI portmap DNAT hooked ahead of KUBE-SERVICES);"
+say "the ClusterIPs are local addresses, as IPVS binds them to kube-ipvs0."
+nw_topology_up
+nw_servers_up "$CONNECT"
+
+KNOWLEDGE=()
+[ -n "${NATWHO_DEMO_ARGS:-}" ] && read -r -a KNOWLEDGE <<<"$NATWHO_DEMO_ARGS"
+say "natwho --port 3306,5432 ${KNOWLEDGE[*]}   (in the node's network namespace)"
+nsenter --net="/var/run/netns/$NODE" -- "$NATWHO" --port 3306,5432 "${KNOWLEDGE[@]}" &
+NATWHO_PID=$!
+NW_PIDS+=("$NATWHO_PID")
+sleep 1
+
+say "a client on node-2 connects to Service a/mysql-a at $CLUSTER_IP_MYSQL:3306"
+ask "$NODE" "$CLUSTER_IP_MYSQL" 3306
+say "the same Service from pod a/mysql-a-0's network (forwarded, no local process)"
+ask "$PODA" "$CLUSTER_IP_MYSQL" 3306
+say "control: Service a/pg-a at $CLUSTER_IP_PG:5432"
+ask "$NODE" "$CLUSTER_IP_PG" 5432
+say "over IPv6: Service a/mysql-a at [$CLUSTER_IP6_MYSQL]:3306"
+ask "$NODE" "$CLUSTER_IP6_MYSQL" 3306
+
+sleep 0.5
+kill -INT "$NATWHO_PID"
+wait "$NATWHO_PID" || true
+say "natwho saw where each connection was meant to go and where NAT sent it: the"
+say "connections to mysql-a's ClusterIP:3306 LANDED on $POD_B (mysql-b), via DNAT."
