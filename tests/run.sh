@@ -6,6 +6,7 @@
 # e2e:  every tests/e2e/*.sh as root (exit 0 pass, 77 unsupported, else fail)
 # fuzz: every build/fuzz/fuzz_* for NW_FUZZ_SECONDS (default 20) from its
 #       corpus in tests/fuzz/corpus/<name>/
+# docs: --help, natwho.8 and README.md name the same options
 # qemu: tests/qemu/matrix.sh, if present (real-kernel backend matrix)
 #
 # Unsupported tests are reported with their reason and counted as skipped,
@@ -90,6 +91,10 @@ run_fuzz() {
 	done
 }
 
+run_docs() {
+	run_one "docs/options" 60 tests/docs.sh
+}
+
 run_qemu() {
 	[ -x tests/qemu/matrix.sh ] && run_one "qemu/matrix" 3600 tests/qemu/matrix.sh
 }
@@ -101,8 +106,9 @@ for what in "$@"; do
 	e2e) run_e2e ;;
 	fuzz) run_fuzz ;;
 	qemu) run_qemu ;;
-	all) run_unit; run_fuzz; run_e2e; run_qemu ;;
-	*) echo "usage: tests/run.sh [unit|e2e|fuzz|qemu|all]..." >&2; exit 2 ;;
+	docs) run_docs ;;
+	all) run_unit; run_docs; run_fuzz; run_e2e; run_qemu ;;
+	*) echo "usage: tests/run.sh [unit|docs|e2e|fuzz|qemu|all]..." >&2; exit 2 ;;
 	esac
 done
 
