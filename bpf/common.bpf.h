@@ -44,6 +44,34 @@ static __always_inline void nw_count_lost(void)
 		*n += 1; /* per-CPU slot: no atomic needed */
 }
 
+/*
+ * --cgroup: socket records written by bpf/cgroup.bpf.c.  Every object that
+ * includes this header declares the maps; userspace loads the cgroup object
+ * first and hands its maps to the backend's object (bpf_map__reuse_fd), so
+ * there is one instance of each.  Without --cgroup they shrink to one entry.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NW_JOIN_MAX_ENTRIES);
+	__type(key, struct nw_join_key);
+	__type(value, struct nw_join_val);
+} nw_join SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NW_JOIN_SRC_MAX_ENTRIES);
+	__type(key, struct nw_join_src);
+	__type(value, __u64); /* bpf_ktime_get_boot_ns() of the first record */
+} nw_join_src SEC(".maps");
+
+/* Connections from a recorded source address that had no record. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} nw_join_missed SEC(".maps");
+
 static __always_inline int nw_port_match(__u16 a, __u16 b)
 {
 	if (!filter.nports)
@@ -82,6 +110,61 @@ static __always_inline void nw_read_tuple(struct nw_tuple *dst,
 }
 
 /*
+ * --cgroup: find the record of the socket that opened the connection whose
+ * ORIGINAL tuple is @orig.  1 and @who filled when found.  0 when not: the
+ * connection is not the cgroups'; but if a recorded socket used its source
+ * address, the record was evicted or never made (socket opened before natwho,
+ * or a process sharing the network namespace outside the cgroups): count it.
+ */
+static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig, __u8 family,
+					  __u8 proto, struct nw_join_val *who)
+{
+	struct nw_join_src src = { .family = family };
+	struct nw_join_key key;
+	struct nw_join_val *rec;
+	__u32 zero = 0;
+	__u64 *missed;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	nw_read_tuple(&key.orig, orig, family, proto);
+	key.family = family;
+	key.proto = proto;
+	rec = bpf_map_lookup_elem(&nw_join, &key);
+	if (rec) {
+		*who = *rec;
+		return 1;
+	}
+	__builtin_memcpy(src.addr, key.orig.src, sizeof(src.addr));
+	if (bpf_map_lookup_elem(&nw_join_src, &src)) {
+		missed = bpf_map_lookup_elem(&nw_join_missed, &zero);
+		if (missed)
+			*missed += 1; /* per-CPU slot */
+	}
+	return 0;
+}
+
+/* Who opened the connection: with --cgroup the socket's owner from its
+ * record, whatever context this runs in; else the current task if it sent
+ * the packet. */
+static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_join_val *who,
+					 int task_ok, __u64 pid_tgid)
+{
+	if (filter.cgroup) {
+		e->pid = who->pid;
+		e->tgid = who->tgid;
+		e->cgroup_id = who->cgroup_id;
+		__builtin_memcpy(e->comm, who->comm, sizeof(e->comm));
+		e->flags |= NW_EF_JOINED | (who->tgid ? NW_EF_TASK : 0);
+	} else if (task_ok) {
+		e->pid = (__u32)pid_tgid;
+		e->tgid = pid_tgid >> 32;
+		e->cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		e->flags |= NW_EF_TASK;
+	}
+}
+
+/*
  * Build and submit the event for a new conntrack entry.  @task_ok says the
  * current task is the one that sent the packet (a local socket in process
  * context), so its pid/comm/cgroup may be recorded.
@@ -94,6 +177,7 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	__u8 family = BPF_CORE_READ(orig, src.l3num);
 	__u8 proto = BPF_CORE_READ(orig, dst.protonum);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct nw_join_val who = {};
 	struct nw_event *e;
 	__u16 odport = 0, rsport = 0;
 
@@ -103,7 +187,7 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		return;
 	if (filter.netns && filter.netns != netns)
 		return;
-	if (filter.tgid && (!task_ok || filter.tgid != (__u32)(pid_tgid >> 32)))
+	if (filter.tgid && !filter.cgroup && (!task_ok || filter.tgid != (__u32)(pid_tgid >> 32)))
 		return;
 	if (filter.nports) {
 		if (!nw_proto_has_ports(proto))
@@ -111,6 +195,12 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		odport = bpf_ntohs(BPF_CORE_READ(orig, dst.u.all));
 		rsport = bpf_ntohs(BPF_CORE_READ(reply, src.u.all));
 		if (!nw_port_match(odport, rsport))
+			return;
+	}
+	if (filter.cgroup) { /* last: a miss is counted only for what passed the rest */
+		if (!nw_join_lookup(orig, family, proto, &who))
+			return;
+		if (filter.tgid && filter.tgid != who.tgid)
 			return;
 	}
 
@@ -139,13 +229,7 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		e->verdict = verdict;
 		e->flags |= NW_EF_VERDICT;
 	}
-	if (task_ok) {
-		e->pid = (__u32)pid_tgid;
-		e->tgid = pid_tgid >> 32;
-		e->cgroup_id = bpf_get_current_cgroup_id();
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
-		e->flags |= NW_EF_TASK;
-	}
+	nw_fill_task(e, &who, task_ok, pid_tgid);
 	nw_read_tuple(&e->orig, orig, family, proto);
 	nw_read_tuple(&e->reply, reply, family, proto);
 	bpf_ringbuf_submit(e, 0);

@@ -31,6 +31,7 @@ enum nw_event_flags {
 	NW_EF_VERDICT = 1 << 1, /* verdict is valid (fexit/kretprobe) */
 	NW_EF_MARK = 1 << 2, /* mark is valid (CONFIG_NF_CONNTRACK_MARK) */
 	NW_EF_ZONE = 1 << 3, /* zone is valid (CONFIG_NF_CONNTRACK_ZONES) */
+	NW_EF_JOINED = 1 << 4, /* joined with a --cgroup socket record (pid etc. from it) */
 };
 
 /* One direction of a conntrack entry.  IPv4 uses the first 4 bytes of the
@@ -71,7 +72,40 @@ struct nw_filter {
 	__u8 nports;
 	__u8 proto;
 	__u8 family;
-	__u8 pad;
+	__u8 cgroup; /* 1: only connections joined with a --cgroup socket record */
+};
+
+/*
+ * --cgroup/--pod: the cgroup programs (bpf/cgroup.bpf.c) record every socket
+ * of the selected cgroups in the "nw_join" LRU map, keyed by the tuple that
+ * conntrack's ORIGINAL direction sees; the capture backends look it up.
+ * The sizes bound the memory: old records are evicted, never grown.
+ */
+#define NW_JOIN_MAX_ENTRIES 16384
+#define NW_JOIN_SRC_MAX_ENTRIES 1024
+
+struct nw_join_key {
+	struct nw_tuple orig; /* unused address bytes and ports zero */
+	__u8 family; /* AF_INET (also for IPv4-mapped IPv6 sockets) or AF_INET6 */
+	__u8 proto;
+	__u8 pad[2]; /* zero */
+};
+
+/* Who owns the socket; also the per-socket storage of the connecting task. */
+struct nw_join_val {
+	__u64 cgroup_id;
+	__u64 sock_cookie; /* bpf_get_socket_cookie() of the recording socket */
+	__u32 pid; /* thread id */
+	__u32 tgid; /* process id; 0: socket known, task not (opened before natwho) */
+	char comm[NW_COMM_LEN];
+};
+
+/* "nw_join_src": source addresses the recorded sockets used.  A connection
+ * from one of them without a record counts as a missed join. */
+struct nw_join_src {
+	__u8 addr[16];
+	__u8 family;
+	__u8 pad[3]; /* zero */
 };
 
 #endif /* NATWHO_H */

@@ -18,8 +18,16 @@
 #define NW_BACKEND_MAX_LINKS 8
 #define NW_WHY_LEN 256
 
+/* The cgroup object's join maps (src/cgroup.h); read only with filter.cgroup. */
+struct nw_join_fds {
+	int map_fd; /* "nw_join" */
+	int src_fd; /* "nw_join_src" */
+	int missed_fd; /* "nw_join_missed" */
+};
+
 struct nw_backend_opts {
 	struct nw_filter filter;
+	struct nw_join_fds join; /* backends call cgroup__join_prepare() before load */
 	uint32_t ringbuf_size; /* bytes, power of two >= page size */
 	int netns_fd; /* namespace to attach in (netfilter backend), -1: ours */
 	bool verbose;
@@ -47,5 +55,7 @@ struct nw_backend_ops {
 };
 
 extern const struct nw_backend_ops nw_backend_netfilter;
+extern const struct nw_backend_ops nw_backend_fentry; /* src/backend_confirm.c */
+extern const struct nw_backend_ops nw_backend_kprobe; /* src/backend_confirm.c */
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <linux/netfilter.h>
 #include "backend.h"
+#include "cgroup.h"
 #include "log.h"
 #include "nf.skel.h"
 #include "nf_compat.h"
@@ -131,6 +132,7 @@ static int nf_open(struct nw_backend *be, const struct nw_backend_opts *opts, ch
 	err = bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_size);
 	err = err ?: nf_compat__set_type(skel->progs.nf_postrouting);
 	err = err ?: nf_compat__set_type(skel->progs.nf_local_in);
+	err = err ?: cgroup__join_prepare(skel->obj, opts);
 	err = err ?: nf_bpf__load(skel);
 	if (err) {
 		hint = nf_load_hint(err);

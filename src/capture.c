@@ -10,11 +10,13 @@
 
 /* Preference order of --backend auto.  One place to add a backend. */
 static const struct nw_backend_ops *const backends[] = {
+	&nw_backend_fentry,
+	&nw_backend_kprobe,
 	&nw_backend_netfilter,
 };
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
 
-const char *const capture_backend_names[] = { "auto", "netfilter", NULL };
+const char *const capture_backend_names[] = { "auto", "fentry", "kprobe", "netfilter", NULL };
 
 bool capture__backend_known(const char *name)
 {

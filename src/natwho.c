@@ -4,6 +4,7 @@
  * conntrack/NAT actually sent it.  main() wires the pipeline:
  * capture (BPF) -> decode -> sink.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <bpf/libbpf.h>
 #include "capture.h"
+#include "cgroup.h"
 #include "conn.h"
 #include "log.h"
 #include "opts.h"
@@ -27,6 +29,7 @@ struct app {
 	struct nw_opts opts;
 	struct sink sink;
 	struct capture cap;
+	struct cgroup_attach cga; /* --cgroup/--pod: the socket-recording programs */
 	struct nw_stats stats;
 	int64_t boot_to_real_ns;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC, 0: none */
@@ -125,17 +128,58 @@ static int run_loop(struct app *app)
 	return NW_EXIT_OK;
 }
 
+/*
+ * --netns INODE: a path to that network namespace, for the backends that
+ * attach inside it (netfilter): a /var/run/netns entry or a process's
+ * /proc/PID/ns/net.  0, or -ENOENT when nothing holds it that way.
+ */
+static int netns_find(uint32_t ino, char *path, size_t len)
+{
+	static const char *const dirs[] = { "/var/run/netns", "/proc" };
+	static const char *const fmts[] = { "/var/run/netns/%s", "/proc/%s/ns/net" };
+	struct stat self, st;
+	int err = -ENOENT;
+
+	if (stat("/proc/self/ns/net", &self))
+		return -errno;
+	for (size_t i = 0; i < 2 && err; i++) {
+		DIR *d = opendir(dirs[i]);
+		struct dirent *de;
+
+		while (d && err && (de = readdir(d))) {
+			if (de->d_name[0] == '.' || (i == 1 && (de->d_name[0] < '0' || de->d_name[0] > '9')))
+				continue;
+			snprintf(path, len, fmts[i], de->d_name);
+			if (!stat(path, &st) && st.st_dev == self.st_dev && st.st_ino == ino)
+				err = 0;
+		}
+		if (d)
+			closedir(d);
+	}
+	return err;
+}
+
 static int open_netns(struct app *app)
 {
+	const char *path = app->opts.netns_path;
+	char found[300];
 	struct stat st;
 
 	app->netns_fd = -1;
-	if (!app->opts.netns_path)
+	if (!path && app->opts.filter.netns) {
+		if (netns_find(app->opts.filter.netns, found, sizeof(found))) {
+			nw_err("network namespace %u not found: no process or /var/run/netns entry "
+			       "holds it (pass a path instead)", app->opts.filter.netns);
+			return NW_EXIT_USAGE;
+		}
+		nw_dbg(1, "network namespace %u is %s\n", app->opts.filter.netns, found);
+		path = found;
+	}
+	if (!path)
 		return 0;
-	app->netns_fd = open(app->opts.netns_path, O_RDONLY | O_CLOEXEC);
+	app->netns_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (app->netns_fd < 0 || fstat(app->netns_fd, &st)) {
-		nw_err("cannot open network namespace '%s': %s", app->opts.netns_path,
-		       strerror(errno));
+		nw_err("cannot open network namespace '%s': %s", path, strerror(errno));
 		return NW_EXIT_USAGE;
 	}
 	app->opts.filter.netns = (uint32_t)st.st_ino;
@@ -155,6 +199,46 @@ static int exit_code_for(int err)
 	}
 }
 
+/*
+ * --cgroup/--pod/--pod-uid: find the directories, attach the programs that
+ * record their sockets, and make the backend show only what joins with them.
+ * Before the capture starts, so that records exist when events come.
+ */
+static int start_cgroups(struct app *app)
+{
+	/* --pod: .pod_uid answers NS/NAME -> UID from the --k8s snapshot. */
+	struct cgroup_resolver res = { .mountinfo = NULL };
+	char (*dirs)[PATH_MAX] = calloc(NW_MAX_CGROUPS, PATH_MAX);
+	const char *dirp[NW_MAX_CGROUPS];
+	int ret = NW_EXIT_OK, err;
+	char why[1024];
+
+	if (!app->opts.ncgroups || !dirs) {
+		free(dirs);
+		return app->opts.ncgroups ? NW_EXIT_RUNTIME : NW_EXIT_OK;
+	}
+	for (int i = 0; i < app->opts.ncgroups; i++) {
+		err = cgroup__resolve(&res, &app->opts.cgroups[i], dirs[i], PATH_MAX, why,
+				      sizeof(why));
+		if (err) {
+			nw_err("%s", why);
+			ret = cgroup__exit_code(err);
+			goto cleanup;
+		}
+		dirp[i] = dirs[i];
+	}
+	err = cgroup_attach__open(&app->cga, dirp, app->opts.ncgroups, why, sizeof(why));
+	if (err) {
+		nw_err("%s", why);
+		ret = exit_code_for(err);
+		goto cleanup;
+	}
+	app->opts.filter.cgroup = 1;
+cleanup:
+	free(dirs);
+	return ret;
+}
+
 static int start_capture(struct app *app)
 {
 	struct nw_backend_opts bopts = {
@@ -165,6 +249,9 @@ static int start_capture(struct app *app)
 	};
 	char why[1024];
 	int err;
+
+	if (app->opts.filter.cgroup)
+		cgroup_attach__join_fds(&app->cga, &bopts.join);
 
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		nw_err("kernel BTF (/sys/kernel/btf/vmlinux) not available: natwho needs a kernel "
@@ -188,6 +275,9 @@ static void finish(struct app *app)
 	if (capture__lost(&app->cap, &lost))
 		nw_warn("cannot read the loss counter: the count below may be short");
 	app->stats.lost = lost;
+	app->stats.join = app->opts.filter.cgroup;
+	if (app->stats.join && cgroup_attach__join_missed(&app->cga, &app->stats.join_missed))
+		nw_warn("cannot read the missed-join counter: the count below may be short");
 	app->stats.end_ns = now_ns(CLOCK_REALTIME);
 	app->stats.backend = capture__backend(&app->cap);
 	sink__summary(&app->sink, stderr, &app->stats);
@@ -220,7 +310,8 @@ int main(int argc, char **argv)
 		goto cleanup;
 	sink__init(&app.sink, stdout, app.opts.output, app.opts.utc);
 	app.boot_to_real_ns = (int64_t)(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME));
-	ret = start_capture(&app);
+	ret = start_cgroups(&app);
+	ret = ret ?: start_capture(&app);
 	if (ret)
 		goto cleanup;
 	app.stats.start_ns = now_ns(CLOCK_REALTIME);
@@ -232,6 +323,7 @@ int main(int argc, char **argv)
 	finish(&app);
 cleanup:
 	capture__close(&app.cap);
+	cgroup_attach__close(&app.cga);
 	if (app.netns_fd >= 0)
 		close(app.netns_fd);
 	return ret;

@@ -16,6 +16,9 @@ enum {
 	OPT_NETNS,
 	OPT_RINGBUF,
 	OPT_UTC,
+	OPT_CGROUP,
+	OPT_POD,
+	OPT_POD_UID,
 };
 
 static const struct option long_opts[] = {
@@ -31,6 +34,9 @@ static const struct option long_opts[] = {
 	{ "netns", required_argument, NULL, OPT_NETNS },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "utc", no_argument, NULL, OPT_UTC },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "pod", required_argument, NULL, OPT_POD },
+	{ "pod-uid", required_argument, NULL, OPT_POD_UID },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -49,11 +55,21 @@ void opts__usage(FILE *f)
 	      "  -4, --ipv4              IPv4 only\n"
 	      "  -6, --ipv6              IPv6 only\n"
 	      "      --pid PID           connections opened by this process (local sockets only)\n"
+	      "      --cgroup PATH       connections opened by a process of this cgroup v2\n"
+	      "                          directory, named with that process even when the NAT\n"
+	      "                          happens in another namespace (repeatable, up to 16)\n"
+	      "      --pod NS/NAME       the same for a pod's cgroup on this node, found\n"
+	      "                          by the pod's UID in the --k8s snapshot (repeatable)\n"
+	      "      --pod-uid UID       the same for the pod with this metadata.uid\n"
+	      "                          (repeatable)\n"
 	      "\n"
 	      "Capture:\n"
-	      "      --backend NAME      auto (default) or netfilter\n"
-	      "      --netns PATH        trace this network namespace, e.g. /var/run/netns/x\n"
-	      "                          or /proc/PID/ns/net (default: natwho's own)\n"
+	      "      --backend NAME      auto (default: the first that works of fentry,\n"
+	      "                          kprobe, netfilter), fentry, kprobe or netfilter\n"
+	      "      --netns NS          only this network namespace: a path such as\n"
+	      "                          /var/run/netns/x or /proc/PID/ns/net, or its inode\n"
+	      "                          (default: fentry/kprobe every namespace, netfilter\n"
+	      "                          natwho's own)\n"
 	      "      --ringbuf-size SIZE ring buffer bytes, power of two (default 8M)\n"
 	      "  -c, --count N           stop after N connections\n"
 	      "  -d, --duration TIME     stop after TIME (10, 1.5, 500ms, 2m, 1h)\n"
@@ -121,6 +137,40 @@ static int parse_output(struct nw_opts *o, const char *arg)
 	return 0;
 }
 
+/* --netns PATH or --netns INODE (a number: the inode of the namespace). */
+static int parse_netns(struct nw_opts *o, const char *arg)
+{
+	int err;
+
+	if (arg[0] < '0' || arg[0] > '9') {
+		o->netns_path = arg;
+		return 0;
+	}
+	err = parse_u32(arg, 1, UINT32_MAX, &o->filter.netns);
+	return err ? bad_value("--netns", arg, err, "a path or a namespace inode number") : 0;
+}
+
+/* --cgroup, --pod, --pod-uid: syntax here, resolution in cgroup__resolve(). */
+static int parse_cgroup(struct nw_opts *o, enum nw_cgroup_kind kind, const char *opt,
+			const char *arg)
+{
+	char ns[64], name[254];
+
+	if (o->ncgroups >= NW_MAX_CGROUPS) {
+		nw_err("too many --cgroup/--pod/--pod-uid: at most %d", NW_MAX_CGROUPS);
+		return NW_EXIT_USAGE;
+	}
+	if (!*arg)
+		return bad_value(opt, arg, -EINVAL, "empty");
+	if (kind == NW_CGROUP_POD && cgroup__split_pod(arg, ns, sizeof(ns), name, sizeof(name)))
+		return bad_value(opt, arg, -EINVAL, "NAMESPACE/NAME of a pod");
+	if (kind == NW_CGROUP_POD_UID && !cgroup__uid_valid(arg))
+		return bad_value(opt, arg, -EINVAL, "a pod's metadata.uid, 8-4-4-4-12 hex digits");
+	o->cgroups[o->ncgroups].kind = kind;
+	o->cgroups[o->ncgroups++].value = arg;
+	return 0;
+}
+
 static int parse_family(struct nw_opts *o, int family)
 {
 	if (o->filter.family && o->filter.family != family) {
@@ -156,12 +206,16 @@ static int parse_one(struct nw_opts *o, int c, const char *arg)
 		return err ? bad_value("--duration", arg, err, "e.g. 10, 1.5, 500ms, 2m") : 0;
 	case OPT_BACKEND:
 		if (!capture__backend_known(arg))
-			return bad_value("--backend", arg, -ENOENT, "auto or netfilter");
+			return bad_value("--backend", arg, -ENOENT,
+					 "auto, fentry, kprobe or netfilter");
 		o->backend = arg;
 		return 0;
-	case OPT_NETNS: o->netns_path = arg; return 0;
+	case OPT_NETNS: return parse_netns(o, arg);
 	case OPT_RINGBUF: return parse_ringbuf(o, arg);
 	case OPT_UTC: o->utc = true; return 0;
+	case OPT_CGROUP: return parse_cgroup(o, NW_CGROUP_PATH, "--cgroup", arg);
+	case OPT_POD: return parse_cgroup(o, NW_CGROUP_POD, "--pod", arg);
+	case OPT_POD_UID: return parse_cgroup(o, NW_CGROUP_POD_UID, "--pod-uid", arg);
 	case 'v': o->verbose++; return 0;
 	case 'h': o->help = true; return 0;
 	case 'V': o->version = true; return 0;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "cgroup.h"
 #include "natwho.h"
 #include "out.h"
 
@@ -18,6 +19,8 @@ struct nw_opts {
 	uint64_t count; /* 0: unlimited */
 	uint64_t duration_ns; /* 0: unlimited */
 	uint32_t ringbuf_size;
+	struct nw_cgroup_arg cgroups[NW_MAX_CGROUPS]; /* --cgroup, --pod, --pod-uid */
+	int ncgroups;
 	int verbose;
 	bool utc;
 	bool help;

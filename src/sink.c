@@ -2,6 +2,7 @@
 /* Text and JSON rendering of struct conn.  Pure: writes to a FILE only. */
 #include <string.h>
 #include <time.h>
+#include "kindex.h"
 #include "parse.h"
 #include "sink.h"
 
@@ -175,6 +176,8 @@ void sink__conn(struct sink *s, const struct conn *c)
 	out__obj_open(&s->out, NULL);
 	print_head(s, c);
 	print_path(s, c);
+	if (c->k8s)
+		k8s_annot__print(&s->out, c->k8s);
 	out__record_end(&s->out);
 }
 
@@ -182,11 +185,18 @@ void sink__summary(struct sink *s, FILE *text_f, const struct nw_stats *st)
 {
 	double secs = st->end_ns > st->start_ns ? (st->end_ns - st->start_ns) / 1e9 : 0;
 	struct out *o = &s->out;
+	char joins[48] = ""; /* only with --cgroup/--pod, in both forms */
 
+	if (st->join)
+		snprintf(joins, sizeof(joins), ", %llu joins missed",
+			 (unsigned long long)st->join_missed);
 	if (o->mode == OUT_TEXT) {
-		fprintf(text_f, "natwho: %llu events, %llu lost, %llu undecodable in %.1fs (backend %s)\n",
+		fprintf(text_f,
+			"natwho: %llu events, %llu lost, %llu undecodable%s"
+			" in %.1fs (backend %s)\n",
 			(unsigned long long)st->events, (unsigned long long)st->lost,
-			(unsigned long long)st->undecodable, secs, st->backend ? st->backend : "-");
+			(unsigned long long)st->undecodable, joins, secs,
+			st->backend ? st->backend : "-");
 		return;
 	}
 	out__obj_open(o, NULL);
@@ -196,6 +206,8 @@ void sink__summary(struct sink *s, FILE *text_f, const struct nw_stats *st)
 	out__u64(o, OUT_JSON_ONLY, "events", NULL, st->events);
 	out__u64(o, OUT_JSON_ONLY, "lost", NULL, st->lost);
 	out__u64(o, OUT_JSON_ONLY, "undecodable", NULL, st->undecodable);
+	if (st->join)
+		out__u64(o, OUT_JSON_ONLY, "join_missed", NULL, st->join_missed);
 	out__f64(o, OUT_JSON_ONLY, "duration_s", NULL, secs);
 	out__record_end(o);
 }

@@ -13,6 +13,8 @@ struct nw_stats {
 	uint64_t events; /* records rendered */
 	uint64_t lost; /* ring buffer reservations that failed in BPF */
 	uint64_t undecodable; /* records with a bad size or version */
+	uint64_t join_missed; /* --cgroup: connections whose socket record was missing */
+	bool join; /* --cgroup/--pod given: join_missed is meaningful */
 	uint64_t start_ns, end_ns; /* wall clock */
 	const char *backend;
 };

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 NATWHO=${NATWHO:-./natwho}
 
 help_opts=$("$NATWHO" --help | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u)
-man_opts=$(sed 's/\\//g' src/natwho.8 | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u)
+man_opts=$(sed -e 's/\\f[BIRP]//g' -e 's/\\//g' src/natwho.8 | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u)
 readme_opts=$(grep -E '^\| `-' README.md | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u)
 [ -n "$help_opts" ] || { echo "no options in --help"; exit 1; }
 

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * fentry and kprobe backends: probes on __nf_conntrack_confirm() (kernel or
+ * nf_conntrack module), which see every network namespace at once; --netns
+ * becomes the kernel-side filter.netns.  bpf/fentry.bpf.c needs BPF
+ * trampolines (Linux >= 5.5 with BTF), bpf/kprobe.bpf.c only kprobes.  The two
+ * differ in their skeleton alone: struct confirm_kind wraps it, the rest is
+ * shared.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "backend.h"
+#include "fentry.skel.h"
+#include "kprobe.skel.h"
+
+/* What the two skeletons have in common. */
+struct confirm_obj {
+	struct bpf_map *events;
+	struct bpf_map *lost;
+	struct nw_filter *filter; /* in .rodata: set before load */
+};
+
+struct confirm_kind {
+	const char *probe; /* "fexit", "kprobe": for messages */
+	void *(*open)(struct confirm_obj *o);
+	int (*load)(void *skel);
+	int (*attach)(void *skel);
+	void (*destroy)(void *skel);
+};
+
+static bool path_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * Say in one line why @k could not be loaded (@attaching false) or attached,
+ * and return the errno that tells it best (natwho's exit code derives from
+ * it): -ENOENT when nf_conntrack is not loaded (a module: without it there is
+ * nothing to probe; kprobe attach fails with ENOENT, fexit load with ESRCH),
+ * -EOPNOTSUPP when the kernel lacks the probe family, else @err.
+ */
+static int confirm_explain(const struct confirm_kind *k, int err, bool attaching, char *why,
+			   size_t why_len)
+{
+	bool fexit = !strcmp(k->probe, "fexit");
+
+	if ((err == -EPERM || err == -EACCES) && geteuid() != 0) {
+		snprintf(why, why_len, "permission denied: run as root (needs CAP_BPF and "
+				       "CAP_PERFMON)");
+		return err;
+	}
+	if (!path_exists("/sys/module/nf_conntrack")) {
+		snprintf(why, why_len, "no connection is being tracked on this host yet "
+				       "(nf_conntrack not loaded)");
+		return -ENOENT;
+	}
+	if (!fexit && !path_exists("/sys/bus/event_source/devices/kprobe")) {
+		snprintf(why, why_len, "the kernel has no kprobes (CONFIG_KPROBES is off): %s",
+			 strerror(-err));
+		return -EOPNOTSUPP;
+	}
+	if (fexit && !attaching && (err == -EPERM || err == -EINVAL || err == -524)) {
+		snprintf(why, why_len, "the kernel refused a BPF trampoline (fexit): %s",
+			 strerror(-err));
+		return -EOPNOTSUPP;
+	}
+	snprintf(why, why_len, "cannot %s %s on __nf_conntrack_confirm: %s%s",
+		 attaching ? "attach" : "load", k->probe, strerror(-err),
+		 err == -ESRCH || err == -ENOENT ? " (no BTF or symbol for it)" : "");
+	return err;
+}
+
+/* Open, set the filter and ring buffer size, load, attach. */
+static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
+			const struct nw_backend_opts *opts, char *why, size_t why_len)
+{
+	struct confirm_obj o;
+	bool attaching = false;
+	int err;
+
+	be->skel = k->open(&o);
+	if (!be->skel) {
+		err = -errno;
+		snprintf(why, why_len, "cannot open BPF object: %s", strerror(-err));
+		return err;
+	}
+	*o.filter = opts->filter;
+	err = bpf_map__set_max_entries(o.events, opts->ringbuf_size);
+	err = err ?: k->load(be->skel);
+	if (!err) {
+		attaching = true;
+		err = k->attach(be->skel);
+	}
+	if (err) {
+		err = confirm_explain(k, err, attaching, why, why_len);
+		goto cleanup;
+	}
+	be->events_fd = bpf_map__fd(o.events);
+	be->lost_fd = bpf_map__fd(o.lost);
+	return 0;
+cleanup:
+	k->destroy(be->skel);
+	be->skel = NULL;
+	return err;
+}
+
+static void *fentry_skel_open(struct confirm_obj *o)
+{
+	struct fentry_bpf *skel = fentry_bpf__open();
+
+	if (skel)
+		*o = (struct confirm_obj){ skel->maps.events, skel->maps.lost,
+					   &skel->rodata->filter };
+	return skel;
+}
+
+static int fentry_skel_load(void *skel)
+{
+	return fentry_bpf__load(skel);
+}
+
+static int fentry_skel_attach(void *skel)
+{
+	return fentry_bpf__attach(skel);
+}
+
+static void fentry_skel_destroy(void *skel)
+{
+	fentry_bpf__destroy(skel);
+}
+
+static const struct confirm_kind fentry_kind = {
+	.probe = "fexit",
+	.open = fentry_skel_open,
+	.load = fentry_skel_load,
+	.attach = fentry_skel_attach,
+	.destroy = fentry_skel_destroy,
+};
+
+static void *kprobe_skel_open(struct confirm_obj *o)
+{
+	struct kprobe_bpf *skel = kprobe_bpf__open();
+
+	if (skel)
+		*o = (struct confirm_obj){ skel->maps.events, skel->maps.lost,
+					   &skel->rodata->filter };
+	return skel;
+}
+
+static int kprobe_skel_load(void *skel)
+{
+	return kprobe_bpf__load(skel);
+}
+
+static int kprobe_skel_attach(void *skel)
+{
+	return kprobe_bpf__attach(skel);
+}
+
+static void kprobe_skel_destroy(void *skel)
+{
+	kprobe_bpf__destroy(skel);
+}
+
+static const struct confirm_kind kprobe_kind = {
+	.probe = "kprobe",
+	.open = kprobe_skel_open,
+	.load = kprobe_skel_load,
+	.attach = kprobe_skel_attach,
+	.destroy = kprobe_skel_destroy,
+};
+
+static int fentry_open(struct nw_backend *be, const struct nw_backend_opts *opts, char *why,
+		       size_t why_len)
+{
+	return confirm_open(&fentry_kind, be, opts, why, why_len);
+}
+
+static void fentry_close(struct nw_backend *be)
+{
+	fentry_bpf__destroy(be->skel);
+	be->skel = NULL;
+}
+
+static int kprobe_open(struct nw_backend *be, const struct nw_backend_opts *opts, char *why,
+		       size_t why_len)
+{
+	return confirm_open(&kprobe_kind, be, opts, why, why_len);
+}
+
+static void kprobe_close(struct nw_backend *be)
+{
+	kprobe_bpf__destroy(be->skel);
+	be->skel = NULL;
+}
+
+const struct nw_backend_ops nw_backend_fentry = {
+	.name = "fentry",
+	.open = fentry_open,
+	.close = fentry_close,
+};
+
+const struct nw_backend_ops nw_backend_kprobe = {
+	.name = "kprobe",
+	.open = kprobe_open,
+	.close = kprobe_close,
+};

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Capture files: record what natwho saw (`-w FILE`) and replay it anywhere
+ * (`-r FILE`) without root or BPF.  Pure: plain read()/write() on an fd and
+ * zlib, nothing else.
+ *
+ * A capture is one gzip stream (`zcat` works on it) holding a 12-byte
+ * preamble (magic "NWHOCAP\n", format major, minor) and framed records:
+ * a header, then events and knowledge sources in the order they happened,
+ * then a trailer.  Every record carries a CRC32.  The format is described
+ * in README.md ("Capture file format").
+ *
+ * Crash safety: capw__flush() (or capw__tick(), at most every 10 ms) ends
+ * a batch with Z_SYNC_FLUSH and write()s it, so a recorder killed with
+ * SIGKILL leaves a file that reads up to the last flushed record; the
+ * reader reports the missing trailer as truncation.  No fsync: the data
+ * survives the process, not the machine.
+ */
+#ifndef NW_CAPFILE_H
+#define NW_CAPFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CAP_VERSION_MAJOR 1 /* readers reject a newer major */
+#define CAP_VERSION_MINOR 0 /* additions an older reader may skip */
+
+/* Size limits, enforced by the writer and the reader. */
+#define CAP_STR_MAX 4096 /* each header string, bytes without NUL */
+#define CAP_NAME_MAX 1024 /* knowledge source name, bytes without NUL */
+#define CAP_EVENT_MAX 4096 /* one raw event */
+#define CAP_RECORD_MAX (64u << 20) /* any record's payload, e.g. a source */
+
+enum cap_rec_type {
+	CAP_REC_HEADER = 1, /* consumed by capr__open(), never returned */
+	CAP_REC_EVENT = 2,
+	CAP_REC_SOURCE = 3,
+	CAP_REC_TRAILER = 4,
+};
+
+/* What a knowledge source blob holds.  The reader does not interpret it. */
+enum cap_source_kind {
+	CAP_SRC_IPTABLES_SAVE = 1, /* `iptables-save` / `ip6tables-save` text */
+	CAP_SRC_NFT_JSON = 2, /* `nft -j list ruleset` */
+	CAP_SRC_K8S_JSON = 3, /* kubectl JSON snapshot (pods, services, ...) */
+	CAP_SRC_IPVS = 4, /* `ipvsadm -Ln` or equivalent */
+};
+
+struct cap_header {
+	uint16_t major, minor; /* reader: the file's format version */
+	uint16_t event_version; /* reader: NW_EVENT_VERSION of the recorder */
+	uint32_t event_size; /* reader: sizeof(struct nw_event) of the recorder */
+	const char *natwho_version; /* NULL is written as "" */
+	const char *hostname;
+	const char *kernel; /* uname -r */
+	const char *backend; /* "netfilter", ... */
+	const char *filters; /* the command-line filters, as text */
+	uint64_t start_ns; /* wall clock, ns since the Unix epoch */
+	int64_t boot_to_real_ns; /* add to nw_event.ts_boot_ns for wall clock */
+};
+
+struct cap_trailer {
+	uint64_t events; /* event records in the file: counted by the writer */
+	uint64_t lost; /* ring buffer reservations that failed in BPF */
+	uint64_t undecodable; /* events conn__decode() refused while recording */
+	uint64_t end_ns; /* wall clock */
+};
+
+/* One record from capr__next(); pointers stay valid until the next call. */
+struct cap_record {
+	enum cap_rec_type type;
+	uint64_t offset; /* where the record starts in the uncompressed stream */
+	union {
+		struct {
+			const void *data; /* raw struct nw_event: feed to conn__decode() */
+			uint32_t size;
+		} event;
+		struct {
+			uint32_t kind; /* enum cap_source_kind */
+			const char *name; /* replaces an earlier source of this name */
+			const void *data;
+			size_t len;
+		} source;
+		struct cap_trailer trailer;
+	};
+};
+
+struct capw;
+struct capr;
+
+/*
+ * Writer.  Every call returns 0 or a negative errno; the first failure
+ * (e.g. -ENOSPC, -EPIPE) sticks and every later call returns it.
+ *
+ * capw__open() writes and flushes the preamble and header; it fills the
+ * header's version and event fields itself and does not keep @h.
+ */
+int capw__open(struct capw **w, int fd, const struct cap_header *h, char *err, size_t errlen);
+/* One raw ring buffer record, as the kernel delivered it (<= CAP_EVENT_MAX). */
+int capw__event(struct capw *w, const void *raw, uint32_t size);
+/* A knowledge source; a later one with the same name replaces it on replay. */
+int capw__source(struct capw *w, uint32_t kind, const char *name, const void *data, size_t len);
+/* Z_SYNC_FLUSH and write() everything given so far.  No-op when idle. */
+int capw__flush(struct capw *w);
+/*
+ * End of a ring buffer batch, or a poll timeout: capw__flush() if the last
+ * flush by capw__tick() is at least CAPW_FLUSH_INTERVAL_NS before @now_ns
+ * (CLOCK_MONOTONIC), else nothing.  A flush costs a deflate block and a
+ * write(): flushing per batch of one event caps the writer near 200k
+ * events/s, ticking keeps it at full speed and a SIGKILL loses at most the
+ * last interval (the ring buffer's contents are lost anyway).
+ */
+#define CAPW_FLUSH_INTERVAL_NS 10000000ULL /* 10 ms */
+int capw__tick(struct capw *w, uint64_t now_ns);
+/*
+ * Write the trailer (t->events is ignored: the writer counts events), end
+ * the gzip stream and free @w, also on failure.  Does not close or fsync
+ * the fd.  NULL @w is a no-op.
+ */
+int capw__close(struct capw *w, const struct cap_trailer *t);
+/* Events written so far. */
+uint64_t capw__events(const struct capw *w);
+
+/*
+ * Reader.  capr__open() reads and validates the preamble and header.
+ * Errors: -ENODATA (empty or truncated), -EILSEQ (not gzip, not a capture,
+ * bad gzip data), -EBADMSG (bad CRC, impossible record), -EPROTONOSUPPORT
+ * (newer major version, other byte order), -ENOMEM, or a read() errno.
+ * @err gets one line without newline saying what and where; offsets are
+ * "compressed" (in the file) or "uncompressed" (in the zcat output).
+ */
+int capr__open(struct capr **r, int fd, char *err, size_t errlen);
+const struct cap_header *capr__header(const struct capr *r);
+/*
+ * 1: *rec filled (events and sources in recorded order, the trailer last);
+ * 0: clean end (the trailer was returned and the gzip stream ended intact);
+ * negative errno as above, sticky.  Every complete, intact record before
+ * the damage is returned first.
+ */
+int capr__next(struct capr *r, struct cap_record *rec, char *err, size_t errlen);
+/* Event records returned so far. */
+uint64_t capr__events(const struct capr *r);
+void capr__close(struct capr *r);
+
+#endif

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Rendering of a struct k8s_annot: the "MISMATCH ..." text tag, the "k8s"
+ * JSON object, and the one-line reason both carry. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include "k8s_int.h"
+
+#define SANDBOX_SHORT 12
+
+const char *k8s_verdict__str(uint8_t verdict)
+{
+	switch (verdict) {
+	case K8S_VERDICT_OK: return "ok";
+	case K8S_VERDICT_MISMATCH: return "mismatch";
+	default: return "unknown";
+	}
+}
+
+const char *k8s_kind__str(uint8_t kind)
+{
+	switch (kind) {
+	case K8S_KIND_CLUSTER_IP: return "clusterip";
+	case K8S_KIND_NODE_PORT: return "nodeport";
+	case K8S_KIND_EXTERNAL_IP: return "externalip";
+	case K8S_KIND_LB_IP: return "loadbalancer";
+	case K8S_KIND_POD: return "pod";
+	case K8S_KIND_NODE: return "node";
+	case K8S_KIND_EXTERNAL: return "external";
+	case K8S_KIND_NONE: return "none";
+	default: return "unknown";
+	}
+}
+
+const char *k8s_via_kind__str(uint8_t kind)
+{
+	switch (kind) {
+	case K8S_VIA_NONE: return "none";
+	case K8S_VIA_SERVICE: return "service";
+	case K8S_VIA_HOSTPORT: return "hostport";
+	case K8S_VIA_RULE: return "rule";
+	case K8S_VIA_IPVS: return "ipvs";
+	default: return "unknown";
+	}
+}
+
+static const char *kannot__tag(uint8_t verdict)
+{
+	switch (verdict) {
+	case K8S_VERDICT_OK: return "OK";
+	case K8S_VERDICT_MISMATCH: return "MISMATCH";
+	default: return "UNKNOWN";
+	}
+}
+
+static void kannot__ep(const struct k8s_annot *a, const uint8_t *addr, uint16_t port, char *buf,
+		       size_t len)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(a->family, addr, s, sizeof(s)))
+		snprintf(s, sizeof(s), "?");
+	if (!port)
+		snprintf(buf, len, "%s", s);
+	else if (a->family == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", s, port);
+	else
+		snprintf(buf, len, "%s:%u", s, port);
+}
+
+static bool kref__is_svc(uint8_t kind)
+{
+	return kind == K8S_KIND_CLUSTER_IP || kind == K8S_KIND_NODE_PORT ||
+	       kind == K8S_KIND_EXTERNAL_IP || kind == K8S_KIND_LB_IP;
+}
+
+/* "Service a/mysql-a:3306", "NodePort 30080 of Service default/web", ... */
+static void kannot__target_str(const struct k8s_annot *a, char *buf, size_t len)
+{
+	const struct k8s_ref *t = &a->target;
+	char ep[NW_EPSTRLEN], svc[600];
+
+	kannot__ep(a, a->daddr, a->dport, ep, sizeof(ep));
+	if (kref__is_svc(t->kind)) {
+		if (t->name)
+			snprintf(svc, sizeof(svc), "Service %s/%s", t->ns, t->name);
+		else
+			snprintf(svc, sizeof(svc), "Service %s (name unknown)", ep);
+	}
+	switch (t->kind) {
+	case K8S_KIND_CLUSTER_IP:
+		if (t->name)
+			snprintf(buf, len, "%s:%u", svc, t->port);
+		else
+			snprintf(buf, len, "%s", svc);
+		break;
+	case K8S_KIND_NODE_PORT: snprintf(buf, len, "NodePort %u of %s", a->dport, svc); break;
+	case K8S_KIND_EXTERNAL_IP: snprintf(buf, len, "%s (externalIP %s)", svc, ep); break;
+	case K8S_KIND_LB_IP: snprintf(buf, len, "%s (load-balancer IP %s)", svc, ep); break;
+	case K8S_KIND_POD: snprintf(buf, len, "pod %s/%s", t->ns, t->name); break;
+	case K8S_KIND_NODE: snprintf(buf, len, "node %s (%s)", t->name ? t->name : "?", ep); break;
+	default: snprintf(buf, len, "%s", ep); break;
+	}
+}
+
+static void kannot__landed_str(const struct k8s_annot *a, char *buf, size_t len)
+{
+	const struct k8s_ref *l = &a->landed;
+	char ep[NW_EPSTRLEN];
+
+	kannot__ep(a, a->laddr, a->lport, ep, sizeof(ep));
+	switch (l->kind) {
+	case K8S_KIND_POD: snprintf(buf, len, "pod %s/%s", l->ns, l->name); break;
+	case K8S_KIND_NODE: snprintf(buf, len, "node %s (%s)", l->name ? l->name : "?", ep); break;
+	case K8S_KIND_EXTERNAL: snprintf(buf, len, "external endpoint %s", ep); break;
+	default: snprintf(buf, len, "%s", ep); break;
+	}
+}
+
+static void kannot__via_str(const struct k8s_annot *a, char *buf, size_t len)
+{
+	const struct k8s_via *v = &a->via;
+
+	switch (v->kind) {
+	case K8S_VIA_HOSTPORT:
+		if (v->chain && v->sandbox)
+			snprintf(buf, len, "hostPort %u (%s%s%s, sandbox %.*s)", v->port,
+				 v->table && strcmp(v->table, "nat") ? v->table : "",
+				 v->table && strcmp(v->table, "nat") ? " " : "", v->chain,
+				 SANDBOX_SHORT, v->sandbox);
+		else if (v->chain)
+			snprintf(buf, len, "hostPort %u (%s)", v->port, v->chain);
+		else
+			snprintf(buf, len, "hostPort %u of pod %s/%s", v->port, v->ns, v->name);
+		break;
+	case K8S_VIA_SERVICE: snprintf(buf, len, "%s", v->chain ? v->chain : "kube-proxy"); break;
+	case K8S_VIA_IPVS: snprintf(buf, len, "IPVS"); break;
+	case K8S_VIA_RULE:
+		snprintf(buf, len, "a %s rule in chain %s", v->rule && strstr(v->rule, "REDIRECT") ?
+			 "REDIRECT" : "DNAT", v->chain ? v->chain : "?");
+		break;
+	default: snprintf(buf, len, "an unknown rule"); break;
+	}
+}
+
+const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
+{
+	char target[700], landed[600], via[200];
+
+	kannot__target_str(a, target, sizeof(target));
+	kannot__landed_str(a, landed, sizeof(landed));
+	kannot__via_str(a, via, sizeof(via));
+	switch (a->why) {
+	case KW_SVC_HIJACK:
+		snprintf(buf, len, "meant for %s, landed on %s via %s", target, landed, via);
+		break;
+	case KW_SVC_EP:
+		snprintf(buf, len, "%s -> endpoint %s via %s%s", target, landed, via,
+			 a->via.not_ready ? " (endpoint not ready)" : "");
+		break;
+	case KW_SVC_NO_NAT: snprintf(buf, len, "%s, but no translation was seen", target); break;
+	case KW_SVC_NO_EPS:
+		snprintf(buf, len, "%s -> %s via %s; the Service's endpoints are not known", target,
+			 landed, via);
+		break;
+	case KW_NO_NAT: snprintf(buf, len, "%s, no translation", target); break;
+	case KW_NAT_RULE: snprintf(buf, len, "%s -> %s via %s", target, landed, via); break;
+	case KW_NAT_UNKNOWN:
+		snprintf(buf, len, "%s -> %s, no known rule explains the translation", target,
+			 landed);
+		break;
+	default: snprintf(buf, len, "%s is not a known Service address, no translation", target);
+	}
+	return buf;
+}
+
+static void kref__print(struct out *o, const char *key, const struct k8s_ref *r)
+{
+	out__obj_open(o, key);
+	out__str(o, OUT_JSON_ONLY, "kind", NULL, k8s_kind__str(r->kind));
+	if (r->ns)
+		out__str(o, OUT_JSON_ONLY, "namespace", NULL, r->ns);
+	if (r->name)
+		out__str(o, OUT_JSON_ONLY, "name", NULL, r->name);
+	if (r->port)
+		out__u64(o, OUT_JSON_ONLY, "port", NULL, r->port);
+	if (r->port_name)
+		out__str(o, OUT_JSON_ONLY, "port_name", NULL, r->port_name);
+	if (r->node && (r->kind == K8S_KIND_POD))
+		out__str(o, OUT_JSON_ONLY, "node", NULL, r->node);
+	out__obj_close(o);
+}
+
+static void kvia__print(struct out *o, const struct k8s_via *v)
+{
+	out__obj_open(o, "via");
+	out__str(o, OUT_JSON_ONLY, "kind", NULL, k8s_via_kind__str(v->kind));
+	if (v->table)
+		out__str(o, OUT_JSON_ONLY, "table", NULL, v->table);
+	if (v->chain)
+		out__str(o, OUT_JSON_ONLY, "chain", NULL, v->chain);
+	if (v->sandbox)
+		out__str(o, OUT_JSON_ONLY, "sandbox", NULL, v->sandbox);
+	if (v->rule)
+		out__str(o, OUT_JSON_ONLY, "rule", NULL, v->rule);
+	if (v->ns)
+		out__str(o, OUT_JSON_ONLY, "namespace", NULL, v->ns);
+	if (v->name)
+		out__str(o, OUT_JSON_ONLY, "name", NULL, v->name);
+	if (v->port)
+		out__u64(o, OUT_JSON_ONLY, "port", NULL, v->port);
+	if (v->kind == K8S_VIA_SERVICE || v->kind == K8S_VIA_IPVS)
+		out__bool(o, OUT_JSON_ONLY, "endpoint_ready", NULL, !v->not_ready);
+	out__obj_close(o);
+}
+
+void k8s_annot__print(struct out *o, const struct k8s_annot *a)
+{
+	char reason[1600];
+
+	k8s_annot__reason(a, reason, sizeof(reason));
+	if (o->mode == OUT_TEXT) {
+		out__text(o, "  %s %s", kannot__tag(a->verdict), reason);
+		return;
+	}
+	out__obj_open(o, "k8s");
+	kref__print(o, "target", &a->target);
+	kref__print(o, "landed", &a->landed);
+	kvia__print(o, &a->via);
+	if (a->source.kind == K8S_KIND_NONE)
+		out__null(o, OUT_JSON_ONLY, "source", NULL);
+	else
+		kref__print(o, "source", &a->source);
+	out__str(o, OUT_JSON_ONLY, "verdict", NULL, k8s_verdict__str(a->verdict));
+	out__str(o, OUT_JSON_ONLY, "reason", NULL, reason);
+	out__obj_close(o);
+}

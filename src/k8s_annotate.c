@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * kindex__annotate(): the per-event path.  A handful of hash lookups keyed
+ * by family + address (+ protocol + port), no allocation, no I/O.
+ *
+ *   target  orig.dst:dport  -> Service VIP, NodePort (on a node address),
+ *                              pod, node, unknown
+ *   landed  reply.src:sport -> endpoint of that Service, pod, node, unknown
+ *   via     the rule that explains orig.dst:dport -> landed: a hostPort DNAT
+ *           to exactly that address:port, kube-proxy (the landed address is
+ *           the Service's endpoint), another DNAT/REDIRECT rule; when both a
+ *           hostPort rule and kube-proxy explain it, the one netfilter runs
+ *           first (portmap_first).
+ *   verdict ok: landed on an endpoint of the targeted Service, or not a
+ *           Service and no translation (or one a known rule explains);
+ *           mismatch: meant for a Service, landed on something that is not
+ *           one of its endpoints; unknown: not enough knowledge.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+#include "k8s_int.h"
+
+static const struct kname *kidx__name(const struct kindex *idx, uint8_t family,
+				      const uint8_t *addr, uint8_t proto, uint16_t port)
+{
+	struct kkey k;
+	uint32_t i;
+
+	kkey__set(&k, family, addr, proto, port);
+	i = proto ? ktab__find(&idx->t_names, &k) : KNONE;
+	if (i == KNONE) {
+		k.proto = 0;
+		k.port = 0;
+		i = ktab__find(&idx->t_names, &k);
+	}
+	return i == KNONE ? NULL : &idx->names.v[i];
+}
+
+bool kindex__is_local(const struct kindex *idx, const struct kkey *key, const char **ifname)
+{
+	struct kkey k;
+	uint32_t i;
+
+	kkey__set(&k, key->family, key->addr, 0, 0);
+	i = ktab__find(&idx->t_locals, &k);
+	if (ifname)
+		*ifname = i == KNONE ? NULL : idx->locals.v[i].ifname;
+	return i != KNONE;
+}
+
+static void kref__name(const struct kindex *idx, const struct kname *nm, struct k8s_ref *r)
+{
+	r->kind = nm->kind;
+	r->node = nm->node;
+	if (nm->kind == K8S_KIND_POD) {
+		r->ns = idx->pods.v[nm->pod].ns;
+		r->name = idx->pods.v[nm->pod].name;
+	} else {
+		r->name = nm->node;
+	}
+}
+
+static void kref__svc(const struct ksvcport *sp, uint8_t kind, uint16_t port, struct k8s_ref *r)
+{
+	r->kind = kind;
+	r->ns = sp->ns;
+	r->name = sp->name;
+	r->port_name = sp->port_name && *sp->port_name ? sp->port_name : NULL;
+	r->port = port;
+}
+
+/* The VIP entry for @k: one that names its Service if any does. */
+const struct kvip *kindex__vip(const struct kindex *idx, const struct kkey *k)
+{
+	const struct kvip *best = NULL;
+
+	for (uint32_t i = ktab__find(&idx->t_vips, k); i != KNONE;
+	     i = ktab__next(&idx->t_vips, i)) {
+		const struct kvip *v = &idx->vips.v[i];
+
+		if (!best ||
+		    (!idx->svcports.v[best->svcport].ns && idx->svcports.v[v->svcport].ns))
+			best = v;
+		if (!best->chain && v->chain && v->svcport == best->svcport)
+			best = v;
+	}
+	return best;
+}
+
+/* The NodePort entry for @k (family, proto, port), named if any is. */
+const struct knodeport *kindex__nodeport(const struct kindex *idx, const struct kkey *k)
+{
+	const struct knodeport *best = NULL;
+
+	for (uint32_t i = ktab__find(&idx->t_nodeports, k); i != KNONE;
+	     i = ktab__next(&idx->t_nodeports, i)) {
+		const struct knodeport *np = &idx->nodeports.v[i];
+
+		if (!best ||
+		    (!idx->svcports.v[best->svcport].ns && idx->svcports.v[np->svcport].ns))
+			best = np;
+	}
+	return best;
+}
+
+/* A NodePort, when orig.dst is one of this node's (or a known node's) addresses. */
+static const struct knodeport *kidx__nodeport(const struct kindex *idx, const struct conn *c)
+{
+	const struct kname *nm = kidx__name(idx, c->family, c->orig.dst, 0, 0);
+	struct kkey k;
+
+	kkey__set(&k, c->family, c->orig.dst, 0, 0);
+	if ((!nm || nm->kind != K8S_KIND_NODE) && !kindex__is_local(idx, &k, NULL))
+		return NULL;
+	kkey__set(&k, c->family, NULL, c->proto, c->orig.dport);
+	return kindex__nodeport(idx, &k);
+}
+
+/* The endpoint of Service port @sp at landed, from the best source known. */
+static const struct kep *kidx__ep(const struct kindex *idx, uint32_t sp, const struct conn *c)
+{
+	bool want_snapshot = idx->svcports.v[sp].ep_origins & (1u << KO_SNAPSHOT);
+	struct kkey k;
+
+	kkey__set(&k, c->family, c->landed.addr, c->proto, c->landed.port);
+	k.aux = sp + 1;
+	for (uint32_t i = ktab__find(&idx->t_eps, &k); i != KNONE; i = ktab__next(&idx->t_eps, i))
+		if (!want_snapshot || idx->eps.v[i].origin == KO_SNAPSHOT)
+			return &idx->eps.v[i];
+	return NULL;
+}
+
+/* A hostPort rule DNATing dport (on orig.dst) to exactly landed. */
+static const struct khostport *kidx__hostport(const struct kindex *idx, const struct conn *c)
+{
+	size_t alen = c->family == AF_INET ? 4 : 16;
+	const struct khostport *hint = NULL;
+	struct kkey k;
+
+	kkey__set(&k, c->family, NULL, c->proto, c->orig.dport);
+	for (uint32_t i = ktab__find(&idx->t_hostports, &k); i != KNONE;
+	     i = ktab__next(&idx->t_hostports, i)) {
+		const struct khostport *hp = &idx->hostports.v[i];
+
+		if ((hp->host_ip.family && memcmp(hp->host_ip.addr, c->orig.dst, alen)) ||
+		    memcmp(hp->to.addr, c->landed.addr, alen) || hp->to_port != c->landed.port)
+			continue;
+		if (hp->origin != KO_SNAPSHOT)
+			return hp;
+		if (!hint)
+			hint = hp;
+	}
+	return hint;
+}
+
+static bool krule__matches(const struct kindex *idx, const struct krule *r, const struct conn *c)
+{
+	size_t alen = c->family == AF_INET ? 4 : 16;
+	uint16_t want;
+
+	if (r->dport_lo && (c->orig.dport < r->dport_lo || c->orig.dport > r->dport_hi))
+		return false;
+	if (r->dst.family && kaddr__in_prefix(c->orig.dst, &r->dst, r->dst_plen) == r->dst_neg)
+		return false;
+	if (r->redirect) {
+		const struct kname *nm = kidx__name(idx, c->family, c->landed.addr, 0, 0);
+		struct kkey k;
+
+		kkey__set(&k, c->family, c->landed.addr, 0, 0);
+		if (!kindex__is_local(idx, &k, NULL) && (!nm || nm->kind != K8S_KIND_NODE) &&
+		    !(c->family == AF_INET && c->landed.addr[0] == 127))
+			return false;
+	} else if (!r->to.family || memcmp(r->to.addr, c->landed.addr, alen)) {
+		return false;
+	}
+	if (!r->to_port_lo)
+		return c->landed.port == c->orig.dport;
+	want = c->landed.port;
+	return want >= r->to_port_lo && want <= r->to_port_hi;
+}
+
+/* Another DNAT/REDIRECT rule that turns orig.dst:dport into landed. */
+static const struct krule *kidx__rule(const struct kindex *idx, const struct conn *c)
+{
+	const uint16_t ports[3] = { c->orig.dport, 0, 0 };
+	const uint8_t protos[3] = { c->proto, c->proto, 0 };
+
+	for (int t = 0; t < 3; t++) {
+		struct kkey k;
+
+		kkey__set(&k, c->family, NULL, protos[t], ports[t]);
+		for (uint32_t i = ktab__find(&idx->t_rules, &k); i != KNONE;
+		     i = ktab__next(&idx->t_rules, i))
+			if (krule__matches(idx, &idx->rules.v[i], c))
+				return &idx->rules.v[i];
+	}
+	return NULL;
+}
+
+/* What orig.dst:dport is; for a Service address, its svcport, VIP or NodePort. */
+static void kannot__target(const struct kindex *idx, const struct conn *c, struct k8s_annot *a,
+			   uint32_t *sp, const struct kvip **vip, const struct knodeport **np)
+{
+	const struct kname *nm;
+	struct kkey k;
+
+	kkey__set(&k, c->family, c->orig.dst, c->proto, c->orig.dport);
+	*vip = kindex__vip(idx, &k);
+	*np = *vip ? NULL : kidx__nodeport(idx, c);
+	*sp = KNONE;
+	if (*vip) {
+		*sp = (*vip)->svcport;
+		kref__svc(&idx->svcports.v[*sp], (*vip)->kind, c->orig.dport, &a->target);
+		return;
+	}
+	if (*np) {
+		*sp = (*np)->svcport;
+		kref__svc(&idx->svcports.v[*sp], K8S_KIND_NODE_PORT, c->orig.dport, &a->target);
+		return;
+	}
+	nm = kidx__name(idx, c->family, c->orig.dst, c->proto, c->orig.dport);
+	a->target.kind = K8S_KIND_UNKNOWN;
+	a->target.port = c->orig.dport;
+	if (nm)
+		kref__name(idx, nm, &a->target);
+}
+
+static void kannot__landed(const struct kindex *idx, const struct conn *c, const struct kep *ep,
+			   struct k8s_annot *a)
+{
+	const struct kname *nm = kidx__name(idx, c->family, c->landed.addr, c->proto,
+					    c->landed.port);
+
+	a->landed.kind = K8S_KIND_UNKNOWN;
+	a->landed.port = c->landed.port;
+	if (nm)
+		kref__name(idx, nm, &a->landed);
+	if (ep && ep->pod_name) {
+		a->landed.kind = K8S_KIND_POD;
+		a->landed.ns = ep->pod_ns;
+		a->landed.name = ep->pod_name;
+	} else if (ep && !nm) {
+		a->landed.kind = K8S_KIND_EXTERNAL;
+	}
+}
+
+static void kannot__source(const struct kindex *idx, const struct conn *c, struct k8s_annot *a)
+{
+	const struct kname *nm = kidx__name(idx, c->family, c->orig.src, 0, 0);
+
+	if (nm)
+		kref__name(idx, nm, &a->source);
+}
+
+static void kvia__hostport(const struct khostport *hp, struct k8s_via *v)
+{
+	v->kind = K8S_VIA_HOSTPORT;
+	v->port = hp->key.port;
+	v->table = hp->table;
+	v->chain = hp->chain;
+	v->sandbox = hp->sandbox;
+	v->rule = hp->text;
+	v->ns = hp->pod_ns;
+	v->name = hp->pod_name;
+}
+
+static void kvia__service(const struct kindex *idx, uint32_t sp, const struct kvip *vip,
+			  const struct knodeport *np, struct k8s_via *v)
+{
+	const struct ksvcport *s = &idx->svcports.v[sp];
+	uint8_t origin = vip ? vip->origin : np->origin;
+	uint8_t family = vip ? vip->key.family : np->key.family;
+
+	v->kind = origin == KO_IPSET || idx->ipvs[kfam__idx(family)] ? K8S_VIA_IPVS :
+								       K8S_VIA_SERVICE;
+	v->table = vip ? vip->table : np->table;
+	v->chain = vip ? vip->chain : np->chain;
+	if (!v->chain) {
+		v->table = s->table;
+		v->chain = s->chain;
+	}
+	v->ns = s->ns;
+	v->name = s->name;
+	v->port = vip ? s->port : s->node_port;
+}
+
+static void kvia__rule(const struct krule *r, struct k8s_via *v)
+{
+	v->kind = K8S_VIA_RULE;
+	v->port = r->dport_lo == r->dport_hi ? r->dport_lo : 0;
+	v->table = r->table;
+	v->chain = r->chain;
+	v->rule = r->text;
+}
+
+/* Which rule explains the translation; @ep: landed is a Service endpoint. */
+static void kannot__via(const struct kindex *idx, const struct conn *c, uint32_t sp,
+			const struct kvip *vip, const struct knodeport *np, const struct kep *ep,
+			struct k8s_annot *a)
+{
+	const struct khostport *hp;
+	const struct krule *r;
+
+	if (!c->dnat) {
+		a->via.kind = K8S_VIA_NONE;
+		return;
+	}
+	hp = kidx__hostport(idx, c);
+	if (hp && (!ep || idx->portmap_first[kfam__idx(c->family)])) {
+		kvia__hostport(hp, &a->via);
+	} else if (ep) {
+		kvia__service(idx, sp, vip, np, &a->via);
+		a->via.not_ready = !ep->ready;
+	} else if ((r = kidx__rule(idx, c))) {
+		kvia__rule(r, &a->via);
+	} else if (sp != KNONE && idx->ipvs[kfam__idx(c->family)]) {
+		a->via.kind = K8S_VIA_IPVS; /* IPVS, to an address nothing names */
+	} else {
+		a->via.kind = K8S_VIA_UNKNOWN;
+	}
+}
+
+static void kannot__verdict(const struct kindex *idx, const struct conn *c, uint32_t sp,
+			    const struct kep *ep, struct k8s_annot *a)
+{
+	bool explained = a->via.kind == K8S_VIA_HOSTPORT || a->via.kind == K8S_VIA_RULE;
+
+	a->verdict = K8S_VERDICT_UNKNOWN;
+	if (sp == KNONE) {
+		if (!c->dnat) {
+			a->verdict = K8S_VERDICT_OK;
+			a->why = a->target.kind == K8S_KIND_UNKNOWN ? KW_NOTHING : KW_NO_NAT;
+		} else {
+			a->verdict = explained ? K8S_VERDICT_OK : K8S_VERDICT_UNKNOWN;
+			a->why = explained ? KW_NAT_RULE : KW_NAT_UNKNOWN;
+		}
+	} else if (!c->dnat) {
+		a->why = KW_SVC_NO_NAT;
+	} else if (ep) {
+		a->verdict = K8S_VERDICT_OK;
+		a->why = KW_SVC_EP;
+	} else if (idx->svcports.v[sp].ep_origins || explained) {
+		a->verdict = K8S_VERDICT_MISMATCH;
+		a->why = KW_SVC_HIJACK;
+	} else {
+		a->why = KW_SVC_NO_EPS;
+	}
+}
+
+void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s_annot *a)
+{
+	const struct knodeport *np;
+	const struct kvip *vip;
+	const struct kep *ep;
+	uint32_t sp;
+
+	memset(a, 0, sizeof(*a));
+	a->family = c->family;
+	a->proto = c->proto;
+	a->dport = c->orig.dport;
+	a->lport = c->landed.port;
+	memcpy(a->daddr, c->orig.dst, sizeof(a->daddr));
+	memcpy(a->laddr, c->landed.addr, sizeof(a->laddr));
+	kannot__target(idx, c, a, &sp, &vip, &np);
+	ep = sp != KNONE && c->dnat ? kidx__ep(idx, sp, c) : NULL;
+	kannot__landed(idx, c, ep, a);
+	kannot__source(idx, c, a);
+	kannot__via(idx, c, sp, vip, np, ep, a);
+	kannot__verdict(idx, c, sp, ep, a);
+}

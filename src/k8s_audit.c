@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * kindex__audit(): which hostPort (or other DNAT/REDIRECT) rules of this
+ * node take connections meant for a Service before kube-proxy sees them.
+ *
+ * A rule R shadows a Service address V (ClusterIP, externalIP, LB IP:port,
+ * or a NodePort on a node address) when, in the prerouting or output NAT
+ * hook of V's family:
+ *   - R matches V's protocol and port (and address, when R names one), and
+ *   - the path from the hook to R lets V through: either it has no "local
+ *     destination" test, or it has one (`-m addrtype --dst-type LOCAL`,
+ *     `fib daddr type local`) and V is a local address (bound to lo or
+ *     kube-ipvs0, a node address, or a ClusterIP of kube-proxy's IPVS mode,
+ *     which binds every ClusterIP to kube-ipvs0), and
+ *   - netfilter runs R before kube-proxy's rule for V: a lower hook
+ *     priority, an earlier rule in the same base chain, or the same
+ *     priority in another table (registration order decides: reported as
+ *     possible) -- or kube-proxy does not translate nor accept V in that
+ *     hook at all (IPVS NodePorts, or no kube-proxy rules seen).
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include "k8s_int.h"
+#include "parse.h"
+
+/* One DNAT rule, hostPort or other, as the audit sees it. */
+struct kdnat {
+	const char *kind; /* "hostport" / "rule" */
+	const struct kkey *key; /* family, proto (0: any), port (0: any) */
+	uint16_t dport_lo, dport_hi;
+	const struct kaddr *dst; /* family 0: any */
+	uint8_t dst_plen;
+	bool dst_neg;
+	const struct kreach *reach;
+	const struct khostport *hp;
+	const struct krule *rule;
+};
+
+/* A shadowed Service address. */
+struct ktarget {
+	uint8_t kind;
+	uint8_t family, proto;
+	uint16_t port;
+	const uint8_t *addr; /* NULL: a NodePort, any node address */
+	const struct ksvcport *sp;
+	const char *local; /* why the address is local, when it is */
+};
+
+static bool kdnat__matches(const struct kdnat *d, const struct ktarget *t)
+{
+	if (d->key->family != t->family || (d->key->proto && d->key->proto != t->proto))
+		return false;
+	if (d->dport_lo && (t->port < d->dport_lo || t->port > d->dport_hi))
+		return false;
+	if (!d->dst->family)
+		return true;
+	if (!t->addr) /* NodePort: a rule for one host address still takes it there */
+		return !d->dst_neg;
+	return kaddr__in_prefix(t->addr, d->dst, d->dst_plen) != d->dst_neg;
+}
+
+static bool kaudit__ipvs(const struct kindex *idx, uint8_t family)
+{
+	for (uint32_t i = 0; i < idx->kubes.n; i++)
+		if (idx->kubes.v[i].family == family && idx->kubes.v[i].mode == KMODE_IPVS)
+			return true;
+	return false;
+}
+
+/* Why Service address @t is a local address of this node, or NULL. */
+static const char *kaudit__local(const struct kindex *idx, const struct ktarget *t,
+				 const struct kvip *v, char *buf, size_t len)
+{
+	const char *ifname;
+	struct kkey k;
+
+	if (!t->addr)
+		return "NodePorts are served on the node's own addresses";
+	kkey__set(&k, t->family, t->addr, 0, 0);
+	if (kindex__is_local(idx, &k, &ifname)) {
+		snprintf(buf, len, "it is a local address (%s%s)",
+			 ifname ? "on " : "a node address", ifname ? ifname : "");
+		return buf;
+	}
+	if (t->kind == K8S_KIND_CLUSTER_IP &&
+	    (v->origin == KO_IPSET || kaudit__ipvs(idx, t->family)))
+		return "kube-proxy's IPVS mode binds every ClusterIP to kube-ipvs0, a local "
+		       "address";
+	return NULL;
+}
+
+static const struct kkube *kaudit__kube(const struct kindex *idx, uint8_t family, int hook)
+{
+	const struct kkube *best = NULL;
+
+	for (uint32_t i = 0; i < idx->kubes.n; i++) {
+		const struct kkube *k = &idx->kubes.v[i];
+
+		if (k->family == family && k->hook == hook && (!best || k->prio < best->prio))
+			best = k;
+	}
+	return best;
+}
+
+/* "-m addrtype --dst-type LOCAL" or "fib daddr type local" */
+static const char *kaudit__test(const struct kdnat *d)
+{
+	uint8_t origin = d->hp ? d->hp->origin : d->rule->origin;
+
+	return origin == KO_NFT ? "fib daddr type local" : "-m addrtype --dst-type LOCAL";
+}
+
+static void kaudit__order(const struct kreach *r, const struct kkube *k, uint8_t kind, bool tie,
+			  char *buf, size_t len)
+{
+	static const char *const modes[] = { "iptables", "nftables", "IPVS" };
+
+	if (!k)
+		snprintf(buf, len, "table %s chain %s reaches it and no kube-proxy rule for this "
+			 "hook was read",
+			 r->table, r->base);
+	else if (!(k->claims & (1u << kind)))
+		snprintf(buf, len, "kube-proxy (%s mode) neither translates nor accepts it in the "
+			 "NAT hook, so table %s chain %s still sees it", modes[k->mode % 3],
+			 r->table, r->base);
+	else if (tie)
+		snprintf(buf, len, "table %s chain %s and kube-proxy's table %s chain %s both run "
+			 "at priority %d: the table registered first wins, which no ruleset dump "
+			 "shows", r->table, r->base, k->table, k->base, r->prio);
+	else if (r->prio != k->prio)
+		snprintf(buf, len, "table %s chain %s (priority %d) runs before kube-proxy's "
+			 "table %s chain %s (priority %d)",
+			 r->table, r->base, r->prio, k->table, k->base, k->prio);
+	else
+		snprintf(buf, len, "in table %s chain %s, rule %u `%s` comes before kube-proxy's "
+			 "rule %u `%s`",
+			 r->table, r->base, r->pos + 1, r->text ? r->text : "?", k->pos + 1,
+			 k->text ? k->text : "?");
+}
+
+/* Does @d take @t in @hook before kube-proxy?  Says why in @why. */
+static bool kaudit__hook(const struct kindex *idx, const struct kdnat *d, const struct ktarget *t,
+			 int hook, char *why, size_t len, bool *certain)
+{
+	const struct kreach *r = &d->reach[hook];
+	const struct kkube *k;
+	char order[600];
+	bool tie = false, first;
+
+	if (!r->reached || (r->local_only && !t->local))
+		return false;
+	k = kaudit__kube(idx, t->family, hook);
+	first = !k || kreach__before(r, k, &tie);
+	if (!first && (k->claims & (1u << t->kind)))
+		return false;
+	if (!first)
+		tie = false;
+	kaudit__order(r, k, t->kind, tie, order, sizeof(order));
+	if (r->local_only)
+		snprintf(why, len, "%s: %s; it matches only local destinations (%s) and %s",
+			 khook__str(hook), order, kaudit__test(d), t->local);
+	else
+		snprintf(why, len, "%s: %s; it matches any destination address (no %s test)",
+			 khook__str(hook), order, kaudit__test(d));
+	*certain = !tie;
+	return true;
+}
+
+static void kaudit__addr(uint8_t family, const uint8_t *addr, uint16_t port, char *buf,
+			 size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(family, addr, a, sizeof(a));
+	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
+/* "hostPort tcp/3306 -> 10.224.0.222:3306 (pod b/mysql-b-0, nat CNI-DN-..., sandbox ...)" */
+static void kaudit__rule_str(const struct kdnat *d, char *buf, size_t len)
+{
+	const char *proto = proto_name(d->key->proto);
+	char to[NW_EPSTRLEN];
+
+	if (d->hp) {
+		const struct khostport *hp = d->hp;
+		char pod[600] = "";
+
+		kaudit__addr(hp->to.family, hp->to.addr, hp->to_port, to, sizeof(to));
+		if (hp->pod_name)
+			snprintf(pod, sizeof(pod), "pod %s/%s, ", hp->pod_ns, hp->pod_name);
+		snprintf(buf, len, "hostPort %s/%u -> %s (%stable %s chain %s, sandbox %.12s)",
+			 proto ? proto : "?", hp->key.port, to, pod, hp->table, hp->chain,
+			 hp->sandbox ? hp->sandbox : "?");
+		return;
+	}
+	snprintf(buf, len, "%s rule in table %s chain %s `%s`",
+		 d->rule->redirect ? "REDIRECT" : "DNAT", d->rule->table, d->rule->chain,
+		 d->rule->text);
+}
+
+static void kaudit__target_str(const struct ktarget *t, char *buf, size_t len)
+{
+	static const char *const kinds[] = {
+		[K8S_KIND_CLUSTER_IP] = "ClusterIP", [K8S_KIND_EXTERNAL_IP] = "externalIP",
+		[K8S_KIND_LB_IP] = "load-balancer IP",
+	};
+	const char *proto = proto_name(t->proto);
+	char svc[600], a[NW_EPSTRLEN];
+
+	if (t->sp->ns)
+		snprintf(svc, sizeof(svc), "Service %s/%s:%u", t->sp->ns, t->sp->name, t->sp->port);
+	else
+		snprintf(svc, sizeof(svc), "a Service (name unknown)");
+	if (!t->addr) {
+		snprintf(buf, len, "NodePort %s/%u of %s", proto ? proto : "?", t->port, svc);
+		return;
+	}
+	kaudit__addr(t->family, t->addr, t->port, a, sizeof(a));
+	snprintf(buf, len, "%s %s %s", svc, kinds[t->kind], a);
+}
+
+static void kaudit__json_rule(struct out *o, const struct kdnat *d)
+{
+	char to[NW_EPSTRLEN];
+
+	out__obj_open(o, "rule");
+	out__str(o, OUT_JSON_ONLY, "kind", NULL, d->kind);
+	out__str(o, OUT_JSON_ONLY, "table", NULL, d->hp ? d->hp->table : d->rule->table);
+	out__str(o, OUT_JSON_ONLY, "chain", NULL, d->hp ? d->hp->chain : d->rule->chain);
+	out__str(o, OUT_JSON_ONLY, "text", NULL, d->hp ? d->hp->text : d->rule->text);
+	if (d->key->port)
+		out__u64(o, OUT_JSON_ONLY, "port", NULL, d->key->port);
+	if (d->hp) {
+		kaudit__addr(d->hp->to.family, d->hp->to.addr, d->hp->to_port, to, sizeof(to));
+		out__str(o, OUT_JSON_ONLY, "to", NULL, to);
+		out__str(o, OUT_JSON_ONLY, "sandbox", NULL, d->hp->sandbox);
+		out__str(o, OUT_JSON_ONLY, "namespace", NULL, d->hp->pod_ns);
+		out__str(o, OUT_JSON_ONLY, "name", NULL, d->hp->pod_name);
+	}
+	out__obj_close(o);
+}
+
+static void kaudit__json_target(struct out *o, const struct ktarget *t)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	out__obj_open(o, "shadowed");
+	out__str(o, OUT_JSON_ONLY, "kind", NULL, k8s_kind__str(t->kind));
+	out__str(o, OUT_JSON_ONLY, "namespace", NULL, t->sp->ns);
+	out__str(o, OUT_JSON_ONLY, "name", NULL, t->sp->name);
+	if (t->sp->port_name && *t->sp->port_name)
+		out__str(o, OUT_JSON_ONLY, "port_name", NULL, t->sp->port_name);
+	if (t->addr)
+		out__str(o, OUT_JSON_ONLY, "addr", NULL,
+			 inet_ntop(t->family, t->addr, a, sizeof(a)));
+	out__u64(o, OUT_JSON_ONLY, "port", NULL, t->port);
+	out__obj_close(o);
+}
+
+static void kaudit__print(struct out *o, const struct kdnat *d, const struct ktarget *t,
+			  const bool *hooks, bool certain, const char *why)
+{
+	char rule[1024], target[800];
+
+	if (o->mode == OUT_TEXT) {
+		kaudit__rule_str(d, rule, sizeof(rule));
+		kaudit__target_str(t, target, sizeof(target));
+		out__text(o, "SHADOW %s %s %s: %s", rule, certain ? "shadows" : "may shadow",
+			  target, why);
+		out__record_end(o);
+		return;
+	}
+	out__obj_open(o, NULL);
+	out__str(o, OUT_JSON_ONLY, "type", NULL, "shadow");
+	out__u64(o, OUT_JSON_ONLY, "schema", NULL, 1);
+	out__str(o, OUT_JSON_ONLY, "family", NULL, conn__family_str(t->family));
+	out__str(o, OUT_JSON_ONLY, "proto", NULL, proto_name(t->proto));
+	kaudit__json_rule(o, d);
+	kaudit__json_target(o, t);
+	out__obj_open(o, "hooks");
+	out__bool(o, OUT_JSON_ONLY, "prerouting", NULL, hooks[KHOOK_PREROUTING]);
+	out__bool(o, OUT_JSON_ONLY, "output", NULL, hooks[KHOOK_OUTPUT]);
+	out__obj_close(o);
+	out__bool(o, OUT_JSON_ONLY, "certain", NULL, certain);
+	out__str(o, OUT_JSON_ONLY, "why", NULL, why);
+	out__record_end(o);
+}
+
+static int kaudit__check(const struct kindex *idx, struct out *o, const struct kdnat *d,
+			 const struct ktarget *t)
+{
+	bool hooks[KHOOK_MAX] = { false }, certain = false, any = false;
+	char why[2][1400];
+
+	if (!kdnat__matches(d, t))
+		return 0;
+	for (int h = 0; h < KHOOK_MAX; h++) {
+		bool c = false;
+
+		hooks[h] = kaudit__hook(idx, d, t, h, why[h], sizeof(why[h]), &c);
+		certain |= hooks[h] && c;
+		any |= hooks[h];
+	}
+	if (!any)
+		return 0;
+	kaudit__print(o, d, t, hooks, certain, hooks[KHOOK_PREROUTING] ? why[0] : why[1]);
+	return 1;
+}
+
+/* Every Service address and NodePort @d could take. */
+static int kaudit__dnat(const struct kindex *idx, struct out *o, const struct kdnat *d)
+{
+	char local[200];
+	int n = 0;
+
+	for (uint32_t i = 0; i < idx->vips.n; i++) {
+		const struct kvip *v = &idx->vips.v[i];
+		struct ktarget t = { .kind = v->kind,
+				     .family = v->key.family,
+				     .proto = v->key.proto,
+				     .port = v->key.port,
+				     .addr = v->key.addr,
+				     .sp = &idx->svcports.v[v->svcport] };
+
+		if (kindex__vip(idx, &v->key) != v || !kdnat__matches(d, &t))
+			continue;
+		t.local = kaudit__local(idx, &t, v, local, sizeof(local));
+		n += kaudit__check(idx, o, d, &t);
+	}
+	for (uint32_t i = 0; i < idx->nodeports.n; i++) {
+		const struct knodeport *np = &idx->nodeports.v[i];
+		struct ktarget t = { .kind = K8S_KIND_NODE_PORT, .family = np->key.family,
+				     .proto = np->key.proto, .port = np->key.port,
+				     .sp = &idx->svcports.v[np->svcport] };
+
+		if (kindex__nodeport(idx, &np->key) != np)
+			continue;
+		t.local = kaudit__local(idx, &t, NULL, local, sizeof(local));
+		n += kaudit__check(idx, o, d, &t);
+	}
+	return n;
+}
+
+int kindex__audit(const struct kindex *idx, struct out *o)
+{
+	int n = 0;
+
+	for (uint32_t i = 0; i < idx->hostports.n; i++) {
+		const struct khostport *hp = &idx->hostports.v[i];
+		struct kdnat d = { .kind = "hostport", .key = &hp->key, .dport_lo = hp->key.port,
+				   .dport_hi = hp->key.port, .dst = &hp->host_ip,
+				   .dst_plen = hp->host_ip.family == AF_INET ? 32 : 128,
+				   .reach = hp->reach, .hp = hp };
+
+		if (hp->origin != KO_SNAPSHOT)
+			n += kaudit__dnat(idx, o, &d);
+	}
+	for (uint32_t i = 0; i < idx->rules.n; i++) {
+		const struct krule *r = &idx->rules.v[i];
+		struct kdnat d = { .kind = "rule", .key = &r->key, .dport_lo = r->dport_lo,
+				   .dport_hi = r->dport_hi, .dst = &r->dst, .dst_plen = r->dst_plen,
+				   .dst_neg = r->dst_neg, .reach = r->reach, .rule = r };
+
+		n += kaudit__dnat(idx, o, &d);
+	}
+	return n;
+}

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Internals of kindex, shared by its parsers (ruleset_*.c, k8s_snapshot.c,
+ * k8s_local.c), the per-event lookup (k8s_annotate.c) and the audit.
+ *
+ * Parsers only append entities to the arrays of struct kindex;
+ * kindex__rebuild() then derives the hash tables the per-event path reads.
+ * Every hash key is a zero-filled struct kkey, compared with memcmp.
+ */
+#ifndef NW_K8S_INT_H
+#define NW_K8S_INT_H
+
+#include <stdarg.h>
+#include "kindex.h"
+
+#define KNONE UINT32_MAX
+#define KPOD_MAX_IPS 4
+#define KSTR_MAX 4096 /* longest name, comment or rule text kept */
+
+/* Where a piece of knowledge came from. */
+enum korigin {
+	KO_SNAPSHOT,
+	KO_IPTABLES,
+	KO_NFT,
+	KO_IPSET,
+	KO_LOCAL,
+};
+
+enum khook {
+	KHOOK_PREROUTING,
+	KHOOK_OUTPUT,
+	KHOOK_MAX,
+};
+
+enum kmode {
+	KMODE_IPTABLES, /* kube-proxy iptables mode */
+	KMODE_NFT, /* kube-proxy nftables mode */
+	KMODE_IPVS, /* kube-proxy IPVS mode */
+};
+
+struct kaddr {
+	uint8_t family; /* AF_INET / AF_INET6, 0: none */
+	uint8_t addr[16];
+};
+
+struct kkey {
+	uint8_t family;
+	uint8_t proto; /* 0: address-only key */
+	uint16_t port;
+	uint32_t aux; /* endpoint keys: svcport index + 1 */
+	uint8_t addr[16];
+};
+
+/* Hash table over an entity array whose elements start with a struct kkey.
+ * Entities with equal keys are chained through next[] in insertion order. */
+struct ktab {
+	uint32_t *slots; /* entity index + 1; 0: empty */
+	uint32_t *next; /* per entity: next with the same key, KNONE: last */
+	uint32_t mask;
+	const char *base;
+	size_t stride;
+};
+
+/* Build-time map from a string to an index. */
+struct kstrmap {
+	struct kstrslot {
+		uint64_t hash;
+		const char *key;
+		uint32_t val;
+	} *slots;
+	uint32_t mask, count;
+};
+
+struct karena {
+	struct kchunk *head;
+};
+
+#define KVEC(T)                 \
+	struct {                \
+		T *v;           \
+		uint32_t n, cap; \
+	}
+/* Append a zeroed element; NULL when out of memory. */
+#define KVEC_PUSH(vec) ((__typeof__((vec)->v))kvec__push((void **)&(vec)->v, &(vec)->n, \
+								  &(vec)->cap, sizeof(*(vec)->v)))
+
+struct kpod {
+	const char *ns, *name, *node;
+	struct kaddr ips[KPOD_MAX_IPS];
+	struct kaddr host_ips[2]; /* status.hostIPs: the node's addresses */
+	uint8_t nips, nhost_ips;
+	bool host_network;
+};
+
+/* A container port of a hostNetwork pod: names node-address:port. */
+struct kpodport {
+	uint32_t pod;
+	uint8_t proto;
+	uint16_t port;
+};
+
+struct ksvcport {
+	const char *ns, *name; /* NULL: known only by address (ipset) */
+	const char *port_name; /* "" when the port has no name */
+	const char *table, *chain; /* kube-proxy's chain for it, if seen */
+	uint16_t port, node_port;
+	uint8_t proto;
+	uint8_t ep_origins; /* 1 << KO_*: sources that listed its endpoints */
+};
+
+struct kvip {
+	struct kkey key; /* family, proto, port, addr */
+	uint32_t svcport;
+	uint8_t kind; /* K8S_KIND_CLUSTER_IP / _EXTERNAL_IP / _LB_IP */
+	uint8_t origin;
+	const char *table, *chain;
+};
+
+struct knodeport {
+	struct kkey key; /* family, proto, port */
+	uint32_t svcport;
+	uint8_t origin;
+	const char *table, *chain;
+};
+
+struct kep {
+	struct kkey key; /* family, proto, port, addr, aux = svcport + 1 */
+	uint32_t svcport;
+	bool ready;
+	uint8_t origin;
+	const char *pod_ns, *pod_name; /* EndpointSlice targetRef */
+};
+
+/* How a NAT hook reaches a chain: the first rule of the base chain that
+ * leads there, and whether that path requires a local destination. */
+struct kreach {
+	bool reached;
+	bool local_only; /* -m addrtype --dst-type LOCAL / fib daddr type local */
+	int32_t prio;
+	uint32_t pos; /* rule index in the base chain */
+	const char *table, *base, *text;
+};
+
+struct khostport {
+	struct kkey key; /* family, proto, port = hostPort */
+	struct kaddr host_ip; /* family 0: any local address */
+	struct kaddr to;
+	uint16_t to_port;
+	uint8_t origin;
+	const char *table, *chain, *sandbox, *net, *text;
+	const char *pod_ns, *pod_name;
+	struct kreach reach[KHOOK_MAX];
+};
+
+/* Any other DNAT or REDIRECT rule. */
+struct krule {
+	struct kkey key; /* family, proto (0: any), port (0: any or a range) */
+	uint16_t dport_lo, dport_hi; /* 0, 0: any */
+	struct kaddr dst; /* family 0: any */
+	uint8_t dst_plen;
+	bool dst_neg;
+	bool redirect;
+	struct kaddr to; /* family 0: unchanged (REDIRECT: local) */
+	uint16_t to_port_lo, to_port_hi; /* 0: unchanged */
+	uint8_t origin;
+	const char *table, *chain, *text;
+	struct kreach reach[KHOOK_MAX];
+};
+
+/* What an address (family, addr) or node-address:port (hostNetwork pod) is. */
+struct kname {
+	struct kkey key;
+	uint8_t kind; /* K8S_KIND_POD / K8S_KIND_NODE */
+	uint32_t pod; /* KNONE for nodes */
+	const char *node;
+};
+
+struct klocal {
+	struct kkey key; /* family, addr */
+	const char *ifname;
+	uint8_t origin;
+};
+
+/* kube-proxy's entry into a NAT hook, and what it claims there. */
+struct kkube {
+	uint8_t family, hook, mode, origin;
+	uint8_t claims; /* 1 << K8S_KIND_*: destinations it translates or accepts */
+	int32_t prio;
+	uint32_t pos;
+	const char *table, *base, *text;
+};
+
+struct kindex {
+	struct karena arena;
+	KVEC(struct kpod) pods;
+	KVEC(struct kpodport) podports;
+	KVEC(struct ksvcport) svcports;
+	KVEC(struct kvip) vips;
+	KVEC(struct knodeport) nodeports;
+	KVEC(struct kep) eps;
+	KVEC(struct khostport) hostports;
+	KVEC(struct krule) rules;
+	KVEC(struct klocal) locals;
+	KVEC(struct kname) names; /* derived by kindex__rebuild() */
+	KVEC(struct kkube) kubes;
+	struct kstrmap svcport_ids; /* "ns/name/proto/port" -> svcport */
+	struct ktab t_vips, t_nodeports, t_eps, t_hostports, t_rules, t_names, t_locals;
+	bool portmap_first[2]; /* [family is v6]: portmap hooked ahead of kube-proxy */
+	bool ipvs[2]; /* [family is v6]: kube-proxy runs in IPVS mode */
+	uint32_t sources, skipped_objects, ignored_objects, skipped_rules;
+	kindex_warn_fn warn;
+	void *warn_ctx;
+	const char *src_name; /* the source being parsed, for messages */
+};
+
+/* k8s_store.c: memory, tables, keys, addresses */
+void *kvec__push(void **v, uint32_t *n, uint32_t *cap, size_t size);
+const char *karena__strndup(struct karena *a, const char *s, size_t n);
+const char *karena__strdup(struct karena *a, const char *s);
+const char *karena__printf(struct karena *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void karena__free(struct karena *a);
+
+uint64_t kstr__hash(const char *s, size_t n);
+int kstrmap__put(struct kstrmap *m, const char *key, uint32_t val);
+uint32_t kstrmap__get(const struct kstrmap *m, const char *key, size_t n);
+void kstrmap__free(struct kstrmap *m);
+
+int ktab__build(struct ktab *t, const void *base, size_t stride, uint32_t n);
+uint32_t ktab__find(const struct ktab *t, const struct kkey *key);
+static inline uint32_t ktab__next(const struct ktab *t, uint32_t i)
+{
+	return t->next[i];
+}
+void ktab__free(struct ktab *t);
+
+void kkey__set(struct kkey *k, uint8_t family, const uint8_t *addr, uint8_t proto,
+	       uint16_t port);
+int kaddr__parse(const char *s, size_t n, uint8_t want_family, struct kaddr *a);
+/* "A", "A:P", "[A6]:P", "A:P1-P2"; no port: *lo = *hi = 0. */
+int kaddr__parse_ep(const char *s, size_t n, uint8_t want_family, struct kaddr *a,
+		    uint16_t *lo, uint16_t *hi);
+/* "A/len" or "A"; len defaults to the full width. */
+int kaddr__parse_prefix(const char *s, size_t n, uint8_t want_family, struct kaddr *a,
+			uint8_t *plen);
+bool kaddr__in_prefix(const uint8_t *addr, const struct kaddr *net, uint8_t plen);
+int kproto__parse(const char *s, size_t n, uint8_t *proto);
+int kport__parse(const char *s, size_t n, uint16_t *port);
+
+/* kindex.c */
+void kindex__warn(struct kindex *idx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+struct ksvcport *kindex__svcport(struct kindex *idx, const char *ns, const char *name,
+				 uint8_t proto, const char *port_name, uint32_t *id);
+struct ksvcport *kindex__svcport_anon(struct kindex *idx, uint8_t proto, uint16_t port,
+				      uint32_t *id);
+int kindex__add_vip(struct kindex *idx, uint32_t svcport, uint8_t kind, const struct kaddr *a,
+		    uint8_t origin, const char *table, const char *chain);
+int kindex__add_nodeport(struct kindex *idx, uint32_t svcport, uint8_t family, uint8_t origin,
+			 const char *table, const char *chain);
+int kindex__add_ep(struct kindex *idx, uint32_t svcport, const struct kaddr *a, uint16_t port,
+		   bool ready, uint8_t origin, const char *pod_ns, const char *pod_name);
+int kindex__add_local(struct kindex *idx, const struct kaddr *a, const char *ifname,
+		      uint8_t origin);
+int kindex__rebuild(struct kindex *idx);
+/* IPv4/IPv6 -> 0/1 */
+static inline int kfam__idx(uint8_t family)
+{
+	return family == 10 /* AF_INET6 */;
+}
+const char *khook__str(uint8_t hook);
+
+/* The parsers: 0 or a negative errno with errbuf set. */
+int ruleset_ipt__parse(struct kindex *idx, uint8_t family, const char *data, size_t len,
+		       char *errbuf, size_t errlen);
+int ruleset_nft__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
+		       size_t errlen);
+int ruleset_ipset__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
+			 size_t errlen);
+int k8s_local__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
+		     size_t errlen);
+int k8s_snapshot__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
+			size_t errlen);
+
+/* k8s_json.c (json-c) */
+struct json_object;
+int kjson__parse(struct kindex *idx, const char *data, size_t len, struct json_object **out,
+		 char *errbuf, size_t errlen);
+const char *kjson__str(struct json_object *o, const char *key);
+struct json_object *kjson__get(struct json_object *o, const char *key, int type);
+int kjson__int(struct json_object *o, const char *key, int64_t min, int64_t max, int64_t *out);
+
+/* struct k8s_annot.why: which sentence k8s_annot__reason() writes. */
+enum k8s_why {
+	KW_NOTHING, /* nothing known about the destination */
+	KW_NO_NAT, /* not a Service address, not translated: ok */
+	KW_SVC_NO_NAT, /* a Service address, but not translated */
+	KW_SVC_EP, /* landed on an endpoint of the Service it meant: ok */
+	KW_SVC_HIJACK, /* meant for a Service, landed elsewhere: mismatch */
+	KW_SVC_NO_EPS, /* a Service whose endpoints are not known */
+	KW_NAT_RULE, /* not a Service, translated by a known rule: ok */
+	KW_NAT_UNKNOWN, /* translated, and no known rule explains it */
+};
+
+/* k8s_annotate.c, shared with the audit */
+bool kindex__is_local(const struct kindex *idx, const struct kkey *key, const char **ifname);
+const struct kvip *kindex__vip(const struct kindex *idx, const struct kkey *k);
+const struct knodeport *kindex__nodeport(const struct kindex *idx, const struct kkey *k);
+/* Does netfilter run @r before kube-proxy's @k?  *tie: only because the
+ * order of two tables at the same priority is unknown. */
+bool kreach__before(const struct kreach *r, const struct kkube *k, bool *tie);
+
+#endif

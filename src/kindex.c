@@ -1,0 +1,572 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* kindex: the index's life cycle, source dispatch, the helpers parsers use
+ * to add knowledge, and the rebuild of the per-event hash tables. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "k8s_int.h"
+
+/* Array lengths and counters before a source, to undo it when it fails. */
+struct kmark {
+	uint32_t pods, podports, svcports, vips, nodeports, eps, hostports, rules, locals, kubes;
+	uint32_t skipped_objects, ignored_objects, skipped_rules;
+	struct ksvcport *svcports_copy; /* a source may fill in existing ones */
+};
+
+static const char *const ksrc_names[KSRC_KIND_MAX] = {
+	[KSRC_IPTABLES_SAVE] = "iptables-save", [KSRC_IP6TABLES_SAVE] = "ip6tables-save",
+	[KSRC_NFT_JSON] = "nft-json",		[KSRC_IPSET_SAVE] = "ipset-save",
+	[KSRC_LOCAL_ADDRS] = "local-addrs",	[KSRC_SNAPSHOT] = "snapshot",
+};
+
+const char *ksrc_kind__str(enum ksrc_kind kind)
+{
+	return (unsigned)kind < KSRC_KIND_MAX ? ksrc_names[kind] : "unknown";
+}
+
+int ksrc_kind__parse(const char *s, enum ksrc_kind *out)
+{
+	for (int k = 0; k < KSRC_KIND_MAX; k++) {
+		if (s && !strcmp(s, ksrc_names[k])) {
+			*out = (enum ksrc_kind)k;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *khook__str(uint8_t hook)
+{
+	return hook == KHOOK_OUTPUT ? "output" : "prerouting";
+}
+
+struct kindex *kindex__new(void)
+{
+	return calloc(1, sizeof(struct kindex));
+}
+
+static void kindex__free_tables(struct kindex *idx)
+{
+	ktab__free(&idx->t_vips);
+	ktab__free(&idx->t_nodeports);
+	ktab__free(&idx->t_eps);
+	ktab__free(&idx->t_hostports);
+	ktab__free(&idx->t_rules);
+	ktab__free(&idx->t_names);
+	ktab__free(&idx->t_locals);
+}
+
+void kindex__free(struct kindex *idx)
+{
+	if (!idx)
+		return;
+	kindex__free_tables(idx);
+	kstrmap__free(&idx->svcport_ids);
+	free(idx->pods.v);
+	free(idx->podports.v);
+	free(idx->svcports.v);
+	free(idx->vips.v);
+	free(idx->nodeports.v);
+	free(idx->eps.v);
+	free(idx->hostports.v);
+	free(idx->rules.v);
+	free(idx->locals.v);
+	free(idx->names.v);
+	free(idx->kubes.v);
+	karena__free(&idx->arena);
+	free(idx);
+}
+
+void kindex__set_warn(struct kindex *idx, kindex_warn_fn fn, void *ctx)
+{
+	idx->warn = fn;
+	idx->warn_ctx = ctx;
+}
+
+void kindex__warn(struct kindex *idx, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!idx->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	idx->warn(idx->warn_ctx, msg);
+}
+
+void kindex__stats(const struct kindex *idx, struct kindex_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->sources = idx->sources;
+	st->pods = idx->pods.n;
+	st->svcports = idx->svcports.n;
+	st->endpoints = idx->eps.n;
+	st->vips = idx->vips.n;
+	st->nodeports = idx->nodeports.n;
+	st->hostports = idx->hostports.n;
+	st->rules = idx->rules.n;
+	st->local_addrs = idx->locals.n;
+	st->skipped_objects = idx->skipped_objects;
+	st->ignored_objects = idx->ignored_objects;
+	st->skipped_rules = idx->skipped_rules;
+}
+
+bool kindex__empty(const struct kindex *idx)
+{
+	return !idx->pods.n && !idx->svcports.n && !idx->hostports.n && !idx->rules.n &&
+	       !idx->locals.n;
+}
+
+static int kindex__svcport_new(struct kindex *idx, const char *id, uint32_t *out)
+{
+	struct ksvcport *sp = KVEC_PUSH(&idx->svcports);
+
+	if (!sp || kstrmap__put(&idx->svcport_ids, id, idx->svcports.n - 1)) {
+		if (sp)
+			idx->svcports.n--;
+		return -ENOMEM;
+	}
+	*out = idx->svcports.n - 1;
+	return 0;
+}
+
+/* Find or create the Service port ns/name proto port_name. */
+struct ksvcport *kindex__svcport(struct kindex *idx, const char *ns, const char *name,
+				 uint8_t proto, const char *port_name, uint32_t *id)
+{
+	char key[3 * 256 + 16];
+	const char *akey;
+	struct ksvcport *sp;
+	uint32_t i;
+
+	if (!port_name)
+		port_name = "";
+	snprintf(key, sizeof(key), "%.255s/%.255s/%u/%.255s", ns, name, proto, port_name);
+	i = kstrmap__get(&idx->svcport_ids, key, strlen(key));
+	if (i != KNONE) {
+		*id = i;
+		return &idx->svcports.v[i];
+	}
+	akey = karena__strdup(&idx->arena, key);
+	if (!akey || kindex__svcport_new(idx, akey, &i))
+		return NULL;
+	sp = &idx->svcports.v[i];
+	sp->ns = karena__strdup(&idx->arena, ns);
+	sp->name = karena__strdup(&idx->arena, name);
+	sp->port_name = karena__strdup(&idx->arena, port_name);
+	sp->proto = proto;
+	*id = i;
+	return sp->ns && sp->name && sp->port_name ? sp : NULL;
+}
+
+/* A Service port known only by its address (IPVS ipset entries). */
+struct ksvcport *kindex__svcport_anon(struct kindex *idx, uint8_t proto, uint16_t port,
+				      uint32_t *id)
+{
+	struct ksvcport *sp = KVEC_PUSH(&idx->svcports);
+
+	if (!sp)
+		return NULL;
+	sp->proto = proto;
+	sp->port = port;
+	sp->port_name = "";
+	*id = idx->svcports.n - 1;
+	return sp;
+}
+
+int kindex__add_vip(struct kindex *idx, uint32_t svcport, uint8_t kind, const struct kaddr *a,
+		    uint8_t origin, const char *table, const char *chain)
+{
+	const struct ksvcport *sp = &idx->svcports.v[svcport];
+	struct kvip *v;
+
+	if (!sp->port)
+		return -EINVAL;
+	v = KVEC_PUSH(&idx->vips);
+	if (!v)
+		return -ENOMEM;
+	kkey__set(&v->key, a->family, a->addr, sp->proto, sp->port);
+	v->svcport = svcport;
+	v->kind = kind;
+	v->origin = origin;
+	v->table = table;
+	v->chain = chain;
+	return 0;
+}
+
+int kindex__add_nodeport(struct kindex *idx, uint32_t svcport, uint8_t family, uint8_t origin,
+			 const char *table, const char *chain)
+{
+	const struct ksvcport *sp = &idx->svcports.v[svcport];
+	struct knodeport *np;
+
+	if (!sp->node_port)
+		return -EINVAL;
+	np = KVEC_PUSH(&idx->nodeports);
+	if (!np)
+		return -ENOMEM;
+	kkey__set(&np->key, family, NULL, sp->proto, sp->node_port);
+	np->svcport = svcport;
+	np->origin = origin;
+	np->table = table;
+	np->chain = chain;
+	return 0;
+}
+
+int kindex__add_ep(struct kindex *idx, uint32_t svcport, const struct kaddr *a, uint16_t port,
+		   bool ready, uint8_t origin, const char *pod_ns, const char *pod_name)
+{
+	struct ksvcport *sp = &idx->svcports.v[svcport];
+	struct kep *ep = KVEC_PUSH(&idx->eps);
+
+	if (!ep)
+		return -ENOMEM;
+	sp = &idx->svcports.v[svcport];
+	kkey__set(&ep->key, a->family, a->addr, sp->proto, port);
+	ep->key.aux = svcport + 1;
+	ep->svcport = svcport;
+	ep->ready = ready;
+	ep->origin = origin;
+	ep->pod_ns = pod_ns;
+	ep->pod_name = pod_name;
+	sp->ep_origins |= 1u << origin;
+	return 0;
+}
+
+int kindex__add_local(struct kindex *idx, const struct kaddr *a, const char *ifname,
+		      uint8_t origin)
+{
+	struct klocal *l = KVEC_PUSH(&idx->locals);
+
+	if (!l)
+		return -ENOMEM;
+	kkey__set(&l->key, a->family, a->addr, 0, 0);
+	l->ifname = ifname;
+	l->origin = origin;
+	return 0;
+}
+
+static int kindex__add_name(struct kindex *idx, const struct kaddr *a, uint8_t proto,
+			    uint16_t port, uint8_t kind, uint32_t pod, const char *node)
+{
+	struct kname *nm = KVEC_PUSH(&idx->names);
+
+	if (!nm)
+		return -ENOMEM;
+	kkey__set(&nm->key, a->family, a->addr, proto, port);
+	nm->kind = kind;
+	nm->pod = pod;
+	nm->node = node;
+	return 0;
+}
+
+/* Pods first so a pod IP wins over a node address that equals it. */
+static int kindex__build_names(struct kindex *idx)
+{
+	int err = 0;
+
+	idx->names.n = 0;
+	for (uint32_t i = 0; i < idx->pods.n && !err; i++) {
+		const struct kpod *p = &idx->pods.v[i];
+		uint8_t kind = p->host_network ? K8S_KIND_NODE : K8S_KIND_POD;
+
+		for (uint8_t j = 0; j < p->nips && !err; j++)
+			err = kindex__add_name(idx, &p->ips[j], 0, 0, kind,
+					       p->host_network ? KNONE : i, p->node);
+	}
+	for (uint32_t i = 0; i < idx->podports.n && !err; i++) {
+		const struct kpodport *pp = &idx->podports.v[i];
+		const struct kpod *p = &idx->pods.v[pp->pod];
+
+		for (uint8_t j = 0; j < p->nips && !err; j++)
+			err = kindex__add_name(idx, &p->ips[j], pp->proto, pp->port, K8S_KIND_POD,
+					       pp->pod, p->node);
+	}
+	for (uint32_t i = 0; i < idx->pods.n && !err; i++) {
+		const struct kpod *p = &idx->pods.v[i];
+
+		for (uint8_t j = 0; j < p->nhost_ips && !err; j++)
+			err = kindex__add_name(idx, &p->host_ips[j], 0, 0, K8S_KIND_NODE, KNONE,
+					       p->node);
+	}
+	return err;
+}
+
+/* Name the pod each hostPort rule maps to, from its DNAT address. */
+static void kindex__resolve_hostports(struct kindex *idx)
+{
+	for (uint32_t i = 0; i < idx->hostports.n; i++) {
+		struct khostport *hp = &idx->hostports.v[i];
+		struct kkey k;
+		uint32_t n;
+
+		if (hp->pod_name)
+			continue;
+		kkey__set(&k, hp->to.family, hp->to.addr, 0, 0);
+		n = ktab__find(&idx->t_names, &k);
+		if (n != KNONE && idx->names.v[n].pod != KNONE) {
+			const struct kpod *p = &idx->pods.v[idx->names.v[n].pod];
+
+			hp->pod_ns = p->ns;
+			hp->pod_name = p->name;
+		}
+	}
+}
+
+bool kreach__before(const struct kreach *r, const struct kkube *k, bool *tie)
+{
+	*tie = false;
+	if (r->prio != k->prio)
+		return r->prio < k->prio;
+	/* Same priority: rule order decides inside one table; across tables
+	 * it is registration order, which no dump shows: assume the worst. */
+	if (r->table && k->table && !strcmp(r->table, k->table) && r->base && k->base &&
+	    !strcmp(r->base, k->base))
+		return r->pos < k->pos;
+	*tie = true;
+	return true;
+}
+
+/* Does portmap's DNAT see a connection before kube-proxy does, per family? */
+static void kindex__order(struct kindex *idx)
+{
+	memset(idx->portmap_first, 0, sizeof(idx->portmap_first));
+	memset(idx->ipvs, 0, sizeof(idx->ipvs));
+	for (uint32_t k = 0; k < idx->kubes.n; k++)
+		if (idx->kubes.v[k].mode == KMODE_IPVS)
+			idx->ipvs[kfam__idx(idx->kubes.v[k].family)] = true;
+	for (uint32_t v = 0; v < idx->vips.n; v++)
+		if (idx->vips.v[v].origin == KO_IPSET)
+			idx->ipvs[kfam__idx(idx->vips.v[v].key.family)] = true;
+	for (uint32_t i = 0; i < idx->hostports.n; i++) {
+		const struct khostport *hp = &idx->hostports.v[i];
+
+		for (int h = 0; h < KHOOK_MAX; h++) {
+			const struct kreach *r = &hp->reach[h];
+			bool first = r->reached;
+
+			for (uint32_t k = 0; first && k < idx->kubes.n; k++) {
+				const struct kkube *kb = &idx->kubes.v[k];
+
+				bool tie;
+
+				if (kb->family == hp->key.family && kb->hook == h &&
+				    !kreach__before(r, kb, &tie))
+					first = false;
+			}
+			if (first)
+				idx->portmap_first[kfam__idx(hp->key.family)] = true;
+		}
+	}
+}
+
+int kindex__rebuild(struct kindex *idx)
+{
+	int err;
+
+	kindex__free_tables(idx);
+	err = kindex__build_names(idx);
+	if (!err)
+		err = ktab__build(&idx->t_names, idx->names.v, sizeof(*idx->names.v), idx->names.n);
+	if (!err)
+		err = ktab__build(&idx->t_vips, idx->vips.v, sizeof(*idx->vips.v), idx->vips.n);
+	if (!err)
+		err = ktab__build(&idx->t_nodeports, idx->nodeports.v, sizeof(*idx->nodeports.v),
+				  idx->nodeports.n);
+	if (!err)
+		err = ktab__build(&idx->t_eps, idx->eps.v, sizeof(*idx->eps.v), idx->eps.n);
+	if (!err)
+		err = ktab__build(&idx->t_hostports, idx->hostports.v, sizeof(*idx->hostports.v),
+				  idx->hostports.n);
+	if (!err)
+		err = ktab__build(&idx->t_rules, idx->rules.v, sizeof(*idx->rules.v), idx->rules.n);
+	if (!err)
+		err = ktab__build(&idx->t_locals, idx->locals.v, sizeof(*idx->locals.v),
+				  idx->locals.n);
+	if (err)
+		return err;
+	kindex__resolve_hostports(idx);
+	kindex__order(idx);
+	return 0;
+}
+
+static int kindex__mark(const struct kindex *idx, struct kmark *m)
+{
+	m->pods = idx->pods.n;
+	m->podports = idx->podports.n;
+	m->svcports = idx->svcports.n;
+	m->vips = idx->vips.n;
+	m->nodeports = idx->nodeports.n;
+	m->eps = idx->eps.n;
+	m->hostports = idx->hostports.n;
+	m->rules = idx->rules.n;
+	m->locals = idx->locals.n;
+	m->kubes = idx->kubes.n;
+	m->skipped_objects = idx->skipped_objects;
+	m->ignored_objects = idx->ignored_objects;
+	m->skipped_rules = idx->skipped_rules;
+	m->svcports_copy = NULL;
+	if (!idx->svcports.n)
+		return 0;
+	m->svcports_copy = malloc(idx->svcports.n * sizeof(*idx->svcports.v));
+	if (!m->svcports_copy)
+		return -ENOMEM;
+	memcpy(m->svcports_copy, idx->svcports.v, idx->svcports.n * sizeof(*idx->svcports.v));
+	return 0;
+}
+
+/* Forget everything the failed source added (its strings stay in the arena). */
+static void kindex__rollback(struct kindex *idx, const struct kmark *m)
+{
+	idx->pods.n = m->pods;
+	idx->podports.n = m->podports;
+	idx->svcports.n = m->svcports;
+	idx->vips.n = m->vips;
+	idx->nodeports.n = m->nodeports;
+	idx->eps.n = m->eps;
+	idx->hostports.n = m->hostports;
+	idx->rules.n = m->rules;
+	idx->locals.n = m->locals;
+	idx->kubes.n = m->kubes;
+	idx->skipped_objects = m->skipped_objects;
+	idx->ignored_objects = m->ignored_objects;
+	idx->skipped_rules = m->skipped_rules;
+	if (m->svcports_copy)
+		memcpy(idx->svcports.v, m->svcports_copy, m->svcports * sizeof(*idx->svcports.v));
+	kstrmap__free(&idx->svcport_ids);
+	for (uint32_t i = 0; i < idx->svcports.n; i++) {
+		const struct ksvcport *sp = &idx->svcports.v[i];
+		char key[3 * 256 + 16];
+		const char *akey;
+
+		if (!sp->ns)
+			continue;
+		snprintf(key, sizeof(key), "%.255s/%.255s/%u/%.255s", sp->ns, sp->name, sp->proto,
+			 sp->port_name);
+		akey = karena__strdup(&idx->arena, key);
+		if (akey)
+			kstrmap__put(&idx->svcport_ids, akey, i);
+	}
+}
+
+static int kindex__dispatch(struct kindex *idx, enum ksrc_kind kind, const char *data,
+			    size_t len, char *errbuf, size_t errlen)
+{
+	switch (kind) {
+	case KSRC_IPTABLES_SAVE:
+		return ruleset_ipt__parse(idx, AF_INET, data, len, errbuf, errlen);
+	case KSRC_IP6TABLES_SAVE:
+		return ruleset_ipt__parse(idx, AF_INET6, data, len, errbuf, errlen);
+	case KSRC_NFT_JSON:
+		return ruleset_nft__parse(idx, data, len, errbuf, errlen);
+	case KSRC_IPSET_SAVE:
+		return ruleset_ipset__parse(idx, data, len, errbuf, errlen);
+	case KSRC_LOCAL_ADDRS:
+		return k8s_local__parse(idx, data, len, errbuf, errlen);
+	case KSRC_SNAPSHOT:
+		return k8s_snapshot__parse(idx, data, len, errbuf, errlen);
+	default:
+		snprintf(errbuf, errlen, "%s: unknown source kind %d", idx->src_name, kind);
+		return -EINVAL;
+	}
+}
+
+int kindex__add_source(struct kindex *idx, enum ksrc_kind kind, const char *name,
+		       const char *data, size_t len, char *errbuf, size_t errlen)
+{
+	char unused[8];
+	struct kmark mark;
+	int err;
+
+	if (!errbuf || !errlen) {
+		errbuf = unused;
+		errlen = sizeof(unused);
+	}
+	errbuf[0] = '\0';
+	idx->src_name = name ? name : ksrc_kind__str(kind);
+	if (len > KSRC_MAX_BYTES) {
+		snprintf(errbuf, errlen, "%s: %zu bytes, more than the %u MiB a source may have",
+			 idx->src_name, len, KSRC_MAX_BYTES >> 20);
+		return -E2BIG;
+	}
+	if (kindex__mark(idx, &mark)) {
+		snprintf(errbuf, errlen, "%s: %s", idx->src_name, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	err = kindex__dispatch(idx, kind, data ? data : "", data ? len : 0, errbuf, errlen);
+	if (!err) {
+		err = kindex__rebuild(idx);
+		if (err)
+			snprintf(errbuf, errlen, "%s: %s", idx->src_name, strerror(-err));
+	}
+	if (err) {
+		kindex__rollback(idx, &mark);
+		kindex__rebuild(idx);
+	} else {
+		idx->sources++;
+	}
+	free(mark.svcports_copy);
+	idx->src_name = NULL;
+	return err;
+}
+
+int ksrc__read(const char *path, size_t max, char **data, size_t *len, char *errbuf,
+	       size_t errlen)
+{
+	bool is_stdin = !strcmp(path, "-");
+	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 0, n = 0;
+	char *buf = NULL;
+	int err = 0;
+
+	if (fd < 0) {
+		err = -errno;
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(-err));
+		return err;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (n + 1 >= cap) {
+			size_t ncap = cap ? cap * 2 : 1 << 16;
+			char *nb = n > max ? NULL : realloc(buf, ncap);
+
+			if (!nb) {
+				err = n > max ? -E2BIG : -ENOMEM;
+				break;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0) {
+			err = -errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (!err && n > max)
+		err = -E2BIG;
+	if (!is_stdin)
+		close(fd);
+	if (err) {
+		if (err == -E2BIG)
+			snprintf(errbuf, errlen, "%s: larger than %zu bytes", path, max);
+		else
+			snprintf(errbuf, errlen, "%s: %s", path, strerror(-err));
+		free(buf);
+		return err;
+	}
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return 0;
+}

@@ -1,0 +1,652 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include "knowledge.h"
+#include "log.h"
+
+#define KN_CMD_TIMEOUT_MS 10000
+#define KN_KUBECTL_TIMEOUT_MS 20000
+#define KN_LEGACY_RECHECK_MS 10000
+
+struct kn_async {
+	pid_t pid;
+	int fd;
+	char *buf;
+	size_t len, cap;
+	uint64_t deadline_ns;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static uint64_t fnv1a(const char *p, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* Run @fn(@arg) with the network namespace switched to @netns_fd. */
+static int in_netns(int netns_fd, int (*fn)(void *), void *arg)
+{
+	int self, err, back;
+
+	if (netns_fd < 0)
+		return fn(arg);
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	if (setns(netns_fd, CLONE_NEWNET)) {
+		err = -errno;
+		close(self);
+		return err;
+	}
+	err = fn(arg);
+	back = setns(self, CLONE_NEWNET);
+	close(self);
+	if (back) {
+		nw_err("cannot return to natwho's own network namespace: %s", strerror(errno));
+		abort(); /* continuing in the wrong namespace would mislead */
+	}
+	return err;
+}
+
+/* fork + exec @argv (in @netns_fd) with stdout on a pipe; returns the pid. */
+static pid_t spawn(int netns_fd, char *const argv[], int *out_fd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		if ((netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET)) || dup2(p[1], 1) < 0)
+			_exit(126);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	*out_fd = p[0];
+	return pid;
+}
+
+/* Append what @fd has now; 1 at EOF, 0 when it would block, -errno. */
+static int drain(int fd, char **buf, size_t *len, size_t *cap)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (*cap - *len < 65536) {
+			size_t ncap = *cap ? *cap * 2 : 1 << 16;
+			char *nb;
+
+			if (ncap > KSRC_MAX_BYTES + 1)
+				return -E2BIG;
+			nb = realloc(*buf, ncap);
+			if (!nb)
+				return -ENOMEM;
+			*buf = nb;
+			*cap = ncap;
+		}
+		n = read(fd, *buf + *len, *cap - *len - 1);
+		if (n > 0) {
+			*len += n;
+			(*buf)[*len] = '\0';
+			continue;
+		}
+		if (n == 0)
+			return 1;
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN ? 0 : -errno;
+	}
+}
+
+/* Wait for @pid; its exit status, or -1 when it did not exit normally. */
+static int reap(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Run a command to completion; its stdout in *out (malloc'ed).  0 when it
+ * exited 0, else -errno / -ECHILD (non-zero exit) / -ETIMEDOUT. */
+static int run_cmd(int netns_fd, char *const argv[], int timeout_ms, char **out, size_t *len)
+{
+	uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
+	size_t cap = 0;
+	int fd, err = 0, status;
+	pid_t pid = spawn(netns_fd, argv, &fd);
+
+	*out = NULL;
+	*len = 0;
+	if (pid < 0)
+		return pid;
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		uint64_t now = mono_ns();
+
+		if (now >= deadline) {
+			err = -ETIMEDOUT;
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (poll(&pfd, 1, (int)((deadline - now) / 1000000ULL) + 1) < 0 && errno != EINTR) {
+			err = -errno;
+			kill(pid, SIGKILL);
+			break;
+		}
+		err = drain(fd, out, len, &cap);
+		if (err) {
+			if (err < 0)
+				kill(pid, SIGKILL);
+			err = err < 0 ? err : 0;
+			break;
+		}
+	}
+	close(fd);
+	status = reap(pid);
+	if (!err && status != 0)
+		err = -ECHILD;
+	if (err) {
+		free(*out);
+		*out = NULL;
+		*len = 0;
+	}
+	return err;
+}
+
+struct addrs_out {
+	char *buf;
+	size_t len;
+};
+
+/* "IFNAME ADDRESS" lines, the KSRC_LOCAL_ADDRS plain format. */
+static int local_addrs(void *arg)
+{
+	struct addrs_out *o = arg;
+	struct ifaddrs *ifa, *i;
+	FILE *f;
+
+	if (getifaddrs(&ifa))
+		return -errno;
+	f = open_memstream(&o->buf, &o->len);
+	if (!f) {
+		freeifaddrs(ifa);
+		return -ENOMEM;
+	}
+	for (i = ifa; i; i = i->ifa_next) {
+		char a[INET6_ADDRSTRLEN];
+		int fam = i->ifa_addr ? i->ifa_addr->sa_family : 0;
+		const void *p = fam == AF_INET ?
+					(const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr :
+					(const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+
+		if ((fam == AF_INET || fam == AF_INET6) && inet_ntop(fam, p, a, sizeof(a)))
+			fprintf(f, "%s %s\n", i->ifa_name, a);
+	}
+	fclose(f);
+	freeifaddrs(ifa);
+	return 0;
+}
+
+static int nl_open(void *arg)
+{
+	int *fd = arg;
+
+	*fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	return *fd < 0 ? -errno : 0;
+}
+
+/* The nf_tables generation id: it moves on every ruleset change, including
+ * iptables-nft's.  0 or -errno. */
+static int nft_genid(int fd, uint32_t *gen)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct nfgenmsg nfg;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req),
+			.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN,
+			.nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1 },
+		.nfg = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 },
+	};
+	char buf[512];
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+	ssize_t n;
+
+	if (send(fd, &req, sizeof(req), 0) < 0 || poll(&pfd, 1, 1000) != 1)
+		return -EIO;
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < (ssize_t)(sizeof(*nh) + sizeof(struct nfgenmsg)) || !NLMSG_OK(nh, (size_t)n) ||
+	    nh->nlmsg_type == NLMSG_ERROR)
+		return -EIO;
+	for (struct nlattr *a = (struct nlattr *)((char *)NLMSG_DATA(nh) + NLMSG_ALIGN(sizeof(struct nfgenmsg)));
+	     (char *)a + sizeof(*a) <= (char *)nh + nh->nlmsg_len && a->nla_len >= sizeof(*a);
+	     a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len))) {
+		if ((a->nla_type & NLA_TYPE_MASK) == NFTA_GEN_ID && a->nla_len >= sizeof(*a) + 4) {
+			uint32_t be;
+
+			memcpy(&be, (char *)a + NLA_HDRLEN, 4);
+			*gen = ntohl(be);
+			return 0;
+		}
+	}
+	return -EIO;
+}
+
+static void kn_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	nw_dbg(1, "ignored: %s\n", msg);
+}
+
+/* Rebuild the index from every source; a source that fails is skipped. */
+static int kn_rebuild(struct knowledge *k, bool fatal)
+{
+	struct kindex *idx = kindex__new();
+	char err[512];
+
+	if (!idx)
+		return -ENOMEM;
+	kindex__set_warn(idx, kn_warn, NULL);
+	for (int i = 0; i < k->nsrc; i++) {
+		int e = kindex__add_source(idx, k->src[i].kind, k->src[i].name, k->src[i].data,
+					   k->src[i].len, err, sizeof(err));
+
+		if (e && fatal && k->src[i].kind == KSRC_SNAPSHOT) {
+			nw_err("%s", err);
+			kindex__free(idx);
+			return e;
+		}
+		if (e)
+			nw_warn("%s (ignored)", err);
+	}
+	kindex__free(k->idx);
+	k->idx = idx;
+	return 0;
+}
+
+/* Take ownership of @data as source @name.  1 when it changed, 0 if equal. */
+static int kn_store(struct knowledge *k, enum ksrc_kind kind, const char *name, char *data,
+		    size_t len)
+{
+	uint64_t h = fnv1a(data, len);
+	int i;
+
+	for (i = 0; i < k->nsrc && strcmp(k->src[i].name, name); i++)
+		;
+	if (i < k->nsrc && k->src[i].hash == h && k->src[i].len == len) {
+		free(data);
+		return 0;
+	}
+	if (i == k->nsrc) {
+		if (k->nsrc >= KN_MAX_SOURCES) {
+			free(data);
+			return -E2BIG;
+		}
+		k->nsrc++;
+		snprintf(k->src[i].name, sizeof(k->src[i].name), "%s", name);
+	}
+	free(k->src[i].data);
+	k->src[i].kind = kind;
+	k->src[i].data = data;
+	k->src[i].len = len;
+	k->src[i].hash = h;
+	if (k->on_source)
+		k->on_source(k->on_source_ctx, kind, name, data, len);
+	return 1;
+}
+
+/* Drop source @name; 1 if it existed. */
+static int kn_drop(struct knowledge *k, const char *name)
+{
+	for (int i = 0; i < k->nsrc; i++) {
+		if (strcmp(k->src[i].name, name))
+			continue;
+		free(k->src[i].data);
+		k->src[i] = k->src[--k->nsrc];
+		memset(&k->src[k->nsrc], 0, sizeof(k->src[k->nsrc]));
+		return 1;
+	}
+	return 0;
+}
+
+/* Store non-empty command output, drop the source when it became empty. */
+static int kn_update(struct knowledge *k, enum ksrc_kind kind, const char *name, char *data,
+		     size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && (data[i] == '\n' || data[i] == ' '); i++)
+		;
+	if (i == len) {
+		free(data);
+		return kn_drop(k, name);
+	}
+	return kn_store(k, kind, name, data, len);
+}
+
+static int legacy_nat_present(void *arg)
+{
+	bool *present = arg;
+	char line[64];
+	FILE *f = fopen("/proc/net/ip_tables_names", "re");
+
+	*present = false;
+	while (f && fgets(line, sizeof(line), f))
+		if (!strcmp(line, "nat\n"))
+			*present = true;
+	if (f)
+		fclose(f);
+	return 0;
+}
+
+static const struct {
+	enum ksrc_kind kind;
+	const char *name;
+	char *const argv[5];
+} rule_dumps[] = {
+	{ KSRC_IPTABLES_SAVE, "iptables-save", { "iptables-save", "-t", "nat", NULL } },
+	{ KSRC_IP6TABLES_SAVE, "ip6tables-save", { "ip6tables-save", "-t", "nat", NULL } },
+	{ KSRC_NFT_JSON, "nft-json", { "nft", "-j", "list", "ruleset", NULL } },
+	{ KSRC_IPSET_SAVE, "ipset-save", { "ipset", "save", NULL } },
+};
+
+/* Dump the traced namespace's NAT rules and addresses; changed sources. */
+static int kn_dump_rules(struct knowledge *k)
+{
+	int changed = 0, fd = k->opts.netns_fd;
+	struct addrs_out ao = { 0 };
+	bool legacy = false;
+	char *out;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(rule_dumps) / sizeof(rule_dumps[0]); i++) {
+		int err = run_cmd(fd, rule_dumps[i].argv, KN_CMD_TIMEOUT_MS, &out, &len);
+
+		if (err) {
+			nw_dbg(1, "%s: %s\n", rule_dumps[i].name,
+			       err == -ECHILD ? "failed or not installed" : strerror(-err));
+			continue;
+		}
+		changed += kn_update(k, rule_dumps[i].kind, rule_dumps[i].name, out, len) > 0;
+	}
+	/* Legacy iptables only when its nat table exists: reading it would
+	 * otherwise load iptable_nat and register hooks in the namespace. */
+	if (!in_netns(fd, legacy_nat_present, &legacy) && legacy) {
+		char *const argv[] = { "iptables-legacy-save", "-t", "nat", NULL };
+
+		if (!run_cmd(fd, argv, KN_CMD_TIMEOUT_MS, &out, &len))
+			changed += kn_update(k, KSRC_IPTABLES_SAVE, "iptables-legacy-save", out,
+					     len) > 0;
+	}
+	k->legacy_rules = legacy;
+	if (!in_netns(fd, local_addrs, &ao))
+		changed += kn_update(k, KSRC_LOCAL_ADDRS, "local-addrs", ao.buf, ao.len) > 0;
+	return changed;
+}
+
+static char **kubectl_argv(const struct knowledge *k, char **argv)
+{
+	int n = 0;
+
+	argv[n++] = "kubectl";
+	argv[n++] = "get";
+	argv[n++] = "pods,services,endpointslices";
+	argv[n++] = "-A";
+	argv[n++] = "-o";
+	argv[n++] = "json";
+	argv[n++] = "--request-timeout=15s";
+	if (k->opts.kubeconfig) {
+		argv[n++] = "--kubeconfig";
+		argv[n++] = (char *)k->opts.kubeconfig;
+	}
+	argv[n] = NULL;
+	return argv;
+}
+
+/* kubectl runs in natwho's own namespace (it talks to the API server). */
+static int kn_kubectl_sync(struct knowledge *k)
+{
+	char *argv[12], *out;
+	size_t len;
+	int err = run_cmd(-1, kubectl_argv(k, argv), KN_KUBECTL_TIMEOUT_MS, &out, &len);
+
+	if (err) {
+		nw_warn("kubectl get pods,services,endpointslices failed (%s): continuing with "
+			"the node's rules only",
+			err == -ECHILD ? "not installed or no cluster access" : strerror(-err));
+		k->kubectl_warned = true;
+		return 0;
+	}
+	return kn_store(k, KSRC_SNAPSHOT, "kubectl", out, len) > 0;
+}
+
+static int kn_load_files(struct knowledge *k)
+{
+	char err[512];
+
+	for (int i = 0; i < k->opts.nfiles; i++) {
+		char *data, name[96];
+		size_t len;
+
+		if (ksrc__read(k->opts.files[i], KSRC_MAX_BYTES, &data, &len, err, sizeof(err))) {
+			nw_err("%s", err);
+			return NW_EXIT_BADINPUT;
+		}
+		snprintf(name, sizeof(name), "%s", k->opts.files[i]);
+		if (kn_store(k, KSRC_SNAPSHOT, name, data, len) < 0) {
+			nw_err("too many --k8s sources");
+			return NW_EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+static void kn_async_free(struct kn_async *a)
+{
+	if (!a)
+		return;
+	if (a->pid > 0) {
+		kill(a->pid, SIGKILL);
+		reap(a->pid);
+	}
+	if (a->fd >= 0)
+		close(a->fd);
+	free(a->buf);
+	free(a);
+}
+
+static void kn_kubectl_start(struct knowledge *k, uint64_t now)
+{
+	struct kn_async *a = calloc(1, sizeof(*a));
+	char *argv[12];
+
+	if (!a)
+		return;
+	a->fd = -1;
+	a->pid = spawn(-1, kubectl_argv(k, argv), &a->fd);
+	if (a->pid < 0 || fcntl(a->fd, F_SETFL, O_NONBLOCK)) {
+		kn_async_free(a);
+		return;
+	}
+	a->deadline_ns = now + KN_KUBECTL_TIMEOUT_MS * 1000000ULL;
+	k->kubectl = a;
+}
+
+/* Returns 1 when a new snapshot was stored. */
+static int kn_kubectl_poll(struct knowledge *k, uint64_t now)
+{
+	struct kn_async *a = k->kubectl;
+	int done = drain(a->fd, &a->buf, &a->len, &a->cap), status, changed = 0;
+
+	if (done == 0 && now < a->deadline_ns)
+		return 0;
+	if (done <= 0)
+		kill(a->pid, SIGKILL);
+	status = reap(a->pid);
+	a->pid = 0;
+	if (done == 1 && status == 0) {
+		changed = kn_store(k, KSRC_SNAPSHOT, "kubectl", a->buf, a->len) > 0;
+		a->buf = NULL;
+		k->kubectl_warned = false;
+	} else if (!k->kubectl_warned) {
+		nw_warn("kubectl refresh failed: keeping the last snapshot");
+		k->kubectl_warned = true;
+	}
+	kn_async_free(a);
+	k->kubectl = NULL;
+	return changed;
+}
+
+/* Did the ruleset change since the last dump?  Cheap: one netlink round
+ * trip for nf_tables (iptables-nft included); legacy tables are re-read
+ * every KN_LEGACY_RECHECK_MS. */
+static bool kn_rules_moved(struct knowledge *k, uint64_t now)
+{
+	bool have_gen = k->nl_fd >= 0;
+	uint32_t gen = 0;
+
+	if (have_gen && nft_genid(k->nl_fd, &gen))
+		have_gen = false;
+	if (have_gen && (!k->have_gen || gen != k->nft_gen)) {
+		k->nft_gen = gen;
+		k->have_gen = true;
+		return true;
+	}
+	/* Legacy tables, or no generation id: re-read every few seconds. */
+	if ((k->legacy_rules || !have_gen) && now >= k->next_legacy_ns) {
+		k->next_legacy_ns = now + KN_LEGACY_RECHECK_MS * 1000000ULL;
+		return true;
+	}
+	return false;
+}
+
+void knowledge__tick(struct knowledge *k, uint64_t now)
+{
+	int changed = 0;
+
+	if (k->opts.rules && now >= k->next_rules_ns) {
+		k->next_rules_ns = now + k->opts.rules_check_ms * 1000000ULL;
+		if (kn_rules_moved(k, now))
+			changed += kn_dump_rules(k);
+	}
+	if (k->opts.kubectl && k->opts.kubectl_refresh_s) {
+		if (k->kubectl)
+			changed += kn_kubectl_poll(k, now);
+		else if (now >= k->next_kubectl_ns) {
+			k->next_kubectl_ns = now + k->opts.kubectl_refresh_s * 1000000000ULL;
+			kn_kubectl_start(k, now);
+		}
+	}
+	if (changed) {
+		nw_dbg(1, "knowledge changed: rebuilding the index\n");
+		kn_rebuild(k, false);
+	}
+}
+
+int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_source_fn fn,
+		    void *ctx)
+{
+	uint64_t now = mono_ns();
+	int ret;
+
+	memset(k, 0, sizeof(*k));
+	k->opts = *opts;
+	k->on_source = fn;
+	k->on_source_ctx = ctx;
+	k->nl_fd = -1;
+	if (!k->opts.rules_check_ms)
+		k->opts.rules_check_ms = 2000;
+	ret = kn_load_files(k);
+	if (ret)
+		return ret;
+	if (k->opts.kubectl)
+		kn_kubectl_sync(k);
+	if (k->opts.rules) {
+		in_netns(k->opts.netns_fd, nl_open, &k->nl_fd);
+		kn_rules_moved(k, now); /* remember the generation we dump now */
+		kn_dump_rules(k);
+	}
+	k->next_rules_ns = now + k->opts.rules_check_ms * 1000000ULL;
+	k->next_legacy_ns = now + KN_LEGACY_RECHECK_MS * 1000000ULL;
+	k->next_kubectl_ns = now + k->opts.kubectl_refresh_s * 1000000000ULL;
+	if (kn_rebuild(k, true))
+		return NW_EXIT_BADINPUT;
+	return 0;
+}
+
+int knowledge__put(struct knowledge *k, enum ksrc_kind kind, const char *name, const char *data,
+		   size_t len)
+{
+	char *copy = malloc(len + 1);
+	int changed;
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, data, len);
+	copy[len] = '\0';
+	changed = kn_store(k, kind, name, copy, len);
+	if (changed < 0)
+		return changed;
+	return changed ? kn_rebuild(k, false) : 0;
+}
+
+const struct kindex *knowledge__index(const struct knowledge *k)
+{
+	return k->idx && !kindex__empty(k->idx) ? k->idx : NULL;
+}
+
+void knowledge__close(struct knowledge *k)
+{
+	kn_async_free(k->kubectl);
+	k->kubectl = NULL;
+	for (int i = 0; i < k->nsrc; i++)
+		free(k->src[i].data);
+	k->nsrc = 0;
+	kindex__free(k->idx);
+	k->idx = NULL;
+	if (k->nl_fd >= 0)
+		close(k->nl_fd);
+	k->nl_fd = -1;
+}

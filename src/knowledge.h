@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * knowledge: feeds the Kubernetes/rules index (src/kindex.h) on a live node.
+ * It dumps the NAT ruleset of the traced network namespace (iptables-save,
+ * ip6tables-save, nft -j, ipset save, the local addresses), reads --k8s
+ * snapshot files or runs kubectl, and rebuilds the index when something
+ * changed.  Never on the per-event path: knowledge__tick() runs between ring
+ * buffer polls, rule dumps only when the nf_tables generation moved (or, for
+ * legacy iptables, every few seconds), kubectl in the background.
+ */
+#ifndef NW_KNOWLEDGE_H
+#define NW_KNOWLEDGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "kindex.h"
+
+#define KN_MAX_SOURCES 24
+#define KN_MAX_FILES 8
+
+/* Called for every source as it is (re)loaded, e.g. to record it. */
+typedef void (*kn_source_fn)(void *ctx, enum ksrc_kind kind, const char *name, const char *data,
+			     size_t len);
+
+struct kn_source {
+	enum ksrc_kind kind;
+	char name[96];
+	char *data;
+	size_t len;
+	uint64_t hash;
+};
+
+struct kn_async; /* a background kubectl run */
+
+struct knowledge_opts {
+	const char *files[KN_MAX_FILES]; /* --k8s FILE... ("-": stdin) */
+	int nfiles;
+	bool kubectl; /* --k8s kubectl */
+	const char *kubeconfig;
+	bool rules; /* dump the ruleset of the traced namespace */
+	int netns_fd; /* where to dump it; -1: ours */
+	uint32_t kubectl_refresh_s; /* 0: never refresh */
+	uint32_t rules_check_ms;
+};
+
+struct knowledge {
+	struct knowledge_opts opts;
+	struct kindex *idx;
+	struct kn_source src[KN_MAX_SOURCES];
+	int nsrc;
+	kn_source_fn on_source;
+	void *on_source_ctx;
+	int nl_fd; /* NETLINK_NETFILTER socket in the traced namespace */
+	uint32_t nft_gen;
+	bool have_gen, legacy_rules;
+	uint64_t next_rules_ns, next_kubectl_ns, next_legacy_ns;
+	struct kn_async *kubectl;
+	bool kubectl_warned;
+};
+
+/* Load everything once.  Returns 0, or an NW_EXIT_* code after reporting
+ * (a --k8s file that cannot be read or parsed is NW_EXIT_BADINPUT). */
+int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_source_fn fn,
+		    void *ctx);
+/* Between polls: refresh what changed.  @now_ns is CLOCK_MONOTONIC. */
+void knowledge__tick(struct knowledge *k, uint64_t now_ns);
+/* Replace or add one source (replay) and rebuild the index. */
+int knowledge__put(struct knowledge *k, enum ksrc_kind kind, const char *name, const char *data,
+		   size_t len);
+/* NULL while nothing is known. */
+const struct kindex *knowledge__index(const struct knowledge *k);
+void knowledge__close(struct knowledge *k);
+
+#endif

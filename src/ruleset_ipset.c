@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * `ipset save` -> kindex: the sets kube-proxy's IPVS mode keeps.
+ *   KUBE-CLUSTER-IP        add KUBE-CLUSTER-IP 10.96.0.10,udp:53     ClusterIP
+ *   KUBE-EXTERNAL-IP[-LOCAL]                                          externalIP
+ *   KUBE-LOAD-BALANCER[-LOCAL]                                        LB IP
+ *   KUBE-NODE-PORT-{TCP,UDP}[...]  add KUBE-NODE-PORT-TCP 30080      NodePort
+ *   KUBE-NODE-PORT-[LOCAL-]SCTP-HASH  add ... 192.168.0.2,sctp:30080
+ * IPv6 sets are named KUBE-6-... .  These sets carry no Service names: the
+ * snapshot names them.  Other sets are ignored.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "k8s_int.h"
+
+static bool str_prefix(const char *s, size_t n, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+
+	return n >= pl && !memcmp(s, prefix, pl);
+}
+
+/* "10.96.0.10,tcp:53" */
+static int ipset__ip_port(const char *s, size_t n, uint8_t family, struct kaddr *a,
+			  uint8_t *proto, uint16_t *port)
+{
+	const char *comma = memchr(s, ',', n), *colon;
+
+	if (!comma || kaddr__parse(s, comma - s, family, a))
+		return -EINVAL;
+	colon = memchr(comma, ':', n - (comma - s));
+	if (!colon || kproto__parse(comma + 1, colon - comma - 1, proto))
+		return -EINVAL;
+	return kport__parse(colon + 1, n - (colon - s) - 1, port);
+}
+
+/* What one set of kube-proxy holds; 0: a set natwho ignores. */
+static uint8_t ipset__kind(const char *set, size_t n, uint8_t *family, uint8_t *np_proto)
+{
+	static const struct {
+		const char *name;
+		uint8_t kind, proto;
+	} sets[] = {
+		{ "CLUSTER-IP", K8S_KIND_CLUSTER_IP, 0 },
+		{ "EXTERNAL-IP", K8S_KIND_EXTERNAL_IP, 0 },
+		{ "LOAD-BALANCER", K8S_KIND_LB_IP, 0 },
+		{ "NODE-PORT-TCP", K8S_KIND_NODE_PORT, IPPROTO_TCP },
+		{ "NODE-PORT-LOCAL-TCP", K8S_KIND_NODE_PORT, IPPROTO_TCP },
+		{ "NODE-PORT-UDP", K8S_KIND_NODE_PORT, IPPROTO_UDP },
+		{ "NODE-PORT-LOCAL-UDP", K8S_KIND_NODE_PORT, IPPROTO_UDP },
+		{ "NODE-PORT-SCTP-HASH", K8S_KIND_NODE_PORT, 0 },
+		{ "NODE-PORT-LOCAL-SCTP-HASH", K8S_KIND_NODE_PORT, 0 },
+	};
+	const char *name;
+	size_t nl;
+
+	*family = AF_INET;
+	if (str_prefix(set, n, "KUBE-6-")) {
+		*family = AF_INET6;
+		name = set + 7;
+	} else if (str_prefix(set, n, "KUBE-")) {
+		name = set + 5;
+	} else {
+		return 0;
+	}
+	nl = n - (name - set);
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		size_t sl = strlen(sets[i].name);
+
+		/* KUBE-EXTERNAL-IP-LOCAL, KUBE-LOAD-BALANCER-LOCAL: same kind */
+		if (nl >= sl && !memcmp(name, sets[i].name, sl) &&
+		    (nl == sl || (sets[i].proto == 0 && !strncmp(name + sl, "-LOCAL", nl - sl) &&
+				  nl - sl == 6))) {
+			*np_proto = sets[i].proto;
+			return sets[i].kind;
+		}
+	}
+	return 0;
+}
+
+static int ipset__entry(struct kindex *idx, uint8_t kind, uint8_t family, uint8_t np_proto,
+			const char *e, size_t n)
+{
+	struct ksvcport *sp;
+	struct kaddr a;
+	uint8_t proto = np_proto;
+	uint16_t port;
+	uint32_t id;
+
+	if (kind == K8S_KIND_NODE_PORT && np_proto) {
+		if (kport__parse(e, n, &port))
+			return -EINVAL;
+	} else if (ipset__ip_port(e, n, family, &a, &proto, &port)) {
+		return -EINVAL;
+	}
+	sp = kindex__svcport_anon(idx, proto, kind == K8S_KIND_NODE_PORT ? 0 : port, &id);
+	if (!sp)
+		return -ENOMEM;
+	if (kind != K8S_KIND_NODE_PORT)
+		return kindex__add_vip(idx, id, kind, &a, KO_IPSET, NULL, NULL);
+	sp->node_port = port;
+	return kindex__add_nodeport(idx, id, family, KO_IPSET, NULL, NULL);
+}
+
+/* One line: 0, -EINVAL (not understood), -ENOMEM. */
+static int ipset__line(struct kindex *idx, const char *line, size_t n)
+{
+	const char *set, *entry;
+	size_t set_n, entry_n;
+	uint8_t kind, family, np_proto = 0;
+
+	if (!str_prefix(line, n, "add "))
+		return str_prefix(line, n, "create ") || str_prefix(line, n, "flush") ||
+				       str_prefix(line, n, "destroy") ?
+			       0 :
+			       -EINVAL;
+	set = line + 4;
+	set_n = strcspn(set, " \t");
+	if (set_n >= n - 4)
+		return -EINVAL;
+	entry = set + set_n + 1;
+	entry_n = strcspn(entry, " \t");
+	if (entry + entry_n > line + n)
+		entry_n = line + n - entry;
+	kind = ipset__kind(set, set_n, &family, &np_proto);
+	if (!kind)
+		return 0;
+	return ipset__entry(idx, kind, family, np_proto, entry, entry_n);
+}
+
+int ruleset_ipset__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
+			 size_t errlen)
+{
+	uint32_t line = 0, good = 0, bad = 0;
+
+	for (size_t off = 0; off < len;) {
+		const char *s = data + off, *nl = memchr(s, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - s) : len - off;
+		char buf[512];
+		int err;
+
+		off += n + (nl ? 1 : 0);
+		line++;
+		while (n && (s[n - 1] == '\r' || s[n - 1] == ' '))
+			n--;
+		if (!n || s[0] == '#')
+			continue;
+		/* Work on a NUL-terminated copy: strcspn must not run past the line. */
+		snprintf(buf, sizeof(buf), "%.*s", (int)(n < sizeof(buf) ? n : sizeof(buf) - 1), s);
+		err = n < sizeof(buf) ? ipset__line(idx, buf, n) : -EINVAL;
+		if (err == -ENOMEM) {
+			snprintf(errbuf, errlen, "%s:%u: %s", idx->src_name, line,
+				 strerror(ENOMEM));
+			return err;
+		}
+		if (err) {
+			bad++;
+			idx->skipped_rules++;
+			kindex__warn(idx, "%s:%u: line not understood, ignored", idx->src_name,
+				     line);
+			continue;
+		}
+		good++;
+	}
+	if (bad && !good) {
+		snprintf(errbuf, errlen, "%s:1: not `ipset save` output: no line understood",
+			 idx->src_name);
+		return -EBADMSG;
+	}
+	return 0;
+}

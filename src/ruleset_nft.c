@@ -1,0 +1,1078 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * `nft -j list ruleset` -> kindex.
+ *
+ *   table ip/ip6 kube-proxy   (kube-proxy nftables mode): the service-ips map
+ *       (ADDR . PROTO . PORT : goto service-HASH-ns/svc/proto/port or
+ *       external-...), the service-nodeports map (PROTO . PORT : goto ...),
+ *       the cluster-ips and nodeport-ips sets, the endpoint-* chains' "dnat to"
+ *       rules reached from a Service's chain, and the nat-prerouting /
+ *       nat-output base chains' "jump services".
+ *   table ip/ip6 cni_hostport (CNI portmap, nftables backend): "dnat to" rules
+ *       in hostports / hostip_hostports, comment = sandbox id, reached from
+ *       the prerouting/output base chains (with or without "fib daddr type
+ *       local"; via hostports_all in newer plugins).
+ *   any other table: every dnat/redirect rule, as a "rule".
+ * Tables written by iptables-nft ("xt" expressions, or iptables' upper-case
+ * base chains) are skipped: read them with iptables-save.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "k8s_int.h"
+
+#define NFT_MAX_PORTS 16
+#define NFT_MAX_DEPTH 16
+
+enum nft_table_kind { NFT_GENERIC, NFT_KUBE, NFT_CNI, NFT_SKIP };
+
+struct nft_table {
+	const char *family, *name; /* JSON strings */
+	const char *iname; /* arena copy */
+	uint8_t af; /* AF_INET, AF_INET6, 0: inet and others */
+	uint8_t kind;
+	bool xt, upper_base;
+};
+
+struct nft_chain {
+	uint32_t table;
+	const char *name, *iname;
+	int hook; /* KHOOK_*, -1: not a NAT prerouting/output base chain */
+	int32_t prio;
+	struct json_object **rules;
+	uint32_t nrules;
+	struct kreach reach[KHOOK_MAX];
+	uint32_t gen;
+};
+
+/* What one rule matches and does. */
+struct nft_rinfo {
+	uint8_t proto;
+	uint8_t nports;
+	uint16_t port_lo[NFT_MAX_PORTS], port_hi[NFT_MAX_PORTS];
+	struct kaddr dst;
+	uint8_t dst_plen;
+	bool has_dst, dst_neg, local_only, dnat, redirect, xt, bad;
+	struct kaddr to;
+	uint16_t to_lo, to_hi;
+	const char *jump, *comment;
+};
+
+struct nft {
+	struct kindex *idx;
+	struct json_object *list;
+	KVEC(struct nft_table) tables;
+	KVEC(struct nft_chain) chains;
+	struct kstrmap chain_ids, cluster_ips;
+	struct karena tmp; /* keys of the maps above */
+	uint8_t *eps_done;
+	uint32_t neps_done, gen;
+};
+
+static bool str_prefix(const char *s, const char *prefix)
+{
+	return s && !strncmp(s, prefix, strlen(prefix));
+}
+
+static const char *nft__key(char *buf, size_t len, const char *family, const char *table,
+			    const char *chain)
+{
+	snprintf(buf, len, "%s\x1f%s\x1f%s", family ? family : "", table ? table : "",
+		 chain ? chain : "");
+	return buf;
+}
+
+static uint32_t nft__chain_id(struct nft *p, const struct nft_table *t, const char *name)
+{
+	char key[768];
+
+	if (!name)
+		return KNONE;
+	nft__key(key, sizeof(key), t->family, t->name, name);
+	return kstrmap__get(&p->chain_ids, key, strlen(key));
+}
+
+static uint32_t nft__table_id(struct nft *p, const char *family, const char *name)
+{
+	for (uint32_t i = 0; family && name && i < p->tables.n; i++)
+		if (!strcmp(p->tables.v[i].family, family) && !strcmp(p->tables.v[i].name, name))
+			return i;
+	return KNONE;
+}
+
+static int nft__table(struct nft *p, struct json_object *o)
+{
+	const char *family = kjson__str(o, "family"), *name = kjson__str(o, "name");
+	struct nft_table *t;
+
+	if (!family || !name || nft__table_id(p, family, name) != KNONE)
+		return -EINVAL;
+	t = KVEC_PUSH(&p->tables);
+	if (!t)
+		return -ENOMEM;
+	t->family = family;
+	t->name = name;
+	t->af = !strcmp(family, "ip") ? AF_INET : !strcmp(family, "ip6") ? AF_INET6 : 0;
+	t->iname = karena__strdup(&p->idx->arena, name);
+	if (!strcmp(name, "kube-proxy"))
+		t->kind = NFT_KUBE;
+	else if (!strcmp(name, "cni_hostport"))
+		t->kind = NFT_CNI;
+	return t->iname ? 0 : -ENOMEM;
+}
+
+static int nft__chain(struct nft *p, struct json_object *o)
+{
+	const char *family = kjson__str(o, "family"), *table = kjson__str(o, "table");
+	const char *name = kjson__str(o, "name"), *hook = kjson__str(o, "hook");
+	const char *type = kjson__str(o, "type"), *key;
+	uint32_t t = nft__table_id(p, family, table);
+	struct nft_chain *c;
+	char buf[768];
+	int64_t prio = 0;
+
+	if (t == KNONE || !name)
+		return -EINVAL;
+	c = KVEC_PUSH(&p->chains);
+	key = karena__strdup(&p->tmp, nft__key(buf, sizeof(buf), family, table, name));
+	if (!c || !key || kstrmap__put(&p->chain_ids, key, p->chains.n - 1))
+		return -ENOMEM;
+	c->table = t;
+	c->name = name;
+	c->hook = -1;
+	if (type && !strcmp(type, "nat") && hook) {
+		kjson__int(o, "prio", INT32_MIN, INT32_MAX, &prio);
+		c->prio = (int32_t)prio;
+		if (!strcmp(hook, "prerouting"))
+			c->hook = KHOOK_PREROUTING;
+		else if (!strcmp(hook, "output"))
+			c->hook = KHOOK_OUTPUT;
+	}
+	if (hook && name[0] >= 'A' && name[0] <= 'Z')
+		p->tables.v[t].upper_base = true;
+	return 0;
+}
+
+static bool nft__has_xt(struct json_object *expr)
+{
+	size_t n = json_object_array_length(expr);
+
+	for (size_t i = 0; i < n; i++)
+		if (json_object_object_get_ex(json_object_array_get_idx(expr, i), "xt", NULL))
+			return true;
+	return false;
+}
+
+static int nft__rule(struct nft *p, struct json_object *o)
+{
+	uint32_t t = nft__table_id(p, kjson__str(o, "family"), kjson__str(o, "table"));
+	struct json_object *expr = kjson__get(o, "expr", json_type_array), **nr;
+	struct nft_chain *c;
+	uint32_t id;
+
+	if (t == KNONE || !expr)
+		return -EINVAL;
+	id = nft__chain_id(p, &p->tables.v[t], kjson__str(o, "chain"));
+	if (id == KNONE)
+		return -EINVAL;
+	c = &p->chains.v[id];
+	nr = realloc(c->rules, (c->nrules + 1) * sizeof(*nr));
+	if (!nr)
+		return -ENOMEM;
+	c->rules = nr;
+	c->rules[c->nrules++] = o;
+	if (nft__has_xt(expr))
+		p->tables.v[t].xt = true;
+	return 0;
+}
+
+/* The single member of a {"kind": {...}} list element. */
+static const char *nft__elem(struct json_object *e, struct json_object **val)
+{
+	struct json_object_iter it;
+
+	if (!json_object_is_type(e, json_type_object) || json_object_object_length(e) != 1)
+		return NULL;
+	json_object_object_foreachC(e, it)
+	{
+		*val = it.val;
+		return it.key;
+	}
+	return NULL;
+}
+
+/* Pass over the list: tables, then chains, then rules. */
+static int nft__collect(struct nft *p)
+{
+	static const char *const kinds[] = { "table", "chain", "rule" };
+	size_t n = json_object_array_length(p->list);
+
+	for (int k = 0; k < 3; k++) {
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *val;
+			const char *kind = nft__elem(json_object_array_get_idx(p->list, i), &val);
+			int err;
+
+			if (!kind || strcmp(kind, kinds[k]))
+				continue;
+			err = k == 0 ? nft__table(p, val) : k == 1 ? nft__chain(p, val) :
+								      nft__rule(p, val);
+			if (err == -ENOMEM)
+				return err;
+			if (err) {
+				p->idx->skipped_rules++;
+				kindex__warn(p->idx,
+					     "%s: nftables[%zu]: %s not understood, ignored",
+					     p->idx->src_name, i, kind);
+			}
+		}
+	}
+	for (uint32_t i = 0; i < p->tables.n; i++) {
+		struct nft_table *t = &p->tables.v[i];
+
+		if (t->xt || (t->upper_base && t->kind == NFT_GENERIC))
+			t->kind = NFT_SKIP;
+	}
+	return 0;
+}
+
+static int nft__port(struct json_object *v, uint16_t *port)
+{
+	int64_t n;
+
+	if (!json_object_is_type(v, json_type_int))
+		return -EINVAL;
+	n = json_object_get_int64(v);
+	if (n < 1 || n > 65535)
+		return -EINVAL;
+	*port = (uint16_t)n;
+	return 0;
+}
+
+/* 80, {"range": [a, b]} */
+static int nft__port_range(struct json_object *v, uint16_t *lo, uint16_t *hi)
+{
+	struct json_object *r = kjson__get(v, "range", json_type_array);
+
+	if (!r) {
+		if (nft__port(v, lo))
+			return -EINVAL;
+		*hi = *lo;
+		return 0;
+	}
+	if (json_object_array_length(r) != 2 || nft__port(json_object_array_get_idx(r, 0), lo) ||
+	    nft__port(json_object_array_get_idx(r, 1), hi) || *lo > *hi)
+		return -EINVAL;
+	return 0;
+}
+
+/* 80, a range, or {"set": [80, 443, {"range": ...}]} */
+static int nft__ports(struct json_object *v, struct nft_rinfo *ri)
+{
+	struct json_object *set = kjson__get(v, "set", json_type_array);
+	size_t n = set ? json_object_array_length(set) : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = set ? json_object_array_get_idx(set, i) : v;
+
+		if (ri->nports == NFT_MAX_PORTS ||
+		    nft__port_range(e, &ri->port_lo[ri->nports], &ri->port_hi[ri->nports]))
+			return -EINVAL;
+		ri->nports++;
+	}
+	return 0;
+}
+
+static int nft__proto(struct json_object *v, uint8_t *proto)
+{
+	int64_t n;
+
+	if (json_object_is_type(v, json_type_string)) {
+		const char *s = json_object_get_string(v);
+
+		return kproto__parse(s, strlen(s), proto);
+	}
+	if (!json_object_is_type(v, json_type_int))
+		return -EINVAL;
+	n = json_object_get_int64(v);
+	if (n < 1 || n > 255)
+		return -EINVAL;
+	*proto = (uint8_t)n;
+	return 0;
+}
+
+/* "10.0.0.1" or {"prefix": {"addr": "10.0.0.0", "len": 8}} */
+static int nft__addr(struct json_object *v, uint8_t af, struct kaddr *a, uint8_t *plen)
+{
+	struct json_object *pfx = kjson__get(v, "prefix", json_type_object);
+	const char *s;
+	int64_t len;
+
+	if (pfx) {
+		s = kjson__str(pfx, "addr");
+		if (!s || kaddr__parse(s, strlen(s), af, a) ||
+		    kjson__int(pfx, "len", 0, a->family == AF_INET ? 32 : 128, &len))
+			return -EINVAL;
+		*plen = (uint8_t)len;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return -EINVAL;
+	s = json_object_get_string(v);
+	if (kaddr__parse(s, strlen(s), af, a))
+		return -EINVAL;
+	*plen = a->family == AF_INET ? 32 : 128;
+	return 0;
+}
+
+static int nft__match_payload(struct json_object *left, struct json_object *right, bool neg,
+			      uint8_t af, struct nft_rinfo *ri)
+{
+	struct json_object *pl = kjson__get(left, "payload", json_type_object);
+	const char *proto = kjson__str(pl, "protocol"), *field = kjson__str(pl, "field");
+
+	if (!proto || !field)
+		return 0; /* a match natwho does not need */
+	if (!strcmp(field, "dport")) {
+		if (strcmp(proto, "th") && kproto__parse(proto, strlen(proto), &ri->proto))
+			return -EINVAL;
+		return neg ? 0 : nft__ports(right, ri);
+	}
+	if (!strcmp(field, "daddr") && (!strcmp(proto, "ip") || !strcmp(proto, "ip6"))) {
+		if (json_object_is_type(right, json_type_string) &&
+		    json_object_get_string(right)[0] == '@')
+			return 0; /* a named set: some destinations */
+		ri->has_dst = true;
+		ri->dst_neg = neg;
+		return nft__addr(right, af, &ri->dst, &ri->dst_plen);
+	}
+	if ((!strcmp(proto, "ip") && !strcmp(field, "protocol")) ||
+	    (!strcmp(proto, "ip6") && !strcmp(field, "nexthdr")))
+		return neg ? 0 : nft__proto(right, &ri->proto);
+	return 0;
+}
+
+static int nft__match(struct json_object *m, uint8_t af, struct nft_rinfo *ri)
+{
+	struct json_object *left = kjson__get(m, "left", json_type_object), *right, *fib, *fl;
+	const char *op = kjson__str(m, "op"), *meta;
+	bool neg = op && !strcmp(op, "!=");
+
+	if (!left || !json_object_object_get_ex(m, "right", &right))
+		return -EINVAL;
+	meta = kjson__str(kjson__get(left, "meta", json_type_object), "key");
+	if (meta && !strcmp(meta, "l4proto"))
+		return neg ? 0 : nft__proto(right, &ri->proto);
+	fib = kjson__get(left, "fib", json_type_object);
+	if (fib) {
+		const char *res = kjson__str(fib, "result");
+
+		fl = kjson__get(fib, "flags", json_type_array);
+		if (!neg && res && !strcmp(res, "type") && fl &&
+		    json_object_array_length(fl) == 1 &&
+		    !strcmp(json_object_get_string(json_object_array_get_idx(fl, 0)), "daddr") &&
+		    json_object_is_type(right, json_type_string) &&
+		    !strcmp(json_object_get_string(right), "local"))
+			ri->local_only = true;
+		return 0;
+	}
+	return nft__match_payload(left, right, neg, af, ri);
+}
+
+/* {"addr": "10.0.0.1", "port": 80 | {"range": [..]}, "family": "ip"} */
+static int nft__nat(struct json_object *v, uint8_t af, struct nft_rinfo *ri)
+{
+	struct json_object *port;
+	const char *addr = kjson__str(v, "addr");
+
+	if (json_object_object_get_ex(v, "addr", NULL) && !addr)
+		return -EINVAL; /* a map or concatenation: not followed */
+	if (addr && kaddr__parse(addr, strlen(addr), af, &ri->to))
+		return -EINVAL;
+	if (json_object_object_get_ex(v, "port", &port) &&
+	    nft__port_range(port, &ri->to_lo, &ri->to_hi))
+		return -EINVAL;
+	return 0;
+}
+
+static int nft__stmt(const char *kind, struct json_object *v, uint8_t af, struct nft_rinfo *ri)
+{
+	if (!strcmp(kind, "match"))
+		return nft__match(v, af, ri);
+	if (!strcmp(kind, "dnat")) {
+		ri->dnat = true;
+		return nft__nat(v, af, ri);
+	}
+	if (!strcmp(kind, "redirect")) {
+		ri->redirect = true;
+		return json_object_is_type(v, json_type_null) ? 0 : nft__nat(v, af, ri);
+	}
+	if (!strcmp(kind, "jump") || !strcmp(kind, "goto")) {
+		ri->jump = kjson__str(v, "target");
+		return ri->jump ? 0 : -EINVAL;
+	}
+	if (!strcmp(kind, "xt"))
+		ri->xt = true;
+	return 0;
+}
+
+static void nft__rinfo(struct json_object *rule, uint8_t af, struct nft_rinfo *ri)
+{
+	struct json_object *expr = kjson__get(rule, "expr", json_type_array);
+	size_t n = expr ? json_object_array_length(expr) : 0;
+
+	memset(ri, 0, sizeof(*ri));
+	ri->comment = kjson__str(rule, "comment");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *v;
+		const char *kind = nft__elem(json_object_array_get_idx(expr, i), &v);
+
+		if (kind && nft__stmt(kind, v, af, ri))
+			ri->bad = true;
+	}
+}
+
+/* nft-like text of a rule, for "via" and the audit. */
+static void nft__render_value(struct json_object *v, char *buf, size_t len)
+{
+	size_t used = strlen(buf);
+
+	if (json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_int))
+		snprintf(buf + used, len - used, "%s ", json_object_get_string(v));
+	else
+		snprintf(buf + used, len - used, "%s ",
+			 json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+}
+
+static void nft__render_match(struct json_object *m, char *buf, size_t len)
+{
+	struct json_object *left = kjson__get(m, "left", json_type_object), *right = NULL;
+	struct json_object *pl = kjson__get(left, "payload", json_type_object);
+	const char *op = kjson__str(m, "op");
+	const char *meta = kjson__str(kjson__get(left, "meta", json_type_object), "key");
+	size_t used = strlen(buf);
+
+	json_object_object_get_ex(m, "right", &right);
+	if (pl)
+		snprintf(buf + used, len - used, "%s %s ", kjson__str(pl, "protocol") ?: "?",
+			 kjson__str(pl, "field") ?: "?");
+	else if (meta)
+		snprintf(buf + used, len - used, "meta %s ", meta);
+	else if (kjson__get(left, "fib", json_type_object))
+		snprintf(buf + used, len - used, "fib daddr type ");
+	else
+		snprintf(buf + used, len - used, "... ");
+	used = strlen(buf);
+	if (op && strcmp(op, "=="))
+		snprintf(buf + used, len - used, "%s ", op);
+	nft__render_value(right, buf, len);
+}
+
+static void nft__render_nat(const char *kind, struct json_object *v, char *buf, size_t len)
+{
+	struct json_object *port = NULL, *range;
+	const char *addr = kjson__str(v, "addr");
+	size_t used = strlen(buf);
+	char ports[16] = "";
+
+	json_object_object_get_ex(v, "port", &port);
+	range = kjson__get(port, "range", json_type_array);
+	if (range && json_object_array_length(range) == 2)
+		snprintf(ports, sizeof(ports), ":%s-%s",
+			 json_object_get_string(json_object_array_get_idx(range, 0)),
+			 json_object_get_string(json_object_array_get_idx(range, 1)));
+	else if (json_object_is_type(port, json_type_int))
+		snprintf(ports, sizeof(ports), ":%s", json_object_get_string(port));
+	if (addr && strchr(addr, ':') && ports[0])
+		snprintf(buf + used, len - used, "%s to [%s]%s ", kind, addr, ports);
+	else if (addr || ports[0])
+		snprintf(buf + used, len - used, "%s to %s%s ", kind, addr ? addr : "", ports);
+	else
+		snprintf(buf + used, len - used, "%s ", kind);
+}
+
+static const char *nft__render(struct nft *p, struct json_object *rule)
+{
+	struct json_object *expr = kjson__get(rule, "expr", json_type_array);
+	size_t n = expr ? json_object_array_length(expr) : 0;
+	char buf[1024] = "";
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *v;
+		const char *kind = nft__elem(json_object_array_get_idx(expr, i), &v);
+		size_t used = strlen(buf);
+
+		if (!kind || !strcmp(kind, "counter"))
+			continue;
+		if (!strcmp(kind, "match"))
+			nft__render_match(v, buf, sizeof(buf));
+		else if (!strcmp(kind, "dnat") || !strcmp(kind, "redirect"))
+			nft__render_nat(kind, v, buf, sizeof(buf));
+		else if (!strcmp(kind, "jump") || !strcmp(kind, "goto"))
+			snprintf(buf + used, sizeof(buf) - used, "%s %s ", kind,
+				 kjson__str(v, "target") ?: "?");
+		else
+			snprintf(buf + used, sizeof(buf) - used, "%s %s ", kind,
+				 json_object_is_type(v, json_type_null) ?
+					 "" :
+					 json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+	}
+	if (kjson__str(rule, "comment")) {
+		size_t used = strlen(buf);
+
+		snprintf(buf + used, sizeof(buf) - used, "comment \"%s\"",
+			 kjson__str(rule, "comment"));
+	}
+	n = strlen(buf);
+	while (n && buf[n - 1] == ' ')
+		buf[--n] = '\0';
+	return karena__strdup(&p->idx->arena, buf);
+}
+
+static const char *nft__iname(struct nft *p, struct nft_chain *c)
+{
+	if (!c->iname)
+		c->iname = karena__strdup(&p->idx->arena, c->name);
+	return c->iname;
+}
+
+static void nft__mark(struct nft *p, uint32_t chain, int hook, const struct kreach *via,
+		      int depth)
+{
+	struct nft_chain *c = &p->chains.v[chain];
+	const struct nft_table *t = &p->tables.v[c->table];
+
+	if (c->reach[hook].reached || depth > NFT_MAX_DEPTH)
+		return;
+	c->reach[hook] = *via;
+	for (uint32_t i = 0; i < c->nrules; i++) {
+		struct nft_rinfo ri;
+		struct kreach next = *via;
+		uint32_t target;
+
+		nft__rinfo(c->rules[i], t->af, &ri);
+		target = nft__chain_id(p, t, ri.jump);
+		if (target == KNONE)
+			continue;
+		next.local_only |= ri.local_only;
+		nft__mark(p, target, hook, &next, depth + 1);
+	}
+}
+
+/* How each NAT prerouting/output base chain reaches the other chains. */
+static int nft__reach(struct nft *p)
+{
+	for (uint32_t b = 0; b < p->chains.n; b++) {
+		struct nft_chain *c = &p->chains.v[b];
+		const struct nft_table *t = &p->tables.v[c->table];
+
+		if (c->hook < 0 || t->kind == NFT_SKIP || !nft__iname(p, c))
+			continue;
+		c->reach[c->hook] = (struct kreach){ .reached = true, .prio = c->prio,
+						     .table = t->iname, .base = c->iname };
+		for (uint32_t i = 0; i < c->nrules; i++) {
+			struct nft_rinfo ri;
+			struct kreach via = c->reach[c->hook];
+			uint32_t target;
+
+			nft__rinfo(c->rules[i], t->af, &ri);
+			target = nft__chain_id(p, t, ri.jump);
+			if (target == KNONE || target == b)
+				continue;
+			via.local_only = ri.local_only;
+			via.pos = i;
+			via.text = nft__render(p, c->rules[i]);
+			if (!via.text)
+				return -ENOMEM;
+			nft__mark(p, target, c->hook, &via, 0);
+		}
+	}
+	return 0;
+}
+
+/* The reach of rule @i of chain @c: its chain's, narrowed by its matches. */
+static void nft__rule_reach(struct nft *p, const struct nft_chain *c, uint32_t i,
+			    const struct nft_rinfo *ri, const char *text, struct kreach *out)
+{
+	(void)p;
+	for (int h = 0; h < KHOOK_MAX; h++) {
+		out[h] = c->reach[h];
+		if (!out[h].reached)
+			continue;
+		out[h].local_only |= ri->local_only;
+		if (c->hook == h) {
+			out[h].pos = i;
+			out[h].text = text;
+		}
+	}
+}
+
+/* Verdict targets of a rule: jump/goto and the chains of a vmap's set. */
+static uint32_t nft__targets(struct json_object *rule, const char **out, uint32_t max)
+{
+	struct json_object *expr = kjson__get(rule, "expr", json_type_array);
+	size_t n = expr ? json_object_array_length(expr) : 0;
+	uint32_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *v, *set;
+		const char *kind = nft__elem(json_object_array_get_idx(expr, i), &v);
+		size_t m;
+
+		if (kind && (!strcmp(kind, "jump") || !strcmp(kind, "goto")) && k < max &&
+		    kjson__str(v, "target"))
+			out[k++] = kjson__str(v, "target");
+		if (!kind || strcmp(kind, "vmap"))
+			continue;
+		set = kjson__get(kjson__get(v, "data", json_type_object), "set", json_type_array);
+		m = set ? json_object_array_length(set) : 0;
+		for (size_t j = 0; j < m && k < max; j++) {
+			struct json_object *pair = json_object_array_get_idx(set, j), *verdict;
+			const char *vk;
+
+			if (!json_object_is_type(pair, json_type_array) ||
+			    json_object_array_length(pair) != 2)
+				continue;
+			vk = nft__elem(json_object_array_get_idx(pair, 1), &verdict);
+			if (vk && (!strcmp(vk, "goto") || !strcmp(vk, "jump")) &&
+			    kjson__str(verdict, "target"))
+				out[k++] = kjson__str(verdict, "target");
+		}
+	}
+	return k;
+}
+
+static int nft__walk(struct nft *p, uint32_t svcport, uint32_t chain, int depth, uint32_t *found)
+{
+	struct nft_chain *c = &p->chains.v[chain];
+	const struct nft_table *t = &p->tables.v[c->table];
+	int err = 0;
+
+	if (depth > NFT_MAX_DEPTH || c->gen == p->gen)
+		return 0;
+	c->gen = p->gen;
+	for (uint32_t i = 0; i < c->nrules && !err; i++) {
+		const char *targets[64];
+		uint32_t n = nft__targets(c->rules[i], targets, 64);
+		struct nft_rinfo ri;
+
+		nft__rinfo(c->rules[i], t->af, &ri);
+		if (ri.dnat && !ri.bad && ri.to.family) {
+			uint16_t port = ri.to_lo ? ri.to_lo : p->idx->svcports.v[svcport].port;
+
+			err = kindex__add_ep(p->idx, svcport, &ri.to, port, true, KO_NFT, NULL,
+					     NULL);
+			(*found)++;
+		}
+		for (uint32_t j = 0; j < n && !err; j++) {
+			uint32_t next = nft__chain_id(p, t, targets[j]);
+
+			if (next != KNONE)
+				err = nft__walk(p, svcport, next, depth + 1, found);
+		}
+	}
+	return err;
+}
+
+/* Per svcport and family, once: a dual-stack Service has both in one dump. */
+static int nft__endpoints(struct nft *p, uint32_t svcport, uint32_t chain)
+{
+	uint8_t bit = 1u << kfam__idx(p->tables.v[p->chains.v[chain].table].af);
+	uint32_t found = 0;
+	int err;
+
+	if (svcport >= p->neps_done) {
+		uint32_t n = p->idx->svcports.n;
+		uint8_t *nd = realloc(p->eps_done, n);
+
+		if (!nd)
+			return -ENOMEM;
+		memset(nd + p->neps_done, 0, n - p->neps_done);
+		p->eps_done = nd;
+		p->neps_done = n;
+	}
+	if (p->eps_done[svcport] & bit)
+		return 0;
+	p->gen++;
+	err = nft__walk(p, svcport, chain, 0, &found);
+	if (found)
+		p->eps_done[svcport] |= bit;
+	return err;
+}
+
+struct nft_svcname {
+	char ns[256], name[256], port[256];
+	uint8_t proto;
+	bool service; /* service-* (ClusterIP) rather than external-* */
+};
+
+/* "service-HASH-ns/name/proto/port" or "external-HASH-...": kube-proxy's names. */
+static int nft__svc_chain(const char *chain, struct nft_svcname *sn)
+{
+	const char *rest, *p1, *p2, *p3;
+
+	if (str_prefix(chain, "service-"))
+		sn->service = true;
+	else if (str_prefix(chain, "external-"))
+		sn->service = false;
+	else
+		return -EINVAL;
+	rest = strchr(strchr(chain, '-') + 1, '-');
+	if (!rest)
+		return -EINVAL;
+	rest++;
+	p1 = strchr(rest, '/');
+	p2 = p1 ? strchr(p1 + 1, '/') : NULL;
+	p3 = p2 ? strchr(p2 + 1, '/') : NULL;
+	if (!p3 || strchr(p3 + 1, '/') || p1 == rest || p2 == p1 + 1 ||
+	    (size_t)(p1 - rest) >= sizeof(sn->ns) || (size_t)(p2 - p1 - 1) >= sizeof(sn->name) ||
+	    strlen(p3 + 1) >= sizeof(sn->port) || kproto__parse(p2 + 1, p3 - p2 - 1, &sn->proto))
+		return -EINVAL;
+	snprintf(sn->ns, sizeof(sn->ns), "%.*s", (int)(p1 - rest), rest);
+	snprintf(sn->name, sizeof(sn->name), "%.*s", (int)(p2 - p1 - 1), p1 + 1);
+	snprintf(sn->port, sizeof(sn->port), "%s", p3 + 1);
+	return 0;
+}
+
+/* Map element [key, verdict]: the key's concat parts and the target chain. */
+static struct json_object *nft__map_elem(struct json_object *e, const char **target)
+{
+	struct json_object *key, *verdict, *inner;
+	const char *vk;
+
+	*target = NULL;
+	if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 2)
+		return NULL;
+	key = json_object_array_get_idx(e, 0);
+	inner = kjson__get(key, "elem", json_type_object);
+	if (inner && !json_object_object_get_ex(inner, "val", &key))
+		return NULL;
+	vk = nft__elem(json_object_array_get_idx(e, 1), &verdict);
+	if (!vk || (strcmp(vk, "goto") && strcmp(vk, "jump")))
+		return NULL;
+	*target = kjson__str(verdict, "target");
+	return kjson__get(key, "concat", json_type_array);
+}
+
+static int nft__svcport(struct nft *p, const struct nft_table *t, const char *target,
+			uint8_t proto, struct nft_svcname *sn, uint32_t *id, uint32_t *chain)
+{
+	*chain = nft__chain_id(p, t, target);
+	if (!target || *chain == KNONE || nft__svc_chain(target, sn) || sn->proto != proto)
+		return -EINVAL;
+	return kindex__svcport(p->idx, sn->ns, sn->name, sn->proto, sn->port, id) ? 0 : -ENOMEM;
+}
+
+/* service-ips: ADDR . PROTO . PORT : goto service-.../external-... */
+static int nft__service_ips(struct nft *p, const struct nft_table *t, struct json_object *e)
+{
+	struct json_object *cc;
+	const char *target, *addr;
+	struct nft_svcname sn;
+	struct ksvcport *sp;
+	uint32_t id, chain;
+	struct kaddr a;
+	uint16_t port;
+	uint8_t proto, kind, plen;
+	int err;
+
+	cc = nft__map_elem(e, &target);
+	if (!cc || json_object_array_length(cc) != 3 ||
+	    nft__addr(json_object_array_get_idx(cc, 0), t->af, &a, &plen) ||
+	    nft__proto(json_object_array_get_idx(cc, 1), &proto) ||
+	    nft__port(json_object_array_get_idx(cc, 2), &port))
+		return -EINVAL;
+	err = nft__svcport(p, t, target, proto, &sn, &id, &chain);
+	if (err)
+		return err;
+	sp = &p->idx->svcports.v[id];
+	sp->port = port;
+	addr = json_object_get_string(json_object_array_get_idx(cc, 0));
+	kind = sn.service || kstrmap__get(&p->cluster_ips, addr, strlen(addr)) != KNONE ?
+		       K8S_KIND_CLUSTER_IP :
+		       K8S_KIND_EXTERNAL_IP; /* externalIP or load-balancer IP */
+	if (sn.service) {
+		sp->table = t->iname;
+		sp->chain = nft__iname(p, &p->chains.v[chain]);
+	}
+	err = kindex__add_vip(p->idx, id, kind, &a, KO_NFT, t->iname,
+			      nft__iname(p, &p->chains.v[chain]));
+	return err ? err : nft__endpoints(p, id, chain);
+}
+
+/* service-nodeports: PROTO . PORT : goto external-... */
+static int nft__service_nodeports(struct nft *p, const struct nft_table *t, struct json_object *e)
+{
+	struct json_object *cc;
+	const char *target;
+	struct nft_svcname sn;
+	uint32_t id, chain;
+	uint16_t port;
+	uint8_t proto;
+	int err;
+
+	cc = nft__map_elem(e, &target);
+	if (!cc || json_object_array_length(cc) != 2 ||
+	    nft__proto(json_object_array_get_idx(cc, 0), &proto) ||
+	    nft__port(json_object_array_get_idx(cc, 1), &port))
+		return -EINVAL;
+	err = nft__svcport(p, t, target, proto, &sn, &id, &chain);
+	if (err)
+		return err;
+	p->idx->svcports.v[id].node_port = port;
+	err = kindex__add_nodeport(p->idx, id, t->af, KO_NFT, t->iname,
+				   nft__iname(p, &p->chains.v[chain]));
+	if (!err && p->idx->svcports.v[id].port)
+		err = nft__endpoints(p, id, chain);
+	return err;
+}
+
+static void nft__skip(struct nft *p, const char *what, const char *table, const char *name)
+{
+	p->idx->skipped_rules++;
+	kindex__warn(p->idx, "%s: %s in table %s %s not understood, ignored", p->idx->src_name,
+		     what, table, name ? name : "?");
+}
+
+/* Elements of kube-proxy's sets (pass 0) and maps (pass 1) in table @t. */
+static int nft__kube_sets(struct nft *p, const struct nft_table *t, int pass)
+{
+	size_t n = json_object_array_length(p->list);
+	int err = 0;
+
+	for (size_t i = 0; i < n && err != -ENOMEM; i++) {
+		struct json_object *o, *elems;
+		const char *kind = nft__elem(json_object_array_get_idx(p->list, i), &o);
+		const char *name = kjson__str(o, "name");
+		size_t m;
+
+		if (!kind || strcmp(kind, pass ? "map" : "set") || !name ||
+		    nft__table_id(p, kjson__str(o, "family"), kjson__str(o, "table")) !=
+			    (uint32_t)(t - p->tables.v))
+			continue;
+		elems = kjson__get(o, "elem", json_type_array);
+		m = elems ? json_object_array_length(elems) : 0;
+		for (size_t j = 0; j < m && err != -ENOMEM; j++) {
+			struct json_object *e = json_object_array_get_idx(elems, j);
+			const char *s = json_object_get_string(e);
+			struct kaddr a;
+
+			err = 0;
+			if (!pass && !strcmp(name, "cluster-ips") &&
+			    json_object_is_type(e, json_type_string)) {
+				const char *key = karena__strdup(&p->tmp, s);
+
+				err = key ? kstrmap__put(&p->cluster_ips, key, 0) : -ENOMEM;
+			} else if (!pass && !strcmp(name, "nodeport-ips") &&
+				   json_object_is_type(e, json_type_string)) {
+				err = kaddr__parse(s, strlen(s), t->af, &a) ?:
+					      kindex__add_local(p->idx, &a, NULL, KO_NFT);
+			} else if (pass && !strcmp(name, "service-ips")) {
+				err = nft__service_ips(p, t, e);
+			} else if (pass && !strcmp(name, "service-nodeports")) {
+				err = nft__service_nodeports(p, t, e);
+			}
+			if (err && err != -ENOMEM)
+				nft__skip(p, "map element", t->name, name);
+		}
+	}
+	return err == -ENOMEM ? err : 0;
+}
+
+/* kube-proxy's base chains jumping to "services". */
+static int nft__kube_hooks(struct nft *p, const struct nft_table *t)
+{
+	const uint8_t claims = 1u << K8S_KIND_CLUSTER_IP | 1u << K8S_KIND_EXTERNAL_IP |
+			       1u << K8S_KIND_LB_IP | 1u << K8S_KIND_NODE_PORT;
+
+	for (uint32_t b = 0; b < p->chains.n; b++) {
+		struct nft_chain *c = &p->chains.v[b];
+
+		if (&p->tables.v[c->table] != t || c->hook < 0)
+			continue;
+		for (uint32_t i = 0; i < c->nrules; i++) {
+			struct nft_rinfo ri;
+			struct kkube *k;
+
+			nft__rinfo(c->rules[i], t->af, &ri);
+			if (!ri.jump || strcmp(ri.jump, "services"))
+				continue;
+			k = KVEC_PUSH(&p->idx->kubes);
+			if (!k)
+				return -ENOMEM;
+			*k = (struct kkube){ .family = t->af, .hook = c->hook, .mode = KMODE_NFT,
+					     .origin = KO_NFT, .claims = claims, .prio = c->prio,
+					     .pos = i, .table = t->iname, .base = nft__iname(p, c),
+					     .text = nft__render(p, c->rules[i]) };
+			break;
+		}
+	}
+	return 0;
+}
+
+static int nft__hostport(struct nft *p, const struct nft_table *t, struct nft_chain *c,
+			 uint32_t i, const struct nft_rinfo *ri)
+{
+	struct khostport *hp;
+	const char *text = nft__render(p, c->rules[i]);
+
+	if (!ri->proto || ri->nports != 1 || ri->port_lo[0] != ri->port_hi[0] || !ri->to.family ||
+	    ri->to_lo != ri->to_hi || (ri->has_dst && ri->dst_neg)) {
+		nft__skip(p, "hostPort rule", t->name, c->name);
+		return 0;
+	}
+	hp = KVEC_PUSH(&p->idx->hostports);
+	if (!hp || !text)
+		return -ENOMEM;
+	kkey__set(&hp->key, ri->to.family, NULL, ri->proto, ri->port_lo[0]);
+	if (ri->has_dst)
+		hp->host_ip = ri->dst;
+	hp->to = ri->to;
+	hp->to_port = ri->to_lo ? ri->to_lo : ri->port_lo[0];
+	hp->origin = KO_NFT;
+	hp->table = t->iname;
+	hp->chain = nft__iname(p, c);
+	hp->sandbox = karena__strdup(&p->idx->arena, ri->comment);
+	hp->text = text;
+	nft__rule_reach(p, c, i, ri, text, hp->reach);
+	return 0;
+}
+
+static int nft__other1(struct nft *p, const struct nft_table *t, struct nft_chain *c,
+		       uint32_t i, const struct nft_rinfo *ri, uint8_t family, uint8_t port)
+{
+	struct krule *k = KVEC_PUSH(&p->idx->rules);
+	uint16_t lo = ri->nports ? ri->port_lo[port] : 0, hi = ri->nports ? ri->port_hi[port] : 0;
+
+	if (!k)
+		return -ENOMEM;
+	kkey__set(&k->key, family, NULL, ri->proto, lo == hi ? lo : 0);
+	k->dport_lo = lo;
+	k->dport_hi = hi;
+	if (ri->has_dst && ri->dst.family == family) {
+		k->dst = ri->dst;
+		k->dst_plen = ri->dst_plen;
+		k->dst_neg = ri->dst_neg;
+	}
+	k->redirect = ri->redirect;
+	k->to = ri->to;
+	k->to_port_lo = ri->to_lo;
+	k->to_port_hi = ri->to_hi;
+	k->origin = KO_NFT;
+	k->table = t->iname;
+	k->chain = nft__iname(p, c);
+	k->text = nft__render(p, c->rules[i]);
+	if (!k->text)
+		return -ENOMEM;
+	nft__rule_reach(p, c, i, ri, k->text, k->reach);
+	return 0;
+}
+
+static int nft__other(struct nft *p, const struct nft_table *t, struct nft_chain *c,
+		      uint32_t i, const struct nft_rinfo *ri)
+{
+	uint8_t fams[2] = { t->af ? t->af : ri->to.family, 0 };
+	int err = 0;
+
+	if (!fams[0] && ri->dnat) {
+		nft__skip(p, "dnat rule without address family", t->name, c->name);
+		return 0;
+	}
+	if (!fams[0]) { /* a redirect in an inet table: both families */
+		fams[0] = AF_INET;
+		fams[1] = AF_INET6;
+	}
+	for (int f = 0; f < 2 && fams[f] && !err; f++)
+		for (uint8_t j = 0; j < (ri->nports ? ri->nports : 1) && !err; j++)
+			err = nft__other1(p, t, c, i, ri, fams[f], j);
+	return err;
+}
+
+/* Every dnat/redirect rule of portmap's and of other (non kube-proxy) tables. */
+static int nft__nat_rules(struct nft *p)
+{
+	int err = 0;
+
+	for (uint32_t b = 0; b < p->chains.n && !err; b++) {
+		struct nft_chain *c = &p->chains.v[b];
+		const struct nft_table *t = &p->tables.v[c->table];
+
+		if (t->kind == NFT_KUBE || t->kind == NFT_SKIP)
+			continue;
+		for (uint32_t i = 0; i < c->nrules && !err; i++) {
+			struct nft_rinfo ri;
+
+			nft__rinfo(c->rules[i], t->af, &ri);
+			if (!ri.dnat && !ri.redirect)
+				continue;
+			if (ri.bad)
+				nft__skip(p, "nat rule", t->name, c->name);
+			else if (t->kind == NFT_CNI && ri.dnat)
+				err = nft__hostport(p, t, c, i, &ri);
+			else
+				err = nft__other(p, t, c, i, &ri);
+		}
+	}
+	return err;
+}
+
+static void nft__free(struct nft *p)
+{
+	for (uint32_t i = 0; i < p->chains.n; i++)
+		free(p->chains.v[i].rules);
+	free(p->chains.v);
+	free(p->tables.v);
+	free(p->eps_done);
+	kstrmap__free(&p->chain_ids);
+	kstrmap__free(&p->cluster_ips);
+	karena__free(&p->tmp);
+}
+
+static int nft__interpret(struct nft *p)
+{
+	int err = nft__collect(p);
+
+	if (!err)
+		err = nft__reach(p);
+	for (uint32_t t = 0; t < p->tables.n && !err; t++) {
+		const struct nft_table *tb = &p->tables.v[t];
+
+		if (tb->kind != NFT_KUBE || !tb->af)
+			continue;
+		err = nft__kube_sets(p, tb, 0);
+		if (!err)
+			err = nft__kube_sets(p, tb, 1);
+		if (!err)
+			err = nft__kube_hooks(p, tb);
+	}
+	return err ? err : nft__nat_rules(p);
+}
+
+int ruleset_nft__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
+		       size_t errlen)
+{
+	struct nft p = { .idx = idx };
+	struct json_object *root;
+	int err = kjson__parse(idx, data, len, &root, errbuf, errlen);
+
+	if (err)
+		return err;
+	p.list = kjson__get(root, "nftables", json_type_array);
+	if (!p.list) {
+		snprintf(errbuf, errlen,
+			 "%s: not `nft -j list ruleset` output: no \"nftables\" array",
+			 idx->src_name);
+		err = -EINVAL;
+		goto cleanup;
+	}
+	err = nft__interpret(&p);
+	if (err)
+		snprintf(errbuf, errlen, "%s: %s", idx->src_name, strerror(-err));
+cleanup:
+	nft__free(&p);
+	json_object_put(root);
+	return err;
+}

@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Shared by tests/e2e/cgroup_*.sh and tests/bench/cgroup_join.sh: a throwaway
+# cgroup v2 directory and a client "pod" network namespace, on top of the
+# incident topology of tests/lib/netns.sh.  Source it after tests/lib/e2e.sh
+# (or netns.sh); cg_setup installs cg_cleanup as the EXIT trap, which kills
+# every process of the test cgroup, removes it and the namespaces.
+#
+#   pod ns "${NW_P}podc": a client pod, 10.224.2.5 / fd00:224:2::5, whose
+#     traffic to the Service addresses is DNATed in the node namespace.
+#   cgroups $CG_TOP/pod ($CG, the client pod's) and $CG_TOP/svc ($CG2, a
+#     "systemd service" of the node), $CG_TOP = <cgroup2 mount>/natwho-test-PID.
+#
+# A process joins the cgroup first and then enters the namespace with nsenter
+# (`ip netns exec` remounts /sys and would hide the cgroup file system).
+
+PODC=${NW_P}podc
+POD_C=10.224.2.5
+POD_C6=fd00:224:2::5
+CG_TOP=
+CG=
+CG2=
+
+# The cgroup v2 mount: /sys/fs/cgroup/unified in a hybrid layout, else the
+# first one.  Empty when there is none.
+cg_root() {
+	if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+		echo /sys/fs/cgroup/unified
+	else
+		awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
+	fi
+}
+
+cg_cleanup() {
+	local pids i
+	if [ -n "$CG_TOP" ] && [ -d "$CG_TOP" ]; then
+		for i in $(seq 1 50); do
+			pids=$(find "$CG_TOP" -name cgroup.procs -exec cat {} + 2>/dev/null)
+			[ -z "$pids" ] && break
+			kill -KILL $pids 2>/dev/null || true
+			sleep 0.1
+		done
+		find "$CG_TOP" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+		[ -d "$CG_TOP" ] && echo "warning: could not remove $CG_TOP" >&2
+	fi
+	ip netns del "$PODC" 2>/dev/null || true
+	if declare -F e2e_cleanup >/dev/null; then
+		e2e_cleanup
+	else
+		nw_cleanup
+	fi
+}
+
+# cg_setup: after nw_topology_up.  The client pod and the test cgroup.
+cg_setup() {
+	local root
+	trap cg_cleanup EXIT
+	root=$(cg_root)
+	[ -n "$root" ] || return 1
+	CG_TOP=$root/natwho-test-$$
+	CG=$CG_TOP/pod
+	CG2=$CG_TOP/svc
+	mkdir "$CG_TOP" "$CG" "$CG2"
+	nw_pod_up "$PODC" vc "$POD_C" 10.224.2.1 "$POD_C6" fd00:224:2::1
+}
+
+# cg_run_in DIR NS CMD...: run CMD inside cgroup DIR and namespace NS, in
+# the foreground; its pid (the same through the exec chain) in CG_PID.
+cg_run_in() {
+	bash -c 'echo $$ >"$0/cgroup.procs" || exit 126; ns=$1; shift
+		exec nsenter --net="/var/run/netns/$ns" -- "$@"' "$@" &
+	CG_PID=$!
+	wait "$CG_PID"
+}
+
+# cg_run NS CMD...: the same in the client pod's cgroup $CG.
+cg_run() {
+	cg_run_in "$CG" "$@"
+}
+
+# cg_bg NS CMD...: the same in the background, pid in CG_PID and NW_PIDS.
+cg_bg() {
+	bash -c 'echo $$ >"$0/cgroup.procs" || exit 126; ns=$1; shift
+		exec nsenter --net="/var/run/netns/$ns" -- "$@"' "$CG" "$@" &
+	CG_PID=$!
+	NW_PIDS+=("$CG_PID")
+}
+
+# natwho's BPF object ids, from its fds: cg_ids PID prog_id|link_id|map_id
+cg_ids() {
+	cat /proc/"$1"/fdinfo/* 2>/dev/null | awk -v k="$2:" '$1 == k { print $2 }' | sort -un
+}

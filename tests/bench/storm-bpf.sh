@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Sourced by tests/bench/storm.sh: the kernel-side measurements.
+#
+# bpf_stats_phase: BPF program run time per invocation, from the kernel's own
+#   statistics (kernel.bpf_stats_enabled=1 for this phase only: the
+#   accounting costs two clock reads per run, so the throughput rounds run
+#   without it; the saved value is restored here and by the EXIT trap).
+#   Once during a storm (new connections plus their handshake/RST packets)
+#   and once during a ping-pong over established connections only.  An empty
+#   netfilter program (nf-floor.c), linked alongside for both, measures what
+#   the accounting itself reports for doing nothing on this machine.
+# burst_phase: how many events a stopped consumer's ring buffer holds.
+
+# prog_totals PID -> one line per program natwho holds: "name run_time_ns run_cnt"
+prog_totals() {
+	local id
+	for id in $(grep -hs '^prog_id:' /proc/"$1"/fdinfo/* | awk '{ print $2 }' | sort -un); do
+		bpftool prog show id "$id" -j 2>/dev/null | awk '{
+			name = $0; sub(/.*"name":"/, "", name); sub(/".*/, "", name)
+			ns = 0; cnt = 0
+			if (match($0, /"run_time_ns":[0-9]+/)) ns = substr($0, RSTART + 14, RLENGTH - 14)
+			if (match($0, /"run_cnt":[0-9]+/)) cnt = substr($0, RSTART + 10, RLENGTH - 10)
+			print name, ns, cnt }'
+	done
+}
+
+# bpf_delta BEFORE AFTER -> "name ns cnt" per program name, and "all ns cnt"
+bpf_delta() {
+	awk 'NR == FNR { ns[$1] -= $2; cnt[$1] -= $3; next }
+	     { ns[$1] += $2; cnt[$1] += $3 }
+	     END { for (n in ns) { print n, ns[n], cnt[n]; ans += ns[n]; acnt += cnt[n] }
+		   print "all", ans, acnt }' "$1" "$2"
+}
+
+bpf_stats_phase() {
+	local line floor
+	echo "bench: BPF run time (kernel.bpf_stats_enabled=1 for this phase)"
+	NWB_SYSCTL_SAVED=$(sysctl -n kernel.bpf_stats_enabled) || die "cannot read kernel.bpf_stats_enabled"
+	sysctl -qw kernel.bpf_stats_enabled=1 || die "cannot enable kernel.bpf_stats_enabled"
+	${CC:-cc} -O2 -Wall -Wextra -Werror -std=gnu11 tests/bench/nf-floor.c -o "$T/nf-floor" ||
+		die "cannot build tests/bench/nf-floor.c"
+	nwb_ct_settle
+	rm -f "$T/out" "$T/err" "$T/floor"
+	nwb_bg "$NWB_NODE" "$T/nf-floor" $((DUR + 7)) >"$T/floor" 2>>"$LOG"
+	floor=$NWB_LAST
+	tracer_start json
+	grep -q ready "$T/floor" || die "nf-floor did not start: see $LOG"
+	prog_totals "$TRACER" >"$T/bpf0"
+	line=$(nwb_in "$NWB_NODE" "$STORM" storm "$NWB_SVC" 80 -t "$THREADS" -d "$DUR" 2>>"$LOG")
+	prog_totals "$TRACER" >"$T/bpf1"
+	BPF_STORM_CONNS=$(sed -nE 's/.*attempts=([0-9]+).*/\1/p' <<<"$line")
+	BPF_STORM_RATE=$(sed -nE 's/.*rate=([0-9]+).*/\1/p' <<<"$line")
+	line=$(nwb_in "$NWB_NODE" "$STORM" pingpong "$NWB_SVC" 81 -t 2 -d 4 2>>"$LOG")
+	prog_totals "$TRACER" >"$T/bpf2"
+	BPF_PP_RT=$(sed -nE 's/.*roundtrips=([0-9]+).*/\1/p' <<<"$line")
+	nwb_stop "$TRACER" INT
+	wait "$floor"
+	BPF_FLOOR_NS=$(sed -nE 's/.*ns_per_run=([0-9.]+).*/\1/p' "$T/floor")
+	BPF_FLOOR_CNT=$(sed -nE 's/.*run_cnt=([0-9]+).*/\1/p' "$T/floor")
+	sysctl -qw kernel.bpf_stats_enabled="$NWB_SYSCTL_SAVED"
+	NWB_SYSCTL_SAVED=
+	bpf_delta "$T/bpf0" "$T/bpf1" >"$OUTDIR/bpf-storm.txt"
+	bpf_delta "$T/bpf1" "$T/bpf2" >"$OUTDIR/bpf-established.txt"
+	echo "  storm: $BPF_STORM_CONNS connections at $BPF_STORM_RATE/s; $(tr '\n' ';' <"$OUTDIR/bpf-storm.txt")"
+	echo "  ping-pong: $BPF_PP_RT round trips; $(tr '\n' ';' <"$OUTDIR/bpf-established.txt")"
+	echo "  empty netfilter program (the accounting floor): $(grep run_cnt "$T/floor")"
+	[ -n "$BPF_STORM_CONNS" ] && [ -n "$BPF_PP_RT" ] && [ -n "$BPF_FLOOR_NS" ] ||
+		die "BPF stats phase failed: see $LOG"
+}
+
+# sizeof(struct nw_event), from the header natwho is built with.
+event_size() {
+	printf '#include <stdio.h>\n#include <linux/types.h>\n#include "natwho.h"\n%s\n' \
+		'int main(void) { printf("%zu\n", sizeof(struct nw_event)); return 0; }' |
+		${CC:-cc} -Iinclude -x c - -o "$T/evsize" && "$T/evsize"
+}
+
+# Wait (bounded) until natwho's output stops growing for a second.
+wait_drained() {
+	local last=-1 size i
+	for i in $(seq 1 600); do
+		size=$(stat -c %s "$T/out" 2>/dev/null || echo 0)
+		[ "$size" = "$last" ] && return 0
+		last=$size
+		sleep 1
+	done
+}
+
+# burst RINGSIZE N: natwho stopped (SIGSTOP) while N connections are made,
+# then resumed.  Appends "ringsize n attempts delivered events lost" to bursts.tsv.
+burst() {
+	local size=$1 n=$2 line attempts counts
+	nwb_ct_settle
+	rm -f "$T/out" "$T/err"
+	tracer_start json --ringbuf-size "$size"
+	kill -STOP "$TRACER"
+	line=$(nwb_in "$NWB_NODE" "$STORM" storm "$NWB_SVC" 80 -t "$THREADS" -n "$n" 2>>"$LOG")
+	attempts=$(sed -nE 's/.*attempts=([0-9]+).*/\1/p' <<<"$line")
+	kill -CONT "$TRACER"
+	wait_drained
+	nwb_stop "$TRACER" INT
+	counts=$(tracer_counts json)
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$n" "$attempts" $counts >>"$OUTDIR/bursts.tsv"
+	echo "  burst: ring $size, $n connections ($line): delivered/counted/lost $counts"
+}
+
+burst_phase() {
+	local rec
+	EVENT_SIZE=$(event_size) || die "cannot compute sizeof(struct nw_event)"
+	REC_SIZE=$(((EVENT_SIZE + 8 + 7) / 8 * 8)) # BPF_RINGBUF_HDR_SZ, 8-byte aligned
+	CAP_8M=$((8 * 1024 * 1024 / REC_SIZE))
+	rec=$((1000000 * REC_SIZE))
+	RING_1M=4096
+	while [ "$RING_1M" -lt "$rec" ]; do RING_1M=$((RING_1M * 2)); done
+	echo "bench: bursts into a stopped natwho: event $EVENT_SIZE B, record $REC_SIZE B," \
+		"8M holds $CAP_8M, 1M events need $RING_1M B"
+	printf 'ringsize\tburst\tattempts\tdelivered\tsummary_events\tlost\n' >"$OUTDIR/bursts.tsv"
+	burst 8M $((CAP_8M - 250))
+	burst 8M $((CAP_8M + 5000))
+	if [ "$BURST_1M" = 1 ]; then
+		burst $((RING_1M / 2)) 1000000
+		burst "$RING_1M" 1000000
+	fi
+}

@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Sourced by tests/bench/storm.sh: turns runs.tsv, bpf-*.txt and bursts.tsv
+# into the Markdown results table (targets of issue 7, PASS/MISS each).
+
+variant_name() {
+	case $1 in
+	json) echo "netfilter, JSON" ;;
+	text) echo "netfilter, text" ;;
+	capfile) echo "netfilter, capture file" ;;
+	none) echo "no tracer" ;;
+	conntrack) echo "conntrack -E -e NEW" ;;
+	*) echo "$1, JSON" ;;
+	esac
+}
+
+# Column of runs.tsv by header name, for one variant.
+runs_col() { # runs_col VARIANT COLUMN
+	awk -F'\t' -v v="$1" -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		$1 == v { print $col[c] }' "$RES"
+}
+
+# "median min max" of numbers on stdin ("- - -" when there are none).
+med_min_max() {
+	sort -g | awk '{ a[NR] = $1 } END {
+		if (!NR) { print "- - -"; exit }
+		m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+		print m, a[1], a[NR] }'
+}
+
+# Per-round rate of VARIANT divided by the same round's no-tracer rate.
+paired_ratios() {
+	awk -F'\t' -v v="$1" 'NR > 1 && $1 == "none" { base[$2] = $3 }
+		NR > 1 && $1 == v { r[$2] = $3 }
+		END { for (k in r) if (base[k] > 0) print r[k] / base[k] }' "$RES"
+}
+
+# CPU microseconds per delivered event, user+sys, per run of VARIANT.
+cpu_per_event() { # cpu_per_event VARIANT [utime_s|stime_s|both]
+	awk -F'\t' -v v="$1" -v w="${2:-both}" 'NR > 1 && $1 == v && $6 > 0 {
+		t = w == "utime_s" ? $9 : w == "stime_s" ? $10 : $9 + $10
+		print t / $6 * 1e6 }' "$RES"
+}
+
+# Sums over the runs of VARIANT: "conns attempts delivered lost_reported"
+runs_sums() {
+	awk -F'\t' -v v="$1" 'NR > 1 && $1 == v { c += $4; a += $5; d += $6; l += ($8 == "-" ? 0 : $8) }
+		END { printf "%d %d %d %d\n", c, a, d, l }' "$RES"
+}
+
+verdict() { # verdict VALUE LIMIT -> PASS when VALUE <= LIMIT
+	awk -v x="$1" -v l="$2" 'BEGIN { print (x != "-" && x + 0 <= l + 0) ? "PASS" : "MISS" }'
+}
+
+fmt() { # fmt PRINTF-FORMAT NUMBER
+	awk -v f="$1" -v x="$2" 'BEGIN { if (x == "-") print "-"; else printf f, x }'
+}
+
+# Rate cost of VARIANT in percent (100 * (1 - median paired ratio)).
+cost_pct() {
+	local m
+	m=$(paired_ratios "$1" | med_min_max)
+	awk -v r="${m%% *}" 'BEGIN { if (r == "-") print "-"; else printf "%.1f", 100 * (1 - r) }'
+}
+
+# Zero-loss verdict over all natwho runs: no loss reported, and every
+# connection made delivered exactly once (the tracer's count agrees).
+natwho_loss_line() {
+	awk -F'\t' 'NR > 1 && $1 != "none" && $1 != "conntrack" {
+		runs++; lost += $8; made += $4; got += $6
+		if ($8 != 0 || $6 < $4 || $6 != $7) bad++
+		if ($3 > max) max = $3 }
+		END { printf "%d %d %d %d %d %d\n", runs, bad, lost, made, got, max }' "$RES"
+}
+
+report_rate_rows() {
+	local v c noise
+	noise=$(runs_col none rate | med_min_max | awk '{ if ($1 > 0) printf "%.0f", 100 * ($3 - $2) / $1 / 2 }')
+	for v in json text fentry kprobe capfile; do
+		if [ "$v" = capfile ] && [ "$HAVE_W" != 1 ]; then
+			echo "| natwho -w FILE (capture) costs <= 2% of the no-tracer connection rate | - | unsupported: natwho has no -w yet |"
+			continue
+		fi
+		if [ -n "${BACKEND_WHY[$v]:-}" ]; then
+			echo "| natwho ($v backend) costs <= 2% of the no-tracer connection rate | not measured: ${BACKEND_WHY[$v]} (the QEMU guest is not benchmarked) | NOT RUN |"
+			continue
+		fi
+		c=$(cost_pct "$v")
+		echo "| natwho ($(variant_name "$v")) costs <= 2% of the no-tracer connection rate | $c% (no-tracer spread +-${noise}%) | $(verdict "$c" 2) |"
+	done
+}
+
+report_loss_rows() {
+	local n ct
+	n=($(natwho_loss_line))
+	ct=($(runs_sums conntrack))
+	echo "| Zero lost events at the highest connection rate (natwho, every run) | ${n[0]} runs, up to ${n[5]} conn/s: ${n[4]} delivered for ${n[3]} connections made, ${n[2]} lost, ${n[1]} runs with a gap | $([ "${n[0]}" -gt 0 ] && [ "${n[1]}" = 0 ] && echo PASS || echo MISS) |"
+	echo "| Zero lost where conntrack -E loses some | conntrack -E (default buffer) delivered ${ct[2]} of ${ct[1]} new connections: $(awk -v a="${ct[1]}" -v d="${ct[2]}" 'BEGIN { l = a - d; if (l < 0) l = 0; printf "%d lost (%.2f%%)", l, a ? 100 * l / a : 0 }'); natwho lost ${n[2]} | $([ "${n[1]}" = 0 ] && [ "${ct[2]}" -lt "${ct[1]}" ] && echo PASS || { [ "${n[1]}" = 0 ] && echo "PASS (conntrack -E lost none)" || echo MISS; }) |"
+}
+
+report_cpu_rows() {
+	local v lim m u s
+	for v in json text fentry kprobe capfile; do
+		lim=2
+		[ "$v" = capfile ] && lim=4
+		if [ "$v" = capfile ] && [ "$HAVE_W" != 1 ]; then
+			echo "| Userspace CPU <= 4 us per event with a capture file | - | unsupported: natwho has no -w yet |"
+			continue
+		fi
+		[ -n "${BACKEND_WHY[$v]:-}" ] && continue
+		m=$(cpu_per_event "$v" | med_min_max)
+		u=$(cpu_per_event "$v" utime_s | med_min_max)
+		s=$(cpu_per_event "$v" stime_s | med_min_max)
+		echo "| Userspace CPU <= $lim us per event ($(variant_name "$v")) | $(fmt %.2f "${m%% *}") us (user $(fmt %.2f "${u%% *}"), sys $(fmt %.2f "${s%% *}"); runs $(fmt %.2f "$(cut -d' ' -f2 <<<"$m")")-$(fmt %.2f "$(cut -d' ' -f3 <<<"$m")")) | $(verdict "${m%% *}" "$lim") |"
+	done
+}
+
+bpf_ns() { # bpf_ns FILE NAME -> ns per invocation
+	awk -v n="$2" '$1 == n && $3 > 0 { printf "%.1f", $2 / $3; f = 1 } END { if (!f) print "-" }' "$1"
+}
+
+bpf_cnt() {
+	awk -v n="$2" '$1 == n { print $3; f = 1 } END { if (!f) print 0 }' "$1"
+}
+
+report_bpf_rows() {
+	local est net
+	est=$(bpf_ns "$OUTDIR/bpf-established.txt" all)
+	net=$(awk -v e="$est" -v f="$BPF_FLOOR_NS" 'BEGIN { if (e == "-") print "-"; else printf "%.1f", e - f }')
+	echo "| Kernel program <= 30 ns per established-connection packet (netfilter) | $(awk -v n="$net" 'BEGIN { if (n < 0) printf "about 0 (%s: below the floor, within its noise)", n; else printf "%s", n }') ns above an empty program: $est ns per invocation measured ($(bpf_cnt "$OUTDIR/bpf-established.txt" all) invocations in a ping-pong over established connections), of which $BPF_FLOOR_NS ns is the bpf_stats accounting floor (an empty netfilter program on the same packets) | $(verdict "$net" 30) (raw figure $(verdict "$est" 30)) |"
+	echo "| Kernel program <= 300 ns per new connection (fentry / kprobe) | not measured: fentry ${BACKEND_WHY[fentry]:-attaches but is not in the BPF phase yet}; kprobe ${BACKEND_WHY[kprobe]:-attaches but is not in the BPF phase yet} | NOT RUN |"
+}
+
+report_burst_rows() {
+	local zero over big half
+	zero=$(awk -F'\t' -v r=8M 'NR > 1 && $1 == r && $6 == 0 && $4 >= $3 { if ($3 > m) m = $3 } END { print m + 0 }' "$OUTDIR/bursts.tsv")
+	over=$(awk -F'\t' -v r=8M 'NR > 1 && $1 == r && $6 > 0 { printf "%d connections -> %d delivered, %d lost", $3, $4, $6 }' "$OUTDIR/bursts.tsv")
+	echo "| Largest zero-loss burst at the default ring buffer (8M), consumer stopped | computed $CAP_8M events ($REC_SIZE B records); verified: $zero connections -> 0 lost; ${over:-no over-capacity run}. With natwho running, whole storms at full rate lose 0 (row above) | $([ "$zero" -gt 0 ] && echo "PASS (measured)" || echo MISS) |"
+	big=$(awk -F'\t' -v r="$RING_1M" 'NR > 1 && $1 == r { printf "%d -> %d delivered, %d lost", $3, $4, $6 }' "$OUTDIR/bursts.tsv")
+	half=$(awk -F'\t' -v r="$((RING_1M / 2))" 'NR > 1 && $1 == r { printf "%d -> %d delivered, %d lost", $3, $4, $6 }' "$OUTDIR/bursts.tsv")
+	echo "| --ringbuf-size for a 1M-event burst | computed $RING_1M B ($((RING_1M >> 20))M): 1M x $REC_SIZE B rounded up to a power of two; verified with natwho stopped: ${big:-not run (NWB_BURST_1M=0)}; half that ($((RING_1M >> 21))M): ${half:-not run} | $(awk -F'\t' -v r="$RING_1M" 'NR > 1 && $1 == r { v = ($6 == 0 && $4 >= $3) ? "PASS (verified)" : "MISS" } END { print v ? v : "computed only" }' "$OUTDIR/bursts.tsv") |"
+}
+
+report_variant_table() {
+	local v m p s hwm
+	echo "| Variant | conn/s median (min-max) | vs no tracer (median of per-round ratios) | delivered / connections made | lost (tracer's own count) | CPU per event, user+sys | peak RSS |"
+	echo "|---|---|---|---|---|---|---|"
+	for v in none json text fentry kprobe capfile conntrack; do
+		[ -n "$(runs_col "$v" rate)" ] || continue
+		m=($(runs_col "$v" rate | med_min_max))
+		p=$(paired_ratios "$v" | med_min_max)
+		s=($(runs_sums "$v"))
+		hwm=$(runs_col "$v" hwm_kb | med_min_max)
+		echo "| $(variant_name "$v") | ${m[0]} (${m[1]}-${m[2]}) | $(fmt %.3f "${p%% *}") | $([ "$v" = none ] && echo - || echo "${s[2]} / ${s[0]}") | $([ "$v" = none ] && echo - || { [ "$v" = conntrack ] && echo "n/a ($((s[1] - s[2] > 0 ? s[1] - s[2] : 0)) missing)" || echo "${s[3]}"; }) | $([ "$v" = none ] && echo - || echo "$(fmt %.2f "$(cpu_per_event "$v" | med_min_max | cut -d' ' -f1)") us") | $([ "$v" = none ] && echo - || echo "$(fmt %.1f "$(awk -v k="${hwm%% *}" 'BEGIN { print k / 1024 }')") MiB") |"
+	done
+}
+
+report_bpf_table() {
+	local f n
+	echo "| Phase | Program | Invocations | ns per invocation |"
+	echo "|---|---|---|---|"
+	for f in storm established; do
+		for n in nf_postrouting nf_local_in all; do
+			echo "| $f | $n | $(bpf_cnt "$OUTDIR/bpf-$f.txt" $n) | $(bpf_ns "$OUTDIR/bpf-$f.txt" $n) |"
+		done
+	done
+	echo "| both | empty program (floor) | $BPF_FLOOR_CNT | $BPF_FLOOR_NS |"
+	awk -v c="$BPF_STORM_CONNS" -v e="$(bpf_ns "$OUTDIR/bpf-established.txt" all)" '$1 == "all" && c > 0 {
+		printf "\nStorm: %d new connections, %.1f invocations each, %.0f ns of program time per connection; with the established-packet cost subtracted, about %.0f ns for the new-connection event path (reserve, fill, submit).\n",
+			c, $3 / c, $2 / c, ($2 - ($3 - c) * e) / c }' "$OUTDIR/bpf-storm.txt"
+}
+
+report() {
+	local load=$1
+	echo "## Connection-storm benchmark (make bench)"
+	echo
+	echo "$(nproc) CPUs, kernel $(uname -r), $(date -u +%Y-%m-%d). Storm: $THREADS client threads in the node namespace" \
+		"connecting to a DNAT'ed Service address (kube-proxy-style nat OUTPUT rules), $NWB_SERVE_THREADS accept+close server thread in the pod;" \
+		"$ROUNDS interleaved rounds x ${DUR} s per variant. Other work on the machine when the bench started: ${load}% CPU" \
+		"(noise that the interleaving only partly cancels)."
+	echo
+	echo "| Target (issue 7) | Measured | Result |"
+	echo "|---|---|---|"
+	report_rate_rows
+	report_loss_rows
+	report_cpu_rows
+	report_bpf_rows
+	report_burst_rows
+	echo
+	report_variant_table
+	echo
+	report_bpf_table
+}

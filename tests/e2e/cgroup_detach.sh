@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# --cgroup attaches six programs to each cgroup with links owned by natwho's
+# file descriptors: after SIGINT, SIGTERM and SIGKILL nothing is left
+# attached to the cgroups (bpftool cgroup show), and natwho's links, programs
+# and join maps are gone.
+NW_P=nwc$$-
+. "$(dirname "$0")/../lib/e2e.sh"
+. "$E2E_ROOT/tests/bench/cgroup_lib.sh"
+
+command -v bpftool >/dev/null || unsupported "bpftool not installed"
+[ -n "$(cg_root)" ] || unsupported "no cgroup v2 file system mounted"
+nw_topology_up
+cg_setup || fail "cannot create the test cgroups"
+
+attached() { # number of programs attached to cgroup $1
+	bpftool cgroup show "$1" 2>/dev/null | awk 'NR > 1 && NF' | wc -l
+}
+
+for sig in INT TERM KILL; do
+	nw_natwho_start "$TMP/$sig.json" "$TMP/$sig.err" -o json --cgroup "$CG" --cgroup "$CG2" ||
+		fail "natwho --cgroup did not start"
+	for dir in "$CG" "$CG2"; do
+		n=$(attached "$dir")
+		[ "$n" -eq 6 ] || { bpftool cgroup show "$dir"; fail "$n programs on $dir, want 6"; }
+	done
+	links=$(cg_ids "$NATWHO_PID" link_id)
+	maps=$(cg_ids "$NATWHO_PID" map_id)
+	progs=$(cg_ids "$NATWHO_PID" prog_id)
+	[ "$(echo "$links" | wc -w)" -ge 12 ] || fail "expected 12 cgroup links, got '$links'"
+	kill -"$sig" "$NATWHO_PID"
+	wait "$NATWHO_PID" 2>/dev/null || true
+	for i in $(seq 1 50); do
+		left=""
+		for dir in "$CG" "$CG2"; do
+			[ "$(attached "$dir")" -eq 0 ] || left+=" programs-on:$dir"
+		done
+		for id in $links; do bpftool link show id "$id" >/dev/null 2>&1 && left+=" link:$id"; done
+		for id in $progs; do bpftool prog show id "$id" >/dev/null 2>&1 && left+=" prog:$id"; done
+		for id in $maps; do bpftool map show id "$id" >/dev/null 2>&1 && left+=" map:$id"; done
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	[ -z "$left" ] || fail "left after SIG$sig:$left"
+	echo "ok: nothing left attached after SIG$sig"
+done
+# After SIGINT/SIGTERM natwho printed its summary.
+expect_json "$TMP/TERM.json" "SIGTERM: summary with join_missed" \
+	".type == \"summary\" and .join_missed == 0"

@@ -1,0 +1,95 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# --cgroup: clients in a throwaway cgroup v2 directory and in a "pod" network
+# namespace connect to Service addresses that the node namespace DNATs.
+# natwho in the node namespace must report each connection with the client's
+# pid and comm and the translated destination (TCP, connected and sendto UDP,
+# IPv6, IPv4 from an IPv6 socket), and nothing from processes outside it, even
+# from the same pod namespace.  A second --cgroup, of a process in the node
+# namespace itself (a systemd service), is reported too.
+NW_P=nwc$$-
+. "$(dirname "$0")/../lib/e2e.sh"
+. "$E2E_ROOT/tests/bench/cgroup_lib.sh"
+
+[ -n "$(cg_root)" ] || unsupported "no cgroup v2 file system mounted"
+SENDTO=$TMP/nw-sendto
+${CC:-cc} -O2 -Wall -o "$SENDTO" "$E2E_ROOT/tests/bench/cgroup_sendto.c" ||
+	fail "cannot build tests/bench/cgroup_sendto.c"
+
+nw_topology_up
+cg_setup || fail "cannot create the test cgroup"
+nw_servers_up "$CONNECT"
+
+nw_natwho_start "$TMP/cg.json" "$TMP/cg.err" -o json --cgroup "$CG" --cgroup "$CG2" ||
+	fail "natwho --cgroup did not start"
+
+# inside VAR ANSWER CMD...: CMD in the cgroup and the client pod must get a
+# reply starting with ANSWER; its pid goes to VAR.
+inside() {
+	local var=$1 answer=$2 out
+	shift 2
+	cg_run "$PODC" "$@" >"$TMP/out"
+	out=$(<"$TMP/out")
+	[[ $out == "$answer"* ]] || fail "$var: client in the cgroup got '$out'"
+	printf -v "$var" %s "$CG_PID"
+}
+inside tcp4 pg-a-0 "$CONNECT" connect "$CLUSTER_IP_PG" 5432
+inside udp4 dns-a-0 "$CONNECT" -u connect "$CLUSTER_IP_DNS" 53
+inside sendto4 dns-a-0 "$SENDTO" "$CLUSTER_IP_DNS" 53
+inside tcp6 mysql-b-0 "$CONNECT" connect "$CLUSTER_IP6_MYSQL" 3306
+inside udp6 dns-a-0 "$CONNECT" -u connect "$CLUSTER_IP6_DNS" 53
+inside mapped pg-a-0 "$CONNECT" connect "::ffff:$CLUSTER_IP_PG" 5432
+cg_run_in "$CG2" "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >"$TMP/out"
+node_svc=$CG_PID
+# The control: same pod namespace, same destinations, not in the cgroup.
+nw_client "$PODC" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null
+outside_tcp=$CLIENT_PID
+nw_client "$PODC" "$CONNECT" -u connect "$CLUSTER_IP_DNS" 53 >/dev/null
+outside_udp=$CLIENT_PID
+nw_client "$PODA" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null
+outside_poda=$CLIENT_PID
+
+sleep 0.3
+kill -INT "$NATWHO_PID"
+wait_natwho 5 || fail "natwho --cgroup exited with $?"
+
+# conn WHAT PROTO PID DST DPORT LANDED LPORT SRC
+conn() {
+	local what=$1 proto=$2 pid=$3 dst=$4 dport=$5 landed=$6 lport=$7 src=$8
+	expect_json "$TMP/cg.json" "$what: pid $pid nw-* $dst:$dport -> $landed:$lport" \
+		".type == \"conn\" and .proto == \"$proto\" and .pid == $pid and
+		 (.comm | startswith(\"nw-\")) and .cgroup != null and .orig.src == \"$src\" and
+		 .orig.dst == \"$dst\" and .orig.dport == $dport and
+		 .landed.addr == \"$landed\" and .landed.port == $lport"
+}
+conn "TCP" tcp "$tcp4" "$CLUSTER_IP_PG" 5432 "$POD_A" 5432 "$POD_C"
+conn "connected UDP" udp "$udp4" "$CLUSTER_IP_DNS" 53 "$POD_A" 53 "$POD_C"
+conn "sendto UDP" udp "$sendto4" "$CLUSTER_IP_DNS" 53 "$POD_A" 53 "$POD_C"
+conn "IPv6 TCP" tcp "$tcp6" "$CLUSTER_IP6_MYSQL" 3306 "$POD_B6" 3306 "$POD_C6"
+conn "IPv6 UDP" udp "$udp6" "$CLUSTER_IP6_DNS" 53 "$POD_A6" 53 "$POD_C6"
+conn "IPv4 from an IPv6 socket" tcp "$mapped" "$CLUSTER_IP_PG" 5432 "$POD_A" 5432 "$POD_C"
+conn "node service (second --cgroup)" tcp "$node_svc" "$CLUSTER_IP_PG" 5432 "$POD_A" 5432 \
+	"$CLUSTER_IP_PG"
+expect_json "$TMP/cg.json" "comm is the client's" \
+	".type == \"conn\" and .pid == $sendto4 and .comm == \"nw-sendto\""
+for pid in "$outside_tcp" "$outside_udp" "$outside_poda"; do
+	expect_no_json "$TMP/cg.json" "nothing from pid $pid outside the cgroup" \
+		".type == \"conn\" and .pid == $pid"
+done
+expect_json "$TMP/cg.json" "only the seven connections of the cgroups" \
+	".type == \"summary\" and .events == 7 and .lost == 0"
+# The two outside clients of the pod namespace used its address: missed joins.
+expect_json "$TMP/cg.json" "summary counts the joins missed" \
+	".type == \"summary\" and .join_missed >= 2"
+
+# Text mode: pid and comm columns filled, summary line names missed joins.
+nw_natwho_start "$TMP/cg.txt" "$TMP/cg.txt.err" --cgroup "$CG" ||
+	fail "natwho --cgroup (text) did not start"
+inside text_tcp pg-a-0 "$CONNECT" connect "$CLUSTER_IP_PG" 5432
+sleep 0.3
+kill -INT "$NATWHO_PID"
+wait_natwho 5 || fail "natwho --cgroup (text) exited with $?"
+grep -q "^[0-9:.]* *$text_tcp *nw-connect *tcp .*$CLUSTER_IP_PG:5432 .*DNAT *$POD_A:5432" \
+	"$TMP/cg.txt" || { cat "$TMP/cg.txt" >&2; fail "text line with pid and comm"; }
+grep -q "joins missed" "$TMP/cg.txt.err" || { cat "$TMP/cg.txt.err" >&2; fail "text summary"; }
+echo "ok: text output"

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * libFuzzer harness for the ruleset parsers.  The first input byte picks the
+ * source kind (modulo 5): 0 iptables-save, 1 ip6tables-save, 2 nft -j list
+ * ruleset, 3 ipset save, 4 local addresses; the rest is the document.  Every
+ * input is parsed into a fresh index, then into one that already holds the
+ * snapshot-free node-2 rules, and the index is then queried and audited.
+ * Seeds: tests/fuzz/corpus/ruleset (the fixtures of tests/fixtures/k8s,
+ * each behind its kind byte).
+ * Run: build/fuzz/fuzz_ruleset -max_total_time=30 tests/fuzz/corpus/ruleset
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include "fuzz_k8s_common.h"
+
+static const enum ksrc_kind kinds[] = {
+	KSRC_IPTABLES_SAVE, KSRC_IP6TABLES_SAVE, KSRC_NFT_JSON, KSRC_IPSET_SAVE, KSRC_LOCAL_ADDRS,
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct kindex *idx;
+	char err[512];
+
+	if (size < 1)
+		return 0;
+	idx = kindex__new();
+	if (!idx)
+		return 0;
+	kindex__add_source(idx, kinds[data[0] % 5], "fuzz", (const char *)data + 1, size - 1, err,
+			   sizeof(err));
+	/* a second source on top of the first: merging and rollback paths */
+	kindex__add_source(idx, kinds[(data[0] / 5) % 5], "fuzz2", (const char *)data + 1,
+			   size - 1, err, sizeof(err));
+	fuzz_k8s_exercise(idx);
+	kindex__free(idx);
+	return 0;
+}

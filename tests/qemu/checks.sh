@@ -1,0 +1,410 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash
+#
+# checks.sh: natwho's end-to-end checks of ONE capture backend, the same on
+# the host (tests/e2e/backends.sh) and inside the QEMU guests
+# (tests/qemu/scenarios/backend.sh, where this file is /test/checks.sh).
+# Source tests/lib/netns.sh first, then this file, and set:
+#   NATWHO   natwho binary        CONNECT  nw-connect binary
+#   NWC_TMP  a scratch directory
+#
+#   nwc_support BACKEND   0: it attaches here; 77: natwho says this kernel
+#                         cannot (NWC_REASON says why); 1: another error
+#   nwc_e2e BACKEND       the host suite's scenarios on the iptables-mode
+#                         incident topology of netns.sh: IPv4+IPv6, TCP+UDP
+#                         through a DNAT, pid/comm, a forwarded connection,
+#                         --port, --count, --pid and --netns (path and inode)
+#   nwc_incident BACKEND  the incident exactly as reported: kube-proxy in IPVS
+#                         mode (ip_vs, ipvsadm, kube-ipvs0 dummy) plus the
+#                         portmap hostPort DNAT ahead of KUBE-SERVICES; then
+#                         the control case without the hostPort rule, whose
+#                         view through the backend is printed as "observed:"
+#
+# Every check prints "ok: ..." or "FAIL: ..."; nwc_e2e and nwc_incident
+# return the number of failed checks.  The caller owns cleanup (nw_cleanup).
+
+NWC_FAILED=0
+
+nwc_ok() { echo "ok: $NWC_BACKEND: $*"; }
+
+nwc_fail() {
+	echo "FAIL: $NWC_BACKEND: $*"
+	NWC_FAILED=$((NWC_FAILED + 1))
+}
+
+# What the last natwho run wrote, for a failed check.
+nwc_dump() {
+	echo "--- natwho stdout ($NWC_OUT):"
+	cat "$NWC_OUT"
+	echo "--- natwho stderr:"
+	cat "$NWC_ERR"
+	echo "---"
+}
+
+nwc_support() {
+	local rc=0
+	"$NATWHO" --backend "$1" -d 100ms >/dev/null 2>"$NWC_TMP/support.err" || rc=$?
+	NWC_REASON=$(sed -n 's/^Error: no backend could attach: [a-z]*: //p' "$NWC_TMP/support.err" |
+		     head -n 1)
+	case $rc in
+	0) return 0 ;;
+	4) return 77 ;;
+	*)
+		NWC_REASON="natwho exited $rc: $(head -c 400 "$NWC_TMP/support.err")"
+		return 1 ;;
+	esac
+}
+
+# nwc_start NAME NS ARGS...: natwho -v -o json --backend $NWC_BACKEND ARGS in
+# namespace NS ("-": this one), returning once it has attached.
+nwc_start() {
+	local name=$1 ns=$2 i
+	shift 2
+	NWC_OUT=$NWC_TMP/$name.json NWC_ERR=$NWC_TMP/$name.err
+	if [ "$ns" = - ]; then
+		"$NATWHO" -v -o json --backend "$NWC_BACKEND" "$@" >"$NWC_OUT" 2>"$NWC_ERR" &
+	else
+		nsenter --net="/var/run/netns/$ns" -- \
+			"$NATWHO" -v -o json --backend "$NWC_BACKEND" "$@" >"$NWC_OUT" 2>"$NWC_ERR" &
+	fi
+	NATWHO_PID=$!
+	NW_PIDS+=("$NATWHO_PID")
+	for i in $(seq 1 400); do
+		grep -q "tracing with backend" "$NWC_ERR" 2>/dev/null && return 0
+		kill -0 "$NATWHO_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	nwc_fail "$name: natwho did not start"
+	nwc_dump
+	return 1
+}
+
+# nwc_stop [SECONDS]: give natwho SECONDS to exit by itself (--count), then
+# SIGINT it.  NWC_SELF is 1 when it had exited by itself; NWC_RC its status.
+nwc_stop() {
+	local limit=${1:-0} i
+	for ((i = 0; i < limit * 20; i++)); do
+		kill -0 "$NATWHO_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	NWC_SELF=1
+	if kill -0 "$NATWHO_PID" 2>/dev/null; then
+		NWC_SELF=0
+		kill -INT "$NATWHO_PID"
+	fi
+	NWC_RC=0
+	wait "$NATWHO_PID" || NWC_RC=$?
+}
+
+# nwc_client NS ARGS...: nw-connect ARGS in namespace NS.  NWC_CPID is its pid
+# (nsenter execs it), NWC_REPLY what the server answered.
+nwc_client() {
+	local ns=$1
+	shift
+	nsenter --net="/var/run/netns/$ns" -- "$CONNECT" "$@" >"$NWC_TMP/reply" 2>&1 &
+	NWC_CPID=$!
+	wait "$NWC_CPID"
+	NWC_REPLY=$(cat "$NWC_TMP/reply")
+}
+
+# nwc_count JQ: conn records of the last run matching JQ.
+nwc_count() {
+	jq -s "map(select(.type == \"conn\" and ($1))) | length" "$NWC_OUT"
+}
+
+# nwc_expect DESC N JQ: exactly N conn records of the last run match JQ.
+nwc_expect() {
+	local desc=$1 want=$2 got
+	got=$(nwc_count "$3" 2>&1)
+	if [ "$got" = "$want" ]; then
+		nwc_ok "$desc"
+	else
+		nwc_fail "$desc: $got records match, want $want: $3"
+		nwc_dump
+	fi
+}
+
+# nwc_expect_reply DESC WORD: the server that answered the last client.
+nwc_expect_reply() {
+	case $NWC_REPLY in
+	*"$2"*) nwc_ok "$1 (answered: $NWC_REPLY)" ;;
+	*) nwc_fail "$1: the server said '$NWC_REPLY', want $2" ;;
+	esac
+}
+
+nwc_expect_clean_summary() {
+	nwc_expect_json_summary "summary: $1 events, none lost or undecodable" \
+		".events == $1 and .lost == 0 and .undecodable == 0"
+}
+
+nwc_expect_json_summary() {
+	if jq -e -s "map(select(.type == \"summary\" and ($2))) | length == 1" "$NWC_OUT" \
+		>/dev/null 2>&1; then
+		nwc_ok "$1"
+	else
+		nwc_fail "$1"
+		nwc_dump
+	fi
+}
+
+# jq: the fields every event of this backend carries for a new connection
+# confirmed at POST_ROUTING (the hook, the verdict where there is one).
+nwc_common() {
+	case $NWC_BACKEND in
+	netfilter) echo ".backend == \"netfilter\" and .hook == \"postrouting\" and has(\"confirm\") == false" ;;
+	*) echo ".backend == \"$NWC_BACKEND\" and .hook == \"confirm\" and .confirm == \"accepted\"" ;;
+	esac
+}
+
+nwc_netns_inode() {
+	stat -L -c %i "/var/run/netns/$1"
+}
+
+nwc_init() {
+	NWC_BACKEND=$1
+	NWC_FAILED=0
+	NODE_INO=$(nwc_netns_inode "$NODE")
+}
+
+# IPv4/IPv6, TCP/UDP through the DNAT, pid/comm, a forwarded connection.
+nwc_e2e_dnat() {
+	local c pid4 pidu pid6
+	c=$(nwc_common)
+	nwc_start dnat "$NODE" || return
+	nwc_client "$NODE" connect "$CLUSTER_IP_MYSQL" 3306
+	pid4=$NWC_CPID
+	nwc_expect_reply "IPv4 TCP ClusterIP:3306 hijacked" "mysql-b-0"
+	nwc_client "$NODE" -u connect "$CLUSTER_IP_DNS" 53
+	pidu=$NWC_CPID
+	nwc_expect_reply "IPv4 UDP DNS ClusterIP" "dns-a-0"
+	nwc_client "$NODE" connect "$CLUSTER_IP6_MYSQL" 3306
+	pid6=$NWC_CPID
+	nwc_expect_reply "IPv6 TCP ClusterIP:3306 hijacked" "mysql-b-0"
+	nwc_client "$PODB" connect "$CLUSTER_IP_PG" 5432
+	nwc_expect_reply "forwarded pod connection" "pg-a-0"
+	nwc_stop 1
+	nwc_expect "IPv4 TCP to ClusterIP:3306 landed on pod B, pid/comm of the client" 1 \
+		"$c and .family == \"ipv4\" and .proto == \"tcp\" and .orig.dst == \"$CLUSTER_IP_MYSQL\"
+		 and .orig.dport == 3306 and .landed.addr == \"$POD_B\" and .landed.port == 3306
+		 and .dnat == true and .snat == false and .pid == $pid4 and .comm == \"nw-connect\"
+		 and .netns == $NODE_INO"
+	nwc_expect "IPv4 UDP to DNS ClusterIP landed on pod A, pid/comm" 1 \
+		"$c and .proto == \"udp\" and .orig.dst == \"$CLUSTER_IP_DNS\" and .orig.dport == 53
+		 and .landed.addr == \"$POD_A\" and .landed.port == 53 and .pid == $pidu
+		 and .comm == \"nw-connect\" and .netns == $NODE_INO"
+	nwc_expect "IPv6 TCP to ClusterIP:3306 landed on pod B, pid/comm" 1 \
+		"$c and .family == \"ipv6\" and .proto == \"tcp\" and .orig.dst == \"$CLUSTER_IP6_MYSQL\"
+		 and .landed.addr == \"$POD_B6\" and .landed.port == 3306 and .pid == $pid6
+		 and .comm == \"nw-connect\" and .netns == $NODE_INO"
+	nwc_expect "forwarded connection (pod B -> pg ClusterIP): no process" 1 \
+		"$c and .orig.src == \"$POD_B\" and .orig.dst == \"$CLUSTER_IP_PG\"
+		 and .landed.addr == \"$POD_A\" and .landed.port == 5432 and .pid == null
+		 and .comm == null and .netns == $NODE_INO"
+	nwc_expect_clean_summary "$(nwc_count true)"
+}
+
+# --port: original or translated port; other connections never show up.
+nwc_e2e_port() {
+	nwc_start port "$NODE" --port 5432 -c 1 || return
+	nwc_client "$NODE" connect "$CLUSTER_IP_MYSQL" 3306
+	nwc_client "$NODE" -u connect "$CLUSTER_IP_DNS" 53
+	nwc_client "$PODB" connect "$CLUSTER_IP_PG" 5432
+	nwc_stop 5
+	[ "$NWC_SELF" = 1 ] && [ "$NWC_RC" = 0 ] && nwc_ok "--port 5432 -c 1: exited 0 by itself" ||
+		nwc_fail "--port 5432 -c 1: self-exit=$NWC_SELF status=$NWC_RC"
+	nwc_expect "--port 5432: the 5432 connection" 1 ".orig.dport == 5432"
+	nwc_expect "--port 5432: nothing else" 0 ".orig.dport != 5432 and .landed.port != 5432"
+}
+
+# --count: stops by itself after N, with more traffic.
+nwc_e2e_count() {
+	local i
+	nwc_start count "$NODE" -c 2 || return
+	for i in 1 2 3; do
+		nwc_client "$NODE" connect "$CLUSTER_IP_PG" 5432
+	done
+	nwc_stop 5
+	[ "$NWC_SELF" = 1 ] && [ "$NWC_RC" = 0 ] && nwc_ok "-c 2: exited 0 by itself" ||
+		nwc_fail "-c 2: self-exit=$NWC_SELF status=$NWC_RC"
+	nwc_expect "-c 2: two connections printed" 2 true
+	nwc_expect_clean_summary 2
+}
+
+# --pid: only the process asked for (started first, blocked on a fifo).
+nwc_e2e_pid() {
+	local want
+	rm -f "$NWC_TMP/go"
+	mkfifo "$NWC_TMP/go"
+	nsenter --net="/var/run/netns/$NODE" -- bash -c \
+		'read -r go <"$0"; exec "$1" connect "$2" 5432' "$NWC_TMP/go" "$CONNECT" \
+		"$CLUSTER_IP_PG" >/dev/null 2>&1 &
+	want=$!
+	NW_PIDS+=("$want")
+	nwc_start pid "$NODE" --pid "$want" || return
+	nwc_client "$NODE" connect "$CLUSTER_IP_PG" 5432
+	nwc_client "$NODE" connect "$CLUSTER_IP_MYSQL" 3306
+	echo go >"$NWC_TMP/go"
+	wait "$want"
+	nwc_stop 1
+	nwc_expect "--pid $want: its connection, and only that" 1 ".pid == $want and .orig.dport == 5432"
+	nwc_expect_clean_summary 1
+}
+
+# --netns PATH|INODE from natwho's own namespace, and what it sees without.
+nwc_e2e_netns() {
+	local spec name
+	for spec in "/var/run/netns/$NODE" "$NODE_INO"; do
+		name=netns-${spec##*/}
+		nwc_start "$name" - --netns "$spec" || return
+		nwc_client "$NODE" connect "$CLUSTER_IP_MYSQL" 3306
+		nwc_stop 1
+		nwc_expect "--netns $spec: the node's connection" 1 \
+			".netns == $NODE_INO and .orig.dst == \"$CLUSTER_IP_MYSQL\" and .landed.addr == \"$POD_B\""
+		nwc_expect "--netns $spec: no other namespace" 0 ".netns != $NODE_INO"
+	done
+	nwc_start netns-poda - --netns "/var/run/netns/$PODA" || return
+	nwc_client "$NODE" connect "$CLUSTER_IP_MYSQL" 3306
+	nwc_stop 1
+	nwc_expect "--netns pod A: nothing from another namespace" 0 \
+		".netns != $(nwc_netns_inode "$PODA")"
+	# natwho's own namespace may carry unrelated traffic (the host's): only
+	# records of the node's namespace count below.
+	nwc_start netns-all - || return
+	nwc_client "$NODE" connect "$CLUSTER_IP_MYSQL" 3306
+	nwc_stop 1
+	if [ "$NWC_BACKEND" = netfilter ]; then
+		nwc_expect "no --netns: netfilter traces its own namespace only" 0 \
+			".netns == $NODE_INO"
+	else
+		nwc_expect "no --netns: $NWC_BACKEND sees the node's namespace too" 1 \
+			".netns == $NODE_INO and .landed.addr == \"$POD_B\""
+	fi
+}
+
+nwc_e2e() {
+	nwc_init "$1"
+	nwc_e2e_dnat
+	nwc_e2e_port
+	nwc_e2e_count
+	nwc_e2e_pid
+	nwc_e2e_netns
+	return "$NWC_FAILED"
+}
+
+# --- the incident with kube-proxy in IPVS mode -----------------------------
+
+NWC_CLI=${NW_P}cli
+NWC_POD_CLI=10.224.2.7
+NWC_PORTMAP_CHAIN=CNI-DN-9f2c6b1e4d8a7035c1e2f
+
+# kube-proxy (IPVS mode) and the CNI portmap plugin's nat table.  kube-proxy
+# matches ClusterIPs with the ipset KUBE-CLUSTER-IP; one -d rule stands in.
+nwc_ipvs_rules() {
+	cat <<EOR
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:CNI-HOSTPORT-DNAT - [0:0]
+:$NWC_PORTMAP_CHAIN - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-POSTROUTING - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
+-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \"cbr0\" id: \"$SANDBOX_B\"" -m multiport --dports 3306 -j $NWC_PORTMAP_CHAIN
+-A $NWC_PORTMAP_CHAIN -p tcp -m tcp --dport 3306 -j DNAT --to-destination $POD_B:3306
+-A KUBE-SERVICES ! -s 10.224.0.0/16 -d $CLUSTER_IP_MYSQL/32 -p tcp -m tcp --dport 3306 -m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" -j KUBE-MARK-MASQ
+-A KUBE-SERVICES -d $CLUSTER_IP_MYSQL/32 -p tcp -m tcp --dport 3306 -j ACCEPT
+-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000
+-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE
+COMMIT
+EOR
+}
+
+nwc_ipvs_cleanup() {
+	nw_cleanup
+	ip netns del "$NWC_CLI" 2>/dev/null || true
+}
+
+# The node of the incident: ClusterIP on the kube-ipvs0 dummy (down, as
+# kube-proxy leaves it), the IPVS virtual service -> mysql-a-0, the nat table
+# above, pods A and B and a client pod.
+nwc_ipvs_topology_up() {
+	trap nwc_ipvs_cleanup EXIT
+	ip netns add "$NODE" &&
+		ip -n "$NODE" link set lo up &&
+		ip -n "$NODE" link add kube-ipvs0 type dummy &&
+		ip -n "$NODE" addr add "$CLUSTER_IP_MYSQL/32" dev kube-ipvs0 &&
+		nw_in "$NODE" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.vs.conntrack=1 &&
+		nw_pod_up "$PODA" va "$POD_A" 10.224.1.1 fd00:224:1::5 fd00:224:1::1 &&
+		nw_pod_up "$PODB" vb "$POD_B" 10.224.0.1 fd00:224::222 fd00:224::1 &&
+		nw_pod_up "$NWC_CLI" vc "$NWC_POD_CLI" 10.224.2.1 fd00:224:2::7 fd00:224:2::1 &&
+		nw_in "$NODE" ipvsadm -A -t "$CLUSTER_IP_MYSQL:3306" -s rr &&
+		nw_in "$NODE" ipvsadm -a -t "$CLUSTER_IP_MYSQL:3306" -r "$POD_A:3306" -m &&
+		nwc_ipvs_rules | nw_in "$NODE" iptables-restore
+}
+
+# Both kinds of client of the Service: a pod (forwarded) and a node process.
+nwc_incident_traffic() {
+	nwc_client "$NWC_CLI" connect "$CLUSTER_IP_MYSQL" 3306
+	NWC_REPLY_POD=$NWC_REPLY
+	nwc_client "$NODE" connect "$CLUSTER_IP_MYSQL" 3306
+	NWC_REPLY_NODE=$NWC_REPLY
+	NWC_NODE_CPID=$NWC_CPID
+}
+
+# How a connection looks through this backend, for the README.
+nwc_observe() {
+	jq -r "select(.type == \"conn\") | \"observed: $NWC_BACKEND $1: \\(.orig.src):\\(.orig.sport) -> \\(.orig.dst):\\(.orig.dport) landed \\(.landed.addr):\\(.landed.port) hook=\\(.hook) dnat=\\(.dnat) snat=\\(.snat) ct_status=\\(.ct_status) DST_NAT-bit=\\(if (.ct_status / 32 | floor) % 2 == 1 then \"set\" else \"clear\" end) pid=\\(.pid) comm=\\(.comm) confirm=\\(.confirm // \"-\")\"" \
+		"$NWC_OUT"
+}
+
+nwc_incident() {
+	local c
+	nwc_init "$1"
+	c=$(nwc_common)
+	nw_in "$NODE" ipvsadm -Ln
+	nwc_start incident "$NODE" --port 3306 || return "$NWC_FAILED"
+	nwc_incident_traffic
+	nwc_stop 1
+	NWC_REPLY=$NWC_REPLY_POD
+	nwc_expect_reply "incident: client pod -> ClusterIP:3306 answered by mysql-b" "mysql-b-0"
+	NWC_REPLY=$NWC_REPLY_NODE
+	nwc_expect_reply "incident: node process -> ClusterIP:3306 answered by mysql-b" "mysql-b-0"
+	nwc_expect "incident: client pod's connection to ClusterIP:3306 shown landing on pod B" 1 \
+		"$c and .orig.src == \"$NWC_POD_CLI\" and .orig.dst == \"$CLUSTER_IP_MYSQL\"
+		 and .orig.dport == 3306 and .landed.addr == \"$POD_B\" and .landed.port == 3306
+		 and .dnat == true and .pid == null"
+	nwc_expect "incident: node process's connection shown landing on pod B, with pid/comm" 1 \
+		"$c and .orig.dst == \"$CLUSTER_IP_MYSQL\" and .orig.dport == 3306
+		 and .landed.addr == \"$POD_B\" and .landed.port == 3306 and .dnat == true
+		 and .pid == $NWC_NODE_CPID and .comm == \"nw-connect\""
+	nwc_observe incident
+
+	# Control: without the hostPort rule IPVS serves the Service.
+	nw_in "$NODE" iptables -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+	nw_in "$NODE" iptables -t nat -D OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+	nwc_start control "$NODE" --port 3306 || return "$NWC_FAILED"
+	nwc_incident_traffic
+	nwc_stop 1
+	NWC_REPLY=$NWC_REPLY_POD
+	nwc_expect_reply "control: client pod -> ClusterIP:3306 answered by mysql-a (IPVS)" "mysql-a-0"
+	NWC_REPLY=$NWC_REPLY_NODE
+	nwc_expect_reply "control: node process -> ClusterIP:3306 answered by mysql-a (IPVS)" "mysql-a-0"
+	nwc_expect "control: client pod's IPVS connection shown landing on pod A" 1 \
+		".orig.src == \"$NWC_POD_CLI\" and .orig.dst == \"$CLUSTER_IP_MYSQL\"
+		 and .landed.addr == \"$POD_A\" and .landed.port == 3306"
+	nwc_expect "control: node process's IPVS connection shown landing on pod A" 1 \
+		".orig.src != \"$NWC_POD_CLI\" and .orig.dst == \"$CLUSTER_IP_MYSQL\"
+		 and .landed.addr == \"$POD_A\""
+	nwc_observe control
+	nw_in "$NODE" ipvsadm -Lnc
+	return "$NWC_FAILED"
+}

@@ -1,0 +1,66 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Guest scenario of the backend matrix (tests/qemu/matrix.sh), installed
+# under the names BACKEND-e2e and BACKEND-incident:
+#
+#   mkinitramfs.sh -s tests/qemu/scenarios/backend.sh:fentry-e2e ...
+#
+# Runs tests/qemu/checks.sh's nwc_e2e or nwc_incident for BACKEND with
+# /test/natwho (statically linked).  A backend natwho cannot attach here is
+# unsupported (exit 77, natwho's reason as the note), unless the kernel
+# command line lists it in natwho.expect=a,b (matrix.sh derives that from the
+# kernel's config): then natwho is wrong and the scenario fails.
+set -u
+# shellcheck source=tests/qemu/guest-lib.sh
+. /test/guest-lib.sh
+
+name=${0##*/}
+name=${name#[0-9][0-9]-}
+backend=${name%%-*}
+part=${name#*-}
+
+NATWHO=/test/natwho
+CONNECT=/test/nw-connect
+NWC_TMP=$(mktemp -d)
+NW_P=nwq-
+# shellcheck source=tests/lib/netns.sh
+. /test/lib/netns.sh
+# shellcheck source=tests/qemu/checks.sh
+. /test/checks.sh
+
+expected() {
+	local word
+	for word in $(< /proc/cmdline); do
+		case $word in
+		natwho.expect=*) [[ ,${word#*=}, == *",$backend,"* ]] && return 0 ;;
+		esac
+	done
+	return 1
+}
+
+nwc_support "$backend"
+case $? in
+0) nwq_log "$backend attaches on $(uname -r)" ;;
+77)
+	expected && nwq_fail "natwho calls $backend unsupported on a kernel that has it: $NWC_REASON"
+	nwq_skip "$NWC_REASON" ;;
+*) nwq_fail "$backend: $NWC_REASON" ;;
+esac
+
+case $part in
+e2e)
+	nw_topology_up || nwq_fail "topology"
+	nw_servers_up "$CONNECT"
+	nwc_e2e "$backend"
+	;;
+incident)
+	nwc_ipvs_topology_up || nwq_fail "IPVS topology"
+	nw_servers_up "$CONNECT"
+	nwc_incident "$backend"
+	;;
+*) nwq_fail "unknown scenario part '$part'" ;;
+esac
+failed=$?
+[ "$failed" -eq 0 ] || nwq_fail "$failed $backend checks failed"
+echo "$backend $part: all checks passed"

@@ -1,0 +1,1528 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Capture file writer and reader: round trips, every bad-input case, and a
+ * recorder killed with SIGKILL.  `test_capfile --write-fixtures DIR` writes
+ * the files in tests/fixtures/capfile/ and the fuzz seed corpus.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <cmocka.h>
+#include "capfile.h"
+#include "conn.h"
+
+#define ERRLEN 512
+#define START_NS 1795612801000000000ULL /* 2026-11-25T08:40:01Z */
+#define BOOT_TO_REAL 1795612000000000000LL
+
+/* ------------------------------------------------------------ the sample */
+
+enum op_kind { OP_EVENT, OP_SOURCE, OP_FLUSH };
+
+struct op {
+	enum op_kind kind;
+	struct nw_event ev;
+	uint32_t src_kind;
+	const char *name;
+	const char *text;
+};
+
+static const char IPT_V1[] =
+	"*nat\n:PREROUTING ACCEPT [0:0]\n:CNI-HOSTPORT-DNAT - [0:0]\n"
+	"-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT\n"
+	"-A CNI-DN-5c1b -p tcp --dport 3306 -j DNAT --to-destination 10.224.0.222:3306\n"
+	"COMMIT\n";
+static const char IPT_V2[] = "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n";
+static const char K8S_JSON[] =
+	"{\"kind\":\"List\",\"items\":[{\"kind\":\"Service\",\"metadata\":{\"name\":\"mysql-a\"}}]}";
+
+static void ip4(uint8_t *a, const char *s)
+{
+	assert_int_equal(inet_pton(AF_INET, s, a), 1);
+}
+
+static void ip6(uint8_t *a, const char *s)
+{
+	assert_int_equal(inet_pton(AF_INET6, s, a), 1);
+}
+
+/* mysql client -> mysql-A's ClusterIP, landed on mysql-B: the incident. */
+static struct nw_event ev_ipv4_task(uint64_t i)
+{
+	struct nw_event e = { 0 };
+
+	e.ts_boot_ns = 801000000000ULL + i * 1000;
+	e.cgroup_id = 0x1122334455667788ULL;
+	e.netns = 4026531840u;
+	e.pid = 4243;
+	e.tgid = 4242;
+	e.ct_status = 0x188;
+	e.version = NW_EVENT_VERSION;
+	e.family = AF_INET;
+	e.proto = IPPROTO_TCP;
+	e.hook = NW_HOOK_POSTROUTING;
+	e.flags = NW_EF_TASK;
+	strcpy(e.comm, "mysql");
+	ip4(e.orig.src, "10.0.2.15");
+	ip4(e.orig.dst, "10.96.0.10");
+	e.orig.sport = (uint16_t)(40000 + i);
+	e.orig.dport = 3306;
+	ip4(e.reply.src, "10.224.0.222");
+	ip4(e.reply.dst, "10.0.2.15");
+	e.reply.sport = 3306;
+	e.reply.dport = (uint16_t)(40000 + i);
+	return e;
+}
+
+/* Forwarded UDP, no task; every optional field set. */
+static struct nw_event ev_ipv6_notask(void)
+{
+	struct nw_event e = { 0 };
+
+	e.ts_boot_ns = 802500000000ULL;
+	e.netns = 4026532000u;
+	e.ct_status = 0x8;
+	e.mark = 0xdeadbeef;
+	e.verdict = 1;
+	e.zone = 7;
+	e.version = NW_EVENT_VERSION;
+	e.family = AF_INET6;
+	e.proto = IPPROTO_UDP;
+	e.hook = NW_HOOK_CONFIRM;
+	e.flags = NW_EF_VERDICT | NW_EF_MARK | NW_EF_ZONE;
+	ip6(e.orig.src, "fd00::2");
+	ip6(e.orig.dst, "fd00:96::a");
+	e.orig.sport = 5353;
+	e.orig.dport = 53;
+	ip6(e.reply.src, "fd00:224::5");
+	ip6(e.reply.dst, "fd00::2");
+	e.reply.sport = 53;
+	e.reply.dport = 5353;
+	return e;
+}
+
+#define SAMPLE_MAX 16
+#define SAMPLE_EVENTS 5
+
+static int sample_ops(struct op *ops)
+{
+	int n = 0;
+
+	ops[n++] = (struct op){ .kind = OP_SOURCE, .src_kind = CAP_SRC_IPTABLES_SAVE,
+				.name = "iptables-save", .text = IPT_V1 };
+	ops[n++] = (struct op){ .kind = OP_SOURCE, .src_kind = CAP_SRC_K8S_JSON,
+				.name = "kubectl", .text = K8S_JSON };
+	ops[n++] = (struct op){ .kind = OP_EVENT, .ev = ev_ipv4_task(0) };
+	ops[n++] = (struct op){ .kind = OP_EVENT, .ev = ev_ipv6_notask() };
+	ops[n++] = (struct op){ .kind = OP_FLUSH };
+	ops[n++] = (struct op){ .kind = OP_EVENT, .ev = ev_ipv4_task(1) };
+	ops[n++] = (struct op){ .kind = OP_SOURCE, .src_kind = CAP_SRC_IPTABLES_SAVE,
+				.name = "iptables-save", .text = IPT_V2 };
+	ops[n++] = (struct op){ .kind = OP_FLUSH };
+	ops[n++] = (struct op){ .kind = OP_EVENT, .ev = ev_ipv4_task(2) };
+	ops[n].kind = OP_EVENT;
+	ops[n].ev = ev_ipv4_task(3);
+	ops[n].ev.flags = 0; /* no task fields: pid/comm must not show */
+	ops[n++].ev.proto = IPPROTO_ICMP;
+	ops[n++] = (struct op){ .kind = OP_FLUSH };
+	return n;
+}
+
+static const struct cap_header sample_hdr = {
+	.natwho_version = "0.1.0",
+	.hostname = "node-2",
+	.kernel = "6.18.0-natwho-test",
+	.backend = "netfilter",
+	.filters = "--port 3306",
+	.start_ns = START_NS,
+	.boot_to_real_ns = BOOT_TO_REAL,
+};
+
+static const struct cap_trailer sample_trailer = {
+	.events = 999, /* ignored: the writer counts */
+	.lost = 3,
+	.undecodable = 1,
+	.end_ns = START_NS + 5000000000ULL,
+};
+
+static void write_ops(struct capw *w, const struct op *ops, int n)
+{
+	for (int i = 0; i < n; i++) {
+		switch (ops[i].kind) {
+		case OP_EVENT:
+			assert_int_equal(capw__event(w, &ops[i].ev, sizeof(ops[i].ev)), 0);
+			break;
+		case OP_SOURCE:
+			assert_int_equal(capw__source(w, ops[i].src_kind, ops[i].name, ops[i].text,
+						      strlen(ops[i].text)),
+					 0);
+			break;
+		case OP_FLUSH:
+			assert_int_equal(capw__flush(w), 0);
+			break;
+		}
+	}
+}
+
+/* The sample capture, complete, into @fd. */
+static void write_sample(int fd)
+{
+	struct op ops[SAMPLE_MAX];
+	char err[ERRLEN] = "";
+	struct capw *w;
+	int n = sample_ops(ops);
+
+	assert_int_equal(capw__open(&w, fd, &sample_hdr, err, sizeof(err)), 0);
+	write_ops(w, ops, n);
+	assert_int_equal(capw__events(w), SAMPLE_EVENTS);
+	assert_int_equal(capw__close(w, &sample_trailer), 0);
+}
+
+/* ------------------------------------------------------------ fd helpers */
+
+static int memfd_with(const void *p, size_t n)
+{
+	int fd = memfd_create("capfile", 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p, n), (ssize_t)n);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+static unsigned char *fd_bytes(int fd, size_t *n)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+	unsigned char *p = malloc((size_t)size + 1);
+
+	assert_non_null(p);
+	assert_int_equal(pread(fd, p, (size_t)size, 0), size);
+	*n = (size_t)size;
+	return p;
+}
+
+static unsigned char *sample_bytes(size_t *n)
+{
+	int fd = memfd_create("sample", 0);
+	unsigned char *p;
+
+	assert_true(fd >= 0);
+	write_sample(fd);
+	p = fd_bytes(fd, n);
+	close(fd);
+	return p;
+}
+
+/* gzip of @p, ended (Z_FINISH) or only sync-flushed. */
+static unsigned char *gz(const void *p, size_t n, int flush, size_t *outlen)
+{
+	size_t cap = n + n / 2 + 128;
+	unsigned char *out = malloc(cap);
+	z_stream zs = { 0 };
+
+	assert_non_null(out);
+	assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	zs.next_in = (unsigned char *)p;
+	zs.avail_in = (uInt)n;
+	zs.next_out = out;
+	zs.avail_out = (uInt)cap;
+	assert_int_equal(deflate(&zs, flush), flush == Z_FINISH ? Z_STREAM_END : Z_OK);
+	*outlen = cap - zs.avail_out;
+	deflateEnd(&zs);
+	return out;
+}
+
+/* ------------------------------------------------------------ reading */
+
+struct got_rec {
+	enum cap_rec_type type;
+	uint64_t offset;
+	uint32_t kind;
+	char name[CAP_NAME_MAX + 1];
+	unsigned char *data;
+	size_t len;
+	struct cap_trailer trailer;
+};
+
+struct got {
+	int open_ret, end_ret;
+	char err[ERRLEN];
+	char hstr[5][CAP_STR_MAX + 1];
+	struct cap_header hdr;
+	struct got_rec *recs;
+	size_t n, cap;
+};
+
+static void got_add(struct got *g, const struct cap_record *rec)
+{
+	struct got_rec *r;
+	const void *data = rec->type == CAP_REC_EVENT ? rec->event.data : rec->source.data;
+	size_t len = rec->type == CAP_REC_EVENT ? rec->event.size : rec->source.len;
+
+	if (g->n == g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 16;
+		g->recs = realloc(g->recs, g->cap * sizeof(*g->recs));
+		assert_non_null(g->recs);
+	}
+	r = &g->recs[g->n++];
+	memset(r, 0, sizeof(*r));
+	r->type = rec->type;
+	r->offset = rec->offset;
+	if (rec->type == CAP_REC_TRAILER) {
+		r->trailer = rec->trailer;
+		return;
+	}
+	if (rec->type == CAP_REC_SOURCE) {
+		r->kind = rec->source.kind;
+		snprintf(r->name, sizeof(r->name), "%s", rec->source.name);
+	}
+	r->len = len;
+	r->data = malloc(len + 1);
+	assert_non_null(r->data);
+	if (len)
+		memcpy(r->data, data, len);
+}
+
+static void got_header(struct got *g, const struct cap_header *h)
+{
+	const char *s[5] = { h->natwho_version, h->hostname, h->kernel, h->backend, h->filters };
+
+	g->hdr = *h;
+	for (int i = 0; i < 5; i++) {
+		assert_non_null(s[i]);
+		snprintf(g->hstr[i], sizeof(g->hstr[i]), "%s", s[i]);
+	}
+}
+
+/* Read everything from @fd; never more calls than records can exist. */
+static void read_fd(int fd, struct got *g)
+{
+	struct cap_record rec;
+	uint64_t events = 0;
+	struct capr *r;
+	int ret;
+
+	memset(g, 0, sizeof(*g));
+	g->open_ret = capr__open(&r, fd, g->err, sizeof(g->err));
+	if (g->open_ret) {
+		assert_null(r);
+		return;
+	}
+	got_header(g, capr__header(r));
+	while ((ret = capr__next(r, &rec, g->err, sizeof(g->err))) == 1)
+		got_add(g, &rec);
+	g->end_ret = ret;
+	/* errors and the end are sticky */
+	assert_int_equal(capr__next(r, &rec, g->err, sizeof(g->err)), ret);
+	for (size_t i = 0; i < g->n; i++)
+		events += g->recs[i].type == CAP_REC_EVENT;
+	assert_int_equal(capr__events(r), events);
+	capr__close(r);
+}
+
+static void read_mem(const void *p, size_t n, struct got *g)
+{
+	int fd = memfd_with(p, n);
+
+	read_fd(fd, g);
+	close(fd);
+}
+
+static void got_free(struct got *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		free(g->recs[i].data);
+	free(g->recs);
+	g->recs = NULL;
+	g->n = 0;
+}
+
+/* Records the sample should give back, without flushes, plus the trailer. */
+static int expected_ops(struct op *ops)
+{
+	struct op all[SAMPLE_MAX];
+	int n = sample_ops(all), k = 0;
+
+	for (int i = 0; i < n; i++)
+		if (all[i].kind != OP_FLUSH)
+			ops[k++] = all[i];
+	return k;
+}
+
+static void check_rec(const struct got_rec *r, const struct op *op)
+{
+	if (op->kind == OP_EVENT) {
+		assert_int_equal(r->type, CAP_REC_EVENT);
+		assert_int_equal(r->len, sizeof(op->ev));
+		assert_memory_equal(r->data, &op->ev, sizeof(op->ev));
+		return;
+	}
+	assert_int_equal(r->type, CAP_REC_SOURCE);
+	assert_int_equal(r->kind, op->src_kind);
+	assert_string_equal(r->name, op->name);
+	assert_int_equal(r->len, strlen(op->text));
+	assert_memory_equal(r->data, op->text, r->len);
+}
+
+/* @g's records are the first ones of the sample, in order. */
+static void check_prefix(const struct got *g)
+{
+	struct op ops[SAMPLE_MAX];
+	size_t n = (size_t)expected_ops(ops);
+
+	assert_true(g->n <= n + 1);
+	for (size_t i = 0; i < g->n && i < n; i++)
+		check_rec(&g->recs[i], &ops[i]);
+	for (size_t i = 1; i < g->n; i++)
+		assert_true(g->recs[i].offset > g->recs[i - 1].offset);
+	if (g->n == n + 1) {
+		assert_int_equal(g->recs[n].type, CAP_REC_TRAILER);
+		assert_int_equal(g->recs[n].trailer.events, SAMPLE_EVENTS);
+	}
+}
+
+/* Whole uncompressed stream of a gzip file. */
+static unsigned char *gunzip(const unsigned char *p, size_t n, size_t *outlen)
+{
+	size_t cap = 1 << 20;
+	unsigned char *out = malloc(cap);
+	z_stream zs = { 0 };
+
+	assert_non_null(out);
+	assert_int_equal(inflateInit2(&zs, 31), Z_OK);
+	zs.next_in = (unsigned char *)p;
+	zs.avail_in = (uInt)n;
+	zs.next_out = out;
+	zs.avail_out = (uInt)cap;
+	assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+	*outlen = cap - zs.avail_out;
+	inflateEnd(&zs);
+	return out;
+}
+
+/* ------------------------------------------------------------ crafted streams */
+
+struct raw {
+	unsigned char p[16384];
+	size_t n;
+};
+
+static void raw_put(struct raw *b, const void *d, size_t n)
+{
+	assert_true(b->n + n <= sizeof(b->p));
+	memcpy(b->p + b->n, d, n);
+	b->n += n;
+}
+
+static void raw_le(struct raw *b, uint64_t v, int size)
+{
+	for (int i = 0; i < size; i++, v >>= 8) {
+		unsigned char c = (unsigned char)v;
+
+		raw_put(b, &c, 1);
+	}
+}
+
+static void raw_record(struct raw *b, uint32_t type, const void *payload, uint32_t len)
+{
+	unsigned char frame[8];
+	uLong crc;
+
+	for (int i = 0; i < 4; i++) {
+		frame[i] = (unsigned char)(type >> (8 * i));
+		frame[4 + i] = (unsigned char)(len >> (8 * i));
+	}
+	crc = crc32(crc32(0L, frame, 8), payload, len);
+	raw_put(b, frame, 8);
+	raw_le(b, crc, 4);
+	raw_put(b, payload, len);
+}
+
+static void tlv_str(struct raw *h, uint16_t tag, const char *s)
+{
+	raw_le(h, tag, 2);
+	raw_le(h, strlen(s), 2);
+	raw_put(h, s, strlen(s));
+}
+
+static void tlv_num(struct raw *h, uint16_t tag, uint64_t v, int size)
+{
+	raw_le(h, tag, 2);
+	raw_le(h, (uint64_t)size, 2);
+	raw_le(h, v, size);
+}
+
+enum hdr_variant { HDR_OK, HDR_OTHER_ORDER, HDR_NO_START, HDR_EXTRA_TAG, HDR_OVERRUN,
+		   HDR_LONG_STR, HDR_CUT, HDR_NUM_SIZE };
+
+/* The documented header TLVs, independently of capfile.c. */
+static void raw_header(struct raw *b, enum hdr_variant v)
+{
+	static struct raw h;
+
+	h.n = 0;
+	tlv_str(&h, 1, "9.9.9");
+	tlv_str(&h, 2, v == HDR_EXTRA_TAG ? "node\x1b[31m-2" : "node-2");
+	tlv_str(&h, 3, "6.18.0");
+	tlv_str(&h, 4, "netfilter");
+	tlv_str(&h, 5, "");
+	if (v != HDR_NO_START)
+		tlv_num(&h, 16, START_NS, v == HDR_NUM_SIZE ? 4 : 8);
+	tlv_num(&h, 17, (uint64_t)-5LL, 8);
+	tlv_num(&h, 18, NW_EVENT_VERSION, 2);
+	tlv_num(&h, 19, sizeof(struct nw_event), 4);
+	tlv_num(&h, 20, v == HDR_OTHER_ORDER ? 2 : 1, 1);
+	if (v == HDR_EXTRA_TAG)
+		tlv_str(&h, 300, "a field from the future");
+	if (v == HDR_CUT)
+		raw_le(&h, 1, 2); /* a tag without a length */
+	if (v == HDR_OVERRUN)
+		raw_le(&h, 0xffff0001, 4); /* tag 1, 65535 bytes */
+	if (v == HDR_LONG_STR) {
+		raw_le(&h, 5, 2);
+		raw_le(&h, CAP_STR_MAX + 1, 2);
+		for (int i = 0; i <= CAP_STR_MAX; i++)
+			raw_put(&h, "x", 1);
+	}
+	raw_record(b, CAP_REC_HEADER, h.p, (uint32_t)h.n);
+}
+
+static void raw_start(struct raw *b, uint16_t major, uint16_t minor, enum hdr_variant v)
+{
+	b->n = 0;
+	raw_put(b, "NWHOCAP\n", 8);
+	raw_le(b, major, 2);
+	raw_le(b, minor, 2);
+	raw_header(b, v);
+}
+
+static void raw_event(struct raw *b, uint64_t i)
+{
+	struct nw_event e = ev_ipv4_task(i);
+
+	raw_record(b, CAP_REC_EVENT, &e, sizeof(e));
+}
+
+static void raw_trailer(struct raw *b, uint64_t events, uint32_t len)
+{
+	unsigned char t[64] = { 0 };
+
+	for (int i = 0; i < 8; i++)
+		t[i] = (unsigned char)(events >> (8 * i));
+	raw_record(b, CAP_REC_TRAILER, t, len);
+}
+
+/* Read @b gzipped (ended or only flushed) into @g. */
+static void read_raw(const struct raw *b, int flush, struct got *g)
+{
+	size_t n;
+	unsigned char *z = gz(b->p, b->n, flush, &n);
+
+	read_mem(z, n, g);
+	free(z);
+}
+
+static void assert_err(const struct got *g, int ret, const char *what)
+{
+	if (!strstr(g->err, what))
+		fail_msg("error \"%s\" lacks \"%s\"", g->err, what);
+	assert_int_equal(g->open_ret ? g->open_ret : g->end_ret, ret);
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_roundtrip(void **state)
+{
+	struct op ops[SAMPLE_MAX];
+	int n = expected_ops(ops);
+	unsigned char *p;
+	struct got g;
+	size_t size;
+
+	(void)state;
+	p = sample_bytes(&size);
+	read_mem(p, size, &g);
+	assert_int_equal(g.open_ret, 0);
+	assert_int_equal(g.end_ret, 0);
+	assert_int_equal(g.hdr.major, CAP_VERSION_MAJOR);
+	assert_int_equal(g.hdr.minor, CAP_VERSION_MINOR);
+	assert_int_equal(g.hdr.event_version, NW_EVENT_VERSION);
+	assert_int_equal(g.hdr.event_size, sizeof(struct nw_event));
+	assert_string_equal(g.hstr[0], "0.1.0");
+	assert_string_equal(g.hstr[1], "node-2");
+	assert_string_equal(g.hstr[2], "6.18.0-natwho-test");
+	assert_string_equal(g.hstr[3], "netfilter");
+	assert_string_equal(g.hstr[4], "--port 3306");
+	assert_int_equal(g.hdr.start_ns, START_NS);
+	assert_int_equal(g.hdr.boot_to_real_ns, BOOT_TO_REAL);
+	assert_int_equal(g.n, (size_t)n + 1);
+	check_prefix(&g);
+	assert_int_equal(g.recs[n].trailer.events, SAMPLE_EVENTS);
+	assert_int_equal(g.recs[n].trailer.lost, 3);
+	assert_int_equal(g.recs[n].trailer.undecodable, 1);
+	assert_int_equal(g.recs[n].trailer.end_ns, START_NS + 5000000000ULL);
+	assert_true(g.recs[0].offset > 12);
+	got_free(&g);
+	free(p);
+}
+
+/* Replayed events decode exactly as the live ones. */
+static void test_decode_replayed(void **state)
+{
+	struct conn live, replay;
+	unsigned char *p;
+	size_t size, k = 0;
+	struct op ops[SAMPLE_MAX];
+	struct got g;
+	int n = expected_ops(ops);
+
+	(void)state;
+	p = sample_bytes(&size);
+	read_mem(p, size, &g);
+	for (int i = 0; i < n; i++) {
+		if (ops[i].kind != OP_EVENT)
+			continue;
+		assert_int_equal(conn__decode(&ops[i].ev, sizeof(ops[i].ev), BOOT_TO_REAL, "nf", &live),
+				 0);
+		assert_int_equal(conn__decode(g.recs[i].data, g.recs[i].len, g.hdr.boot_to_real_ns,
+					      "nf", &replay),
+				 0);
+		assert_memory_equal(&live, &replay, sizeof(live));
+		k++;
+	}
+	assert_int_equal(k, SAMPLE_EVENTS);
+	/* the incident event: task fields, DNAT to mysql-B */
+	assert_int_equal(conn__decode(g.recs[2].data, g.recs[2].len, BOOT_TO_REAL, "nf", &replay), 0);
+	assert_int_equal(replay.ts_ns, 801000000000ULL + BOOT_TO_REAL);
+	assert_string_equal(replay.comm, "mysql");
+	assert_int_equal(replay.tgid, 4242);
+	assert_true(replay.dnat);
+	assert_int_equal(replay.landed.port, 3306);
+	/* IPv6 without task */
+	assert_int_equal(conn__decode(g.recs[3].data, g.recs[3].len, BOOT_TO_REAL, "nf", &replay), 0);
+	assert_int_equal(replay.family, AF_INET6);
+	assert_int_equal(replay.pid, 0);
+	assert_int_equal(replay.mark, 0xdeadbeef);
+	assert_int_equal(replay.zone, 7);
+	/* ICMP, flags 0: comm not shown although the raw bytes hold one */
+	assert_int_equal(conn__decode(g.recs[7].data, g.recs[7].len, BOOT_TO_REAL, "nf", &replay), 0);
+	assert_string_equal(replay.comm, "");
+	got_free(&g);
+	free(p);
+}
+
+/* Plain gzip: zlib's gz* API (what zcat uses) reads the stream. */
+static void test_gzip_compatible(void **state)
+{
+	char buf[16] = "";
+	unsigned char *p;
+	size_t size;
+	gzFile f;
+	int fd;
+
+	(void)state;
+	p = sample_bytes(&size);
+	fd = memfd_with(p, size);
+	f = gzdopen(fd, "rb");
+	assert_non_null(f);
+	assert_int_equal(gzread(f, buf, 12), 12);
+	assert_memory_equal(buf, "NWHOCAP\n\1\0\0\0", 12);
+	while (gzread(f, buf, sizeof(buf)) > 0)
+		;
+	assert_true(gzeof(f));
+	gzclose(f);
+	free(p);
+}
+
+/* Cut at every byte: complete records first, then a clean error. */
+static void test_truncated_everywhere(void **state)
+{
+	unsigned char *p;
+	size_t size, prev = 0;
+	struct op ops[SAMPLE_MAX];
+	size_t total = (size_t)expected_ops(ops) + 1;
+	struct got g;
+
+	(void)state;
+	p = sample_bytes(&size);
+	for (size_t cut = 0; cut <= size; cut++) {
+		read_mem(p, cut, &g);
+		check_prefix(&g);
+		assert_true(g.n >= prev);
+		prev = g.n;
+		if (cut == size) {
+			assert_int_equal(g.end_ret, 0);
+			assert_int_equal(g.n, total);
+		} else {
+			assert_true(g.open_ret < 0 || g.end_ret < 0);
+			assert_true(strlen(g.err) > 10);
+		}
+		if (cut == 0)
+			assert_err(&g, -ENODATA, "empty file");
+		if (!g.open_ret && g.end_ret == -ENODATA)
+			assert_non_null(strstr(g.err, "truncated"));
+		got_free(&g);
+	}
+	free(p);
+}
+
+/* Flip bits in every compressed byte: never a crash, never a wrong record. */
+static void test_corrupt_everywhere(void **state)
+{
+	static const unsigned char flips[] = { 0x01, 0x10, 0xff };
+	struct op ops[SAMPLE_MAX];
+	size_t total = (size_t)expected_ops(ops) + 1;
+	unsigned char *p, *q;
+	size_t size;
+	struct got g;
+
+	(void)state;
+	p = sample_bytes(&size);
+	q = malloc(size);
+	assert_non_null(q);
+	for (size_t i = 0; i < size; i++) {
+		for (size_t f = 0; f < sizeof(flips); f++) {
+			memcpy(q, p, size);
+			q[i] ^= flips[f];
+			read_mem(q, size, &g);
+			check_prefix(&g);
+			/* only FLG.FTEXT, MTIME, XFL and OS may change harmlessly */
+			/* a clean read (a flip in gzip's MTIME/OS or in the ignored
+			 * padding bits of a sync flush) must give every record */
+			if (!g.open_ret && !g.end_ret) {
+				assert_int_equal(g.n, total);
+			} else if (strlen(g.err) < 10) {
+				fail_msg("byte %zu ^ 0x%02x: ret %d/%d, error \"%s\"", i, flips[f],
+					 g.open_ret, g.end_ret, g.err);
+			}
+			got_free(&g);
+		}
+	}
+	free(q);
+	free(p);
+}
+
+/* A flipped byte inside an event: CRC error at that record's offset. */
+static void test_crc_error_offset(void **state)
+{
+	unsigned char *p, *u, *z;
+	size_t size, ulen, zlen;
+	uint64_t off;
+	char want[64];
+	struct got g;
+
+	(void)state;
+	p = sample_bytes(&size);
+	read_mem(p, size, &g);
+	off = g.recs[3].offset;
+	got_free(&g);
+	u = gunzip(p, size, &ulen);
+	u[off + 12 + 40] ^= 0x04;
+	z = gz(u, ulen, Z_FINISH, &zlen);
+	read_mem(z, zlen, &g);
+	snprintf(want, sizeof(want), "uncompressed offset %llu: CRC", (unsigned long long)off);
+	assert_err(&g, -EBADMSG, want);
+	assert_int_equal(g.n, 3);
+	check_prefix(&g);
+	got_free(&g);
+	free(z);
+	free(u);
+	free(p);
+}
+
+/* Garbage spliced between two records. */
+static void test_garbage_in_middle(void **state)
+{
+	unsigned char *p, *u, *v, *z;
+	size_t size, ulen, zlen;
+	uint64_t off;
+	char want[64];
+	struct got g;
+
+	(void)state;
+	p = sample_bytes(&size);
+	read_mem(p, size, &g);
+	off = g.recs[4].offset;
+	got_free(&g);
+	u = gunzip(p, size, &ulen);
+	v = malloc(ulen + 100);
+	assert_non_null(v);
+	memcpy(v, u, off);
+	for (int i = 0; i < 100; i++)
+		v[off + i] = (unsigned char)(i * 37 + 11);
+	memcpy(v + off + 100, u + off, ulen - off);
+	z = gz(v, ulen + 100, Z_FINISH, &zlen);
+	read_mem(z, zlen, &g);
+	snprintf(want, sizeof(want), "uncompressed offset %llu", (unsigned long long)off);
+	assert_err(&g, -EBADMSG, want);
+	assert_int_equal(g.n, 4);
+	check_prefix(&g);
+	got_free(&g);
+	free(z);
+	free(v);
+	free(u);
+	free(p);
+}
+
+static void test_not_a_capture(void **state)
+{
+	static const char text[] = "hello, this is not a capture\n";
+	unsigned char *z;
+	struct got g;
+	size_t n;
+
+	(void)state;
+	read_mem("", 0, &g);
+	assert_err(&g, -ENODATA, "empty file");
+	read_mem(text, sizeof(text) - 1, &g);
+	assert_err(&g, -EILSEQ, "not gzip");
+	z = gz(text, sizeof(text) - 1, Z_FINISH, &n);
+	read_mem(z, n, &g);
+	assert_err(&g, -EILSEQ, "NWHOCAP");
+	free(z);
+	z = gz("NWHO", 4, Z_FINISH, &n);
+	read_mem(z, n, &g);
+	assert_err(&g, -ENODATA, "before the 12-byte preamble");
+	free(z);
+	/* gzip header, then a deflate block of the reserved type 3 */
+	read_mem("\x1f\x8b\x08\0\0\0\0\0\0\x03\x07\0", 12, &g);
+	assert_err(&g, -EILSEQ, "bad gzip data at compressed offset");
+}
+
+/* Concatenated gzip members read as one stream, as zcat does. */
+static void test_gzip_members(void **state)
+{
+	static struct raw a, b;
+	unsigned char *za, *zb, *cat;
+	size_t na, nb;
+	struct got g;
+
+	(void)state;
+	raw_start(&a, 1, 0, HDR_OK);
+	raw_event(&a, 0);
+	b.n = 0;
+	raw_event(&b, 1);
+	raw_trailer(&b, 2, 32);
+	za = gz(a.p, a.n, Z_FINISH, &na);
+	zb = gz(b.p, b.n, Z_FINISH, &nb);
+	cat = malloc(na + nb + 4);
+	assert_non_null(cat);
+	memcpy(cat, za, na);
+	memcpy(cat + na, zb, nb);
+	read_mem(cat, na + nb, &g);
+	assert_int_equal(g.end_ret, 0);
+	assert_int_equal(g.n, 3);
+	got_free(&g);
+	/* without the second member: garbage where it would start */
+	memcpy(cat + na, "JUNK", 4);
+	read_mem(cat, na + 4, &g);
+	assert_err(&g, -EILSEQ, "bad gzip data at compressed offset");
+	assert_int_equal(g.n, 1);
+	got_free(&g);
+	free(cat);
+	free(zb);
+	free(za);
+}
+
+static void test_future_major(void **state)
+{
+	struct raw b;
+	struct got g;
+
+	(void)state;
+	raw_start(&b, 2, 0, HDR_OK);
+	raw_event(&b, 0);
+	raw_trailer(&b, 1, 32);
+	read_raw(&b, Z_FINISH, &g);
+	assert_err(&g, -EPROTONOSUPPORT, "capture format 2.0 is newer");
+	raw_start(&b, 0, 9, HDR_OK);
+	read_raw(&b, Z_FINISH, &g);
+	assert_err(&g, -EPROTONOSUPPORT, "0.9 is not supported");
+}
+
+/* A later minor: unknown header field, unknown record type, longer trailer. */
+static void test_future_minor(void **state)
+{
+	unsigned char blob[40] = { 1, 2, 3 };
+	struct raw b;
+	struct got g;
+
+	(void)state;
+	raw_start(&b, 1, 9, HDR_EXTRA_TAG);
+	raw_event(&b, 0);
+	raw_record(&b, 77, blob, sizeof(blob));
+	raw_event(&b, 1);
+	raw_trailer(&b, 2, 48);
+	read_raw(&b, Z_FINISH, &g);
+	assert_int_equal(g.open_ret, 0);
+	assert_int_equal(g.end_ret, 0);
+	assert_int_equal(g.hdr.minor, 9);
+	assert_string_equal(g.hstr[1], "node?[31m-2"); /* control bytes defused */
+	assert_int_equal(g.hdr.boot_to_real_ns, -5);
+	assert_int_equal(g.n, 3);
+	assert_int_equal(g.recs[0].type, CAP_REC_EVENT);
+	assert_int_equal(g.recs[1].type, CAP_REC_EVENT);
+	assert_int_equal(g.recs[2].type, CAP_REC_TRAILER);
+	got_free(&g);
+}
+
+struct bad_case {
+	const char *what;
+	void (*build)(struct raw *b);
+	int flush;
+	int ret;
+	size_t records; /* returned before the error */
+};
+
+static void bad_type0(struct raw *b)
+{
+	raw_start(b, 1, 0, HDR_OK);
+	raw_event(b, 0);
+	raw_record(b, 0, "x", 1);
+}
+
+static void bad_type_big(struct raw *b)
+{
+	raw_start(b, 1, 0, HDR_OK);
+	raw_record(b, 256, "x", 1);
+}
+
+static void bad_event_len(struct raw *b)
+{
+	static unsigned char big[CAP_EVENT_MAX + 1];
+
+	raw_start(b, 1, 0, HDR_OK);
+	raw_event(b, 0);
+	raw_record(b, CAP_REC_EVENT, big, sizeof(big));
+}
+
+static void bad_second_header(struct raw *b)
+{
+	raw_start(b, 1, 0, HDR_OK);
+	raw_header(b, HDR_OK);
+}
+
+static void bad_source_short(struct raw *b)
+{
+	raw_start(b, 1, 0, HDR_OK);
+	raw_record(b, CAP_REC_SOURCE, "\1\0\0\0\0", 5);
+}
+
+static void bad_source_name(struct raw *b)
+{
+	raw_start(b, 1, 0, HDR_OK);
+	raw_record(b, CAP_REC_SOURCE, "\1\0\0\0\x09\0abc", 9);
+}
+
+static void bad_source_noname(struct raw *b)
+{
+	raw_start(b, 1, 0, HDR_OK);
+	raw_record(b, CAP_REC_SOURCE, "\1\0\0\0\0\0abc", 9);
+}
+
+static void bad_trailer_count(struct raw *b)
+{
+	raw_start(b, 1, 0, HDR_OK);
+	raw_event(b, 0);
+	raw_trailer(b, 2, 32);
+}
+
+static void bad_trailer_short(struct raw *b)
+{
+	raw_start(b, 1, 0, HDR_OK);
+	raw_trailer(b, 0, 31);
+}
+
+static void bad_after_trailer(struct raw *b)
+{
+	raw_start(b, 1, 0, HDR_OK);
+	raw_trailer(b, 0, 32);
+	raw_event(b, 0);
+}
+
+static void bad_no_trailer(struct raw *b)
+{
+	raw_start(b, 1, 0, HDR_OK);
+	raw_event(b, 0);
+	raw_event(b, 1);
+}
+
+static void bad_first_not_header(struct raw *b)
+{
+	raw_start(b, 1, 0, HDR_OK);
+	b->n = 12;
+	raw_event(b, 0);
+}
+
+static void bad_header_order(struct raw *b) { raw_start(b, 1, 0, HDR_OTHER_ORDER); }
+static void bad_header_required(struct raw *b) { raw_start(b, 1, 0, HDR_NO_START); }
+static void bad_header_overrun(struct raw *b) { raw_start(b, 1, 0, HDR_OVERRUN); }
+static void bad_header_long(struct raw *b) { raw_start(b, 1, 0, HDR_LONG_STR); }
+static void bad_header_cut(struct raw *b) { raw_start(b, 1, 0, HDR_CUT); }
+static void bad_header_num(struct raw *b) { raw_start(b, 1, 0, HDR_NUM_SIZE); }
+
+static void good_trailer(struct raw *b)
+{
+	raw_start(b, 1, 0, HDR_OK);
+	raw_trailer(b, 0, 32);
+}
+
+static const struct bad_case bad_cases[] = {
+	{ "type 0 is not a record type", bad_type0, Z_FINISH, -EBADMSG, 1 },
+	{ "type 256 is not a record type", bad_type_big, Z_FINISH, -EBADMSG, 0 },
+	{ "claims 4097 bytes, over the limit of 4096", bad_event_len, Z_FINISH, -EBADMSG, 1 },
+	{ "corrupted capture at uncompressed offset 113: a second header", bad_second_header, Z_FINISH, -EBADMSG, 0 },
+	{ "5 bytes is too short", bad_source_short, Z_FINISH, -EBADMSG, 0 },
+	{ "bad name length 9", bad_source_name, Z_FINISH, -EBADMSG, 0 },
+	{ "bad name length 0", bad_source_noname, Z_FINISH, -EBADMSG, 0 },
+	{ "counts 2 events but the file holds 1", bad_trailer_count, Z_FINISH, -EBADMSG, 1 },
+	{ "31 bytes is too short", bad_trailer_short, Z_FINISH, -EBADMSG, 0 },
+	{ "data after the trailer", bad_after_trailer, Z_FINISH, -EBADMSG, 1 },
+	{ "truncated after 2 records (2 events) at uncompressed offset", bad_no_trailer, Z_FINISH, -ENODATA,
+	  2 },
+	{ "truncated after 2 records (2 events) at uncompressed offset", bad_no_trailer, Z_SYNC_FLUSH,
+	  -ENODATA, 2 },
+	{ "truncated after the trailer: no gzip end", good_trailer, Z_SYNC_FLUSH,
+	  -ENODATA, 1 },
+	{ "uncompressed offset 12: first record is type 2, not the header", bad_first_not_header, Z_FINISH,
+	  -EBADMSG, 0 },
+	{ "recorded on a big-endian host", bad_header_order, Z_FINISH, -EPROTONOSUPPORT, 0 },
+	{ "required fields missing", bad_header_required, Z_FINISH, -EBADMSG, 0 },
+	{ "field 1 overruns the record", bad_header_overrun, Z_FINISH, -EBADMSG, 0 },
+	{ "field 5 has a bad length 4097", bad_header_long, Z_FINISH, -EBADMSG, 0 },
+	{ "field cut short", bad_header_cut, Z_FINISH, -EBADMSG, 0 },
+	{ "field 16 has a bad length 4", bad_header_num, Z_FINISH, -EBADMSG, 0 },
+};
+
+static void test_bad_records(void **state)
+{
+	static struct raw b;
+	struct got g;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+
+		bad_cases[i].build(&b);
+		read_raw(&b, c->flush, &g);
+		assert_err(&g, c->ret, c->what);
+		assert_int_equal(g.n, c->records);
+		got_free(&g);
+	}
+}
+
+/* Write the sample's first part, flush, write more, die by SIGKILL. */
+static void killed_writer(int fd)
+{
+	struct op ops[SAMPLE_MAX];
+	char err[ERRLEN];
+	struct capw *w;
+	int n = sample_ops(ops);
+
+	if (capw__open(&w, fd, &sample_hdr, err, sizeof(err)))
+		_exit(1);
+	write_ops(w, ops, n);
+	capw__event(w, &ops[2].ev, sizeof(ops[2].ev)); /* staged, never flushed */
+	kill(getpid(), SIGKILL);
+	_exit(1);
+}
+
+static void write_killed(int fd)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		killed_writer(fd);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+static void test_killed_after_flush(void **state)
+{
+	struct op ops[SAMPLE_MAX];
+	size_t n = (size_t)expected_ops(ops);
+	struct got g;
+	int fd;
+
+	(void)state;
+	fd = memfd_create("killed", 0);
+	assert_true(fd >= 0);
+	write_killed(fd);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	read_fd(fd, &g);
+	close(fd);
+	assert_int_equal(g.open_ret, 0);
+	assert_err(&g, -ENODATA, "truncated after 8 records (5 events) at uncompressed offset 1280: no trailer");
+	assert_int_equal(g.n, n);
+	check_prefix(&g);
+	got_free(&g);
+}
+
+#define BIG_LEN (3u << 20)
+
+/* Incompressible bytes, so the pipe fills and both ends see EAGAIN. */
+static unsigned char *big_blob(void)
+{
+	unsigned char *p = malloc(BIG_LEN);
+	uint32_t x = 2463534242u;
+
+	assert_non_null(p);
+	for (size_t i = 0; i < BIG_LEN; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (unsigned char)x;
+	}
+	return p;
+}
+
+static void big_writer(int fd)
+{
+	struct nw_event e = ev_ipv4_task(0);
+	unsigned char *blob = big_blob();
+	char err[ERRLEN];
+	struct capw *w;
+	int ret;
+
+	ret = capw__open(&w, fd, &sample_hdr, err, sizeof(err));
+	for (int i = 0; !ret && i < 1000; i++)
+		ret = capw__event(w, &e, sizeof(e));
+	if (!ret)
+		ret = capw__source(w, CAP_SRC_NFT_JSON, "nft", blob, BIG_LEN);
+	if (!ret)
+		ret = capw__source(w, CAP_SRC_NFT_JSON, "nft", "", 0);
+	if (!ret)
+		ret = capw__flush(w);
+	if (!ret)
+		ret = capw__event(w, &e, sizeof(e));
+	if (!ret)
+		ret = capw__close(w, NULL);
+	free(blob);
+	_exit(ret ? 1 : 0);
+}
+
+/* `natwho -w - | natwho -r -`, with non-blocking pipe ends. */
+static void test_pipe_big_source(void **state)
+{
+	unsigned char *blob;
+	int fds[2], status;
+	struct got g;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe2(fds, O_NONBLOCK), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		big_writer(fds[1]);
+	}
+	close(fds[1]);
+	blob = big_blob();
+	read_fd(fds[0], &g);
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(g.open_ret, 0);
+	assert_int_equal(g.end_ret, 0);
+	assert_int_equal(g.n, 1004);
+	assert_int_equal(g.recs[1000].len, BIG_LEN);
+	assert_memory_equal(g.recs[1000].data, blob, BIG_LEN);
+	assert_string_equal(g.recs[1001].name, "nft");
+	assert_int_equal(g.recs[1001].len, 0);
+	assert_int_equal(g.recs[1003].trailer.events, 1001);
+	got_free(&g);
+	free(blob);
+}
+
+static void test_write_errors(void **state)
+{
+	struct nw_event e = ev_ipv4_task(0);
+	struct sigaction sa = { .sa_handler = SIG_IGN }, old;
+	char err[ERRLEN] = "";
+	struct capw *w;
+	int fd, fds[2];
+
+	(void)state;
+	fd = open("/dev/full", O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(capw__open(&w, fd, &sample_hdr, err, sizeof(err)), -ENOSPC);
+	assert_null(w);
+	assert_non_null(strstr(err, "No space left"));
+	close(fd);
+
+	assert_int_equal(sigaction(SIGPIPE, &sa, &old), 0);
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(capw__open(&w, fds[1], &sample_hdr, err, sizeof(err)), 0);
+	close(fds[0]);
+	assert_int_equal(capw__event(w, &e, sizeof(e)), 0); /* staged */
+	assert_int_equal(capw__flush(w), -EPIPE);
+	assert_int_equal(capw__event(w, &e, sizeof(e)), -EPIPE); /* sticky */
+	assert_int_equal(capw__flush(w), -EPIPE);
+	assert_int_equal(capw__close(w, NULL), -EPIPE);
+	close(fds[1]);
+	assert_int_equal(sigaction(SIGPIPE, &old, NULL), 0);
+}
+
+static void test_bad_args(void **state)
+{
+	static char longstr[CAP_STR_MAX + 2];
+	static unsigned char big[CAP_EVENT_MAX + 1];
+	struct cap_header h = sample_hdr;
+	char err[ERRLEN] = "";
+	struct capw *w;
+	struct got g;
+	int fd;
+
+	(void)state;
+	memset(longstr, 'a', sizeof(longstr) - 1);
+	h.filters = longstr;
+	fd = memfd_create("args", 0);
+	assert_int_equal(capw__open(&w, fd, &h, err, sizeof(err)), -ENAMETOOLONG);
+	assert_non_null(strstr(err, "filters"));
+	h = (struct cap_header){ 0 }; /* NULL strings are "" */
+	assert_int_equal(capw__open(&w, fd, &h, err, sizeof(err)), 0);
+	assert_int_equal(capw__event(w, big, sizeof(big)), -E2BIG);
+	assert_int_equal(capw__event(w, NULL, 4), -EINVAL);
+	assert_int_equal(capw__source(w, 1, "", "x", 1), -EINVAL);
+	assert_int_equal(capw__source(w, 1, NULL, "x", 1), -EINVAL);
+	assert_int_equal(capw__source(w, 1, "n", NULL, 1), -EINVAL);
+	assert_int_equal(capw__source(w, 1, longstr, "x", 1), -ENAMETOOLONG);
+	assert_int_equal(capw__source(w, 1, "n", "x", CAP_RECORD_MAX), -E2BIG);
+	assert_int_equal(capw__event(w, big, 0), 0); /* still usable */
+	assert_int_equal(capw__close(w, NULL), 0);
+	assert_int_equal(capw__close(NULL, NULL), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	read_fd(fd, &g);
+	close(fd);
+	assert_int_equal(g.end_ret, 0);
+	assert_string_equal(g.hstr[1], "");
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.recs[0].len, 0);
+	got_free(&g);
+}
+
+static off_t fd_size(int fd)
+{
+	return lseek(fd, 0, SEEK_END);
+}
+
+/* capw__tick() flushes at most once per interval, and only new records. */
+static void test_tick(void **state)
+{
+	const uint64_t t0 = 5000000000ULL, iv = CAPW_FLUSH_INTERVAL_NS;
+	struct nw_event e = ev_ipv4_task(0);
+	char err[ERRLEN];
+	struct capw *w;
+	off_t size;
+	int fd;
+
+	(void)state;
+	fd = memfd_create("tick", 0);
+	assert_int_equal(capw__open(&w, fd, &sample_hdr, err, sizeof(err)), 0);
+	size = fd_size(fd);
+	assert_int_equal(capw__tick(w, t0), 0); /* nothing new */
+	assert_int_equal(fd_size(fd), size);
+	assert_int_equal(capw__event(w, &e, sizeof(e)), 0);
+	assert_int_equal(capw__tick(w, t0), 0); /* first tick flushes */
+	assert_true(fd_size(fd) > size);
+	size = fd_size(fd);
+	assert_int_equal(capw__event(w, &e, sizeof(e)), 0);
+	assert_int_equal(capw__tick(w, t0 + iv - 1), 0);
+	assert_int_equal(fd_size(fd), size);
+	assert_int_equal(capw__tick(w, t0 + iv), 0);
+	assert_true(fd_size(fd) > size);
+	assert_int_equal(capw__close(w, NULL), 0);
+	close(fd);
+}
+
+/* ------------------------------------------------------------ fixtures */
+
+struct blob {
+	unsigned char *p;
+	size_t n;
+};
+
+static struct blob fx_incident(void)
+{
+	struct blob b;
+
+	b.p = sample_bytes(&b.n);
+	return b;
+}
+
+static struct blob fx_killed(void)
+{
+	struct blob b;
+	int fd = memfd_create("killed", 0);
+
+	assert_true(fd >= 0);
+	write_killed(fd);
+	b.p = fd_bytes(fd, &b.n);
+	close(fd);
+	return b;
+}
+
+/* The sample's uncompressed stream and its records' offsets. */
+static unsigned char *sample_stream(size_t *n, uint64_t *offs)
+{
+	unsigned char *p, *u;
+	struct got g;
+	size_t size;
+
+	p = sample_bytes(&size);
+	read_mem(p, size, &g);
+	for (size_t i = 0; i < g.n; i++)
+		offs[i] = g.recs[i].offset;
+	got_free(&g);
+	u = gunzip(p, size, n);
+	free(p);
+	return u;
+}
+
+static struct blob fx_corrupt_crc(void)
+{
+	uint64_t offs[SAMPLE_MAX];
+	struct blob b;
+	size_t n;
+	unsigned char *u = sample_stream(&n, offs);
+
+	u[offs[3] + 12 + 40] ^= 0x04;
+	b.p = gz(u, n, Z_FINISH, &b.n);
+	free(u);
+	return b;
+}
+
+static struct blob fx_garbage(void)
+{
+	uint64_t offs[SAMPLE_MAX];
+	struct blob b;
+	size_t n;
+	unsigned char *u = sample_stream(&n, offs);
+
+	for (int i = 0; i < 64; i++)
+		u[offs[4] + (size_t)i] = (unsigned char)(0xa5 ^ i);
+	b.p = gz(u, n, Z_FINISH, &b.n);
+	free(u);
+	return b;
+}
+
+static struct blob fx_no_trailer(void)
+{
+	uint64_t offs[SAMPLE_MAX];
+	struct blob b;
+	size_t n;
+	unsigned char *u = sample_stream(&n, offs);
+
+	b.p = gz(u, offs[8], Z_FINISH, &b.n); /* everything before the trailer */
+	free(u);
+	return b;
+}
+
+static struct blob fx_future(void)
+{
+	static struct raw r;
+	struct blob b;
+
+	raw_start(&r, 2, 0, HDR_OK);
+	raw_event(&r, 0);
+	raw_trailer(&r, 1, 32);
+	b.p = gz(r.p, r.n, Z_FINISH, &b.n);
+	return b;
+}
+
+static struct blob fx_not_gzip(void)
+{
+	static const char text[] = "# iptables-save, not a capture\n*nat\nCOMMIT\n";
+	struct blob b = { malloc(sizeof(text)), sizeof(text) - 1 };
+
+	assert_non_null(b.p);
+	memcpy(b.p, text, b.n);
+	return b;
+}
+
+static struct blob fx_empty(void)
+{
+	struct blob b = { malloc(1), 0 };
+
+	return b;
+}
+
+struct fixture {
+	const char *name;
+	struct blob (*make)(void);
+	int ret; /* open or end */
+	const char *what;
+	size_t records;
+};
+
+static const struct fixture fixtures[] = {
+	{ "v1.0-incident.nwcap", fx_incident, 0, "", 9 },
+	{ "v1.0-killed.nwcap", fx_killed, -ENODATA, "truncated after 8 records (5 events)", 8 },
+	{ "v1.0-corrupt-crc.nwcap", fx_corrupt_crc, -EBADMSG, "CRC mismatch", 3 },
+	{ "v1.0-garbage.nwcap", fx_garbage, -EBADMSG, "corrupted record at uncompressed", 4 },
+	{ "v1.0-no-trailer.nwcap", fx_no_trailer, -ENODATA, "truncated after 8 records", 8 },
+	{ "v2.0-future.nwcap", fx_future, -EPROTONOSUPPORT, "capture format 2.0 is newer", 0 },
+	{ "not-gzip.nwcap", fx_not_gzip, -EILSEQ, "not gzip", 0 },
+	{ "empty.nwcap", fx_empty, -ENODATA, "empty file", 0 },
+};
+#define NFIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))
+
+static void fixture_path(char *buf, size_t len, const char *name)
+{
+	const char *file = __FILE__; /* tests/unit/test_capfile.c */
+	const char *slash = strrchr(file, '/');
+	int dirlen = slash ? (int)(slash - file) : 1;
+
+	snprintf(buf, len, "%.*s/../fixtures/capfile/%s", dirlen, slash ? file : ".", name);
+}
+
+static void check_fixture(const struct fixture *fx, struct got *g)
+{
+	assert_err(g, fx->ret, fx->what);
+	assert_int_equal(g->n, fx->records);
+	check_prefix(g);
+	if (!g->open_ret)
+		assert_string_equal(g->hstr[1], "node-2");
+}
+
+/* Committed files: a 1.0 capture must stay readable, errors stay errors. */
+static void test_fixtures(void **state)
+{
+	char path[512];
+	struct got g;
+	int fd;
+
+	(void)state;
+	for (size_t i = 0; i < NFIXTURES; i++) {
+		fixture_path(path, sizeof(path), fixtures[i].name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			fail_msg("%s: %s (run from the repository root)", path, strerror(errno));
+		read_fd(fd, &g);
+		close(fd);
+		check_fixture(&fixtures[i], &g);
+		got_free(&g);
+	}
+}
+
+/* The same, freshly generated by this build's writer. */
+static void test_fixtures_generated(void **state)
+{
+	struct blob b;
+	struct got g;
+
+	(void)state;
+	for (size_t i = 0; i < NFIXTURES; i++) {
+		b = fixtures[i].make();
+		read_mem(b.p, b.n, &g);
+		check_fixture(&fixtures[i], &g);
+		got_free(&g);
+		free(b.p);
+	}
+}
+
+static void put_file(const char *dir, const char *name, unsigned char mode, struct blob b)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || (mode != 0xff && fputc(mode, f) == EOF) || fwrite(b.p, 1, b.n, f) != b.n ||
+	    fclose(f)) {
+		fprintf(stderr, "Error: writing %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	free(b.p);
+}
+
+static struct blob fx_stream(void)
+{
+	uint64_t offs[SAMPLE_MAX];
+	struct blob b;
+
+	b.p = sample_stream(&b.n, offs);
+	return b;
+}
+
+static struct blob fx_minor_stream(void)
+{
+	static struct raw r;
+	struct blob b;
+
+	raw_start(&r, 1, 9, HDR_EXTRA_TAG);
+	raw_event(&r, 0);
+	raw_record(&r, 77, "future", 6);
+	raw_trailer(&r, 1, 48);
+	b.n = r.n;
+	b.p = malloc(r.n);
+	assert_non_null(b.p);
+	memcpy(b.p, r.p, r.n);
+	return b;
+}
+
+/* Fuzz seeds: first byte is the harness mode (see fuzz_capfile.c). */
+static void write_corpus(const char *dir)
+{
+	put_file(dir, "file-incident", 0, fx_incident());
+	put_file(dir, "file-killed", 0, fx_killed());
+	put_file(dir, "file-future", 0, fx_future());
+	put_file(dir, "stream-incident", 1, fx_stream());
+	put_file(dir, "stream-minor", 1, fx_minor_stream());
+	put_file(dir, "flushed-incident", 2, fx_stream());
+	put_file(dir, "fixed-incident", 3, fx_stream());
+	put_file(dir, "fixed-minor", 3, fx_minor_stream());
+}
+
+static int write_fixtures(const char *dir, const char *corpus)
+{
+	for (size_t i = 0; i < NFIXTURES; i++)
+		put_file(dir, fixtures[i].name, 0xff, fixtures[i].make());
+	if (corpus)
+		write_corpus(corpus);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_decode_replayed),
+		cmocka_unit_test(test_gzip_compatible),
+		cmocka_unit_test(test_truncated_everywhere),
+		cmocka_unit_test(test_corrupt_everywhere),
+		cmocka_unit_test(test_crc_error_offset),
+		cmocka_unit_test(test_garbage_in_middle),
+		cmocka_unit_test(test_not_a_capture),
+		cmocka_unit_test(test_gzip_members),
+		cmocka_unit_test(test_future_major),
+		cmocka_unit_test(test_future_minor),
+		cmocka_unit_test(test_bad_records),
+		cmocka_unit_test(test_killed_after_flush),
+		cmocka_unit_test(test_pipe_big_source),
+		cmocka_unit_test(test_write_errors),
+		cmocka_unit_test(test_bad_args),
+		cmocka_unit_test(test_tick),
+		cmocka_unit_test(test_fixtures),
+		cmocka_unit_test(test_fixtures_generated),
+	};
+
+	if (argc >= 3 && !strcmp(argv[1], "--write-fixtures"))
+		return write_fixtures(argv[2], argc >= 4 ? argv[3] : NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* kindex__annotate(): target, landed, via, source and verdict for the
+ * incident's connections on node-2, in each kube-proxy mode; golden text and
+ * JSON for annotated connections rendered by the sink. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include "k8s_test.h"
+#define NW_GOLDEN_DIR KT_FIXTURES
+#include "golden.h"
+#include "sink.h"
+
+#define SANDBOX_B "9ab3c7e1f4d25b8a6c0e1d2f3a4b5c6d7e8f90123456789abcdef0123456789a"
+#define INCIDENT_REASON                                                                    \
+	"meant for Service a/mysql-a:3306, landed on pod b/mysql-b-0 via hostPort 3306 "  \
+	"(CNI-DN-b9f77ce9929d8b97cf089, sandbox 9ab3c7e1f4d2)"
+
+static void annotate(const struct kindex *idx, const struct conn *c, struct k8s_annot *a)
+{
+	kindex__annotate(idx, c, a);
+}
+
+static void assert_reason(const struct k8s_annot *a, const char *want)
+{
+	char buf[1024];
+
+	assert_string_equal(k8s_annot__reason(a, buf, sizeof(buf)), want);
+}
+
+/* The incident: a process on node-2 connects to mysql-a's ClusterIP and
+ * portmap's hostPort DNAT sends it to mysql-b. */
+static void test_incident_iptables(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	struct k8s_annot a;
+	struct conn c;
+	char *text;
+
+	(void)state;
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		"10.224.0.222", 3306);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_int_equal(a.target.kind, K8S_KIND_CLUSTER_IP);
+	assert_string_equal(a.target.ns, "a");
+	assert_string_equal(a.target.name, "mysql-a");
+	assert_string_equal(a.target.port_name, "mysql");
+	assert_int_equal(a.target.port, 3306);
+	assert_int_equal(a.landed.kind, K8S_KIND_POD);
+	assert_string_equal(a.landed.ns, "b");
+	assert_string_equal(a.landed.name, "mysql-b-0");
+	assert_string_equal(a.landed.node, "node-2");
+	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
+	assert_string_equal(a.via.chain, "CNI-DN-b9f77ce9929d8b97cf089");
+	assert_string_equal(a.via.sandbox, SANDBOX_B);
+	assert_string_equal(a.via.name, "mysql-b-0");
+	assert_int_equal(a.source.kind, K8S_KIND_NODE);
+	assert_string_equal(a.source.name, "node-2");
+	assert_reason(&a, INCIDENT_REASON);
+	text = kt_text(&a);
+	assert_string_equal(text, "  MISMATCH " INCIDENT_REASON);
+	free(text);
+	kindex__free(idx);
+}
+
+/* Without a snapshot the rules alone tell the story. */
+static void test_incident_rules_only(void **state)
+{
+	struct kindex *idx = kt_iptables_node(false);
+	struct k8s_annot a;
+	struct conn c;
+
+	(void)state;
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		"10.224.0.222", 3306);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_string_equal(a.target.name, "mysql-a");
+	assert_int_equal(a.landed.kind, K8S_KIND_UNKNOWN);
+	assert_reason(&a, "meant for Service a/mysql-a:3306, landed on 10.224.0.222:3306 via "
+			  "hostPort 3306 (CNI-DN-b9f77ce9929d8b97cf089, sandbox 9ab3c7e1f4d2)");
+	kindex__free(idx);
+}
+
+static void test_ok_endpoint(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	struct k8s_annot a;
+	struct conn c;
+
+	(void)state;
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306, "10.224.1.5",
+		3306);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.via.kind, K8S_VIA_SERVICE);
+	assert_string_equal(a.via.chain, "KUBE-SVC-VXJIGVIU5VEEI2QQ");
+	assert_string_equal(a.landed.name, "mysql-a-0");
+	assert_int_equal(a.source.kind, K8S_KIND_POD);
+	assert_string_equal(a.source.name, "client-5f6d8b7c9-zt6wp");
+	assert_reason(&a, "Service a/mysql-a:3306 -> endpoint pod a/mysql-a-0 via "
+			  "KUBE-SVC-VXJIGVIU5VEEI2QQ");
+	/* a DNS query over UDP to a statistic-balanced Service */
+	kt_conn(&c, AF_INET, IPPROTO_UDP, "10.224.0.9", 53000, "10.96.0.10", 53, "10.224.1.2", 53);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_string_equal(a.landed.name, "coredns-7db6d8ff4d-w8z5m");
+	kindex__free(idx);
+}
+
+static void test_not_ready_endpoint(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	struct k8s_annot a;
+	struct conn c;
+
+	(void)state;
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.30", 80, "10.224.1.8",
+		8080);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_true(a.via.not_ready);
+	assert_reason(&a, "Service default/web:80 -> endpoint pod default/web-6b7f9c5d48-q8r4t "
+			  "via KUBE-SVC-CDGGSHYLG3RE2FKL (endpoint not ready)");
+	kindex__free(idx);
+}
+
+static void test_unknown(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	struct k8s_annot a;
+	struct conn c;
+
+	(void)state;
+	/* translated by something no source knows */
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "198.51.100.1", 8080, "10.9.9.9",
+		80);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	assert_int_equal(a.target.kind, K8S_KIND_UNKNOWN);
+	assert_int_equal(a.via.kind, K8S_VIA_UNKNOWN);
+	assert_reason(&a, "198.51.100.1:8080 -> 10.9.9.9:80, no known rule explains the "
+			  "translation");
+	/* a Service address that was not translated */
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306, "10.96.0.20",
+		3306);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	assert_int_equal(a.via.kind, K8S_VIA_NONE);
+	/* an empty index knows nothing */
+	kindex__free(idx);
+	idx = kindex__new();
+	assert_true(kindex__empty(idx));
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306, "10.224.0.222",
+		3306);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	kindex__free(idx);
+}
+
+static void test_no_translation(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	struct k8s_annot a;
+	struct conn c;
+
+	(void)state;
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.224.1.5", 3306, "10.224.1.5",
+		3306);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.target.kind, K8S_KIND_POD);
+	assert_string_equal(a.target.name, "mysql-a-0");
+	assert_int_equal(a.via.kind, K8S_VIA_NONE);
+	assert_reason(&a, "pod a/mysql-a-0, no translation");
+	kindex__free(idx);
+}
+
+/* hostNetwork endpoints are named by pod, from the slice or container port. */
+static void test_host_network(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	struct k8s_annot a;
+	struct conn c;
+
+	(void)state;
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.1", 443, "192.168.56.11",
+		6443);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.landed.kind, K8S_KIND_POD);
+	assert_string_equal(a.landed.name, "kube-apiserver-node-1");
+	assert_string_equal(a.landed.node, "node-1");
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.40", 9100, "192.168.56.12",
+		9100);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_string_equal(a.landed.name, "node-exporter-p7x2d");
+	/* a hostNetwork process talking from the node */
+	assert_int_equal(a.source.kind, K8S_KIND_POD);
+	/* the node address itself, on a port no pod declares */
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "192.168.56.11", 22,
+		"192.168.56.11", 22);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.target.kind, K8S_KIND_NODE);
+	assert_string_equal(a.target.name, "node-1");
+	kindex__free(idx);
+}
+
+static void test_ipv6(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	struct k8s_annot a;
+	struct conn c;
+
+	(void)state;
+	kt_conn(&c, AF_INET6, IPPROTO_TCP, "fd00:10:224::30", 40000, "fd00:10:96::30", 80,
+		"fd00:10:224::7", 8080);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_string_equal(a.landed.name, "web-6b7f9c5d48-x2x9k");
+	assert_string_equal(a.source.name, "debug-0");
+	/* debug-0's hostPort 30080 takes the NodePort of Service web on node-2 */
+	kt_conn(&c, AF_INET6, IPPROTO_TCP, "fd00:56::99", 40000, "fd00:56::12", 30080,
+		"fd00:10:224::30", 80);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_int_equal(a.target.kind, K8S_KIND_NODE_PORT);
+	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
+	assert_reason(&a, "meant for NodePort 30080 of Service default/web, landed on pod "
+			  "default/debug-0 via hostPort 30080 (CNI-DN-04d9418aabfd632f04e59, sandbox "
+			  "5e1f0c2d3b4a)");
+	kindex__free(idx);
+}
+
+static void test_external_and_rules(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	struct k8s_annot a;
+	struct conn c;
+
+	(void)state;
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "203.0.113.50", 40000, "192.168.56.100", 80,
+		"10.224.0.7", 8080);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.target.kind, K8S_KIND_EXTERNAL_IP);
+	assert_string_equal(a.via.chain, "KUBE-EXT-CDGGSHYLG3RE2FKL");
+	/* docker's port publishing: another DNAT rule, to a non-Service address */
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "203.0.113.50", 40000, "192.168.56.12", 8080,
+		"172.17.0.2", 80);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.via.kind, K8S_VIA_RULE);
+	assert_string_equal(a.via.chain, "DOCKER");
+	assert_string_equal(a.via.rule, "-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT "
+					"--to-destination 172.17.0.2:80");
+	assert_reason(&a, "node node-2 (192.168.56.12:8080) -> 172.17.0.2:80 via a DNAT rule in "
+			  "chain DOCKER");
+	kindex__free(idx);
+}
+
+/* IPVS mode: ClusterIPs on kube-ipvs0, the names from the snapshot or none. */
+static void test_ipvs(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct k8s_annot a;
+	struct conn c;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-ipvs.txt");
+	kt_add_ok(idx, KSRC_IPSET_SAVE, "ipset-save.txt");
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		"10.224.0.222", 3306);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_reason(&a, "meant for Service 10.96.0.20:3306 (name unknown), landed on "
+			  "10.224.0.222:3306 via hostPort 3306 (CNI-DN-b9f77ce9929d8b97cf089, "
+			  "sandbox 9ab3c7e1f4d2)");
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "192.168.56.12", 45233, "10.96.0.20", 3306, "10.224.1.5",
+		3306);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	assert_int_equal(a.via.kind, K8S_VIA_IPVS);
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.via.kind, K8S_VIA_IPVS);
+	assert_reason(&a, "Service a/mysql-a:3306 -> endpoint pod a/mysql-a-0 via IPVS");
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		"10.224.0.222", 3306);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_reason(&a, INCIDENT_REASON);
+	kindex__free(idx);
+}
+
+/* kube-proxy nftables mode with portmap's nftables backend. */
+static void test_nftables(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct k8s_annot a;
+	struct conn c;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_NFT_JSON, "nft-kube-proxy.json");
+	kt_add_ok(idx, KSRC_NFT_JSON, "nft-cni-hostport.json");
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.20", 3306, "10.224.0.222",
+		3306);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_string_equal(a.via.table, "cni_hostport");
+	assert_string_equal(a.via.chain, "hostports");
+	assert_reason(&a, "meant for Service a/mysql-a:3306, landed on pod b/mysql-b-0 via hostPort "
+			  "3306 (cni_hostport hostports, sandbox 9ab3c7e1f4d2)");
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.20", 3306, "10.224.1.5",
+		3306);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_string_equal(a.via.chain, "service-OPGGR5VV-a/mysql-a/tcp/mysql");
+	/* b's own ClusterIP reaching b's pod: ok, whichever rule did it */
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.21", 3306, "10.224.0.222",
+		3306);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	kindex__free(idx);
+}
+
+/* A hostPort the rules do not show (not read yet), known from the pod spec. */
+static void test_snapshot_hostport_hint(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct k8s_annot a;
+	struct conn c;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		"10.224.0.222", 3306);
+	annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_null(a.via.chain);
+	assert_reason(&a, "meant for Service a/mysql-a:3306, landed on pod b/mysql-b-0 via hostPort "
+			  "3306 of pod b/mysql-b-0");
+	kindex__free(idx);
+}
+
+/* Golden text and JSON: the incident, its ok twin, IPv6, hostNetwork,
+ * unknown, no translation; rendered by the sink as natwho prints them. */
+static void render(enum out_mode mode, char **buf, size_t *len)
+{
+	static const struct {
+		int family;
+		uint8_t proto;
+		const char *src, *dst, *landed;
+		uint16_t sport, dport, lport;
+	} conns[] = {
+		{ AF_INET, IPPROTO_TCP, "192.168.56.12", "10.96.0.20", "10.224.0.222", 45232, 3306, 3306 },
+		{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.20", "10.224.1.5", 40000, 3306, 3306 },
+		{ AF_INET6, IPPROTO_TCP, "fd00:10:224::30", "fd00:10:96::30", "fd00:10:224::7", 40001,
+		  80, 8080 },
+		{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.1", "192.168.56.11", 40002, 443, 6443 },
+		{ AF_INET, IPPROTO_UDP, "10.224.0.9", "198.51.100.1", "10.9.9.9", 40003, 53, 53 },
+		{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.224.1.5", "10.224.1.5", 40004, 3306, 3306 },
+	};
+	struct kindex *idx = kt_iptables_node(true);
+	FILE *f = open_memstream(buf, len);
+	struct sink s;
+
+	assert_non_null(f);
+	sink__init(&s, f, mode, true);
+	for (size_t i = 0; i < sizeof(conns) / sizeof(conns[0]); i++) {
+		struct k8s_annot a;
+		struct conn c;
+
+		kt_conn(&c, conns[i].family, conns[i].proto, conns[i].src, conns[i].sport,
+			conns[i].dst, conns[i].dport, conns[i].landed, conns[i].lport);
+		kindex__annotate(idx, &c, &a);
+		c.k8s = &a;
+		sink__conn(&s, &c);
+	}
+	fclose(f);
+	kindex__free(idx);
+}
+
+static void test_golden_text(void **state)
+{
+	size_t len;
+	char *buf;
+
+	(void)state;
+	render(OUT_TEXT, &buf, &len);
+	golden_check("golden-annot.txt", buf, len);
+	free(buf);
+}
+
+static void test_golden_json(void **state)
+{
+	size_t len;
+	char *buf, *line, *save = NULL;
+
+	(void)state;
+	render(OUT_JSON, &buf, &len);
+	golden_check("golden-annot.json", buf, len);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct json_object *o = json_tokener_parse(line), *k8s;
+
+		assert_non_null(o);
+		assert_true(json_object_object_get_ex(o, "k8s", &k8s));
+		assert_true(json_object_object_get_ex(k8s, "verdict", NULL));
+		json_object_put(o);
+	}
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_incident_iptables),
+		cmocka_unit_test(test_incident_rules_only),
+		cmocka_unit_test(test_ok_endpoint),
+		cmocka_unit_test(test_not_ready_endpoint),
+		cmocka_unit_test(test_unknown),
+		cmocka_unit_test(test_no_translation),
+		cmocka_unit_test(test_host_network),
+		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_external_and_rules),
+		cmocka_unit_test(test_ipvs),
+		cmocka_unit_test(test_nftables),
+		cmocka_unit_test(test_snapshot_hostport_hint),
+		cmocka_unit_test(test_golden_text),
+		cmocka_unit_test(test_golden_json),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* kindex__audit(): which hostPort/DNAT rules shadow Service addresses on
+ * node-2, and why, in each kube-proxy mode and rule order. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include "k8s_test.h"
+#include "k8s_int.h"
+
+struct report {
+	char *buf;
+	size_t len;
+	int findings;
+};
+
+static void audit(const struct kindex *idx, enum out_mode mode, struct report *r)
+{
+	FILE *f = open_memstream(&r->buf, &r->len);
+	struct out o;
+
+	assert_non_null(f);
+	out__init(&o, f, mode);
+	r->findings = kindex__audit(idx, &o);
+	fclose(f);
+}
+
+static int count_lines(const char *s, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = s; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* iptables mode, the e2e's setup: ClusterIP 10.96.0.20 on lo, portmap ahead. */
+static void test_iptables_local_clusterip(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	struct report r;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr.txt");
+	audit(idx, OUT_TEXT, &r);
+	assert_int_equal(r.findings, 3);
+	assert_int_equal(count_lines(r.buf, "SHADOW "), 3);
+	assert_non_null(strstr(r.buf,
+		"SHADOW hostPort tcp/3306 -> 10.224.0.222:3306 (pod b/mysql-b-0, table nat chain "
+		"CNI-DN-b9f77ce9929d8b97cf089, sandbox 9ab3c7e1f4d2) shadows Service a/mysql-a:3306 "
+		"ClusterIP 10.96.0.20:3306: prerouting: in table nat chain PREROUTING, rule 1 `-A "
+		"PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT` comes before "
+		"kube-proxy's rule 2 `-A PREROUTING -m comment --comment \"kubernetes service "
+		"portals\" -j KUBE-SERVICES`; it matches only local destinations (-m addrtype "
+		"--dst-type LOCAL) and it is a local address (on lo)\n"));
+	assert_non_null(strstr(r.buf, "hostPort tcp/30080 -> 10.224.0.30:80 (pod default/debug-0"));
+	assert_non_null(strstr(r.buf, "shadows NodePort tcp/30080 of Service default/web:80"));
+	assert_non_null(strstr(r.buf, "hostPort tcp/30080 -> [fd00:10:224::30]:80"));
+	free(r.buf);
+	kindex__free(idx);
+}
+
+/* Without a local ClusterIP, addrtype LOCAL keeps portmap off ClusterIPs:
+ * only the NodePort (a node address) is taken. */
+static void test_iptables_nodeport_only(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	struct report r;
+
+	(void)state;
+	audit(idx, OUT_TEXT, &r);
+	assert_int_equal(r.findings, 2);
+	assert_null(strstr(r.buf, "ClusterIP"));
+	free(r.buf);
+	kindex__free(idx);
+}
+
+/* The incident: IPVS binds every ClusterIP to kube-ipvs0. */
+static void test_ipvs_json(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct json_object *o, *v;
+	struct report r;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-ipvs.txt");
+	kt_add_ok(idx, KSRC_IPSET_SAVE, "ipset-save.txt");
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	audit(idx, OUT_JSON, &r);
+	/* a/mysql-a and b/mysql-b ClusterIPs, web's NodePort */
+	assert_int_equal(r.findings, 3);
+	assert_int_equal(count_lines(r.buf, "\n"), 3);
+	o = json_tokener_parse(strstr(r.buf, "{\"type\":\"shadow\"") ? r.buf : "");
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "type", &v));
+	assert_string_equal(json_object_get_string(v), "shadow");
+	json_object_put(o);
+	assert_non_null(strstr(r.buf, "\"shadowed\":{\"kind\":\"clusterip\",\"namespace\":\"a\","
+				      "\"name\":\"mysql-a\",\"port_name\":\"mysql\",\"addr\":"
+				      "\"10.96.0.20\",\"port\":3306}"));
+	assert_non_null(strstr(r.buf, "kube-proxy's IPVS mode binds every ClusterIP to kube-ipvs0"));
+	assert_non_null(strstr(r.buf, "kube-proxy (IPVS mode) neither translates nor accepts it"));
+	assert_non_null(strstr(r.buf, "\"certain\":true"));
+	free(r.buf);
+	kindex__free(idx);
+}
+
+/* nftables: same priority in two tables, and no fib check in prerouting. */
+static void test_nft_same_priority(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct report r;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_NFT_JSON, "nft-kube-proxy.json");
+	kt_add_ok(idx, KSRC_NFT_JSON, "nft-cni-hostport.json");
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	audit(idx, OUT_TEXT, &r);
+	assert_int_equal(r.findings, 4);
+	assert_int_equal(count_lines(r.buf, " may shadow "), 4);
+	assert_non_null(strstr(r.buf, "may shadow Service a/mysql-a:3306 ClusterIP "
+				      "10.96.0.20:3306: prerouting: table cni_hostport chain "
+				      "prerouting and kube-proxy's table kube-proxy chain "
+				      "nat-prerouting both run at priority -100"));
+	assert_non_null(strstr(r.buf, "it matches any destination address (no fib daddr type "
+				      "local test)"));
+	free(r.buf);
+	kindex__free(idx);
+}
+
+static const char kube_first[] =
+	"*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n"
+	":KUBE-SVC-X - [0:0]\n:KUBE-SEP-1 - [0:0]\n:CNI-HOSTPORT-DNAT - [0:0]\n:CNI-DN-1 - [0:0]\n"
+	":KUBE-NODEPORTS - [0:0]\n"
+	"-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"
+	"-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT\n"
+	"-A KUBE-SERVICES -m comment --comment \"a/mysql-a:mysql cluster IP\" -m tcp -p tcp -d "
+	"10.96.0.20 --dport 3306 -j KUBE-SVC-X\n"
+	"-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n"
+	"-A KUBE-NODEPORTS -m comment --comment a/mysql-a:mysql -m tcp -p tcp --dport 3306 "
+	"-j KUBE-SVC-X\n"
+	"-A KUBE-SVC-X -j KUBE-SEP-1\n"
+	"-A KUBE-SEP-1 -m tcp -p tcp -j DNAT --to-destination 10.224.1.5:3306\n"
+	"-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment \"dnat name: \\\"cbr0\\\" id: "
+	"\\\"x\\\"\" -m multiport --dports 3306 -j CNI-DN-1\n"
+	"-A CNI-DN-1 -p tcp -m tcp --dport 3306 -j DNAT --to-destination 10.224.0.222:3306\n"
+	"COMMIT\n";
+
+/* kube-proxy ahead of portmap in iptables mode: nothing is shadowed, even
+ * a local ClusterIP or a NodePort of the same number. */
+static void test_kube_first(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct report r;
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE, kube_first);
+	kt_add_str_ok(idx, KSRC_LOCAL_ADDRS, "lo 10.96.0.20\neth0 192.168.56.12/24\n");
+	audit(idx, OUT_TEXT, &r);
+	assert_int_equal(r.findings, 0);
+	assert_int_equal(r.len, 0);
+	assert_false(idx->portmap_first[0]);
+	free(r.buf);
+	kindex__free(idx);
+}
+
+/* Any other DNAT rule ahead of kube-proxy, without an addrtype test, takes
+ * every ClusterIP on its port. */
+static void test_other_dnat(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct report r;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE,
+		      "*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+		      "-A OUTPUT -p udp -m udp --dport 53 -j DNAT --to-destination 169.254.20.10\n"
+		      "COMMIT\n");
+	audit(idx, OUT_TEXT, &r);
+	assert_int_equal(r.findings, 1);
+	assert_non_null(strstr(r.buf, "SHADOW DNAT rule in table nat chain OUTPUT `-A OUTPUT -p "
+				      "udp -m udp --dport 53 -j DNAT --to-destination "
+				      "169.254.20.10` shadows Service kube-system/kube-dns:53 "
+				      "ClusterIP 10.96.0.10:53: output: table nat chain OUTPUT reaches "
+				      "it and no kube-proxy rule for this hook was read; it matches "
+				      "any destination address"));
+	free(r.buf);
+	kindex__free(idx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_iptables_local_clusterip),
+		cmocka_unit_test(test_iptables_nodeport_only),
+		cmocka_unit_test(test_ipvs_json),
+		cmocka_unit_test(test_nft_same_priority),
+		cmocka_unit_test(test_kube_first),
+		cmocka_unit_test(test_other_dnat),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* kindex with bad input: documents unusable as a whole fail with an error
+ * naming the source and the position and leave the index as it was; bad
+ * objects and rules are skipped, counted and reported once each. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "k8s_test.h"
+
+struct warns {
+	int n;
+	char last[512];
+};
+
+static void on_warn(void *ctx, const char *msg)
+{
+	struct warns *w = ctx;
+
+	w->n++;
+	snprintf(w->last, sizeof(w->last), "%s", msg);
+}
+
+static void expect_fail(enum ksrc_kind kind, const char *file, int want, const char *msg)
+{
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	char err[512];
+
+	assert_int_equal(kt_add(idx, kind, file, err, sizeof(err)), want);
+	if (!strstr(err, msg))
+		fail_msg("error \"%s\" lacks \"%s\"", err, msg);
+	kindex__stats(idx, &st);
+	assert_int_equal(st.sources, 0);
+	assert_true(kindex__empty(idx));
+	kindex__free(idx);
+}
+
+static void test_snapshot_unusable(void **state)
+{
+	(void)state;
+	expect_fail(KSRC_SNAPSHOT, "bad/snapshot-not-json.txt", -EBADMSG,
+		    "bad/snapshot-not-json.txt:1:2: not JSON");
+	expect_fail(KSRC_SNAPSHOT, "bad/snapshot-truncated.json", -EBADMSG,
+		    "bad/snapshot-truncated.json:547:42: unexpected end of input, truncated? "
+		    "(byte 20000)");
+	expect_fail(KSRC_SNAPSHOT, "bad/snapshot-wrong-kind.json", -EINVAL,
+		    "got kind \"Deployment\"");
+	/* a ruleset is not a snapshot, and the other way round */
+	expect_fail(KSRC_SNAPSHOT, "nft-kube-proxy.json", -EINVAL, "got no \"kind\"");
+	expect_fail(KSRC_NFT_JSON, "snapshot.json", -EINVAL, "no \"nftables\" array");
+	expect_fail(KSRC_IPTABLES_SAVE, "snapshot.json", -EBADMSG,
+		    "snapshot.json:1: not iptables-save output");
+	expect_fail(KSRC_IPTABLES_SAVE, "bad/iptables-truncated.txt", -EBADMSG,
+		    "bad/iptables-truncated.txt:40: unexpected end of input: no COMMIT");
+	expect_fail(KSRC_IPSET_SAVE, "snapshot.json", -EBADMSG, "not `ipset save` output");
+	expect_fail(KSRC_LOCAL_ADDRS, "snapshot.json", -EBADMSG, "no address understood");
+}
+
+static void expect_str_fail(enum ksrc_kind kind, const char *text, int want, const char *msg)
+{
+	struct kindex *idx = kindex__new();
+	char err[512];
+
+	assert_int_equal(kt_add_str(idx, kind, "t", text, err, sizeof(err)), want);
+	if (!strstr(err, msg))
+		fail_msg("error \"%s\" lacks \"%s\"", err, msg);
+	kindex__free(idx);
+}
+
+static void test_inline_unusable(void **state)
+{
+	(void)state;
+	expect_str_fail(KSRC_SNAPSHOT, "", -EBADMSG, "t: empty document");
+	expect_str_fail(KSRC_SNAPSHOT, "[1, 2]", -EINVAL, "not a kubectl snapshot");
+	expect_str_fail(KSRC_SNAPSHOT, "{\"kind\": \"List\", \"items\": 3}", -EINVAL,
+			"got kind \"List\"");
+	expect_str_fail(KSRC_SNAPSHOT, "{\"kind\": \"List\", \"items\": []} trailing", -EBADMSG,
+			"t:1:31: trailing data");
+	expect_str_fail(KSRC_NFT_JSON, "{\"nftables\": [", -EBADMSG, "truncated");
+	expect_str_fail(KSRC_IPTABLES_SAVE, "*nat\n*filter\nCOMMIT\n", -EBADMSG,
+			"t:2: table started before COMMIT");
+	expect_str_fail(KSRC_IPTABLES_SAVE, "hello\nworld\n", -EBADMSG, "not iptables-save output");
+	expect_str_fail(KSRC_IP6TABLES_SAVE, "garbage\n", -EBADMSG, "not ip6tables-save output");
+	expect_str_fail(KSRC_KIND_MAX, "", -EINVAL, "unknown source kind");
+}
+
+static void test_too_big(void **state)
+{
+	struct kindex *idx = kindex__new();
+	char err[256], *data;
+	size_t len;
+
+	(void)state;
+	/* the length is refused before the bytes are looked at */
+	assert_int_equal(kindex__add_source(idx, KSRC_SNAPSHOT, "huge.json", "{}",
+					    (size_t)KSRC_MAX_BYTES + 1, err, sizeof(err)),
+			 -E2BIG);
+	assert_non_null(strstr(err, "huge.json: "));
+	assert_non_null(strstr(err, "more than the 256 MiB"));
+	assert_int_equal(ksrc__read("tests/fixtures/k8s/snapshot.json", 1000, &data, &len, err,
+				    sizeof(err)),
+			 -E2BIG);
+	assert_int_equal(ksrc__read("/nonexistent/natwho", 1000, &data, &len, err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/natwho: "));
+	kindex__free(idx);
+}
+
+static void test_missing_fields(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	struct warns w = { 0 };
+
+	(void)state;
+	kindex__set_warn(idx, on_warn, &w);
+	kt_add_ok(idx, KSRC_SNAPSHOT, "bad/snapshot-missing-fields.json");
+	kindex__stats(idx, &st);
+	assert_int_equal(st.skipped_objects, 11);
+	assert_int_equal(st.ignored_objects, 1); /* the Deployment */
+	assert_int_equal(w.n, 11);
+	assert_int_equal(st.pods, 2); /* "pending" (no IP yet) and "good" */
+	assert_int_equal(st.svcports, 2); /* badport:b and the slice's badport:b */
+	assert_int_equal(st.vips, 1); /* badport:b on 10.96.0.61, headless has none */
+	assert_int_equal(st.endpoints, 1);
+	assert_string_equal(w.last, "bad/snapshot-missing-fields.json: items[11] (object ?/?): "
+				    "no \"kind\", skipped");
+	kindex__free(idx);
+}
+
+static void test_garbage_rules(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	struct warns w = { 0 };
+
+	(void)state;
+	kindex__set_warn(idx, on_warn, &w);
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "bad/iptables-garbage.txt");
+	kindex__stats(idx, &st);
+	assert_int_equal(st.skipped_rules, 7);
+	assert_int_equal(w.n, 7);
+	assert_int_equal(st.vips, 1); /* the one good Service rule */
+	assert_int_equal(st.endpoints, 1);
+	assert_int_equal(st.rules, 0);
+	assert_non_null(strstr(w.last, "bad/iptables-garbage.txt:17: "));
+	/* ipset and address lists: bad lines skipped, good ones kept */
+	kt_add_str_ok(idx, KSRC_IPSET_SAVE,
+		      "create KUBE-CLUSTER-IP hash:ip,port family inet\n"
+		      "add KUBE-CLUSTER-IP 10.96.0.80,tcp:80\nadd KUBE-CLUSTER-IP 10.96.0.81\n"
+		      "add KUBE-CLUSTER-IP 10.96.0.82,tcp:0\nwhat\n");
+	kt_add_str_ok(idx, KSRC_LOCAL_ADDRS, "eth0 192.168.56.12/24\neth0 999.1.1.1\nlo\n");
+	kindex__stats(idx, &st);
+	assert_int_equal(st.skipped_rules, 7 + 3 + 2);
+	assert_int_equal(st.vips, 2);
+	assert_int_equal(st.local_addrs, 1);
+	kindex__free(idx);
+}
+
+/* nft: rules and map elements that do not parse are skipped. */
+static void test_nft_garbage(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_NFT_JSON,
+		      "{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"kube-proxy\"}},"
+		      "{\"table\": {\"name\": \"nofamily\"}}, 7, {\"rule\": {}},"
+		      "{\"chain\": {\"family\": \"ip\", \"table\": \"kube-proxy\", \"name\": \"x\"}},"
+		      "{\"map\": {\"family\": \"ip\", \"table\": \"kube-proxy\", \"name\": "
+		      "\"service-ips\", \"elem\": [[{\"concat\": [\"10.96.0.9\", \"tcp\", 80]}, "
+		      "{\"goto\": {\"target\": \"nochain\"}}], 5, [{\"concat\": [\"x\"]}, 1]]}},"
+		      "{\"rule\": {\"family\": \"ip\", \"table\": \"kube-proxy\", \"chain\": \"x\","
+		      " \"expr\": [{\"dnat\": {\"addr\": {\"map\": 1}}}]}}]}");
+	kindex__stats(idx, &st);
+	assert_int_equal(st.vips, 0);
+	assert_int_equal(st.skipped_rules, 2 + 3);
+	kindex__free(idx);
+}
+
+/* A failed source leaves what earlier sources built untouched. */
+static void test_rollback(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	struct kindex_stats before, after;
+	struct k8s_annot a;
+	struct conn c;
+	char err[512];
+
+	(void)state;
+	kindex__stats(idx, &before);
+	assert_int_equal(kt_add(idx, KSRC_SNAPSHOT, "bad/snapshot-truncated.json", err,
+				sizeof(err)),
+			 -EBADMSG);
+	assert_int_equal(kt_add(idx, KSRC_IPTABLES_SAVE, "bad/iptables-truncated.txt", err,
+				sizeof(err)),
+			 -EBADMSG);
+	kindex__stats(idx, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		"10.224.0.222", 3306);
+	kindex__annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_string_equal(a.landed.name, "mysql-b-0");
+	kindex__free(idx);
+}
+
+/* ICMP and other port-less protocols: addresses only. */
+static void test_portless(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	struct k8s_annot a;
+	struct conn c;
+
+	(void)state;
+	kt_conn(&c, AF_INET, IPPROTO_ICMP, "10.224.0.9", 0, "10.224.1.5", 0, "10.224.1.5", 0);
+	kindex__annotate(idx, &c, &a);
+	assert_int_equal(a.target.kind, K8S_KIND_POD);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	kindex__free(idx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_snapshot_unusable),
+		cmocka_unit_test(test_inline_unusable),
+		cmocka_unit_test(test_too_big),
+		cmocka_unit_test(test_missing_fields),
+		cmocka_unit_test(test_garbage_rules),
+		cmocka_unit_test(test_nft_garbage),
+		cmocka_unit_test(test_rollback),
+		cmocka_unit_test(test_portless),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
