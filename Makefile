@@ -34,7 +34,7 @@ BPF_CFLAGS += -Wno-unused-parameter -MMD -MP
 LDLIBS := -lbpf -lelf -lz -ljson-c
 
 # One BPF object per attach family; each becomes a skeleton in natwho.
-BPF_PROGS := nf fentry kprobe cgroup
+BPF_PROGS := nf fentry kprobe cgroup proctree
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS))
 
@@ -44,7 +44,7 @@ K8S_SRCS := src/kindex.c src/k8s_store.c src/k8s_json.c src/k8s_snapshot.c src/k
 CAPFILE_SRCS := src/capfile.c
 PURE_SRCS := $(CORE_SRCS) $(K8S_SRCS) $(CAPFILE_SRCS)
 # The loader: BPF, capture, CLI.
-LOADER_SRCS := src/natwho.c src/opts.c src/capture.c src/backend_nf.c src/nf_compat.c \
+LOADER_SRCS := src/natwho.c src/opts.c src/knowledge.c src/capture.c src/backend_nf.c src/nf_compat.c \
 	src/cgroup.c src/cgroup_path.c \
 	src/backend_confirm.c
 

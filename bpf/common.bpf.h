@@ -72,6 +72,30 @@ struct {
 	__type(value, __u64);
 } nw_join_missed SEC(".maps");
 
+/*
+ * `-- CMD --children`: the tgids of CMD and its descendants, filled by
+ * bpf/proctree.bpf.c; userspace hands its map to the backend's object
+ * (bpf_map__reuse_fd, src/proctree.c).  Not preallocated, so the unused
+ * copies in objects without filter.tree cost nothing.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, NW_TREE_MAX_ENTRIES);
+	__type(key, __u32); /* tgid */
+	__type(value, __u8); /* 1 */
+} nw_tree SEC(".maps");
+
+/*
+ * filter.tree: a connection whose local process is known (@tgid != 0) passes
+ * if that process is in the tree; one without a local process (forwarded,
+ * or seen in softirq) passes, so what CMD caused elsewhere is still shown.
+ */
+static __always_inline int nw_tree_match(__u32 tgid)
+{
+	return !filter.tree || !tgid || bpf_map_lookup_elem(&nw_tree, &tgid);
+}
+
 static __always_inline int nw_port_match(__u16 a, __u16 b)
 {
 	if (!filter.nports)
@@ -159,7 +183,9 @@ static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_joi
 		e->pid = (__u32)pid_tgid;
 		e->tgid = pid_tgid >> 32;
 		e->cgroup_id = bpf_get_current_cgroup_id();
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		/* Not bpf_get_current_comm(): BPF_PROG_TYPE_NETFILTER programs
+		 * may not call it on Linux 6.12 (the verifier refuses it). */
+		BPF_CORE_READ_STR_INTO(&e->comm, (struct task_struct *)bpf_get_current_task(), comm);
 		e->flags |= NW_EF_TASK;
 	}
 }
@@ -203,6 +229,8 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		if (filter.tgid && filter.tgid != who.tgid)
 			return;
 	}
+	if (!nw_tree_match(filter.cgroup ? who.tgid : task_ok ? (__u32)(pid_tgid >> 32) : 0))
+		return;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {

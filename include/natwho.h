@@ -73,6 +73,8 @@ struct nw_filter {
 	__u8 proto;
 	__u8 family;
 	__u8 cgroup; /* 1: only connections joined with a --cgroup socket record */
+	__u8 tree; /* 1: `-- CMD --children`: a connection with a local process is
+		    * shown only if that process is in "nw_tree" (bpf/proctree.bpf.c) */
 };
 
 /*
@@ -107,5 +109,14 @@ struct nw_join_src {
 	__u8 family;
 	__u8 pad[3]; /* zero */
 };
+
+/*
+ * `-- CMD --children`: "nw_tree" holds the tgid of CMD and of every process
+ * forked from a process in it (bpf/proctree.bpf.c keeps it up to date from
+ * sched_process_fork/exit); the capture backends look it up with filter.tree.
+ * Keys are tgids, values unused (1).  Not preallocated: every object that
+ * includes bpf/common.bpf.h declares the map, only proctree's is filled.
+ */
+#define NW_TREE_MAX_ENTRIES 8192 /* live processes of the tree */
 
 #endif /* NATWHO_H */

@@ -28,6 +28,7 @@ struct nw_join_fds {
 struct nw_backend_opts {
 	struct nw_filter filter;
 	struct nw_join_fds join; /* backends call cgroup__join_prepare() before load */
+	int tree_fd; /* filter.tree: proctree's "nw_tree"; backends call proctree__prepare() */
 	uint32_t ringbuf_size; /* bytes, power of two >= page size */
 	int netns_fd; /* namespace to attach in (netfilter backend), -1: ours */
 	bool verbose;

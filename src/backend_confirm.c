@@ -15,12 +15,14 @@
 #include "backend.h"
 #include "fentry.skel.h"
 #include "kprobe.skel.h"
+#include "proctree.h"
 
 /* What the two skeletons have in common. */
 struct confirm_obj {
 	struct bpf_map *events;
 	struct bpf_map *lost;
 	struct nw_filter *filter; /* in .rodata: set before load */
+	struct bpf_object *obj;
 };
 
 struct confirm_kind {
@@ -90,6 +92,7 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 	}
 	*o.filter = opts->filter;
 	err = bpf_map__set_max_entries(o.events, opts->ringbuf_size);
+	err = err ?: proctree__prepare(o.obj, opts);
 	err = err ?: k->load(be->skel);
 	if (!err) {
 		attaching = true;
@@ -114,7 +117,7 @@ static void *fentry_skel_open(struct confirm_obj *o)
 
 	if (skel)
 		*o = (struct confirm_obj){ skel->maps.events, skel->maps.lost,
-					   &skel->rodata->filter };
+					   &skel->rodata->filter, skel->obj };
 	return skel;
 }
 
@@ -147,7 +150,7 @@ static void *kprobe_skel_open(struct confirm_obj *o)
 
 	if (skel)
 		*o = (struct confirm_obj){ skel->maps.events, skel->maps.lost,
-					   &skel->rodata->filter };
+					   &skel->rodata->filter, skel->obj };
 	return skel;
 }
 

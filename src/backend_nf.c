@@ -16,6 +16,7 @@
 #include "log.h"
 #include "nf.skel.h"
 #include "nf_compat.h"
+#include "proctree.h"
 
 static const char *nf_load_hint(int err)
 {
@@ -133,6 +134,7 @@ static int nf_open(struct nw_backend *be, const struct nw_backend_opts *opts, ch
 	err = err ?: nf_compat__set_type(skel->progs.nf_postrouting);
 	err = err ?: nf_compat__set_type(skel->progs.nf_local_in);
 	err = err ?: cgroup__join_prepare(skel->obj, opts);
+	err = err ?: proctree__prepare(skel->obj, opts);
 	err = err ?: nf_bpf__load(skel);
 	if (err) {
 		hint = nf_load_hint(err);

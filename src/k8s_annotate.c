@@ -20,20 +20,21 @@
 #include <string.h>
 #include "k8s_int.h"
 
+/* What an address is; for a node address, a hostNetwork pod's port first. */
 static const struct kname *kidx__name(const struct kindex *idx, uint8_t family,
 				      const uint8_t *addr, uint8_t proto, uint16_t port)
 {
 	struct kkey k;
-	uint32_t i;
+	uint32_t i, j;
 
-	kkey__set(&k, family, addr, proto, port);
-	i = proto ? ktab__find(&idx->t_names, &k) : KNONE;
-	if (i == KNONE) {
-		k.proto = 0;
-		k.port = 0;
-		i = ktab__find(&idx->t_names, &k);
-	}
-	return i == KNONE ? NULL : &idx->names.v[i];
+	kkey__set(&k, family, addr, 0, 0);
+	i = ktab__find(&idx->t_names, &k);
+	if (i == KNONE || idx->names.v[i].kind != K8S_KIND_NODE || !proto || !idx->podports.n)
+		return i == KNONE ? NULL : &idx->names.v[i];
+	k.proto = proto;
+	k.port = port;
+	j = ktab__find(&idx->t_names, &k);
+	return &idx->names.v[j != KNONE ? j : i];
 }
 
 bool kindex__is_local(const struct kindex *idx, const struct kkey *key, const char **ifname)
@@ -106,14 +107,19 @@ const struct knodeport *kindex__nodeport(const struct kindex *idx, const struct 
 /* A NodePort, when orig.dst is one of this node's (or a known node's) addresses. */
 static const struct knodeport *kidx__nodeport(const struct kindex *idx, const struct conn *c)
 {
-	const struct kname *nm = kidx__name(idx, c->family, c->orig.dst, 0, 0);
+	const struct knodeport *np;
+	const struct kname *nm;
 	struct kkey k;
 
+	kkey__set(&k, c->family, NULL, c->proto, c->orig.dport);
+	np = kindex__nodeport(idx, &k);
+	if (!np)
+		return NULL;
+	nm = kidx__name(idx, c->family, c->orig.dst, 0, 0);
 	kkey__set(&k, c->family, c->orig.dst, 0, 0);
 	if ((!nm || nm->kind != K8S_KIND_NODE) && !kindex__is_local(idx, &k, NULL))
 		return NULL;
-	kkey__set(&k, c->family, NULL, c->proto, c->orig.dport);
-	return kindex__nodeport(idx, &k);
+	return np;
 }
 
 /* The endpoint of Service port @sp at landed, from the best source known. */
@@ -137,6 +143,8 @@ static const struct khostport *kidx__hostport(const struct kindex *idx, const st
 	const struct khostport *hint = NULL;
 	struct kkey k;
 
+	if (!idx->hostports.n)
+		return NULL;
 	kkey__set(&k, c->family, NULL, c->proto, c->orig.dport);
 	for (uint32_t i = ktab__find(&idx->t_hostports, &k); i != KNONE;
 	     i = ktab__next(&idx->t_hostports, i)) {
@@ -185,7 +193,7 @@ static const struct krule *kidx__rule(const struct kindex *idx, const struct con
 	const uint16_t ports[3] = { c->orig.dport, 0, 0 };
 	const uint8_t protos[3] = { c->proto, c->proto, 0 };
 
-	for (int t = 0; t < 3; t++) {
+	for (int t = 0; t < 3 && idx->rules.n; t++) {
 		struct kkey k;
 
 		kkey__set(&k, c->family, NULL, protos[t], ports[t]);

@@ -54,7 +54,10 @@ struct kkey {
 /* Hash table over an entity array whose elements start with a struct kkey.
  * Entities with equal keys are chained through next[] in insertion order. */
 struct ktab {
-	uint32_t *slots; /* entity index + 1; 0: empty */
+	struct kslot {
+		uint32_t hash;
+		uint32_t idx1; /* entity index + 1; 0: empty */
+	} *slots;
 	uint32_t *next; /* per entity: next with the same key, KNONE: last */
 	uint32_t mask;
 	const char *base;

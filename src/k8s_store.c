@@ -208,14 +208,27 @@ static const struct kkey *ktab__key(const struct ktab *t, uint32_t i)
 	return (const struct kkey *)(t->base + (size_t)i * t->stride);
 }
 
+static inline bool kkey__eq(const struct kkey *a, const struct kkey *b)
+{
+	uint64_t x[3], y[3];
+
+	memcpy(x, a, sizeof(x));
+	memcpy(y, b, sizeof(y));
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]));
+}
+
+/* Open addressing, linear probing; the slot's hash spares most entity loads. */
 uint32_t ktab__find(const struct ktab *t, const struct kkey *key)
 {
+	uint32_t h;
+
 	if (!t->slots)
 		return KNONE;
-	for (uint32_t i = kkey__hash(key) & t->mask; t->slots[i]; i = (i + 1) & t->mask) {
-		uint32_t e = t->slots[i] - 1;
+	h = kkey__hash(key);
+	for (uint32_t i = h & t->mask; t->slots[i].idx1; i = (i + 1) & t->mask) {
+		uint32_t e = t->slots[i].idx1 - 1;
 
-		if (!memcmp(ktab__key(t, e), key, sizeof(*key)))
+		if (t->slots[i].hash == h && kkey__eq(ktab__key(t, e), key))
 			return e;
 	}
 	return KNONE;
@@ -242,20 +255,19 @@ int ktab__build(struct ktab *t, const void *base, size_t stride, uint32_t n)
 	t->stride = stride;
 	for (uint32_t e = 0; e < n; e++) {
 		const struct kkey *k = ktab__key(t, e);
-		uint32_t i = kkey__hash(k) & t->mask;
+		uint32_t h = kkey__hash(k), i = h & t->mask;
 
 		t->next[e] = KNONE;
-		for (; t->slots[i]; i = (i + 1) & t->mask)
-			if (!memcmp(ktab__key(t, t->slots[i] - 1), k, sizeof(*k)))
+		for (; t->slots[i].idx1; i = (i + 1) & t->mask)
+			if (t->slots[i].hash == h && kkey__eq(ktab__key(t, t->slots[i].idx1 - 1), k))
 				break;
-		if (!t->slots[i]) {
-			t->slots[i] = e + 1;
+		if (!t->slots[i].idx1) {
+			t->slots[i].hash = h;
+			t->slots[i].idx1 = e + 1;
 		} else {
-			uint32_t head = t->slots[i] - 1;
-
-			t->next[tail[head]] = e;
+			t->next[tail[t->slots[i].idx1 - 1]] = e;
 		}
-		tail[t->slots[i] - 1] = e;
+		tail[t->slots[i].idx1 - 1] = e;
 	}
 	free(tail);
 	return 0;

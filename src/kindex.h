@@ -161,7 +161,9 @@ void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s
  *        keys without a value are left out.
  *   VIA: {"kind":"service"|"hostport"|"rule"|"ipvs"|"none"|"unknown",
  *         "table":..,"chain":..,"sandbox":..,"rule":..,"namespace":..,"name":..,
- *         "port":..}
+ *         "port":..,"endpoint_ready":bool (service, ipvs)}
+ *        hostport: namespace/name = the pod the rule maps to, port = hostPort;
+ *        service: namespace/name/port = the Service.
  */
 void k8s_annot__print(struct out *o, const struct k8s_annot *a);
 /* The one-line human reason, e.g. "meant for Service a/mysql-a:3306, landed
@@ -172,9 +174,20 @@ const char *k8s_kind__str(uint8_t kind);
 const char *k8s_via_kind__str(uint8_t kind);
 
 /*
- * List every hostPort (or other DNAT) rule that shadows a Service ClusterIP,
- * externalIP, load-balancer IP or NodePort on this node, and why.  Text: one
- * "SHADOW ..." line each; JSON: one {"type":"shadow",...} record each.
+ * List every hostPort (or other DNAT/REDIRECT) rule that shadows a Service
+ * ClusterIP, externalIP, load-balancer IP or NodePort on this node, and why
+ * (rule order or hook priority against kube-proxy's entry, and the local-
+ * destination test on the path: addrtype LOCAL / fib daddr type local, with
+ * the Service address local or not).  Text: one line each,
+ *   SHADOW <rule> shadows|may shadow <Service address>: <hook>: <why>
+ * ("may": the two run at the same priority in different tables).  JSON: one
+ * record each,
+ *   {"type":"shadow","schema":1,"family":..,"proto":..,
+ *    "rule":{"kind":"hostport"|"rule","table":..,"chain":..,"text":..,"port":..,
+ *            "to":..,"sandbox":..,"namespace":..,"name":..},
+ *    "shadowed":{"kind":"clusterip"|"externalip"|"loadbalancer"|"nodeport",
+ *                "namespace":..,"name":..,"port_name":..,"addr":..,"port":..},
+ *    "hooks":{"prerouting":bool,"output":bool},"certain":bool,"why":".."}
  * Returns the number of findings.
  */
 int kindex__audit(const struct kindex *idx, struct out *o);

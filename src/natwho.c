@@ -18,6 +18,7 @@
 #include "capture.h"
 #include "cgroup.h"
 #include "conn.h"
+#include "knowledge.h"
 #include "log.h"
 #include "opts.h"
 #include "sink.h"
@@ -30,6 +31,8 @@ struct app {
 	struct sink sink;
 	struct capture cap;
 	struct cgroup_attach cga; /* --cgroup/--pod: the socket-recording programs */
+	struct knowledge kn; /* the Kubernetes/rules index and its sources */
+	struct k8s_annot annot; /* the current event's annotation */
 	struct nw_stats stats;
 	int64_t boot_to_real_ns;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC, 0: none */
@@ -58,6 +61,27 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* Attach the Kubernetes annotation; false when --mismatch-only hides it. */
+static bool enrich(struct app *app, struct conn *c)
+{
+	struct k8s_annot *annot = &app->annot; /* valid until the next event */
+	const struct kindex *idx = knowledge__index(&app->kn);
+
+	if (!idx)
+		return !app->opts.mismatch_only;
+	kindex__annotate(idx, c, annot);
+	c->k8s = annot;
+	if (annot->verdict == K8S_VERDICT_MISMATCH) {
+		app->stats.mismatches++;
+		return true;
+	}
+	if (app->opts.mismatch_only) {
+		app->stats.hidden++;
+		return false;
+	}
+	return true;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct app *app = ctx;
@@ -72,6 +96,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		nw_dbg(1, "undecodable event (%zu bytes): %s\n", size, strerror(-err));
 		return 0;
 	}
+	if (!enrich(app, &c))
+		return 0;
 	sink__conn(&app->sink, &c);
 	app->stats.events++;
 	if (app->opts.count && app->stats.events >= app->opts.count)
@@ -120,6 +146,7 @@ static int run_loop(struct app *app)
 		if (app->deadline_ns && now_ns(CLOCK_MONOTONIC) >= app->deadline_ns)
 			break;
 		report_lost_live(app);
+		knowledge__tick(&app->kn, now_ns(CLOCK_MONOTONIC));
 	}
 	/* Stopped by a signal or the clock: what the kernel already recorded is
 	 * still delivered. */
@@ -184,6 +211,40 @@ static int open_netns(struct app *app)
 	}
 	app->opts.filter.netns = (uint32_t)st.st_ino;
 	return 0;
+}
+
+/* Load what natwho can know about this node before tracing starts. */
+static int start_knowledge(struct app *app)
+{
+	struct knowledge_opts ko = {
+		.nfiles = app->opts.nk8s_files,
+		.kubectl = app->opts.k8s_kubectl,
+		.kubeconfig = app->opts.kubeconfig,
+		.rules = !app->opts.no_rules,
+		.netns_fd = app->netns_fd,
+		.kubectl_refresh_s = app->opts.refresh_s,
+	};
+	int ret;
+
+	memcpy(ko.files, app->opts.k8s_files, sizeof(ko.files[0]) * ko.nfiles);
+	ret = knowledge__open(&app->kn, &ko, NULL, NULL);
+	if (ret)
+		return ret;
+	if (!knowledge__index(&app->kn) && (app->opts.mismatch_only || app->opts.audit))
+		nw_warn("no Kubernetes or NAT rule knowledge found: give --k8s FILE or kubectl");
+	return 0;
+}
+
+/* `natwho audit`: hostPort/DNAT rules that shadow Services; exit 6 if any. */
+static int run_audit(struct app *app)
+{
+	const struct kindex *idx = knowledge__index(&app->kn);
+	int found = idx ? kindex__audit(idx, &app->sink.out) : 0;
+
+	fflush(stdout);
+	if (app->opts.output == OUT_TEXT)
+		fprintf(stderr, "natwho audit: %d shadowing rule%s\n", found, found == 1 ? "" : "s");
+	return found > 0 ? NW_EXIT_FOUND : NW_EXIT_OK;
 }
 
 static int exit_code_for(int err)
@@ -280,6 +341,7 @@ static void finish(struct app *app)
 		nw_warn("cannot read the missed-join counter: the count below may be short");
 	app->stats.end_ns = now_ns(CLOCK_REALTIME);
 	app->stats.backend = capture__backend(&app->cap);
+	app->stats.k8s = knowledge__index(&app->kn) != NULL;
 	sink__summary(&app->sink, stderr, &app->stats);
 	fflush(stdout);
 	if (lost)
@@ -310,7 +372,12 @@ int main(int argc, char **argv)
 		goto cleanup;
 	sink__init(&app.sink, stdout, app.opts.output, app.opts.utc);
 	app.boot_to_real_ns = (int64_t)(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME));
-	ret = start_cgroups(&app);
+	ret = start_knowledge(&app);
+	if (!ret && app.opts.audit) {
+		ret = run_audit(&app);
+		goto cleanup;
+	}
+	ret = ret ?: start_cgroups(&app);
 	ret = ret ?: start_capture(&app);
 	if (ret)
 		goto cleanup;
@@ -324,6 +391,7 @@ int main(int argc, char **argv)
 cleanup:
 	capture__close(&app.cap);
 	cgroup_attach__close(&app.cga);
+	knowledge__close(&app.kn);
 	if (app.netns_fd >= 0)
 		close(app.netns_fd);
 	return ret;

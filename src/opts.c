@@ -19,6 +19,11 @@ enum {
 	OPT_CGROUP,
 	OPT_POD,
 	OPT_POD_UID,
+	OPT_K8S,
+	OPT_KUBECONFIG,
+	OPT_REFRESH,
+	OPT_NO_RULES,
+	OPT_MISMATCH_ONLY,
 };
 
 static const struct option long_opts[] = {
@@ -37,6 +42,11 @@ static const struct option long_opts[] = {
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "pod", required_argument, NULL, OPT_POD },
 	{ "pod-uid", required_argument, NULL, OPT_POD_UID },
+	{ "k8s", required_argument, NULL, OPT_K8S },
+	{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+	{ "refresh", required_argument, NULL, OPT_REFRESH },
+	{ "no-rules", no_argument, NULL, OPT_NO_RULES },
+	{ "mismatch-only", no_argument, NULL, OPT_MISMATCH_ONLY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -46,6 +56,7 @@ static const struct option long_opts[] = {
 void opts__usage(FILE *f)
 {
 	fputs("Usage: natwho [OPTIONS]\n"
+	      "       natwho audit [--k8s FILE|kubectl] [--netns NS] [-o json]\n"
 	      "Show, for every new connection, where it was meant to go and where\n"
 	      "conntrack/NAT actually sent it.\n"
 	      "\n"
@@ -74,6 +85,17 @@ void opts__usage(FILE *f)
 	      "  -c, --count N           stop after N connections\n"
 	      "  -d, --duration TIME     stop after TIME (10, 1.5, 500ms, 2m, 1h)\n"
 	      "\n"
+	      "Kubernetes knowledge (names, the rule that did it, a verdict per connection):\n"
+	      "      --k8s SOURCE        a snapshot file from `kubectl get pods,services,\n"
+	      "                          endpointslices -A -o json` (- for stdin; repeatable),\n"
+	      "                          or kubectl: run it now and every --refresh seconds\n"
+	      "      --kubeconfig PATH   passed to kubectl\n"
+	      "      --refresh SECONDS   kubectl re-read interval (default 30, 0: never)\n"
+	      "      --no-rules          do not read the traced namespace's NAT ruleset\n"
+	      "                          (iptables-save, ip6tables-save, nft, ipset)\n"
+	      "      --mismatch-only     print only connections that landed somewhere other\n"
+	      "                          than an endpoint of the Service they were meant for\n"
+	      "\n"
 	      "Output:\n"
 	      "  -o, --output FORMAT     text (default) or json (one object per line)\n"
 	      "      --utc               text timestamps in UTC instead of local time\n"
@@ -85,9 +107,12 @@ void opts__usage(FILE *f)
 	      "  natwho --port 3306                   every new connection to port 3306\n"
 	      "  natwho -o json -c 10 -P udp          ten new UDP flows, as JSON\n"
 	      "  natwho --netns /var/run/netns/node1  trace another network namespace\n"
+	      "  natwho --k8s kubectl --mismatch-only only connections that went astray\n"
+	      "  natwho audit --k8s snap.json         hostPort/DNAT rules shadowing Services\n"
 	      "\n"
 	      "Exit status: 0 ok, 1 runtime error, 2 usage error, 3 missing privileges,\n"
-	      "4 kernel lacks a needed feature.  See natwho(8).\n",
+	      "4 kernel lacks a needed feature, 5 malformed input file, 6 audit found\n"
+	      "shadowing rules.  See natwho(8).\n",
 	      f);
 }
 
@@ -171,6 +196,23 @@ static int parse_cgroup(struct nw_opts *o, enum nw_cgroup_kind kind, const char 
 	return 0;
 }
 
+/* --k8s FILE, --k8s - (stdin) or --k8s kubectl; repeatable. */
+static int parse_k8s(struct nw_opts *o, const char *arg)
+{
+	if (!*arg)
+		return bad_value("--k8s", arg, -EINVAL, "a file, - or kubectl");
+	if (!strcmp(arg, "kubectl")) {
+		o->k8s_kubectl = true;
+		return 0;
+	}
+	if (o->nk8s_files >= NW_MAX_K8S_FILES) {
+		nw_err("too many --k8s files: at most %d", NW_MAX_K8S_FILES);
+		return NW_EXIT_USAGE;
+	}
+	o->k8s_files[o->nk8s_files++] = arg;
+	return 0;
+}
+
 static int parse_family(struct nw_opts *o, int family)
 {
 	if (o->filter.family && o->filter.family != family) {
@@ -216,6 +258,13 @@ static int parse_one(struct nw_opts *o, int c, const char *arg)
 	case OPT_CGROUP: return parse_cgroup(o, NW_CGROUP_PATH, "--cgroup", arg);
 	case OPT_POD: return parse_cgroup(o, NW_CGROUP_POD, "--pod", arg);
 	case OPT_POD_UID: return parse_cgroup(o, NW_CGROUP_POD_UID, "--pod-uid", arg);
+	case OPT_K8S: return parse_k8s(o, arg);
+	case OPT_KUBECONFIG: o->kubeconfig = arg; return 0;
+	case OPT_REFRESH:
+		err = parse_u32(arg, 0, 86400, &o->refresh_s);
+		return err ? bad_value("--refresh", arg, err, "seconds, 0-86400; 0: never") : 0;
+	case OPT_NO_RULES: o->no_rules = true; return 0;
+	case OPT_MISMATCH_ONLY: o->mismatch_only = true; return 0;
 	case 'v': o->verbose++; return 0;
 	case 'h': o->help = true; return 0;
 	case 'V': o->version = true; return 0;
@@ -231,6 +280,11 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->backend = "auto";
 	o->ringbuf_size = NW_DEFAULT_RINGBUF;
+	o->refresh_s = NW_DEFAULT_REFRESH_S;
+	if (argc > 1 && !strcmp(argv[1], "audit")) {
+		o->audit = true;
+		optind = 2;
+	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:P:46o:c:d:vhV", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':') {

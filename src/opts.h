@@ -10,6 +10,8 @@
 #include "out.h"
 
 #define NW_DEFAULT_RINGBUF (8u << 20)
+#define NW_MAX_K8S_FILES 8
+#define NW_DEFAULT_REFRESH_S 30
 
 struct nw_opts {
 	struct nw_filter filter; /* kernel-side */
@@ -21,6 +23,14 @@ struct nw_opts {
 	uint32_t ringbuf_size;
 	struct nw_cgroup_arg cgroups[NW_MAX_CGROUPS]; /* --cgroup, --pod, --pod-uid */
 	int ncgroups;
+	const char *k8s_files[NW_MAX_K8S_FILES]; /* --k8s FILE ("-": stdin) */
+	int nk8s_files;
+	bool k8s_kubectl; /* --k8s kubectl */
+	const char *kubeconfig;
+	uint32_t refresh_s; /* --refresh: kubectl re-read interval */
+	bool no_rules; /* --no-rules: do not read the node's NAT ruleset */
+	bool mismatch_only;
+	bool audit; /* `natwho audit`: list shadowing rules, no tracing */
 	int verbose;
 	bool utc;
 	bool help;

@@ -185,17 +185,20 @@ void sink__summary(struct sink *s, FILE *text_f, const struct nw_stats *st)
 {
 	double secs = st->end_ns > st->start_ns ? (st->end_ns - st->start_ns) / 1e9 : 0;
 	struct out *o = &s->out;
-	char joins[48] = ""; /* only with --cgroup/--pod, in both forms */
+	char joins[48] = "", k8s[80] = ""; /* only when they apply, in both forms */
 
 	if (st->join)
 		snprintf(joins, sizeof(joins), ", %llu joins missed",
 			 (unsigned long long)st->join_missed);
+	if (st->k8s)
+		snprintf(k8s, sizeof(k8s), ", %llu MISMATCH, %llu not shown",
+			 (unsigned long long)st->mismatches, (unsigned long long)st->hidden);
 	if (o->mode == OUT_TEXT) {
 		fprintf(text_f,
-			"natwho: %llu events, %llu lost, %llu undecodable%s"
+			"natwho: %llu events, %llu lost, %llu undecodable%s%s"
 			" in %.1fs (backend %s)\n",
 			(unsigned long long)st->events, (unsigned long long)st->lost,
-			(unsigned long long)st->undecodable, joins, secs,
+			(unsigned long long)st->undecodable, joins, k8s, secs,
 			st->backend ? st->backend : "-");
 		return;
 	}
@@ -208,6 +211,10 @@ void sink__summary(struct sink *s, FILE *text_f, const struct nw_stats *st)
 	out__u64(o, OUT_JSON_ONLY, "undecodable", NULL, st->undecodable);
 	if (st->join)
 		out__u64(o, OUT_JSON_ONLY, "join_missed", NULL, st->join_missed);
+	if (st->k8s) {
+		out__u64(o, OUT_JSON_ONLY, "mismatches", NULL, st->mismatches);
+		out__u64(o, OUT_JSON_ONLY, "hidden", NULL, st->hidden);
+	}
 	out__f64(o, OUT_JSON_ONLY, "duration_s", NULL, secs);
 	out__record_end(o);
 }

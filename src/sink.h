@@ -15,6 +15,9 @@ struct nw_stats {
 	uint64_t undecodable; /* records with a bad size or version */
 	uint64_t join_missed; /* --cgroup: connections whose socket record was missing */
 	bool join; /* --cgroup/--pod given: join_missed is meaningful */
+	uint64_t mismatches; /* connections with the k8s verdict "mismatch" */
+	uint64_t hidden; /* not printed: --mismatch-only */
+	bool k8s; /* Kubernetes/rules knowledge was available */
 	uint64_t start_ns, end_ns; /* wall clock */
 	const char *backend;
 };

@@ -32,9 +32,13 @@ say "the ClusterIPs are local addresses, as IPVS binds them to kube-ipvs0."
 nw_topology_up
 nw_servers_up "$CONNECT"
 
-KNOWLEDGE=()
+# What natwho knows: the node's NAT rules (read by itself) and a snapshot of
+# the cluster, as `kubectl get pods,services,endpointslices -A -o json` prints.
+KNOWLEDGE=(--k8s "$ROOT/tests/lib/incident-snapshot.json")
 [ -n "${NATWHO_DEMO_ARGS:-}" ] && read -r -a KNOWLEDGE <<<"$NATWHO_DEMO_ARGS"
-say "natwho --port 3306,5432 ${KNOWLEDGE[*]}   (in the node's network namespace)"
+say "natwho audit ${KNOWLEDGE[*]#$ROOT/}   (no traffic needed)"
+nw_in "$NODE" "$NATWHO" audit "${KNOWLEDGE[@]}" || true
+say "natwho --port 3306,5432 ${KNOWLEDGE[*]#$ROOT/}   (in the node's network namespace)"
 nsenter --net="/var/run/netns/$NODE" -- "$NATWHO" --port 3306,5432 "${KNOWLEDGE[@]}" &
 NATWHO_PID=$!
 NW_PIDS+=("$NATWHO_PID")
@@ -52,5 +56,6 @@ ask "$NODE" "$CLUSTER_IP6_MYSQL" 3306
 sleep 0.5
 kill -INT "$NATWHO_PID"
 wait "$NATWHO_PID" || true
-say "natwho saw where each connection was meant to go and where NAT sent it: the"
-say "connections to mysql-a's ClusterIP:3306 LANDED on $POD_B (mysql-b), via DNAT."
+say "natwho named where each connection was meant to go, where NAT sent it and which"
+say "rule did it: mysql-a's ClusterIP:3306 LANDED on pod b/mysql-b-0 via the portmap"
+say "hostPort chain (MISMATCH); pg-a reached its own endpoint (OK)."

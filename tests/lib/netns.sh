@@ -161,7 +161,7 @@ EOR
 # control case: the Service works).
 nw_topology_up() {
 	local mode=${1:-incident}
-	trap nw_cleanup EXIT
+	[ -n "$(trap -p EXIT)" ] || trap nw_cleanup EXIT # callers may have their own
 	ip netns add "$NODE"
 	nw_no_dad "$NODE"
 	ip -n "$NODE" link set lo up

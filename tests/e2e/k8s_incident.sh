@@ -1,0 +1,65 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# The incident, named: with the node's own NAT rules (read by natwho) and a
+# kubectl snapshot, the connection meant for Service a/mysql-a lands on pod
+# b/mysql-b-0 via the portmap hostPort chain -> "mismatch"; Service a/pg-a
+# reaches its endpoint -> "ok".  `natwho audit` flags the shadowing rule
+# without any traffic, and is quiet in the control topology.
+. "$(dirname "$0")/../lib/e2e.sh"
+
+SNAP=$E2E_ROOT/tests/lib/incident-snapshot.json
+command -v iptables-save >/dev/null || unsupported "iptables-save not installed"
+nw_topology_up
+nw_servers_up "$CONNECT"
+
+nw_natwho_start "$TMP/out.json" "$TMP/err" -o json -c 4 --k8s "$SNAP"
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP6_MYSQL" 3306 >/dev/null
+nw_in "$PODA" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null
+wait_natwho 10
+
+expect_json "$TMP/out.json" "incident: mismatch, landed on pod b/mysql-b-0 via the portmap chain" \
+	".orig.dst==\"$CLUSTER_IP_MYSQL\" and .comm==\"nw-connect\" and .k8s.verdict==\"mismatch\"
+	 and .k8s.target.kind==\"clusterip\" and .k8s.target.namespace==\"a\" and .k8s.target.name==\"mysql-a\"
+	 and .k8s.landed.kind==\"pod\" and .k8s.landed.namespace==\"b\" and .k8s.landed.name==\"mysql-b-0\"
+	 and .k8s.via.kind==\"hostport\" and (.k8s.via.chain|startswith(\"CNI-DN-\"))
+	 and (.k8s.via.sandbox|startswith(\"${SANDBOX_B:0:12}\"))
+	 and (.k8s.reason|test(\"a/mysql-a.*b/mysql-b-0\"))"
+expect_json "$TMP/out.json" "IPv6 incident: mismatch" \
+	".orig.dst==\"$CLUSTER_IP6_MYSQL\" and .k8s.verdict==\"mismatch\" and .k8s.landed.name==\"mysql-b-0\""
+expect_json "$TMP/out.json" "forwarded pod connection: source pod named, mismatch" \
+	".orig.src==\"$POD_A\" and .k8s.source.name==\"mysql-a-0\" and .k8s.verdict==\"mismatch\""
+expect_json "$TMP/out.json" "control: Service a/pg-a reached its endpoint: ok via KUBE-SVC" \
+	".orig.dst==\"$CLUSTER_IP_PG\" and .k8s.verdict==\"ok\" and .k8s.landed.name==\"mysql-a-0\"
+	 and .k8s.via.kind==\"service\" and (.k8s.via.chain|startswith(\"KUBE-SVC-\"))"
+expect_json "$TMP/out.json" "summary counts the mismatches" \
+	".type==\"summary\" and .mismatches==3 and .lost==0 and .events==4"
+
+# --mismatch-only: the ok connection is hidden (and counted), text tags it.
+nw_natwho_start "$TMP/mm.txt" "$TMP/mm.err" -d 1.5 --mismatch-only --k8s "$SNAP"
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null
+wait_natwho 10
+cat "$TMP/mm.txt"
+[ "$(grep -c MISMATCH "$TMP/mm.txt")" -eq 1 ] || fail "--mismatch-only: want one MISMATCH line"
+grep -q ":5432" "$TMP/mm.txt" && fail "--mismatch-only printed the ok connection"
+grep -q "1 events, 0 lost, 0 undecodable, 1 MISMATCH, 1 not shown" "$TMP/mm.err" ||
+	fail "--mismatch-only summary: $(tail -1 "$TMP/mm.err")"
+echo "ok: --mismatch-only"
+
+# audit: no traffic; exit 6 and the shadowing rule with its reason.
+rc=0
+nw_in "$NODE" "$NATWHO" audit -o json --k8s "$SNAP" >"$TMP/audit.json" || rc=$?
+[ $rc -eq 6 ] || fail "audit exit $rc, want 6"
+expect_json "$TMP/audit.json" "audit: hostPort shadows Service a/mysql-a ClusterIP" \
+	".type==\"shadow\" and (tostring|test(\"mysql-a\")) and (tostring|test(\"CNI-DN-\"))
+	 and (tostring|test(\"addrtype\"))"
+
+# Control: without the hostPort rules audit finds nothing and exits 0.
+nw_cleanup
+nw_topology_up nohostport
+rc=0
+nw_in "$NODE" "$NATWHO" audit --k8s "$SNAP" >"$TMP/audit2.txt" 2>&1 || rc=$?
+[ $rc -eq 0 ] || { cat "$TMP/audit2.txt"; fail "audit (no hostPort) exit $rc, want 0"; }
+echo "ok: audit is quiet without the hostPort rule"
