@@ -222,12 +222,11 @@ int kindex__add_nodeport(struct kindex *idx, uint32_t svcport, uint8_t family, u
 int kindex__add_ep(struct kindex *idx, uint32_t svcport, const struct kaddr *a, uint16_t port,
 		   bool ready, uint8_t origin, const char *pod_ns, const char *pod_name)
 {
-	struct ksvcport *sp = &idx->svcports.v[svcport];
 	struct kep *ep = KVEC_PUSH(&idx->eps);
+	struct ksvcport *sp = &idx->svcports.v[svcport];
 
 	if (!ep)
 		return -ENOMEM;
-	sp = &idx->svcports.v[svcport];
 	kkey__set(&ep->key, a->family, a->addr, sp->proto, port);
 	ep->key.aux = svcport + 1;
 	ep->svcport = svcport;

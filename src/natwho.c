@@ -21,10 +21,16 @@
 #include "knowledge.h"
 #include "log.h"
 #include "opts.h"
+#include "proctree.h"
+#include "record.h"
+#include "replay.h"
+#include "runcmd.h"
 #include "sink.h"
+#include "verdict.h"
 
-/* The one thing a signal handler touches. */
+/* The one thing a signal handler touches (with where it came from). */
 static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_from_tty; /* the terminal sent it to `-- CMD` too */
 
 struct app {
 	struct nw_opts opts;
@@ -39,10 +45,16 @@ struct app {
 	uint64_t lost_reported;
 	int netns_fd;
 	bool done;
+	struct record *rec; /* -w */
+	struct proctree tree; /* -- CMD --children */
+	struct runcmd cmd; /* -- CMD */
+	struct verdict verdict; /* -- CMD: what it did */
 };
 
-static void on_signal(int sig)
+static void on_signal(int sig, siginfo_t *si, void *uc)
 {
+	(void)uc;
+	stop_from_tty = si && si->si_code == SI_KERNEL;
 	stop_signal = sig;
 }
 
@@ -90,6 +102,10 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (app->done)
 		return 0;
+	if (app->rec && record__event(app->rec, data, size)) {
+		app->done = true; /* reported by stop_record() */
+		return 0;
+	}
 	err = conn__decode(data, size, app->boot_to_real_ns, capture__backend(&app->cap), &c);
 	if (err) {
 		app->stats.undecodable++;
@@ -98,7 +114,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	if (!enrich(app, &c))
 		return 0;
-	sink__conn(&app->sink, &c);
+	if (!app->opts.quiet)
+		sink__conn(&app->sink, &c);
+	if (app->cmd.pid)
+		verdict__add(&app->verdict, &c);
 	app->stats.events++;
 	if (app->opts.count && app->stats.events >= app->opts.count)
 		app->done = true;
@@ -107,12 +126,13 @@ static int on_event(void *ctx, void *data, size_t size)
 
 static void install_signals(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_flags = 0;
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL); /* a closed pipe shows up as a write error */
 }
@@ -129,10 +149,31 @@ static void report_lost_live(struct app *app)
 	app->lost_reported = lost;
 }
 
+/* `-- CMD`: pass natwho's signal on, unless the terminal sent it to CMD too. */
+static void forward_signal(struct app *app)
+{
+	if (stop_signal && !stop_from_tty)
+		runcmd__signal(&app->cmd, stop_signal);
+	stop_signal = 0;
+}
+
+/* Until a signal, --count or a capture write error; with `-- CMD`, until CMD
+ * ends (a signal is passed on to it). */
+static bool keep_running(struct app *app)
+{
+	if (app->done)
+		return false;
+	if (!app->cmd.pid)
+		return !stop_signal;
+	if (stop_signal)
+		forward_signal(app);
+	return runcmd__running(&app->cmd);
+}
+
 static int run_loop(struct app *app)
 {
-	while (!stop_signal && !app->done) {
-		int n = capture__poll(&app->cap, 100);
+	while (keep_running(app)) {
+		int n = capture__poll(&app->cap, record__poll_ms(app->rec, 100));
 
 		if (n < 0) {
 			nw_err("reading the ring buffer: %s", strerror(-n));
@@ -147,6 +188,7 @@ static int run_loop(struct app *app)
 			break;
 		report_lost_live(app);
 		knowledge__tick(&app->kn, now_ns(CLOCK_MONOTONIC));
+		record__tick(app->rec, now_ns(CLOCK_MONOTONIC));
 	}
 	/* Stopped by a signal or the clock: what the kernel already recorded is
 	 * still delivered. */
@@ -213,6 +255,18 @@ static int open_netns(struct app *app)
 	return 0;
 }
 
+/* -w: every knowledge source, as (re)loaded, goes into the capture too. */
+static void record_source(void *ctx, enum ksrc_kind kind, const char *name, const char *data,
+			  size_t len)
+{
+	struct app *app = ctx;
+	int err = record__source(app->rec, kind, name, data, len);
+
+	if (err == -E2BIG || err == -ENAMETOOLONG)
+		nw_warn("knowledge source %s (%zu bytes) does not fit in a capture file: "
+			"not recorded", name, len);
+}
+
 /* Load what natwho can know about this node before tracing starts. */
 static int start_knowledge(struct app *app)
 {
@@ -220,17 +274,18 @@ static int start_knowledge(struct app *app)
 		.nfiles = app->opts.nk8s_files,
 		.kubectl = app->opts.k8s_kubectl,
 		.kubeconfig = app->opts.kubeconfig,
-		.rules = !app->opts.no_rules,
+		.rules = !app->opts.no_rules && !app->opts.read_path, /* -r: not this node's */
 		.netns_fd = app->netns_fd,
 		.kubectl_refresh_s = app->opts.refresh_s,
 	};
 	int ret;
 
 	memcpy(ko.files, app->opts.k8s_files, sizeof(ko.files[0]) * ko.nfiles);
-	ret = knowledge__open(&app->kn, &ko, NULL, NULL);
+	ret = knowledge__open(&app->kn, &ko, app->rec ? record_source : NULL, app);
 	if (ret)
 		return ret;
-	if (!knowledge__index(&app->kn) && (app->opts.mismatch_only || app->opts.audit))
+	if (!knowledge__index(&app->kn) && !app->opts.read_path &&
+	    (app->opts.mismatch_only || app->opts.audit))
 		nw_warn("no Kubernetes or NAT rule knowledge found: give --k8s FILE or kubectl");
 	return 0;
 }
@@ -306,6 +361,7 @@ static int start_capture(struct app *app)
 		.filter = app->opts.filter,
 		.ringbuf_size = app->opts.ringbuf_size,
 		.netns_fd = app->netns_fd,
+		.tree_fd = proctree__fd(&app->tree),
 		.verbose = app->opts.verbose > 0,
 	};
 	char why[1024];
@@ -329,6 +385,166 @@ static int start_capture(struct app *app)
 	return 0;
 }
 
+/* -w: create the file now, so that a bad path fails before BPF is loaded. */
+static int start_record(struct app *app)
+{
+	char why[512];
+	int err;
+
+	if (!app->opts.write_path)
+		return NW_EXIT_OK;
+	err = record__open(&app->rec, app->opts.write_path, why, sizeof(why));
+	if (err) {
+		nw_err("%s", why);
+		return err == -ENOTTY ? NW_EXIT_USAGE : NW_EXIT_RUNTIME;
+	}
+	return NW_EXIT_OK;
+}
+
+/* -w: the header, once the backend is attached and the clock started. */
+static int begin_record(struct app *app)
+{
+	struct record_info info = {
+		.backend = capture__backend(&app->cap),
+		.start_ns = app->stats.start_ns,
+		.boot_to_real_ns = app->boot_to_real_ns,
+	};
+	char filters[RECORD_FILTERS_MAX], why[512];
+
+	if (!app->rec)
+		return NW_EXIT_OK;
+	record__filters(&app->opts, filters, sizeof(filters));
+	info.filters = filters;
+	if (record__begin(app->rec, &info, why, sizeof(why))) {
+		nw_err("%s", why);
+		return NW_EXIT_RUNTIME;
+	}
+	return NW_EXIT_OK;
+}
+
+/* -w: trailer and close, however natwho stopped; a write error fails the run
+ * (a closed pipe after -w - ends it quietly, like a closed stdout). */
+static int stop_record(struct app *app)
+{
+	char why[512];
+	int err;
+
+	if (!app->rec)
+		return NW_EXIT_OK;
+	err = record__close(app->rec, app->stats.lost, app->stats.undecodable,
+			    app->stats.end_ns, why, sizeof(why));
+	app->rec = NULL;
+	if (!err || err == -EPIPE)
+		return NW_EXIT_OK;
+	nw_err("%s", why);
+	return NW_EXIT_RUNTIME;
+}
+
+/* -- CMD --children: follow CMD's process tree in the kernel. */
+static int start_tree(struct app *app)
+{
+	char why[512];
+	int err;
+
+	if (!app->opts.cmd || app->opts.no_children)
+		return NW_EXIT_OK;
+	err = proctree__open(&app->tree, why, sizeof(why));
+	if (err) {
+		nw_err("%s", why);
+		return exit_code_for(err);
+	}
+	app->opts.filter.tree = 1;
+	return NW_EXIT_OK;
+}
+
+static int track_cmd(void *ctx, pid_t pid)
+{
+	struct app *app = ctx;
+
+	return app->opts.filter.tree ? proctree__add(&app->tree, pid) : 0;
+}
+
+/* -- CMD: start it now that the capture is attached.  A CMD that cannot be
+ * run is reported; its status (127, 126) becomes natwho's. */
+static int start_cmd(struct app *app)
+{
+	char why[512];
+
+	if (!app->opts.cmd)
+		return NW_EXIT_OK;
+	verdict__init(&app->verdict);
+	if (!runcmd__start(&app->cmd, app->opts.cmd, track_cmd, app, why, sizeof(why)))
+		return NW_EXIT_OK;
+	nw_err("%s", why);
+	/* Not tracked: CMD was killed before it ran. */
+	return runcmd__term_signal(&app->cmd) == SIGKILL ? NW_EXIT_RUNTIME : NW_EXIT_OK;
+}
+
+/* -- CMD: after tracing, wait for CMD, print the verdict; CMD's status. */
+static int end_cmd(struct app *app)
+{
+	struct verdict_end end = { .command = app->opts.cmd[0] };
+
+	while (runcmd__wait(&app->cmd) == -EINTR)
+		forward_signal(app);
+	end.signal = runcmd__term_signal(&app->cmd);
+	end.status = runcmd__exit_code(&app->cmd);
+	verdict__print(&app->verdict, &end, &app->sink.out, stderr);
+	fflush(app->sink.out.f);
+	return runcmd__exit_code(&app->cmd);
+}
+
+/* -r: a capture's knowledge sources rebuild the index as they come. */
+static int replay_source(void *ctx, uint32_t cap_kind, const char *name, const void *data,
+			 size_t len)
+{
+	struct app *app = ctx;
+	enum ksrc_kind kind;
+	int err;
+
+	if (record__ksrc_kind(cap_kind, &kind))
+		return -EPROTONOSUPPORT;
+	err = knowledge__put(&app->kn, kind, name, data, len);
+	app->stats.k8s = knowledge__index(&app->kn) != NULL;
+	return err;
+}
+
+static bool replay_conn(void *ctx, struct conn *c)
+{
+	return enrich(ctx, c);
+}
+
+/* -r FILE: no BPF, no root; the filters apply in userspace. */
+static int run_replay(struct app *app)
+{
+	struct replay_opts ro = {
+		.filter = app->opts.filter,
+		.count = app->opts.count,
+		.output = app->opts.output,
+		.utc = app->opts.utc,
+		.quiet = app->opts.quiet,
+		.out = stdout,
+		.text_f = stderr,
+		.on_source = replay_source,
+		.on_conn = replay_conn,
+		.ctx = app,
+		.stats = &app->stats,
+		.stop = &stop_signal,
+	};
+	struct replay_result res;
+	char err[1024];
+	int ret;
+
+	ret = start_knowledge(app);
+	if (ret)
+		return ret;
+	app->stats.k8s = knowledge__index(&app->kn) != NULL;
+	ret = replay__file(app->opts.read_path, &ro, &res, err, sizeof(err));
+	if (ret)
+		nw_err("%s", err);
+	return ret;
+}
+
 static void finish(struct app *app)
 {
 	uint64_t lost = 0;
@@ -349,9 +565,45 @@ static void finish(struct app *app)
 			(unsigned long long)lost);
 }
 
+/* Attach, start `-- CMD`, trace, summarize: natwho's exit status (natwho's
+ * own failure first, else CMD's status). */
+static int run_live(struct app *app)
+{
+	int ret, rec_ret;
+
+	ret = start_cgroups(app);
+	ret = ret ?: start_tree(app);
+	ret = ret ?: start_capture(app);
+	if (ret)
+		return ret;
+	app->stats.start_ns = now_ns(CLOCK_REALTIME);
+	ret = begin_record(app);
+	if (ret)
+		return ret;
+	if (app->opts.duration_ns)
+		app->deadline_ns = now_ns(CLOCK_MONOTONIC) + app->opts.duration_ns;
+	if (!app->opts.quiet)
+		sink__header(&app->sink);
+	fflush(app->sink.out.f);
+	ret = start_cmd(app);
+	if (ret)
+		return ret;
+	ret = run_loop(app);
+	finish(app);
+	rec_ret = stop_record(app);
+	ret = ret ?: rec_ret;
+	if (app->opts.cmd) {
+		int cmd_ret = end_cmd(app);
+
+		ret = ret ?: cmd_ret;
+	}
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct app app = { .netns_fd = -1 };
+	FILE *live;
 	int ret;
 
 	ret = opts__parse(&app.opts, argc, argv);
@@ -364,31 +616,32 @@ int main(int argc, char **argv)
 			printf("natwho %s (libbpf %s)\n", NATWHO_VERSION, libbpf_version_string());
 		return NW_EXIT_OK;
 	}
-	log__setup(app.opts.output == OUT_JSON, app.opts.verbose);
+	/* -w -: stdout is the capture; everything else goes to stderr. */
+	live = app.opts.write_path && !strcmp(app.opts.write_path, "-") ? stderr : stdout;
+	if (live == stderr)
+		setvbuf(stderr, NULL, _IOLBF, 0);
+	log__setup(app.opts.output == OUT_JSON && live == stdout, app.opts.verbose);
 	libbpf_set_print(libbpf_print);
 	install_signals();
-	ret = open_netns(&app);
+	if (app.opts.read_path) {
+		ret = run_replay(&app);
+		goto cleanup;
+	}
+	ret = start_record(&app); /* before the knowledge: its sources are recorded */
+	ret = ret ?: open_netns(&app);
 	if (ret)
 		goto cleanup;
-	sink__init(&app.sink, stdout, app.opts.output, app.opts.utc);
+	sink__init(&app.sink, live, app.opts.output, app.opts.utc);
 	app.boot_to_real_ns = (int64_t)(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME));
 	ret = start_knowledge(&app);
 	if (!ret && app.opts.audit) {
 		ret = run_audit(&app);
 		goto cleanup;
 	}
-	ret = ret ?: start_cgroups(&app);
-	ret = ret ?: start_capture(&app);
-	if (ret)
-		goto cleanup;
-	app.stats.start_ns = now_ns(CLOCK_REALTIME);
-	if (app.opts.duration_ns)
-		app.deadline_ns = now_ns(CLOCK_MONOTONIC) + app.opts.duration_ns;
-	sink__header(&app.sink);
-	fflush(stdout);
-	ret = run_loop(&app);
-	finish(&app);
+	ret = ret ?: run_live(&app);
 cleanup:
+	stop_record(&app);
+	proctree__close(&app.tree);
 	capture__close(&app.cap);
 	cgroup_attach__close(&app.cga);
 	knowledge__close(&app.kn);

@@ -24,6 +24,8 @@ enum {
 	OPT_REFRESH,
 	OPT_NO_RULES,
 	OPT_MISMATCH_ONLY,
+	OPT_CHILDREN,
+	OPT_NO_CHILDREN,
 };
 
 static const struct option long_opts[] = {
@@ -47,6 +49,11 @@ static const struct option long_opts[] = {
 	{ "refresh", required_argument, NULL, OPT_REFRESH },
 	{ "no-rules", no_argument, NULL, OPT_NO_RULES },
 	{ "mismatch-only", no_argument, NULL, OPT_MISMATCH_ONLY },
+	{ "write", required_argument, NULL, 'w' },
+	{ "read", required_argument, NULL, 'r' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "children", no_argument, NULL, OPT_CHILDREN },
+	{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -56,6 +63,8 @@ static const struct option long_opts[] = {
 void opts__usage(FILE *f)
 {
 	fputs("Usage: natwho [OPTIONS]\n"
+	      "       natwho [OPTIONS] -- CMD [ARGS...]\n"
+	      "       natwho -r FILE [FILTERS] [OUTPUT OPTIONS]\n"
 	      "       natwho audit [--k8s FILE|kubectl] [--netns NS] [-o json]\n"
 	      "Show, for every new connection, where it was meant to go and where\n"
 	      "conntrack/NAT actually sent it.\n"
@@ -96,6 +105,20 @@ void opts__usage(FILE *f)
 	      "      --mismatch-only     print only connections that landed somewhere other\n"
 	      "                          than an endpoint of the Service they were meant for\n"
 	      "\n"
+	      "Record, replay, trace one command:\n"
+	      "  -w, --write FILE        also record every event (and the knowledge loaded)\n"
+	      "                          to a capture file; - writes it to stdout and the\n"
+	      "                          live output to stderr\n"
+	      "  -r, --read FILE         replay a capture file (- for stdin) as it was shown\n"
+	      "                          live; needs neither root nor BPF; the filters above\n"
+	      "                          apply in userspace (--netns as an inode number)\n"
+	      "  -q, --quiet             no live records: the summary only\n"
+	      "  -- CMD [ARGS...]        run CMD once attached, trace until it exits, then\n"
+	      "                          print a verdict and exit with CMD's status\n"
+	      "      --children          only connections of CMD and its descendants, and\n"
+	      "                          those without a local process (default with CMD)\n"
+	      "      --no-children       every connection the filters let through\n"
+	      "\n"
 	      "Output:\n"
 	      "  -o, --output FORMAT     text (default) or json (one object per line)\n"
 	      "      --utc               text timestamps in UTC instead of local time\n"
@@ -109,10 +132,13 @@ void opts__usage(FILE *f)
 	      "  natwho --netns /var/run/netns/node1  trace another network namespace\n"
 	      "  natwho --k8s kubectl --mismatch-only only connections that went astray\n"
 	      "  natwho audit --k8s snap.json         hostPort/DNAT rules shadowing Services\n"
+	      "  natwho -w repro.nwcap -- mysql -h 10.96.0.20   record one command's connections\n"
+	      "  natwho -r repro.nwcap -o json        replay the capture anywhere\n"
 	      "\n"
 	      "Exit status: 0 ok, 1 runtime error, 2 usage error, 3 missing privileges,\n"
 	      "4 kernel lacks a needed feature, 5 malformed input file, 6 audit found\n"
-	      "shadowing rules.  See natwho(8).\n",
+	      "shadowing rules; with -- CMD, CMD's own (128+N if signal N killed it).\n"
+	      "See natwho(8).\n",
 	      f);
 }
 
@@ -265,6 +291,11 @@ static int parse_one(struct nw_opts *o, int c, const char *arg)
 		return err ? bad_value("--refresh", arg, err, "seconds, 0-86400; 0: never") : 0;
 	case OPT_NO_RULES: o->no_rules = true; return 0;
 	case OPT_MISMATCH_ONLY: o->mismatch_only = true; return 0;
+	case 'w': o->write_path = arg; return 0;
+	case 'r': o->read_path = arg; return 0;
+	case 'q': o->quiet = true; return 0;
+	case OPT_CHILDREN: o->no_children = false; return 0;
+	case OPT_NO_CHILDREN: o->no_children = true; return 0;
 	case 'v': o->verbose++; return 0;
 	case 'h': o->help = true; return 0;
 	case 'V': o->version = true; return 0;
@@ -273,9 +304,55 @@ static int parse_one(struct nw_opts *o, int c, const char *arg)
 	}
 }
 
+/* The options -r refuses: they steer live tracing only.  NULL for others. */
+static const char *live_only(int c)
+{
+	switch (c) {
+	case 'w': return "-w";
+	case 'd': return "--duration";
+	case OPT_BACKEND: return "--backend";
+	case OPT_RINGBUF: return "--ringbuf-size";
+	case OPT_CGROUP: return "--cgroup";
+	case OPT_POD: return "--pod";
+	case OPT_POD_UID: return "--pod-uid";
+	case OPT_CHILDREN: return "--children";
+	case OPT_NO_CHILDREN: return "--no-children";
+	default: return NULL;
+	}
+}
+
+/* -r (replay), -w (record) and `-- CMD` against the rest. */
+static int check_modes(const struct nw_opts *o, const char *live, bool children)
+{
+	if (o->read_path && live)
+		nw_err("%s applies to live tracing, not to -r (replaying a capture file)", live);
+	else if (o->read_path && o->netns_path)
+		nw_err("-r filters by --netns INODE (a number), not by path");
+	else if (o->read_path && o->cmd)
+		nw_err("-r replays a capture file and runs no command");
+	else if (o->audit && (o->read_path || o->write_path || o->cmd))
+		nw_err("natwho audit takes no -r, -w or command");
+	else if (children && !o->cmd)
+		nw_err("--children and --no-children apply to a command given after --");
+	else
+		return 0;
+	return NW_EXIT_USAGE;
+}
+
+/* Where the options end: the first "--", whatever follows is CMD [ARGS]. */
+static int opts_end(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--"))
+			return i;
+	return argc;
+}
+
 int opts__parse(struct nw_opts *o, int argc, char **argv)
 {
-	int c, err;
+	int c, err, nopts = opts_end(argc, argv);
+	const char *live = NULL;
+	bool children = false;
 
 	memset(o, 0, sizeof(*o));
 	o->backend = "auto";
@@ -286,7 +363,7 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 		optind = 2;
 	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:P:46o:c:d:vhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(nopts, argv, ":p:P:46o:c:d:w:r:qvhV", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			nw_err("%s '%s'; try 'natwho --help'",
 			       c == '?' ? "unknown option" : "missing value for option",
@@ -296,10 +373,20 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 		err = parse_one(o, c, optarg);
 		if (err)
 			return err;
+		live = live ?: live_only(c);
+		children |= c == OPT_CHILDREN || c == OPT_NO_CHILDREN;
 	}
-	if (optind < argc) {
-		nw_err("unexpected argument '%s'; try 'natwho --help'", argv[optind]);
+	if (optind < nopts) {
+		nw_err("unexpected argument '%s' (a command to trace goes after --); "
+		       "try 'natwho --help'", argv[optind]);
 		return NW_EXIT_USAGE;
 	}
-	return 0;
+	if (nopts < argc) {
+		o->cmd = argv + nopts + 1;
+		if (!o->cmd[0]) {
+			nw_err("-- must be followed by a command to trace");
+			return NW_EXIT_USAGE;
+		}
+	}
+	return check_modes(o, live, children);
 }

@@ -31,6 +31,11 @@ struct nw_opts {
 	bool no_rules; /* --no-rules: do not read the node's NAT ruleset */
 	bool mismatch_only;
 	bool audit; /* `natwho audit`: list shadowing rules, no tracing */
+	const char *write_path; /* -w FILE: record a capture ("-": stdout) */
+	const char *read_path; /* -r FILE: replay a capture ("-": stdin), no BPF */
+	char **cmd; /* `-- CMD [ARGS...]`: NULL-terminated; NULL: none */
+	bool quiet; /* -q: no live records, the summary only */
+	bool no_children; /* --no-children: with CMD, every matching connection */
 	int verbose;
 	bool utc;
 	bool help;

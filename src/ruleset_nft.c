@@ -194,6 +194,7 @@ static const char *nft__elem(struct json_object *e, struct json_object **val)
 {
 	struct json_object_iter it;
 
+	*val = NULL;
 	if (!json_object_is_type(e, json_type_object) || json_object_object_length(e) != 1)
 		return NULL;
 	json_object_object_foreachC(e, it)
@@ -844,7 +845,7 @@ static int nft__kube_sets(struct nft *p, const struct nft_table *t, int pass)
 	int err = 0;
 
 	for (size_t i = 0; i < n && err != -ENOMEM; i++) {
-		struct json_object *o, *elems;
+		struct json_object *o = NULL, *elems;
 		const char *kind = nft__elem(json_object_array_get_idx(p->list, i), &o);
 		const char *name = kjson__str(o, "name");
 		size_t m;

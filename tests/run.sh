@@ -96,7 +96,9 @@ run_docs() {
 }
 
 run_qemu() {
-	[ -x tests/qemu/matrix.sh ] && run_one "qemu/matrix" 3600 tests/qemu/matrix.sh
+	[ -x tests/qemu/matrix.sh ] || return 0
+	run_one "qemu/matrix" 3600 tests/qemu/matrix.sh
+	sed -n '/^natwho backend matrix/,$s/^/    /p' "$LOGDIR/qemu_matrix.log"
 }
 
 [ $# -eq 0 ] && set -- all

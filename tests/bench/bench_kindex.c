@@ -72,23 +72,25 @@ static void svc_ip(unsigned i, char *s, size_t n)
 	snprintf(s, n, "10.96.%u.%u", i / 250, i % 250 + 1);
 }
 
-/* Service s has endpoints on pods s, s + nsvc, s + 2*nsvc, ... */
 static void snapshot_pods(struct buf *b, unsigned npods)
 {
 	for (unsigned i = 0; i < npods; i++) {
 		char ip[32];
 
 		pod_ip(i, ip, sizeof(ip));
-		buf_printf(b, "%s{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
-			   "\"app-%u\",\"namespace\":\"ns-%u\",\"uid\":\"u-%u\"},\"spec\":{\"nodeName\":"
-			   "\"node-%u\",\"containers\":[{\"name\":\"c\",\"ports\":[{\"containerPort\":"
-			   "8080,\"protocol\":\"TCP\"%s}]}]},\"status\":{\"phase\":\"Running\","
-			   "\"hostIP\":\"192.168.%u.%u\",\"podIP\":\"%s\",\"podIPs\":[{\"ip\":\"%s\"}]}}",
-			   i ? "," : "", i, i % 100, i, i % 50, i < HOSTPORTS ? ",\"hostPort\":9000" : "",
-			   i % 50 / 250, i % 50 + 1, ip, ip);
+		buf_printf(b,
+			   "%s{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
+			   "\"metadata\":{\"name\":\"app-%u\",\"namespace\":\"ns-%u\"},"
+			   "\"spec\":{\"nodeName\":\"node-%u\",\"containers\":[{\"name\":\"c\","
+			   "\"ports\":[{\"containerPort\":8080,\"protocol\":\"TCP\"%s}]}]},"
+			   "\"status\":{\"phase\":\"Running\",\"hostIP\":\"192.168.0.%u\","
+			   "\"podIP\":\"%s\",\"podIPs\":[{\"ip\":\"%s\"}]}}",
+			   i ? "," : "", i, i % 100, i % 50,
+			   i < HOSTPORTS ? ",\"hostPort\":9000" : "", i % 50 + 1, ip, ip);
 	}
 }
 
+/* Service s has endpoints on pods s, s + nsvc, s + 2 * nsvc, ... */
 static void snapshot_services(struct buf *b, unsigned npods, unsigned nsvc)
 {
 	for (unsigned s = 0; s < nsvc; s++) {
@@ -97,47 +99,55 @@ static void snapshot_services(struct buf *b, unsigned npods, unsigned nsvc)
 		svc_ip(s, ip, sizeof(ip));
 		if (s % 4 == 0) /* every fourth Service also has a NodePort */
 			snprintf(np, sizeof(np), ",\"nodePort\":%u", 30000 + s % 2768);
-		buf_printf(b, ",{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":"
-			   "\"svc-%u\",\"namespace\":\"ns-%u\"},\"spec\":{\"type\":\"%s\",\"clusterIP\":"
-			   "\"%s\",\"clusterIPs\":[\"%s\"],\"ports\":[{\"name\":\"http\",\"port\":%u,"
-			   "\"protocol\":\"TCP\",\"targetPort\":8080%s}]}}",
+		buf_printf(b,
+			   ",{\"apiVersion\":\"v1\",\"kind\":\"Service\","
+			   "\"metadata\":{\"name\":\"svc-%u\",\"namespace\":\"ns-%u\"},"
+			   "\"spec\":{\"type\":\"%s\",\"clusterIP\":\"%s\",\"clusterIPs\":[\"%s\"],"
+			   "\"ports\":[{\"name\":\"http\",\"port\":%u,\"protocol\":\"TCP\","
+			   "\"targetPort\":8080%s}]}}",
 			   s, s % 100, np[0] ? "NodePort" : "ClusterIP", ip, ip, 9000 + s % 7, np);
-		buf_printf(b, ",{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\","
-			   "\"metadata\":{\"name\":\"svc-%u-x\",\"namespace\":\"ns-%u\",\"labels\":"
-			   "{\"kubernetes.io/service-name\":\"svc-%u\"}},\"addressType\":\"IPv4\","
-			   "\"ports\":[{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}],"
-			   "\"endpoints\":[",
+		buf_printf(b,
+			   ",{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\","
+			   "\"metadata\":{\"name\":\"svc-%u-x\",\"namespace\":\"ns-%u\","
+			   "\"labels\":{\"kubernetes.io/service-name\":\"svc-%u\"}},"
+			   "\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080,"
+			   "\"protocol\":\"TCP\"}],\"endpoints\":[",
 			   s, s % 100, s);
 		for (unsigned p = s, k = 0; p < npods; p += nsvc, k++) {
 			pod_ip(p, ep, sizeof(ep));
-			buf_printf(b, "%s{\"addresses\":[\"%s\"],\"conditions\":{\"ready\":true},"
-				   "\"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"ns-%u\",\"name\":"
-				   "\"app-%u\"}}",
+			buf_printf(b,
+				   "%s{\"addresses\":[\"%s\"],\"conditions\":{\"ready\":true},"
+				   "\"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"ns-%u\","
+				   "\"name\":\"app-%u\"}}",
 				   k ? "," : "", ep, p % 100, p);
 		}
 		buf_printf(b, "]}");
 	}
 }
 
+/* kube-proxy iptables mode for those Services, portmap hooked ahead. */
 static void ruleset(struct buf *b, unsigned npods, unsigned nsvc)
 {
-	buf_printf(b, "*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n"
-		   ":CNI-HOSTPORT-DNAT - [0:0]\n"
-		   "-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT\n"
-		   "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n");
+	buf_printf(b, "*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+		      ":KUBE-SERVICES - [0:0]\n:CNI-HOSTPORT-DNAT - [0:0]\n"
+		      "-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT\n"
+		      "-A PREROUTING -m comment --comment \"kubernetes service portals\" "
+		      "-j KUBE-SERVICES\n");
 	for (unsigned s = 0; s < nsvc; s++) {
 		char ip[32], ep[32];
 
 		svc_ip(s, ip, sizeof(ip));
-		buf_printf(b, ":KUBE-SVC-%u - [0:0]\n-A KUBE-SERVICES -m comment --comment "
-			   "\"ns-%u/svc-%u:http cluster IP\" -m tcp -p tcp -d %s --dport %u -j "
-			   "KUBE-SVC-%u\n",
+		buf_printf(b,
+			   ":KUBE-SVC-%u - [0:0]\n-A KUBE-SERVICES -m comment --comment "
+			   "\"ns-%u/svc-%u:http cluster IP\" -m tcp -p tcp -d %s --dport %u "
+			   "-j KUBE-SVC-%u\n",
 			   s, s % 100, s, ip, 9000 + s % 7, s);
 		for (unsigned p = s; p < npods; p += nsvc) {
 			pod_ip(p, ep, sizeof(ep));
-			buf_printf(b, ":KUBE-SEP-%u - [0:0]\n-A KUBE-SVC-%u -m statistic --mode random "
-				   "--probability 0.5 -j KUBE-SEP-%u\n-A KUBE-SEP-%u -m tcp -p tcp -j "
-				   "DNAT --to-destination %s:8080\n",
+			buf_printf(b,
+				   ":KUBE-SEP-%u - [0:0]\n-A KUBE-SVC-%u -m statistic --mode "
+				   "random --probability 0.5 -j KUBE-SEP-%u\n-A KUBE-SEP-%u -m tcp "
+				   "-p tcp -j DNAT --to-destination %s:8080\n",
 				   p, s, p, p, ep);
 		}
 	}
@@ -145,10 +155,11 @@ static void ruleset(struct buf *b, unsigned npods, unsigned nsvc)
 		char ep[32];
 
 		pod_ip(h, ep, sizeof(ep));
-		buf_printf(b, ":CNI-DN-%u - [0:0]\n-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "
-			   "\"dnat name: \\\"cbr0\\\" id: \\\"sandbox%u\\\"\" -m multiport --dports "
-			   "%u -j CNI-DN-%u\n-A CNI-DN-%u -p tcp -m tcp --dport %u -j DNAT "
-			   "--to-destination %s:8080\n",
+		buf_printf(b,
+			   ":CNI-DN-%u - [0:0]\n-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "
+			   "\"dnat name: \\\"cbr0\\\" id: \\\"sandbox%u\\\"\" -m multiport "
+			   "--dports %u -j CNI-DN-%u\n-A CNI-DN-%u -p tcp -m tcp --dport %u "
+			   "-j DNAT --to-destination %s:8080\n",
 			   h, h, 9000 + h % 7, h, h, 9000 + h % 7, ep);
 	}
 	buf_printf(b, "COMMIT\n");

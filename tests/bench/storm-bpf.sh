@@ -54,7 +54,7 @@ bpf_stats_phase() {
 	prog_totals "$TRACER" >"$T/bpf2"
 	BPF_PP_RT=$(sed -nE 's/.*roundtrips=([0-9]+).*/\1/p' <<<"$line")
 	nwb_stop "$TRACER" INT
-	wait "$floor"
+	nwb_reap "$floor"
 	BPF_FLOOR_NS=$(sed -nE 's/.*ns_per_run=([0-9.]+).*/\1/p' "$T/floor")
 	BPF_FLOOR_CNT=$(sed -nE 's/.*run_cnt=([0-9]+).*/\1/p' "$T/floor")
 	sysctl -qw kernel.bpf_stats_enabled="$NWB_SYSCTL_SAVED"

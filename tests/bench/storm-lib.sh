@@ -13,7 +13,7 @@
 #
 # No traffic ever leaves these namespaces.
 
-NWB_P=${NWB_P:-nwb$$-}
+NWB_P=${NWB_P:-nwb-$$-}
 NWB_NODE=${NWB_P}node
 NWB_POD=${NWB_P}pod
 NWB_SVC=10.96.0.100
@@ -36,11 +36,22 @@ nwb_bg() { # nwb_bg NS CMD...: start CMD in NS in the background; sets NWB_LAST
 	NWB_PIDS+=("$NWB_LAST")
 }
 
-nwb_stop() { # nwb_stop PID [SIGNAL]: stop one of our processes and reap it
+# nwb_stop PID [SIGNAL]: stop one of our processes, reap it and forget it (so
+# that the cleanup never signals a recycled pid).
+nwb_stop() {
 	local pid=$1 sig=${2:-TERM}
 	kill -CONT "$pid" 2>/dev/null || true
 	kill -"$sig" "$pid" 2>/dev/null || true
+	nwb_reap "$pid"
+}
+
+nwb_reap() { # nwb_reap PID: wait for one of our processes and forget it
+	local pid=$1 p keep=()
 	wait "$pid" 2>/dev/null || true
+	for p in "${NWB_PIDS[@]}"; do
+		[ "$p" = "$pid" ] || keep+=("$p")
+	done
+	NWB_PIDS=("${keep[@]}")
 }
 
 nwb_cleanup() {
@@ -61,6 +72,7 @@ nwb_cleanup() {
 		NWB_SYSCTL_SAVED=
 	fi
 	[ -n "${NWB_TMP:-}" ] && rm -rf "$NWB_TMP"
+	NWB_TMP=
 	return 0
 }
 
@@ -106,7 +118,8 @@ nwb_tune() {
 	nwb_in "$NWB_POD" sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=8192
 }
 
-# nwb_up TOOL: namespaces, veth, rules, and the two servers in the pod.
+# nwb_up TOOL: namespaces, veth, rules, and the two servers in the pod
+# (NWB_SERVER: the storm server's pid).
 nwb_up() {
 	local tool=$1
 	trap nwb_cleanup EXIT
@@ -125,6 +138,7 @@ nwb_up() {
 	nwb_rules | nwb_in "$NWB_NODE" iptables-restore
 	nwb_tune
 	nwb_bg "$NWB_POD" "$tool" serve 0.0.0.0 8080 -t "${NWB_SERVE_THREADS:-1}"
+	NWB_SERVER=$NWB_LAST
 	nwb_bg "$NWB_POD" "$tool" serve 0.0.0.0 8081 -t 4 -e
 	sleep 0.3
 }

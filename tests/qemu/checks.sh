@@ -14,6 +14,10 @@
 #                         incident topology of netns.sh: IPv4+IPv6, TCP+UDP
 #                         through a DNAT, pid/comm, a forwarded connection,
 #                         --port, --count, --pid and --netns (path and inode)
+#   nwc_noconntrack BACKEND  nf_conntrack is a module and not loaded (boot
+#                         with natwho.modules=0): natwho says so, exit 4;
+#                         once loaded, the backend attaches (77 when it
+#                         cannot on this kernel even then, as nwc_support)
 #   nwc_incident BACKEND  the incident exactly as reported: kube-proxy in IPVS
 #                         mode (ip_vs, ipvsadm, kube-ipvs0 dummy) plus the
 #                         portmap hostPort DNAT ahead of KUBE-SERVICES; then
@@ -279,6 +283,33 @@ nwc_e2e_netns() {
 		nwc_expect "no --netns: $NWC_BACKEND sees the node's namespace too" 1 \
 			".netns == $NODE_INO and .landed.addr == \"$POD_B\""
 	fi
+}
+
+nwc_noconntrack() {
+	local rc=0 msg="no connection is being tracked on this host yet (nf_conntrack not loaded)"
+	NWC_BACKEND=$1 NWC_FAILED=0
+	if [ -d /sys/module/nf_conntrack ]; then
+		nwc_fail "nf_conntrack is loaded: this check needs a boot without it"
+		return "$NWC_FAILED"
+	fi
+	"$NATWHO" --backend "$1" -d 100ms >/dev/null 2>"$NWC_TMP/nc.err" || rc=$?
+	cat "$NWC_TMP/nc.err"
+	if [ $rc -eq 4 ] && grep -qF "$msg" "$NWC_TMP/nc.err"; then
+		nwc_ok "without nf_conntrack: exit 4, \"$msg\""
+	else
+		nwc_fail "without nf_conntrack: exit $rc, want 4 and \"$msg\""
+	fi
+	modprobe nf_conntrack || nwc_fail "modprobe nf_conntrack"
+	nwc_support "$1"
+	rc=$?
+	case $rc in
+	0) nwc_ok "attaches once nf_conntrack is loaded" ;;
+	77) ;;
+	*) nwc_fail "after modprobe nf_conntrack: $NWC_REASON" ;;
+	esac
+	modprobe -r nf_conntrack || nwc_fail "modprobe -r nf_conntrack"
+	[ $rc -eq 77 ] && [ "$NWC_FAILED" -eq 0 ] && return 77
+	return "$NWC_FAILED"
 }
 
 nwc_e2e() {

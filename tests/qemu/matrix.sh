@@ -12,7 +12,9 @@
 #               checks.sh, and run.sh boots it under TCG.  Inside, for each
 #               backend, scenarios/backend.sh runs BACKEND-e2e (the host
 #               suite's checks) and BACKEND-incident (kube-proxy IPVS mode
-#               plus the portmap hostPort DNAT, and the control case).
+#               plus the portmap hostPort DNAT, and the control case); a
+#               second boot without modules runs BACKEND-noconntrack for the
+#               probes of nf_conntrack functions (fentry, kprobe).
 #
 # A cell passes when every scenario of the backend passed; it is unsupported
 # (never a pass) when natwho reports the backend cannot work on that kernel
@@ -20,7 +22,8 @@
 # config: a backend the config supports must attach); anything else, a guest
 # that hangs past NATWHO_QEMU_TIMEOUT (default 900 s) included, fails.
 #
-# Prints the matrix last.  Exit 0 when no cell failed, 1 otherwise.
+# Prints the matrix last.  Exit 0 when no cell failed, 1 otherwise, 77 (the
+# whole matrix unsupported) when not run as root.
 # Logs: build/qemu/matrix-<release>.log (+ .results), build/qemu/matrix-host.log.
 set -uo pipefail
 
@@ -29,6 +32,7 @@ HERE=$ROOT/tests/qemu
 OUT=$ROOT/build/qemu
 BUILD=$ROOT/${OUTPUT:-build}
 BACKENDS=(fentry kprobe netfilter)
+NOCT_BACKENDS=(fentry kprobe)
 read -r -a SERIES <<< "${NATWHO_QEMU_KERNELS:-6.1 6.12}"
 TIMEOUT=${NATWHO_QEMU_TIMEOUT:-900}
 SCENARIO_TIMEOUT=240 # each scenario, inside the guest
@@ -84,28 +88,51 @@ expected_backends() {
 	echo "${list[*]}"
 }
 
-# Fill the cells of ROW from run.sh's LOG.results (name status rc secs note).
+parts_of() {
+	case " ${NOCT_BACKENDS[*]} " in
+	*" $1 "*) echo e2e incident noconntrack ;;
+	*) echo e2e incident ;;
+	esac
+}
+
+# Fill the cells of ROW from run.sh's results (name status rc secs note).
 judge_guest() {
-	local row=$1 results=$2 b part status note statuses notes
+	local row=$1 results=$2 b part status note statuses notes all
 	for b in "${BACKENDS[@]}"; do
-		statuses='' notes=''
-		for part in e2e incident; do
+		statuses='' notes='' all=''
+		for part in $(parts_of "$b"); do
+			all+=" pass"
 			status=$(awk -F'\t' -v n="$b-$part" '$1 == n {print $2}' "$results" 2>/dev/null)
 			note=$(awk -F'\t' -v n="$b-$part" '$1 == n {print $5}' "$results" 2>/dev/null)
 			statuses+=" ${status:-none}"
 			[ -n "$note" ] && notes=${notes:-$part: $note}
 		done
-		case $statuses in
-		" pass pass") cell "$row" "$b" pass ;;
-		" skip skip") cell "$row" "$b" unsupported "$notes" ;;
-		*none*) cell "$row" "$b" fail "no result (guest hung or crashed?)${notes:+; $notes}" ;;
-		*) cell "$row" "$b" fail "e2e/incident:$statuses${notes:+; $notes}" ;;
-		esac
+		if [ "$statuses" = "$all" ]; then
+			cell "$row" "$b" pass
+		elif [ "$statuses" = "${all//pass/skip}" ]; then
+			cell "$row" "$b" unsupported "$notes"
+		elif [[ $statuses == *none* ]]; then
+			cell "$row" "$b" fail "no result (guest hung or crashed?)${notes:+; $notes}"
+		else
+			cell "$row" "$b" fail "$(parts_of "$b" | tr ' ' /):$statuses${notes:+; $notes}"
+		fi
 	done
 }
 
+join() {
+	local IFS=,
+	echo "$*"
+}
+
+# boot KERNEL_DIR INITRD LOG APPEND: one guest run; its verdict is in LOG.results.
+boot() {
+	rm -f "$3.results"
+	NATWHO_QEMU_APPEND="$4 natwho.timeout=$SCENARIO_TIMEOUT" \
+		"$HERE/run.sh" "$1" "$2" "$TIMEOUT" "$3" >&2
+}
+
 run_guest() {
-	local series=$1 release kdir initrd logf expect args=() b
+	local series=$1 release kdir initrd logf expect args=() b main=() noct=()
 	release=$(NATWHO_QEMU_PATTERN=$(kernel_pattern "$series") "$HERE/prepare.sh") || {
 		ROWS+=("linux-$series (qemu)")
 		row_fails "linux-$series (qemu)" "kernel $series could not be prepared"
@@ -117,6 +144,11 @@ run_guest() {
 	ROWS+=("$release (qemu)")
 	for b in "${BACKENDS[@]}"; do
 		args+=(-s "$HERE/scenarios/backend.sh:$b-e2e" -s "$HERE/scenarios/backend.sh:$b-incident")
+		main+=("$b-e2e" "$b-incident")
+	done
+	for b in "${NOCT_BACKENDS[@]}"; do
+		args+=(-s "$HERE/scenarios/backend.sh:$b-noconntrack")
+		noct+=("$b-noconntrack")
 	done
 	if ! "$HERE/mkinitramfs.sh" -k "$kdir" -o "$initrd" \
 		-f "$BUILD/natwho-static:/test/natwho" -f "$OUT/nw-connect:/test/nw-connect" \
@@ -127,9 +159,11 @@ run_guest() {
 	fi
 	expect=$(expected_backends "$kdir/config")
 	log "booting $release (expect: ${expect:-nothing}); log: $logf"
-	NATWHO_QEMU_APPEND="natwho.expect=$expect natwho.timeout=$SCENARIO_TIMEOUT" \
-		"$HERE/run.sh" "$kdir" "$initrd" "$TIMEOUT" "$logf" >&2
-	judge_guest "$release (qemu)" "$logf.results"
+	boot "$kdir" "$initrd" "$logf" "natwho.expect=$expect natwho.only=$(join "${main[@]}")"
+	boot "$kdir" "$initrd" "$logf-noconntrack" \
+		"natwho.expect=$expect natwho.only=$(join "${noct[@]}") natwho.modules=0"
+	cat "$logf.results" "$logf-noconntrack.results" >"$logf.all-results" 2>/dev/null
+	judge_guest "$release (qemu)" "$logf.all-results"
 }
 
 run_host() {
@@ -178,7 +212,7 @@ print_matrix() {
 
 main() {
 	local s
-	[ "$(id -u)" -eq 0 ] || { echo "matrix: needs root (QEMU guests, namespaces)" >&2; exit 1; }
+	[ "$(id -u)" -eq 0 ] || { echo "unsupported: the matrix needs root (namespaces, modules)"; exit 77; }
 	if ! build; then
 		ROWS+=("build")
 		row_fails build "natwho-static or nw-connect did not build"

@@ -6,6 +6,7 @@
 # downloads nothing.
 #
 #   tests/qemu/prepare.sh            newest linux-image-6.1.0-*-cloud-amd64
+#   NATWHO_QEMU_PATTERN='^linux-image-6\.12\.[0-9]+\+deb12-cloud-amd64$' tests/qemu/prepare.sh
 #   NATWHO_QEMU_KERNEL=linux-image-6.1.0-56-cloud-amd64 tests/qemu/prepare.sh
 #
 # Prints the prepared kernel release on stdout; its directory, the KERNEL_DIR
@@ -26,7 +27,8 @@ PATTERN=${NATWHO_QEMU_PATTERN:-'^linux-image-6\.1\.0-[0-9]+-cloud-amd64$'}
 
 # Host tools: the emulator, initramfs contents and the BPF self-test toolchain.
 PACKAGES=(qemu-system-x86 busybox-static kmod cpio xz-utils zstd iptables ipvsadm iproute2
-	  conntrack clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev)
+	  conntrack util-linux procps jq clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+	  libjson-c-dev)
 
 
 log() { printf 'prepare: %s\n' "$*" >&2; }
@@ -118,12 +120,18 @@ prepared() {
 		[ -f "$dir/lib/modules/$1/modules.dep" ]
 }
 
-# No download possible: keep using the kernel prepared last time, if any.
+# No download possible: keep using the newest kernel matching $PATTERN that
+# was prepared before, if any.
 fallback() {
-	RELEASE=$(cat "$CACHE/current/release" 2>/dev/null || true)
-	if [ -z "$RELEASE" ] || ! prepared "$RELEASE"; then
-		die "no kernel could be downloaded and none was prepared before"
-	fi
+	local dir
+	RELEASE=
+	for dir in "$CACHE"/*/pkg-name; do
+		[ -f "$dir" ] && grep -Eq "$PATTERN" "$dir" || continue
+		dir=$(dirname "$dir")
+		prepared "${dir##*/}" && RELEASE=$(printf '%s\n%s\n' "$RELEASE" "${dir##*/}" |
+						   sed '/^$/d' | sort -V | tail -n 1)
+	done
+	[ -n "$RELEASE" ] || die "no kernel could be downloaded and none matching $PATTERN was prepared"
 	log "warning: using the kernel prepared before, $RELEASE"
 }
 

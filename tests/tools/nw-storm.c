@@ -17,9 +17,12 @@
  *	peer closes (one connection per thread at a time).  Runs until killed.
  *
  * storm and pingpong end with one machine-readable line on stdout:
- *   connections=N attempts=N errors=N seconds=S rate=R
- *   roundtrips=N connections=N errors=N seconds=S rate=R
- * where rate is per second; errors are broken down by errno on stderr.
+ *   connections=N attempts=N errors=N seconds=S rate=R cpu=C
+ *   roundtrips=N connections=N errors=N seconds=S rate=R cpu=C
+ * where rate is per second and cpu the user+system CPU seconds nw-storm used
+ * meanwhile (its threads' syscalls and the softirq work done in their
+ * context); errors are broken down by errno on stderr.  Exit status 1 when
+ * not one connection (round trip) succeeded, 2 on a usage error.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -33,6 +36,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #define STORM_MAX_THREADS 64
@@ -65,6 +69,15 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static void storm__error(struct storm *s, int err)
@@ -241,20 +254,20 @@ static uint64_t storm__errors(struct storm *s)
 	return sum;
 }
 
-static void storm__print(struct storm *s, double secs)
+static void storm__print(struct storm *s, double secs, double cpu)
 {
 	uint64_t done = atomic_load(&s->done);
 	double rate = secs > 0 ? (double)done / secs : 0;
 
 	storm__report_errors(s);
 	if (s->mode == MODE_STORM)
-		printf("connections=%llu attempts=%llu errors=%llu seconds=%.3f rate=%.0f\n",
+		printf("connections=%llu attempts=%llu errors=%llu seconds=%.3f rate=%.0f cpu=%.3f\n",
 		       (unsigned long long)done, (unsigned long long)atomic_load(&s->attempts),
-		       (unsigned long long)storm__errors(s), secs, rate);
+		       (unsigned long long)storm__errors(s), secs, rate, cpu);
 	else
-		printf("roundtrips=%llu connections=%llu errors=%llu seconds=%.3f rate=%.0f\n",
+		printf("roundtrips=%llu connections=%llu errors=%llu seconds=%.3f rate=%.0f cpu=%.3f\n",
 		       (unsigned long long)done, (unsigned long long)atomic_load(&s->conns),
-		       (unsigned long long)storm__errors(s), secs, rate);
+		       (unsigned long long)storm__errors(s), secs, rate, cpu);
 }
 
 /* Start the threads; for storm/pingpong stop them after the duration (or when
@@ -266,7 +279,7 @@ static int storm__run(struct storm *s)
 							 serve__thread;
 	pthread_t tids[STORM_MAX_THREADS];
 	unsigned int started = 0;
-	double t0 = now_s(), secs;
+	double t0 = now_s(), cpu0 = cpu_s(), secs;
 
 	for (; started < s->threads; started++)
 		if (pthread_create(&tids[started], NULL, fn, s))
@@ -284,8 +297,8 @@ static int storm__run(struct storm *s)
 	for (unsigned int i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
 	secs = now_s() - t0;
-	storm__print(s, secs);
-	return 0;
+	storm__print(s, secs, cpu_s() - cpu0);
+	return atomic_load(&s->done) ? 0 : 1; /* not one connection (round trip) */
 }
 
 static int parse_num(const char *arg, uint64_t min, uint64_t max, uint64_t *out)

@@ -231,8 +231,8 @@ static void test_ipv6(void **state)
 	assert_int_equal(a.target.kind, K8S_KIND_NODE_PORT);
 	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
 	assert_reason(&a, "meant for NodePort 30080 of Service default/web, landed on pod "
-			  "default/debug-0 via hostPort 30080 (CNI-DN-04d9418aabfd632f04e59, sandbox "
-			  "5e1f0c2d3b4a)");
+			  "default/debug-0 via hostPort 30080 (CNI-DN-04d9418aabfd632f04e59, "
+			  "sandbox 5e1f0c2d3b4a)");
 	kindex__free(idx);
 }
 
@@ -316,8 +316,8 @@ static void test_nftables(void **state)
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
 	assert_string_equal(a.via.table, "cni_hostport");
 	assert_string_equal(a.via.chain, "hostports");
-	assert_reason(&a, "meant for Service a/mysql-a:3306, landed on pod b/mysql-b-0 via hostPort "
-			  "3306 (cni_hostport hostports, sandbox 9ab3c7e1f4d2)");
+	assert_reason(&a, "meant for Service a/mysql-a:3306, landed on pod b/mysql-b-0 via "
+			  "hostPort 3306 (cni_hostport hostports, sandbox 9ab3c7e1f4d2)");
 	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.20", 3306, "10.224.1.5",
 		3306);
 	annotate(idx, &c, &a);
@@ -345,8 +345,8 @@ static void test_snapshot_hostport_hint(void **state)
 	annotate(idx, &c, &a);
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
 	assert_null(a.via.chain);
-	assert_reason(&a, "meant for Service a/mysql-a:3306, landed on pod b/mysql-b-0 via hostPort "
-			  "3306 of pod b/mysql-b-0");
+	assert_reason(&a, "meant for Service a/mysql-a:3306, landed on pod b/mysql-b-0 via "
+			  "hostPort 3306 of pod b/mysql-b-0");
 	kindex__free(idx);
 }
 
@@ -360,13 +360,17 @@ static void render(enum out_mode mode, char **buf, size_t *len)
 		const char *src, *dst, *landed;
 		uint16_t sport, dport, lport;
 	} conns[] = {
-		{ AF_INET, IPPROTO_TCP, "192.168.56.12", "10.96.0.20", "10.224.0.222", 45232, 3306, 3306 },
-		{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.20", "10.224.1.5", 40000, 3306, 3306 },
-		{ AF_INET6, IPPROTO_TCP, "fd00:10:224::30", "fd00:10:96::30", "fd00:10:224::7", 40001,
-		  80, 8080 },
-		{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.1", "192.168.56.11", 40002, 443, 6443 },
+		{ AF_INET, IPPROTO_TCP, "192.168.56.12", "10.96.0.20", "10.224.0.222", 45232, 3306,
+		  3306 },
+		{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.20", "10.224.1.5", 40000, 3306,
+		  3306 },
+		{ AF_INET6, IPPROTO_TCP, "fd00:10:224::30", "fd00:10:96::30", "fd00:10:224::7",
+		  40001, 80, 8080 },
+		{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.1", "192.168.56.11", 40002, 443,
+		  6443 },
 		{ AF_INET, IPPROTO_UDP, "10.224.0.9", "198.51.100.1", "10.9.9.9", 40003, 53, 53 },
-		{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.224.1.5", "10.224.1.5", 40004, 3306, 3306 },
+		{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.224.1.5", "10.224.1.5", 40004, 3306,
+		  3306 },
 	};
 	struct kindex *idx = kt_iptables_node(true);
 	FILE *f = open_memstream(buf, len);

@@ -49,12 +49,13 @@ static void test_iptables_local_clusterip(void **state)
 	assert_int_equal(count_lines(r.buf, "SHADOW "), 3);
 	assert_non_null(strstr(r.buf,
 		"SHADOW hostPort tcp/3306 -> 10.224.0.222:3306 (pod b/mysql-b-0, table nat chain "
-		"CNI-DN-b9f77ce9929d8b97cf089, sandbox 9ab3c7e1f4d2) shadows Service a/mysql-a:3306 "
-		"ClusterIP 10.96.0.20:3306: prerouting: in table nat chain PREROUTING, rule 1 `-A "
-		"PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT` comes before "
-		"kube-proxy's rule 2 `-A PREROUTING -m comment --comment \"kubernetes service "
-		"portals\" -j KUBE-SERVICES`; it matches only local destinations (-m addrtype "
-		"--dst-type LOCAL) and it is a local address (on lo)\n"));
+		"CNI-DN-b9f77ce9929d8b97cf089, sandbox 9ab3c7e1f4d2) shadows Service "
+		"a/mysql-a:3306 ClusterIP 10.96.0.20:3306: prerouting: in table nat chain "
+		"PREROUTING, rule 1 `-A PREROUTING -m addrtype --dst-type LOCAL -j "
+		"CNI-HOSTPORT-DNAT` comes before kube-proxy's rule 2 `-A PREROUTING -m comment "
+		"--comment \"kubernetes service portals\" -j KUBE-SERVICES`; it matches only "
+		"local destinations (-m addrtype --dst-type LOCAL) and it is a local address (on "
+		"lo)\n"));
 	assert_non_null(strstr(r.buf, "hostPort tcp/30080 -> 10.224.0.30:80 (pod default/debug-0"));
 	assert_non_null(strstr(r.buf, "shadows NodePort tcp/30080 of Service default/web:80"));
 	assert_non_null(strstr(r.buf, "hostPort tcp/30080 -> [fd00:10:224::30]:80"));
@@ -100,7 +101,8 @@ static void test_ipvs_json(void **state)
 	assert_non_null(strstr(r.buf, "\"shadowed\":{\"kind\":\"clusterip\",\"namespace\":\"a\","
 				      "\"name\":\"mysql-a\",\"port_name\":\"mysql\",\"addr\":"
 				      "\"10.96.0.20\",\"port\":3306}"));
-	assert_non_null(strstr(r.buf, "kube-proxy's IPVS mode binds every ClusterIP to kube-ipvs0"));
+	assert_non_null(strstr(r.buf, "kube-proxy's IPVS mode binds every ClusterIP to "
+				      "kube-ipvs0"));
 	assert_non_null(strstr(r.buf, "kube-proxy (IPVS mode) neither translates nor accepts it"));
 	assert_non_null(strstr(r.buf, "\"certain\":true"));
 	free(r.buf);
@@ -184,9 +186,9 @@ static void test_other_dnat(void **state)
 	assert_non_null(strstr(r.buf, "SHADOW DNAT rule in table nat chain OUTPUT `-A OUTPUT -p "
 				      "udp -m udp --dport 53 -j DNAT --to-destination "
 				      "169.254.20.10` shadows Service kube-system/kube-dns:53 "
-				      "ClusterIP 10.96.0.10:53: output: table nat chain OUTPUT reaches "
-				      "it and no kube-proxy rule for this hook was read; it matches "
-				      "any destination address"));
+				      "ClusterIP 10.96.0.10:53: output: table nat chain OUTPUT "
+				      "reaches it and no kube-proxy rule for this hook was read; "
+				      "it matches any destination address"));
 	free(r.buf);
 	kindex__free(idx);
 }

@@ -170,7 +170,8 @@ static void test_nft_garbage(void **state)
 	kt_add_str_ok(idx, KSRC_NFT_JSON,
 		      "{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"kube-proxy\"}},"
 		      "{\"table\": {\"name\": \"nofamily\"}}, 7, {\"rule\": {}},"
-		      "{\"chain\": {\"family\": \"ip\", \"table\": \"kube-proxy\", \"name\": \"x\"}},"
+		      "{\"chain\": {\"family\": \"ip\", \"table\": \"kube-proxy\", \"name\": "
+		      "\"x\"}},"
 		      "{\"map\": {\"family\": \"ip\", \"table\": \"kube-proxy\", \"name\": "
 		      "\"service-ips\", \"elem\": [[{\"concat\": [\"10.96.0.9\", \"tcp\", 80]}, "
 		      "{\"goto\": {\"target\": \"nochain\"}}], 5, [{\"concat\": [\"x\"]}, 1]]}},"

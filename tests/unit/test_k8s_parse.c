@@ -172,7 +172,8 @@ static const char old_kube_proxy[] =
 	"-j KUBE-MARK-MASQ\n"
 	"-A KUBE-NODEPORTS -p tcp -m comment --comment \"default/nginx:\" -m tcp --dport 30081 "
 	"-j KUBE-XLB-Y\n"
-	"-A KUBE-SEP-1 -s 10.224.1.5/32 -m comment --comment \"a/mysql-a:mysql\" -j KUBE-MARK-MASQ\n"
+	"-A KUBE-SEP-1 -s 10.224.1.5/32 -m comment --comment \"a/mysql-a:mysql\" -j "
+	"KUBE-MARK-MASQ\n"
 	"-A KUBE-SEP-1 -p tcp -m comment --comment \"a/mysql-a:mysql\" -m tcp -j DNAT "
 	"--to-destination 10.224.1.5:3306\n"
 	"-A KUBE-SEP-2 -p tcp -m comment --comment \"a/mysql-a:mysql\" -m tcp -j DNAT "
@@ -299,7 +300,8 @@ static const char nft_portmap_v19[] =
 	"{\"table\": {\"family\": \"ip\", \"name\": \"cni_hostport\", \"handle\": 1}},"
 	"{\"table\": {\"family\": \"ip\", \"name\": \"nat\", \"handle\": 2}},"
 	"{\"chain\": {\"family\": \"ip\", \"table\": \"cni_hostport\", \"name\": \"hostports\"}},"
-	"{\"chain\": {\"family\": \"ip\", \"table\": \"cni_hostport\", \"name\": \"hostports_all\"}},"
+	"{\"chain\": {\"family\": \"ip\", \"table\": \"cni_hostport\", \"name\": "
+	"\"hostports_all\"}},"
 	"{\"chain\": {\"family\": \"ip\", \"table\": \"cni_hostport\", \"name\": \"prerouting\","
 	" \"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -100, \"policy\": \"accept\"}},"
 	"{\"chain\": {\"family\": \"ip\", \"table\": \"nat\", \"name\": \"PREROUTING\","
@@ -348,8 +350,9 @@ static void test_nft_other_rules(void **state)
 		      "{\"chain\": {\"family\": \"inet\", \"table\": \"proxy\", \"name\": \"pre\","
 		      " \"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -150}},"
 		      "{\"rule\": {\"family\": \"inet\", \"table\": \"proxy\", \"chain\": \"pre\","
-		      " \"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\":"
-		      " \"tcp\", \"field\": \"dport\"}}, \"right\": {\"set\": [80, 443]}}},"
+		      " \"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": "
+		      "{\"protocol\": \"tcp\", \"field\": \"dport\"}}, \"right\": "
+		      "{\"set\": [80, 443]}}},"
 		      " {\"redirect\": {\"port\": 15001}}]}},"
 		      "{\"rule\": {\"family\": \"inet\", \"table\": \"proxy\", \"chain\": \"pre\","
 		      " \"expr\": [{\"dnat\": {\"family\": \"ip\", \"addr\": \"10.0.0.9\"}}]}}]}");
@@ -357,7 +360,8 @@ static void test_nft_other_rules(void **state)
 	assert_int_equal(idx->rules.n, 5);
 	assert_true(idx->rules.v[0].redirect);
 	assert_int_equal(idx->rules.v[0].reach[KHOOK_PREROUTING].prio, -150);
-	assert_string_equal(idx->rules.v[0].text, "tcp dport {\"set\":[80,443]} redirect to :15001");
+	assert_string_equal(idx->rules.v[0].text,
+			    "tcp dport {\"set\":[80,443]} redirect to :15001");
 	assert_int_equal(idx->rules.v[4].to.family, AF_INET);
 	kindex__free(idx);
 }

@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # Guest scenario of the backend matrix (tests/qemu/matrix.sh), installed
-# under the names BACKEND-e2e and BACKEND-incident:
+# under the names BACKEND-e2e, BACKEND-incident and BACKEND-noconntrack:
 #
 #   mkinitramfs.sh -s tests/qemu/scenarios/backend.sh:fentry-e2e ...
 #
-# Runs tests/qemu/checks.sh's nwc_e2e or nwc_incident for BACKEND with
-# /test/natwho (statically linked).  A backend natwho cannot attach here is
+# Runs tests/qemu/checks.sh's nwc_e2e, nwc_incident or nwc_noconntrack (in a
+# boot with natwho.modules=0) for BACKEND with /test/natwho (statically
+# linked).  A backend natwho cannot attach here is
 # unsupported (exit 77, natwho's reason as the note), unless the kernel
 # command line lists it in natwho.expect=a,b (matrix.sh derives that from the
 # kernel's config): then natwho is wrong and the scenario fails.
@@ -39,12 +40,24 @@ expected() {
 	return 1
 }
 
+unsupported() {
+	expected && nwq_fail "natwho calls $backend unsupported on a kernel that has it: $NWC_REASON"
+	nwq_skip "$NWC_REASON"
+}
+
+if [ "$part" = noconntrack ]; then
+	nwc_noconntrack "$backend"
+	case $? in
+	0) exit 0 ;;
+	77) unsupported ;;
+	*) nwq_fail "$NWC_FAILED $backend checks failed" ;;
+	esac
+fi
+
 nwc_support "$backend"
 case $? in
 0) nwq_log "$backend attaches on $(uname -r)" ;;
-77)
-	expected && nwq_fail "natwho calls $backend unsupported on a kernel that has it: $NWC_REASON"
-	nwq_skip "$NWC_REASON" ;;
+77) unsupported ;;
 *) nwq_fail "$backend: $NWC_REASON" ;;
 esac
 

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* `natwho -w FILE`: events and knowledge sources into a capture file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+#include "capfile.h"
+#include "filter.h"
+#include "opts.h"
+#include "record.h"
+
+/* A source given before the header was written. */
+struct record_pending {
+	struct record_pending *next;
+	uint32_t kind;
+	char *name;
+	void *data;
+	size_t len;
+};
+
+struct record {
+	struct capw *w; /* NULL until record__begin() */
+	int fd;
+	bool own_fd; /* not stdout */
+	bool dirty; /* records given since the last flush */
+	int err; /* sticky write error */
+	uint64_t flush_ns; /* CLOCK_MONOTONIC of the last flush */
+	struct record_pending *pending, **tail;
+	char name[]; /* path, or "stdout" */
+};
+
+static const struct {
+	enum ksrc_kind ksrc;
+	uint32_t cap;
+} kinds[] = {
+	{ KSRC_IPTABLES_SAVE, CAP_SRC_IPTABLES_SAVE },
+	{ KSRC_NFT_JSON, CAP_SRC_NFT_JSON },
+	{ KSRC_SNAPSHOT, CAP_SRC_K8S_JSON },
+	{ KSRC_IP6TABLES_SAVE, RECORD_SRC_IP6TABLES_SAVE },
+	{ KSRC_IPSET_SAVE, RECORD_SRC_IPSET_SAVE },
+	{ KSRC_LOCAL_ADDRS, RECORD_SRC_LOCAL_ADDRS },
+};
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+uint32_t record__cap_kind(enum ksrc_kind kind)
+{
+	for (size_t i = 0; i < NKINDS; i++)
+		if (kinds[i].ksrc == kind)
+			return kinds[i].cap;
+	return 0;
+}
+
+int record__ksrc_kind(uint32_t cap_kind, enum ksrc_kind *out)
+{
+	for (size_t i = 0; i < NKINDS; i++) {
+		if (kinds[i].cap == cap_kind) {
+			*out = kinds[i].ksrc;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int record__open(struct record **recp, const char *path, char *err, size_t errlen)
+{
+	bool std = !strcmp(path, "-");
+	const char *name = std ? "stdout" : path;
+	struct record *rec;
+
+	*recp = NULL;
+	if (std && isatty(STDOUT_FILENO)) {
+		snprintf(err, errlen, "-w -: not writing a binary capture to a terminal "
+				      "(redirect stdout or pipe it)");
+		return -ENOTTY;
+	}
+	rec = calloc(1, sizeof(*rec) + strlen(name) + 1);
+	if (!rec) {
+		snprintf(err, errlen, "capture file: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	strcpy(rec->name, name);
+	rec->tail = &rec->pending;
+	rec->fd = std ? STDOUT_FILENO :
+			open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (rec->fd < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot create capture file '%s': %s", path, strerror(e));
+		free(rec);
+		return -e;
+	}
+	rec->own_fd = !std;
+	*recp = rec;
+	return 0;
+}
+
+static int record_put_source(struct record *rec, uint32_t kind, const char *name,
+			     const void *data, size_t len)
+{
+	int err = capw__source(rec->w, kind, name, data, len);
+
+	/* Refused before anything was written: the file is still good. */
+	if (err == -E2BIG || err == -ENAMETOOLONG || err == -EINVAL)
+		return err;
+	rec->dirty = true;
+	if (err && !rec->err)
+		rec->err = err;
+	return err;
+}
+
+static void record_free_pending(struct record *rec)
+{
+	struct record_pending *p, *next;
+
+	for (p = rec->pending; p; p = next) {
+		next = p->next;
+		free(p->name);
+		free(p->data);
+		free(p);
+	}
+	rec->pending = NULL;
+	rec->tail = &rec->pending;
+}
+
+int record__begin(struct record *rec, const struct record_info *info, char *err, size_t errlen)
+{
+	struct cap_header h = {
+		.natwho_version = NATWHO_VERSION,
+		.backend = info->backend,
+		.filters = info->filters,
+		.start_ns = info->start_ns,
+		.boot_to_real_ns = info->boot_to_real_ns,
+	};
+	char host[256] = "";
+	struct utsname u;
+	int ret;
+
+	if (!gethostname(host, sizeof(host) - 1))
+		h.hostname = host;
+	if (!uname(&u))
+		h.kernel = u.release;
+	ret = capw__open(&rec->w, rec->fd, &h, err, errlen);
+	if (ret) {
+		rec->err = ret;
+		return ret;
+	}
+	for (struct record_pending *p = rec->pending; p && !rec->err; p = p->next)
+		record_put_source(rec, p->kind, p->name, p->data, p->len);
+	record_free_pending(rec);
+	if (!rec->err)
+		rec->err = capw__flush(rec->w);
+	rec->dirty = false;
+	if (rec->err)
+		snprintf(err, errlen, "writing capture file '%s': %s", rec->name,
+			 strerror(-rec->err));
+	return rec->err;
+}
+
+int record__event(struct record *rec, const void *raw, size_t size)
+{
+	int err;
+
+	if (rec->err || !rec->w)
+		return rec->err ?: -EBADF;
+	err = capw__event(rec->w, raw, size > UINT32_MAX ? UINT32_MAX : (uint32_t)size);
+	if (err == -E2BIG) /* a record no natwho emits: leave it out */
+		return 0;
+	rec->dirty = true;
+	rec->err = err;
+	return err;
+}
+
+static int record_keep_source(struct record *rec, uint32_t kind, const char *name,
+			      const void *data, size_t len)
+{
+	struct record_pending *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->kind = kind;
+	p->len = len;
+	p->name = strdup(name);
+	p->data = malloc(len ? len : 1);
+	if (!p->name || !p->data) {
+		free(p->name);
+		free(p->data);
+		free(p);
+		return -ENOMEM;
+	}
+	memcpy(p->data, data, len);
+	*rec->tail = p;
+	rec->tail = &p->next;
+	return 0;
+}
+
+int record__source(struct record *rec, enum ksrc_kind kind, const char *name, const void *data,
+		   size_t len)
+{
+	uint32_t cap_kind = record__cap_kind(kind);
+
+	if (rec->err)
+		return rec->err;
+	if (!cap_kind || !name || !*name || (!data && len))
+		return -EINVAL;
+	if (strlen(name) > CAP_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (len > CAP_RECORD_MAX - 6 - strlen(name))
+		return -E2BIG;
+	if (!rec->w)
+		return record_keep_source(rec, cap_kind, name, data, len);
+	return record_put_source(rec, cap_kind, name, data, len);
+}
+
+int record__tick(struct record *rec, uint64_t mono_ns)
+{
+	if (!rec)
+		return 0;
+	if (rec->err || !rec->w || !rec->dirty)
+		return rec->err;
+	if (mono_ns - rec->flush_ns < CAPW_FLUSH_INTERVAL_NS)
+		return 0;
+	rec->flush_ns = mono_ns;
+	rec->dirty = false;
+	rec->err = capw__flush(rec->w);
+	return rec->err;
+}
+
+int record__poll_ms(const struct record *rec, int idle_ms)
+{
+	int flush_ms = (int)(CAPW_FLUSH_INTERVAL_NS / 1000000);
+
+	return rec && rec->dirty && idle_ms > flush_ms ? flush_ms : idle_ms;
+}
+
+int record__close(struct record *rec, uint64_t lost, uint64_t undecodable, uint64_t end_ns,
+		  char *err, size_t errlen)
+{
+	struct cap_trailer t = { .lost = lost, .undecodable = undecodable, .end_ns = end_ns };
+	int ret;
+
+	if (!rec)
+		return 0;
+	ret = rec->err;
+	if (rec->w) { /* capw__close() frees the writer, also after an error */
+		int cerr = capw__close(rec->w, &t);
+
+		ret = ret ?: cerr;
+	}
+	if (rec->own_fd && close(rec->fd) && !ret)
+		ret = -errno;
+	if (ret)
+		snprintf(err, errlen, "writing capture file '%s': %s", rec->name, strerror(-ret));
+	record_free_pending(rec);
+	free(rec);
+	return ret;
+}
+
+int record__error(const struct record *rec)
+{
+	return rec ? rec->err : 0;
+}
+
+uint64_t record__events(const struct record *rec)
+{
+	return rec && rec->w ? capw__events(rec->w) : 0;
+}
+
+const char *record__name(const struct record *rec)
+{
+	return rec->name;
+}
+
+/* Append " @word" (no space first) to @buf like snprintf. */
+static int put_word(char *buf, size_t len, int used, const char *a, const char *b)
+{
+	size_t at = (size_t)used < len ? (size_t)used : len;
+	int n = snprintf(buf + at, len - at, "%s%s%s", used ? " " : "", a, b ? b : "");
+
+	return used + (n > 0 ? n : 0);
+}
+
+int record__filters(const struct nw_opts *o, char *buf, size_t len)
+{
+	static const char *const cg_opt[] = { "--cgroup ", "--pod ", "--pod-uid " };
+	int n = filter__format(&o->filter, buf, len);
+
+	for (int i = 0; i < o->ncgroups; i++)
+		n = put_word(buf, len, n, cg_opt[o->cgroups[i].kind], o->cgroups[i].value);
+	if (o->mismatch_only)
+		n = put_word(buf, len, n, "--mismatch-only", NULL);
+	if (!o->cmd)
+		return n;
+	n = put_word(buf, len, n, o->no_children ? "--no-children --" : "--children --", NULL);
+	for (char **arg = o->cmd; *arg; arg++)
+		n = put_word(buf, len, n, *arg, NULL);
+	return n;
+}

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* `natwho -r FILE`: a capture file through the live pipeline's decode,
+ * filter and sink.  Pure. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "capfile.h"
+#include "filter.h"
+#include "log.h"
+#include "replay.h"
+#include "sink.h"
+
+struct replay {
+	const struct replay_opts *o;
+	struct replay_result *res;
+	const struct cap_header *h;
+	struct sink sink;
+	struct nw_stats own_stats, *stats;
+	uint64_t last_ts; /* wall clock of the latest event: the end without a trailer */
+	bool stop; /* --count reached, or the output is gone */
+};
+
+/* Text mode: where the capture comes from, on stderr before the records. */
+static void replay_describe(const struct replay *rp, const char *name)
+{
+	const struct cap_header *h = rp->h;
+	char ts[64];
+
+	if (rp->o->output != OUT_TEXT)
+		return;
+	fprintf(rp->o->text_f,
+		"natwho: replaying %s: recorded on %s (kernel %s) by natwho %s at %s, "
+		"backend %s, filters: %s\n",
+		name, *h->hostname ? h->hostname : "?", *h->kernel ? h->kernel : "?",
+		*h->natwho_version ? h->natwho_version : "?",
+		sink__rfc3339(h->start_ns, ts, sizeof(ts)), *h->backend ? h->backend : "?",
+		*h->filters ? h->filters : "none");
+}
+
+static void replay_check_events(const struct cap_header *h)
+{
+	if (h->event_version == NW_EVENT_VERSION && h->event_size == sizeof(struct nw_event))
+		return;
+	nw_warn("the capture holds events of version %u (%u bytes); this natwho decodes "
+		"version %u (%zu bytes): they will count as undecodable",
+		h->event_version, h->event_size, NW_EVENT_VERSION, sizeof(struct nw_event));
+}
+
+static void replay_event(struct replay *rp, const struct cap_record *rec)
+{
+	const struct replay_opts *o = rp->o;
+	struct conn c;
+
+	rp->res->events++;
+	if (conn__decode(rec->event.data, rec->event.size, rp->h->boot_to_real_ns,
+			 rp->h->backend, &c)) {
+		rp->res->undecodable++;
+		return;
+	}
+	if (c.ts_ns > rp->last_ts)
+		rp->last_ts = c.ts_ns;
+	if (!filter__match(&o->filter, &c))
+		return;
+	if (o->on_conn && !o->on_conn(o->ctx, &c))
+		return;
+	if (!o->quiet)
+		sink__conn(&rp->sink, &c);
+	rp->res->shown++;
+	if (ferror(o->out) || (o->count && rp->res->shown >= o->count))
+		rp->stop = true;
+}
+
+static void replay_source(struct replay *rp, const struct cap_record *rec)
+{
+	const struct replay_opts *o = rp->o;
+	int err;
+
+	rp->res->sources++;
+	if (!o->on_source)
+		return;
+	err = o->on_source(o->ctx, rec->source.kind, rec->source.name, rec->source.data,
+			   rec->source.len);
+	if (err < 0)
+		nw_warn("knowledge source '%s' in the capture not used: %s", rec->source.name,
+			strerror(-err));
+}
+
+/* Exit code for a capture reader error. */
+static int replay_exit_code(int err)
+{
+	switch (-err) {
+	case ENODATA:
+	case EILSEQ:
+	case EBADMSG:
+	case EPROTONOSUPPORT:
+		return NW_EXIT_BADINPUT;
+	default:
+		return NW_EXIT_RUNTIME;
+	}
+}
+
+/* Records until the end, the damage, --count or a closed output. */
+static int replay_records(struct replay *rp, struct capr *r, char *err, size_t errlen)
+{
+	struct cap_record rec;
+	int ret = 0;
+
+	while (!rp->stop && !(rp->o->stop && *rp->o->stop) && (ret = capr__next(r, &rec, err, errlen)) == 1) {
+		rp->res->records++;
+		switch (rec.type) {
+		case CAP_REC_EVENT:
+			replay_event(rp, &rec);
+			break;
+		case CAP_REC_SOURCE:
+			replay_source(rp, &rec);
+			break;
+		case CAP_REC_TRAILER:
+			rp->res->trailer = true;
+			rp->stats->lost = rec.trailer.lost;
+			rp->stats->end_ns = rec.trailer.end_ns;
+			break;
+		default:
+			break;
+		}
+	}
+	return ret == 1 ? 0 : ret; /* 1: stopped early, on purpose */
+}
+
+static void replay_summary(struct replay *rp)
+{
+	rp->stats->events = rp->res->shown;
+	rp->stats->undecodable = rp->res->undecodable;
+	rp->stats->start_ns = rp->h->start_ns;
+	rp->stats->backend = rp->h->backend;
+	if (!rp->res->trailer) {
+		rp->stats->lost = 0;
+		rp->stats->end_ns = rp->last_ts;
+	}
+	sink__summary(&rp->sink, rp->o->text_f, rp->stats);
+	if (rp->o->output == OUT_TEXT && rp->res->shown + rp->res->undecodable != rp->res->events)
+		fprintf(rp->o->text_f, "natwho: %llu of the %llu events read were shown\n",
+			(unsigned long long)rp->res->shown, (unsigned long long)rp->res->events);
+	fflush(rp->o->out);
+	fflush(rp->o->text_f);
+}
+
+int replay__fd(int fd, const char *name, const struct replay_opts *o, struct replay_result *res,
+	       char *err, size_t errlen)
+{
+	struct replay rp = { .o = o, .res = res, .stats = o->stats ?: &rp.own_stats };
+	char msg[512] = "";
+	struct capr *r;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	ret = capr__open(&r, fd, msg, sizeof(msg));
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", name, msg);
+		return replay_exit_code(ret);
+	}
+	rp.h = capr__header(r);
+	replay_check_events(rp.h);
+	replay_describe(&rp, name);
+	sink__init(&rp.sink, o->out, o->output, o->utc);
+	if (!o->quiet)
+		sink__header(&rp.sink);
+	ret = replay_records(&rp, r, msg, sizeof(msg));
+	replay_summary(&rp);
+	capr__close(r);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: %s", name, msg);
+		return replay_exit_code(ret);
+	}
+	return NW_EXIT_OK;
+}
+
+int replay__file(const char *path, const struct replay_opts *o, struct replay_result *res,
+		 char *err, size_t errlen)
+{
+	bool std = !strcmp(path, "-");
+	int fd = std ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0) {
+		memset(res, 0, sizeof(*res));
+		snprintf(err, errlen, "cannot open capture file '%s': %s", path, strerror(errno));
+		return NW_EXIT_RUNTIME;
+	}
+	ret = replay__fd(fd, std ? "stdin" : path, o, res, err, errlen);
+	if (!std)
+		close(fd);
+	return ret;
+}

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* `natwho -- CMD`: fork, register, exec, reap. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include "runcmd.h"
+
+#define RUNCMD_GO 'g'
+
+/* Only there so that a dying CMD interrupts natwho's epoll_wait() at once. */
+static void on_sigchld(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * The child: wait for the parent's go (EOF without it: natwho is gone, do
+ * not run CMD untraced), become the user natwho was started as, undo
+ * natwho's signal settings, exec.  On failure, send errno up the ex pipe.
+ */
+static void __attribute__((noreturn)) runcmd_child(const int go[2], const int ex[2],
+							 char *const argv[])
+{
+	int go_rd = go[0], err_wr = ex[1];
+	sigset_t none;
+	ssize_t n;
+	char go_byte;
+	int e;
+
+	close(go[1]); /* the parent's ends: EOF must mean the parent is gone */
+	close(ex[0]);
+	do
+		n = read(go_rd, &go_byte, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || go_byte != RUNCMD_GO)
+		_exit(127);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (setresgid(getgid(), getgid(), getgid()) || setresuid(getuid(), getuid(), getuid())) {
+		e = errno;
+	} else {
+		execvp(argv[0], argv);
+		e = errno;
+	}
+	if (write(err_wr, &e, sizeof(e)) < 0) {
+		/* nothing left to tell it with */
+	}
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+/* Reap a child that will exit (or was killed) now. */
+static void runcmd_reap(struct runcmd *rc)
+{
+	while (waitpid(rc->pid, &rc->status, 0) < 0 && errno == EINTR)
+		;
+	rc->reaped = true;
+}
+
+/* Let the child go; 0 once it runs CMD, else the exec's -errno (reaped). */
+static int runcmd_release(struct runcmd *rc, int go_wr, int err_rd)
+{
+	char go = RUNCMD_GO;
+	ssize_t n;
+	int e = 0;
+
+	n = write(go_wr, &go, 1);
+	close(go_wr);
+	if (n != 1) {
+		e = errno ?: EPIPE;
+		kill(rc->pid, SIGKILL);
+		runcmd_reap(rc);
+		return -e;
+	}
+	do /* EOF: the exec closed the pipe (O_CLOEXEC) */
+		n = read(err_rd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(e)) {
+		runcmd_reap(rc);
+		return -e;
+	}
+	return 0;
+}
+
+int runcmd__start(struct runcmd *rc, char *const argv[], runcmd_hook before_exec, void *ctx,
+		  char *err, size_t errlen)
+{
+	struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_NOCLDSTOP };
+	int go[2] = { -1, -1 }, ex[2] = { -1, -1 }, ret = 0;
+
+	memset(rc, 0, sizeof(*rc));
+	rc->argv = argv;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	if (pipe2(go, O_CLOEXEC) || pipe2(ex, O_CLOEXEC)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot run '%s': pipe: %s", argv[0], strerror(-ret));
+		goto cleanup;
+	}
+	fflush(NULL); /* nothing buffered twice */
+	rc->pid = fork();
+	if (rc->pid < 0) {
+		ret = -errno;
+		rc->pid = 0;
+		snprintf(err, errlen, "cannot run '%s': fork: %s", argv[0], strerror(-ret));
+		goto cleanup;
+	}
+	if (rc->pid == 0)
+		runcmd_child(go, ex, argv);
+	close(ex[1]);
+	ex[1] = -1;
+	ret = before_exec ? before_exec(ctx, rc->pid) : 0;
+	if (ret) {
+		snprintf(err, errlen, "cannot track '%s': %s", argv[0], strerror(-ret));
+		kill(rc->pid, SIGKILL);
+		runcmd_reap(rc);
+		goto cleanup;
+	}
+	ret = runcmd_release(rc, go[1], ex[0]);
+	go[1] = -1;
+	if (ret)
+		snprintf(err, errlen, "cannot run '%s': %s", argv[0], strerror(-ret));
+cleanup:
+	for (int i = 0; i < 2; i++) {
+		if (go[i] >= 0)
+			close(go[i]);
+		if (ex[i] >= 0)
+			close(ex[i]);
+	}
+	return ret;
+}
+
+bool runcmd__running(struct runcmd *rc)
+{
+	pid_t p;
+
+	if (!rc->pid || rc->reaped)
+		return false;
+	p = waitpid(rc->pid, &rc->status, WNOHANG);
+	if (p == rc->pid || (p < 0 && errno == ECHILD))
+		rc->reaped = true;
+	return !rc->reaped;
+}
+
+void runcmd__signal(const struct runcmd *rc, int sig)
+{
+	if (rc->pid && !rc->reaped)
+		kill(rc->pid, sig);
+}
+
+int runcmd__wait(struct runcmd *rc)
+{
+	if (!rc->pid || rc->reaped)
+		return 0;
+	if (waitpid(rc->pid, &rc->status, 0) < 0) {
+		if (errno == EINTR)
+			return -EINTR;
+		rc->status = 0; /* ECHILD: not ours to wait for any more */
+	}
+	rc->reaped = true;
+	return 0;
+}
+
+int runcmd__exit_code(const struct runcmd *rc)
+{
+	if (WIFSIGNALED(rc->status))
+		return 128 + WTERMSIG(rc->status);
+	return WIFEXITED(rc->status) ? WEXITSTATUS(rc->status) : 1;
+}
+
+int runcmd__term_signal(const struct runcmd *rc)
+{
+	return WIFSIGNALED(rc->status) ? WTERMSIG(rc->status) : 0;
+}

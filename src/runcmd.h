@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * `natwho [OPTIONS] -- CMD [ARGS...]`: run CMD while tracing, and give back
+ * its exit status.
+ *
+ * runcmd__start() forks; the child waits until the parent has registered it
+ * (@before_exec: e.g. put its pid in the process tree, src/proctree.h) and
+ * only then drops natwho's effective ids for the real ones, restores the
+ * signal dispositions natwho changed, and execs CMD with natwho's
+ * environment.  So CMD's first connection happens after the capture is
+ * attached and CMD is tracked.  CMD stays in natwho's process group: it
+ * keeps the terminal, and a Ctrl-C reaches it directly.
+ */
+#ifndef NW_RUNCMD_H
+#define NW_RUNCMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct runcmd {
+	char *const *argv;
+	pid_t pid; /* 0: not started */
+	int status; /* wait status, once reaped */
+	bool reaped;
+};
+
+/* Called in the parent with CMD's pid before it execs; non-zero cancels. */
+typedef int (*runcmd_hook)(void *ctx, pid_t pid);
+
+/*
+ * Start @argv[0] (found in PATH).  Returns 0 once CMD runs; -errno with one
+ * line in @err when it could not start: the fork failed, @before_exec
+ * failed (CMD killed and reaped), or the exec failed (the child exited 127
+ * for a missing command, 126 otherwise, and is reaped).  A SIGCHLD handler
+ * that only interrupts natwho's poll is installed.
+ */
+int runcmd__start(struct runcmd *rc, char *const argv[], runcmd_hook before_exec, void *ctx,
+		  char *err, size_t errlen);
+/* Not blocking: reaps CMD if it has ended.  True while it runs. */
+bool runcmd__running(struct runcmd *rc);
+/* Pass @sig to CMD while it runs. */
+void runcmd__signal(const struct runcmd *rc, int sig);
+/* Block until CMD ends: 0, or -EINTR when a signal came first (call again). */
+int runcmd__wait(struct runcmd *rc);
+/* natwho's exit status for CMD's: its exit status, or 128 + the signal. */
+int runcmd__exit_code(const struct runcmd *rc);
+/* The signal that killed CMD, 0 if it exited. */
+int runcmd__term_signal(const struct runcmd *rc);
+
+#endif

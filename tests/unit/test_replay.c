@@ -1,0 +1,603 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * `natwho -r`: the userspace filter against the kernel's semantics, golden
+ * replays of the capture fixtures (tests/fixtures/capfile), every bad-input
+ * fixture's error and offset, and the verdict of `natwho -- CMD`.
+ * Run from the repository root (tests/run.sh does).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <cmocka.h>
+#include "filter.h"
+#include "fixtures.h"
+#include "golden.h"
+#include "log.h"
+#include "replay.h"
+#include "verdict.h"
+
+#define FIXDIR "tests/fixtures/capfile/"
+
+/* ------------------------------------------------------- filter vs kernel */
+
+static bool has_ports(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP ||
+	       proto == IPPROTO_UDPLITE || proto == IPPROTO_DCCP;
+}
+
+/*
+ * nw_emit()'s filter (bpf/common.bpf.h), line for line, on what the kernel
+ * sees: the conntrack tuples, the current task (@task_ok, @cur_tgid) and,
+ * with filter.cgroup, the join record (@joined, @who_tgid).
+ */
+static bool kernel_emits(const struct nw_filter *f, const struct nw_event *e, bool task_ok,
+			 uint32_t cur_tgid, bool joined, uint32_t who_tgid)
+{
+	if (f->family && f->family != e->family)
+		return false;
+	if (f->proto && f->proto != e->proto)
+		return false;
+	if (f->netns && f->netns != e->netns)
+		return false;
+	if (f->tgid && !f->cgroup && (!task_ok || f->tgid != cur_tgid))
+		return false;
+	if (f->nports) {
+		bool hit = false;
+
+		if (!has_ports(e->proto))
+			return false;
+		for (int i = 0; i < f->nports; i++)
+			hit |= f->ports[i] == e->orig.dport || f->ports[i] == e->reply.sport;
+		if (!hit)
+			return false;
+	}
+	if (f->cgroup) {
+		if (!joined)
+			return false;
+		if (f->tgid && f->tgid != who_tgid)
+			return false;
+	}
+	return true;
+}
+
+static uint32_t pick(unsigned *seed, const uint32_t *set, int n)
+{
+	return set[rand_r(seed) % n];
+}
+
+/* A random event as nw_emit() would have filled it under @cgroup. */
+static void random_event(unsigned *seed, bool cgroup, struct nw_event *e, bool *task_ok,
+			 uint32_t *cur_tgid, bool *joined, uint32_t *who_tgid)
+{
+	static const uint32_t protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP,
+					   IPPROTO_GRE, IPPROTO_ICMPV6 };
+	static const uint32_t ports[] = { 53, 80, 3306, 8080 };
+	static const uint32_t tgids[] = { 100, 200 };
+
+	fix_event(FIX_INCIDENT_V4, e);
+	e->flags = NW_EF_MARK | NW_EF_ZONE;
+	e->family = rand_r(seed) % 2 ? AF_INET6 : AF_INET;
+	e->proto = (uint8_t)pick(seed, protos, 6);
+	e->netns = 1 + rand_r(seed) % 2;
+	*task_ok = rand_r(seed) % 2;
+	*cur_tgid = pick(seed, tgids, 2);
+	*joined = cgroup && rand_r(seed) % 4;
+	*who_tgid = rand_r(seed) % 3 ? pick(seed, tgids, 2) : 0;
+	if (has_ports(e->proto)) {
+		e->orig.dport = (uint16_t)pick(seed, ports, 4);
+		e->reply.sport = rand_r(seed) % 2 ? e->orig.dport : (uint16_t)pick(seed, ports, 4);
+	} else {
+		e->orig.sport = e->orig.dport = e->reply.sport = e->reply.dport = 0;
+	}
+	e->pid = e->tgid = 0;
+	if (cgroup && *joined) {
+		e->tgid = e->pid = *who_tgid;
+		e->flags |= NW_EF_JOINED | (*who_tgid ? NW_EF_TASK : 0);
+	} else if (!cgroup && *task_ok) {
+		e->tgid = e->pid = *cur_tgid;
+		e->flags |= NW_EF_TASK;
+	}
+}
+
+static void random_filter(unsigned *seed, bool cgroup, struct nw_filter *f)
+{
+	static const uint32_t ports[] = { 53, 80, 3306, 8080, 9999 };
+	static const uint32_t protos[] = { 0, 0, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP };
+	static const uint32_t families[] = { 0, 0, AF_INET, AF_INET6 };
+	static const uint32_t tgids[] = { 0, 0, 100, 200 };
+
+	memset(f, 0, sizeof(*f));
+	f->cgroup = cgroup;
+	f->family = (uint8_t)pick(seed, families, 4);
+	f->proto = (uint8_t)pick(seed, protos, 5);
+	f->netns = rand_r(seed) % 3;
+	f->tgid = pick(seed, tgids, 4);
+	f->nports = rand_r(seed) % 3;
+	for (int i = 0; i < f->nports; i++)
+		f->ports[i] = (uint16_t)pick(seed, ports, 5);
+}
+
+/*
+ * Whatever the kernel emitted under filter K, the userspace filter U gives
+ * the same answer as the kernel would have under U: so `-r --port X` shows
+ * what a live `--port X` would have.
+ */
+static void test_filter_kernel_semantics(void **state)
+{
+	unsigned seed = 5;
+	int compared = 0, passed = 0;
+
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		bool cgroup = i % 2, task_ok, joined;
+		uint32_t cur_tgid, who_tgid;
+		struct nw_filter f;
+		struct nw_event e;
+		struct conn c;
+
+		random_event(&seed, cgroup, &e, &task_ok, &cur_tgid, &joined, &who_tgid);
+		random_filter(&seed, cgroup, &f);
+		/* Only events the recording (same cgroup mode, no other filter) had. */
+		if (cgroup && !joined)
+			continue;
+		assert_int_equal(conn__decode(&e, sizeof(e), 0, "netfilter", &c), 0);
+		if (filter__match(&f, &c) != kernel_emits(&f, &e, task_ok, cur_tgid, joined,
+							  who_tgid))
+			fail_msg("iteration %d: filter__match disagrees with nw_emit", i);
+		compared++;
+		passed += filter__match(&f, &c);
+	}
+	/* Both outcomes were exercised, plenty of times. */
+	assert_true(compared > 100000);
+	assert_true(passed > 5000 && passed < compared - 5000);
+}
+
+static bool match_fix(enum fixture fx, const struct nw_filter *f)
+{
+	struct nw_event e;
+	struct conn c;
+
+	fix_event(fx, &e);
+	assert_int_equal(conn__decode(&e, sizeof(e), 0, "netfilter", &c), 0);
+	return filter__match(f, &c);
+}
+
+static void test_filter_cases(void **state)
+{
+	struct nw_filter f = { 0 };
+
+	(void)state;
+	assert_false(filter__active(&f));
+	for (int i = 0; i < FIX_COUNT; i++)
+		assert_true(match_fix(i, &f));
+	/* --port matches the original or the translated destination port. */
+	f = (struct nw_filter){ .nports = 1, .ports = { 3306 } };
+	assert_true(filter__active(&f));
+	assert_true(match_fix(FIX_INCIDENT_V4, &f));
+	assert_false(match_fix(FIX_FORWARDED_UDP, &f));
+	assert_false(match_fix(FIX_ICMP, &f)); /* no ports at all */
+	f.ports[0] = 443;
+	assert_true(match_fix(FIX_MASQUERADE, &f));
+	/* --pid needs a local process: forwarded connections never match. */
+	f = (struct nw_filter){ .tgid = 4242 };
+	assert_true(match_fix(FIX_INCIDENT_V4, &f));
+	assert_false(match_fix(FIX_FORWARDED_UDP, &f));
+	f.tgid = 4301; /* a thread id, not the process */
+	assert_false(match_fix(FIX_INCIDENT_V6, &f));
+	f = (struct nw_filter){ .family = AF_INET6 };
+	assert_true(match_fix(FIX_INCIDENT_V6, &f));
+	assert_false(match_fix(FIX_INCIDENT_V4, &f));
+	f = (struct nw_filter){ .proto = IPPROTO_UDP, .netns = 4026532123u };
+	assert_true(match_fix(FIX_FORWARDED_UDP, &f));
+	f.netns = 1;
+	assert_false(match_fix(FIX_FORWARDED_UDP, &f));
+	/* --cgroup: joined records only. */
+	f = (struct nw_filter){ .cgroup = 1 };
+	assert_false(match_fix(FIX_INCIDENT_V4, &f));
+}
+
+static void test_filter_format(void **state)
+{
+	struct nw_filter f = { .nports = 2, .ports = { 3306, 80 }, .proto = IPPROTO_TCP,
+			       .family = AF_INET6, .tgid = 42, .netns = 4026531840u };
+	char buf[256], small[8];
+	int n;
+
+	(void)state;
+	n = filter__format(&f, buf, sizeof(buf));
+
+	assert_int_equal(n, strlen(buf));
+	assert_string_equal(buf, "--port 3306,80 --proto tcp -6 --pid 42 --netns 4026531840");
+	assert_int_equal(filter__format(&f, small, sizeof(small)), strlen(buf));
+	assert_string_equal(small, "--port ");
+	f = (struct nw_filter){ .proto = 132, .family = AF_INET };
+	filter__format(&f, buf, sizeof(buf));
+	assert_string_equal(buf, "--proto sctp -4");
+	f = (struct nw_filter){ .proto = 200 };
+	filter__format(&f, buf, sizeof(buf));
+	assert_string_equal(buf, "--proto 200");
+	f = (struct nw_filter){ 0 };
+	assert_int_equal(filter__format(&f, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+}
+
+/* ---------------------------------------------------------------- replays */
+
+struct run {
+	char *out, *text; /* stdout, stderr */
+	size_t out_len, text_len;
+	struct replay_result res;
+	char err[512];
+	int rc;
+};
+
+static void replay_fd(int fd, struct replay_opts *o, struct run *r)
+{
+	FILE *out = open_memstream(&r->out, &r->out_len);
+	FILE *text = open_memstream(&r->text, &r->text_len);
+
+	assert_non_null(out);
+	assert_non_null(text);
+	o->out = out;
+	o->text_f = text;
+	r->err[0] = '\0';
+	r->rc = replay__fd(fd, "capture", o, &r->res, r->err, sizeof(r->err));
+	fclose(out);
+	fclose(text);
+}
+
+static void replay_fixture(const char *name, struct replay_opts *o, struct run *r)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), FIXDIR "%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		fail_msg("cannot open %s (run from the repository root)", path);
+	replay_fd(fd, o, r);
+	close(fd);
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->text);
+}
+
+static void test_golden_text(void **state)
+{
+	struct replay_opts o = { .output = OUT_TEXT, .utc = true };
+	struct run r;
+
+	(void)state;
+	replay_fixture("v1.0-incident.nwcap", &o, &r);
+	assert_int_equal(r.rc, NW_EXIT_OK);
+	golden_check("replay-incident.txt", r.out, r.out_len);
+	golden_check("replay-incident.stderr", r.text, r.text_len);
+	assert_int_equal(r.res.events, 5);
+	assert_int_equal(r.res.shown, 5);
+	assert_int_equal(r.res.sources, 3);
+	assert_true(r.res.trailer);
+	run_free(&r);
+}
+
+static void test_golden_json(void **state)
+{
+	struct replay_opts o = { .output = OUT_JSON };
+	struct run r;
+
+	(void)state;
+	replay_fixture("v1.0-incident.nwcap", &o, &r);
+	assert_int_equal(r.rc, NW_EXIT_OK);
+	golden_check("replay-incident.json", r.out, r.out_len);
+	assert_int_equal(r.text_len, 0); /* JSON mode: nothing on stderr */
+	run_free(&r);
+}
+
+/* Filters and --count apply in userspace; -q leaves the summary only. */
+static void test_golden_filtered(void **state)
+{
+	struct replay_opts o = { .output = OUT_JSON, .filter = { .family = AF_INET6 } };
+	struct run r;
+
+	(void)state;
+	replay_fixture("v1.0-incident.nwcap", &o, &r);
+	assert_int_equal(r.rc, NW_EXIT_OK);
+	golden_check("replay-filtered.json", r.out, r.out_len);
+	assert_int_equal(r.res.shown, 1);
+	run_free(&r);
+
+	o = (struct replay_opts){ .output = OUT_TEXT, .utc = true, .count = 2,
+				  .filter = { .proto = IPPROTO_TCP } };
+	replay_fixture("v1.0-incident.nwcap", &o, &r);
+	assert_int_equal(r.rc, NW_EXIT_OK);
+	assert_int_equal(r.res.shown, 2);
+	assert_false(r.res.trailer); /* stopped before the end */
+	golden_check("replay-count.txt", r.out, r.out_len);
+	run_free(&r);
+
+	o = (struct replay_opts){ .output = OUT_TEXT, .quiet = true };
+	replay_fixture("v1.0-incident.nwcap", &o, &r);
+	assert_int_equal(r.out_len, 0);
+	assert_non_null(strstr(r.text, "natwho: 5 events, 3 lost, 0 undecodable in 5.0s"));
+	run_free(&r);
+}
+
+/* Sources reach the callback in recorded order, between their events. */
+struct order {
+	char seq[64];
+	int n;
+};
+
+static int on_source(void *ctx, uint32_t kind, const char *name, const void *data, size_t len)
+{
+	struct order *ord = ctx;
+
+	assert_true(len > 0 && data);
+	assert_true(kind == 1 || kind == 3);
+	ord->seq[ord->n++] = name[0]; /* 'i'ptables-save, 'k'ubectl */
+	return kind == 3 ? -EINVAL : 0; /* a refused source is a warning only */
+}
+
+static bool on_conn(void *ctx, struct conn *c)
+{
+	struct order *ord = ctx;
+
+	ord->seq[ord->n++] = c->family == AF_INET6 ? '6' : '4';
+	return c->family == AF_INET; /* hides the IPv6 one */
+}
+
+static void test_sources_in_order(void **state)
+{
+	struct order ord = { .n = 0 };
+	struct replay_opts o = { .output = OUT_JSON, .on_source = on_source, .on_conn = on_conn,
+				 .ctx = &ord, .quiet = true };
+	struct run r;
+
+	(void)state;
+	replay_fixture("v1.0-incident.nwcap", &o, &r);
+	assert_int_equal(r.rc, NW_EXIT_OK);
+	assert_string_equal(ord.seq, "ik464i44");
+	assert_int_equal(r.res.shown, 4);
+	run_free(&r);
+}
+
+/* ------------------------------------------------------------- bad input */
+
+static const struct bad_fixture {
+	const char *name;
+	const char *error; /* the whole message after "capture: " */
+	uint64_t shown; /* complete events rendered before it */
+} bad_fixtures[] = {
+	{ "empty.nwcap", "empty file: not a natwho capture", 0 },
+	{ "not-gzip.nwcap", "not a natwho capture: not gzip data (no 1f 8b at compressed offset 0)",
+	  0 },
+	{ "v2.0-future.nwcap",
+	  "capture format 2.0 is newer than this natwho (" NATWHO_VERSION ") reads (1.x): "
+	  "use a newer natwho", 0 },
+	{ "v1.0-corrupt-crc.nwcap",
+	  "corrupted record at uncompressed offset 620: CRC mismatch (type 2, 136 bytes)", 1 },
+	{ "v1.0-garbage.nwcap",
+	  "corrupted record at uncompressed offset 768: type 2796004517 is not a record type", 2 },
+	{ "v1.0-killed.nwcap",
+	  "truncated after 8 records (5 events) at uncompressed offset 1280: no trailer; the file "
+	  "ends at compressed offset 640 (recorder killed?)", 5 },
+	{ "v1.0-no-trailer.nwcap",
+	  "truncated after 8 records (5 events) at uncompressed offset 1280: no trailer; the file "
+	  "ends at compressed offset 613 (recorder killed?)", 5 },
+};
+
+/* The first @n lines of @s: the length. */
+static size_t lines_len(const char *s, size_t len, uint64_t n)
+{
+	size_t at = 0;
+
+	for (uint64_t i = 0; i < n && at < len; i++) {
+		const char *nl = memchr(s + at, '\n', len - at);
+
+		at = nl ? (size_t)(nl - s) + 1 : len;
+	}
+	return at;
+}
+
+static void test_bad_fixtures(void **state)
+{
+	struct replay_opts good_o = { .output = OUT_TEXT, .utc = true };
+	struct run good;
+
+	(void)state;
+	replay_fixture("v1.0-incident.nwcap", &good_o, &good);
+	for (size_t i = 0; i < sizeof(bad_fixtures) / sizeof(bad_fixtures[0]); i++) {
+		const struct bad_fixture *bf = &bad_fixtures[i];
+		struct replay_opts o = { .output = OUT_TEXT, .utc = true };
+		char want[600];
+		struct run r;
+		size_t n;
+
+		replay_fixture(bf->name, &o, &r);
+		snprintf(want, sizeof(want), "capture: %s", bf->error);
+		if (r.rc != NW_EXIT_BADINPUT || strcmp(r.err, want))
+			fail_msg("%s: exit %d, error '%s', want 5 and '%s'", bf->name, r.rc, r.err,
+				 want);
+		assert_int_equal(r.res.shown, bf->shown);
+		/* What was shown is the good file's output up to that event. */
+		n = bf->shown || r.out_len ? lines_len(good.out, good.out_len, 1 + bf->shown) : 0;
+		assert_int_equal(r.out_len, n);
+		assert_memory_equal(r.out, good.out, n);
+		run_free(&r);
+	}
+	run_free(&good);
+}
+
+static int memfd_copy(const void *p, size_t n)
+{
+	int fd = memfd_create("replay", 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p, n), (ssize_t)n);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+static char *fixture_bytes(const char *name, size_t *n)
+{
+	char path[256], *buf = malloc(1 << 16);
+	int fd;
+
+	snprintf(path, sizeof(path), FIXDIR "%s", name);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0 && buf);
+	*n = (size_t)read(fd, buf, 1 << 16);
+	close(fd);
+	return buf;
+}
+
+/* Cut anywhere, flipped anywhere: exit 5 (or 0 when intact), never a crash,
+ * and never more shown than the complete file has. */
+static void test_damage_everywhere(void **state)
+{
+	size_t n;
+	char *buf = fixture_bytes("v1.0-incident.nwcap", &n);
+
+	(void)state;
+	for (size_t cut = 0; cut <= n; cut++) {
+		struct replay_opts o = { .output = OUT_JSON, .quiet = true };
+		int fd = memfd_copy(buf, cut);
+		struct run r;
+
+		replay_fd(fd, &o, &r);
+		close(fd);
+		assert_int_equal(r.rc, cut == n ? NW_EXIT_OK : NW_EXIT_BADINPUT);
+		assert_true(r.res.shown <= 5);
+		run_free(&r);
+	}
+	for (size_t at = 0; at < n; at++) {
+		struct replay_opts o = { .output = OUT_JSON, .quiet = true };
+		int fd;
+		struct run r;
+
+		buf[at] ^= 0x40;
+		fd = memfd_copy(buf, n);
+		replay_fd(fd, &o, &r);
+		close(fd);
+		buf[at] ^= 0x40;
+		assert_true(r.rc == NW_EXIT_BADINPUT || r.rc == NW_EXIT_OK);
+		assert_true(r.rc == NW_EXIT_OK || r.err[0]);
+		run_free(&r);
+	}
+	free(buf);
+}
+
+static void test_read_error(void **state)
+{
+	struct replay_opts o = { .output = OUT_TEXT };
+	struct replay_result res;
+	char err[256];
+	int fd = open("tests", O_RDONLY | O_DIRECTORY);
+
+	(void)state;
+	assert_true(fd >= 0);
+	o.out = o.text_f = stderr;
+	assert_int_equal(replay__fd(fd, "tests", &o, &res, err, sizeof(err)), NW_EXIT_RUNTIME);
+	assert_non_null(strstr(err, "tests: "));
+	close(fd);
+	assert_int_equal(replay__file("/nonexistent/x.nwcap", &o, &res, err, sizeof(err)),
+			 NW_EXIT_RUNTIME);
+	assert_string_equal(err, "cannot open capture file '/nonexistent/x.nwcap': "
+				 "No such file or directory");
+}
+
+/* ---------------------------------------------------------------- verdict */
+
+static void verdict_render(enum out_mode mode, char **buf, size_t *len)
+{
+	struct verdict_end end = { .command = "curl", .status = 0 };
+	FILE *f = open_memstream(buf, len);
+	struct verdict v;
+	struct out o;
+
+	assert_non_null(f);
+	verdict__init(&v);
+	for (int i = 0; i < FIX_COUNT; i++) {
+		struct nw_event e;
+		struct conn c;
+
+		fix_event(i, &e);
+		assert_int_equal(conn__decode(&e, sizeof(e), 0, "netfilter", &c), 0);
+		verdict__add(&v, &c);
+		if (i == FIX_INCIDENT_V4)
+			verdict__add(&v, &c); /* twice the same route */
+	}
+	out__init(&o, f, mode);
+	verdict__print(&v, &end, &o, f);
+	end = (struct verdict_end){ .command = "sh", .signal = 9 };
+	verdict__init(&v);
+	verdict__print(&v, &end, &o, f);
+	fclose(f);
+}
+
+static void test_verdict(void **state)
+{
+	char *buf;
+	size_t len;
+
+	(void)state;
+	verdict_render(OUT_TEXT, &buf, &len);
+	golden_check("verdict.txt", buf, len);
+	free(buf);
+	verdict_render(OUT_JSON, &buf, &len);
+	golden_check("verdict.json", buf, len);
+	free(buf);
+}
+
+/* More routes than fit: the rest are counted, not dropped. */
+static void test_verdict_overflow(void **state)
+{
+	struct verdict v;
+	struct nw_event e;
+	struct conn c;
+
+	(void)state;
+	verdict__init(&v);
+	fix_event(FIX_INCIDENT_V4, &e);
+	for (int i = 0; i < VERDICT_MAX_ROUTES + 5; i++) {
+		e.reply.sport = (uint16_t)(1000 + i);
+		assert_int_equal(conn__decode(&e, sizeof(e), 0, "netfilter", &c), 0);
+		verdict__add(&v, &c);
+	}
+	assert_int_equal(v.conns, VERDICT_MAX_ROUTES + 5);
+	assert_int_equal(v.dnat, VERDICT_MAX_ROUTES + 5);
+	assert_int_equal(v.nroutes, VERDICT_MAX_ROUTES);
+	assert_int_equal(v.routes_other, 5);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_filter_kernel_semantics),
+		cmocka_unit_test(test_filter_cases),
+		cmocka_unit_test(test_filter_format),
+		cmocka_unit_test(test_golden_text),
+		cmocka_unit_test(test_golden_json),
+		cmocka_unit_test(test_golden_filtered),
+		cmocka_unit_test(test_sources_in_order),
+		cmocka_unit_test(test_bad_fixtures),
+		cmocka_unit_test(test_damage_everywhere),
+		cmocka_unit_test(test_read_error),
+		cmocka_unit_test(test_verdict),
+		cmocka_unit_test(test_verdict_overflow),
+	};
+
+	setenv("TZ", "UTC", 1);
+	log__setup(false, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
