@@ -89,6 +89,7 @@ struct karena {
 
 struct kpod {
 	const char *ns, *name, *node;
+	const char *uid; /* metadata.uid: finds the pod's cgroup (--pod) */
 	struct kaddr ips[KPOD_MAX_IPS];
 	struct kaddr host_ips[2]; /* status.hostIPs: the node's addresses */
 	uint8_t nips, nhost_ips;

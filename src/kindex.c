@@ -569,3 +569,18 @@ int ksrc__read(const char *path, size_t max, char **data, size_t *len, char *err
 	*len = n;
 	return 0;
 }
+
+int kindex__pod_uid(const struct kindex *idx, const char *ns, const char *name,
+		    const char **uid, const char **node)
+{
+	for (uint32_t i = 0; idx && i < idx->pods.n; i++) {
+		const struct kpod *p = &idx->pods.v[i];
+
+		if (strcmp(p->ns, ns) || strcmp(p->name, name))
+			continue;
+		*uid = p->uid;
+		*node = p->node;
+		return p->uid && *p->uid ? 0 : -ENODATA;
+	}
+	return -ENOENT;
+}

@@ -320,6 +320,20 @@ static int exit_code_for(int err)
  * record their sockets, and make the backend show only what joins with them.
  * Before the capture starts, so that records exist when events come.
  */
+/* cgroup_pod_uid_fn over the knowledge index: --pod NS/NAME -> UID, node. */
+static int pod_uid_from_snapshot(void *ctx, const char *ns, const char *name, char *uid,
+				 size_t uid_len, char *node, size_t node_len)
+{
+	const char *u = NULL, *n = NULL;
+	int err = kindex__pod_uid(knowledge__index(ctx), ns, name, &u, &n);
+
+	if (err)
+		return err;
+	snprintf(uid, uid_len, "%s", u);
+	snprintf(node, node_len, "%s", n ? n : "");
+	return 0;
+}
+
 static int start_cgroups(struct app *app)
 {
 	/* --pod: .pod_uid answers NS/NAME -> UID from the --k8s snapshot. */
@@ -332,6 +346,10 @@ static int start_cgroups(struct app *app)
 	if (!app->opts.ncgroups || !dirs) {
 		free(dirs);
 		return app->opts.ncgroups ? NW_EXIT_RUNTIME : NW_EXIT_OK;
+	}
+	if (app->opts.nk8s_files || app->opts.k8s_kubectl) {
+		res.pod_uid = pod_uid_from_snapshot;
+		res.pod_uid_ctx = &app->kn;
 	}
 	for (int i = 0; i < app->opts.ncgroups; i++) {
 		err = cgroup__resolve(&res, &app->opts.cgroups[i], dirs[i], PATH_MAX, why,

@@ -63,3 +63,21 @@ found "$CG_TOP/kubepods/burstable/pod$uid" "$uid"
 uid=6e1f0a2b-3c4d-4e5f-8a9b-$(printf '%012d' $$)
 found "$CG_TOP/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod${uid//-/_}.slice" \
 	"${uid^^}"
+
+# --pod NS/NAME through the snapshot's metadata.uid.
+uid=7e1f0a2b-3c4d-4e5f-8a9b-$(printf '%012d' $$)
+jq --arg uid "$uid" '.items |= map(if .kind == "Pod" and .metadata.name == "mysql-a-0"
+	then .metadata.uid = $uid else . end)
+	| .items += [{"apiVersion":"v1","kind":"Pod","metadata":{"namespace":"a","name":"no-uid"},
+	  "spec":{"nodeName":"node-2"},"status":{"podIP":"10.224.1.77"}}]' \
+	"$E2E_ROOT/tests/lib/incident-snapshot.json" >"$TMP/snap.json"
+err 2 "the snapshot has no pod a/absent" --pod a/absent --k8s "$TMP/snap.json"
+err 2 "the snapshot has no UID for pod a/no-uid \(metadata.uid\)" --pod a/no-uid --k8s "$TMP/snap.json"
+err 1 "pod a/mysql-a-0 \(UID $uid\) has no cgroup under .*: it is not running on this node" \
+	--pod a/mysql-a-0 --k8s "$TMP/snap.json"
+mkdir -p "$CG_TOP/kubepods/pod$uid"
+rc=0
+nw_in "$NODE" "$NATWHO" -v -d 0.2 --pod a/mysql-a-0 --k8s "$TMP/snap.json" >"$TMP/out" 2>"$TMP/err" || rc=$?
+[ "$rc" -eq 0 ] || { cat "$TMP/err" >&2; fail "--pod a/mysql-a-0: exit $rc"; }
+grep -qF "cgroup: watching $CG_TOP/kubepods/pod$uid" "$TMP/err" || { cat "$TMP/err" >&2; fail "--pod dir"; }
+echo "ok: --pod a/mysql-a-0 -> $CG_TOP/kubepods/pod$uid"
