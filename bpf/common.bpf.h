@@ -170,6 +170,27 @@ static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig,
 /* Who opened the connection: with --cgroup the socket's owner from its
  * record, whatever context this runs in; else the current task if it sent
  * the packet. */
+/*
+ * The current task's ids, read from task_struct: BPF_PROG_TYPE_NETFILTER
+ * programs may call bpf_get_current_pid_tgid() and
+ * bpf_get_current_cgroup_id() only from Linux 6.10 (helpers opened to all
+ * program types), and bpf_get_current_comm() not at all on 6.12;
+ * bpf_get_current_task() is in the base set for CAP_PERFMON.
+ */
+static __always_inline __u64 nw_current_pid_tgid(void)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+
+	return ((__u64)BPF_CORE_READ(t, tgid) << 32) | (__u32)BPF_CORE_READ(t, pid);
+}
+
+static __always_inline __u64 nw_current_cgroup_id(void)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+}
+
 static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_join_val *who,
 					 int task_ok, __u64 pid_tgid)
 {
@@ -182,9 +203,7 @@ static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_joi
 	} else if (task_ok) {
 		e->pid = (__u32)pid_tgid;
 		e->tgid = pid_tgid >> 32;
-		e->cgroup_id = bpf_get_current_cgroup_id();
-		/* Not bpf_get_current_comm(): BPF_PROG_TYPE_NETFILTER programs
-		 * may not call it on Linux 6.12 (the verifier refuses it). */
+		e->cgroup_id = nw_current_cgroup_id();
 		BPF_CORE_READ_STR_INTO(&e->comm, (struct task_struct *)bpf_get_current_task(), comm);
 		e->flags |= NW_EF_TASK;
 	}
@@ -202,7 +221,7 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	const struct nf_conntrack_tuple *reply = &ct->tuplehash[IP_CT_DIR_REPLY].tuple;
 	__u8 family = BPF_CORE_READ(orig, src.l3num);
 	__u8 proto = BPF_CORE_READ(orig, dst.protonum);
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid = task_ok ? nw_current_pid_tgid() : 0;
 	struct nw_join_val who = {};
 	struct nw_event *e;
 	__u16 odport = 0, rsport = 0;

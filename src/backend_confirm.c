@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "backend.h"
+#include "cgroup.h"
 #include "fentry.skel.h"
 #include "kprobe.skel.h"
 #include "proctree.h"
@@ -92,6 +93,7 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 	}
 	*o.filter = opts->filter;
 	err = bpf_map__set_max_entries(o.events, opts->ringbuf_size);
+	err = err ?: cgroup__join_prepare(o.obj, opts);
 	err = err ?: proctree__prepare(o.obj, opts);
 	err = err ?: k->load(be->skel);
 	if (!err) {

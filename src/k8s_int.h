@@ -266,6 +266,30 @@ int kindex__add_ep(struct kindex *idx, uint32_t svcport, const struct kaddr *a, 
 int kindex__add_local(struct kindex *idx, const struct kaddr *a, const char *ifname,
 		      uint8_t origin);
 int kindex__rebuild(struct kindex *idx);
+int kindex__grow_flags(const struct kindex *idx, uint8_t **flags, uint32_t *n,
+		       uint32_t svcport);
+
+/*
+ * A line-oriented source.  klines__parse() splits data into lines, trims
+ * them, skips blank and comment lines and hands the rest to line().  A line
+ * line() rejects is counted in idx->skipped_rules, warned about and skipped;
+ * -ENOMEM, or an error line() described in errbuf, ends the parse.
+ */
+struct klines {
+	struct kindex *idx;
+	char *errbuf;
+	size_t errlen;
+	const char *lead;    /* characters trimmed from a line's start */
+	const char *tail;    /* characters trimmed from a line's end */
+	const char *comment; /* first characters that make a line a comment */
+	const char *bad_msg; /* warning for a rejected line */
+	bool quote_bad;      /* the warning quotes the line (120 characters at most) */
+	const char *none_msg; /* error when no line is understood; NULL: the caller checks */
+	int (*line)(const struct klines *l, const char *s, size_t n);
+	void *ctx;            /* for line() */
+	uint32_t line_no, good, bad, first_bad; /* out */
+};
+int klines__parse(struct klines *l, const char *data, size_t len);
 /* IPv4/IPv6 -> 0/1 */
 static inline int kfam__idx(uint8_t family)
 {

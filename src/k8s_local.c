@@ -39,8 +39,9 @@ static size_t local__ifname_len(const char *s, size_t n)
 	return at ? (size_t)(at - s) : n;
 }
 
-static int local__line(struct kindex *idx, const char *s, size_t n)
+static int local__line(const struct klines *l, const char *s, size_t n)
 {
+	struct kindex *idx = l->idx;
 	const char *w[LOCAL_MAX_WORDS], *ifname;
 	size_t wl[LOCAL_MAX_WORDS];
 	int k = local__words(s, n, w, wl), a_i, if_i;
@@ -70,40 +71,17 @@ static int local__line(struct kindex *idx, const char *s, size_t n)
 int k8s_local__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
 		     size_t errlen)
 {
-	uint32_t line = 0, good = 0, bad = 0;
+	struct klines l = {
+		.idx = idx,
+		.errbuf = errbuf,
+		.errlen = errlen,
+		.lead = " \t",
+		.comment = "#\r",
+		.bad_msg = "not an address line, ignored",
+		.none_msg = "no address understood "
+			    "(expected `ip -o addr` or \"IFNAME ADDRESS\" lines)",
+		.line = local__line,
+	};
 
-	for (size_t off = 0; off < len;) {
-		const char *s = data + off, *nl = memchr(s, '\n', len - off);
-		size_t n = nl ? (size_t)(nl - s) : len - off;
-		int err;
-
-		off += n + (nl ? 1 : 0);
-		line++;
-		while (n && (s[0] == ' ' || s[0] == '\t')) {
-			s++;
-			n--;
-		}
-		if (!n || s[0] == '#' || s[0] == '\r')
-			continue;
-		err = local__line(idx, s, n);
-		if (err == -ENOMEM) {
-			snprintf(errbuf, errlen, "%s:%u: %s", idx->src_name, line,
-				 strerror(ENOMEM));
-			return err;
-		}
-		if (err) {
-			bad++;
-			idx->skipped_rules++;
-			kindex__warn(idx, "%s:%u: not an address line, ignored", idx->src_name,
-				     line);
-			continue;
-		}
-		good++;
-	}
-	if (bad && !good) {
-		snprintf(errbuf, errlen, "%s:1: no address understood (expected `ip -o addr` "
-			 "or \"IFNAME ADDRESS\" lines)", idx->src_name);
-		return -EBADMSG;
-	}
-	return 0;
+	return klines__parse(&l, data, len);
 }

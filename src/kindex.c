@@ -10,10 +10,13 @@
 #include <unistd.h>
 #include "k8s_int.h"
 
+#define KMARK_N 13
+#define KSVCPORT_KEY_MAX (3 * 256 + 16)
+
 /* Array lengths and counters before a source, to undo it when it fails. */
 struct kmark {
-	uint32_t pods, podports, svcports, vips, nodeports, eps, hostports, rules, locals, kubes;
-	uint32_t skipped_objects, ignored_objects, skipped_rules;
+	uint32_t n[KMARK_N]; /* in kindex__counters() order */
+	uint32_t svcports;
 	struct ksvcport *svcports_copy; /* a source may fill in existing ones */
 };
 
@@ -100,6 +103,65 @@ void kindex__warn(struct kindex *idx, const char *fmt, ...)
 	idx->warn(idx->warn_ctx, msg);
 }
 
+static bool kchar__in(const char *set, char c)
+{
+	return c && set && strchr(set, c);
+}
+
+/* 0: understood; -ENOMEM or a described error: stop; other errors: skip. */
+static int klines__one(struct klines *l, const char *s, size_t n)
+{
+	struct kindex *idx = l->idx;
+	int err = l->line(l, s, n);
+
+	if (err && l->errbuf[0])
+		return err;
+	if (err == -ENOMEM) {
+		snprintf(l->errbuf, l->errlen, "%s:%u: %s", idx->src_name, l->line_no,
+			 strerror(ENOMEM));
+		return err;
+	}
+	if (!err) {
+		l->good++;
+		return 0;
+	}
+	if (!l->bad++)
+		l->first_bad = l->line_no;
+	idx->skipped_rules++;
+	kindex__warn(idx, "%s:%u: %s%s%.*s", idx->src_name, l->line_no, l->bad_msg,
+		     l->quote_bad ? ": " : "", l->quote_bad ? (int)(n > 120 ? 120 : n) : 0, s);
+	return 0;
+}
+
+int klines__parse(struct klines *l, const char *data, size_t len)
+{
+	l->line_no = l->good = l->bad = l->first_bad = 0;
+	for (size_t off = 0; off < len;) {
+		const char *s = data + off, *nl = memchr(s, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - s) : len - off;
+		int err;
+
+		off += n + (nl ? 1 : 0);
+		l->line_no++;
+		while (n && kchar__in(l->lead, s[0])) {
+			s++;
+			n--;
+		}
+		while (n && kchar__in(l->tail, s[n - 1]))
+			n--;
+		if (!n || kchar__in(l->comment, s[0]))
+			continue;
+		err = klines__one(l, s, n);
+		if (err)
+			return err;
+	}
+	if (l->bad && !l->good && l->none_msg) {
+		snprintf(l->errbuf, l->errlen, "%s:1: %s", l->idx->src_name, l->none_msg);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 void kindex__stats(const struct kindex *idx, struct kindex_stats *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -123,6 +185,44 @@ bool kindex__empty(const struct kindex *idx)
 	       !idx->locals.n;
 }
 
+/* Grow a per-svcport byte map, new bytes zero, so that it covers svcport. */
+int kindex__grow_flags(const struct kindex *idx, uint8_t **flags, uint32_t *n,
+		       uint32_t svcport)
+{
+	uint32_t want = idx->svcports.n;
+	uint8_t *nf;
+
+	if (svcport < *n)
+		return 0;
+	nf = realloc(*flags, want);
+	if (!nf)
+		return -ENOMEM;
+	memset(nf + *n, 0, want - *n);
+	*flags = nf;
+	*n = want;
+	return 0;
+}
+
+/* What a source changes: the lengths of the arrays it adds to, its skip counters. */
+static void kindex__counters(struct kindex *idx, uint32_t *c[KMARK_N])
+{
+	uint32_t *all[KMARK_N] = {
+		&idx->pods.n, &idx->podports.n, &idx->svcports.n, &idx->vips.n,
+		&idx->nodeports.n, &idx->eps.n, &idx->hostports.n, &idx->rules.n,
+		&idx->locals.n, &idx->kubes.n,
+		&idx->skipped_objects, &idx->ignored_objects, &idx->skipped_rules,
+	};
+
+	memcpy(c, all, sizeof(all));
+}
+
+/* "ns/name/proto/port_name": the key of svcport_ids. */
+static void ksvcport__key(char *key, size_t n, const char *ns, const char *name, uint8_t proto,
+			  const char *port_name)
+{
+	snprintf(key, n, "%.255s/%.255s/%u/%.255s", ns, name, proto, port_name);
+}
+
 static int kindex__svcport_new(struct kindex *idx, const char *id, uint32_t *out)
 {
 	struct ksvcport *sp = KVEC_PUSH(&idx->svcports);
@@ -140,14 +240,14 @@ static int kindex__svcport_new(struct kindex *idx, const char *id, uint32_t *out
 struct ksvcport *kindex__svcport(struct kindex *idx, const char *ns, const char *name,
 				 uint8_t proto, const char *port_name, uint32_t *id)
 {
-	char key[3 * 256 + 16];
+	char key[KSVCPORT_KEY_MAX];
 	const char *akey;
 	struct ksvcport *sp;
 	uint32_t i;
 
 	if (!port_name)
 		port_name = "";
-	snprintf(key, sizeof(key), "%.255s/%.255s/%u/%.255s", ns, name, proto, port_name);
+	ksvcport__key(key, sizeof(key), ns, name, proto, port_name);
 	i = kstrmap__get(&idx->svcport_ids, key, strlen(key));
 	if (i != KNONE) {
 		*id = i;
@@ -365,6 +465,28 @@ static void kindex__order(struct kindex *idx)
 	}
 }
 
+#define KTAB(tab, vec) { &(tab), (vec).v, sizeof(*(vec).v), (vec).n }
+
+static int kindex__build_tables(struct kindex *idx)
+{
+	const struct {
+		struct ktab *t;
+		const void *v;
+		size_t size;
+		uint32_t n;
+	} tabs[] = {
+		KTAB(idx->t_names, idx->names),	    KTAB(idx->t_vips, idx->vips),
+		KTAB(idx->t_nodeports, idx->nodeports), KTAB(idx->t_eps, idx->eps),
+		KTAB(idx->t_hostports, idx->hostports), KTAB(idx->t_rules, idx->rules),
+		KTAB(idx->t_locals, idx->locals),
+	};
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]) && !err; i++)
+		err = ktab__build(tabs[i].t, tabs[i].v, tabs[i].size, tabs[i].n);
+	return err;
+}
+
 int kindex__rebuild(struct kindex *idx)
 {
 	int err;
@@ -372,22 +494,7 @@ int kindex__rebuild(struct kindex *idx)
 	kindex__free_tables(idx);
 	err = kindex__build_names(idx);
 	if (!err)
-		err = ktab__build(&idx->t_names, idx->names.v, sizeof(*idx->names.v), idx->names.n);
-	if (!err)
-		err = ktab__build(&idx->t_vips, idx->vips.v, sizeof(*idx->vips.v), idx->vips.n);
-	if (!err)
-		err = ktab__build(&idx->t_nodeports, idx->nodeports.v, sizeof(*idx->nodeports.v),
-				  idx->nodeports.n);
-	if (!err)
-		err = ktab__build(&idx->t_eps, idx->eps.v, sizeof(*idx->eps.v), idx->eps.n);
-	if (!err)
-		err = ktab__build(&idx->t_hostports, idx->hostports.v, sizeof(*idx->hostports.v),
-				  idx->hostports.n);
-	if (!err)
-		err = ktab__build(&idx->t_rules, idx->rules.v, sizeof(*idx->rules.v), idx->rules.n);
-	if (!err)
-		err = ktab__build(&idx->t_locals, idx->locals.v, sizeof(*idx->locals.v),
-				  idx->locals.n);
+		err = kindex__build_tables(idx);
 	if (err)
 		return err;
 	kindex__resolve_hostports(idx);
@@ -395,21 +502,14 @@ int kindex__rebuild(struct kindex *idx)
 	return 0;
 }
 
-static int kindex__mark(const struct kindex *idx, struct kmark *m)
+static int kindex__mark(struct kindex *idx, struct kmark *m)
 {
-	m->pods = idx->pods.n;
-	m->podports = idx->podports.n;
+	uint32_t *c[KMARK_N];
+
+	kindex__counters(idx, c);
+	for (int i = 0; i < KMARK_N; i++)
+		m->n[i] = *c[i];
 	m->svcports = idx->svcports.n;
-	m->vips = idx->vips.n;
-	m->nodeports = idx->nodeports.n;
-	m->eps = idx->eps.n;
-	m->hostports = idx->hostports.n;
-	m->rules = idx->rules.n;
-	m->locals = idx->locals.n;
-	m->kubes = idx->kubes.n;
-	m->skipped_objects = idx->skipped_objects;
-	m->ignored_objects = idx->ignored_objects;
-	m->skipped_rules = idx->skipped_rules;
 	m->svcports_copy = NULL;
 	if (!idx->svcports.n)
 		return 0;
@@ -423,31 +523,22 @@ static int kindex__mark(const struct kindex *idx, struct kmark *m)
 /* Forget everything the failed source added (its strings stay in the arena). */
 static void kindex__rollback(struct kindex *idx, const struct kmark *m)
 {
-	idx->pods.n = m->pods;
-	idx->podports.n = m->podports;
-	idx->svcports.n = m->svcports;
-	idx->vips.n = m->vips;
-	idx->nodeports.n = m->nodeports;
-	idx->eps.n = m->eps;
-	idx->hostports.n = m->hostports;
-	idx->rules.n = m->rules;
-	idx->locals.n = m->locals;
-	idx->kubes.n = m->kubes;
-	idx->skipped_objects = m->skipped_objects;
-	idx->ignored_objects = m->ignored_objects;
-	idx->skipped_rules = m->skipped_rules;
+	uint32_t *c[KMARK_N];
+
+	kindex__counters(idx, c);
+	for (int i = 0; i < KMARK_N; i++)
+		*c[i] = m->n[i];
 	if (m->svcports_copy)
 		memcpy(idx->svcports.v, m->svcports_copy, m->svcports * sizeof(*idx->svcports.v));
 	kstrmap__free(&idx->svcport_ids);
 	for (uint32_t i = 0; i < idx->svcports.n; i++) {
 		const struct ksvcport *sp = &idx->svcports.v[i];
-		char key[3 * 256 + 16];
+		char key[KSVCPORT_KEY_MAX];
 		const char *akey;
 
 		if (!sp->ns)
 			continue;
-		snprintf(key, sizeof(key), "%.255s/%.255s/%u/%.255s", sp->ns, sp->name, sp->proto,
-			 sp->port_name);
+		ksvcport__key(key, sizeof(key), sp->ns, sp->name, sp->proto, sp->port_name);
 		akey = karena__strdup(&idx->arena, key);
 		if (akey)
 			kstrmap__put(&idx->svcport_ids, akey, i);

@@ -427,17 +427,23 @@ static int begin_record(struct app *app)
 		.start_ns = app->stats.start_ns,
 		.boot_to_real_ns = app->boot_to_real_ns,
 	};
-	char filters[RECORD_FILTERS_MAX], why[512];
+	char filters[RECORD_FILTERS_MAX], why[512], ignored[512];
+	int err;
 
 	if (!app->rec)
 		return NW_EXIT_OK;
 	record__filters(&app->opts, filters, sizeof(filters));
 	info.filters = filters;
-	if (record__begin(app->rec, &info, why, sizeof(why))) {
-		nw_err("%s", why);
-		return NW_EXIT_RUNTIME;
-	}
-	return NW_EXIT_OK;
+	err = record__begin(app->rec, &info, why, sizeof(why));
+	if (!err)
+		return NW_EXIT_OK;
+	record__close(app->rec, 0, 0, 0, ignored, sizeof(ignored)); /* the same error */
+	app->rec = NULL;
+	app->done = true;
+	if (err == -EPIPE) /* the reader of -w - is gone: stop quietly */
+		return NW_EXIT_OK;
+	nw_err("%s", why);
+	return NW_EXIT_RUNTIME;
 }
 
 /* -w: trailer and close, however natwho stopped; a write error fails the run
@@ -596,7 +602,7 @@ static int run_live(struct app *app)
 		return ret;
 	app->stats.start_ns = now_ns(CLOCK_REALTIME);
 	ret = begin_record(app);
-	if (ret)
+	if (ret || app->done)
 		return ret;
 	if (app->opts.duration_ns)
 		app->deadline_ns = now_ns(CLOCK_MONOTONIC) + app->opts.duration_ns;

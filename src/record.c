@@ -135,7 +135,7 @@ int record__begin(struct record *rec, const struct record_info *info, char *err,
 		.start_ns = info->start_ns,
 		.boot_to_real_ns = info->boot_to_real_ns,
 	};
-	char host[256] = "";
+	char host[256] = "", msg[256];
 	struct utsname u;
 	int ret;
 
@@ -143,8 +143,9 @@ int record__begin(struct record *rec, const struct record_info *info, char *err,
 		h.hostname = host;
 	if (!uname(&u))
 		h.kernel = u.release;
-	ret = capw__open(&rec->w, rec->fd, &h, err, errlen);
+	ret = capw__open(&rec->w, rec->fd, &h, msg, sizeof(msg));
 	if (ret) {
+		snprintf(err, errlen, "capture file '%s': %s", rec->name, msg);
 		rec->err = ret;
 		return ret;
 	}

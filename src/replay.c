@@ -107,7 +107,8 @@ static int replay_records(struct replay *rp, struct capr *r, char *err, size_t e
 	struct cap_record rec;
 	int ret = 0;
 
-	while (!rp->stop && !(rp->o->stop && *rp->o->stop) && (ret = capr__next(r, &rec, err, errlen)) == 1) {
+	while (!rp->stop && !(rp->o->stop && *rp->o->stop) &&
+	       (ret = capr__next(r, &rec, err, errlen)) == 1) {
 		rp->res->records++;
 		switch (rec.type) {
 		case CAP_REC_EVENT:
@@ -139,6 +140,7 @@ static void replay_summary(struct replay *rp)
 		rp->stats->end_ns = rp->last_ts;
 	}
 	sink__summary(&rp->sink, rp->o->text_f, rp->stats);
+	rp->stats->backend = NULL; /* the header's string goes with the reader */
 	if (rp->o->output == OUT_TEXT && rp->res->shown + rp->res->undecodable != rp->res->events)
 		fprintf(rp->o->text_f, "natwho: %llu of the %llu events read were shown\n",
 			(unsigned long long)rp->res->shown, (unsigned long long)rp->res->events);

@@ -48,7 +48,8 @@ struct replay_opts {
 	/*
 	 * The summary's counts.  NULL: kept inside.  Else the caller's, so that
 	 * what on_conn counts (mismatches, hidden) shows: the replay sets
-	 * events, lost, undecodable, start_ns, end_ns and backend only.
+	 * events, lost, undecodable, start_ns, end_ns and backend (NULL again
+	 * on return) only.
 	 */
 	struct nw_stats *stats;
 	volatile sig_atomic_t *stop; /* non-zero (a signal): summary and out */

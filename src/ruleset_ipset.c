@@ -130,44 +130,28 @@ static int ipset__line(struct kindex *idx, const char *line, size_t n)
 	return ipset__entry(idx, kind, family, np_proto, entry, entry_n);
 }
 
+/* A NUL-terminated copy of the line: strcspn must not run past it. */
+static int ipset__copy_line(const struct klines *l, const char *s, size_t n)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "%.*s", (int)(n < sizeof(buf) ? n : sizeof(buf) - 1), s);
+	return n < sizeof(buf) ? ipset__line(l->idx, buf, n) : -EINVAL;
+}
+
 int ruleset_ipset__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
 			 size_t errlen)
 {
-	uint32_t line = 0, good = 0, bad = 0;
+	struct klines l = {
+		.idx = idx,
+		.errbuf = errbuf,
+		.errlen = errlen,
+		.tail = "\r ",
+		.comment = "#",
+		.bad_msg = "line not understood, ignored",
+		.none_msg = "not `ipset save` output: no line understood",
+		.line = ipset__copy_line,
+	};
 
-	for (size_t off = 0; off < len;) {
-		const char *s = data + off, *nl = memchr(s, '\n', len - off);
-		size_t n = nl ? (size_t)(nl - s) : len - off;
-		char buf[512];
-		int err;
-
-		off += n + (nl ? 1 : 0);
-		line++;
-		while (n && (s[n - 1] == '\r' || s[n - 1] == ' '))
-			n--;
-		if (!n || s[0] == '#')
-			continue;
-		/* Work on a NUL-terminated copy: strcspn must not run past the line. */
-		snprintf(buf, sizeof(buf), "%.*s", (int)(n < sizeof(buf) ? n : sizeof(buf) - 1), s);
-		err = n < sizeof(buf) ? ipset__line(idx, buf, n) : -EINVAL;
-		if (err == -ENOMEM) {
-			snprintf(errbuf, errlen, "%s:%u: %s", idx->src_name, line,
-				 strerror(ENOMEM));
-			return err;
-		}
-		if (err) {
-			bad++;
-			idx->skipped_rules++;
-			kindex__warn(idx, "%s:%u: line not understood, ignored", idx->src_name,
-				     line);
-			continue;
-		}
-		good++;
-	}
-	if (bad && !good) {
-		snprintf(errbuf, errlen, "%s:1: not `ipset save` output: no line understood",
-			 idx->src_name);
-		return -EBADMSG;
-	}
-	return 0;
+	return klines__parse(&l, data, len);
 }

@@ -341,41 +341,42 @@ static int ipt__line(struct ipt *p, const char *line, size_t n, bool *table_open
 	return -EINVAL;
 }
 
+struct ipt_read {
+	struct ipt *p;
+	bool table_open, seen_table;
+};
+
+static int ipt__read_line(const struct klines *l, const char *line, size_t n)
+{
+	struct ipt_read *r = l->ctx;
+
+	r->p->line = l->line_no;
+	return ipt__line(r->p, line, n, &r->table_open, &r->seen_table);
+}
+
 static int ipt__read(struct ipt *p, const char *data, size_t len)
 {
-	bool table_open = false, seen_table = false;
-	uint32_t good = 0, bad = 0, first_bad = 0;
+	struct ipt_read r = { .p = p };
+	struct klines l = {
+		.idx = p->idx,
+		.errbuf = p->errbuf,
+		.errlen = p->errlen,
+		.tail = "\r \t",
+		.comment = "#",
+		.bad_msg = "line not understood, ignored",
+		.quote_bad = true,
+		.line = ipt__read_line,
+		.ctx = &r,
+	};
+	int err = klines__parse(&l, data, len);
 
-	for (size_t off = 0; off < len;) {
-		const char *line = data + off, *nl = memchr(line, '\n', len - off);
-		size_t n = nl ? (size_t)(nl - line) : len - off;
-		int err;
-
-		off += n + (nl ? 1 : 0);
-		p->line++;
-		while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
-			n--;
-		if (!n || line[0] == '#')
-			continue;
-		err = ipt__line(p, line, n, &table_open, &seen_table);
-		if (err && p->errbuf[0])
-			return err;
-		if (err == -ENOMEM)
-			return ipt__fail(p, err, "%s", strerror(ENOMEM));
-		if (err) {
-			if (!bad++)
-				first_bad = p->line;
-			p->idx->skipped_rules++;
-			kindex__warn(p->idx, "%s:%u: line not understood, ignored: %.*s",
-				     p->idx->src_name, p->line, (int)(n > 120 ? 120 : n), line);
-			continue;
-		}
-		good++;
-	}
-	if (table_open)
+	if (err)
+		return err;
+	p->line = l.line_no;
+	if (r.table_open)
 		return ipt__fail(p, -EBADMSG, "unexpected end of input: no COMMIT (truncated?)");
-	if (!good && bad) {
-		p->line = first_bad;
+	if (!l.good && l.bad) {
+		p->line = l.first_bad;
 		return ipt__fail(p, -EBADMSG, "not %s output: no line understood",
 				 p->family == AF_INET ? "iptables-save" : "ip6tables-save");
 	}
@@ -548,16 +549,9 @@ static int ipt__endpoints(struct ipt *p, uint32_t svcport, uint32_t chain)
 	uint32_t found = 0;
 	int err;
 
-	if (svcport >= p->neps_done) {
-		uint32_t n = p->idx->svcports.n;
-		uint8_t *nd = realloc(p->eps_done, n);
-
-		if (!nd)
-			return -ENOMEM;
-		memset(nd + p->neps_done, 0, n - p->neps_done);
-		p->eps_done = nd;
-		p->neps_done = n;
-	}
+	err = kindex__grow_flags(p->idx, &p->eps_done, &p->neps_done, svcport);
+	if (err)
+		return err;
 	if (p->eps_done[svcport])
 		return 0;
 	p->gen++;
@@ -574,11 +568,27 @@ static bool ipt__svc_rule(const struct ipt *p, const struct ipt_rule *r, uint32_
 	       *t != KNONE && !str_prefix(r->target, "KUBE-MARK-");
 }
 
-/* KUBE-SERVICES: "ns/svc:port cluster IP" rules name the VIPs. */
-static int ipt__services(struct ipt *p)
+/* Does r belong to a KUBE-SERVICES (cluster) or KUBE-NODEPORTS Service rule? */
+static bool ipt__svc_match(const struct ipt *p, const struct ipt_rule *r, bool cluster,
+			   uint32_t *t, struct ipt_svcname *sn)
 {
-	uint32_t ks = ipt__chain_id(p, "KUBE-SERVICES");
-	const struct ipt_chain *c = ks == KNONE ? NULL : &p->chains.v[ks];
+	if (!ipt__svc_rule(p, r, t))
+		return false;
+	/* -d 127.0.0.0/8 rules repeat the NodePort for localhost. */
+	if (!cluster)
+		return !r->has_dst && !ipt__svc_comment(r->comment, false, sn);
+	return r->has_dst && !r->dst_neg && r->dst_plen == (p->family == AF_INET ? 32 : 128) &&
+	       !ipt__svc_comment(r->comment, true, sn);
+}
+
+typedef int (*ipt_svc_fn)(struct ipt *p, const struct ipt_rule *r, const struct ipt_svcname *sn,
+			  struct ksvcport *sp, uint32_t id, uint32_t t);
+
+/* Each "ns/svc:port" rule of KUBE-SERVICES or KUBE-NODEPORTS, with its Service port. */
+static int ipt__each_svc(struct ipt *p, const char *chain, bool cluster, ipt_svc_fn fn)
+{
+	uint32_t kc = ipt__chain_id(p, chain);
+	const struct ipt_chain *c = kc == KNONE ? NULL : &p->chains.v[kc];
 	int err = 0;
 
 	for (uint32_t i = 0; c && i < c->nrules && !err; i++) {
@@ -587,54 +597,44 @@ static int ipt__services(struct ipt *p)
 		struct ksvcport *sp;
 		uint32_t t, id;
 
-		if (!ipt__svc_rule(p, r, &t) || !r->has_dst || r->dst_neg ||
-		    r->dst_plen != (p->family == AF_INET ? 32 : 128) ||
-		    ipt__svc_comment(r->comment, true, &sn))
+		if (!ipt__svc_match(p, r, cluster, &t, &sn))
 			continue;
 		sp = kindex__svcport(p->idx, sn.ns, sn.name, r->proto, sn.port, &id);
 		if (!sp)
 			return -ENOMEM;
-		sp->port = r->dport_lo;
-		if (sn.kind == K8S_KIND_CLUSTER_IP) {
-			sp->table = "nat";
-			sp->chain = p->chains.v[t].name;
-		}
-		p->claims |= 1u << sn.kind;
-		err = kindex__add_vip(p->idx, id, sn.kind, &r->dst, KO_IPTABLES, "nat",
-				      p->chains.v[t].name);
-		if (!err)
-			err = ipt__endpoints(p, id, t);
+		err = fn(p, r, &sn, sp, id, t);
 	}
 	return err;
 }
 
-/* KUBE-NODEPORTS: "ns/svc:port" rules with --dport NODEPORT. */
-static int ipt__nodeports(struct ipt *p)
+/* KUBE-SERVICES: "ns/svc:port cluster IP" rules name the VIPs. */
+static int ipt__service(struct ipt *p, const struct ipt_rule *r, const struct ipt_svcname *sn,
+			struct ksvcport *sp, uint32_t id, uint32_t t)
 {
-	uint32_t kn = ipt__chain_id(p, "KUBE-NODEPORTS");
-	const struct ipt_chain *c = kn == KNONE ? NULL : &p->chains.v[kn];
-	int err = 0;
+	int err;
 
-	for (uint32_t i = 0; c && i < c->nrules && !err; i++) {
-		const struct ipt_rule *r = &p->rules.v[c->rules[i]];
-		struct ipt_svcname sn;
-		struct ksvcport *sp;
-		uint32_t t, id;
-
-		/* -d 127.0.0.0/8 rules repeat the NodePort for localhost. */
-		if (!ipt__svc_rule(p, r, &t) || r->has_dst ||
-		    ipt__svc_comment(r->comment, false, &sn))
-			continue;
-		sp = kindex__svcport(p->idx, sn.ns, sn.name, r->proto, sn.port, &id);
-		if (!sp)
-			return -ENOMEM;
-		sp->node_port = r->dport_lo;
-		err = kindex__add_nodeport(p->idx, id, p->family, KO_IPTABLES, "nat",
-					   p->chains.v[t].name);
-		if (!err && sp->port)
-			err = ipt__endpoints(p, id, t);
+	sp->port = r->dport_lo;
+	if (sn->kind == K8S_KIND_CLUSTER_IP) {
+		sp->table = "nat";
+		sp->chain = p->chains.v[t].name;
 	}
-	return err;
+	p->claims |= 1u << sn->kind;
+	err = kindex__add_vip(p->idx, id, sn->kind, &r->dst, KO_IPTABLES, "nat",
+			      p->chains.v[t].name);
+	return err ? err : ipt__endpoints(p, id, t);
+}
+
+/* KUBE-NODEPORTS: "ns/svc:port" rules with --dport NODEPORT. */
+static int ipt__nodeport(struct ipt *p, const struct ipt_rule *r, const struct ipt_svcname *sn,
+			 struct ksvcport *sp, uint32_t id, uint32_t t)
+{
+	int err;
+
+	(void)sn;
+	sp->node_port = r->dport_lo;
+	err = kindex__add_nodeport(p->idx, id, p->family, KO_IPTABLES, "nat",
+				   p->chains.v[t].name);
+	return !err && sp->port ? ipt__endpoints(p, id, t) : err;
 }
 
 /* What KUBE-SERVICES translates or accepts, and kube-proxy's mode. */
@@ -845,10 +845,10 @@ int ruleset_ipt__parse(struct kindex *idx, uint8_t family, const char *data, siz
 		err = ipt__index_chains(&p);
 	if (!err) {
 		ipt__reach(&p);
-		err = ipt__services(&p);
+		err = ipt__each_svc(&p, "KUBE-SERVICES", true, ipt__service);
 	}
 	if (!err)
-		err = ipt__nodeports(&p);
+		err = ipt__each_svc(&p, "KUBE-NODEPORTS", false, ipt__nodeport);
 	if (!err)
 		err = ipt__kube(&p);
 	if (!err)

@@ -685,16 +685,9 @@ static int nft__endpoints(struct nft *p, uint32_t svcport, uint32_t chain)
 	uint32_t found = 0;
 	int err;
 
-	if (svcport >= p->neps_done) {
-		uint32_t n = p->idx->svcports.n;
-		uint8_t *nd = realloc(p->eps_done, n);
-
-		if (!nd)
-			return -ENOMEM;
-		memset(nd + p->neps_done, 0, n - p->neps_done);
-		p->eps_done = nd;
-		p->neps_done = n;
-	}
+	err = kindex__grow_flags(p->idx, &p->eps_done, &p->neps_done, svcport);
+	if (err)
+		return err;
 	if (p->eps_done[svcport] & bit)
 		return 0;
 	p->gen++;

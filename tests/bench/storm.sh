@@ -11,7 +11,9 @@
 #   text       natwho --backend netfilter (text), to a file on tmpfs
 #   fentry     natwho --backend fentry -o json, if it attaches on this kernel
 #   kprobe     natwho --backend kprobe -o json, if it attaches on this kernel
-#   capfile    natwho --backend netfilter -w FILE, if natwho has -w
+#   capfile    natwho --backend netfilter -w FILE (text output, and the events
+#              recorded to FILE on tmpfs), if natwho has -w; "delivered" is
+#              what natwho -r FILE replays
 #   conntrack  conntrack -E -e NEW, default netlink buffer, to a file on tmpfs
 # Variants are interleaved, NWB_ROUNDS times, in a rotating order, so that
 # machine noise hits all of them alike; the ratio to the baseline is the
@@ -156,8 +158,8 @@ tracer_counts() {
 		sum=${sum:-? ?}
 		if [ "$v" = text ]; then
 			echo "$(($(wc -l <"$T/out") - 1)) $sum"
-		else
-			echo "${sum%% *} $sum"
+		else # what the capture file holds, replayed
+			echo "$("$NATWHO" -r "$T/cap" -o json 2>>"$LOG" | grep -c '"type":"conn"') $sum"
 		fi ;;
 	esac
 }

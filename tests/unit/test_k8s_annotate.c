@@ -18,9 +18,15 @@
 	"meant for Service a/mysql-a:3306, landed on pod b/mysql-b-0 via hostPort 3306 "  \
 	"(CNI-DN-b9f77ce9929d8b97cf089, sandbox 9ab3c7e1f4d2)"
 
-static void annotate(const struct kindex *idx, const struct conn *c, struct k8s_annot *a)
+/* Annotate src:sport -> dst:dport, answered from landed:lport. */
+static void annotate(const struct kindex *idx, struct k8s_annot *a, int family, uint8_t proto,
+		     const char *src, uint16_t sport, const char *dst, uint16_t dport,
+		     const char *landed, uint16_t lport)
 {
-	kindex__annotate(idx, c, a);
+	struct conn c;
+
+	kt_conn(&c, family, proto, src, sport, dst, dport, landed, lport);
+	kindex__annotate(idx, &c, a);
 }
 
 static void assert_reason(const struct k8s_annot *a, const char *want)
@@ -36,13 +42,11 @@ static void test_incident_iptables(void **state)
 {
 	struct kindex *idx = kt_iptables_node(true);
 	struct k8s_annot a;
-	struct conn c;
 	char *text;
 
 	(void)state;
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
-		"10.224.0.222", 3306);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
 	assert_int_equal(a.target.kind, K8S_KIND_CLUSTER_IP);
 	assert_string_equal(a.target.ns, "a");
@@ -71,12 +75,10 @@ static void test_incident_rules_only(void **state)
 {
 	struct kindex *idx = kt_iptables_node(false);
 	struct k8s_annot a;
-	struct conn c;
 
 	(void)state;
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
-		"10.224.0.222", 3306);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
 	assert_string_equal(a.target.name, "mysql-a");
 	assert_int_equal(a.landed.kind, K8S_KIND_UNKNOWN);
@@ -89,12 +91,10 @@ static void test_ok_endpoint(void **state)
 {
 	struct kindex *idx = kt_iptables_node(true);
 	struct k8s_annot a;
-	struct conn c;
 
 	(void)state;
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306, "10.224.1.5",
-		3306);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306,
+		 "10.224.1.5", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_int_equal(a.via.kind, K8S_VIA_SERVICE);
 	assert_string_equal(a.via.chain, "KUBE-SVC-VXJIGVIU5VEEI2QQ");
@@ -104,8 +104,8 @@ static void test_ok_endpoint(void **state)
 	assert_reason(&a, "Service a/mysql-a:3306 -> endpoint pod a/mysql-a-0 via "
 			  "KUBE-SVC-VXJIGVIU5VEEI2QQ");
 	/* a DNS query over UDP to a statistic-balanced Service */
-	kt_conn(&c, AF_INET, IPPROTO_UDP, "10.224.0.9", 53000, "10.96.0.10", 53, "10.224.1.2", 53);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_UDP, "10.224.0.9", 53000, "10.96.0.10", 53, "10.224.1.2",
+		 53);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_string_equal(a.landed.name, "coredns-7db6d8ff4d-w8z5m");
 	kindex__free(idx);
@@ -115,12 +115,10 @@ static void test_not_ready_endpoint(void **state)
 {
 	struct kindex *idx = kt_iptables_node(true);
 	struct k8s_annot a;
-	struct conn c;
 
 	(void)state;
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.30", 80, "10.224.1.8",
-		8080);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.30", 80, "10.224.1.8",
+		 8080);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_true(a.via.not_ready);
 	assert_reason(&a, "Service default/web:80 -> endpoint pod default/web-6b7f9c5d48-q8r4t "
@@ -132,31 +130,27 @@ static void test_unknown(void **state)
 {
 	struct kindex *idx = kt_iptables_node(true);
 	struct k8s_annot a;
-	struct conn c;
 
 	(void)state;
 	/* translated by something no source knows */
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "198.51.100.1", 8080, "10.9.9.9",
-		80);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "198.51.100.1", 8080,
+		 "10.9.9.9", 80);
 	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
 	assert_int_equal(a.target.kind, K8S_KIND_UNKNOWN);
 	assert_int_equal(a.via.kind, K8S_VIA_UNKNOWN);
 	assert_reason(&a, "198.51.100.1:8080 -> 10.9.9.9:80, no known rule explains the "
 			  "translation");
 	/* a Service address that was not translated */
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306, "10.96.0.20",
-		3306);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306,
+		 "10.96.0.20", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
 	assert_int_equal(a.via.kind, K8S_VIA_NONE);
 	/* an empty index knows nothing */
 	kindex__free(idx);
 	idx = kindex__new();
 	assert_true(kindex__empty(idx));
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306, "10.224.0.222",
-		3306);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
 	kindex__free(idx);
 }
@@ -165,12 +159,10 @@ static void test_no_translation(void **state)
 {
 	struct kindex *idx = kt_iptables_node(true);
 	struct k8s_annot a;
-	struct conn c;
 
 	(void)state;
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.224.1.5", 3306, "10.224.1.5",
-		3306);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.224.1.5", 3306,
+		 "10.224.1.5", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_int_equal(a.target.kind, K8S_KIND_POD);
 	assert_string_equal(a.target.name, "mysql-a-0");
@@ -184,27 +176,23 @@ static void test_host_network(void **state)
 {
 	struct kindex *idx = kt_iptables_node(true);
 	struct k8s_annot a;
-	struct conn c;
 
 	(void)state;
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.1", 443, "192.168.56.11",
-		6443);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.1", 443,
+		 "192.168.56.11", 6443);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_int_equal(a.landed.kind, K8S_KIND_POD);
 	assert_string_equal(a.landed.name, "kube-apiserver-node-1");
 	assert_string_equal(a.landed.node, "node-1");
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.40", 9100, "192.168.56.12",
-		9100);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.40", 9100,
+		 "192.168.56.12", 9100);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_string_equal(a.landed.name, "node-exporter-p7x2d");
 	/* a hostNetwork process talking from the node */
 	assert_int_equal(a.source.kind, K8S_KIND_POD);
 	/* the node address itself, on a port no pod declares */
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "192.168.56.11", 22,
-		"192.168.56.11", 22);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "192.168.56.11", 22,
+		 "192.168.56.11", 22);
 	assert_int_equal(a.target.kind, K8S_KIND_NODE);
 	assert_string_equal(a.target.name, "node-1");
 	kindex__free(idx);
@@ -214,19 +202,16 @@ static void test_ipv6(void **state)
 {
 	struct kindex *idx = kt_iptables_node(true);
 	struct k8s_annot a;
-	struct conn c;
 
 	(void)state;
-	kt_conn(&c, AF_INET6, IPPROTO_TCP, "fd00:10:224::30", 40000, "fd00:10:96::30", 80,
-		"fd00:10:224::7", 8080);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET6, IPPROTO_TCP, "fd00:10:224::30", 40000, "fd00:10:96::30", 80,
+		 "fd00:10:224::7", 8080);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_string_equal(a.landed.name, "web-6b7f9c5d48-x2x9k");
 	assert_string_equal(a.source.name, "debug-0");
 	/* debug-0's hostPort 30080 takes the NodePort of Service web on node-2 */
-	kt_conn(&c, AF_INET6, IPPROTO_TCP, "fd00:56::99", 40000, "fd00:56::12", 30080,
-		"fd00:10:224::30", 80);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET6, IPPROTO_TCP, "fd00:56::99", 40000, "fd00:56::12", 30080,
+		 "fd00:10:224::30", 80);
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
 	assert_int_equal(a.target.kind, K8S_KIND_NODE_PORT);
 	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
@@ -240,19 +225,16 @@ static void test_external_and_rules(void **state)
 {
 	struct kindex *idx = kt_iptables_node(true);
 	struct k8s_annot a;
-	struct conn c;
 
 	(void)state;
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "203.0.113.50", 40000, "192.168.56.100", 80,
-		"10.224.0.7", 8080);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "203.0.113.50", 40000, "192.168.56.100", 80,
+		 "10.224.0.7", 8080);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_int_equal(a.target.kind, K8S_KIND_EXTERNAL_IP);
 	assert_string_equal(a.via.chain, "KUBE-EXT-CDGGSHYLG3RE2FKL");
 	/* docker's port publishing: another DNAT rule, to a non-Service address */
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "203.0.113.50", 40000, "192.168.56.12", 8080,
-		"172.17.0.2", 80);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "203.0.113.50", 40000, "192.168.56.12", 8080,
+		 "172.17.0.2", 80);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_int_equal(a.via.kind, K8S_VIA_RULE);
 	assert_string_equal(a.via.chain, "DOCKER");
@@ -268,32 +250,29 @@ static void test_ipvs(void **state)
 {
 	struct kindex *idx = kindex__new();
 	struct k8s_annot a;
-	struct conn c;
 
 	(void)state;
 	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-ipvs.txt");
 	kt_add_ok(idx, KSRC_IPSET_SAVE, "ipset-save.txt");
 	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
-		"10.224.0.222", 3306);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
 	assert_reason(&a, "meant for Service 10.96.0.20:3306 (name unknown), landed on "
 			  "10.224.0.222:3306 via hostPort 3306 (CNI-DN-b9f77ce9929d8b97cf089, "
 			  "sandbox 9ab3c7e1f4d2)");
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "192.168.56.12", 45233, "10.96.0.20", 3306, "10.224.1.5",
-		3306);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45233, "10.96.0.20", 3306,
+		 "10.224.1.5", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
 	assert_int_equal(a.via.kind, K8S_VIA_IPVS);
 	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45233, "10.96.0.20", 3306,
+		 "10.224.1.5", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_int_equal(a.via.kind, K8S_VIA_IPVS);
 	assert_reason(&a, "Service a/mysql-a:3306 -> endpoint pod a/mysql-a-0 via IPVS");
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
-		"10.224.0.222", 3306);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
 	assert_reason(&a, INCIDENT_REASON);
 	kindex__free(idx);
@@ -304,29 +283,25 @@ static void test_nftables(void **state)
 {
 	struct kindex *idx = kindex__new();
 	struct k8s_annot a;
-	struct conn c;
 
 	(void)state;
 	kt_add_ok(idx, KSRC_NFT_JSON, "nft-kube-proxy.json");
 	kt_add_ok(idx, KSRC_NFT_JSON, "nft-cni-hostport.json");
 	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.20", 3306, "10.224.0.222",
-		3306);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
 	assert_string_equal(a.via.table, "cni_hostport");
 	assert_string_equal(a.via.chain, "hostports");
 	assert_reason(&a, "meant for Service a/mysql-a:3306, landed on pod b/mysql-b-0 via "
 			  "hostPort 3306 (cni_hostport hostports, sandbox 9ab3c7e1f4d2)");
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.20", 3306, "10.224.1.5",
-		3306);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.20", 3306,
+		 "10.224.1.5", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_string_equal(a.via.chain, "service-OPGGR5VV-a/mysql-a/tcp/mysql");
 	/* b's own ClusterIP reaching b's pod: ok, whichever rule did it */
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.21", 3306, "10.224.0.222",
-		3306);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.21", 3306,
+		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	kindex__free(idx);
 }
@@ -336,13 +311,11 @@ static void test_snapshot_hostport_hint(void **state)
 {
 	struct kindex *idx = kindex__new();
 	struct k8s_annot a;
-	struct conn c;
 
 	(void)state;
 	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
-	kt_conn(&c, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
-		"10.224.0.222", 3306);
-	annotate(idx, &c, &a);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
 	assert_null(a.via.chain);
 	assert_reason(&a, "meant for Service a/mysql-a:3306, landed on pod b/mysql-b-0 via "

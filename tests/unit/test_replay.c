@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -371,6 +372,32 @@ static void test_sources_in_order(void **state)
 	run_free(&r);
 }
 
+/* A signal stops the replay with the summary; the caller's counts show. */
+static void test_stop_and_stats(void **state)
+{
+	volatile sig_atomic_t stop = SIGINT;
+	struct nw_stats st = { .mismatches = 2, .hidden = 1, .k8s = true };
+	struct replay_opts o = { .output = OUT_JSON, .stop = &stop, .stats = &st };
+	struct run r;
+
+	(void)state;
+	replay_fixture("v1.0-incident.nwcap", &o, &r);
+	assert_int_equal(r.rc, NW_EXIT_OK);
+	assert_int_equal(r.res.shown, 0);
+	assert_non_null(strstr(r.out, "\"events\":0,\"lost\":0,\"undecodable\":0,"
+				      "\"mismatches\":2,\"hidden\":1"));
+	run_free(&r);
+	stop = 0;
+	replay_fixture("v1.0-incident.nwcap", &o, &r);
+	assert_int_equal(r.res.shown, 5);
+	assert_int_equal(st.events, 5);
+	assert_int_equal(st.lost, 3);
+	assert_int_equal(st.end_ns - st.start_ns, 5000000000ULL);
+	assert_null(st.backend); /* it pointed into the closed reader */
+	assert_int_equal(st.mismatches, 2);
+	run_free(&r);
+}
+
 /* ------------------------------------------------------------- bad input */
 
 static const struct bad_fixture {
@@ -590,6 +617,7 @@ int main(void)
 		cmocka_unit_test(test_golden_json),
 		cmocka_unit_test(test_golden_filtered),
 		cmocka_unit_test(test_sources_in_order),
+		cmocka_unit_test(test_stop_and_stats),
 		cmocka_unit_test(test_bad_fixtures),
 		cmocka_unit_test(test_damage_everywhere),
 		cmocka_unit_test(test_read_error),

@@ -1,0 +1,124 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# `natwho -w FILE -- CMD` during a repro of the incident: CMD's exit status
+# comes back; with --children (the default) only the connections of CMD and
+# its descendants are shown while another client hammers the same Service,
+# plus the pod connection CMD caused (forwarded: no local process); with
+# --no-children the other client shows too; the replay's JSON equals the
+# live JSON; a signal to natwho reaches CMD; a CMD that cannot run gives
+# 127; CMD keeps natwho's environment; the replay needs no root.
+NW_P=nwr$$-
+. "$(dirname "$0")/../lib/e2e.sh"
+
+command -v jq >/dev/null || unsupported "jq not installed"
+nw_topology_up
+nw_servers_up "$CONNECT"
+
+# Another client of the same Service, all along: never CMD's.
+noise() {
+	while :; do
+		"$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null 2>&1
+		sleep 0.02
+	done
+}
+nw_bg "$NODE" bash -c "$(declare -f noise); CONNECT=$CONNECT CLUSTER_IP_MYSQL=$CLUSTER_IP_MYSQL noise"
+
+# CMD: a child, a grandchild, IPv6, and a pod connection (forwarded through
+# the node namespace, where natwho watches); each pid goes to $TMP/pids.
+cat >"$TMP/cmd.sh" <<EOF
+set -e
+$CONNECT connect $CLUSTER_IP_MYSQL 3306 >/dev/null & echo \$! >>$TMP/pids; wait \$!
+sh -c '$CONNECT -u connect $CLUSTER_IP_DNS 53 >/dev/null & echo \$! >>$TMP/pids; wait \$!'
+$CONNECT connect $CLUSTER_IP6_MYSQL 3306 >/dev/null & echo \$! >>$TMP/pids; wait \$!
+nsenter --net=/var/run/netns/$PODA -- $CONNECT connect $CLUSTER_IP_MYSQL 3306 >/dev/null
+exit 3
+EOF
+
+# run_cmd OUT ERR NATWHO-ARGS... -- CMD...: natwho in the node namespace; sets RC
+run_cmd() {
+	local out=$1 err=$2
+	shift 2
+	RC=0
+	timeout 60 nsenter --net="/var/run/netns/$NODE" -- "$NATWHO" "$@" >"$out" 2>"$err" || RC=$?
+}
+
+sleep 0.3 # the noise is flowing
+: >"$TMP/pids"
+run_cmd "$TMP/live.json" "$TMP/live.err" -o json -w "$TMP/cap" -- sh "$TMP/cmd.sh"
+cat "$TMP/live.json" "$TMP/live.err"
+[ "$RC" = 3 ] || fail "natwho -- CMD returned $RC, CMD exited 3"
+echo "ok: CMD's exit status returned"
+pids=$(paste -sd, "$TMP/pids")
+[ "$(wc -l <"$TMP/pids")" = 3 ] || fail "CMD did not record its three pids"
+expect_json "$TMP/live.json" "CMD's TCP connection, DNAT'ed to pod B" \
+	".type==\"conn\" and .pid==$(sed -n 1p "$TMP/pids") and .landed.addr==\"$POD_B\""
+expect_json "$TMP/live.json" "the grandchild's UDP connection" \
+	".type==\"conn\" and .pid==$(sed -n 2p "$TMP/pids") and .proto==\"udp\""
+expect_json "$TMP/live.json" "CMD's IPv6 connection" \
+	".type==\"conn\" and .pid==$(sed -n 3p "$TMP/pids") and .family==\"ipv6\""
+expect_json "$TMP/live.json" "the pod connection CMD caused, forwarded (no process)" \
+	".type==\"conn\" and .pid==null and .orig.src==\"$POD_A\" and .landed.addr==\"$POD_B\""
+expect_no_json "$TMP/live.json" "a connection of a process outside CMD's tree" \
+	".type==\"conn\" and .pid!=null and ([.pid] | inside([$pids]) | not)"
+expect_json "$TMP/live.json" "the verdict: 4 connections, 4 DNAT'ed, status 3" \
+	".type==\"verdict\" and .command==\"sh\" and .status==3 and .connections==4 and .dnat==4
+	 and .routes[\"tcp $CLUSTER_IP_MYSQL:3306 -> $POD_B:3306\"]==2"
+
+# The replay shows exactly what was shown live (the verdict is live-only).
+"$NATWHO" -r "$TMP/cap" -o json >"$TMP/replay.json" || fail "replay exit $?"
+jq -c 'select(.type != "verdict")' "$TMP/live.json" >"$TMP/live-records.json"
+diff "$TMP/live-records.json" "$TMP/replay.json" || fail "the replay differs from live"
+echo "ok: replay JSON equals live JSON ($(wc -l <"$TMP/replay.json") records)"
+"$NATWHO" -r "$TMP/cap" 2>&1 >/dev/null | grep -q -- "filters: --children -- sh $TMP/cmd.sh" ||
+	fail "the capture header does not name CMD"
+echo "ok: the capture header names the command"
+
+# Without root (and so without BPF): the same records.
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$NATWHO" -r - -o json \
+		<"$TMP/cap" >"$TMP/nobody.json" || fail "replay as nobody: exit $?"
+	diff "$TMP/replay.json" "$TMP/nobody.json" || fail "replay as nobody differs"
+	echo "ok: replay as an unprivileged user"
+fi
+
+# --no-children: the other client is shown too.
+run_cmd "$TMP/all.json" "$TMP/all.err" -o json --no-children --port 3306 -- sleep 0.5
+[ "$RC" = 0 ] || fail "--no-children: exit $RC"
+expect_json "$TMP/all.json" "--no-children shows the other client" \
+	".type==\"conn\" and .comm==\"nw-connect\" and .landed.addr==\"$POD_B\""
+run_cmd "$TMP/none.json" "$TMP/none.err" -o json --port 3306 -- sleep 0.5
+expect_no_json "$TMP/none.json" "--children hides the other client" ".type==\"conn\""
+expect_json "$TMP/none.json" "a verdict with no connections" \
+	".type==\"verdict\" and .connections==0 and .status==0"
+
+# Killed by a signal: 128 + the signal.
+run_cmd "$TMP/sig.json" "$TMP/sig.err" -o json -- sh -c 'kill -TERM $$'
+[ "$RC" = 143 ] || fail "CMD killed by SIGTERM: natwho returned $RC, want 143"
+expect_json "$TMP/sig.json" "the verdict names the signal" ".type==\"verdict\" and .signal==15"
+
+# A CMD that cannot run: 127, the error, a valid capture.
+run_cmd "$TMP/nx.json" "$TMP/nx.err" -w "$TMP/nx.cap" -- /nonexistent/cmd
+[ "$RC" = 127 ] || fail "missing CMD: natwho returned $RC, want 127"
+grep -q "Error: cannot run '/nonexistent/cmd': No such file or directory" "$TMP/nx.err" ||
+	fail "no error for a missing command: $(cat "$TMP/nx.err")"
+"$NATWHO" -r "$TMP/nx.cap" -q 2>/dev/null || fail "capture of a CMD that did not run: exit $?"
+echo "ok: a missing command gives 127"
+
+# CMD gets natwho's environment; a signal to natwho reaches CMD, and the
+# capture is complete.
+NWR_MARK=yes run_cmd "$TMP/env.json" "$TMP/env.err" -- sh -c 'test "$NWR_MARK" = yes'
+[ "$RC" = 0 ] || fail "CMD did not see natwho's environment (exit $RC)"
+nsenter --net="/var/run/netns/$NODE" -- "$NATWHO" -w "$TMP/term.cap" -- sleep 30 \
+	>"$TMP/term.out" 2>"$TMP/term.err" &
+NATWHO_PID=$!
+NW_PIDS+=("$NATWHO_PID")
+for i in $(seq 1 100); do
+	pgrep -P "$NATWHO_PID" -x sleep >/dev/null && break
+	sleep 0.05
+done
+kill -TERM "$NATWHO_PID"
+RC=0
+wait_natwho 5 || RC=$?
+[ "$RC" = 143 ] || fail "SIGTERM to natwho: CMD should die of it (143), got $RC"
+"$NATWHO" -r "$TMP/term.cap" -q 2>/dev/null || fail "capture after SIGTERM: replay exit $?"
+echo "ok: SIGTERM passed on to CMD, capture complete"

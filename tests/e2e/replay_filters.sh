@@ -1,0 +1,88 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# `natwho -r FILE --port/--proto/-4/-6/--pid/--netns` applies in userspace
+# what the kernel applies live: while one natwho records everything, others
+# trace the same traffic with kernel-side filters; replaying the recording
+# with each filter must show the same connections (timestamps aside: each
+# natwho stamps its own events).  Also: -c in replay, and the usage errors.
+NW_P=nwr$$-
+. "$(dirname "$0")/../lib/e2e.sh"
+
+command -v jq >/dev/null || unsupported "jq not installed"
+nw_topology_up
+nw_servers_up "$CONNECT"
+
+# A process whose pid is known before it connects (--pid): it waits on a
+# fifo, then becomes nw-connect.
+mkfifo "$TMP/go"
+nw_bg "$NODE" bash -c "read x <'$TMP/go'; exec '$CONNECT' connect $CLUSTER_IP_PG 5432 >/dev/null"
+WAITER=${NW_PIDS[-1]}
+
+filters=("--port 53" "-6 --proto tcp" "--pid $WAITER" "-4 --port 5432,3306")
+nw_natwho_start "$TMP/all.json" "$TMP/all.err" -o json -w "$TMP/cap"
+ALL_PID=$NATWHO_PID
+pids=()
+for i in "${!filters[@]}"; do
+	# shellcheck disable=SC2086 # the filter is several words
+	nw_natwho_start "$TMP/f$i.json" "$TMP/f$i.err" -o json ${filters[$i]}
+	pids+=("$NATWHO_PID")
+done
+
+nw_in "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null
+nw_in "$NODE" "$CONNECT" -u connect "$CLUSTER_IP_DNS" 53 >/dev/null
+nw_in "$NODE" "$CONNECT" connect "$CLUSTER_IP6_MYSQL" 3306 >/dev/null
+nw_in "$NODE" "$CONNECT" -u connect "$CLUSTER_IP6_DNS" 53 >/dev/null
+nw_in "$PODA" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null
+echo go >"$TMP/go"
+wait "$WAITER" || true
+nw_in "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null
+sleep 0.3
+for pid in "$ALL_PID" "${pids[@]}"; do
+	kill -INT "$pid"
+done
+for pid in "$ALL_PID" "${pids[@]}"; do
+	NATWHO_PID=$pid
+	wait_natwho 5
+done
+
+conns() { # the connections of a JSON stream, without the timestamps
+	jq -c 'select(.type=="conn") | del(.ts)' "$1"
+}
+
+[ "$(conns "$TMP/all.json" | wc -l)" -ge 7 ] || fail "the recorder saw too little: $(cat "$TMP/all.json")"
+for i in "${!filters[@]}"; do
+	# shellcheck disable=SC2086
+	"$NATWHO" -r "$TMP/cap" -o json ${filters[$i]} >"$TMP/r$i.json" || fail "replay ${filters[$i]}: exit $?"
+	n=$(conns "$TMP/f$i.json" | wc -l)
+	[ "$n" -gt 0 ] || fail "live ${filters[$i]} saw nothing"
+	diff <(conns "$TMP/f$i.json") <(conns "$TMP/r$i.json") ||
+		fail "replay ${filters[$i]} differs from the live kernel-filtered trace"
+	jq -e -s --argjson n "$n" 'map(select(.type=="summary"))[0].events == $n' "$TMP/r$i.json" \
+		>/dev/null || fail "replay ${filters[$i]}: summary count"
+	echo "ok: replay ${filters[$i]} = live ${filters[$i]} ($n connections)"
+done
+
+# --netns as an inode; -c stops early; -q keeps the summary only.
+ino=$(jq -s 'map(select(.type=="conn"))[0].netns' "$TMP/all.json")
+"$NATWHO" -r "$TMP/cap" -o json --netns "$ino" >"$TMP/ns.json"
+diff <(conns "$TMP/all.json") <(conns "$TMP/ns.json") || fail "--netns $ino in replay"
+"$NATWHO" -r "$TMP/cap" -o json --netns 1 >"$TMP/ns1.json"
+[ "$(conns "$TMP/ns1.json" | wc -l)" = 0 ] || fail "--netns 1 in replay should show nothing"
+echo "ok: --netns INODE in replay"
+"$NATWHO" -r "$TMP/cap" -o json -c 2 >"$TMP/c2.json"
+diff <(conns "$TMP/all.json" | head -2) <(conns "$TMP/c2.json") || fail "-c 2 in replay"
+"$NATWHO" -r "$TMP/cap" -q 2>"$TMP/q.err" >"$TMP/q.out"
+[ ! -s "$TMP/q.out" ] && grep -q "^natwho: $(conns "$TMP/all.json" | wc -l) events" "$TMP/q.err" ||
+	fail "-q in replay: $(cat "$TMP/q.out" "$TMP/q.err")"
+echo "ok: -c and -q in replay"
+
+# Live-only options are usage errors with -r.
+for bad in "--backend netfilter" "--ringbuf-size 1M" "-d 1" "-w $TMP/x" "--netns /proc/1/ns/net" \
+	"--cgroup /sys/fs/cgroup" "-- true"; do
+	rc=0
+	# shellcheck disable=SC2086
+	"$NATWHO" -r "$TMP/cap" $bad >/dev/null 2>"$TMP/bad.err" || rc=$?
+	[ "$rc" = 2 ] || fail "-r with $bad: exit $rc, want 2"
+	grep -q '^Error: ' "$TMP/bad.err" || fail "-r with $bad: no error message"
+done
+echo "ok: live-only options with -r are usage errors"
