@@ -35,6 +35,19 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
+/*
+ * Wake the reader only when the ring is filling up: a wakeup per event costs
+ * an irq_work (a self-IPI, an expensive VM exit) on the packet path.
+ * Userspace drains the ring on its own every tick (capture__poll()).
+ */
+static __always_inline __u64 nw_wakeup_flags(void)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+
+	return avail > size / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void nw_count_lost(void)
 {
 	__u32 zero = 0;
@@ -116,20 +129,24 @@ static __always_inline int nw_proto_has_ports(__u8 proto)
 	       proto == IPPROTO_UDPLITE || proto == IPPROTO_DCCP;
 }
 
-static __always_inline void nw_read_tuple(struct nw_tuple *dst,
-					  const struct nf_conntrack_tuple *t, __u8 family,
-					  __u8 proto)
+/*
+ * From a stack copy of a conntrack tuple (one bpf_core_read() per direction
+ * in nw_emit(), instead of one per field): the layout of struct
+ * nf_conntrack_tuple has not changed since it was introduced.
+ */
+static __always_inline void nw_tuple_from(struct nw_tuple *dst, const struct nf_conntrack_tuple *t,
+					  __u8 family, __u8 proto)
 {
 	if (family == NW_AF_INET) {
-		bpf_core_read(dst->src, 4, &t->src.u3.ip);
-		bpf_core_read(dst->dst, 4, &t->dst.u3.ip);
+		__builtin_memcpy(dst->src, &t->src.u3.ip, 4);
+		__builtin_memcpy(dst->dst, &t->dst.u3.ip, 4);
 	} else {
-		bpf_core_read(dst->src, 16, &t->src.u3.in6);
-		bpf_core_read(dst->dst, 16, &t->dst.u3.in6);
+		__builtin_memcpy(dst->src, &t->src.u3.in6, 16);
+		__builtin_memcpy(dst->dst, &t->dst.u3.in6, 16);
 	}
 	if (nw_proto_has_ports(proto)) {
-		dst->sport = bpf_ntohs(BPF_CORE_READ(t, src.u.all));
-		dst->dport = bpf_ntohs(BPF_CORE_READ(t, dst.u.all));
+		dst->sport = bpf_ntohs(t->src.u.all);
+		dst->dport = bpf_ntohs(t->dst.u.all);
 	}
 }
 
@@ -150,7 +167,7 @@ static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig,
 	__u64 *missed;
 
 	__builtin_memset(&key, 0, sizeof(key));
-	nw_read_tuple(&key.orig, orig, family, proto);
+	nw_tuple_from(&key.orig, orig, family, proto);
 	key.family = family;
 	key.proto = proto;
 	rec = bpf_map_lookup_elem(&nw_join, &key);
@@ -217,15 +234,18 @@ static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_joi
 static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 hook,
 				   int task_ok, __s32 verdict, int has_verdict)
 {
-	const struct nf_conntrack_tuple *orig = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
-	const struct nf_conntrack_tuple *reply = &ct->tuplehash[IP_CT_DIR_REPLY].tuple;
-	__u8 family = BPF_CORE_READ(orig, src.l3num);
-	__u8 proto = BPF_CORE_READ(orig, dst.protonum);
+	struct nf_conntrack_tuple orig_copy, reply_copy;
+	const struct nf_conntrack_tuple *orig = &orig_copy, *reply = &reply_copy;
 	__u64 pid_tgid = task_ok ? nw_current_pid_tgid() : 0;
 	struct nw_join_val who = {};
 	struct nw_event *e;
 	__u16 odport = 0, rsport = 0;
+	__u8 family, proto;
 
+	bpf_core_read(&orig_copy, sizeof(orig_copy), &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple);
+	bpf_core_read(&reply_copy, sizeof(reply_copy), &ct->tuplehash[IP_CT_DIR_REPLY].tuple);
+	family = orig->src.l3num;
+	proto = orig->dst.protonum;
 	if (filter.family && filter.family != family)
 		return;
 	if (filter.proto && filter.proto != proto)
@@ -237,8 +257,8 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	if (filter.nports) {
 		if (!nw_proto_has_ports(proto))
 			return;
-		odport = bpf_ntohs(BPF_CORE_READ(orig, dst.u.all));
-		rsport = bpf_ntohs(BPF_CORE_READ(reply, src.u.all));
+		odport = bpf_ntohs(orig->dst.u.all);
+		rsport = bpf_ntohs(reply->src.u.all);
 		if (!nw_port_match(odport, rsport))
 			return;
 	}
@@ -277,9 +297,9 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		e->flags |= NW_EF_VERDICT;
 	}
 	nw_fill_task(e, &who, task_ok, pid_tgid);
-	nw_read_tuple(&e->orig, orig, family, proto);
-	nw_read_tuple(&e->reply, reply, family, proto);
-	bpf_ringbuf_submit(e, 0);
+	nw_tuple_from(&e->orig, orig, family, proto);
+	nw_tuple_from(&e->reply, reply, family, proto);
+	bpf_ringbuf_submit(e, nw_wakeup_flags());
 }
 
 #endif /* NATWHO_COMMON_BPF_H */

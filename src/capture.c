@@ -79,9 +79,16 @@ int capture__open(struct capture *cap, const char *backend, const struct nw_back
 
 int capture__poll(struct capture *cap, int timeout_ms)
 {
-	int n = ring_buffer__poll(cap->rb, timeout_ms);
+	int n = ring_buffer__poll(cap->rb, timeout_ms), m;
 
-	return n == -EINTR ? 0 : n;
+	if (n == -EINTR)
+		n = 0;
+	if (n < 0)
+		return n;
+	/* The BPF side wakes us only when the ring fills up: drain what came
+	 * in quietly since the last tick. */
+	m = ring_buffer__consume(cap->rb);
+	return m < 0 ? m : n + m;
 }
 
 int capture__lost(const struct capture *cap, uint64_t *lost)

@@ -28,7 +28,9 @@ bool capture__backend_known(const char *name);
  */
 int capture__open(struct capture *cap, const char *backend, const struct nw_backend_opts *opts,
 		  capture_cb cb, void *ctx, char *why, size_t why_len);
-/* Deliver what is ready, waiting up to @timeout_ms; events handled or -errno. */
+/* Deliver what is ready, waiting up to @timeout_ms (the BPF side wakes the
+ * reader early only when the ring is an eighth full); events handled or
+ * -errno. */
 int capture__poll(struct capture *cap, int timeout_ms);
 /* Sum of the per-CPU loss counters. */
 int capture__lost(const struct capture *cap, uint64_t *lost);

@@ -28,6 +28,9 @@
 #include "sink.h"
 #include "verdict.h"
 
+/* How long events may wait in the ring buffer before natwho prints them. */
+#define NW_POLL_MS 50
+
 /* The one thing a signal handler touches (with where it came from). */
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t stop_from_tty; /* the terminal sent it to `-- CMD` too */
@@ -43,6 +46,7 @@ struct app {
 	int64_t boot_to_real_ns;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC, 0: none */
 	uint64_t lost_reported;
+	uint64_t next_lost_check_ns; /* -v: read the loss counter once a second */
 	int netns_fd;
 	bool done;
 	struct record *rec; /* -w */
@@ -140,9 +144,12 @@ static void install_signals(void)
 /* With -v, say as soon as the kernel starts dropping events. */
 static void report_lost_live(struct app *app)
 {
-	uint64_t lost;
+	uint64_t lost, now = now_ns(CLOCK_MONOTONIC);
 
-	if (app->opts.verbose < 1 || capture__lost(&app->cap, &lost) || lost == app->lost_reported)
+	if (app->opts.verbose < 1 || now < app->next_lost_check_ns)
+		return;
+	app->next_lost_check_ns = now + 1000000000ULL;
+	if (capture__lost(&app->cap, &lost) || lost == app->lost_reported)
 		return;
 	nw_warn("%llu events lost so far (ring buffer full): raise --ringbuf-size",
 		(unsigned long long)lost);
@@ -173,7 +180,7 @@ static bool keep_running(struct app *app)
 static int run_loop(struct app *app)
 {
 	while (keep_running(app)) {
-		int n = capture__poll(&app->cap, record__poll_ms(app->rec, 100));
+		int n = capture__poll(&app->cap, record__poll_ms(app->rec, NW_POLL_MS));
 
 		if (n < 0) {
 			nw_err("reading the ring buffer: %s", strerror(-n));

@@ -15,6 +15,23 @@ void sink__init(struct sink *s, FILE *f, enum out_mode mode, bool utc)
 	s->utc = utc;
 	s->w_src = W_ENDPOINT;
 	s->w_dst = W_ENDPOINT;
+	s->tm_sec = -1;
+}
+
+/* Calendar strings for @ts_ns's second, converted once per second. */
+static void cache_time(struct sink *s, uint64_t ts_ns)
+{
+	time_t sec = (time_t)(ts_ns / 1000000000ULL);
+	struct tm tm;
+
+	if (s->tm_sec == (int64_t)sec)
+		return;
+	s->tm_sec = sec;
+	gmtime_r(&sec, &tm);
+	strftime(s->tm_json, sizeof(s->tm_json), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!s->utc)
+		localtime_r(&sec, &tm);
+	strftime(s->tm_text, sizeof(s->tm_text), "%H:%M:%S", &tm);
 }
 
 const char *sink__rfc3339(uint64_t ts_ns, char *buf, size_t len)
@@ -29,17 +46,17 @@ const char *sink__rfc3339(uint64_t ts_ns, char *buf, size_t len)
 	return buf;
 }
 
-static const char *text_time(const struct sink *s, uint64_t ts_ns, char *buf, size_t len)
+static const char *text_time(struct sink *s, uint64_t ts_ns, char *buf, size_t len)
 {
-	time_t sec = (time_t)(ts_ns / 1000000000ULL);
-	struct tm tm;
+	cache_time(s, ts_ns);
+	snprintf(buf, len, "%s.%06u", s->tm_text, (unsigned)(ts_ns % 1000000000ULL / 1000));
+	return buf;
+}
 
-	if (s->utc)
-		gmtime_r(&sec, &tm);
-	else
-		localtime_r(&sec, &tm);
-	snprintf(buf, len, "%02d:%02d:%02d.%06u", tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (unsigned)(ts_ns % 1000000000ULL / 1000));
+static const char *json_time(struct sink *s, uint64_t ts_ns, char *buf, size_t len)
+{
+	cache_time(s, ts_ns);
+	snprintf(buf, len, "%s.%06uZ", s->tm_json, (unsigned)(ts_ns % 1000000000ULL / 1000));
 	return buf;
 }
 
@@ -107,7 +124,7 @@ static void print_head(struct sink *s, const struct conn *c)
 	out__str(o, OUT_TEXT_ONLY, NULL, "%-15s ", text_time(s, c->ts_ns, buf, sizeof(buf)));
 	out__str(o, OUT_JSON_ONLY, "type", NULL, "conn");
 	out__u64(o, OUT_JSON_ONLY, "schema", NULL, NW_JSON_SCHEMA);
-	out__str(o, OUT_JSON_ONLY, "ts", NULL, sink__rfc3339(c->ts_ns, buf, sizeof(buf)));
+	out__str(o, OUT_JSON_ONLY, "ts", NULL, json_time(s, c->ts_ns, buf, sizeof(buf)));
 	out__str(o, OUT_JSON_ONLY, "backend", NULL, c->backend);
 	out__str(o, OUT_JSON_ONLY, "hook", NULL, conn__hook_str(c->hook));
 	out__str(o, OUT_JSON_ONLY, "family", NULL, conn__family_str(c->family));

@@ -27,6 +27,8 @@ struct sink {
 	bool utc; /* text timestamps in UTC instead of local time */
 	bool header_done;
 	int w_src, w_dst; /* text column widths, grown to fit */
+	int64_t tm_sec; /* the second the cached time strings are for, -1: none */
+	char tm_json[24], tm_text[12]; /* "2026-11-25T13:20:01", "13:20:01" */
 };
 
 void sink__init(struct sink *s, FILE *f, enum out_mode mode, bool utc);
