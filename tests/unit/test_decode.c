@@ -92,6 +92,27 @@ static void test_portless(void **state)
 	assert_string_equal(conn__hook_str(c.hook), "local_in");
 }
 
+static void test_ipv4_format(void **state)
+{
+	static const char *const addrs[] = { "0.0.0.0", "1.2.3.4", "10.96.0.20", "100.64.9.99",
+					     "255.255.255.255", "192.168.100.1" };
+	char buf[NW_ADDRSTRLEN];
+	uint8_t a[16];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		fix_addr(AF_INET, addrs[i], a);
+		assert_string_equal(conn__addr_str(AF_INET, a, buf, sizeof(buf)), addrs[i]);
+	}
+	for (unsigned v = 0; v < 256; v++) { /* every octet value */
+		char want[NW_ADDRSTRLEN];
+
+		a[0] = a[1] = a[2] = a[3] = (uint8_t)v;
+		inet_ntop(AF_INET, a, want, sizeof(want));
+		assert_string_equal(conn__addr_str(AF_INET, a, buf, sizeof(buf)), want);
+	}
+}
+
 static void test_bad_records(void **state)
 {
 	struct nw_event e;
@@ -120,6 +141,7 @@ int main(void)
 		cmocka_unit_test(test_snat_only),
 		cmocka_unit_test(test_no_task_fields_without_flag),
 		cmocka_unit_test(test_portless),
+		cmocka_unit_test(test_ipv4_format),
 		cmocka_unit_test(test_bad_records),
 	};
 
