@@ -596,6 +596,7 @@ int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_s
 	k->on_source = fn;
 	k->on_source_ctx = ctx;
 	k->nl_fd = -1;
+	k->opened = true;
 	if (!k->opts.rules_check_ms)
 		k->opts.rules_check_ms = 2000;
 	ret = kn_load_files(k);
@@ -639,6 +640,9 @@ const struct kindex *knowledge__index(const struct knowledge *k)
 
 void knowledge__close(struct knowledge *k)
 {
+	if (!k->opened)
+		return;
+	k->opened = false;
 	kn_async_free(k->kubectl);
 	k->kubectl = NULL;
 	for (int i = 0; i < k->nsrc; i++)

@@ -56,6 +56,7 @@ struct knowledge {
 	uint64_t next_rules_ns, next_kubectl_ns, next_legacy_ns;
 	struct kn_async *kubectl;
 	bool kubectl_warned;
+	bool opened; /* knowledge__close() is a no-op before knowledge__open() */
 };
 
 /* Load everything once.  Returns 0, or an NW_EXIT_* code after reporting

@@ -504,7 +504,9 @@ static int start_cmd(struct app *app)
 	if (!app->opts.cmd)
 		return NW_EXIT_OK;
 	verdict__init(&app->verdict);
-	if (!runcmd__start(&app->cmd, app->opts.cmd, track_cmd, app, why, sizeof(why)))
+	/* -w -: stdout is the capture; CMD writes to stderr, with natwho. */
+	if (!runcmd__start(&app->cmd, app->opts.cmd, app->sink.out.f == stderr ? STDERR_FILENO : -1,
+			   track_cmd, app, why, sizeof(why)))
 		return NW_EXIT_OK;
 	nw_err("%s", why);
 	/* Not tracked: CMD was killed before it ran. */

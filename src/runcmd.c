@@ -22,7 +22,7 @@ static void on_sigchld(int sig)
  * not run CMD untraced), become the user natwho was started as, undo
  * natwho's signal settings, exec.  On failure, send errno up the ex pipe.
  */
-static void __attribute__((noreturn)) runcmd_child(const int go[2], const int ex[2],
+static void __attribute__((noreturn)) runcmd_child(const int go[2], const int ex[2], int out_fd,
 							 char *const argv[])
 {
 	int go_rd = go[0], err_wr = ex[1];
@@ -42,7 +42,8 @@ static void __attribute__((noreturn)) runcmd_child(const int go[2], const int ex
 	signal(SIGCHLD, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (setresgid(getgid(), getgid(), getgid()) || setresuid(getuid(), getuid(), getuid())) {
+	if ((out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) ||
+	    setresgid(getgid(), getgid(), getgid()) || setresuid(getuid(), getuid(), getuid())) {
 		e = errno;
 	} else {
 		execvp(argv[0], argv);
@@ -87,8 +88,8 @@ static int runcmd_release(struct runcmd *rc, int go_wr, int err_rd)
 	return 0;
 }
 
-int runcmd__start(struct runcmd *rc, char *const argv[], runcmd_hook before_exec, void *ctx,
-		  char *err, size_t errlen)
+int runcmd__start(struct runcmd *rc, char *const argv[], int out_fd, runcmd_hook before_exec,
+		  void *ctx, char *err, size_t errlen)
 {
 	struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_NOCLDSTOP };
 	int go[2] = { -1, -1 }, ex[2] = { -1, -1 }, ret = 0;
@@ -111,7 +112,7 @@ int runcmd__start(struct runcmd *rc, char *const argv[], runcmd_hook before_exec
 		goto cleanup;
 	}
 	if (rc->pid == 0)
-		runcmd_child(go, ex, argv);
+		runcmd_child(go, ex, out_fd, argv);
 	close(ex[1]);
 	ex[1] = -1;
 	ret = before_exec ? before_exec(ctx, rc->pid) : 0;

@@ -29,14 +29,15 @@ struct runcmd {
 typedef int (*runcmd_hook)(void *ctx, pid_t pid);
 
 /*
- * Start @argv[0] (found in PATH).  Returns 0 once CMD runs; -errno with one
- * line in @err when it could not start: the fork failed, @before_exec
- * failed (CMD killed and reaped), or the exec failed (the child exited 127
- * for a missing command, 126 otherwise, and is reaped).  A SIGCHLD handler
- * that only interrupts natwho's poll is installed.
+ * Start @argv[0] (found in PATH) with @out_fd as its stdout (-1: natwho's;
+ * with `-w -` natwho's stdout is the capture).  Returns 0 once CMD runs;
+ * -errno with one line in @err when it could not start: the fork failed,
+ * @before_exec failed (CMD killed and reaped), or the exec failed (the
+ * child exited 127 for a missing command, 126 otherwise, and is reaped).
+ * A SIGCHLD handler that only interrupts natwho's poll is installed.
  */
-int runcmd__start(struct runcmd *rc, char *const argv[], runcmd_hook before_exec, void *ctx,
-		  char *err, size_t errlen);
+int runcmd__start(struct runcmd *rc, char *const argv[], int out_fd, runcmd_hook before_exec,
+		  void *ctx, char *err, size_t errlen);
 /* Not blocking: reaps CMD if it has ended.  True while it runs. */
 bool runcmd__running(struct runcmd *rc);
 /* Pass @sig to CMD while it runs. */

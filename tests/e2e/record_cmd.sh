@@ -6,7 +6,9 @@
 # plus the pod connection CMD caused (forwarded: no local process); with
 # --no-children the other client shows too; the replay's JSON equals the
 # live JSON; a signal to natwho reaches CMD; a CMD that cannot run gives
-# 127; CMD keeps natwho's environment; the replay needs no root.
+# 127; CMD keeps natwho's environment; the replay needs no root; a ruleset
+# change while recording replays at the same point; -w - keeps stdout for
+# the capture alone.
 NW_P=nwr$$-
 . "$(dirname "$0")/../lib/e2e.sh"
 
@@ -122,3 +124,35 @@ wait_natwho 5 || RC=$?
 [ "$RC" = 143 ] || fail "SIGTERM to natwho: CMD should die of it (143), got $RC"
 "$NATWHO" -r "$TMP/term.cap" -q 2>/dev/null || fail "capture after SIGTERM: replay exit $?"
 echo "ok: SIGTERM passed on to CMD, capture complete"
+
+# A ruleset change during the recording is recorded where it happened: the
+# hostPort rule appears while CMD runs, and the replay reaches the live
+# verdicts (OK before, MISMATCH via the hostPort chain after).
+rule=$(nw_rules_v4 | grep -- '-A CNI-HOSTPORT-DNAT')
+nw_in "$NODE" iptables -t nat -F CNI-HOSTPORT-DNAT
+cat >"$TMP/change.sh" <<EOF2
+$CONNECT connect $CLUSTER_IP_MYSQL 3306 >/dev/null
+printf '*nat\n%s\nCOMMIT\n' '$rule' | iptables-restore --noflush
+sleep 3 # natwho re-reads rules that changed within 2 s
+$CONNECT connect $CLUSTER_IP_MYSQL 3306 >/dev/null
+EOF2
+run_cmd "$TMP/change.json" "$TMP/change.err" -o json -w "$TMP/change.cap" -- sh "$TMP/change.sh"
+[ "$RC" = 0 ] || fail "ruleset change: exit $RC: $(cat "$TMP/change.err")"
+jq -c 'select(.type=="conn") | [.landed.addr, .k8s.verdict, .k8s.via.kind]' "$TMP/change.json" \
+	>"$TMP/change.verdicts"
+printf '["%s","ok","service"]\n["%s","mismatch","hostport"]\n' "$POD_A" "$POD_B" |
+	diff - "$TMP/change.verdicts" || fail "live verdicts around the ruleset change"
+"$NATWHO" -r "$TMP/change.cap" -o json >"$TMP/change-replay.json" || fail "replay: exit $?"
+jq -c 'select(.type != "verdict")' "$TMP/change.json" | diff - "$TMP/change-replay.json" ||
+	fail "the replay does not follow the ruleset change"
+echo "ok: a ruleset change while recording replays at the same point"
+
+# -w -: the capture on stdout, natwho's own output (records, summary,
+# verdict) on stderr.
+run_cmd "$TMP/std.cap" "$TMP/std.err" -o json -w - -- "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306
+[ "$RC" = 0 ] || fail "-w -: exit $RC: $(cat "$TMP/std.err")"
+grep '^{' "$TMP/std.err" | jq -c 'select(.type != "verdict")' >"$TMP/std-live.json"
+grep -q '"type":"verdict"' "$TMP/std.err" || fail "-w -: no verdict on stderr"
+"$NATWHO" -r - -o json <"$TMP/std.cap" | diff "$TMP/std-live.json" - ||
+	fail "-w -: the capture on stdout does not replay as what stderr showed"
+echo "ok: -w - writes the capture to stdout, the records to stderr"
