@@ -130,8 +130,19 @@ demo: deps
 
 # Connection-storm benchmark (issue 7), as root, under 10 minutes; not part of
 # check.  Prints the results table and writes $(OUTPUT)/bench/results.md.
-bench: natwho $(TOOL_BINS)
+# Pure-module micro benchmarks, linked with the pure objects.
+$(OUTPUT)/bench/bench_%: tests/bench/bench_%.c $(PURE_OBJS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(PURE_OBJS) $(LDLIBS) -o $@
+
+# Not part of `make check`: the connection storm (tests/bench/storm.sh), the
+# recorder (record.sh) and the index lookups (bench_kindex).
+bench: natwho $(TOOL_BINS) $(OUTPUT)/bench/bench_kindex $(OUTPUT)/bench/bench_capfile
+	$(Q)$(OUTPUT)/bench/bench_kindex
+	$(Q)$(OUTPUT)/bench/bench_capfile
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/storm.sh
+	$(Q)OUTPUT=$(OUTPUT) tests/bench/record.sh
 
 # Regenerate the checked-in vmlinux.h from this machine's kernel BTF.
 vmlinux:

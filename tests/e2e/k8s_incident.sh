@@ -63,3 +63,13 @@ rc=0
 nw_in "$NODE" "$NATWHO" audit --k8s "$SNAP" >"$TMP/audit2.txt" 2>&1 || rc=$?
 [ $rc -eq 0 ] || { cat "$TMP/audit2.txt"; fail "audit (no hostPort) exit $rc, want 0"; }
 echo "ok: audit is quiet without the hostPort rule"
+
+# --k8s kubectl without a working kubectl: one warning, tracing goes on with
+# the node's rules.
+nw_natwho_start "$TMP/kc.json" "$TMP/kc.err" -o json -c 1 --k8s kubectl
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null 2>&1 || true # no server
+wait_natwho 30
+[ "$(jq -s 'map(select(.type=="warning" and (.warning|test("kubectl")))) | length' "$TMP/kc.json")" = 1 ] ||
+	fail "--k8s kubectl without kubectl: want exactly one warning: $(cat "$TMP/kc.json")"
+expect_json "$TMP/kc.json" "--k8s kubectl failing degrades to the rules (Service still named, ok)" \
+	".type==\"conn\" and .k8s.target.name==\"mysql-a\" and .k8s.verdict==\"ok\""
