@@ -58,8 +58,9 @@ row_fails() { # ROW REASON: every cell of ROW failed for the same reason
 
 build() {
 	mkdir -p "$OUT"
-	make -C "$ROOT" --no-print-directory -s natwho "$BUILD/natwho-static" \
-		"$BUILD/tests/nw-connect" >&2 || return 1
+	# Targets as the Makefile names them: relative to $ROOT.
+	make -C "$ROOT" --no-print-directory -s natwho "${BUILD#"$ROOT"/}/natwho-static" \
+		"${BUILD#"$ROOT"/}/tests/nw-connect" >&2 || return 1
 	rm -f "$OUT/nw-connect"
 	# (glibc warns that a static getaddrinfo needs NSS; nw-connect only
 	# resolves numeric addresses.)
