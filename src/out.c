@@ -10,6 +10,64 @@ void out__init(struct out *o, FILE *f, enum out_mode mode)
 	o->mode = mode;
 }
 
+static void ob_flush(struct out *o)
+{
+	if (o->len)
+		fwrite_unlocked(o->buf, 1, o->len, o->f);
+	o->len = 0;
+}
+
+static void ob_write(struct out *o, const void *p, size_t n)
+{
+	if (o->len + n > sizeof(o->buf)) {
+		ob_flush(o);
+		if (n > sizeof(o->buf)) {
+			fwrite_unlocked(p, 1, n, o->f);
+			return;
+		}
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+}
+
+static void ob_putc(struct out *o, char c)
+{
+	if (o->len == sizeof(o->buf))
+		ob_flush(o);
+	o->buf[o->len++] = c;
+}
+
+static void ob_puts(struct out *o, const char *s)
+{
+	ob_write(o, s, strlen(s));
+}
+
+static void ob_vprintf(struct out *o, const char *fmt, va_list ap)
+{
+	size_t room = sizeof(o->buf) - o->len;
+	va_list again;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(o->buf + o->len, room, fmt, ap);
+	if (n >= 0 && (size_t)n < room) {
+		o->len += n;
+	} else if (n >= 0) { /* did not fit: flush and write it directly */
+		ob_flush(o);
+		vfprintf(o->f, fmt, again);
+	}
+	va_end(again);
+}
+
+static void __attribute__((format(printf, 2, 3))) ob_printf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ob_vprintf(o, fmt, ap);
+	va_end(ap);
+}
+
 static bool shown(const struct out *o, enum out_kind k)
 {
 	if (o->mode == OUT_JSON)
@@ -17,41 +75,67 @@ static bool shown(const struct out *o, enum out_kind k)
 	return k != OUT_JSON_ONLY;
 }
 
-/* Single-threaded writer: the _unlocked stdio calls skip a lock per byte. */
-void out__json_string(FILE *f, const char *s)
+/* Write @s as the inside of a JSON string literal through @emit: plain runs
+ * in one piece, escapes in between. */
+static void json_escape(const char *s, void (*emit)(void *, const char *, size_t), void *ctx)
 {
-	const unsigned char *p = (const unsigned char *)s, *run = p;
+	const char *run = s;
+	char esc[8];
 
-	putc_unlocked('"', f);
-	for (;; p++) {
-		unsigned char ch = *p;
+	for (const char *p = s;; p++) {
+		unsigned char ch = (unsigned char)*p;
 
 		if (ch >= 0x20 && ch != 0x7f && ch != '"' && ch != '\\')
 			continue;
-		fwrite_unlocked(run, 1, p - run, f); /* the plain run before @p */
+		emit(ctx, run, p - run);
 		run = p + 1;
+		if (!ch)
+			return;
 		switch (ch) {
-		case '\0': putc_unlocked('"', f); return;
-		case '"': fputs_unlocked("\\\"", f); break;
-		case '\\': fputs_unlocked("\\\\", f); break;
-		case '\n': fputs_unlocked("\\n", f); break;
-		case '\r': fputs_unlocked("\\r", f); break;
-		case '\t': fputs_unlocked("\\t", f); break;
-		default: fprintf(f, "\\u%04x", ch);
+		case '"': emit(ctx, "\\\"", 2); break;
+		case '\\': emit(ctx, "\\\\", 2); break;
+		case '\n': emit(ctx, "\\n", 2); break;
+		case '\r': emit(ctx, "\\r", 2); break;
+		case '\t': emit(ctx, "\\t", 2); break;
+		default: emit(ctx, esc, snprintf(esc, sizeof(esc), "\\u%04x", ch));
 		}
 	}
+}
+
+static void emit_file(void *f, const char *p, size_t n)
+{
+	fwrite_unlocked(p, 1, n, f);
+}
+
+static void emit_buf(void *o, const char *p, size_t n)
+{
+	ob_write(o, p, n);
+}
+
+void out__json_string(FILE *f, const char *s)
+{
+	putc_unlocked('"', f);
+	json_escape(s, emit_file, f);
+	putc_unlocked('"', f);
+}
+
+static void ob_json_string(struct out *o, const char *s)
+{
+	ob_putc(o, '"');
+	json_escape(s, emit_buf, o);
+	ob_putc(o, '"');
 }
 
 /* Comma and key before a JSON value. */
 static void json_key(struct out *o, const char *key)
 {
 	if (o->need_comma[o->depth])
-		putc_unlocked(',', o->f);
+		ob_putc(o, ',');
 	o->need_comma[o->depth] = true;
 	if (key) { /* keys are natwho's own identifiers: nothing to escape */
-		putc_unlocked('"', o->f);
-		fputs_unlocked(key, o->f);
-		fputs_unlocked("\":", o->f);
+		ob_putc(o, '"');
+		ob_puts(o, key);
+		ob_write(o, "\":", 2);
 	}
 }
 
@@ -60,7 +144,7 @@ void out__obj_open(struct out *o, const char *key)
 	if (o->mode != OUT_JSON)
 		return;
 	json_key(o, key);
-	putc_unlocked('{', o->f);
+	ob_putc(o, '{');
 	if (o->depth < OUT_MAX_DEPTH - 1)
 		o->depth++;
 	o->need_comma[o->depth] = false;
@@ -70,9 +154,14 @@ void out__obj_close(struct out *o)
 {
 	if (o->mode != OUT_JSON)
 		return;
-	putc_unlocked('}', o->f);
+	ob_putc(o, '}');
 	if (o->depth > 0)
 		o->depth--;
+}
+
+void out__flush(struct out *o)
+{
+	ob_flush(o);
 }
 
 void out__record_end(struct out *o)
@@ -82,7 +171,8 @@ void out__record_end(struct out *o)
 			out__obj_close(o);
 		o->need_comma[0] = false;
 	}
-	putc_unlocked('\n', o->f);
+	ob_putc(o, '\n');
+	ob_flush(o);
 }
 
 void out__str(struct out *o, enum out_kind k, const char *key, const char *fmt, const char *val)
@@ -92,16 +182,16 @@ void out__str(struct out *o, enum out_kind k, const char *key, const char *fmt, 
 	if (o->mode == OUT_JSON) {
 		json_key(o, key);
 		if (val)
-			out__json_string(o->f, val);
+			ob_json_string(o, val);
 		else
-			fputs_unlocked("null", o->f);
+			ob_write(o, "null", 4);
 	} else if (fmt) {
-		fprintf(o->f, fmt, val ? val : "-");
+		ob_printf(o, fmt, val ? val : "-");
 	}
 }
 
 /* Decimal without printf's format parsing: numbers are most of a record. */
-static void put_u64(FILE *f, uint64_t v)
+static void put_u64(struct out *o, uint64_t v)
 {
 	char b[20];
 	int i = sizeof(b);
@@ -110,7 +200,7 @@ static void put_u64(FILE *f, uint64_t v)
 		b[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	fwrite_unlocked(b + i, 1, sizeof(b) - i, f);
+	ob_write(o, b + i, sizeof(b) - i);
 }
 
 void out__u64(struct out *o, enum out_kind k, const char *key, const char *fmt, uint64_t val)
@@ -119,9 +209,9 @@ void out__u64(struct out *o, enum out_kind k, const char *key, const char *fmt, 
 		return;
 	if (o->mode == OUT_JSON) {
 		json_key(o, key);
-		put_u64(o->f, val);
+		put_u64(o, val);
 	} else if (fmt) {
-		fprintf(o->f, fmt, (unsigned long long)val);
+		ob_printf(o, fmt, (unsigned long long)val);
 	}
 }
 
@@ -131,9 +221,9 @@ void out__i64(struct out *o, enum out_kind k, const char *key, const char *fmt, 
 		return;
 	if (o->mode == OUT_JSON) {
 		json_key(o, key);
-		fprintf(o->f, "%lld", (long long)val);
+		ob_printf(o, "%lld", (long long)val);
 	} else if (fmt) {
-		fprintf(o->f, fmt, (long long)val);
+		ob_printf(o, fmt, (long long)val);
 	}
 }
 
@@ -143,9 +233,9 @@ void out__f64(struct out *o, enum out_kind k, const char *key, const char *fmt, 
 		return;
 	if (o->mode == OUT_JSON) {
 		json_key(o, key);
-		fprintf(o->f, "%.6f", val);
+		ob_printf(o, "%.6f", val);
 	} else if (fmt) {
-		fprintf(o->f, fmt, val);
+		ob_printf(o, fmt, val);
 	}
 }
 
@@ -155,9 +245,9 @@ void out__bool(struct out *o, enum out_kind k, const char *key, const char *fmt,
 		return;
 	if (o->mode == OUT_JSON) {
 		json_key(o, key);
-		fputs_unlocked(val ? "true" : "false", o->f);
+		ob_puts(o, val ? "true" : "false");
 	} else if (fmt) {
-		fprintf(o->f, fmt, val ? "yes" : "no");
+		ob_printf(o, fmt, val ? "yes" : "no");
 	}
 }
 
@@ -173,6 +263,6 @@ void out__text(struct out *o, const char *fmt, ...)
 	if (o->mode != OUT_TEXT)
 		return;
 	va_start(ap, fmt);
-	vfprintf(o->f, fmt, ap);
+	ob_vprintf(o, fmt, ap);
 	va_end(ap);
 }

@@ -17,20 +17,30 @@ enum out_mode { OUT_TEXT, OUT_JSON };
 enum out_kind { OUT_ANY, OUT_TEXT_ONLY, OUT_JSON_ONLY };
 
 #define OUT_MAX_DEPTH 8
+#define OUT_BUF_SIZE 8192
 
+/*
+ * A record is assembled in @buf and handed to stdio in one write at
+ * out__record_end() (or when it does not fit): a stdio call per key and value
+ * cost more than the formatting itself.
+ */
 struct out {
 	FILE *f;
 	enum out_mode mode;
 	int depth;
 	bool need_comma[OUT_MAX_DEPTH];
+	size_t len;
+	char buf[OUT_BUF_SIZE];
 };
 
 void out__init(struct out *o, FILE *f, enum out_mode mode);
 /* Objects: a NULL key opens the top-level record (or an array element). */
 void out__obj_open(struct out *o, const char *key);
 void out__obj_close(struct out *o);
-/* Top-level record end: closes the JSON object, ends the line. */
+/* Top-level record end: closes the JSON object, ends the line, writes it. */
 void out__record_end(struct out *o);
+/* Hand what is pending to stdio without ending the record. */
+void out__flush(struct out *o);
 
 void out__str(struct out *o, enum out_kind k, const char *key, const char *fmt, const char *val);
 void out__u64(struct out *o, enum out_kind k, const char *key, const char *fmt, uint64_t val);

@@ -123,6 +123,7 @@ static inline char *kt_text(const struct k8s_annot *a)
 	assert_non_null(f);
 	out__init(&o, f, OUT_TEXT);
 	k8s_annot__print(&o, a);
+	out__flush(&o);
 	fclose(f);
 	return buf;
 }
