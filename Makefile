@@ -23,7 +23,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+VERSION := 0.1.0
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DNATWHO_VERSION='"$(VERSION)"' \

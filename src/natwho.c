@@ -653,6 +653,8 @@ int main(int argc, char **argv)
 	live = app.opts.write_path && !strcmp(app.opts.write_path, "-") ? stderr : stdout;
 	if (live == stderr)
 		setvbuf(stderr, NULL, _IOLBF, 0);
+	else if (!isatty(STDOUT_FILENO)) /* flushed after every batch anyway */
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	log__setup(app.opts.output == OUT_JSON && live == stdout, app.opts.verbose);
 	libbpf_set_print(libbpf_print);
 	install_signals();
