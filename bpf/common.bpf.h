@@ -42,10 +42,24 @@ struct {
  */
 static __always_inline __u64 nw_wakeup_flags(void)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= filter.wake_bytes ?
+		       BPF_RB_FORCE_WAKEUP :
+		       BPF_RB_NO_WAKEUP;
+}
 
-	return avail > size / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+#define NW_NF_DROP 0
+#define NW_NF_ACCEPT 1
+
+/*
+ * May the current task be named as the one that opened @skb's connection?
+ * Only for a packet of a local socket (skb->sk) generated on this host
+ * (skb->skb_iif is 0: no device received it): a connection's first packet
+ * leaves from the connect()/sendmsg() syscall of the process that opened it.
+ * Forwarded packets have no socket; received ones have skb_iif set.
+ */
+static __always_inline int nw_skb_from_local_task(const struct sk_buff *skb)
+{
+	return BPF_CORE_READ(skb, sk) && !BPF_CORE_READ(skb, skb_iif);
 }
 
 static __always_inline void nw_count_lost(void)

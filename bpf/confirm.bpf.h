@@ -23,9 +23,6 @@
 
 #include "common.bpf.h"
 
-#define NW_NF_DROP 0
-#define NW_NF_ACCEPT 1
-
 /*
  * The conntrack @skb carries into __nf_conntrack_confirm(), or 0 when the
  * call cannot confirm anything (no entry, or the REPLY direction).
@@ -41,12 +38,8 @@ static __always_inline __u64 nw_confirm_candidate(const struct sk_buff *skb)
 
 /*
  * __nf_conntrack_confirm(@skb) returned @verdict for the conntrack @ct it was
- * called with.  pid/comm are recorded only for a packet of a local socket
- * (skb->sk) that was generated on this host (skb->skb_iif is 0: nothing
- * received it): its conntrack is confirmed at POST_ROUTING, and a
- * connection's first packet leaves from the connect()/sendmsg() syscall of
- * the process that opened it.  The netfilter backend applies the same rule.
- * Forwarded packets have no socket; received ones have skb_iif set.
+ * called with.  pid/comm follow nw_skb_from_local_task(), as in the
+ * netfilter backend: such a packet's conntrack is confirmed at POST_ROUTING.
  */
 static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_at_entry,
 					    int verdict)
@@ -59,7 +52,7 @@ static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_
 	if (verdict != NW_NF_DROP && (nfct & NW_NFCT_PTRMASK) != ct_at_entry)
 		return; /* clash resolved onto the entry already in the table */
 	netns = BPF_CORE_READ(ct, ct_net.net, ns.inum);
-	task_ok = BPF_CORE_READ(skb, sk) && !BPF_CORE_READ(skb, skb_iif);
+	task_ok = nw_skb_from_local_task(skb);
 	nw_emit(ct, netns, NW_HOOK_CONFIRM, task_ok, verdict, 1);
 }
 

@@ -61,6 +61,8 @@ int BPF_KPROBE(confirm_enter, struct sk_buff *skb)
 		d &= NW_KP_DEPTH - 1;
 		f->skb[d] = (__u64)skb;
 		f->ct[d] = nw_confirm_candidate(skb);
+	} else if (nw_confirm_candidate(skb)) {
+		nw_count_lost(); /* nested deeper than we keep: never reported */
 	}
 	f->depth += 1;
 	return 0;

@@ -11,8 +11,6 @@
  */
 #include "common.bpf.h"
 
-#define NW_NF_ACCEPT 1
-
 static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 {
 	struct sk_buff *skb = ctx->skb;
@@ -33,13 +31,8 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 		return NW_NF_ACCEPT;
 
 	netns = BPF_CORE_READ(ctx, state, net, ns.inum);
-	/*
-	 * At POST_ROUTING a packet with skb->sk was sent by a local socket; the
-	 * first packet of a connection is sent from the connect()/sendmsg()
-	 * syscall, so current is the process that opened it.  LOCAL_IN runs in
-	 * softirq: current is unrelated.
-	 */
-	task_ok = hook == NW_HOOK_POSTROUTING && skb->sk;
+	/* LOCAL_IN runs in softirq: the current task is unrelated there. */
+	task_ok = hook == NW_HOOK_POSTROUTING && nw_skb_from_local_task(skb);
 	nw_emit(ct, netns, hook, task_ok, 0, 0);
 	return NW_NF_ACCEPT;
 }

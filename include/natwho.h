@@ -66,6 +66,8 @@ struct nw_event {
 /* Kernel-side filters, set by userspace in .rodata before load.  A zero
  * field means "no filter". */
 struct nw_filter {
+	__u32 wake_bytes; /* not a filter: wake the reader when this much is
+			   * queued (set from the ring size; 0: every event) */
 	__u32 tgid;
 	__u32 netns;
 	__u16 ports[NW_MAX_PORTS];

@@ -17,6 +17,7 @@
 
 #define NW_BACKEND_MAX_LINKS 8
 #define NW_WHY_LEN 256
+#define NW_ENOTSUPP 524 /* the kernel's own "operation not supported" */
 
 /* The cgroup object's join maps (src/cgroup.h); read only with filter.cgroup. */
 struct nw_join_fds {
@@ -31,7 +32,6 @@ struct nw_backend_opts {
 	int tree_fd; /* filter.tree: proctree's "nw_tree"; backends call proctree__prepare() */
 	uint32_t ringbuf_size; /* bytes, power of two >= page size */
 	int netns_fd; /* namespace to attach in (netfilter backend), -1: ours */
-	bool verbose;
 };
 
 struct nw_backend {

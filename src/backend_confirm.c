@@ -66,7 +66,7 @@ static int confirm_explain(const struct confirm_kind *k, int err, bool attaching
 			 strerror(-err));
 		return -EOPNOTSUPP;
 	}
-	if (fexit && !attaching && (err == -EPERM || err == -EINVAL || err == -524)) {
+	if (fexit && !attaching && (err == -EPERM || err == -EINVAL || err == -NW_ENOTSUPP)) {
 		snprintf(why, why_len, "the kernel refused a BPF trampoline (fexit): %s",
 			 strerror(-err));
 		return -EOPNOTSUPP;
@@ -95,7 +95,11 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 	err = bpf_map__set_max_entries(o.events, opts->ringbuf_size);
 	err = err ?: cgroup__join_prepare(o.obj, opts);
 	err = err ?: proctree__prepare(o.obj, opts);
-	err = err ?: k->load(be->skel);
+	if (err) { /* our own set-up: nothing for confirm_explain() to explain */
+		snprintf(why, why_len, "preparing the BPF object: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = k->load(be->skel);
 	if (!err) {
 		attaching = true;
 		err = k->attach(be->skel);

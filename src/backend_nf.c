@@ -135,8 +135,12 @@ static int nf_open(struct nw_backend *be, const struct nw_backend_opts *opts, ch
 	err = err ?: nf_compat__set_type(skel->progs.nf_local_in);
 	err = err ?: cgroup__join_prepare(skel->obj, opts);
 	err = err ?: proctree__prepare(skel->obj, opts);
-	err = err ?: nf_bpf__load(skel);
-	if (err) {
+	if (err) { /* our own set-up: the kernel has not been asked anything yet */
+		snprintf(why, why_len, "preparing the BPF object: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = nf_bpf__load(skel);
+	if (err) { /* the hints explain what the kernel refused */
 		hint = nf_load_hint(err);
 		snprintf(why, why_len, "%s", hint ? hint : strerror(-err));
 		goto cleanup;

@@ -396,6 +396,11 @@ int capw__flush(struct capw *w)
 	return w->err;
 }
 
+bool capw__dirty(const struct capw *w)
+{
+	return w->dirty;
+}
+
 int capw__tick(struct capw *w, uint64_t now_ns)
 {
 	if (w->err || !w->dirty)

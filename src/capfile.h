@@ -19,6 +19,7 @@
 #ifndef NW_CAPFILE_H
 #define NW_CAPFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -102,6 +103,8 @@ int capw__event(struct capw *w, const void *raw, uint32_t size);
 int capw__source(struct capw *w, uint32_t kind, const char *name, const void *data, size_t len);
 /* Z_SYNC_FLUSH and write() everything given so far.  No-op when idle. */
 int capw__flush(struct capw *w);
+/* Records written since the last flush. */
+bool capw__dirty(const struct capw *w);
 /*
  * End of a ring buffer batch, or a poll timeout: capw__flush() if the last
  * flush by capw__tick() is at least CAPW_FLUSH_INTERVAL_NS before @now_ns

@@ -16,12 +16,12 @@ static const struct nw_backend_ops *const backends[] = {
 };
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
 
-const char *const capture_backend_names[] = { "auto", "fentry", "kprobe", "netfilter", NULL };
-
 bool capture__backend_known(const char *name)
 {
-	for (int i = 0; capture_backend_names[i]; i++)
-		if (!strcmp(name, capture_backend_names[i]))
+	if (!strcmp(name, "auto"))
+		return true;
+	for (size_t i = 0; i < NBACKENDS; i++)
+		if (!strcmp(name, backends[i]->name))
 			return true;
 	return false;
 }
@@ -50,29 +50,28 @@ static int try_backend(struct capture *cap, const struct nw_backend_ops *ops,
 int capture__open(struct capture *cap, const char *backend, const struct nw_backend_opts *opts,
 		  capture_cb cb, void *ctx, char *why, size_t why_len)
 {
+	struct nw_backend_opts o = *opts;
 	size_t used = 0;
 	int err = -ENOENT;
 
 	memset(cap, 0, sizeof(*cap));
-	cap->ncpus = libbpf_num_possible_cpus();
-	if (cap->ncpus <= 0) {
-		snprintf(why, why_len, "cannot count CPUs: %s", strerror(-cap->ncpus));
-		return cap->ncpus ?: -EINVAL;
-	}
+	/* Every backend wakes the reader once an eighth of the ring is queued. */
+	o.filter.wake_bytes = o.ringbuf_size / 8;
 	why[0] = '\0';
 	for (size_t i = 0; i < NBACKENDS; i++) {
 		char one[NW_WHY_LEN];
 
 		if (strcmp(backend, "auto") && strcmp(backend, backends[i]->name))
 			continue;
-		err = try_backend(cap, backends[i], opts, cb, ctx, one, sizeof(one));
+		err = try_backend(cap, backends[i], &o, cb, ctx, one, sizeof(one));
 		if (!err) {
 			nw_dbg(1, "backend %s attached\n", backends[i]->name);
 			return 0;
 		}
 		nw_dbg(1, "backend %s: %s\n", backends[i]->name, one);
-		used += snprintf(why + used, used < why_len ? why_len - used : 0, "%s%s: %s",
-				 used ? "; " : "", backends[i]->name, one);
+		if (used < why_len)
+			used += snprintf(why + used, why_len - used, "%s%s: %s", used ? "; " : "",
+					 backends[i]->name, one);
 	}
 	return err;
 }
@@ -93,20 +92,28 @@ int capture__poll(struct capture *cap, int timeout_ms)
 
 int capture__lost(const struct capture *cap, uint64_t *lost)
 {
-	__u64 *vals = calloc(cap->ncpus, sizeof(*vals));
-	__u32 zero = 0;
-	int err;
+	return percpu_u64_sum(cap->be.lost_fd, lost);
+}
 
+int percpu_u64_sum(int map_fd, uint64_t *sum)
+{
+	int ncpus = libbpf_num_possible_cpus(); /* libbpf caches it */
+	__u32 zero = 0;
+	__u64 *vals;
+	int err = 0;
+
+	if (ncpus <= 0)
+		return ncpus ?: -EINVAL;
+	vals = calloc(ncpus, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	err = bpf_map_lookup_elem(cap->be.lost_fd, &zero, vals);
-	if (err) {
+	if (bpf_map_lookup_elem(map_fd, &zero, vals)) {
 		err = -errno;
 		goto cleanup;
 	}
-	*lost = 0;
-	for (int i = 0; i < cap->ncpus; i++)
-		*lost += vals[i];
+	*sum = 0;
+	for (int i = 0; i < ncpus; i++)
+		*sum += vals[i];
 cleanup:
 	free(vals);
 	return err;

@@ -15,12 +15,12 @@ typedef int (*capture_cb)(void *ctx, void *data, size_t size);
 struct capture {
 	struct nw_backend be;
 	struct ring_buffer *rb;
-	int ncpus;
 };
 
-/* Names accepted by --backend, "auto" first, NULL-terminated. */
-extern const char *const capture_backend_names[];
+/* "auto" or the name of a backend. */
 bool capture__backend_known(const char *name);
+/* Sum the slots of a one-element BPF_MAP_TYPE_PERCPU_ARRAY of __u64. */
+int percpu_u64_sum(int map_fd, uint64_t *sum);
 
 /*
  * Open the named backend ("auto": the first that loads and attaches).  On

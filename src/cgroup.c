@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "backend.h"
+#include "capture.h"
 #include "cgroup.h"
 #include "cgroup.skel.h"
 #include "log.h"
@@ -92,7 +93,6 @@ int cgroup_attach__open(struct cgroup_attach *ca, const char *const *dirs, int n
 		snprintf(why, why_len, "between 1 and %d cgroups can be watched", NW_MAX_CGROUPS);
 		return -E2BIG;
 	}
-	ca->ncpus = libbpf_num_possible_cpus();
 	skel = cgroup_bpf__open();
 	if (!skel) {
 		err = -errno;
@@ -133,25 +133,11 @@ void cgroup_attach__join_fds(const struct cgroup_attach *ca, struct nw_join_fds 
 int cgroup_attach__join_missed(const struct cgroup_attach *ca, uint64_t *missed)
 {
 	const struct cgroup_bpf *skel = ca->skel;
-	__u64 *vals;
-	__u32 zero = 0;
-	int err = 0;
 
 	*missed = 0;
-	if (!skel || ca->ncpus <= 0)
+	if (!skel)
 		return -EINVAL;
-	vals = calloc(ca->ncpus, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.nw_join_missed), &zero, vals)) {
-		err = -errno;
-		goto cleanup;
-	}
-	for (int i = 0; i < ca->ncpus; i++)
-		*missed += vals[i];
-cleanup:
-	free(vals);
-	return err;
+	return percpu_u64_sum(bpf_map__fd(skel->maps.nw_join_missed), missed);
 }
 
 int cgroup__join_prepare(struct bpf_object *obj, const struct nw_backend_opts *opts)

@@ -91,7 +91,6 @@ struct cgroup_attach {
 	void *skel; /* struct cgroup_bpf */
 	struct bpf_link *links[NW_MAX_CGROUPS * NW_CGROUP_NPROGS]; /* fd-owned */
 	int nlinks;
-	int ncpus;
 };
 
 /*

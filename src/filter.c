@@ -49,7 +49,8 @@ static int put(char *buf, size_t len, int used, const char *word)
 int filter__format(const struct nw_filter *f, char *buf, size_t len)
 {
 	char word[16 + NW_MAX_PORTS * 6];
-	const char *pname = proto_name(f->proto);
+	char num[4];
+	const char *pname = proto_str(f->proto, num, sizeof(num));
 	int n = 0, w = 0;
 
 	if (len)
@@ -59,10 +60,7 @@ int filter__format(const struct nw_filter *f, char *buf, size_t len)
 	if (f->nports)
 		n = put(buf, len, n, word);
 	if (f->proto) {
-		if (pname)
-			snprintf(word, sizeof(word), "--proto %s", pname);
-		else
-			snprintf(word, sizeof(word), "--proto %u", f->proto);
+		snprintf(word, sizeof(word), "--proto %s", pname);
 		n = put(buf, len, n, word);
 	}
 	if (f->family)

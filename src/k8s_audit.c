@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "k8s_int.h"
+#include "sink.h"
 #include "parse.h"
 
 /* One DNAT rule, hostPort or other, as the audit sees it. */
@@ -179,8 +180,8 @@ static void kaudit__addr(uint8_t family, const uint8_t *addr, uint16_t port, cha
 /* "hostPort tcp/3306 -> 10.224.0.222:3306 (pod b/mysql-b-0, nat CNI-DN-..., sandbox ...)" */
 static void kaudit__rule_str(const struct kdnat *d, char *buf, size_t len)
 {
-	const char *proto = proto_name(d->key->proto);
-	char to[NW_EPSTRLEN];
+	char to[NW_EPSTRLEN], num[4];
+	const char *proto = proto_str(d->key->proto, num, sizeof(num));
 
 	if (d->hp) {
 		const struct khostport *hp = d->hp;
@@ -190,7 +191,7 @@ static void kaudit__rule_str(const struct kdnat *d, char *buf, size_t len)
 		if (hp->pod_name)
 			snprintf(pod, sizeof(pod), "pod %s/%s, ", hp->pod_ns, hp->pod_name);
 		snprintf(buf, len, "hostPort %s/%u -> %s (%stable %s chain %s, sandbox %.12s)",
-			 proto ? proto : "?", hp->key.port, to, pod, hp->table, hp->chain,
+			 proto, hp->key.port, to, pod, hp->table, hp->chain,
 			 hp->sandbox ? hp->sandbox : "?");
 		return;
 	}
@@ -205,15 +206,15 @@ static void kaudit__target_str(const struct ktarget *t, char *buf, size_t len)
 		[K8S_KIND_CLUSTER_IP] = "ClusterIP", [K8S_KIND_EXTERNAL_IP] = "externalIP",
 		[K8S_KIND_LB_IP] = "load-balancer IP",
 	};
-	const char *proto = proto_name(t->proto);
-	char svc[600], a[NW_EPSTRLEN];
+	char svc[600], a[NW_EPSTRLEN], num[4];
+	const char *proto = proto_str(t->proto, num, sizeof(num));
 
 	if (t->sp->ns)
 		snprintf(svc, sizeof(svc), "Service %s/%s:%u", t->sp->ns, t->sp->name, t->sp->port);
 	else
 		snprintf(svc, sizeof(svc), "a Service (name unknown)");
 	if (!t->addr) {
-		snprintf(buf, len, "NodePort %s/%u of %s", proto ? proto : "?", t->port, svc);
+		snprintf(buf, len, "NodePort %s/%u of %s", proto, t->port, svc);
 		return;
 	}
 	kaudit__addr(t->family, t->addr, t->port, a, sizeof(a));
@@ -261,7 +262,7 @@ static void kaudit__json_target(struct out *o, const struct ktarget *t)
 static void kaudit__print(struct out *o, const struct kdnat *d, const struct ktarget *t,
 			  const bool *hooks, bool certain, const char *why)
 {
-	char rule[1024], target[800];
+	char rule[1024], target[800], num[4];
 
 	if (o->mode == OUT_TEXT) {
 		kaudit__rule_str(d, rule, sizeof(rule));
@@ -273,9 +274,9 @@ static void kaudit__print(struct out *o, const struct kdnat *d, const struct kta
 	}
 	out__obj_open(o, NULL);
 	out__str(o, OUT_JSON_ONLY, "type", NULL, "shadow");
-	out__u64(o, OUT_JSON_ONLY, "schema", NULL, 1);
+	out__u64(o, OUT_JSON_ONLY, "schema", NULL, NW_JSON_SCHEMA);
 	out__str(o, OUT_JSON_ONLY, "family", NULL, conn__family_str(t->family));
-	out__str(o, OUT_JSON_ONLY, "proto", NULL, proto_name(t->proto));
+	out__str(o, OUT_JSON_ONLY, "proto", NULL, proto_str(t->proto, num, sizeof(num)));
 	kaudit__json_rule(o, d);
 	kaudit__json_target(o, t);
 	out__obj_open(o, "hooks");

@@ -83,8 +83,10 @@ static bool enrich(struct app *app, struct conn *c)
 	struct k8s_annot *annot = &app->annot; /* valid until the next event */
 	const struct kindex *idx = knowledge__index(&app->kn);
 
-	if (!idx)
+	if (!idx) { /* no verdict: --mismatch-only hides it, counted */
+		app->stats.hidden += app->opts.mismatch_only;
 		return !app->opts.mismatch_only;
+	}
 	kindex__annotate(idx, c, annot);
 	c->k8s = annot;
 	if (annot->verdict == K8S_VERDICT_MISMATCH) {
@@ -142,9 +144,9 @@ static void install_signals(void)
 }
 
 /* With -v, say as soon as the kernel starts dropping events. */
-static void report_lost_live(struct app *app)
+static void report_lost_live(struct app *app, uint64_t now)
 {
-	uint64_t lost, now = now_ns(CLOCK_MONOTONIC);
+	uint64_t lost;
 
 	if (app->opts.verbose < 1 || now < app->next_lost_check_ns)
 		return;
@@ -179,6 +181,8 @@ static bool keep_running(struct app *app)
 
 static int run_loop(struct app *app)
 {
+	uint64_t now;
+
 	while (keep_running(app)) {
 		int n = capture__poll(&app->cap, record__poll_ms(app->rec, NW_POLL_MS));
 
@@ -186,16 +190,22 @@ static int run_loop(struct app *app)
 			nw_err("reading the ring buffer: %s", strerror(-n));
 			return NW_EXIT_RUNTIME;
 		}
-		if (fflush(stdout) || ferror(stdout)) {
-			if (errno != EPIPE)
-				nw_err("writing output: %s", strerror(errno));
-			return errno == EPIPE ? NW_EXIT_OK : NW_EXIT_RUNTIME;
+		errno = 0;
+		if (fflush(stdout) == EOF || ferror(stdout)) {
+			int e = errno ?: EIO;
+
+			if (e != EPIPE) /* a reader that went away ends natwho quietly */
+				nw_err("writing output failed%s%s", errno ? ": " : "",
+				       errno ? strerror(errno) : " (disk full?)");
+			return e == EPIPE ? NW_EXIT_OK : NW_EXIT_RUNTIME;
 		}
-		if (app->deadline_ns && now_ns(CLOCK_MONOTONIC) >= app->deadline_ns)
+		now = now_ns(CLOCK_MONOTONIC);
+		if (app->deadline_ns && now >= app->deadline_ns)
 			break;
-		report_lost_live(app);
-		knowledge__tick(&app->kn, now_ns(CLOCK_MONOTONIC));
-		record__tick(app->rec, now_ns(CLOCK_MONOTONIC));
+		report_lost_live(app, now);
+		knowledge__tick(&app->kn, now);
+		if (record__tick(app->rec, now))
+			break; /* a capture write error: reported by stop_record() */
 	}
 	/* Stopped by a signal or the clock: what the kernel already recorded is
 	 * still delivered. */
@@ -317,16 +327,11 @@ static int exit_code_for(int err)
 	case EINVAL:
 	case ENOENT:
 	case EOPNOTSUPP:
-	case 524: /* ENOTSUPP */ return NW_EXIT_UNSUPPORTED;
+	case NW_ENOTSUPP: return NW_EXIT_UNSUPPORTED;
 	default: return NW_EXIT_RUNTIME;
 	}
 }
 
-/*
- * --cgroup/--pod/--pod-uid: find the directories, attach the programs that
- * record their sockets, and make the backend show only what joins with them.
- * Before the capture starts, so that records exist when events come.
- */
 /* cgroup_pod_uid_fn over the knowledge index: --pod NS/NAME -> UID, node. */
 static int pod_uid_from_snapshot(void *ctx, const char *ns, const char *name, char *uid,
 				 size_t uid_len, char *node, size_t node_len)
@@ -341,6 +346,11 @@ static int pod_uid_from_snapshot(void *ctx, const char *ns, const char *name, ch
 	return 0;
 }
 
+/*
+ * --cgroup/--pod/--pod-uid: find the directories, attach the programs that
+ * record their sockets, and make the backend show only what joins with them.
+ * Before the capture starts, so that records exist when events come.
+ */
 static int start_cgroups(struct app *app)
 {
 	/* --pod: .pod_uid answers NS/NAME -> UID from the --k8s snapshot. */
@@ -387,7 +397,6 @@ static int start_capture(struct app *app)
 		.ringbuf_size = app->opts.ringbuf_size,
 		.netns_fd = app->netns_fd,
 		.tree_fd = proctree__fd(&app->tree),
-		.verbose = app->opts.verbose > 0,
 	};
 	char why[1024];
 	int err;
@@ -524,7 +533,7 @@ static int end_cmd(struct app *app)
 	end.status = runcmd__exit_code(&app->cmd);
 	verdict__print(&app->verdict, &end, &app->sink.out, stderr);
 	fflush(app->sink.out.f);
-	return runcmd__exit_code(&app->cmd);
+	return end.status;
 }
 
 /* -r: a capture's knowledge sources rebuild the index as they come. */

@@ -110,8 +110,8 @@ void opts__usage(FILE *f)
 	      "                          to a capture file; - writes it to stdout and the\n"
 	      "                          live output to stderr\n"
 	      "  -r, --read FILE         replay a capture file (- for stdin) as it was shown\n"
-	      "                          live; needs neither root nor BPF; the filters above\n"
-	      "                          apply in userspace (--netns as an inode number)\n"
+	      "                          live; needs neither root nor BPF; --port, --proto,\n"
+	      "                          -4/-6, --pid, --netns INODE apply in userspace\n"
 	      "  -q, --quiet             no live records: the summary only\n"
 	      "  -- CMD [ARGS...]        run CMD once attached, trace until it exits, then\n"
 	      "                          print a verdict and exit with CMD's status\n"
@@ -193,7 +193,7 @@ static int parse_netns(struct nw_opts *o, const char *arg)
 {
 	int err;
 
-	if (arg[0] < '0' || arg[0] > '9') {
+	if (arg[strspn(arg, "0123456789")] || !*arg) { /* not all digits: a path */
 		o->netns_path = arg;
 		return 0;
 	}
@@ -317,6 +317,9 @@ static const char *live_only(int c)
 	case OPT_POD_UID: return "--pod-uid";
 	case OPT_CHILDREN: return "--children";
 	case OPT_NO_CHILDREN: return "--no-children";
+	case OPT_NO_RULES: return "--no-rules"; /* -r reads rules from the file only */
+	case OPT_KUBECONFIG: return "--kubeconfig";
+	case OPT_REFRESH: return "--refresh";
 	default: return NULL;
 	}
 }
@@ -330,6 +333,8 @@ static int check_modes(const struct nw_opts *o, const char *live, bool children)
 		nw_err("-r filters by --netns INODE (a number), not by path");
 	else if (o->read_path && o->cmd)
 		nw_err("-r replays a capture file and runs no command");
+	else if (o->read_path && o->k8s_kubectl)
+		nw_err("-r takes --k8s FILE, not --k8s kubectl (today's cluster is not the recording's)");
 	else if (o->audit && (o->read_path || o->write_path || o->cmd))
 		nw_err("natwho audit takes no -r, -w or command");
 	else if (children && !o->cmd)

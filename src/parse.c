@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -180,6 +181,16 @@ int parse_proto(const char *s, uint8_t *out)
 		return -EINVAL;
 	*out = (uint8_t)v;
 	return 0;
+}
+
+const char *proto_str(uint8_t proto, char *buf, size_t len)
+{
+	const char *name = proto_name(proto);
+
+	if (name)
+		return name;
+	snprintf(buf, len, "%u", proto);
+	return buf;
 }
 
 const char *proto_name(uint8_t proto)

@@ -20,5 +20,7 @@ int parse_port_list(const char *s, uint16_t *ports, size_t cap, size_t *n);
 int parse_proto(const char *s, uint8_t *out);
 /* IPPROTO_* -> lower-case name, or NULL when natwho has no name for it. */
 const char *proto_name(uint8_t proto);
+/* The name, or the number when there is none: @buf needs 4 bytes. */
+const char *proto_str(uint8_t proto, char *buf, size_t len);
 
 #endif

@@ -26,9 +26,7 @@ struct record {
 	struct capw *w; /* NULL until record__begin() */
 	int fd;
 	bool own_fd; /* not stdout */
-	bool dirty; /* records given since the last flush */
 	int err; /* sticky write error */
-	uint64_t flush_ns; /* CLOCK_MONOTONIC of the last flush */
 	struct record_pending *pending, **tail;
 	char name[]; /* path, or "stdout" */
 };
@@ -106,7 +104,6 @@ static int record_put_source(struct record *rec, uint32_t kind, const char *name
 	/* Refused before anything was written: the file is still good. */
 	if (err == -E2BIG || err == -ENAMETOOLONG || err == -EINVAL)
 		return err;
-	rec->dirty = true;
 	if (err && !rec->err)
 		rec->err = err;
 	return err;
@@ -154,7 +151,6 @@ int record__begin(struct record *rec, const struct record_info *info, char *err,
 	record_free_pending(rec);
 	if (!rec->err)
 		rec->err = capw__flush(rec->w);
-	rec->dirty = false;
 	if (rec->err)
 		snprintf(err, errlen, "writing capture file '%s': %s", rec->name,
 			 strerror(-rec->err));
@@ -170,7 +166,6 @@ int record__event(struct record *rec, const void *raw, size_t size)
 	err = capw__event(rec->w, raw, size > UINT32_MAX ? UINT32_MAX : (uint32_t)size);
 	if (err == -E2BIG) /* a record no natwho emits: leave it out */
 		return 0;
-	rec->dirty = true;
 	rec->err = err;
 	return err;
 }
@@ -218,15 +213,9 @@ int record__source(struct record *rec, enum ksrc_kind kind, const char *name, co
 
 int record__tick(struct record *rec, uint64_t mono_ns)
 {
-	if (!rec)
-		return 0;
-	if (rec->err || !rec->w || !rec->dirty)
-		return rec->err;
-	if (mono_ns - rec->flush_ns < CAPW_FLUSH_INTERVAL_NS)
-		return 0;
-	rec->flush_ns = mono_ns;
-	rec->dirty = false;
-	rec->err = capw__flush(rec->w);
+	if (!rec || !rec->w || rec->err)
+		return rec ? rec->err : 0;
+	rec->err = capw__tick(rec->w, mono_ns);
 	return rec->err;
 }
 
@@ -234,7 +223,7 @@ int record__poll_ms(const struct record *rec, int idle_ms)
 {
 	int flush_ms = (int)(CAPW_FLUSH_INTERVAL_NS / 1000000);
 
-	return rec && rec->dirty && idle_ms > flush_ms ? flush_ms : idle_ms;
+	return rec && rec->w && capw__dirty(rec->w) && idle_ms > flush_ms ? flush_ms : idle_ms;
 }
 
 int record__close(struct record *rec, uint64_t lost, uint64_t undecodable, uint64_t end_ns,
@@ -268,11 +257,6 @@ int record__error(const struct record *rec)
 uint64_t record__events(const struct record *rec)
 {
 	return rec && rec->w ? capw__events(rec->w) : 0;
-}
-
-const char *record__name(const struct record *rec)
-{
-	return rec->name;
 }
 
 /* Append " @word" (no space first) to @buf like snprintf. */

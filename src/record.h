@@ -95,7 +95,5 @@ int record__close(struct record *rec, uint64_t lost, uint64_t undecodable, uint6
 /* The first write error, 0 if none. */
 int record__error(const struct record *rec);
 uint64_t record__events(const struct record *rec);
-/* "FILE" or "stdout", for messages. */
-const char *record__name(const struct record *rec);
 
 #endif

@@ -158,9 +158,8 @@ static void print_head(struct sink *s, const struct conn *c)
 	}
 	if (pname) {
 		out__str(o, OUT_ANY, "proto", "%-5s ", pname);
-	} else {
-		snprintf(buf, sizeof(buf), "%u", c->proto);
-		out__str(o, OUT_TEXT_ONLY, NULL, "%-5s ", buf);
+	} else { /* JSON: a number, as documented */
+		out__str(o, OUT_TEXT_ONLY, NULL, "%-5s ", proto_str(c->proto, buf, sizeof(buf)));
 		out__u64(o, OUT_JSON_ONLY, "proto", NULL, c->proto);
 	}
 	out__u64(o, OUT_JSON_ONLY, "netns", NULL, c->netns);
@@ -224,7 +223,7 @@ void sink__summary(struct sink *s, FILE *text_f, const struct nw_stats *st)
 	if (st->join)
 		snprintf(joins, sizeof(joins), ", %llu joins missed",
 			 (unsigned long long)st->join_missed);
-	if (st->k8s)
+	if (st->k8s || st->hidden)
 		snprintf(k8s, sizeof(k8s), ", %llu MISMATCH, %llu not shown",
 			 (unsigned long long)st->mismatches, (unsigned long long)st->hidden);
 	if (o->mode == OUT_TEXT) {
@@ -245,7 +244,7 @@ void sink__summary(struct sink *s, FILE *text_f, const struct nw_stats *st)
 	out__u64(o, OUT_JSON_ONLY, "undecodable", NULL, st->undecodable);
 	if (st->join)
 		out__u64(o, OUT_JSON_ONLY, "join_missed", NULL, st->join_missed);
-	if (st->k8s) {
+	if (st->k8s || st->hidden) {
 		out__u64(o, OUT_JSON_ONLY, "mismatches", NULL, st->mismatches);
 		out__u64(o, OUT_JSON_ONLY, "hidden", NULL, st->hidden);
 	}

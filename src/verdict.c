@@ -51,13 +51,9 @@ void verdict__add(struct verdict *v, const struct conn *c)
 static const char *route_str(const struct verdict_route *r, char *buf, size_t len)
 {
 	struct conn c = { .family = r->family, .proto = r->proto };
-	char dst[NW_EPSTRLEN], landed[NW_EPSTRLEN], num[8];
-	const char *pname = proto_name(r->proto);
+	char dst[NW_EPSTRLEN], landed[NW_EPSTRLEN], num[4];
+	const char *pname = proto_str(r->proto, num, sizeof(num));
 
-	if (!pname) {
-		snprintf(num, sizeof(num), "%u", r->proto);
-		pname = num;
-	}
 	snprintf(buf, len, "%s %s -> %s", pname,
 		 conn__ep_str(&c, r->dst.addr, r->dst.port, dst, sizeof(dst)),
 		 conn__ep_str(&c, r->landed.addr, r->landed.port, landed, sizeof(landed)));

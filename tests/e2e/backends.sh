@@ -39,7 +39,12 @@ cleanup() {
 trap cleanup EXIT
 
 [ $# -gt 0 ] || set -- fentry kprobe netfilter
-passed=0 failed=0 topology=0
+passed=0 failed=0
+# The topology first: its NAT rules load nf_conntrack, without which the
+# fentry/kprobe backends would look unsupported on a fresh host.
+nw_topology_up
+trap cleanup EXIT # nw_topology_up installs its own
+nw_servers_up "$CONNECT"
 for backend in "$@"; do
 	nwc_support "$backend"
 	case $? in
@@ -52,12 +57,6 @@ for backend in "$@"; do
 		failed=$((failed + 1))
 		continue ;;
 	esac
-	if [ $topology = 0 ]; then
-		nw_topology_up
-		trap cleanup EXIT # nw_topology_up installs its own
-		nw_servers_up "$CONNECT"
-		topology=1
-	fi
 	if nwc_e2e "$backend"; then
 		echo "result: $backend pass"
 		passed=$((passed + 1))

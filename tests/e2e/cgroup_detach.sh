@@ -28,6 +28,9 @@ for sig in INT TERM KILL; do
 	maps=$(cg_ids "$NATWHO_PID" map_id)
 	progs=$(cg_ids "$NATWHO_PID" prog_id)
 	[ "$(echo "$links" | wc -w)" -ge 12 ] || fail "expected 12 cgroup links, got '$links'"
+	expect_bpf_alive link $links
+	expect_bpf_alive prog $progs
+	expect_bpf_alive map $maps
 	kill -"$sig" "$NATWHO_PID"
 	wait "$NATWHO_PID" 2>/dev/null || true
 	for i in $(seq 1 50); do
@@ -35,9 +38,7 @@ for sig in INT TERM KILL; do
 		for dir in "$CG" "$CG2"; do
 			[ "$(attached "$dir")" -eq 0 ] || left+=" programs-on:$dir"
 		done
-		for id in $links; do bpftool link show id "$id" >/dev/null 2>&1 && left+=" link:$id"; done
-		for id in $progs; do bpftool prog show id "$id" >/dev/null 2>&1 && left+=" prog:$id"; done
-		for id in $maps; do bpftool map show id "$id" >/dev/null 2>&1 && left+=" map:$id"; done
+		left+="$(bpf_left link $links)$(bpf_left prog $progs)$(bpf_left map $maps)"
 		[ -z "$left" ] && break
 		sleep 0.1
 	done

@@ -12,9 +12,6 @@ NW_P=nwc$$-
 . "$E2E_ROOT/tests/bench/cgroup_lib.sh"
 
 [ -n "$(cg_root)" ] || unsupported "no cgroup v2 file system mounted"
-SENDTO=$TMP/nw-sendto
-${CC:-cc} -O2 -Wall -o "$SENDTO" "$E2E_ROOT/tests/bench/cgroup_sendto.c" ||
-	fail "cannot build tests/bench/cgroup_sendto.c"
 
 nw_topology_up
 cg_setup || fail "cannot create the test cgroup"
@@ -35,7 +32,7 @@ inside() {
 }
 inside tcp4 pg-a-0 "$CONNECT" connect "$CLUSTER_IP_PG" 5432
 inside udp4 dns-a-0 "$CONNECT" -u connect "$CLUSTER_IP_DNS" 53
-inside sendto4 dns-a-0 "$SENDTO" "$CLUSTER_IP_DNS" 53
+inside sendto4 dns-a-0 "$CONNECT" sendto "$CLUSTER_IP_DNS" 53
 inside tcp6 mysql-b-0 "$CONNECT" connect "$CLUSTER_IP6_MYSQL" 3306
 inside udp6 dns-a-0 "$CONNECT" -u connect "$CLUSTER_IP6_DNS" 53
 inside mapped pg-a-0 "$CONNECT" connect "::ffff:$CLUSTER_IP_PG" 5432
@@ -71,7 +68,7 @@ conn "IPv4 from an IPv6 socket" tcp "$mapped" "$CLUSTER_IP_PG" 5432 "$POD_A" 543
 conn "node service (second --cgroup)" tcp "$node_svc" "$CLUSTER_IP_PG" 5432 "$POD_A" 5432 \
 	"$CLUSTER_IP_PG"
 expect_json "$TMP/cg.json" "comm is the client's" \
-	".type == \"conn\" and .pid == $sendto4 and .comm == \"nw-sendto\""
+	".type == \"conn\" and .pid == $sendto4 and .comm == \"nw-connect\""
 for pid in "$outside_tcp" "$outside_udp" "$outside_poda"; do
 	expect_no_json "$TMP/cg.json" "nothing from pid $pid outside the cgroup" \
 		".type == \"conn\" and .pid == $pid"

@@ -44,12 +44,12 @@ links=$(cat /proc/"$NATWHO_PID"/fdinfo/* 2>/dev/null | awk '/^link_id:/ {print $
 [ -n "$progs" ] || fail "cannot see natwho's programs in /proc/$NATWHO_PID/fdinfo"
 [ "$(echo "$links" | wc -w)" -ge 2 ] || fail "expected natwho's netfilter links, got '$links'"
 echo "natwho $NATWHO_PID owns programs $(echo $progs) and links $(echo $links)"
+expect_bpf_alive prog $progs
+expect_bpf_alive link $links
 kill -KILL "$NATWHO_PID"
 wait "$NATWHO_PID" 2>/dev/null || true
 for i in $(seq 1 50); do
-	left=""
-	for id in $progs; do bpftool prog show id "$id" >/dev/null 2>&1 && left+=" prog:$id"; done
-	for id in $links; do bpftool link show id "$id" >/dev/null 2>&1 && left+=" link:$id"; done
+	left="$(bpf_left prog $progs)$(bpf_left link $links)"
 	[ -z "$left" ] && break
 	sleep 0.1
 done

@@ -72,7 +72,8 @@ jq -c 'select(.type != "verdict")' "$TMP/live.json" >"$TMP/live-records.json"
 # Both sides through jq: it rewrites numbers (0.009270 -> 0.00927).
 jq -c . "$TMP/replay.json" | diff "$TMP/live-records.json" - || fail "the replay differs from live"
 echo "ok: replay JSON equals live JSON ($(wc -l <"$TMP/replay.json") records)"
-"$NATWHO" -r "$TMP/cap" 2>&1 >/dev/null | grep -q -- "filters: --children -- sh $TMP/cmd.sh" ||
+"$NATWHO" -r "$TMP/cap" 2>"$TMP/replay.err" >/dev/null # grep -q in a pipe: SIGPIPE
+grep -q -- "filters: --children -- sh $TMP/cmd.sh" "$TMP/replay.err" ||
 	fail "the capture header does not name CMD"
 echo "ok: the capture header names the command"
 

@@ -70,3 +70,27 @@ wait_natwho() {
 	kill -0 "$NATWHO_PID" 2>/dev/null && fail "natwho still running after ${limit}s"
 	wait "$NATWHO_PID"
 }
+
+# bpf_left KIND IDS...: " KIND:ID" for each id bpftool still shows.  Only
+# bpftool's "No such file or directory" counts as gone; any other failure
+# counts as still there, so a broken bpftool cannot make a check pass.
+bpf_left() {
+	local kind=$1 id err left=""
+	shift
+	for id in "$@"; do
+		if ! err=$(bpftool "$kind" show id "$id" 2>&1 >/dev/null) &&
+			[[ $err == *"No such file or directory"* ]]; then
+			continue
+		fi
+		left+=" $kind:$id"
+	done
+	echo "$left"
+}
+
+# expect_bpf_alive KIND IDS...: bpftool shows every id now (before a kill).
+expect_bpf_alive() {
+	local kind=$1 left
+	shift
+	left=$(bpf_left "$kind" "$@")
+	[ "$(echo "$left" | wc -w)" -eq $# ] || fail "bpftool shows only$left of natwho's $kind ids $*"
+}

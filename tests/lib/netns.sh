@@ -45,11 +45,22 @@ nw_bg() { # nw_bg NS CMD...: start CMD in NS in the background, remember its pid
 }
 
 nw_cleanup() {
-	local pid ns
-	for pid in "${NW_PIDS[@]}"; do
+	local pid ns i
+	for pid in "${NW_PIDS[@]}"; do # a stopped process (SIGSTOP) needs CONT
+		kill -CONT "$pid" 2>/dev/null || true
 		kill "$pid" 2>/dev/null || true
 	done
+	for i in $(seq 1 30); do # up to 3 s, then SIGKILL: never hang here
+		pid=""
+		for pid in "${NW_PIDS[@]}"; do
+			kill -0 "$pid" 2>/dev/null && break
+			pid=""
+		done
+		[ -z "$pid" ] && break
+		sleep 0.1
+	done
 	for pid in "${NW_PIDS[@]}"; do
+		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
 	NW_PIDS=()

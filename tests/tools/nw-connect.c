@@ -5,6 +5,8 @@
  * and a server that answers every connection with a banner.
  *
  *   nw-connect [-u] connect ADDR PORT [MESSAGE]
+ *   nw-connect sendto ADDR PORT [MESSAGE]    UDP from an unbound, unconnected
+ *                                            socket (the cgroup sendmsg path)
  *   nw-connect [-u] listen ADDR PORT BANNER
  */
 #include <arpa/inet.h>
@@ -12,6 +14,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +34,9 @@ static int resolve(const char *addr, const char *port, int udp, struct addrinfo 
 	return err ? -1 : 0;
 }
 
-static int do_connect(int udp, const char *addr, const char *port, const char *msg)
+/* connect() + send(), or with @unconnected one sendto() (UDP only). */
+static int do_connect(int udp, bool unconnected, const char *addr, const char *port,
+		      const char *msg)
 {
 	struct addrinfo *ai;
 	char buf[256];
@@ -42,11 +47,12 @@ static int do_connect(int udp, const char *addr, const char *port, const char *m
 	if (resolve(addr, port, udp, &ai))
 		return 2;
 	fd = socket(ai->ai_family, ai->ai_socktype, 0);
-	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+	if (fd < 0 || (!unconnected && connect(fd, ai->ai_addr, ai->ai_addrlen))) {
 		fprintf(stderr, "nw-connect: connect %s %s: %s\n", addr, port, strerror(errno));
 		return 1;
 	}
-	if (send(fd, msg, strlen(msg), 0) < 0) {
+	if ((unconnected ? sendto(fd, msg, strlen(msg), 0, ai->ai_addr, ai->ai_addrlen) :
+			   send(fd, msg, strlen(msg), 0)) < 0) {
 		fprintf(stderr, "nw-connect: send: %s\n", strerror(errno));
 		return 1;
 	}
@@ -107,10 +113,13 @@ int main(int argc, char **argv)
 	argv += udp;
 	argc -= udp;
 	if (argc >= 4 && !strcmp(argv[1], "connect"))
-		return do_connect(udp, argv[2], argv[3], argc > 4 ? argv[4] : "hello\n");
+		return do_connect(udp, false, argv[2], argv[3], argc > 4 ? argv[4] : "hello\n");
+	if (argc >= 4 && !strcmp(argv[1], "sendto"))
+		return do_connect(1, true, argv[2], argv[3], argc > 4 ? argv[4] : "hello\n");
 	if (argc == 5 && !strcmp(argv[1], "listen"))
 		return do_listen(udp, argv[2], argv[3], argv[4]);
 	fprintf(stderr, "usage: nw-connect [-u] connect ADDR PORT [MESSAGE]\n"
+			"       nw-connect sendto ADDR PORT [MESSAGE]\n"
 			"       nw-connect [-u] listen ADDR PORT BANNER\n");
 	return 2;
 }
