@@ -19,6 +19,30 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/*
+ * How kernel memory is read.  An object whose programs may hold BTF-typed
+ * pointers defines NW_DIRECT_LOADS before including this header (the
+ * netfilter backend: Linux >= 6.4, so bpf_rdonly_cast() exists, 6.2): a plain
+ * dereference of such a pointer is one inline load the verifier guards with
+ * an exception-table entry, where bpf_probe_read_kernel() is a helper call
+ * through copy_from_kernel_nofault().  On the new-connection path that is
+ * about twenty reads.  The other objects (fentry and kprobe, from Linux 6.1)
+ * read through bpf_probe_read_kernel().
+ *   NW_BTF(type, p)   @p (an address) as a readable pointer to struct type
+ *   NW_BTF_AS(type, p, id)  the same with the type's vmlinux BTF id given
+ *   NW_KREAD(dst, x)  dst = x, x an lvalue in kernel memory of dst's size
+ */
+#ifdef NW_DIRECT_LOADS
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define NW_BTF_AS(type, p, id) ((type *)bpf_rdonly_cast((const void *)(p), (id)))
+#define NW_BTF(type, p) NW_BTF_AS(type, p, bpf_core_type_id_kernel(type))
+#define NW_KREAD(dst, x) __builtin_memcpy(&(dst), &(x), sizeof(dst))
+#else
+#define NW_BTF_AS(type, p, id) ((type *)(p))
+#define NW_BTF(type, p) ((type *)(p))
+#define NW_KREAD(dst, x) bpf_core_read(&(dst), sizeof(dst), &(x))
+#endif
+
 /* Set by userspace before load. */
 const volatile struct nw_filter filter = {};
 
@@ -59,7 +83,11 @@ static __always_inline __u64 nw_wakeup_flags(void)
  */
 static __always_inline int nw_skb_from_local_task(const struct sk_buff *skb)
 {
+#ifdef NW_DIRECT_LOADS
+	return skb->sk && !skb->skb_iif;
+#else
 	return BPF_CORE_READ(skb, sk) && !BPF_CORE_READ(skb, skb_iif);
+#endif
 }
 
 static __always_inline void nw_count_lost(void)
@@ -165,6 +193,28 @@ static __always_inline void nw_tuple_from(struct nw_tuple *dst, const struct nf_
 }
 
 /*
+ * *dst = *src for a conntrack tuple in kernel memory.  Direct loads go field
+ * by field: the verifier refuses a load that spans two members.
+ */
+static __always_inline void nw_tuple_read(struct nf_conntrack_tuple *dst,
+					  const struct nf_conntrack_tuple *src)
+{
+#ifdef NW_DIRECT_LOADS
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		dst->src.u3.all[i] = src->src.u3.all[i];
+		dst->dst.u3.all[i] = src->dst.u3.all[i];
+	}
+	dst->src.u.all = src->src.u.all;
+	dst->src.l3num = src->src.l3num;
+	dst->dst.u.all = src->dst.u.all;
+	dst->dst.protonum = src->dst.protonum;
+#else
+	bpf_core_read(dst, sizeof(*dst), src);
+#endif
+}
+
+/*
  * --cgroup: find the record of the socket that opened the connection whose
  * ORIGINAL tuple is @orig.  1 and @who filled when found.  0 when not: the
  * connection is not the cgroups'; but if a recorded socket used its source
@@ -208,18 +258,28 @@ static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig,
  * program types), and bpf_get_current_comm() not at all on 6.12;
  * bpf_get_current_task() is in the base set for CAP_PERFMON.
  */
+static __always_inline struct task_struct *nw_current(void)
+{
+	return NW_BTF(struct task_struct, bpf_get_current_task());
+}
+
 static __always_inline __u64 nw_current_pid_tgid(void)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *t = nw_current();
+	pid_t tgid, pid;
 
-	return ((__u64)BPF_CORE_READ(t, tgid) << 32) | (__u32)BPF_CORE_READ(t, pid);
+	NW_KREAD(tgid, t->tgid);
+	NW_KREAD(pid, t->pid);
+	return ((__u64)tgid << 32) | (__u32)pid;
 }
 
 static __always_inline __u64 nw_current_cgroup_id(void)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-
-	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+#ifdef NW_DIRECT_LOADS
+	return nw_current()->cgroups->dfl_cgrp->kn->id;
+#else
+	return BPF_CORE_READ(nw_current(), cgroups, dfl_cgrp, kn, id);
+#endif
 }
 
 static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_join_val *who,
@@ -235,7 +295,9 @@ static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_joi
 		e->pid = (__u32)pid_tgid;
 		e->tgid = pid_tgid >> 32;
 		e->cgroup_id = nw_current_cgroup_id();
-		BPF_CORE_READ_STR_INTO(&e->comm, (struct task_struct *)bpf_get_current_task(), comm);
+		/* Always NUL-terminated in the task (a torn read by a racing
+		 * prctl(PR_SET_NAME) is terminated by userspace, conn__decode). */
+		NW_KREAD(e->comm, nw_current()->comm);
 		e->flags |= NW_EF_TASK;
 	}
 }
@@ -254,10 +316,11 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	struct nw_join_val who = {};
 	struct nw_event *e;
 	__u16 odport = 0, rsport = 0;
+	unsigned long status;
 	__u8 family, proto;
 
-	bpf_core_read(&orig_copy, sizeof(orig_copy), &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple);
-	bpf_core_read(&reply_copy, sizeof(reply_copy), &ct->tuplehash[IP_CT_DIR_REPLY].tuple);
+	nw_tuple_read(&orig_copy, &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple);
+	nw_tuple_read(&reply_copy, &ct->tuplehash[IP_CT_DIR_REPLY].tuple);
 	family = orig->src.l3num;
 	proto = orig->dst.protonum;
 	if (filter.family && filter.family != family)
@@ -297,13 +360,14 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	e->family = family;
 	e->proto = proto;
 	e->hook = hook;
-	e->ct_status = (__u32)BPF_CORE_READ(ct, status);
+	NW_KREAD(status, ct->status);
+	e->ct_status = (__u32)status;
 	if (bpf_core_field_exists(ct->mark)) { /* CONFIG_NF_CONNTRACK_MARK */
-		e->mark = BPF_CORE_READ(ct, mark);
+		NW_KREAD(e->mark, ct->mark);
 		e->flags |= NW_EF_MARK;
 	}
 	if (bpf_core_field_exists(ct->zone)) { /* CONFIG_NF_CONNTRACK_ZONES */
-		e->zone = BPF_CORE_READ(ct, zone.id);
+		NW_KREAD(e->zone, ct->zone.id);
 		e->flags |= NW_EF_ZONE;
 	}
 	if (has_verdict) {

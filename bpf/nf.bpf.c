@@ -9,7 +9,17 @@
  * libbpf 1.1 does not know SEC("netfilter"); the loader sets the program type
  * (src/nf_compat.c), which is why these sections carry no libbpf prefix.
  */
+#define NW_DIRECT_LOADS /* Linux >= 6.4: BTF-typed ctx, bpf_rdonly_cast() */
 #include "common.bpf.h"
+
+/*
+ * The vmlinux BTF id of struct nf_conn, set by userspace before load
+ * (src/backend_nf.c): a CO-RE type-id relocation cannot tell it from struct
+ * nf_conn___init (the conntrack kfuncs' wrapper), whose name counts as the
+ * same.  A frozen .rodata value is a constant to the verifier, as
+ * bpf_rdonly_cast() needs.
+ */
+const volatile __u32 nf_conn_btf_id = 0;
 
 static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 {
@@ -23,14 +33,14 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 
 	if (ctinfo != IP_CT_NEW && ctinfo != IP_CT_RELATED)
 		return NW_NF_ACCEPT;
-	ct = (const struct nf_conn *)(nfct & NW_NFCT_PTRMASK);
-	if (!ct)
+	if (!(nfct & NW_NFCT_PTRMASK))
 		return NW_NF_ACCEPT;
-	status = BPF_CORE_READ(ct, status);
+	ct = NW_BTF_AS(struct nf_conn, nfct & NW_NFCT_PTRMASK, nf_conn_btf_id);
+	status = ct->status;
 	if (status & (1UL << IPS_CONFIRMED_BIT))
 		return NW_NF_ACCEPT;
 
-	netns = BPF_CORE_READ(ctx, state, net, ns.inum);
+	netns = ctx->state->net->ns.inum;
 	/* LOCAL_IN runs in softirq: the current task is unrelated there. */
 	task_ok = hook == NW_HOOK_POSTROUTING && nw_skb_from_local_task(skb);
 	nw_emit(ct, netns, hook, task_ok, 0, 0);

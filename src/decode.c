@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "conn.h"
+#include "fmt.h"
 
 static size_t addr_len(uint8_t family)
 {
@@ -104,11 +105,11 @@ const char *conn__ep_str(const struct conn *c, const uint8_t *addr, uint16_t por
 
 	conn__addr_str(c->family, addr, a, sizeof(a));
 	if (!conn__has_ports(c))
-		snprintf(buf, len, "%s", a);
+		fmt__snprintf(buf, len, "%s", a);
 	else if (c->family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", a, port);
+		fmt__snprintf(buf, len, "[%s]:%u", a, port);
 	else
-		snprintf(buf, len, "%s:%u", a, port);
+		fmt__snprintf(buf, len, "%s:%u", a, port);
 	return buf;
 }
 

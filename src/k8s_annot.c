@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include "fmt.h"
 #include "k8s_int.h"
 
 #define SANDBOX_SHORT 12
@@ -58,14 +59,13 @@ static void kannot__ep(const struct k8s_annot *a, const uint8_t *addr, uint16_t 
 {
 	char s[INET6_ADDRSTRLEN];
 
-	if (!inet_ntop(a->family, addr, s, sizeof(s)))
-		snprintf(s, sizeof(s), "?");
+	conn__addr_str(a->family, addr, s, sizeof(s));
 	if (!port)
-		snprintf(buf, len, "%s", s);
+		fmt__snprintf(buf, len, "%s", s);
 	else if (a->family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", s, port);
+		fmt__snprintf(buf, len, "[%s]:%u", s, port);
 	else
-		snprintf(buf, len, "%s:%u", s, port);
+		fmt__snprintf(buf, len, "%s:%u", s, port);
 }
 
 static bool kref__is_svc(uint8_t kind)
@@ -83,23 +83,23 @@ static void kannot__target_str(const struct k8s_annot *a, char *buf, size_t len)
 	kannot__ep(a, a->daddr, a->dport, ep, sizeof(ep));
 	if (kref__is_svc(t->kind)) {
 		if (t->name)
-			snprintf(svc, sizeof(svc), "Service %s/%s", t->ns, t->name);
+			fmt__snprintf(svc, sizeof(svc), "Service %s/%s", t->ns, t->name);
 		else
-			snprintf(svc, sizeof(svc), "Service %s (name unknown)", ep);
+			fmt__snprintf(svc, sizeof(svc), "Service %s (name unknown)", ep);
 	}
 	switch (t->kind) {
 	case K8S_KIND_CLUSTER_IP:
 		if (t->name)
-			snprintf(buf, len, "%s:%u", svc, t->port);
+			fmt__snprintf(buf, len, "%s:%u", svc, t->port);
 		else
-			snprintf(buf, len, "%s", svc);
+			fmt__snprintf(buf, len, "%s", svc);
 		break;
-	case K8S_KIND_NODE_PORT: snprintf(buf, len, "NodePort %u of %s", a->dport, svc); break;
-	case K8S_KIND_EXTERNAL_IP: snprintf(buf, len, "%s (externalIP %s)", svc, ep); break;
-	case K8S_KIND_LB_IP: snprintf(buf, len, "%s (load-balancer IP %s)", svc, ep); break;
-	case K8S_KIND_POD: snprintf(buf, len, "pod %s/%s", t->ns, t->name); break;
-	case K8S_KIND_NODE: snprintf(buf, len, "node %s (%s)", t->name ? t->name : "?", ep); break;
-	default: snprintf(buf, len, "%s", ep); break;
+	case K8S_KIND_NODE_PORT: fmt__snprintf(buf, len, "NodePort %u of %s", a->dport, svc); break;
+	case K8S_KIND_EXTERNAL_IP: fmt__snprintf(buf, len, "%s (externalIP %s)", svc, ep); break;
+	case K8S_KIND_LB_IP: fmt__snprintf(buf, len, "%s (load-balancer IP %s)", svc, ep); break;
+	case K8S_KIND_POD: fmt__snprintf(buf, len, "pod %s/%s", t->ns, t->name); break;
+	case K8S_KIND_NODE: fmt__snprintf(buf, len, "node %s (%s)", t->name ? t->name : "?", ep); break;
+	default: fmt__snprintf(buf, len, "%s", ep); break;
 	}
 }
 
@@ -110,10 +110,10 @@ static void kannot__landed_str(const struct k8s_annot *a, char *buf, size_t len)
 
 	kannot__ep(a, a->laddr, a->lport, ep, sizeof(ep));
 	switch (l->kind) {
-	case K8S_KIND_POD: snprintf(buf, len, "pod %s/%s", l->ns, l->name); break;
-	case K8S_KIND_NODE: snprintf(buf, len, "node %s (%s)", l->name ? l->name : "?", ep); break;
-	case K8S_KIND_EXTERNAL: snprintf(buf, len, "external endpoint %s", ep); break;
-	default: snprintf(buf, len, "%s", ep); break;
+	case K8S_KIND_POD: fmt__snprintf(buf, len, "pod %s/%s", l->ns, l->name); break;
+	case K8S_KIND_NODE: fmt__snprintf(buf, len, "node %s (%s)", l->name ? l->name : "?", ep); break;
+	case K8S_KIND_EXTERNAL: fmt__snprintf(buf, len, "external endpoint %s", ep); break;
+	default: fmt__snprintf(buf, len, "%s", ep); break;
 	}
 }
 
@@ -124,22 +124,22 @@ static void kannot__via_str(const struct k8s_annot *a, char *buf, size_t len)
 	switch (v->kind) {
 	case K8S_VIA_HOSTPORT:
 		if (v->chain && v->sandbox)
-			snprintf(buf, len, "hostPort %u (%s%s%s, sandbox %.*s)", v->port,
+			fmt__snprintf(buf, len, "hostPort %u (%s%s%s, sandbox %.*s)", v->port,
 				 v->table && strcmp(v->table, "nat") ? v->table : "",
 				 v->table && strcmp(v->table, "nat") ? " " : "", v->chain,
 				 SANDBOX_SHORT, v->sandbox);
 		else if (v->chain)
-			snprintf(buf, len, "hostPort %u (%s)", v->port, v->chain);
+			fmt__snprintf(buf, len, "hostPort %u (%s)", v->port, v->chain);
 		else
-			snprintf(buf, len, "hostPort %u of pod %s/%s", v->port, v->ns, v->name);
+			fmt__snprintf(buf, len, "hostPort %u of pod %s/%s", v->port, v->ns, v->name);
 		break;
-	case K8S_VIA_SERVICE: snprintf(buf, len, "%s", v->chain ? v->chain : "kube-proxy"); break;
-	case K8S_VIA_IPVS: snprintf(buf, len, "IPVS"); break;
+	case K8S_VIA_SERVICE: fmt__snprintf(buf, len, "%s", v->chain ? v->chain : "kube-proxy"); break;
+	case K8S_VIA_IPVS: fmt__snprintf(buf, len, "IPVS"); break;
 	case K8S_VIA_RULE:
-		snprintf(buf, len, "a %s rule in chain %s", v->rule && strstr(v->rule, "REDIRECT") ?
+		fmt__snprintf(buf, len, "a %s rule in chain %s", v->rule && strstr(v->rule, "REDIRECT") ?
 			 "REDIRECT" : "DNAT", v->chain ? v->chain : "?");
 		break;
-	default: snprintf(buf, len, "an unknown rule"); break;
+	default: fmt__snprintf(buf, len, "an unknown rule"); break;
 	}
 }
 
@@ -152,24 +152,24 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 	kannot__via_str(a, via, sizeof(via));
 	switch (a->why) {
 	case KW_SVC_HIJACK:
-		snprintf(buf, len, "meant for %s, landed on %s via %s", target, landed, via);
+		fmt__snprintf(buf, len, "meant for %s, landed on %s via %s", target, landed, via);
 		break;
 	case KW_SVC_EP:
-		snprintf(buf, len, "%s -> endpoint %s via %s%s", target, landed, via,
+		fmt__snprintf(buf, len, "%s -> endpoint %s via %s%s", target, landed, via,
 			 a->via.not_ready ? " (endpoint not ready)" : "");
 		break;
-	case KW_SVC_NO_NAT: snprintf(buf, len, "%s, but no translation was seen", target); break;
+	case KW_SVC_NO_NAT: fmt__snprintf(buf, len, "%s, but no translation was seen", target); break;
 	case KW_SVC_NO_EPS:
-		snprintf(buf, len, "%s -> %s via %s; the Service's endpoints are not known", target,
+		fmt__snprintf(buf, len, "%s -> %s via %s; the Service's endpoints are not known", target,
 			 landed, via);
 		break;
-	case KW_NO_NAT: snprintf(buf, len, "%s, no translation", target); break;
-	case KW_NAT_RULE: snprintf(buf, len, "%s -> %s via %s", target, landed, via); break;
+	case KW_NO_NAT: fmt__snprintf(buf, len, "%s, no translation", target); break;
+	case KW_NAT_RULE: fmt__snprintf(buf, len, "%s -> %s via %s", target, landed, via); break;
 	case KW_NAT_UNKNOWN:
-		snprintf(buf, len, "%s -> %s, no known rule explains the translation", target,
+		fmt__snprintf(buf, len, "%s -> %s, no known rule explains the translation", target,
 			 landed);
 		break;
-	default: snprintf(buf, len, "%s is not a known Service address, no translation", target);
+	default: fmt__snprintf(buf, len, "%s is not a known Service address, no translation", target);
 	}
 	return buf;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <stdarg.h>
 #include <string.h>
+#include "fmt.h"
 #include "out.h"
 
 void out__init(struct out *o, FILE *f, enum out_mode mode)
@@ -49,12 +50,15 @@ static void ob_vprintf(struct out *o, const char *fmt, va_list ap)
 	int n;
 
 	va_copy(again, ap);
-	n = vsnprintf(o->buf + o->len, room, fmt, ap);
+	n = fmt__vsnprintf(o->buf + o->len, room, fmt, ap);
 	if (n >= 0 && (size_t)n < room) {
 		o->len += n;
-	} else if (n >= 0) { /* did not fit: flush and write it directly */
+	} else if (n >= 0) { /* did not fit: flush, and write it directly if still too long */
 		ob_flush(o);
-		vfprintf(o->f, fmt, again);
+		if ((size_t)n < sizeof(o->buf))
+			o->len = fmt__vsnprintf(o->buf, sizeof(o->buf), fmt, again);
+		else
+			vfprintf(o->f, fmt, again);
 	}
 	va_end(again);
 }
@@ -75,6 +79,19 @@ static bool shown(const struct out *o, enum out_kind k)
 	return k != OUT_JSON_ONLY;
 }
 
+/* The bytes that go into a JSON string as they are (NUL is not one). */
+static const bool json_plain_byte[256] = {
+	[0x20 ... 0x21] = true, /* 0x22 '"' */
+	[0x23 ... 0x5b] = true, /* 0x5c '\\' */
+	[0x5d ... 0x7e] = true, /* 0x7f DEL */
+	[0x80 ... 0xff] = true,
+};
+
+static inline bool json_plain(unsigned char ch)
+{
+	return json_plain_byte[ch];
+}
+
 /* Write @s as the inside of a JSON string literal through @emit: plain runs
  * in one piece, escapes in between. */
 static void json_escape(const char *s, void (*emit)(void *, const char *, size_t), void *ctx)
@@ -85,7 +102,7 @@ static void json_escape(const char *s, void (*emit)(void *, const char *, size_t
 	for (const char *p = s;; p++) {
 		unsigned char ch = (unsigned char)*p;
 
-		if (ch >= 0x20 && ch != 0x7f && ch != '"' && ch != '\\')
+		if (json_plain(ch))
 			continue;
 		emit(ctx, run, p - run);
 		run = p + 1;
@@ -121,22 +138,52 @@ void out__json_string(FILE *f, const char *s)
 
 static void ob_json_string(struct out *o, const char *s)
 {
+	size_t n = 0;
+
+	while (json_plain((unsigned char)s[n]))
+		n++;
+	if (!s[n] && n + 2 <= sizeof(o->buf)) { /* nothing to escape: one copy */
+		if (o->len + n + 2 > sizeof(o->buf))
+			ob_flush(o);
+		o->buf[o->len] = '"';
+		memcpy(o->buf + o->len + 1, s, n);
+		o->buf[o->len + n + 1] = '"';
+		o->len += n + 2;
+		return;
+	}
 	ob_putc(o, '"');
 	json_escape(s, emit_buf, o);
 	ob_putc(o, '"');
 }
 
-/* Comma and key before a JSON value. */
+/* Comma and key before a JSON value, written straight into the buffer: a
+ * record is mostly keys. */
 static void json_key(struct out *o, const char *key)
 {
+	size_t k = key ? strlen(key) : 0;
+	char *p;
+
+	if (o->len + k + 4 > sizeof(o->buf))
+		ob_flush(o);
+	if (k + 4 > sizeof(o->buf)) { /* never for natwho's own keys */
+		ob_write(o, ",\"", o->need_comma[o->depth] ? 2 : 1);
+		o->need_comma[o->depth] = true;
+		ob_write(o, key, k);
+		ob_write(o, "\":", 2);
+		return;
+	}
+	p = o->buf + o->len;
 	if (o->need_comma[o->depth])
-		ob_putc(o, ',');
+		*p++ = ',';
 	o->need_comma[o->depth] = true;
 	if (key) { /* keys are natwho's own identifiers: nothing to escape */
-		ob_putc(o, '"');
-		ob_puts(o, key);
-		ob_write(o, "\":", 2);
+		*p++ = '"';
+		memcpy(p, key, k);
+		p += k;
+		*p++ = '"';
+		*p++ = ':';
 	}
+	o->len = (size_t)(p - o->buf);
 }
 
 void out__obj_open(struct out *o, const char *key)
@@ -200,7 +247,10 @@ static void put_u64(struct out *o, uint64_t v)
 		b[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	ob_write(o, b + i, sizeof(b) - i);
+	if (o->len + sizeof(b) > sizeof(o->buf))
+		ob_flush(o);
+	memcpy(o->buf + o->len, b + i, sizeof(b) - i);
+	o->len += sizeof(b) - i;
 }
 
 void out__u64(struct out *o, enum out_kind k, const char *key, const char *fmt, uint64_t val)

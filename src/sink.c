@@ -180,14 +180,17 @@ static void print_path(struct sink *s, const struct conn *c)
 	struct out *o = &s->out;
 	char src[NW_EPSTRLEN], dst[NW_EPSTRLEN], landed[NW_EPSTRLEN], seen[NW_EPSTRLEN];
 
-	conn__ep_str(c, c->orig.src, c->orig.sport, src, sizeof(src));
-	conn__ep_str(c, c->orig.dst, c->orig.dport, dst, sizeof(dst));
-	conn__ep_str(c, c->landed.addr, c->landed.port, landed, sizeof(landed));
-	out__text(o, "%-*s %-*s %-9s %s", grow(&s->w_src, src), src, grow(&s->w_dst, dst), dst,
-		  nat_marker(c), landed);
-	if (c->snat)
-		out__text(o, " (from %s)",
-			  conn__ep_str(c, c->seen_as.addr, c->seen_as.port, seen, sizeof(seen)));
+	if (o->mode == OUT_TEXT) {
+		conn__ep_str(c, c->orig.src, c->orig.sport, src, sizeof(src));
+		conn__ep_str(c, c->orig.dst, c->orig.dport, dst, sizeof(dst));
+		conn__ep_str(c, c->landed.addr, c->landed.port, landed, sizeof(landed));
+		out__text(o, "%-*s %-*s %-9s %s", grow(&s->w_src, src), src, grow(&s->w_dst, dst),
+			  dst, nat_marker(c), landed);
+		if (c->snat)
+			out__text(o, " (from %s)",
+				  conn__ep_str(c, c->seen_as.addr, c->seen_as.port, seen,
+					       sizeof(seen)));
+	}
 
 	print_tuple(o, c, "orig", &c->orig);
 	print_tuple(o, c, "reply", &c->reply);

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* snprintf() without a string FILE, for the conversions natwho's per-event
+ * formats use; everything else goes to vsnprintf() (see fmt.h). */
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include "fmt.h"
+
+struct fmt_out {
+	char *p;
+	size_t room; /* bytes that may hold output: len - 1 (0 when len is 0) */
+	size_t n; /* the length the whole output would have */
+};
+
+static void put(struct fmt_out *o, const char *s, size_t k)
+{
+	if (o->n < o->room) {
+		size_t c = o->room - o->n < k ? o->room - o->n : k;
+
+		memcpy(o->p + o->n, s, c);
+	}
+	o->n += k;
+}
+
+static void pad(struct fmt_out *o, char c, size_t k)
+{
+	if (o->n < o->room) {
+		size_t m = o->room - o->n < k ? o->room - o->n : k;
+
+		memset(o->p + o->n, c, m);
+	}
+	o->n += k;
+}
+
+/* One conversion's text, @k bytes at @s, padded to @width. */
+static void field(struct fmt_out *o, const char *s, size_t k, size_t width, bool left)
+{
+	if (!left && width > k)
+		pad(o, ' ', width - k);
+	put(o, s, k);
+	if (left && width > k)
+		pad(o, ' ', width - k);
+}
+
+enum fmt_len { L_NONE, L_HH, L_H, L_L, L_LL, L_Z, L_J, L_T };
+
+static uint64_t arg_unsigned(va_list *ap, enum fmt_len l)
+{
+	switch (l) {
+	case L_HH: return (unsigned char)va_arg(*ap, unsigned int);
+	case L_H: return (unsigned short)va_arg(*ap, unsigned int);
+	case L_L: return va_arg(*ap, unsigned long);
+	case L_LL: return va_arg(*ap, unsigned long long);
+	case L_Z: return va_arg(*ap, size_t);
+	case L_J: return va_arg(*ap, uintmax_t);
+	case L_T: return (uint64_t)va_arg(*ap, ptrdiff_t);
+	default: return va_arg(*ap, unsigned int);
+	}
+}
+
+static int64_t arg_signed(va_list *ap, enum fmt_len l)
+{
+	switch (l) {
+	case L_HH: return (signed char)va_arg(*ap, int);
+	case L_H: return (short)va_arg(*ap, int);
+	case L_L: return va_arg(*ap, long);
+	case L_LL: return va_arg(*ap, long long);
+	case L_Z: return va_arg(*ap, ssize_t);
+	case L_J: return va_arg(*ap, intmax_t);
+	case L_T: return va_arg(*ap, ptrdiff_t);
+	default: return va_arg(*ap, int);
+	}
+}
+
+/* Digits of @v in base 10 or 16, right-aligned in @b (24 bytes); the count. */
+static size_t digits(char *b, uint64_t v, unsigned base, bool upper)
+{
+	const char *dig = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	size_t i = 24;
+
+	do {
+		b[--i] = dig[v % base];
+		v /= base;
+	} while (v);
+	return 24 - i;
+}
+
+static void number(struct fmt_out *o, bool neg, uint64_t mag, unsigned base, bool upper,
+		   size_t width, bool left, bool zero)
+{
+	char b[24];
+	size_t k = digits(b, mag, base, upper), len = k + neg;
+
+	if (zero && !left) { /* sign, then zeros */
+		if (neg)
+			put(o, "-", 1);
+		if (width > len)
+			pad(o, '0', width - len);
+		put(o, b + 24 - k, k);
+		return;
+	}
+	if (!left && width > len)
+		pad(o, ' ', width - len);
+	if (neg)
+		put(o, "-", 1);
+	put(o, b + 24 - k, k);
+	if (left && width > len)
+		pad(o, ' ', width - len);
+}
+
+/* Reads a decimal run at *@f (no sign); @ok false when it would overflow. */
+static size_t decimal(const char **f, bool *ok)
+{
+	size_t v = 0;
+
+	while (**f >= '0' && **f <= '9') {
+		if (v > 100000)
+			*ok = false;
+		else
+			v = v * 10 + (size_t)(**f - '0');
+		(*f)++;
+	}
+	return v;
+}
+
+/* The conversion at @f (just after '%'); false when it is not ours. */
+static bool conversion(struct fmt_out *o, const char **fp, va_list *ap)
+{
+	const char *f = *fp;
+	bool left = false, zero = false, ok = true, has_prec = false;
+	size_t width = 0, prec = 0;
+	enum fmt_len l = L_NONE;
+	const char *s;
+	int64_t sv;
+	char c;
+
+	for (;; f++) {
+		if (*f == '-')
+			left = true;
+		else if (*f == '0')
+			zero = true;
+		else
+			break;
+	}
+	if (*f == '*') {
+		int w = va_arg(*ap, int);
+
+		f++;
+		if (w == INT_MIN)
+			return false;
+		if (w < 0) {
+			left = true;
+			w = -w;
+		}
+		width = (size_t)w;
+	} else {
+		width = decimal(&f, &ok);
+		if (*f == '$') /* positional arguments */
+			return false;
+	}
+	if (*f == '.') {
+		f++;
+		has_prec = true;
+		if (*f == '*') {
+			int p = va_arg(*ap, int);
+
+			f++;
+			has_prec = p >= 0;
+			prec = p >= 0 ? (size_t)p : 0;
+		} else {
+			prec = decimal(&f, &ok);
+		}
+	}
+	switch (*f) {
+	case 'h': l = f[1] == 'h' ? L_HH : L_H; f += l == L_HH ? 2 : 1; break;
+	case 'l': l = f[1] == 'l' ? L_LL : L_L; f += l == L_LL ? 2 : 1; break;
+	case 'z': l = L_Z; f++; break;
+	case 'j': l = L_J; f++; break;
+	case 't': l = L_T; f++; break;
+	default: break;
+	}
+	if (!ok)
+		return false;
+	switch (*f) {
+	case 's':
+		if (zero || l != L_NONE)
+			return false;
+		s = va_arg(*ap, const char *);
+		if (!s) /* glibc's "(null)" rules: let it say so */
+			return false;
+		field(o, s, has_prec ? strnlen(s, prec) : strlen(s), width, left);
+		break;
+	case 'c':
+		if (zero || has_prec || l != L_NONE)
+			return false;
+		c = (char)va_arg(*ap, int);
+		field(o, &c, 1, width, left);
+		break;
+	case 'd':
+	case 'i':
+		if (has_prec)
+			return false;
+		sv = arg_signed(ap, l);
+		number(o, sv < 0, sv < 0 ? -(uint64_t)sv : (uint64_t)sv, 10, false, width, left, zero);
+		break;
+	case 'u':
+	case 'x':
+	case 'X':
+		if (has_prec)
+			return false;
+		number(o, false, arg_unsigned(ap, l), *f == 'u' ? 10 : 16, *f == 'X', width, left,
+		       zero);
+		break;
+	case '%':
+		if (f != *fp) /* "%-5%" and the like: glibc's business */
+			return false;
+		put(o, "%", 1);
+		break;
+	default:
+		return false;
+	}
+	*fp = f + 1;
+	return true;
+}
+
+int fmt__vsnprintf(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	struct fmt_out o = { .p = buf, .room = len ? len - 1 : 0 };
+	const char *f = fmt, *run;
+	va_list orig, cur;
+	int ret;
+
+	va_copy(orig, ap);
+	va_copy(cur, ap);
+	while (*f) {
+		for (run = f; *f && *f != '%'; f++)
+			;
+		if (f > run)
+			put(&o, run, (size_t)(f - run));
+		if (!*f)
+			break;
+		f++;
+		if (!conversion(&o, &f, &cur)) {
+			va_end(cur);
+			ret = vsnprintf(buf, len, fmt, orig);
+			va_end(orig);
+			return ret;
+		}
+	}
+	va_end(cur);
+	va_end(orig);
+	if (len)
+		buf[o.n < o.room ? o.n : o.room] = '\0';
+	return o.n > INT_MAX ? -1 : (int)o.n;
+}
+
+int fmt__snprintf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = fmt__vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return n;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * snprintf() for the per-event paths.  glibc's sets up a string FILE and
+ * walks its general conversion machinery for every call: at tens of
+ * thousands of events per second, that was half of natwho's userspace CPU.
+ *
+ * Same contract as snprintf(): writes at most @len bytes including the
+ * terminating NUL (nothing when @len is 0) and returns the length the whole
+ * output would have.  Handled here: %s %c %d %i %u %x %X %%, the '-' and '0'
+ * flags, a width (digits or '*'), a precision on %s ('.N' or '.*'), and the
+ * length modifiers hh h l ll z j t.  Any other conversion (floating point,
+ * integer precision, '+', ' ', '#', %n, positional arguments) is handed to
+ * vsnprintf() whole, so the result is always exactly what snprintf() gives.
+ */
+#ifndef NATWHO_FMT_H
+#define NATWHO_FMT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+int fmt__vsnprintf(char *buf, size_t len, const char *fmt, va_list ap);
+int fmt__snprintf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* NATWHO_FMT_H */
