@@ -214,11 +214,8 @@ static void kvia__print(struct out *o, const struct k8s_via *v)
 	out__obj_close(o);
 }
 
-void k8s_annot__print(struct out *o, const struct k8s_annot *a)
+void k8s_annot__print(struct out *o, const struct k8s_annot *a, const char *reason)
 {
-	char reason[1600];
-
-	k8s_annot__reason(a, reason, sizeof(reason));
 	if (o->mode == OUT_TEXT) {
 		out__text(o, "  %s %s", kannot__tag(a->verdict), reason);
 		return;

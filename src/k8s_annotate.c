@@ -369,6 +369,7 @@ void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s
 	a->lport = c->landed.port;
 	memcpy(a->daddr, c->orig.dst, sizeof(a->daddr));
 	memcpy(a->laddr, c->landed.addr, sizeof(a->laddr));
+	a->index_gen = idx->gen;
 	kannot__target(idx, c, a, &sp, &vip, &np);
 	ep = sp != KNONE && c->dnat ? kidx__ep(idx, sp, c) : NULL;
 	kannot__landed(idx, c, ep, a);

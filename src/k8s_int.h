@@ -215,6 +215,7 @@ struct kindex {
 	kindex_warn_fn warn;
 	void *warn_ctx;
 	const char *src_name; /* the source being parsed, for messages */
+	uint64_t gen; /* k8s_annot.index_gen */
 };
 
 /* k8s_store.c: memory, tables, keys, addresses */

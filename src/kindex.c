@@ -49,7 +49,12 @@ const char *khook__str(uint8_t hook)
 
 struct kindex *kindex__new(void)
 {
-	return calloc(1, sizeof(struct kindex));
+	static uint64_t last_gen;
+	struct kindex *idx = calloc(1, sizeof(struct kindex));
+
+	if (idx)
+		idx->gen = __atomic_add_fetch(&last_gen, 1, __ATOMIC_RELAXED);
+	return idx;
 }
 
 static void kindex__free_tables(struct kindex *idx)

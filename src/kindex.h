@@ -114,6 +114,7 @@ struct k8s_annot {
 	uint8_t family, proto;
 	uint16_t dport, lport; /* orig.dport, landed.port */
 	uint8_t daddr[16], laddr[16]; /* orig.dst, landed.addr */
+	uint64_t index_gen; /* the index that filled it: unique per kindex__new() */
 };
 
 struct kindex_stats {
@@ -165,7 +166,8 @@ void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s
  *        hostport: namespace/name = the pod the rule maps to, port = hostPort;
  *        service: namespace/name/port = the Service.
  */
-void k8s_annot__print(struct out *o, const struct k8s_annot *a);
+/* @reason: k8s_annot__reason()'s sentence for @a (the caller may cache it). */
+void k8s_annot__print(struct out *o, const struct k8s_annot *a, const char *reason);
 /* The one-line human reason, e.g. "meant for Service a/mysql-a:3306, landed
  * on pod b/mysql-b-0 via hostPort 3306 (CNI-DN-b9f7..., sandbox 9ab3c7e1f4d2)". */
 const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len);

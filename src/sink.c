@@ -206,6 +206,24 @@ static void print_path(struct sink *s, const struct conn *c)
 		out__str(o, OUT_JSON_ONLY, "confirm", NULL, c->verdict ? "accepted" : "dropped");
 }
 
+/* k8s_annot__reason(@a), from the cache when this annotation was seen. */
+static const char *reason_of(struct sink *s, const struct k8s_annot *a)
+{
+	struct sink_reason *r = &s->reasons[(a->daddr[15] ^ a->daddr[3] ^ a->laddr[15] ^ a->laddr[3] ^
+					     a->dport ^ a->lport ^ a->why) &
+					    (SINK_REASONS - 1)];
+	struct k8s_annot key;
+
+	memcpy(&key, a, sizeof(key)); /* memcpy: padding as kindex__annotate() zeroed it */
+	memset(&key.source, 0, sizeof(key.source));
+	if (!r->valid || memcmp(&r->key, &key, sizeof(key))) {
+		memcpy(&r->key, &key, sizeof(key));
+		k8s_annot__reason(a, r->text, sizeof(r->text));
+		r->valid = true;
+	}
+	return r->text;
+}
+
 void sink__conn(struct sink *s, const struct conn *c)
 {
 	sink__header(s);
@@ -213,7 +231,7 @@ void sink__conn(struct sink *s, const struct conn *c)
 	print_head(s, c);
 	print_path(s, c);
 	if (c->k8s)
-		k8s_annot__print(&s->out, c->k8s);
+		k8s_annot__print(&s->out, c->k8s, reason_of(s, c->k8s));
 	out__record_end(&s->out);
 }
 

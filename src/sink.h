@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include "conn.h"
+#include "kindex.h"
 #include "out.h"
 
 #define NW_JSON_SCHEMA 1
@@ -22,6 +23,22 @@ struct nw_stats {
 	const char *backend;
 };
 
+/*
+ * k8s reasons already written: connections to one Service usually land on
+ * the same few endpoints, and the sentence costs more than the rest of a
+ * record.  Keyed by the whole annotation but its source (which the sentence
+ * does not use): its strings are the index's, and index_gen tells indexes
+ * apart, so a reloaded index never matches an entry of the one it replaced.
+ */
+#define SINK_REASONS 8 /* power of two */
+#define SINK_REASON_LEN 1600
+
+struct sink_reason {
+	bool valid;
+	struct k8s_annot key; /* .source zeroed */
+	char text[SINK_REASON_LEN];
+};
+
 struct sink {
 	struct out out;
 	bool utc; /* text timestamps in UTC instead of local time */
@@ -29,6 +46,7 @@ struct sink {
 	int w_src, w_dst; /* text column widths, grown to fit */
 	int64_t tm_sec; /* the second the cached time strings are for, -1: none */
 	char tm_json[24], tm_text[12]; /* "2026-11-25T13:20:01", "13:20:01" */
+	struct sink_reason reasons[SINK_REASONS];
 };
 
 void sink__init(struct sink *s, FILE *f, enum out_mode mode, bool utc);

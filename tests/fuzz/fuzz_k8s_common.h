@@ -48,14 +48,16 @@ static void fuzz_k8s_exercise(struct kindex *idx)
 	out__init(&text, null, OUT_TEXT);
 	out__init(&json, null, OUT_JSON);
 	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		char reason[1600];
 		struct k8s_annot a;
 		struct conn c;
 
 		fuzz_k8s_conn(&c, probes[i].family, probes[i].dst, probes[i].dport,
 			      probes[i].landed, probes[i].lport);
 		kindex__annotate(idx, &c, &a);
-		k8s_annot__print(&text, &a);
-		k8s_annot__print(&json, &a);
+		k8s_annot__reason(&a, reason, sizeof(reason));
+		k8s_annot__print(&text, &a, reason);
+		k8s_annot__print(&json, &a, reason);
 		out__record_end(&json);
 	}
 	kindex__audit(idx, &text);

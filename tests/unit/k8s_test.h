@@ -115,14 +115,14 @@ static inline void kt_conn(struct conn *c, int family, uint8_t proto, const char
 /* The annotation's text tag and reason, as k8s_annot__print writes it. */
 static inline char *kt_text(const struct k8s_annot *a)
 {
+	char *buf = NULL, reason[1600];
 	struct out o;
-	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	assert_non_null(f);
 	out__init(&o, f, OUT_TEXT);
-	k8s_annot__print(&o, a);
+	k8s_annot__print(&o, a, k8s_annot__reason(a, reason, sizeof(reason)));
 	out__flush(&o);
 	fclose(f);
 	return buf;

@@ -323,16 +323,13 @@ static void test_snapshot_hostport_hint(void **state)
 	kindex__free(idx);
 }
 
-/* Golden text and JSON: the incident, its ok twin, IPv6, hostNetwork,
- * unknown, no translation; rendered by the sink as natwho prints them. */
-static void render(enum out_mode mode, char **buf, size_t *len)
-{
-	static const struct {
-		int family;
-		uint8_t proto;
-		const char *src, *dst, *landed;
-		uint16_t sport, dport, lport;
-	} conns[] = {
+/* The incident, its ok twin, IPv6, hostNetwork, unknown, no translation. */
+static const struct {
+	int family;
+	uint8_t proto;
+	const char *src, *dst, *landed;
+	uint16_t sport, dport, lport;
+} conns[] = {
 		{ AF_INET, IPPROTO_TCP, "192.168.56.12", "10.96.0.20", "10.224.0.222", 45232, 3306,
 		  3306 },
 		{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.20", "10.224.1.5", 40000, 3306,
@@ -344,14 +341,20 @@ static void render(enum out_mode mode, char **buf, size_t *len)
 		{ AF_INET, IPPROTO_UDP, "10.224.0.9", "198.51.100.1", "10.9.9.9", 40003, 53, 53 },
 		{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.224.1.5", "10.224.1.5", 40004, 3306,
 		  3306 },
-	};
+};
+
+#define NCONNS (sizeof(conns) / sizeof(conns[0]))
+
+/* Golden text and JSON, rendered by the sink as natwho prints them. */
+static void render(enum out_mode mode, char **buf, size_t *len)
+{
 	struct kindex *idx = kt_iptables_node(true);
 	FILE *f = open_memstream(buf, len);
 	struct sink s;
 
 	assert_non_null(f);
 	sink__init(&s, f, mode, true);
-	for (size_t i = 0; i < sizeof(conns) / sizeof(conns[0]); i++) {
+	for (size_t i = 0; i < NCONNS; i++) {
 		struct k8s_annot a;
 		struct conn c;
 
@@ -363,6 +366,61 @@ static void render(enum out_mode mode, char **buf, size_t *len)
 	}
 	fclose(f);
 	kindex__free(idx);
+}
+
+/*
+ * The sink's reason cache: every text line ends with the sentence computed
+ * afresh, over repeats, slot collisions and an index reload (freed first, so
+ * the new index may reuse the old one's addresses) that changes the reasons.
+ */
+static void render_check(struct sink *s, FILE *f, char **buf, size_t *len, struct kindex *idx,
+			 size_t i)
+{
+	char want[1600], line[2048];
+	struct k8s_annot a;
+	struct conn c;
+	size_t n;
+
+	kt_conn(&c, conns[i].family, conns[i].proto, conns[i].src, conns[i].sport, conns[i].dst,
+		conns[i].dport, conns[i].landed, conns[i].lport);
+	kindex__annotate(idx, &c, &a);
+	c.k8s = &a;
+	k8s_annot__reason(&a, want, sizeof(want));
+	rewind(f);
+	sink__conn(s, &c);
+	fflush(f);
+	n = strlen(want);
+	snprintf(line, sizeof(line), "%.*s", (int)*len, *buf);
+	assert_true(*len > n + 1);
+	assert_string_equal(line + *len - n - 1, strcat(want, "\n"));
+}
+
+static void test_reason_cache(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	size_t len = 0, before = 0;
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, &len);
+	struct sink s;
+
+	(void)state;
+	assert_non_null(f);
+	sink__init(&s, f, OUT_TEXT, true);
+	s.header_done = true;
+	for (int round = 0; round < 3; round++)
+		for (size_t i = 0; i < NCONNS; i++)
+			render_check(&s, f, &buf, &len, idx, (i * 5 + round) % NCONNS);
+	for (size_t i = 0; i < SINK_REASONS; i++)
+		before += s.reasons[i].valid;
+	assert_true(before > 1);
+	kindex__free(idx);
+	idx = kt_iptables_node(false); /* rules only: other sentences */
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < NCONNS; i++)
+			render_check(&s, f, &buf, &len, idx, i);
+	kindex__free(idx);
+	fclose(f);
+	free(buf);
 }
 
 static void test_golden_text(void **state)
@@ -410,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_ipvs),
 		cmocka_unit_test(test_nftables),
 		cmocka_unit_test(test_snapshot_hostport_hint),
+		cmocka_unit_test(test_reason_cache),
 		cmocka_unit_test(test_golden_text),
 		cmocka_unit_test(test_golden_json),
 	};
