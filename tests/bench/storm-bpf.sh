@@ -9,6 +9,12 @@
 #   and once during a ping-pong over established connections only.  An empty
 #   netfilter program (nf-floor.c), linked alongside for both, measures what
 #   the accounting itself reports for doing nothing on this machine.
+# testrun_phase: the same programs' own run time per packet of an
+#   established connection, by BPF_PROG_TEST_RUN (nf-testrun.c: no clock
+#   reads per run; kernel.bpf_stats_enabled=0 for this phase, the saved value
+#   restored), beside an empty netfilter program run the same way.  Raw
+#   output in bpf-testrun.txt; BPF_TR_STATUS is "ok", "unsupported: ..." or
+#   "failed: ...".
 # burst_phase: how many events a stopped consumer's ring buffer holds.
 
 # prog_totals PID -> one line per program natwho holds: "name run_time_ns run_cnt"
@@ -66,6 +72,36 @@ bpf_stats_phase() {
 	echo "  empty netfilter program (the accounting floor): $(grep run_cnt "$T/floor")"
 	[ -n "$BPF_STORM_CONNS" ] && [ -n "$BPF_PP_RT" ] && [ -n "$BPF_FLOOR_NS" ] ||
 		die "BPF stats phase failed: see $LOG"
+}
+
+BPF_TR_REPEAT=10000000
+BPF_TR_RUNS=7
+
+testrun_phase() {
+	local rc
+	echo "bench: BPF_PROG_TEST_RUN of natwho's netfilter programs ($BPF_TR_REPEAT runs per call, $BPF_TR_RUNS calls each)"
+	: >"$OUTDIR/bpf-testrun.txt"
+	if ! ${CC:-cc} -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Isrc tests/bench/nf-testrun.c \
+		src/nf_compat.c -lbpf -lelf -lz -o "$T/nf-testrun" 2>>"$LOG"; then
+		BPF_TR_STATUS="failed: cannot build tests/bench/nf-testrun.c (see bench.log)"
+		echo "  $BPF_TR_STATUS"
+		return 0
+	fi
+	NWB_SYSCTL_SAVED=$(sysctl -n kernel.bpf_stats_enabled) || die "cannot read kernel.bpf_stats_enabled"
+	[ "$NWB_SYSCTL_SAVED" = 0 ] || sysctl -qw kernel.bpf_stats_enabled=0 ||
+		die "cannot disable kernel.bpf_stats_enabled"
+	nwb_in "$NWB_NODE" "$T/nf-testrun" -n "$BPF_TR_REPEAT" -r "$BPF_TR_RUNS" "$ROOT/$BUILD/nf.bpf.o" \
+		>"$OUTDIR/bpf-testrun.txt" 2>>"$LOG"
+	rc=$?
+	[ "$NWB_SYSCTL_SAVED" = 0 ] || sysctl -qw kernel.bpf_stats_enabled="$NWB_SYSCTL_SAVED"
+	NWB_SYSCTL_SAVED=
+	case $rc in
+	0) BPF_TR_STATUS=ok ;;
+	4) BPF_TR_STATUS=$(grep -m1 '^unsupported: ' "$OUTDIR/bpf-testrun.txt") ;;
+	*) BPF_TR_STATUS="failed: nf-testrun exited $rc (see bench.log)" ;;
+	esac
+	BPF_TR_STATUS=${BPF_TR_STATUS:-"unsupported: no reason given"}
+	[ "$BPF_TR_STATUS" = ok ] && sed 's/^/  /' "$OUTDIR/bpf-testrun.txt" || echo "  $BPF_TR_STATUS"
 }
 
 # sizeof(struct nw_event), from the header natwho is built with.

@@ -241,8 +241,8 @@ save_state() {
 		declare -p BACKEND_WHY
 		local var
 		for var in LOAD LOAD_END HAVE_W THREADS ROUNDS DUR NWB_SERVE_THREADS BPF_STORM_CONNS \
-			   BPF_STORM_RATE BPF_PP_RT BPF_FLOOR_NS BPF_FLOOR_CNT EVENT_SIZE REC_SIZE \
-			   CAP_8M RING_1M; do
+			   BPF_STORM_RATE BPF_PP_RT BPF_FLOOR_NS BPF_FLOOR_CNT BPF_TR_STATUS \
+			   BPF_TR_REPEAT BPF_TR_RUNS EVENT_SIZE REC_SIZE CAP_8M RING_1M; do
 			printf '%s=%q\n' "$var" "${!var:-}"
 		done
 	} | sed 's/^declare -A /declare -gA /' >"$OUTDIR/state.sh"
@@ -264,6 +264,7 @@ main() {
 	probe_backends
 	storm_rounds
 	bpf_stats_phase
+	testrun_phase
 	burst_phase
 	nwb_cleanup
 	LOAD_END=$(background_load)
