@@ -99,7 +99,10 @@ $(OUTPUT)/tests/%: tests/tools/%.c | $(OUTPUT)/tests
 	$(Q)$(CC) $(ALL_CFLAGS) $< -lpthread -o $@
 
 # libFuzzer targets: clang, ASan+UBSan, the pure modules compiled in.
-$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PURE_SRCS) | $(OUTPUT)/fuzz
+# One compiler call over many sources writes no dependency files: every
+# header is a prerequisite instead.
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PURE_SRCS) $(wildcard src/*.h include/*.h tests/fuzz/*.h) \
+		| $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-std=gnu11 -D_GNU_SOURCE -DNATWHO_VERSION='"$(VERSION)"' -Iinclude -Isrc \

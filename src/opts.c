@@ -324,6 +324,35 @@ static const char *live_only(int c)
 	}
 }
 
+/* The long name of option @c (every option has one). */
+static const char *long_name(int c)
+{
+	for (const struct option *lo = long_opts; lo->name; lo++)
+		if (lo->val == c)
+			return lo->name;
+	return "?";
+}
+
+/* What `natwho audit` reads: the knowledge options and the output form. */
+static bool audit_takes(int c)
+{
+	switch (c) {
+	case OPT_K8S:
+	case OPT_KUBECONFIG:
+	case OPT_NETNS:
+	case OPT_NO_RULES:
+	case 'o':
+	case 'v':
+	case 'h':
+	case 'V':
+	case 'r': /* refused with the mode checks */
+	case 'w':
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* -r (replay), -w (record) and `-- CMD` against the rest. */
 static int check_modes(const struct nw_opts *o, const char *live, bool children)
 {
@@ -373,6 +402,11 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 			nw_err("%s '%s'; try 'natwho --help'",
 			       c == '?' ? "unknown option" : "missing value for option",
 			       argv[optind - 1]);
+			return NW_EXIT_USAGE;
+		}
+		if (o->audit && !audit_takes(c)) {
+			nw_err("natwho audit traces nothing: --%s does not apply to it; "
+			       "try 'natwho --help'", long_name(c));
 			return NW_EXIT_USAGE;
 		}
 		err = parse_one(o, c, optarg);

@@ -35,6 +35,9 @@ expect_exit 2 "cannot open network namespace '/nonexistent'" --netns /nonexisten
 expect_exit 2 "unknown option '--bogus'" --bogus
 expect_exit 2 "unknown option '-z'" -z
 expect_exit 2 "missing value for option '--port'" --port
+expect_exit 2 "natwho audit traces nothing: --port does not apply" audit --port 3306
+expect_exit 2 "natwho audit traces nothing: --count does not apply" audit -o json -c 5
+expect_exit 2 "natwho audit takes no -r, -w or command" audit -w /dev/null
 
 # In JSON mode, runtime errors are JSON records on stdout.
 rc=0
