@@ -16,12 +16,15 @@ traffic() { # pg (5432), dns (udp 53), alt (13306 -> 3306), v6 mysql, mysql
 	LAST_PID=$CLIENT_PID
 }
 
-# run_filtered NAME ARGS...: trace the traffic for 1.5 s with a filter
+# run_filtered NAME ARGS...: trace the traffic with a filter.  The clients
+# have connected when traffic returns, so their events are in the ring;
+# SIGINT makes natwho deliver them and stop (no fixed window to outrun).
 run_filtered() {
 	local name=$1
 	shift
-	nw_natwho_start "$TMP/$name.json" "$TMP/$name.err" -o json -d 1.5 "$@"
+	nw_natwho_start "$TMP/$name.json" "$TMP/$name.err" -o json "$@"
 	traffic
+	kill -INT "$NATWHO_PID"
 	wait_natwho 10
 }
 
@@ -52,10 +55,11 @@ nsenter --net="/var/run/netns/$NODE" -- sh -c \
 	'read go <"$0"; exec "$1" connect "$2" 5432' "$TMP/go" "$CONNECT" "$CLUSTER_IP_PG" >/dev/null &
 want=$!
 NW_PIDS+=("$want")
-nw_natwho_start "$TMP/pid.json" "$TMP/pid.err" -o json -d 2 --pid "$want"
+nw_natwho_start "$TMP/pid.json" "$TMP/pid.err" -o json --pid "$want"
 traffic
 echo go >"$TMP/go"
 wait "$want"
+kill -INT "$NATWHO_PID"
 wait_natwho 10
 expect_json "$TMP/pid.json" "--pid $want: its connection" ".pid==$want and .orig.dport==5432"
 expect_summary_clean "$TMP/pid.json" 1

@@ -37,9 +37,10 @@ expect_json "$TMP/out.json" "summary counts the mismatches" \
 	".type==\"summary\" and .mismatches==3 and .lost==0 and .events==4"
 
 # --mismatch-only: the ok connection is hidden (and counted), text tags it.
-nw_natwho_start "$TMP/mm.txt" "$TMP/mm.err" -d 1.5 --mismatch-only --k8s "$SNAP"
+nw_natwho_start "$TMP/mm.txt" "$TMP/mm.err" --mismatch-only --k8s "$SNAP"
 nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null
 nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null
+kill -INT "$NATWHO_PID"
 wait_natwho 10
 cat "$TMP/mm.txt"
 [ "$(grep -c MISMATCH "$TMP/mm.txt")" -eq 1 ] || fail "--mismatch-only: want one MISMATCH line"

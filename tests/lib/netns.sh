@@ -201,7 +201,21 @@ nw_servers_up() {
 	nw_bg "$PODA" "$tool" listen :: 5432 "pg-a-0 (namespace a)"$'\n'
 	nw_bg "$PODA" "$tool" -u listen :: 53 "dns-a-0 (namespace a)"$'\n'
 	nw_bg "$PODB" "$tool" listen :: 3306 "mysql-b-0 (namespace b)"$'\n'
-	sleep 0.2
+	nw_wait_listening "$PODA" tcp 3306 && nw_wait_listening "$PODA" tcp 5432 &&
+		nw_wait_listening "$PODA" udp 53 && nw_wait_listening "$PODB" tcp 3306
+}
+
+# nw_wait_listening NS tcp|udp PORT: until a socket is bound there (5 s at most).
+nw_wait_listening() {
+	local ns=$1 proto=$2 port=$3 i
+	for i in $(seq 1 100); do
+		nsenter --net="/var/run/netns/$ns" -- ss -Hn --"$proto" -l "sport = :$port" 2>/dev/null |
+			grep -q . &&
+			return 0
+		sleep 0.05
+	done
+	echo "no $proto server on port $port in $ns after 5 s" >&2
+	return 1
 }
 
 # Start natwho in the node namespace; wait until it has attached.
