@@ -145,6 +145,7 @@ bench: natwho $(TOOL_BINS) $(OUTPUT)/bench/bench_kindex $(OUTPUT)/bench/bench_ca
 	$(Q)$(OUTPUT)/bench/bench_kindex
 	$(Q)$(OUTPUT)/bench/bench_capfile
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/storm.sh
+	$(Q)OUTPUT=$(OUTPUT) tests/bench/qemu-backends.sh || [ $$? -eq 77 ]
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/record.sh
 
 # Regenerate the checked-in vmlinux.h from this machine's kernel BTF.

@@ -102,6 +102,8 @@ static void print_tuple(struct out *o, const struct conn *c, const char *key,
 {
 	char a[NW_ADDRSTRLEN];
 
+	if (o->mode != OUT_JSON) /* JSON-only fields: no address strings for nothing */
+		return;
 	out__obj_open(o, key);
 	out__str(o, OUT_JSON_ONLY, "src", NULL, conn__addr_str(c->family, t->src, a, sizeof(a)));
 	if (conn__has_ports(c))
@@ -121,6 +123,8 @@ static void print_endpoint(struct out *o, const struct conn *c, const char *key,
 {
 	char a[NW_ADDRSTRLEN];
 
+	if (o->mode != OUT_JSON)
+		return;
 	out__obj_open(o, key);
 	out__str(o, OUT_JSON_ONLY, "addr", NULL, conn__addr_str(c->family, ep->addr, a, sizeof(a)));
 	if (conn__has_ports(c))
