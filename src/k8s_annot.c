@@ -154,7 +154,9 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 	case KW_SVC_HIJACK:
 		fmt__snprintf(buf, len, "meant for %s, landed on %s via %s", target, landed, via);
 		break;
-	case KW_SVC_EP:
+	case KW_SVC_EP: /* "endpoint external endpoint ADDR" says it twice */
+		if (a->landed.kind == K8S_KIND_EXTERNAL)
+			kannot__ep(a, a->laddr, a->lport, landed, sizeof(landed));
 		fmt__snprintf(buf, len, "%s -> endpoint %s via %s%s", target, landed, via,
 			 a->via.not_ready ? " (endpoint not ready)" : "");
 		break;

@@ -84,6 +84,14 @@ static void test_incident_rules_only(void **state)
 	assert_int_equal(a.landed.kind, K8S_KIND_UNKNOWN);
 	assert_reason(&a, "meant for Service a/mysql-a:3306, landed on 10.224.0.222:3306 via "
 			  "hostPort 3306 (CNI-DN-b9f77ce9929d8b97cf089, sandbox 9ab3c7e1f4d2)");
+	/* The Service's own endpoint, no pod names: said once, not "endpoint
+	 * external endpoint ..." */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306,
+		 "10.224.1.5", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.landed.kind, K8S_KIND_EXTERNAL);
+	assert_reason(&a, "Service a/mysql-a:3306 -> endpoint 10.224.1.5:3306 via "
+			  "KUBE-SVC-VXJIGVIU5VEEI2QQ");
 	kindex__free(idx);
 }
 
