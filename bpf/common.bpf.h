@@ -20,27 +20,39 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /*
- * How kernel memory is read.  An object whose programs may hold BTF-typed
- * pointers defines NW_DIRECT_LOADS before including this header (the
- * netfilter backend: Linux >= 6.4, so bpf_rdonly_cast() exists, 6.2): a plain
- * dereference of such a pointer is one inline load the verifier guards with
- * an exception-table entry, where bpf_probe_read_kernel() is a helper call
- * through copy_from_kernel_nofault().  On the new-connection path that is
- * about twenty reads.  The other objects (fentry and kprobe, from Linux 6.1)
- * read through bpf_probe_read_kernel().
- *   NW_BTF(type, p)   @p (an address) as a readable pointer to struct type
- *   NW_BTF_AS(type, p, id)  the same with the type's vmlinux BTF id given
- *   NW_KREAD(dst, x)  dst = x, x an lvalue in kernel memory of dst's size
+ * How kernel memory is read.  A plain dereference of a BTF-typed pointer is
+ * one inline load that the verifier guards with an exception-table entry;
+ * bpf_probe_read_kernel() is a helper call through copy_from_kernel_nofault().
+ * On the new-connection path that is about twenty reads.  Each backend says
+ * what its programs may dereference before including this header:
+ *   NW_BTF_CT    struct nf_conn, through bpf_rdonly_cast() (Linux >= 6.2);
+ *                also the current task that way (the netfilter backend)
+ *   NW_BTF_TASK  the current task, from bpf_get_current_task_btf() (tracing
+ *                programs: the fentry and kprobe backends, Linux >= 5.11)
+ *   NW_BTF_SKB   the sk_buff the program was handed (netfilter ctx, fentry)
+ * Everything else goes through bpf_probe_read_kernel().
+ *   NW_BTF_AS(type, p, id)  @p (an address) as a readable struct type
+ *                pointer, @id its vmlinux BTF id (NW_BTF_CT only)
+ *   NW_CT_READ(dst, x), NW_TASK_READ(dst, x)  dst = x, x an lvalue in a
+ *                conntrack entry / the task, of dst's size
  */
-#ifdef NW_DIRECT_LOADS
+#define NW_READ_DIRECT(dst, x) __builtin_memcpy(&(dst), &(x), sizeof(dst))
+#define NW_READ_PROBE(dst, x) bpf_core_read(&(dst), sizeof(dst), &(x))
+#ifdef NW_BTF_CT
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define NW_BTF_AS(type, p, id) ((type *)bpf_rdonly_cast((const void *)(p), (id)))
-#define NW_BTF(type, p) NW_BTF_AS(type, p, bpf_core_type_id_kernel(type))
-#define NW_KREAD(dst, x) __builtin_memcpy(&(dst), &(x), sizeof(dst))
+#define NW_CT_READ NW_READ_DIRECT
+#define NW_TASK_DIRECT
 #else
-#define NW_BTF_AS(type, p, id) ((type *)(p))
-#define NW_BTF(type, p) ((type *)(p))
-#define NW_KREAD(dst, x) bpf_core_read(&(dst), sizeof(dst), &(x))
+#define NW_CT_READ NW_READ_PROBE
+#endif
+#ifdef NW_BTF_TASK
+#define NW_TASK_DIRECT
+#endif
+#ifdef NW_TASK_DIRECT
+#define NW_TASK_READ NW_READ_DIRECT
+#else
+#define NW_TASK_READ NW_READ_PROBE
 #endif
 
 /* Set by userspace before load. */
@@ -83,7 +95,7 @@ static __always_inline __u64 nw_wakeup_flags(void)
  */
 static __always_inline int nw_skb_from_local_task(const struct sk_buff *skb)
 {
-#ifdef NW_DIRECT_LOADS
+#ifdef NW_BTF_SKB
 	return skb->sk && !skb->skb_iif;
 #else
 	return BPF_CORE_READ(skb, sk) && !BPF_CORE_READ(skb, skb_iif);
@@ -199,7 +211,7 @@ static __always_inline void nw_tuple_from(struct nw_tuple *dst, const struct nf_
 static __always_inline void nw_tuple_read(struct nf_conntrack_tuple *dst,
 					  const struct nf_conntrack_tuple *src)
 {
-#ifdef NW_DIRECT_LOADS
+#ifdef NW_BTF_CT
 #pragma unroll
 	for (int i = 0; i < 4; i++) {
 		dst->src.u3.all[i] = src->src.u3.all[i];
@@ -260,7 +272,14 @@ static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig,
  */
 static __always_inline struct task_struct *nw_current(void)
 {
-	return NW_BTF(struct task_struct, bpf_get_current_task());
+#if defined(NW_BTF_CT)
+	return NW_BTF_AS(struct task_struct, bpf_get_current_task(),
+			 bpf_core_type_id_kernel(struct task_struct));
+#elif defined(NW_BTF_TASK)
+	return bpf_get_current_task_btf();
+#else
+	return (struct task_struct *)bpf_get_current_task();
+#endif
 }
 
 static __always_inline __u64 nw_current_pid_tgid(void)
@@ -268,14 +287,14 @@ static __always_inline __u64 nw_current_pid_tgid(void)
 	struct task_struct *t = nw_current();
 	pid_t tgid, pid;
 
-	NW_KREAD(tgid, t->tgid);
-	NW_KREAD(pid, t->pid);
+	NW_TASK_READ(tgid, t->tgid);
+	NW_TASK_READ(pid, t->pid);
 	return ((__u64)tgid << 32) | (__u32)pid;
 }
 
 static __always_inline __u64 nw_current_cgroup_id(void)
 {
-#ifdef NW_DIRECT_LOADS
+#ifdef NW_TASK_DIRECT
 	return nw_current()->cgroups->dfl_cgrp->kn->id;
 #else
 	return BPF_CORE_READ(nw_current(), cgroups, dfl_cgrp, kn, id);
@@ -297,7 +316,7 @@ static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_joi
 		e->cgroup_id = nw_current_cgroup_id();
 		/* Always NUL-terminated in the task (a torn read by a racing
 		 * prctl(PR_SET_NAME) is terminated by userspace, conn__decode). */
-		NW_KREAD(e->comm, nw_current()->comm);
+		NW_TASK_READ(e->comm, nw_current()->comm);
 		e->flags |= NW_EF_TASK;
 	}
 }
@@ -360,14 +379,14 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	e->family = family;
 	e->proto = proto;
 	e->hook = hook;
-	NW_KREAD(status, ct->status);
+	NW_CT_READ(status, ct->status);
 	e->ct_status = (__u32)status;
 	if (bpf_core_field_exists(ct->mark)) { /* CONFIG_NF_CONNTRACK_MARK */
-		NW_KREAD(e->mark, ct->mark);
+		NW_CT_READ(e->mark, ct->mark);
 		e->flags |= NW_EF_MARK;
 	}
 	if (bpf_core_field_exists(ct->zone)) { /* CONFIG_NF_CONNTRACK_ZONES */
-		NW_KREAD(e->zone, ct->zone.id);
+		NW_CT_READ(e->zone, ct->zone.id);
 		e->flags |= NW_EF_ZONE;
 	}
 	if (has_verdict) {

@@ -27,9 +27,18 @@
  * The conntrack @skb carries into __nf_conntrack_confirm(), or 0 when the
  * call cannot confirm anything (no entry, or the REPLY direction).
  */
+static __always_inline unsigned long nw_skb_nfct(const struct sk_buff *skb)
+{
+#ifdef NW_BTF_SKB
+	return skb->_nfct;
+#else
+	return BPF_CORE_READ(skb, _nfct);
+#endif
+}
+
 static __always_inline __u64 nw_confirm_candidate(const struct sk_buff *skb)
 {
-	unsigned long nfct = BPF_CORE_READ(skb, _nfct);
+	unsigned long nfct = nw_skb_nfct(skb);
 
 	if ((nfct & 7) >= IP_CT_IS_REPLY)
 		return 0;
@@ -45,7 +54,7 @@ static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_
 					    int verdict)
 {
 	const struct nf_conn *ct = (const struct nf_conn *)ct_at_entry;
-	unsigned long nfct = BPF_CORE_READ(skb, _nfct);
+	unsigned long nfct = nw_skb_nfct(skb);
 	__u32 netns;
 	int task_ok;
 

@@ -14,6 +14,7 @@
  * kretprobe miss, one event can be paired with a neighbour's verdict; a
  * verdict is NF_DROP only when inserting failed, which is rare.)
  */
+#define NW_BTF_TASK /* bpf_get_current_task_btf(); the skb is a plain address */
 #include "confirm.bpf.h"
 #include <bpf/bpf_tracing.h>
 

@@ -9,7 +9,9 @@
  * libbpf 1.1 does not know SEC("netfilter"); the loader sets the program type
  * (src/nf_compat.c), which is why these sections carry no libbpf prefix.
  */
-#define NW_DIRECT_LOADS /* Linux >= 6.4: BTF-typed ctx, bpf_rdonly_cast() */
+/* Linux >= 6.4: a BTF-typed ctx, and bpf_rdonly_cast() (6.2) for the rest */
+#define NW_BTF_CT
+#define NW_BTF_SKB
 #include "common.bpf.h"
 
 /*
