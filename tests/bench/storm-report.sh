@@ -110,7 +110,7 @@ report_rate_rows() {
 			continue
 		fi
 		if [ -n "${BACKEND_WHY[$v]:-}" ]; then
-			echo "| natwho ($v backend) costs <= 2% of the no-tracer connection rate | not measured: ${BACKEND_WHY[$v]} (the QEMU guest is not benchmarked) | NOT RUN |"
+			echo "| natwho ($v backend) costs <= 2% of the no-tracer connection rate | not measured on this host: ${BACKEND_WHY[$v]} (a QEMU guest runs it under emulation: tests/bench/qemu-backends.sh, relative figures only) | NOT RUN |"
 			continue
 		fi
 		c=$(cost_pct "$v")
@@ -182,7 +182,7 @@ report_established_row() {
 
 report_bpf_rows() {
 	report_established_row "$(bpf_ns "$OUTDIR/bpf-established.txt" all)"
-	echo "| Kernel program <= 300 ns per new connection (fentry / kprobe) | not measured: fentry ${BACKEND_WHY[fentry]:-attaches but is not in the BPF phase yet}; kprobe ${BACKEND_WHY[kprobe]:-attaches but is not in the BPF phase yet} | NOT RUN |"
+	echo "| Kernel program <= 300 ns per new connection (fentry / kprobe) | not measured on this host: fentry ${BACKEND_WHY[fentry]:-attaches but is not in the BPF phase yet}; kprobe ${BACKEND_WHY[kprobe]:-attaches but is not in the BPF phase yet} (estimated from a QEMU guest: tests/bench/qemu-backends.sh) | NOT RUN |"
 }
 
 report_burst_rows() {

@@ -78,16 +78,7 @@ kernel_pattern() {
 	esac
 }
 
-# The backends a kernel config says must work (comma-separated).
-expected_backends() {
-	local config=$1 list=()
-	has() { grep -q "^$1=y" "$config"; }
-	has CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS && has CONFIG_DEBUG_INFO_BTF && list+=(fentry)
-	has CONFIG_KPROBES && has CONFIG_BPF_EVENTS && list+=(kprobe)
-	has CONFIG_NETFILTER_BPF_LINK && list+=(netfilter)
-	local IFS=,
-	echo "${list[*]}"
-}
+. "$HERE/kconfig.sh"
 
 parts_of() {
 	case " ${NOCT_BACKENDS[*]} " in
