@@ -65,4 +65,97 @@ static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_
 	nw_emit(ct, netns, NW_HOOK_CONFIRM, task_ok, verdict, 1);
 }
 
+/*
+ * Calls in flight, per thread: entry pushes the skb and its candidate
+ * conntrack, return pops them.  Calls nest on one thread: local_bh_enable()
+ * inside the function runs pending softirqs, which confirm other packets
+ * before the outer call returns; hence a small stack.  Every CPU's idle task
+ * has pid 0, so softirqs that run on it get one key per CPU instead.
+ *
+ * An LRU map whose entries are never deleted: after a thread's first call,
+ * entry and return are one lock-free lookup each (an update and a delete per
+ * call took bucket locks).  Eviction takes the least recently used threads,
+ * never one between its entry and return unless NW_CONFIRM_THREADS threads
+ * confirm at once.
+ */
+#define NW_CONFIRM_DEPTH 8 /* power of two */
+#define NW_CONFIRM_THREADS 8192
+
+struct nw_confirm_frames {
+	__u64 skb[NW_CONFIRM_DEPTH];
+	__u64 ct[NW_CONFIRM_DEPTH];
+	__u32 depth; /* calls entered and not returned; may exceed NW_CONFIRM_DEPTH */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NW_CONFIRM_THREADS);
+	__type(key, __u64);
+	__type(value, struct nw_confirm_frames);
+} confirming SEC(".maps");
+
+static __always_inline __u64 nw_confirm_key(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	return id ? id : (1ULL << 63) | bpf_get_smp_processor_id();
+}
+
+/* At entry of __nf_conntrack_confirm(@skb). */
+static __always_inline void nw_confirm_push(const struct sk_buff *skb)
+{
+	static const struct nw_confirm_frames empty = {};
+	__u64 key = nw_confirm_key();
+	struct nw_confirm_frames *f = bpf_map_lookup_elem(&confirming, &key);
+	__u32 d;
+
+	if (!f) { /* the thread's first call */
+		bpf_map_update_elem(&confirming, &key, &empty, BPF_NOEXIST);
+		f = bpf_map_lookup_elem(&confirming, &key);
+		if (!f) {
+			if (nw_confirm_candidate(skb))
+				nw_count_lost();
+			return;
+		}
+	}
+	d = f->depth;
+	if (d < NW_CONFIRM_DEPTH) {
+		d &= NW_CONFIRM_DEPTH - 1;
+		f->skb[d] = (__u64)skb;
+		f->ct[d] = nw_confirm_candidate(skb);
+	} else if (nw_confirm_candidate(skb)) {
+		nw_count_lost(); /* nested deeper than we keep: never reported */
+	}
+	f->depth += 1;
+}
+
+/*
+ * At return of the innermost call in flight on this thread, with @verdict.
+ * @skb: the call's argument where the probe sees it (fexit), else 0.
+ */
+static __always_inline void nw_confirm_pop(const struct sk_buff *skb, int verdict)
+{
+	__u64 key = nw_confirm_key(), entered = 0, ct = 0;
+	struct nw_confirm_frames *f = bpf_map_lookup_elem(&confirming, &key);
+	__u32 d;
+
+	if (!f || !f->depth) /* attached while the call was in flight */
+		return;
+	d = f->depth - 1;
+	f->depth = d;
+	if (d < NW_CONFIRM_DEPTH) {
+		d &= NW_CONFIRM_DEPTH - 1;
+		entered = f->skb[d];
+		ct = f->ct[d];
+	}
+	if (!ct || (skb && (__u64)skb != entered))
+		return; /* nothing to confirm, or pushed and popped out of step */
+#ifdef NW_BTF_SKB
+	nw_confirm_done(skb, ct, verdict); /* the argument, readable with plain loads */
+#else
+	nw_confirm_done((const struct sk_buff *)entered, ct, verdict);
+#endif
+}
+
 #endif /* NATWHO_CONFIRM_BPF_H */

@@ -11,37 +11,16 @@
 #include "confirm.bpf.h"
 #include <bpf/bpf_tracing.h>
 
-/* Calls in flight: skb -> the conntrack it entered with.  Keyed by skb, not
- * by thread, so calls nested through softirqs on one CPU stay apart. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, __u64);
-} confirming SEC(".maps");
-
 SEC("fentry/__nf_conntrack_confirm")
 int BPF_PROG(confirm_enter, struct sk_buff *skb)
 {
-	__u64 key = (__u64)skb;
-	__u64 ct = nw_confirm_candidate(skb);
-
-	if (ct && bpf_map_update_elem(&confirming, &key, &ct, BPF_ANY))
-		nw_count_lost();
+	nw_confirm_push(skb);
 	return 0;
 }
 
 SEC("fexit/__nf_conntrack_confirm")
 int BPF_PROG(confirm_exit, struct sk_buff *skb, int verdict)
 {
-	__u64 key = (__u64)skb;
-	__u64 *entered = bpf_map_lookup_elem(&confirming, &key);
-	__u64 ct;
-
-	if (!entered)
-		return 0;
-	ct = *entered;
-	bpf_map_delete_elem(&confirming, &key);
-	nw_confirm_done(skb, ct, verdict);
+	nw_confirm_pop(skb, verdict);
 	return 0;
 }

@@ -22,8 +22,12 @@
 static const char *nf_load_hint(int err)
 {
 	switch (-err) {
+	case EACCES: /* as root: the verifier said no */
+		if (geteuid() == 0)
+			return "the kernel's verifier refused natwho's netfilter programs "
+			       "(-vv shows its log)";
+		/* fall through */
 	case EPERM:
-	case EACCES:
 		return "permission denied: run as root (needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)";
 	case EINVAL:
 		return "the kernel rejected the BPF_PROG_TYPE_NETFILTER programs (needs Linux >= "
