@@ -74,7 +74,10 @@ preflight() {
 	LOG=$OUTDIR/bench.log
 	: >"$LOG"
 	printf 'variant\tround\trate\tconns\tattempts\tdelivered\tsummary_events\tlost\tutime_s\tstime_s\thwm_kb\tclient_cpu_s\tserver_cpu_s\n' >"$RES"
-	if "$NATWHO" --help | grep -qE '^ +-w,|--write'; then
+	# Read the whole help first: `grep -q` quits at the first match, and
+	# under pipefail natwho's SIGPIPE on the rest would read as "no".
+	NATWHO_HELP=$("$NATWHO" --help) || die "$NATWHO --help failed"
+	if grep -qE '^ +-w,|--write' <<<"$NATWHO_HELP"; then
 		HAVE_W=1
 	else
 		HAVE_W=0
@@ -203,7 +206,7 @@ EXTRA_VARIANTS=()
 probe_backends() {
 	local b out rc
 	for b in fentry kprobe; do
-		if ! "$NATWHO" --help | grep -q -- "$b"; then
+		if ! grep -q -- "$b" <<<"$NATWHO_HELP"; then
 			BACKEND_WHY[$b]="natwho has no $b backend"
 			continue
 		fi
