@@ -104,6 +104,30 @@ const char *conn__ep_str(const struct conn *c, const uint8_t *addr, uint16_t por
 	char a[NW_ADDRSTRLEN];
 
 	conn__addr_str(c->family, addr, a, sizeof(a));
+	if (len >= NW_EPSTRLEN) { /* always fits: no formatter (three per text line) */
+		bool v6 = c->family == AF_INET6, ports = conn__has_ports(c);
+		size_t n = strlen(a);
+		char *p = buf, d[6];
+		int i = sizeof(d);
+
+		if (v6 && ports)
+			*p++ = '[';
+		memcpy(p, a, n);
+		p += n;
+		if (ports) {
+			if (v6)
+				*p++ = ']';
+			*p++ = ':';
+			do {
+				d[--i] = (char)('0' + port % 10);
+				port /= 10;
+			} while (port);
+			memcpy(p, d + i, sizeof(d) - i);
+			p += sizeof(d) - i;
+		}
+		*p = '\0';
+		return buf;
+	}
 	if (!conn__has_ports(c))
 		fmt__snprintf(buf, len, "%s", a);
 	else if (c->family == AF_INET6)

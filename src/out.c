@@ -222,6 +222,44 @@ void out__record_end(struct out *o)
 	ob_flush(o);
 }
 
+/*
+ * Text columns: nearly every text format is "%-Ns TAIL" or "%-Nllu TAIL"
+ * (TAIL literal).  Returns TAIL and sets *@width for such a @fmt with
+ * conversion @conv, else NULL (then the formatter does it).
+ */
+static const char *column_fmt(const char *fmt, const char *conv, size_t conv_len, int *width)
+{
+	const char *p = fmt + 2;
+	int w = 0;
+
+	if (fmt[0] != '%' || fmt[1] != '-')
+		return NULL;
+	for (; *p >= '0' && *p <= '9' && w < 1000; p++)
+		w = w * 10 + (*p - '0');
+	if (strncmp(p, conv, conv_len) || strchr(p + conv_len, '%'))
+		return NULL;
+	*width = w;
+	return p + conv_len;
+}
+
+void out__text_col(struct out *o, const char *s, int width, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail), pad = width > (int)n ? (size_t)width - n : 0;
+
+	if (o->mode != OUT_TEXT)
+		return;
+	if (n + pad + t > sizeof(o->buf)) { /* never for natwho's columns */
+		ob_printf(o, "%-*s%s", width, s, tail);
+		return;
+	}
+	if (o->len + n + pad + t > sizeof(o->buf))
+		ob_flush(o);
+	memcpy(o->buf + o->len, s, n);
+	memset(o->buf + o->len + n, ' ', pad);
+	memcpy(o->buf + o->len + n + pad, tail, t);
+	o->len += n + pad + t;
+}
+
 void out__str(struct out *o, enum out_kind k, const char *key, const char *fmt, const char *val)
 {
 	if (!shown(o, k))
@@ -233,7 +271,13 @@ void out__str(struct out *o, enum out_kind k, const char *key, const char *fmt, 
 		else
 			ob_write(o, "null", 4);
 	} else if (fmt) {
-		ob_printf(o, fmt, val ? val : "-");
+		const char *tail;
+		int w;
+
+		if ((tail = column_fmt(fmt, "s", 1, &w)))
+			out__text_col(o, val ? val : "-", w, tail);
+		else
+			ob_printf(o, fmt, val ? val : "-");
 	}
 }
 
@@ -261,7 +305,20 @@ void out__u64(struct out *o, enum out_kind k, const char *key, const char *fmt, 
 		json_key(o, key);
 		put_u64(o, val);
 	} else if (fmt) {
-		ob_printf(o, fmt, (unsigned long long)val);
+		char b[24];
+		const char *tail;
+		int w, i = sizeof(b) - 1;
+
+		if (!(tail = column_fmt(fmt, "llu", 3, &w))) {
+			ob_printf(o, fmt, (unsigned long long)val);
+			return;
+		}
+		b[i] = '\0';
+		do {
+			b[--i] = (char)('0' + val % 10);
+			val /= 10;
+		} while (val);
+		out__text_col(o, b + i, w, tail);
 	}
 }
 

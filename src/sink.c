@@ -188,8 +188,10 @@ static void print_path(struct sink *s, const struct conn *c)
 		conn__ep_str(c, c->orig.src, c->orig.sport, src, sizeof(src));
 		conn__ep_str(c, c->orig.dst, c->orig.dport, dst, sizeof(dst));
 		conn__ep_str(c, c->landed.addr, c->landed.port, landed, sizeof(landed));
-		out__text(o, "%-*s %-*s %-9s %s", grow(&s->w_src, src), src, grow(&s->w_dst, dst),
-			  dst, nat_marker(c), landed);
+		out__text_col(o, src, grow(&s->w_src, src), " ");
+		out__text_col(o, dst, grow(&s->w_dst, dst), " ");
+		out__text_col(o, nat_marker(c), 9, " ");
+		out__text_col(o, landed, 0, "");
 		if (c->snat)
 			out__text(o, " (from %s)",
 				  conn__ep_str(c, c->seen_as.addr, c->seen_as.port, seen,
