@@ -126,93 +126,106 @@ static size_t decimal(const char **f, bool *ok)
 	return v;
 }
 
-/* The conversion at @f (just after '%'); false when it is not ours. */
-static bool conversion(struct fmt_out *o, const char **fp, va_list *ap)
+/* Flags, width, precision and length of one conversion. */
+struct fmt_spec {
+	bool left, zero, has_prec;
+	size_t width, prec;
+	enum fmt_len len;
+};
+
+/* Reads them at *@fp (just after '%'), taking '*' arguments from @ap; false
+ * when they are not ours. */
+static bool spec(struct fmt_spec *sp, const char **fp, va_list *ap)
 {
 	const char *f = *fp;
-	bool left = false, zero = false, ok = true, has_prec = false;
-	size_t width = 0, prec = 0;
-	enum fmt_len l = L_NONE;
-	const char *s;
-	int64_t sv;
-	char c;
+	bool ok = true;
+	int v;
 
+	memset(sp, 0, sizeof(*sp));
 	for (;; f++) {
 		if (*f == '-')
-			left = true;
+			sp->left = true;
 		else if (*f == '0')
-			zero = true;
+			sp->zero = true;
 		else
 			break;
 	}
 	if (*f == '*') {
-		int w = va_arg(*ap, int);
-
 		f++;
-		if (w == INT_MIN)
+		v = va_arg(*ap, int);
+		if (v == INT_MIN)
 			return false;
-		if (w < 0) {
-			left = true;
-			w = -w;
-		}
-		width = (size_t)w;
+		sp->left |= v < 0;
+		sp->width = (size_t)(v < 0 ? -v : v);
 	} else {
-		width = decimal(&f, &ok);
+		sp->width = decimal(&f, &ok);
 		if (*f == '$') /* positional arguments */
 			return false;
 	}
 	if (*f == '.') {
 		f++;
-		has_prec = true;
+		sp->has_prec = true;
 		if (*f == '*') {
-			int p = va_arg(*ap, int);
-
 			f++;
-			has_prec = p >= 0;
-			prec = p >= 0 ? (size_t)p : 0;
+			v = va_arg(*ap, int);
+			sp->has_prec = v >= 0; /* negative: as if none */
+			sp->prec = v >= 0 ? (size_t)v : 0;
 		} else {
-			prec = decimal(&f, &ok);
+			sp->prec = decimal(&f, &ok);
 		}
 	}
 	switch (*f) {
-	case 'h': l = f[1] == 'h' ? L_HH : L_H; f += l == L_HH ? 2 : 1; break;
-	case 'l': l = f[1] == 'l' ? L_LL : L_L; f += l == L_LL ? 2 : 1; break;
-	case 'z': l = L_Z; f++; break;
-	case 'j': l = L_J; f++; break;
-	case 't': l = L_T; f++; break;
+	case 'h': sp->len = f[1] == 'h' ? L_HH : L_H; f += sp->len == L_HH ? 2 : 1; break;
+	case 'l': sp->len = f[1] == 'l' ? L_LL : L_L; f += sp->len == L_LL ? 2 : 1; break;
+	case 'z': sp->len = L_Z; f++; break;
+	case 'j': sp->len = L_J; f++; break;
+	case 't': sp->len = L_T; f++; break;
 	default: break;
 	}
-	if (!ok)
+	*fp = f;
+	return ok;
+}
+
+/* The conversion at *@fp (just after '%'); false when it is not ours. */
+static bool conversion(struct fmt_out *o, const char **fp, va_list *ap)
+{
+	const char *f = *fp, *s;
+	struct fmt_spec sp;
+	int64_t sv;
+	char c;
+
+	if (!spec(&sp, &f, ap))
 		return false;
 	switch (*f) {
 	case 's':
-		if (zero || l != L_NONE)
+		if (sp.zero || sp.len != L_NONE)
 			return false;
 		s = va_arg(*ap, const char *);
 		if (!s) /* glibc's "(null)" rules: let it say so */
 			return false;
-		field(o, s, has_prec ? strnlen(s, prec) : strlen(s), width, left);
+		field(o, s, sp.has_prec ? strnlen(s, sp.prec) : strlen(s), sp.width, sp.left);
 		break;
 	case 'c':
-		if (zero || has_prec || l != L_NONE)
+		if (sp.zero || sp.has_prec || sp.len != L_NONE)
 			return false;
 		c = (char)va_arg(*ap, int);
-		field(o, &c, 1, width, left);
+		field(o, &c, 1, sp.width, sp.left);
 		break;
 	case 'd':
 	case 'i':
-		if (has_prec)
+		if (sp.has_prec)
 			return false;
-		sv = arg_signed(ap, l);
-		number(o, sv < 0, sv < 0 ? -(uint64_t)sv : (uint64_t)sv, 10, false, width, left, zero);
+		sv = arg_signed(ap, sp.len);
+		number(o, sv < 0, sv < 0 ? -(uint64_t)sv : (uint64_t)sv, 10, false, sp.width,
+		       sp.left, sp.zero);
 		break;
 	case 'u':
 	case 'x':
 	case 'X':
-		if (has_prec)
+		if (sp.has_prec)
 			return false;
-		number(o, false, arg_unsigned(ap, l), *f == 'u' ? 10 : 16, *f == 'X', width, left,
-		       zero);
+		number(o, false, arg_unsigned(ap, sp.len), *f == 'u' ? 10 : 16, *f == 'X', sp.width,
+		       sp.left, sp.zero);
 		break;
 	case '%':
 		if (f != *fp) /* "%-5%" and the like: glibc's business */
