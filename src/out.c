@@ -140,6 +140,11 @@ static void ob_json_string(struct out *o, const char *s)
 {
 	size_t n = 0;
 
+	/* Four at a time; && stops at the first byte that is not plain (NUL is
+	 * not), so nothing past the string is read. */
+	while (json_plain((unsigned char)s[n]) && json_plain((unsigned char)s[n + 1]) &&
+	       json_plain((unsigned char)s[n + 2]) && json_plain((unsigned char)s[n + 3]))
+		n += 4;
 	while (json_plain((unsigned char)s[n]))
 		n++;
 	if (!s[n] && n + 2 <= sizeof(o->buf)) { /* nothing to escape: one copy */
