@@ -2,7 +2,8 @@
 /*
  * Shared by every natwho BPF object: the ring buffer, the per-CPU loss
  * counter, the kernel-side filter and the code that turns a struct nf_conn
- * into a struct nw_event.  Each backend's *.bpf.c includes this once.
+ * into a struct nw_event (the capture backends), and the maps the cgroup and
+ * proctree objects fill for them.
  */
 #ifndef NATWHO_COMMON_BPF_H
 #define NATWHO_COMMON_BPF_H
@@ -23,36 +24,24 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * How kernel memory is read.  A plain dereference of a BTF-typed pointer is
  * one inline load that the verifier guards with an exception-table entry;
  * bpf_probe_read_kernel() is a helper call through copy_from_kernel_nofault().
- * On the new-connection path that is about twenty reads.  Each backend says
- * what its programs may dereference before including this header:
- *   NW_BTF_CT    struct nf_conn, through bpf_rdonly_cast() (Linux >= 6.2);
- *                also the current task that way (the netfilter backend)
- *   NW_BTF_TASK  the current task, from bpf_get_current_task_btf() (tracing
- *                programs: the fentry and kprobe backends, Linux >= 5.11)
+ * On the new-connection path that is about twenty reads.  The current task is
+ * always read with plain loads (nw_current()).  Each backend says what else
+ * its programs may dereference before including this header:
+ *   NW_BTF_CT    struct nf_conn, through bpf_rdonly_cast() (Linux >= 6.2:
+ *                the netfilter backend, which also gets the task that way)
  *   NW_BTF_SKB   the sk_buff the program was handed (netfilter ctx, fentry)
  * Everything else goes through bpf_probe_read_kernel().
  *   NW_BTF_AS(type, p, id)  @p (an address) as a readable struct type
  *                pointer, @id its vmlinux BTF id (NW_BTF_CT only)
- *   NW_CT_READ(dst, x), NW_TASK_READ(dst, x)  dst = x, x an lvalue in a
- *                conntrack entry / the task, of dst's size
+ *   NW_CT_READ(dst, x)  dst = x, x an lvalue in a conntrack entry of dst's size
  */
 #define NW_READ_DIRECT(dst, x) __builtin_memcpy(&(dst), &(x), sizeof(dst))
-#define NW_READ_PROBE(dst, x) bpf_core_read(&(dst), sizeof(dst), &(x))
 #ifdef NW_BTF_CT
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define NW_BTF_AS(type, p, id) ((type *)bpf_rdonly_cast((const void *)(p), (id)))
 #define NW_CT_READ NW_READ_DIRECT
-#define NW_TASK_DIRECT
 #else
-#define NW_CT_READ NW_READ_PROBE
-#endif
-#ifdef NW_BTF_TASK
-#define NW_TASK_DIRECT
-#endif
-#ifdef NW_TASK_DIRECT
-#define NW_TASK_READ NW_READ_DIRECT
-#else
-#define NW_TASK_READ NW_READ_PROBE
+#define NW_CT_READ(dst, x) bpf_core_read(&(dst), sizeof(dst), &(x))
 #endif
 
 /* Set by userspace before load. */
@@ -95,6 +84,8 @@ static __always_inline __u64 nw_wakeup_flags(void)
  */
 static __always_inline int nw_skb_from_local_task(const struct sk_buff *skb)
 {
+	if (filter.cgroup) /* the socket's owner comes from its record instead */
+		return 0;
 #ifdef NW_BTF_SKB
 	return skb->sk && !skb->skb_iif;
 #else
@@ -102,13 +93,29 @@ static __always_inline int nw_skb_from_local_task(const struct sk_buff *skb)
 #endif
 }
 
-static __always_inline void nw_count_lost(void)
+/* The skb's conntrack pointer and ctinfo bits. */
+static __always_inline unsigned long nw_skb_nfct(const struct sk_buff *skb)
+{
+#ifdef NW_BTF_SKB
+	return skb->_nfct;
+#else
+	return BPF_CORE_READ(skb, _nfct);
+#endif
+}
+
+/* +1 in slot 0 of a one-entry per-CPU array: no atomic needed. */
+static __always_inline void nw_percpu_inc(void *map)
 {
 	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+	__u64 *n = bpf_map_lookup_elem(map, &zero);
 
 	if (n)
-		*n += 1; /* per-CPU slot: no atomic needed */
+		*n += 1;
+}
+
+static __always_inline void nw_count_lost(void)
+{
+	nw_percpu_inc(&lost);
 }
 
 /*
@@ -184,9 +191,8 @@ static __always_inline int nw_proto_has_ports(__u8 proto)
 }
 
 /*
- * From a stack copy of a conntrack tuple (one bpf_core_read() per direction
- * in nw_emit(), instead of one per field): the layout of struct
- * nf_conntrack_tuple has not changed since it was introduced.
+ * From a stack copy of a conntrack tuple (nw_tuple_read()): the layout of
+ * struct nf_conntrack_tuple has not changed since it was introduced.
  */
 static __always_inline void nw_tuple_from(struct nw_tuple *dst, const struct nf_conntrack_tuple *t,
 					  __u8 family, __u8 proto)
@@ -239,8 +245,6 @@ static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig,
 	struct nw_join_src src = { .family = family };
 	struct nw_join_key key;
 	struct nw_join_val *rec;
-	__u32 zero = 0;
-	__u64 *missed;
 
 	__builtin_memset(&key, 0, sizeof(key));
 	nw_tuple_from(&key.orig, orig, family, proto);
@@ -252,57 +256,35 @@ static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig,
 		return 1;
 	}
 	__builtin_memcpy(src.addr, key.orig.src, sizeof(src.addr));
-	if (bpf_map_lookup_elem(&nw_join_src, &src)) {
-		missed = bpf_map_lookup_elem(&nw_join_missed, &zero);
-		if (missed)
-			*missed += 1; /* per-CPU slot */
-	}
+	if (bpf_map_lookup_elem(&nw_join_src, &src))
+		nw_percpu_inc(&nw_join_missed);
 	return 0;
 }
 
-/* Who opened the connection: with --cgroup the socket's owner from its
- * record, whatever context this runs in; else the current task if it sent
- * the packet. */
 /*
- * The current task's ids, read from task_struct: BPF_PROG_TYPE_NETFILTER
- * programs may call bpf_get_current_pid_tgid() and
- * bpf_get_current_cgroup_id() only from Linux 6.10 (helpers opened to all
- * program types), and bpf_get_current_comm() not at all on 6.12;
- * bpf_get_current_task() is in the base set for CAP_PERFMON.
+ * The current task, readable with plain loads.  Its ids come from
+ * task_struct: BPF_PROG_TYPE_NETFILTER programs may call
+ * bpf_get_current_pid_tgid() and bpf_get_current_cgroup_id() only from Linux
+ * 6.10 (helpers opened to all program types), and bpf_get_current_comm() not
+ * at all on 6.12; bpf_get_current_task() is in their base set for
+ * CAP_PERFMON.  fentry and kprobe programs have bpf_get_current_task_btf()
+ * (Linux >= 5.11).
  */
 static __always_inline struct task_struct *nw_current(void)
 {
-#if defined(NW_BTF_CT)
+#ifdef NW_BTF_CT
 	return NW_BTF_AS(struct task_struct, bpf_get_current_task(),
 			 bpf_core_type_id_kernel(struct task_struct));
-#elif defined(NW_BTF_TASK)
+#else
 	return bpf_get_current_task_btf();
-#else
-	return (struct task_struct *)bpf_get_current_task();
 #endif
 }
 
-static __always_inline __u64 nw_current_pid_tgid(void)
-{
-	struct task_struct *t = nw_current();
-	pid_t tgid, pid;
-
-	NW_TASK_READ(tgid, t->tgid);
-	NW_TASK_READ(pid, t->pid);
-	return ((__u64)tgid << 32) | (__u32)pid;
-}
-
-static __always_inline __u64 nw_current_cgroup_id(void)
-{
-#ifdef NW_TASK_DIRECT
-	return nw_current()->cgroups->dfl_cgrp->kn->id;
-#else
-	return BPF_CORE_READ(nw_current(), cgroups, dfl_cgrp, kn, id);
-#endif
-}
-
+/* Who opened the connection: with --cgroup the socket's owner from its
+ * record, whatever context this runs in; else @task (the current one) if it
+ * sent the packet, NULL if not. */
 static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_join_val *who,
-					 int task_ok, __u64 pid_tgid)
+					 struct task_struct *task)
 {
 	if (filter.cgroup) {
 		e->pid = who->pid;
@@ -310,13 +292,13 @@ static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_joi
 		e->cgroup_id = who->cgroup_id;
 		__builtin_memcpy(e->comm, who->comm, sizeof(e->comm));
 		e->flags |= NW_EF_JOINED | (who->tgid ? NW_EF_TASK : 0);
-	} else if (task_ok) {
-		e->pid = (__u32)pid_tgid;
-		e->tgid = pid_tgid >> 32;
-		e->cgroup_id = nw_current_cgroup_id();
+	} else if (task) {
+		e->pid = task->pid;
+		e->tgid = task->tgid;
+		e->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
 		/* Always NUL-terminated in the task (a torn read by a racing
 		 * prctl(PR_SET_NAME) is terminated by userspace, conn__decode). */
-		NW_TASK_READ(e->comm, nw_current()->comm);
+		NW_READ_DIRECT(e->comm, task->comm);
 		e->flags |= NW_EF_TASK;
 	}
 }
@@ -324,20 +306,26 @@ static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_joi
 /*
  * Build and submit the event for a new conntrack entry.  @task_ok says the
  * current task is the one that sent the packet (a local socket in process
- * context), so its pid/comm/cgroup may be recorded.
+ * context: nw_skb_from_local_task()), so its pid/comm/cgroup may be recorded.
+ * The cheap filters run before the tuples are read.
  */
 static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 hook,
 				   int task_ok, __s32 verdict, int has_verdict)
 {
 	struct nf_conntrack_tuple orig_copy, reply_copy;
 	const struct nf_conntrack_tuple *orig = &orig_copy, *reply = &reply_copy;
-	__u64 pid_tgid = task_ok ? nw_current_pid_tgid() : 0;
+	struct task_struct *task = task_ok ? nw_current() : NULL;
+	__u32 tgid = task ? task->tgid : 0;
 	struct nw_join_val who = {};
 	struct nw_event *e;
 	__u16 odport = 0, rsport = 0;
 	unsigned long status;
 	__u8 family, proto;
 
+	if (filter.netns && filter.netns != netns)
+		return;
+	if (filter.tgid && !filter.cgroup && filter.tgid != tgid)
+		return;
 	nw_tuple_read(&orig_copy, &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple);
 	nw_tuple_read(&reply_copy, &ct->tuplehash[IP_CT_DIR_REPLY].tuple);
 	family = orig->src.l3num;
@@ -345,10 +333,6 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	if (filter.family && filter.family != family)
 		return;
 	if (filter.proto && filter.proto != proto)
-		return;
-	if (filter.netns && filter.netns != netns)
-		return;
-	if (filter.tgid && !filter.cgroup && (!task_ok || filter.tgid != (__u32)(pid_tgid >> 32)))
 		return;
 	if (filter.nports) {
 		if (!nw_proto_has_ports(proto))
@@ -364,7 +348,7 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		if (filter.tgid && filter.tgid != who.tgid)
 			return;
 	}
-	if (!nw_tree_match(filter.cgroup ? who.tgid : task_ok ? (__u32)(pid_tgid >> 32) : 0))
+	if (!nw_tree_match(filter.cgroup ? who.tgid : tgid))
 		return;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -393,7 +377,7 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		e->verdict = verdict;
 		e->flags |= NW_EF_VERDICT;
 	}
-	nw_fill_task(e, &who, task_ok, pid_tgid);
+	nw_fill_task(e, &who, task);
 	nw_tuple_from(&e->orig, orig, family, proto);
 	nw_tuple_from(&e->reply, reply, family, proto);
 	bpf_ringbuf_submit(e, nw_wakeup_flags());

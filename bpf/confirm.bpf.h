@@ -15,8 +15,8 @@
  *     already in the table and returning NF_ACCEPT: that entry was reported
  *     when it was confirmed, so this call is not;
  *   - or fails to insert and returns NF_DROP: reported as "dropped".
- * So each backend stashes the skb's conntrack at entry and, at return,
- * reports it unless the skb now points elsewhere.
+ * So the skb's conntrack is stashed at entry (nw_confirm_push()) and, at
+ * return, reported unless the skb now points elsewhere (nw_confirm_pop()).
  */
 #ifndef NATWHO_CONFIRM_BPF_H
 #define NATWHO_CONFIRM_BPF_H
@@ -27,15 +27,6 @@
  * The conntrack @skb carries into __nf_conntrack_confirm(), or 0 when the
  * call cannot confirm anything (no entry, or the REPLY direction).
  */
-static __always_inline unsigned long nw_skb_nfct(const struct sk_buff *skb)
-{
-#ifdef NW_BTF_SKB
-	return skb->_nfct;
-#else
-	return BPF_CORE_READ(skb, _nfct);
-#endif
-}
-
 static __always_inline __u64 nw_confirm_candidate(const struct sk_buff *skb)
 {
 	unsigned long nfct = nw_skb_nfct(skb);
@@ -73,8 +64,8 @@ static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_
  * has pid 0, so softirqs that run on it get one key per CPU instead.
  *
  * An LRU map whose entries are never deleted: after a thread's first call,
- * entry and return are one lock-free lookup each (an update and a delete per
- * call took bucket locks).  Eviction takes the least recently used threads,
+ * entry and return are one lock-free lookup each, no bucket lock.  Eviction
+ * takes the least recently used threads,
  * never one between its entry and return unless NW_CONFIRM_THREADS threads
  * confirm at once.
  */

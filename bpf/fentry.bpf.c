@@ -6,7 +6,6 @@
  * (ct->ct_net) and filter.netns applies in nw_emit().  See confirm.bpf.h for
  * which calls are reported.
  */
-#define NW_BTF_TASK /* bpf_get_current_task_btf() */
 #define NW_BTF_SKB /* the traced function's argument */
 #include "confirm.bpf.h"
 #include <bpf/bpf_tracing.h>

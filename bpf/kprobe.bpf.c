@@ -11,7 +11,6 @@
  * neighbour's verdict; a verdict is NF_DROP only when inserting failed, which
  * is rare.  fexit sees the skb and checks the pairing.)
  */
-#define NW_BTF_TASK /* bpf_get_current_task_btf(); the skb is a plain address */
 #include "confirm.bpf.h"
 #include <bpf/bpf_tracing.h>
 

@@ -26,7 +26,7 @@ const volatile __u32 nf_conn_btf_id = 0;
 static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 {
 	struct sk_buff *skb = ctx->skb;
-	unsigned long nfct = skb->_nfct;
+	unsigned long nfct = nw_skb_nfct(skb);
 	unsigned long ctinfo = nfct & 7;
 	const struct nf_conn *ct;
 	unsigned long status;
