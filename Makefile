@@ -75,7 +75,9 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(LOADER_OBJS): $(SKELS)
+# Generated before any loader object compiles; -MMD then tracks which
+# skeleton each object really includes.
+$(LOADER_OBJS): | $(SKELS)
 
 $(OUTPUT)/%.o: src/%.c | $(OUTPUT)
 	$(call msg,CC,$@)
@@ -83,12 +85,12 @@ $(OUTPUT)/%.o: src/%.c | $(OUTPUT)
 
 natwho: $(PURE_OBJS) $(LOADER_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Statically linked, for the QEMU guests of tests/qemu: no libraries to copy.
 $(OUTPUT)/natwho-static: $(PURE_OBJS) $(LOADER_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -static $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -static $^ $(LDLIBS) -o $@
 
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(PURE_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -160,4 +162,4 @@ install: natwho
 clean:
 	$(Q)rm -rf $(OUTPUT) natwho
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/bench/*.d)

@@ -65,7 +65,8 @@ void opts__usage(FILE *f)
 	fputs("Usage: natwho [OPTIONS]\n"
 	      "       natwho [OPTIONS] -- CMD [ARGS...]\n"
 	      "       natwho -r FILE [FILTERS] [OUTPUT OPTIONS]\n"
-	      "       natwho audit [--k8s FILE|kubectl] [--netns NS] [-o json]\n"
+	      "       natwho audit [--k8s FILE|kubectl] [--kubeconfig FILE] [--netns NS]\n"
+	      "                    [--no-rules] [-o json] [-v]\n"
 	      "Show, for every new connection, where it was meant to go and where\n"
 	      "conntrack/NAT actually sent it.\n"
 	      "\n"
@@ -111,7 +112,8 @@ void opts__usage(FILE *f)
 	      "                          live output to stderr\n"
 	      "  -r, --read FILE         replay a capture file (- for stdin) as it was shown\n"
 	      "                          live; needs neither root nor BPF; --port, --proto,\n"
-	      "                          -4/-6, --pid, --netns INODE apply in userspace\n"
+	      "                          -4/-6, --pid, --netns INODE, --mismatch-only, -c,\n"
+	      "                          -q, --utc apply in userspace\n"
 	      "  -q, --quiet             no live records: the summary only\n"
 	      "  -- CMD [ARGS...]        run CMD once attached, trace until it exits, then\n"
 	      "                          print a verdict and exit with CMD's status\n"
@@ -137,7 +139,8 @@ void opts__usage(FILE *f)
 	      "\n"
 	      "Exit status: 0 ok, 1 runtime error, 2 usage error, 3 missing privileges,\n"
 	      "4 kernel lacks a needed feature, 5 malformed input file, 6 audit found\n"
-	      "shadowing rules; with -- CMD, CMD's own (128+N if signal N killed it).\n"
+	      "shadowing rules; with -- CMD, CMD's own (128+N if signal N killed it,\n"
+	      "127/126 if it could not run).\n"
 	      "See natwho(8).\n",
 	      f);
 }
@@ -304,26 +307,6 @@ static int parse_one(struct nw_opts *o, int c, const char *arg)
 	}
 }
 
-/* The options -r refuses: they steer live tracing only.  NULL for others. */
-static const char *live_only(int c)
-{
-	switch (c) {
-	case 'w': return "-w";
-	case 'd': return "--duration";
-	case OPT_BACKEND: return "--backend";
-	case OPT_RINGBUF: return "--ringbuf-size";
-	case OPT_CGROUP: return "--cgroup";
-	case OPT_POD: return "--pod";
-	case OPT_POD_UID: return "--pod-uid";
-	case OPT_CHILDREN: return "--children";
-	case OPT_NO_CHILDREN: return "--no-children";
-	case OPT_NO_RULES: return "--no-rules"; /* -r reads rules from the file only */
-	case OPT_KUBECONFIG: return "--kubeconfig";
-	case OPT_REFRESH: return "--refresh";
-	default: return NULL;
-	}
-}
-
 /* The long name of option @c (every option has one). */
 static const char *long_name(int c)
 {
@@ -331,6 +314,28 @@ static const char *long_name(int c)
 		if (lo->val == c)
 			return lo->name;
 	return "?";
+}
+
+/* The options -r refuses: they steer live tracing only. */
+static bool live_only(int c)
+{
+	switch (c) {
+	case 'w':
+	case 'd':
+	case OPT_BACKEND:
+	case OPT_RINGBUF:
+	case OPT_CGROUP:
+	case OPT_POD:
+	case OPT_POD_UID:
+	case OPT_CHILDREN:
+	case OPT_NO_CHILDREN:
+	case OPT_NO_RULES: /* -r reads rules from the file only */
+	case OPT_KUBECONFIG:
+	case OPT_REFRESH:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* What `natwho audit` reads: the knowledge options and the output form. */
@@ -357,7 +362,7 @@ static bool audit_takes(int c)
 static int check_modes(const struct nw_opts *o, const char *live, bool children)
 {
 	if (o->read_path && live)
-		nw_err("%s applies to live tracing, not to -r (replaying a capture file)", live);
+		nw_err("--%s applies to live tracing, not to -r (replaying a capture file)", live);
 	else if (o->read_path && o->netns_path)
 		nw_err("-r filters by --netns INODE (a number), not by path");
 	else if (o->read_path && o->cmd)
@@ -412,7 +417,8 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 		err = parse_one(o, c, optarg);
 		if (err)
 			return err;
-		live = live ?: live_only(c);
+		if (!live && live_only(c))
+			live = long_name(c);
 		children |= c == OPT_CHILDREN || c == OPT_NO_CHILDREN;
 	}
 	if (optind < nopts) {

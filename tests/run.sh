@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# natwho's test runner: tests/run.sh [unit|e2e|fuzz|qemu|all]...
+# natwho's test runner: tests/run.sh [unit|docs|e2e|fuzz|qemu|all]...
 #
 # unit: every build/tests/test_* (cmocka; exit status = failed tests)
 # e2e:  every tests/e2e/*.sh as root (exit 0 pass, 77 unsupported, else fail)
@@ -109,7 +109,11 @@ run_docs() {
 }
 
 run_qemu() {
-	[ -x tests/qemu/matrix.sh ] || return 0
+	if [ ! -x tests/qemu/matrix.sh ]; then
+		echo "tests/qemu/matrix.sh is missing or not executable" >"$LOGDIR/qemu_matrix.log"
+		report qemu/matrix 1 "$LOGDIR/qemu_matrix.log"
+		return
+	fi
 	UNSUPPORTED_OK=1 run_one "qemu/matrix" 3600 tests/qemu/matrix.sh
 	sed -n '/^natwho backend matrix/,$s/^/    /p' "$LOGDIR/qemu_matrix.log"
 }

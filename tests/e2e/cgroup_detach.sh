@@ -32,7 +32,9 @@ for sig in INT TERM KILL; do
 	expect_bpf_alive prog $progs
 	expect_bpf_alive map $maps
 	kill -"$sig" "$NATWHO_PID"
-	wait "$NATWHO_PID" 2>/dev/null || true
+	rc=0
+	wait "$NATWHO_PID" 2>/dev/null || rc=$?
+	[ "$sig" = KILL ] || [ "$rc" -eq 0 ] || fail "natwho --cgroup exited $rc after SIG$sig, want 0"
 	for i in $(seq 1 50); do
 		left=""
 		for dir in "$CG" "$CG2"; do
