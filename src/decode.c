@@ -57,9 +57,9 @@ int conn__decode(const void *data, size_t size, int64_t boot_to_real_ns,
 	return 0;
 }
 
-bool conn__has_ports(const struct conn *c)
+bool conn__proto_has_ports(uint8_t proto)
 {
-	switch (c->proto) {
+	switch (proto) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
 	case IPPROTO_SCTP:
@@ -69,6 +69,11 @@ bool conn__has_ports(const struct conn *c)
 	default:
 		return false;
 	}
+}
+
+bool conn__has_ports(const struct conn *c)
+{
+	return conn__proto_has_ports(c->proto);
 }
 
 /* glibc's inet_ntop() formats IPv4 with sprintf(): a few times slower than
@@ -98,42 +103,39 @@ const char *conn__addr_str(uint8_t family, const uint8_t *addr, char *buf, size_
 	return buf;
 }
 
+/* Written without a formatter: three per text line. */
+const char *conn__addr_port_str(uint8_t family, const uint8_t *addr, uint16_t port, bool has_port,
+				char *buf)
+{
+	bool brackets = family == AF_INET6 && has_port;
+	char *p = buf + brackets, d[FMT_U64_LEN];
+	size_t n;
+
+	conn__addr_str(family, addr, p, NW_ADDRSTRLEN);
+	p += strlen(p);
+	if (brackets) {
+		buf[0] = '[';
+		*p++ = ']';
+	}
+	if (has_port) {
+		n = fmt__u64(d, port);
+		*p++ = ':';
+		memcpy(p, d + sizeof(d) - n, n);
+		p += n;
+	}
+	*p = '\0';
+	return buf;
+}
+
 const char *conn__ep_str(const struct conn *c, const uint8_t *addr, uint16_t port, char *buf,
 			 size_t len)
 {
-	char a[NW_ADDRSTRLEN];
+	char ep[NW_EPSTRLEN];
 
-	conn__addr_str(c->family, addr, a, sizeof(a));
-	if (len >= NW_EPSTRLEN) { /* always fits: no formatter (three per text line) */
-		bool v6 = c->family == AF_INET6, ports = conn__has_ports(c);
-		size_t n = strlen(a);
-		char *p = buf, d[6];
-		int i = sizeof(d);
-
-		if (v6 && ports)
-			*p++ = '[';
-		memcpy(p, a, n);
-		p += n;
-		if (ports) {
-			if (v6)
-				*p++ = ']';
-			*p++ = ':';
-			do {
-				d[--i] = (char)('0' + port % 10);
-				port /= 10;
-			} while (port);
-			memcpy(p, d + i, sizeof(d) - i);
-			p += sizeof(d) - i;
-		}
-		*p = '\0';
-		return buf;
-	}
-	if (!conn__has_ports(c))
-		fmt__snprintf(buf, len, "%s", a);
-	else if (c->family == AF_INET6)
-		fmt__snprintf(buf, len, "[%s]:%u", a, port);
-	else
-		fmt__snprintf(buf, len, "%s:%u", a, port);
+	if (len >= NW_EPSTRLEN)
+		return conn__addr_port_str(c->family, addr, port, conn__has_ports(c), buf);
+	conn__addr_port_str(c->family, addr, port, conn__has_ports(c), ep);
+	fmt__snprintf(buf, len, "%s", ep);
 	return buf;
 }
 

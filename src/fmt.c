@@ -75,23 +75,28 @@ static int64_t arg_signed(va_list *ap, enum fmt_len l)
 	}
 }
 
-/* Digits of @v in base 10 or 16, right-aligned in @b (24 bytes); the count. */
+/* Digits of @v in base 10 or 16, right-aligned in @b (FMT_U64_LEN bytes); the count. */
 static size_t digits(char *b, uint64_t v, unsigned base, bool upper)
 {
 	const char *dig = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-	size_t i = 24;
+	size_t i = FMT_U64_LEN;
 
 	do {
 		b[--i] = dig[v % base];
 		v /= base;
 	} while (v);
-	return 24 - i;
+	return FMT_U64_LEN - i;
+}
+
+size_t fmt__u64(char *b, uint64_t v)
+{
+	return digits(b, v, 10, false);
 }
 
 static void number(struct fmt_out *o, bool neg, uint64_t mag, unsigned base, bool upper,
 		   size_t width, bool left, bool zero)
 {
-	char b[24];
+	char b[FMT_U64_LEN];
 	size_t k = digits(b, mag, base, upper), len = k + neg;
 
 	if (zero && !left) { /* sign, then zeros */
@@ -99,14 +104,14 @@ static void number(struct fmt_out *o, bool neg, uint64_t mag, unsigned base, boo
 			put(o, "-", 1);
 		if (width > len)
 			pad(o, '0', width - len);
-		put(o, b + 24 - k, k);
+		put(o, b + FMT_U64_LEN - k, k);
 		return;
 	}
 	if (!left && width > len)
 		pad(o, ' ', width - len);
 	if (neg)
 		put(o, "-", 1);
-	put(o, b + 24 - k, k);
+	put(o, b + FMT_U64_LEN - k, k);
 	if (left && width > len)
 		pad(o, ' ', width - len);
 }

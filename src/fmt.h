@@ -17,8 +17,13 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 int fmt__vsnprintf(char *buf, size_t len, const char *fmt, va_list ap);
+/* The decimal digits of @v, right-aligned in @b (FMT_U64_LEN bytes, no NUL);
+ * returns how many: they start at b + FMT_U64_LEN - count. */
+#define FMT_U64_LEN 24
+size_t fmt__u64(char *b, uint64_t v);
 int fmt__snprintf(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

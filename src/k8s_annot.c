@@ -54,19 +54,6 @@ static const char *kannot__tag(uint8_t verdict)
 	}
 }
 
-static void kannot__ep(const struct k8s_annot *a, const uint8_t *addr, uint16_t port, char *buf,
-		       size_t len)
-{
-	char s[INET6_ADDRSTRLEN];
-
-	conn__addr_str(a->family, addr, s, sizeof(s));
-	if (!port)
-		fmt__snprintf(buf, len, "%s", s);
-	else if (a->family == AF_INET6)
-		fmt__snprintf(buf, len, "[%s]:%u", s, port);
-	else
-		fmt__snprintf(buf, len, "%s:%u", s, port);
-}
 
 static bool kref__is_svc(uint8_t kind)
 {
@@ -80,7 +67,7 @@ static void kannot__target_str(const struct k8s_annot *a, char *buf, size_t len)
 	const struct k8s_ref *t = &a->target;
 	char ep[NW_EPSTRLEN], svc[600];
 
-	kannot__ep(a, a->daddr, a->dport, ep, sizeof(ep));
+	conn__addr_port_str(a->family, a->daddr, a->dport, a->dport != 0, ep);
 	if (kref__is_svc(t->kind)) {
 		if (t->name)
 			fmt__snprintf(svc, sizeof(svc), "Service %s/%s", t->ns, t->name);
@@ -108,7 +95,7 @@ static void kannot__landed_str(const struct k8s_annot *a, char *buf, size_t len)
 	const struct k8s_ref *l = &a->landed;
 	char ep[NW_EPSTRLEN];
 
-	kannot__ep(a, a->laddr, a->lport, ep, sizeof(ep));
+	conn__addr_port_str(a->family, a->laddr, a->lport, a->lport != 0, ep);
 	switch (l->kind) {
 	case K8S_KIND_POD: fmt__snprintf(buf, len, "pod %s/%s", l->ns, l->name); break;
 	case K8S_KIND_NODE: fmt__snprintf(buf, len, "node %s (%s)", l->name ? l->name : "?", ep); break;
@@ -156,7 +143,7 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 		break;
 	case KW_SVC_EP: /* "endpoint external endpoint ADDR" says it twice */
 		if (a->landed.kind == K8S_KIND_EXTERNAL)
-			kannot__ep(a, a->laddr, a->lport, landed, sizeof(landed));
+			conn__addr_port_str(a->family, a->laddr, a->lport, a->lport != 0, landed);
 		fmt__snprintf(buf, len, "%s -> endpoint %s via %s%s", target, landed, via,
 			 a->via.not_ready ? " (endpoint not ready)" : "");
 		break;

@@ -168,14 +168,6 @@ static bool kaudit__hook(const struct kindex *idx, const struct kdnat *d, const 
 	return true;
 }
 
-static void kaudit__addr(uint8_t family, const uint8_t *addr, uint16_t port, char *buf,
-			 size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	inet_ntop(family, addr, a, sizeof(a));
-	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
-}
 
 /* "hostPort tcp/3306 -> 10.224.0.222:3306 (pod b/mysql-b-0, nat CNI-DN-..., sandbox ...)" */
 static void kaudit__rule_str(const struct kdnat *d, char *buf, size_t len)
@@ -187,7 +179,7 @@ static void kaudit__rule_str(const struct kdnat *d, char *buf, size_t len)
 		const struct khostport *hp = d->hp;
 		char pod[600] = "";
 
-		kaudit__addr(hp->to.family, hp->to.addr, hp->to_port, to, sizeof(to));
+		conn__addr_port_str(hp->to.family, hp->to.addr, hp->to_port, true, to);
 		if (hp->pod_name)
 			snprintf(pod, sizeof(pod), "pod %s/%s, ", hp->pod_ns, hp->pod_name);
 		snprintf(buf, len, "hostPort %s/%u -> %s (%stable %s chain %s, sandbox %.12s)",
@@ -217,7 +209,7 @@ static void kaudit__target_str(const struct ktarget *t, char *buf, size_t len)
 		snprintf(buf, len, "NodePort %s/%u of %s", proto, t->port, svc);
 		return;
 	}
-	kaudit__addr(t->family, t->addr, t->port, a, sizeof(a));
+	conn__addr_port_str(t->family, t->addr, t->port, true, a);
 	snprintf(buf, len, "%s %s %s", svc, kinds[t->kind], a);
 }
 
@@ -233,7 +225,7 @@ static void kaudit__json_rule(struct out *o, const struct kdnat *d)
 	if (d->key->port)
 		out__u64(o, OUT_JSON_ONLY, "port", NULL, d->key->port);
 	if (d->hp) {
-		kaudit__addr(d->hp->to.family, d->hp->to.addr, d->hp->to_port, to, sizeof(to));
+		conn__addr_port_str(d->hp->to.family, d->hp->to.addr, d->hp->to_port, true, to);
 		out__str(o, OUT_JSON_ONLY, "to", NULL, to);
 		out__str(o, OUT_JSON_ONLY, "sandbox", NULL, d->hp->sandbox);
 		out__str(o, OUT_JSON_ONLY, "namespace", NULL, d->hp->pod_ns);

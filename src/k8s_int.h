@@ -11,6 +11,7 @@
 #define NW_K8S_INT_H
 
 #include <stdarg.h>
+#include <string.h>
 #include "kindex.h"
 
 #define KNONE UINT32_MAX
@@ -292,6 +293,19 @@ struct klines {
 };
 int klines__parse(struct klines *l, const char *data, size_t len);
 /* IPv4/IPv6 -> 0/1 */
+/* @s (NULL: no) starts with @prefix; kstr_nprefix: within @s's first @n bytes. */
+static inline bool kstr_prefix(const char *s, const char *prefix)
+{
+	return s && !strncmp(s, prefix, strlen(prefix));
+}
+
+static inline bool kstr_nprefix(const char *s, size_t n, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+
+	return n >= pl && !memcmp(s, prefix, pl);
+}
+
 static inline int kfam__idx(uint8_t family)
 {
 	return family == 10 /* AF_INET6 */;

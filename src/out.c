@@ -289,17 +289,10 @@ void out__str(struct out *o, enum out_kind k, const char *key, const char *fmt, 
 /* Decimal without printf's format parsing: numbers are most of a record. */
 static void put_u64(struct out *o, uint64_t v)
 {
-	char b[20];
-	int i = sizeof(b);
+	char b[FMT_U64_LEN];
+	size_t n = fmt__u64(b, v);
 
-	do {
-		b[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	if (o->len + sizeof(b) > sizeof(o->buf))
-		ob_flush(o);
-	memcpy(o->buf + o->len, b + i, sizeof(b) - i);
-	o->len += sizeof(b) - i;
+	ob_write(o, b + sizeof(b) - n, n);
 }
 
 void out__u64(struct out *o, enum out_kind k, const char *key, const char *fmt, uint64_t val)
@@ -310,20 +303,16 @@ void out__u64(struct out *o, enum out_kind k, const char *key, const char *fmt, 
 		json_key(o, key);
 		put_u64(o, val);
 	} else if (fmt) {
-		char b[24];
+		char b[FMT_U64_LEN + 1];
 		const char *tail;
-		int w, i = sizeof(b) - 1;
+		int w;
 
 		if (!(tail = column_fmt(fmt, "llu", 3, &w))) {
 			ob_printf(o, fmt, (unsigned long long)val);
 			return;
 		}
-		b[i] = '\0';
-		do {
-			b[--i] = (char)('0' + val % 10);
-			val /= 10;
-		} while (val);
-		out__text_col(o, b + i, w, tail);
+		b[FMT_U64_LEN] = '\0';
+		out__text_col(o, b + FMT_U64_LEN - fmt__u64(b, val), w, tail);
 	}
 }
 

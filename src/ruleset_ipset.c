@@ -15,13 +15,6 @@
 #include <string.h>
 #include "k8s_int.h"
 
-static bool str_prefix(const char *s, size_t n, const char *prefix)
-{
-	size_t pl = strlen(prefix);
-
-	return n >= pl && !memcmp(s, prefix, pl);
-}
-
 /* "10.96.0.10,tcp:53" */
 static int ipset__ip_port(const char *s, size_t n, uint8_t family, struct kaddr *a,
 			  uint8_t *proto, uint16_t *port)
@@ -57,10 +50,10 @@ static uint8_t ipset__kind(const char *set, size_t n, uint8_t *family, uint8_t *
 	size_t nl;
 
 	*family = AF_INET;
-	if (str_prefix(set, n, "KUBE-6-")) {
+	if (kstr_nprefix(set, n, "KUBE-6-")) {
 		*family = AF_INET6;
 		name = set + 7;
-	} else if (str_prefix(set, n, "KUBE-")) {
+	} else if (kstr_nprefix(set, n, "KUBE-")) {
 		name = set + 5;
 	} else {
 		return 0;
@@ -111,9 +104,9 @@ static int ipset__line(struct kindex *idx, const char *line, size_t n)
 	size_t set_n, entry_n;
 	uint8_t kind, family, np_proto = 0;
 
-	if (!str_prefix(line, n, "add "))
-		return str_prefix(line, n, "create ") || str_prefix(line, n, "flush") ||
-				       str_prefix(line, n, "destroy") ?
+	if (!kstr_nprefix(line, n, "add "))
+		return kstr_nprefix(line, n, "create ") || kstr_nprefix(line, n, "flush") ||
+				       kstr_nprefix(line, n, "destroy") ?
 			       0 :
 			       -EINVAL;
 	set = line + 4;

@@ -75,11 +75,6 @@ struct ipt {
 	uint8_t claims; /* 1 << K8S_KIND_*: VIP kinds KUBE-SERVICES translates */
 };
 
-static bool str_prefix(const char *s, const char *prefix)
-{
-	return s && !strncmp(s, prefix, strlen(prefix));
-}
-
 /* Split the line into words; "..." with \" and \\ escapes is one word. */
 static int ipt__tokenize(struct ipt *p, const char *line, size_t n)
 {
@@ -408,7 +403,7 @@ static void ipt__mark(struct ipt *p, uint32_t chain, int hook, const struct krea
 {
 	struct ipt_chain *c = &p->chains.v[chain];
 
-	if (c->reach[hook].reached || depth > IPT_MAX_DEPTH || str_prefix(c->name, "KUBE-"))
+	if (c->reach[hook].reached || depth > IPT_MAX_DEPTH || kstr_prefix(c->name, "KUBE-"))
 		return;
 	c->reach[hook] = *via;
 	for (uint32_t i = 0; i < c->nrules; i++) {
@@ -535,8 +530,8 @@ static int ipt__collect(struct ipt *p, uint32_t svcport, uint32_t chain, int dep
 			err = kindex__add_ep(p->idx, svcport, &r->to, port, true, KO_IPTABLES, NULL,
 					     NULL);
 			(*found)++;
-		} else if (t != KNONE && str_prefix(r->target, "KUBE-") &&
-			   !str_prefix(r->target, "KUBE-MARK-")) {
+		} else if (t != KNONE && kstr_prefix(r->target, "KUBE-") &&
+			   !kstr_prefix(r->target, "KUBE-MARK-")) {
 			err = ipt__collect(p, svcport, t, depth + 1, found);
 		}
 	}
@@ -565,7 +560,7 @@ static bool ipt__svc_rule(const struct ipt *p, const struct ipt_rule *r, uint32_
 {
 	*t = ipt__chain_id(p, r->target);
 	return r->comment && r->proto && r->dport_lo && r->dport_lo == r->dport_hi &&
-	       *t != KNONE && !str_prefix(r->target, "KUBE-MARK-");
+	       *t != KNONE && !kstr_prefix(r->target, "KUBE-MARK-");
 }
 
 /* Does r belong to a KUBE-SERVICES (cluster) or KUBE-NODEPORTS Service rule? */
@@ -759,7 +754,7 @@ static int ipt__portmap(struct ipt *p)
 	for (uint32_t i = 0; i < p->chains.n && !err; i++) {
 		const struct ipt_chain *dn = &p->chains.v[i];
 
-		if (!str_prefix(dn->name, "CNI-DN-"))
+		if (!kstr_prefix(dn->name, "CNI-DN-"))
 			continue;
 		for (uint32_t j = 0; j < dn->nrules && !err; j++) {
 			const struct ipt_rule *r = &p->rules.v[dn->rules[j]];
@@ -808,7 +803,7 @@ static int ipt__others(struct ipt *p)
 		const char *chain = p->chains.v[r->chain].name;
 
 		if (!r->target || (strcmp(r->target, "DNAT") && strcmp(r->target, "REDIRECT")) ||
-		    str_prefix(chain, "KUBE-") || str_prefix(chain, "CNI-DN-"))
+		    kstr_prefix(chain, "KUBE-") || kstr_prefix(chain, "CNI-DN-"))
 			continue;
 		if (!strcmp(r->target, "DNAT") && r->to.family != p->family) {
 			p->idx->skipped_rules++;

@@ -72,11 +72,6 @@ struct nft {
 	uint32_t neps_done, gen;
 };
 
-static bool str_prefix(const char *s, const char *prefix)
-{
-	return s && !strncmp(s, prefix, strlen(prefix));
-}
-
 static const char *nft__key(char *buf, size_t len, const char *family, const char *table,
 			    const char *chain)
 {
@@ -708,9 +703,9 @@ static int nft__svc_chain(const char *chain, struct nft_svcname *sn)
 {
 	const char *rest, *p1, *p2, *p3;
 
-	if (str_prefix(chain, "service-"))
+	if (kstr_prefix(chain, "service-"))
 		sn->service = true;
-	else if (str_prefix(chain, "external-"))
+	else if (kstr_prefix(chain, "external-"))
 		sn->service = false;
 	else
 		return -EINVAL;

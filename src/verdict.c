@@ -50,13 +50,13 @@ void verdict__add(struct verdict *v, const struct conn *c)
 /* "tcp 10.96.0.20:3306 -> 10.224.0.222:3306" */
 static const char *route_str(const struct verdict_route *r, char *buf, size_t len)
 {
-	struct conn c = { .family = r->family, .proto = r->proto };
 	char dst[NW_EPSTRLEN], landed[NW_EPSTRLEN], num[4];
 	const char *pname = proto_str(r->proto, num, sizeof(num));
+	bool ports = conn__proto_has_ports(r->proto);
 
 	snprintf(buf, len, "%s %s -> %s", pname,
-		 conn__ep_str(&c, r->dst.addr, r->dst.port, dst, sizeof(dst)),
-		 conn__ep_str(&c, r->landed.addr, r->landed.port, landed, sizeof(landed)));
+		 conn__addr_port_str(r->family, r->dst.addr, r->dst.port, ports, dst),
+		 conn__addr_port_str(r->family, r->landed.addr, r->landed.port, ports, landed));
 	return buf;
 }
 
