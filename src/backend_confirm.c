@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "backend.h"
+#include "log.h"
 #include "cgroup.h"
 #include "fentry.skel.h"
 #include "kprobe.skel.h"
@@ -51,9 +52,10 @@ static int confirm_explain(const struct confirm_kind *k, int err, bool attaching
 {
 	bool fexit = !strcmp(k->probe, "fexit");
 
-	if ((err == -EPERM || err == -EACCES) && geteuid() != 0) {
-		snprintf(why, why_len, "permission denied: run as root (needs CAP_BPF and "
-				       "CAP_PERFMON)");
+	if ((err == -EPERM || err == -EACCES) && geteuid() != 0) { /* as root: below */
+		char buf[160];
+
+		snprintf(why, why_len, "%s", nw_bpf_refusal(err, k->probe, buf, sizeof(buf)));
 		return err;
 	}
 	if (!path_exists("/sys/module/nf_conntrack")) {

@@ -22,13 +22,6 @@
 static const char *nf_load_hint(int err)
 {
 	switch (-err) {
-	case EACCES: /* as root: the verifier said no */
-		if (geteuid() == 0)
-			return "the kernel's verifier refused natwho's netfilter programs "
-			       "(-vv shows its log)";
-		/* fall through */
-	case EPERM:
-		return "permission denied: run as root (needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)";
 	case EINVAL:
 		return "the kernel rejected the BPF_PROG_TYPE_NETFILTER programs (needs Linux >= "
 		       "6.4 with CONFIG_NETFILTER_BPF_LINK; -vv shows libbpf's log)";
@@ -146,6 +139,7 @@ static int nf_open(struct nw_backend *be, const struct nw_backend_opts *opts, ch
 {
 	struct nf_bpf *skel = nf_bpf__open();
 	const char *hint;
+	char buf[160];
 	int err;
 
 	if (!skel) {
@@ -172,7 +166,7 @@ static int nf_open(struct nw_backend *be, const struct nw_backend_opts *opts, ch
 	}
 	err = nf_bpf__load(skel);
 	if (err) { /* the hints explain what the kernel refused */
-		hint = nf_load_hint(err);
+		hint = nw_bpf_refusal(err, "netfilter", buf, sizeof(buf)) ?: nf_load_hint(err);
 		snprintf(why, why_len, "%s", hint ? hint : strerror(-err));
 		goto cleanup;
 	}

@@ -27,13 +27,6 @@
 static const char *cgroup_load_hint(int err)
 {
 	switch (-err) {
-	case EACCES: /* as root: the verifier said no */
-		if (!geteuid())
-			return "the verifier rejected the cgroup programs (-vv shows its log)";
-		/* fallthrough */
-	case EPERM:
-		return "permission denied: run as root (needs CAP_BPF, CAP_NET_ADMIN and "
-		       "CAP_PERFMON)";
 	case EINVAL:
 		return "the kernel rejected the cgroup programs (needs cgroup/connect, sock_ops, "
 		       "cgroup_skb and socket storage: Linux >= 5.10 with CONFIG_CGROUP_BPF)";
@@ -86,6 +79,7 @@ int cgroup_attach__open(struct cgroup_attach *ca, const char *const *dirs, int n
 {
 	struct cgroup_bpf *skel;
 	const char *hint;
+	char buf[160];
 	int err;
 
 	memset(ca, 0, sizeof(*ca));
@@ -105,7 +99,7 @@ int cgroup_attach__open(struct cgroup_attach *ca, const char *const *dirs, int n
 	err = err ?: bpf_map__set_autocreate(skel->maps.lost, false);
 	err = err ?: cgroup_bpf__load(skel);
 	if (err) {
-		hint = cgroup_load_hint(err);
+		hint = nw_bpf_refusal(err, "cgroup", buf, sizeof(buf)) ?: cgroup_load_hint(err);
 		snprintf(why, why_len, "cgroup programs: %s", hint ? hint : strerror(-err));
 		goto cleanup;
 	}

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <stdarg.h>
 #include <stdio.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
 #include "log.h"
 #include "out.h"
 
@@ -67,4 +70,15 @@ void nw_dbg(int level, const char *fmt, ...)
 	fputs("natwho: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+}
+
+const char *nw_bpf_refusal(int err, const char *progs, char *buf, size_t len)
+{
+	if (err != -EPERM && err != -EACCES)
+		return NULL;
+	if (geteuid() != 0)
+		return "permission denied: run as root (needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)";
+	snprintf(buf, len, "the kernel refused natwho's %s programs: %s (-vv shows %s)", progs,
+		 strerror(-err), err == -EACCES ? "the verifier's log" : "libbpf's log");
+	return buf;
 }

@@ -22,6 +22,13 @@ int log__verbosity(void);
 void nw_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Shown with -v (level 1) or -vv (level 2, libbpf debug). */
+/*
+ * The one-line reason when the kernel refused natwho's @progs programs
+ * (e.g. "netfilter") for privileges: EPERM or EACCES without root; as root,
+ * EACCES is the verifier's answer and EPERM a policy (lockdown, a security
+ * module).  NULL for other errors; @buf holds the text when needed.
+ */
+const char *nw_bpf_refusal(int err, const char *progs, char *buf, size_t len);
 void nw_dbg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

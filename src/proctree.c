@@ -12,16 +12,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "backend.h"
+#include "log.h"
 #include "proctree.h"
 #include "proctree.skel.h"
 
 static const char *proctree_hint(int err)
 {
 	switch (-err) {
-	case EPERM:
-	case EACCES:
-		return geteuid() ? "permission denied: run as root (needs CAP_BPF and CAP_PERFMON)" :
-				   "the kernel refused the tp_btf programs (-vv shows why)";
 	case EINVAL:
 	case ENOENT:
 	case ESRCH:
@@ -42,6 +39,7 @@ int proctree__open(struct proctree *pt, char *why, size_t why_len)
 {
 	struct proctree_bpf *skel = proctree_bpf__open();
 	const char *hint;
+	char buf[160];
 	int err;
 
 	pt->skel = skel;
@@ -60,7 +58,8 @@ int proctree__open(struct proctree *pt, char *why, size_t why_len)
 	err = err ?: proctree_bpf__load(skel);
 	err = err ?: proctree_bpf__attach(skel);
 	if (err) {
-		hint = proctree_hint(err);
+		hint = nw_bpf_refusal(err, "process-tree (tp_btf)", buf, sizeof(buf)) ?:
+		       proctree_hint(err);
 		snprintf(why, why_len, "--children: %s", hint ? hint : strerror(-err));
 		goto cleanup;
 	}
