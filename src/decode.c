@@ -78,7 +78,7 @@ bool conn__has_ports(const struct conn *c)
 
 /* glibc's inet_ntop() formats IPv4 with sprintf(): a few times slower than
  * this, and there are five addresses in every JSON record. */
-static void ipv4_str(const uint8_t *a, char *buf)
+static char *ipv4_str(const uint8_t *a, char *buf)
 {
 	char *p = buf;
 
@@ -90,8 +90,10 @@ static void ipv4_str(const uint8_t *a, char *buf)
 		if (v >= 10)
 			*p++ = (char)('0' + v / 10 % 10);
 		*p++ = (char)('0' + v % 10);
-		*p++ = i < 3 ? '.' : '\0';
+		*p++ = '.';
 	}
+	p[-1] = '\0';
+	return p - 1;
 }
 
 const char *conn__addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len)
@@ -103,25 +105,32 @@ const char *conn__addr_str(uint8_t family, const uint8_t *addr, char *buf, size_
 	return buf;
 }
 
-/* Written without a formatter: three per text line. */
+/* Written without a formatter or a library call for IPv4: three per text
+ * line. */
 const char *conn__addr_port_str(uint8_t family, const uint8_t *addr, uint16_t port, bool has_port,
 				char *buf)
 {
 	bool brackets = family == AF_INET6 && has_port;
-	char *p = buf + brackets, d[FMT_U64_LEN];
-	size_t n;
+	char *p = buf + brackets, d[5];
+	int n = 0;
 
-	conn__addr_str(family, addr, p, NW_ADDRSTRLEN);
-	p += strlen(p);
+	if (family == AF_INET) {
+		p = ipv4_str(addr, p);
+	} else {
+		conn__addr_str(family, addr, p, NW_ADDRSTRLEN);
+		p += strlen(p);
+	}
 	if (brackets) {
 		buf[0] = '[';
 		*p++ = ']';
 	}
 	if (has_port) {
-		n = fmt__u64(d, port);
 		*p++ = ':';
-		memcpy(p, d + sizeof(d) - n, n);
-		p += n;
+		do
+			d[n++] = (char)('0' + port % 10);
+		while ((port /= 10));
+		while (n)
+			*p++ = d[--n];
 	}
 	*p = '\0';
 	return buf;

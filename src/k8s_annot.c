@@ -206,7 +206,10 @@ static void kvia__print(struct out *o, const struct k8s_via *v)
 void k8s_annot__print(struct out *o, const struct k8s_annot *a, const char *reason)
 {
 	if (o->mode == OUT_TEXT) {
-		out__text(o, "  %s %s", kannot__tag(a->verdict), reason);
+		out__text_str(o, "  ");
+		out__text_str(o, kannot__tag(a->verdict));
+		out__text_str(o, " ");
+		out__text_str(o, reason);
 		return;
 	}
 	out__obj_open(o, "k8s");

@@ -369,6 +369,8 @@ void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s
 	a->lport = c->landed.port;
 	memcpy(a->daddr, c->orig.dst, sizeof(a->daddr));
 	memcpy(a->laddr, c->landed.addr, sizeof(a->laddr));
+	memcpy(a->saddr, c->orig.src, sizeof(a->saddr));
+	a->dnat = c->dnat;
 	a->index_gen = idx->gen;
 	kannot__target(idx, c, a, &sp, &vip, &np);
 	ep = sp != KNONE && c->dnat ? kidx__ep(idx, sp, c) : NULL;
@@ -376,4 +378,16 @@ void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s
 	kannot__source(idx, c, a);
 	kannot__via(idx, c, sp, vip, np, ep, a);
 	kannot__verdict(idx, c, sp, ep, a);
+}
+
+bool kindex__annotate_again(const struct kindex *idx, const struct conn *c, struct k8s_annot *a)
+{
+	if (a->index_gen == idx->gen && a->family == c->family && a->proto == c->proto &&
+	    a->dport == c->orig.dport && a->lport == c->landed.port && a->dnat == c->dnat &&
+	    !memcmp(a->daddr, c->orig.dst, sizeof(a->daddr)) &&
+	    !memcmp(a->laddr, c->landed.addr, sizeof(a->laddr)) &&
+	    !memcmp(a->saddr, c->orig.src, sizeof(a->saddr)))
+		return true;
+	kindex__annotate(idx, c, a);
+	return false;
 }

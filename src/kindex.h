@@ -115,6 +115,10 @@ struct k8s_annot {
 	uint16_t dport, lport; /* orig.dport, landed.port */
 	uint8_t daddr[16], laddr[16]; /* orig.dst, landed.addr */
 	uint64_t index_gen; /* the index that filled it: unique per kindex__new() */
+	/* The other inputs, for kindex__annotate_again(); not part of what the
+	 * annotation says */
+	uint8_t saddr[16]; /* orig.src */
+	bool dnat;
 };
 
 struct kindex_stats {
@@ -151,6 +155,14 @@ bool kindex__empty(const struct kindex *idx);
  * fully overwritten.
  */
 void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s_annot *out);
+/*
+ * The same, but @a is left as it is when it already holds the annotation of
+ * a connection with the same inputs (addresses, ports but the source port,
+ * protocol, DNAT) from this index: a run of connections to one Service from
+ * one client costs one lookup.  @a must come from a previous call or be
+ * zeroed.  Returns true when @a was reused.
+ */
+bool kindex__annotate_again(const struct kindex *idx, const struct conn *c, struct k8s_annot *a);
 
 /*
  * Text: two spaces, "MISMATCH"/"OK"/"UNKNOWN", a space and the reason, on

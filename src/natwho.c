@@ -87,7 +87,7 @@ static bool enrich(struct app *app, struct conn *c)
 		app->stats.hidden += app->opts.mismatch_only;
 		return !app->opts.mismatch_only;
 	}
-	kindex__annotate(idx, c, annot);
+	kindex__annotate_again(idx, c, annot);
 	c->k8s = annot;
 	if (annot->verdict == K8S_VERDICT_MISMATCH) {
 		app->stats.mismatches++;

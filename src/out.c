@@ -229,40 +229,62 @@ void out__record_end(struct out *o)
 
 /*
  * Text columns: nearly every text format is "%-Ns TAIL" or "%-Nllu TAIL"
- * (TAIL literal).  Returns TAIL and sets *@width for such a @fmt with
- * conversion @conv, else NULL (then the formatter does it).
+ * (TAIL literal).  Returns TAIL and sets *@width and *@tail_len for such a
+ * @fmt with conversion @conv, else NULL (then the formatter does it).  No
+ * library calls: it runs for every column of every line.
  */
-static const char *column_fmt(const char *fmt, const char *conv, size_t conv_len, int *width)
+static const char *column_fmt(const char *fmt, const char *conv, int *width, size_t *tail_len)
 {
-	const char *p = fmt + 2;
+	const char *p = fmt + 2, *tail;
 	int w = 0;
 
 	if (fmt[0] != '%' || fmt[1] != '-')
 		return NULL;
 	for (; *p >= '0' && *p <= '9' && w < 1000; p++)
 		w = w * 10 + (*p - '0');
-	if (strncmp(p, conv, conv_len) || strchr(p + conv_len, '%'))
-		return NULL;
+	for (; *conv; conv++, p++)
+		if (*p != *conv)
+			return NULL;
+	for (tail = p; *p; p++)
+		if (*p == '%')
+			return NULL;
 	*width = w;
-	return p + conv_len;
+	*tail_len = (size_t)(p - tail);
+	return tail;
 }
 
-void out__text_col(struct out *o, const char *s, int width, const char *tail)
+/* @s (@n bytes) padded to @width, then @tail (@t bytes). */
+static void text_col(struct out *o, const char *s, size_t n, int width, const char *tail, size_t t)
 {
-	size_t n = strlen(s), t = strlen(tail), pad = width > (int)n ? (size_t)width - n : 0;
+	size_t pad = width > (int)n ? (size_t)width - n : 0;
+	char *d;
 
-	if (o->mode != OUT_TEXT)
-		return;
 	if (n + pad + t > sizeof(o->buf)) { /* never for natwho's columns */
-		ob_printf(o, "%-*s%s", width, s, tail);
+		ob_write(o, s, n);
+		while (pad--)
+			ob_putc(o, ' ');
+		ob_write(o, tail, t);
 		return;
 	}
 	if (o->len + n + pad + t > sizeof(o->buf))
 		ob_flush(o);
-	memcpy(o->buf + o->len, s, n);
-	memset(o->buf + o->len + n, ' ', pad);
-	memcpy(o->buf + o->len + n + pad, tail, t);
+	d = o->buf + o->len;
+	memcpy(d, s, n);
+	memset(d + n, ' ', pad);
+	memcpy(d + n + pad, tail, t);
 	o->len += n + pad + t;
+}
+
+void out__text_col(struct out *o, const char *s, int width, const char *tail)
+{
+	if (o->mode == OUT_TEXT)
+		text_col(o, s, strlen(s), width, tail, strlen(tail));
+}
+
+void out__text_str(struct out *o, const char *s)
+{
+	if (o->mode == OUT_TEXT)
+		text_col(o, s, strlen(s), 0, "", 0);
 }
 
 void out__str(struct out *o, enum out_kind k, const char *key, const char *fmt, const char *val)
@@ -276,13 +298,14 @@ void out__str(struct out *o, enum out_kind k, const char *key, const char *fmt, 
 		else
 			ob_write(o, "null", 4);
 	} else if (fmt) {
-		const char *tail;
+		const char *tail, *v = val ? val : "-";
+		size_t t;
 		int w;
 
-		if ((tail = column_fmt(fmt, "s", 1, &w)))
-			out__text_col(o, val ? val : "-", w, tail);
+		if ((tail = column_fmt(fmt, "s", &w, &t)))
+			text_col(o, v, strlen(v), w, tail, t);
 		else
-			ob_printf(o, fmt, val ? val : "-");
+			ob_printf(o, fmt, v);
 	}
 }
 
@@ -303,16 +326,17 @@ void out__u64(struct out *o, enum out_kind k, const char *key, const char *fmt, 
 		json_key(o, key);
 		put_u64(o, val);
 	} else if (fmt) {
-		char b[FMT_U64_LEN + 1];
+		char b[FMT_U64_LEN];
 		const char *tail;
+		size_t n, t;
 		int w;
 
-		if (!(tail = column_fmt(fmt, "llu", 3, &w))) {
+		if (!(tail = column_fmt(fmt, "llu", &w, &t))) {
 			ob_printf(o, fmt, (unsigned long long)val);
 			return;
 		}
-		b[FMT_U64_LEN] = '\0';
-		out__text_col(o, b + FMT_U64_LEN - fmt__u64(b, val), w, tail);
+		n = fmt__u64(b, val);
+		text_col(o, b + sizeof(b) - n, n, w, tail, t);
 	}
 }
 

@@ -51,6 +51,8 @@ void out__bool(struct out *o, enum out_kind k, const char *key, const char *fmt,
 void out__null(struct out *o, enum out_kind k, const char *key, const char *fmt);
 /* Text only: @s, padded with spaces to @width, then @tail. */
 void out__text_col(struct out *o, const char *s, int width, const char *tail);
+/* Text only: @s as it is. */
+void out__text_str(struct out *o, const char *s);
 /* Text only, printf-style. */
 void out__text(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Write @s as a JSON string literal (quotes and escapes) to @f. */

@@ -142,10 +142,13 @@ static void print_head(struct sink *s, const struct conn *c)
 	bool task = c->flags & NW_EF_TASK;
 	char buf[64];
 
-	out__str(o, OUT_TEXT_ONLY, NULL, "%-15s ", text_time(s, c->ts_ns, buf, sizeof(buf)));
+	/* One clock string per record, for the form printed. */
+	if (o->mode == OUT_TEXT)
+		out__str(o, OUT_TEXT_ONLY, NULL, "%-15s ", text_time(s, c->ts_ns, buf, sizeof(buf)));
 	out__str(o, OUT_JSON_ONLY, "type", NULL, "conn");
 	out__u64(o, OUT_JSON_ONLY, "schema", NULL, NW_JSON_SCHEMA);
-	out__str(o, OUT_JSON_ONLY, "ts", NULL, json_time(s, c->ts_ns, buf, sizeof(buf)));
+	if (o->mode == OUT_JSON)
+		out__str(o, OUT_JSON_ONLY, "ts", NULL, json_time(s, c->ts_ns, buf, sizeof(buf)));
 	out__str(o, OUT_JSON_ONLY, "backend", NULL, c->backend);
 	out__str(o, OUT_JSON_ONLY, "hook", NULL, conn__hook_str(c->hook));
 	out__str(o, OUT_JSON_ONLY, "family", NULL, conn__family_str(c->family));
@@ -192,10 +195,11 @@ static void print_path(struct sink *s, const struct conn *c)
 		out__text_col(o, dst, grow(&s->w_dst, dst), " ");
 		out__text_col(o, nat_marker(c), 9, " ");
 		out__text_col(o, landed, 0, "");
-		if (c->snat)
-			out__text(o, " (from %s)",
-				  conn__ep_str(c, c->seen_as.addr, c->seen_as.port, seen,
-					       sizeof(seen)));
+		if (c->snat) {
+			out__text_str(o, " (from ");
+			out__text_col(o, conn__ep_str(c, c->seen_as.addr, c->seen_as.port, seen,
+						      sizeof(seen)), 0, ")");
+		}
 	}
 
 	print_tuple(o, c, "orig", &c->orig);
@@ -222,6 +226,7 @@ static const char *reason_of(struct sink *s, const struct k8s_annot *a)
 
 	memcpy(&key, a, sizeof(key)); /* memcpy: padding as kindex__annotate() zeroed it */
 	memset(&key.source, 0, sizeof(key.source));
+	memset(key.saddr, 0, sizeof(key.saddr)); /* the reason does not name the source */
 	if (!r->valid || memcmp(&r->key, &key, sizeof(key))) {
 		memcpy(&r->key, &key, sizeof(key));
 		k8s_annot__reason(a, r->text, sizeof(r->text));

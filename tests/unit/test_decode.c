@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include "conn.h"
@@ -113,6 +114,29 @@ static void test_ipv4_format(void **state)
 	}
 }
 
+/* "addr:port" for every port edge, both families, against snprintf. */
+static void test_endpoint_ports(void **state)
+{
+	static const unsigned ports[] = { 0, 1, 9, 10, 99, 100, 999, 1000, 8080, 9999,
+					  10000, 65535 };
+	char buf[NW_EPSTRLEN], want[NW_EPSTRLEN];
+	uint8_t a4[16], a6[16];
+
+	(void)state;
+	fix_addr(AF_INET, "10.224.1.20", a4);
+	fix_addr(AF_INET6, "fd00:224::222", a6);
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		snprintf(want, sizeof(want), "10.224.1.20:%u", ports[i]);
+		assert_string_equal(conn__addr_port_str(AF_INET, a4, (uint16_t)ports[i], true, buf),
+				    want);
+		snprintf(want, sizeof(want), "[fd00:224::222]:%u", ports[i]);
+		assert_string_equal(conn__addr_port_str(AF_INET6, a6, (uint16_t)ports[i], true, buf),
+				    want);
+	}
+	assert_string_equal(conn__addr_port_str(AF_INET, a4, 80, false, buf), "10.224.1.20");
+	assert_string_equal(conn__addr_port_str(AF_INET6, a6, 80, false, buf), "fd00:224::222");
+}
+
 static void test_bad_records(void **state)
 {
 	struct nw_event e;
@@ -142,6 +166,7 @@ int main(void)
 		cmocka_unit_test(test_no_task_fields_without_flag),
 		cmocka_unit_test(test_portless),
 		cmocka_unit_test(test_ipv4_format),
+		cmocka_unit_test(test_endpoint_ports),
 		cmocka_unit_test(test_bad_records),
 	};
 

@@ -431,6 +431,88 @@ static void test_reason_cache(void **state)
 	free(buf);
 }
 
+/* What an annotation says, as text and JSON: equal for equal annotations. */
+static void annot_render(const struct k8s_annot *a, char *buf, size_t len)
+{
+	char *text = kt_text(a), *json = NULL, reason[1600];
+	size_t jlen = 0;
+	FILE *f = open_memstream(&json, &jlen);
+	struct out o;
+
+	assert_non_null(f);
+	out__init(&o, f, OUT_JSON);
+	out__obj_open(&o, NULL);
+	k8s_annot__print(&o, a, k8s_annot__reason(a, reason, sizeof(reason)));
+	out__record_end(&o);
+	fclose(f);
+	snprintf(buf, len, "%d|%s|%s", a->verdict, text, json);
+	free(text);
+	free(json);
+}
+
+static void assert_same_as_fresh(const struct kindex *idx, const struct conn *c,
+				 const struct k8s_annot *again)
+{
+	char want[4096], got[4096];
+	struct k8s_annot fresh;
+
+	kindex__annotate(idx, c, &fresh);
+	annot_render(&fresh, want, sizeof(want));
+	annot_render(again, got, sizeof(got));
+	assert_string_equal(got, want);
+	assert_int_equal(again->index_gen, fresh.index_gen);
+}
+
+/*
+ * kindex__annotate_again(): reused only for the same inputs from the same
+ * index; every input changed alone, any order of connections and an index
+ * reload give what a fresh kindex__annotate() gives.
+ */
+static void test_annotate_again(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	struct k8s_annot a;
+	struct conn c, d;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < NCONNS * NCONNS; i++) {
+			size_t k = (i * 7 + round) % NCONNS;
+
+			kt_conn(&c, conns[k].family, conns[k].proto, conns[k].src, conns[k].sport,
+				conns[k].dst, conns[k].dport, conns[k].landed, conns[k].lport);
+			kindex__annotate_again(idx, &c, &a);
+			assert_same_as_fresh(idx, &c, &a);
+			/* the same connection from another source port: reused */
+			c.orig.sport++;
+			assert_true(kindex__annotate_again(idx, &c, &a));
+			assert_same_as_fresh(idx, &c, &a);
+			/* each input on its own: never reused */
+			for (int field = 0; field < 7; field++) {
+				d = c;
+				switch (field) {
+				case 0: d.orig.dst[3] ^= 1; break;
+				case 1: d.orig.dport ^= 1; break;
+				case 2: d.landed.addr[3] ^= 1; break;
+				case 3: d.landed.port ^= 1; break;
+				case 4: d.orig.src[3] ^= 1; break;
+				case 5: d.dnat = !d.dnat; break;
+				case 6: d.proto = d.proto == IPPROTO_TCP ? IPPROTO_UDP : IPPROTO_TCP; break;
+				}
+				kindex__annotate_again(idx, &c, &a);
+				assert_false(kindex__annotate_again(idx, &d, &a));
+				assert_same_as_fresh(idx, &d, &a);
+			}
+		}
+		kindex__free(idx); /* a reload: the same content, a new index */
+		idx = kt_iptables_node(round == 0 ? false : true);
+		assert_false(kindex__annotate_again(idx, &c, &a));
+		assert_same_as_fresh(idx, &c, &a);
+	}
+	kindex__free(idx);
+}
+
 static void test_golden_text(void **state)
 {
 	size_t len;
@@ -477,6 +559,7 @@ int main(void)
 		cmocka_unit_test(test_nftables),
 		cmocka_unit_test(test_snapshot_hostport_hint),
 		cmocka_unit_test(test_reason_cache),
+		cmocka_unit_test(test_annotate_again),
 		cmocka_unit_test(test_golden_text),
 		cmocka_unit_test(test_golden_json),
 	};

@@ -102,6 +102,57 @@ static void test_json_escaping(void **state)
 	free(buf);
 }
 
+/*
+ * Text fields: a "%-Ns TAIL" / "%-Nllu TAIL" column is written without the
+ * formatter, anything else goes through it; both must print what printf
+ * prints, including values wider than the column and tails with a '%'.
+ */
+static void test_text_columns(void **state)
+{
+	static const char *const sfmts[] = { "%-15s ", "%-5s", "%-0s|", "%s", "%-3s %%", "%5s ",
+					     "%-21s  tail" };
+	static const char *const ufmts[] = { "%-7llu ", "%-1llu", "%llu", "%-3llu%%", "%-20llu." };
+	static const char *const vals[] = { "", "x", "nw-storm", "a-value-wider-than-any-column" };
+	static const uint64_t nums[] = { 0, 7, 65535, 1234567, UINT64_MAX };
+	char want[256], *buf;
+	size_t len;
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(sfmts) / sizeof(sfmts[0]); f++) {
+		for (size_t v = 0; v < sizeof(vals) / sizeof(vals[0]); v++) {
+			struct out o;
+			FILE *mf = open_memstream(&buf, &len);
+
+			assert_non_null(mf);
+			out__init(&o, mf, OUT_TEXT);
+			out__str(&o, OUT_ANY, "k", sfmts[f], vals[v]);
+			out__flush(&o);
+			fclose(mf);
+			snprintf(want, sizeof(want), sfmts[f], vals[v]);
+			assert_string_equal(buf, want);
+			free(buf);
+		}
+	}
+	for (size_t f = 0; f < sizeof(ufmts) / sizeof(ufmts[0]); f++) {
+		for (size_t v = 0; v < sizeof(nums) / sizeof(nums[0]); v++) {
+			struct out o;
+			FILE *mf = open_memstream(&buf, &len);
+
+			assert_non_null(mf);
+			out__init(&o, mf, OUT_TEXT);
+			out__u64(&o, OUT_ANY, "k", ufmts[f], nums[v]);
+			out__null(&o, OUT_ANY, "k", "%-4s|");
+			out__text_str(&o, "[end]");
+			out__flush(&o);
+			fclose(mf);
+			snprintf(want, sizeof(want), ufmts[f], (unsigned long long)nums[v]);
+			strcat(want, "-   |[end]");
+			assert_string_equal(buf, want);
+			free(buf);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -109,6 +160,7 @@ int main(void)
 		cmocka_unit_test(test_json_golden),
 		cmocka_unit_test(test_json_schema),
 		cmocka_unit_test(test_json_escaping),
+		cmocka_unit_test(test_text_columns),
 	};
 
 	setenv("TZ", "UTC", 1);
