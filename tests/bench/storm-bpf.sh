@@ -102,6 +102,26 @@ testrun_phase() {
 	esac
 	BPF_TR_STATUS=${BPF_TR_STATUS:-"unsupported: no reason given"}
 	[ "$BPF_TR_STATUS" = ok ] && sed 's/^/  /' "$OUTDIR/bpf-testrun.txt" || echo "  $BPF_TR_STATUS"
+	[ "$BPF_TR_STATUS" = ok ] && accounting_cost
+}
+
+# What kernel.bpf_stats_enabled itself adds to every run (its two clock
+# reads): the empty program test-run with the accounting on, minus the same
+# with it off (above).  Sets BPF_ACCT_NS; the storm's per-connection program
+# time minus this per invocation is what natwho's programs cost when nobody
+# measures them.
+accounting_cost() {
+	local on off
+	NWB_SYSCTL_SAVED=$(sysctl -n kernel.bpf_stats_enabled) || die "cannot read kernel.bpf_stats_enabled"
+	sysctl -qw kernel.bpf_stats_enabled=1 || die "cannot enable kernel.bpf_stats_enabled"
+	nwb_in "$NWB_NODE" "$T/nf-testrun" -n $((BPF_TR_REPEAT / 5)) -r 3 "$ROOT/$BUILD/nf.bpf.o" \
+		>"$OUTDIR/bpf-testrun-stats.txt" 2>>"$LOG"
+	sysctl -qw kernel.bpf_stats_enabled="$NWB_SYSCTL_SAVED"
+	NWB_SYSCTL_SAVED=
+	on=$(sed -nE 's/^prog=empty .*median_ns=([0-9.]+).*/\1/p' "$OUTDIR/bpf-testrun-stats.txt")
+	off=$(sed -nE 's/^prog=empty .*median_ns=([0-9.]+).*/\1/p' "$OUTDIR/bpf-testrun.txt")
+	BPF_ACCT_NS=$(awk -v a="$on" -v b="$off" 'BEGIN { if (a != "" && b != "" && a > b) printf "%.1f", a - b }')
+	echo "  bpf_stats accounting: empty program ${on:-?} ns per run with it, ${off:-?} without: ${BPF_ACCT_NS:-?} ns per invocation"
 }
 
 # sizeof(struct nw_event), from the header natwho is built with.

@@ -26,7 +26,7 @@
 # (kernel.bpf_stats_enabled, restored afterwards) in a storm and in an
 # established-only ping-pong, and the ring buffer burst tests.
 #
-# Knobs (environment): NWB_ROUNDS (5), NWB_DURATION (6 s per run),
+# Knobs (environment): NWB_ROUNDS (7), NWB_DURATION (6 s per run),
 # NWB_THREADS (2 load-generator threads: one per core of the 2-core CI VM;
 # the server, natwho and softirq work compete with them, as on a busy node),
 # NWB_SERVE_THREADS (1 accept+close thread), NWB_BURST_1M (1: run the two
@@ -45,7 +45,7 @@ BUILD=${OUTPUT:-build}
 NATWHO=${NATWHO:-$ROOT/natwho}
 STORM=${NWB_STORM:-$ROOT/$BUILD/tests/nw-storm}
 OUTDIR=${NWB_OUT:-$ROOT/$BUILD/bench}
-ROUNDS=${NWB_ROUNDS:-5}
+ROUNDS=${NWB_ROUNDS:-7}
 DUR=${NWB_DURATION:-6}
 THREADS=${NWB_THREADS:-2}
 NWB_SERVE_THREADS=${NWB_SERVE_THREADS:-1}
@@ -245,7 +245,7 @@ save_state() {
 		local var
 		for var in LOAD LOAD_END HAVE_W THREADS ROUNDS DUR NWB_SERVE_THREADS BPF_STORM_CONNS \
 			   BPF_STORM_RATE BPF_PP_RT BPF_FLOOR_NS BPF_FLOOR_CNT BPF_TR_STATUS \
-			   BPF_TR_REPEAT BPF_TR_RUNS EVENT_SIZE REC_SIZE CAP_8M RING_1M; do
+			   BPF_TR_REPEAT BPF_TR_RUNS BPF_ACCT_NS EVENT_SIZE REC_SIZE CAP_8M RING_1M; do
 			printf '%s=%q\n' "$var" "${!var:-}"
 		done
 	} | sed 's/^declare -A /declare -gA /' >"$OUTDIR/state.sh"
