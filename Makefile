@@ -59,7 +59,9 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 
 .DELETE_ON_ERROR:
-.SECONDARY:
+# Keep the BPF objects and skeletons (intermediates of natwho); nothing
+# else is intermediate, so a wiped $(OUTPUT) still rebuilds natwho.
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 .PHONY: all clean deps check unit e2e fuzz demo bench install vmlinux tests
 
 all: natwho
