@@ -153,6 +153,60 @@ static void test_text_columns(void **state)
 	}
 }
 
+/* JSON keys of any length, at every fill level of the record buffer near
+ * its start and its end (byte by byte: the key's room check at the edge). */
+static void test_json_keys(void **state)
+{
+	static const size_t lens[] = { 1, 47, 48, 49, 100, 9000 };
+	char *key, *val, *want, *buf;
+	size_t len;
+
+	(void)state;
+	key = malloc(9001);
+	val = malloc(OUT_BUF_SIZE + 1);
+	want = malloc(2 * OUT_BUF_SIZE + 9100);
+	assert_non_null(key);
+	assert_non_null(val);
+	assert_non_null(want);
+	for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+		memset(key, 'k', lens[l]);
+		key[lens[l]] = '\0';
+		for (size_t fill = 7; fill <= OUT_BUF_SIZE; fill++) {
+			struct { /* a write past the record buffer lands in the canary */
+				struct out o;
+				unsigned char canary[64];
+			} w;
+			struct out *o = &w.o;
+			FILE *mf;
+
+			if (fill == 200)
+				fill = OUT_BUF_SIZE - 200;
+			/* '{' + "\"a\":" + '"' + val + '"' = fill bytes */
+			memset(val, 'v', fill - 7);
+			val[fill - 7] = '\0';
+			mf = open_memstream(&buf, &len);
+			assert_non_null(mf);
+			memset(w.canary, 0x5a, sizeof(w.canary));
+			out__init(o, mf, OUT_JSON);
+			out__obj_open(o, NULL);
+			out__str(o, OUT_JSON_ONLY, "a", NULL, val);
+			assert_int_equal(o->len, fill);
+			out__str(o, OUT_JSON_ONLY, key, NULL, "v");
+			out__u64(o, OUT_JSON_ONLY, "b", NULL, 7);
+			out__record_end(o);
+			fclose(mf);
+			for (size_t i = 0; i < sizeof(w.canary); i++)
+				assert_int_equal(w.canary[i], 0x5a);
+			sprintf(want, "{\"a\":\"%s\",\"%s\":\"v\",\"b\":7}\n", val, key);
+			assert_string_equal(buf, want);
+			free(buf);
+		}
+	}
+	free(key);
+	free(val);
+	free(want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +215,7 @@ int main(void)
 		cmocka_unit_test(test_json_schema),
 		cmocka_unit_test(test_json_escaping),
 		cmocka_unit_test(test_text_columns),
+		cmocka_unit_test(test_json_keys),
 	};
 
 	setenv("TZ", "UTC", 1);
