@@ -28,7 +28,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * always read with plain loads (nw_current()).  Each backend says what else
  * its programs may dereference before including this header:
  *   NW_BTF_CT    struct nf_conn, through bpf_rdonly_cast() (Linux >= 6.2:
- *                the netfilter backend, which also gets the task that way)
+ *                the netfilter backend, which also gets the task that way,
+ *                and the fentry backend's second object, fentry_btf)
  *   NW_BTF_SKB   the sk_buff the program was handed (netfilter ctx, fentry)
  * Everything else goes through bpf_probe_read_kernel().
  *   NW_BTF_AS(type, p, id)  @p (an address) as a readable struct type
@@ -38,6 +39,14 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NW_READ_DIRECT(dst, x) __builtin_memcpy(&(dst), &(x), sizeof(dst))
 #ifdef NW_BTF_CT
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+/*
+ * The vmlinux BTF id of struct nf_conn, set by userspace before load
+ * (nf_compat__conn_btf_id()): a CO-RE type-id relocation cannot tell it from
+ * struct nf_conn___init (the conntrack kfuncs' wrapper), whose name counts as
+ * the same.  A frozen .rodata value is a constant to the verifier, as
+ * bpf_rdonly_cast() needs.
+ */
+const volatile __u32 nf_conn_btf_id = 0;
 #define NW_BTF_AS(type, p, id) ((type *)bpf_rdonly_cast((const void *)(p), (id)))
 #define NW_CT_READ NW_READ_DIRECT
 #else

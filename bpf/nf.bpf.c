@@ -14,15 +14,6 @@
 #define NW_BTF_SKB
 #include "common.bpf.h"
 
-/*
- * The vmlinux BTF id of struct nf_conn, set by userspace before load
- * (src/backend_nf.c): a CO-RE type-id relocation cannot tell it from struct
- * nf_conn___init (the conntrack kfuncs' wrapper), whose name counts as the
- * same.  A frozen .rodata value is a constant to the verifier, as
- * bpf_rdonly_cast() needs.
- */
-const volatile __u32 nf_conn_btf_id = 0;
-
 static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 {
 	struct sk_buff *skb = ctx->skb;

@@ -37,6 +37,7 @@ struct nw_backend_opts {
 struct nw_backend {
 	const struct nw_backend_ops *ops;
 	void *skel; /* the backend's libbpf skeleton */
+	const void *kind; /* which skeleton, where a backend has several */
 	int events_fd; /* BPF_MAP_TYPE_RINGBUF of struct nw_event */
 	int lost_fd; /* BPF_MAP_TYPE_PERCPU_ARRAY, one __u64 */
 	int link_fds[NW_BACKEND_MAX_LINKS]; /* fd-owned links: gone with us */

@@ -3,9 +3,10 @@
  * fentry and kprobe backends: probes on __nf_conntrack_confirm() (kernel or
  * nf_conntrack module), which see every network namespace at once; --netns
  * becomes the kernel-side filter.netns.  bpf/fentry.bpf.c needs BPF
- * trampolines (Linux >= 5.5 with BTF), bpf/kprobe.bpf.c only kprobes.  The two
- * differ in their skeleton alone: struct confirm_kind wraps it, the rest is
- * shared.
+ * trampolines (Linux >= 5.5 with BTF), bpf/kprobe.bpf.c only kprobes;
+ * bpf/fentry_btf.bpf.c is the fentry object for kernels with bpf_rdonly_cast()
+ * (Linux >= 6.2), tried first.  They differ in their skeleton alone: struct
+ * confirm_kind wraps it, the rest is shared.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,7 +16,9 @@
 #include "backend.h"
 #include "log.h"
 #include "cgroup.h"
+#include "nf_compat.h"
 #include "fentry.skel.h"
+#include "fentry_btf.skel.h"
 #include "kprobe.skel.h"
 #include "proctree.h"
 
@@ -24,6 +27,7 @@ struct confirm_obj {
 	struct bpf_map *events;
 	struct bpf_map *lost;
 	struct nw_filter *filter; /* in .rodata: set before load */
+	__u32 *nf_conn_btf_id; /* in .rodata, NW_BTF_CT objects only, else NULL */
 	struct bpf_object *obj;
 };
 
@@ -79,9 +83,11 @@ static int confirm_explain(const struct confirm_kind *k, int err, bool attaching
 	return err;
 }
 
-/* Open, set the filter and ring buffer size, load, attach. */
+/* Open, set the filter and ring buffer size (and @nf_conn_id where the
+ * object takes it), load, attach. */
 static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
-			const struct nw_backend_opts *opts, char *why, size_t why_len)
+			const struct nw_backend_opts *opts, __u32 nf_conn_id, char *why,
+			size_t why_len)
 {
 	struct confirm_obj o;
 	bool attaching = false;
@@ -94,6 +100,8 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 		return err;
 	}
 	*o.filter = opts->filter;
+	if (o.nf_conn_btf_id)
+		*o.nf_conn_btf_id = nf_conn_id;
 	err = bpf_map__set_max_entries(o.events, opts->ringbuf_size);
 	err = err ?: cgroup__join_prepare(o.obj, opts);
 	err = err ?: proctree__prepare(o.obj, opts);
@@ -112,6 +120,7 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 	}
 	be->events_fd = bpf_map__fd(o.events);
 	be->lost_fd = bpf_map__fd(o.lost);
+	be->kind = k;
 	return 0;
 cleanup:
 	k->destroy(be->skel);
@@ -125,7 +134,7 @@ static void *fentry_skel_open(struct confirm_obj *o)
 
 	if (skel)
 		*o = (struct confirm_obj){ skel->maps.events, skel->maps.lost,
-					   &skel->rodata->filter, skel->obj };
+					   &skel->rodata->filter, NULL, skel->obj };
 	return skel;
 }
 
@@ -152,13 +161,47 @@ static const struct confirm_kind fentry_kind = {
 	.destroy = fentry_skel_destroy,
 };
 
+static void *fentry_btf_skel_open(struct confirm_obj *o)
+{
+	struct fentry_btf_bpf *skel = fentry_btf_bpf__open();
+
+	if (skel)
+		*o = (struct confirm_obj){ skel->maps.events, skel->maps.lost,
+					   &skel->rodata->filter,
+					   (__u32 *)&skel->rodata->nf_conn_btf_id, skel->obj };
+	return skel;
+}
+
+static int fentry_btf_skel_load(void *skel)
+{
+	return fentry_btf_bpf__load(skel);
+}
+
+static int fentry_btf_skel_attach(void *skel)
+{
+	return fentry_btf_bpf__attach(skel);
+}
+
+static void fentry_btf_skel_destroy(void *skel)
+{
+	fentry_btf_bpf__destroy(skel);
+}
+
+static const struct confirm_kind fentry_btf_kind = {
+	.probe = "fexit",
+	.open = fentry_btf_skel_open,
+	.load = fentry_btf_skel_load,
+	.attach = fentry_btf_skel_attach,
+	.destroy = fentry_btf_skel_destroy,
+};
+
 static void *kprobe_skel_open(struct confirm_obj *o)
 {
 	struct kprobe_bpf *skel = kprobe_bpf__open();
 
 	if (skel)
 		*o = (struct confirm_obj){ skel->maps.events, skel->maps.lost,
-					   &skel->rodata->filter, skel->obj };
+					   &skel->rodata->filter, NULL, skel->obj };
 	return skel;
 }
 
@@ -185,38 +228,56 @@ static const struct confirm_kind kprobe_kind = {
 	.destroy = kprobe_skel_destroy,
 };
 
+/*
+ * The object that reads conntrack entries with plain loads when the kernel
+ * has bpf_rdonly_cast(), else (or if the kernel refuses it) the one with
+ * probe reads.
+ */
 static int fentry_open(struct nw_backend *be, const struct nw_backend_opts *opts, char *why,
 		       size_t why_len)
 {
-	return confirm_open(&fentry_kind, be, opts, why, why_len);
-}
+	bool cast = false;
+	__u32 id = 0;
+	int err;
 
-static void fentry_close(struct nw_backend *be)
-{
-	fentry_bpf__destroy(be->skel);
-	be->skel = NULL;
+	if (!nf_compat__conn_btf_id(&id, &cast) && cast) {
+		err = confirm_open(&fentry_btf_kind, be, opts, id, why, why_len);
+		if (!err)
+			nw_dbg(1, "fentry: conntrack entries read with plain loads (bpf_rdonly_cast)\n");
+		/* no trampolines, no conntrack, no permission: the other
+		 * object would be refused alike */
+		if (!err || err == -EOPNOTSUPP || err == -ENOENT || err == -EPERM || err == -EACCES)
+			return err;
+		nw_dbg(1, "fentry with bpf_rdonly_cast: %s; trying probe reads\n", why);
+	}
+	return confirm_open(&fentry_kind, be, opts, 0, why, why_len);
 }
 
 static int kprobe_open(struct nw_backend *be, const struct nw_backend_opts *opts, char *why,
 		       size_t why_len)
 {
-	return confirm_open(&kprobe_kind, be, opts, why, why_len);
+	return confirm_open(&kprobe_kind, be, opts, 0, why, why_len);
 }
 
-static void kprobe_close(struct nw_backend *be)
+/* Whichever object confirm_open() loaded. */
+static void confirm_close(struct nw_backend *be)
 {
-	kprobe_bpf__destroy(be->skel);
+	const struct confirm_kind *k = be->kind;
+
+	if (k && be->skel)
+		k->destroy(be->skel);
 	be->skel = NULL;
+	be->kind = NULL;
 }
 
 const struct nw_backend_ops nw_backend_fentry = {
 	.name = "fentry",
 	.open = fentry_open,
-	.close = fentry_close,
+	.close = confirm_close,
 };
 
 const struct nw_backend_ops nw_backend_kprobe = {
 	.name = "kprobe",
 	.open = kprobe_open,
-	.close = kprobe_close,
+	.close = confirm_close,
 };

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/netfilter.h>
-#include <bpf/btf.h>
 #include "backend.h"
 #include "cgroup.h"
 #include "log.h"
@@ -28,26 +27,6 @@ static const char *nf_load_hint(int err)
 	default:
 		return NULL;
 	}
-}
-
-/*
- * The vmlinux BTF id of struct nf_conn, which bpf/nf.bpf.c hands to
- * bpf_rdonly_cast() to read conntrack entries with plain loads.  Looked up by
- * name and kind: CO-RE would also match struct nf_conn___init.
- */
-static int nf_conn_btf_id(__u32 *id)
-{
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	int ret;
-
-	if (!vmlinux)
-		return -errno;
-	ret = btf__find_by_name_kind(vmlinux, "nf_conn", BTF_KIND_STRUCT);
-	btf__free(vmlinux);
-	if (ret < 0)
-		return ret;
-	*id = (__u32)ret;
-	return 0;
 }
 
 /* Link both hooks of one family; 0 or -errno. */
@@ -158,7 +137,7 @@ static int nf_open(struct nw_backend *be, const struct nw_backend_opts *opts, ch
 		snprintf(why, why_len, "preparing the BPF object: %s", strerror(-err));
 		goto cleanup;
 	}
-	err = nf_conn_btf_id((__u32 *)&skel->rodata->nf_conn_btf_id);
+	err = nf_compat__conn_btf_id((__u32 *)&skel->rodata->nf_conn_btf_id, NULL);
 	if (err) { /* conntrack's types are in vmlinux even when it is a module */
 		snprintf(why, why_len, "the kernel's BTF has no struct nf_conn (%s): "
 			 "needs CONFIG_DEBUG_INFO_BTF and CONFIG_NF_CONNTRACK", strerror(-err));

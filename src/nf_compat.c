@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <linux/bpf.h>
+#include <bpf/btf.h>
 #include "nf_compat.h"
 
 /* union bpf_attr's link_create, as of Linux 6.4 (include/uapi/linux/bpf.h). */
@@ -42,4 +43,21 @@ int nf_compat__link_create(int prog_fd, int pf, int hooknum, int priority)
 	attr.netfilter.priority = priority;
 	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 	return fd < 0 ? -errno : (int)fd;
+}
+
+int nf_compat__conn_btf_id(__u32 *id, bool *rdonly_cast)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int ret;
+
+	if (!vmlinux)
+		return -errno;
+	ret = btf__find_by_name_kind(vmlinux, "nf_conn", BTF_KIND_STRUCT);
+	if (rdonly_cast)
+		*rdonly_cast = btf__find_by_name_kind(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
+	btf__free(vmlinux);
+	if (ret < 0)
+		return ret;
+	*id = (__u32)ret;
+	return 0;
 }
