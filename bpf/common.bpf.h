@@ -34,7 +34,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * Everything else goes through bpf_probe_read_kernel().
  *   NW_BTF_AS(type, p, id)  @p (an address) as a readable struct type
  *                pointer, @id its vmlinux BTF id (NW_BTF_CT only)
+ *   NW_CT(addr)  the conntrack entry at @addr, readable the backend's way
  *   NW_CT_READ(dst, x)  dst = x, x an lvalue in a conntrack entry of dst's size
+ *   NW_CT_NETNS(ct)  the inode number of @ct's network namespace
  */
 #define NW_READ_DIRECT(dst, x) __builtin_memcpy(&(dst), &(x), sizeof(dst))
 #ifdef NW_BTF_CT
@@ -48,9 +50,13 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
  */
 const volatile __u32 nf_conn_btf_id = 0;
 #define NW_BTF_AS(type, p, id) ((type *)bpf_rdonly_cast((const void *)(p), (id)))
+#define NW_CT(addr) NW_BTF_AS(struct nf_conn, (addr), nf_conn_btf_id)
 #define NW_CT_READ NW_READ_DIRECT
+#define NW_CT_NETNS(ct) ((ct)->ct_net.net->ns.inum)
 #else
+#define NW_CT(addr) ((const struct nf_conn *)(addr))
 #define NW_CT_READ(dst, x) bpf_core_read(&(dst), sizeof(dst), &(x))
+#define NW_CT_NETNS(ct) BPF_CORE_READ((ct), ct_net.net, ns.inum)
 #endif
 
 /* Set by userspace before load. */

@@ -44,22 +44,14 @@ static __always_inline __u64 nw_confirm_candidate(const struct sk_buff *skb)
 static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_at_entry,
 					    int verdict)
 {
-#ifdef NW_BTF_CT
-	const struct nf_conn *ct = NW_BTF_AS(struct nf_conn, ct_at_entry, nf_conn_btf_id);
-#else
-	const struct nf_conn *ct = (const struct nf_conn *)ct_at_entry;
-#endif
+	const struct nf_conn *ct = NW_CT(ct_at_entry);
 	unsigned long nfct = nw_skb_nfct(skb);
 	__u32 netns;
 	int task_ok;
 
 	if (verdict != NW_NF_DROP && (nfct & NW_NFCT_PTRMASK) != ct_at_entry)
 		return; /* clash resolved onto the entry already in the table */
-#ifdef NW_BTF_CT
-	netns = ct->ct_net.net->ns.inum;
-#else
-	netns = BPF_CORE_READ(ct, ct_net.net, ns.inum);
-#endif
+	netns = NW_CT_NETNS(ct);
 	task_ok = nw_skb_from_local_task(skb);
 	nw_emit(ct, netns, NW_HOOK_CONFIRM, task_ok, verdict, 1);
 }

@@ -28,7 +28,7 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 		return NW_NF_ACCEPT;
 	if (!(nfct & NW_NFCT_PTRMASK))
 		return NW_NF_ACCEPT;
-	ct = NW_BTF_AS(struct nf_conn, nfct & NW_NFCT_PTRMASK, nf_conn_btf_id);
+	ct = NW_CT(nfct & NW_NFCT_PTRMASK);
 	status = ct->status;
 	if (status & (1UL << IPS_CONFIRMED_BIT))
 		return NW_NF_ACCEPT;

@@ -128,105 +128,44 @@ cleanup:
 	return err;
 }
 
-static void *fentry_skel_open(struct confirm_obj *o)
-{
-	struct fentry_bpf *skel = fentry_bpf__open();
+/*
+ * A struct confirm_kind for the skeleton NAME_bpf; @btf_id: the address of
+ * its .rodata nf_conn_btf_id (NW_BTF_CT objects), else NULL.
+ */
+#define CONFIRM_KIND(name, probe_name, btf_id)                                           \
+	static void *name##_skel_open(struct confirm_obj *o)                              \
+	{                                                                                 \
+		struct name##_bpf *skel = name##_bpf__open();                             \
+                                                                                          \
+		if (skel)                                                                 \
+			*o = (struct confirm_obj){ skel->maps.events, skel->maps.lost,    \
+						   &skel->rodata->filter, btf_id,         \
+						   skel->obj };                           \
+		return skel;                                                              \
+	}                                                                                 \
+	static int name##_skel_load(void *skel)                                           \
+	{                                                                                 \
+		return name##_bpf__load(skel);                                            \
+	}                                                                                 \
+	static int name##_skel_attach(void *skel)                                         \
+	{                                                                                 \
+		return name##_bpf__attach(skel);                                          \
+	}                                                                                 \
+	static void name##_skel_destroy(void *skel)                                       \
+	{                                                                                 \
+		name##_bpf__destroy(skel);                                                \
+	}                                                                                 \
+	static const struct confirm_kind name##_kind = {                                  \
+		.probe = probe_name,                                                      \
+		.open = name##_skel_open,                                                 \
+		.load = name##_skel_load,                                                 \
+		.attach = name##_skel_attach,                                             \
+		.destroy = name##_skel_destroy,                                           \
+	}
 
-	if (skel)
-		*o = (struct confirm_obj){ skel->maps.events, skel->maps.lost,
-					   &skel->rodata->filter, NULL, skel->obj };
-	return skel;
-}
-
-static int fentry_skel_load(void *skel)
-{
-	return fentry_bpf__load(skel);
-}
-
-static int fentry_skel_attach(void *skel)
-{
-	return fentry_bpf__attach(skel);
-}
-
-static void fentry_skel_destroy(void *skel)
-{
-	fentry_bpf__destroy(skel);
-}
-
-static const struct confirm_kind fentry_kind = {
-	.probe = "fexit",
-	.open = fentry_skel_open,
-	.load = fentry_skel_load,
-	.attach = fentry_skel_attach,
-	.destroy = fentry_skel_destroy,
-};
-
-static void *fentry_btf_skel_open(struct confirm_obj *o)
-{
-	struct fentry_btf_bpf *skel = fentry_btf_bpf__open();
-
-	if (skel)
-		*o = (struct confirm_obj){ skel->maps.events, skel->maps.lost,
-					   &skel->rodata->filter,
-					   (__u32 *)&skel->rodata->nf_conn_btf_id, skel->obj };
-	return skel;
-}
-
-static int fentry_btf_skel_load(void *skel)
-{
-	return fentry_btf_bpf__load(skel);
-}
-
-static int fentry_btf_skel_attach(void *skel)
-{
-	return fentry_btf_bpf__attach(skel);
-}
-
-static void fentry_btf_skel_destroy(void *skel)
-{
-	fentry_btf_bpf__destroy(skel);
-}
-
-static const struct confirm_kind fentry_btf_kind = {
-	.probe = "fexit",
-	.open = fentry_btf_skel_open,
-	.load = fentry_btf_skel_load,
-	.attach = fentry_btf_skel_attach,
-	.destroy = fentry_btf_skel_destroy,
-};
-
-static void *kprobe_skel_open(struct confirm_obj *o)
-{
-	struct kprobe_bpf *skel = kprobe_bpf__open();
-
-	if (skel)
-		*o = (struct confirm_obj){ skel->maps.events, skel->maps.lost,
-					   &skel->rodata->filter, NULL, skel->obj };
-	return skel;
-}
-
-static int kprobe_skel_load(void *skel)
-{
-	return kprobe_bpf__load(skel);
-}
-
-static int kprobe_skel_attach(void *skel)
-{
-	return kprobe_bpf__attach(skel);
-}
-
-static void kprobe_skel_destroy(void *skel)
-{
-	kprobe_bpf__destroy(skel);
-}
-
-static const struct confirm_kind kprobe_kind = {
-	.probe = "kprobe",
-	.open = kprobe_skel_open,
-	.load = kprobe_skel_load,
-	.attach = kprobe_skel_attach,
-	.destroy = kprobe_skel_destroy,
-};
+CONFIRM_KIND(fentry, "fexit", NULL);
+CONFIRM_KIND(fentry_btf, "fexit", (__u32 *)&skel->rodata->nf_conn_btf_id);
+CONFIRM_KIND(kprobe, "kprobe", NULL);
 
 /*
  * The object that reads conntrack entries with plain loads when the kernel

@@ -60,10 +60,10 @@ bool conn__has_ports(const struct conn *c);
 bool conn__proto_has_ports(uint8_t proto);
 /* "10.0.0.1" / "fd00::1" */
 const char *conn__addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len);
-/* "10.0.0.1:80" / "[fd00::1]:80"; without port for port-less protocols. */
 /* "addr:port", "[v6addr]:port" or "addr" into @buf (NW_EPSTRLEN bytes). */
 const char *conn__addr_port_str(uint8_t family, const uint8_t *addr, uint16_t port, bool has_port,
 				char *buf);
+/* "10.0.0.1:80" / "[fd00::1]:80"; without port for port-less protocols. */
 const char *conn__ep_str(const struct conn *c, const uint8_t *addr, uint16_t port, char *buf,
 			 size_t len);
 /* "ipv4" / "ipv6" */

@@ -54,7 +54,6 @@ static const char *kannot__tag(uint8_t verdict)
 	}
 }
 
-
 static bool kref__is_svc(uint8_t kind)
 {
 	return kind == K8S_KIND_CLUSTER_IP || kind == K8S_KIND_NODE_PORT ||

@@ -63,15 +63,9 @@ storm() {
 }
 
 natwho_start() { # natwho_start ARGS... -> $P once attached
-	local i
 	nwb_bg "$NWB_NODE" "$@" >"$T/out" 2>"$T/err"
 	P=$NWB_LAST
-	for i in $(seq 1 100); do
-		ls -l /proc/"$P"/fd 2>/dev/null | grep -q 'anon_inode:\[eventpoll\]' && { sleep 0.2; return 0; }
-		kill -0 "$P" 2>/dev/null || break
-		sleep 0.05
-	done
-	die "natwho did not start: $(cat "$T/err")"
+	natwho_wait_attached "$P" || die "natwho did not start: $(cat "$T/err")"
 }
 
 ablation() {

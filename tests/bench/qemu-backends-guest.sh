@@ -67,22 +67,6 @@ field() { # field KEY LINE -> the number after KEY= in LINE
 
 expected() { [[ ,$NWQB_EXPECT, == *",$1,"* ]]; }
 
-# Wait until natwho has created its ring buffer's epoll instance (after the
-# backend attached); TCG is slow, allow a minute.
-wait_attached() {
-	local pid=$1 i fd
-	for i in $(seq 1 600); do
-		kill -0 "$pid" 2>/dev/null || return 1
-		for fd in /proc/"$pid"/fd/*; do
-			[ "$(readlink "$fd" 2>/dev/null)" = 'anon_inode:[eventpoll]' ] || continue
-			sleep 0.2
-			return 0
-		done
-		sleep 0.1
-	done
-	return 1
-}
-
 # tracer_start VARIANT -> TRACER (pid; empty for none).  Output in
 # $T/out.VARIANT, errors in $T/err.VARIANT.
 tracer_start() {
@@ -96,7 +80,7 @@ tracer_start() {
 		-o json >"$out" 2>"$err" ;;
 	esac
 	TRACER=$NWB_LAST
-	wait_attached "$TRACER" || nwq_fail "natwho --backend $v did not attach: $(head -c 300 "$err")"
+	natwho_wait_attached "$TRACER" 60 || nwq_fail "natwho --backend $v did not attach: $(head -c 300 "$err")"
 }
 
 # tracer_stop VARIANT PID -> COUNTS="delivered events lost" ("- - -" for none)

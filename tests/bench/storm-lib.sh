@@ -160,6 +160,24 @@ nwb_natwho_start() {
 	return 1
 }
 
+# natwho_wait_attached PID [SECONDS]: wait (default 10 s; TCG guests need
+# more) until natwho has created its ring buffer's epoll instance, after the
+# backend attached.  Not by -v: -v adds a loss-counter read to every poll
+# loop, which is not what an operator runs.
+natwho_wait_attached() {
+	local pid=$1 i fd
+	for i in $(seq 1 $((${2:-10} * 10))); do
+		kill -0 "$pid" 2>/dev/null || return 1
+		for fd in /proc/"$pid"/fd/*; do
+			[ "$(readlink "$fd" 2>/dev/null)" = 'anon_inode:[eventpoll]' ] || continue
+			sleep 0.1
+			return 0
+		done
+		sleep 0.1
+	done
+	return 1
+}
+
 # Wait until the node namespace's conntrack table has drained below N
 # entries (bounded: 30 s).  Entries of closed connections expire after 1 s but
 # are only reaped by the conntrack GC (every ~20 s here); the table is

@@ -104,22 +104,6 @@ hwm_kb() {
 	[ -n "$1" ] && awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
 
-# Wait until natwho has created its ring buffer's epoll instance (after the
-# backend attached), without -v: -v adds a loss-counter read to every poll
-# loop, which is not what an operator runs.
-natwho_wait_attached() {
-	local pid=$1 i
-	for i in $(seq 1 200); do
-		kill -0 "$pid" 2>/dev/null || return 1
-		if ls -l /proc/"$pid"/fd 2>/dev/null | grep -q 'anon_inode:\[eventpoll\]'; then
-			sleep 0.1
-			return 0
-		fi
-		sleep 0.05
-	done
-	return 1
-}
-
 # tracer_start VARIANT [NATWHO-ARGS...] -> sets TRACER (pid, empty for none)
 tracer_start() {
 	local v=$1

@@ -107,6 +107,22 @@ static void test_json_escaping(void **state)
  * formatter, anything else goes through it; both must print what printf
  * prints, including values wider than the column and tails with a '%'.
  */
+/* A text-mode writer into a memory stream; text_close() hands back the text. */
+static FILE *text_open(struct out *o, char **buf, size_t *len)
+{
+	FILE *mf = open_memstream(buf, len);
+
+	assert_non_null(mf);
+	out__init(o, mf, OUT_TEXT);
+	return mf;
+}
+
+static void text_close(struct out *o, FILE *mf)
+{
+	out__flush(o);
+	fclose(mf);
+}
+
 static void test_text_columns(void **state)
 {
 	static const char *const sfmts[] = { "%-15s ", "%-5s", "%-0s|", "%s", "%-3s %%", "%5s ",
@@ -121,13 +137,10 @@ static void test_text_columns(void **state)
 	for (size_t f = 0; f < sizeof(sfmts) / sizeof(sfmts[0]); f++) {
 		for (size_t v = 0; v < sizeof(vals) / sizeof(vals[0]); v++) {
 			struct out o;
-			FILE *mf = open_memstream(&buf, &len);
+			FILE *mf = text_open(&o, &buf, &len);
 
-			assert_non_null(mf);
-			out__init(&o, mf, OUT_TEXT);
 			out__str(&o, OUT_ANY, "k", sfmts[f], vals[v]);
-			out__flush(&o);
-			fclose(mf);
+			text_close(&o, mf);
 			snprintf(want, sizeof(want), sfmts[f], vals[v]);
 			assert_string_equal(buf, want);
 			free(buf);
@@ -136,15 +149,12 @@ static void test_text_columns(void **state)
 	for (size_t f = 0; f < sizeof(ufmts) / sizeof(ufmts[0]); f++) {
 		for (size_t v = 0; v < sizeof(nums) / sizeof(nums[0]); v++) {
 			struct out o;
-			FILE *mf = open_memstream(&buf, &len);
+			FILE *mf = text_open(&o, &buf, &len);
 
-			assert_non_null(mf);
-			out__init(&o, mf, OUT_TEXT);
 			out__u64(&o, OUT_ANY, "k", ufmts[f], nums[v]);
 			out__null(&o, OUT_ANY, "k", "%-4s|");
 			out__text_str(&o, "[end]");
-			out__flush(&o);
-			fclose(mf);
+			text_close(&o, mf);
 			snprintf(want, sizeof(want), ufmts[f], (unsigned long long)nums[v]);
 			strcat(want, "-   |[end]");
 			assert_string_equal(buf, want);
