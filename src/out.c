@@ -15,6 +15,7 @@ static void ob_flush(struct out *o)
 {
 	if (o->len)
 		fwrite_unlocked(o->buf, 1, o->len, o->f);
+	o->flushed += o->len;
 	o->len = 0;
 }
 
@@ -24,6 +25,7 @@ static void ob_write(struct out *o, const void *p, size_t n)
 		ob_flush(o);
 		if (n > sizeof(o->buf)) {
 			fwrite_unlocked(p, 1, n, o->f);
+			o->flushed += n;
 			return;
 		}
 	}
@@ -55,10 +57,12 @@ static void ob_vprintf(struct out *o, const char *fmt, va_list ap)
 		o->len += n;
 	} else if (n >= 0) { /* did not fit: flush, and write it directly if still too long */
 		ob_flush(o);
-		if ((size_t)n < sizeof(o->buf))
+		if ((size_t)n < sizeof(o->buf)) {
 			o->len = fmt__vsnprintf(o->buf, sizeof(o->buf), fmt, again);
-		else
+		} else {
 			vfprintf(o->f, fmt, again);
+			o->flushed += (size_t)n;
+		}
 	}
 	va_end(again);
 }
@@ -162,37 +166,37 @@ static void ob_json_string(struct out *o, const char *s)
 }
 
 /* Comma and key before a JSON value, written straight into the buffer: a
- * record is mostly keys (about fifty), so no strlen/memcpy call per key.
- * Keys are natwho's own identifiers: nothing to escape. */
-#define JSON_KEY_FAST 48 /* longer keys (none of natwho's) take ob_write() */
-
+ * record is mostly keys (about fifty), so one room check and one copy per
+ * key.  Keys are natwho's own identifiers: nothing to escape. */
 static void json_key(struct out *o, const char *key)
 {
-	size_t i = 0;
+	size_t n = key ? strlen(key) : 0;
 	char *p;
 
-	if (o->len + 1 + 1 + JSON_KEY_FAST + 2 > sizeof(o->buf))
+	if (o->len + 1 + 1 + n + 2 > sizeof(o->buf)) {
 		ob_flush(o);
+		if (1 + 1 + n + 2 > sizeof(o->buf)) { /* never for natwho's keys */
+			if (o->need_comma[o->depth])
+				ob_putc(o, ',');
+			o->need_comma[o->depth] = true;
+			ob_putc(o, '"');
+			ob_write(o, key, n);
+			ob_write(o, "\":", 2);
+			return;
+		}
+	}
 	p = o->buf + o->len;
 	if (o->need_comma[o->depth])
 		*p++ = ',';
 	o->need_comma[o->depth] = true;
-	if (!key) {
-		o->len = (size_t)(p - o->buf);
-		return;
-	}
-	*p++ = '"';
-	for (; key[i] && i < JSON_KEY_FAST; i++)
-		*p++ = key[i];
-	if (!key[i]) {
+	if (key) {
+		*p++ = '"';
+		memcpy(p, key, n);
+		p += n;
 		*p++ = '"';
 		*p++ = ':';
-		o->len = (size_t)(p - o->buf);
-		return;
 	}
 	o->len = (size_t)(p - o->buf);
-	ob_write(o, key + i, strlen(key + i));
-	ob_write(o, "\":", 2);
 }
 
 void out__obj_open(struct out *o, const char *key)
@@ -218,6 +222,39 @@ void out__obj_close(struct out *o)
 void out__flush(struct out *o)
 {
 	ob_flush(o);
+}
+
+void out__frag_begin(struct out *o, struct out_frag *f)
+{
+	f->valid = false;
+	if (o->mode != OUT_JSON)
+		return;
+	f->depth = o->depth;
+	f->comma_before = o->need_comma[o->depth];
+	f->start = o->flushed + o->len;
+}
+
+void out__frag_end(struct out *o, struct out_frag *f)
+{
+	uint64_t end = o->flushed + o->len;
+
+	if (o->mode != OUT_JSON || o->depth != f->depth || f->start < o->flushed ||
+	    end - f->start > sizeof(f->buf))
+		return;
+	f->len = (size_t)(end - f->start);
+	memcpy(f->buf, o->buf + (f->start - o->flushed), f->len);
+	f->comma_after = o->need_comma[o->depth];
+	f->valid = true;
+}
+
+bool out__frag_put(struct out *o, const struct out_frag *f)
+{
+	if (!f->valid || o->mode != OUT_JSON || o->depth != f->depth ||
+	    o->need_comma[o->depth] != f->comma_before)
+		return false;
+	ob_write(o, f->buf, f->len);
+	o->need_comma[o->depth] = f->comma_after;
+	return true;
 }
 
 void out__record_end(struct out *o)

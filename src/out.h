@@ -30,7 +30,25 @@ struct out {
 	int depth;
 	bool need_comma[OUT_MAX_DEPTH];
 	size_t len;
+	uint64_t flushed; /* bytes handed to stdio before buf[0] */
 	char buf[OUT_BUF_SIZE];
+};
+
+/*
+ * A piece of a JSON record kept to be written again: the part of a record
+ * that is the same for a run of records (the k8s object) is copied instead
+ * of formatted.  It is written again only where the record stands as it did
+ * (same depth, same comma state), so the bytes are what formatting gives.
+ */
+#define OUT_FRAG_SIZE 2048
+
+struct out_frag {
+	bool valid;
+	bool comma_before, comma_after;
+	int depth;
+	uint64_t start;
+	size_t len;
+	char buf[OUT_FRAG_SIZE];
 };
 
 void out__init(struct out *o, FILE *f, enum out_mode mode);
@@ -41,6 +59,13 @@ void out__obj_close(struct out *o);
 void out__record_end(struct out *o);
 /* Hand what is pending to stdio without ending the record. */
 void out__flush(struct out *o);
+
+/* Keep what is written between these two as @f (JSON; not kept when it is
+ * longer than OUT_FRAG_SIZE, went to stdio in between, or changed depth). */
+void out__frag_begin(struct out *o, struct out_frag *f);
+void out__frag_end(struct out *o, struct out_frag *f);
+/* Write @f again; false (nothing written) where it would not be the same. */
+bool out__frag_put(struct out *o, const struct out_frag *f);
 
 void out__str(struct out *o, enum out_kind k, const char *key, const char *fmt, const char *val);
 void out__u64(struct out *o, enum out_kind k, const char *key, const char *fmt, uint64_t val);

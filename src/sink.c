@@ -216,12 +216,19 @@ static void print_path(struct sink *s, const struct conn *c)
 		out__str(o, OUT_JSON_ONLY, "confirm", NULL, c->verdict ? "accepted" : "dropped");
 }
 
+/* The cache slot for @a (reasons and k8s JSON): what a Service's
+ * connections differ in first. */
+static size_t annot_slot(const struct k8s_annot *a)
+{
+	return (a->daddr[15] ^ a->daddr[3] ^ a->laddr[15] ^ a->laddr[3] ^ a->dport ^ a->lport ^
+		a->why) &
+	       (SINK_REASONS - 1);
+}
+
 /* k8s_annot__reason(@a), from the cache when this annotation was seen. */
 static const char *reason_of(struct sink *s, const struct k8s_annot *a)
 {
-	struct sink_reason *r = &s->reasons[(a->daddr[15] ^ a->daddr[3] ^ a->laddr[15] ^ a->laddr[3] ^
-					     a->dport ^ a->lport ^ a->why) &
-					    (SINK_REASONS - 1)];
+	struct sink_reason *r = &s->reasons[annot_slot(a)];
 	struct k8s_annot key;
 
 	memcpy(&key, a, sizeof(key)); /* memcpy: padding as kindex__annotate() zeroed it */
@@ -235,6 +242,27 @@ static const char *reason_of(struct sink *s, const struct k8s_annot *a)
 	return r->text;
 }
 
+/* The k8s part; in JSON the bytes of the last record with this annotation
+ * when there are some. */
+static void print_k8s(struct sink *s, const struct k8s_annot *a)
+{
+	struct sink_k8s_json *e = &s->k8s_json[annot_slot(a)];
+	struct k8s_annot key;
+
+	if (s->out.mode != OUT_JSON) {
+		k8s_annot__print(&s->out, a, reason_of(s, a));
+		return;
+	}
+	memcpy(&key, a, sizeof(key)); /* memcpy: padding as kindex__annotate() zeroed it */
+	memset(key.saddr, 0, sizeof(key.saddr));
+	if (e->frag.valid && !memcmp(&e->key, &key, sizeof(key)) && out__frag_put(&s->out, &e->frag))
+		return;
+	memcpy(&e->key, &key, sizeof(key));
+	out__frag_begin(&s->out, &e->frag);
+	k8s_annot__print(&s->out, a, reason_of(s, a));
+	out__frag_end(&s->out, &e->frag);
+}
+
 void sink__conn(struct sink *s, const struct conn *c)
 {
 	sink__header(s);
@@ -242,7 +270,7 @@ void sink__conn(struct sink *s, const struct conn *c)
 	print_head(s, c);
 	print_path(s, c);
 	if (c->k8s)
-		k8s_annot__print(&s->out, c->k8s, reason_of(s, c->k8s));
+		print_k8s(s, c->k8s);
 	out__record_end(&s->out);
 }
 

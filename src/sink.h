@@ -39,6 +39,16 @@ struct sink_reason {
 	char text[SINK_REASON_LEN];
 };
 
+/*
+ * The k8s JSON object as last written, per slot: a storm of connections to
+ * one Service repeats it byte for byte, and it is about half of a record's
+ * formatting.  Keyed by the whole annotation but .saddr (not printed).
+ */
+struct sink_k8s_json {
+	struct k8s_annot key; /* .saddr zeroed */
+	struct out_frag frag;
+};
+
 struct sink {
 	struct out out;
 	bool utc; /* text timestamps in UTC instead of local time */
@@ -47,6 +57,7 @@ struct sink {
 	int64_t tm_sec; /* the second the cached time strings are for, -1: none */
 	char tm_json[24], tm_text[12]; /* "2026-11-25T13:20:01", "13:20:01" */
 	struct sink_reason reasons[SINK_REASONS];
+	struct sink_k8s_json k8s_json[SINK_REASONS];
 };
 
 void sink__init(struct sink *s, FILE *f, enum out_mode mode, bool utc);

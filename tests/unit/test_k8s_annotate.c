@@ -431,6 +431,91 @@ static void test_reason_cache(void **state)
 	free(buf);
 }
 
+/* One JSON record of @c as a sink with nothing cached writes it. */
+static void fresh_json(const struct conn *c, char *buf, size_t len)
+{
+	char *out = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+	struct sink *s = malloc(sizeof(*s));
+
+	assert_non_null(f);
+	assert_non_null(s);
+	sink__init(s, f, OUT_JSON, true);
+	sink__conn(s, c);
+	fclose(f);
+	snprintf(buf, len, "%s", out);
+	free(out);
+	free(s);
+}
+
+/* @c, its annotation from @idx, through the long-lived sink @s. */
+static void json_check(struct sink *s, FILE *f, char **buf, size_t *len, struct kindex *idx,
+		       struct conn *c)
+{
+	char want[4096], got[4096];
+	struct k8s_annot a;
+
+	kindex__annotate(idx, c, &a);
+	c->k8s = &a;
+	fresh_json(c, want, sizeof(want));
+	rewind(f);
+	sink__conn(s, c);
+	fflush(f);
+	snprintf(got, sizeof(got), "%.*s", (int)*len, *buf);
+	assert_string_equal(got, want);
+	c->k8s = NULL;
+}
+
+/*
+ * The sink's k8s JSON cache: every record is what a sink with nothing cached
+ * writes, over repeats, slot collisions, each connection from every other
+ * one's source (a pod, a node, unknown: the "source" object changes, nothing
+ * else does) and an index reload.
+ */
+static void test_k8s_json_cache(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	size_t len = 0, kept = 0;
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, &len);
+	struct sink *s = malloc(sizeof(*s));
+	struct conn c;
+
+	(void)state;
+	assert_non_null(f);
+	assert_non_null(s);
+	sink__init(s, f, OUT_JSON, true);
+	for (int round = 0; round < 4; round++) {
+		for (size_t i = 0; i < NCONNS; i++) {
+			size_t k = (i * 5 + round) % NCONNS;
+
+			kt_conn(&c, conns[k].family, conns[k].proto, conns[k].src, conns[k].sport,
+				conns[k].dst, conns[k].dport, conns[k].landed, conns[k].lport);
+			json_check(s, f, &buf, &len, idx, &c);
+			c.orig.sport++;
+			json_check(s, f, &buf, &len, idx, &c);
+			for (size_t j = 0; j < NCONNS; j++) {
+				if (conns[j].family != conns[k].family)
+					continue;
+				kt_addr(c.family, conns[j].src, c.orig.src);
+				json_check(s, f, &buf, &len, idx, &c);
+			}
+		}
+		if (round == 1) {
+			for (size_t i = 0; i < SINK_REASONS; i++)
+				kept += s->k8s_json[i].frag.valid;
+			assert_true(kept > 1);
+			kindex__free(idx); /* a reload: other strings, maybe at the same addresses */
+			idx = kt_iptables_node(false);
+		}
+	}
+	kindex__free(idx);
+	fclose(f);
+	free(buf);
+	free(s);
+}
+
 /* What an annotation says, as text and JSON: equal for equal annotations. */
 static void annot_render(const struct k8s_annot *a, char *buf, size_t len)
 {
@@ -559,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_nftables),
 		cmocka_unit_test(test_snapshot_hostport_hint),
 		cmocka_unit_test(test_reason_cache),
+		cmocka_unit_test(test_k8s_json_cache),
 		cmocka_unit_test(test_annotate_again),
 		cmocka_unit_test(test_golden_text),
 		cmocka_unit_test(test_golden_json),

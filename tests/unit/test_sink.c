@@ -217,6 +217,110 @@ static void test_json_keys(void **state)
 	free(want);
 }
 
+/* Write {"x":1,"k":{"a":"VAL"},"y":2} with the "k" part kept in or put from
+ * @f (put: false when out__frag_put() refused); @pre values before it. */
+static bool frag_record(struct out_frag *f, bool put, size_t pre, const char *val, char **buf)
+{
+	size_t len;
+	FILE *mf = open_memstream(buf, &len);
+	struct out o;
+	bool done = true;
+
+	assert_non_null(mf);
+	out__init(&o, mf, OUT_JSON);
+	out__obj_open(&o, NULL);
+	for (size_t i = 0; i < pre; i++)
+		out__u64(&o, OUT_JSON_ONLY, "x", NULL, 1);
+	if (!put || !(done = out__frag_put(&o, f))) {
+		if (!put)
+			out__frag_begin(&o, f);
+		out__obj_open(&o, "k");
+		out__str(&o, OUT_JSON_ONLY, "a", NULL, val);
+		out__obj_close(&o);
+		if (!put)
+			out__frag_end(&o, f);
+	}
+	out__u64(&o, OUT_JSON_ONLY, "y", NULL, 2);
+	out__record_end(&o);
+	fclose(mf);
+	return done;
+}
+
+/* Kept JSON pieces: written again byte for byte where the record stands as
+ * it did; refused elsewhere; not kept across a flush nor when too long. */
+static void test_out_frag(void **state)
+{
+	struct out_frag *f = malloc(sizeof(*f));
+	char *want, *got, *big = malloc(OUT_BUF_SIZE);
+
+	(void)state;
+	assert_non_null(f);
+	assert_non_null(big);
+	/* kept, and put again after the same keys: what formatting gives */
+	frag_record(f, false, 1, "v", &want);
+	assert_true(f->valid);
+	assert_true(frag_record(f, true, 1, "other", &got));
+	assert_string_equal(got, want);
+	assert_string_equal(got, "{\"x\":1,\"k\":{\"a\":\"v\"},\"y\":2}\n");
+	free(got);
+	free(want);
+	/* first in its object (no comma before it): refused */
+	assert_false(frag_record(f, true, 0, "w", &got));
+	assert_string_equal(got, "{\"k\":{\"a\":\"w\"},\"y\":2}\n");
+	free(got);
+	/* kept where no comma goes, put where one does: refused */
+	frag_record(f, false, 0, "v", &want);
+	assert_true(f->valid);
+	assert_false(frag_record(f, true, 1, "w", &got));
+	assert_string_equal(got, "{\"x\":1,\"k\":{\"a\":\"w\"},\"y\":2}\n");
+	free(got);
+	free(want);
+	/* longer than a fragment holds: not kept */
+	memset(big, 'b', OUT_FRAG_SIZE);
+	big[OUT_FRAG_SIZE] = '\0';
+	frag_record(f, false, 1, big, &want);
+	assert_false(f->valid);
+	free(want);
+	/* handed to stdio half way (the record buffer filled up): not kept */
+	memset(big, 'b', OUT_BUF_SIZE - 30);
+	big[OUT_BUF_SIZE - 30] = '\0';
+	{
+		size_t len;
+		FILE *mf = open_memstream(&got, &len);
+		struct out o;
+
+		assert_non_null(mf);
+		out__init(&o, mf, OUT_JSON);
+		out__obj_open(&o, NULL);
+		out__str(&o, OUT_JSON_ONLY, "b", NULL, big);
+		out__frag_begin(&o, f);
+		out__str(&o, OUT_JSON_ONLY, "a", NULL, "0123456789012345678901234567890123456789");
+		assert_true(o.flushed > 0);
+		out__frag_end(&o, f);
+		assert_false(f->valid);
+		out__record_end(&o);
+		fclose(mf);
+		free(got);
+	}
+	/* text mode keeps nothing and puts nothing */
+	{
+		size_t len;
+		FILE *mf = open_memstream(&got, &len);
+		struct out o;
+
+		assert_non_null(mf);
+		out__init(&o, mf, OUT_TEXT);
+		out__frag_begin(&o, f);
+		out__text_str(&o, "t");
+		out__frag_end(&o, f);
+		assert_false(f->valid);
+		fclose(mf);
+		free(got);
+	}
+	free(big);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_json_escaping),
 		cmocka_unit_test(test_text_columns),
 		cmocka_unit_test(test_json_keys),
+		cmocka_unit_test(test_out_frag),
 	};
 
 	setenv("TZ", "UTC", 1);
