@@ -31,7 +31,7 @@ ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DNATWHO_VERSION='"$(VE
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -I$(VMLINUX_DIR) -Iinclude
 # BPF_PROG/BPF_KPROBE declare a ctx argument the program may not use.
 BPF_CFLAGS += -Wno-unused-parameter -MMD -MP
-LDLIBS := -lbpf -lelf -lz -ljson-c
+LDLIBS := -lbpf -lelf -lzstd -lz -ljson-c
 
 # One BPF object per attach family; each becomes a skeleton in natwho.
 BPF_PROGS := nf fentry fentry_btf kprobe cgroup proctree

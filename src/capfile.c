@@ -4,9 +4,10 @@
  *
  * Uncompressed stream:  "NWHOCAP\n" le16 major, le16 minor, then records
  *   le32 type | le32 len | le32 crc32(type, len, payload) | payload[len]
- * all inside one gzip stream, deflate level 1.  The writer stages records
- * in 64 KiB, deflates in bulk and writes 64 KiB at a time; capw__flush()
- * adds a Z_SYNC_FLUSH so everything given so far reaches the fd whole.
+ * all inside one zstd frame, level 1 (natwho up to 2026-11 wrote one gzip
+ * stream instead; the reader takes either).  The writer stages records in
+ * 64 KiB, compresses in bulk and writes 64 KiB at a time; capw__flush()
+ * ends a zstd block so everything given so far reaches the fd whole.
  */
 #include <endian.h>
 #include <errno.h>
@@ -18,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
 #include <linux/types.h>
 #include "natwho.h"
 #include "capfile.h"
@@ -30,8 +33,9 @@
 #define CAP_HEADER_MAX (64u << 10)
 #define CAP_TRAILER_LEN 32
 #define CAP_SOURCE_FIXED 6 /* le32 kind, le16 name length */
-#define CAP_LEVEL 1 /* fastest deflate: events compress well anyway */
-#define CAP_GZIP_WBITS (15 + 16) /* 32 KiB window, gzip wrapper */
+#define CAP_LEVEL 1 /* zstd: 3x faster than deflate level 1 on events, and smaller */
+#define CAP_GZIP_WBITS (15 + 16) /* reading gzip captures: 32 KiB window, gzip wrapper */
+#define CAPR_ZSTD_WLOG_MAX 24 /* a 16 MiB window at most (natwho writes 512 KiB) */
 
 /* Header fields (le16 tag, le16 length, value). */
 enum cap_tag {
@@ -158,50 +162,53 @@ struct capw {
 	uint64_t events;
 	uint64_t tick_ns; /* when capw__tick() last flushed */
 	size_t staged;
-	z_stream zs;
+	size_t out_len; /* compressed bytes in out[] not written yet */
+	ZSTD_CCtx *zc;
 	unsigned char stage[CAPW_STAGE];
 	unsigned char out[CAPW_OUT];
 };
 
-/* Write out what deflate produced and hand it the whole buffer again. */
+/* Write out what zstd produced. */
 static int capw_drain(struct capw *w)
 {
-	size_t n = CAPW_OUT - w->zs.avail_out;
-	int err = write_all(w->fd, w->out, n);
+	int err = write_all(w->fd, w->out, w->out_len);
 
-	w->zs.next_out = w->out;
-	w->zs.avail_out = CAPW_OUT;
+	w->out_len = 0;
 	return err;
 }
 
-static int capw_deflate(struct capw *w, const void *data, size_t len, int flush)
+/* Compress @data; ZSTD_e_flush and ZSTD_e_end also write everything out. */
+static int capw_compress(struct capw *w, const void *data, size_t len, ZSTD_EndDirective mode)
 {
-	int ret, err;
+	ZSTD_inBuffer in = { data, len, 0 };
+	size_t left;
+	int err;
 
-	w->zs.next_in = (unsigned char *)data;
-	w->zs.avail_in = (uInt)len;
 	for (;;) {
-		ret = deflate(&w->zs, flush);
-		if (ret == Z_STREAM_ERROR)
+		ZSTD_outBuffer out = { w->out, CAPW_OUT, w->out_len };
+
+		left = ZSTD_compressStream2(w->zc, &out, &in, mode);
+		w->out_len = out.pos;
+		if (ZSTD_isError(left))
 			return -EIO;
-		if (w->zs.avail_out == 0) {
+		if (w->out_len == CAPW_OUT) {
 			err = capw_drain(w);
 			if (err)
 				return err;
 			continue;
 		}
-		if (w->zs.avail_in == 0 && (flush != Z_FINISH || ret == Z_STREAM_END))
+		if (mode == ZSTD_e_continue ? in.pos == in.size : left == 0)
 			break;
 	}
-	return flush == Z_NO_FLUSH ? 0 : capw_drain(w);
+	return mode == ZSTD_e_continue ? 0 : capw_drain(w);
 }
 
-static int capw_unstage(struct capw *w, int flush)
+static int capw_unstage(struct capw *w, ZSTD_EndDirective mode)
 {
 	size_t n = w->staged;
 
 	w->staged = 0;
-	return capw_deflate(w, w->stage, n, flush);
+	return capw_compress(w, w->stage, n, mode);
 }
 
 static int capw_put(struct capw *w, const void *data, size_t len)
@@ -209,12 +216,12 @@ static int capw_put(struct capw *w, const void *data, size_t len)
 	int err;
 
 	if (w->staged + len > CAPW_STAGE) {
-		err = capw_unstage(w, Z_NO_FLUSH);
+		err = capw_unstage(w, ZSTD_e_continue);
 		if (err)
 			return err;
 	}
 	if (len > CAPW_STAGE)
-		return capw_deflate(w, data, len, Z_NO_FLUSH);
+		return capw_compress(w, data, len, ZSTD_e_continue);
 	memcpy(w->stage + w->staged, data, len);
 	w->staged += len;
 	return 0;
@@ -338,17 +345,17 @@ int capw__open(struct capw **wp, int fd, const struct cap_header *h, char *err, 
 		return -ENOMEM;
 	}
 	w->fd = fd;
-	if (deflateInit2(&w->zs, CAP_LEVEL, Z_DEFLATED, CAP_GZIP_WBITS, 8, Z_DEFAULT_STRATEGY)) {
+	w->zc = ZSTD_createCCtx();
+	if (!w->zc || ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, CAP_LEVEL))) {
+		ZSTD_freeCCtx(w->zc);
 		free(w);
-		snprintf(err, errlen, "capture writer: zlib deflateInit2 failed");
+		snprintf(err, errlen, "capture writer: zstd set-up failed (out of memory?)");
 		return -ENOMEM;
 	}
-	w->zs.next_out = w->out;
-	w->zs.avail_out = CAPW_OUT;
 	ret = capw_start(w, h);
 	if (ret) {
 		snprintf(err, errlen, "writing the capture header: %s", strerror(-ret));
-		deflateEnd(&w->zs);
+		ZSTD_freeCCtx(w->zc);
 		free(w);
 		return ret;
 	}
@@ -391,7 +398,7 @@ int capw__flush(struct capw *w)
 {
 	if (w->err || !w->dirty)
 		return w->err;
-	w->err = capw_unstage(w, Z_SYNC_FLUSH);
+	w->err = capw_unstage(w, ZSTD_e_flush);
 	w->dirty = false;
 	return w->err;
 }
@@ -424,8 +431,8 @@ int capw__close(struct capw *w, const struct cap_trailer *t)
 	put_le64(tr + 24, t ? t->end_ns : 0);
 	err = capw_record(w, CAP_REC_TRAILER, tr, sizeof(tr), NULL, 0);
 	if (!err)
-		err = capw_unstage(w, Z_FINISH);
-	deflateEnd(&w->zs);
+		err = capw_unstage(w, ZSTD_e_end);
+	ZSTD_freeCCtx(w->zc);
 	free(w);
 	return err;
 }
@@ -443,13 +450,17 @@ struct capr {
 	bool done; /* trailer returned */
 	bool finished; /* gzip end checked after the trailer */
 	bool eof; /* read() returned 0 */
-	bool member_end; /* inflate finished a gzip member */
+	bool member_end; /* a gzip member or zstd frame ended */
+	bool zstd; /* the container: zstd, else gzip */
+	const char *codec; /* "zstd" or "gzip", for messages */
+	size_t in_pos, in_len; /* compressed bytes in[in_pos, in_len) not used yet */
 	uint64_t file_read; /* compressed bytes read from the fd */
 	uint64_t uoff; /* uncompressed offset of buf[pos] */
 	uint64_t records, events;
 	unsigned char *buf; /* inflated bytes [pos, end) not yet consumed */
 	size_t cap, pos, end;
 	z_stream zs;
+	ZSTD_DCtx *zd;
 	struct cap_header hdr;
 	char strs[CAP_NSTRS][CAP_STR_MAX + 1];
 	char name[CAP_NAME_MAX + 1];
@@ -490,10 +501,10 @@ static int capr_bad(struct capr *r, int err, const char *what, uint64_t off, con
 	return err;
 }
 
-/* Compressed offset inflate has reached in the file. */
+/* Compressed offset decompression has reached in the file. */
 static unsigned long long capr_coff(const struct capr *r)
 {
-	return (unsigned long long)(r->file_read - r->zs.avail_in);
+	return (unsigned long long)(r->file_read - (r->in_len - r->in_pos));
 }
 
 /* Refill the input buffer when empty; false at end of file. */
@@ -502,7 +513,7 @@ static int capr_read_input(struct capr *r)
 	ssize_t n;
 	int err;
 
-	while (r->zs.avail_in == 0 && !r->eof) {
+	while (r->in_pos == r->in_len && !r->eof) {
 		n = read(r->fd, r->in, CAPR_IN);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -516,30 +527,28 @@ static int capr_read_input(struct capr *r)
 			return capr_fail(r, -errno, "reading the capture at compressed offset %llu: %s",
 					 (unsigned long long)r->file_read, strerror(errno));
 		r->eof = n == 0;
-		r->zs.next_in = r->in;
-		r->zs.avail_in = (uInt)n;
+		r->in_pos = 0;
+		r->in_len = (size_t)n;
 		r->file_read += (uint64_t)n;
 	}
-	return r->zs.avail_in > 0;
+	return r->in_pos < r->in_len;
 }
 
-/* Inflate more into buf[end, cap): 1 on progress, 0 at end of data. */
-static int capr_inflate(struct capr *r)
+/* One inflate() call into buf[end, cap). */
+static int capr_gunzip(struct capr *r)
 {
-	uInt in_before, out_before;
-	int ret = capr_read_input(r);
+	int ret;
 
-	if (ret <= 0)
-		return ret;
 	if (r->member_end) { /* concatenated gzip members, as zcat reads them */
 		inflateReset(&r->zs);
 		r->member_end = false;
 	}
-	in_before = r->zs.avail_in;
-	out_before = (uInt)(r->cap - r->end);
+	r->zs.next_in = r->in + r->in_pos;
+	r->zs.avail_in = (uInt)(r->in_len - r->in_pos);
 	r->zs.next_out = r->buf + r->end;
-	r->zs.avail_out = out_before;
+	r->zs.avail_out = (uInt)(r->cap - r->end);
 	ret = inflate(&r->zs, Z_NO_FLUSH);
+	r->in_pos = r->in_len - r->zs.avail_in;
 	r->end = r->cap - r->zs.avail_out;
 	if (ret == Z_STREAM_END)
 		r->member_end = true;
@@ -548,9 +557,45 @@ static int capr_inflate(struct capr *r)
 	else if (ret != Z_OK && ret != Z_BUF_ERROR)
 		return capr_fail(r, -EILSEQ, "bad gzip data at compressed offset %llu: %s",
 				 capr_coff(r), r->zs.msg ? r->zs.msg : "inflate failed");
-	else if (in_before == r->zs.avail_in && out_before == r->zs.avail_out)
-		return capr_fail(r, -EILSEQ, "gzip data at compressed offset %llu makes no progress",
-				 capr_coff(r));
+	return 0;
+}
+
+/* One ZSTD_decompressStream() call into buf[end, cap); concatenated frames
+ * follow on, as zstdcat reads them. */
+static int capr_unzstd(struct capr *r)
+{
+	ZSTD_inBuffer in = { r->in, r->in_len, r->in_pos };
+	ZSTD_outBuffer out = { r->buf, r->cap, r->end };
+	size_t ret = ZSTD_decompressStream(r->zd, &out, &in);
+
+	r->in_pos = in.pos;
+	r->end = out.pos;
+	if (ZSTD_isError(ret)) {
+		if (ZSTD_getErrorCode(ret) == ZSTD_error_memory_allocation)
+			return capr_fail(r, -ENOMEM, "decompressing the capture: out of memory");
+		return capr_fail(r, -EILSEQ, "bad zstd data at compressed offset %llu: %s",
+				 capr_coff(r), ZSTD_getErrorName(ret));
+	}
+	r->member_end = ret == 0; /* a frame ended, all of it in buf */
+	return 0;
+}
+
+/* Decompress more into buf[end, cap): 1 on progress, 0 at end of data. */
+static int capr_inflate(struct capr *r)
+{
+	size_t in_before, end_before;
+	int ret = capr_read_input(r);
+
+	if (ret <= 0)
+		return ret;
+	in_before = r->in_pos;
+	end_before = r->end;
+	ret = r->zstd ? capr_unzstd(r) : capr_gunzip(r);
+	if (ret)
+		return ret;
+	if (in_before == r->in_pos && end_before == r->end)
+		return capr_fail(r, -EILSEQ, "%s data at compressed offset %llu makes no progress",
+				 r->codec, capr_coff(r));
 	return 1;
 }
 
@@ -729,14 +774,15 @@ static int capr_preamble(struct capr *r)
 
 	if (err == -ENODATA)
 		return capr_fail(r, err,
-				 "not a natwho capture: the gzip data ends after %zu bytes, before the %u-byte preamble",
-				 r->end - r->pos, CAP_PREAMBLE_LEN);
+				 "not a natwho capture: the %s data ends after %zu bytes, before the %u-byte preamble",
+				 r->codec, r->end - r->pos, CAP_PREAMBLE_LEN);
 	if (err)
 		return err;
 	p = r->buf + r->pos;
 	if (memcmp(p, CAP_MAGIC, CAP_MAGIC_LEN))
 		return capr_fail(r, -EILSEQ,
-				 "not a natwho capture: gzip data does not start with \"NWHOCAP\"");
+				 "not a natwho capture: %s data does not start with \"NWHOCAP\"",
+				 r->codec);
 	r->hdr.major = get_le16(p + 8);
 	r->hdr.minor = get_le16(p + 10);
 	if (r->hdr.major > CAP_VERSION_MAJOR)
@@ -751,19 +797,36 @@ static int capr_preamble(struct capr *r)
 	return 0;
 }
 
-/* Empty file or no gzip magic: say so before inflate says something vaguer. */
+/* The container from its magic (as much of it as the first read gave);
+ * empty or neither: say so before the decompressor says something vaguer. */
 static int capr_sniff(struct capr *r)
 {
+	static const unsigned char zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+	static const unsigned char gzip_magic[2] = { 0x1f, 0x8b };
 	int ret = capr_read_input(r);
+	size_t n = r->in_len;
 
 	if (ret < 0)
 		return ret;
 	if (ret == 0)
 		return capr_fail(r, -ENODATA, "empty file: not a natwho capture");
-	if (r->in[0] != 0x1f || (r->zs.avail_in > 1 && r->in[1] != 0x8b))
-		return capr_fail(r, -EILSEQ,
-				 "not a natwho capture: not gzip data (no 1f 8b at compressed offset 0)");
-	return 0;
+	if (!memcmp(r->in, zstd_magic, n < 4 ? n : 4)) {
+		r->zstd = true;
+		r->codec = "zstd";
+		r->zd = ZSTD_createDCtx();
+		if (!r->zd || ZSTD_isError(ZSTD_DCtx_setParameter(r->zd, ZSTD_d_windowLogMax,
+								    CAPR_ZSTD_WLOG_MAX)))
+			return capr_fail(r, -ENOMEM, "capture reader: out of memory");
+		return 0;
+	}
+	if (!memcmp(r->in, gzip_magic, n < 2 ? n : 2)) {
+		r->codec = "gzip";
+		if (inflateInit2(&r->zs, CAP_GZIP_WBITS) != Z_OK)
+			return capr_fail(r, -ENOMEM, "capture reader: out of memory");
+		return 0;
+	}
+	return capr_fail(r, -EILSEQ,
+			 "not a natwho capture: neither zstd nor gzip data (no 28 b5 2f fd or 1f 8b at compressed offset 0)");
 }
 
 static int capr_start(struct capr *r)
@@ -810,7 +873,7 @@ int capr__open(struct capr **rp, int fd, char *err, size_t errlen)
 	r->fd = fd;
 	r->cap = CAPR_BUF_MIN;
 	r->buf = malloc(r->cap);
-	if (!r->buf || inflateInit2(&r->zs, CAP_GZIP_WBITS) != Z_OK) {
+	if (!r->buf) {
 		free(r->buf);
 		free(r);
 		snprintf(err, errlen, "capture reader: out of memory");
@@ -900,7 +963,8 @@ static int capr_dispatch(struct capr *r, uint32_t type, const unsigned char *p, 
 	return 1;
 }
 
-/* After the trailer: the gzip member must end (its CRC checked), nothing else. */
+/* After the trailer: the gzip member (its CRC checked) or zstd frame must
+ * end, nothing else. */
 static int capr_finish(struct capr *r)
 {
 	int ret;
@@ -917,8 +981,8 @@ static int capr_finish(struct capr *r)
 			return ret;
 		if (ret == 0)
 			return capr_fail(r, -ENODATA,
-					 "truncated after the trailer: no gzip end (the file ends at compressed offset %llu)",
-					 (unsigned long long)r->file_read);
+					 "truncated after the trailer: no %s end (the file ends at compressed offset %llu)",
+					 r->codec, (unsigned long long)r->file_read);
 	}
 	r->finished = true;
 	return 0;
@@ -955,7 +1019,9 @@ void capr__close(struct capr *r)
 {
 	if (!r)
 		return;
-	inflateEnd(&r->zs);
+	if (r->codec && !r->zstd)
+		inflateEnd(&r->zs);
+	ZSTD_freeDCtx(r->zd);
 	free(r->buf);
 	free(r);
 }

@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Capture files: record what natwho saw (`-w FILE`) and replay it anywhere
- * (`-r FILE`) without root or BPF.  Pure: plain read()/write() on an fd and
- * zlib, nothing else.
+ * (`-r FILE`) without root or BPF.  Pure: plain read()/write() on an fd,
+ * libzstd and zlib, nothing else.
  *
- * A capture is one gzip stream (`zcat` works on it) holding a 12-byte
+ * A capture is one zstd frame (`zstdcat` works on it; natwho up to 2026-11
+ * wrote one gzip stream instead, which the reader still takes) holding a 12-byte
  * preamble (magic "NWHOCAP\n", format major, minor) and framed records:
  * a header, then events and knowledge sources in the order they happened,
  * then a trailer.  Every record carries a CRC32.  The format is described
  * in README.md ("Capture file format").
  *
  * Crash safety: capw__flush() (or capw__tick(), at most every 10 ms) ends
- * a batch with Z_SYNC_FLUSH and write()s it, so a recorder killed with
+ * a batch with a zstd flush (a block end) and write()s it, so a recorder killed with
  * SIGKILL leaves a file that reads up to the last flushed record; the
  * reader reports the missing trailer as truncation.  No fsync: the data
  * survives the process, not the machine.
@@ -101,14 +102,14 @@ int capw__open(struct capw **w, int fd, const struct cap_header *h, char *err, s
 int capw__event(struct capw *w, const void *raw, uint32_t size);
 /* A knowledge source; a later one with the same name replaces it on replay. */
 int capw__source(struct capw *w, uint32_t kind, const char *name, const void *data, size_t len);
-/* Z_SYNC_FLUSH and write() everything given so far.  No-op when idle. */
+/* Flush zstd and write() everything given so far.  No-op when idle. */
 int capw__flush(struct capw *w);
 /* Records written since the last flush. */
 bool capw__dirty(const struct capw *w);
 /*
  * End of a ring buffer batch, or a poll timeout: capw__flush() if the last
  * flush by capw__tick() is at least CAPW_FLUSH_INTERVAL_NS before @now_ns
- * (CLOCK_MONOTONIC), else nothing.  A flush costs a deflate block and a
+ * (CLOCK_MONOTONIC), else nothing.  A flush costs a zstd block and a
  * write(): flushing per batch of one event caps the writer near 200k
  * events/s, ticking keeps it at full speed and a SIGKILL loses at most the
  * last interval (the ring buffer's contents are lost anyway).
@@ -117,7 +118,7 @@ bool capw__dirty(const struct capw *w);
 int capw__tick(struct capw *w, uint64_t now_ns);
 /*
  * Write the trailer (t->events is ignored: the writer counts events), end
- * the gzip stream and free @w, also on failure.  Does not close or fsync
+ * the zstd frame and free @w, also on failure.  Does not close or fsync
  * the fd.  NULL @w is a no-op.
  */
 int capw__close(struct capw *w, const struct cap_trailer *t);
@@ -126,17 +127,19 @@ uint64_t capw__events(const struct capw *w);
 
 /*
  * Reader.  capr__open() reads and validates the preamble and header.
- * Errors: -ENODATA (empty or truncated), -EILSEQ (not gzip, not a capture,
- * bad gzip data), -EBADMSG (bad CRC, impossible record), -EPROTONOSUPPORT
- * (newer major version, other byte order), -ENOMEM, or a read() errno.
+ * Errors: -ENODATA (empty or truncated), -EILSEQ (neither zstd nor gzip,
+ * not a capture, bad zstd or gzip data), -EBADMSG (bad CRC, impossible
+ * record), -EPROTONOSUPPORT (newer major version, other byte order),
+ * -ENOMEM, or a read() errno.
  * @err gets one line without newline saying what and where; offsets are
- * "compressed" (in the file) or "uncompressed" (in the zcat output).
+ * "compressed" (in the file) or "uncompressed" (in the zstdcat output).
  */
 int capr__open(struct capr **r, int fd, char *err, size_t errlen);
 const struct cap_header *capr__header(const struct capr *r);
 /*
  * 1: *rec filled (events and sources in recorded order, the trailer last);
- * 0: clean end (the trailer was returned and the gzip stream ended intact);
+ * 0: clean end (the trailer was returned and the zstd frame or gzip stream
+ *    ended intact);
  * negative errno as above, sticky.  Every complete, intact record before
  * the damage is returned first.
  */

@@ -15,7 +15,7 @@
  *   record__tick()    after every ring buffer poll: flushes at most every
  *                     10 ms, so a SIGKILL loses at most that;
  *   record__close()   on every way out: trailer (lost, undecodable), end of
- *                     the gzip stream.
+ *                     the zstd frame.
  * Write errors (-ENOSPC, -EPIPE, ...) stick: every later call returns the
  * first one, and record__close() still releases everything.
  */

@@ -6,9 +6,9 @@ set -euo pipefail
 
 PKGS=(
 	make gcc clang llvm bpftool pkg-config	# build
-	libbpf-dev libelf-dev zlib1g-dev libjson-c-dev	# libraries
+	libbpf-dev libelf-dev libzstd-dev zlib1g-dev libjson-c-dev	# libraries
 	libcmocka-dev libclang-rt-14-dev jq	# tests (cmocka, libFuzzer runtime, JSON checks)
-	iproute2 iptables nftables conntrack kmod procps	# e2e + demo
+	iproute2 iptables nftables conntrack kmod procps zstd	# e2e + demo
 )
 [ -n "${NATWHO_EXTRA_PKGS:-}" ] && read -r -a extra <<<"$NATWHO_EXTRA_PKGS" && PKGS+=("${extra[@]}")
 

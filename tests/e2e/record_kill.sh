@@ -51,7 +51,7 @@ check_complete() { # check_complete SIG DIR
 	live_n=$(grep -c '"type":"conn"' "$d/live.json" || true)
 	jq -e -s --argjson n "$live_n" 'map(select(.type=="summary"))[0].events == $n' \
 		"$d/replay.json" >/dev/null || fail "SIG$sig: summary count is not $live_n"
-	zcat "$d/cap" >/dev/null || fail "SIG$sig: zcat rejects the capture"
+	zstdcat "$d/cap" >/dev/null || fail "SIG$sig: zstdcat rejects the capture"
 	echo "ok: SIG$sig: complete capture, $live_n events, replay identical"
 }
 

@@ -9,6 +9,8 @@
  *      as a recorder killed after capw__flush() leaves it
  *   3: like 1, but the harness first writes correct CRCs into every frame,
  *      so mutations reach the header, source and trailer parsers
+ *   4, 5: like 1 and 2 in zstd (the container natwho writes; 0-3 are
+ *      gzip, which it wrote up to 2026-11 and still reads)
  * Seeds: tests/fuzz/corpus/capfile (`test_capfile --write-fixtures`).
  * Run: build/fuzz/fuzz_capfile -max_total_time=60 tests/fuzz/corpus/capfile
  */
@@ -19,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 #include "capfile.h"
 #include "conn.h"
 
@@ -42,6 +45,22 @@ static unsigned char *gzip_stream(const uint8_t *p, size_t n, int flush, size_t 
 		abort();
 	*outlen = cap - zs.avail_out;
 	deflateEnd(&zs);
+	return out;
+}
+
+static unsigned char *zstd_stream(const uint8_t *p, size_t n, bool end, size_t *outlen)
+{
+	size_t cap = ZSTD_compressBound(n) + 64;
+	unsigned char *out = malloc(cap);
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	ZSTD_inBuffer in = { p, n, 0 };
+	ZSTD_outBuffer o = { out, cap, 0 };
+
+	if (!out || !c || ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1)) ||
+	    ZSTD_compressStream2(c, &o, &in, end ? ZSTD_e_end : ZSTD_e_flush) != 0)
+		abort();
+	*outlen = o.pos;
+	ZSTD_freeCCtx(c);
 	return out;
 }
 
@@ -136,7 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (fd < 0 && (fd = memfd_create("fuzz_capfile", 0)) < 0)
 		abort();
-	switch (data[0] % 4) {
+	switch (data[0] % 6) {
 	case 0:
 		len = size - 1;
 		ulen_max = SIZE_MAX - 1;
@@ -150,8 +169,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		file = gzip_stream(stream, size - 1, Z_FINISH, &len);
 		ulen_max = size - 1;
 		break;
+	case 4:
+	case 5:
+		file = zstd_stream(data + 1, size - 1, data[0] % 6 == 4, &len);
+		ulen_max = size - 1;
+		break;
 	default:
-		file = gzip_stream(data + 1, size - 1, data[0] % 4 == 1 ? Z_FINISH : Z_SYNC_FLUSH,
+		file = gzip_stream(data + 1, size - 1, data[0] % 6 == 1 ? Z_FINISH : Z_SYNC_FLUSH,
 				   &len);
 		ulen_max = size - 1;
 		break;

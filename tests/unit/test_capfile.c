@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 #include <cmocka.h>
 #include "capfile.h"
 #include "conn.h"
@@ -244,6 +245,35 @@ static unsigned char *gz(const void *p, size_t n, int flush, size_t *outlen)
 	return out;
 }
 
+/* zstd of @p at natwho's level, ended (Z_FINISH) or only flushed
+ * (Z_SYNC_FLUSH: a block end, as capw__flush() leaves it). */
+static unsigned char *zst(const void *p, size_t n, int flush, size_t *outlen)
+{
+	size_t cap = ZSTD_compressBound(n) + 64;
+	unsigned char *out = malloc(cap);
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	ZSTD_inBuffer in = { p, n, 0 };
+	ZSTD_outBuffer o = { out, cap, 0 };
+
+	assert_non_null(out);
+	assert_non_null(c);
+	assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1)));
+	assert_int_equal(ZSTD_compressStream2(c, &o, &in,
+					      flush == Z_FINISH ? ZSTD_e_end : ZSTD_e_flush), 0);
+	*outlen = o.pos;
+	ZSTD_freeCCtx(c);
+	return out;
+}
+
+/* The containers a capture comes in: what natwho writes, what it wrote
+ * before (both read). */
+typedef unsigned char *(*pack_fn)(const void *p, size_t n, int flush, size_t *outlen);
+static const struct {
+	const char *name;
+	pack_fn pack;
+} boxes[] = { { "zstd", zst }, { "gzip", gz } };
+#define NBOXES (sizeof(boxes) / sizeof(boxes[0]))
+
 /* ------------------------------------------------------------ reading */
 
 struct got_rec {
@@ -393,14 +423,32 @@ static void check_prefix(const struct got *g)
 	}
 }
 
-/* Whole uncompressed stream of a gzip file. */
-static unsigned char *gunzip(const unsigned char *p, size_t n, size_t *outlen)
+/* Whole uncompressed stream of a zstd or gzip file, by zstd's or zlib's own
+ * decoder (what zstdcat and zcat use); the frame or member must end. */
+static unsigned char *unpack(const unsigned char *p, size_t n, size_t *outlen)
 {
 	size_t cap = 1 << 20;
 	unsigned char *out = malloc(cap);
 	z_stream zs = { 0 };
 
 	assert_non_null(out);
+	if (n >= 4 && !memcmp(p, "\x28\xb5\x2f\xfd", 4)) {
+		ZSTD_DCtx *d = ZSTD_createDCtx();
+		ZSTD_inBuffer in = { p, n, 0 };
+		ZSTD_outBuffer o = { out, cap, 0 };
+		size_t ret;
+
+		assert_non_null(d);
+		do {
+			ret = ZSTD_decompressStream(d, &o, &in);
+			assert_false(ZSTD_isError(ret));
+		} while (in.pos < in.size && o.pos < o.size);
+		assert_int_equal(ret, 0); /* the frame ended */
+		assert_int_equal(in.pos, in.size);
+		*outlen = o.pos;
+		ZSTD_freeDCtx(d);
+		return out;
+	}
 	assert_int_equal(inflateInit2(&zs, 31), Z_OK);
 	zs.next_in = (unsigned char *)p;
 	zs.avail_in = (uInt)n;
@@ -524,11 +572,21 @@ static void raw_trailer(struct raw *b, uint64_t events, uint32_t len)
 	raw_record(b, CAP_REC_TRAILER, t, len);
 }
 
-/* Read @b gzipped (ended or only flushed) into @g. */
+/* Read @b packed by @pack (ended or only flushed) into @g. */
+static void read_raw_in(pack_fn pack, const struct raw *b, int flush, struct got *g)
+{
+	size_t n;
+	unsigned char *z = pack(b->p, b->n, flush, &n);
+
+	read_mem(z, n, g);
+	free(z);
+}
+
+/* Read @b in the container natwho writes (zstd). */
 static void read_raw(const struct raw *b, int flush, struct got *g)
 {
 	size_t n;
-	unsigned char *z = gz(b->p, b->n, flush, &n);
+	unsigned char *z = zst(b->p, b->n, flush, &n);
 
 	read_mem(z, n, g);
 	free(z);
@@ -623,26 +681,21 @@ static void test_decode_replayed(void **state)
 	free(p);
 }
 
-/* Plain gzip: zlib's gz* API (what zcat uses) reads the stream. */
-static void test_gzip_compatible(void **state)
+/* Plain zstd: one frame that libzstd's decoder (what zstdcat uses) reads
+ * to its end, the preamble first. */
+static void test_zstd_compatible(void **state)
 {
-	char buf[16] = "";
-	unsigned char *p;
-	size_t size;
-	gzFile f;
-	int fd;
+	unsigned char *p, *u;
+	size_t size, ulen;
 
 	(void)state;
 	p = sample_bytes(&size);
-	fd = memfd_with(p, size);
-	f = gzdopen(fd, "rb");
-	assert_non_null(f);
-	assert_int_equal(gzread(f, buf, 12), 12);
-	assert_memory_equal(buf, "NWHOCAP\n\1\0\0\0", 12);
-	while (gzread(f, buf, sizeof(buf)) > 0)
-		;
-	assert_true(gzeof(f));
-	gzclose(f);
+	assert_true(size > 4);
+	assert_memory_equal(p, "\x28\xb5\x2f\xfd", 4);
+	u = unpack(p, size, &ulen);
+	assert_true(ulen > 12);
+	assert_memory_equal(u, "NWHOCAP\n\1\0\0\0", 12);
+	free(u);
 	free(p);
 }
 
@@ -728,9 +781,9 @@ static void test_crc_error_offset(void **state)
 	read_mem(p, size, &g);
 	off = g.recs[3].offset;
 	got_free(&g);
-	u = gunzip(p, size, &ulen);
+	u = unpack(p, size, &ulen);
 	u[off + 12 + 40] ^= 0x04;
-	z = gz(u, ulen, Z_FINISH, &zlen);
+	z = zst(u, ulen, Z_FINISH, &zlen);
 	read_mem(z, zlen, &g);
 	snprintf(want, sizeof(want), "uncompressed offset %llu: CRC", (unsigned long long)off);
 	assert_err(&g, -EBADMSG, want);
@@ -756,14 +809,14 @@ static void test_garbage_in_middle(void **state)
 	read_mem(p, size, &g);
 	off = g.recs[4].offset;
 	got_free(&g);
-	u = gunzip(p, size, &ulen);
+	u = unpack(p, size, &ulen);
 	v = malloc(ulen + 100);
 	assert_non_null(v);
 	memcpy(v, u, off);
 	for (int i = 0; i < 100; i++)
 		v[off + i] = (unsigned char)(i * 37 + 11);
 	memcpy(v + off + 100, u + off, ulen - off);
-	z = gz(v, ulen + 100, Z_FINISH, &zlen);
+	z = zst(v, ulen + 100, Z_FINISH, &zlen);
 	read_mem(z, zlen, &g);
 	snprintf(want, sizeof(want), "uncompressed offset %llu", (unsigned long long)off);
 	assert_err(&g, -EBADMSG, want);
@@ -787,25 +840,35 @@ static void test_not_a_capture(void **state)
 	read_mem("", 0, &g);
 	assert_err(&g, -ENODATA, "empty file");
 	read_mem(text, sizeof(text) - 1, &g);
-	assert_err(&g, -EILSEQ, "not gzip");
-	z = gz(text, sizeof(text) - 1, Z_FINISH, &n);
-	read_mem(z, n, &g);
-	assert_err(&g, -EILSEQ, "NWHOCAP");
-	free(z);
-	z = gz("NWHO", 4, Z_FINISH, &n);
-	read_mem(z, n, &g);
-	assert_err(&g, -ENODATA, "before the 12-byte preamble");
-	free(z);
+	assert_err(&g, -EILSEQ, "neither zstd nor gzip");
+	for (size_t b = 0; b < NBOXES; b++) {
+		z = boxes[b].pack(text, sizeof(text) - 1, Z_FINISH, &n);
+		read_mem(z, n, &g);
+		assert_err(&g, -EILSEQ, "NWHOCAP");
+		free(z);
+		z = boxes[b].pack("NWHO", 4, Z_FINISH, &n);
+		read_mem(z, n, &g);
+		assert_err(&g, -ENODATA, "before the 12-byte preamble");
+		free(z);
+	}
 	/* gzip header, then a deflate block of the reserved type 3 */
 	read_mem("\x1f\x8b\x08\0\0\0\0\0\0\x03\x07\0", 12, &g);
 	assert_err(&g, -EILSEQ, "bad gzip data at compressed offset");
+	/* zstd magic, then a frame header with reserved bit 3 set */
+	read_mem("\x28\xb5\x2f\xfd\x08\0\0\0\0\0\0\0", 12, &g);
+	assert_err(&g, -EILSEQ, "bad zstd data at compressed offset");
+	/* a frame that needs a 2 GiB window: refused, not allocated */
+	read_mem("\x28\xb5\x2f\xfd\x00\xa8\0\0\0\0\0\0", 12, &g);
+	assert_err(&g, -EILSEQ, "bad zstd data at compressed offset");
 }
 
-/* Concatenated gzip members read as one stream, as zcat does. */
-static void test_gzip_members(void **state)
+/* Concatenated gzip members or zstd frames read as one stream, as zcat and
+ * zstdcat do. */
+static void test_members(void **state)
 {
 	static struct raw a, b;
 	unsigned char *za, *zb, *cat;
+	char want[64];
 	size_t na, nb;
 	struct got g;
 
@@ -815,25 +878,28 @@ static void test_gzip_members(void **state)
 	b.n = 0;
 	raw_event(&b, 1);
 	raw_trailer(&b, 2, 32);
-	za = gz(a.p, a.n, Z_FINISH, &na);
-	zb = gz(b.p, b.n, Z_FINISH, &nb);
-	cat = malloc(na + nb + 4);
-	assert_non_null(cat);
-	memcpy(cat, za, na);
-	memcpy(cat + na, zb, nb);
-	read_mem(cat, na + nb, &g);
-	assert_int_equal(g.end_ret, 0);
-	assert_int_equal(g.n, 3);
-	got_free(&g);
-	/* without the second member: garbage where it would start */
-	memcpy(cat + na, "JUNK", 4);
-	read_mem(cat, na + 4, &g);
-	assert_err(&g, -EILSEQ, "bad gzip data at compressed offset");
-	assert_int_equal(g.n, 1);
-	got_free(&g);
-	free(cat);
-	free(zb);
-	free(za);
+	for (size_t box = 0; box < NBOXES; box++) {
+		za = boxes[box].pack(a.p, a.n, Z_FINISH, &na);
+		zb = boxes[box].pack(b.p, b.n, Z_FINISH, &nb);
+		cat = malloc(na + nb + 4);
+		assert_non_null(cat);
+		memcpy(cat, za, na);
+		memcpy(cat + na, zb, nb);
+		read_mem(cat, na + nb, &g);
+		assert_int_equal(g.end_ret, 0);
+		assert_int_equal(g.n, 3);
+		got_free(&g);
+		/* without the second member: garbage where it would start */
+		memcpy(cat + na, "JUNK", 4);
+		read_mem(cat, na + 4, &g);
+		snprintf(want, sizeof(want), "bad %s data at compressed offset", boxes[box].name);
+		assert_err(&g, -EILSEQ, want);
+		assert_int_equal(g.n, 1);
+		got_free(&g);
+		free(cat);
+		free(zb);
+		free(za);
+	}
 }
 
 static void test_future_major(void **state)
@@ -994,7 +1060,7 @@ static const struct bad_case bad_cases[] = {
 	  2 },
 	{ "truncated after 2 records (2 events) at uncompressed offset", bad_no_trailer, Z_SYNC_FLUSH,
 	  -ENODATA, 2 },
-	{ "truncated after the trailer: no gzip end", good_trailer, Z_SYNC_FLUSH,
+	{ "truncated after the trailer: no", good_trailer, Z_SYNC_FLUSH,
 	  -ENODATA, 1 },
 	{ "uncompressed offset 12: first record is type 2, not the header", bad_first_not_header, Z_FINISH,
 	  -EBADMSG, 0 },
@@ -1016,10 +1082,12 @@ static void test_bad_records(void **state)
 		const struct bad_case *c = &bad_cases[i];
 
 		bad_cases[i].build(&b);
-		read_raw(&b, c->flush, &g);
-		assert_err(&g, c->ret, c->what);
-		assert_int_equal(g.n, c->records);
-		got_free(&g);
+		for (size_t box = 0; box < NBOXES; box++) {
+			read_raw_in(boxes[box].pack, &b, c->flush, &g);
+			assert_err(&g, c->ret, c->what);
+			assert_int_equal(g.n, c->records);
+			got_free(&g);
+		}
 	}
 }
 
@@ -1289,7 +1357,7 @@ static unsigned char *sample_stream(size_t *n, uint64_t *offs)
 	for (size_t i = 0; i < g.n; i++)
 		offs[i] = g.recs[i].offset;
 	got_free(&g);
-	u = gunzip(p, size, n);
+	u = unpack(p, size, n);
 	free(p);
 	return u;
 }
@@ -1302,7 +1370,7 @@ static struct blob fx_corrupt_crc(void)
 	unsigned char *u = sample_stream(&n, offs);
 
 	u[offs[3] + 12 + 40] ^= 0x04;
-	b.p = gz(u, n, Z_FINISH, &b.n);
+	b.p = zst(u, n, Z_FINISH, &b.n);
 	free(u);
 	return b;
 }
@@ -1316,7 +1384,7 @@ static struct blob fx_garbage(void)
 
 	for (int i = 0; i < 64; i++)
 		u[offs[4] + (size_t)i] = (unsigned char)(0xa5 ^ i);
-	b.p = gz(u, n, Z_FINISH, &b.n);
+	b.p = zst(u, n, Z_FINISH, &b.n);
 	free(u);
 	return b;
 }
@@ -1328,7 +1396,7 @@ static struct blob fx_no_trailer(void)
 	size_t n;
 	unsigned char *u = sample_stream(&n, offs);
 
-	b.p = gz(u, offs[8], Z_FINISH, &b.n); /* everything before the trailer */
+	b.p = zst(u, offs[8], Z_FINISH, &b.n); /* everything before the trailer */
 	free(u);
 	return b;
 }
@@ -1341,11 +1409,11 @@ static struct blob fx_future(void)
 	raw_start(&r, 2, 0, HDR_OK);
 	raw_event(&r, 0);
 	raw_trailer(&r, 1, 32);
-	b.p = gz(r.p, r.n, Z_FINISH, &b.n);
+	b.p = zst(r.p, r.n, Z_FINISH, &b.n);
 	return b;
 }
 
-static struct blob fx_not_gzip(void)
+static struct blob fx_not_a_capture(void)
 {
 	static const char text[] = "# iptables-save, not a capture\n*nat\nCOMMIT\n";
 	struct blob b = { malloc(sizeof(text)), sizeof(text) - 1 };
@@ -1364,7 +1432,7 @@ static struct blob fx_empty(void)
 
 struct fixture {
 	const char *name;
-	struct blob (*make)(void);
+	struct blob (*make)(void); /* NULL: kept as written by an older natwho */
 	int ret; /* open or end */
 	const char *what;
 	size_t records;
@@ -1377,8 +1445,15 @@ static const struct fixture fixtures[] = {
 	{ "v1.0-garbage.nwcap", fx_garbage, -EBADMSG, "corrupted record at uncompressed", 4 },
 	{ "v1.0-no-trailer.nwcap", fx_no_trailer, -ENODATA, "truncated after 8 records", 8 },
 	{ "v2.0-future.nwcap", fx_future, -EPROTONOSUPPORT, "capture format 2.0 is newer", 0 },
-	{ "not-gzip.nwcap", fx_not_gzip, -EILSEQ, "not gzip", 0 },
+	{ "not-a-capture.nwcap", fx_not_a_capture, -EILSEQ, "neither zstd nor gzip", 0 },
 	{ "empty.nwcap", fx_empty, -ENODATA, "empty file", 0 },
+	/* gzip, as natwho wrote captures up to 2026-11 */
+	{ "gzip-v1.0-incident.nwcap", NULL, 0, "", 9 },
+	{ "gzip-v1.0-killed.nwcap", NULL, -ENODATA, "truncated after 8 records (5 events)", 8 },
+	{ "gzip-v1.0-corrupt-crc.nwcap", NULL, -EBADMSG, "CRC mismatch", 3 },
+	{ "gzip-v1.0-garbage.nwcap", NULL, -EBADMSG, "corrupted record at uncompressed", 4 },
+	{ "gzip-v1.0-no-trailer.nwcap", NULL, -ENODATA, "truncated after 8 records", 8 },
+	{ "gzip-v2.0-future.nwcap", NULL, -EPROTONOSUPPORT, "capture format 2.0 is newer", 0 },
 };
 #define NFIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))
 
@@ -1428,6 +1503,8 @@ static void test_fixtures_generated(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < NFIXTURES; i++) {
+		if (!fixtures[i].make)
+			continue;
 		b = fixtures[i].make();
 		read_mem(b.p, b.n, &g);
 		check_fixture(&fixtures[i], &g);
@@ -1487,12 +1564,15 @@ static void write_corpus(const char *dir)
 	put_file(dir, "flushed-incident", 2, fx_stream());
 	put_file(dir, "fixed-incident", 3, fx_stream());
 	put_file(dir, "fixed-minor", 3, fx_minor_stream());
+	put_file(dir, "zstd-stream-incident", 4, fx_stream());
+	put_file(dir, "zstd-flushed-incident", 5, fx_stream());
 }
 
 static int write_fixtures(const char *dir, const char *corpus)
 {
 	for (size_t i = 0; i < NFIXTURES; i++)
-		put_file(dir, fixtures[i].name, 0xff, fixtures[i].make());
+		if (fixtures[i].make)
+			put_file(dir, fixtures[i].name, 0xff, fixtures[i].make());
 	if (corpus)
 		write_corpus(corpus);
 	return 0;
@@ -1503,13 +1583,13 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_decode_replayed),
-		cmocka_unit_test(test_gzip_compatible),
+		cmocka_unit_test(test_zstd_compatible),
 		cmocka_unit_test(test_truncated_everywhere),
 		cmocka_unit_test(test_corrupt_everywhere),
 		cmocka_unit_test(test_crc_error_offset),
 		cmocka_unit_test(test_garbage_in_middle),
 		cmocka_unit_test(test_not_a_capture),
-		cmocka_unit_test(test_gzip_members),
+		cmocka_unit_test(test_members),
 		cmocka_unit_test(test_future_major),
 		cmocka_unit_test(test_future_minor),
 		cmocka_unit_test(test_bad_records),

@@ -406,7 +406,8 @@ static const struct bad_fixture {
 	uint64_t shown; /* complete events rendered before it */
 } bad_fixtures[] = {
 	{ "empty.nwcap", "empty file: not a natwho capture", 0 },
-	{ "not-gzip.nwcap", "not a natwho capture: not gzip data (no 1f 8b at compressed offset 0)",
+	{ "not-a-capture.nwcap",
+	  "not a natwho capture: neither zstd nor gzip data (no 28 b5 2f fd or 1f 8b at compressed offset 0)",
 	  0 },
 	{ "v2.0-future.nwcap",
 	  "capture format 2.0 is newer than this natwho (" NATWHO_VERSION ") reads (1.x): "
@@ -417,10 +418,16 @@ static const struct bad_fixture {
 	  "corrupted record at uncompressed offset 768: type 2796004517 is not a record type", 2 },
 	{ "v1.0-killed.nwcap",
 	  "truncated after 8 records (5 events) at uncompressed offset 1280: no trailer; the file "
-	  "ends at compressed offset 640 (recorder killed?)", 5 },
+	  "ends at compressed offset 686 (recorder killed?)", 5 },
 	{ "v1.0-no-trailer.nwcap",
 	  "truncated after 8 records (5 events) at uncompressed offset 1280: no trailer; the file "
-	  "ends at compressed offset 613 (recorder killed?)", 5 },
+	  "ends at compressed offset 628 (recorder killed?)", 5 },
+	/* gzip, as natwho wrote captures up to 2026-11 */
+	{ "gzip-v1.0-corrupt-crc.nwcap",
+	  "corrupted record at uncompressed offset 620: CRC mismatch (type 2, 136 bytes)", 1 },
+	{ "gzip-v1.0-killed.nwcap",
+	  "truncated after 8 records (5 events) at uncompressed offset 1280: no trailer; the file "
+	  "ends at compressed offset 640 (recorder killed?)", 5 },
 };
 
 /* The first @n lines of @s: the length. */
