@@ -34,7 +34,7 @@ BPF_CFLAGS += -Wno-unused-parameter -MMD -MP
 LDLIBS := -lbpf -lelf -lzstd -lz -ljson-c
 
 # One BPF object per attach family; each becomes a skeleton in natwho.
-BPF_PROGS := nf fentry fentry_btf kprobe cgroup proctree
+BPF_PROGS := nf fentry fentry_btf kprobe kprobe_btf cgroup proctree
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS))
 

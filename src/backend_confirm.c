@@ -4,9 +4,9 @@
  * nf_conntrack module), which see every network namespace at once; --netns
  * becomes the kernel-side filter.netns.  bpf/fentry.bpf.c needs BPF
  * trampolines (Linux >= 5.5 with BTF), bpf/kprobe.bpf.c only kprobes;
- * bpf/fentry_btf.bpf.c is the fentry object for kernels with bpf_rdonly_cast()
- * (Linux >= 6.2), tried first.  They differ in their skeleton alone: struct
- * confirm_kind wraps it, the rest is shared.
+ * bpf/fentry_btf.bpf.c and bpf/kprobe_btf.bpf.c are their objects for kernels
+ * with bpf_rdonly_cast() (Linux >= 6.2), tried first.  They differ in their
+ * skeleton alone: struct confirm_kind wraps it, the rest is shared.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +20,7 @@
 #include "fentry.skel.h"
 #include "fentry_btf.skel.h"
 #include "kprobe.skel.h"
+#include "kprobe_btf.skel.h"
 #include "proctree.h"
 
 /* What the two skeletons have in common. */
@@ -166,36 +167,45 @@ cleanup:
 CONFIRM_KIND(fentry, "fexit", NULL);
 CONFIRM_KIND(fentry_btf, "fexit", (__u32 *)&skel->rodata->nf_conn_btf_id);
 CONFIRM_KIND(kprobe, "kprobe", NULL);
+CONFIRM_KIND(kprobe_btf, "kprobe", (__u32 *)&skel->rodata->nf_conn_btf_id);
 
 /*
  * The object that reads conntrack entries with plain loads when the kernel
  * has bpf_rdonly_cast(), else (or if the kernel refuses it) the one with
  * probe reads.
  */
-static int fentry_open(struct nw_backend *be, const struct nw_backend_opts *opts, char *why,
-		       size_t why_len)
+static int confirm_open_best(const struct confirm_kind *btf, const struct confirm_kind *plain,
+			     const char *name, struct nw_backend *be,
+			     const struct nw_backend_opts *opts, char *why, size_t why_len)
 {
 	bool cast = false;
 	__u32 id = 0;
 	int err;
 
 	if (!nf_compat__conn_btf_id(&id, &cast) && cast) {
-		err = confirm_open(&fentry_btf_kind, be, opts, id, why, why_len);
+		err = confirm_open(btf, be, opts, id, why, why_len);
 		if (!err)
-			nw_dbg(1, "fentry: conntrack entries read with plain loads (bpf_rdonly_cast)\n");
-		/* no trampolines, no conntrack, no permission: the other
-		 * object would be refused alike */
+			nw_dbg(1, "%s: conntrack entries read with plain loads (bpf_rdonly_cast)\n",
+			       name);
+		/* no trampolines or kprobes, no conntrack, no permission: the
+		 * other object would be refused alike */
 		if (!err || err == -EOPNOTSUPP || err == -ENOENT || err == -EPERM || err == -EACCES)
 			return err;
-		nw_dbg(1, "fentry with bpf_rdonly_cast: %s; trying probe reads\n", why);
+		nw_dbg(1, "%s with bpf_rdonly_cast: %s; trying probe reads\n", name, why);
 	}
-	return confirm_open(&fentry_kind, be, opts, 0, why, why_len);
+	return confirm_open(plain, be, opts, 0, why, why_len);
+}
+
+static int fentry_open(struct nw_backend *be, const struct nw_backend_opts *opts, char *why,
+		       size_t why_len)
+{
+	return confirm_open_best(&fentry_btf_kind, &fentry_kind, "fentry", be, opts, why, why_len);
 }
 
 static int kprobe_open(struct nw_backend *be, const struct nw_backend_opts *opts, char *why,
 		       size_t why_len)
 {
-	return confirm_open(&kprobe_kind, be, opts, 0, why, why_len);
+	return confirm_open_best(&kprobe_btf_kind, &kprobe_kind, "kprobe", be, opts, why, why_len);
 }
 
 /* Whichever object confirm_open() loaded. */

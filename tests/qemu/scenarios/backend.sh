@@ -61,16 +61,17 @@ case $? in
 *) nwq_fail "$backend: $NWC_REASON" ;;
 esac
 
-# fentry on Linux >= 6.2 must load the object that reads conntrack entries
-# with plain loads (bpf/fentry_btf.bpf.c), not fall back to probe reads.
-if [ "$backend" = fentry ] && [ "$part" = e2e ]; then
+# fentry and kprobe on Linux >= 6.2 must load the object that reads conntrack
+# entries with plain loads (bpf/fentry_btf.bpf.c, bpf/kprobe_btf.bpf.c), not
+# fall back to probe reads.
+if [ "$backend" != netfilter ] && [ "$part" = e2e ]; then
 	IFS=. read -r major minor _ <<<"$(uname -r)"
 	if [ "$major" -gt 6 ] || { [ "$major" = 6 ] && [ "${minor%%[!0-9]*}" -ge 2 ]; }; then
-		"$NATWHO" --backend fentry -v -q -d 1 >"$NWC_TMP/v" 2>&1 ||
-			nwq_fail "natwho --backend fentry -v: $(tail -1 "$NWC_TMP/v")"
-		grep -q 'read with plain loads' "$NWC_TMP/v" ||
-			nwq_fail "fentry on $(uname -r) fell back to probe reads: $(grep -m1 'probe reads' "$NWC_TMP/v")"
-		nwq_log "fentry reads conntrack entries with plain loads (bpf_rdonly_cast)"
+		"$NATWHO" --backend "$backend" -v -q -d 1 >"$NWC_TMP/v" 2>&1 ||
+			nwq_fail "natwho --backend $backend -v: $(tail -1 "$NWC_TMP/v")"
+		grep -q "$backend: conntrack entries read with plain loads" "$NWC_TMP/v" ||
+			nwq_fail "$backend on $(uname -r) fell back to probe reads: $(grep -m1 'probe reads' "$NWC_TMP/v")"
+		nwq_log "$backend reads conntrack entries with plain loads (bpf_rdonly_cast)"
 	fi
 fi
 
