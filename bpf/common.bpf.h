@@ -30,7 +30,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  *   NW_BTF_CT    struct nf_conn, through bpf_rdonly_cast() (Linux >= 6.2:
  *                the netfilter backend, which also gets the task that way,
  *                and the fentry backend's second object, fentry_btf)
- *   NW_BTF_SKB   the sk_buff the program was handed (netfilter ctx, fentry)
+ *   NW_BTF_SKB   the sk_buff the program was handed (netfilter ctx, fentry;
+ *                kprobe_btf casts it with NW_SKB_AT(addr))
  * Everything else goes through bpf_probe_read_kernel().
  *   NW_BTF_AS(type, p, id)  @p (an address) as a readable struct type
  *                pointer, @id its vmlinux BTF id (NW_BTF_CT only)

@@ -142,7 +142,9 @@ static __always_inline void nw_confirm_pop(const struct sk_buff *skb, int verdic
 	}
 	if (!ct || (skb && (__u64)skb != entered))
 		return; /* nothing to confirm, or pushed and popped out of step */
-#ifdef NW_BTF_SKB
+#if defined(NW_SKB_AT)
+	nw_confirm_done(NW_SKB_AT(entered), ct, verdict); /* the stashed one, cast readable */
+#elif defined(NW_BTF_SKB)
 	nw_confirm_done(skb, ct, verdict); /* the argument, readable with plain loads */
 #else
 	nw_confirm_done((const struct sk_buff *)entered, ct, verdict);

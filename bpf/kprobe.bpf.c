@@ -11,13 +11,22 @@
  * neighbour's verdict; a verdict is NF_DROP only when inserting failed, which
  * is rare.  fexit sees the skb and checks the pairing.)
  */
+#ifdef NW_BTF_CT /* bpf/kprobe_btf.bpf.c: the skb read with plain loads too */
+#define NW_BTF_SKB
+#define NW_SKB_AT(addr) \
+	NW_BTF_AS(struct sk_buff, (addr), bpf_core_type_id_kernel(struct sk_buff))
+#endif
 #include "confirm.bpf.h"
 #include <bpf/bpf_tracing.h>
 
 SEC("kprobe/__nf_conntrack_confirm")
 int BPF_KPROBE(confirm_enter, struct sk_buff *skb)
 {
+#ifdef NW_SKB_AT
+	nw_confirm_push(NW_SKB_AT(skb));
+#else
 	nw_confirm_push(skb);
+#endif
 	return 0;
 }
 
