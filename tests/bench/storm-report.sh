@@ -248,8 +248,9 @@ report_bpf_table() {
 		echo "| BPF_PROG_TEST_RUN (established path, no bpf_stats) | $([ "$n" = empty ] && echo "empty program" || echo "$n") | $BPF_TR_RUNS x $BPF_TR_REPEAT | $med (wall clock, best call: $wall) |"
 	done
 	awk -v c="$BPF_STORM_CONNS" -v e="$(bpf_ns "$OUTDIR/bpf-established.txt" all)" '$1 == "all" && c > 0 {
-		printf "\nStorm: %d new connections, %.1f invocations each, %.0f ns of program time per connection; with the established-packet cost subtracted, about %.0f ns for the new-connection event path (reserve, fill, submit).\n",
-			c, $3 / c, $2 / c, ($2 - ($3 - c) * e) / c }' "$OUTDIR/bpf-storm.txt"
+		printf "\nStorm (the median of %d storms by program time per connection: %s ns): %d new connections, %.1f invocations each, %.0f ns of program time per connection; with the established-packet cost subtracted, about %.0f ns for the new-connection event path (reserve, fill, submit).\n",
+			split(all, a, " "), all, c, $3 / c, $2 / c, ($2 - ($3 - c) * e) / c }' \
+		all="${BPF_STORM_ALL:-?}" "$OUTDIR/bpf-storm.txt"
 }
 
 report() {

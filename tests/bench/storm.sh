@@ -30,8 +30,9 @@
 # NWB_THREADS (2 load-generator threads: one per core of the 2-core CI VM;
 # the server, natwho and softirq work compete with them, as on a busy node),
 # NWB_SERVE_THREADS (1 accept+close thread), NWB_BURST_1M (1: run the two
-# 1M-connection bursts, about 1.5 min), NWB_OUT (build/bench), NATWHO (the
-# binary to measure, ./natwho).
+# 1M-connection bursts, about 1.5 min), NWB_BPF_STORMS (5 storms with
+# kernel.bpf_stats_enabled, the median reported), NWB_OUT (build/bench),
+# NATWHO (the binary to measure, ./natwho).
 #
 # Prints a results table with PASS/MISS per target of the issue and writes
 # the same to $NWB_OUT/results.md (raw data beside it; `storm.sh --report`
@@ -228,7 +229,7 @@ save_state() {
 		declare -p BACKEND_WHY
 		local var
 		for var in LOAD LOAD_END HAVE_W THREADS ROUNDS DUR NWB_SERVE_THREADS BPF_STORM_CONNS \
-			   BPF_STORM_RATE BPF_PP_RT BPF_FLOOR_NS BPF_FLOOR_CNT BPF_TR_STATUS \
+			   BPF_STORM_RATE BPF_STORM_ALL BPF_PP_RT BPF_FLOOR_NS BPF_FLOOR_CNT BPF_TR_STATUS \
 			   BPF_TR_REPEAT BPF_TR_RUNS BPF_ACCT_NS EVENT_SIZE REC_SIZE CAP_8M RING_1M; do
 			printf '%s=%q\n' "$var" "${!var:-}"
 		done
