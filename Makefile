@@ -39,7 +39,7 @@ BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS))
 
 # Pure modules (no BPF): unit-tested and fuzzed without root.
-CORE_SRCS := src/parse.c src/decode.c src/fmt.c src/out.c src/sink.c src/log.c
+CORE_SRCS := src/parse.c src/decode.c src/fmt.c src/out.c src/sink.c src/log.c src/ring.c
 K8S_SRCS := src/kindex.c src/k8s_store.c src/k8s_json.c src/k8s_snapshot.c src/k8s_local.c src/k8s_annotate.c src/k8s_annot.c src/k8s_audit.c src/ruleset_ipt.c src/ruleset_nft.c src/ruleset_ipset.c
 CAPFILE_SRCS := src/capfile.c src/filter.c src/record.c src/replay.c src/verdict.c
 PURE_SRCS := $(CORE_SRCS) $(K8S_SRCS) $(CAPFILE_SRCS)

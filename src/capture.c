@@ -3,6 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "capture.h"
@@ -26,9 +30,59 @@ bool capture__backend_known(const char *name)
 	return false;
 }
 
+static void ring_unmap(struct capture *cap)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (!cap->ring.consumer_pos) /* ring_map() did not get as far as the epoll fd */
+		return;
+	munmap(cap->ring.consumer_pos, page);
+	if (cap->ring.producer_pos)
+		munmap((void *)cap->ring.producer_pos, cap->prod_len);
+	if (cap->epoll_fd >= 0)
+		close(cap->epoll_fd);
+	memset(&cap->ring, 0, sizeof(cap->ring));
+	cap->epoll_fd = -1;
+}
+
+/* Map the ring buffer @fd as the kernel lays it out (a consumer page, a
+ * producer page, the data twice so that a record never wraps) and watch it. */
+static int ring_map(struct capture *cap, int fd)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	void *cons, *prod;
+	int err;
+
+	cap->epoll_fd = -1;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (info.type != BPF_MAP_TYPE_RINGBUF || !info.max_entries ||
+	    (info.max_entries & (info.max_entries - 1)))
+		return -EINVAL;
+	cons = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (cons == MAP_FAILED)
+		return -errno;
+	cap->ring.consumer_pos = cons;
+	cap->prod_len = page + 2 * (size_t)info.max_entries;
+	prod = mmap(NULL, cap->prod_len, PROT_READ, MAP_SHARED, fd, (off_t)page);
+	if (prod == MAP_FAILED)
+		goto fail;
+	ring__init(&cap->ring, cons, prod, (const unsigned char *)prod + page, info.max_entries);
+	cap->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (cap->epoll_fd < 0 || epoll_ctl(cap->epoll_fd, EPOLL_CTL_ADD, fd, &ev))
+		goto fail;
+	return 0;
+fail:
+	err = -errno;
+	ring_unmap(cap);
+	return err;
+}
+
 static int try_backend(struct capture *cap, const struct nw_backend_ops *ops,
-		       const struct nw_backend_opts *opts, capture_cb cb, void *ctx, char *why,
-		       size_t why_len)
+		       const struct nw_backend_opts *opts, char *why, size_t why_len)
 {
 	int err;
 
@@ -37,9 +91,8 @@ static int try_backend(struct capture *cap, const struct nw_backend_ops *ops,
 	err = ops->open(&cap->be, opts, why, why_len);
 	if (err)
 		return err;
-	cap->rb = ring_buffer__new(cap->be.events_fd, cb, ctx, NULL);
-	if (!cap->rb) {
-		err = -errno;
+	err = ring_map(cap, cap->be.events_fd);
+	if (err) {
 		snprintf(why, why_len, "ring buffer: %s", strerror(-err));
 		ops->close(&cap->be);
 		return err;
@@ -55,6 +108,8 @@ int capture__open(struct capture *cap, const char *backend, const struct nw_back
 	int err = -ENOENT;
 
 	memset(cap, 0, sizeof(*cap));
+	cap->cb = cb;
+	cap->ctx = ctx;
 	/* Every backend wakes the reader once an eighth of the ring is queued. */
 	o.filter.wake_bytes = o.ringbuf_size / 8;
 	why[0] = '\0';
@@ -63,7 +118,7 @@ int capture__open(struct capture *cap, const char *backend, const struct nw_back
 
 		if (strcmp(backend, "auto") && strcmp(backend, backends[i]->name))
 			continue;
-		err = try_backend(cap, backends[i], &o, cb, ctx, one, sizeof(one));
+		err = try_backend(cap, backends[i], &o, one, sizeof(one));
 		if (!err) {
 			nw_dbg(1, "backend %s attached\n", backends[i]->name);
 			return 0;
@@ -78,16 +133,13 @@ int capture__open(struct capture *cap, const char *backend, const struct nw_back
 
 int capture__poll(struct capture *cap, int timeout_ms)
 {
-	int n = ring_buffer__poll(cap->rb, timeout_ms), m;
+	struct epoll_event ev;
 
-	if (n == -EINTR)
-		n = 0;
-	if (n < 0)
-		return n;
-	/* The BPF side wakes us only when the ring fills up: drain what came
-	 * in quietly since the last tick. */
-	m = ring_buffer__consume(cap->rb);
-	return m < 0 ? m : n + m;
+	/* The BPF side wakes us only when the ring fills up; either way,
+	 * drain what came in quietly since the last tick. */
+	if (epoll_wait(cap->epoll_fd, &ev, 1, timeout_ms) < 0 && errno != EINTR)
+		return -errno;
+	return ring__consume(&cap->ring, cap->cb, cap->ctx);
 }
 
 int capture__lost(const struct capture *cap, uint64_t *lost)
@@ -126,8 +178,7 @@ const char *capture__backend(const struct capture *cap)
 
 void capture__close(struct capture *cap)
 {
-	ring_buffer__free(cap->rb);
-	cap->rb = NULL;
+	ring_unmap(cap);
 	if (cap->be.ops)
 		cap->be.ops->close(&cap->be);
 	cap->be.ops = NULL;

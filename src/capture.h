@@ -6,15 +6,19 @@
 
 #include <stdint.h>
 #include "backend.h"
+#include "ring.h"
 
-struct ring_buffer;
-
-/* Called for each raw record; the data is only valid during the call. */
-typedef int (*capture_cb)(void *ctx, void *data, size_t size);
+/* Called for each raw record; the data is only valid during the call.  A
+ * negative return stops the delivery and is returned by capture__poll(). */
+typedef ring_cb capture_cb;
 
 struct capture {
 	struct nw_backend be;
-	struct ring_buffer *rb;
+	capture_cb cb;
+	void *ctx;
+	int epoll_fd; /* watches the ring buffer */
+	struct nw_ring ring; /* its mapping (ring.h) */
+	size_t prod_len; /* of the producer + data mapping */
 };
 
 /* "auto" or the name of a backend. */

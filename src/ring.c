@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <linux/bpf.h>
+#include "ring.h"
+
+void ring__init(struct nw_ring *r, unsigned long *consumer_pos,
+		const unsigned long *producer_pos, const unsigned char *data, size_t size)
+{
+	r->consumer_pos = consumer_pos;
+	r->producer_pos = producer_pos;
+	r->data = data;
+	r->mask = size - 1;
+	r->release = size / 16 < RING_RELEASE_BYTES ? size / 16 : RING_RELEASE_BYTES;
+}
+
+int ring__consume(struct nw_ring *r, ring_cb cb, void *ctx)
+{
+	unsigned long cons = *r->consumer_pos, released = cons, prod;
+	int n = 0, err;
+
+	/* The producer position again after catching up: records committed
+	 * meanwhile are delivered in this call, as libbpf does. */
+	while ((prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE)) != cons) {
+		while (cons < prod) {
+			const unsigned int *hdr = (const void *)(r->data + (cons & r->mask));
+			unsigned int hlen = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+			unsigned int len = hlen & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+
+			if (hlen & BPF_RINGBUF_BUSY_BIT)
+				goto out;
+			cons += (len + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
+			if (!(hlen & BPF_RINGBUF_DISCARD_BIT)) {
+				err = cb(ctx, (void *)((const unsigned char *)hdr + BPF_RINGBUF_HDR_SZ),
+					 len);
+				if (err < 0) {
+					__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
+					return err;
+				}
+				n++;
+			}
+			if (cons - released >= r->release) {
+				__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
+				released = cons;
+			}
+		}
+	}
+out:
+	if (cons != released)
+		__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
+	return n;
+}
