@@ -451,8 +451,7 @@ struct capr {
 	bool finished; /* gzip end checked after the trailer */
 	bool eof; /* read() returned 0 */
 	bool member_end; /* a gzip member or zstd frame ended */
-	bool zstd; /* the container: zstd, else gzip */
-	const char *codec; /* "zstd" or "gzip", for messages */
+	enum { CAPR_UNKNOWN, CAPR_GZIP, CAPR_ZSTD } box; /* the container, from its magic */
 	size_t in_pos, in_len; /* compressed bytes in[in_pos, in_len) not used yet */
 	uint64_t file_read; /* compressed bytes read from the fd */
 	uint64_t uoff; /* uncompressed offset of buf[pos] */
@@ -499,6 +498,12 @@ static int capr_bad(struct capr *r, int err, const char *what, uint64_t off, con
 	va_end(ap);
 	r->err = err;
 	return err;
+}
+
+/* The container's name, for messages. */
+static const char *capr_box(const struct capr *r)
+{
+	return r->box == CAPR_ZSTD ? "zstd" : "gzip";
 }
 
 /* Compressed offset decompression has reached in the file. */
@@ -590,12 +595,12 @@ static int capr_inflate(struct capr *r)
 		return ret;
 	in_before = r->in_pos;
 	end_before = r->end;
-	ret = r->zstd ? capr_unzstd(r) : capr_gunzip(r);
+	ret = r->box == CAPR_ZSTD ? capr_unzstd(r) : capr_gunzip(r);
 	if (ret)
 		return ret;
 	if (in_before == r->in_pos && end_before == r->end)
 		return capr_fail(r, -EILSEQ, "%s data at compressed offset %llu makes no progress",
-				 r->codec, capr_coff(r));
+				 capr_box(r), capr_coff(r));
 	return 1;
 }
 
@@ -775,14 +780,14 @@ static int capr_preamble(struct capr *r)
 	if (err == -ENODATA)
 		return capr_fail(r, err,
 				 "not a natwho capture: the %s data ends after %zu bytes, before the %u-byte preamble",
-				 r->codec, r->end - r->pos, CAP_PREAMBLE_LEN);
+				 capr_box(r), r->end - r->pos, CAP_PREAMBLE_LEN);
 	if (err)
 		return err;
 	p = r->buf + r->pos;
 	if (memcmp(p, CAP_MAGIC, CAP_MAGIC_LEN))
 		return capr_fail(r, -EILSEQ,
 				 "not a natwho capture: %s data does not start with \"NWHOCAP\"",
-				 r->codec);
+				 capr_box(r));
 	r->hdr.major = get_le16(p + 8);
 	r->hdr.minor = get_le16(p + 10);
 	if (r->hdr.major > CAP_VERSION_MAJOR)
@@ -811,8 +816,7 @@ static int capr_sniff(struct capr *r)
 	if (ret == 0)
 		return capr_fail(r, -ENODATA, "empty file: not a natwho capture");
 	if (!memcmp(r->in, zstd_magic, n < 4 ? n : 4)) {
-		r->zstd = true;
-		r->codec = "zstd";
+		r->box = CAPR_ZSTD;
 		r->zd = ZSTD_createDCtx();
 		if (!r->zd || ZSTD_isError(ZSTD_DCtx_setParameter(r->zd, ZSTD_d_windowLogMax,
 								    CAPR_ZSTD_WLOG_MAX)))
@@ -820,7 +824,7 @@ static int capr_sniff(struct capr *r)
 		return 0;
 	}
 	if (!memcmp(r->in, gzip_magic, n < 2 ? n : 2)) {
-		r->codec = "gzip";
+		r->box = CAPR_GZIP;
 		if (inflateInit2(&r->zs, CAP_GZIP_WBITS) != Z_OK)
 			return capr_fail(r, -ENOMEM, "capture reader: out of memory");
 		return 0;
@@ -982,7 +986,7 @@ static int capr_finish(struct capr *r)
 		if (ret == 0)
 			return capr_fail(r, -ENODATA,
 					 "truncated after the trailer: no %s end (the file ends at compressed offset %llu)",
-					 r->codec, (unsigned long long)r->file_read);
+					 capr_box(r), (unsigned long long)r->file_read);
 	}
 	r->finished = true;
 	return 0;
@@ -1019,7 +1023,7 @@ void capr__close(struct capr *r)
 {
 	if (!r)
 		return;
-	if (r->codec && !r->zstd)
+	if (r->box == CAPR_GZIP)
 		inflateEnd(&r->zs);
 	ZSTD_freeDCtx(r->zd);
 	free(r->buf);

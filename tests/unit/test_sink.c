@@ -107,17 +107,17 @@ static void test_json_escaping(void **state)
  * formatter, anything else goes through it; both must print what printf
  * prints, including values wider than the column and tails with a '%'.
  */
-/* A text-mode writer into a memory stream; text_close() hands back the text. */
-static FILE *text_open(struct out *o, char **buf, size_t *len)
+/* A writer into a memory stream; mem_close() hands back what it wrote. */
+static FILE *mem_open(struct out *o, enum out_mode mode, char **buf, size_t *len)
 {
 	FILE *mf = open_memstream(buf, len);
 
 	assert_non_null(mf);
-	out__init(o, mf, OUT_TEXT);
+	out__init(o, mf, mode);
 	return mf;
 }
 
-static void text_close(struct out *o, FILE *mf)
+static void mem_close(struct out *o, FILE *mf)
 {
 	out__flush(o);
 	fclose(mf);
@@ -137,10 +137,10 @@ static void test_text_columns(void **state)
 	for (size_t f = 0; f < sizeof(sfmts) / sizeof(sfmts[0]); f++) {
 		for (size_t v = 0; v < sizeof(vals) / sizeof(vals[0]); v++) {
 			struct out o;
-			FILE *mf = text_open(&o, &buf, &len);
+			FILE *mf = mem_open(&o, OUT_TEXT, &buf, &len);
 
 			out__str(&o, OUT_ANY, "k", sfmts[f], vals[v]);
-			text_close(&o, mf);
+			mem_close(&o, mf);
 			snprintf(want, sizeof(want), sfmts[f], vals[v]);
 			assert_string_equal(buf, want);
 			free(buf);
@@ -149,12 +149,12 @@ static void test_text_columns(void **state)
 	for (size_t f = 0; f < sizeof(ufmts) / sizeof(ufmts[0]); f++) {
 		for (size_t v = 0; v < sizeof(nums) / sizeof(nums[0]); v++) {
 			struct out o;
-			FILE *mf = text_open(&o, &buf, &len);
+			FILE *mf = mem_open(&o, OUT_TEXT, &buf, &len);
 
 			out__u64(&o, OUT_ANY, "k", ufmts[f], nums[v]);
 			out__null(&o, OUT_ANY, "k", "%-4s|");
 			out__text_str(&o, "[end]");
-			text_close(&o, mf);
+			mem_close(&o, mf);
 			snprintf(want, sizeof(want), ufmts[f], (unsigned long long)nums[v]);
 			strcat(want, "-   |[end]");
 			assert_string_equal(buf, want);
@@ -222,12 +222,10 @@ static void test_json_keys(void **state)
 static bool frag_record(struct out_frag *f, bool put, size_t pre, const char *val, char **buf)
 {
 	size_t len;
-	FILE *mf = open_memstream(buf, &len);
 	struct out o;
+	FILE *mf = mem_open(&o, OUT_JSON, buf, &len);
 	bool done = true;
 
-	assert_non_null(mf);
-	out__init(&o, mf, OUT_JSON);
 	out__obj_open(&o, NULL);
 	for (size_t i = 0; i < pre; i++)
 		out__u64(&o, OUT_JSON_ONLY, "x", NULL, 1);
@@ -242,7 +240,7 @@ static bool frag_record(struct out_frag *f, bool put, size_t pre, const char *va
 	}
 	out__u64(&o, OUT_JSON_ONLY, "y", NULL, 2);
 	out__record_end(&o);
-	fclose(mf);
+	mem_close(&o, mf);
 	return done;
 }
 
@@ -286,11 +284,9 @@ static void test_out_frag(void **state)
 	big[OUT_BUF_SIZE - 30] = '\0';
 	{
 		size_t len;
-		FILE *mf = open_memstream(&got, &len);
 		struct out o;
+		FILE *mf = mem_open(&o, OUT_JSON, &got, &len);
 
-		assert_non_null(mf);
-		out__init(&o, mf, OUT_JSON);
 		out__obj_open(&o, NULL);
 		out__str(&o, OUT_JSON_ONLY, "b", NULL, big);
 		out__frag_begin(&o, f);
@@ -299,22 +295,37 @@ static void test_out_frag(void **state)
 		out__frag_end(&o, f);
 		assert_false(f->valid);
 		out__record_end(&o);
-		fclose(mf);
+		mem_close(&o, mf);
 		free(got);
 	}
-	/* text mode keeps nothing and puts nothing */
+	/* text mode puts nothing, not even a piece kept where a text writer
+	 * stands (depth 0, no comma), and keeps nothing */
 	{
 		size_t len;
-		FILE *mf = open_memstream(&got, &len);
 		struct out o;
+		FILE *mf = mem_open(&o, OUT_JSON, &want, &len);
 
-		assert_non_null(mf);
-		out__init(&o, mf, OUT_TEXT);
+		out__frag_begin(&o, f);
+		out__obj_open(&o, NULL);
+		out__str(&o, OUT_JSON_ONLY, "a", NULL, "v");
+		out__obj_close(&o);
+		out__frag_end(&o, f);
+		assert_true(f->valid);
+		mem_close(&o, mf);
+		free(want);
+	}
+	{
+		size_t len;
+		struct out o;
+		FILE *mf = mem_open(&o, OUT_TEXT, &got, &len);
+
+		assert_false(out__frag_put(&o, f));
 		out__frag_begin(&o, f);
 		out__text_str(&o, "t");
 		out__frag_end(&o, f);
 		assert_false(f->valid);
-		fclose(mf);
+		mem_close(&o, mf);
+		assert_string_equal(got, "t");
 		free(got);
 	}
 	free(big);
