@@ -144,12 +144,15 @@ $(OUTPUT)/bench/bench_%: tests/bench/bench_%.c $(PURE_OBJS)
 # Issue 7's benchmarks, as root, about 20 minutes; not part of `make check`:
 # the index and capture-file micro benchmarks, the connection storm
 # (tests/bench/storm.sh: $(OUTPUT)/bench/results.md), the fentry/kprobe
-# backends in a QEMU guest (qemu-backends.sh: qemu-backends.md; 77 =
-# unsupported here is not a failure) and the recorder (record.sh).
+# program code timed natively by proxy (confirm-proxy.sh: confirm-proxy.md)
+# and the backends themselves in a QEMU guest (qemu-backends.sh:
+# qemu-backends.md; 77 = unsupported here is not a failure for either) and
+# the recorder (record.sh).
 bench: natwho $(TOOL_BINS) $(OUTPUT)/bench/bench_kindex $(OUTPUT)/bench/bench_capfile
 	$(Q)$(OUTPUT)/bench/bench_kindex
 	$(Q)$(OUTPUT)/bench/bench_capfile
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/storm.sh
+	$(Q)OUTPUT=$(OUTPUT) tests/bench/confirm-proxy.sh || [ $$? -eq 77 ]
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/qemu-backends.sh || [ $$? -eq 77 ]
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/record.sh
 

@@ -60,17 +60,11 @@ static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_
  * Calls in flight, per thread: entry pushes the skb and its candidate
  * conntrack, return pops them.  Calls nest on one thread: local_bh_enable()
  * inside the function runs pending softirqs, which confirm other packets
- * before the outer call returns; hence a small stack.  Every CPU's idle task
- * has pid 0, so softirqs that run on it get one key per CPU instead.
- *
- * An LRU map whose entries are never deleted: after a thread's first call,
- * entry and return are one lock-free lookup each, no bucket lock.  Eviction
- * takes the least recently used threads,
- * never one between its entry and return unless NW_CONFIRM_THREADS threads
- * confirm at once.
+ * before the outer call returns; hence a small stack.  A thread may be
+ * preempted and moved to another CPU between entry and return, so the stack
+ * belongs to the thread, not to the CPU.
  */
 #define NW_CONFIRM_DEPTH 8 /* power of two */
-#define NW_CONFIRM_THREADS 8192
 
 struct nw_confirm_frames {
 	__u64 skb[NW_CONFIRM_DEPTH];
@@ -79,6 +73,40 @@ struct nw_confirm_frames {
 	__u32 pad;
 };
 
+#ifdef NW_BTF_CT
+/*
+ * Linux >= 6.2 (the objects that read the conntrack entry with plain loads):
+ * the stack lives in the current task's local storage.  A lookup is a load
+ * from the task's storage cache instead of hashing a key, the softirqs that
+ * run on a CPU's idle task find that idle task's own stack, and the storage
+ * goes when the thread exits.  Since 6.2 the lookup of an existing entry
+ * cannot fail when the helper finds itself busy on this CPU (it only skips
+ * the cache update), so a pop always finds what the push stored.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct nw_confirm_frames);
+} confirming SEC(".maps");
+
+/* The current thread's stack, created at its first call when @create. */
+static __always_inline struct nw_confirm_frames *nw_confirm_frames(int create)
+{
+	return bpf_task_storage_get(&confirming, bpf_get_current_task_btf(), NULL,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+#else
+/*
+ * Older kernels: an LRU map keyed by thread whose entries are never deleted:
+ * after a thread's first call, entry and return are one lock-free lookup each,
+ * no bucket lock.  Every CPU's idle task has pid 0, so softirqs that run on
+ * it get one key per CPU instead.  Eviction takes the least recently used
+ * threads, never one between its entry and return unless NW_CONFIRM_THREADS
+ * threads confirm at once.
+ */
+#define NW_CONFIRM_THREADS 8192
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, NW_CONFIRM_THREADS);
@@ -86,29 +114,30 @@ struct {
 	__type(value, struct nw_confirm_frames);
 } confirming SEC(".maps");
 
-static __always_inline __u64 nw_confirm_key(void)
+static __always_inline struct nw_confirm_frames *nw_confirm_frames(int create)
 {
+	static const struct nw_confirm_frames empty = {};
 	__u64 id = bpf_get_current_pid_tgid();
+	__u64 key = id ? id : (1ULL << 63) | bpf_get_smp_processor_id();
+	struct nw_confirm_frames *f = bpf_map_lookup_elem(&confirming, &key);
 
-	return id ? id : (1ULL << 63) | bpf_get_smp_processor_id();
+	if (f || !create)
+		return f;
+	bpf_map_update_elem(&confirming, &key, &empty, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&confirming, &key);
 }
+#endif
 
 /* At entry of __nf_conntrack_confirm(@skb). */
 static __always_inline void nw_confirm_push(const struct sk_buff *skb)
 {
-	static const struct nw_confirm_frames empty = {};
-	__u64 key = nw_confirm_key();
-	struct nw_confirm_frames *f = bpf_map_lookup_elem(&confirming, &key);
+	struct nw_confirm_frames *f = nw_confirm_frames(1);
 	__u32 d;
 
-	if (!f) { /* the thread's first call */
-		bpf_map_update_elem(&confirming, &key, &empty, BPF_NOEXIST);
-		f = bpf_map_lookup_elem(&confirming, &key);
-		if (!f) {
-			if (nw_confirm_candidate(skb))
-				nw_count_lost();
-			return;
-		}
+	if (!f) { /* no memory for the thread's first call */
+		if (nw_confirm_candidate(skb))
+			nw_count_lost();
+		return;
 	}
 	d = f->depth;
 	if (d < NW_CONFIRM_DEPTH) {
@@ -127,8 +156,8 @@ static __always_inline void nw_confirm_push(const struct sk_buff *skb)
  */
 static __always_inline void nw_confirm_pop(const struct sk_buff *skb, int verdict)
 {
-	__u64 key = nw_confirm_key(), entered = 0, ct = 0;
-	struct nw_confirm_frames *f = bpf_map_lookup_elem(&confirming, &key);
+	struct nw_confirm_frames *f = nw_confirm_frames(0);
+	__u64 entered = 0, ct = 0;
 	__u32 d;
 
 	if (!f || !f->depth) /* attached while the call was in flight */

@@ -424,7 +424,7 @@ report() {
 	echo "Connections per BPF-phase storm: $(awk -F'\t' 'NR > 1 && !s[$1 $2]++ { c[$2] = c[$2] " " $7 } END { for (b in c) printf "%s%s:%s", n++ ? "; " : "", b, c[b] }' "$BPF")." \
 		"The host-equivalent column is the ratio times the host's netfilter program time per new connection" \
 		"(all of natwho's programs during storm.sh's BPF-phase storm / connections attempted: $HOST_NF ns${HOST_WHEN:+, measured $HOST_WHEN})."
-	[ -z "$CAL" ] || { echo; echo "Emulation does not slow all code alike: TCG / host time per invocation, for the programs measured in both places: $CAL; netfilter's whole program time per connection: $F_ALL x. The host-equivalent estimate assumes fentry's and kprobe's programs (an LRU-map lookup at entry and at return, the ring buffer) slow down like netfilter's whole; the range in the verdicts uses the smallest and largest factor instead."; }
+	[ -z "$CAL" ] || { echo; echo "Emulation does not slow all code alike: TCG / host time per invocation, for the programs measured in both places: $CAL; netfilter's whole program time per connection: $F_ALL x. The host-equivalent estimate assumes fentry's and kprobe's programs (a per-thread frame lookup at entry and at return, the ring buffer) slow down like netfilter's whole; the range in the verdicts uses the smallest and largest factor instead."; }
 }
 
 # What report() needs besides the guest's console log, for --report.

@@ -207,7 +207,7 @@ report_established_row() {
 
 report_bpf_rows() {
 	report_established_row "$(bpf_ns "$OUTDIR/bpf-established.txt" all)"
-	echo "| Kernel program <= 300 ns per new connection (fentry / kprobe) | not measured on this host: fentry ${BACKEND_WHY[fentry]:-attaches but is not in the BPF phase yet}; kprobe ${BACKEND_WHY[kprobe]:-attaches but is not in the BPF phase yet} (estimated from a QEMU guest: tests/bench/qemu-backends.sh) | NOT RUN |"
+	echo "| Kernel program <= 300 ns per new connection (fentry / kprobe) | not measured on this host: fentry ${BACKEND_WHY[fentry]:-attaches but is not in the BPF phase yet}; kprobe ${BACKEND_WHY[kprobe]:-attaches but is not in the BPF phase yet} (their program code is timed natively by proxy, in a netfilter program: tests/bench/confirm-proxy.sh; the programs themselves in a QEMU guest: tests/bench/qemu-backends.sh) | NOT RUN |"
 }
 
 report_burst_rows() {

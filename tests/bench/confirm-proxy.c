@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Loader for tests/bench/confirm_proxy.bpf.c (see there): links one of its
+ * programs at IPv4 POST_ROUTING of the current network namespace, just
+ * before conntrack confirmation, keeps its ring buffer drained (the space
+ * given back every 10 ms, as natwho's reader gives it back in steps), and
+ * after SECONDS prints what the program timed:
+ *
+ *   confirm-proxy OBJECT PROGRAM SECONDS
+ *   -> "ready", then
+ *      regions=N ns=TOTAL ns_per_region=X lost=N
+ *
+ * OBJECT is one of the four builds, PROGRAM confirm_body, nf_body or timer.
+ * Run by tests/bench/confirm-proxy.sh, as root.  Exit 0, 1 on any failure.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "natwho.h"
+#include "nf_compat.h"
+
+#define PROXY_RINGBUF (8u << 20) /* natwho's default */
+#define PROXY_NFPROTO_IPV4 2
+#define PROXY_NF_POST_ROUTING 4
+
+static int fail(const char *what, int err)
+{
+	fprintf(stderr, "confirm-proxy: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	return 1;
+}
+
+/* The .rodata variable @name of @obj, writable until load, or NULL. */
+static void *rodata_var(struct bpf_object *obj, const char *name, size_t size)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	const struct btf_var_secinfo *vs;
+	const struct btf_type *sec;
+	struct bpf_map *map;
+	size_t len = 0;
+	char *data = NULL;
+	int id;
+
+	bpf_object__for_each_map(map, obj) {
+		const char *n = bpf_map__name(map);
+		size_t l = strlen(n);
+
+		if (bpf_map__is_internal(map) && l >= 7 && !strcmp(n + l - 7, ".rodata"))
+			/* const in libbpf 1.1; the mapping is writable until load */
+			data = (char *)(unsigned long)bpf_map__initial_value(map, &len);
+	}
+	id = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) : -1;
+	if (!data || id < 0)
+		return NULL;
+	sec = btf__type_by_id(btf, (__u32)id);
+	vs = btf_var_secinfos(sec);
+	for (int i = 0; i < btf_vlen(sec); i++, vs++) {
+		const struct btf_type *var = btf__type_by_id(btf, vs->type);
+
+		if (!strcmp(btf__name_by_offset(btf, var->name_off), name) && vs->size == size &&
+		    vs->offset + size <= len)
+			return data + vs->offset;
+	}
+	return NULL;
+}
+
+static int link_before_confirm(int prog_fd)
+{
+	int fd = -EBUSY;
+
+	for (int i = 0; i < NW_NF_PRI_TRIES && fd == -EBUSY; i++)
+		fd = nf_compat__link_create(prog_fd, PROXY_NFPROTO_IPV4, PROXY_NF_POST_ROUTING,
+					    NW_NF_PRI_BEFORE_CONFIRM - i);
+	return fd;
+}
+
+/* Sum of @map's per-CPU __u64 values at @key. */
+static int percpu_sum(int map_fd, __u32 key, unsigned long long *sum)
+{
+	int n = libbpf_num_possible_cpus();
+	__u64 *v;
+
+	if (n <= 0)
+		return n;
+	v = calloc((size_t)n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(map_fd, &key, v)) {
+		free(v);
+		return -errno;
+	}
+	*sum = 0;
+	for (int i = 0; i < n; i++)
+		*sum += v[i];
+	free(v);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned long long ns = 0, regions = 0, lost = 0;
+	struct nw_filter *filter;
+	struct bpf_program *prog, *p;
+	struct bpf_object *obj;
+	unsigned long *cons;
+	const unsigned long *prod;
+	__u32 *conn_id, id;
+	struct timespec end, now;
+	int secs, err, link, ring_fd;
+
+	secs = argc == 4 ? atoi(argv[3]) : 0;
+	if (secs <= 0 || secs > 600) {
+		fprintf(stderr, "usage: confirm-proxy OBJECT PROGRAM SECONDS\n");
+		return 1;
+	}
+	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	obj = bpf_object__open_file(argv[1], NULL);
+	if (!obj)
+		return fail(argv[1], errno);
+	prog = bpf_object__find_program_by_name(obj, argv[2]);
+	if (!prog)
+		return fail(argv[2], ENOENT);
+	bpf_object__for_each_program(p, obj) {
+		bpf_program__set_autoload(p, p == prog);
+		nf_compat__set_type(p);
+	}
+	filter = rodata_var(obj, "filter", sizeof(*filter));
+	if (!filter)
+		return fail("no filter in .rodata", ENOENT);
+	filter->wake_bytes = PROXY_RINGBUF / 8; /* as natwho sets it */
+	conn_id = rodata_var(obj, "nf_conn_btf_id", sizeof(*conn_id));
+	if (conn_id) {
+		err = nf_compat__conn_btf_id(&id, NULL);
+		if (err)
+			return fail("struct nf_conn in vmlinux BTF", err);
+		*conn_id = id;
+	}
+	err = bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "events"), PROXY_RINGBUF);
+	if (err)
+		return fail("ring buffer size", err);
+	err = bpf_object__load(obj);
+	if (err)
+		return fail("load", err);
+	link = link_before_confirm(bpf_program__fd(prog));
+	if (link < 0)
+		return fail("netfilter link", link);
+
+	ring_fd = bpf_map__fd(bpf_object__find_map_by_name(obj, "events"));
+	cons = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED, ring_fd, 0);
+	prod = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, ring_fd, page);
+	if (cons == MAP_FAILED || prod == MAP_FAILED)
+		return fail("ring buffer mmap", errno);
+	printf("ready\n");
+	fflush(stdout);
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += secs;
+	do {
+		struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+		nanosleep(&tick, NULL);
+		__atomic_store_n(cons, __atomic_load_n(prod, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec < end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
+
+	close(link);
+	err = percpu_sum(bpf_map__fd(bpf_object__find_map_by_name(obj, "proxy_time")), 0, &ns);
+	if (!err)
+		err = percpu_sum(bpf_map__fd(bpf_object__find_map_by_name(obj, "proxy_time")), 1,
+				 &regions);
+	if (!err)
+		err = percpu_sum(bpf_map__fd(bpf_object__find_map_by_name(obj, "lost")), 0, &lost);
+	if (err)
+		return fail("reading the counters", err);
+	printf("regions=%llu ns=%llu ns_per_region=%.1f lost=%llu\n", regions, ns,
+	       regions ? (double)ns / (double)regions : 0.0, lost);
+	bpf_object__close(obj);
+	return 0;
+}
