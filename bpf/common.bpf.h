@@ -320,17 +320,16 @@ static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_joi
 }
 
 /*
- * Build and submit the event for a new conntrack entry.  @task_ok says the
- * current task is the one that sent the packet (a local socket in process
- * context: nw_skb_from_local_task()), so its pid/comm/cgroup may be recorded.
- * The cheap filters run before the tuples are read.
+ * Build and submit the event for a new conntrack entry.  @task: the current
+ * task when it is the one that sent the packet (a local socket in process
+ * context: nw_skb_from_local_task()), so its pid/comm/cgroup may be
+ * recorded; NULL when not.  The cheap filters run before the tuples are read.
  */
 static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 hook,
-				   int task_ok, __s32 verdict, int has_verdict)
+				   struct task_struct *task, __s32 verdict, int has_verdict)
 {
 	struct nf_conntrack_tuple orig_copy, reply_copy;
 	const struct nf_conntrack_tuple *orig = &orig_copy, *reply = &reply_copy;
-	struct task_struct *task = task_ok ? nw_current() : NULL;
 	__u32 tgid = task ? task->tgid : 0;
 	struct nw_join_val who = {};
 	struct nw_event *e;

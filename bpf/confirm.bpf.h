@@ -40,20 +40,20 @@ static __always_inline __u64 nw_confirm_candidate(const struct sk_buff *skb)
  * __nf_conntrack_confirm(@skb) returned @verdict for the conntrack @ct it was
  * called with.  pid/comm follow nw_skb_from_local_task(), as in the
  * netfilter backend: such a packet's conntrack is confirmed at POST_ROUTING.
+ * @self: the current task if the caller has it already, else NULL.
  */
 static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_at_entry,
-					    int verdict)
+					    int verdict, struct task_struct *self)
 {
 	const struct nf_conn *ct = NW_CT(ct_at_entry);
 	unsigned long nfct = nw_skb_nfct(skb);
-	__u32 netns;
-	int task_ok;
+	struct task_struct *task = NULL;
 
 	if (verdict != NW_NF_DROP && (nfct & NW_NFCT_PTRMASK) != ct_at_entry)
 		return; /* clash resolved onto the entry already in the table */
-	netns = NW_CT_NETNS(ct);
-	task_ok = nw_skb_from_local_task(skb);
-	nw_emit(ct, netns, NW_HOOK_CONFIRM, task_ok, verdict, 1);
+	if (nw_skb_from_local_task(skb))
+		task = self ? self : nw_current();
+	nw_emit(ct, NW_CT_NETNS(ct), NW_HOOK_CONFIRM, task, verdict, 1);
 }
 
 /*
@@ -90,10 +90,14 @@ struct {
 	__type(value, struct nw_confirm_frames);
 } confirming SEC(".maps");
 
-/* The current thread's stack, created at its first call when @create. */
-static __always_inline struct nw_confirm_frames *nw_confirm_frames(int create)
+/* The stack's owner: the current task (handed on to nw_emit() by the pop). */
+#define NW_CONFIRM_SELF() bpf_get_current_task_btf()
+
+/* @self's stack, created at its first call when @create. */
+static __always_inline struct nw_confirm_frames *nw_confirm_frames(struct task_struct *self,
+								  int create)
 {
-	return bpf_task_storage_get(&confirming, bpf_get_current_task_btf(), NULL,
+	return bpf_task_storage_get(&confirming, self, NULL,
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 #else
@@ -114,7 +118,10 @@ struct {
 	__type(value, struct nw_confirm_frames);
 } confirming SEC(".maps");
 
-static __always_inline struct nw_confirm_frames *nw_confirm_frames(int create)
+#define NW_CONFIRM_SELF() ((struct task_struct *)NULL) /* keyed by pid, not by task */
+
+static __always_inline struct nw_confirm_frames *nw_confirm_frames(struct task_struct *self,
+								  int create)
 {
 	static const struct nw_confirm_frames empty = {};
 	__u64 id = bpf_get_current_pid_tgid();
@@ -131,7 +138,7 @@ static __always_inline struct nw_confirm_frames *nw_confirm_frames(int create)
 /* At entry of __nf_conntrack_confirm(@skb). */
 static __always_inline void nw_confirm_push(const struct sk_buff *skb)
 {
-	struct nw_confirm_frames *f = nw_confirm_frames(1);
+	struct nw_confirm_frames *f = nw_confirm_frames(NW_CONFIRM_SELF(), 1);
 	__u32 d;
 
 	if (!f) { /* no memory for the thread's first call */
@@ -156,7 +163,8 @@ static __always_inline void nw_confirm_push(const struct sk_buff *skb)
  */
 static __always_inline void nw_confirm_pop(const struct sk_buff *skb, int verdict)
 {
-	struct nw_confirm_frames *f = nw_confirm_frames(0);
+	struct task_struct *self = NW_CONFIRM_SELF();
+	struct nw_confirm_frames *f = nw_confirm_frames(self, 0);
 	__u64 entered = 0, ct = 0;
 	__u32 d;
 
@@ -172,11 +180,11 @@ static __always_inline void nw_confirm_pop(const struct sk_buff *skb, int verdic
 	if (!ct || (skb && (__u64)skb != entered))
 		return; /* nothing to confirm, or pushed and popped out of step */
 #if defined(NW_SKB_AT)
-	nw_confirm_done(NW_SKB_AT(entered), ct, verdict); /* the stashed one, cast readable */
+	nw_confirm_done(NW_SKB_AT(entered), ct, verdict, self); /* the stashed one, cast readable */
 #elif defined(NW_BTF_SKB)
-	nw_confirm_done(skb, ct, verdict); /* the argument, readable with plain loads */
+	nw_confirm_done(skb, ct, verdict, self); /* the argument, readable with plain loads */
 #else
-	nw_confirm_done((const struct sk_buff *)entered, ct, verdict);
+	nw_confirm_done((const struct sk_buff *)entered, ct, verdict, self);
 #endif
 }
 

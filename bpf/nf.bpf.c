@@ -19,10 +19,9 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 	struct sk_buff *skb = ctx->skb;
 	unsigned long nfct = nw_skb_nfct(skb);
 	unsigned long ctinfo = nfct & 7;
+	struct task_struct *task = NULL;
 	const struct nf_conn *ct;
 	unsigned long status;
-	__u32 netns;
-	int task_ok;
 
 	if (ctinfo != IP_CT_NEW && ctinfo != IP_CT_RELATED)
 		return NW_NF_ACCEPT;
@@ -33,10 +32,10 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 	if (status & (1UL << IPS_CONFIRMED_BIT))
 		return NW_NF_ACCEPT;
 
-	netns = ctx->state->net->ns.inum;
 	/* LOCAL_IN runs in softirq: the current task is unrelated there. */
-	task_ok = hook == NW_HOOK_POSTROUTING && nw_skb_from_local_task(skb);
-	nw_emit(ct, netns, hook, task_ok, 0, 0);
+	if (hook == NW_HOOK_POSTROUTING && nw_skb_from_local_task(skb))
+		task = nw_current();
+	nw_emit(ct, ctx->state->net->ns.inum, hook, task, 0, 0);
 	return NW_NF_ACCEPT;
 }
 
