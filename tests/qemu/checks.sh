@@ -152,11 +152,15 @@ nwc_expect_json_summary() {
 }
 
 # jq: the fields every event of this backend carries for a new connection
-# confirmed at POST_ROUTING (the hook, the verdict where there is one).
+# confirmed at POST_ROUTING (the hook, the verdict where there is one), and
+# the entry's fields read beside the tuples: no test sets a conntrack mark or
+# zone, the status bits all lie below 0x10000, and fentry/kprobe see the
+# entry after confirmation (IPS_CONFIRMED, 0x8, set), netfilter just before.
 nwc_common() {
+	local fields='.ct_status < 65536 and (.mark // 0) == 0 and (.zone // 0) == 0'
 	case $NWC_BACKEND in
-	netfilter) echo ".backend == \"netfilter\" and .hook == \"postrouting\" and has(\"confirm\") == false" ;;
-	*) echo ".backend == \"$NWC_BACKEND\" and .hook == \"confirm\" and .confirm == \"accepted\"" ;;
+	netfilter) echo ".backend == \"netfilter\" and .hook == \"postrouting\" and has(\"confirm\") == false and (.ct_status / 8 | floor) % 2 == 0 and $fields" ;;
+	*) echo ".backend == \"$NWC_BACKEND\" and .hook == \"confirm\" and .confirm == \"accepted\" and (.ct_status / 8 | floor) % 2 == 1 and $fields" ;;
 	esac
 }
 
