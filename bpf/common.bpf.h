@@ -257,6 +257,8 @@ static __always_inline void nw_tuple_read(struct nf_conntrack_tuple *dst,
  * the stack; a kernel whose span is longer reads field by field.
  */
 #define NW_CT_SPAN 192
+/* The fallback keeps the two tuples in the same buffer. */
+_Static_assert(NW_CT_SPAN >= 2 * sizeof(struct nf_conntrack_tuple), "NW_CT_SPAN too small");
 
 /* The lowest and highest+1 byte offsets of those fields in struct nf_conn. */
 static __always_inline void nw_ct_span(__u32 *lo, __u32 *hi)
