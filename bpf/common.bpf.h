@@ -254,7 +254,8 @@ static __always_inline void nw_tuple_read(struct nf_conntrack_tuple *dst,
  * (the zone, both tuples, the status and the mark: 160 contiguous bytes on
  * x86-64 and arm64) with one bpf_probe_read_kernel() of the span that holds
  * them, instead of five (about 25 ns each).  NW_CT_SPAN bounds the copy on
- * the stack; a kernel whose span is longer reads field by field.
+ * the stack; a kernel whose span is longer, or a failed read, goes field by
+ * field.
  */
 #define NW_CT_SPAN 192
 /* The fallback keeps the two tuples in the same buffer. */
@@ -271,8 +272,8 @@ static __always_inline void nw_ct_span(__u32 *lo, __u32 *hi)
 	    bpf_core_field_offset(struct nf_conn, zone) < a)
 		a = bpf_core_field_offset(struct nf_conn, zone);
 	if (bpf_core_field_exists(struct nf_conn, mark) &&
-	    bpf_core_field_offset(struct nf_conn, mark) + 4 > b)
-		b = bpf_core_field_offset(struct nf_conn, mark) + 4;
+	    bpf_core_field_offset(struct nf_conn, mark) + bpf_core_field_size(struct nf_conn, mark) > b)
+		b = bpf_core_field_offset(struct nf_conn, mark) + bpf_core_field_size(struct nf_conn, mark);
 	*lo = a;
 	*hi = b;
 }
@@ -396,10 +397,8 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	nw_tuple_read(&reply_copy, &ct->tuplehash[IP_CT_DIR_REPLY].tuple);
 #else
 	nw_ct_span(&lo, &hi);
-	spanned = hi - lo <= NW_CT_SPAN;
+	spanned = hi - lo <= NW_CT_SPAN && !bpf_probe_read_kernel(span, hi - lo, (const __u8 *)ct + lo);
 	if (spanned) {
-		if (bpf_probe_read_kernel(span, hi - lo, (const __u8 *)ct + lo))
-			return;
 		orig = (const void *)(span + NW_CT_OFF(tuplehash[IP_CT_DIR_ORIGINAL].tuple));
 		reply = (const void *)(span + NW_CT_OFF(tuplehash[IP_CT_DIR_REPLY].tuple));
 	} else { /* the tuples into the span, the other fields one by one below */
