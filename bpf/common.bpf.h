@@ -23,8 +23,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /*
  * How kernel memory is read.  A plain dereference of a BTF-typed pointer is
  * one inline load that the verifier guards with an exception-table entry;
- * bpf_probe_read_kernel() is a helper call through copy_from_kernel_nofault().
- * On the new-connection path that is about twenty reads.  The current task is
+ * bpf_probe_read_kernel() is a helper call through copy_from_kernel_nofault()
+ * (about 25 ns here): read field by field, the new-connection path would take
+ * seven (fentry) to eleven (kprobe); nw_emit() copies the entry's fields with
+ * one read of their span, which leaves three and seven.  The current task is
  * always read with plain loads (nw_current()).  Each backend says what else
  * its programs may dereference before including this header:
  *   NW_BTF_CT    struct nf_conn, through bpf_rdonly_cast() (Linux >= 6.2:

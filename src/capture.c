@@ -147,30 +147,6 @@ int capture__lost(const struct capture *cap, uint64_t *lost)
 	return percpu_u64_sum(cap->be.lost_fd, lost);
 }
 
-int percpu_u64_sum(int map_fd, uint64_t *sum)
-{
-	int ncpus = libbpf_num_possible_cpus(); /* libbpf caches it */
-	__u32 zero = 0;
-	__u64 *vals;
-	int err = 0;
-
-	if (ncpus <= 0)
-		return ncpus ?: -EINVAL;
-	vals = calloc(ncpus, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(map_fd, &zero, vals)) {
-		err = -errno;
-		goto cleanup;
-	}
-	*sum = 0;
-	for (int i = 0; i < ncpus; i++)
-		*sum += vals[i];
-cleanup:
-	free(vals);
-	return err;
-}
-
 const char *capture__backend(const struct capture *cap)
 {
 	return cap->be.ops ? cap->be.ops->name : NULL;

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include "backend.h"
+#include "percpu.h"
 #include "ring.h"
 
 /* Called for each raw record; the data is only valid during the call.  A
@@ -23,8 +24,6 @@ struct capture {
 
 /* "auto" or the name of a backend. */
 bool capture__backend_known(const char *name);
-/* Sum the slots of a one-element BPF_MAP_TYPE_PERCPU_ARRAY of __u64. */
-int percpu_u64_sum(int map_fd, uint64_t *sum);
 
 /*
  * Open the named backend ("auto": the first that loads and attaches).  On

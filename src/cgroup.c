@@ -19,7 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "backend.h"
-#include "capture.h"
+#include "percpu.h"
 #include "cgroup.h"
 #include "cgroup.skel.h"
 #include "log.h"

@@ -14,6 +14,7 @@
  * Run by tests/bench/confirm-proxy.sh, as root.  Exit 0, 1 on any failure.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include <bpf/libbpf.h>
 #include "natwho.h"
 #include "nf_compat.h"
+#include "percpu.h"
 
 #define PROXY_RINGBUF (8u << 20) /* natwho's default */
 #define PROXY_NFPROTO_IPV4 2
@@ -80,32 +82,10 @@ static int link_before_confirm(int prog_fd)
 	return fd;
 }
 
-/* Sum of @map's per-CPU __u64 values at @key. */
-static int percpu_sum(int map_fd, __u32 key, unsigned long long *sum)
-{
-	int n = libbpf_num_possible_cpus();
-	__u64 *v;
-
-	if (n <= 0)
-		return n;
-	v = calloc((size_t)n, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(map_fd, &key, v)) {
-		free(v);
-		return -errno;
-	}
-	*sum = 0;
-	for (int i = 0; i < n; i++)
-		*sum += v[i];
-	free(v);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	unsigned long long ns = 0, regions = 0, lost = 0;
+	uint64_t ns = 0, regions = 0, lost = 0;
 	struct nw_filter *filter;
 	struct bpf_program *prog, *p;
 	struct bpf_object *obj;
@@ -171,16 +151,17 @@ int main(int argc, char **argv)
 	} while (now.tv_sec < end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
 
 	close(link);
-	err = percpu_sum(bpf_map__fd(bpf_object__find_map_by_name(obj, "proxy_time")), 0, &ns);
+	err = percpu_u64_sum(bpf_map__fd(bpf_object__find_map_by_name(obj, "proxy_ns")), &ns);
 	if (!err)
-		err = percpu_sum(bpf_map__fd(bpf_object__find_map_by_name(obj, "proxy_time")), 1,
-				 &regions);
+		err = percpu_u64_sum(bpf_map__fd(bpf_object__find_map_by_name(obj, "proxy_regions")),
+				     &regions);
 	if (!err)
-		err = percpu_sum(bpf_map__fd(bpf_object__find_map_by_name(obj, "lost")), 0, &lost);
+		err = percpu_u64_sum(bpf_map__fd(bpf_object__find_map_by_name(obj, "lost")), &lost);
 	if (err)
 		return fail("reading the counters", err);
-	printf("regions=%llu ns=%llu ns_per_region=%.1f lost=%llu\n", regions, ns,
-	       regions ? (double)ns / (double)regions : 0.0, lost);
+	printf("regions=%llu ns=%llu ns_per_region=%.1f lost=%llu\n", (unsigned long long)regions,
+	       (unsigned long long)ns, regions ? (double)ns / (double)regions : 0.0,
+	       (unsigned long long)lost);
 	bpf_object__close(obj);
 	return 0;
 }

@@ -43,17 +43,18 @@
 #endif
 #include "confirm.bpf.h"
 
-/* Per CPU: [0] nanoseconds inside the timed region, [1] regions timed. */
+/* Per CPU: nanoseconds inside the timed region, and regions timed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u64);
-} proxy_time SEC(".maps");
+} proxy_ns SEC(".maps"), proxy_regions SEC(".maps");
 
-static __always_inline void proxy_add(__u32 slot, __u64 v)
+static __always_inline void proxy_add(void *map, __u64 v)
 {
-	__u64 *p = bpf_map_lookup_elem(&proxy_time, &slot);
+	__u32 zero = 0;
+	__u64 *p = bpf_map_lookup_elem(map, &zero);
 
 	if (p)
 		*p += v;
@@ -70,7 +71,7 @@ static __always_inline struct sk_buff *proxy_new_conn(struct bpf_nf_ctx *ctx)
 	unsigned long nfct = skb->_nfct, status = 0;
 	const struct nf_conn *ct = (const void *)(nfct & NW_NFCT_PTRMASK);
 
-	if ((nfct & 7) != IP_CT_NEW || !ct)
+	if (((nfct & 7) != IP_CT_NEW && (nfct & 7) != IP_CT_RELATED) || !ct)
 		return NULL;
 	bpf_core_read(&status, sizeof(status), &ct->status);
 	if (status & (1UL << IPS_CONFIRMED_BIT))
@@ -103,8 +104,8 @@ static __always_inline const struct sk_buff *proxy_addr(const struct sk_buff *sk
 		__u64 t0 = bpf_ktime_get_ns(), t1;      \
 		__VA_ARGS__                             \
 		t1 = bpf_ktime_get_ns();                \
-		proxy_add(0, t1 - t0);                  \
-		proxy_add(1, 1);                        \
+		proxy_add(&proxy_ns, t1 - t0);          \
+		proxy_add(&proxy_regions, 1);           \
 	} while (0)
 
 SEC("netfilter/confirm")

@@ -374,7 +374,7 @@ verdict_line() { # verdict_line BACKEND
 	else
 		word="inconclusive (the range straddles)"
 	fi
-	echo "- **$be: ESTIMATE, $word the $TARGET_NS ns target**: about $est ns per new connection = $rel (its TCG program time relative to netfilter's) x $HOST_NF ns (the host's netfilter figure, storm.sh BPF phase, $HOST_WHEN)$([ "$lo" = - ] || echo "; $lo-$hi ns if its programs slow down under TCG like the least / most slowed netfilter program (below) rather than like netfilter's whole ($F_ALL x)"). With the empty-program accounting floor subtracted from both sides in the guest the ratio is $rel_f. Not a native measurement, so never a PASS."
+	echo "- **$be: ESTIMATE, $word the $TARGET_NS ns target**: about $est ns per new connection = $rel (its TCG program time relative to netfilter's) x $HOST_NF ns (the host's netfilter figure, storm.sh BPF phase, $HOST_WHEN)$([ "$lo" = - ] || echo "; $lo-$hi ns if its programs slow down under TCG like the least / most slowed netfilter program (below) rather than like netfilter's whole ($F_ALL x)"). With the empty-program accounting floor subtracted from both sides in the guest the ratio is $rel_f. Not a native measurement, so never a PASS; emulation slows memory-heavy code more than the host, and the host figure moves between the VM's quiet and busy modes: the native figure for the same code is tests/bench/confirm-proxy.sh's."
 }
 
 report() {
