@@ -25,9 +25,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * one inline load that the verifier guards with an exception-table entry;
  * bpf_probe_read_kernel() is a helper call through copy_from_kernel_nofault()
  * (about 25 ns here): read field by field, the new-connection path would take
- * seven (fentry) to eleven (kprobe); nw_emit() copies the entry's fields with
- * one read of their span, which leaves three and seven.  The current task is
- * always read with plain loads (nw_current()).  Each backend says what else
+ * seven (fentry) to eleven (kprobe); reading spans instead (the entry's fields
+ * in nw_emit(), the skb's in nw_skb_fields()) leaves two and four.  The
+ * current task is always read with plain loads (nw_current()).  Each backend
+ * says what else
  * its programs may dereference before including this header:
  *   NW_BTF_CT    struct nf_conn, through bpf_rdonly_cast() (Linux >= 6.2:
  *                the netfilter backend, which also gets the task that way,
@@ -39,7 +40,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  *                pointer, @id its vmlinux BTF id (NW_BTF_CT only)
  *   NW_CT(addr)  the conntrack entry at @addr, readable the backend's way
  *   NW_CT_READ(dst, x)  dst = x, x an lvalue in a conntrack entry of dst's size
- *   NW_CT_NETNS(ct)  the inode number of @ct's network namespace
  */
 #define NW_READ_DIRECT(dst, x) __builtin_memcpy(&(dst), &(x), sizeof(dst))
 #ifdef NW_BTF_CT
@@ -55,11 +55,9 @@ const volatile __u32 nf_conn_btf_id = 0;
 #define NW_BTF_AS(type, p, id) ((type *)bpf_rdonly_cast((const void *)(p), (id)))
 #define NW_CT(addr) NW_BTF_AS(struct nf_conn, (addr), nf_conn_btf_id)
 #define NW_CT_READ NW_READ_DIRECT
-#define NW_CT_NETNS(ct) ((ct)->ct_net.net->ns.inum)
 #else
 #define NW_CT(addr) ((const struct nf_conn *)(addr))
 #define NW_CT_READ(dst, x) bpf_core_read(&(dst), sizeof(dst), &(x))
-#define NW_CT_NETNS(ct) BPF_CORE_READ((ct), ct_net.net, ns.inum)
 #endif
 
 /* Set by userspace before load. */
@@ -118,6 +116,54 @@ static __always_inline unsigned long nw_skb_nfct(const struct sk_buff *skb)
 	return skb->_nfct;
 #else
 	return BPF_CORE_READ(skb, _nfct);
+#endif
+}
+
+#ifndef NW_BTF_SKB
+/*
+ * The kprobe object reads skb->sk, ->_nfct and ->skb_iif (124 bytes apart
+ * on x86-64) with one bpf_probe_read_kernel() of their span; field by field
+ * when a kernel's span is longer than NW_SKB_SPAN or the read fails.
+ */
+#define NW_SKB_SPAN 192
+#define NW_SKB_OFF(f) bpf_core_field_offset(struct sk_buff, f)
+#define NW_SKB_END(f) (NW_SKB_OFF(f) + bpf_core_field_size(struct sk_buff, f))
+#define NW_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define NW_MAX(a, b) ((a) > (b) ? (a) : (b))
+/* dst = the skb's @f from the span copy; the offset kept a scalar (the
+ * verifier refuses subtracting a register from a stack pointer). */
+#define NW_SKB_SPAN_READ(dst, f)                                        \
+	do {                                                            \
+		__u32 at_ = NW_SKB_OFF(f) - lo;                         \
+		barrier_var(at_);                                       \
+		__builtin_memcpy(&(dst), span + at_, sizeof(dst));      \
+	} while (0)
+#endif
+
+/*
+ * nw_skb_nfct(@skb), and nw_skb_from_local_task(@skb) in *@local.
+ */
+static __always_inline unsigned long nw_skb_fields(const struct sk_buff *skb, int *local)
+{
+#ifdef NW_BTF_SKB
+	*local = nw_skb_from_local_task(skb);
+	return skb->_nfct;
+#else
+	__u32 lo = NW_MIN(NW_MIN(NW_SKB_OFF(sk), NW_SKB_OFF(_nfct)), NW_SKB_OFF(skb_iif));
+	__u32 hi = NW_MAX(NW_MAX(NW_SKB_END(sk), NW_SKB_END(_nfct)), NW_SKB_END(skb_iif));
+	unsigned long nfct, sk;
+	__u8 span[NW_SKB_SPAN];
+	int iif;
+
+	if (hi - lo > NW_SKB_SPAN || bpf_probe_read_kernel(span, hi - lo, (const __u8 *)skb + lo)) {
+		*local = nw_skb_from_local_task(skb);
+		return nw_skb_nfct(skb);
+	}
+	NW_SKB_SPAN_READ(nfct, _nfct);
+	NW_SKB_SPAN_READ(sk, sk);
+	NW_SKB_SPAN_READ(iif, skb_iif);
+	*local = !filter.cgroup && sk && !iif;
+	return nfct;
 #endif
 }
 
@@ -253,11 +299,11 @@ static __always_inline void nw_tuple_read(struct nf_conntrack_tuple *dst,
 #ifndef NW_BTF_CT
 /*
  * The probe-read objects read the conntrack entry's fields nw_emit() needs
- * (the zone, both tuples, the status and the mark: 160 contiguous bytes on
- * x86-64 and arm64) with one bpf_probe_read_kernel() of the span that holds
- * them, instead of five (about 25 ns each).  NW_CT_SPAN bounds the copy on
- * the stack; a kernel whose span is longer, or a failed read, goes field by
- * field.
+ * (the zone, both tuples, the status, the namespace pointer and the mark:
+ * 160 contiguous bytes on x86-64 and arm64) with one bpf_probe_read_kernel()
+ * of the span that holds them, instead of six (about 25 ns each).  NW_CT_SPAN
+ * bounds the copy on the stack; a kernel whose span is longer, or a failed
+ * read, goes field by field.
  */
 #define NW_CT_SPAN 192
 /* The fallback keeps the two tuples in the same buffer. */
@@ -270,6 +316,10 @@ static __always_inline void nw_ct_span(__u32 *lo, __u32 *hi)
 	__u32 b = bpf_core_field_offset(struct nf_conn, status) +
 		  bpf_core_field_size(struct nf_conn, status);
 
+	if (bpf_core_field_offset(struct nf_conn, ct_net) < a)
+		a = bpf_core_field_offset(struct nf_conn, ct_net);
+	if (bpf_core_field_offset(struct nf_conn, ct_net) + sizeof(void *) > b)
+		b = bpf_core_field_offset(struct nf_conn, ct_net) + sizeof(void *);
 	if (bpf_core_field_exists(struct nf_conn, zone) &&
 	    bpf_core_field_offset(struct nf_conn, zone) < a)
 		a = bpf_core_field_offset(struct nf_conn, zone);
@@ -370,7 +420,9 @@ static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_joi
  * Build and submit the event for a new conntrack entry.  @task: the current
  * task when it is the one that sent the packet (a local socket in process
  * context: nw_skb_from_local_task()), so its pid/comm/cgroup may be
- * recorded; NULL when not.  The cheap filters run before the tuples are read.
+ * recorded; NULL when not.  @netns: the inode number of the entry's network
+ * namespace, 0 to read it from the entry.  The cheap filters run before the
+ * tuples are read.
  */
 static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 hook,
 				   struct task_struct *task, __s32 verdict, int has_verdict)
@@ -390,11 +442,13 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	unsigned long status;
 	__u8 family, proto;
 
-	if (filter.netns && filter.netns != netns)
-		return;
 	if (filter.tgid && !filter.cgroup && filter.tgid != tgid)
 		return;
 #ifdef NW_BTF_CT
+	if (!netns)
+		netns = ct->ct_net.net->ns.inum;
+	if (filter.netns && filter.netns != netns)
+		return;
 	nw_tuple_read(&orig_copy, &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple);
 	nw_tuple_read(&reply_copy, &ct->tuplehash[IP_CT_DIR_REPLY].tuple);
 #else
@@ -409,6 +463,14 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		nw_tuple_read((void *)orig, &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple);
 		nw_tuple_read((void *)reply, &ct->tuplehash[IP_CT_DIR_REPLY].tuple);
 	}
+	if (!netns) {
+		struct net *net = NULL;
+
+		NW_CV_READ(net, ct_net.net);
+		netns = BPF_CORE_READ(net, ns.inum);
+	}
+	if (filter.netns && filter.netns != netns)
+		return;
 #endif
 	family = orig->src.l3num;
 	proto = orig->dst.protonum;

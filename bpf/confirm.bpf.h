@@ -45,15 +45,15 @@ static __always_inline __u64 nw_confirm_candidate(const struct sk_buff *skb)
 static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_at_entry,
 					    int verdict, struct task_struct *self)
 {
-	const struct nf_conn *ct = NW_CT(ct_at_entry);
-	unsigned long nfct = nw_skb_nfct(skb);
 	struct task_struct *task = NULL;
+	int local;
+	unsigned long nfct = nw_skb_fields(skb, &local);
 
 	if (verdict != NW_NF_DROP && (nfct & NW_NFCT_PTRMASK) != ct_at_entry)
 		return; /* clash resolved onto the entry already in the table */
-	if (nw_skb_from_local_task(skb))
+	if (local)
 		task = self ? self : nw_current();
-	nw_emit(ct, NW_CT_NETNS(ct), NW_HOOK_CONFIRM, task, verdict, 1);
+	nw_emit(NW_CT(ct_at_entry), 0, NW_HOOK_CONFIRM, task, verdict, 1);
 }
 
 /*
