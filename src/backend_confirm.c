@@ -170,33 +170,29 @@ CONFIRM_KIND(kprobe, "kprobe", NULL);
 CONFIRM_KIND(kprobe_btf, "kprobe", (__u32 *)&skel->rodata->nf_conn_btf_id);
 
 /*
- * The object that reads conntrack entries with plain loads when the kernel
- * has bpf_rdonly_cast(), else (or if the kernel refuses it) the one with
- * probe reads.
+ * The object that reads conntrack entries with plain loads if the kernel
+ * loads it (it needs bpf_rdonly_cast(), Linux >= 6.2: without it libbpf
+ * fails the load), else the one with probe reads.  Tried, not predicted: a
+ * BTF name lookup of the kfunc gave both answers on the same QEMU guest
+ * kernels (6.1 and 6.12) from one run to the next.
  */
 static int confirm_open_best(const struct confirm_kind *btf, const struct confirm_kind *plain,
 			     const char *name, struct nw_backend *be,
 			     const struct nw_backend_opts *opts, char *why, size_t why_len)
 {
-	bool cast = false;
 	__u32 id = 0;
 	int err;
 
-	err = nf_compat__conn_btf_id(&id, &cast);
-	nw_dbg(1, "%s: vmlinux BTF: struct nf_conn %s, bpf_rdonly_cast %s\n", name,
-	       err ? "not found" : "found", cast ? "found" : "not found");
-	if (!err && cast) {
+	if (!nf_compat__conn_btf_id(&id)) {
 		err = confirm_open(btf, be, opts, id, why, why_len);
-		if (!err)
+		if (!err) {
 			nw_dbg(1, "%s: conntrack entries read with plain loads (bpf_rdonly_cast)\n",
 			       name);
+			return 0;
+		}
 		/* no conntrack, no permission: the other object would be
-		 * refused alike.  Anything else, even what looks like a
-		 * refused trampoline, may be this object's own: in a Debian
-		 * 6.1.192 guest (no bpf_rdonly_cast), the check above found
-		 * it in vmlinux BTF in some runs, and libbpf then did not
-		 * ("not found in kernel or module BTFs": -EINVAL). */
-		if (!err || err == -ENOENT || err == -EPERM || err == -EACCES)
+		 * refused alike; anything else may be this object's own */
+		if (err == -ENOENT || err == -EPERM || err == -EACCES)
 			return err;
 		nw_dbg(1, "%s with bpf_rdonly_cast: %s; trying probe reads\n", name, why);
 	}

@@ -137,7 +137,7 @@ static int nf_open(struct nw_backend *be, const struct nw_backend_opts *opts, ch
 		snprintf(why, why_len, "preparing the BPF object: %s", strerror(-err));
 		goto cleanup;
 	}
-	err = nf_compat__conn_btf_id((__u32 *)&skel->rodata->nf_conn_btf_id, NULL);
+	err = nf_compat__conn_btf_id((__u32 *)&skel->rodata->nf_conn_btf_id);
 	if (err) { /* conntrack's types are in vmlinux even when it is a module */
 		snprintf(why, why_len, "the kernel's BTF has no struct nf_conn (%s): "
 			 "needs CONFIG_DEBUG_INFO_BTF and CONFIG_NF_CONNTRACK", strerror(-err));

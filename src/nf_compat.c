@@ -45,11 +45,10 @@ int nf_compat__link_create(int prog_fd, int pf, int hooknum, int priority)
 	return fd < 0 ? -errno : (int)fd;
 }
 
-int nf_compat__conn_btf_id(__u32 *id, bool *rdonly_cast)
+int nf_compat__conn_btf_id(__u32 *id)
 {
 	/* Parsed once: --backend auto asks for fentry, then netfilter. */
 	static int ret = 1;
-	static bool cast;
 	static __u32 conn_id;
 
 	if (ret > 0) {
@@ -58,15 +57,12 @@ int nf_compat__conn_btf_id(__u32 *id, bool *rdonly_cast)
 		if (!vmlinux)
 			return -errno; /* not cached: it may be a passing failure */
 		ret = btf__find_by_name_kind(vmlinux, "nf_conn", BTF_KIND_STRUCT);
-		cast = btf__find_by_name_kind(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
 		btf__free(vmlinux);
 		if (ret > 0) {
 			conn_id = (__u32)ret;
 			ret = 0;
 		}
 	}
-	if (rdonly_cast)
-		*rdonly_cast = cast;
 	if (ret < 0)
 		return ret;
 	*id = conn_id;

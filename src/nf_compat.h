@@ -9,7 +9,6 @@
 #ifndef NW_NF_COMPAT_H
 #define NW_NF_COMPAT_H
 
-#include <stdbool.h>
 #include <bpf/libbpf.h>
 
 #define NW_BPF_PROG_TYPE_NETFILTER 32
@@ -31,9 +30,8 @@ int nf_compat__link_create(int prog_fd, int pf, int hooknum, int priority);
 /*
  * The vmlinux BTF id of struct nf_conn, for bpf_rdonly_cast() in the BPF
  * objects built with NW_BTF_CT; looked up by name and kind, as CO-RE would
- * also match struct nf_conn___init.  *@rdonly_cast (if not NULL): whether the
- * kernel has that kfunc (Linux >= 6.2).  0 or -errno.
+ * also match struct nf_conn___init.  0 or -errno.
  */
-int nf_compat__conn_btf_id(__u32 *id, bool *rdonly_cast);
+int nf_compat__conn_btf_id(__u32 *id);
 
 #endif

@@ -71,7 +71,7 @@ build() {
 			die "cannot build confirm_proxy.bpf.c for $v (see $LOG)"
 	done
 	${CC:-cc} -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc \
-		tests/bench/confirm-proxy.c src/nf_compat.c src/percpu.c -lbpf -lelf -lz -o "$T/confirm-proxy" \
+		tests/bench/confirm-proxy.c src/nf_compat.c src/percpu.c src/ring.c -lbpf -lelf -lz -o "$T/confirm-proxy" \
 		2>>"$LOG" || die "cannot build tests/bench/confirm-proxy.c (see $LOG)"
 }
 

@@ -69,8 +69,10 @@ if [ "$backend" != netfilter ] && [ "$part" = e2e ]; then
 	if [ "$major" -gt 6 ] || { [ "$major" = 6 ] && [ "${minor%%[!0-9]*}" -ge 2 ]; }; then
 		"$NATWHO" --backend "$backend" -v -q -d 1 >"$NWC_TMP/v" 2>&1 ||
 			nwq_fail "natwho --backend $backend -v: $(tail -1 "$NWC_TMP/v")"
-		grep -q "$backend: conntrack entries read with plain loads" "$NWC_TMP/v" ||
+		grep -q "$backend: conntrack entries read with plain loads" "$NWC_TMP/v" || {
+			cat "$NWC_TMP/v"
 			nwq_fail "$backend on $(uname -r) fell back to probe reads: $(grep -m1 'probe reads' "$NWC_TMP/v")"
+		}
 		nwq_log "$backend reads conntrack entries with plain loads (bpf_rdonly_cast)"
 	fi
 fi
