@@ -133,6 +133,7 @@ static int tr_load_object(struct tr_ctx *tr, const char *path)
 {
 	struct bpf_program *prog;
 	struct bpf_map *map;
+	__u32 *conn_id;
 	int err;
 
 	tr->obj = bpf_object__open_file(path, NULL);
@@ -146,6 +147,15 @@ static int tr_load_object(struct tr_ctx *tr, const char *path)
 		if (err) {
 			tr_err("%s: cannot set the program type: %s", bpf_program__name(prog),
 			       strerror(-err));
+			return err;
+		}
+	}
+	/* As natwho sets it: the objects cast conntrack entries with it. */
+	conn_id = nf_compat__rodata_var(tr->obj, "nf_conn_btf_id", sizeof(*conn_id));
+	if (conn_id) {
+		err = nf_compat__conn_btf_id(conn_id);
+		if (err) {
+			tr_err("struct nf_conn in vmlinux BTF: %s", strerror(-err));
 			return err;
 		}
 	}
