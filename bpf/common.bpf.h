@@ -28,8 +28,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * seven (fentry) to eleven (kprobe); reading spans instead (the entry's fields
  * in nw_emit(), the skb's in nw_skb_fields()) leaves two and four.  The
  * current task is always read with plain loads (nw_current()).  Each backend
- * says what else
- * its programs may dereference before including this header:
+ * says what else its programs may dereference before including this header:
  *   NW_BTF_CT    struct nf_conn, through bpf_rdonly_cast() (Linux >= 6.2:
  *                the netfilter backend, which also gets the task that way,
  *                and the fentry backend's second object, fentry_btf)
