@@ -184,6 +184,7 @@ static int confirm_open_best(const struct confirm_kind *btf, const struct confir
 	int err;
 
 	if (!nf_compat__conn_btf_id(&id)) {
+		nw_dbg(1, "%s: struct nf_conn is vmlinux BTF type %u\n", name, id);
 		err = confirm_open(btf, be, opts, id, why, why_len);
 		if (!err) {
 			nw_dbg(1, "%s: conntrack entries read with plain loads (bpf_rdonly_cast)\n",
