@@ -168,9 +168,8 @@ static void ob_json_string(struct out *o, const char *s)
 /* Comma and key before a JSON value, written straight into the buffer: a
  * record is mostly keys (about fifty), so one room check and one copy per
  * key.  Keys are natwho's own identifiers: nothing to escape. */
-static void json_key(struct out *o, const char *key)
+static void json_key(struct out *o, const char *key, size_t n)
 {
-	size_t n = key ? strlen(key) : 0;
 	char *p;
 
 	if (o->len + 1 + 1 + n + 2 > sizeof(o->buf)) {
@@ -199,11 +198,11 @@ static void json_key(struct out *o, const char *key)
 	o->len = (size_t)(p - o->buf);
 }
 
-void out__obj_open(struct out *o, const char *key)
+void out__obj_open_n(struct out *o, const char *key, size_t key_len)
 {
 	if (o->mode != OUT_JSON)
 		return;
-	json_key(o, key);
+	json_key(o, key, key_len);
 	ob_putc(o, '{');
 	if (o->depth < OUT_MAX_DEPTH - 1)
 		o->depth++;
@@ -328,12 +327,13 @@ void out__text_str(struct out *o, const char *s)
 		text_col(o, s, strlen(s), 0, "", 0);
 }
 
-void out__str(struct out *o, enum out_kind k, const char *key, const char *fmt, const char *val)
+void out__str_n(struct out *o, enum out_kind k, const char *key, size_t key_len, const char *fmt,
+		const char *val)
 {
 	if (!shown(o, k))
 		return;
 	if (o->mode == OUT_JSON) {
-		json_key(o, key);
+		json_key(o, key, key_len);
 		if (val)
 			ob_json_string(o, val);
 		else
@@ -359,12 +359,13 @@ static void put_u64(struct out *o, uint64_t v)
 	ob_write(o, b + sizeof(b) - n, n);
 }
 
-void out__u64(struct out *o, enum out_kind k, const char *key, const char *fmt, uint64_t val)
+void out__u64_n(struct out *o, enum out_kind k, const char *key, size_t key_len, const char *fmt,
+		uint64_t val)
 {
 	if (!shown(o, k))
 		return;
 	if (o->mode == OUT_JSON) {
-		json_key(o, key);
+		json_key(o, key, key_len);
 		put_u64(o, val);
 	} else if (fmt) {
 		char b[FMT_U64_LEN];
@@ -381,46 +382,45 @@ void out__u64(struct out *o, enum out_kind k, const char *key, const char *fmt, 
 	}
 }
 
-void out__i64(struct out *o, enum out_kind k, const char *key, const char *fmt, int64_t val)
+void out__i64_n(struct out *o, enum out_kind k, const char *key, size_t key_len, const char *fmt,
+		int64_t val)
 {
 	if (!shown(o, k))
 		return;
 	if (o->mode == OUT_JSON) {
-		json_key(o, key);
+		json_key(o, key, key_len);
 		ob_printf(o, "%lld", (long long)val);
 	} else if (fmt) {
 		ob_printf(o, fmt, (long long)val);
 	}
 }
 
-void out__f64(struct out *o, enum out_kind k, const char *key, const char *fmt, double val)
+void out__f64_n(struct out *o, enum out_kind k, const char *key, size_t key_len, const char *fmt,
+		double val)
 {
 	if (!shown(o, k))
 		return;
 	if (o->mode == OUT_JSON) {
-		json_key(o, key);
+		json_key(o, key, key_len);
 		ob_printf(o, "%.6f", val);
 	} else if (fmt) {
 		ob_printf(o, fmt, val);
 	}
 }
 
-void out__bool(struct out *o, enum out_kind k, const char *key, const char *fmt, bool val)
+void out__bool_n(struct out *o, enum out_kind k, const char *key, size_t key_len, const char *fmt,
+		 bool val)
 {
 	if (!shown(o, k))
 		return;
 	if (o->mode == OUT_JSON) {
-		json_key(o, key);
+		json_key(o, key, key_len);
 		ob_puts(o, val ? "true" : "false");
 	} else if (fmt) {
 		ob_printf(o, fmt, val ? "yes" : "no");
 	}
 }
 
-void out__null(struct out *o, enum out_kind k, const char *key, const char *fmt)
-{
-	out__str(o, k, key, fmt, NULL);
-}
 
 void out__text(struct out *o, const char *fmt, ...)
 {

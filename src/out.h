@@ -52,8 +52,6 @@ struct out_frag {
 };
 
 void out__init(struct out *o, FILE *f, enum out_mode mode);
-/* Objects: a NULL key opens the top-level record (or an array element). */
-void out__obj_open(struct out *o, const char *key);
 void out__obj_close(struct out *o);
 /* Top-level record end: closes the JSON object, ends the line, writes it. */
 void out__record_end(struct out *o);
@@ -67,13 +65,65 @@ void out__frag_end(struct out *o, struct out_frag *f);
 /* Write @f again; false (nothing written) where it would not be the same. */
 bool out__frag_put(struct out *o, const struct out_frag *f);
 
-void out__str(struct out *o, enum out_kind k, const char *key, const char *fmt, const char *val);
-void out__u64(struct out *o, enum out_kind k, const char *key, const char *fmt, uint64_t val);
-void out__i64(struct out *o, enum out_kind k, const char *key, const char *fmt, int64_t val);
-void out__f64(struct out *o, enum out_kind k, const char *key, const char *fmt, double val);
-void out__bool(struct out *o, enum out_kind k, const char *key, const char *fmt, bool val);
+/*
+ * Fields.  The key's length is taken where the call is written, so that for
+ * a literal key (nearly all of them: a record is mostly keys) it is a
+ * constant instead of a strlen() per key per record.
+ */
+#define OUT_KEY_LEN(key) ((key) ? __builtin_strlen(key) : 0)
+void out__str_n(struct out *o, enum out_kind k, const char *key, size_t key_len, const char *fmt,
+		const char *val);
+void out__u64_n(struct out *o, enum out_kind k, const char *key, size_t key_len, const char *fmt,
+		uint64_t val);
+void out__i64_n(struct out *o, enum out_kind k, const char *key, size_t key_len, const char *fmt,
+		int64_t val);
+void out__f64_n(struct out *o, enum out_kind k, const char *key, size_t key_len, const char *fmt,
+		double val);
+void out__bool_n(struct out *o, enum out_kind k, const char *key, size_t key_len, const char *fmt,
+		 bool val);
+void out__obj_open_n(struct out *o, const char *key, size_t key_len);
+
+static inline void out__str(struct out *o, enum out_kind k, const char *key, const char *fmt,
+			    const char *val)
+{
+	out__str_n(o, k, key, OUT_KEY_LEN(key), fmt, val);
+}
+
+static inline void out__u64(struct out *o, enum out_kind k, const char *key, const char *fmt,
+			    uint64_t val)
+{
+	out__u64_n(o, k, key, OUT_KEY_LEN(key), fmt, val);
+}
+
+static inline void out__i64(struct out *o, enum out_kind k, const char *key, const char *fmt,
+			    int64_t val)
+{
+	out__i64_n(o, k, key, OUT_KEY_LEN(key), fmt, val);
+}
+
+static inline void out__f64(struct out *o, enum out_kind k, const char *key, const char *fmt,
+			    double val)
+{
+	out__f64_n(o, k, key, OUT_KEY_LEN(key), fmt, val);
+}
+
+static inline void out__bool(struct out *o, enum out_kind k, const char *key, const char *fmt,
+			     bool val)
+{
+	out__bool_n(o, k, key, OUT_KEY_LEN(key), fmt, val);
+}
+
 /* JSON null; text prints @fmt with "-" */
-void out__null(struct out *o, enum out_kind k, const char *key, const char *fmt);
+static inline void out__null(struct out *o, enum out_kind k, const char *key, const char *fmt)
+{
+	out__str_n(o, k, key, OUT_KEY_LEN(key), fmt, NULL);
+}
+
+/* Objects: a NULL key opens the top-level record (or an array element). */
+static inline void out__obj_open(struct out *o, const char *key)
+{
+	out__obj_open_n(o, key, OUT_KEY_LEN(key));
+}
 /* Text only: @s, padded with spaces to @width, then @tail. */
 void out__text_col(struct out *o, const char *s, int width, const char *tail);
 /* Text only: @s as it is. */
