@@ -91,20 +91,28 @@ static __always_inline __u64 nw_wakeup_flags(void)
 #define NW_NF_ACCEPT 1
 
 /*
- * May the current task be named as the one that opened @skb's connection?
- * Only for a packet of a local socket (skb->sk) generated on this host
+ * May the current task be named as the one that opened the connection of a
+ * packet with socket @sk and input interface @skb_iif?  Only for a packet of
+ * a local socket (skb->sk) generated on this host
  * (skb->skb_iif is 0: no device received it): a connection's first packet
  * leaves from the connect()/sendmsg() syscall of the process that opened it.
  * Forwarded packets have no socket; received ones have skb_iif set.
  */
+static __always_inline int nw_sent_by_task(unsigned long sk, int skb_iif)
+{
+	/* --cgroup: the socket's owner comes from its record instead */
+	return !filter.cgroup && sk && !skb_iif;
+}
+
+/* nw_sent_by_task() of @skb's fields. */
 static __always_inline int nw_skb_from_local_task(const struct sk_buff *skb)
 {
-	if (filter.cgroup) /* the socket's owner comes from its record instead */
+	if (filter.cgroup) /* not worth the reads */
 		return 0;
 #ifdef NW_BTF_SKB
-	return skb->sk && !skb->skb_iif;
+	return nw_sent_by_task((unsigned long)skb->sk, skb->skb_iif);
 #else
-	return BPF_CORE_READ(skb, sk) && !BPF_CORE_READ(skb, skb_iif);
+	return nw_sent_by_task((unsigned long)BPF_CORE_READ(skb, sk), BPF_CORE_READ(skb, skb_iif));
 #endif
 }
 
@@ -161,7 +169,7 @@ static __always_inline unsigned long nw_skb_fields(const struct sk_buff *skb, in
 	NW_SKB_SPAN_READ(nfct, _nfct);
 	NW_SKB_SPAN_READ(sk, sk);
 	NW_SKB_SPAN_READ(iif, skb_iif);
-	*local = !filter.cgroup && sk && !iif;
+	*local = nw_sent_by_task(sk, iif);
 	return nfct;
 #endif
 }

@@ -33,10 +33,5 @@ int nf_compat__link_create(int prog_fd, int pf, int hooknum, int priority);
  * also match struct nf_conn___init.  0 or -errno.
  */
 int nf_compat__conn_btf_id(__u32 *id);
-/*
- * The .rodata variable @name (@size bytes) of @obj, writable until load,
- * or NULL: for loaders without a skeleton (libbpf 1.1 has no API for it).
- */
-void *nf_compat__rodata_var(struct bpf_object *obj, const char *name, size_t size);
 
 #endif

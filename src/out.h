@@ -83,35 +83,19 @@ void out__bool_n(struct out *o, enum out_kind k, const char *key, size_t key_len
 		 bool val);
 void out__obj_open_n(struct out *o, const char *key, size_t key_len);
 
-static inline void out__str(struct out *o, enum out_kind k, const char *key, const char *fmt,
-			    const char *val)
-{
-	out__str_n(o, k, key, OUT_KEY_LEN(key), fmt, val);
-}
-
-static inline void out__u64(struct out *o, enum out_kind k, const char *key, const char *fmt,
-			    uint64_t val)
-{
-	out__u64_n(o, k, key, OUT_KEY_LEN(key), fmt, val);
-}
-
-static inline void out__i64(struct out *o, enum out_kind k, const char *key, const char *fmt,
-			    int64_t val)
-{
-	out__i64_n(o, k, key, OUT_KEY_LEN(key), fmt, val);
-}
-
-static inline void out__f64(struct out *o, enum out_kind k, const char *key, const char *fmt,
-			    double val)
-{
-	out__f64_n(o, k, key, OUT_KEY_LEN(key), fmt, val);
-}
-
-static inline void out__bool(struct out *o, enum out_kind k, const char *key, const char *fmt,
-			     bool val)
-{
-	out__bool_n(o, k, key, OUT_KEY_LEN(key), fmt, val);
-}
+/* out__str(), out__u64(), ...: out__TYPE_n() with the key's length. */
+#define OUT_FIELD(name, type)                                                              \
+	static inline void out__##name(struct out *o, enum out_kind k, const char *key,    \
+				       const char *fmt, type val)                          \
+	{                                                                                  \
+		out__##name##_n(o, k, key, OUT_KEY_LEN(key), fmt, val);                    \
+	}
+OUT_FIELD(str, const char *)
+OUT_FIELD(u64, uint64_t)
+OUT_FIELD(i64, int64_t)
+OUT_FIELD(f64, double)
+OUT_FIELD(bool, bool)
+#undef OUT_FIELD
 
 /* JSON null; text prints @fmt with "-" */
 static inline void out__null(struct out *o, enum out_kind k, const char *key, const char *fmt)
@@ -124,6 +108,7 @@ static inline void out__obj_open(struct out *o, const char *key)
 {
 	out__obj_open_n(o, key, OUT_KEY_LEN(key));
 }
+
 /* Text only: @s, padded with spaces to @width, then @tail. */
 void out__text_col(struct out *o, const char *s, int width, const char *tail);
 /* Text only: @s as it is. */

@@ -33,19 +33,16 @@ STORM=$ROOT/$BUILD/tests/nw-storm
 ROUNDS=${1:-6}
 DUR=${2:-4}
 
-[ "$(id -u)" = 0 ] || { echo "ablation: unsupported: needs root" >&2; exit 77; }
+NWB_NAME=ablation
+. tests/bench/storm-lib.sh
+. tests/bench/storm-bpf.sh
+
+nwb_need_root
 [[ $ROUNDS =~ ^[1-9][0-9]*$ && $DUR =~ ^[1-9][0-9]*$ ]] ||
 	{ echo "usage: $0 [ROUNDS [SECONDS]]" >&2; exit 1; }
 [ -x "$NATWHO" ] && [ -x "$STORM" ] || { echo "ablation: run make and make tests first" >&2; exit 1; }
 
-. tests/bench/storm-lib.sh
-. tests/bench/storm-bpf.sh
 T=$(mktemp -d /dev/shm/nwab.XXXXXX) || exit 1
-
-die() {
-	echo "ablation: $*" >&2
-	exit 1
-}
 
 proc_cpu_ns() { awk '{ print $1 }' "/proc/$1/schedstat" 2>/dev/null || echo 0; }
 

@@ -27,6 +27,7 @@
 #include <bpf/libbpf.h>
 #include "natwho.h"
 #include "nf_compat.h"
+#include "rodata.h"
 #include "percpu.h"
 #include "ring.h"
 
@@ -90,11 +91,11 @@ int main(int argc, char **argv)
 		bpf_program__set_autoload(p, p == prog);
 		nf_compat__set_type(p);
 	}
-	filter = nf_compat__rodata_var(obj, "filter", sizeof(*filter));
+	filter = bench_rodata_var(obj, "filter", sizeof(*filter));
 	if (!filter)
 		return fail("no filter in .rodata", ENOENT);
 	filter->wake_bytes = PROXY_RINGBUF / 8; /* as natwho sets it */
-	conn_id = nf_compat__rodata_var(obj, "nf_conn_btf_id", sizeof(*conn_id));
+	conn_id = bench_rodata_var(obj, "nf_conn_btf_id", sizeof(*conn_id));
 	if (conn_id) {
 		err = nf_compat__conn_btf_id(&id);
 		if (err)

@@ -47,14 +47,10 @@ VARIANTS=(
 	"kprobe_btf kprobe_btf confirm_body"
 )
 
+NWB_NAME=confirm-proxy
 . tests/bench/storm-lib.sh
 
-die() {
-	echo "confirm-proxy: $*" >&2
-	exit 1
-}
-
-[ "$(id -u)" = 0 ] || { echo "confirm-proxy: unsupported: needs root" >&2; exit 77; }
+nwb_need_root
 [ -x "$STORM" ] || die "$STORM not built: run make $BUILD/tests/nw-storm"
 mkdir -p "$OUTDIR" || die "cannot create $OUTDIR"
 T=$(mktemp -d /dev/shm/nwcp.XXXXXX) || die "no tmpfs at /dev/shm"
@@ -71,7 +67,7 @@ build() {
 			die "cannot build confirm_proxy.bpf.c for $v (see $LOG)"
 	done
 	${CC:-cc} -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc \
-		tests/bench/confirm-proxy.c src/nf_compat.c src/percpu.c src/ring.c -lbpf -lelf -lz -o "$T/confirm-proxy" \
+		tests/bench/confirm-proxy.c tests/bench/rodata.c src/nf_compat.c src/percpu.c src/ring.c -lbpf -lelf -lz -o "$T/confirm-proxy" \
 		2>>"$LOG" || die "cannot build tests/bench/confirm-proxy.c (see $LOG)"
 }
 

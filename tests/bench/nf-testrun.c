@@ -46,6 +46,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nf_compat.h"
+#include "rodata.h"
 
 #define TR_MAX_PROGS 8
 #define TR_MAX_RUNS 99
@@ -151,7 +152,7 @@ static int tr_load_object(struct tr_ctx *tr, const char *path)
 		}
 	}
 	/* As natwho sets it: the objects cast conntrack entries with it. */
-	conn_id = nf_compat__rodata_var(tr->obj, "nf_conn_btf_id", sizeof(*conn_id));
+	conn_id = bench_rodata_var(tr->obj, "nf_conn_btf_id", sizeof(*conn_id));
 	if (conn_id) {
 		err = nf_compat__conn_btf_id(conn_id);
 		if (err) {

@@ -36,12 +36,7 @@ NWB_P=nwrb$$-
 
 . tests/bench/storm-lib.sh
 
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
-
-[ "$(id -u)" = 0 ] || { echo "bench: unsupported: needs root" >&2; exit 77; }
+nwb_need_root
 [ -x "$NATWHO" ] || die "$NATWHO not built: run make"
 [ -x "$STORM" ] || die "$STORM not built: run make ${OUTPUT:-build}/tests/nw-storm"
 for t in jq nsenter iptables-restore; do

@@ -96,7 +96,7 @@ testrun_phase() {
 	echo "bench: BPF_PROG_TEST_RUN of natwho's netfilter programs ($BPF_TR_REPEAT runs per call, $BPF_TR_RUNS calls each)"
 	: >"$OUTDIR/bpf-testrun.txt"
 	if ! ${CC:-cc} -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Isrc tests/bench/nf-testrun.c \
-		src/nf_compat.c -lbpf -lelf -lz -o "$T/nf-testrun" 2>>"$LOG"; then
+		tests/bench/rodata.c src/nf_compat.c -lbpf -lelf -lz -o "$T/nf-testrun" 2>>"$LOG"; then
 		BPF_TR_STATUS="failed: cannot build tests/bench/nf-testrun.c (see bench.log)"
 		echo "  $BPF_TR_STATUS"
 		return 0

@@ -12,6 +12,9 @@
 #   pod ns "${NWB_P}pod": the backend pod, 10.224.9.2, running nw-storm serve.
 #
 # No traffic ever leaves these namespaces.
+#
+# The scripts that source it name themselves in NWB_NAME (default "bench")
+# for die and nwb_need_root.
 
 NWB_P=${NWB_P:-nwb-$$-}
 NWB_NODE=${NWB_P}node
@@ -21,6 +24,15 @@ NWB_POD_IP=10.224.9.2
 NWB_GW=10.224.9.1
 NWB_PIDS=()
 NWB_SYSCTL_SAVED=
+
+die() { # die MSG: "NWB_NAME: MSG" on stderr, exit 1
+	echo "${NWB_NAME:-bench}: $*" >&2
+	exit 1
+}
+
+nwb_need_root() { # exit 77 (unsupported) unless root
+	[ "$(id -u)" = 0 ] || { echo "${NWB_NAME:-bench}: unsupported: needs root" >&2; exit 77; }
+}
 
 nwb_in() { # run in a namespace without remounting /sys
 	local ns=$1

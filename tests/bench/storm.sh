@@ -55,14 +55,9 @@ HZ=$(getconf CLK_TCK)
 
 . tests/bench/storm-lib.sh
 
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
-
 preflight() {
 	local t
-	[ "$(id -u)" = 0 ] || { echo "bench: unsupported: needs root" >&2; exit 77; }
+	nwb_need_root
 	[ -x "$NATWHO" ] || die "$NATWHO not built: run make"
 	[ -x "$STORM" ] || die "$STORM not built: run make $BUILD/tests/nw-storm"
 	for t in conntrack bpftool nsenter iptables-restore sysctl; do
