@@ -7,14 +7,18 @@
  * cache lines move to the reading CPU and back, as they do under natwho),
  * and after SECONDS prints what the program timed:
  *
- *   confirm-proxy OBJECT PROGRAM SECONDS
+ *   confirm-proxy OBJECT PROGRAM SECONDS [SLOT/SLOTS]
  *   -> "ready", then
  *      regions=N ns=TOTAL ns_per_region=X lost=N
  *
  * OBJECT is one of the four builds, PROGRAM confirm_body, nf_body or timer.
+ * SLOT/SLOTS (default 0/1): time only the new connections in share SLOT of
+ * SLOTS, so that SLOTS loaders run side by side on disjoint connections.
+ * SIGTERM or SIGINT ends the SECONDS early, with the result printed.
  * Run by tests/bench/confirm-proxy.sh, as root.  Exit 0, 1 on any failure.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +38,14 @@
 #define PROXY_RINGBUF (8u << 20) /* natwho's default */
 #define PROXY_NFPROTO_IPV4 2
 #define PROXY_NF_POST_ROUTING 4
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static int fail(const char *what, int err)
 {
@@ -71,13 +83,19 @@ int main(int argc, char **argv)
 	const unsigned char *prod;
 	struct nw_event last;
 	struct nw_ring ring;
-	__u32 *conn_id, id;
+	__u32 *conn_id, *share, id;
 	struct timespec end, now;
+	struct sigaction sa = { 0 };
 	int secs, err, link, ring_fd;
+	unsigned int slot = 0, slots = 1, ring_size = PROXY_RINGBUF;
+	char junk;
 
-	secs = argc == 4 ? atoi(argv[3]) : 0;
+	secs = argc == 4 || argc == 5 ? atoi(argv[3]) : 0;
+	if (argc == 5 && (sscanf(argv[4], "%u/%u%c", &slot, &slots, &junk) != 2 ||
+			  !slots || slots > 16 || slot >= slots))
+		secs = 0;
 	if (secs <= 0 || secs > 600) {
-		fprintf(stderr, "usage: confirm-proxy OBJECT PROGRAM SECONDS\n");
+		fprintf(stderr, "usage: confirm-proxy OBJECT PROGRAM SECONDS [SLOT/SLOTS]\n");
 		return 1;
 	}
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
@@ -94,7 +112,19 @@ int main(int argc, char **argv)
 	filter = bench_rodata_var(obj, "filter", sizeof(*filter));
 	if (!filter)
 		return fail("no filter in .rodata", ENOENT);
-	filter->wake_bytes = PROXY_RINGBUF / 8; /* as natwho sets it */
+	/* SLOTS loaders share the storm: their rings together no bigger than
+	 * natwho's, so that the records' memory turns over about as fast */
+	while (ring_size > PROXY_RINGBUF / slots)
+		ring_size /= 2;
+	filter->wake_bytes = ring_size / 8; /* as natwho sets it */
+	share = bench_rodata_var(obj, "proxy_slots", sizeof(*share));
+	if (!share)
+		return fail("no proxy_slots in .rodata", ENOENT);
+	*share = slots;
+	share = bench_rodata_var(obj, "proxy_slot", sizeof(*share));
+	if (!share)
+		return fail("no proxy_slot in .rodata", ENOENT);
+	*share = slot;
 	conn_id = bench_rodata_var(obj, "nf_conn_btf_id", sizeof(*conn_id));
 	if (conn_id) {
 		err = nf_compat__conn_btf_id(&id);
@@ -102,7 +132,7 @@ int main(int argc, char **argv)
 			return fail("struct nf_conn in vmlinux BTF", err);
 		*conn_id = id;
 	}
-	err = bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "events"), PROXY_RINGBUF);
+	err = bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "events"), ring_size);
 	if (err)
 		return fail("ring buffer size", err);
 	err = bpf_object__load(obj);
@@ -115,10 +145,14 @@ int main(int argc, char **argv)
 	ring_fd = bpf_map__fd(bpf_object__find_map_by_name(obj, "events"));
 	cons = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED, ring_fd, 0);
 	/* the producer page, then the data pages mapped twice */
-	prod = mmap(NULL, (size_t)page + 2 * PROXY_RINGBUF, PROT_READ, MAP_SHARED, ring_fd, page);
+	prod = mmap(NULL, (size_t)page + 2 * ring_size, PROT_READ, MAP_SHARED, ring_fd, page);
 	if (cons == MAP_FAILED || prod == MAP_FAILED)
 		return fail("ring buffer mmap", errno);
-	ring__init(&ring, cons, (const unsigned long *)prod, prod + page, PROXY_RINGBUF);
+	ring__init(&ring, cons, (const unsigned long *)prod, prod + page, ring_size);
+	sa.sa_handler = on_signal; /* no SA_RESTART: the sleep ends at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	printf("ready\n");
 	fflush(stdout);
 
@@ -130,7 +164,8 @@ int main(int argc, char **argv)
 		nanosleep(&tick, NULL);
 		ring__consume(&ring, copy_out, &last);
 		clock_gettime(CLOCK_MONOTONIC, &now);
-	} while (now.tv_sec < end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
+	} while (!stop &&
+		 (now.tv_sec < end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec)));
 
 	close(link);
 	err = percpu_u64_sum(bpf_map__fd(bpf_object__find_map_by_name(obj, "proxy_ns")), &ns);

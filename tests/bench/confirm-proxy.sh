@@ -11,11 +11,17 @@
 # netfilter program linked before conntrack confirmation, timed with
 # bpf_ktime_get_ns() around it.  The same object times the netfilter
 # backend's new-connection path (nf_body) and the clock reads alone (timer),
-# which are subtracted.  During a connection storm through a kube-proxy-style
-# DNAT (storm-lib.sh's topology, nw-storm), one variant at a time, NWCP_ROUNDS
-# (9) interleaved rounds of NWCP_DURATION (3) s each; the report gives the
-# median over rounds of each variant's ns per new connection, minus the
-# median of the timer's, and the quietest round's.
+# which are subtracted.  All six variants run side by side during a
+# connection storm through a kube-proxy-style DNAT (storm-lib.sh's topology,
+# nw-storm), each linked by its own loader and timing a disjoint share of the
+# new connections (by a hash of the conntrack entry's address), so that they
+# meet this VM in the same mode: it moves between a quiet and a busy one for
+# minutes at a time, about 150 ns apart per connection, which one variant at
+# a time turned into differences between variants.  NWCP_ROUNDS (9) rounds
+# of NWCP_DURATION (5) s, the loaders' link order rotated every round; the
+# report gives each variant's median over rounds minus the timer of the same
+# round, its figure in the quietest round, and its difference from the
+# netfilter path round by round.
 #
 # What this is not: the attach path (trampoline, kprobe trap) is not in it,
 # as it is not in the kernel's bpf_stats run time either; push and pop run in
@@ -32,7 +38,7 @@ ROOT=$PWD
 BUILD=${OUTPUT:-build}
 OUTDIR=${NWB_OUT:-$ROOT/$BUILD/bench}
 ROUNDS=${NWCP_ROUNDS:-9}
-DUR=${NWCP_DURATION:-3}
+DUR=${NWCP_DURATION:-5}
 THREADS=${NWB_THREADS:-2}
 STORM=${NWB_STORM:-$ROOT/$BUILD/tests/nw-storm}
 CLANG=${CLANG:-clang}
@@ -86,26 +92,37 @@ preflight() {
 	die "preflight failed: $(tail -1 <<<"$out")"
 }
 
-# run_one LABEL OBJECT PROGRAM ROUND: one storm under one variant -> a row.
-run_one() {
-	local label=$1 obj=$2 prog=$3 r=$4 pid line res i
+# run_round ROUND: one storm with every variant linked, each timing its share
+# of the new connections -> one row per variant.
+run_round() {
+	local r=$1 n=${#VARIANTS[@]} pids=() j i k label obj prog line res
 	nwb_ct_settle
-	nwb_bg "$NWB_NODE" "$T/confirm-proxy" "$T/$obj.o" "$prog" $((DUR + 2)) >"$T/out" 2>>"$LOG"
-	pid=$NWB_LAST
-	for i in $(seq 1 100); do
-		grep -q ready "$T/out" 2>/dev/null && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
+	for j in $(seq 0 $((n - 1))); do
+		i=$(((j + r - 1) % n)) # link order and share rotate every round
+		read -r label obj prog <<<"${VARIANTS[$i]}"
+		nwb_bg "$NWB_NODE" "$T/confirm-proxy" "$T/$obj.o" "$prog" $((DUR + 60)) "$j/$n" \
+			>"$T/out.$i" 2>>"$LOG"
+		pids+=("$NWB_LAST")
+		for k in $(seq 1 100); do
+			grep -q ready "$T/out.$i" 2>/dev/null && break
+			kill -0 "$NWB_LAST" 2>/dev/null || break
+			sleep 0.05
+		done
+		grep -q ready "$T/out.$i" || die "$label: the proxy did not start (see $LOG)"
 	done
-	grep -q ready "$T/out" || die "$label: the proxy did not start (see $LOG)"
 	line=$(nwb_in "$NWB_NODE" "$STORM" storm "$NWB_SVC" 80 -t "$THREADS" -d "$DUR" 2>>"$LOG")
-	nwb_reap "$pid"
-	res=$(grep '^regions=' "$T/out") || die "$label: no result (see $LOG)"
-	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$r" \
-		"$(sed -nE 's/.*attempts=([0-9]+).*/\1/p' <<<"$line")" \
-		"$(sed -nE 's/.*regions=([0-9]+).*/\1/p' <<<"$res")" \
-		"$(sed -nE 's/.*ns_per_region=([0-9.]+).*/\1/p' <<<"$res")" \
-		"$(sed -nE 's/.*lost=([0-9]+).*/\1/p' <<<"$res")" >>"$OUTDIR/confirm-proxy.tsv"
+	for k in "${pids[@]}"; do
+		nwb_stop "$k" # each prints what it timed
+	done
+	for i in $(seq 0 $((n - 1))); do
+		read -r label obj prog <<<"${VARIANTS[$i]}"
+		res=$(grep '^regions=' "$T/out.$i") || die "$label: no result (see $LOG)"
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$r" \
+			"$(sed -nE 's/.*attempts=([0-9]+).*/\1/p' <<<"$line")" \
+			"$(sed -nE 's/.*regions=([0-9]+).*/\1/p' <<<"$res")" \
+			"$(sed -nE 's/.*ns_per_region=([0-9.]+).*/\1/p' <<<"$res")" \
+			"$(sed -nE 's/.*lost=([0-9]+).*/\1/p' <<<"$res")" >>"$OUTDIR/confirm-proxy.tsv"
+	done
 }
 
 report() {
@@ -113,10 +130,10 @@ report() {
 	{
 		echo "## fentry and kprobe program code, timed natively (tests/bench/confirm-proxy.sh)"
 		echo
-		echo "$(nproc) CPUs, kernel $(uname -r), $(date -u +%Y-%m-%d). Each backend object's per-connection code (bpf/confirm.bpf.h: entry push, return pop and the ring-buffer event) in a netfilter program before conntrack confirmation, timed with bpf_ktime_get_ns() once per new connection of a $THREADS-thread nw-storm through a kube-proxy-style DNAT; $ROUNDS interleaved rounds x $DUR s per variant; medians over rounds, minus the clock reads alone (the timer variant), and the quietest round of each (this VM moves between a quiet and a busy mode for minutes at a time, about 200 ns apart per connection). The attach path (trampoline, kprobe trap) is in neither this figure nor the kernel's bpf_stats."
+		echo "$(nproc) CPUs, kernel $(uname -r), $(date -u +%Y-%m-%d). Each backend object's per-connection code (bpf/confirm.bpf.h: entry push, return pop and the ring-buffer event) in a netfilter program before conntrack confirmation, timed with bpf_ktime_get_ns() once per new connection of a $THREADS-thread nw-storm through a kube-proxy-style DNAT. The variants run side by side, each timing a disjoint share of the connections, so that every round meets them all in the same machine state; $ROUNDS rounds x $DUR s. Per variant: the median over rounds of its ns per connection minus the clock reads alone (the timer variant) in the same round; the same in the quietest round (the one with the fastest netfilter path); and its difference from the netfilter path, round by round. The attach path (trampoline, kprobe trap) is in neither this figure nor the kernel's bpf_stats."
 		echo
-		echo "| Variant | new connections timed (all rounds) | ns per new connection, median (min-max) | minus the clock reads: median / quietest round | lost | 300 ns target (median) |"
-		echo "|---|---|---|---|---|---|"
+		echo "| Variant | new connections timed (all rounds) | ns per new connection minus the clock reads: median (min-max) | quietest round | minus the netfilter path, per round: median (min-max) | lost | 300 ns target (median) |"
+		echo "|---|---|---|---|---|---|---|"
 		awk -F'\t' '
 			function median(s,   a, n, i, j, t) {
 				n = split(s, a, " ")
@@ -124,18 +141,35 @@ report() {
 				lo = a[1]; hi = a[n]
 				return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 			}
-			{ ns[$1] = ns[$1] " " $5; n[$1] += $4; lost[$1] += $6; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
+			{
+				ns[$1, $2] = $5; n[$1] += $4; lost[$1] += $6; round[$2] = 1
+				if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 }
+			}
 			END {
-				clock = median(ns["timer"]); clock_lo = lo
+				quiet = ""
+				for (r in round)
+					if (("timer" SUBSEP r) in ns && ("netfilter" SUBSEP r) in ns &&
+					    (quiet == "" || ns["netfilter", r] - ns["timer", r] < ns["netfilter", quiet] - ns["timer", quiet]))
+						quiet = r
 				for (i = 1; i <= k; i++) {
-					v = order[i]; m = median(ns[v])
+					v = order[i]; net = ""; dnf = ""; raw = ""
+					for (r in round) {
+						if (!((v SUBSEP r) in ns) || !(("timer" SUBSEP r) in ns))
+							continue
+						raw = raw " " ns[v, r]
+						net = net " " (ns[v, r] - ns["timer", r])
+						if (("netfilter" SUBSEP r) in ns)
+							dnf = dnf " " (ns[v, r] - ns["netfilter", r])
+					}
 					if (v == "timer") {
-						printf "| clock reads alone (timer) | %d | %.1f (%.1f-%.1f) | - | %d | - |\n", n[v], m, lo, hi, lost[v]
+						m = median(raw)
+						printf "| clock reads alone (timer) | %d | %.1f (%.1f-%.1f), not subtracted | %.1f | - | %d | - |\n", n[v], m, lo, hi, ns[v, quiet], lost[v]
 						continue
 					}
-					net = m - clock
-					verdict = v == "netfilter" ? "- (its targets: per packet, and the rate)" : (net <= 300 ? "within (native, by proxy)" : "over (native, by proxy)")
-					printf "| %s | %d | %.1f (%.1f-%.1f) | %.1f / %.1f | %d | %s |\n", v, n[v], m, lo, hi, net, lo - clock_lo, lost[v], verdict
+					m = median(net); mlo = lo; mhi = hi
+					d = v == "netfilter" ? "-" : sprintf("%+.1f (%+.1f to %+.1f)", median(dnf), lo, hi)
+					verdict = v == "netfilter" ? "- (its targets: per packet, and the rate)" : (m <= 300 ? "within (native, by proxy)" : "over (native, by proxy)")
+					printf "| %s | %d | %.1f (%.1f-%.1f) | %.1f | %s | %d | %s |\n", v, n[v], m, mlo, mhi, ns[v, quiet] - ns["timer", quiet], d, lost[v], verdict
 				}
 			}' "$tsv"
 	} >"$OUTDIR/confirm-proxy.md"
@@ -153,12 +187,8 @@ nwb_up "$STORM"
 trap 'nwb_cleanup; rm -rf "$T"' EXIT
 preflight
 : >"$OUTDIR/confirm-proxy.tsv"
-n=${#VARIANTS[@]}
-echo "confirm-proxy: $ROUNDS rounds x $n variants x $DUR s"
+echo "confirm-proxy: $ROUNDS rounds x $DUR s, ${#VARIANTS[@]} variants side by side"
 for r in $(seq 1 "$ROUNDS"); do
-	for i in $(seq 0 $((n - 1))); do
-		read -r label obj prog <<<"${VARIANTS[$(((i + r - 1) % n))]}"
-		run_one "$label" "$obj" "$prog" "$r"
-	done
+	run_round "$r"
 done
 report

@@ -61,9 +61,17 @@ static __always_inline void proxy_add(void *map, __u64 v)
 }
 
 /*
+ * The variants run side by side, each linked by its own loader: this one
+ * times the new connections whose conntrack entry's address hashes to
+ * proxy_slot of proxy_slots, so that every variant meets the machine in the
+ * same state.  Set by the loader before load.
+ */
+const volatile __u32 proxy_slots = 1, proxy_slot = 0;
+
+/*
  * The skb of a new connection's packet, as __nf_conntrack_confirm() would be
- * called with it (an ORIGINAL-direction, unconfirmed conntrack entry), else
- * NULL.  Same test as bpf/nf.bpf.c.
+ * called with it (an ORIGINAL-direction, unconfirmed conntrack entry) and in
+ * this variant's share, else NULL.  Same test as bpf/nf.bpf.c.
  */
 static __always_inline struct sk_buff *proxy_new_conn(struct bpf_nf_ctx *ctx)
 {
@@ -72,6 +80,10 @@ static __always_inline struct sk_buff *proxy_new_conn(struct bpf_nf_ctx *ctx)
 	const struct nf_conn *ct = (const void *)(nfct & NW_NFCT_PTRMASK);
 
 	if (((nfct & 7) != IP_CT_NEW && (nfct & 7) != IP_CT_RELATED) || !ct)
+		return NULL;
+	/* Fibonacci hashing of the slab address, high bits: an even split */
+	if (proxy_slots > 1 &&
+	    (__u32)((((__u64)ct >> 6) * 0x9E3779B97F4A7C15ULL) >> 32) % proxy_slots != proxy_slot)
 		return NULL;
 	bpf_core_read(&status, sizeof(status), &ct->status);
 	if (status & (1UL << IPS_CONFIRMED_BIT))
