@@ -11,7 +11,8 @@
  *   -> "ready", then
  *      regions=N ns=TOTAL ns_per_region=X lost=N
  *
- * OBJECT is one of the four builds, PROGRAM confirm_body, nf_body or timer.
+ * OBJECT is one of the four builds, PROGRAM confirm_body, nf_body, ring_only
+ * or timer.
  * SLOT/SLOTS (default 0/1): time only the new connections in share SLOT of
  * SLOTS, so that SLOTS loaders run side by side on disjoint connections.
  * SIGTERM or SIGINT ends the SECONDS early, with the result printed.

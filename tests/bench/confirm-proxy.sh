@@ -10,18 +10,19 @@
 # (bpf/confirm.bpf.h: push at entry, pop and the event at return) inside a
 # netfilter program linked before conntrack confirmation, timed with
 # bpf_ktime_get_ns() around it.  The same object times the netfilter
-# backend's new-connection path (nf_body) and the clock reads alone (timer),
-# which are subtracted.  All six variants run side by side during a
-# connection storm through a kube-proxy-style DNAT (storm-lib.sh's topology,
-# nw-storm), each linked by its own loader and timing a disjoint share of the
-# new connections (by a hash of the conntrack entry's address), so that they
-# meet this VM in the same mode: it moves between a quiet and a busy one for
-# minutes at a time, about 150 ns apart per connection, which one variant at
-# a time turned into differences between variants.  NWCP_ROUNDS (9) rounds
-# of NWCP_DURATION (5) s, the loaders' link order rotated every round; the
-# report gives each variant's median over rounds minus the timer of the same
-# round, its figure in the quietest round, and its difference from the
-# netfilter path round by round.
+# backend's new-connection path (nf_body), its ring-buffer reserve and submit
+# alone (ring) and the clock reads alone (timer), which are subtracted.  All
+# variants run side by side during a connection storm through a
+# kube-proxy-style DNAT (storm-lib.sh's topology, nw-storm), each linked by
+# its own loader and timing a disjoint share of the new connections (by a
+# hash of the conntrack entry's address), so that they meet this VM in the
+# same mode: it moves between a quiet and a busy one for minutes at a time,
+# about 150 ns apart per connection, which one variant at a time turned into
+# differences between variants.  NWCP_ROUNDS (9) rounds of NWCP_DURATION (5)
+# s, the loaders' link order rotated every round; the report gives each
+# variant's median over rounds minus the timer of the same round, its figure
+# in the quietest round, and its difference from the netfilter path round by
+# round.
 #
 # What this is not: the attach path (trampoline, kprobe trap) is not in it,
 # as it is not in the kernel's bpf_stats run time either; push and pop run in
@@ -47,6 +48,7 @@ ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VARIANTS=(
 	"timer fentry_btf timer"
 	"netfilter fentry_btf nf_body"
+	"ring fentry_btf ring_only"
 	"fentry fentry confirm_body"
 	"fentry_btf fentry_btf confirm_body"
 	"kprobe kprobe confirm_body"
@@ -168,7 +170,7 @@ report() {
 					}
 					m = median(net); mlo = lo; mhi = hi
 					d = v == "netfilter" ? "-" : sprintf("%+.1f (%+.1f to %+.1f)", median(dnf), lo, hi)
-					verdict = v == "netfilter" ? "- (its targets: per packet, and the rate)" : (m <= 300 ? "within (native, by proxy)" : "over (native, by proxy)")
+					verdict = v == "netfilter" ? "- (its targets: per packet, and the rate)" : v == "ring" ? "- (part of every variant below)" : (m <= 300 ? "within (native, by proxy)" : "over (native, by proxy)")
 					printf "| %s | %d | %.1f (%.1f-%.1f) | %.1f | %s | %d | %s |\n", v, n[v], m, mlo, mhi, ns[v, quiet] - ns["timer", quiet], d, lost[v], verdict
 				}
 			}' "$tsv"

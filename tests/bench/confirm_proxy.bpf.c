@@ -13,8 +13,9 @@
  * connection (the packet whose conntrack entry is unconfirmed, as
  * __nf_conntrack_confirm() sees it), with bpf_ktime_get_ns() read around
  * it.  The same object times the netfilter backend's new-connection path
- * (nf_body) and an empty region (timer): the cost of the clock reads
- * themselves, subtracted by the loader.
+ * (nf_body), the ring buffer's reserve and submit alone (ring_only) and an
+ * empty region (timer): the cost of the clock reads themselves, subtracted
+ * by the loader.
  *
  * Built four ways, one per object natwho loads for these backends:
  *   PROXY_FENTRY      bpf/fentry.bpf.c: the skb a BTF argument, the
@@ -154,6 +155,26 @@ int nf_body(struct bpf_nf_ctx *ctx)
 	return NW_NF_ACCEPT;
 }
 #endif
+
+/*
+ * Of nw_emit()'s work, the ring buffer's part alone: reserve a record of the
+ * event's size and submit it untouched, on the same connections as the
+ * others (the README compares it with the same calls run hot).
+ */
+SEC("netfilter/ring")
+int ring_only(struct bpf_nf_ctx *ctx)
+{
+	struct nw_event *e;
+
+	if (!proxy_new_conn(ctx))
+		return NW_NF_ACCEPT;
+	PROXY_TIMED(e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		    if (e)
+			    bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+		    else
+			    nw_count_lost(););
+	return NW_NF_ACCEPT;
+}
 
 /* The clock reads and counters alone. */
 SEC("netfilter/timer")
