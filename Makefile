@@ -141,7 +141,7 @@ $(OUTPUT)/bench/bench_%: tests/bench/bench_%.c $(PURE_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(PURE_OBJS) $(LDLIBS) -o $@
 
-# Issue 7's benchmarks, as root, about 20 minutes; not part of `make check`:
+# Issue 7's benchmarks, as root, about 15 minutes; not part of `make check`:
 # the index and capture-file micro benchmarks, the connection storm
 # (tests/bench/storm.sh: $(OUTPUT)/bench/results.md), the fentry/kprobe
 # program code timed natively by proxy (confirm-proxy.sh: confirm-proxy.md)
