@@ -20,8 +20,11 @@
 # median of the per-round ratios.  Because other work on a shared 2-core VM
 # moves the rate by more than the 2% target, each run also records the CPU
 # the whole storm used (load generator and server, whose context runs the
-# softirq work and the BPF programs, plus the tracer): the cost target is a
-# PASS only when both the rate and the CPU per connection are within 2%.
+# softirq work and the BPF programs, plus the tracer).  The cost target is a
+# PASS only when both the rate cost and the CPU cost per connection are
+# within 2% across the 90% confidence interval of their medians over the
+# rounds (order statistics: no assumption about the noise), a MISS when
+# either is over 2% across it, and NOT SHOWN when the intervals straddle 2%.
 # Then: BPF run time per invocation
 # (kernel.bpf_stats_enabled, restored afterwards) in a storm and in an
 # established-only ping-pong, and the ring buffer burst tests.
@@ -34,7 +37,7 @@
 # kernel.bpf_stats_enabled, the median reported), NWB_OUT (build/bench),
 # NATWHO (the binary to measure, ./natwho).
 #
-# Prints a results table with PASS/MISS per target of the issue and writes
+# Prints a results table with a verdict per target of the issue and writes
 # the same to $NWB_OUT/results.md (raw data beside it; `storm.sh --report`
 # redoes the table from them).  Exit 0 when the benchmark ran (whatever
 # the verdicts), 1 when it could not run, 77 when not root.
