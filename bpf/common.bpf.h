@@ -282,22 +282,27 @@ static __always_inline void nw_tuple_from(struct nw_tuple *dst, const struct nf_
 }
 
 /*
- * *dst = *src for a conntrack tuple in kernel memory.  Direct loads go field
- * by field: the verifier refuses a load that spans two members.
+ * A conntrack tuple of @family in kernel memory to the stack: what
+ * nw_tuple_from() takes, the addresses and the ports.  Direct loads go field
+ * by field (the verifier refuses a load that spans two members; each is a
+ * guarded load), so an IPv4 tuple reads one word of each address, not four
+ * (the rest is zero in the kernel's tuple too: nf_ct_get_tuple() clears it),
+ * and not the family and protocol, which the caller has.  The probe-read
+ * objects copy the whole tuple.
  */
 static __always_inline void nw_tuple_read(struct nf_conntrack_tuple *dst,
-					  const struct nf_conntrack_tuple *src)
+					  const struct nf_conntrack_tuple *src, __u8 family)
 {
 #ifdef NW_BTF_CT
+	dst->src.u3.all[0] = src->src.u3.all[0];
+	dst->dst.u3.all[0] = src->dst.u3.all[0];
 #pragma unroll
-	for (int i = 0; i < 4; i++) {
-		dst->src.u3.all[i] = src->src.u3.all[i];
-		dst->dst.u3.all[i] = src->dst.u3.all[i];
+	for (int i = 1; i < 4; i++) {
+		dst->src.u3.all[i] = family == NW_AF_INET6 ? src->src.u3.all[i] : 0;
+		dst->dst.u3.all[i] = family == NW_AF_INET6 ? src->dst.u3.all[i] : 0;
 	}
 	dst->src.u.all = src->src.u.all;
-	dst->src.l3num = src->src.l3num;
 	dst->dst.u.all = src->dst.u.all;
-	dst->dst.protonum = src->dst.protonum;
 #else
 	bpf_core_read(dst, sizeof(*dst), src);
 #endif
@@ -456,8 +461,10 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		netns = ct->ct_net.net->ns.inum;
 	if (filter.netns && filter.netns != netns)
 		return;
-	nw_tuple_read(&orig_copy, &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple);
-	nw_tuple_read(&reply_copy, &ct->tuplehash[IP_CT_DIR_REPLY].tuple);
+	family = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.l3num;
+	proto = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.protonum;
+	nw_tuple_read(&orig_copy, &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple, family);
+	nw_tuple_read(&reply_copy, &ct->tuplehash[IP_CT_DIR_REPLY].tuple, family);
 #else
 	nw_ct_span(&lo, &hi);
 	spanned = hi - lo <= NW_CT_SPAN && !bpf_probe_read_kernel(span, hi - lo, (const __u8 *)ct + lo);
@@ -467,8 +474,8 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	} else { /* the tuples into the span, the other fields one by one below */
 		orig = (const void *)span;
 		reply = (const void *)(span + sizeof(*orig));
-		nw_tuple_read((void *)orig, &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple);
-		nw_tuple_read((void *)reply, &ct->tuplehash[IP_CT_DIR_REPLY].tuple);
+		nw_tuple_read((void *)orig, &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple, 0);
+		nw_tuple_read((void *)reply, &ct->tuplehash[IP_CT_DIR_REPLY].tuple, 0);
 	}
 	if (!netns) {
 		struct net *net = NULL;
@@ -478,9 +485,9 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	}
 	if (filter.netns && filter.netns != netns)
 		return;
-#endif
 	family = orig->src.l3num;
 	proto = orig->dst.protonum;
+#endif
 	if (filter.family && filter.family != family)
 		return;
 	if (filter.proto && filter.proto != proto)
