@@ -447,7 +447,8 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	__u8 span[NW_CT_SPAN]; /* span[0]: the entry's byte lo */
 	__u32 lo, hi, spanned;
 #endif
-	__u32 tgid = task ? task->tgid : 0;
+	/* only the filters read it here: not a load when they are off */
+	__u32 tgid = task && (filter.tgid || filter.tree) ? task->tgid : 0;
 	struct nw_join_val who = {};
 	struct nw_event *e;
 	__u16 odport = 0, rsport = 0;
