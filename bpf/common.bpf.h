@@ -262,23 +262,36 @@ static __always_inline int nw_proto_has_ports(__u8 proto)
 }
 
 /*
- * From a stack copy of a conntrack tuple (nw_tuple_read()): the layout of
- * struct nf_conntrack_tuple has not changed since it was introduced.
+ * From a stack copy of a conntrack tuple (nw_tuple_read()): its addresses
+ * (@alen bytes each) and ports into an event's or a join key's tuple.  The
+ * layout of struct nf_conntrack_tuple has not changed since it was
+ * introduced.
  */
+static __always_inline void nw_tuple_out(__u8 *src, __u8 *dst, __u16 *sport, __u16 *dport,
+					 const struct nf_conntrack_tuple *t, __u32 alen, __u8 proto)
+{
+	__builtin_memcpy(src, &t->src.u3, alen); /* alen a constant: inlined copies */
+	__builtin_memcpy(dst, &t->dst.u3, alen);
+	if (nw_proto_has_ports(proto)) {
+		*sport = bpf_ntohs(t->src.u.all);
+		*dport = bpf_ntohs(t->dst.u.all);
+	}
+}
+
 static __always_inline void nw_tuple_from(struct nw_tuple *dst, const struct nf_conntrack_tuple *t,
 					  __u8 family, __u8 proto)
 {
-	if (family == NW_AF_INET) {
-		__builtin_memcpy(dst->src, &t->src.u3.ip, 4);
-		__builtin_memcpy(dst->dst, &t->dst.u3.ip, 4);
-	} else {
-		__builtin_memcpy(dst->src, &t->src.u3.in6, 16);
-		__builtin_memcpy(dst->dst, &t->dst.u3.in6, 16);
-	}
-	if (nw_proto_has_ports(proto)) {
-		dst->sport = bpf_ntohs(t->src.u.all);
-		dst->dport = bpf_ntohs(t->dst.u.all);
-	}
+	if (family == NW_AF_INET)
+		nw_tuple_out(dst->src, dst->dst, &dst->sport, &dst->dport, t, 4, proto);
+	else
+		nw_tuple_out(dst->src, dst->dst, &dst->sport, &dst->dport, t, 16, proto);
+}
+
+/* The same into an IPv4 event's tuple. */
+static __always_inline void nw_tuple4_from(struct nw_tuple4 *dst, const struct nf_conntrack_tuple *t,
+					   __u8 proto)
+{
+	nw_tuple_out(dst->src, dst->dst, &dst->sport, &dst->dport, t, 4, proto);
 }
 
 /*
@@ -510,12 +523,29 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	if (!nw_tree_match(filter.cgroup ? who.tgid : tgid))
 		return;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	/* IPv4 in the short form: a record of two cache lines instead of three
+	 * (include/natwho.h); the head is the same in both. */
+	if (family == NW_AF_INET) {
+		struct nw_event4 *e4 = bpf_ringbuf_reserve(&events, sizeof(*e4), 0);
+
+		if (e4) {
+			__builtin_memset(e4, 0, sizeof(*e4));
+			nw_tuple4_from(&e4->orig, orig, proto);
+			nw_tuple4_from(&e4->reply, reply, proto);
+		}
+		e = (struct nw_event *)e4;
+	} else {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (e) {
+			__builtin_memset(e, 0, sizeof(*e));
+			nw_tuple_from(&e->orig, orig, family, proto);
+			nw_tuple_from(&e->reply, reply, family, proto);
+		}
+	}
 	if (!e) {
 		nw_count_lost();
 		return;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
 	e->version = NW_EVENT_VERSION;
 	e->ts_boot_ns = bpf_ktime_get_boot_ns();
 	e->netns = netns;
@@ -537,8 +567,6 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		e->flags |= NW_EF_VERDICT;
 	}
 	nw_fill_task(e, &who, task);
-	nw_tuple_from(&e->orig, orig, family, proto);
-	nw_tuple_from(&e->reply, reply, family, proto);
 	bpf_ringbuf_submit(e, nw_wakeup_flags());
 }
 

@@ -2,6 +2,7 @@
 /* Raw struct nw_event -> struct conn.  Pure: no BPF, no I/O. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include "conn.h"
@@ -12,17 +13,52 @@ static size_t addr_len(uint8_t family)
 	return family == AF_INET ? 4 : 16;
 }
 
+/* struct nw_event4's tuple as struct nw_event's (IPv4 in the first 4 bytes). */
+static void tuple4_expand(struct nw_tuple *t, const struct nw_tuple4 *t4)
+{
+	memset(t, 0, sizeof(*t));
+	memcpy(t->src, t4->src, sizeof(t4->src));
+	memcpy(t->dst, t4->dst, sizeof(t4->dst));
+	t->sport = t4->sport;
+	t->dport = t4->dport;
+}
+
+/*
+ * A raw record into @e: struct nw_event, or from version 2 on an IPv4
+ * connection's struct nw_event4 (include/natwho.h).  Copies, so that nothing
+ * works on ring buffer memory.
+ */
+static int event_read(const void *data, size_t size, struct nw_event *e)
+{
+	struct nw_event4 e4;
+
+	if (size >= sizeof(*e)) {
+		memcpy(e, data, sizeof(*e));
+	} else if (size == sizeof(e4)) {
+		memcpy(&e4, data, sizeof(e4));
+		if (e4.version < 2 || e4.family != AF_INET)
+			return -EINVAL; /* no short form there */
+		memcpy(e, &e4, offsetof(struct nw_event, orig)); /* the head */
+		tuple4_expand(&e->orig, &e4.orig);
+		tuple4_expand(&e->reply, &e4.reply);
+	} else {
+		return -EINVAL;
+	}
+	if (e->version < NW_EVENT_VERSION_MIN || e->version > NW_EVENT_VERSION)
+		return -EPROTO;
+	return 0;
+}
+
 int conn__decode(const void *data, size_t size, int64_t boot_to_real_ns,
 		 const char *backend, struct conn *c)
 {
 	struct nw_event e;
 	size_t alen;
+	int err;
 
-	if (size < sizeof(e))
-		return -EINVAL;
-	memcpy(&e, data, sizeof(e)); /* never work on ring buffer memory */
-	if (e.version != NW_EVENT_VERSION)
-		return -EPROTO;
+	err = event_read(data, size, &e);
+	if (err)
+		return err;
 	if (e.family != AF_INET && e.family != AF_INET6)
 		return -EAFNOSUPPORT;
 

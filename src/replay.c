@@ -41,11 +41,13 @@ static void replay_describe(const struct replay *rp, const char *name)
 
 static void replay_check_events(const struct cap_header *h)
 {
-	if (h->event_version == NW_EVENT_VERSION && h->event_size == sizeof(struct nw_event))
+	if (h->event_version >= NW_EVENT_VERSION_MIN && h->event_version <= NW_EVENT_VERSION &&
+	    h->event_size == sizeof(struct nw_event))
 		return;
 	nw_warn("the capture holds events of version %u (%u bytes); this natwho decodes "
-		"version %u (%zu bytes): they will count as undecodable",
-		h->event_version, h->event_size, NW_EVENT_VERSION, sizeof(struct nw_event));
+		"versions %u to %u (%zu bytes): they will count as undecodable",
+		h->event_version, h->event_size, NW_EVENT_VERSION_MIN, NW_EVENT_VERSION,
+		sizeof(struct nw_event));
 }
 
 static void replay_event(struct replay *rp, const struct cap_record *rec)

@@ -138,10 +138,11 @@ accounting_cost() {
 	echo "  bpf_stats accounting: empty program ${on:-?} ns per run with it, ${off:-?} without: ${BPF_ACCT_NS:-?} ns per invocation"
 }
 
-# sizeof(struct nw_event), from the header natwho is built with.
+# sizeof(struct nw_event4), the storm's IPv4 events as the ring holds them,
+# from the header natwho is built with.
 event_size() {
 	printf '#include <stdio.h>\n#include <linux/types.h>\n#include "natwho.h"\n%s\n' \
-		'int main(void) { printf("%zu\n", sizeof(struct nw_event)); return 0; }' |
+		'int main(void) { printf("%zu\n", sizeof(struct nw_event4)); return 0; }' |
 		${CC:-cc} -Iinclude -x c - -o "$T/evsize" && "$T/evsize"
 }
 
@@ -176,13 +177,13 @@ burst() {
 
 burst_phase() {
 	local rec
-	EVENT_SIZE=$(event_size) || die "cannot compute sizeof(struct nw_event)"
+	EVENT_SIZE=$(event_size) || die "cannot compute sizeof(struct nw_event4)"
 	REC_SIZE=$(((EVENT_SIZE + 8 + 7) / 8 * 8)) # BPF_RINGBUF_HDR_SZ, 8-byte aligned
 	CAP_8M=$((8 * 1024 * 1024 / REC_SIZE))
 	rec=$((1000000 * REC_SIZE))
 	RING_1M=4096
 	while [ "$RING_1M" -lt "$rec" ]; do RING_1M=$((RING_1M * 2)); done
-	echo "bench: bursts into a stopped natwho: event $EVENT_SIZE B, record $REC_SIZE B," \
+	echo "bench: bursts into a stopped natwho: IPv4 event $EVENT_SIZE B, record $REC_SIZE B," \
 		"8M holds $CAP_8M, 1M events need $RING_1M B"
 	printf 'ringsize\tburst\tattempts\tdelivered\tsummary_events\tlost\n' >"$OUTDIR/bursts.tsv"
 	burst 8M $((CAP_8M - 250))
