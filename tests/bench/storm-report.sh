@@ -213,12 +213,15 @@ testrun_rows() {
 		"$OUTDIR/bpf-testrun.txt"
 }
 
-# The established-packet target: the verdict is natwho's slowest program's
-# median per-run time as BPF_PROG_TEST_RUN reports it (the empty program's
-# figure beside it, not subtracted); the bpf_stats figures are the in-situ
-# cross-check.  NOT RUN (never PASS) without test_run figures.
+# The established-packet target: the verdict is on natwho's programs'
+# per-run times as BPF_PROG_TEST_RUN reports them (the empty program's figure
+# beside it, not subtracted): PASS when every call of every program is
+# within 30 ns, MISS when every call of one program is over, NOT SHOWN when
+# the calls straddle 30 ns (with 7 calls, min and max bracket the median
+# with 98% confidence, as in med_ci90); the bpf_stats figures are the
+# in-situ cross-check.  NOT RUN (never PASS) without test_run figures.
 report_established_row() {
-	local est=$1 insitu rows empty worst
+	local est=$1 insitu rows empty worst lo hi v
 	insitu="in situ (kernel.bpf_stats_enabled, ping-pong over established connections): $est ns per invocation ($(bpf_cnt "$OUTDIR/bpf-established.txt" all) invocations), $BPF_FLOOR_NS ns for an empty netfilter program on the same packets: the accounting's own clock reads dominate both"
 	rows=$(testrun_rows)
 	empty=($(awk '$1 == "empty"' <<<"$rows"))
@@ -227,8 +230,14 @@ report_established_row() {
 		echo "| Kernel program <= 30 ns per established-connection packet (netfilter) | BPF_PROG_TEST_RUN: ${BPF_TR_STATUS:-not measured by this bench run}. Cross-check only, $insitu | NOT RUN |"
 		return 0
 	fi
+	lo=$(awk '$1 != "empty" { if (!n++ || $3 > w) w = $3 } END { print w }' <<<"$rows")
+	hi=$(awk '$1 != "empty" { if (!n++ || $4 > w) w = $4 } END { print w }' <<<"$rows")
+	v=$(awk -v lo="$lo" -v hi="$hi" -v e="${empty[2]}-${empty[3]}" 'BEGIN {
+		if (hi + 0 <= 30) print "PASS"
+		else if (lo + 0 > 30) print "MISS"
+		else printf "NOT SHOWN (calls from %s to %s ns; the empty program'"'"'s %s ns: the machine'"'"'s noise)\n", lo, hi, e }')
 	echo "| Kernel program <= 30 ns per established-connection packet (netfilter) | BPF_PROG_TEST_RUN, ns per run as the kernel reports it, median of $BPF_TR_RUNS interleaved calls of $BPF_TR_REPEAT runs (min-max): $(awk -v e="${empty[4]}" '$1 != "empty" {
-		printf "%s%s %s (%s-%s; wall clock, best call: %.2f, %+.2f over empty)", n++ ? ", " : "", $1, $2, $3, $4, $5, $5 - e }' <<<"$rows"); an empty netfilter program ${empty[1]} (${empty[2]}-${empty[3]}; wall clock, best call: ${empty[4]}) on the same packet: the test loop's own cost per run. Cross-check, $insitu | $(verdict "$worst" 30) |"
+		printf "%s%s %s (%s-%s; wall clock, best call: %.2f, %+.2f over empty)", n++ ? ", " : "", $1, $2, $3, $4, $5, $5 - e }' <<<"$rows"); an empty netfilter program ${empty[1]} (${empty[2]}-${empty[3]}; wall clock, best call: ${empty[4]}) on the same packet: the test loop's own cost per run. Cross-check, $insitu | $v |"
 }
 
 report_bpf_rows() {
