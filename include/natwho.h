@@ -22,6 +22,7 @@
  */
 #define NW_EVENT_VERSION 2
 #define NW_EVENT_VERSION_MIN 1
+#define NW_EVENT_VERSION_SHORT4 2 /* the first with struct nw_event4 */
 #define NW_COMM_LEN 16
 #define NW_MAX_PORTS 16
 

@@ -47,11 +47,19 @@ struct conn {
 	const struct k8s_annot *k8s;
 };
 
+/* Whether conn__decode() knows event version @v (include/natwho.h). */
+static inline bool conn__event_version_known(unsigned int v)
+{
+	return v >= NW_EVENT_VERSION_MIN && v <= NW_EVENT_VERSION;
+}
+
 /*
- * Decode one raw ring buffer record.  @boot_to_real_ns is added to the
- * event's boot-time stamp to get wall-clock time.  Returns 0, or -EINVAL for
- * a short record, -EPROTO for an unknown event version, -EAFNOSUPPORT for an
- * unknown address family.
+ * Decode one raw ring buffer record: struct nw_event, or an IPv4
+ * connection's struct nw_event4.  @boot_to_real_ns is added to the event's
+ * boot-time stamp to get wall-clock time.  Returns 0, or -EINVAL for a
+ * record of neither size (or a short one that cannot be struct nw_event4),
+ * -EPROTO for an unknown event version, -EAFNOSUPPORT for an unknown address
+ * family.
  */
 int conn__decode(const void *data, size_t size, int64_t boot_to_real_ns,
 		 const char *backend, struct conn *c);

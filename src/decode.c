@@ -36,7 +36,7 @@ static int event_read(const void *data, size_t size, struct nw_event *e)
 		memcpy(e, data, sizeof(*e));
 	} else if (size == sizeof(e4)) {
 		memcpy(&e4, data, sizeof(e4));
-		if (e4.version < 2 || e4.family != AF_INET)
+		if (e4.version < NW_EVENT_VERSION_SHORT4 || e4.family != AF_INET)
 			return -EINVAL; /* no short form there */
 		memcpy(e, &e4, offsetof(struct nw_event, orig)); /* the head */
 		tuple4_expand(&e->orig, &e4.orig);
@@ -44,7 +44,7 @@ static int event_read(const void *data, size_t size, struct nw_event *e)
 	} else {
 		return -EINVAL;
 	}
-	if (e->version < NW_EVENT_VERSION_MIN || e->version > NW_EVENT_VERSION)
+	if (!conn__event_version_known(e->version))
 		return -EPROTO;
 	return 0;
 }

@@ -41,8 +41,7 @@ static void replay_describe(const struct replay *rp, const char *name)
 
 static void replay_check_events(const struct cap_header *h)
 {
-	if (h->event_version >= NW_EVENT_VERSION_MIN && h->event_version <= NW_EVENT_VERSION &&
-	    h->event_size == sizeof(struct nw_event))
+	if (conn__event_version_known(h->event_version) && h->event_size == sizeof(struct nw_event))
 		return;
 	nw_warn("the capture holds events of version %u (%u bytes); this natwho decodes "
 		"versions %u to %u (%zu bytes): they will count as undecodable",

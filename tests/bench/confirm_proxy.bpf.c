@@ -158,13 +158,14 @@ int nf_body(struct bpf_nf_ctx *ctx)
 
 /*
  * Of nw_emit()'s work, the ring buffer's part alone: reserve a record of the
- * event's size and submit it untouched, on the same connections as the
- * others (the README compares it with the same calls run hot).
+ * size nw_emit() reserves for the storm's IPv4 connections and submit it
+ * untouched, on the same connections as the others (the README compares it
+ * with the same calls run hot).
  */
 SEC("netfilter/ring")
 int ring_only(struct bpf_nf_ctx *ctx)
 {
-	struct nw_event *e;
+	struct nw_event4 *e;
 
 	if (!proxy_new_conn(ctx))
 		return NW_NF_ACCEPT;
