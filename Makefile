@@ -141,9 +141,10 @@ $(OUTPUT)/bench/bench_%: tests/bench/bench_%.c $(PURE_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(PURE_OBJS) $(LDLIBS) -o $@
 
-# Issue 7's benchmarks, as root, about 15 minutes; not part of `make check`:
+# Issue 7's benchmarks, as root, about 25 minutes; not part of `make check`:
 # the index and capture-file micro benchmarks, the connection storm
-# (tests/bench/storm.sh: $(OUTPUT)/bench/results.md), the fentry/kprobe
+# (tests/bench/storm.sh: $(OUTPUT)/bench/results.md, with natwho joining and
+# leaving one long storm for the 2% verdict: onoff.sh), the fentry/kprobe
 # program code timed natively by proxy (confirm-proxy.sh: confirm-proxy.md)
 # and the backends themselves in a QEMU guest (qemu-backends.sh:
 # qemu-backends.md; 77 = unsupported here is not a failure for either) and

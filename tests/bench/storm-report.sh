@@ -1,13 +1,16 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Sourced by tests/bench/storm.sh: turns runs.tsv, bpf-*.txt and bursts.tsv
-# into the Markdown results table (targets of issue 7: PASS, MISS, or NOT
-# SHOWN when the rounds spread too far to tell).
+# Sourced by tests/bench/storm.sh: turns runs.tsv, bpf-*.txt, bursts.tsv
+# and onoff.tsv (tests/bench/onoff.sh, whose functions it uses) into the
+# Markdown results table (targets of issue 7: PASS, MISS, or NOT SHOWN when
+# the measurement spreads too far to tell).
 
 variant_name() {
 	case $1 in
 	json) echo "netfilter, JSON" ;;
 	text) echo "netfilter, text" ;;
 	capfile) echo "netfilter, capture file" ;;
+	quiet) echo "netfilter, -q (no output per event)" ;;
+	filtered) echo "netfilter, --port 9 (no connection matches)" ;;
 	none) echo "no tracer" ;;
 	conntrack) echo "conntrack -E -e NEW" ;;
 	*) echo "$1, JSON" ;;
@@ -144,10 +147,15 @@ accounted_cost() { # accounted_cost VARIANT -> "natwho_us bpf_us total_pct base_
 		"$OUTDIR/bpf-storm.txt"
 }
 
+# The on/off measurement (onoff.sh) of VARIANT, when there is one.
+onoff_has() {
+	[ -s "${ONOFF_RES:=$OUTDIR/onoff.tsv}" ] && [ "$(onoff_cost "$1" | cut -d' ' -f4)" -gt 0 ]
+}
+
 report_rate_rows() {
-	local v c e noise acc
+	local v c e noise acc whole oo
 	noise=$(runs_col none rate | med_min_max | awk '{ if ($1 > 0) printf "%.0f", 100 * ($3 - $2) / $1 / 2 }')
-	for v in json text fentry kprobe capfile; do
+	for v in json text fentry kprobe capfile quiet filtered; do
 		if [ "$v" = capfile ] && [ "$HAVE_W" != 1 ]; then
 			echo "| natwho -w FILE (capture) costs <= 2% of the no-tracer connection rate | - | unsupported: natwho has no -w yet |"
 			continue
@@ -156,25 +164,45 @@ report_rate_rows() {
 			echo "| natwho ($v backend) costs <= 2% of the no-tracer connection rate | not measured on this host: ${BACKEND_WHY[$v]} (a QEMU guest runs it under emulation: tests/bench/qemu-backends.sh, relative figures only) | NOT RUN |"
 			continue
 		fi
-		c=$(cost_pct "$v")
-		e=$(cpu_cost_pct "$v")
-		acc=""
-		if [ "$v" = json ] || [ "$v" = text ] || [ "$v" = capfile ]; then
-			acc=($(accounted_cost "$v"))
-			[ "${acc[0]}" = - ] && acc="; accounted: not available (no BPF phase figures)" ||
-				acc="; accounted (cross-check, not the verdict): natwho ${acc[0]} us + its netfilter programs ${acc[1]} us (bpf_stats, its ${BPF_ACCT_NS} ns per invocation of accounting taken out) per connection = ${acc[2]}% of the no-tracer storm's ${acc[3]} us"
+		oo=
+		if onoff_has "$v"; then
+			oo=($(onoff_cost "$v"))
+		elif [ "$v" = quiet ] || [ "$v" = filtered ]; then
+			continue # on/off only
 		fi
-		c=($c)
-		e=($e)
-		echo "| natwho ($(variant_name "$v")) costs <= 2% of the no-tracer connection rate | rate ${c[0]}% lower (90% interval of the median: ${c[1]} to ${c[2]}%; no-tracer runs spread +-${noise}%); CPU per connection ${e[0]}% higher (${e[1]} to ${e[2]}%; storm + server + natwho)$acc | $(cost_verdict "${c[*]}" "${e[*]}") |"
+		whole=
+		if [ -n "$(runs_col "$v" rate)" ]; then
+			c=($(cost_pct "$v"))
+			e=($(cpu_cost_pct "$v"))
+			acc=""
+			if [ "$v" = json ] || [ "$v" = text ] || [ "$v" = capfile ]; then
+				acc=($(accounted_cost "$v"))
+				[ "${acc[0]}" = - ] && acc="; accounted: not available (no BPF phase figures)" ||
+					acc="; accounted: natwho ${acc[0]} us + its netfilter programs ${acc[1]} us (bpf_stats, its ${BPF_ACCT_NS} ns per invocation of accounting taken out) per connection = ${acc[2]}% of the no-tracer storm's ${acc[3]} us"
+			fi
+			whole="rate ${c[0]}% lower (90% interval of the median: ${c[1]} to ${c[2]}%; no-tracer runs spread +-${noise}%); CPU per connection ${e[0]}% higher (${e[1]} to ${e[2]}%; storm + server + natwho)$acc"
+		fi
+		if [ -n "$oo" ]; then
+			echo "| natwho ($(variant_name "$v")) costs <= 2% of the no-tracer connection rate | joining one storm (on/off, ${oo[3]} windows): rate ${oo[0]}% lower (90% interval of the median: ${oo[1]} to ${oo[2]}%; control $(onoff_cost control | awk '{ printf "%s%% (%s to %s%%)", $1, $2, $3 }'))${whole:+. Whole storms (cross-check, rounds a minute apart): $whole} | $(onoff_verdict "${oo[*]}") |"
+		else
+			echo "| natwho ($(variant_name "$v")) costs <= 2% of the no-tracer connection rate | $whole | $(cost_verdict "${c[*]}" "${e[*]}") |"
+		fi
 	done
 }
 
 report_loss_rows() {
 	local n ct
+	local oo=() oo_text=
 	n=($(natwho_loss_line))
 	ct=($(runs_sums conntrack))
-	echo "| Zero lost events at the highest connection rate (natwho, every run) | ${n[0]} runs, up to ${n[5]} conn/s: ${n[4]} delivered for ${n[3]} connections made (a few more than made: late packets of closed connections picked up as new entries), ${n[2]} lost, ${n[1]} runs with a gap | $([ "${n[0]}" -gt 0 ] && [ "${n[1]}" = 0 ] && echo PASS || echo MISS) |"
+	# on/off runs: natwho's own count (a run's connections are not counted
+	# apart: it starts and stops in the middle of the storm)
+	if [ -s "${ONOFF_RES:=$OUTDIR/onoff.tsv}" ]; then
+		oo=($(awk -F'\t' 'NR > 1 && $1 == "on" { n++; e += $6; l += ($7 == "-" ? 0 : $7); if ($7 != 0) bad++ }
+			END { printf "%d %d %d %d\n", n, e, l, bad }' "$ONOFF_RES"))
+		oo_text="; joining one storm (on/off): ${oo[0]} runs, ${oo[1]} events, ${oo[2]} lost by natwho's count"
+	fi
+	echo "| Zero lost events at the highest connection rate (natwho, every run) | ${n[0]} runs, up to ${n[5]} conn/s: ${n[4]} delivered for ${n[3]} connections made (a few more than made: late packets of closed connections picked up as new entries), ${n[2]} lost, ${n[1]} runs with a gap$oo_text | $([ "${n[0]}" -gt 0 ] && [ "${n[1]}" = 0 ] && [ "${oo[3]:-0}" = 0 ] && echo PASS || echo MISS) |"
 	echo "| Zero lost where conntrack -E loses some | conntrack -E (default buffer) delivered ${ct[2]} of ${ct[1]} new connections: $(awk -v a="${ct[1]}" -v d="${ct[2]}" 'BEGIN { l = a - d; if (l < 0) l = 0; printf "%d lost (%.2f%%)", l, a ? 100 * l / a : 0 }'); natwho lost ${n[2]} | $([ "${n[1]}" = 0 ] && [ "${ct[2]}" -lt "${ct[1]}" ] && echo PASS || { [ "${n[1]}" = 0 ] && echo "PASS (conntrack -E lost none)" || echo MISS; }) |"
 }
 
@@ -309,4 +337,8 @@ report() {
 	report_variant_table
 	echo
 	report_bpf_table
+	if [ -s "${ONOFF_RES:=$OUTDIR/onoff.tsv}" ]; then
+		echo
+		onoff_report
+	fi
 }

@@ -2,7 +2,7 @@
 /*
  * Connection-storm load generator for natwho's benchmark (tests/bench/storm.sh).
  *
- *   nw-storm storm ADDR PORT [-t THREADS] [-d SECONDS] [-n COUNT] [-r]
+ *   nw-storm storm ADDR PORT [-t THREADS] [-d SECONDS] [-n COUNT] [-r] [-i MS]
  *	open and close TCP connections to ADDR:PORT as fast as THREADS threads
  *	can, for SECONDS (default 5; 600 with -n) or until COUNT connections
  *	were attempted, whichever comes first.
@@ -16,6 +16,11 @@
  *	accept and close at once; -w writes one byte first, -e echoes until the
  *	peer closes (one connection per thread at a time).  Runs until killed.
  *
+ * -i MS (storm, pingpong): every MS milliseconds, one line on stdout
+ *   tick=T done=N cpu=C
+ * with T the wall clock (seconds since the epoch, as bash's $EPOCHREALTIME),
+ * N the connections (round trips) completed so far and C the CPU seconds
+ * used so far: tests/bench/onoff.sh cuts one long storm into windows by it.
  * storm and pingpong end with one machine-readable line on stdout:
  *   connections=N attempts=N errors=N seconds=S rate=R cpu=C
  *   roundtrips=N connections=N errors=N seconds=S rate=R cpu=C
@@ -53,6 +58,7 @@ struct storm {
 	unsigned int threads;
 	uint64_t duration_ms;
 	uint64_t count; /* 0: no limit */
+	uint64_t tick_ms; /* 0: no tick lines */
 	int read_byte;
 	int listen_fd;
 	atomic_int stop;
@@ -78,6 +84,14 @@ static double cpu_s(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static double wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void storm__error(struct storm *s, int err)
@@ -279,7 +293,7 @@ static int storm__run(struct storm *s)
 							 serve__thread;
 	pthread_t tids[STORM_MAX_THREADS];
 	unsigned int started = 0;
-	double t0 = now_s(), cpu0 = cpu_s(), secs;
+	double t0 = now_s(), cpu0 = cpu_s(), next_tick = t0, secs;
 
 	for (; started < s->threads; started++)
 		if (pthread_create(&tids[started], NULL, fn, s))
@@ -291,8 +305,14 @@ static int storm__run(struct storm *s)
 	if (s->mode == MODE_SERVE)
 		pthread_join(tids[0], NULL); /* serve threads never return */
 	while (now_s() - t0 < s->duration_ms / 1e3 &&
-	       !(s->count && atomic_load(&s->claimed) >= s->count))
-		usleep(10000);
+	       !(s->count && atomic_load(&s->claimed) >= s->count)) {
+		if (s->tick_ms && now_s() >= next_tick) {
+			printf("tick=%.6f done=%llu cpu=%.3f\n", wall_s(),
+			       (unsigned long long)atomic_load(&s->done), cpu_s() - cpu0);
+			next_tick += s->tick_ms / 1e3;
+		}
+		usleep(s->tick_ms && s->tick_ms < 10 ? 1000 : 10000);
+	}
 	atomic_store(&s->stop, 1);
 	for (unsigned int i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
@@ -362,6 +382,7 @@ static int parse_opt(struct storm *s, int opt, const char *arg)
 		s->duration_ms = v * 1000;
 		return 0;
 	case 'n': return parse_num(arg, 1, UINT64_MAX / 2, &s->count);
+	case 'i': return parse_num(arg, 1, 60000, &s->tick_ms);
 	case 'r': s->read_byte = 1; return 0;
 	case 'w': s->serve = SERVE_WRITE; return 0;
 	case 'e': s->serve = SERVE_ECHO; return 0;
@@ -376,7 +397,7 @@ static int parse_args(struct storm *s, int argc, char **argv)
 	s->threads = 2;
 	for (int i = 4; i < argc; i++) {
 		const char *a = argv[i];
-		int takes_arg = a[0] == '-' && strchr("tdn", a[1]);
+		int takes_arg = a[0] == '-' && strchr("tdni", a[1]);
 
 		if (a[0] != '-' || !a[1] || a[2] || (takes_arg && i + 1 >= argc))
 			return -1;
@@ -394,8 +415,8 @@ int main(int argc, char **argv)
 
 	if (parse_args(&s, argc, argv)) {
 		fprintf(stderr,
-			"usage: nw-storm storm ADDR PORT [-t THREADS] [-d SECONDS] [-n COUNT] [-r]\n"
-			"       nw-storm pingpong ADDR PORT [-t CONNS] [-d SECONDS]\n"
+			"usage: nw-storm storm ADDR PORT [-t THREADS] [-d SECONDS] [-n COUNT] [-r] [-i MS]\n"
+			"       nw-storm pingpong ADDR PORT [-t CONNS] [-d SECONDS] [-i MS]\n"
 			"       nw-storm serve ADDR PORT [-t THREADS] [-w | -e]\n");
 		return 2;
 	}
