@@ -226,8 +226,7 @@ void out__flush(struct out *o)
 void out__frag_begin(struct out *o, struct out_frag *f)
 {
 	f->valid = false;
-	if (o->mode != OUT_JSON)
-		return;
+	f->mode = o->mode;
 	f->depth = o->depth;
 	f->comma_before = o->need_comma[o->depth];
 	f->start = o->flushed + o->len;
@@ -237,7 +236,7 @@ void out__frag_end(struct out *o, struct out_frag *f)
 {
 	uint64_t end = o->flushed + o->len;
 
-	if (o->mode != OUT_JSON || o->depth != f->depth || f->start < o->flushed ||
+	if (o->mode != f->mode || o->depth != f->depth || f->start < o->flushed ||
 	    end - f->start > sizeof(f->buf))
 		return;
 	f->len = (size_t)(end - f->start);
@@ -248,7 +247,7 @@ void out__frag_end(struct out *o, struct out_frag *f)
 
 bool out__frag_put(struct out *o, const struct out_frag *f)
 {
-	if (!f->valid || o->mode != OUT_JSON || o->depth != f->depth ||
+	if (!f->valid || o->mode != f->mode || o->depth != f->depth ||
 	    o->need_comma[o->depth] != f->comma_before)
 		return false;
 	ob_write(o, f->buf, f->len);

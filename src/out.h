@@ -45,6 +45,7 @@ struct out {
 struct out_frag {
 	bool valid;
 	bool comma_before, comma_after;
+	enum out_mode mode; /* put back only in the form it was written in */
 	int depth;
 	uint64_t start;
 	size_t len;
@@ -58,8 +59,9 @@ void out__record_end(struct out *o);
 /* Hand what is pending to stdio without ending the record. */
 void out__flush(struct out *o);
 
-/* Keep what is written between these two as @f (JSON; not kept when it is
- * longer than OUT_FRAG_SIZE, went to stdio in between, or changed depth). */
+/* Keep what is written between these two as @f (JSON or text; not kept when
+ * it is longer than OUT_FRAG_SIZE, went to stdio in between, or changed
+ * depth). */
 void out__frag_begin(struct out *o, struct out_frag *f);
 void out__frag_end(struct out *o, struct out_frag *f);
 /* Write @f again; false (nothing written) where it would not be the same. */

@@ -102,8 +102,6 @@ static void print_tuple(struct out *o, const struct conn *c, const char *key,
 {
 	char a[NW_ADDRSTRLEN];
 
-	if (o->mode != OUT_JSON) /* JSON-only fields: no address strings for nothing */
-		return;
 	out__obj_open(o, key);
 	out__str(o, OUT_JSON_ONLY, "src", NULL, conn__addr_str(c->family, t->src, a, sizeof(a)));
 	if (conn__has_ports(c))
@@ -123,8 +121,6 @@ static void print_endpoint(struct out *o, const struct conn *c, const char *key,
 {
 	char a[NW_ADDRSTRLEN];
 
-	if (o->mode != OUT_JSON)
-		return;
 	out__obj_open(o, key);
 	out__str(o, OUT_JSON_ONLY, "addr", NULL, conn__addr_str(c->family, ep->addr, a, sizeof(a)));
 	if (conn__has_ports(c))
@@ -181,26 +177,10 @@ static int grow(int *w, const char *s)
 	return *w;
 }
 
-/* Text: SOURCE DESTINATION NAT LANDED [(from SEEN_AS)] */
+/* JSON: orig, reply, dnat, snat, landed, ct_status, mark, zone, confirm */
 static void print_path(struct sink *s, const struct conn *c)
 {
 	struct out *o = &s->out;
-	char src[NW_EPSTRLEN], dst[NW_EPSTRLEN], landed[NW_EPSTRLEN], seen[NW_EPSTRLEN];
-
-	if (o->mode == OUT_TEXT) {
-		conn__ep_str(c, c->orig.src, c->orig.sport, src, sizeof(src));
-		conn__ep_str(c, c->orig.dst, c->orig.dport, dst, sizeof(dst));
-		conn__ep_str(c, c->landed.addr, c->landed.port, landed, sizeof(landed));
-		out__text_col(o, src, grow(&s->w_src, src), " ");
-		out__text_col(o, dst, grow(&s->w_dst, dst), " ");
-		out__text_col(o, nat_marker(c), 9, " ");
-		out__text_col(o, landed, 0, "");
-		if (c->snat) {
-			out__text_str(o, " (from ");
-			out__text_col(o, conn__ep_str(c, c->seen_as.addr, c->seen_as.port, seen,
-						      sizeof(seen)), 0, ")");
-		}
-	}
 
 	print_tuple(o, c, "orig", &c->orig);
 	print_tuple(o, c, "reply", &c->reply);
@@ -242,17 +222,13 @@ static const char *reason_of(struct sink *s, const struct k8s_annot *a)
 	return r->text;
 }
 
-/* The k8s part; in JSON the bytes of the last record with this annotation
+/* The k8s object (JSON): the bytes of the last record with this annotation
  * when there are some. */
 static void print_k8s(struct sink *s, const struct k8s_annot *a)
 {
 	struct sink_k8s_json *e = &s->k8s_json[annot_slot(a)];
 	struct k8s_annot key;
 
-	if (s->out.mode != OUT_JSON) {
-		k8s_annot__print(&s->out, a, reason_of(s, a));
-		return;
-	}
 	memcpy(&key, a, sizeof(key)); /* memcpy: padding as kindex__annotate() zeroed it */
 	memset(key.saddr, 0, sizeof(key.saddr));
 	if (e->frag.valid && !memcmp(&e->key, &key, sizeof(key)) && out__frag_put(&s->out, &e->frag))
@@ -263,14 +239,80 @@ static void print_k8s(struct sink *s, const struct k8s_annot *a)
 	out__frag_end(&s->out, &e->frag);
 }
 
+/* Text: DESTINATION NAT LANDED [(from SEEN_AS)] [VERDICT REASON] */
+static void print_text_tail(struct sink *s, const struct conn *c)
+{
+	struct out *o = &s->out;
+	char dst[NW_EPSTRLEN], landed[NW_EPSTRLEN], seen[NW_EPSTRLEN];
+
+	conn__ep_str(c, c->orig.dst, c->orig.dport, dst, sizeof(dst));
+	conn__ep_str(c, c->landed.addr, c->landed.port, landed, sizeof(landed));
+	out__text_col(o, dst, grow(&s->w_dst, dst), " ");
+	out__text_col(o, nat_marker(c), 9, " ");
+	out__text_col(o, landed, 0, "");
+	if (c->snat) {
+		out__text_str(o, " (from ");
+		out__text_col(o, conn__ep_str(c, c->seen_as.addr, c->seen_as.port, seen, sizeof(seen)),
+			      0, ")");
+	}
+	if (c->k8s)
+		k8s_annot__print(o, c->k8s, reason_of(s, c->k8s));
+}
+
+/* Text: SOURCE, then the tail, from the cache when this route's was kept. */
+static void print_text_path(struct sink *s, const struct conn *c)
+{
+	struct out *o = &s->out;
+	char src[NW_EPSTRLEN];
+	struct sink_tail_key key;
+	struct sink_tail *t;
+
+	conn__ep_str(c, c->orig.src, c->orig.sport, src, sizeof(src));
+	out__text_col(o, src, grow(&s->w_src, src), " ");
+
+	memset(&key, 0, sizeof(key));
+	if (c->k8s) { /* what reason_of() keys the sentence by */
+		memcpy(&key.annot, c->k8s, sizeof(key.annot));
+		memset(&key.annot.source, 0, sizeof(key.annot.source));
+		memset(key.annot.saddr, 0, sizeof(key.annot.saddr));
+		key.k8s = true;
+	}
+	memcpy(key.dst, c->orig.dst, sizeof(key.dst));
+	memcpy(key.landed, c->landed.addr, sizeof(key.landed));
+	key.dport = c->orig.dport;
+	key.lport = c->landed.port;
+	if (c->snat) {
+		memcpy(key.seen, c->seen_as.addr, sizeof(key.seen));
+		key.seen_port = c->seen_as.port;
+	}
+	key.family = c->family;
+	key.proto = c->proto;
+	key.dnat = c->dnat;
+	key.snat = c->snat;
+	key.w_dst = s->w_dst; /* a wider column since: written again */
+	t = &s->tails[(key.dst[15] ^ key.dst[3] ^ key.landed[15] ^ key.landed[3] ^ key.dport ^
+		       key.lport) &
+		      (SINK_REASONS - 1)];
+	if (t->frag.valid && !memcmp(&t->key, &key, sizeof(key)) && out__frag_put(o, &t->frag))
+		return;
+	memcpy(&t->key, &key, sizeof(key));
+	out__frag_begin(o, &t->frag);
+	print_text_tail(s, c);
+	out__frag_end(o, &t->frag);
+}
+
 void sink__conn(struct sink *s, const struct conn *c)
 {
 	sink__header(s);
 	out__obj_open(&s->out, NULL);
 	print_head(s, c);
-	print_path(s, c);
-	if (c->k8s)
-		print_k8s(s, c->k8s);
+	if (s->out.mode == OUT_TEXT) {
+		print_text_path(s, c);
+	} else {
+		print_path(s, c);
+		if (c->k8s)
+			print_k8s(s, c->k8s);
+	}
 	out__record_end(&s->out);
 }
 

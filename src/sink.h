@@ -49,6 +49,27 @@ struct sink_k8s_json {
 	struct out_frag frag;
 };
 
+/*
+ * Text: the line from DESTINATION on (destination, NAT, landed, the k8s
+ * verdict and reason), as last written for a route.  A storm to one Service
+ * repeats it connection after connection; only the head and the source
+ * differ.  The key is everything that part is made of (zeroed first: it is
+ * compared as bytes).
+ */
+struct sink_tail_key {
+	struct k8s_annot annot; /* as the reason cache keys it; zero without k8s */
+	uint8_t dst[16], landed[16], seen[16];
+	uint16_t dport, lport, seen_port;
+	uint8_t family, proto;
+	bool dnat, snat, k8s;
+	int w_dst;
+};
+
+struct sink_tail {
+	struct sink_tail_key key;
+	struct out_frag frag;
+};
+
 struct sink {
 	struct out out;
 	bool utc; /* text timestamps in UTC instead of local time */
@@ -58,6 +79,7 @@ struct sink {
 	char tm_json[24], tm_text[12]; /* "2026-11-25T13:20:01", "13:20:01" */
 	struct sink_reason reasons[SINK_REASONS];
 	struct sink_k8s_json k8s_json[SINK_REASONS];
+	struct sink_tail tails[SINK_REASONS];
 };
 
 void sink__init(struct sink *s, FILE *f, enum out_mode mode, bool utc);

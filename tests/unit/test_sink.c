@@ -246,6 +246,69 @@ static bool frag_record(struct out_frag *f, bool put, size_t pre, const char *va
 
 /* Kept JSON pieces: written again byte for byte where the record stands as
  * it did; refused elsewhere; not kept across a flush nor when too long. */
+/*
+ * Text lines that repeat a route reuse its tail (sink.c keeps it): every
+ * line must read as a sink that kept nothing writes it, with the same
+ * column widths.  Routes repeat with other sources, a wider destination
+ * widens the column under a kept tail, and another annotation of the same
+ * route (a reloaded index, another verdict) must not reuse the old one.
+ */
+static void test_text_tail_reuse(void **state)
+{
+	static const int seq[] = { 0, 1, 0, 0, 3, 2, 0, 1, 2, 0, 4, 4, 0 };
+	struct k8s_annot ok = { .verdict = K8S_VERDICT_OK, .index_gen = 1 };
+	struct k8s_annot bad = { .verdict = K8S_VERDICT_MISMATCH, .index_gen = 2 };
+	struct conn conns[FIX_COUNT];
+	struct sink s, *ref = malloc(sizeof(*ref));
+	char *got, *want;
+	size_t len, wlen;
+	FILE *mf, *wf;
+
+	(void)state;
+	assert_non_null(ref);
+	for (int i = 0; i < FIX_COUNT; i++) {
+		struct nw_event e;
+
+		fix_event(i, &e);
+		assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "netfilter", &conns[i]), 0);
+	}
+	mf = open_memstream(&got, &len);
+	assert_non_null(mf);
+	sink__init(&s, mf, OUT_TEXT, true);
+	s.header_done = true;
+	for (size_t k = 0; k < sizeof(seq) / sizeof(seq[0]); k++) {
+		struct conn c = conns[seq[k]];
+		char *line;
+		size_t n;
+
+		c.orig.sport += (uint16_t)k; /* another connection on the route */
+		if (k == 5) /* the widest destination yet: the column grows */
+			memset(c.orig.dst, 0xab, sizeof(c.orig.dst)), c.family = AF_INET6;
+		if (k >= 7) /* route 0: kept without, then with ok, then with bad */
+			c.k8s = k < 10 ? &ok : &bad;
+		/* what a sink without kept tails writes, at the widths of this one */
+		wf = open_memstream(&want, &wlen);
+		assert_non_null(wf);
+		sink__init(ref, wf, OUT_TEXT, true);
+		ref->header_done = true;
+		ref->w_src = s.w_src;
+		ref->w_dst = s.w_dst;
+		sink__conn(ref, &c);
+		fclose(wf);
+		fflush(mf);
+		n = len;
+		sink__conn(&s, &c);
+		fflush(mf);
+		line = strndup(got + n, len - n);
+		assert_string_equal(line, want);
+		free(line);
+		free(want);
+	}
+	fclose(mf);
+	free(got);
+	free(ref);
+}
+
 static void test_out_frag(void **state)
 {
 	struct out_frag *f = malloc(sizeof(*f));
@@ -298,8 +361,9 @@ static void test_out_frag(void **state)
 		mem_close(&o, mf);
 		free(got);
 	}
-	/* text mode puts nothing, not even a piece kept where a text writer
-	 * stands (depth 0, no comma), and keeps nothing */
+	/* a JSON piece is not put into text, even kept where a text writer
+	 * stands (depth 0, no comma); a text piece is kept and put back in
+	 * text, and not into JSON */
 	{
 		size_t len;
 		struct out o;
@@ -323,9 +387,20 @@ static void test_out_frag(void **state)
 		out__frag_begin(&o, f);
 		out__text_str(&o, "t");
 		out__frag_end(&o, f);
-		assert_false(f->valid);
+		assert_true(f->valid);
+		assert_true(out__frag_put(&o, f));
 		mem_close(&o, mf);
-		assert_string_equal(got, "t");
+		assert_string_equal(got, "tt");
+		free(got);
+	}
+	{
+		size_t len;
+		struct out o;
+		FILE *mf = mem_open(&o, OUT_JSON, &got, &len);
+
+		assert_false(out__frag_put(&o, f));
+		mem_close(&o, mf);
+		assert_string_equal(got, "");
 		free(got);
 	}
 	free(big);
@@ -342,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_text_columns),
 		cmocka_unit_test(test_json_keys),
 		cmocka_unit_test(test_out_frag),
+		cmocka_unit_test(test_text_tail_reuse),
 	};
 
 	setenv("TZ", "UTC", 1);
