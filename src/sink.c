@@ -130,7 +130,8 @@ static void print_endpoint(struct out *o, const struct conn *c, const char *key,
 	out__obj_close(o);
 }
 
-/* Text: TIME PID COMM PROTO (JSON: ts, backend, family, proto, netns, ...) */
+/* JSON: type, schema, ts, backend, hook, family, pid, tid, comm, cgroup,
+ * proto, netns */
 static void print_head(struct sink *s, const struct conn *c)
 {
 	struct out *o = &s->out;
@@ -138,13 +139,9 @@ static void print_head(struct sink *s, const struct conn *c)
 	bool task = c->flags & NW_EF_TASK;
 	char buf[64];
 
-	/* One clock string per record, for the form printed. */
-	if (o->mode == OUT_TEXT)
-		out__str(o, OUT_TEXT_ONLY, NULL, "%-15s ", text_time(s, c->ts_ns, buf, sizeof(buf)));
 	out__str(o, OUT_JSON_ONLY, "type", NULL, "conn");
 	out__u64(o, OUT_JSON_ONLY, "schema", NULL, NW_JSON_SCHEMA);
-	if (o->mode == OUT_JSON)
-		out__str(o, OUT_JSON_ONLY, "ts", NULL, json_time(s, c->ts_ns, buf, sizeof(buf)));
+	out__str(o, OUT_JSON_ONLY, "ts", NULL, json_time(s, c->ts_ns, buf, sizeof(buf)));
 	out__str(o, OUT_JSON_ONLY, "backend", NULL, c->backend);
 	out__str(o, OUT_JSON_ONLY, "hook", NULL, conn__hook_str(c->hook));
 	out__str(o, OUT_JSON_ONLY, "family", NULL, conn__family_str(c->family));
@@ -161,11 +158,59 @@ static void print_head(struct sink *s, const struct conn *c)
 	}
 	if (pname) {
 		out__str(o, OUT_ANY, "proto", "%-5s ", pname);
-	} else { /* JSON: a number, as documented */
-		out__str(o, OUT_TEXT_ONLY, NULL, "%-5s ", proto_str(c->proto, buf, sizeof(buf)));
+	} else { /* a number, as documented */
 		out__u64(o, OUT_JSON_ONLY, "proto", NULL, c->proto);
 	}
 	out__u64(o, OUT_JSON_ONLY, "netns", NULL, c->netns);
+}
+
+/*
+ * @comm for a terminal: a process names itself, so bytes that would move
+ * the cursor, clear the screen or start a line of their own (C0 controls,
+ * DEL) are shown as '?'.  JSON escapes them instead.
+ */
+static const char *text_comm(const char *comm, char *buf)
+{
+	size_t i;
+
+	for (i = 0; i < NW_COMM_LEN - 1 && comm[i]; i++)
+		buf[i] = (unsigned char)comm[i] < 0x20 || comm[i] == 0x7f ? '?' : comm[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+/* Text: TIME PID COMM PROTO; what follows the time as last written for
+ * this process and protocol when it was. */
+static void print_text_head(struct sink *s, const struct conn *c)
+{
+	struct out *o = &s->out;
+	const char *pname = proto_name(c->proto);
+	struct sink_head_key key;
+	struct sink_head *h;
+	char buf[64];
+
+	out__text_col(o, text_time(s, c->ts_ns, buf, sizeof(buf)), 15, " ");
+	memset(&key, 0, sizeof(key));
+	key.task = c->flags & NW_EF_TASK;
+	if (key.task) {
+		key.tgid = c->tgid;
+		memcpy(key.comm, c->comm, sizeof(key.comm));
+	}
+	key.proto = c->proto;
+	h = &s->heads[key.tgid & (SINK_REASONS - 1)];
+	if (h->frag.valid && !memcmp(&h->key, &key, sizeof(key)) && out__frag_put(o, &h->frag))
+		return;
+	memcpy(&h->key, &key, sizeof(key));
+	out__frag_begin(o, &h->frag);
+	if (key.task) {
+		out__u64(o, OUT_TEXT_ONLY, NULL, "%-7llu ", c->tgid);
+		out__text_col(o, text_comm(c->comm, buf), 15, " ");
+	} else {
+		out__text_col(o, "-", 7, " ");
+		out__text_col(o, "-", 15, " ");
+	}
+	out__text_col(o, pname ? pname : proto_str(c->proto, buf, sizeof(buf)), 5, " ");
+	out__frag_end(o, &h->frag);
 }
 
 static int grow(int *w, const char *s)
@@ -305,10 +350,11 @@ void sink__conn(struct sink *s, const struct conn *c)
 {
 	sink__header(s);
 	out__obj_open(&s->out, NULL);
-	print_head(s, c);
 	if (s->out.mode == OUT_TEXT) {
+		print_text_head(s, c);
 		print_text_path(s, c);
 	} else {
+		print_head(s, c);
 		print_path(s, c);
 		if (c->k8s)
 			print_k8s(s, c->k8s);

@@ -70,6 +70,19 @@ struct sink_tail {
 	struct out_frag frag;
 };
 
+/* Text: PID COMM PROTO as last written for a process (and protocol). */
+struct sink_head_key {
+	char comm[NW_COMM_LEN];
+	uint32_t tgid;
+	uint8_t proto;
+	bool task;
+};
+
+struct sink_head {
+	struct sink_head_key key;
+	struct out_frag frag;
+};
+
 struct sink {
 	struct out out;
 	bool utc; /* text timestamps in UTC instead of local time */
@@ -80,6 +93,7 @@ struct sink {
 	struct sink_reason reasons[SINK_REASONS];
 	struct sink_k8s_json k8s_json[SINK_REASONS];
 	struct sink_tail tails[SINK_REASONS];
+	struct sink_head heads[SINK_REASONS];
 };
 
 void sink__init(struct sink *s, FILE *f, enum out_mode mode, bool utc);

@@ -247,9 +247,9 @@ static bool frag_record(struct out_frag *f, bool put, size_t pre, const char *va
 /* Kept JSON pieces: written again byte for byte where the record stands as
  * it did; refused elsewhere; not kept across a flush nor when too long. */
 /*
- * Text lines that repeat a route reuse its tail (sink.c keeps it): every
- * line must read as a sink that kept nothing writes it, with the same
- * column widths.  Routes repeat with other sources, a wider destination
+ * Text lines that repeat a route reuse its tail, and a process's PID COMM
+ * PROTO its head (sink.c keeps both): every line must read as a sink that
+ * kept nothing writes it, with the same column widths.  Routes repeat with other sources, a wider destination
  * widens the column under a kept tail, and another annotation of the same
  * route (a reloaded index, another verdict) must not reuse the old one.
  */
@@ -282,6 +282,8 @@ static void test_text_tail_reuse(void **state)
 		size_t n;
 
 		c.orig.sport += (uint16_t)k; /* another connection on the route */
+		if (k == 3) /* the same process after an exec: its head is not reused */
+			strcpy(c.comm, "renamed");
 		if (k == 5) /* the widest destination yet: the column grows */
 			memset(c.orig.dst, 0xab, sizeof(c.orig.dst)), c.family = AF_INET6;
 		if (k >= 7) /* route 0: kept without, then with ok, then with bad */
@@ -307,6 +309,43 @@ static void test_text_tail_reuse(void **state)
 	fclose(mf);
 	free(got);
 	free(ref);
+}
+
+/* A process names itself: control bytes in its comm never reach a terminal
+ * raw (text shows '?'); JSON escapes them. */
+static void test_comm_controls(void **state)
+{
+	struct sink *s = malloc(sizeof(*s));
+	struct nw_event e;
+	struct conn c;
+	char *buf;
+	size_t len;
+	FILE *mf;
+
+	(void)state;
+	assert_non_null(s);
+	fix_event(0, &e);
+	assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "netfilter", &c), 0);
+	assert_true(c.flags & NW_EF_TASK);
+	memcpy(c.comm, "a\nb\x1b[2J\r\x7f\tz", 12);
+	mf = open_memstream(&buf, &len);
+	assert_non_null(mf);
+	sink__init(s, mf, OUT_TEXT, true);
+	s->header_done = true;
+	sink__conn(s, &c);
+	fclose(mf);
+	assert_non_null(strstr(buf, " a?b?[2J???z "));
+	assert_null(strchr(buf, '\x1b'));
+	assert_ptr_equal(strchr(buf, '\n'), buf + len - 1);
+	free(buf);
+	mf = open_memstream(&buf, &len);
+	assert_non_null(mf);
+	sink__init(s, mf, OUT_JSON, true);
+	sink__conn(s, &c);
+	fclose(mf);
+	assert_non_null(strstr(buf, "\"comm\":\"a\\nb\\u001b[2J\\r\\u007f\\tz\""));
+	free(buf);
+	free(s);
 }
 
 static void test_out_frag(void **state)
@@ -418,6 +457,7 @@ int main(void)
 		cmocka_unit_test(test_json_keys),
 		cmocka_unit_test(test_out_frag),
 		cmocka_unit_test(test_text_tail_reuse),
+		cmocka_unit_test(test_comm_controls),
 	};
 
 	setenv("TZ", "UTC", 1);
