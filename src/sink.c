@@ -130,40 +130,6 @@ static void print_endpoint(struct out *o, const struct conn *c, const char *key,
 	out__obj_close(o);
 }
 
-/* JSON: type, schema, ts, backend, hook, family, pid, tid, comm, cgroup,
- * proto, netns */
-static void print_head(struct sink *s, const struct conn *c)
-{
-	struct out *o = &s->out;
-	const char *pname = proto_name(c->proto);
-	bool task = c->flags & NW_EF_TASK;
-	char buf[64];
-
-	out__str(o, OUT_JSON_ONLY, "type", NULL, "conn");
-	out__u64(o, OUT_JSON_ONLY, "schema", NULL, NW_JSON_SCHEMA);
-	out__str(o, OUT_JSON_ONLY, "ts", NULL, json_time(s, c->ts_ns, buf, sizeof(buf)));
-	out__str(o, OUT_JSON_ONLY, "backend", NULL, c->backend);
-	out__str(o, OUT_JSON_ONLY, "hook", NULL, conn__hook_str(c->hook));
-	out__str(o, OUT_JSON_ONLY, "family", NULL, conn__family_str(c->family));
-	if (task) {
-		out__u64(o, OUT_ANY, "pid", "%-7llu ", c->tgid);
-		out__u64(o, OUT_JSON_ONLY, "tid", NULL, c->pid);
-		out__str(o, OUT_ANY, "comm", "%-15s ", c->comm);
-		out__u64(o, OUT_JSON_ONLY, "cgroup", NULL, c->cgroup_id);
-	} else {
-		out__null(o, OUT_ANY, "pid", "%-7s ");
-		out__null(o, OUT_JSON_ONLY, "tid", NULL);
-		out__null(o, OUT_ANY, "comm", "%-15s ");
-		out__null(o, OUT_JSON_ONLY, "cgroup", NULL);
-	}
-	if (pname) {
-		out__str(o, OUT_ANY, "proto", "%-5s ", pname);
-	} else { /* a number, as documented */
-		out__u64(o, OUT_JSON_ONLY, "proto", NULL, c->proto);
-	}
-	out__u64(o, OUT_JSON_ONLY, "netns", NULL, c->netns);
-}
-
 /*
  * @comm for a terminal: a process names itself, so bytes that would move
  * the cursor, clear the screen or start a line of their own (C0 controls,
@@ -179,38 +145,91 @@ static const char *text_comm(const char *comm, char *buf)
 	return buf;
 }
 
-/* Text: TIME PID COMM PROTO; what follows the time as last written for
- * this process and protocol when it was. */
-static void print_text_head(struct sink *s, const struct conn *c)
+/*
+ * Put back the piece kept in @f when its key @kept equals @key (@n bytes);
+ * else take @key and start keeping what is written next (the caller writes
+ * the piece and ends with out__frag_end()).
+ */
+static bool piece_put(struct out *o, struct out_frag *f, void *kept, const void *key, size_t n)
+{
+	if (f->valid && !memcmp(kept, key, n) && out__frag_put(o, f))
+		return true;
+	memcpy(kept, key, n);
+	out__frag_begin(o, f);
+	return false;
+}
+
+/* Text: TIME PID COMM PROTO.  JSON: "type" to "netns". */
+static void print_head(struct sink *s, const struct conn *c)
 {
 	struct out *o = &s->out;
 	const char *pname = proto_name(c->proto);
+	bool task = c->flags & NW_EF_TASK, text = o->mode == OUT_TEXT, keep = true;
 	struct sink_head_key key;
 	struct sink_head *h;
 	char buf[64];
 
-	out__text_col(o, text_time(s, c->ts_ns, buf, sizeof(buf)), 15, " ");
+	if (text) {
+		out__text_col(o, text_time(s, c->ts_ns, buf, sizeof(buf)), 15, " ");
+	} else {
+		out__str(o, OUT_JSON_ONLY, "type", NULL, "conn");
+		out__u64(o, OUT_JSON_ONLY, "schema", NULL, NW_JSON_SCHEMA);
+		out__str(o, OUT_JSON_ONLY, "ts", NULL, json_time(s, c->ts_ns, buf, sizeof(buf)));
+	}
 	memset(&key, 0, sizeof(key));
-	key.task = c->flags & NW_EF_TASK;
-	if (key.task) {
+	key.task = task;
+	if (task) {
 		key.tgid = c->tgid;
 		memcpy(key.comm, c->comm, sizeof(key.comm));
 	}
 	key.proto = c->proto;
-	h = &s->heads[key.tgid & (SINK_REASONS - 1)];
-	if (h->frag.valid && !memcmp(&h->key, &key, sizeof(key)) && out__frag_put(o, &h->frag))
-		return;
-	memcpy(&h->key, &key, sizeof(key));
-	out__frag_begin(o, &h->frag);
-	if (key.task) {
-		out__u64(o, OUT_TEXT_ONLY, NULL, "%-7llu ", c->tgid);
-		out__text_col(o, text_comm(c->comm, buf), 15, " ");
-	} else {
-		out__text_col(o, "-", 7, " ");
-		out__text_col(o, "-", 15, " ");
+	if (!text) {
+		if (task) {
+			key.pid = c->pid;
+			key.cgroup = c->cgroup_id;
+		}
+		key.hook = c->hook;
+		key.family = c->family;
+		key.netns = c->netns;
+		keep = c->backend && strlen(c->backend) < sizeof(key.backend);
+		if (keep)
+			strcpy(key.backend, c->backend);
 	}
-	out__text_col(o, pname ? pname : proto_str(c->proto, buf, sizeof(buf)), 5, " ");
-	out__frag_end(o, &h->frag);
+	h = &s->heads[(key.tgid ^ key.pid) & (SINK_REASONS - 1)];
+	if (keep && piece_put(o, &h->frag, &h->key, &key, sizeof(key)))
+		return;
+	if (text) {
+		if (task) {
+			out__u64(o, OUT_TEXT_ONLY, NULL, "%-7llu ", c->tgid);
+			out__text_col(o, text_comm(c->comm, buf), 15, " ");
+		} else {
+			out__text_col(o, "-", 7, " ");
+			out__text_col(o, "-", 15, " ");
+		}
+		out__text_col(o, pname ? pname : proto_str(c->proto, buf, sizeof(buf)), 5, " ");
+	} else {
+		out__str(o, OUT_JSON_ONLY, "backend", NULL, c->backend);
+		out__str(o, OUT_JSON_ONLY, "hook", NULL, conn__hook_str(c->hook));
+		out__str(o, OUT_JSON_ONLY, "family", NULL, conn__family_str(c->family));
+		if (task) {
+			out__u64(o, OUT_JSON_ONLY, "pid", NULL, c->tgid);
+			out__u64(o, OUT_JSON_ONLY, "tid", NULL, c->pid);
+			out__str(o, OUT_JSON_ONLY, "comm", NULL, c->comm);
+			out__u64(o, OUT_JSON_ONLY, "cgroup", NULL, c->cgroup_id);
+		} else {
+			out__null(o, OUT_JSON_ONLY, "pid", NULL);
+			out__null(o, OUT_JSON_ONLY, "tid", NULL);
+			out__null(o, OUT_JSON_ONLY, "comm", NULL);
+			out__null(o, OUT_JSON_ONLY, "cgroup", NULL);
+		}
+		if (pname)
+			out__str(o, OUT_JSON_ONLY, "proto", NULL, pname);
+		else /* a number, as documented */
+			out__u64(o, OUT_JSON_ONLY, "proto", NULL, c->proto);
+		out__u64(o, OUT_JSON_ONLY, "netns", NULL, c->netns);
+	}
+	if (keep)
+		out__frag_end(o, &h->frag);
 }
 
 static int grow(int *w, const char *s)
@@ -220,25 +239,6 @@ static int grow(int *w, const char *s)
 	if (n > *w)
 		*w = n;
 	return *w;
-}
-
-/* JSON: orig, reply, dnat, snat, landed, ct_status, mark, zone, confirm */
-static void print_path(struct sink *s, const struct conn *c)
-{
-	struct out *o = &s->out;
-
-	print_tuple(o, c, "orig", &c->orig);
-	print_tuple(o, c, "reply", &c->reply);
-	out__bool(o, OUT_JSON_ONLY, "dnat", NULL, c->dnat);
-	out__bool(o, OUT_JSON_ONLY, "snat", NULL, c->snat);
-	print_endpoint(o, c, "landed", &c->landed);
-	out__u64(o, OUT_JSON_ONLY, "ct_status", NULL, c->ct_status);
-	if (c->flags & NW_EF_MARK)
-		out__u64(o, OUT_JSON_ONLY, "mark", NULL, c->mark);
-	if (c->flags & NW_EF_ZONE)
-		out__u64(o, OUT_JSON_ONLY, "zone", NULL, c->zone);
-	if (c->flags & NW_EF_VERDICT)
-		out__str(o, OUT_JSON_ONLY, "confirm", NULL, c->verdict ? "accepted" : "dropped");
 }
 
 /* The cache slot for @a (reasons and k8s JSON): what a Service's
@@ -267,8 +267,92 @@ static const char *reason_of(struct sink *s, const struct k8s_annot *a)
 	return r->text;
 }
 
-/* The k8s object (JSON): the bytes of the last record with this annotation
- * when there are some. */
+/* The tail's key for @c in the sink's form (struct sink_tail_key). */
+static void tail_key(const struct sink *s, const struct conn *c, struct sink_tail_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	memcpy(key->landed, c->landed.addr, sizeof(key->landed));
+	key->lport = c->landed.port;
+	key->family = c->family;
+	key->proto = c->proto;
+	key->dnat = c->dnat;
+	key->snat = c->snat;
+	if (s->out.mode == OUT_TEXT) {
+		if (c->k8s) { /* what reason_of() keys the sentence by */
+			memcpy(&key->annot, c->k8s, sizeof(key->annot));
+			memset(&key->annot.source, 0, sizeof(key->annot.source));
+			memset(key->annot.saddr, 0, sizeof(key->annot.saddr));
+			key->k8s = true;
+		}
+		memcpy(key->dst, c->orig.dst, sizeof(key->dst));
+		key->dport = c->orig.dport;
+		if (c->snat) {
+			memcpy(key->seen, c->seen_as.addr, sizeof(key->seen));
+			key->seen_port = c->seen_as.port;
+		}
+		key->w_dst = s->w_dst;
+	} else {
+		key->ct_status = c->ct_status;
+		key->flags = c->flags;
+		key->mark = c->mark;
+		key->zone = c->zone;
+		key->verdict = c->verdict;
+	}
+}
+
+/*
+ * Text: SOURCE DESTINATION NAT LANDED [(from SEEN_AS)] [VERDICT REASON].
+ * JSON: "orig" to "confirm" (the k8s object follows apart).
+ */
+static void print_path(struct sink *s, const struct conn *c)
+{
+	struct out *o = &s->out;
+	char a[NW_EPSTRLEN], b[NW_EPSTRLEN];
+	struct sink_tail_key key;
+	struct sink_tail *t;
+
+	if (o->mode == OUT_TEXT) {
+		conn__ep_str(c, c->orig.src, c->orig.sport, a, sizeof(a));
+		out__text_col(o, a, grow(&s->w_src, a), " ");
+	} else {
+		print_tuple(o, c, "orig", &c->orig);
+		print_tuple(o, c, "reply", &c->reply);
+	}
+	tail_key(s, c, &key);
+	t = &s->tails[(key.landed[15] ^ key.landed[3] ^ key.dst[15] ^ key.dst[3] ^ key.dport ^
+		       key.lport) &
+		      (SINK_REASONS - 1)];
+	if (piece_put(o, &t->frag, &t->key, &key, sizeof(key)))
+		return;
+	if (o->mode == OUT_TEXT) {
+		conn__ep_str(c, c->orig.dst, c->orig.dport, a, sizeof(a));
+		out__text_col(o, a, grow(&s->w_dst, a), " ");
+		out__text_col(o, nat_marker(c), 9, " ");
+		out__text_col(o, conn__ep_str(c, c->landed.addr, c->landed.port, a, sizeof(a)), 0, "");
+		if (c->snat) {
+			out__text_str(o, " (from ");
+			out__text_col(o, conn__ep_str(c, c->seen_as.addr, c->seen_as.port, b, sizeof(b)),
+				      0, ")");
+		}
+		if (c->k8s)
+			k8s_annot__print(o, c->k8s, reason_of(s, c->k8s));
+	} else {
+		out__bool(o, OUT_JSON_ONLY, "dnat", NULL, c->dnat);
+		out__bool(o, OUT_JSON_ONLY, "snat", NULL, c->snat);
+		print_endpoint(o, c, "landed", &c->landed);
+		out__u64(o, OUT_JSON_ONLY, "ct_status", NULL, c->ct_status);
+		if (c->flags & NW_EF_MARK)
+			out__u64(o, OUT_JSON_ONLY, "mark", NULL, c->mark);
+		if (c->flags & NW_EF_ZONE)
+			out__u64(o, OUT_JSON_ONLY, "zone", NULL, c->zone);
+		if (c->flags & NW_EF_VERDICT)
+			out__str(o, OUT_JSON_ONLY, "confirm", NULL,
+				 c->verdict ? "accepted" : "dropped");
+	}
+	out__frag_end(o, &t->frag);
+}
+
+/* The k8s object (JSON), kept per annotation. */
 static void print_k8s(struct sink *s, const struct k8s_annot *a)
 {
 	struct sink_k8s_json *e = &s->k8s_json[annot_slot(a)];
@@ -276,89 +360,20 @@ static void print_k8s(struct sink *s, const struct k8s_annot *a)
 
 	memcpy(&key, a, sizeof(key)); /* memcpy: padding as kindex__annotate() zeroed it */
 	memset(key.saddr, 0, sizeof(key.saddr));
-	if (e->frag.valid && !memcmp(&e->key, &key, sizeof(key)) && out__frag_put(&s->out, &e->frag))
+	if (piece_put(&s->out, &e->frag, &e->key, &key, sizeof(key)))
 		return;
-	memcpy(&e->key, &key, sizeof(key));
-	out__frag_begin(&s->out, &e->frag);
 	k8s_annot__print(&s->out, a, reason_of(s, a));
 	out__frag_end(&s->out, &e->frag);
-}
-
-/* Text: DESTINATION NAT LANDED [(from SEEN_AS)] [VERDICT REASON] */
-static void print_text_tail(struct sink *s, const struct conn *c)
-{
-	struct out *o = &s->out;
-	char dst[NW_EPSTRLEN], landed[NW_EPSTRLEN], seen[NW_EPSTRLEN];
-
-	conn__ep_str(c, c->orig.dst, c->orig.dport, dst, sizeof(dst));
-	conn__ep_str(c, c->landed.addr, c->landed.port, landed, sizeof(landed));
-	out__text_col(o, dst, grow(&s->w_dst, dst), " ");
-	out__text_col(o, nat_marker(c), 9, " ");
-	out__text_col(o, landed, 0, "");
-	if (c->snat) {
-		out__text_str(o, " (from ");
-		out__text_col(o, conn__ep_str(c, c->seen_as.addr, c->seen_as.port, seen, sizeof(seen)),
-			      0, ")");
-	}
-	if (c->k8s)
-		k8s_annot__print(o, c->k8s, reason_of(s, c->k8s));
-}
-
-/* Text: SOURCE, then the tail, from the cache when this route's was kept. */
-static void print_text_path(struct sink *s, const struct conn *c)
-{
-	struct out *o = &s->out;
-	char src[NW_EPSTRLEN];
-	struct sink_tail_key key;
-	struct sink_tail *t;
-
-	conn__ep_str(c, c->orig.src, c->orig.sport, src, sizeof(src));
-	out__text_col(o, src, grow(&s->w_src, src), " ");
-
-	memset(&key, 0, sizeof(key));
-	if (c->k8s) { /* what reason_of() keys the sentence by */
-		memcpy(&key.annot, c->k8s, sizeof(key.annot));
-		memset(&key.annot.source, 0, sizeof(key.annot.source));
-		memset(key.annot.saddr, 0, sizeof(key.annot.saddr));
-		key.k8s = true;
-	}
-	memcpy(key.dst, c->orig.dst, sizeof(key.dst));
-	memcpy(key.landed, c->landed.addr, sizeof(key.landed));
-	key.dport = c->orig.dport;
-	key.lport = c->landed.port;
-	if (c->snat) {
-		memcpy(key.seen, c->seen_as.addr, sizeof(key.seen));
-		key.seen_port = c->seen_as.port;
-	}
-	key.family = c->family;
-	key.proto = c->proto;
-	key.dnat = c->dnat;
-	key.snat = c->snat;
-	key.w_dst = s->w_dst; /* a wider column since: written again */
-	t = &s->tails[(key.dst[15] ^ key.dst[3] ^ key.landed[15] ^ key.landed[3] ^ key.dport ^
-		       key.lport) &
-		      (SINK_REASONS - 1)];
-	if (t->frag.valid && !memcmp(&t->key, &key, sizeof(key)) && out__frag_put(o, &t->frag))
-		return;
-	memcpy(&t->key, &key, sizeof(key));
-	out__frag_begin(o, &t->frag);
-	print_text_tail(s, c);
-	out__frag_end(o, &t->frag);
 }
 
 void sink__conn(struct sink *s, const struct conn *c)
 {
 	sink__header(s);
 	out__obj_open(&s->out, NULL);
-	if (s->out.mode == OUT_TEXT) {
-		print_text_head(s, c);
-		print_text_path(s, c);
-	} else {
-		print_head(s, c);
-		print_path(s, c);
-		if (c->k8s)
-			print_k8s(s, c->k8s);
-	}
+	print_head(s, c);
+	print_path(s, c);
+	if (c->k8s && s->out.mode == OUT_JSON)
+		print_k8s(s, c->k8s);
 	out__record_end(&s->out);
 }
 

@@ -50,36 +50,41 @@ struct sink_k8s_json {
 };
 
 /*
- * Text: the line from DESTINATION on (destination, NAT, landed, the k8s
- * verdict and reason), as last written for a route.  A storm to one Service
- * repeats it connection after connection; only the head and the source
- * differ.  The key is everything that part is made of (zeroed first: it is
- * compared as bytes).
+ * Pieces of a record written once and put back while what they are made of
+ * repeats: a storm to one Service repeats the route connection after
+ * connection, from the same few processes.  Each key is everything its
+ * piece is made of in the sink's form, zeroed first (compared as bytes);
+ * what the form does not print stays zero.
+ *   head  text: PID COMM PROTO; JSON: "backend" to "netns"
+ *   tail  text: DESTINATION NAT LANDED [(from SEEN_AS)] [VERDICT REASON];
+ *         JSON: "dnat" to "confirm"
  */
-struct sink_tail_key {
-	struct k8s_annot annot; /* as the reason cache keys it; zero without k8s */
-	uint8_t dst[16], landed[16], seen[16];
-	uint16_t dport, lport, seen_port;
-	uint8_t family, proto;
-	bool dnat, snat, k8s;
-	int w_dst;
-};
-
-struct sink_tail {
-	struct sink_tail_key key;
-	struct out_frag frag;
-};
-
-/* Text: PID COMM PROTO as last written for a process (and protocol). */
 struct sink_head_key {
 	char comm[NW_COMM_LEN];
-	uint32_t tgid;
-	uint8_t proto;
+	char backend[16];
+	uint64_t cgroup;
+	uint32_t tgid, pid, netns;
+	uint8_t hook, family, proto;
 	bool task;
+};
+
+struct sink_tail_key {
+	struct k8s_annot annot; /* text: as the reason cache keys it; zero without k8s */
+	uint8_t dst[16], landed[16], seen[16];
+	uint32_t ct_status, mark, verdict;
+	uint16_t dport, lport, seen_port, zone;
+	uint8_t family, proto, flags;
+	bool dnat, snat, k8s;
+	int w_dst; /* text: a wider column since, written again */
 };
 
 struct sink_head {
 	struct sink_head_key key;
+	struct out_frag frag;
+};
+
+struct sink_tail {
+	struct sink_tail_key key;
 	struct out_frag frag;
 };
 

@@ -247,24 +247,26 @@ static bool frag_record(struct out_frag *f, bool put, size_t pre, const char *va
 /* Kept JSON pieces: written again byte for byte where the record stands as
  * it did; refused elsewhere; not kept across a flush nor when too long. */
 /*
- * Text lines that repeat a route reuse its tail, and a process's PID COMM
- * PROTO its head (sink.c keeps both): every line must read as a sink that
- * kept nothing writes it, with the same column widths.  Routes repeat with other sources, a wider destination
- * widens the column under a kept tail, and another annotation of the same
- * route (a reloaded index, another verdict) must not reuse the old one.
+ * Records that repeat a route reuse its tail, and a process's head (sink.c
+ * keeps both pieces, per form): every record must read as a sink that kept
+ * nothing writes it, with the same text column widths.  Routes repeat with
+ * other sources, a process execs (comm) or writes from another thread (JSON
+ * tid), a wider destination widens the text column under a kept tail, the
+ * conntrack status and mark change, and the same route is annotated again
+ * (a reloaded index, another verdict).
  */
-static void test_text_tail_reuse(void **state)
+static void tail_reuse(enum out_mode mode)
 {
-	static const int seq[] = { 0, 1, 0, 0, 3, 2, 0, 1, 2, 0, 4, 4, 0 };
+	static const int seq[] = { 0, 1, 0, 0, 3, 2, 0, 1, 2, 0, 4, 4, 0, 0 };
 	struct k8s_annot ok = { .verdict = K8S_VERDICT_OK, .index_gen = 1 };
 	struct k8s_annot bad = { .verdict = K8S_VERDICT_MISMATCH, .index_gen = 2 };
 	struct conn conns[FIX_COUNT];
-	struct sink s, *ref = malloc(sizeof(*ref));
+	struct sink *s = malloc(sizeof(*s)), *ref = malloc(sizeof(*ref));
 	char *got, *want;
 	size_t len, wlen;
 	FILE *mf, *wf;
 
-	(void)state;
+	assert_non_null(s);
 	assert_non_null(ref);
 	for (int i = 0; i < FIX_COUNT; i++) {
 		struct nw_event e;
@@ -274,32 +276,38 @@ static void test_text_tail_reuse(void **state)
 	}
 	mf = open_memstream(&got, &len);
 	assert_non_null(mf);
-	sink__init(&s, mf, OUT_TEXT, true);
-	s.header_done = true;
+	sink__init(s, mf, mode, true);
+	s->header_done = true;
 	for (size_t k = 0; k < sizeof(seq) / sizeof(seq[0]); k++) {
 		struct conn c = conns[seq[k]];
 		char *line;
 		size_t n;
 
 		c.orig.sport += (uint16_t)k; /* another connection on the route */
-		if (k == 3) /* the same process after an exec: its head is not reused */
+		if (k == 3) /* the same process after an exec */
 			strcpy(c.comm, "renamed");
-		if (k == 5) /* the widest destination yet: the column grows */
+		if (k == 6) /* another thread of it */
+			c.pid += 1;
+		if (k == 5) /* the widest destination yet: the text column grows */
 			memset(c.orig.dst, 0xab, sizeof(c.orig.dst)), c.family = AF_INET6;
 		if (k >= 7) /* route 0: kept without, then with ok, then with bad */
 			c.k8s = k < 10 ? &ok : &bad;
-		/* what a sink without kept tails writes, at the widths of this one */
+		if (k >= 12) /* status and mark: the same route, other values */
+			c.ct_status ^= 0x100, c.flags |= NW_EF_MARK, c.mark = 7;
+		if (k == 13)
+			c.mark += 1;
+		/* what a sink without kept pieces writes, at the widths of this one */
 		wf = open_memstream(&want, &wlen);
 		assert_non_null(wf);
-		sink__init(ref, wf, OUT_TEXT, true);
+		sink__init(ref, wf, mode, true);
 		ref->header_done = true;
-		ref->w_src = s.w_src;
-		ref->w_dst = s.w_dst;
+		ref->w_src = s->w_src;
+		ref->w_dst = s->w_dst;
 		sink__conn(ref, &c);
 		fclose(wf);
 		fflush(mf);
 		n = len;
-		sink__conn(&s, &c);
+		sink__conn(s, &c);
 		fflush(mf);
 		line = strndup(got + n, len - n);
 		assert_string_equal(line, want);
@@ -309,6 +317,19 @@ static void test_text_tail_reuse(void **state)
 	fclose(mf);
 	free(got);
 	free(ref);
+	free(s);
+}
+
+static void test_text_reuse(void **state)
+{
+	(void)state;
+	tail_reuse(OUT_TEXT);
+}
+
+static void test_json_reuse(void **state)
+{
+	(void)state;
+	tail_reuse(OUT_JSON);
 }
 
 /* A process names itself: control bytes in its comm never reach a terminal
@@ -456,7 +477,8 @@ int main(void)
 		cmocka_unit_test(test_text_columns),
 		cmocka_unit_test(test_json_keys),
 		cmocka_unit_test(test_out_frag),
-		cmocka_unit_test(test_text_tail_reuse),
+		cmocka_unit_test(test_text_reuse),
+		cmocka_unit_test(test_json_reuse),
 		cmocka_unit_test(test_comm_controls),
 	};
 
