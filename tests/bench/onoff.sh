@@ -18,11 +18,13 @@
 # natwho's start (loading, attaching, reading the node's rules) and its stop
 # (draining, summary) fall between the windows, in neither.  The variants
 # take turns in a rotating order (netfilter backend, output to tmpfs):
-#   text, json, capfile   as in storm.sh
+#   text, json, capfile   as in storm.sh (the default set)
 #   quiet                 -q: every event read and counted, none printed
 #   filtered              --port 9: programs attached, no connection matches
-# quiet and filtered split the cost: the programs' mere presence on every
-# packet, the new-connection events, and the output.  As a control, each
+# quiet and filtered (NWO_VARIANTS) split the cost: the programs' mere
+# presence on every packet, the new-connection events, and the output.
+# This VM also has noisy phases, when even OFF windows seconds apart differ
+# by +-4%; more windows (NWO_PAIRS) narrow the interval then.  As a control, each
 # OFF window is compared with its two OFF neighbours the same way: the
 # method's own zero.
 #
@@ -31,18 +33,18 @@
 # noise) lies within 2%, MISS when it lies above 2%, NOT SHOWN when it
 # straddles 2%.
 #
-# Knobs (environment): NWO_PAIRS (ON windows per variant, 12), NWO_WINDOW
-# (seconds per window, 3), NWO_SETTLE (seconds between a start or stop and
-# the next window, 0.5), NWO_VARIANTS ("text json capfile quiet filtered"),
+# Knobs (environment): NWO_PAIRS (ON windows per variant, 20), NWO_WINDOW
+# (seconds per window, 2), NWO_SETTLE (seconds between a start or stop and
+# the next window, 0.3), NWO_VARIANTS ("text json capfile"),
 # NWB_THREADS (2), NWB_OUT (build/bench), NATWHO (./natwho).
 # Writes $NWB_OUT/onoff.tsv (one row per window) and onoff.md (the table).
 # Exit 0 when it ran (whatever the verdicts), 1 when it could not run, 77
 # when not root.
 
-ONOFF_PAIRS=${NWO_PAIRS:-12}
-ONOFF_WIN=${NWO_WINDOW:-3}
-ONOFF_SETTLE=${NWO_SETTLE:-0.5}
-ONOFF_VARIANTS=(${NWO_VARIANTS:-text json capfile quiet filtered})
+ONOFF_PAIRS=${NWO_PAIRS:-20}
+ONOFF_WIN=${NWO_WINDOW:-2}
+ONOFF_SETTLE=${NWO_SETTLE:-0.3}
+ONOFF_VARIANTS=(${NWO_VARIANTS:-text json capfile})
 ONOFF_TICK_MS=100
 
 # One variant's natwho in the node namespace, output to tmpfs (directory
