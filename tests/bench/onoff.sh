@@ -48,7 +48,7 @@ ONOFF_VARIANTS=(${NWO_VARIANTS:-text json capfile})
 ONOFF_TICK_MS=100
 
 # One variant's natwho in the node namespace, output to tmpfs (directory
-# $1); sets ONOFF_PID.
+# $2); sets ONOFF_PID.
 onoff_natwho_start() {
 	local v=$1 d=$2
 	case $v in
