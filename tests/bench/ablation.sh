@@ -26,15 +26,11 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-BUILD=${OUTPUT:-build}
-NATWHO=${NATWHO:-$ROOT/natwho}
-STORM=$ROOT/$BUILD/tests/nw-storm
-ROUNDS=${1:-6}
-DUR=${2:-4}
-
 NWB_NAME=ablation
 . tests/bench/storm-lib.sh
+nwb_paths
+ROUNDS=${1:-6}
+DUR=${2:-4}
 . tests/bench/storm-bpf.sh
 
 nwb_need_root

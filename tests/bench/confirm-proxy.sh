@@ -35,13 +35,12 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
-ROOT=$PWD
-BUILD=${OUTPUT:-build}
-OUTDIR=${NWB_OUT:-$ROOT/$BUILD/bench}
+NWB_NAME=confirm-proxy
+. tests/bench/storm-lib.sh
+nwb_paths
 ROUNDS=${NWCP_ROUNDS:-9}
 DUR=${NWCP_DURATION:-5}
 THREADS=${NWB_THREADS:-2}
-STORM=${NWB_STORM:-$ROOT/$BUILD/tests/nw-storm}
 CLANG=${CLANG:-clang}
 ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # variant label, object, program
@@ -54,9 +53,6 @@ VARIANTS=(
 	"kprobe kprobe confirm_body"
 	"kprobe_btf kprobe_btf confirm_body"
 )
-
-NWB_NAME=confirm-proxy
-. tests/bench/storm-lib.sh
 
 nwb_need_root
 [ -x "$STORM" ] || die "$STORM not built: run make $BUILD/tests/nw-storm"

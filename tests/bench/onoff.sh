@@ -222,14 +222,10 @@ onoff_report() {
 onoff_main() {
 	set -uo pipefail
 	cd "$(dirname "$0")/../.." || exit 1
-	ROOT=$PWD
-	BUILD=${OUTPUT:-build}
-	NATWHO=${NATWHO:-$ROOT/natwho}
-	STORM=${NWB_STORM:-$ROOT/$BUILD/tests/nw-storm}
-	OUTDIR=${NWB_OUT:-$ROOT/$BUILD/bench}
-	THREADS=${NWB_THREADS:-2}
 	NWB_NAME=onoff
 	. tests/bench/storm-lib.sh
+	nwb_paths
+	THREADS=${NWB_THREADS:-2}
 	. tests/bench/storm-report.sh # med_ci90, med_min_max, fmt, variant_name
 	mkdir -p "$OUTDIR" || die "cannot create $OUTDIR"
 	ONOFF_RES=$OUTDIR/onoff.tsv

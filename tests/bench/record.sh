@@ -26,15 +26,12 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-NATWHO=${NATWHO:-$ROOT/natwho}
-STORM=${NWB_STORM:-$ROOT/${OUTPUT:-build}/tests/nw-storm}
+NWB_P=nwrb$$-
+. tests/bench/storm-lib.sh
+nwb_paths
 ROUNDS=${NWR_ROUNDS:-5}
 DUR=${NWR_DURATION:-5}
 THREADS=${NWR_THREADS:-2}
-NWB_P=nwrb$$-
-
-. tests/bench/storm-lib.sh
 
 nwb_need_root
 [ -x "$NATWHO" ] || die "$NATWHO not built: run make"

@@ -25,6 +25,17 @@ NWB_GW=10.224.9.1
 NWB_PIDS=()
 NWB_SYSCTL_SAVED=
 
+# nwb_paths: the paths every host bench script uses, run from the repository
+# root; the environment may point elsewhere (OUTPUT, NATWHO, NWB_STORM,
+# NWB_OUT).  Sets ROOT, BUILD, NATWHO, STORM, OUTDIR.
+nwb_paths() {
+	ROOT=$PWD
+	BUILD=${OUTPUT:-build}
+	NATWHO=${NATWHO:-$ROOT/natwho}
+	STORM=${NWB_STORM:-$ROOT/$BUILD/tests/nw-storm}
+	OUTDIR=${NWB_OUT:-$ROOT/$BUILD/bench}
+}
+
 die() { # die MSG: "NWB_NAME: MSG" on stderr, exit 1
 	echo "${NWB_NAME:-bench}: $*" >&2
 	exit 1

@@ -49,11 +49,8 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-BUILD=${OUTPUT:-build}
-NATWHO=${NATWHO:-$ROOT/natwho}
-STORM=${NWB_STORM:-$ROOT/$BUILD/tests/nw-storm}
-OUTDIR=${NWB_OUT:-$ROOT/$BUILD/bench}
+. tests/bench/storm-lib.sh
+nwb_paths
 ROUNDS=${NWB_ROUNDS:-7}
 DUR=${NWB_DURATION:-6}
 THREADS=${NWB_THREADS:-2}
@@ -61,7 +58,6 @@ NWB_SERVE_THREADS=${NWB_SERVE_THREADS:-1}
 BURST_1M=${NWB_BURST_1M:-1}
 HZ=$(getconf CLK_TCK)
 
-. tests/bench/storm-lib.sh
 
 preflight() {
 	local t

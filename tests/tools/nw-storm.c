@@ -17,10 +17,10 @@
  *	peer closes (one connection per thread at a time).  Runs until killed.
  *
  * -i MS (storm, pingpong): every MS milliseconds, one line on stdout
- *   tick=T done=N cpu=C
- * with T the wall clock (seconds since the epoch, as bash's $EPOCHREALTIME),
- * N the connections (round trips) completed so far and C the CPU seconds
- * used so far: tests/bench/onoff.sh cuts one long storm into windows by it.
+ *   tick=T done=N
+ * with T the wall clock (seconds since the epoch, as bash's $EPOCHREALTIME)
+ * and N the connections (round trips) completed so far:
+ * tests/bench/onoff.sh cuts one long storm into windows by it.
  * storm and pingpong end with one machine-readable line on stdout:
  *   connections=N attempts=N errors=N seconds=S rate=R cpu=C
  *   roundtrips=N connections=N errors=N seconds=S rate=R cpu=C
@@ -307,8 +307,8 @@ static int storm__run(struct storm *s)
 	while (now_s() - t0 < s->duration_ms / 1e3 &&
 	       !(s->count && atomic_load(&s->claimed) >= s->count)) {
 		if (s->tick_ms && now_s() >= next_tick) {
-			printf("tick=%.6f done=%llu cpu=%.3f\n", wall_s(),
-			       (unsigned long long)atomic_load(&s->done), cpu_s() - cpu0);
+			printf("tick=%.6f done=%llu\n", wall_s(),
+			       (unsigned long long)atomic_load(&s->done));
 			next_tick += s->tick_ms / 1e3;
 		}
 		usleep(s->tick_ms && s->tick_ms < 10 ? 1000 : 10000);
