@@ -971,7 +971,7 @@ static int capr_dispatch(struct capr *r, uint32_t type, const unsigned char *p, 
 }
 
 /* After the trailer: the gzip member (its CRC checked) or zstd frame must
- * end, nothing else. */
+ * end, and the file with it. */
 static int capr_finish(struct capr *r)
 {
 	int ret;
@@ -991,6 +991,14 @@ static int capr_finish(struct capr *r)
 					 "truncated after the trailer: no %s end (the file ends at compressed offset %llu)",
 					 capr_box(r), (unsigned long long)r->file_read);
 	}
+	ret = capr_read_input(r);
+	if (ret < 0)
+		return ret;
+	if (ret > 0) /* `natwho -w - >> f` twice, or anything else: not read */
+		return capr_fail(r, -EBADMSG,
+				 "data after the end of the capture at compressed offset %llu "
+				 "(a second capture appended? one per file)",
+				 capr_coff(r));
 	r->finished = true;
 	return 0;
 }

@@ -32,7 +32,7 @@ static int event_read(const void *data, size_t size, struct nw_event *e)
 {
 	struct nw_event4 e4;
 
-	if (size >= sizeof(*e)) {
+	if (size == sizeof(*e)) { /* a layout change bumps the version: no other size */
 		memcpy(e, data, sizeof(*e));
 	} else if (size == sizeof(e4)) {
 		memcpy(&e4, data, sizeof(e4));

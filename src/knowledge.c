@@ -470,9 +470,12 @@ static int kn_load_files(struct knowledge *k)
 		char *data, name[96];
 		size_t len;
 
-		if (ksrc__read(k->opts.files[i], KSRC_MAX_BYTES, &data, &len, err, sizeof(err))) {
+		int rerr = ksrc__read(k->opts.files[i], KSRC_MAX_BYTES, &data, &len, err,
+				      sizeof(err));
+
+		if (rerr) { /* too big: bad input; cannot open or read it: as -r does */
 			nw_err("%s", err);
-			return NW_EXIT_BADINPUT;
+			return rerr == -E2BIG ? NW_EXIT_BADINPUT : NW_EXIT_RUNTIME;
 		}
 		snprintf(name, sizeof(name), "%s", k->opts.files[i]);
 		if (kn_store(k, KSRC_SNAPSHOT, name, data, len) < 0) {

@@ -60,7 +60,8 @@ struct knowledge {
 };
 
 /* Load everything once.  Returns 0, or an NW_EXIT_* code after reporting
- * (a --k8s file that cannot be read or parsed is NW_EXIT_BADINPUT). */
+ * (NW_EXIT_BADINPUT for a --k8s file that cannot be parsed or is too big,
+ * NW_EXIT_RUNTIME for one that cannot be read). */
 int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_source_fn fn,
 		    void *ctx);
 /* Between polls: refresh what changed.  @now_ns is CLOCK_MONOTONIC. */

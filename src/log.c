@@ -27,18 +27,27 @@ int log__verbosity(void)
 static void vreport(const char *level, const char *fmt, va_list ap)
 {
 	char msg[1024];
-	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n;
 
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		snprintf(msg, sizeof(msg), "(unprintable message: %s)", fmt);
 	/* one line, exactly one newline */
-	while (n > 0 && (size_t)n < sizeof(msg) && msg[n - 1] == '\n')
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	if (log_cfg.json) {
+	if (log_cfg.json && !ferror(stdout)) { /* else stdout is what failed */
 		printf("{\"type\":\"%s\",\"%s\":", level, level);
 		out__json_string(stdout, msg);
 		printf("}\n");
 		fflush(stdout);
 		return;
 	}
+	/* A message may quote input (a snapshot's kind, an argument): a newline
+	 * or an escape sequence in it must not forge a line or drive the
+	 * terminal.  JSON escapes them instead. */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
+			msg[i] = '?';
 	fprintf(stderr, "%s: %s\n", level[0] == 'e' ? "Error" : "Warning", msg);
 }
 

@@ -181,7 +181,9 @@ static bool keep_running(struct app *app)
 
 static int run_loop(struct app *app)
 {
+	char why[128];
 	uint64_t now;
+	int e;
 
 	while (keep_running(app)) {
 		int n = capture__poll(&app->cap, record__poll_ms(app->rec, NW_POLL_MS));
@@ -190,13 +192,10 @@ static int run_loop(struct app *app)
 			nw_err("reading the ring buffer: %s", strerror(-n));
 			return NW_EXIT_RUNTIME;
 		}
-		errno = 0;
-		if (fflush(stdout) == EOF || ferror(stdout)) {
-			int e = errno ?: EIO;
-
+		e = out__flush_check(stdout, why, sizeof(why));
+		if (e) {
 			if (e != EPIPE) /* a reader that went away ends natwho quietly */
-				nw_err("writing output failed%s%s", errno ? ": " : "",
-				       errno ? strerror(errno) : " (disk full?)");
+				nw_err("%s", why);
 			return e == EPIPE ? NW_EXIT_OK : NW_EXIT_RUNTIME;
 		}
 		now = now_ns(CLOCK_MONOTONIC);
@@ -547,7 +546,7 @@ static int replay_source(void *ctx, uint32_t cap_kind, const char *name, const v
 	if (record__ksrc_kind(cap_kind, &kind))
 		return -EPROTONOSUPPORT;
 	err = knowledge__put(&app->kn, kind, name, data, len);
-	app->stats.k8s = knowledge__index(&app->kn) != NULL;
+	app->stats.k8s |= knowledge__index(&app->kn) != NULL;
 	return err;
 }
 
@@ -580,7 +579,7 @@ static int run_replay(struct app *app)
 	ret = start_knowledge(app);
 	if (ret)
 		return ret;
-	app->stats.k8s = knowledge__index(&app->kn) != NULL;
+	app->stats.k8s |= knowledge__index(&app->kn) != NULL;
 	ret = replay__file(app->opts.read_path, &ro, &res, err, sizeof(err));
 	if (ret)
 		nw_err("%s", err);
@@ -599,7 +598,7 @@ static void finish(struct app *app)
 		nw_warn("cannot read the missed-join counter: the count below may be short");
 	app->stats.end_ns = now_ns(CLOCK_REALTIME);
 	app->stats.backend = capture__backend(&app->cap);
-	app->stats.k8s = knowledge__index(&app->kn) != NULL;
+	app->stats.k8s |= knowledge__index(&app->kn) != NULL; /* once had knowledge: counts apply */
 	sink__summary(&app->sink, stderr, &app->stats);
 	fflush(stdout);
 	if (lost)

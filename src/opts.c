@@ -113,7 +113,8 @@ void opts__usage(FILE *f)
 	      "  -r, --read FILE         replay a capture file (- for stdin) as it was shown\n"
 	      "                          live; needs neither root nor BPF; --port, --proto,\n"
 	      "                          -4/-6, --pid, --netns INODE, --mismatch-only, -c,\n"
-	      "                          -q, --utc apply in userspace\n"
+	      "                          -q, --utc apply in userspace; --k8s FILE adds a\n"
+	      "                          snapshot to the knowledge recorded in the file\n"
 	      "  -q, --quiet             no live records: the summary only\n"
 	      "  -- CMD [ARGS...]        run CMD once attached, trace until it exits, then\n"
 	      "                          print a verdict and exit with CMD's status\n"
@@ -358,10 +359,22 @@ static bool audit_takes(int c)
 	}
 }
 
+/* How many of -r and the --k8s files read standard input ("-"). */
+static int stdin_readers(const struct nw_opts *o)
+{
+	int n = o->read_path && !strcmp(o->read_path, "-");
+
+	for (int i = 0; i < o->nk8s_files; i++)
+		n += !strcmp(o->k8s_files[i], "-");
+	return n;
+}
+
 /* -r (replay), -w (record) and `-- CMD` against the rest. */
 static int check_modes(const struct nw_opts *o, const char *live, bool children)
 {
-	if (o->read_path && live)
+	if (stdin_readers(o) > 1)
+		nw_err("only one of -r and --k8s can read standard input ('-')");
+	else if (o->read_path && live)
 		nw_err("--%s applies to live tracing, not to -r (replaying a capture file)", live);
 	else if (o->read_path && o->netns_path)
 		nw_err("-r filters by --netns INODE (a number), not by path");
@@ -375,6 +388,32 @@ static int check_modes(const struct nw_opts *o, const char *live, bool children)
 		nw_err("--children and --no-children apply to a command given after --");
 	else
 		return 0;
+	return NW_EXIT_USAGE;
+}
+
+/*
+ * getopt_long() failed with @c ('?' or ':'); @last is argv[optind - 1], the
+ * element it finished with: a long option, or (a short one in a cluster
+ * like "-xq" leaves optind where it was) anything.  Name the option as given.
+ */
+static int bad_option(int c, const char *last)
+{
+	if (!strncmp(last, "--", 2) && last[2]) {
+		int n = (int)strcspn(last, "=");
+
+		if (c == ':')
+			nw_err("missing value for option '%.*s'; try 'natwho --help'", n, last);
+		else if (optopt && last[n]) /* a known option that takes no value */
+			nw_err("option '%.*s' takes no value; try 'natwho --help'", n, last);
+		else
+			nw_err("unknown option '%.*s'; try 'natwho --help'", n, last);
+	} else if (c == ':') {
+		nw_err("missing value for option '-%c'; try 'natwho --help'", optopt);
+	} else if (optopt > ' ' && optopt < 0x7f) {
+		nw_err("unknown option '-%c'; try 'natwho --help'", optopt);
+	} else {
+		nw_err("unknown option; try 'natwho --help'");
+	}
 	return NW_EXIT_USAGE;
 }
 
@@ -403,12 +442,8 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 	}
 	opterr = 0;
 	while ((c = getopt_long(nopts, argv, ":p:P:46o:c:d:w:r:qvhV", long_opts, NULL)) != -1) {
-		if (c == '?' || c == ':') {
-			nw_err("%s '%s'; try 'natwho --help'",
-			       c == '?' ? "unknown option" : "missing value for option",
-			       argv[optind - 1]);
-			return NW_EXIT_USAGE;
-		}
+		if (c == '?' || c == ':')
+			return bad_option(c, argv[optind - 1]);
 		if (o->audit && !audit_takes(c)) {
 			nw_err("natwho audit traces nothing: --%s does not apply to it; "
 			       "try 'natwho --help'", long_name(c));

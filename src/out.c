@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <string.h>
 #include "fmt.h"
@@ -9,6 +11,27 @@ void out__init(struct out *o, FILE *f, enum out_mode mode)
 	memset(o, 0, sizeof(*o));
 	o->f = f;
 	o->mode = mode;
+}
+
+int out__flush_check(FILE *f, char *why, size_t len)
+{
+	struct pollfd p = { .fd = fileno(f), .events = POLLOUT };
+	int e;
+
+	errno = 0;
+	if (fflush(f) != EOF && !ferror(f))
+		return 0;
+	/* stdio keeps no errno: a write that failed earlier (stdout's buffer
+	 * filled up mid-record) left only the error flag.  A pipe whose reader
+	 * is gone polls as POLLERR. */
+	e = errno;
+	if (!e)
+		e = p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLERR) ? EPIPE : EIO;
+	if (e == EIO && !errno)
+		snprintf(why, len, "writing output failed (disk full?)");
+	else
+		snprintf(why, len, "writing output failed: %s", strerror(e));
+	return e;
 }
 
 static void ob_flush(struct out *o)
@@ -83,12 +106,12 @@ static bool shown(const struct out *o, enum out_kind k)
 	return k != OUT_JSON_ONLY;
 }
 
-/* The bytes that go into a JSON string as they are (NUL is not one). */
+/* The bytes that go into a JSON string as they are (NUL is not one; nor
+ * are bytes >= 0x80: only well-formed UTF-8 is copied, json_escape()). */
 static const bool json_plain_byte[256] = {
 	[0x20 ... 0x21] = true, /* 0x22 '"' */
 	[0x23 ... 0x5b] = true, /* 0x5c '\\' */
 	[0x5d ... 0x7e] = true, /* 0x7f DEL */
-	[0x80 ... 0xff] = true,
 };
 
 static inline bool json_plain(unsigned char ch)
@@ -96,8 +119,40 @@ static inline bool json_plain(unsigned char ch)
 	return json_plain_byte[ch];
 }
 
-/* Write @s as the inside of a JSON string literal through @emit: plain runs
- * in one piece, escapes in between. */
+/*
+ * The length of the well-formed UTF-8 sequence (RFC 3629: no overlong form,
+ * no surrogate, nothing above U+10FFFF) that starts with the byte >= 0x80
+ * at @p, or 0.  Stops at the first byte that does not fit, so a NUL ends it.
+ */
+static size_t utf8_len(const unsigned char *p)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		return p[1] >= lo && p[1] <= hi ? 2 : 0;
+	if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		lo = p[0] == 0xe0 ? 0xa0 : lo;
+		hi = p[0] == 0xed ? 0x9f : hi;
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		lo = p[0] == 0xf0 ? 0x90 : lo;
+		hi = p[0] == 0xf4 ? 0x8f : hi;
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
+				       (p[3] & 0xc0) == 0x80 ?
+			       4 :
+			       0;
+	}
+	return 0;
+}
+
+/*
+ * Write @s as the inside of a JSON string literal through @emit: plain runs
+ * and well-formed UTF-8 in one piece, escapes in between.  A byte that is
+ * not part of well-formed UTF-8 (a comm the kernel cut inside a character,
+ * a name in another encoding) becomes U+FFFD: JSON is UTF-8, and a strict
+ * reader rejects the whole record otherwise.
+ */
 static void json_escape(const char *s, void (*emit)(void *, const char *, size_t), void *ctx)
 {
 	const char *run = s;
@@ -105,9 +160,14 @@ static void json_escape(const char *s, void (*emit)(void *, const char *, size_t
 
 	for (const char *p = s;; p++) {
 		unsigned char ch = (unsigned char)*p;
+		size_t u;
 
 		if (json_plain(ch))
 			continue;
+		if (ch >= 0x80 && (u = utf8_len((const unsigned char *)p))) {
+			p += u - 1;
+			continue;
+		}
 		emit(ctx, run, p - run);
 		run = p + 1;
 		if (!ch)
@@ -118,7 +178,11 @@ static void json_escape(const char *s, void (*emit)(void *, const char *, size_t
 		case '\n': emit(ctx, "\\n", 2); break;
 		case '\r': emit(ctx, "\\r", 2); break;
 		case '\t': emit(ctx, "\\t", 2); break;
-		default: emit(ctx, esc, snprintf(esc, sizeof(esc), "\\u%04x", ch));
+		default:
+			if (ch >= 0x80)
+				emit(ctx, "\\ufffd", 6);
+			else
+				emit(ctx, esc, snprintf(esc, sizeof(esc), "\\u%04x", ch));
 		}
 	}
 }

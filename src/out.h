@@ -120,4 +120,12 @@ void out__text(struct out *o, const char *fmt, ...) __attribute__((format(printf
 /* Write @s as a JSON string literal (quotes and escapes) to @f. */
 void out__json_string(FILE *f, const char *s);
 
+/*
+ * Flush @f and say whether everything written to it got through: 0; EPIPE
+ * when its reader went away (a closed pipe ends natwho quietly); another
+ * errno after a one-line description into @why (EIO when stdio kept none:
+ * a full disk, usually).
+ */
+int out__flush_check(FILE *f, char *why, size_t len);
+
 #endif

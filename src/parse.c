@@ -91,11 +91,13 @@ int parse_duration_ns(const char *s, uint64_t *out_ns)
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(p, units[i].suffix))
 			continue;
-		if (mul_ovf(whole, units[i].ns, &ns))
+		/* the fraction of the unit, to the nanosecond below (frac < 10^9
+		 * and an hour 3.6 * 10^12 ns: the product needs 128 bits) */
+		uint64_t part = (uint64_t)((unsigned __int128)frac * units[i].ns / frac_div);
+
+		if (mul_ovf(whole, units[i].ns, &ns) || ns > UINT64_MAX - part)
 			return -ERANGE;
-		if (ns > UINT64_MAX - frac * (units[i].ns / frac_div))
-			return -ERANGE;
-		*out_ns = ns + frac * (units[i].ns / frac_div);
+		*out_ns = ns + part;
 		return 0;
 	}
 	return -EINVAL;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include "capfile.h"
 #include "filter.h"
@@ -63,6 +64,22 @@ int record__ksrc_kind(uint32_t cap_kind, enum ksrc_kind *out)
 	return -ENOENT;
 }
 
+/*
+ * The capture may hold a cluster snapshot: 0600.  O_CREAT gives a new file
+ * that mode; an existing one (overwritten) keeps its own unless changed
+ * here.  Devices and FIFOs are the user's choice.  0, or -1 with errno.
+ */
+static int record_private(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -1;
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & 077))
+		return 0;
+	return fchmod(fd, 0600);
+}
+
 int record__open(struct record **recp, const char *path, char *err, size_t errlen)
 {
 	bool std = !strcmp(path, "-");
@@ -84,10 +101,12 @@ int record__open(struct record **recp, const char *path, char *err, size_t errle
 	rec->tail = &rec->pending;
 	rec->fd = std ? STDOUT_FILENO :
 			open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (rec->fd < 0) {
+	if (rec->fd < 0 || (!std && record_private(rec->fd))) {
 		int e = errno;
 
 		snprintf(err, errlen, "cannot create capture file '%s': %s", path, strerror(e));
+		if (rec->fd >= 0 && !std)
+			close(rec->fd);
 		free(rec);
 		return -e;
 	}

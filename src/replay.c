@@ -176,14 +176,9 @@ int replay__fd(int fd, const char *name, const struct replay_opts *o, struct rep
 		snprintf(err, errlen, "%s: %s", name, msg);
 		return replay_exit_code(ret);
 	}
-	errno = 0;
-	if ((fflush(o->out) == EOF || ferror(o->out)) && (errno ?: EIO) != EPIPE) {
-		/* a full disk is an error; a reader that went away is not */
-		snprintf(err, errlen, "writing output failed%s%s", errno ? ": " : "",
-			 errno ? strerror(errno) : " (disk full?)");
-		return NW_EXIT_RUNTIME;
-	}
-	return NW_EXIT_OK;
+	/* a full disk is an error; a reader that went away is not */
+	ret = out__flush_check(o->out, err, errlen);
+	return ret && ret != EPIPE ? NW_EXIT_RUNTIME : NW_EXIT_OK;
 }
 
 int replay__file(const char *path, const struct replay_opts *o, struct replay_result *res,

@@ -386,7 +386,7 @@ void sink__summary(struct sink *s, FILE *text_f, const struct nw_stats *st)
 	if (st->join)
 		snprintf(joins, sizeof(joins), ", %llu joins missed",
 			 (unsigned long long)st->join_missed);
-	if (st->k8s || st->hidden)
+	if (st->k8s || st->hidden || st->mismatches)
 		snprintf(k8s, sizeof(k8s), ", %llu MISMATCH, %llu not shown",
 			 (unsigned long long)st->mismatches, (unsigned long long)st->hidden);
 	if (o->mode == OUT_TEXT) {
@@ -407,7 +407,7 @@ void sink__summary(struct sink *s, FILE *text_f, const struct nw_stats *st)
 	out__u64(o, OUT_JSON_ONLY, "undecodable", NULL, st->undecodable);
 	if (st->join)
 		out__u64(o, OUT_JSON_ONLY, "join_missed", NULL, st->join_missed);
-	if (st->k8s || st->hidden) {
+	if (st->k8s || st->hidden || st->mismatches) {
 		out__u64(o, OUT_JSON_ONLY, "mismatches", NULL, st->mismatches);
 		out__u64(o, OUT_JSON_ONLY, "hidden", NULL, st->hidden);
 	}

@@ -18,7 +18,7 @@ struct nw_stats {
 	bool join; /* --cgroup/--pod given: join_missed is meaningful */
 	uint64_t mismatches; /* connections with the k8s verdict "mismatch" */
 	uint64_t hidden; /* not printed: --mismatch-only */
-	bool k8s; /* Kubernetes/rules knowledge was available */
+	bool k8s; /* Kubernetes/rules knowledge was available at some point */
 	uint64_t start_ns, end_ns; /* wall clock */
 	const char *backend;
 };

@@ -11,7 +11,8 @@ expect_exit() {
 	shift 2
 	"$NATWHO" "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
 	[ $rc -eq "$code" ] || { cat "$TMP/err"; fail "natwho $* exited $rc, want $code"; }
-	[ "$(grep -c '^Error: ' "$TMP/err")" -eq 1 ] || { cat "$TMP/err"; fail "natwho $*: not one Error: line"; }
+	[ "$(grep -c '^Error: ' "$TMP/err")" -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] ||
+		{ cat "$TMP/err"; fail "natwho $*: not one Error: line"; }
 	grep -q -- "$pattern" "$TMP/err" || { cat "$TMP/err"; fail "natwho $*: want /$pattern/"; }
 	[ ! -s "$TMP/out" ] || fail "natwho $*: wrote to stdout"
 	echo "ok: natwho $* -> $code: $(grep '^Error' "$TMP/err")"
@@ -35,6 +36,19 @@ expect_exit 2 "cannot open network namespace '/nonexistent'" --netns /nonexisten
 expect_exit 2 "unknown option '--bogus'" --bogus
 expect_exit 2 "unknown option '-z'" -z
 expect_exit 2 "missing value for option '--port'" --port
+expect_exit 2 "unknown option '-x'" -qx
+expect_exit 2 "unknown option '-x'" -xq # getopt is still inside the cluster
+expect_exit 2 "missing value for option '-p'" -qp
+expect_exit 2 "option '--utc' takes no value" --utc=1
+expect_exit 2 "unknown option '--bogus'" --bogus=3
+# A value quoted in an error cannot forge a second line or drive the terminal.
+expect_exit 2 "invalid --port '1?Error: forged?\[2J'" --port $'1\nError: forged\e[2J'
+expect_exit 2 "only one of -r and --k8s can read standard input" -r - --k8s -
+expect_exit 2 "only one of -r and --k8s can read standard input" --k8s - --k8s - -d 1
+# An input file that cannot be read is a runtime failure (1), as for -r;
+# malformed is 5.
+expect_exit 1 "/nonexistent: No such file or directory" -r "$E2E_ROOT/tests/fixtures/capfile/v1.0-incident.nwcap" --k8s /nonexistent
+expect_exit 1 "/nonexistent.nwcap" -r /nonexistent.nwcap
 expect_exit 2 "natwho audit traces nothing: --port does not apply" audit --port 3306
 expect_exit 2 "natwho audit traces nothing: --count does not apply" audit -o json -c 5
 expect_exit 2 "natwho audit takes no -r, -w or command" audit -w /dev/null

@@ -8,7 +8,7 @@
 # live JSON; a signal to natwho reaches CMD; a CMD that cannot run gives
 # 127; CMD keeps natwho's environment; the replay needs no root; a ruleset
 # change while recording replays at the same point; -w - keeps stdout for
-# the capture alone.
+# the capture alone; a capture file overwritten becomes mode 600.
 NW_P=nwr$$-
 . "$(dirname "$0")/../lib/e2e.sh"
 
@@ -46,10 +46,14 @@ run_cmd() {
 
 sleep 0.3 # the noise is flowing
 : >"$TMP/pids"
+echo "an older file, readable by all" >"$TMP/cap" && chmod 644 "$TMP/cap"
 run_cmd "$TMP/live.json" "$TMP/live.err" -o json -w "$TMP/cap" -- sh "$TMP/cmd.sh"
 cat "$TMP/live.json" "$TMP/live.err"
 [ "$RC" = 3 ] || fail "natwho -- CMD returned $RC, CMD exited 3"
 echo "ok: CMD's exit status returned"
+# It may hold a cluster snapshot: 0600, also when it overwrote a file.
+[ "$(stat -c %a "$TMP/cap")" = 600 ] || fail "capture file mode $(stat -c %a "$TMP/cap"), want 600"
+echo "ok: the capture file overwritten is mode 600"
 pids=$(paste -sd, "$TMP/pids")
 [ "$(wc -l <"$TMP/pids")" = 3 ] || fail "CMD did not record its three pids"
 expect_json "$TMP/live.json" "CMD's TCP connection, DNAT'ed to pod B" \

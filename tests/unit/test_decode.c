@@ -223,6 +223,13 @@ static void test_short_form_bad(void **state)
 	assert_int_equal(conn__decode(&e4, sizeof(e4), 0, "x", &c), -EPROTO);
 	e.version = 1;
 	assert_int_equal(conn__decode(&e, sizeof(e), 0, "x", &c), 0);
+	/* the full form only at its own size: a longer record is not one */
+	{
+		unsigned char big[sizeof(e) + 8] = { 0 };
+
+		memcpy(big, &e, sizeof(e));
+		assert_int_equal(conn__decode(big, sizeof(big), 0, "x", &c), -EINVAL);
+	}
 	e.version = 0;
 	assert_int_equal(conn__decode(&e, sizeof(e), 0, "x", &c), -EPROTO);
 }

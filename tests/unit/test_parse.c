@@ -46,6 +46,13 @@ static void test_duration(void **state)
 	assert_true(ns == 3600000000000ULL);
 	assert_int_equal(parse_duration_ns("0.000000001", &ns), 0);
 	assert_true(ns == 1);
+	/* a fraction of a unit to the nanosecond (nine digits kept) */
+	assert_int_equal(parse_duration_ns("1.9999999ms", &ns), 0);
+	assert_true(ns == 1999999);
+	assert_int_equal(parse_duration_ns("0.5000000ms", &ns), 0);
+	assert_true(ns == 500000);
+	assert_int_equal(parse_duration_ns("0.123456789123h", &ns), 0);
+	assert_true(ns == 444444440400ULL);
 	assert_int_equal(parse_duration_ns("1.", &ns), -EINVAL);
 	assert_int_equal(parse_duration_ns(".5", &ns), -EINVAL);
 	assert_int_equal(parse_duration_ns("5x", &ns), -EINVAL);

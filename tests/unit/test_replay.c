@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <cmocka.h>
+#include "capfile.h"
 #include "filter.h"
 #include "fixtures.h"
 #include "golden.h"
@@ -531,6 +532,39 @@ static void test_damage_everywhere(void **state)
 	free(buf);
 }
 
+/* A capture ends with its trailer and its zstd frame or gzip member: a
+ * second capture appended (`natwho -w - >> f`, twice) or bytes after it
+ * are an error (exit 5) after the first capture's records, not ignored. */
+static void test_data_after_end(void **state)
+{
+	static const char *const names[] = { "v1.0-incident.nwcap", "gzip-v1.0-incident.nwcap" };
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		size_t n;
+		char *buf = fixture_bytes(names[i], &n);
+
+		for (int garbage = 0; garbage < 2; garbage++) {
+			struct replay_opts o = { .output = OUT_JSON, .quiet = true };
+			size_t extra = garbage ? 1 : n;
+			struct run r;
+			int fd;
+
+			buf = realloc(buf, 2 * n);
+			assert_non_null(buf);
+			memcpy(buf + n, garbage ? "x" : buf, extra);
+			fd = memfd_copy(buf, n + extra);
+			replay_fd(fd, &o, &r);
+			close(fd);
+			assert_int_equal(r.rc, NW_EXIT_BADINPUT);
+			assert_non_null(strstr(r.err, "data after the end of the capture"));
+			assert_int_equal(r.res.shown, 5); /* the first capture's, all of them */
+			run_free(&r);
+		}
+		free(buf);
+	}
+}
+
 static void test_read_error(void **state)
 {
 	struct replay_opts o = { .output = OUT_TEXT };
@@ -548,6 +582,58 @@ static void test_read_error(void **state)
 			 NW_EXIT_RUNTIME);
 	assert_string_equal(err, "cannot open capture file '/nonexistent/x.nwcap': "
 				 "No such file or directory");
+}
+
+/*
+ * A reader that goes away (natwho -r FILE | head -1) ends the replay
+ * quietly, exit 0: also when the write that failed was an early one, whose
+ * errno stdio does not keep (only its error flag); a full device is an
+ * error.  Output: a pipe with its read end closed, and /dev/full.
+ */
+static void test_reader_gone(void **state)
+{
+	static const struct cap_header hdr = { .natwho_version = "t", .backend = "netfilter" };
+	struct replay_opts o = { .output = OUT_TEXT };
+	struct replay_result res;
+	int fd = memfd_create("cap", 0), pfd[2], rc;
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	struct capw *w;
+	struct nw_event e;
+	char err[256];
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(capw__open(&w, fd, &hdr, err, sizeof(err)), 0);
+	fix_event(FIX_INCIDENT_V4, &e);
+	for (int i = 0; i < 2000; i++) /* far more than the pipe and the buffers hold */
+		assert_int_equal(capw__event(w, &e, sizeof(e)), 0);
+	assert_int_equal(capw__close(w, &(struct cap_trailer){ 0 }), 0);
+	o.text_f = stderr;
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 0) {
+			assert_int_equal(pipe(pfd), 0);
+			close(pfd[0]);
+			f = fdopen(pfd[1], "w");
+		} else {
+			f = fopen("/dev/full", "w");
+		}
+		assert_non_null(f);
+		o.out = f;
+		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+		err[0] = '\0';
+		rc = replay__fd(fd, "cap", &o, &res, err, sizeof(err));
+		assert_true(res.shown < 2000); /* stopped at the failed write */
+		if (pass == 0) {
+			assert_int_equal(rc, NW_EXIT_OK);
+		} else {
+			assert_int_equal(rc, NW_EXIT_RUNTIME);
+			assert_non_null(strstr(err, "writing output failed"));
+		}
+		fclose(f);
+	}
+	signal(SIGPIPE, old);
+	close(fd);
 }
 
 /* ---------------------------------------------------------------- verdict */
@@ -627,6 +713,8 @@ int main(void)
 		cmocka_unit_test(test_stop_and_stats),
 		cmocka_unit_test(test_bad_fixtures),
 		cmocka_unit_test(test_damage_everywhere),
+		cmocka_unit_test(test_reader_gone),
+		cmocka_unit_test(test_data_after_end),
 		cmocka_unit_test(test_read_error),
 		cmocka_unit_test(test_verdict),
 		cmocka_unit_test(test_verdict_overflow),

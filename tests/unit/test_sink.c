@@ -369,6 +369,81 @@ static void test_comm_controls(void **state)
 	free(s);
 }
 
+/* Mismatches counted are always reported, also when no knowledge is left
+ * at the end (a ruleset that emptied during the run). */
+static void test_summary_mismatches(void **state)
+{
+	struct nw_stats st = { .events = 2, .mismatches = 1, .backend = "netfilter" };
+	struct sink *s = malloc(sizeof(*s));
+	char *buf;
+	size_t len;
+	FILE *mf;
+
+	(void)state;
+	assert_non_null(s);
+	for (int mode = OUT_TEXT; mode <= OUT_JSON; mode++) {
+		mf = open_memstream(&buf, &len);
+		assert_non_null(mf);
+		sink__init(s, mf, mode, true);
+		sink__summary(s, mf, &st);
+		fclose(mf);
+		assert_non_null(strstr(buf, mode == OUT_TEXT ? ", 1 MISMATCH, 0 not shown" :
+							       "\"mismatches\":1,\"hidden\":0"));
+		free(buf);
+	}
+	free(s);
+}
+
+/* JSON is UTF-8: well-formed sequences pass, every other byte >= 0x80 is
+ * U+FFFD (a comm cut inside a character, overlong forms, surrogates). */
+static void test_json_utf8(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"" },
+		{ "\xc3\xb1\xc3", "\"\xc3\xb1\\ufffd\"" },		/* cut after the lead byte */
+		{ "a\xe2\x82", "\"a\\ufffd\\ufffd\"" },		/* cut 3-byte form */
+		{ "\xc0\x80", "\"\\ufffd\\ufffd\"" },		/* overlong NUL */
+		{ "\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"" },	/* overlong '/' */
+		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },	/* a surrogate */
+		{ "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" }, /* > U+10FFFF */
+		{ "\xff\"\x80", "\"\\ufffd\\\"\\ufffd\"" },
+	};
+	struct sink *s = malloc(sizeof(*s));
+	struct nw_event e;
+	struct conn c;
+	char *buf, want[64];
+	size_t len;
+	FILE *mf;
+
+	(void)state;
+	assert_non_null(s);
+	fix_event(0, &e);
+	assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "netfilter", &c), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* out__json_string() */
+		mf = open_memstream(&buf, &len);
+		assert_non_null(mf);
+		out__json_string(mf, cases[i].in);
+		fclose(mf);
+		assert_string_equal(buf, cases[i].want);
+		free(buf);
+		/* a record's comm, through the output buffer */
+		memset(c.comm, 0, sizeof(c.comm));
+		memcpy(c.comm, cases[i].in, strlen(cases[i].in));
+		mf = open_memstream(&buf, &len);
+		assert_non_null(mf);
+		sink__init(s, mf, OUT_JSON, true);
+		sink__conn(s, &c);
+		fclose(mf);
+		snprintf(want, sizeof(want), "\"comm\":%s,", cases[i].want);
+		assert_non_null(strstr(buf, want));
+		free(buf);
+	}
+	free(s);
+}
+
 static void test_out_frag(void **state)
 {
 	struct out_frag *f = malloc(sizeof(*f));
@@ -480,6 +555,8 @@ int main(void)
 		cmocka_unit_test(test_text_reuse),
 		cmocka_unit_test(test_json_reuse),
 		cmocka_unit_test(test_comm_controls),
+		cmocka_unit_test(test_json_utf8),
+		cmocka_unit_test(test_summary_mismatches),
 	};
 
 	setenv("TZ", "UTC", 1);
