@@ -216,6 +216,7 @@ struct kindex {
 	kindex_warn_fn warn;
 	void *warn_ctx;
 	const char *src_name; /* the source being parsed, for messages */
+	size_t ep_limit, ep_added; /* endpoints the source being parsed may add (0: any) */
 	uint64_t gen; /* k8s_annot.index_gen */
 };
 

@@ -199,20 +199,30 @@ static int snap__pod(struct snap *s, struct json_object *o)
 	return snap__pod_ports(s, spec, s->idx->pods.n - 1);
 }
 
-#define SNAP_MAX_VIPS 32
-#define SNAP_MAX_PORTS 64
+/* Addresses of one Service kept (2 ClusterIPs, externalIPs and load-balancer
+ * IPs have no limit in the API); ports of one EndpointSlice (the API's
+ * limit).  More are skipped with a warning, never silently. */
+#define SNAP_MAX_VIPS 256
+#define SNAP_MAX_PORTS 100
 
 struct snap_vips {
 	struct kaddr a[SNAP_MAX_VIPS];
 	uint8_t kind[SNAP_MAX_VIPS];
-	uint8_t n;
+	uint16_t n;
+	bool full; /* the rest skipped, and said so */
 	bool family[2]; /* spec.ipFamilies, or the ClusterIPs' families */
 };
 
 static void snap__vip(struct snap *s, struct snap_vips *v, const char *ip, uint8_t kind)
 {
-	if (!ip || !*ip || !strcmp(ip, "None") || v->n == SNAP_MAX_VIPS)
+	if (!ip || !*ip || !strcmp(ip, "None"))
 		return;
+	if (v->n == SNAP_MAX_VIPS) {
+		if (!v->full)
+			snap__skip(s, "more than 256 addresses: those after the 256th");
+		v->full = true;
+		return;
+	}
 	if (kaddr__parse(ip, strlen(ip), 0, &v->a[v->n])) {
 		snap__skip(s, "malformed Service address");
 		return;
@@ -232,7 +242,7 @@ static void snap__svc_vips(struct snap *s, struct json_object *o, struct snap_vi
 		snap__vip(s, v, json_object_get_string(snap__at(arr, i)), K8S_KIND_CLUSTER_IP);
 	if (!snap__len(arr))
 		snap__vip(s, v, kjson__str(spec, "clusterIP"), K8S_KIND_CLUSTER_IP);
-	for (uint8_t i = 0; i < v->n; i++)
+	for (uint16_t i = 0; i < v->n; i++)
 		v->family[kfam__idx(v->a[i].family)] = true;
 	arr = kjson__get(spec, "externalIPs", json_type_array);
 	for (size_t i = 0; i < snap__len(arr); i++)
@@ -269,7 +279,7 @@ static int snap__svc_port(struct snap *s, struct json_object *pt, const struct s
 	sp->port = (uint16_t)port;
 	sp->node_port = (uint16_t)node_port;
 	err = 0;
-	for (uint8_t i = 0; i < v->n && !err; i++)
+	for (uint16_t i = 0; i < v->n && !err; i++)
 		err = kindex__add_vip(s->idx, id, v->kind[i], &v->a[i], KO_SNAPSHOT, NULL, NULL);
 	for (int f = 0; f < 2 && node_port && !err; f++)
 		if (v->family[f])
@@ -337,6 +347,8 @@ static int snap__slice_ports(struct snap *s, struct json_object *ports, const ch
 			     uint32_t *ids, uint16_t *pnums, size_t *n)
 {
 	*n = 0;
+	if (snap__len(ports) > SNAP_MAX_PORTS) /* the API allows no more */
+		snap__skip(s, "more than 100 ports: those after the 100th");
 	for (size_t i = 0; i < snap__len(ports) && *n < SNAP_MAX_PORTS; i++) {
 		struct json_object *pt = snap__at(ports, i);
 		const char *pname = kjson__str(pt, "name");

@@ -327,9 +327,13 @@ int kindex__add_nodeport(struct kindex *idx, uint32_t svcport, uint8_t family, u
 int kindex__add_ep(struct kindex *idx, uint32_t svcport, const struct kaddr *a, uint16_t port,
 		   bool ready, uint8_t origin, const char *pod_ns, const char *pod_name)
 {
-	struct kep *ep = KVEC_PUSH(&idx->eps);
 	struct ksvcport *sp = &idx->svcports.v[svcport];
+	struct kep *ep;
 
+	if (idx->ep_limit && idx->ep_added >= idx->ep_limit)
+		return -E2BIG;
+	idx->ep_added++;
+	ep = KVEC_PUSH(&idx->eps);
 	if (!ep)
 		return -ENOMEM;
 	kkey__set(&ep->key, a->family, a->addr, sp->proto, port);
@@ -594,7 +598,24 @@ int kindex__add_source(struct kindex *idx, enum ksrc_kind kind, const char *name
 		snprintf(errbuf, errlen, "%s: %s", idx->src_name, strerror(ENOMEM));
 		return -ENOMEM;
 	}
+	/*
+	 * A ruleset's endpoint is a DNAT rule (60 bytes of text at least), reached
+	 * by the one Service port whose chain holds it.  Chains shared by many
+	 * Service ports (kube-proxy writes none) would give ports x rules
+	 * endpoints: 170 KB of crafted rules, a million.  A snapshot's slice
+	 * lists ports x addresses by design.
+	 */
+	idx->ep_added = 0;
+	idx->ep_limit = kind == KSRC_IPTABLES_SAVE || kind == KSRC_IP6TABLES_SAVE ||
+					kind == KSRC_NFT_JSON ?
+				len / 16 + 1024 :
+				0;
 	err = kindex__dispatch(idx, kind, data ? data : "", data ? len : 0, errbuf, errlen);
+	if (err == -E2BIG && idx->ep_limit && idx->ep_added >= idx->ep_limit)
+		snprintf(errbuf, errlen,
+			 "%s: more Service endpoints than its DNAT rules can give (chains shared "
+			 "by Service ports?): not used",
+			 idx->src_name);
 	if (!err) {
 		err = kindex__rebuild(idx);
 		if (err)
@@ -608,6 +629,7 @@ int kindex__add_source(struct kindex *idx, enum ksrc_kind kind, const char *name
 	}
 	free(mark.svcports_copy);
 	idx->src_name = NULL;
+	idx->ep_limit = 0;
 	return err;
 }
 

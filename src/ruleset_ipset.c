@@ -123,13 +123,18 @@ static int ipset__line(struct kindex *idx, const char *line, size_t n)
 	return ipset__entry(idx, kind, family, np_proto, entry, entry_n);
 }
 
-/* A NUL-terminated copy of the line: strcspn must not run past it. */
+/* A NUL-terminated copy of the line: strcspn must not run past it.  A line
+ * with a NUL inside is not `ipset save` output (and would end the copy
+ * early: its length would lie). */
 static int ipset__copy_line(const struct klines *l, const char *s, size_t n)
 {
 	char buf[512];
 
-	snprintf(buf, sizeof(buf), "%.*s", (int)(n < sizeof(buf) ? n : sizeof(buf) - 1), s);
-	return n < sizeof(buf) ? ipset__line(l->idx, buf, n) : -EINVAL;
+	if (n >= sizeof(buf) || memchr(s, '\0', n))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return ipset__line(l->idx, buf, n);
 }
 
 int ruleset_ipset__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,

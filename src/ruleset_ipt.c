@@ -31,6 +31,7 @@
 
 struct ipt_rule {
 	uint32_t chain;
+	uint32_t pos; /* its index in its chain's rules */
 	uint32_t line;
 	const char *text; /* the whole line, NUL-terminated copy in the arena */
 	const char *comment, *target, *match_set, *match_set_flags;
@@ -379,15 +380,27 @@ static int ipt__read(struct ipt *p, const char *data, size_t len)
 }
 
 /* Per chain, the indexes of its rules in order. */
+/* Each chain's rules in order, and each rule's position: counted first, so
+ * that a chain of many rules is one allocation, not one per rule. */
 static int ipt__index_chains(struct ipt *p)
 {
-	for (uint32_t i = 0; i < p->rules.n; i++) {
-		struct ipt_chain *c = &p->chains.v[p->rules.v[i].chain];
-		uint32_t *nr = realloc(c->rules, (c->nrules + 1) * sizeof(*nr));
+	for (uint32_t i = 0; i < p->rules.n; i++)
+		p->chains.v[p->rules.v[i].chain].nrules++;
+	for (uint32_t i = 0; i < p->chains.n; i++) {
+		struct ipt_chain *c = &p->chains.v[i];
 
-		if (!nr)
+		if (!c->nrules)
+			continue;
+		c->rules = malloc(c->nrules * sizeof(*c->rules));
+		if (!c->rules)
 			return -ENOMEM;
-		c->rules = nr;
+		c->nrules = 0;
+	}
+	for (uint32_t i = 0; i < p->rules.n; i++) {
+		struct ipt_rule *r = &p->rules.v[i];
+		struct ipt_chain *c = &p->chains.v[r->chain];
+
+		r->pos = c->nrules;
 		c->rules[c->nrules++] = i;
 	}
 	return 0;
@@ -457,9 +470,7 @@ static void ipt__rule_reach(const struct ipt *p, const struct ipt_rule *r, struc
 			continue;
 		out[h].local_only |= r->local_dst;
 		if (base) {
-			for (uint32_t i = 0; i < c->nrules; i++)
-				if (&p->rules.v[c->rules[i]] == r)
-					out[h].pos = i;
+			out[h].pos = r->pos;
 			out[h].text = r->text;
 		}
 	}

@@ -43,7 +43,7 @@ struct nft_chain {
 	int hook; /* KHOOK_*, -1: not a NAT prerouting/output base chain */
 	int32_t prio;
 	struct json_object **rules;
-	uint32_t nrules;
+	uint32_t nrules, cap;
 	struct kreach reach[KHOOK_MAX];
 	uint32_t gen;
 };
@@ -66,7 +66,7 @@ struct nft {
 	struct json_object *list;
 	KVEC(struct nft_table) tables;
 	KVEC(struct nft_chain) chains;
-	struct kstrmap chain_ids, cluster_ips;
+	struct kstrmap table_ids, chain_ids, cluster_ips;
 	struct karena tmp; /* keys of the maps above */
 	uint8_t *eps_done;
 	uint32_t neps_done, gen;
@@ -92,21 +92,25 @@ static uint32_t nft__chain_id(struct nft *p, const struct nft_table *t, const ch
 
 static uint32_t nft__table_id(struct nft *p, const char *family, const char *name)
 {
-	for (uint32_t i = 0; family && name && i < p->tables.n; i++)
-		if (!strcmp(p->tables.v[i].family, family) && !strcmp(p->tables.v[i].name, name))
-			return i;
-	return KNONE;
+	char key[768];
+
+	if (!family || !name)
+		return KNONE;
+	nft__key(key, sizeof(key), family, name, NULL);
+	return kstrmap__get(&p->table_ids, key, strlen(key));
 }
 
 static int nft__table(struct nft *p, struct json_object *o)
 {
-	const char *family = kjson__str(o, "family"), *name = kjson__str(o, "name");
+	const char *family = kjson__str(o, "family"), *name = kjson__str(o, "name"), *key;
 	struct nft_table *t;
+	char buf[768];
 
 	if (!family || !name || nft__table_id(p, family, name) != KNONE)
 		return -EINVAL;
 	t = KVEC_PUSH(&p->tables);
-	if (!t)
+	key = karena__strdup(&p->tmp, nft__key(buf, sizeof(buf), family, name, NULL));
+	if (!t || !key || kstrmap__put(&p->table_ids, key, p->tables.n - 1))
 		return -ENOMEM;
 	t->family = family;
 	t->name = name;
@@ -174,10 +178,15 @@ static int nft__rule(struct nft *p, struct json_object *o)
 	if (id == KNONE)
 		return -EINVAL;
 	c = &p->chains.v[id];
-	nr = realloc(c->rules, (c->nrules + 1) * sizeof(*nr));
-	if (!nr)
-		return -ENOMEM;
-	c->rules = nr;
+	if (c->nrules == c->cap) { /* doubling: a chain of many rules is no quadratic copy */
+		uint32_t ncap = c->cap ? c->cap * 2 : 8;
+
+		nr = ncap > c->cap ? realloc(c->rules, (size_t)ncap * sizeof(*nr)) : NULL;
+		if (!nr)
+			return -ENOMEM;
+		c->rules = nr;
+		c->cap = ncap;
+	}
 	c->rules[c->nrules++] = o;
 	if (nft__has_xt(expr))
 		p->tables.v[t].xt = true;
@@ -365,11 +374,14 @@ static int nft__match(struct json_object *m, uint8_t af, struct nft_rinfo *ri)
 	fib = kjson__get(left, "fib", json_type_object);
 	if (fib) {
 		const char *res = kjson__str(fib, "result");
+		struct json_object *flag;
 
 		fl = kjson__get(fib, "flags", json_type_array);
-		if (!neg && res && !strcmp(res, "type") && fl &&
-		    json_object_array_length(fl) == 1 &&
-		    !strcmp(json_object_get_string(json_object_array_get_idx(fl, 0)), "daddr") &&
+		flag = fl && json_object_array_length(fl) == 1 ? json_object_array_get_idx(fl, 0) :
+								  NULL;
+		if (!neg && res && !strcmp(res, "type") &&
+		    json_object_is_type(flag, json_type_string) && /* not null */
+		    !strcmp(json_object_get_string(flag), "daddr") &&
 		    json_object_is_type(right, json_type_string) &&
 		    !strcmp(json_object_get_string(right), "local"))
 			ri->local_only = true;
@@ -478,8 +490,8 @@ static void nft__render_nat(const char *kind, struct json_object *v, char *buf, 
 	range = kjson__get(port, "range", json_type_array);
 	if (range && json_object_array_length(range) == 2)
 		snprintf(ports, sizeof(ports), ":%s-%s",
-			 json_object_get_string(json_object_array_get_idx(range, 0)),
-			 json_object_get_string(json_object_array_get_idx(range, 1)));
+			 json_object_get_string(json_object_array_get_idx(range, 0)) ?: "?",
+			 json_object_get_string(json_object_array_get_idx(range, 1)) ?: "?");
 	else if (json_object_is_type(port, json_type_int))
 		snprintf(ports, sizeof(ports), ":%s", json_object_get_string(port));
 	if (addr && strchr(addr, ':') && ports[0])
@@ -1015,6 +1027,7 @@ static void nft__free(struct nft *p)
 	free(p->chains.v);
 	free(p->tables.v);
 	free(p->eps_done);
+	kstrmap__free(&p->table_ids);
 	kstrmap__free(&p->chain_ids);
 	kstrmap__free(&p->cluster_ips);
 	karena__free(&p->tmp);

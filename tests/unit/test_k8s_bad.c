@@ -131,6 +131,46 @@ static void test_missing_fields(void **state)
 	kindex__free(idx);
 }
 
+/* More addresses than natwho keeps per Service, more ports in a slice than
+ * the API allows: the rest skipped, counted and said, never silently. */
+static void test_snapshot_limits(void **state)
+{
+	size_t len = 1 << 16, n;
+	char *buf = malloc(len);
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	struct warns w = { 0 };
+
+	(void)state;
+	assert_non_null(buf);
+	kindex__set_warn(idx, on_warn, &w);
+	n = snprintf(buf, len, "{\"kind\": \"List\", \"items\": [{\"kind\": \"Service\", "
+			       "\"metadata\": {\"namespace\": \"ns\", \"name\": \"s\"}, "
+			       "\"spec\": {\"clusterIP\": \"10.96.0.5\", \"externalIPs\": [");
+	for (int i = 0; i < 300; i++)
+		n += snprintf(buf + n, len - n, "%s\"192.0.%d.%d\"", i ? ", " : "", 2 + i / 250,
+			      i % 250 + 1);
+	n += snprintf(buf + n, len - n,
+		      "], \"ports\": [{\"port\": 80}]}}, {\"kind\": \"EndpointSlice\", "
+		      "\"metadata\": {\"namespace\": \"ns\", \"name\": \"s-a\", \"labels\": "
+		      "{\"kubernetes.io/service-name\": \"s\"}}, \"addressType\": \"IPv4\", "
+		      "\"ports\": [");
+	for (int i = 0; i < 101; i++)
+		n += snprintf(buf + n, len - n, "%s{\"name\": \"p%d\", \"port\": %d}",
+			      i ? ", " : "", i, 1000 + i);
+	snprintf(buf + n, len - n, "], \"endpoints\": [{\"addresses\": [\"10.224.0.5\"]}]}]}");
+	kt_add_str_ok(idx, KSRC_SNAPSHOT, buf);
+	kindex__stats(idx, &st);
+	assert_int_equal(st.vips, 256);
+	assert_int_equal(st.endpoints, 100);
+	assert_int_equal(st.skipped_objects, 2);
+	assert_int_equal(w.n, 2);
+	assert_non_null(strstr(w.last, "(EndpointSlice ns/s-a): more than 100 ports: those after "
+				       "the 100th, skipped"));
+	kindex__free(idx);
+	free(buf);
+}
+
 static void test_garbage_rules(void **state)
 {
 	struct kindex *idx = kindex__new();
@@ -157,6 +197,19 @@ static void test_garbage_rules(void **state)
 	assert_int_equal(st.skipped_rules, 7 + 3 + 2);
 	assert_int_equal(st.vips, 2);
 	assert_int_equal(st.local_addrs, 1);
+	/* a NUL inside an ipset line: skipped, not read on into stale bytes */
+	{
+		static const char nul[] = "add KUBE-CLUSTER-IP 10.96.0.83,tcp:83\n"
+					  "add KUBE-CLUSTER-IP\0xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n";
+		char err[256];
+
+		assert_int_equal(kindex__add_source(idx, KSRC_IPSET_SAVE, "nul", nul,
+						    sizeof(nul) - 1, err, sizeof(err)),
+				 0);
+	}
+	kindex__stats(idx, &st);
+	assert_int_equal(st.skipped_rules, 7 + 3 + 2 + 1);
+	assert_int_equal(st.vips, 3);
 	kindex__free(idx);
 }
 
@@ -177,10 +230,66 @@ static void test_nft_garbage(void **state)
 		      "{\"goto\": {\"target\": \"nochain\"}}], 5, [{\"concat\": [\"x\"]}, 1]]}},"
 		      "{\"rule\": {\"family\": \"ip\", \"table\": \"kube-proxy\", \"chain\": \"x\","
 		      " \"expr\": [{\"dnat\": {\"addr\": {\"map\": 1}}}]}}]}");
+	/* a null where a string belongs (fib flags) is no crash */
+	kt_add_str_ok(idx, KSRC_NFT_JSON,
+		      "{\"nftables\":[{\"table\":{\"family\":\"ip\",\"name\":\"t\"}},"
+		      "{\"chain\":{\"family\":\"ip\",\"table\":\"t\",\"name\":\"c\"}},"
+		      "{\"rule\":{\"family\":\"ip\",\"table\":\"t\",\"chain\":\"c\",\"expr\":["
+		      "{\"match\":{\"op\":\"==\",\"left\":{\"fib\":{\"result\":\"type\","
+		      "\"flags\":[null]}},\"right\":\"local\"}},"
+		      "{\"dnat\":{\"addr\":\"1.2.3.4\",\"port\":{\"range\":[null,null]}}}]}}]}");
 	kindex__stats(idx, &st);
 	assert_int_equal(st.vips, 0);
-	assert_int_equal(st.skipped_rules, 2 + 3);
+	assert_int_equal(st.skipped_rules, 2 + 3 + 1); /* + the rule with the null port range */
 	kindex__free(idx);
+}
+
+/*
+ * Service ports sharing one chain of DNAT rules (kube-proxy writes none):
+ * ports x rules endpoints, from a few hundred KB of crafted rules.  Refused
+ * as a whole, with a message; the same rules once per port are fine.
+ */
+static void shared_chain_rules(char *buf, size_t len, int ports, int dnats, bool shared)
+{
+	size_t n = snprintf(buf, len, "*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n"
+				      "-A PREROUTING -j KUBE-SERVICES\n");
+
+	for (int i = 0; i < ports; i++)
+		n += snprintf(buf + n, len - n,
+			      "-A KUBE-SERVICES -d 10.96.%d.%d/32 -p tcp -m comment --comment "
+			      "\"a/s%d:p cluster IP\" -m tcp --dport 80 -j KUBE-SVC-%d\n",
+			      i / 250, i % 250 + 1, i, shared ? 0 : i);
+	for (int c = 0; c < (shared ? 1 : ports); c++)
+		for (int i = 0; i < dnats; i++)
+			n += snprintf(buf + n, len - n,
+				      "-A KUBE-SVC-%d -p tcp -m tcp -j DNAT --to-destination "
+				      "10.224.%d.%d:8080\n",
+				      c, i / 250, i % 250 + 1);
+	snprintf(buf + n, len - n, "COMMIT\n");
+}
+
+static void test_shared_chain(void **state)
+{
+	size_t len = 16 << 20;
+	char *buf = malloc(len), err[512];
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+
+	(void)state;
+	assert_non_null(buf);
+	shared_chain_rules(buf, len, 1000, 1000, true);
+	assert_int_equal(kt_add_str(idx, KSRC_IPTABLES_SAVE, "t", buf, err, sizeof(err)), -E2BIG);
+	assert_non_null(strstr(err, "t: more Service endpoints than its DNAT rules can give"));
+	kindex__stats(idx, &st);
+	assert_int_equal(st.endpoints, 0);
+	assert_true(kindex__empty(idx));
+	/* kube-proxy's way: a chain per Service port, its endpoints each */
+	shared_chain_rules(buf, len, 100, 100, false);
+	assert_int_equal(kt_add_str(idx, KSRC_IPTABLES_SAVE, "t", buf, err, sizeof(err)), 0);
+	kindex__stats(idx, &st);
+	assert_int_equal(st.endpoints, 100 * 100);
+	kindex__free(idx);
+	free(buf);
 }
 
 /* A failed source leaves what earlier sources built untouched. */
@@ -232,8 +341,10 @@ int main(void)
 		cmocka_unit_test(test_inline_unusable),
 		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_missing_fields),
+		cmocka_unit_test(test_snapshot_limits),
 		cmocka_unit_test(test_garbage_rules),
 		cmocka_unit_test(test_nft_garbage),
+		cmocka_unit_test(test_shared_chain),
 		cmocka_unit_test(test_rollback),
 		cmocka_unit_test(test_portless),
 	};
