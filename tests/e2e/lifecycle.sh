@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # --count and --duration stop natwho; SIGINT and SIGTERM end it cleanly with
-# the summary; events recorded before the signal are still printed; after
-# SIGKILL nothing natwho attached is left in the kernel.
+# the summary; events recorded before the signal are still printed; a
+# closed output pipe ends it quietly; after SIGKILL nothing natwho attached
+# is left in the kernel.
 . "$(dirname "$0")/../lib/e2e.sh"
 
 command -v bpftool >/dev/null || unsupported "bpftool not installed"
@@ -35,6 +36,22 @@ for sig in INT TERM; do
 	expect_json "$TMP/$sig.json" "SIG$sig: event before the signal printed" ".landed.addr==\"$POD_B\""
 	expect_summary_clean "$TMP/$sig.json" 1
 done
+
+# A reader that goes away (natwho | head -1) ends natwho quietly: exit 0,
+# no error, nothing left attached.
+mkfifo "$TMP/fifo"
+head -c 1 <"$TMP/fifo" >/dev/null &
+nw_natwho_start "$TMP/fifo" "$TMP/pipe.err" -o json
+for i in 1 2 3 4 5; do
+	nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null
+	sleep 0.1
+	kill -0 "$NATWHO_PID" 2>/dev/null || break
+done
+rc=0
+wait_natwho 5 || rc=$?
+[ $rc -eq 0 ] || { cat "$TMP/pipe.err"; fail "reader gone: exit $rc, want 0"; }
+! grep -q "^Error" "$TMP/pipe.err" || fail "reader gone: $(grep '^Error' "$TMP/pipe.err")"
+echo "ok: a closed output pipe ends natwho quietly (exit 0)"
 
 # SIGKILL: the programs and links natwho owned disappear with it.
 nw_natwho_start "$TMP/kill.json" "$TMP/kill.err" -o json
