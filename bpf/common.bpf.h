@@ -174,14 +174,16 @@ static __always_inline unsigned long nw_skb_fields(const struct sk_buff *skb, in
 #endif
 }
 
-/* +1 in slot 0 of a one-entry per-CPU array: no atomic needed. */
+/* +1 in slot 0 of a one-entry per-CPU array.  Atomic all the same: the
+ * programs run with only migration disabled, and a softirq's program on
+ * this CPU can interrupt a process-context one between load and store. */
 static __always_inline void nw_percpu_inc(void *map)
 {
 	__u32 zero = 0;
 	__u64 *n = bpf_map_lookup_elem(map, &zero);
 
 	if (n)
-		*n += 1;
+		__sync_fetch_and_add(n, 1);
 }
 
 static __always_inline void nw_count_lost(void)

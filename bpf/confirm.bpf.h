@@ -146,15 +146,17 @@ static __always_inline void nw_confirm_push(const struct sk_buff *skb)
 			nw_count_lost();
 		return;
 	}
-	d = f->depth;
-	if (d < NW_CONFIRM_DEPTH) {
-		d &= NW_CONFIRM_DEPTH - 1;
-		f->skb[d] = (__u64)skb;
-		f->ct[d] = nw_confirm_candidate(skb);
-	} else if (nw_confirm_candidate(skb)) {
-		nw_count_lost(); /* nested deeper than we keep: never reported */
-	}
-	f->depth += 1;
+	/*
+	 * Confirm calls nest two deep at most (a softirq's on top of a process's).
+	 * A full stack is frames whose return the kernel skipped (a recursing
+	 * trampoline or kprobe program is not run): start over rather than stay
+	 * blind on this thread for good.
+	 */
+	d = f->depth < NW_CONFIRM_DEPTH ? f->depth : 0;
+	d &= NW_CONFIRM_DEPTH - 1;
+	f->skb[d] = (__u64)skb;
+	f->ct[d] = nw_confirm_candidate(skb);
+	f->depth = d + 1;
 }
 
 /*
@@ -171,12 +173,20 @@ static __always_inline void nw_confirm_pop(const struct sk_buff *skb, int verdic
 	if (!f || !f->depth) /* attached while the call was in flight */
 		return;
 	d = f->depth - 1;
-	f->depth = d;
-	if (d < NW_CONFIRM_DEPTH) {
-		d &= NW_CONFIRM_DEPTH - 1;
-		entered = f->skb[d];
-		ct = f->ct[d];
+	/* fexit knows its call: frames above its own are calls whose return
+	 * the kernel skipped; drop them.  No frame of its own: its entry was
+	 * skipped, and the stack is left as it is. */
+	for (int i = 0; skb && i < NW_CONFIRM_DEPTH; i++) {
+		if (f->skb[d & (NW_CONFIRM_DEPTH - 1)] == (__u64)skb)
+			break;
+		if (!d)
+			return;
+		d--;
 	}
+	f->depth = d;
+	d &= NW_CONFIRM_DEPTH - 1;
+	entered = f->skb[d];
+	ct = f->ct[d];
 	if (!ct || (skb && (__u64)skb != entered))
 		return; /* nothing to confirm, or pushed and popped out of step */
 #if defined(NW_SKB_AT)

@@ -10,16 +10,19 @@
 #include "confirm.bpf.h"
 #include <bpf/bpf_tracing.h>
 
-SEC("fentry/__nf_conntrack_confirm")
-int BPF_PROG(confirm_enter, struct sk_buff *skb)
-{
-	nw_confirm_push(skb);
-	return 0;
-}
-
+/* The return program first: the skeleton attaches in this order, and an
+ * entry attached before its return would push frames for calls whose
+ * return nobody pops. */
 SEC("fexit/__nf_conntrack_confirm")
 int BPF_PROG(confirm_exit, struct sk_buff *skb, int verdict)
 {
 	nw_confirm_pop(skb, verdict);
+	return 0;
+}
+
+SEC("fentry/__nf_conntrack_confirm")
+int BPF_PROG(confirm_enter, struct sk_buff *skb)
+{
+	nw_confirm_push(skb);
 	return 0;
 }

@@ -19,6 +19,15 @@
 #include "confirm.bpf.h"
 #include <bpf/bpf_tracing.h>
 
+/* The return probe first: the skeleton attaches in this order (see
+ * fentry.bpf.c). */
+SEC("kretprobe/__nf_conntrack_confirm")
+int BPF_KRETPROBE(confirm_return, int verdict)
+{
+	nw_confirm_pop(NULL, verdict); /* a kretprobe sees no arguments */
+	return 0;
+}
+
 SEC("kprobe/__nf_conntrack_confirm")
 int BPF_KPROBE(confirm_enter, struct sk_buff *skb)
 {
@@ -27,12 +36,5 @@ int BPF_KPROBE(confirm_enter, struct sk_buff *skb)
 #else
 	nw_confirm_push(skb);
 #endif
-	return 0;
-}
-
-SEC("kretprobe/__nf_conntrack_confirm")
-int BPF_KRETPROBE(confirm_return, int verdict)
-{
-	nw_confirm_pop(NULL, verdict); /* a kretprobe sees no arguments */
 	return 0;
 }

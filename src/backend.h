@@ -42,6 +42,11 @@ struct nw_backend {
 	int lost_fd; /* BPF_MAP_TYPE_PERCPU_ARRAY, one __u64 */
 	int link_fds[NW_BACKEND_MAX_LINKS]; /* fd-owned links: gone with us */
 	int nlinks;
+	/* Programs the kernel may skip (a tracing program that would recurse
+	 * on its CPU is not run, and counted in its recursion_misses): each
+	 * skip is a connection not reported. */
+	int skippable_fds[2];
+	int nskippable;
 };
 
 struct nw_backend_ops {

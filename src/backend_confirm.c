@@ -122,6 +122,15 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 	be->events_fd = bpf_map__fd(o.events);
 	be->lost_fd = bpf_map__fd(o.lost);
 	be->kind = k;
+	be->nskippable = 0;
+	for (int i = 0; i < 3; i++) {
+		static const char *const names[] = { "confirm_enter", "confirm_exit",
+						     "confirm_return" };
+		struct bpf_program *prog = bpf_object__find_program_by_name(o.obj, names[i]);
+
+		if (prog && be->nskippable < 2)
+			be->skippable_fds[be->nskippable++] = bpf_program__fd(prog);
+	}
 	return 0;
 cleanup:
 	k->destroy(be->skel);

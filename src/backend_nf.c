@@ -30,7 +30,7 @@ static const char *nf_load_hint(int err)
 }
 
 /* Link both hooks of one family; 0 or -errno. */
-static int nf_link_family(struct nw_backend *be, struct nf_bpf *skel, int pf)
+static int nf_link_hooks(struct nw_backend *be, struct nf_bpf *skel, int pf)
 {
 	static const struct {
 		int hooknum;
@@ -59,6 +59,19 @@ static int nf_link_family(struct nw_backend *be, struct nf_bpf *skel, int pf)
 		       pf == NFPROTO_IPV4 ? "ipv4" : "ipv6", hooks[i].name, prio + 1);
 	}
 	return 0;
+}
+
+/* Link both hooks of one family; 0 or -errno, and then neither is linked
+ * (half a family would trace connections of one direction only). */
+static int nf_link_family(struct nw_backend *be, struct nf_bpf *skel, int pf)
+{
+	int first = be->nlinks, err = nf_link_hooks(be, skel, pf);
+
+	if (err) {
+		while (be->nlinks > first)
+			close(be->link_fds[--be->nlinks]);
+	}
+	return err;
 }
 
 /* Create the links inside @netns_fd (if >= 0), then come back. */

@@ -144,7 +144,19 @@ int capture__poll(struct capture *cap, int timeout_ms)
 
 int capture__lost(const struct capture *cap, uint64_t *lost)
 {
-	return percpu_u64_sum(cap->be.lost_fd, lost);
+	int err = percpu_u64_sum(cap->be.lost_fd, lost);
+
+	/* Runs the kernel skipped (Linux >= 5.12 counts them; before, 0). */
+	for (int i = 0; !err && i < cap->be.nskippable; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(cap->be.skippable_fds[i], &info, &len))
+			err = -errno;
+		else
+			*lost += info.recursion_misses;
+	}
+	return err;
 }
 
 const char *capture__backend(const struct capture *cap)
@@ -158,4 +170,5 @@ void capture__close(struct capture *cap)
 	if (cap->be.ops)
 		cap->be.ops->close(&cap->be);
 	cap->be.ops = NULL;
+	cap->be.nskippable = 0;
 }

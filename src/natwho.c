@@ -52,6 +52,7 @@ struct app {
 	struct record *rec; /* -w */
 	struct proctree tree; /* -- CMD --children */
 	struct runcmd cmd; /* -- CMD */
+	int cmd_never_ran; /* 128 + the signal that stopped natwho before CMD ran */
 	struct verdict verdict; /* -- CMD: what it did */
 };
 
@@ -132,7 +133,10 @@ static int on_event(void *ctx, void *data, size_t size)
 
 static void install_signals(void)
 {
-	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
+	/* SA_RESTART: a signal must not fail a write to a slow reader (stdio
+	 * does not retry EINTR).  The waits that must see it do not restart:
+	 * epoll_wait() and poll() return EINTR whatever the flag. */
+	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -513,12 +517,21 @@ static int start_cmd(struct app *app)
 		return NW_EXIT_OK;
 	verdict__init(&app->verdict);
 	/* -w -: stdout is the capture; CMD writes to stderr, with natwho. */
+	if (stop_signal) { /* stopped while attaching: CMD never runs */
+		nw_warn("stopped before '%s' ran", app->opts.cmd[0]);
+		app->cmd_never_ran = 128 + stop_signal;
+		app->done = true;
+		return NW_EXIT_OK;
+	}
 	if (!runcmd__start(&app->cmd, app->opts.cmd, app->sink.out.f == stderr ? STDERR_FILENO : -1,
 			   track_cmd, app, why, sizeof(why)))
 		return NW_EXIT_OK;
 	nw_err("%s", why);
-	/* Not tracked: CMD was killed before it ran. */
-	return runcmd__term_signal(&app->cmd) == SIGKILL ? NW_EXIT_RUNTIME : NW_EXIT_OK;
+	/* No process (pipe or fork failed), or killed before it ran: natwho's
+	 * failure.  One that could not exec exited 127/126: its status. */
+	if (!app->cmd.pid || runcmd__term_signal(&app->cmd) == SIGKILL)
+		return NW_EXIT_RUNTIME;
+	return NW_EXIT_OK;
 }
 
 /* -- CMD: after tracing, wait for CMD, print the verdict; CMD's status. */
@@ -634,8 +647,15 @@ static int run_live(struct app *app)
 	rec_ret = stop_record(app);
 	ret = ret ?: rec_ret;
 	if (app->opts.cmd) {
-		int cmd_ret = end_cmd(app);
+		int cmd_ret;
 
+		/* Nothing attached stays while CMD runs on untraced (--count,
+		 * --duration, a closed output): the ring would fill, and every new
+		 * connection of the host would pay for the programs meanwhile. */
+		capture__close(&app->cap);
+		cgroup_attach__close(&app->cga);
+		proctree__close(&app->tree);
+		cmd_ret = app->cmd_never_ran ?: end_cmd(app);
 		ret = ret ?: cmd_ret;
 	}
 	return ret;

@@ -15,12 +15,15 @@ void ring__init(struct nw_ring *r, unsigned long *consumer_pos,
 int ring__consume(struct nw_ring *r, ring_cb cb, void *ctx)
 {
 	unsigned long cons = *r->consumer_pos, released = cons, prod;
+	const unsigned long stop = cons + r->mask + 1;
 	int n = 0, err;
 
 	/* The producer position again after catching up: records committed
-	 * meanwhile are delivered in this call, as libbpf does. */
-	while ((prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE)) != cons) {
-		while (cons < prod) {
+	 * meanwhile are delivered in this call, as libbpf does; but one ring's
+	 * worth at most, so that a producer faster than the output cannot keep
+	 * the caller from its signals, deadline and flushes. */
+	while ((prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE)) != cons && cons < stop) {
+		while (cons < prod && cons < stop) {
 			const unsigned int *hdr = (const void *)(r->data + (cons & r->mask));
 			unsigned int hlen = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
 			unsigned int len = hlen & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);

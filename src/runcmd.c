@@ -2,6 +2,7 @@
 /* `natwho -- CMD`: fork, register, exec, reap. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -91,7 +92,7 @@ static int runcmd_release(struct runcmd *rc, int go_wr, int err_rd)
 int runcmd__start(struct runcmd *rc, char *const argv[], int out_fd, runcmd_hook before_exec,
 		  void *ctx, char *err, size_t errlen)
 {
-	struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_NOCLDSTOP };
+	struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_NOCLDSTOP | SA_RESTART };
 	int go[2] = { -1, -1 }, ex[2] = { -1, -1 }, ret = 0;
 
 	memset(rc, 0, sizeof(*rc));
@@ -156,14 +157,13 @@ void runcmd__signal(const struct runcmd *rc, int sig)
 
 int runcmd__wait(struct runcmd *rc)
 {
-	if (!rc->pid || rc->reaped)
-		return 0;
-	if (waitpid(rc->pid, &rc->status, 0) < 0) {
-		if (errno == EINTR)
+	/* Not a blocking waitpid(): natwho's handlers restart system calls
+	 * (SA_RESTART, so that a signal does not fail a write to a slow pipe),
+	 * and a waitpid() would never return for the caller to pass a signal
+	 * on.  poll() is never restarted; SIGCHLD ends it at once. */
+	while (runcmd__running(rc))
+		if (poll(NULL, 0, 100) < 0 && errno == EINTR)
 			return -EINTR;
-		rc->status = 0; /* ECHILD: not ours to wait for any more */
-	}
-	rc->reaped = true;
 	return 0;
 }
 

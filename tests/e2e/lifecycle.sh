@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # --count and --duration stop natwho; SIGINT and SIGTERM end it cleanly with
 # the summary; events recorded before the signal are still printed; a
-# closed output pipe ends it quietly; after SIGKILL nothing natwho attached
-# is left in the kernel.
+# closed output pipe ends it quietly; with `-- CMD` still running after
+# --count, nothing stays attached; after SIGKILL nothing natwho attached is
+# left in the kernel.
 . "$(dirname "$0")/../lib/e2e.sh"
 
 command -v bpftool >/dev/null || unsupported "bpftool not installed"
@@ -52,6 +53,23 @@ wait_natwho 5 || rc=$?
 [ $rc -eq 0 ] || { cat "$TMP/pipe.err"; fail "reader gone: exit $rc, want 0"; }
 ! grep -q "^Error" "$TMP/pipe.err" || fail "reader gone: $(grep '^Error' "$TMP/pipe.err")"
 echo "ok: a closed output pipe ends natwho quietly (exit 0)"
+
+# --count reached while `-- CMD` runs on: natwho detaches at once and only
+# waits for CMD (the ring would fill meanwhile, every connection of the node
+# paying for the programs).
+nw_natwho_start "$TMP/cmd.json" "$TMP/cmd.err" -o json -c 1 -- \
+	sh -c "$CONNECT connect $CLUSTER_IP_PG 5432 >/dev/null; sleep 3"
+for i in $(seq 1 60); do
+	grep -q '"type":"conn"' "$TMP/cmd.json" && break
+	sleep 0.05
+done
+sleep 0.3
+kill -0 "$NATWHO_PID" 2>/dev/null || fail "natwho did not wait for CMD"
+links=$(cat /proc/"$NATWHO_PID"/fdinfo/* 2>/dev/null | awk '/^link_id:/ {print $2}' | sort -u)
+[ -z "$links" ] || fail "natwho keeps links $links while it only waits for CMD"
+wait_natwho 10
+expect_json "$TMP/cmd.json" "the verdict after CMD ended" '.type=="verdict" and .status==0'
+echo "ok: --count with a running CMD: detached while waiting for it"
 
 # SIGKILL: the programs and links natwho owned disappear with it.
 nw_natwho_start "$TMP/kill.json" "$TMP/kill.err" -o json

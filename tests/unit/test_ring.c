@@ -210,6 +210,22 @@ static void test_producer_moves(void **state)
 	free(f);
 }
 
+/* A producer that never stops: one call returns after a ring's worth
+ * (4096 bytes: 256 records of 16), the rest is for the next call. */
+static void test_producer_never_stops(void **state)
+{
+	struct fake *f = fake_new();
+
+	(void)state;
+	produce(f, 8, 1, 0);
+	f->append = 1000;
+	assert_int_equal(ring__consume(&f->r, cb, f), SIZE / 16);
+	assert_int_equal(f->cons, SIZE);
+	assert_true(f->append > 0);
+	assert_true(f->prod > f->cons);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_release_steps),
 		cmocka_unit_test(test_callback_error),
 		cmocka_unit_test(test_producer_moves),
+		cmocka_unit_test(test_producer_never_stops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
