@@ -153,6 +153,11 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 		break;
 	case KW_NO_NAT: fmt__snprintf(buf, len, "%s, no translation", target); break;
 	case KW_NAT_RULE: fmt__snprintf(buf, len, "%s -> %s via %s", target, landed, via); break;
+	case KW_NAT_ASTRAY:
+		fmt__snprintf(buf, len,
+			      "meant for %s, landed on %s via %s, which maps a port of this node only",
+			      target, landed, via);
+		break;
 	case KW_NAT_UNKNOWN:
 		fmt__snprintf(buf, len, "%s -> %s, no known rule explains the translation", target,
 			 landed);

@@ -328,6 +328,27 @@ static void kannot__via(const struct kindex *idx, const struct conn *c, uint32_t
 	}
 }
 
+/*
+ * A hostPort maps a port of this node.  A connection to anything else that
+ * a hostPort rule translated went astray: to another pod's address (a
+ * headless Service, a pod IP), or, where the node's addresses are known, to
+ * an address that is not one of them (portmap's nftables chain of v1.6-1.8
+ * matches any destination: the incident without a Service in between).
+ */
+static bool kannot__astray(const struct kindex *idx, const struct conn *c,
+			   const struct k8s_annot *a)
+{
+	size_t alen = c->family == AF_INET ? 4 : 16;
+	struct kkey k;
+
+	if (a->via.kind != K8S_VIA_HOSTPORT)
+		return false;
+	if (a->target.kind == K8S_KIND_POD)
+		return memcmp(c->orig.dst, c->landed.addr, alen) != 0;
+	kkey__set(&k, c->family, c->orig.dst, 0, 0);
+	return idx->locals.n && !kindex__is_local(idx, &k, NULL);
+}
+
 static void kannot__verdict(const struct kindex *idx, const struct conn *c, uint32_t sp,
 			    const struct kep *ep, struct k8s_annot *a)
 {
@@ -338,6 +359,9 @@ static void kannot__verdict(const struct kindex *idx, const struct conn *c, uint
 		if (!c->dnat) {
 			a->verdict = K8S_VERDICT_OK;
 			a->why = a->target.kind == K8S_KIND_UNKNOWN ? KW_NOTHING : KW_NO_NAT;
+		} else if (kannot__astray(idx, c, a)) {
+			a->verdict = K8S_VERDICT_MISMATCH;
+			a->why = KW_NAT_ASTRAY;
 		} else {
 			a->verdict = explained ? K8S_VERDICT_OK : K8S_VERDICT_UNKNOWN;
 			a->why = explained ? KW_NAT_RULE : KW_NAT_UNKNOWN;

@@ -343,6 +343,7 @@ enum k8s_why {
 	KW_SVC_NO_EPS, /* a Service whose endpoints are not known */
 	KW_NAT_RULE, /* not a Service, translated by a known rule: ok */
 	KW_NAT_UNKNOWN, /* translated, and no known rule explains it */
+	KW_NAT_ASTRAY, /* not a Service; a hostPort took a connection to another host's address: mismatch */
 };
 
 /* k8s_annotate.c, shared with the audit */

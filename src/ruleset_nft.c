@@ -68,8 +68,8 @@ struct nft {
 	KVEC(struct nft_chain) chains;
 	struct kstrmap table_ids, chain_ids, cluster_ips;
 	struct karena tmp; /* keys of the maps above */
-	uint8_t *eps_done;
-	uint32_t neps_done, gen;
+	uint32_t *svc_gen, nsvc_gen; /* per svcport: the generation of its walks */
+	uint32_t gen, walk; /* the last generation given out, the walk's */
 };
 
 static const char *nft__key(char *buf, size_t len, const char *family, const char *table,
@@ -659,9 +659,9 @@ static int nft__walk(struct nft *p, uint32_t svcport, uint32_t chain, int depth,
 	const struct nft_table *t = &p->tables.v[c->table];
 	int err = 0;
 
-	if (depth > NFT_MAX_DEPTH || c->gen == p->gen)
+	if (depth > NFT_MAX_DEPTH || c->gen == p->walk)
 		return 0;
-	c->gen = p->gen;
+	c->gen = p->walk;
 	for (uint32_t i = 0; i < c->nrules && !err; i++) {
 		const char *targets[64];
 		uint32_t n = nft__targets(c->rules[i], targets, 64);
@@ -685,23 +685,38 @@ static int nft__walk(struct nft *p, uint32_t svcport, uint32_t chain, int depth,
 	return err;
 }
 
-/* Per svcport and family, once: a dual-stack Service has both in one dump. */
+/*
+ * The walks of one Service port share a generation: each chain is visited
+ * once per Service port (no endpoint twice), and every entry chain adds its
+ * endpoints (with internalTrafficPolicy Local the ClusterIP goes to the
+ * node-local chain, NodePort and external IPs to the cluster-wide one).
+ */
+static int nft__svc_walk(struct nft *p, uint32_t svcport)
+{
+	if (svcport >= p->nsvc_gen) {
+		uint32_t n = svcport + 1 > 2 * p->nsvc_gen ? svcport + 1 : 2 * p->nsvc_gen;
+		uint32_t *v = realloc(p->svc_gen, (size_t)n * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		memset(v + p->nsvc_gen, 0, (size_t)(n - p->nsvc_gen) * sizeof(*v));
+		p->svc_gen = v;
+		p->nsvc_gen = n;
+	}
+	if (!p->svc_gen[svcport])
+		p->svc_gen[svcport] = ++p->gen;
+	p->walk = p->svc_gen[svcport];
+	return 0;
+}
+
+/* Each chain once per svcport (a dual-stack Service has both families'
+ * chains in one dump: different chains). */
 static int nft__endpoints(struct nft *p, uint32_t svcport, uint32_t chain)
 {
-	uint8_t bit = 1u << kfam__idx(p->tables.v[p->chains.v[chain].table].af);
 	uint32_t found = 0;
-	int err;
+	int err = nft__svc_walk(p, svcport);
 
-	err = kindex__grow_flags(p->idx, &p->eps_done, &p->neps_done, svcport);
-	if (err)
-		return err;
-	if (p->eps_done[svcport] & bit)
-		return 0;
-	p->gen++;
-	err = nft__walk(p, svcport, chain, 0, &found);
-	if (found)
-		p->eps_done[svcport] |= bit;
-	return err;
+	return err ?: nft__walk(p, svcport, chain, 0, &found);
 }
 
 struct nft_svcname {
@@ -715,7 +730,8 @@ static int nft__svc_chain(const char *chain, struct nft_svcname *sn)
 {
 	const char *rest, *p1, *p2, *p3;
 
-	if (kstr_prefix(chain, "service-"))
+	/* local-: the ClusterIP of a Service with internalTrafficPolicy Local */
+	if (kstr_prefix(chain, "service-") || kstr_prefix(chain, "local-"))
 		sn->service = true;
 	else if (kstr_prefix(chain, "external-"))
 		sn->service = false;
@@ -1026,7 +1042,7 @@ static void nft__free(struct nft *p)
 		free(p->chains.v[i].rules);
 	free(p->chains.v);
 	free(p->tables.v);
-	free(p->eps_done);
+	free(p->svc_gen);
 	kstrmap__free(&p->table_ids);
 	kstrmap__free(&p->chain_ids);
 	kstrmap__free(&p->cluster_ips);

@@ -311,6 +311,108 @@ static void test_nftables(void **state)
 	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.21", 3306,
 		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	/* This portmap chain matches any destination: a connection to pod
+	 * a/mysql-a-0's own address (a headless Service) taken by b's hostPort
+	 * is the incident without a ClusterIP. */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.224.1.5", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_reason(&a, "meant for pod a/mysql-a-0, landed on pod b/mysql-b-0 via hostPort "
+			  "3306 (cni_hostport hostports, sandbox 9ab3c7e1f4d2), which maps a port of "
+			  "this node only");
+	/* An address off the node (kube-proxy's nodeport-ips set names the
+	 * node's): astray; the node's own address is what a hostPort is for. */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "198.51.100.50", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "192.168.56.12", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
+	kindex__free(idx);
+	/* Where nothing names the node's addresses, an external one cannot be
+	 * told from a local one: no verdict of astray. */
+	idx = kindex__new();
+	kt_add_ok(idx, KSRC_NFT_JSON, "nft-cni-hostport.json");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "198.51.100.50", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	kindex__free(idx);
+}
+
+/*
+ * nftables kube-proxy, mysql-b with internalTrafficPolicy Local: its
+ * ClusterIP goes to "local-HASH-b/mysql-b/tcp/mysql", not "service-...".
+ * The Service is still named, its endpoint OK, and the incident's hostPort
+ * still found.
+ */
+static void test_nftables_itp_local(void **state)
+{
+	static const char from[] = "service-4TJUX4MM-b/mysql-b", to[] = "local-4TJUX4MM-b/mysql-b";
+	struct kindex *idx = kindex__new();
+	char path[512], err[512], *data, *p, *q, *out;
+	struct k8s_annot a;
+	size_t len, n = 0;
+
+	(void)state;
+	kt_path("nft-kube-proxy.json", path, sizeof(path));
+	assert_int_equal(ksrc__read(path, KSRC_MAX_BYTES, &data, &len, err, sizeof(err)), 0);
+	out = malloc(2 * len + 1);
+	assert_non_null(out);
+	for (p = data, len = 0; (q = strstr(p, from)); p = q + strlen(from), n++) {
+		memcpy(out + len, p, q - p);
+		len += q - p;
+		memcpy(out + len, to, strlen(to));
+		len += strlen(to);
+	}
+	strcpy(out + len, p);
+	len += strlen(p);
+	assert_true(n >= 3); /* the chain, its rules, the map element */
+	assert_int_equal(kindex__add_source(idx, KSRC_NFT_JSON, "itp", out, len, err, sizeof(err)),
+			 0);
+	kt_add_ok(idx, KSRC_NFT_JSON, "nft-cni-hostport.json");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.21", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.target.kind, K8S_KIND_CLUSTER_IP);
+	assert_string_equal(a.target.name, "mysql-b");
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	free(out);
+	free(data);
+	kindex__free(idx);
+}
+
+/*
+ * iptables kube-proxy, internalTrafficPolicy Local, rules only: the
+ * ClusterIP's chain (KUBE-SVL) holds the local endpoint, the NodePort's and
+ * externalIP's (KUBE-EXT -> KUBE-SVC) both.  A NodePort connection landing on
+ * the remote endpoint is OK: every entry chain adds its endpoints.
+ */
+static void test_itp_local(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	struct k8s_annot a;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-itp-local.txt");
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "local-addrs.txt"); /* the NodePort's address */
+	kindex__stats(idx, &st);
+	assert_int_equal(st.endpoints, 2); /* the local one once, not once per chain */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "192.168.56.12", 30080,
+		 "10.224.1.8", 8080);
+	assert_reason(&a, "NodePort 30080 of Service default/web -> endpoint 10.224.1.8:8080 via "
+			  "KUBE-EXT-AAAAAAAAAAAAAAAA");
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "192.168.56.100", 80,
+		 "10.224.1.8", 8080);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.30", 80,
+		 "10.224.0.7", 8080);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	kindex__free(idx);
 }
 
@@ -642,6 +744,8 @@ int main(void)
 		cmocka_unit_test(test_external_and_rules),
 		cmocka_unit_test(test_ipvs),
 		cmocka_unit_test(test_nftables),
+		cmocka_unit_test(test_nftables_itp_local),
+		cmocka_unit_test(test_itp_local),
 		cmocka_unit_test(test_snapshot_hostport_hint),
 		cmocka_unit_test(test_reason_cache),
 		cmocka_unit_test(test_k8s_json_cache),
