@@ -115,11 +115,14 @@ static const struct knodeport *kidx__nodeport(const struct kindex *idx, const st
 	np = kindex__nodeport(idx, &k);
 	if (!np)
 		return NULL;
-	nm = kidx__name(idx, c->family, c->orig.dst, 0, 0);
+	/* kube-proxy translates a NodePort only at this node's addresses; a
+	 * connection to another node's goes there untranslated.  Where this
+	 * node's addresses are not known, any node address will do. */
 	kkey__set(&k, c->family, c->orig.dst, 0, 0);
-	if ((!nm || nm->kind != K8S_KIND_NODE) && !kindex__is_local(idx, &k, NULL))
-		return NULL;
-	return np;
+	if (kindex__is_local(idx, &k, NULL))
+		return np;
+	nm = kidx__name(idx, c->family, c->orig.dst, 0, 0);
+	return !idx->locals.n && nm && nm->kind == K8S_KIND_NODE ? np : NULL;
 }
 
 /* The endpoint of Service port @sp at landed, from the best source known. */
@@ -206,6 +209,23 @@ static const struct krule *kidx__rule(const struct kindex *idx, const struct con
 }
 
 /* What orig.dst:dport is; for a Service address, its svcport, VIP or NodePort. */
+/*
+ * What @vip's address is to its Service.  kube-proxy's nftables map puts
+ * externalIPs and load-balancer IPs alike in front of its external- chain
+ * (the entry says externalIP); the snapshot or an iptables comment knows.
+ */
+static uint8_t kidx__vip_kind(const struct kindex *idx, const struct kvip *vip)
+{
+	for (uint32_t i = ktab__find(&idx->t_vips, &vip->key); i != KNONE;
+	     i = ktab__next(&idx->t_vips, i)) {
+		const struct kvip *v = &idx->vips.v[i];
+
+		if (v->svcport == vip->svcport && v->origin != KO_NFT)
+			return v->kind;
+	}
+	return vip->kind;
+}
+
 static void kannot__target(const struct kindex *idx, const struct conn *c, struct k8s_annot *a,
 			   uint32_t *sp, const struct kvip **vip, const struct knodeport **np)
 {
@@ -218,7 +238,8 @@ static void kannot__target(const struct kindex *idx, const struct conn *c, struc
 	*sp = KNONE;
 	if (*vip) {
 		*sp = (*vip)->svcport;
-		kref__svc(&idx->svcports.v[*sp], (*vip)->kind, c->orig.dport, &a->target);
+		kref__svc(&idx->svcports.v[*sp], kidx__vip_kind(idx, *vip), c->orig.dport,
+			  &a->target);
 		return;
 	}
 	if (*np) {

@@ -406,12 +406,6 @@ static int start_capture(struct app *app)
 
 	if (app->opts.filter.cgroup)
 		cgroup_attach__join_fds(&app->cga, &bopts.join);
-
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		nw_err("kernel BTF (/sys/kernel/btf/vmlinux) not available: natwho needs a kernel "
-		       "built with CONFIG_DEBUG_INFO_BTF=y");
-		return NW_EXIT_UNSUPPORTED;
-	}
 	err = capture__open(&app->cap, app->opts.backend, &bopts, on_event, app, why, sizeof(why));
 	if (err) {
 		nw_err("no backend could attach: %s", why);
@@ -625,6 +619,13 @@ static int run_live(struct app *app)
 {
 	int ret, rec_ret;
 
+	/* Every BPF object natwho loads is CO-RE: say so first, not what the
+	 * cgroup or process-tree object made of its absence. */
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		nw_err("kernel BTF (/sys/kernel/btf/vmlinux) not available: natwho needs a kernel "
+		       "built with CONFIG_DEBUG_INFO_BTF=y");
+		return NW_EXIT_UNSUPPORTED;
+	}
 	ret = start_cgroups(app);
 	ret = ret ?: start_tree(app);
 	ret = ret ?: start_capture(app);

@@ -116,6 +116,17 @@ static void test_ok_endpoint(void **state)
 		 53);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_string_equal(a.landed.name, "coredns-7db6d8ff4d-w8z5m");
+	/* node-1's NodePort from node-2: kube-proxy translates it there, not
+	 * here (KUBE-NODEPORTS only for local destinations); without the node's
+	 * own addresses natwho cannot tell the nodes apart */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "192.168.56.11", 30080,
+		 "192.168.56.11", 30080);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "local-addrs.txt");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "192.168.56.11", 30080,
+		 "192.168.56.11", 30080);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.target.kind, K8S_KIND_NODE);
 	kindex__free(idx);
 }
 
@@ -310,6 +321,11 @@ static void test_nftables(void **state)
 	/* b's own ClusterIP reaching b's pod: ok, whichever rule did it */
 	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.21", 3306,
 		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	/* web's load-balancer IP: the nft map calls it external, the snapshot knows */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "203.0.113.10", 80,
+		 "10.224.0.7", 8080);
+	assert_int_equal(a.target.kind, K8S_KIND_LB_IP);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	/* This portmap chain matches any destination: a connection to pod
 	 * a/mysql-a-0's own address (a headless Service) taken by b's hostPort
