@@ -140,10 +140,46 @@ static const struct kep *kidx__ep(const struct kindex *idx, uint32_t sp, const s
 }
 
 /* A hostPort rule DNATing dport (on orig.dst) to exactly landed. */
+/* Is @a known not to be this node's?  Only where the node's addresses are. */
+static bool kidx__elsewhere(const struct kindex *idx, const struct kaddr *a)
+{
+	struct kkey k;
+
+	if (!idx->locals.n || !a->family)
+		return false;
+	kkey__set(&k, a->family, a->addr, 0, 0);
+	return !kindex__is_local(idx, &k, NULL);
+}
+
+/*
+ * Could @hp have translated @c?  Not a hostPort of a pod on another node
+ * (the snapshot lists every node's), nor a rule reached only for local
+ * destinations (portmap's `-m addrtype --dst-type LOCAL`) when the
+ * destination is not this node's.
+ */
+static bool khp__could_act(const struct kindex *idx, const struct khostport *hp,
+			   const struct conn *c)
+{
+	struct kaddr dst = { .family = c->family };
+	bool reached = false, any_dst = false;
+
+	if (kidx__elsewhere(idx, &hp->node))
+		return false;
+	for (int h = 0; h < KHOOK_MAX; h++) {
+		reached |= hp->reach[h].reached;
+		any_dst |= hp->reach[h].reached && !hp->reach[h].local_only;
+	}
+	if (!reached || any_dst)
+		return true;
+	memcpy(dst.addr, c->orig.dst, c->family == AF_INET ? 4 : 16);
+	return !kidx__elsewhere(idx, &dst);
+}
+
 static const struct khostport *kidx__hostport(const struct kindex *idx, const struct conn *c)
 {
 	size_t alen = c->family == AF_INET ? 4 : 16;
 	const struct khostport *hint = NULL;
+	bool ruled_out = false;
 	struct kkey k;
 
 	if (!idx->hostports.n)
@@ -156,12 +192,14 @@ static const struct khostport *kidx__hostport(const struct kindex *idx, const st
 		if ((hp->host_ip.family && memcmp(hp->host_ip.addr, c->orig.dst, alen)) ||
 		    memcmp(hp->to.addr, c->landed.addr, alen) || hp->to_port != c->landed.port)
 			continue;
-		if (hp->origin != KO_SNAPSHOT)
+		if (!khp__could_act(idx, hp, c))
+			ruled_out |= hp->origin != KO_SNAPSHOT; /* the rule is known: no hint */
+		else if (hp->origin != KO_SNAPSHOT)
 			return hp;
-		if (!hint)
+		else if (!hint)
 			hint = hp;
 	}
-	return hint;
+	return ruled_out ? NULL : hint;
 }
 
 static bool krule__matches(const struct kindex *idx, const struct krule *r, const struct conn *c)

@@ -154,6 +154,7 @@ struct khostport {
 	uint8_t origin;
 	const char *table, *chain, *sandbox, *net, *text;
 	const char *pod_ns, *pod_name;
+	struct kaddr node; /* snapshot: the pod's node address (family 0: not known) */
 	struct kreach reach[KHOOK_MAX];
 };
 

@@ -125,6 +125,9 @@ static int snap__hostport(struct snap *s, uint32_t pod, uint8_t proto, uint16_t 
 		hp->origin = KO_SNAPSHOT;
 		hp->pod_ns = p->ns;
 		hp->pod_name = p->name;
+		for (uint8_t j = 0; j < p->nhost_ips; j++)
+			if (p->host_ips[j].family == p->ips[i].family)
+				hp->node = p->host_ips[j];
 	}
 	return 0;
 }

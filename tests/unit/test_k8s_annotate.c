@@ -70,6 +70,31 @@ static void test_incident_iptables(void **state)
 	kindex__free(idx);
 }
 
+/*
+ * With the node's addresses known: portmap's rule acts only on local
+ * destinations (-m addrtype --dst-type LOCAL).  The incident's ClusterIP is
+ * on lo, so it still does; mysql-b's own ClusterIP is not local, so its
+ * connection went through kube-proxy's chain, not the hostPort.
+ */
+static void test_hostport_local_only(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	struct k8s_annot a;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr.txt");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.21", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.via.kind, K8S_VIA_SERVICE);
+	assert_string_equal(a.via.chain, "KUBE-SVC-BS3RYMFUES3KL4WB");
+	kindex__free(idx);
+}
+
 /* Without a snapshot the rules alone tell the story. */
 static void test_incident_rules_only(void **state)
 {
@@ -762,6 +787,7 @@ int main(void)
 		cmocka_unit_test(test_nftables),
 		cmocka_unit_test(test_nftables_itp_local),
 		cmocka_unit_test(test_itp_local),
+		cmocka_unit_test(test_hostport_local_only),
 		cmocka_unit_test(test_snapshot_hostport_hint),
 		cmocka_unit_test(test_reason_cache),
 		cmocka_unit_test(test_k8s_json_cache),
