@@ -74,6 +74,9 @@ struct ipt {
 	uint32_t *svc_gen, nsvc_gen; /* per svcport: the generation of its walks */
 	uint32_t gen, walk; /* the last generation given out, the walk's */
 	uint8_t claims; /* 1 << K8S_KIND_*: VIP kinds KUBE-SERVICES translates */
+	/* "nat", or "nat (legacy)" for iptables-legacy-save's: both nat tables
+	 * hook at the same priority, so their relative order is unknown. */
+	const char *nat;
 };
 
 /* Split the line into words; "..." with \" and \\ escapes is one word. */
@@ -444,12 +447,12 @@ static void ipt__reach(struct ipt *p)
 			continue;
 		c = &p->chains.v[b];
 		c->reach[h] = (struct kreach){ .reached = true, .prio = IPT_NAT_PRIO,
-					       .table = "nat", .base = c->name };
+					       .table = p->nat, .base = c->name };
 		for (uint32_t i = 0; i < c->nrules; i++) {
 			const struct ipt_rule *r = &p->rules.v[c->rules[i]];
 			uint32_t t = ipt__chain_id(p, r->target);
 			struct kreach via = { .reached = true, .local_only = r->local_dst,
-					      .prio = IPT_NAT_PRIO, .pos = i, .table = "nat",
+					      .prio = IPT_NAT_PRIO, .pos = i, .table = p->nat,
 					      .base = c->name, .text = r->text };
 
 			if (t != KNONE && t != b)
@@ -636,11 +639,11 @@ static int ipt__service(struct ipt *p, const struct ipt_rule *r, const struct ip
 
 	sp->port = r->dport_lo;
 	if (sn->kind == K8S_KIND_CLUSTER_IP) {
-		sp->table = "nat";
+		sp->table = p->nat;
 		sp->chain = p->chains.v[t].name;
 	}
 	p->claims |= 1u << sn->kind;
-	err = kindex__add_vip(p->idx, id, sn->kind, &r->dst, KO_IPTABLES, "nat",
+	err = kindex__add_vip(p->idx, id, sn->kind, &r->dst, KO_IPTABLES, p->nat,
 			      p->chains.v[t].name);
 	return err ? err : ipt__endpoints(p, id, t);
 }
@@ -653,7 +656,7 @@ static int ipt__nodeport(struct ipt *p, const struct ipt_rule *r, const struct i
 
 	(void)sn;
 	sp->node_port = r->dport_lo;
-	err = kindex__add_nodeport(p->idx, id, p->family, KO_IPTABLES, "nat",
+	err = kindex__add_nodeport(p->idx, id, p->family, KO_IPTABLES, p->nat,
 				   p->chains.v[t].name);
 	return !err && sp->port ? ipt__endpoints(p, id, t) : err;
 }
@@ -711,7 +714,7 @@ static int ipt__kube(struct ipt *p)
 				return -ENOMEM;
 			*k = (struct kkube){ .family = p->family, .hook = h, .mode = mode,
 					     .origin = KO_IPTABLES, .claims = claims,
-					     .prio = IPT_NAT_PRIO, .pos = i, .table = "nat",
+					     .prio = IPT_NAT_PRIO, .pos = i, .table = p->nat,
 					     .base = c->name, .text = r->text };
 			break;
 		}
@@ -752,7 +755,7 @@ static int ipt__hostport(struct ipt *p, const struct ipt_chain *c, const struct 
 	hp->to = r->to;
 	hp->to_port = r->to_lo ? r->to_lo : r->dport_lo;
 	hp->origin = KO_IPTABLES;
-	hp->table = "nat";
+	hp->table = p->nat;
 	hp->chain = c->name;
 	hp->sandbox = c->sandbox;
 	hp->net = c->net;
@@ -812,7 +815,7 @@ static int ipt__other(struct ipt *p, const struct ipt_rule *r, uint16_t lo, uint
 	k->to_port_lo = r->to_lo;
 	k->to_port_hi = r->to_hi;
 	k->origin = KO_IPTABLES;
-	k->table = "nat";
+	k->table = p->nat;
 	k->chain = p->chains.v[r->chain].name;
 	k->text = r->text;
 	ipt__rule_reach(p, r, k->reach);
@@ -859,7 +862,9 @@ static void ipt__free(struct ipt *p)
 int ruleset_ipt__parse(struct kindex *idx, uint8_t family, const char *data, size_t len,
 		       char *errbuf, size_t errlen)
 {
-	struct ipt p = { .idx = idx, .family = family, .errbuf = errbuf, .errlen = errlen };
+	struct ipt p = { .idx = idx, .family = family, .errbuf = errbuf, .errlen = errlen,
+			 .nat = idx->src_name && strstr(idx->src_name, "legacy") ? "nat (legacy)" :
+										   "nat" };
 	int err = ipt__read(&p, data, len);
 
 	if (!err)

@@ -168,6 +168,50 @@ static void test_kube_first(void **state)
 	kindex__free(idx);
 }
 
+/*
+ * The same two rule sets in two nat tables: kube-proxy's in legacy iptables
+ * (iptables-legacy-save), portmap's in iptables-nft.  Both tables hook at
+ * priority -100, and which runs first is registration order, which neither
+ * dump shows: "may shadow", not "nothing" (as rule 1 against rule 2 of what
+ * are different tables would say).
+ */
+static void test_legacy_and_nft(void **state)
+{
+	static const char kube[] =
+		"*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-X - [0:0]\n"
+		":KUBE-SEP-1 - [0:0]\n"
+		"-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"
+		"-A KUBE-SERVICES -m comment --comment \"a/mysql-a:mysql cluster IP\" -m tcp -p tcp "
+		"-d 10.96.0.20 --dport 3306 -j KUBE-SVC-X\n"
+		"-A KUBE-SVC-X -j KUBE-SEP-1\n"
+		"-A KUBE-SEP-1 -m tcp -p tcp -j DNAT --to-destination 10.224.1.5:3306\nCOMMIT\n";
+	static const char portmap[] =
+		"*nat\n:PREROUTING ACCEPT [0:0]\n:CNI-HOSTPORT-DNAT - [0:0]\n:CNI-DN-1 - [0:0]\n"
+		"-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT\n"
+		"-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment \"dnat name: \\\"cbr0\\\" id: "
+		"\\\"x\\\"\" -m multiport --dports 3306 -j CNI-DN-1\n"
+		"-A CNI-DN-1 -p tcp -m tcp --dport 3306 -j DNAT --to-destination "
+		"10.224.0.222:3306\nCOMMIT\n";
+	struct kindex *idx = kindex__new();
+	struct report r;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(kindex__add_source(idx, KSRC_IPTABLES_SAVE, "iptables-legacy-save", kube,
+					    strlen(kube), err, sizeof(err)),
+			 0);
+	assert_int_equal(kindex__add_source(idx, KSRC_IPTABLES_SAVE, "iptables-save", portmap,
+					    strlen(portmap), err, sizeof(err)),
+			 0);
+	kt_add_str_ok(idx, KSRC_LOCAL_ADDRS, "lo 10.96.0.20\neth0 192.168.56.12/24\n");
+	audit(idx, OUT_TEXT, &r);
+	assert_int_equal(r.findings, 1);
+	assert_non_null(strstr(r.buf, "may shadow"));
+	assert_non_null(strstr(r.buf, "a/mysql-a:3306"));
+	free(r.buf);
+	kindex__free(idx);
+}
+
 /* Any other DNAT rule ahead of kube-proxy, without an addrtype test, takes
  * every ClusterIP on its port. */
 static void test_other_dnat(void **state)
@@ -201,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_ipvs_json),
 		cmocka_unit_test(test_nft_same_priority),
 		cmocka_unit_test(test_kube_first),
+		cmocka_unit_test(test_legacy_and_nft),
 		cmocka_unit_test(test_other_dnat),
 	};
 
