@@ -165,9 +165,12 @@ static void report_lost_live(struct app *app, uint64_t now)
 /* `-- CMD`: pass natwho's signal on, unless the terminal sent it to CMD too. */
 static void forward_signal(struct app *app)
 {
-	if (stop_signal && !stop_from_tty)
-		runcmd__signal(&app->cmd, stop_signal);
-	stop_signal = 0;
+	/* Taken and cleared in one step: a signal arriving in between would
+	 * otherwise be cleared unforwarded. */
+	int sig = __atomic_exchange_n(&stop_signal, 0, __ATOMIC_SEQ_CST);
+
+	if (sig && !stop_from_tty)
+		runcmd__signal(&app->cmd, sig);
 }
 
 /* Until a signal, --count or a capture write error; with `-- CMD`, until CMD
