@@ -12,6 +12,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -463,6 +464,7 @@ struct capr {
 	size_t cap, pos, end;
 	z_stream zs;
 	ZSTD_DCtx *zd;
+	const volatile sig_atomic_t *stop; /* set (a signal): a blocked read gives up */
 	struct cap_header hdr;
 	char strs[CAP_NSTRS][CAP_STR_MAX + 1];
 	char name[CAP_NAME_MAX + 1];
@@ -522,6 +524,18 @@ static int capr_read_input(struct capr *r)
 	int err;
 
 	while (r->in_pos == r->in_len && !r->eof) {
+		/* A read from a pipe with nothing in it blocks, and a signal
+		 * handler with SA_RESTART does not end it; poll() always returns
+		 * on a signal. */
+		if (r->stop) {
+			struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+
+			if (poll(&pfd, 1, -1) < 0 && errno == EINTR) {
+				if (*r->stop)
+					return capr_fail(r, -EINTR, "interrupted");
+				continue;
+			}
+		}
 		n = read(r->fd, r->in, CAPR_IN);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -868,6 +882,12 @@ static int capr_start(struct capr *r)
 
 int capr__open(struct capr **rp, int fd, char *err, size_t errlen)
 {
+	return capr__open_stoppable(rp, fd, NULL, err, errlen);
+}
+
+int capr__open_stoppable(struct capr **rp, int fd, const volatile sig_atomic_t *stop, char *err,
+			 size_t errlen)
+{
 	struct capr *r;
 	int ret;
 
@@ -878,6 +898,7 @@ int capr__open(struct capr **rp, int fd, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	r->fd = fd;
+	r->stop = stop;
 	r->cap = CAPR_BUF_MIN;
 	r->buf = malloc(r->cap);
 	if (!r->buf) {

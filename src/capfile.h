@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #define CAP_VERSION_MAJOR 1 /* readers reject a newer major */
@@ -135,6 +136,10 @@ uint64_t capw__events(const struct capw *w);
  * "compressed" (in the file) or "uncompressed" (in the zstdcat output).
  */
 int capr__open(struct capr **r, int fd, char *err, size_t errlen);
+/* The same; a read waiting for input gives up with -EINTR ("interrupted")
+ * once a signal has set *@stop. */
+int capr__open_stoppable(struct capr **r, int fd, const volatile sig_atomic_t *stop, char *err,
+			 size_t errlen);
 const struct cap_header *capr__header(const struct capr *r);
 /*
  * 1: *rec filled (events and sources in recorded order, the trailer last);

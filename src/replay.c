@@ -127,6 +127,8 @@ static int replay_records(struct replay *rp, struct capr *r, char *err, size_t e
 			break;
 		}
 	}
+	if (ret == -EINTR && rp->o->stop && *rp->o->stop)
+		return 0; /* a signal while waiting for input: stopped, as live */
 	return ret == 1 ? 0 : ret; /* 1: stopped early, on purpose */
 }
 
@@ -158,7 +160,9 @@ int replay__fd(int fd, const char *name, const struct replay_opts *o, struct rep
 	int ret;
 
 	memset(res, 0, sizeof(*res));
-	ret = capr__open(&r, fd, msg, sizeof(msg));
+	ret = capr__open_stoppable(&r, fd, o->stop, msg, sizeof(msg));
+	if (ret == -EINTR) /* stopped before the header came: nothing to show */
+		return NW_EXIT_OK;
 	if (ret) {
 		snprintf(err, errlen, "%s: %s", name, msg);
 		return replay_exit_code(ret);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <cmocka.h>
 #include "capfile.h"
 #include "filter.h"
@@ -636,6 +637,53 @@ static void test_reader_gone(void **state)
 	close(fd);
 }
 
+static volatile sig_atomic_t test_stop;
+
+static void on_alarm(int sig)
+{
+	test_stop = sig;
+}
+
+/*
+ * `natwho -r -` from a pipe that stalls (a capture streamed from another
+ * node, the sender hung): a signal ends the wait, with what came so far
+ * shown and exit 0, as live tracing stops.  A handler with SA_RESTART, as
+ * natwho installs, restarts a blocked read(): the reader must wait in
+ * poll().  Before the header and in the middle.
+ */
+static void test_stalled_stdin(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART }, old;
+	struct itimerval t = { .it_value = { .tv_usec = 200000 } };
+	size_t n;
+	char *buf = fixture_bytes("v1.0-incident.nwcap", &n);
+
+	(void)state;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	for (int half = 0; half < 2; half++) {
+		struct replay_opts o = { .output = OUT_JSON, .stop = &test_stop };
+		int pfd[2];
+		struct run r;
+
+		assert_int_equal(pipe(pfd), 0);
+		/* all but the last 100 bytes (two events in them), or nothing */
+		if (half)
+			assert_int_equal(write(pfd[1], buf, n - 100), (ssize_t)(n - 100));
+		test_stop = 0;
+		assert_int_equal(setitimer(ITIMER_REAL, &t, NULL), 0);
+		replay_fd(pfd[0], &o, &r);
+		assert_int_equal(test_stop, SIGALRM);
+		assert_int_equal(r.rc, NW_EXIT_OK);
+		assert_int_equal(r.res.shown, half ? 2 : 0);
+		close(pfd[0]);
+		close(pfd[1]);
+		run_free(&r);
+	}
+	sigaction(SIGALRM, &old, NULL);
+	free(buf);
+}
+
 /* ---------------------------------------------------------------- verdict */
 
 static void verdict_render(enum out_mode mode, char **buf, size_t *len)
@@ -715,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_damage_everywhere),
 		cmocka_unit_test(test_reader_gone),
 		cmocka_unit_test(test_data_after_end),
+		cmocka_unit_test(test_stalled_stdin),
 		cmocka_unit_test(test_read_error),
 		cmocka_unit_test(test_verdict),
 		cmocka_unit_test(test_verdict_overflow),
