@@ -123,11 +123,40 @@ static int fd_wait(int fd, short events)
 	return 0;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t len)
+/*
+ * Once *@stop is set (a stop signal), a write that would block gives up
+ * with -EINTR: a stalled reader of `-w -` must not hold natwho (and its
+ * programs) past SIGINT or SIGTERM.  A reader that keeps up still gets
+ * everything, the trailer included.
+ */
+static int wait_writable(int fd, const volatile sig_atomic_t *stop)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+	for (;;) {
+		int n = poll(&pfd, 1, stop && *stop ? 0 : -1);
+
+		if (n > 0)
+			return 0;
+		if (n == 0 || (errno == EINTR && stop && *stop))
+			return -EINTR;
+		if (errno != EINTR)
+			return 0; /* let write() say what is wrong */
+	}
+}
+
+static int write_all(int fd, const unsigned char *p, size_t len, const volatile sig_atomic_t *stop)
 {
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n;
 		int err;
+
+		if (stop) {
+			err = wait_writable(fd, stop);
+			if (err)
+				return err;
+		}
+		n = write(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -167,6 +196,7 @@ struct capw {
 	uint64_t tick_ns; /* when capw__tick() last flushed */
 	size_t staged;
 	size_t out_len; /* compressed bytes in out[] not written yet */
+	const volatile sig_atomic_t *stop; /* capw__set_stop() */
 	ZSTD_CCtx *zc;
 	unsigned char stage[CAPW_STAGE];
 	unsigned char out[CAPW_OUT];
@@ -175,7 +205,7 @@ struct capw {
 /* Write out what zstd produced. */
 static int capw_drain(struct capw *w)
 {
-	int err = write_all(w->fd, w->out, w->out_len);
+	int err = write_all(w->fd, w->out, w->out_len, w->stop);
 
 	w->out_len = 0;
 	return err;
@@ -439,6 +469,11 @@ int capw__close(struct capw *w, const struct cap_trailer *t)
 	ZSTD_freeCCtx(w->zc);
 	free(w);
 	return err;
+}
+
+void capw__set_stop(struct capw *w, const volatile sig_atomic_t *stop)
+{
+	w->stop = stop;
 }
 
 uint64_t capw__events(const struct capw *w)

@@ -125,6 +125,10 @@ int capw__tick(struct capw *w, uint64_t now_ns);
 int capw__close(struct capw *w, const struct cap_trailer *t);
 /* Events written so far. */
 uint64_t capw__events(const struct capw *w);
+/* Once *@stop is set, a write that would block gives up with -EINTR (a
+ * stalled reader of the capture cannot hold the writer past a stop signal);
+ * writes that do not block go on. */
+void capw__set_stop(struct capw *w, const volatile sig_atomic_t *stop);
 
 /*
  * Reader.  capr__open() reads and validates the preamble and header.

@@ -34,6 +34,7 @@
 /* The one thing a signal handler touches (with where it came from). */
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t stop_from_tty; /* the terminal sent it to `-- CMD` too */
+static volatile sig_atomic_t stop_seen; /* a stop signal came (never cleared) */
 
 struct app {
 	struct nw_opts opts;
@@ -61,6 +62,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	(void)uc;
 	stop_from_tty = si && si->si_code == SI_KERNEL;
 	stop_signal = sig;
+	stop_seen = sig;
 }
 
 static uint64_t now_ns(clockid_t clk)
@@ -442,6 +444,7 @@ static int begin_record(struct app *app)
 		.backend = capture__backend(&app->cap),
 		.start_ns = app->stats.start_ns,
 		.boot_to_real_ns = app->boot_to_real_ns,
+		.stop = &stop_seen,
 	};
 	char filters[RECORD_FILTERS_MAX], why[512], ignored[512];
 	int err;

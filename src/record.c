@@ -142,6 +142,18 @@ static void record_free_pending(struct record *rec)
 	rec->tail = &rec->pending;
 }
 
+/* One line for a write that failed with @ret. */
+static void record_errmsg(const struct record *rec, int ret, char *err, size_t errlen)
+{
+	if (ret == -EINTR) /* capw__set_stop(): told to stop while the reader did not read */
+		snprintf(err, errlen,
+			 "capture file '%s' ends without its trailer: its reader stopped reading, "
+			 "and natwho was told to stop",
+			 rec->name);
+	else
+		snprintf(err, errlen, "writing capture file '%s': %s", rec->name, strerror(-ret));
+}
+
 int record__begin(struct record *rec, const struct record_info *info, char *err, size_t errlen)
 {
 	struct cap_header h = {
@@ -165,14 +177,14 @@ int record__begin(struct record *rec, const struct record_info *info, char *err,
 		rec->err = ret;
 		return ret;
 	}
+	capw__set_stop(rec->w, info->stop);
 	for (struct record_pending *p = rec->pending; p && !rec->err; p = p->next)
 		record_put_source(rec, p->kind, p->name, p->data, p->len);
 	record_free_pending(rec);
 	if (!rec->err)
 		rec->err = capw__flush(rec->w);
 	if (rec->err)
-		snprintf(err, errlen, "writing capture file '%s': %s", rec->name,
-			 strerror(-rec->err));
+		record_errmsg(rec, rec->err, err, errlen);
 	return rec->err;
 }
 
@@ -262,7 +274,7 @@ int record__close(struct record *rec, uint64_t lost, uint64_t undecodable, uint6
 	if (rec->own_fd && close(rec->fd) && !ret)
 		ret = -errno;
 	if (ret)
-		snprintf(err, errlen, "writing capture file '%s': %s", rec->name, strerror(-ret));
+		record_errmsg(rec, ret, err, errlen);
 	record_free_pending(rec);
 	free(rec);
 	return ret;

@@ -23,6 +23,7 @@
 #define NW_RECORD_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include "kindex.h"
 
@@ -62,6 +63,7 @@ struct record_info {
 	const char *filters; /* the command line's filters, as text */
 	uint64_t start_ns; /* wall clock: the summary's start */
 	int64_t boot_to_real_ns; /* what decodes the events' timestamps */
+	const volatile sig_atomic_t *stop; /* set by a stop signal: capw__set_stop() */
 };
 
 /*

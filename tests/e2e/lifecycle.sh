@@ -3,8 +3,9 @@
 # --count and --duration stop natwho; SIGINT and SIGTERM end it cleanly with
 # the summary; events recorded before the signal are still printed; a
 # closed output pipe ends it quietly; with `-- CMD` still running after
-# --count, nothing stays attached; after SIGKILL nothing natwho attached is
-# left in the kernel.
+# --count, nothing stays attached; SIGTERM ends it even while a stalled -w -
+# reader blocks its writes; after SIGKILL nothing natwho attached is left in
+# the kernel.
 . "$(dirname "$0")/../lib/e2e.sh"
 
 command -v bpftool >/dev/null || unsupported "bpftool not installed"
@@ -70,6 +71,31 @@ links=$(cat /proc/"$NATWHO_PID"/fdinfo/* 2>/dev/null | awk '/^link_id:/ {print $
 wait_natwho 10
 expect_json "$TMP/cmd.json" "the verdict after CMD ended" '.type=="verdict" and .status==0'
 echo "ok: --count with a running CMD: detached while waiting for it"
+
+# -w - into a reader that stopped reading: SIGTERM still ends natwho (the
+# write waiting for room gives up), with one error saying the capture has no
+# trailer.  The reader: a FIFO this shell holds open and never reads; the
+# capture: a snapshot of 400 KB that does not compress, far over the pipe's
+# 64 KB.
+{
+	printf '{"kind": "List", "items": [{"kind": "Pod", "metadata": {"namespace": "x", '
+	printf '"name": "y", "annotations": {"a": "'
+	head -c 300000 /dev/urandom | base64 -w0
+	printf '"}}}]}\n'
+} >"$TMP/big.json"
+mkfifo "$TMP/stall"
+exec 7<>"$TMP/stall"
+nw_natwho_start "$TMP/stall" "$TMP/stall.err" -q -w - --k8s "$TMP/big.json"
+sleep 0.5
+kill -0 "$NATWHO_PID" 2>/dev/null || { cat "$TMP/stall.err"; fail "natwho ended before the pipe filled"; }
+kill -TERM "$NATWHO_PID"
+rc=0
+wait_natwho 5 || rc=$?
+exec 7<&-
+[ $rc -eq 1 ] || { cat "$TMP/stall.err"; fail "stalled -w - reader: exit $rc, want 1"; }
+grep -q "^Error: capture file 'stdout' ends without its trailer: its reader stopped reading" \
+	"$TMP/stall.err" || { cat "$TMP/stall.err"; fail "stalled -w - reader: no error line"; }
+echo "ok: SIGTERM ends natwho while its -w - reader has stopped reading"
 
 # SIGKILL: the programs and links natwho owned disappear with it.
 nw_natwho_start "$TMP/kill.json" "$TMP/kill.err" -o json
