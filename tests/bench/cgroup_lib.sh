@@ -31,7 +31,7 @@ cg_root() {
 }
 
 cg_cleanup() {
-	local pids i
+	local pids i rc=0
 	if [ -n "$CG_TOP" ] && [ -d "$CG_TOP" ]; then
 		for i in $(seq 1 50); do
 			pids=$(find "$CG_TOP" -name cgroup.procs -exec cat {} + 2>/dev/null)
@@ -40,14 +40,18 @@ cg_cleanup() {
 			sleep 0.1
 		done
 		find "$CG_TOP" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-		[ -d "$CG_TOP" ] && echo "warning: could not remove $CG_TOP" >&2
 	fi
 	ip netns del "$PODC" 2>/dev/null || true
-	if declare -F e2e_cleanup >/dev/null; then
-		e2e_cleanup
-	else
-		nw_cleanup
+	if [ -n "$CG_TOP" ] && [ -d "$CG_TOP" ]; then # nothing of the test may stay
+		echo "FAIL: cgroup $CG_TOP left behind" >&2
+		rc=1
 	fi
+	if declare -F e2e_cleanup >/dev/null; then
+		e2e_cleanup || rc=1
+	else
+		nw_cleanup || rc=1
+	fi
+	[ $rc -eq 0 ] || exit 1
 }
 
 # cg_setup: after nw_topology_up.  The client pod and the test cgroup.
@@ -59,8 +63,8 @@ cg_setup() {
 	CG_TOP=$root/natwho-test-$$
 	CG=$CG_TOP/pod
 	CG2=$CG_TOP/svc
-	mkdir "$CG_TOP" "$CG" "$CG2"
-	nw_pod_up "$PODC" vc "$POD_C" 10.224.2.1 "$POD_C6" fd00:224:2::1
+	mkdir "$CG_TOP" "$CG" "$CG2" &&
+		nw_pod_up "$PODC" vc "$POD_C" 10.224.2.1 "$POD_C6" fd00:224:2::1
 }
 
 # cg_run_in DIR NS CMD...: run CMD inside cgroup DIR and namespace NS, in

@@ -33,8 +33,10 @@ NW_P=nwb$$-
 . "$ROOT/tests/qemu/checks.sh"
 
 cleanup() {
-	nw_cleanup
+	local rc=0
+	nw_cleanup || rc=1
 	rm -rf "$NWC_TMP"
+	[ $rc -eq 0 ] || exit 1
 }
 trap cleanup EXIT
 
@@ -42,9 +44,9 @@ trap cleanup EXIT
 passed=0 failed=0
 # The topology first: its NAT rules load nf_conntrack, without which the
 # fentry/kprobe backends would look unsupported on a fresh host.
-nw_topology_up
+nw_topology_up || { echo "FAIL: setting up the namespaces and NAT rules failed"; exit 1; }
 trap cleanup EXIT # nw_topology_up installs its own
-nw_servers_up "$CONNECT"
+nw_servers_up "$CONNECT" || { echo "FAIL: the test servers did not start"; exit 1; }
 for backend in "$@"; do
 	nwc_support "$backend"
 	case $? in

@@ -8,7 +8,7 @@ NW_P=nwc$$-
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$E2E_ROOT/tests/bench/cgroup_lib.sh"
 
-command -v bpftool >/dev/null || unsupported "bpftool not installed"
+command -v bpftool >/dev/null || fail "bpftool missing (tests/deps.sh installs it)"
 [ -n "$(cg_root)" ] || unsupported "no cgroup v2 file system mounted"
 nw_topology_up
 cg_setup || fail "cannot create the test cgroups"

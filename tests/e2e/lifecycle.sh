@@ -8,7 +8,7 @@
 # the kernel.
 . "$(dirname "$0")/../lib/e2e.sh"
 
-command -v bpftool >/dev/null || unsupported "bpftool not installed"
+command -v bpftool >/dev/null || fail "bpftool missing (tests/deps.sh installs it)"
 nw_topology_up
 nw_servers_up "$CONNECT"
 
@@ -43,6 +43,7 @@ done
 # no error, nothing left attached.
 mkfifo "$TMP/fifo"
 head -c 1 <"$TMP/fifo" >/dev/null &
+NW_PIDS+=($!)
 nw_natwho_start "$TMP/fifo" "$TMP/pipe.err" -o json
 for i in 1 2 3 4 5; do
 	nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null

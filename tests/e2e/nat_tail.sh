@@ -28,8 +28,9 @@ cat "$TMP/out.json"
 expect_json "$TMP/out.json" "IPv4 TCP to ClusterIP:3306 landed on pod B, with pid/comm" \
 	".type==\"conn\" and .family==\"ipv4\" and .proto==\"tcp\" and .orig.dst==\"$CLUSTER_IP_MYSQL\"
 	 and .orig.dport==3306 and .landed.addr==\"$POD_B\" and .landed.port==3306 and .dnat==true
-	 and .snat==false and .pid==${pids[0]} and .comm==\"nw-connect\" and .hook==\"postrouting\"
-	 and .reply.src==\"$POD_B\" and .backend==\"netfilter\""
+	 and .snat==false and .pid==${pids[0]} and .comm==\"nw-connect\"
+	 and .hook==(if .backend==\"netfilter\" then \"postrouting\" else \"confirm\" end)
+	 and .reply.src==\"$POD_B\" and .backend==\"$(nw_backend_of "$TMP/err")\""
 expect_json "$TMP/out.json" "IPv4 UDP to DNS ClusterIP landed on pod A" \
 	".proto==\"udp\" and .family==\"ipv4\" and .orig.dst==\"$CLUSTER_IP_DNS\" and .orig.dport==53
 	 and .landed.addr==\"$POD_A\" and .landed.port==53 and .pid==${pids[1]}"

@@ -12,7 +12,7 @@
 NW_P=nwr$$-
 . "$(dirname "$0")/../lib/e2e.sh"
 
-command -v jq >/dev/null || unsupported "jq not installed"
+command -v jq >/dev/null || fail "jq missing (tests/deps.sh installs it)"
 nw_topology_up
 nw_servers_up "$CONNECT"
 
@@ -41,7 +41,10 @@ run_cmd() {
 	local out=$1 err=$2
 	shift 2
 	RC=0
-	timeout 60 nsenter --net="/var/run/netns/$NODE" -- "$NATWHO" "$@" >"$out" 2>"$err" || RC=$?
+	# --foreground: timeout stays in the test's process group, which the
+	# runner kills on its own timeout.
+	timeout --foreground 60 nsenter --net="/var/run/netns/$NODE" -- "$NATWHO" "$@" \
+		>"$out" 2>"$err" || RC=$?
 }
 
 sleep 0.3 # the noise is flowing
@@ -82,12 +85,11 @@ grep -q -- "filters: --children -- sh $TMP/cmd.sh" "$TMP/replay.err" ||
 echo "ok: the capture header names the command"
 
 # Without root (and so without BPF): the same records.
-if command -v setpriv >/dev/null; then
-	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$NATWHO" -r - -o json \
-		<"$TMP/cap" >"$TMP/nobody.json" || fail "replay as nobody: exit $?"
-	diff "$TMP/replay.json" "$TMP/nobody.json" || fail "replay as nobody differs"
-	echo "ok: replay as an unprivileged user"
-fi
+command -v setpriv >/dev/null || fail "setpriv (util-linux) missing"
+setpriv --reuid=65534 --regid=65534 --clear-groups -- "$NATWHO" -r - -o json \
+	<"$TMP/cap" >"$TMP/nobody.json" || fail "replay as nobody: exit $?"
+diff "$TMP/replay.json" "$TMP/nobody.json" || fail "replay as nobody differs"
+echo "ok: replay as an unprivileged user"
 
 # --no-children: the other client is shown too.
 run_cmd "$TMP/all.json" "$TMP/all.err" -o json --no-children --port 3306 -- sleep 0.5
@@ -139,10 +141,12 @@ nw_in "$NODE" iptables -t nat -F CNI-HOSTPORT-DNAT
 cat >"$TMP/change.sh" <<EOF2
 $CONNECT connect $CLUSTER_IP_MYSQL 3306 >/dev/null
 printf '*nat\n%s\nCOMMIT\n' '$rule' | iptables-restore --noflush
-sleep 3 # natwho re-reads rules that changed within 2 s
+# until natwho has re-read the rules (every 2 s; legacy tables every 10 s)
+for i in \$(seq 1 300); do grep -q "knowledge changed" $TMP/change.err && break; sleep 0.1; done
 $CONNECT connect $CLUSTER_IP_MYSQL 3306 >/dev/null
 EOF2
-run_cmd "$TMP/change.json" "$TMP/change.err" -o json -w "$TMP/change.cap" -- sh "$TMP/change.sh"
+run_cmd "$TMP/change.json" "$TMP/change.err" -v -o json -w "$TMP/change.cap" -- sh "$TMP/change.sh"
+grep -q "knowledge changed" "$TMP/change.err" || fail "natwho did not re-read the changed rules in 30 s"
 [ "$RC" = 0 ] || fail "ruleset change: exit $RC: $(cat "$TMP/change.err")"
 jq -c 'select(.type=="conn") | [.landed.addr, .k8s.verdict, .k8s.via.kind]' "$TMP/change.json" \
 	>"$TMP/change.verdicts"

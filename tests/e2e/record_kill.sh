@@ -12,7 +12,7 @@
 NW_P=nwr$$-
 . "$(dirname "$0")/../lib/e2e.sh"
 
-command -v jq >/dev/null || unsupported "jq not installed"
+command -v jq >/dev/null || fail "jq missing (tests/deps.sh installs it)"
 ROUNDS=${NWR_ROUNDS:-10}
 SEED=${NWR_SEED:-$$}
 RANDOM=$SEED
@@ -58,8 +58,11 @@ check_complete() { # check_complete SIG DIR
 check_killed() { # check_killed DIR [MIN]: at least MIN records survived
 	local d=$1 min=${2:-0} rc=0 n
 	"$NATWHO" -r "$d/cap" -o json >"$d/replay.json" 2>"$d/replay.err" || rc=$?
-	json_lines "$d/live.json" | grep '"type":"conn"' >"$d/live-conn.json" || true
-	json_lines "$d/replay.json" | grep '"type":"conn"' >"$d/replay-conn.json" || true
+	# jq first, on its own: a grep finding nothing is fine, a jq failure is not
+	json_lines "$d/live.json" >"$d/live-lines.json" || fail "SIGKILL: live output is not JSON"
+	json_lines "$d/replay.json" >"$d/replay-lines.json" || fail "SIGKILL: replay output is not JSON"
+	grep '"type":"conn"' "$d/live-lines.json" >"$d/live-conn.json" || true
+	grep '"type":"conn"' "$d/replay-lines.json" >"$d/replay-conn.json" || true
 	n=$(wc -l <"$d/replay-conn.json")
 	[ "$n" -ge "$min" ] || fail "SIGKILL: $n records in the capture, want at least $min"
 	head -n "$n" "$d/live-conn.json" | cmp -s - "$d/replay-conn.json" ||

@@ -8,7 +8,7 @@
 NW_P=nwr$$-
 . "$(dirname "$0")/../lib/e2e.sh"
 
-command -v jq >/dev/null || unsupported "jq not installed"
+command -v jq >/dev/null || fail "jq missing (tests/deps.sh installs it)"
 nw_topology_up
 nw_servers_up "$CONNECT"
 

@@ -13,8 +13,10 @@ TMP=$(mktemp -d /tmp/natwho-e2e.XXXXXX)
 . "$E2E_ROOT/tests/lib/netns.sh"
 
 e2e_cleanup() {
-	nw_cleanup
+	local rc=0
+	nw_cleanup || rc=1
 	rm -rf "$TMP"
+	[ $rc -eq 0 ] || exit 1
 }
 trap e2e_cleanup EXIT
 

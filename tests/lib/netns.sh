@@ -49,6 +49,7 @@ nw_cleanup() {
 	for pid in "${NW_PIDS[@]}"; do # a stopped process (SIGSTOP) needs CONT
 		kill -CONT "$pid" 2>/dev/null || true
 		kill "$pid" 2>/dev/null || true
+		pkill -P "$pid" 2>/dev/null || true # a loop's current client, a CMD
 	done
 	for i in $(seq 1 30); do # up to 3 s, then SIGKILL: never hang here
 		pid=""
@@ -67,6 +68,16 @@ nw_cleanup() {
 	for ns in "$NODE" "$PODA" "$PODB"; do
 		ip netns del "$ns" 2>/dev/null || true
 	done
+	# Nothing of this test may stay: a namespace left behind fails it.
+	if ip netns list | grep -q "^$NW_P"; then
+		echo "FAIL: namespaces left behind: $(ip netns list | grep "^$NW_P" | tr '\n' ' ')" >&2
+		return 1
+	fi
+}
+
+# As an EXIT trap: what nw_cleanup left behind fails the script.
+nw_cleanup_trap() {
+	nw_cleanup || exit 1
 }
 
 nw_no_dad() { # IPv6 addresses usable at once: no duplicate address detection
@@ -82,20 +93,21 @@ nw_client() {
 	wait "$CLIENT_PID"
 }
 
+# Every step checked (&&): callers use `|| fail`, where set -e is off.
 nw_pod_up() { # name node-side-ifname v4 v4gw v6 v6gw
 	local ns=$1 veth=$2 a4=$3 gw4=$4 a6=$5 gw6=$6
-	ip netns add "$ns"
-	nw_no_dad "$ns"
-	ip -n "$NODE" link add "$veth" type veth peer name eth0 netns "$ns"
-	ip -n "$ns" link set lo up
-	ip -n "$ns" link set eth0 up
-	ip -n "$ns" addr add "$a4/24" dev eth0
-	ip -n "$ns" addr add "$a6/64" dev eth0 nodad
-	ip -n "$ns" route add default via "$gw4"
-	ip -n "$ns" -6 route add default via "$gw6"
-	ip -n "$NODE" link set "$veth" up
-	ip -n "$NODE" addr add "$gw4/24" dev "$veth"
-	ip -n "$NODE" addr add "$gw6/64" dev "$veth" nodad
+	ip netns add "$ns" &&
+		nw_no_dad "$ns" &&
+		ip -n "$NODE" link add "$veth" type veth peer name eth0 netns "$ns" &&
+		ip -n "$ns" link set lo up &&
+		ip -n "$ns" link set eth0 up &&
+		ip -n "$ns" addr add "$a4/24" dev eth0 &&
+		ip -n "$ns" addr add "$a6/64" dev eth0 nodad &&
+		ip -n "$ns" route add default via "$gw4" &&
+		ip -n "$ns" -6 route add default via "$gw6" &&
+		ip -n "$NODE" link set "$veth" up &&
+		ip -n "$NODE" addr add "$gw4/24" dev "$veth" &&
+		ip -n "$NODE" addr add "$gw6/64" dev "$veth" nodad
 }
 
 nw_rules_v4() {
@@ -172,26 +184,25 @@ EOR
 # control case: the Service works).
 nw_topology_up() {
 	local mode=${1:-incident}
-	[ -n "$(trap -p EXIT)" ] || trap nw_cleanup EXIT # callers may have their own
-	ip netns add "$NODE"
-	nw_no_dad "$NODE"
-	ip -n "$NODE" link set lo up
-	ip -n "$NODE" addr add "$CLUSTER_IP_MYSQL/32" dev lo
-	ip -n "$NODE" addr add "$CLUSTER_IP_PG/32" dev lo
-	ip -n "$NODE" addr add "$CLUSTER_IP_DNS/32" dev lo
-	ip -n "$NODE" addr add "$CLUSTER_IP_ALT/32" dev lo
-	ip -n "$NODE" addr add "$CLUSTER_IP6_MYSQL/128" dev lo
-	ip -n "$NODE" addr add "$CLUSTER_IP6_DNS/128" dev lo
-	nw_in "$NODE" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-	nw_pod_up "$PODA" va 10.224.1.5 10.224.1.1 fd00:224:1::5 fd00:224:1::1
-	nw_pod_up "$PODB" vb 10.224.0.222 10.224.0.1 fd00:224::222 fd00:224::1
-	if [ "$mode" = nohostport ]; then
-		nw_rules_v4 | grep -v -e CNI-HOSTPORT-DNAT -e CNI-DN | nw_in "$NODE" iptables-restore
-		nw_rules_v6 | grep -v -e CNI-HOSTPORT-DNAT -e CNI-DN | nw_in "$NODE" ip6tables-restore
-	else
-		nw_rules_v4 | nw_in "$NODE" iptables-restore
-		nw_rules_v6 | nw_in "$NODE" ip6tables-restore
-	fi
+	local drop='^$' # nothing
+	[ -n "$(trap -p EXIT)" ] || trap nw_cleanup_trap EXIT # callers may have their own
+	[ "$mode" != nohostport ] || drop='CNI-HOSTPORT-DNAT\|CNI-DN'
+	# Every step checked (&&): callers use `|| fail`, where set -e is off.
+	ip netns add "$NODE" &&
+		nw_no_dad "$NODE" &&
+		ip -n "$NODE" link set lo up &&
+		ip -n "$NODE" addr add "$CLUSTER_IP_MYSQL/32" dev lo &&
+		ip -n "$NODE" addr add "$CLUSTER_IP_PG/32" dev lo &&
+		ip -n "$NODE" addr add "$CLUSTER_IP_DNS/32" dev lo &&
+		ip -n "$NODE" addr add "$CLUSTER_IP_ALT/32" dev lo &&
+		ip -n "$NODE" addr add "$CLUSTER_IP6_MYSQL/128" dev lo &&
+		ip -n "$NODE" addr add "$CLUSTER_IP6_DNS/128" dev lo &&
+		nw_in "$NODE" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+			>/dev/null &&
+		nw_pod_up "$PODA" va 10.224.1.5 10.224.1.1 fd00:224:1::5 fd00:224:1::1 &&
+		nw_pod_up "$PODB" vb 10.224.0.222 10.224.0.1 fd00:224::222 fd00:224::1 &&
+		nw_rules_v4 | grep -v -e "$drop" | nw_in "$NODE" iptables-restore &&
+		nw_rules_v6 | grep -v -e "$drop" | nw_in "$NODE" ip6tables-restore
 }
 
 # Servers that say who they are.
@@ -220,13 +231,21 @@ nw_wait_listening() {
 
 # Start natwho in the node namespace; wait until it has attached.
 # nw_natwho_start OUTFILE ERRFILE ARGS...  -> sets NATWHO_PID
+# nw_backend_of ERRFILE: the backend natwho -v said it traces with.
+nw_backend_of() {
+	sed -n 's/^natwho: tracing with backend \([a-z]*\),.*/\1/p' "$1" | head -1
+}
+
 nw_natwho_start() {
 	local out=$1 err=$2 i
 	shift 2
-	nsenter --net="/var/run/netns/$NODE" -- "$NATWHO" -v "$@" >"$out" 2>"$err" &
+	# --netns: the fentry/kprobe backends (a Debian 12 kernel has no
+	# netfilter links) see every namespace; the counts here are the node's.
+	nsenter --net="/var/run/netns/$NODE" -- "$NATWHO" -v --netns "/var/run/netns/$NODE" "$@" \
+		>"$out" 2>"$err" &
 	NATWHO_PID=$!
 	NW_PIDS+=("$NATWHO_PID")
-	for i in $(seq 1 100); do
+	for i in $(seq 1 400); do # 20 s: four rule dumps and the BPF loads come first
 		grep -q "tracing with backend" "$err" 2>/dev/null && return 0
 		kill -0 "$NATWHO_PID" 2>/dev/null || break
 		sleep 0.05
