@@ -42,7 +42,11 @@ say "natwho --port 3306,5432 ${KNOWLEDGE[*]#$ROOT/}   (in the node's network nam
 nsenter --net="/var/run/netns/$NODE" -- "$NATWHO" --port 3306,5432 "${KNOWLEDGE[@]}" &
 NATWHO_PID=$!
 NW_PIDS+=("$NATWHO_PID")
-sleep 1
+for i in $(seq 1 200); do # attached: it holds its BPF links (20 s at most)
+	grep -qs '^link_id:' /proc/"$NATWHO_PID"/fdinfo/* && break
+	kill -0 "$NATWHO_PID" 2>/dev/null || { echo "natwho did not start" >&2; exit 1; }
+	sleep 0.1
+done
 
 say "a client on node-2 connects to Service a/mysql-a at $CLUSTER_IP_MYSQL:3306"
 ask "$NODE" "$CLUSTER_IP_MYSQL" 3306

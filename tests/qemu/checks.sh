@@ -136,6 +136,18 @@ nwc_expect_reply() {
 	esac
 }
 
+# After nwc_stop: natwho exited 0 and wrote its summary (a check of "no
+# records" means nothing if natwho died right after attaching).
+nwc_expect_clean_end() {
+	if [ "$NWC_RC" = 0 ]; then
+		nwc_ok "$1: natwho exited 0"
+	else
+		nwc_fail "$1: natwho exited $NWC_RC"
+	fi
+	nwc_expect_json_summary "$1: summary, none lost or undecodable" \
+		".lost == 0 and .undecodable == 0"
+}
+
 nwc_expect_clean_summary() {
 	nwc_expect_json_summary "summary: $1 events, none lost or undecodable" \
 		".events == $1 and .lost == 0 and .undecodable == 0"
@@ -266,6 +278,7 @@ nwc_e2e_netns() {
 		nwc_start "$name" - --netns "$spec" || return
 		nwc_client "$NODE" connect "$CLUSTER_IP_MYSQL" 3306
 		nwc_stop 1
+		nwc_expect_clean_end "--netns $spec"
 		nwc_expect "--netns $spec: the node's connection" 1 \
 			".netns == $NODE_INO and .orig.dst == \"$CLUSTER_IP_MYSQL\" and .landed.addr == \"$POD_B\""
 		nwc_expect "--netns $spec: no other namespace" 0 ".netns != $NODE_INO"
@@ -273,6 +286,7 @@ nwc_e2e_netns() {
 	nwc_start netns-poda - --netns "/var/run/netns/$PODA" || return
 	nwc_client "$NODE" connect "$CLUSTER_IP_MYSQL" 3306
 	nwc_stop 1
+	nwc_expect_clean_end "--netns pod A"
 	nwc_expect "--netns pod A: nothing from another namespace" 0 \
 		".netns != $(nwc_netns_inode "$PODA")"
 	# natwho's own namespace may carry unrelated traffic (the host's): only
@@ -280,6 +294,7 @@ nwc_e2e_netns() {
 	nwc_start netns-all - || return
 	nwc_client "$NODE" connect "$CLUSTER_IP_MYSQL" 3306
 	nwc_stop 1
+	nwc_expect_clean_end "no --netns"
 	if [ "$NWC_BACKEND" = netfilter ]; then
 		nwc_expect "no --netns: netfilter traces its own namespace only" 0 \
 			".netns == $NODE_INO"

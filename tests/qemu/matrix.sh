@@ -124,7 +124,7 @@ boot() {
 }
 
 run_guest() {
-	local series=$1 release kdir initrd logf expect args=() b main=() noct=()
+	local series=$1 release kdir initrd logf expect args=() b main=() noct=() rc=0 rc2=0
 	release=$(NATWHO_QEMU_PATTERN=$(kernel_pattern "$series") "$HERE/prepare.sh") || {
 		ROWS+=("linux-$series (qemu)")
 		row_fails "linux-$series (qemu)" "kernel $series could not be prepared"
@@ -151,11 +151,21 @@ run_guest() {
 	fi
 	expect=$(expected_backends "$kdir/config")
 	log "booting $release (expect: ${expect:-nothing}); log: $logf"
-	boot "$kdir" "$initrd" "$logf" "natwho.expect=$expect natwho.only=$(join "${main[@]}")"
+	boot "$kdir" "$initrd" "$logf" "natwho.expect=$expect natwho.only=$(join "${main[@]}")" ||
+		rc=$?
 	boot "$kdir" "$initrd" "$logf-noconntrack" \
-		"natwho.expect=$expect natwho.only=$(join "${noct[@]}") natwho.modules=0"
+		"natwho.expect=$expect natwho.only=$(join "${noct[@]}") natwho.modules=0" || rc2=$?
 	cat "$logf.results" "$logf-noconntrack.results" >"$logf.all-results" 2>/dev/null
 	judge_guest "$release (qemu)" "$logf.all-results"
+	# 77: some scenario unsupported (judged above); anything else but 0 is a
+	# run that failed by itself (QEMU's exit, a timeout, no DONE): results
+	# it left cannot pass.
+	for rc in "$rc" "$rc2"; do
+		if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+			row_fails "$release (qemu)" "qemu/run.sh failed (exit $rc; see $logf)"
+			break
+		fi
+	done
 }
 
 run_host() {
