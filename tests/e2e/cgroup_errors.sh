@@ -31,6 +31,8 @@ err 2 "'$CG/cgroup.procs' is not a directory" --cgroup "$CG/cgroup.procs"
 if [ "$(stat -f -c %T /sys/fs/cgroup/memory 2>/dev/null)" = cgroupfs ]; then
 	err 2 "'/sys/fs/cgroup/memory' is not a cgroup v2 directory \(it is in a cgroup v1" \
 		--cgroup /sys/fs/cgroup/memory
+else
+	echo "note: no cgroup v1 hierarchy mounted here: the v1 directory case is not checked"
 fi
 err 2 "invalid --cgroup '': malformed" --cgroup ""
 err 1 "pod UID $UID_ABSENT has no cgroup under .*: it is not running on this node" \

@@ -19,7 +19,7 @@ static inline void golden_check(const char *name, const char *got, size_t len)
 	long n;
 
 	snprintf(path, sizeof(path), NW_GOLDEN_DIR "%s", name);
-	if (getenv("NW_UPDATE_GOLDEN")) {
+	if (getenv("NW_UPDATE_GOLDEN") && !strcmp(getenv("NW_UPDATE_GOLDEN"), "1")) {
 		f = fopen(path, "w");
 		assert_non_null(f);
 		fwrite(got, 1, len, f);
