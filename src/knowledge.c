@@ -39,15 +39,6 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static uint64_t fnv1a(const char *p, size_t len)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-	return h;
-}
-
 /* Run @fn(@arg) with the network namespace switched to @netns_fd. */
 static int in_netns(int netns_fd, int (*fn)(void *), void *arg)
 {
@@ -73,7 +64,10 @@ static int in_netns(int netns_fd, int (*fn)(void *), void *arg)
 	return err;
 }
 
-/* fork + exec @argv (in @netns_fd) with stdout on a pipe; returns the pid. */
+static int reap(pid_t pid);
+
+/* fork + exec @argv (in @netns_fd) with stdout on a pipe (non-blocking), in a
+ * process group of its own; returns the pid. */
 static pid_t spawn(int netns_fd, char *const argv[], int *out_fd)
 {
 	int p[2];
@@ -90,6 +84,7 @@ static pid_t spawn(int netns_fd, char *const argv[], int *out_fd)
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 
+		setpgid(0, 0); /* a timeout kills what it started too */
 		if ((netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET)) || dup2(p[1], 1) < 0)
 			_exit(126);
 		if (null >= 0) {
@@ -100,6 +95,14 @@ static pid_t spawn(int netns_fd, char *const argv[], int *out_fd)
 		_exit(127);
 	}
 	close(p[1]);
+	setpgid(pid, pid); /* either side may run first */
+	/* Non-blocking: the caller's poll() decides how long to wait. */
+	if (fcntl(p[0], F_SETFL, O_NONBLOCK)) {
+		close(p[0]);
+		kill(-pid, SIGKILL);
+		reap(pid);
+		return -EIO;
+	}
 	*out_fd = p[0];
 	return pid;
 }
@@ -166,22 +169,20 @@ static int run_cmd(int netns_fd, char *const argv[], int timeout_ms, char **out,
 
 		if (now >= deadline) {
 			err = -ETIMEDOUT;
-			kill(pid, SIGKILL);
 			break;
 		}
 		if (poll(&pfd, 1, (int)((deadline - now) / 1000000ULL) + 1) < 0 && errno != EINTR) {
 			err = -errno;
-			kill(pid, SIGKILL);
 			break;
 		}
 		err = drain(fd, out, len, &cap);
 		if (err) {
-			if (err < 0)
-				kill(pid, SIGKILL);
-			err = err < 0 ? err : 0;
+			err = err < 0 ? err : 0; /* 1: EOF */
 			break;
 		}
 	}
+	if (err)
+		kill(-pid, SIGKILL); /* the command and anything it started */
 	close(fd);
 	status = reap(pid);
 	if (!err && status != 0)
@@ -306,16 +307,49 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 	return 0;
 }
 
+/*
+ * What tells one dump from another.  iptables-save's comment lines carry the
+ * time of the dump, and its chain counters ([packets:bytes]) move with the
+ * traffic: neither is knowledge, and hashed as they are every dump would be
+ * a change (the index rebuilt, the whole dump recorded again).  nft runs
+ * stateless (-s): no counters.
+ */
+static uint64_t kn_hash(enum ksrc_kind kind, const char *p, size_t len)
+{
+	bool ipt = kind == KSRC_IPTABLES_SAVE || kind == KSRC_IP6TABLES_SAVE, bol = true;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		if (ipt && bol && p[i] == '#') {
+			while (i + 1 < len && p[i + 1] != '\n')
+				i++;
+			bol = false;
+			continue;
+		}
+		if (ipt && p[i] == '[') {
+			size_t j = i + 1;
+
+			while (j < len && ((p[j] >= '0' && p[j] <= '9') || p[j] == ':'))
+				j++;
+			if (j < len && p[j] == ']' && j > i + 1)
+				i = j; /* "[n:m]" hashes as "]" */
+		}
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+		bol = p[i] == '\n';
+	}
+	return h;
+}
+
 /* Take ownership of @data as source @name.  1 when it changed, 0 if equal. */
 static int kn_store(struct knowledge *k, enum ksrc_kind kind, const char *name, char *data,
 		    size_t len)
 {
-	uint64_t h = fnv1a(data, len);
+	uint64_t h = kn_hash(kind, data, len);
 	int i;
 
 	for (i = 0; i < k->nsrc && strcmp(k->src[i].name, name); i++)
 		;
-	if (i < k->nsrc && k->src[i].hash == h && k->src[i].len == len) {
+	if (i < k->nsrc && k->src[i].hash == h) {
 		free(data);
 		return 0;
 	}
@@ -337,29 +371,39 @@ static int kn_store(struct knowledge *k, enum ksrc_kind kind, const char *name, 
 	return 1;
 }
 
-/* Drop source @name; 1 if it existed. */
+/* Drop source @name; 1 if it existed.  Recorded as the source, empty: a
+ * replay drops it at the same point. */
 static int kn_drop(struct knowledge *k, const char *name)
 {
 	for (int i = 0; i < k->nsrc; i++) {
+		enum ksrc_kind kind = k->src[i].kind;
+
 		if (strcmp(k->src[i].name, name))
 			continue;
 		free(k->src[i].data);
 		k->src[i] = k->src[--k->nsrc];
 		memset(&k->src[k->nsrc], 0, sizeof(k->src[k->nsrc]));
+		if (k->on_source)
+			k->on_source(k->on_source_ctx, kind, name, "", 0);
 		return 1;
 	}
 	return 0;
+}
+
+static bool kn_blank(const char *data, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && (data[i] == '\n' || data[i] == ' '); i++)
+		;
+	return i == len;
 }
 
 /* Store non-empty command output, drop the source when it became empty. */
 static int kn_update(struct knowledge *k, enum ksrc_kind kind, const char *name, char *data,
 		     size_t len)
 {
-	size_t i;
-
-	for (i = 0; i < len && (data[i] == '\n' || data[i] == ' '); i++)
-		;
-	if (i == len) {
+	if (kn_blank(data, len)) {
 		free(data);
 		return kn_drop(k, name);
 	}
@@ -384,11 +428,11 @@ static int legacy_nat_present(void *arg)
 static const struct {
 	enum ksrc_kind kind;
 	const char *name;
-	char *const argv[5];
+	char *const argv[6];
 } rule_dumps[] = {
 	{ KSRC_IPTABLES_SAVE, "iptables-save", { "iptables-save", "-t", "nat", NULL } },
 	{ KSRC_IP6TABLES_SAVE, "ip6tables-save", { "ip6tables-save", "-t", "nat", NULL } },
-	{ KSRC_NFT_JSON, "nft-json", { "nft", "-j", "list", "ruleset", NULL } },
+	{ KSRC_NFT_JSON, "nft-json", { "nft", "-s", "-j", "list", "ruleset", NULL } },
 	{ KSRC_IPSET_SAVE, "ipset-save", { "ipset", "save", NULL } },
 };
 
@@ -467,9 +511,8 @@ static int kn_load_files(struct knowledge *k)
 	char err[512];
 
 	for (int i = 0; i < k->opts.nfiles; i++) {
-		char *data, name[96];
+		char *data, name[sizeof(k->src[0].name)];
 		size_t len;
-
 		int rerr = ksrc__read(k->opts.files[i], KSRC_MAX_BYTES, &data, &len, err,
 				      sizeof(err));
 
@@ -491,7 +534,7 @@ static void kn_async_free(struct kn_async *a)
 	if (!a)
 		return;
 	if (a->pid > 0) {
-		kill(a->pid, SIGKILL);
+		kill(-a->pid, SIGKILL);
 		reap(a->pid);
 	}
 	if (a->fd >= 0)
@@ -508,8 +551,8 @@ static void kn_kubectl_start(struct knowledge *k, uint64_t now)
 	if (!a)
 		return;
 	a->fd = -1;
-	a->pid = spawn(-1, kubectl_argv(k, argv), &a->fd);
-	if (a->pid < 0 || fcntl(a->fd, F_SETFL, O_NONBLOCK)) {
+	a->pid = spawn(-1, kubectl_argv(k, argv), &a->fd); /* its pipe is non-blocking */
+	if (a->pid < 0) {
 		kn_async_free(a);
 		return;
 	}
@@ -526,7 +569,7 @@ static int kn_kubectl_poll(struct knowledge *k, uint64_t now)
 	if (done == 0 && now < a->deadline_ns)
 		return 0;
 	if (done <= 0)
-		kill(a->pid, SIGKILL);
+		kill(-a->pid, SIGKILL);
 	status = reap(a->pid);
 	a->pid = 0;
 	if (done == 1 && status == 0) {
@@ -623,9 +666,12 @@ int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_s
 int knowledge__put(struct knowledge *k, enum ksrc_kind kind, const char *name, const char *data,
 		   size_t len)
 {
-	char *copy = malloc(len + 1);
+	char *copy;
 	int changed;
 
+	if (kn_blank(data, len)) /* recorded when the source went away */
+		return kn_drop(k, name) ? kn_rebuild(k, false) : 0;
+	copy = malloc(len + 1);
 	if (!copy)
 		return -ENOMEM;
 	memcpy(copy, data, len);

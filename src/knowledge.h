@@ -24,7 +24,7 @@ typedef void (*kn_source_fn)(void *ctx, enum ksrc_kind kind, const char *name, c
 
 struct kn_source {
 	enum ksrc_kind kind;
-	char name[96];
+	char name[1025]; /* a --k8s path, "kubectl", a dump's name (CAP_NAME_MAX) */
 	char *data;
 	size_t len;
 	uint64_t hash;

@@ -147,6 +147,10 @@ static void install_signals(void)
 	sa.sa_flags = 0;
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL); /* a closed pipe shows up as a write error */
+	/* Inherited SIG_IGN would reap the rule dumps' children for us: their
+	 * exit status (and so every dump) would be lost. */
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
 }
 
 /* With -v, say as soon as the kernel starts dropping events. */

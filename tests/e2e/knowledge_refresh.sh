@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# How natwho keeps its knowledge of the node's NAT rules current:
+#   - the nf_tables generation moving without the rules changing (a table
+#     added and deleted in one transaction) is no change: the dumps differ
+#     only in iptables-save's time stamps, which are not knowledge;
+#   - a new DNAT rule is picked up;
+#   - a rule dump that hangs (and leaves a child holding its pipe) is given
+#     up after its 10 s and killed with everything it started.
+NW_P=nwk$$-
+. "$(dirname "$0")/../lib/e2e.sh"
+
+nw_topology_up
+nw_natwho_start "$TMP/out" "$TMP/err" -q --backend netfilter
+sleep 2.5 # past the first re-check
+for i in 1 2 3; do
+	printf 'add table ip nwx\ndelete table ip nwx\n' | nw_in "$NODE" nft -f - ||
+		fail "nft transaction"
+	sleep 1.5
+done
+n=$(grep -c "knowledge changed" "$TMP/err" || true)
+[ "$n" = 0 ] || { cat "$TMP/err"; fail "the generation moved, the rules did not: $n rebuilds"; }
+echo "ok: three generation bumps with the same rules: no rebuild"
+
+nw_in "$NODE" iptables -t nat -I OUTPUT -d 10.96.7.7/32 -p tcp --dport 80 \
+	-j DNAT --to-destination 10.224.1.5:80
+for i in $(seq 1 100); do
+	grep -q "knowledge changed" "$TMP/err" && break
+	sleep 0.1
+done
+grep -q "knowledge changed" "$TMP/err" || fail "a new DNAT rule was not picked up in 10 s"
+echo "ok: a new DNAT rule picked up"
+kill -INT "$NATWHO_PID"
+wait_natwho 5 || fail "natwho exit $?"
+
+# A hung iptables-save whose child keeps the pipe open.
+mkdir "$TMP/bin"
+cat >"$TMP/bin/iptables-save" <<EOS
+#!/bin/sh
+echo "# started"
+sleep 31.$$ &
+exec sleep 31.$$
+EOS
+chmod 755 "$TMP/bin/iptables-save"
+start=$(date +%s)
+PATH=$TMP/bin:$PATH nw_in "$NODE" "$NATWHO" audit -v >"$TMP/audit.out" 2>"$TMP/audit.err" || true
+took=$(($(date +%s) - start))
+grep -q "iptables-save: Connection timed out" "$TMP/audit.err" ||
+	{ cat "$TMP/audit.err"; fail "the hung dump was not timed out"; }
+[ "$took" -lt 25 ] || fail "a hung dump held natwho for ${took} s"
+sleep 0.2
+! pgrep -f "sleep 31.$$" >/dev/null || fail "the hung dump's processes outlived it"
+echo "ok: a hung dump timed out after ${took} s, its processes killed"
