@@ -140,10 +140,19 @@ static void install_signals(void)
 	 * epoll_wait() and poll() return EINTR whatever the flag. */
 	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
 
+	static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
+
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+		struct sigaction old;
+
+		/* One ignored when natwho started stays so, for natwho and for
+		 * `-- CMD` (exec keeps it): `nohup natwho -- CMD` survives a
+		 * hang-up, a background job of a script its SIGINT. */
+		if (!sigaction(stops[i], NULL, &old) && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(stops[i], &sa, NULL);
+	}
 	sa.sa_flags = 0;
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL); /* a closed pipe shows up as a write error */
