@@ -632,12 +632,32 @@ static void finish(struct app *app)
 			(unsigned long long)lost);
 }
 
+/* Is natwho in the host's (the initial) PID namespace?  Its inode is fixed
+ * (PROC_PID_INIT_INO); true when it cannot be told. */
+static bool in_host_pid_ns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) || st.st_ino == 0xEFFFFFFCU;
+}
+
 /* Attach, start `-- CMD`, trace, summarize: natwho's exit status (natwho's
  * own failure first, else CMD's status). */
 static int run_live(struct app *app)
 {
 	int ret, rec_ret;
 
+	/* The programs see the host's process ids; in a PID namespace of its
+	 * own (a container without hostPID) natwho's are others: --pid and
+	 * CMD's process tree would match the wrong processes, or none. */
+	if ((app->opts.filter.tgid || (app->opts.cmd && !app->opts.no_children)) &&
+	    !in_host_pid_ns()) {
+		nw_err("natwho runs in a PID namespace of its own (a container without the "
+		       "host's PID namespace): %s compares the host's process ids; run it there%s",
+		       app->opts.filter.tgid ? "--pid" : "-- CMD with --children",
+		       app->opts.filter.tgid ? "" : ", or use --no-children");
+		return NW_EXIT_USAGE;
+	}
 	/* Every BPF object natwho loads is CO-RE: say so first, not what the
 	 * cgroup or process-tree object made of its absence. */
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {

@@ -53,6 +53,19 @@ expect_exit 2 "natwho audit traces nothing: --port does not apply" audit --port 
 expect_exit 2 "natwho audit traces nothing: --count does not apply" audit -o json -c 5
 expect_exit 2 "natwho audit takes no -r, -w or command" audit -w /dev/null
 
+# In a PID namespace of its own (a container without hostPID) the programs'
+# process ids are not natwho's: --pid and CMD's tree are refused, --no-children
+# works.
+for args in "--pid 1 -d 1" "-d 1 -- true"; do
+	rc=0
+	unshare --pid --fork --mount-proc "$NATWHO" $args >"$TMP/out" 2>"$TMP/err" || rc=$?
+	[ $rc -eq 2 ] && grep -q "^Error: natwho runs in a PID namespace of its own" "$TMP/err" ||
+		{ cat "$TMP/err"; fail "natwho $args in a PID namespace: exit $rc"; }
+done
+unshare --pid --fork --mount-proc "$NATWHO" -q -d 1 --no-children -- true >"$TMP/out" 2>"$TMP/err" ||
+	{ cat "$TMP/err"; fail "--no-children in a PID namespace: exit $?"; }
+echo "ok: --pid and --children refused in a PID namespace of natwho's own"
+
 # In JSON mode, runtime errors are JSON records on stdout.
 rc=0
 "$NATWHO" -o json --netns /nonexistent >"$TMP/out" 2>"$TMP/err" || rc=$?
