@@ -24,6 +24,7 @@ void verdict__add(struct verdict *v, const struct conn *c)
 	struct verdict_route *r;
 
 	v->conns++;
+	v->own += !!(c->flags & NW_EF_TASK);
 	v->snat += c->snat;
 	if (!c->dnat)
 		return;
@@ -69,8 +70,9 @@ static void print_text(const struct verdict *v, const struct verdict_end *end, F
 			 strsignal(end->signal));
 	else
 		snprintf(how, sizeof(how), "exited with status %d", end->status);
-	fprintf(f, "natwho: '%s' %s: %llu connections, %llu DNAT'ed\n", end->command, how,
-		(unsigned long long)v->conns, (unsigned long long)v->dnat);
+	fprintf(f, "natwho: '%s' %s: %llu connections (%llu from a local process), %llu DNAT'ed\n",
+		end->command, how, (unsigned long long)v->conns, (unsigned long long)v->own,
+		(unsigned long long)v->dnat);
 	for (int i = 0; i < v->nroutes; i++)
 		fprintf(f, "natwho:   %s  %llux\n", route_str(&v->routes[i], route, sizeof(route)),
 			(unsigned long long)v->routes[i].count);
@@ -100,6 +102,7 @@ void verdict__print(const struct verdict *v, const struct verdict_end *end, stru
 		out__null(o, OUT_JSON_ONLY, "signal", NULL);
 	}
 	out__u64(o, OUT_JSON_ONLY, "connections", NULL, v->conns);
+	out__u64(o, OUT_JSON_ONLY, "local_process", NULL, v->own);
 	out__u64(o, OUT_JSON_ONLY, "dnat", NULL, v->dnat);
 	out__u64(o, OUT_JSON_ONLY, "snat", NULL, v->snat);
 	out__obj_open(o, "routes");

@@ -29,7 +29,8 @@ struct verdict_route {
 };
 
 struct verdict {
-	uint64_t conns; /* connections shown */
+	uint64_t conns; /* connections shown while CMD ran */
+	uint64_t own; /* of them, with a local process (CMD's, under --children) */
 	uint64_t dnat, snat;
 	struct verdict_route routes[VERDICT_MAX_ROUTES]; /* in order of first sight */
 	int nroutes;
