@@ -26,6 +26,7 @@
 #define NW_MAX_CGROUPS 16
 #define NW_CGROUP_MAX_MOUNTS 4
 #define NW_POD_UID_LEN 36 /* "8-4-4-4-12" lower-case hex */
+#define NW_POD_STATIC_UID_LEN 32 /* a static pod's config hash, hex */
 
 enum nw_cgroup_kind {
 	NW_CGROUP_PATH, /* --cgroup PATH */

@@ -105,8 +105,22 @@ int cgroup__mounts(const char *mountinfo, char roots[][PATH_MAX], int max)
 	return n;
 }
 
+/*
+ * A pod's UID as the kubelet names its cgroup: metadata.uid (8-4-4-4-12 hex),
+ * or for a static pod (kube-apiserver, etcd...) the 32 hex digits of its
+ * config hash (the API's mirror pod has another UID; its
+ * kubernetes.io/config.mirror annotation holds the hash).
+ */
 bool cgroup__uid_valid(const char *uid)
 {
+	size_t len = strlen(uid);
+
+	if (len == NW_POD_STATIC_UID_LEN) {
+		for (size_t i = 0; i < len; i++)
+			if (!isxdigit((unsigned char)uid[i]))
+				return false;
+		return true;
+	}
 	for (int i = 0; i < NW_POD_UID_LEN; i++) {
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
@@ -157,15 +171,15 @@ static bool is_dir(const char *path)
 /* "pod<uid>" (cgroupfs) or "...-pod<uid_>.slice" (systemd). */
 static bool pod_dir_name(const char *name, const char *uid, const char *uid_)
 {
-	size_t len = strlen(name), slice = NW_POD_UID_LEN + sizeof("-pod.slice") - 1;
+	size_t len = strlen(name), ulen = strlen(uid_), slice = ulen + sizeof("-pod.slice") - 1;
 
 	if (!strncmp(name, "pod", 3) && !strcmp(name + 3, uid))
 		return true;
 	if (len < slice)
 		return false;
 	name += len - slice;
-	return !strncmp(name, "-pod", 4) && !strncmp(name + 4, uid_, NW_POD_UID_LEN) &&
-	       !strcmp(name + 4 + NW_POD_UID_LEN, ".slice");
+	return !strncmp(name, "-pod", 4) && !strncmp(name + 4, uid_, ulen) &&
+	       !strcmp(name + 4 + ulen, ".slice");
 }
 
 struct pod_walk {
@@ -268,10 +282,10 @@ static int resolve_uid(const struct cgroup_resolver *r, const char *uid_arg, con
 
 	if (!cgroup__uid_valid(uid_arg)) {
 		snprintf(why, why_len, "'%s' is not a pod UID (expected 8-4-4-4-12 hex digits, "
-			 "as in metadata.uid)", uid_arg);
+			 "as in metadata.uid, or a static pod's 32)", uid_arg);
 		return -EINVAL;
 	}
-	for (int i = 0; i <= NW_POD_UID_LEN; i++)
+	for (size_t i = 0; i <= strlen(uid_arg); i++)
 		uid[i] = (char)tolower((unsigned char)uid_arg[i]);
 	n = cgroup__mounts(r->mountinfo, roots, NW_CGROUP_MAX_MOUNTS);
 	if (n <= 0) {

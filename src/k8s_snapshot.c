@@ -189,7 +189,12 @@ static int snap__pod(struct snap *s, struct json_object *o)
 	p->ns = snap__str(s, s->ns);
 	p->name = snap__str(s, s->name);
 	p->node = snap__str(s, kjson__str(spec, "nodeName"));
-	p->uid = snap__str(s, kjson__str(kjson__get(o, "metadata", json_type_object), "uid"));
+	/* The cgroup's name: a static pod's is its config hash, which its API
+	 * mirror carries as an annotation (its metadata.uid is another). */
+	p->uid = snap__str(s, kjson__str(kjson__get(kjson__get(o, "metadata", json_type_object),
+						    "annotations", json_type_object),
+					 "kubernetes.io/config.mirror") ?:
+				      kjson__str(kjson__get(o, "metadata", json_type_object), "uid"));
 	hn = kjson__get(spec, "hostNetwork", json_type_boolean);
 	p->host_network = hn && json_object_get_boolean(hn);
 	if (!p->ns || !p->name || (kjson__str(spec, "nodeName") && !p->node))

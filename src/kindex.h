@@ -207,8 +207,10 @@ const char *k8s_via_kind__str(uint8_t kind);
 int kindex__audit(const struct kindex *idx, struct out *o);
 
 /*
- * The pod @ns/@name of the snapshot: its metadata.uid and spec.nodeName
- * (NULL when not known).  0, -ENOENT (no such pod) or -ENODATA (no UID).
+ * The pod @ns/@name of the snapshot: the UID its cgroup is named by
+ * (metadata.uid; a static pod's kubernetes.io/config.mirror hash) and
+ * spec.nodeName (NULL when not known).  0, -ENOENT (no such pod) or -ENODATA
+ * (no UID).
  */
 int kindex__pod_uid(const struct kindex *idx, const char *ns, const char *name,
 		    const char **uid, const char **node);

@@ -23,6 +23,7 @@
 #include "cgroup_path.c"
 
 #define UID "0f4c2a9e-7d3b-4c6e-9f0a-1b2c3d4e5f60"
+#define STATIC_UID "8f6a2b0c9d1e4f5a6b7c8d9e0f1a2b3c"
 #define UID_ "0f4c2a9e_7d3b_4c6e_9f0a_1b2c3d4e5f60"
 
 struct tree {
@@ -96,6 +97,11 @@ static void test_uid_valid(void **state)
 	assert_false(cgroup__uid_valid(UID_));
 	assert_false(cgroup__uid_valid("0f4c2a9e7-d3b-4c6e-9f0a-1b2c3d4e5f60"));
 	assert_false(cgroup__uid_valid("0f4c2a9e-7d3b-4c6e-9f0a-1b2c3d4e5g60"));
+	/* a static pod's cgroup: its config hash, 32 hex digits */
+	assert_true(cgroup__uid_valid(STATIC_UID));
+	assert_false(cgroup__uid_valid(STATIC_UID "0"));
+	assert_false(cgroup__uid_valid("8f6a2b0c9d1e4f5a6b7c8d9e0f1a2b3")); /* 31 */
+	assert_false(cgroup__uid_valid("8f6a2b0c9d1e4f5a6b7c8d9e0f1a2b3g"));
 }
 
 static int split(const char *arg, char *ns, size_t ns_len)
@@ -158,6 +164,22 @@ static void find_in(struct tree *t, const char *rel, const char *want_rel)
 	mkdirs(t, rel);
 	snprintf(want, sizeof(want), "%s/%s", t->root, want_rel ? want_rel : rel);
 	assert_int_equal(cgroup__find_pod(roots, 1, UID, dir, sizeof(dir)), 0);
+	assert_string_equal(dir, want);
+}
+
+/* A static pod, named by its config hash (both drivers, found by the walk
+ * under a custom root too). */
+static void test_find_static_pod(void **state)
+{
+	struct tree *t = *state;
+	char roots[1][PATH_MAX], dir[PATH_MAX], want[PATH_MAX];
+
+	snprintf(roots[0], sizeof(roots[0]), "%s", t->root);
+	mkdirs(t, "custom/kubepods.slice/kubepods-burstable.slice/"
+		  "kubepods-burstable-pod" STATIC_UID ".slice");
+	snprintf(want, sizeof(want), "%s/custom/kubepods.slice/kubepods-burstable.slice/"
+		 "kubepods-burstable-pod" STATIC_UID ".slice", t->root);
+	assert_int_equal(cgroup__find_pod(roots, 1, STATIC_UID, dir, sizeof(dir)), 0);
 	assert_string_equal(dir, want);
 }
 
@@ -320,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test_setup_teardown(test_mounts, tree_setup, tree_teardown),
 		cmocka_unit_test_setup_teardown(test_find_cgroupfs, tree_setup, tree_teardown),
+		cmocka_unit_test_setup_teardown(test_find_static_pod, tree_setup, tree_teardown),
 		cmocka_unit_test_setup_teardown(test_find_systemd_guaranteed, tree_setup,
 						tree_teardown),
 		cmocka_unit_test_setup_teardown(test_find_systemd_burstable, tree_setup,

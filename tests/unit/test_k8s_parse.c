@@ -57,6 +57,32 @@ static const struct khostport *find_hostport(const struct kindex *idx, int famil
 	return NULL;
 }
 
+/* --pod of a static pod: its cgroup is named by the config hash its API
+ * mirror carries as an annotation, not by the mirror's metadata.uid. */
+static void test_static_pod_uid(void **state)
+{
+	struct kindex *idx = kindex__new();
+	const char *uid, *node;
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_SNAPSHOT,
+		      "{\"kind\": \"List\", \"items\": ["
+		      "{\"kind\": \"Pod\", \"metadata\": {\"namespace\": \"kube-system\", "
+		      "\"name\": \"etcd-node-1\", \"uid\": \"0f4c2a9e-7d3b-4c6e-9f0a-1b2c3d4e5f60\", "
+		      "\"annotations\": {\"kubernetes.io/config.mirror\": "
+		      "\"8f6a2b0c9d1e4f5a6b7c8d9e0f1a2b3c\"}}, \"spec\": {\"nodeName\": \"node-1\"}, "
+		      "\"status\": {\"podIP\": \"192.168.56.11\"}},"
+		      "{\"kind\": \"Pod\", \"metadata\": {\"namespace\": \"a\", \"name\": \"p\", "
+		      "\"uid\": \"1f4c2a9e-7d3b-4c6e-9f0a-1b2c3d4e5f60\"}, \"spec\": {}, "
+		      "\"status\": {\"podIP\": \"10.224.0.5\"}}]}");
+	assert_int_equal(kindex__pod_uid(idx, "kube-system", "etcd-node-1", &uid, &node), 0);
+	assert_string_equal(uid, "8f6a2b0c9d1e4f5a6b7c8d9e0f1a2b3c");
+	assert_string_equal(node, "node-1");
+	assert_int_equal(kindex__pod_uid(idx, "a", "p", &uid, &node), 0);
+	assert_string_equal(uid, "1f4c2a9e-7d3b-4c6e-9f0a-1b2c3d4e5f60");
+	kindex__free(idx);
+}
+
 static void test_iptables_kube_proxy(void **state)
 {
 	struct kindex *idx = kindex__new();
@@ -480,6 +506,7 @@ static void test_source_kinds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_static_pod_uid),
 		cmocka_unit_test(test_iptables_kube_proxy),
 		cmocka_unit_test(test_iptables_portmap),
 		cmocka_unit_test(test_ip6tables),
