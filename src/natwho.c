@@ -146,10 +146,13 @@ static void install_signals(void)
 	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
 		struct sigaction old;
 
-		/* One ignored when natwho started stays so, for natwho and for
-		 * `-- CMD` (exec keeps it): `nohup natwho -- CMD` survives a
-		 * hang-up, a background job of a script its SIGINT. */
-		if (!sigaction(stops[i], NULL, &old) && old.sa_handler == SIG_IGN)
+		/* A hang-up ignored when natwho started stays so, for natwho and
+		 * for `-- CMD` (exec keeps it): `nohup natwho -- CMD` survives
+		 * it.  SIGINT and SIGTERM always stop natwho: a script's
+		 * background job has SIGINT ignored, and `kill -INT` must still
+		 * end it. */
+		if (stops[i] == SIGHUP && !sigaction(SIGHUP, NULL, &old) &&
+		    old.sa_handler == SIG_IGN)
 			continue;
 		sigaction(stops[i], &sa, NULL);
 	}
