@@ -22,6 +22,7 @@
 #define KN_CMD_TIMEOUT_MS 10000
 #define KN_KUBECTL_TIMEOUT_MS 20000
 #define KN_LEGACY_RECHECK_MS 10000
+#define KN_WAIT_MS 50 /* knowledge_opts.wait while a dump runs */
 
 struct kn_async {
 	pid_t pid;
@@ -152,7 +153,17 @@ static int reap(pid_t pid)
 
 /* Run a command to completion; its stdout in *out (malloc'ed).  0 when it
  * exited 0, else -errno / -ECHILD (non-zero exit) / -ETIMEDOUT. */
+static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, char **out,
+			   size_t *len, void (*wait)(void *), void *wait_ctx);
+
 static int run_cmd(int netns_fd, char *const argv[], int timeout_ms, char **out, size_t *len)
+{
+	return run_cmd_waiting(netns_fd, argv, timeout_ms, out, len, NULL, NULL);
+}
+
+/* The same, calling @wait(@wait_ctx) at least every KN_WAIT_MS meanwhile. */
+static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, char **out,
+			   size_t *len, void (*wait)(void *), void *wait_ctx)
 {
 	uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
 	size_t cap = 0;
@@ -171,10 +182,14 @@ static int run_cmd(int netns_fd, char *const argv[], int timeout_ms, char **out,
 			err = -ETIMEDOUT;
 			break;
 		}
-		if (poll(&pfd, 1, (int)((deadline - now) / 1000000ULL) + 1) < 0 && errno != EINTR) {
+		int ms = (int)((deadline - now) / 1000000ULL) + 1;
+
+		if (poll(&pfd, 1, wait && ms > KN_WAIT_MS ? KN_WAIT_MS : ms) < 0 && errno != EINTR) {
 			err = -errno;
 			break;
 		}
+		if (wait)
+			wait(wait_ctx);
 		err = drain(fd, out, len, &cap);
 		if (err) {
 			err = err < 0 ? err : 0; /* 1: EOF */
@@ -436,34 +451,44 @@ static const struct {
 	{ KSRC_IPSET_SAVE, "ipset-save", { "ipset", "save", NULL } },
 };
 
-/* Dump the traced namespace's NAT rules and addresses; changed sources. */
+#define KN_NDUMPS (sizeof(rule_dumps) / sizeof(rule_dumps[0]))
+
+/*
+ * Dump the traced namespace's NAT rules and addresses; changed sources.
+ * The caller's wait() drains events while the dumps run; the new sources
+ * are stored (and recorded) only after the last one, just before the index
+ * is rebuilt, so that the events drained meanwhile come before them in a
+ * capture, as they were annotated live with the old knowledge.
+ */
 static int kn_dump_rules(struct knowledge *k)
 {
-	int changed = 0, fd = k->opts.netns_fd;
+	int changed = 0, fd = k->opts.netns_fd, err[KN_NDUMPS + 1];
+	char *out[KN_NDUMPS + 1] = { NULL }, *const legacy_argv[] = { "iptables-legacy-save", "-t",
+								       "nat", NULL };
 	struct addrs_out ao = { 0 };
+	size_t len[KN_NDUMPS + 1];
 	bool legacy = false;
-	char *out;
-	size_t len;
 
-	for (size_t i = 0; i < sizeof(rule_dumps) / sizeof(rule_dumps[0]); i++) {
-		int err = run_cmd(fd, rule_dumps[i].argv, KN_CMD_TIMEOUT_MS, &out, &len);
-
-		if (err) {
+	for (size_t i = 0; i < KN_NDUMPS; i++) {
+		err[i] = run_cmd_waiting(fd, rule_dumps[i].argv, KN_CMD_TIMEOUT_MS, &out[i], &len[i],
+					 k->opts.wait, k->opts.wait_ctx);
+		if (err[i])
 			nw_dbg(1, "%s: %s\n", rule_dumps[i].name,
-			       err == -ECHILD ? "failed or not installed" : strerror(-err));
-			continue;
-		}
-		changed += kn_update(k, rule_dumps[i].kind, rule_dumps[i].name, out, len) > 0;
+			       err[i] == -ECHILD ? "failed or not installed" : strerror(-err[i]));
 	}
 	/* Legacy iptables only when its nat table exists: reading it would
 	 * otherwise load iptable_nat and register hooks in the namespace. */
-	if (!in_netns(fd, legacy_nat_present, &legacy) && legacy) {
-		char *const argv[] = { "iptables-legacy-save", "-t", "nat", NULL };
-
-		if (!run_cmd(fd, argv, KN_CMD_TIMEOUT_MS, &out, &len))
-			changed += kn_update(k, KSRC_IPTABLES_SAVE, "iptables-legacy-save", out,
-					     len) > 0;
-	}
+	err[KN_NDUMPS] = -ENOENT;
+	if (!in_netns(fd, legacy_nat_present, &legacy) && legacy)
+		err[KN_NDUMPS] = run_cmd_waiting(fd, legacy_argv, KN_CMD_TIMEOUT_MS, &out[KN_NDUMPS],
+						 &len[KN_NDUMPS], k->opts.wait, k->opts.wait_ctx);
+	for (size_t i = 0; i < KN_NDUMPS; i++)
+		if (!err[i])
+			changed += kn_update(k, rule_dumps[i].kind, rule_dumps[i].name, out[i],
+					     len[i]) > 0;
+	if (!err[KN_NDUMPS])
+		changed += kn_update(k, KSRC_IPTABLES_SAVE, "iptables-legacy-save", out[KN_NDUMPS],
+				     len[KN_NDUMPS]) > 0;
 	k->legacy_rules = legacy;
 	if (!in_netns(fd, local_addrs, &ao))
 		changed += kn_update(k, KSRC_LOCAL_ADDRS, "local-addrs", ao.buf, ao.len) > 0;

@@ -308,6 +308,19 @@ static void record_source(void *ctx, enum ksrc_kind kind, const char *name, cons
 			"not recorded", name, len);
 }
 
+/*
+ * While a rule dump runs (seconds for a big ruleset, and kube-proxy changes
+ * its rules often): keep draining the ring, or it fills and events are lost.
+ * Nothing to drain before the capture is attached (the first dump).
+ */
+static void drain_while_dumping(void *ctx)
+{
+	struct app *app = ctx;
+
+	if (app->cap.be.ops && !app->done)
+		capture__poll(&app->cap, 0); /* an error shows in run_loop's next poll */
+}
+
 /* Load what natwho can know about this node before tracing starts. */
 static int start_knowledge(struct app *app)
 {
@@ -318,6 +331,8 @@ static int start_knowledge(struct app *app)
 		.rules = !app->opts.no_rules && !app->opts.read_path, /* -r: not this node's */
 		.netns_fd = app->netns_fd,
 		.kubectl_refresh_s = app->opts.refresh_s,
+		.wait = drain_while_dumping,
+		.wait_ctx = app,
 	};
 	int ret;
 
