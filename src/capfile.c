@@ -134,11 +134,13 @@ static int wait_writable(int fd, const volatile sig_atomic_t *stop)
 	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 
 	for (;;) {
-		int n = poll(&pfd, 1, stop && *stop ? 0 : -1);
+		/* once stopping, a reader that takes more than 2 s to make room
+		 * has stopped reading; one briefly behind still gets the rest */
+		int n = poll(&pfd, 1, stop && *stop ? 2000 : -1);
 
 		if (n > 0)
 			return 0;
-		if (n == 0 || (errno == EINTR && stop && *stop))
+		if (n == 0)
 			return -EINTR;
 		if (errno != EINTR)
 			return 0; /* let write() say what is wrong */

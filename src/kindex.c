@@ -633,6 +633,49 @@ int kindex__add_source(struct kindex *idx, enum ksrc_kind kind, const char *name
 	return err;
 }
 
+/* Does the line holding @p[@at] start with ':' (an iptables-save chain)? */
+static bool ksrc_chain_line(const char *p, size_t at)
+{
+	while (at > 0 && p[at - 1] != '\n')
+		at--;
+	return p[at] == ':';
+}
+
+/*
+ * What tells one dump from another.  iptables-save's comment lines carry the
+ * time of the dump, and its chain counters ([packets:bytes]) move with the
+ * traffic: neither is knowledge, and hashed as they are every dump would be
+ * a change (the index rebuilt, the whole dump recorded again).  nft runs
+ * stateless (-s): no counters.
+ */
+uint64_t ksrc__hash(enum ksrc_kind kind, const char *p, size_t len)
+{
+	bool ipt = kind == KSRC_IPTABLES_SAVE || kind == KSRC_IP6TABLES_SAVE, bol = true;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		if (ipt && bol && p[i] == '#') {
+			while (i + 1 < len && p[i + 1] != '\n')
+				i++;
+			bol = false;
+			continue;
+		}
+		/* a chain line's counters, ":CHAIN POLICY [n:m]" at the line's
+		 * end; never an address ("--to-destination [2001:db8::5]:80") */
+		if (ipt && p[i] == '[' && ksrc_chain_line(p, i)) {
+			size_t j = i + 1, colons = 0;
+
+			while (j < len && ((p[j] >= '0' && p[j] <= '9') || p[j] == ':'))
+				colons += p[j++] == ':';
+			if (j < len && p[j] == ']' && colons == 1 && (j + 1 == len || p[j + 1] == '\n'))
+				i = j; /* "[n:m]" hashes as "]" */
+		}
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+		bol = p[i] == '\n';
+	}
+	return h;
+}
+
 int ksrc__read(const char *path, size_t max, char **data, size_t *len, char *errbuf,
 	       size_t errlen)
 {

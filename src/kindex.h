@@ -223,6 +223,10 @@ int ksrc_kind__parse(const char *s, enum ksrc_kind *out);
  * Read a whole file ("-": stdin) of at most @max bytes into a malloc'ed,
  * NUL-terminated buffer.  Returns 0 or a negative errno with a message.
  */
+/* A hash of what a source says (FNV-1a), without what changes from one dump
+ * to the next and is not knowledge: iptables-save's comment lines (the time)
+ * and chain counters. */
+uint64_t ksrc__hash(enum ksrc_kind kind, const char *data, size_t len);
 int ksrc__read(const char *path, size_t max, char **data, size_t *len, char *errbuf,
 	       size_t errlen);
 

@@ -322,44 +322,11 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 	return 0;
 }
 
-/*
- * What tells one dump from another.  iptables-save's comment lines carry the
- * time of the dump, and its chain counters ([packets:bytes]) move with the
- * traffic: neither is knowledge, and hashed as they are every dump would be
- * a change (the index rebuilt, the whole dump recorded again).  nft runs
- * stateless (-s): no counters.
- */
-static uint64_t kn_hash(enum ksrc_kind kind, const char *p, size_t len)
-{
-	bool ipt = kind == KSRC_IPTABLES_SAVE || kind == KSRC_IP6TABLES_SAVE, bol = true;
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		if (ipt && bol && p[i] == '#') {
-			while (i + 1 < len && p[i + 1] != '\n')
-				i++;
-			bol = false;
-			continue;
-		}
-		if (ipt && p[i] == '[') {
-			size_t j = i + 1;
-
-			while (j < len && ((p[j] >= '0' && p[j] <= '9') || p[j] == ':'))
-				j++;
-			if (j < len && p[j] == ']' && j > i + 1)
-				i = j; /* "[n:m]" hashes as "]" */
-		}
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-		bol = p[i] == '\n';
-	}
-	return h;
-}
-
 /* Take ownership of @data as source @name.  1 when it changed, 0 if equal. */
 static int kn_store(struct knowledge *k, enum ksrc_kind kind, const char *name, char *data,
 		    size_t len)
 {
-	uint64_t h = kn_hash(kind, data, len);
+	uint64_t h = ksrc__hash(kind, data, len);
 	int i;
 
 	for (i = 0; i < k->nsrc && strcmp(k->src[i].name, name); i++)

@@ -393,9 +393,9 @@ static int check_modes(const struct nw_opts *o, const char *live, bool children)
 }
 
 /*
- * getopt_long() failed with @c ('?' or ':'); @last is argv[optind - 1], the
- * element it finished with: a long option, or (a short one in a cluster
- * like "-xq" leaves optind where it was) anything.  Name the option as given.
+ * getopt_long() failed with @c ('?' or ':'); @last is the element it
+ * finished with ("-" when it is still inside a cluster like "-xq"): a long
+ * option, or else a short one in optopt.  Name the option as given.
  */
 static int bad_option(int c, const char *last)
 {
@@ -442,9 +442,13 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 		optind = 2;
 	}
 	opterr = 0;
-	while ((c = getopt_long(nopts, argv, ":p:P:46o:c:d:w:r:qvhV", long_opts, NULL)) != -1) {
+	for (int before = optind;
+	     (c = getopt_long(nopts, argv, ":p:P:46o:c:d:w:r:qvhV", long_opts, NULL)) != -1;
+	     before = optind) {
+		/* optind unmoved: getopt is inside a cluster ("-xq"), argv[optind - 1]
+		 * is an earlier argument; a short option then */
 		if (c == '?' || c == ':')
-			return bad_option(c, argv[optind - 1]);
+			return bad_option(c, optind == before ? "-" : argv[optind - 1]);
 		if (o->audit && !audit_takes(c)) {
 			nw_err("natwho audit traces nothing: --%s does not apply to it; "
 			       "try 'natwho --help'", long_name(c));

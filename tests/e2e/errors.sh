@@ -38,6 +38,7 @@ expect_exit 2 "unknown option '-z'" -z
 expect_exit 2 "missing value for option '--port'" --port
 expect_exit 2 "unknown option '-x'" -qx
 expect_exit 2 "unknown option '-x'" -xq # getopt is still inside the cluster
+expect_exit 2 "unknown option '-x'" --utc -xq # ... after another option
 expect_exit 2 "missing value for option '-p'" -qp
 expect_exit 2 "option '--utc' takes no value" --utc=1
 expect_exit 2 "unknown option '--bogus'" --bogus=3

@@ -32,6 +32,18 @@ for i in $(seq 1 100); do
 done
 grep -q "knowledge changed" "$TMP/err" || fail "a new DNAT rule was not picked up in 10 s"
 echo "ok: a new DNAT rule picked up"
+# An IPv6 DNAT whose target is all that changes: "[fd00::5]:80" is an
+# address, not a chain counter "[n:m]" (left out of the comparison).
+changes() { grep -c "knowledge changed" "$TMP/err" || true; }
+nw_in "$NODE" ip6tables -t nat -I OUTPUT -d fd00:96::77/128 -p tcp --dport 80 \
+	-j DNAT --to-destination "[fd00:224:1::5]:80"
+for i in $(seq 1 100); do [ "$(changes)" -ge 2 ] && break; sleep 0.1; done
+[ "$(changes)" -ge 2 ] || fail "a new IPv6 DNAT rule was not picked up"
+nw_in "$NODE" ip6tables -t nat -R OUTPUT 1 -d fd00:96::77/128 -p tcp --dport 80 \
+	-j DNAT --to-destination "[fd00:224:1::6]:80"
+for i in $(seq 1 100); do [ "$(changes)" -ge 3 ] && break; sleep 0.1; done
+[ "$(changes)" -ge 3 ] || fail "an IPv6 DNAT target change was not picked up"
+echo "ok: an IPv6 DNAT target change picked up"
 kill -INT "$NATWHO_PID"
 wait_natwho 5 || fail "natwho exit $?"
 
