@@ -270,8 +270,12 @@ int kindex__add_ep(struct kindex *idx, uint32_t svcport, const struct kaddr *a, 
 int kindex__add_local(struct kindex *idx, const struct kaddr *a, const char *ifname,
 		      uint8_t origin);
 int kindex__rebuild(struct kindex *idx);
-int kindex__grow_flags(const struct kindex *idx, uint8_t **flags, uint32_t *n,
-		       uint32_t svcport);
+/* Chain walks of the ruleset parsers, per Service port (kindex__svc_walk()). */
+struct ksvc_walk {
+	uint32_t *gen, n; /* per svcport: the generation of its walks */
+	uint32_t last, walk; /* the last generation given out, the walk's */
+};
+int kindex__svc_walk(const struct kindex *idx, struct ksvc_walk *w, uint32_t svcport);
 
 /*
  * A line-oriented source.  klines__parse() splits data into lines, trims

@@ -190,21 +190,28 @@ bool kindex__empty(const struct kindex *idx)
 	       !idx->locals.n;
 }
 
-/* Grow a per-svcport byte map, new bytes zero, so that it covers svcport. */
-int kindex__grow_flags(const struct kindex *idx, uint8_t **flags, uint32_t *n,
-		       uint32_t svcport)
+/*
+ * The walks of one Service port share a generation: each chain is visited
+ * once per Service port (no endpoint twice), and every entry chain adds its
+ * endpoints (with internalTrafficPolicy Local the ClusterIP goes to the
+ * node-local chain, NodePort and external IPs to the cluster-wide one).
+ * Sets w->walk to @svcport's generation; 0 or -ENOMEM.
+ */
+int kindex__svc_walk(const struct kindex *idx, struct ksvc_walk *w, uint32_t svcport)
 {
-	uint32_t want = idx->svcports.n;
-	uint8_t *nf;
+	if (svcport >= w->n) {
+		uint32_t n = idx->svcports.n > svcport ? idx->svcports.n : svcport + 1;
+		uint32_t *v = realloc(w->gen, (size_t)n * sizeof(*v));
 
-	if (svcport < *n)
-		return 0;
-	nf = realloc(*flags, want);
-	if (!nf)
-		return -ENOMEM;
-	memset(nf + *n, 0, want - *n);
-	*flags = nf;
-	*n = want;
+		if (!v)
+			return -ENOMEM;
+		memset(v + w->n, 0, (size_t)(n - w->n) * sizeof(*v));
+		w->gen = v;
+		w->n = n;
+	}
+	if (!w->gen[svcport])
+		w->gen[svcport] = ++w->last;
+	w->walk = w->gen[svcport];
 	return 0;
 }
 

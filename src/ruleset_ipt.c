@@ -71,8 +71,7 @@ struct ipt {
 	bool in_nat, in_filter;
 	char *errbuf;
 	size_t errlen;
-	uint32_t *svc_gen, nsvc_gen; /* per svcport: the generation of its walks */
-	uint32_t gen, walk; /* the last generation given out, the walk's */
+	struct ksvc_walk walks; /* chain visits, per Service port */
 	uint8_t claims; /* 1 << K8S_KIND_*: VIP kinds KUBE-SERVICES translates */
 	/* "nat", or "nat (legacy)" for iptables-legacy-save's: both nat tables
 	 * hook at the same priority, so their relative order is unknown. */
@@ -530,9 +529,9 @@ static int ipt__collect(struct ipt *p, uint32_t svcport, uint32_t chain, int dep
 	struct ipt_chain *c = &p->chains.v[chain];
 	int err = 0;
 
-	if (depth > IPT_MAX_DEPTH || c->gen == p->walk)
+	if (depth > IPT_MAX_DEPTH || c->gen == p->walks.walk)
 		return 0;
-	c->gen = p->walk;
+	c->gen = p->walks.walk;
 	for (uint32_t i = 0; i < c->nrules && !err; i++) {
 		const struct ipt_rule *r = &p->rules.v[c->rules[i]];
 		uint32_t t = ipt__chain_id(p, r->target);
@@ -552,35 +551,11 @@ static int ipt__collect(struct ipt *p, uint32_t svcport, uint32_t chain, int dep
 	return err;
 }
 
-/*
- * The walks of one Service port share a generation: each chain is visited
- * once per Service port (no endpoint twice), and every entry chain adds its
- * endpoints (with internalTrafficPolicy Local the ClusterIP goes to the
- * node-local chain, NodePort and external IPs to the cluster-wide one).
- */
-static int ipt__svc_walk(struct ipt *p, uint32_t svcport)
-{
-	if (svcport >= p->nsvc_gen) {
-		uint32_t n = svcport + 1 > 2 * p->nsvc_gen ? svcport + 1 : 2 * p->nsvc_gen;
-		uint32_t *v = realloc(p->svc_gen, (size_t)n * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		memset(v + p->nsvc_gen, 0, (size_t)(n - p->nsvc_gen) * sizeof(*v));
-		p->svc_gen = v;
-		p->nsvc_gen = n;
-	}
-	if (!p->svc_gen[svcport])
-		p->svc_gen[svcport] = ++p->gen;
-	p->walk = p->svc_gen[svcport];
-	return 0;
-}
-
 /* The DNAT targets reachable from a Service's chain are its endpoints. */
 static int ipt__endpoints(struct ipt *p, uint32_t svcport, uint32_t chain)
 {
 	uint32_t found = 0;
-	int err = ipt__svc_walk(p, svcport);
+	int err = kindex__svc_walk(p->idx, &p->walks, svcport);
 
 	return err ?: ipt__collect(p, svcport, chain, 0, &found);
 }
@@ -855,7 +830,7 @@ static void ipt__free(struct ipt *p)
 	free(p->chains.v);
 	free(p->rules.v);
 	free(p->scratch);
-	free(p->svc_gen);
+	free(p->walks.gen);
 	kstrmap__free(&p->chain_ids);
 }
 

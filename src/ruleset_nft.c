@@ -68,8 +68,7 @@ struct nft {
 	KVEC(struct nft_chain) chains;
 	struct kstrmap table_ids, chain_ids, cluster_ips;
 	struct karena tmp; /* keys of the maps above */
-	uint32_t *svc_gen, nsvc_gen; /* per svcport: the generation of its walks */
-	uint32_t gen, walk; /* the last generation given out, the walk's */
+	struct ksvc_walk walks; /* chain visits, per Service port */
 };
 
 static const char *nft__key(char *buf, size_t len, const char *family, const char *table,
@@ -659,9 +658,9 @@ static int nft__walk(struct nft *p, uint32_t svcport, uint32_t chain, int depth,
 	const struct nft_table *t = &p->tables.v[c->table];
 	int err = 0;
 
-	if (depth > NFT_MAX_DEPTH || c->gen == p->walk)
+	if (depth > NFT_MAX_DEPTH || c->gen == p->walks.walk)
 		return 0;
-	c->gen = p->walk;
+	c->gen = p->walks.walk;
 	for (uint32_t i = 0; i < c->nrules && !err; i++) {
 		const char *targets[64];
 		uint32_t n = nft__targets(c->rules[i], targets, 64);
@@ -685,36 +684,12 @@ static int nft__walk(struct nft *p, uint32_t svcport, uint32_t chain, int depth,
 	return err;
 }
 
-/*
- * The walks of one Service port share a generation: each chain is visited
- * once per Service port (no endpoint twice), and every entry chain adds its
- * endpoints (with internalTrafficPolicy Local the ClusterIP goes to the
- * node-local chain, NodePort and external IPs to the cluster-wide one).
- */
-static int nft__svc_walk(struct nft *p, uint32_t svcport)
-{
-	if (svcport >= p->nsvc_gen) {
-		uint32_t n = svcport + 1 > 2 * p->nsvc_gen ? svcport + 1 : 2 * p->nsvc_gen;
-		uint32_t *v = realloc(p->svc_gen, (size_t)n * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		memset(v + p->nsvc_gen, 0, (size_t)(n - p->nsvc_gen) * sizeof(*v));
-		p->svc_gen = v;
-		p->nsvc_gen = n;
-	}
-	if (!p->svc_gen[svcport])
-		p->svc_gen[svcport] = ++p->gen;
-	p->walk = p->svc_gen[svcport];
-	return 0;
-}
-
 /* Each chain once per svcport (a dual-stack Service has both families'
  * chains in one dump: different chains). */
 static int nft__endpoints(struct nft *p, uint32_t svcport, uint32_t chain)
 {
 	uint32_t found = 0;
-	int err = nft__svc_walk(p, svcport);
+	int err = kindex__svc_walk(p->idx, &p->walks, svcport);
 
 	return err ?: nft__walk(p, svcport, chain, 0, &found);
 }
@@ -1042,7 +1017,7 @@ static void nft__free(struct nft *p)
 		free(p->chains.v[i].rules);
 	free(p->chains.v);
 	free(p->tables.v);
-	free(p->svc_gen);
+	free(p->walks.gen);
 	kstrmap__free(&p->table_ids);
 	kstrmap__free(&p->chain_ids);
 	kstrmap__free(&p->cluster_ips);

@@ -332,6 +332,20 @@ static void test_json_reuse(void **state)
 	tail_reuse(OUT_JSON);
 }
 
+/* @c as a sink in @mode writes it (text: no header); malloc'ed, *@len set. */
+static char *render_one(struct sink *s, enum out_mode mode, const struct conn *c, size_t *len)
+{
+	char *buf;
+	FILE *mf = open_memstream(&buf, len);
+
+	assert_non_null(mf);
+	sink__init(s, mf, mode, true);
+	s->header_done = true;
+	sink__conn(s, c);
+	fclose(mf);
+	return buf;
+}
+
 /* A process names itself: control bytes in its comm never reach a terminal
  * raw (text shows '?'); JSON escapes them. */
 static void test_comm_controls(void **state)
@@ -341,7 +355,6 @@ static void test_comm_controls(void **state)
 	struct conn c;
 	char *buf;
 	size_t len;
-	FILE *mf;
 
 	(void)state;
 	assert_non_null(s);
@@ -349,21 +362,12 @@ static void test_comm_controls(void **state)
 	assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "netfilter", &c), 0);
 	assert_true(c.flags & NW_EF_TASK);
 	memcpy(c.comm, "a\nb\x1b[2J\r\x7f\tz", 12);
-	mf = open_memstream(&buf, &len);
-	assert_non_null(mf);
-	sink__init(s, mf, OUT_TEXT, true);
-	s->header_done = true;
-	sink__conn(s, &c);
-	fclose(mf);
+	buf = render_one(s, OUT_TEXT, &c, &len);
 	assert_non_null(strstr(buf, " a?b?[2J???z "));
 	assert_null(strchr(buf, '\x1b'));
 	assert_ptr_equal(strchr(buf, '\n'), buf + len - 1);
 	free(buf);
-	mf = open_memstream(&buf, &len);
-	assert_non_null(mf);
-	sink__init(s, mf, OUT_JSON, true);
-	sink__conn(s, &c);
-	fclose(mf);
+	buf = render_one(s, OUT_JSON, &c, &len);
 	assert_non_null(strstr(buf, "\"comm\":\"a\\nb\\u001b[2J\\r\\u007f\\tz\""));
 	free(buf);
 	free(s);
@@ -432,11 +436,7 @@ static void test_json_utf8(void **state)
 		/* a record's comm, through the output buffer */
 		memset(c.comm, 0, sizeof(c.comm));
 		memcpy(c.comm, cases[i].in, strlen(cases[i].in));
-		mf = open_memstream(&buf, &len);
-		assert_non_null(mf);
-		sink__init(s, mf, OUT_JSON, true);
-		sink__conn(s, &c);
-		fclose(mf);
+		buf = render_one(s, OUT_JSON, &c, &len);
 		snprintf(want, sizeof(want), "\"comm\":%s,", cases[i].want);
 		assert_non_null(strstr(buf, want));
 		free(buf);
