@@ -17,7 +17,14 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 3
 fi
 
-say() { printf '\n\033[1m# %s\033[0m\n' "$*" >&2; sleep 0.3; }
+# say LINE...: a paragraph of commentary on stderr, bold on a terminal only
+if [ -t 2 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD= PLAIN=; fi
+say() {
+	local l
+	printf '\n' >&2
+	for l; do printf '%s# %s%s\n' "$BOLD" "$l" "$PLAIN" >&2; done
+	sleep 0.3
+}
 
 ask() { # ask NS ADDR PORT: connect and show who answered
 	local who
@@ -26,9 +33,9 @@ ask() { # ask NS ADDR PORT: connect and show who answered
 	sleep 0.3
 }
 
-say "node-2: Services a/mysql-a ($CLUSTER_IP_MYSQL:3306 -> pod a/mysql-a-0 $POD_A) and a/pg-a ($CLUSTER_IP_PG:5432),"
-say "pod b/mysql-b-0 ($POD_B) with hostPort 3306 (CNI portmap DNAT hooked ahead of KUBE-SERVICES);"
-say "the ClusterIPs are local addresses, as IPVS binds them to kube-ipvs0."
+say "node-2: Services a/mysql-a ($CLUSTER_IP_MYSQL:3306 -> pod a/mysql-a-0 $POD_A) and a/pg-a ($CLUSTER_IP_PG:5432)," \
+	"pod b/mysql-b-0 ($POD_B) with hostPort 3306 (CNI portmap DNAT hooked ahead of KUBE-SERVICES);" \
+	"the ClusterIPs are local addresses, as IPVS binds them to kube-ipvs0."
 nw_topology_up
 nw_servers_up "$CONNECT"
 
@@ -60,6 +67,6 @@ ask "$NODE" "$CLUSTER_IP6_MYSQL" 3306
 sleep 0.5
 kill -INT "$NATWHO_PID"
 wait "$NATWHO_PID" || true
-say "natwho named where each connection was meant to go, where NAT sent it and which"
-say "rule did it: mysql-a's ClusterIP:3306 LANDED on pod b/mysql-b-0 via the portmap"
-say "hostPort chain (MISMATCH); pg-a reached its own endpoint (OK)."
+say "natwho named where each connection was meant to go, where NAT sent it and which" \
+	"rule did it: mysql-a's ClusterIP:3306 LANDED on pod b/mysql-b-0 via the portmap" \
+	"hostPort chain (MISMATCH); pg-a reached its own endpoint (OK)."
