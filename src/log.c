@@ -9,11 +9,11 @@
 
 /* Set once by main() before anything is printed. */
 static struct {
-	bool json;
+	FILE *json; /* JSON records into the output, else lines on stderr */
 	int verbose;
 } log_cfg;
 
-void log__setup(bool json, int verbose)
+void log__setup(FILE *json, int verbose)
 {
 	log_cfg.json = json;
 	log_cfg.verbose = verbose;
@@ -35,11 +35,11 @@ static void vreport(const char *level, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n > 0 && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	if (log_cfg.json && !ferror(stdout)) { /* else stdout is what failed */
-		printf("{\"type\":\"%s\",\"%s\":", level, level);
-		out__json_string(stdout, msg);
-		printf("}\n");
-		fflush(stdout);
+	if (log_cfg.json && !ferror(log_cfg.json)) { /* else the output is what failed */
+		fprintf(log_cfg.json, "{\"type\":\"%s\",\"%s\":", level, level);
+		out__json_string(log_cfg.json, msg);
+		fputs("}\n", log_cfg.json);
+		fflush(log_cfg.json);
 		return;
 	}
 	/* A message may quote input (a snapshot's kind, an argument): a newline

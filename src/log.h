@@ -5,6 +5,7 @@
 #define NW_LOG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 /* Exit codes, documented in README.md and natwho.8. */
 enum nw_exit {
@@ -17,7 +18,8 @@ enum nw_exit {
 	NW_EXIT_FOUND = 6, /* audit: shadowing rules found */
 };
 
-void log__setup(bool json, int verbose);
+/* @json: write messages as JSON records there (the JSON output), NULL: to stderr. */
+void log__setup(FILE *json, int verbose);
 int log__verbosity(void);
 void nw_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

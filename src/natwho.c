@@ -30,6 +30,9 @@
 
 /* How long events may wait in the ring buffer before natwho prints them. */
 #define NW_POLL_MS 50
+/* Once stopping, how long a reader of the output may take no bytes before
+ * natwho gives up writing to it (as the capture writer does with -w -). */
+#define NW_STALL_MS 2000
 
 /* The one thing a signal handler touches (with where it came from). */
 static volatile sig_atomic_t stop_signal;
@@ -38,6 +41,7 @@ static volatile sig_atomic_t stop_seen; /* a stop signal came (never cleared) */
 
 struct app {
 	struct nw_opts opts;
+	FILE *out; /* the output: stdout as out__fdopen_stoppable() made it, or stderr with -w - */
 	struct sink sink;
 	struct capture cap;
 	struct cgroup_attach cga; /* --cgroup/--pod: the socket-recording programs */
@@ -54,6 +58,7 @@ struct app {
 	struct proctree tree; /* -- CMD --children */
 	struct runcmd cmd; /* -- CMD */
 	int cmd_never_ran; /* 128 + the signal that stopped natwho before CMD ran */
+	bool output_said; /* a failed output was reported */
 	struct verdict verdict; /* -- CMD: what it did */
 };
 
@@ -204,11 +209,29 @@ static bool keep_running(struct app *app)
 	return runcmd__running(&app->cmd);
 }
 
+/*
+ * Has everything written to the output got through?  True if not, with the
+ * exit status in *@ret: a reader that went away ends natwho quietly (0),
+ * another failure is an error, said once.
+ */
+static bool output_failed(struct app *app, int *ret)
+{
+	char why[256];
+	int e = out__flush_check(app->out, why, sizeof(why));
+
+	if (!e)
+		return false;
+	if (e != EPIPE && !app->output_said)
+		nw_err("%s", why);
+	app->output_said = true;
+	*ret = e == EPIPE ? NW_EXIT_OK : NW_EXIT_RUNTIME;
+	return true;
+}
+
 static int run_loop(struct app *app)
 {
-	char why[128];
 	uint64_t now;
-	int e;
+	int ret;
 
 	while (keep_running(app)) {
 		int n = capture__poll(&app->cap, record__poll_ms(app->rec, NW_POLL_MS));
@@ -217,12 +240,8 @@ static int run_loop(struct app *app)
 			nw_err("reading the ring buffer: %s", strerror(-n));
 			return NW_EXIT_RUNTIME;
 		}
-		e = out__flush_check(stdout, why, sizeof(why));
-		if (e) {
-			if (e != EPIPE) /* a reader that went away ends natwho quietly */
-				nw_err("%s", why);
-			return e == EPIPE ? NW_EXIT_OK : NW_EXIT_RUNTIME;
-		}
+		if (output_failed(app, &ret))
+			return ret;
 		now = now_ns(CLOCK_MONOTONIC);
 		if (app->deadline_ns && now >= app->deadline_ns)
 			break;
@@ -351,8 +370,10 @@ static int run_audit(struct app *app)
 {
 	const struct kindex *idx = knowledge__index(&app->kn);
 	int found = idx ? kindex__audit(idx, &app->sink.out) : 0;
+	int ret;
 
-	fflush(stdout);
+	if (output_failed(app, &ret))
+		return ret;
 	if (app->opts.output == OUT_TEXT)
 		fprintf(stderr, "natwho audit: %d shadowing rule%s\n", found, found == 1 ? "" : "s");
 	return found > 0 ? NW_EXIT_FOUND : NW_EXIT_OK;
@@ -608,7 +629,7 @@ static int run_replay(struct app *app)
 		.output = app->opts.output,
 		.utc = app->opts.utc,
 		.quiet = app->opts.quiet,
-		.out = stdout,
+		.out = app->out,
 		.text_f = stderr,
 		.on_source = replay_source,
 		.on_conn = replay_conn,
@@ -630,9 +651,12 @@ static int run_replay(struct app *app)
 	return ret;
 }
 
-static void finish(struct app *app)
+/* The summary and the last checks; the exit status the output's state
+ * gives (a failure in the last drain counts too). */
+static int finish(struct app *app)
 {
 	uint64_t lost = 0;
+	int ret = NW_EXIT_OK;
 
 	if (capture__lost(&app->cap, &lost))
 		nw_warn("cannot read the loss counter: the count below may be short");
@@ -644,10 +668,11 @@ static void finish(struct app *app)
 	app->stats.backend = capture__backend(&app->cap);
 	app->stats.k8s |= knowledge__index(&app->kn) != NULL; /* once had knowledge: counts apply */
 	sink__summary(&app->sink, stderr, &app->stats);
-	fflush(stdout);
+	output_failed(app, &ret);
 	if (lost)
 		nw_warn("%llu events were lost (ring buffer full): raise --ringbuf-size",
 			(unsigned long long)lost);
+	return ret;
 }
 
 /* Is natwho in the host's (the initial) PID namespace?  Its inode is fixed
@@ -663,7 +688,7 @@ static bool in_host_pid_ns(void)
  * own failure first, else CMD's status). */
 static int run_live(struct app *app)
 {
-	int ret, rec_ret;
+	int ret, fin_ret, rec_ret;
 
 	/* The programs see the host's process ids; in a PID namespace of its
 	 * own (a container without hostPID) natwho's are others: --pid and
@@ -701,9 +726,9 @@ static int run_live(struct app *app)
 	if (ret)
 		return ret;
 	ret = run_loop(app);
-	finish(app);
+	fin_ret = finish(app);
 	rec_ret = stop_record(app);
-	ret = ret ?: rec_ret;
+	ret = ret ?: fin_ret ?: rec_ret;
 	if (app->opts.cmd) {
 		int cmd_ret;
 
@@ -736,12 +761,20 @@ int main(int argc, char **argv)
 		return NW_EXIT_OK;
 	}
 	/* -w -: stdout is the capture; everything else goes to stderr. */
-	live = app.opts.write_path && !strcmp(app.opts.write_path, "-") ? stderr : stdout;
-	if (live == stderr)
+	if (app.opts.write_path && !strcmp(app.opts.write_path, "-")) {
+		live = stderr;
 		setvbuf(stderr, NULL, _IOLBF, 0);
-	else if (!isatty(STDOUT_FILENO)) /* flushed after every batch anyway */
-		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-	log__setup(app.opts.output == OUT_JSON && live == stdout, app.opts.verbose);
+	} else {
+		/* stdout that a stop gets natwho out of, also from a reader that
+		 * stopped reading (flushed after every batch anyway) */
+		live = out__fdopen_stoppable(STDOUT_FILENO, &stop_seen, NW_STALL_MS);
+		if (!live) {
+			nw_err("cannot set up the output: %s", strerror(errno));
+			return NW_EXIT_RUNTIME;
+		}
+	}
+	app.out = live;
+	log__setup(app.opts.output == OUT_JSON && live != stderr ? live : NULL, app.opts.verbose);
 	libbpf_set_print(libbpf_print);
 	install_signals();
 	if (app.opts.read_path) {

@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "fmt.h"
 #include "out.h"
 
@@ -13,9 +15,88 @@ void out__init(struct out *o, FILE *f, enum out_mode mode)
 	o->mode = mode;
 }
 
+/* out__fdopen_stoppable()'s stream: its file and the first error it met. */
+struct out_fd {
+	FILE *f;
+	int fd;
+	int err; /* sticky: nothing is written after it */
+	const volatile sig_atomic_t *stop;
+	int stall_ms;
+};
+
+/* The one such stream (natwho's stdout), for out__flush_check(). */
+static struct out_fd *out_fd_open;
+
+static ssize_t out_fd_write(void *cookie, const char *buf, size_t n)
+{
+	struct out_fd *o = cookie;
+	size_t done = 0;
+
+	while (done < n && !o->err) {
+		struct pollfd p = { .fd = o->fd, .events = POLLOUT };
+		bool stopping = *o->stop;
+		int r = poll(&p, 1, stopping ? o->stall_ms : -1);
+		ssize_t w;
+
+		if (r < 0 && errno == EINTR)
+			continue; /* a stop: wait again, with the stall limit */
+		if (r < 0) {
+			o->err = errno;
+			break;
+		}
+		if (r == 0) {
+			o->err = ETIMEDOUT;
+			break;
+		}
+		w = write(o->fd, buf + done, n - done);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			continue; /* EAGAIN: a reader sharing a non-blocking pipe took the room */
+		if (w < 0) {
+			o->err = errno;
+			break;
+		}
+		done += (size_t)w;
+	}
+	if (done < n)
+		errno = o->err;
+	/* stdio sets the stream's error flag on a short count; -1 when nothing */
+	return done ? (ssize_t)done : -1;
+}
+
+static int out_fd_close(void *cookie)
+{
+	struct out_fd *o = cookie;
+
+	if (out_fd_open == o)
+		out_fd_open = NULL;
+	free(o);
+	return 0;
+}
+
+FILE *out__fdopen_stoppable(int fd, const volatile sig_atomic_t *stop, int stall_ms)
+{
+	cookie_io_functions_t io = { .write = out_fd_write, .close = out_fd_close };
+	struct out_fd *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->fd = fd;
+	o->stop = stop;
+	o->stall_ms = stall_ms;
+	o->f = fopencookie(o, "w", io);
+	if (!o->f) {
+		free(o);
+		return NULL;
+	}
+	setvbuf(o->f, NULL, isatty(fd) ? _IOLBF : _IOFBF, 1 << 16);
+	out_fd_open = o;
+	return o->f;
+}
+
 int out__flush_check(FILE *f, char *why, size_t len)
 {
-	struct pollfd p = { .fd = fileno(f), .events = POLLOUT };
+	struct out_fd *ofd = out_fd_open && out_fd_open->f == f ? out_fd_open : NULL;
+	struct pollfd p = { .fd = ofd ? ofd->fd : fileno(f), .events = POLLOUT };
 	int e;
 
 	errno = 0;
@@ -24,10 +105,15 @@ int out__flush_check(FILE *f, char *why, size_t len)
 	/* stdio keeps no errno: a write that failed earlier (stdout's buffer
 	 * filled up mid-record) left only the error flag.  A pipe whose reader
 	 * is gone polls as POLLERR. */
-	e = errno;
+	e = ofd && ofd->err ? ofd->err : errno;
 	if (!e)
 		e = p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLERR) ? EPIPE : EIO;
-	if (e == EIO && !errno)
+	if (e == ETIMEDOUT && ofd)
+		snprintf(why, len,
+			 "the reader of the output took nothing for %d.%d s after natwho was told "
+			 "to stop: the rest of the output is not written",
+			 ofd->stall_ms / 1000, ofd->stall_ms % 1000 / 100);
+	else if (e == EIO && !errno)
 		snprintf(why, len, "writing output failed (disk full?)");
 	else
 		snprintf(why, len, "writing output failed: %s", strerror(e));

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 
 enum out_mode { OUT_TEXT, OUT_JSON };
@@ -127,5 +128,19 @@ void out__json_string(FILE *f, const char *s);
  * a full disk, usually).
  */
 int out__flush_check(FILE *f, char *why, size_t len);
+
+/*
+ * @fd (natwho's stdout) as a stdio stream that a stop can get out of.  A
+ * write to a reader that stopped reading blocks, and a signal handler with
+ * SA_RESTART (natwho's: a signal must not fail a write to a slow reader)
+ * does not end it.  This stream waits in poll() (which a signal always ends)
+ * until @fd takes bytes, writes only then (so every write makes progress,
+ * and one that then blocks comes back short on a signal), and once *@stop is
+ * set gives up after @stall_ms without room: out__flush_check() then says
+ * so (ETIMEDOUT), and everything written after that is dropped at once.
+ * Buffered as stdout would be (by line on a terminal, 64 KiB else).  NULL
+ * with errno when stdio cannot make one.
+ */
+FILE *out__fdopen_stoppable(int fd, const volatile sig_atomic_t *stop, int stall_ms);
 
 #endif

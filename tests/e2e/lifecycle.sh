@@ -4,7 +4,8 @@
 # the summary; events recorded before the signal are still printed; a
 # closed output pipe ends it quietly; with `-- CMD` still running after
 # --count, nothing stays attached; SIGTERM ends it even while a stalled -w -
-# reader blocks its writes; after SIGKILL nothing natwho attached is left in
+# reader blocks its writes, and while a stalled reader of its output does;
+# after SIGKILL nothing natwho attached is left in
 # the kernel.
 . "$(dirname "$0")/../lib/e2e.sh"
 
@@ -97,6 +98,34 @@ exec 7<&-
 grep -q "^Error: capture file 'stdout' ends without its trailer: its reader stopped reading" \
 	"$TMP/stall.err" || { cat "$TMP/stall.err"; fail "stalled -w - reader: no error line"; }
 echo "ok: SIGTERM ends natwho while its -w - reader has stopped reading"
+
+# The same for the text output (stdout): SIGTERM ends natwho although its
+# write waits for a reader that stopped reading (the write is restarted
+# after a signal, so a plain write would wait for good); the output is
+# given up after 2 s without room, with one error, and the summary still
+# comes on stderr.  2000 connections make ~200 KB of lines, over what the
+# pipe (64 KB) and natwho's buffer (64 KB) hold.
+mkfifo "$TMP/stall-out"
+exec 8<>"$TMP/stall-out"
+nw_natwho_start "$TMP/stall-out" "$TMP/stall-out.err" --port 5432
+nw_in "$NODE" "$NW_TOOLS/nw-storm" storm "$CLUSTER_IP_PG" 5432 -t 1 -n 2000 -r >/dev/null ||
+	fail "nw-storm failed"
+sleep 0.5
+kill -0 "$NATWHO_PID" 2>/dev/null || { cat "$TMP/stall-out.err"; fail "natwho ended before the pipe filled"; }
+t0=$(date +%s%N)
+kill -TERM "$NATWHO_PID"
+rc=0
+wait_natwho 8 || rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+exec 8<&-
+[ $rc -eq 1 ] || { cat "$TMP/stall-out.err"; fail "stalled stdout reader: exit $rc, want 1"; }
+grep -q '^Error: the reader of the output took nothing for 2.0 s after natwho was told to stop' \
+	"$TMP/stall-out.err" || { cat "$TMP/stall-out.err"; fail "stalled stdout reader: no error line"; }
+[ "$(grep -c '^Error' "$TMP/stall-out.err")" -eq 1 ] || { cat "$TMP/stall-out.err"; fail "more than one error"; }
+grep -q '^natwho: [0-9]* events, 0 lost' "$TMP/stall-out.err" ||
+	{ cat "$TMP/stall-out.err"; fail "stalled stdout reader: no summary"; }
+[ "$ms" -ge 1900 ] || fail "gave up the output after $ms ms, before 2 s without room"
+echo "ok: SIGTERM ends natwho in $ms ms while the reader of its output has stopped reading"
 
 # SIGKILL: the programs and links natwho owned disappear with it.
 nw_natwho_start "$TMP/kill.json" "$TMP/kill.err" -o json

@@ -770,6 +770,6 @@ int main(void)
 	};
 
 	setenv("TZ", "UTC", 1);
-	log__setup(false, 0);
+	log__setup(NULL, 0);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -251,6 +251,6 @@ int main(void)
 		cmocka_unit_test(test_tick),
 	};
 
-	log__setup(false, 0);
+	log__setup(NULL, 0);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

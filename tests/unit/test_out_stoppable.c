@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * out__fdopen_stoppable(): natwho's stdout.  Into a pipe nobody reads, a
+ * signal (whose handler restarts system calls, as natwho's does) gets the
+ * writer out of its wait; once stopping it gives up after the stall limit
+ * and says so, and drops what comes after at once; a reader that is only
+ * slow gets everything, stopping or not; a reader that went away is EPIPE.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+#include "out.h"
+
+static volatile sig_atomic_t stop;
+static volatile sig_atomic_t alarm_stops; /* does SIGALRM set stop? */
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+	if (alarm_stops)
+		stop = 1;
+}
+
+static int setup(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+
+	(void)state;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void alarm_in_ms(int ms)
+{
+	struct itimerval it = { .it_value = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 } };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* A pipe whose buffer is full; the write end blocking again. */
+static void full_pipe(int p[2])
+{
+	static char junk[4096];
+
+	assert_int_equal(pipe(p), 0);
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	while (write(p[1], junk, sizeof(junk)) > 0)
+		;
+	assert_int_equal(errno, EAGAIN);
+	fcntl(p[1], F_SETFL, 0);
+}
+
+/* A child that waits @delay_ms, then reads @fd to its end; its pid. */
+static pid_t slow_reader(int p[2], int delay_ms)
+{
+	pid_t pid = fork();
+	char buf[65536];
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[1]);
+		usleep(delay_ms * 1000);
+		while (read(p[0], buf, sizeof(buf)) > 0)
+			;
+		_exit(0);
+	}
+	close(p[0]);
+	return pid;
+}
+
+static void test_stall_gives_up_after_stop(void **state)
+{
+	char why[256];
+	uint64_t t0, t;
+	FILE *f;
+	int p[2];
+
+	(void)state;
+	stop = 0;
+	alarm_stops = 1;
+	full_pipe(p);
+	f = out__fdopen_stoppable(p[1], &stop, 300);
+	assert_non_null(f);
+	fputs("one line that does not fit\n", f);
+	t0 = now_ms();
+	alarm_in_ms(100); /* the stop, while the write waits */
+	assert_int_equal(out__flush_check(f, why, sizeof(why)), ETIMEDOUT);
+	t = now_ms() - t0;
+	assert_true(t >= 100 + 300 - 20);
+	assert_true(t < 1500);
+	assert_non_null(strstr(why, "took nothing for 0.3 s after natwho was told to stop"));
+	/* given up: the next write does not wait again */
+	fputs("more\n", f);
+	t0 = now_ms();
+	assert_int_equal(out__flush_check(f, why, sizeof(why)), ETIMEDOUT);
+	assert_true(now_ms() - t0 < 100);
+	fclose(f);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* Not stopping: a signal alone does not end the wait, the reader does. */
+static void test_signal_without_stop_keeps_waiting(void **state)
+{
+	static char big[256 * 1024];
+	char why[256];
+	int p[2], status;
+	pid_t pid;
+	FILE *f;
+
+	(void)state;
+	stop = 0;
+	alarm_stops = 0;
+	alarms = 0;
+	full_pipe(p);
+	pid = slow_reader(p, 400);
+	f = out__fdopen_stoppable(p[1], &stop, 100);
+	assert_non_null(f);
+	memset(big, 'x', sizeof(big));
+	alarm_in_ms(100);
+	assert_int_equal(fwrite(big, 1, sizeof(big), f), sizeof(big));
+	assert_int_equal(out__flush_check(f, why, sizeof(why)), 0);
+	assert_int_equal(alarms, 1); /* it came, during the wait */
+	fclose(f);
+	close(p[1]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+/* Stopping, with a reader that is slow but reads: nothing is given up. */
+static void test_slow_reader_after_stop_gets_all(void **state)
+{
+	static char big[256 * 1024];
+	char why[256];
+	int p[2], status;
+	pid_t pid;
+	FILE *f;
+
+	(void)state;
+	stop = 1;
+	full_pipe(p);
+	pid = slow_reader(p, 300);
+	f = out__fdopen_stoppable(p[1], &stop, 2000);
+	assert_non_null(f);
+	memset(big, 'y', sizeof(big));
+	assert_int_equal(fwrite(big, 1, sizeof(big), f), sizeof(big));
+	assert_int_equal(out__flush_check(f, why, sizeof(why)), 0);
+	fclose(f);
+	close(p[1]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+static void test_reader_gone_is_epipe(void **state)
+{
+	char why[256];
+	int p[2];
+	FILE *f;
+
+	(void)state;
+	stop = 0;
+	assert_int_equal(pipe(p), 0);
+	close(p[0]);
+	f = out__fdopen_stoppable(p[1], &stop, 2000);
+	assert_non_null(f);
+	fputs("nobody reads this\n", f);
+	assert_int_equal(out__flush_check(f, why, sizeof(why)), EPIPE);
+	fclose(f);
+	close(p[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stall_gives_up_after_stop),
+		cmocka_unit_test(test_signal_without_stop_keeps_waiting),
+		cmocka_unit_test(test_slow_reader_after_stop_gets_all),
+		cmocka_unit_test(test_reader_gone_is_epipe),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
