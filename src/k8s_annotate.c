@@ -153,9 +153,11 @@ static bool kidx__elsewhere(const struct kindex *idx, const struct kaddr *a)
 
 /*
  * Could @hp have translated @c?  Not a hostPort of a pod on another node
- * (the snapshot lists every node's), nor a rule reached only for local
+ * (the snapshot lists every node's), nor a rule that no base chain reaches
+ * (a chain portmap left behind), nor one reached only for local
  * destinations (portmap's `-m addrtype --dst-type LOCAL`) when the
- * destination is not this node's.
+ * destination is not this node's.  A snapshot's hostPort has no rule: it
+ * could.
  */
 static bool khp__could_act(const struct kindex *idx, const struct khostport *hp,
 			   const struct conn *c)
@@ -169,7 +171,9 @@ static bool khp__could_act(const struct kindex *idx, const struct khostport *hp,
 		reached |= hp->reach[h].reached;
 		any_dst |= hp->reach[h].reached && !hp->reach[h].local_only;
 	}
-	if (!reached || any_dst)
+	if (!reached)
+		return hp->origin == KO_SNAPSHOT;
+	if (any_dst)
 		return true;
 	memcpy(dst.addr, c->orig.dst, c->family == AF_INET ? 4 : 16);
 	return !kidx__elsewhere(idx, &dst);
@@ -264,8 +268,27 @@ static uint8_t kidx__vip_kind(const struct kindex *idx, const struct kvip *vip)
 	return vip->kind;
 }
 
+/*
+ * Is @c's destination an address kube-proxy's IPVS mode (known from its
+ * rules) bound to kube-ipvs0 (a Service address) that no Service entry names?  Without `ipset save`
+ * (kube-proxy runs its own ipset; the host may have none) these addresses
+ * are all natwho knows of the Services: a hostPort rule translating one is
+ * the incident all the same.
+ */
+static bool kidx__ipvs_addr(const struct kindex *idx, const struct conn *c)
+{
+	const char *ifname;
+	struct kkey k;
+
+	if (!idx->ipvs[kfam__idx(c->family)]) /* a device left from IPVS mode */
+		return false;
+	kkey__set(&k, c->family, c->orig.dst, 0, 0);
+	return kindex__is_local(idx, &k, &ifname) && ifname && !strcmp(ifname, KIPVS_DEV);
+}
+
 static void kannot__target(const struct kindex *idx, const struct conn *c, struct k8s_annot *a,
-			   uint32_t *sp, const struct kvip **vip, const struct knodeport **np)
+			   uint32_t *sp, const struct kvip **vip, const struct knodeport **np,
+			   bool *ipvs_addr)
 {
 	const struct kname *nm;
 	struct kkey k;
@@ -288,8 +311,12 @@ static void kannot__target(const struct kindex *idx, const struct conn *c, struc
 	nm = kidx__name(idx, c->family, c->orig.dst, c->proto, c->orig.dport);
 	a->target.kind = K8S_KIND_UNKNOWN;
 	a->target.port = c->orig.dport;
-	if (nm)
+	if (nm) {
 		kref__name(idx, nm, &a->target);
+	} else if (kidx__ipvs_addr(idx, c)) {
+		*ipvs_addr = true; /* a Service address: "Service ADDR (name unknown)" */
+		a->target.kind = K8S_KIND_CLUSTER_IP;
+	}
 }
 
 static void kannot__landed(const struct kindex *idx, const struct conn *c, const struct kep *ep,
@@ -362,8 +389,8 @@ static void kvia__rule(const struct krule *r, struct k8s_via *v)
 
 /* Which rule explains the translation; @ep: landed is a Service endpoint. */
 static void kannot__via(const struct kindex *idx, const struct conn *c, uint32_t sp,
-			const struct kvip *vip, const struct knodeport *np, const struct kep *ep,
-			struct k8s_annot *a)
+			bool ipvs_addr, const struct kvip *vip, const struct knodeport *np,
+			const struct kep *ep, struct k8s_annot *a)
 {
 	const struct khostport *hp;
 	const struct krule *r;
@@ -380,7 +407,7 @@ static void kannot__via(const struct kindex *idx, const struct conn *c, uint32_t
 		a->via.not_ready = !ep->ready;
 	} else if ((r = kidx__rule(idx, c))) {
 		kvia__rule(r, &a->via);
-	} else if (sp != KNONE && idx->ipvs[kfam__idx(c->family)]) {
+	} else if ((sp != KNONE || ipvs_addr) && idx->ipvs[kfam__idx(c->family)]) {
 		a->via.kind = K8S_VIA_IPVS; /* IPVS, to an address nothing names */
 	} else {
 		a->via.kind = K8S_VIA_UNKNOWN;
@@ -409,12 +436,21 @@ static bool kannot__astray(const struct kindex *idx, const struct conn *c,
 }
 
 static void kannot__verdict(const struct kindex *idx, const struct conn *c, uint32_t sp,
-			    const struct kep *ep, struct k8s_annot *a)
+			    bool ipvs_addr, const struct kep *ep, struct k8s_annot *a)
 {
 	bool explained = a->via.kind == K8S_VIA_HOSTPORT || a->via.kind == K8S_VIA_RULE;
 
 	a->verdict = K8S_VERDICT_UNKNOWN;
-	if (sp == KNONE) {
+	if (ipvs_addr) { /* a Service whose ports and endpoints are not known */
+		if (!c->dnat) {
+			a->why = KW_SVC_NO_NAT;
+		} else if (explained) {
+			a->verdict = K8S_VERDICT_MISMATCH;
+			a->why = KW_SVC_HIJACK;
+		} else {
+			a->why = KW_SVC_NO_EPS;
+		}
+	} else if (sp == KNONE) {
 		if (!c->dnat) {
 			a->verdict = K8S_VERDICT_OK;
 			a->why = a->target.kind == K8S_KIND_UNKNOWN ? KW_NOTHING : KW_NO_NAT;
@@ -441,6 +477,7 @@ static void kannot__verdict(const struct kindex *idx, const struct conn *c, uint
 void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s_annot *a)
 {
 	const struct knodeport *np;
+	bool ipvs_addr = false;
 	const struct kvip *vip;
 	const struct kep *ep;
 	uint32_t sp;
@@ -455,12 +492,12 @@ void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s
 	memcpy(a->saddr, c->orig.src, sizeof(a->saddr));
 	a->dnat = c->dnat;
 	a->index_gen = idx->gen;
-	kannot__target(idx, c, a, &sp, &vip, &np);
+	kannot__target(idx, c, a, &sp, &vip, &np, &ipvs_addr);
 	ep = sp != KNONE && c->dnat ? kidx__ep(idx, sp, c) : NULL;
 	kannot__landed(idx, c, ep, a);
 	kannot__source(idx, c, a);
-	kannot__via(idx, c, sp, vip, np, ep, a);
-	kannot__verdict(idx, c, sp, ep, a);
+	kannot__via(idx, c, sp, ipvs_addr, vip, np, ep, a);
+	kannot__verdict(idx, c, sp, ipvs_addr, ep, a);
 }
 
 bool kindex__annotate_again(const struct kindex *idx, const struct conn *c, struct k8s_annot *a)

@@ -15,6 +15,8 @@
 #include "kindex.h"
 
 #define KNONE UINT32_MAX
+/* Where kube-proxy's IPVS mode binds every Service address. */
+#define KIPVS_DEV "kube-ipvs0"
 #define KPOD_MAX_IPS 4
 #define KSTR_MAX 4096 /* longest name, comment or rule text kept */
 

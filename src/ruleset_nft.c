@@ -361,7 +361,7 @@ static int nft__match_payload(struct json_object *left, struct json_object *righ
 
 static int nft__match(struct json_object *m, uint8_t af, struct nft_rinfo *ri)
 {
-	struct json_object *left = kjson__get(m, "left", json_type_object), *right, *fib, *fl;
+	struct json_object *left = kjson__get(m, "left", json_type_object), *right, *fib, *fl = NULL;
 	const char *op = kjson__str(m, "op"), *meta;
 	bool neg = op && !strcmp(op, "!=");
 
@@ -375,9 +375,11 @@ static int nft__match(struct json_object *m, uint8_t af, struct nft_rinfo *ri)
 		const char *res = kjson__str(fib, "result");
 		struct json_object *flag;
 
-		fl = kjson__get(fib, "flags", json_type_array);
-		flag = fl && json_object_array_length(fl) == 1 ? json_object_array_get_idx(fl, 0) :
-								  NULL;
+		/* ["daddr"]; nft 1.1.4 prints a single flag as "daddr" */
+		json_object_object_get_ex(fib, "flags", &fl);
+		flag = json_object_is_type(fl, json_type_array) && json_object_array_length(fl) == 1 ?
+			       json_object_array_get_idx(fl, 0) :
+			       fl;
 		if (!neg && res && !strcmp(res, "type") &&
 		    json_object_is_type(flag, json_type_string) && /* not null */
 		    !strcmp(json_object_get_string(flag), "daddr") &&

@@ -66,8 +66,13 @@ nw_in "$NODE" "$NATWHO" audit --k8s "$SNAP" >"$TMP/audit2.txt" 2>&1 || rc=$?
 echo "ok: audit is quiet without the hostPort rule"
 
 # --k8s kubectl without a working kubectl: one warning, tracing goes on with
-# the node's rules.
-nw_natwho_start "$TMP/kc.json" "$TMP/kc.err" -o json -c 1 --k8s kubectl
+# the node's rules.  natwho runs kubectl where natwho runs (the API server
+# is outside the node): a stub that fails stands in for it, so that a
+# kubectl and kubeconfig on the machine are never used.
+mkdir -p "$TMP/stub"
+printf '#!/bin/sh\necho "error: no cluster (natwho test stub)" >&2\nexit 1\n' >"$TMP/stub/kubectl"
+chmod +x "$TMP/stub/kubectl"
+PATH=$TMP/stub:$PATH nw_natwho_start "$TMP/kc.json" "$TMP/kc.err" -o json -c 1 --k8s kubectl
 nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null 2>&1 || true # no server
 wait_natwho 30
 [ "$(jq -s 'map(select(.type=="warning" and (.warning|test("kubectl")))) | length' "$TMP/kc.json")" = 1 ] ||

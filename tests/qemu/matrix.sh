@@ -175,7 +175,7 @@ run_host() {
 	ROWS+=("$row")
 	log "host: tests/e2e/backends.sh; log: $logf"
 	NATWHO=$ROOT/natwho NW_TOOLS=$BUILD/tests \
-		timeout -k 10 600 bash "$ROOT/tests/e2e/backends.sh" "${BACKENDS[@]}" >"$logf" 2>&1
+		timeout --foreground -k 10 600 bash "$ROOT/tests/e2e/backends.sh" "${BACKENDS[@]}" >"$logf" 2>&1
 	for b in "${BACKENDS[@]}"; do
 		line=$(grep -m1 "^result: $b " "$logf")
 		status=${line#result: $b }
@@ -206,6 +206,16 @@ print_matrix() {
 		for b in "${BACKENDS[@]}"; do
 			[ -n "${REASON[$row|$b]:-}" ] &&
 				printf '  %s x %s: %s: %s\n' "$row" "$b" "${CELL[$row|$b]}" "${REASON[$row|$b]}"
+		done
+	done
+	# one line per cell for tests/run.sh, which reports each on its own
+	for row in "${ROWS[@]}"; do
+		for b in "${BACKENDS[@]}"; do
+			case ${CELL[$row|$b]:-fail} in
+			pass) printf 'result: %s/%s pass\n' "${row// /}" "$b" ;;
+			*) printf 'result: %s/%s %s: %s\n' "${row// /}" "$b" "${CELL[$row|$b]:-fail}" \
+				"${REASON[$row|$b]:-no result}" ;;
+			esac
 		done
 	done
 	printf 'matrix: %d failed cell(s), %ds\n' "$failed" "$SECONDS"

@@ -28,7 +28,7 @@ PATTERN=${NATWHO_QEMU_PATTERN:-'^linux-image-6\.1\.0-[0-9]+-cloud-amd64$'}
 # Host tools: the emulator, initramfs contents and the BPF self-test toolchain.
 PACKAGES=(qemu-system-x86 busybox-static kmod cpio xz-utils zstd iptables ipvsadm iproute2
 	  conntrack util-linux procps jq clang llvm bpftool libbpf-dev libelf-dev libzstd-dev zlib1g-dev
-	  libjson-c-dev)
+	  libjson-c-dev netbase)
 
 
 log() { printf 'prepare: %s\n' "$*" >&2; }

@@ -322,6 +322,39 @@ static void test_ipvs(void **state)
 	kindex__free(idx);
 }
 
+/*
+ * IPVS mode without `ipset save` (kube-proxy brings its own ipset; the node
+ * may have none): the addresses on kube-ipvs0 are all that says "Service".
+ * The incident is still a MISMATCH, not a hostPort doing its job on a
+ * local address; IPVS's own translation is UNKNOWN (endpoints not known).
+ */
+static void test_ipvs_without_ipset(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct k8s_annot a;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-ipvs.txt");
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
+	assert_reason(&a, "meant for Service 10.96.0.20:3306 (name unknown), landed on "
+			  "10.224.0.222:3306 via hostPort 3306 (CNI-DN-b9f77ce9929d8b97cf089, "
+			  "sandbox 9ab3c7e1f4d2)");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45233, "10.96.0.20", 3306,
+		 "10.224.1.5", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	assert_int_equal(a.via.kind, K8S_VIA_IPVS);
+	/* the node's own address stays a hostPort's to take */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.1", 45234, "192.168.56.12", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
+	kindex__free(idx);
+}
+
 /* kube-proxy nftables mode with portmap's nftables backend. */
 static void test_nftables(void **state)
 {
@@ -784,6 +817,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_external_and_rules),
 		cmocka_unit_test(test_ipvs),
+		cmocka_unit_test(test_ipvs_without_ipset),
 		cmocka_unit_test(test_nftables),
 		cmocka_unit_test(test_nftables_itp_local),
 		cmocka_unit_test(test_itp_local),

@@ -399,6 +399,27 @@ static void test_nft_portmap_v19(void **state)
 	kindex__free(idx);
 }
 
+/* nft 1.1.4 (and RHEL's backport) prints a single fib flag as a string:
+ * "flags": "daddr".  Still "fib daddr type local". */
+static void test_nft_fib_flag_string(void **state)
+{
+	static const char arr[] = "\"flags\": [\"daddr\"]";
+	struct kindex *idx = kindex__new();
+	char *json = strdup(nft_portmap_v19), *at = strstr(json, arr);
+	const struct khostport *hp;
+
+	(void)state;
+	assert_non_null(at);
+	memcpy(at, "\"flags\":  \"daddr\" ", sizeof(arr) - 1); /* same length */
+	kt_add_str_ok(idx, KSRC_NFT_JSON, json);
+	assert_int_equal(idx->hostports.n, 1);
+	hp = &idx->hostports.v[0];
+	assert_true(hp->reach[KHOOK_PREROUTING].reached);
+	assert_true(hp->reach[KHOOK_PREROUTING].local_only);
+	kindex__free(idx);
+	free(json);
+}
+
 /* Other dnat/redirect rules of native nftables tables. */
 static void test_nft_other_rules(void **state)
 {
@@ -550,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_nft_kube_proxy),
 		cmocka_unit_test(test_nft_cni_hostport),
 		cmocka_unit_test(test_nft_portmap_v19),
+		cmocka_unit_test(test_nft_fib_flag_string),
 		cmocka_unit_test(test_nft_other_rules),
 		cmocka_unit_test(test_ipset),
 		cmocka_unit_test(test_iptables_ipvs),
