@@ -95,6 +95,34 @@ static void test_hostport_local_only(void **state)
 	kindex__free(idx);
 }
 
+/* A hostPort chain that nothing jumps to (portmap leaves them behind) did
+ * not translate anything: never the "via". */
+static void test_hostport_unreached(void **state)
+{
+	static const char jump[] = "-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "
+				   "\"dnat name: \\\"cbr0\\\" id: \\\"9ab3c7e1";
+	struct kindex *idx = kindex__new();
+	char path[512], err[256], *data, *at, *eol;
+	struct k8s_annot a;
+	size_t len;
+
+	(void)state;
+	kt_path("iptables-save.txt", path, sizeof(path));
+	assert_int_equal(ksrc__read(path, KSRC_MAX_BYTES, &data, &len, err, sizeof(err)), 0);
+	at = strstr(data, jump); /* the jump to mysql-b's CNI-DN chain, cut out */
+	assert_non_null(at);
+	eol = strchr(at, '\n');
+	assert_non_null(eol);
+	memmove(at, eol + 1, strlen(eol + 1) + 1);
+	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE, data);
+	free(data);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_not_equal(a.via.kind, K8S_VIA_HOSTPORT);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH); /* still not mysql-a's endpoint */
+	kindex__free(idx);
+}
+
 /* Without a snapshot the rules alone tell the story. */
 static void test_incident_rules_only(void **state)
 {
@@ -818,6 +846,7 @@ int main(void)
 		cmocka_unit_test(test_external_and_rules),
 		cmocka_unit_test(test_ipvs),
 		cmocka_unit_test(test_ipvs_without_ipset),
+		cmocka_unit_test(test_hostport_unreached),
 		cmocka_unit_test(test_nftables),
 		cmocka_unit_test(test_nftables_itp_local),
 		cmocka_unit_test(test_itp_local),
