@@ -125,18 +125,27 @@ static const struct knodeport *kidx__nodeport(const struct kindex *idx, const st
 	return !idx->locals.n && nm && nm->kind == K8S_KIND_NODE ? np : NULL;
 }
 
-/* The endpoint of Service port @sp at landed, from the best source known. */
+/*
+ * The endpoint of Service port @sp at landed: the snapshot's (it names the
+ * pod) if it has one, else the rules'.  An endpoint only kube-proxy's rules
+ * have is one all the same: the snapshot is older (a rollout or scale-up
+ * since kubectl last ran, a --k8s FILE taken before), or kube-proxy still
+ * routes to an endpoint the API has dropped; its rule sent the connection.
+ */
 static const struct kep *kidx__ep(const struct kindex *idx, uint32_t sp, const struct conn *c)
 {
-	bool want_snapshot = idx->svcports.v[sp].ep_origins & (1u << KO_SNAPSHOT);
+	const struct kep *any = NULL;
 	struct kkey k;
 
 	kkey__set(&k, c->family, c->landed.addr, c->proto, c->landed.port);
 	k.aux = sp + 1;
-	for (uint32_t i = ktab__find(&idx->t_eps, &k); i != KNONE; i = ktab__next(&idx->t_eps, i))
-		if (!want_snapshot || idx->eps.v[i].origin == KO_SNAPSHOT)
+	for (uint32_t i = ktab__find(&idx->t_eps, &k); i != KNONE; i = ktab__next(&idx->t_eps, i)) {
+		if (idx->eps.v[i].origin == KO_SNAPSHOT)
 			return &idx->eps.v[i];
-	return NULL;
+		if (!any)
+			any = &idx->eps.v[i];
+	}
+	return any;
 }
 
 /* A hostPort rule DNATing dport (on orig.dst) to exactly landed. */

@@ -123,6 +123,56 @@ static void test_hostport_unreached(void **state)
 	kindex__free(idx);
 }
 
+/*
+ * An endpoint kube-proxy's rules have and the snapshot not yet (a scale-up
+ * since kubectl ran, or a --k8s FILE taken before): its rule sent the
+ * connection there, so it is the Service's endpoint: OK via the Service's
+ * chain, not MISMATCH "via an unknown rule".
+ */
+static void test_endpoint_newer_than_snapshot(void **state)
+{
+	static const char decl[] = ":KUBE-SEP-NEWENDPOINT00000 - [0:0]\n";
+	static const char rules[] =
+		"-A KUBE-SVC-VXJIGVIU5VEEI2QQ -m comment --comment \"a/mysql-a:mysql -> "
+		"10.224.1.6:3306\" -m statistic --mode random --probability 0.5 -j "
+		"KUBE-SEP-NEWENDPOINT00000\n"
+		"-A KUBE-SEP-NEWENDPOINT00000 -p tcp -m comment --comment \"a/mysql-a:mysql\" -m "
+		"tcp -j DNAT --to-destination 10.224.1.6:3306\n";
+	struct kindex *idx = kindex__new();
+	char path[512], err[256], *data, *text, *nat, *svc;
+	struct k8s_annot a;
+	size_t len;
+
+	(void)state;
+	kt_path("iptables-save.txt", path, sizeof(path));
+	assert_int_equal(ksrc__read(path, KSRC_MAX_BYTES, &data, &len, err, sizeof(err)), 0);
+	nat = strstr(data, "*nat\n");
+	svc = strstr(data, "-A KUBE-SVC-VXJIGVIU5VEEI2QQ -m comment");
+	assert_non_null(nat);
+	assert_non_null(svc);
+	text = malloc(len + sizeof(decl) + sizeof(rules));
+	assert_non_null(text);
+	nat += 5;
+	sprintf(text, "%.*s%s%.*s%s%s", (int)(nat - data), data, decl, (int)(svc - nat), nat, rules,
+		svc);
+	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE, text);
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	free(text);
+	free(data);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306,
+		 "10.224.1.6", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.via.kind, K8S_VIA_SERVICE);
+	assert_reason(&a, "Service a/mysql-a:3306 -> endpoint 10.224.1.6:3306 via "
+			  "KUBE-SVC-VXJIGVIU5VEEI2QQ");
+	/* the snapshot's endpoint still comes with its pod's name */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40001, "10.96.0.20", 3306,
+		 "10.224.1.5", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.landed.kind, K8S_KIND_POD);
+	kindex__free(idx);
+}
+
 /* Without a snapshot the rules alone tell the story. */
 static void test_incident_rules_only(void **state)
 {
@@ -847,6 +897,7 @@ int main(void)
 		cmocka_unit_test(test_ipvs),
 		cmocka_unit_test(test_ipvs_without_ipset),
 		cmocka_unit_test(test_hostport_unreached),
+		cmocka_unit_test(test_endpoint_newer_than_snapshot),
 		cmocka_unit_test(test_nftables),
 		cmocka_unit_test(test_nftables_itp_local),
 		cmocka_unit_test(test_itp_local),
