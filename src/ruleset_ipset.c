@@ -6,8 +6,11 @@
  *   KUBE-LOAD-BALANCER[-LOCAL]                                        LB IP
  *   KUBE-NODE-PORT-{TCP,UDP}[...]  add KUBE-NODE-PORT-TCP 30080      NodePort
  *   KUBE-NODE-PORT-[LOCAL-]SCTP-HASH  add ... 192.168.0.2,sctp:30080
- * IPv6 sets are named KUBE-6-... .  These sets carry no Service names: the
- * snapshot names them.  Other sets are ignored.
+ * IPv6 sets are named KUBE-6-... (cut to ipset's 31 characters:
+ * KUBE-6-NODE-PORT-LOCAL-SCTP-HAS) in dual-stack clusters, KUBE-... in
+ * IPv6-only clusters of before: an entry's address says its family.  These
+ * sets carry no Service names: the snapshot names them.  Other sets are
+ * ignored.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -45,6 +48,7 @@ static uint8_t ipset__kind(const char *set, size_t n, uint8_t *family, uint8_t *
 		{ "NODE-PORT-LOCAL-UDP", K8S_KIND_NODE_PORT, IPPROTO_UDP },
 		{ "NODE-PORT-SCTP-HASH", K8S_KIND_NODE_PORT, 0 },
 		{ "NODE-PORT-LOCAL-SCTP-HASH", K8S_KIND_NODE_PORT, 0 },
+		{ "NODE-PORT-LOCAL-SCTP-HAS", K8S_KIND_NODE_PORT, 0 }, /* KUBE-6-, cut */
 	};
 	const char *name;
 	size_t nl;
@@ -85,8 +89,13 @@ static int ipset__entry(struct kindex *idx, uint8_t kind, uint8_t family, uint8_
 	if (kind == K8S_KIND_NODE_PORT && np_proto) {
 		if (kport__parse(e, n, &port))
 			return -EINVAL;
-	} else if (ipset__ip_port(e, n, family, &a, &proto, &port)) {
-		return -EINVAL;
+	} else {
+		const char *comma = memchr(e, ',', n);
+
+		/* the address's family, not the set name's */
+		family = comma && memchr(e, ':', comma - e) ? AF_INET6 : AF_INET;
+		if (ipset__ip_port(e, n, family, &a, &proto, &port))
+			return -EINVAL;
 	}
 	sp = kindex__svcport_anon(idx, proto, kind == K8S_KIND_NODE_PORT ? 0 : port, &id);
 	if (!sp)

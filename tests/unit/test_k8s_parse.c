@@ -469,6 +469,26 @@ static void test_ipset(void **state)
 	kindex__free(idx);
 }
 
+/* An IPv6-only cluster of before dual-stack: IPv6 sets named KUBE-...; a
+ * dual-stack one's SCTP NodePort set, its name cut to 31 characters. */
+static void test_ipset_ipv6_names(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_IPSET_SAVE,
+		      "create KUBE-CLUSTER-IP hash:ip,port family inet6 hashsize 1024\n"
+		      "add KUBE-CLUSTER-IP fd00:10:96::20,tcp:3306\n"
+		      "create KUBE-6-NODE-PORT-LOCAL-SCTP-HAS hash:ip,port family inet6\n"
+		      "add KUBE-6-NODE-PORT-LOCAL-SCTP-HAS fd00:56::12,sctp:30090\n");
+	kindex__stats(idx, &st);
+	assert_int_equal(st.skipped_rules, 0);
+	assert_non_null(find_vip(idx, AF_INET6, "fd00:10:96::20", IPPROTO_TCP, 3306));
+	assert_int_equal(st.nodeports, 1);
+	kindex__free(idx);
+}
+
 static void test_iptables_ipvs(void **state)
 {
 	struct kindex *idx = kindex__new();
@@ -574,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_nft_fib_flag_string),
 		cmocka_unit_test(test_nft_other_rules),
 		cmocka_unit_test(test_ipset),
+		cmocka_unit_test(test_ipset_ipv6_names),
 		cmocka_unit_test(test_iptables_ipvs),
 		cmocka_unit_test(test_local_addrs),
 		cmocka_unit_test(test_snapshot),
