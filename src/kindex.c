@@ -182,12 +182,16 @@ void kindex__stats(const struct kindex *idx, struct kindex_stats *st)
 	st->skipped_objects = idx->skipped_objects;
 	st->ignored_objects = idx->ignored_objects;
 	st->skipped_rules = idx->skipped_rules;
+	st->ipvs = idx->ipvs[0] || idx->ipvs[1];
+	for (uint32_t i = 0; i < idx->vips.n && !st->ipvs_sets; i++)
+		st->ipvs_sets = idx->vips.v[i].origin == KO_IPSET;
 }
 
+/* The node's own addresses alone say nothing about where NAT should send a
+ * connection: no verdict from them. */
 bool kindex__empty(const struct kindex *idx)
 {
-	return !idx->pods.n && !idx->svcports.n && !idx->hostports.n && !idx->rules.n &&
-	       !idx->locals.n;
+	return !idx->pods.n && !idx->svcports.n && !idx->hostports.n && !idx->rules.n;
 }
 
 /*

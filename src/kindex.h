@@ -128,6 +128,8 @@ struct kindex_stats {
 	uint32_t skipped_objects; /* snapshot objects with missing/bad fields */
 	uint32_t ignored_objects; /* snapshot objects of other kinds */
 	uint32_t skipped_rules; /* ruleset/ipset/address lines that did not parse */
+	bool ipvs; /* kube-proxy's IPVS mode, by its rules or sets */
+	bool ipvs_sets; /* its Service addresses from `ipset save` */
 };
 
 struct kindex;
@@ -147,7 +149,8 @@ void kindex__set_warn(struct kindex *idx, kindex_warn_fn fn, void *ctx);
 int kindex__add_source(struct kindex *idx, enum ksrc_kind kind, const char *name,
 		       const char *data, size_t len, char *errbuf, size_t errlen);
 void kindex__stats(const struct kindex *idx, struct kindex_stats *st);
-/* True while no source has added anything to the index. */
+/* True while no source has added anything a verdict can rest on (the node's
+ * own addresses alone are not). */
 bool kindex__empty(const struct kindex *idx);
 
 /*

@@ -449,10 +449,13 @@ static int kn_dump_rules(struct knowledge *k)
 	if (!in_netns(fd, legacy_nat_present, &legacy) && legacy)
 		err[KN_NDUMPS] = run_cmd_waiting(fd, legacy_argv, KN_CMD_TIMEOUT_MS, &out[KN_NDUMPS],
 						 &len[KN_NDUMPS], k->opts.wait, k->opts.wait_ctx);
-	for (size_t i = 0; i < KN_NDUMPS; i++)
-		if (!err[i])
-			changed += kn_update(k, rule_dumps[i].kind, rule_dumps[i].name, out[i],
-					     len[i]) > 0;
+	k->rule_dumps_read = 0;
+	for (size_t i = 0; i < KN_NDUMPS; i++) {
+		if (err[i])
+			continue;
+		changed += kn_update(k, rule_dumps[i].kind, rule_dumps[i].name, out[i], len[i]) > 0;
+		k->rule_dumps_read += rule_dumps[i].kind != KSRC_IPSET_SAVE;
+	}
 	if (!err[KN_NDUMPS])
 		changed += kn_update(k, KSRC_IPTABLES_SAVE, "iptables-legacy-save", out[KN_NDUMPS],
 				     len[KN_NDUMPS]) > 0;
@@ -489,9 +492,9 @@ static int kn_kubectl_sync(struct knowledge *k)
 	int err = run_cmd(-1, kubectl_argv(k, argv), KN_KUBECTL_TIMEOUT_MS, &out, &len);
 
 	if (err) {
-		nw_warn("kubectl get pods,services,endpointslices failed (%s): continuing with "
-			"the node's rules only",
-			err == -ECHILD ? "not installed or no cluster access" : strerror(-err));
+		nw_warn("kubectl get pods,services,endpointslices failed (%s): continuing %s",
+			err == -ECHILD ? "not installed or no cluster access" : strerror(-err),
+			k->opts.rules ? "with the node's rules only" : "without Kubernetes names");
 		k->kubectl_warned = true;
 		return 0;
 	}
@@ -600,6 +603,28 @@ static bool kn_rules_moved(struct knowledge *k, uint64_t now)
 	return false;
 }
 
+/* At start: say what natwho cannot see of the node's NAT rules. */
+static void kn_warn_blind(const struct knowledge *k)
+{
+	struct kindex_stats st;
+
+	if (!k->opts.rules)
+		return;
+	if (!k->rule_dumps_read) {
+		nw_warn("cannot read the node's NAT rules (iptables-save, ip6tables-save and nft "
+			"all failed or are not installed%s): verdicts rest on --k8s alone",
+			geteuid() ? "; natwho is not root" : "");
+		return;
+	}
+	if (!k->idx)
+		return;
+	kindex__stats(k->idx, &st);
+	if (st.ipvs && !st.ipvs_sets)
+		nw_warn("kube-proxy runs in IPVS mode but `ipset save` gave none of its sets (not "
+			"installed, or not the version kube-proxy uses): its Service addresses are "
+			"known by kube-ipvs0 alone, their names and ports only from --k8s");
+}
+
 void knowledge__tick(struct knowledge *k, uint64_t now)
 {
 	int changed = 0;
@@ -652,7 +677,13 @@ int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_s
 	k->next_kubectl_ns = now + k->opts.kubectl_refresh_s * 1000000000ULL;
 	if (kn_rebuild(k, true))
 		return NW_EXIT_BADINPUT;
+	kn_warn_blind(k);
 	return 0;
+}
+
+bool knowledge__rules_read(const struct knowledge *k)
+{
+	return k->rule_dumps_read > 0;
 }
 
 int knowledge__put(struct knowledge *k, enum ksrc_kind kind, const char *name, const char *data,

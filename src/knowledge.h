@@ -61,6 +61,7 @@ struct knowledge {
 	uint64_t next_rules_ns, next_kubectl_ns, next_legacy_ns;
 	struct kn_async *kubectl;
 	bool kubectl_warned;
+	int rule_dumps_read; /* iptables-save, ip6tables-save, nft: how many gave output */
 	bool opened; /* knowledge__close() is a no-op before knowledge__open() */
 };
 
@@ -74,6 +75,8 @@ void knowledge__tick(struct knowledge *k, uint64_t now_ns);
 /* Replace or add one source (replay) and rebuild the index. */
 int knowledge__put(struct knowledge *k, enum ksrc_kind kind, const char *name, const char *data,
 		   size_t len);
+/* Were the node's NAT rules read (some dump worked)?  False with --no-rules. */
+bool knowledge__rules_read(const struct knowledge *k);
 /* NULL while nothing is known. */
 const struct kindex *knowledge__index(const struct knowledge *k);
 void knowledge__close(struct knowledge *k);

@@ -369,8 +369,16 @@ static int start_knowledge(struct app *app)
 static int run_audit(struct app *app)
 {
 	const struct kindex *idx = knowledge__index(&app->kn);
-	int found = idx ? kindex__audit(idx, &app->sink.out) : 0;
-	int ret;
+	int found, ret;
+
+	/* Without the rules there is nothing to audit: "0 shadowing rules"
+	 * would pass for a clean node (a cron job run without root). */
+	if (!app->opts.no_rules && !knowledge__rules_read(&app->kn)) {
+		nw_err("the node's NAT rules could not be read: nothing to audit%s",
+		       geteuid() ? " (run it as root)" : "");
+		return geteuid() ? NW_EXIT_PERM : NW_EXIT_RUNTIME;
+	}
+	found = idx ? kindex__audit(idx, &app->sink.out) : 0;
 
 	if (output_failed(app, &ret))
 		return ret;

@@ -65,7 +65,7 @@ void opts__usage(FILE *f)
 	fputs("Usage: natwho [OPTIONS]\n"
 	      "       natwho [OPTIONS] -- CMD [ARGS...]\n"
 	      "       natwho -r FILE [FILTERS] [OUTPUT OPTIONS]\n"
-	      "       natwho audit [--k8s FILE|kubectl] [--kubeconfig FILE] [--netns NS]\n"
+	      "       natwho audit [--k8s FILE|-|kubectl] [--kubeconfig PATH] [--netns NS]\n"
 	      "                    [--no-rules] [-o json] [-v]\n"
 	      "Show, for every new connection, where it was meant to go and where\n"
 	      "conntrack/NAT actually sent it.\n"
@@ -98,14 +98,16 @@ void opts__usage(FILE *f)
 	      "\n"
 	      "Kubernetes knowledge (names, the rule that did it, a verdict per connection):\n"
 	      "      --k8s SOURCE        a snapshot file from `kubectl get pods,services,\n"
-	      "                          endpointslices -A -o json` (- for stdin; repeatable),\n"
+	      "                          endpointslices -A -o json` (- for stdin; up to 8),\n"
 	      "                          or kubectl: run it now and every --refresh seconds\n"
 	      "      --kubeconfig PATH   passed to kubectl\n"
-	      "      --refresh SECONDS   kubectl re-read interval (default 30, 0: never)\n"
+	      "      --refresh SECONDS   kubectl re-read interval (default 30, 0: never,\n"
+	      "                          at most 86400)\n"
 	      "      --no-rules          do not read the traced namespace's NAT ruleset\n"
 	      "                          (iptables-save, ip6tables-save, nft, ipset)\n"
-	      "      --mismatch-only     print only connections that landed somewhere other\n"
-	      "                          than an endpoint of the Service they were meant for\n"
+	      "      --mismatch-only     print only connections whose verdict is MISMATCH\n"
+	      "                          (not an endpoint of the Service they were meant for,\n"
+	      "                          or a hostPort rule that took them astray)\n"
 	      "\n"
 	      "Record, replay, trace one command:\n"
 	      "  -w, --write FILE        also record every event (and the knowledge loaded)\n"
@@ -221,7 +223,9 @@ static int parse_cgroup(struct nw_opts *o, enum nw_cgroup_kind kind, const char 
 	if (kind == NW_CGROUP_POD && cgroup__split_pod(arg, ns, sizeof(ns), name, sizeof(name)))
 		return bad_value(opt, arg, -EINVAL, "NAMESPACE/NAME of a pod");
 	if (kind == NW_CGROUP_POD_UID && !cgroup__uid_valid(arg))
-		return bad_value(opt, arg, -EINVAL, "a pod's metadata.uid, 8-4-4-4-12 hex digits");
+		return bad_value(opt, arg, -EINVAL,
+				 "a pod's metadata.uid, 8-4-4-4-12 hex digits, or a static pod's "
+				 "32 hex digits");
 	o->cgroups[o->ncgroups].kind = kind;
 	o->cgroups[o->ncgroups++].value = arg;
 	return 0;
@@ -262,7 +266,8 @@ static int parse_one(struct nw_opts *o, int c, const char *arg)
 	case 'p': return parse_ports(o, arg);
 	case 'P':
 		return parse_proto(arg, &o->filter.proto) ?
-			       bad_value("--proto", arg, -EINVAL, "tcp, udp, sctp or 1-255") : 0;
+			       bad_value("--proto", arg, -EINVAL,
+					 "tcp, udp, sctp, udplite, dccp, icmp, icmpv6, gre or 1-255") : 0;
 	case '4': return parse_family(o, AF_INET);
 	case '6': return parse_family(o, AF_INET6);
 	case OPT_PID:

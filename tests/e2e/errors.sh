@@ -85,3 +85,14 @@ setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-se
 [ $rc -eq 3 ] || { cat "$TMP/err"; fail "unprivileged: exit $rc, want 3"; }
 grep -q "^Error: .*run as root" "$TMP/err" || fail "unprivileged: no hint: $(cat "$TMP/err")"
 echo "ok: unprivileged -> 3: $(cat "$TMP/err")"
+
+# `natwho audit` that cannot read the node's rules is an error, not a clean
+# node: exit 3 without root (0 would pass a cron job's check).
+rc=0
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
+	"$TMP/natwho" audit >"$TMP/out" 2>"$TMP/err" || rc=$?
+[ $rc -eq 3 ] || { cat "$TMP/err"; fail "unprivileged audit: exit $rc, want 3"; }
+grep -q "^Error: the node's NAT rules could not be read: nothing to audit" "$TMP/err" ||
+	fail "unprivileged audit: no error: $(cat "$TMP/err")"
+! grep -q "shadowing rules" "$TMP/err" || fail "unprivileged audit still reported a count"
+echo "ok: unprivileged audit -> 3: $(grep '^Error' "$TMP/err")"

@@ -409,11 +409,15 @@ static void test_ipvs(void **state)
 static void test_ipvs_without_ipset(void **state)
 {
 	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
 	struct k8s_annot a;
 
 	(void)state;
 	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-ipvs.txt");
 	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
+	kindex__stats(idx, &st); /* what natwho warns about at start */
+	assert_true(st.ipvs);
+	assert_false(st.ipvs_sets);
 	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
 		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);

@@ -466,6 +466,7 @@ static void test_ipset(void **state)
 			 K8S_KIND_LB_IP);
 	assert_non_null(find_vip(idx, AF_INET6, "fd00:10:96::30", IPPROTO_TCP, 80));
 	assert_true(idx->ipvs[0]);
+	assert_true(st.ipvs && st.ipvs_sets);
 	kindex__free(idx);
 }
 
