@@ -91,17 +91,55 @@ static __always_inline __u64 nw_wakeup_flags(void)
 #define NW_NF_ACCEPT 1
 
 /*
+ * Is TCP socket @sk's packet sent by the process that owns the socket?  A
+ * process sends under the socket's lock (lock_sock(): connect, sendmsg,
+ * close), so the lock is owned; timers (SYN and data retransmits,
+ * keepalives, delayed ACKs) and the receive path (an ACK) send with it not
+ * owned, in softirq, where the current task is whoever was interrupted.
+ * Such a packet opens a conntrack entry after the first SYN was dropped
+ * before confirmation, or mid-stream (nf_conntrack_tcp_loose) after the
+ * table was flushed or the entry expired.  Time-wait and request sockets
+ * are not full sockets: never a process's.  Other protocols: yes (their
+ * first packet leaves from the syscall).
+ */
+static __always_inline int nw_sk_sent_by_owner(const struct sock *sk)
+{
+	__u16 proto;
+	__u8 state;
+	int owned;
+
+#ifdef NW_BTF_SKB
+	proto = sk->sk_protocol;
+	state = sk->__sk_common.skc_state;
+#else
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+#endif
+	if (proto != IPPROTO_TCP)
+		return 1;
+	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
+		return 0;
+#ifdef NW_BTF_SKB
+	owned = sk->sk_lock.owned;
+#else
+	owned = BPF_CORE_READ(sk, sk_lock.owned);
+#endif
+	return owned != 0;
+}
+
+/*
  * May the current task be named as the one that opened the connection of a
  * packet with socket @sk and input interface @skb_iif?  Only for a packet of
- * a local socket (skb->sk) generated on this host
- * (skb->skb_iif is 0: no device received it): a connection's first packet
- * leaves from the connect()/sendmsg() syscall of the process that opened it.
- * Forwarded packets have no socket; received ones have skb_iif set.
+ * a local socket (skb->sk) generated on this host (skb->skb_iif is 0: no
+ * device received it) and sent from its owner's syscall
+ * (nw_sk_sent_by_owner()): a connection's first packet leaves from the
+ * connect()/sendmsg() of the process that opened it.  Forwarded packets have
+ * no socket; received ones have skb_iif set.
  */
-static __always_inline int nw_sent_by_task(unsigned long sk, int skb_iif)
+static __always_inline int nw_sent_by_task(const struct sock *sk, int skb_iif)
 {
 	/* --cgroup: the socket's owner comes from its record instead */
-	return !filter.cgroup && sk && !skb_iif;
+	return !filter.cgroup && sk && !skb_iif && nw_sk_sent_by_owner(sk);
 }
 
 /* nw_sent_by_task() of @skb's fields. */
@@ -110,9 +148,9 @@ static __always_inline int nw_skb_from_local_task(const struct sk_buff *skb)
 	if (filter.cgroup) /* not worth the reads */
 		return 0;
 #ifdef NW_BTF_SKB
-	return nw_sent_by_task((unsigned long)skb->sk, skb->skb_iif);
+	return nw_sent_by_task(skb->sk, skb->skb_iif);
 #else
-	return nw_sent_by_task((unsigned long)BPF_CORE_READ(skb, sk), BPF_CORE_READ(skb, skb_iif));
+	return nw_sent_by_task(BPF_CORE_READ(skb, sk), BPF_CORE_READ(skb, skb_iif));
 #endif
 }
 
@@ -169,7 +207,7 @@ static __always_inline unsigned long nw_skb_fields(const struct sk_buff *skb, in
 	NW_SKB_SPAN_READ(nfct, _nfct);
 	NW_SKB_SPAN_READ(sk, sk);
 	NW_SKB_SPAN_READ(iif, skb_iif);
-	*local = nw_sent_by_task(sk, iif);
+	*local = nw_sent_by_task((const struct sock *)sk, iif);
 	return nfct;
 #endif
 }

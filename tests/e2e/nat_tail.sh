@@ -58,3 +58,23 @@ grep -Eq "nw-connect +tcp +$CLUSTER_IP_MYSQL:[0-9]+ +$CLUSTER_IP_MYSQL:3306 +DNA
 	"$TMP/out.txt" || fail "text line for the incident"
 grep -q "natwho: 1 events, 0 lost" "$TMP/err2" || fail "text summary on stderr"
 echo "ok: text output"
+
+# A connection whose first SYN is dropped in the filter table (after
+# conntrack made its entry, before confirmation) gets its entry from the
+# retransmitted SYN, which the TCP timer sends in softirq while the client
+# sleeps in connect(): natwho must not name whatever task the timer
+# interrupted (swapper, or any process), but nobody.
+nw_natwho_start "$TMP/rtx.json" "$TMP/rtx.err" -o json -c 1 --port 5432
+nw_in "$NODE" iptables -w -I OUTPUT -p tcp --dport 5432 --syn -j DROP || fail "iptables"
+nsenter --net="/var/run/netns/$NODE" -- "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >"$TMP/rtx.reply" &
+client=$!
+NW_PIDS+=("$client")
+sleep 0.4
+nw_in "$NODE" iptables -w -D OUTPUT -p tcp --dport 5432 --syn -j DROP || fail "iptables -D"
+wait "$client" || fail "the client never connected after its SYN was let through"
+grep -q "pg-a-0" "$TMP/rtx.reply" || fail "the client got no answer: $(cat "$TMP/rtx.reply")"
+wait_natwho 10
+cat "$TMP/rtx.json"
+expect_json "$TMP/rtx.json" "a retransmitted SYN (timer, softirq): no process named" \
+	".type==\"conn\" and .orig.dport==5432 and .landed.addr==\"$POD_A\" and .pid==null
+	 and .comm==null"
