@@ -16,6 +16,16 @@
 #include "common.bpf.h"
 #include <bpf/bpf_tracing.h>
 
+/* Descendants not tracked: the map was full (more than NW_TREE_MAX_ENTRIES
+ * processes of the tree alive at once).  Their connections are not shown:
+ * userspace says how many processes went untracked. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} nw_tree_full SEC(".maps");
+
 /* sched_process_fork(parent, child): current forked @child. */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(nw_tree_fork, struct task_struct *parent, struct task_struct *child)
@@ -25,8 +35,9 @@ int BPF_PROG(nw_tree_fork, struct task_struct *parent, struct task_struct *child
 
 	if (ptgid == ctgid) /* a new thread of a process we already know or not */
 		return 0;
-	if (bpf_map_lookup_elem(&nw_tree, &ptgid))
-		bpf_map_update_elem(&nw_tree, &ctgid, &one, BPF_ANY);
+	if (bpf_map_lookup_elem(&nw_tree, &ptgid) &&
+	    bpf_map_update_elem(&nw_tree, &ctgid, &one, BPF_ANY))
+		nw_percpu_inc(&nw_tree_full);
 	return 0;
 }
 

@@ -663,7 +663,7 @@ static int run_replay(struct app *app)
  * gives (a failure in the last drain counts too). */
 static int finish(struct app *app)
 {
-	uint64_t lost = 0;
+	uint64_t lost = 0, untracked;
 	int ret = NW_EXIT_OK;
 
 	if (capture__lost(&app->cap, &lost))
@@ -680,6 +680,10 @@ static int finish(struct app *app)
 	if (lost)
 		nw_warn("%llu events were lost (ring buffer full): raise --ringbuf-size",
 			(unsigned long long)lost);
+	if (!proctree__untracked(&app->tree, &untracked) && untracked)
+		nw_warn("%llu processes of CMD's tree were not tracked (more than %d alive at "
+			"once): their connections are not shown",
+			(unsigned long long)untracked, NW_TREE_MAX_ENTRIES);
 	return ret;
 }
 

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "backend.h"
 #include "log.h"
+#include "percpu.h"
 #include "proctree.h"
 #include "proctree.skel.h"
 
@@ -74,6 +75,14 @@ int proctree__fd(const struct proctree *pt)
 	const struct proctree_bpf *skel = pt->skel;
 
 	return skel ? bpf_map__fd(skel->maps.nw_tree) : -1;
+}
+
+int proctree__untracked(const struct proctree *pt, uint64_t *n)
+{
+	const struct proctree_bpf *skel = pt->skel;
+
+	*n = 0;
+	return skel ? percpu_u64_sum(bpf_map__fd(skel->maps.nw_tree_full), n) : 0;
 }
 
 int proctree__add(struct proctree *pt, pid_t pid)

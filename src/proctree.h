@@ -12,6 +12,7 @@
 #define NW_PROCTREE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct bpf_object;
@@ -25,6 +26,9 @@ struct proctree {
 int proctree__open(struct proctree *pt, char *why, size_t why_len);
 /* Track @pid and, from now on, every process it forks.  0 or -errno. */
 int proctree__add(struct proctree *pt, pid_t pid);
+/* Processes of the tree that could not be tracked (the map was full):
+ * their connections were not shown.  0 or -errno. */
+int proctree__untracked(const struct proctree *pt, uint64_t *n);
 /* The "nw_tree" map, for nw_backend_opts.tree_fd; -1 when not open. */
 int proctree__fd(const struct proctree *pt);
 /* NULL-safe; the programs detach. */
