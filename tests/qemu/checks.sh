@@ -18,6 +18,11 @@
 #                         with natwho.modules=0): natwho says so, exit 4;
 #                         once loaded, the backend attaches (77 when it
 #                         cannot on this kernel even then, as nwc_support)
+#   nwc_vrf BACKEND       a local connection from a VRF (the packet passes
+#                         the hooks on the VRF device, untracked since Linux
+#                         5.16, then on the real one): reported once, with
+#                         the SNAT of the real device (77 when the kernel has
+#                         no VRF)
 #   nwc_incident BACKEND  the incident exactly as reported: kube-proxy in IPVS
 #                         mode (ip_vs, ipvsadm, kube-ipvs0 dummy) plus the
 #                         portmap hostPort DNAT ahead of KUBE-SERVICES; then
@@ -338,6 +343,41 @@ nwc_e2e() {
 	nwc_e2e_count
 	nwc_e2e_pid
 	nwc_e2e_netns
+	return "$NWC_FAILED"
+}
+
+# --- a VRF -------------------------------------------------------------------
+
+nwc_vrf() {
+	local v=$NODE w=$PODA # the names nw_cleanup removes
+	NWC_BACKEND=$1
+	NWC_FAILED=0
+	ip netns add "$v" && ip netns add "$w" || { nwc_fail "vrf: namespaces"; return 1; }
+	if ! ip -n "$v" link add vrf-x type vrf table 10 2>"$NWC_TMP/vrf.err"; then
+		NWC_REASON="no VRF device in this kernel: $(head -c 200 "$NWC_TMP/vrf.err")"
+		return 77
+	fi
+	ip -n "$v" link add v0 type veth peer name w0 netns "$w" &&
+		ip -n "$v" link set v0 master vrf-x &&
+		ip -n "$v" addr add 10.99.0.1/24 dev v0 &&
+		ip -n "$w" addr add 10.99.0.2/24 dev w0 &&
+		ip -n "$v" link set lo up && ip -n "$v" link set vrf-x up &&
+		ip -n "$v" link set v0 up && ip -n "$w" link set lo up && ip -n "$w" link set w0 up &&
+		nsenter --net="/var/run/netns/$v" -- iptables -w -t nat -A POSTROUTING -o v0 -p tcp \
+			-j SNAT --to-source 10.99.0.1:40000-40999 ||
+		{ nwc_fail "vrf: setup"; return 1; }
+	nw_bg "$w" "$CONNECT" listen 10.99.0.2 7000 "vrf-peer"
+	nw_wait_listening "$w" tcp 7000 || { nwc_fail "vrf: no server"; return 1; }
+	nwc_start vrf "$v" --port 7000 || return 1
+	NW_CONNECT_DEV=vrf-x nwc_client "$v" connect 10.99.0.2 7000
+	nwc_expect_reply "vrf: a client bound to the VRF reaches its peer" "vrf-peer"
+	nwc_stop 1
+	nwc_expect "vrf: the connection reported once, after the SNAT of the real device" 1 \
+		".orig.dst == \"10.99.0.2\" and .orig.dport == 7000 and .snat == true
+		 and .reply.dport >= 40000 and .reply.dport <= 40999"
+	nwc_expect "vrf: not again for the pass through the VRF device" 0 \
+		".orig.dport == 7000 and .snat == false"
+	nwc_expect_clean_end "vrf"
 	return "$NWC_FAILED"
 }
 

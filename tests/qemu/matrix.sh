@@ -11,8 +11,9 @@
 #               with build/natwho-static, nw-connect (static), netns.sh and
 #               checks.sh, and run.sh boots it under TCG.  Inside, for each
 #               backend, scenarios/backend.sh runs BACKEND-e2e (the host
-#               suite's checks) and BACKEND-incident (kube-proxy IPVS mode
-#               plus the portmap hostPort DNAT, and the control case); a
+#               suite's checks), BACKEND-incident (kube-proxy IPVS mode
+#               plus the portmap hostPort DNAT, and the control case) and
+#               BACKEND-vrf (a local connection from a VRF reported once); a
 #               second boot without modules runs BACKEND-noconntrack for the
 #               probes of nf_conntrack functions (fentry, kprobe).
 #
@@ -82,8 +83,8 @@ kernel_pattern() {
 
 parts_of() {
 	case " ${NOCT_BACKENDS[*]} " in
-	*" $1 "*) echo e2e incident noconntrack ;;
-	*) echo e2e incident ;;
+	*" $1 "*) echo e2e incident vrf noconntrack ;;
+	*) echo e2e incident vrf ;;
 	esac
 }
 
@@ -135,8 +136,9 @@ run_guest() {
 	logf=$OUT/matrix-$release.log
 	ROWS+=("$release (qemu)")
 	for b in "${BACKENDS[@]}"; do
-		args+=(-s "$HERE/scenarios/backend.sh:$b-e2e" -s "$HERE/scenarios/backend.sh:$b-incident")
-		main+=("$b-e2e" "$b-incident")
+		args+=(-s "$HERE/scenarios/backend.sh:$b-e2e" -s "$HERE/scenarios/backend.sh:$b-incident"
+			-s "$HERE/scenarios/backend.sh:$b-vrf")
+		main+=("$b-e2e" "$b-incident" "$b-vrf")
 	done
 	for b in "${NOCT_BACKENDS[@]}"; do
 		args+=(-s "$HERE/scenarios/backend.sh:$b-noconntrack")

@@ -45,7 +45,7 @@ BOOT_MODULES=(nf_conntrack nf_nat nf_conntrack_netlink
 
 # Copied (with dependencies) but loaded only on demand, by the kernel.
 AUTOLOAD_GLOBS=(net/netfilter net/ipv4/netfilter net/ipv6/netfilter net/bridge
-		drivers/net/veth.ko drivers/net/dummy.ko drivers/net/macvlan.ko
+		drivers/net/veth.ko drivers/net/dummy.ko drivers/net/macvlan.ko drivers/net/vrf.ko
 		drivers/net/ipvlan drivers/net/vxlan)
 
 # Host programs copied with their libraries; missing optional ones are skipped.

@@ -8,6 +8,9 @@
  *   nw-connect sendto ADDR PORT [MESSAGE]    UDP from an unbound, unconnected
  *                                            socket (the cgroup sendmsg path)
  *   nw-connect [-u] listen ADDR PORT BANNER
+ *
+ * NW_CONNECT_DEV=IFNAME binds the client's socket to a device first
+ * (SO_BINDTODEVICE: a VRF's, to route in its table).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,6 +50,13 @@ static int do_connect(int udp, bool unconnected, const char *addr, const char *p
 	if (resolve(addr, port, udp, &ai))
 		return 2;
 	fd = socket(ai->ai_family, ai->ai_socktype, 0);
+	if (fd >= 0 && getenv("NW_CONNECT_DEV") &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, getenv("NW_CONNECT_DEV"),
+		       strlen(getenv("NW_CONNECT_DEV")))) {
+		fprintf(stderr, "nw-connect: bind to %s: %s\n", getenv("NW_CONNECT_DEV"),
+			strerror(errno));
+		return 1;
+	}
 	if (fd < 0 || (!unconnected && connect(fd, ai->ai_addr, ai->ai_addrlen))) {
 		fprintf(stderr, "nw-connect: connect %s %s: %s\n", addr, port, strerror(errno));
 		return 1;

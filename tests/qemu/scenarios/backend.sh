@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # Guest scenario of the backend matrix (tests/qemu/matrix.sh), installed
-# under the names BACKEND-e2e, BACKEND-incident and BACKEND-noconntrack:
+# under the names BACKEND-e2e, BACKEND-incident, BACKEND-vrf and
+# BACKEND-noconntrack:
 #
 #   mkinitramfs.sh -s tests/qemu/scenarios/backend.sh:fentry-e2e ...
 #
@@ -87,6 +88,12 @@ incident)
 	nwc_ipvs_topology_up || nwq_fail "IPVS topology"
 	nw_servers_up "$CONNECT"
 	nwc_incident "$backend"
+	;;
+vrf)
+	rc=0
+	nwc_vrf "$backend" || rc=$?
+	[ $rc -eq 77 ] && nwq_skip "$NWC_REASON"
+	(exit $rc)
 	;;
 *) nwq_fail "unknown scenario part '$part'" ;;
 esac
