@@ -91,16 +91,16 @@ static __always_inline __u64 nw_wakeup_flags(void)
 #define NW_NF_ACCEPT 1
 
 /*
- * Is TCP socket @sk's packet sent by the process that owns the socket?  A
- * process sends under the socket's lock (lock_sock(): connect, sendmsg,
- * close), so the lock is owned; timers (SYN and data retransmits,
+ * Is TCP (or SCTP) socket @sk's packet sent by the process that owns the
+ * socket?  A process sends under the socket's lock (lock_sock(): connect,
+ * sendmsg, close), so the lock is owned; timers (SYN and data retransmits,
  * keepalives, delayed ACKs) and the receive path (an ACK) send with it not
  * owned, in softirq, where the current task is whoever was interrupted.
  * Such a packet opens a conntrack entry after the first SYN was dropped
  * before confirmation, or mid-stream (nf_conntrack_tcp_loose) after the
  * table was flushed or the entry expired.  Time-wait and request sockets
- * are not full sockets: never a process's.  Other protocols: yes (their
- * first packet leaves from the syscall).
+ * are not full sockets: never a process's.  Other protocols (UDP): yes
+ * (their first packet leaves from the syscall).
  */
 static __always_inline int nw_sk_sent_by_owner(const struct sock *sk)
 {
@@ -108,17 +108,23 @@ static __always_inline int nw_sk_sent_by_owner(const struct sock *sk)
 	__u8 state;
 	int owned;
 
+	/* The state first: it is in struct sock_common, which time-wait and
+	 * request sockets share; sk_protocol lies past their end. */
 #ifdef NW_BTF_SKB
-	proto = sk->sk_protocol;
 	state = sk->__sk_common.skc_state;
 #else
-	proto = BPF_CORE_READ(sk, sk_protocol);
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);
 #endif
-	if (proto != IPPROTO_TCP)
-		return 1;
 	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
 		return 0;
+#ifdef NW_BTF_SKB
+	proto = sk->sk_protocol;
+#else
+	proto = BPF_CORE_READ(sk, sk_protocol);
+#endif
+	/* SCTP resends its INIT from a timer too, with the same lock test */
+	if (proto != IPPROTO_TCP && proto != IPPROTO_SCTP)
+		return 1;
 #ifdef NW_BTF_SKB
 	owned = sk->sk_lock.owned;
 #else

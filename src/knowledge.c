@@ -611,6 +611,8 @@ static void kn_warn_blind(const struct knowledge *k)
 	if (!k->opts.rules)
 		return;
 	if (!k->rule_dumps_read) {
+		if (k->opts.quiet_rules)
+			return;
 		nw_warn("cannot read the node's NAT rules (iptables-save, ip6tables-save and nft "
 			"all failed or are not installed%s): verdicts rest on --k8s alone",
 			geteuid() ? "; natwho is not root" : "");

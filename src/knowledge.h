@@ -41,6 +41,7 @@ struct knowledge_opts {
 	int netns_fd; /* where to dump it; -1: ours */
 	uint32_t kubectl_refresh_s; /* 0: never refresh */
 	uint32_t rules_check_ms;
+	bool quiet_rules; /* the caller says it when no rule dump worked (audit) */
 	/* Called at least every 50 ms while a rule dump runs, so that the
 	 * caller drains its ring buffer meanwhile (a dump of a big ruleset takes
 	 * seconds); NULL: nothing. */

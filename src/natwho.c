@@ -38,6 +38,11 @@
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t stop_from_tty; /* the terminal sent it to `-- CMD` too */
 static volatile sig_atomic_t stop_seen; /* a stop signal came (never cleared) */
+/* `-- CMD` runs: a stop signal is passed on to it and natwho traces on. */
+static volatile sig_atomic_t cmd_live;
+/* natwho is ending: a reader of its output (or of -w -) that takes nothing
+ * for NW_STALL_MS may be given up.  Not while CMD runs on. */
+static volatile sig_atomic_t output_stop;
 
 struct app {
 	struct nw_opts opts;
@@ -68,6 +73,8 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	stop_from_tty = si && si->si_code == SI_KERNEL;
 	stop_signal = sig;
 	stop_seen = sig;
+	if (!cmd_live)
+		output_stop = 1;
 }
 
 static uint64_t now_ns(clockid_t clk)
@@ -210,6 +217,40 @@ static bool keep_running(struct app *app)
 }
 
 /*
+ * The output's reader stopped reading and natwho gave it up: if stderr is
+ * the same file (`natwho 2>&1 | less`, a journal socket), a message or the
+ * summary written there would wait for that reader all the same (a plain
+ * blocking write, restarted after every signal).  Point it at /dev/null.
+ */
+static void stderr_off_if_output(void)
+{
+	struct stat o, e;
+	int nul;
+
+	if (fstat(STDOUT_FILENO, &o) || fstat(STDERR_FILENO, &e) || o.st_dev != e.st_dev ||
+	    o.st_ino != e.st_ino)
+		return;
+	fflush(stderr);
+	nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (nul >= 0) {
+		dup2(nul, STDERR_FILENO);
+		close(nul);
+	}
+}
+
+/*
+ * Is natwho ending, for the output's stall limit?  After a stop signal, or
+ * once the loop is over; with `-- CMD`, a stop signal counts once CMD has
+ * ended (until then natwho traces on).
+ */
+static bool output_stopping(void *ctx)
+{
+	struct app *app = ctx;
+
+	return output_stop || (stop_seen && !runcmd__running(&app->cmd));
+}
+
+/*
  * Has everything written to the output got through?  True if not, with the
  * exit status in *@ret: a reader that went away ends natwho quietly (0),
  * another failure is an error, said once.
@@ -221,6 +262,8 @@ static bool output_failed(struct app *app, int *ret)
 
 	if (!e)
 		return false;
+	if (out__gave_up(app->out))
+		stderr_off_if_output();
 	if (e != EPIPE && !app->output_said)
 		nw_err("%s", why);
 	app->output_said = true;
@@ -251,7 +294,8 @@ static int run_loop(struct app *app)
 			break; /* a capture write error: reported by stop_record() */
 	}
 	/* Stopped by a signal or the clock: what the kernel already recorded is
-	 * still delivered. */
+	 * still delivered, to a reader that still takes it. */
+	output_stop = 1;
 	if (!app->done)
 		capture__poll(&app->cap, 0);
 	return NW_EXIT_OK;
@@ -350,6 +394,7 @@ static int start_knowledge(struct app *app)
 		.rules = !app->opts.no_rules && !app->opts.read_path, /* -r: not this node's */
 		.netns_fd = app->netns_fd,
 		.kubectl_refresh_s = app->opts.refresh_s,
+		.quiet_rules = app->opts.audit, /* run_audit() says it, as an error */
 		.wait = drain_while_dumping,
 		.wait_ctx = app,
 	};
@@ -360,7 +405,8 @@ static int start_knowledge(struct app *app)
 	if (ret)
 		return ret;
 	if (!knowledge__index(&app->kn) && !app->opts.read_path &&
-	    (app->opts.mismatch_only || app->opts.audit))
+	    (app->opts.mismatch_only || app->opts.audit) &&
+	    !(app->opts.audit && !app->opts.no_rules && !knowledge__rules_read(&app->kn)))
 		nw_warn("no Kubernetes or NAT rule knowledge found: give --k8s FILE or kubectl");
 	return 0;
 }
@@ -504,7 +550,7 @@ static int begin_record(struct app *app)
 		.backend = capture__backend(&app->cap),
 		.start_ns = app->stats.start_ns,
 		.boot_to_real_ns = app->boot_to_real_ns,
-		.stop = &stop_seen,
+		.stop = &output_stop,
 	};
 	char filters[RECORD_FILTERS_MAX], why[512], ignored[512];
 	int err;
@@ -583,9 +629,11 @@ static int start_cmd(struct app *app)
 		app->done = true;
 		return NW_EXIT_OK;
 	}
+	cmd_live = 1; /* before the fork: a signal from now on is CMD's too */
 	if (!runcmd__start(&app->cmd, app->opts.cmd, app->sink.out.f == stderr ? STDERR_FILENO : -1,
 			   track_cmd, app, why, sizeof(why)))
 		return NW_EXIT_OK;
+	cmd_live = 0;
 	nw_err("%s", why);
 	/* No process (pipe or fork failed), or killed before it ran: natwho's
 	 * failure.  One that could not exec exited 127/126: its status. */
@@ -675,8 +723,12 @@ static int finish(struct app *app)
 	app->stats.end_ns = now_ns(CLOCK_REALTIME);
 	app->stats.backend = capture__backend(&app->cap);
 	app->stats.k8s |= knowledge__index(&app->kn) != NULL; /* once had knowledge: counts apply */
-	sink__summary(&app->sink, stderr, &app->stats);
+	/* What is pending first: on a stalled reader that is also stderr's,
+	 * the text summary would wait for it (stderr_off_if_output()). */
+	output_stop = 1;
 	output_failed(app, &ret);
+	sink__summary(&app->sink, stderr, &app->stats);
+	output_failed(app, &ret); /* the JSON summary */
 	if (lost)
 		nw_warn("%llu events were lost (ring buffer full): raise --ringbuf-size",
 			(unsigned long long)lost);
@@ -779,7 +831,7 @@ int main(int argc, char **argv)
 	} else {
 		/* stdout that a stop gets natwho out of, also from a reader that
 		 * stopped reading (flushed after every batch anyway) */
-		live = out__fdopen_stoppable(STDOUT_FILENO, &stop_seen, NW_STALL_MS);
+		live = out__fdopen_stoppable(STDOUT_FILENO, output_stopping, &app, NW_STALL_MS);
 		if (!live) {
 			nw_err("cannot set up the output: %s", strerror(errno));
 			return NW_EXIT_RUNTIME;

@@ -2,9 +2,12 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "fmt.h"
 #include "out.h"
 
@@ -20,35 +23,82 @@ struct out_fd {
 	FILE *f;
 	int fd;
 	int err; /* sticky: nothing is written after it */
-	const volatile sig_atomic_t *stop;
+	bool (*stopping)(void *ctx);
+	void *ctx;
 	int stall_ms;
+	bool guard; /* a write may block (not a regular file): under the guard timer */
+	timer_t timer;
+	char buf[OUT_FD_BUF];
 };
 
 /* The one such stream (natwho's stdout), for out__flush_check(). */
 static struct out_fd *out_fd_open;
 
+#define OUT_FD_SLICE_MS 200 /* a wait re-checks the stop this often */
+#define OUT_FD_GUARD_SIG (SIGRTMIN + 3)
+
+static uint64_t out_fd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void out_fd_on_guard(int sig)
+{
+	(void)sig; /* only to end a blocked write(): no SA_RESTART */
+}
+
+/* Arm (@ms > 0) or disarm the guard timer. */
+static void out_fd_guard(struct out_fd *o, int ms)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = ms / 1000,
+						.tv_nsec = (long)(ms % 1000) * 1000000 } };
+
+	if (o->guard)
+		timer_settime(o->timer, 0, &its, NULL);
+}
+
+/*
+ * Write all of @buf, or fail with o->err: the reader went away (EPIPE), or,
+ * once stopping, it took nothing for stall_ms (ETIMEDOUT).  Waits are
+ * bounded (a stop that comes just before one is seen within a slice), and
+ * a write() that blocks with nothing written (another writer on the pipe,
+ * `-- CMD`, filled the room poll() saw) is ended by the guard timer, whose
+ * handler does not restart it.
+ */
 static ssize_t out_fd_write(void *cookie, const char *buf, size_t n)
 {
 	struct out_fd *o = cookie;
+	uint64_t deadline = 0; /* once stopping: give up without progress by then */
 	size_t done = 0;
 
 	while (done < n && !o->err) {
 		struct pollfd p = { .fd = o->fd, .events = POLLOUT };
-		bool stopping = *o->stop;
-		int r = poll(&p, 1, stopping ? o->stall_ms : -1);
+		bool stopping = o->stopping(o->ctx);
+		uint64_t now = out_fd_now_ms();
+		int wait = OUT_FD_SLICE_MS, r;
 		ssize_t w;
 
-		if (r < 0 && errno == EINTR)
-			continue; /* a stop: wait again, with the stall limit */
-		if (r < 0) {
-			o->err = errno;
-			break;
-		}
-		if (r == 0) {
+		if (stopping && !deadline)
+			deadline = now + (uint64_t)o->stall_ms;
+		if (stopping && now >= deadline) {
 			o->err = ETIMEDOUT;
 			break;
 		}
+		if (stopping && deadline - now < (uint64_t)wait)
+			wait = (int)(deadline - now);
+		r = poll(&p, 1, wait);
+		if (r < 0 && errno != EINTR) {
+			o->err = errno;
+			break;
+		}
+		if (r <= 0)
+			continue; /* a signal or a slice: check the stop and the deadline */
+		out_fd_guard(o, OUT_FD_SLICE_MS);
 		w = write(o->fd, buf + done, n - done);
+		out_fd_guard(o, 0);
 		if (w < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 			continue; /* EAGAIN: a reader sharing a non-blocking pipe took the room */
 		if (w < 0) {
@@ -56,11 +106,13 @@ static ssize_t out_fd_write(void *cookie, const char *buf, size_t n)
 			break;
 		}
 		done += (size_t)w;
+		deadline = 0; /* progress: a slow reader is not a stalled one */
 	}
 	if (done < n)
 		errno = o->err;
-	/* stdio sets the stream's error flag on a short count; -1 when nothing */
-	return done ? (ssize_t)done : -1;
+	/* a short count sets the stream's error flag (never -1: glibc's fwrite
+	 * would take it for a huge count) */
+	return (ssize_t)done;
 }
 
 static int out_fd_close(void *cookie)
@@ -69,28 +121,48 @@ static int out_fd_close(void *cookie)
 
 	if (out_fd_open == o)
 		out_fd_open = NULL;
+	if (o->guard)
+		timer_delete(o->timer);
 	free(o);
 	return 0;
 }
 
-FILE *out__fdopen_stoppable(int fd, const volatile sig_atomic_t *stop, int stall_ms)
+FILE *out__fdopen_stoppable(int fd, bool (*stopping)(void *ctx), void *ctx, int stall_ms)
 {
 	cookie_io_functions_t io = { .write = out_fd_write, .close = out_fd_close };
 	struct out_fd *o = calloc(1, sizeof(*o));
+	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = OUT_FD_GUARD_SIG };
+	struct sigaction sa = { .sa_handler = out_fd_on_guard }; /* no SA_RESTART */
+	struct stat st;
 
 	if (!o)
 		return NULL;
 	o->fd = fd;
-	o->stop = stop;
+	o->stopping = stopping;
+	o->ctx = ctx;
 	o->stall_ms = stall_ms;
+	/* A regular file's write never waits for a reader. */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		sigemptyset(&sa.sa_mask);
+		o->guard = !sigaction(OUT_FD_GUARD_SIG, &sa, NULL) &&
+			   !timer_create(CLOCK_MONOTONIC, &sev, &o->timer);
+	}
 	o->f = fopencookie(o, "w", io);
 	if (!o->f) {
+		if (o->guard)
+			timer_delete(o->timer);
 		free(o);
 		return NULL;
 	}
-	setvbuf(o->f, NULL, isatty(fd) ? _IOLBF : _IOFBF, 1 << 16);
+	/* stdio ignores the size without a buffer of the caller's */
+	setvbuf(o->f, o->buf, isatty(fd) ? _IOLBF : _IOFBF, sizeof(o->buf));
 	out_fd_open = o;
 	return o->f;
+}
+
+bool out__gave_up(const FILE *f)
+{
+	return out_fd_open && out_fd_open->f == f && out_fd_open->err == ETIMEDOUT;
 }
 
 int out__flush_check(FILE *f, char *why, size_t len)

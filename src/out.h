@@ -133,14 +133,18 @@ int out__flush_check(FILE *f, char *why, size_t len);
  * @fd (natwho's stdout) as a stdio stream that a stop can get out of.  A
  * write to a reader that stopped reading blocks, and a signal handler with
  * SA_RESTART (natwho's: a signal must not fail a write to a slow reader)
- * does not end it.  This stream waits in poll() (which a signal always ends)
- * until @fd takes bytes, writes only then (so every write makes progress,
- * and one that then blocks comes back short on a signal), and once *@stop is
- * set gives up after @stall_ms without room: out__flush_check() then says
- * so (ETIMEDOUT), and everything written after that is dropped at once.
- * Buffered as stdout would be (by line on a terminal, 64 KiB else).  NULL
- * with errno when stdio cannot make one.
+ * does not end it.  This stream waits in poll() until @fd takes bytes, in
+ * slices that re-check @stopping(@ctx), writes only then (a write that
+ * blocks all the same, another writer having taken the room, is ended by a
+ * timer signal, SIGRTMIN+3, whose handler does not restart it), and once
+ * stopping gives up after @stall_ms without a byte taken: out__flush_check()
+ * then says so (ETIMEDOUT), out__gave_up() is true, and everything written
+ * after that is dropped at once.  Buffered by line on a terminal, else by
+ * OUT_FD_BUF bytes.  NULL with errno when stdio cannot make one.
  */
-FILE *out__fdopen_stoppable(int fd, const volatile sig_atomic_t *stop, int stall_ms);
+#define OUT_FD_BUF (64 * 1024)
+FILE *out__fdopen_stoppable(int fd, bool (*stopping)(void *ctx), void *ctx, int stall_ms);
+/* Did @f (out__fdopen_stoppable()'s) give its reader up? */
+bool out__gave_up(const FILE *f);
 
 #endif

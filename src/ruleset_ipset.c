@@ -103,6 +103,14 @@ static int ipset__entry(struct kindex *idx, uint8_t kind, uint8_t family, uint8_
 	if (kind != K8S_KIND_NODE_PORT)
 		return kindex__add_vip(idx, id, kind, &a, KO_IPSET, NULL, NULL);
 	sp->node_port = port;
+	/* KUBE-NODE-PORT-TCP/UDP (bitmap:port) name no family: a single-stack
+	 * IPv6 cluster's are not KUBE-6-; count them for both families. */
+	if (np_proto && family == AF_INET) {
+		int err = kindex__add_nodeport(idx, id, AF_INET6, KO_IPSET, NULL, NULL);
+
+		if (err)
+			return err;
+	}
 	return kindex__add_nodeport(idx, id, family, KO_IPSET, NULL, NULL);
 }
 

@@ -129,6 +129,34 @@ grep -q '^natwho: [0-9]* events, 0 lost' "$TMP/stall-out.err" ||
 [ "$ms" -ge 1900 ] || fail "gave up the output after $ms ms, before 2 s without room"
 echo "ok: SIGTERM ends natwho in $ms ms while the reader of its output has stopped reading"
 
+# And with stderr on that same reader (`natwho 2>&1 | less`, a journal
+# socket): the error and the summary would wait for it too (a plain write,
+# restarted after the signal); natwho drops them instead and ends.
+mkfifo "$TMP/stall-both"
+exec 9<>"$TMP/stall-both"
+nsenter --net="/var/run/netns/$NODE" -- "$NATWHO" --netns "/var/run/netns/$NODE" --port 5432 \
+	>"$TMP/stall-both" 2>&1 &
+NATWHO_PID=$!
+NW_PIDS+=("$NATWHO_PID")
+for i in $(seq 1 400); do # attached: its netfilter links are among its fds
+	grep -qs '^link_id:' /proc/"$NATWHO_PID"/fdinfo/* && break
+	kill -0 "$NATWHO_PID" 2>/dev/null || break
+	sleep 0.05
+done
+grep -qs '^link_id:' /proc/"$NATWHO_PID"/fdinfo/* ||
+	fail "natwho (stdout and stderr on one stalled pipe) did not attach"
+made=$(nw_in "$NODE" "$NW_TOOLS/nw-storm" storm "$CLUSTER_IP_PG" 5432 -t 1 -n 4000 -r |
+	sed -n 's/^connections=\([0-9]*\) .*/\1/p')
+[ "${made:-0}" -ge 3000 ] || fail "nw-storm made ${made:-no} connections of 4000"
+sleep 0.5
+kill -0 "$NATWHO_PID" 2>/dev/null || fail "natwho ended before the pipe filled"
+kill -TERM "$NATWHO_PID"
+rc=0
+wait_natwho 8 || rc=$?
+exec 9<&-
+[ $rc -eq 1 ] || fail "stalled reader of stdout and stderr: exit $rc, want 1"
+echo "ok: SIGTERM ends natwho while the one reader of its stdout and stderr has stopped reading"
+
 # SIGKILL: the programs and links natwho owned disappear with it.
 nw_natwho_start "$TMP/kill.json" "$TMP/kill.err" -o json
 # The ids of natwho's programs and links, from its fds (bpftool 7.1 lacks pids).

@@ -69,7 +69,12 @@ nw_in "$NODE" iptables -w -I OUTPUT -p tcp --dport 5432 --syn -j DROP || fail "i
 nsenter --net="/var/run/netns/$NODE" -- "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >"$TMP/rtx.reply" &
 client=$!
 NW_PIDS+=("$client")
-sleep 0.4
+for i in $(seq 1 100); do # until the rule has dropped the first SYN
+	dropped=$(nw_in "$NODE" iptables -w -L OUTPUT -v -n -x | awk '$3 == "DROP" { print $1; exit }')
+	[ "${dropped:-0}" -ge 1 ] && break
+	sleep 0.05
+done
+[ "${dropped:-0}" -ge 1 ] || fail "the first SYN never reached the DROP rule"
 nw_in "$NODE" iptables -w -D OUTPUT -p tcp --dport 5432 --syn -j DROP || fail "iptables -D"
 wait "$client" || fail "the client never connected after its SYN was let through"
 grep -q "pg-a-0" "$TMP/rtx.reply" || fail "the client got no answer: $(cat "$TMP/rtx.reply")"

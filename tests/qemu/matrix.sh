@@ -104,6 +104,10 @@ judge_guest() {
 			cell "$row" "$b" pass
 		elif [ "$statuses" = "${all//pass/skip}" ]; then
 			cell "$row" "$b" unsupported "$notes"
+		elif [[ $statuses != *fail* && $statuses != *none* ]]; then
+			# some parts passed, the others cannot run here (a VRF-less
+			# kernel): not a pass, not a failure either
+			cell "$row" "$b" unsupported "some parts only: $(parts_of "$b" | tr ' ' /):$statuses${notes:+; $notes}"
 		elif [[ $statuses == *none* ]]; then
 			cell "$row" "$b" fail "no result (guest hung or crashed?)${notes:+; $notes}"
 		else

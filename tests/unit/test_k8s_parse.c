@@ -457,7 +457,7 @@ static void test_ipset(void **state)
 	kt_add_ok(idx, KSRC_IPSET_SAVE, "ipset-save.txt");
 	kindex__stats(idx, &st);
 	assert_int_equal(st.vips, 10);
-	assert_int_equal(st.nodeports, 1);
+	assert_int_equal(st.nodeports, 2); /* KUBE-NODE-PORT-TCP 30080: both families */
 	assert_int_equal(st.skipped_rules, 0);
 	v = find_vip(idx, AF_INET, "10.96.0.20", IPPROTO_TCP, 3306);
 	assert_int_equal(v->origin, KO_IPSET);
@@ -476,17 +476,22 @@ static void test_ipset_ipv6_names(void **state)
 {
 	struct kindex *idx = kindex__new();
 	struct kindex_stats st;
+	struct kkey k;
 
 	(void)state;
 	kt_add_str_ok(idx, KSRC_IPSET_SAVE,
 		      "create KUBE-CLUSTER-IP hash:ip,port family inet6 hashsize 1024\n"
 		      "add KUBE-CLUSTER-IP fd00:10:96::20,tcp:3306\n"
+		      "create KUBE-NODE-PORT-TCP bitmap:port range 0-65535\n"
+		      "add KUBE-NODE-PORT-TCP 30080\n"
 		      "create KUBE-6-NODE-PORT-LOCAL-SCTP-HAS hash:ip,port family inet6\n"
 		      "add KUBE-6-NODE-PORT-LOCAL-SCTP-HAS fd00:56::12,sctp:30090\n");
 	kindex__stats(idx, &st);
 	assert_int_equal(st.skipped_rules, 0);
 	assert_non_null(find_vip(idx, AF_INET6, "fd00:10:96::20", IPPROTO_TCP, 3306));
-	assert_int_equal(st.nodeports, 1);
+	assert_int_equal(st.nodeports, 3); /* SCTP's, and TCP 30080 for both families */
+	kkey__set(&k, AF_INET6, NULL, IPPROTO_TCP, 30080);
+	assert_non_null(kindex__nodeport(idx, &k));
 	kindex__free(idx);
 }
 

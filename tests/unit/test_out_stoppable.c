@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +25,15 @@
 
 static volatile sig_atomic_t stop;
 static volatile sig_atomic_t alarm_stops; /* does SIGALRM set stop? */
+static int stop_after_calls = -1; /* >= 0: stopping() turns true after so many calls */
+
+static bool stopping(void *ctx)
+{
+	(void)ctx;
+	if (stop_after_calls >= 0 && stop_after_calls-- == 0)
+		stop = 1;
+	return stop;
+}
 static volatile sig_atomic_t alarms;
 static int go_fd = -1; /* SIGALRM writes a byte here: the reader may start */
 
@@ -121,7 +131,7 @@ static void test_stall_gives_up_after_stop(void **state)
 	stop = 0;
 	alarm_stops = 1;
 	full_pipe(p);
-	f = out__fdopen_stoppable(p[1], &stop, 300);
+	f = out__fdopen_stoppable(p[1], stopping, NULL, 300);
 	assert_non_null(f);
 	fputs("one line that does not fit\n", f);
 	t0 = now_ms();
@@ -131,11 +141,40 @@ static void test_stall_gives_up_after_stop(void **state)
 	assert_true(t >= 100 + 300 - 20);
 	assert_true(t < 10000); /* not forever */
 	assert_non_null(strstr(why, "took nothing for 0.3 s after natwho was told to stop"));
+	assert_true(out__gave_up(f));
 	/* given up: the next write does not wait again */
 	fputs("more\n", f);
 	t0 = now_ms();
 	assert_int_equal(out__flush_check(f, why, sizeof(why)), ETIMEDOUT);
 	assert_true(now_ms() - t0 < 250); /* not another 300 ms wait */
+	fclose(f);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* The stop comes with no signal to end a wait (it landed just before the
+ * wait began): seen within a slice all the same. */
+static void test_stop_without_signal(void **state)
+{
+	char why[256];
+	uint64_t t0, t;
+	FILE *f;
+	int p[2];
+
+	(void)state;
+	stop = 0;
+	stop_after_calls = 1; /* the first check says no, the next one yes */
+	full_pipe(p);
+	f = out__fdopen_stoppable(p[1], stopping, NULL, 300);
+	assert_non_null(f);
+	fputs("one line that does not fit\n", f);
+	t0 = now_ms();
+	assert_int_equal(out__flush_check(f, why, sizeof(why)), ETIMEDOUT);
+	t = now_ms() - t0;
+	assert_true(t >= 300 - 20);
+	assert_true(t < 10000); /* not forever */
+	assert_true(out__gave_up(f));
+	stop_after_calls = -1;
 	fclose(f);
 	close(p[0]);
 	close(p[1]);
@@ -157,7 +196,7 @@ static void test_signal_without_stop_keeps_waiting(void **state)
 	full_pipe(p);
 	assert_int_equal(pipe(go), 0);
 	pid = slow_reader(p, go);
-	f = out__fdopen_stoppable(p[1], &stop, 100);
+	f = out__fdopen_stoppable(p[1], stopping, NULL, 100);
 	assert_non_null(f);
 	memset(big, 'x', sizeof(big));
 	alarm_in_ms(100); /* the reader starts only then */
@@ -184,7 +223,7 @@ static void test_slow_reader_after_stop_gets_all(void **state)
 	full_pipe(p);
 	assert_int_equal(pipe(go), 0);
 	pid = slow_reader(p, go);
-	f = out__fdopen_stoppable(p[1], &stop, 5000);
+	f = out__fdopen_stoppable(p[1], stopping, NULL, 5000);
 	assert_non_null(f);
 	memset(big, 'y', sizeof(big));
 	alarm_in_ms(300); /* the reader starts 300 ms into the wait */
@@ -205,7 +244,7 @@ static void test_reader_gone_is_epipe(void **state)
 	stop = 0;
 	assert_int_equal(pipe(p), 0);
 	close(p[0]);
-	f = out__fdopen_stoppable(p[1], &stop, 2000);
+	f = out__fdopen_stoppable(p[1], stopping, NULL, 2000);
 	assert_non_null(f);
 	fputs("nobody reads this\n", f);
 	assert_int_equal(out__flush_check(f, why, sizeof(why)), EPIPE);
@@ -217,6 +256,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stall_gives_up_after_stop),
+		cmocka_unit_test(test_stop_without_signal),
 		cmocka_unit_test(test_signal_without_stop_keeps_waiting),
 		cmocka_unit_test(test_slow_reader_after_stop_gets_all),
 		cmocka_unit_test(test_reader_gone_is_epipe),
