@@ -30,12 +30,12 @@ inside() {
 	[[ $out == "$answer"* ]] || fail "$var: client in the cgroup got '$out'"
 	printf -v "$var" %s "$CG_PID"
 }
-inside tcp4 pg-a-0 "$CONNECT" connect "$CLUSTER_IP_PG" 5432
+inside tcp4 "mysql-a-0 (namespace a) port 5432" "$CONNECT" connect "$CLUSTER_IP_PG" 5432
 inside udp4 dns-a-0 "$CONNECT" -u connect "$CLUSTER_IP_DNS" 53
 inside sendto4 dns-a-0 "$CONNECT" sendto "$CLUSTER_IP_DNS" 53
 inside tcp6 mysql-b-0 "$CONNECT" connect "$CLUSTER_IP6_MYSQL" 3306
 inside udp6 dns-a-0 "$CONNECT" -u connect "$CLUSTER_IP6_DNS" 53
-inside mapped pg-a-0 "$CONNECT" connect "::ffff:$CLUSTER_IP_PG" 5432
+inside mapped "mysql-a-0 (namespace a) port 5432" "$CONNECT" connect "::ffff:$CLUSTER_IP_PG" 5432
 cg_run_in "$CG2" "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >"$TMP/out"
 node_svc=$CG_PID
 # The control: same pod namespace, same destinations, not in the cgroup.
@@ -82,7 +82,7 @@ expect_json "$TMP/cg.json" "summary counts the joins missed" \
 # Text mode: pid and comm columns filled, summary line names missed joins.
 nw_natwho_start "$TMP/cg.txt" "$TMP/cg.txt.err" --cgroup "$CG" ||
 	fail "natwho --cgroup (text) did not start"
-inside text_tcp pg-a-0 "$CONNECT" connect "$CLUSTER_IP_PG" 5432
+inside text_tcp "mysql-a-0 (namespace a) port 5432" "$CONNECT" connect "$CLUSTER_IP_PG" 5432
 sleep 0.3
 kill -INT "$NATWHO_PID"
 wait_natwho 5 || fail "natwho --cgroup (text) exited with $?"

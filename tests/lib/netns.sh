@@ -209,7 +209,7 @@ nw_topology_up() {
 nw_servers_up() {
 	local tool=$1
 	nw_bg "$PODA" "$tool" listen :: 3306 "mysql-a-0 (namespace a)"$'\n'
-	nw_bg "$PODA" "$tool" listen :: 5432 "pg-a-0 (namespace a)"$'\n'
+	nw_bg "$PODA" "$tool" listen :: 5432 "mysql-a-0 (namespace a) port 5432"$'\n'
 	nw_bg "$PODA" "$tool" -u listen :: 53 "dns-a-0 (namespace a)"$'\n'
 	nw_bg "$PODB" "$tool" listen :: 3306 "mysql-b-0 (namespace b)"$'\n'
 	nw_wait_listening "$PODA" tcp 3306 && nw_wait_listening "$PODA" tcp 5432 &&

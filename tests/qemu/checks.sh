@@ -206,7 +206,7 @@ nwc_e2e_dnat() {
 	pid6=$NWC_CPID
 	nwc_expect_reply "IPv6 TCP ClusterIP:3306 hijacked" "mysql-b-0"
 	nwc_client "$PODB" connect "$CLUSTER_IP_PG" 5432
-	nwc_expect_reply "forwarded pod connection" "pg-a-0"
+	nwc_expect_reply "forwarded pod connection" "port 5432"
 	nwc_stop 1
 	nwc_expect "IPv4 TCP to ClusterIP:3306 landed on pod B, pid/comm of the client" 1 \
 		"$c and .family == \"ipv4\" and .proto == \"tcp\" and .orig.dst == \"$CLUSTER_IP_MYSQL\"
