@@ -12,7 +12,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -124,37 +123,21 @@ static int fd_wait(int fd, short events)
 }
 
 /*
- * Once *@stop is set (a stop signal), a write that would block gives up
- * with -EINTR: a stalled reader of `-w -` must not hold natwho (and its
- * programs) past SIGINT or SIGTERM.  A reader that keeps up still gets
- * everything, the trailer included.
+ * With @stop (capw__set_stop()), a reader that stopped reading is given up
+ * once natwho is ending (out__wait_room(): -ETIMEDOUT): a stalled reader of
+ * `-w -` must not hold natwho (and its programs) past SIGINT or SIGTERM.
+ * A reader that keeps up still gets everything, the trailer included.
  */
-static int wait_writable(int fd, const volatile sig_atomic_t *stop)
+static int write_all(int fd, const unsigned char *p, size_t len, const struct out_stop *stop)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	uint64_t deadline = 0;
 
-	for (;;) {
-		/* once stopping, a reader that takes more than 2 s to make room
-		 * has stopped reading; one briefly behind still gets the rest */
-		int n = poll(&pfd, 1, stop && *stop ? 2000 : -1);
-
-		if (n > 0)
-			return 0;
-		if (n == 0)
-			return -EINTR;
-		if (errno != EINTR)
-			return 0; /* let write() say what is wrong */
-	}
-}
-
-static int write_all(int fd, const unsigned char *p, size_t len, const volatile sig_atomic_t *stop)
-{
 	while (len) {
 		ssize_t n;
 		int err;
 
 		if (stop) {
-			err = wait_writable(fd, stop);
+			err = out__wait_room(fd, stop, &deadline);
 			if (err)
 				return err;
 		}
@@ -172,6 +155,7 @@ static int write_all(int fd, const unsigned char *p, size_t len, const volatile 
 			return -errno;
 		p += n;
 		len -= (size_t)n;
+		deadline = 0; /* progress: a slow reader is not a stalled one */
 	}
 	return 0;
 }
@@ -198,7 +182,7 @@ struct capw {
 	uint64_t tick_ns; /* when capw__tick() last flushed */
 	size_t staged;
 	size_t out_len; /* compressed bytes in out[] not written yet */
-	const volatile sig_atomic_t *stop; /* capw__set_stop() */
+	const struct out_stop *stop; /* capw__set_stop() */
 	ZSTD_CCtx *zc;
 	unsigned char stage[CAPW_STAGE];
 	unsigned char out[CAPW_OUT];
@@ -473,7 +457,7 @@ int capw__close(struct capw *w, const struct cap_trailer *t)
 	return err;
 }
 
-void capw__set_stop(struct capw *w, const volatile sig_atomic_t *stop)
+void capw__set_stop(struct capw *w, const struct out_stop *stop)
 {
 	w->stop = stop;
 }

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
+#include "out.h"
 
 #define CAP_VERSION_MAJOR 1 /* readers reject a newer major */
 #define CAP_VERSION_MINOR 0 /* additions an older reader may skip */
@@ -125,10 +126,11 @@ int capw__tick(struct capw *w, uint64_t now_ns);
 int capw__close(struct capw *w, const struct cap_trailer *t);
 /* Events written so far. */
 uint64_t capw__events(const struct capw *w);
-/* Once *@stop is set, a write that would block gives up with -EINTR (a
- * stalled reader of the capture cannot hold the writer past a stop signal);
- * writes that do not block go on. */
-void capw__set_stop(struct capw *w, const volatile sig_atomic_t *stop);
+/* Give a reader that stopped reading up as @stop says (out__wait_room():
+ * -ETIMEDOUT), so that a stalled reader of the capture cannot hold the
+ * writer once natwho is ending; NULL: writes block as long as they must.
+ * @stop must outlive @w. */
+void capw__set_stop(struct capw *w, const struct out_stop *stop);
 
 /*
  * Reader.  capr__open() reads and validates the preamble and header.

@@ -47,6 +47,7 @@ static volatile sig_atomic_t output_stop;
 struct app {
 	struct nw_opts opts;
 	FILE *out; /* the output: stdout as out__fdopen_stoppable() made it, or stderr with -w - */
+	struct out_stop out_stop; /* when the output and -w - give a stalled reader up */
 	struct sink sink;
 	struct capture cap;
 	struct cgroup_attach cga; /* --cgroup/--pod: the socket-recording programs */
@@ -550,7 +551,7 @@ static int begin_record(struct app *app)
 		.backend = capture__backend(&app->cap),
 		.start_ns = app->stats.start_ns,
 		.boot_to_real_ns = app->boot_to_real_ns,
-		.stop = &output_stop,
+		.stop = &app->out_stop,
 	};
 	char filters[RECORD_FILTERS_MAX], why[512], ignored[512];
 	int err;
@@ -810,7 +811,7 @@ static int run_live(struct app *app)
 
 int main(int argc, char **argv)
 {
-	struct app app = { .netns_fd = -1 };
+	struct app app = { .netns_fd = -1, .out_stop = { output_stopping, &app, NW_STALL_MS } };
 	FILE *live;
 	int ret;
 
@@ -831,7 +832,7 @@ int main(int argc, char **argv)
 	} else {
 		/* stdout that a stop gets natwho out of, also from a reader that
 		 * stopped reading (flushed after every batch anyway) */
-		live = out__fdopen_stoppable(STDOUT_FILENO, output_stopping, &app, NW_STALL_MS);
+		live = out__fdopen_stoppable(STDOUT_FILENO, &app.out_stop);
 		if (!live) {
 			nw_err("cannot set up the output: %s", strerror(errno));
 			return NW_EXIT_RUNTIME;

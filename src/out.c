@@ -23,9 +23,7 @@ struct out_fd {
 	FILE *f;
 	int fd;
 	int err; /* sticky: nothing is written after it */
-	bool (*stopping)(void *ctx);
-	void *ctx;
-	int stall_ms;
+	const struct out_stop *stop;
 	bool guard; /* a write may block (not a regular file): under the guard timer */
 	timer_t timer;
 	char buf[OUT_FD_BUF];
@@ -60,42 +58,45 @@ static void out_fd_guard(struct out_fd *o, int ms)
 		timer_settime(o->timer, 0, &its, NULL);
 }
 
+int out__wait_room(int fd, const struct out_stop *stop, uint64_t *deadline)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		bool stopping = stop->stopping(stop->ctx);
+		uint64_t now = out_fd_now_ms();
+		int wait = OUT_FD_SLICE_MS, r;
+
+		if (stopping && !*deadline)
+			*deadline = now + (uint64_t)stop->stall_ms;
+		if (stopping && now >= *deadline)
+			return -ETIMEDOUT;
+		if (stopping && *deadline - now < (uint64_t)wait)
+			wait = (int)(*deadline - now);
+		r = poll(&p, 1, wait);
+		if (r > 0 || (r < 0 && errno != EINTR))
+			return 0;
+		/* a signal or a slice: check the stop and the deadline again */
+	}
+}
+
 /*
  * Write all of @buf, or fail with o->err: the reader went away (EPIPE), or,
- * once stopping, it took nothing for stall_ms (ETIMEDOUT).  Waits are
- * bounded (a stop that comes just before one is seen within a slice), and
- * a write() that blocks with nothing written (another writer on the pipe,
- * `-- CMD`, filled the room poll() saw) is ended by the guard timer, whose
- * handler does not restart it.
+ * once stopping, it took nothing for stall_ms (ETIMEDOUT).
  */
 static ssize_t out_fd_write(void *cookie, const char *buf, size_t n)
 {
 	struct out_fd *o = cookie;
-	uint64_t deadline = 0; /* once stopping: give up without progress by then */
+	uint64_t deadline = 0;
 	size_t done = 0;
 
 	while (done < n && !o->err) {
-		struct pollfd p = { .fd = o->fd, .events = POLLOUT };
-		bool stopping = o->stopping(o->ctx);
-		uint64_t now = out_fd_now_ms();
-		int wait = OUT_FD_SLICE_MS, r;
+		int err = out__wait_room(o->fd, o->stop, &deadline);
 		ssize_t w;
 
-		if (stopping && !deadline)
-			deadline = now + (uint64_t)o->stall_ms;
-		if (stopping && now >= deadline) {
-			o->err = ETIMEDOUT;
+		if (err) {
+			o->err = -err;
 			break;
 		}
-		if (stopping && deadline - now < (uint64_t)wait)
-			wait = (int)(deadline - now);
-		r = poll(&p, 1, wait);
-		if (r < 0 && errno != EINTR) {
-			o->err = errno;
-			break;
-		}
-		if (r <= 0)
-			continue; /* a signal or a slice: check the stop and the deadline */
 		out_fd_guard(o, OUT_FD_SLICE_MS);
 		w = write(o->fd, buf + done, n - done);
 		out_fd_guard(o, 0);
@@ -127,7 +128,7 @@ static int out_fd_close(void *cookie)
 	return 0;
 }
 
-FILE *out__fdopen_stoppable(int fd, bool (*stopping)(void *ctx), void *ctx, int stall_ms)
+FILE *out__fdopen_stoppable(int fd, const struct out_stop *stop)
 {
 	cookie_io_functions_t io = { .write = out_fd_write, .close = out_fd_close };
 	struct out_fd *o = calloc(1, sizeof(*o));
@@ -138,9 +139,7 @@ FILE *out__fdopen_stoppable(int fd, bool (*stopping)(void *ctx), void *ctx, int 
 	if (!o)
 		return NULL;
 	o->fd = fd;
-	o->stopping = stopping;
-	o->ctx = ctx;
-	o->stall_ms = stall_ms;
+	o->stop = stop;
 	/* A regular file's write never waits for a reader. */
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		sigemptyset(&sa.sa_mask);
@@ -184,7 +183,7 @@ int out__flush_check(FILE *f, char *why, size_t len)
 		snprintf(why, len,
 			 "the reader of the output took nothing for %d.%d s after natwho was told "
 			 "to stop: the rest of the output is not written",
-			 ofd->stall_ms / 1000, ofd->stall_ms % 1000 / 100);
+			 ofd->stop->stall_ms / 1000, ofd->stop->stall_ms % 1000 / 100);
 	else if (e == EIO && !errno)
 		snprintf(why, len, "writing output failed (disk full?)");
 	else

@@ -130,20 +130,39 @@ void out__json_string(FILE *f, const char *s);
 int out__flush_check(FILE *f, char *why, size_t len);
 
 /*
- * @fd (natwho's stdout) as a stdio stream that a stop can get out of.  A
- * write to a reader that stopped reading blocks, and a signal handler with
- * SA_RESTART (natwho's: a signal must not fail a write to a slow reader)
- * does not end it.  This stream waits in poll() until @fd takes bytes, in
- * slices that re-check @stopping(@ctx), writes only then (a write that
- * blocks all the same, another writer having taken the room, is ended by a
- * timer signal, SIGRTMIN+3, whose handler does not restart it), and once
- * stopping gives up after @stall_ms without a byte taken: out__flush_check()
- * then says so (ETIMEDOUT), out__gave_up() is true, and everything written
- * after that is dropped at once.  Buffered by line on a terminal, else by
- * OUT_FD_BUF bytes.  NULL with errno when stdio cannot make one.
+ * When a writer may give up a reader that stopped reading: once
+ * @stopping(@ctx) says natwho is ending, after @stall_ms in which the
+ * reader took no byte.  A reader that is only slow gets everything.
+ */
+struct out_stop {
+	bool (*stopping)(void *ctx);
+	void *ctx;
+	int stall_ms;
+};
+
+/*
+ * Wait until @fd takes bytes: 0 (also when poll() fails: the write says
+ * what is wrong), or -ETIMEDOUT once @stop says natwho is ending and the
+ * reader took nothing by *@deadline.  *@deadline is the caller's: 0 to
+ * start, set here at the first wait that is stopping; the caller resets it
+ * to 0 after each write that made progress.  A blocking write restarts
+ * after a signal (SA_RESTART), poll() does not; the waits are slices that
+ * re-check @stop, so a stop that lands just before one is not missed.
+ */
+int out__wait_room(int fd, const struct out_stop *stop, uint64_t *deadline);
+
+/*
+ * @fd (natwho's stdout) as a stdio stream that a stop can get out of: every
+ * write first waits in out__wait_room(), and a write that blocks all the
+ * same (another writer having taken the room) is ended by a timer signal,
+ * SIGRTMIN+3, whose handler does not restart it.  Once it has given up,
+ * out__flush_check() says so (ETIMEDOUT), out__gave_up() is true, and
+ * everything written after that is dropped at once.  Buffered by line on a
+ * terminal, else by OUT_FD_BUF bytes.  @stop must outlive the stream.  NULL
+ * with errno when stdio cannot make one.
  */
 #define OUT_FD_BUF (64 * 1024)
-FILE *out__fdopen_stoppable(int fd, bool (*stopping)(void *ctx), void *ctx, int stall_ms);
+FILE *out__fdopen_stoppable(int fd, const struct out_stop *stop);
 /* Did @f (out__fdopen_stoppable()'s) give its reader up? */
 bool out__gave_up(const FILE *f);
 

@@ -145,10 +145,10 @@ static void record_free_pending(struct record *rec)
 /* One line for a write that failed with @ret. */
 static void record_errmsg(const struct record *rec, int ret, char *err, size_t errlen)
 {
-	if (ret == -EINTR) /* capw__set_stop(): told to stop while the reader did not read */
+	if (ret == -ETIMEDOUT) /* capw__set_stop(): natwho ending, the reader did not read */
 		snprintf(err, errlen,
 			 "capture file '%s' ends without its trailer: its reader stopped reading, "
-			 "and natwho was told to stop",
+			 "and natwho was ending",
 			 rec->name);
 	else
 		snprintf(err, errlen, "writing capture file '%s': %s", rec->name, strerror(-ret));

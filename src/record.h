@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include "kindex.h"
+#include "out.h"
 
 /*
  * Knowledge source kinds in capture files (the "kind" of a source record):
@@ -63,7 +64,7 @@ struct record_info {
 	const char *filters; /* the command line's filters, as text */
 	uint64_t start_ns; /* wall clock: the summary's start */
 	int64_t boot_to_real_ns; /* what decodes the events' timestamps */
-	const volatile sig_atomic_t *stop; /* set by a stop signal: capw__set_stop() */
+	const struct out_stop *stop; /* when a stalled reader is given up: capw__set_stop() */
 };
 
 /*

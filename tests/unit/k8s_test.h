@@ -24,18 +24,27 @@ static inline const char *kt_path(const char *file, char *buf, size_t len)
 	return buf;
 }
 
+/* Fixture @file's text (malloc'ed, NUL-terminated), its length in *@len.
+ * Not inlined: gcc's dangling-pointer check would take the text for the
+ * local that ksrc__read() filled in. */
+static __attribute__((noinline, unused)) char *kt_fixture(const char *file, size_t *len)
+{
+	char path[512], err[256], *data;
+
+	kt_path(file, path, sizeof(path));
+	if (ksrc__read(path, KSRC_MAX_BYTES, &data, len, err, sizeof(err)))
+		fail_msg("%s", err);
+	return data;
+}
+
 /* Add fixture @file as a source of @kind; returns add_source's result. */
 static inline int kt_add(struct kindex *idx, enum ksrc_kind kind, const char *file, char *err,
 			 size_t errlen)
 {
-	char path[512], *data;
 	size_t len;
+	char *data = kt_fixture(file, &len);
 	int ret;
 
-	kt_path(file, path, sizeof(path));
-	ret = ksrc__read(path, KSRC_MAX_BYTES, &data, &len, err, errlen);
-	if (ret)
-		fail_msg("%s", err);
 	ret = kindex__add_source(idx, kind, file, data, len, err, errlen);
 	free(data);
 	return ret;

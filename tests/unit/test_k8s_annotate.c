@@ -102,13 +102,11 @@ static void test_hostport_unreached(void **state)
 	static const char jump[] = "-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "
 				   "\"dnat name: \\\"cbr0\\\" id: \\\"9ab3c7e1";
 	struct kindex *idx = kindex__new();
-	char path[512], err[256], *data, *at, *eol;
-	struct k8s_annot a;
 	size_t len;
+	char *data = kt_fixture("iptables-save.txt", &len), *at, *eol;
+	struct k8s_annot a;
 
 	(void)state;
-	kt_path("iptables-save.txt", path, sizeof(path));
-	assert_int_equal(ksrc__read(path, KSRC_MAX_BYTES, &data, &len, err, sizeof(err)), 0);
 	at = strstr(data, jump); /* the jump to mysql-b's CNI-DN chain, cut out */
 	assert_non_null(at);
 	eol = strchr(at, '\n');
@@ -139,13 +137,11 @@ static void test_endpoint_newer_than_snapshot(void **state)
 		"-A KUBE-SEP-NEWENDPOINT00000 -p tcp -m comment --comment \"a/mysql-a:mysql\" -m "
 		"tcp -j DNAT --to-destination 10.224.1.6:3306\n";
 	struct kindex *idx = kindex__new();
-	char path[512], err[256], *data, *text, *nat, *svc;
-	struct k8s_annot a;
 	size_t len;
+	char *data = kt_fixture("iptables-save.txt", &len), *text, *nat, *svc;
+	struct k8s_annot a;
 
 	(void)state;
-	kt_path("iptables-save.txt", path, sizeof(path));
-	assert_int_equal(ksrc__read(path, KSRC_MAX_BYTES, &data, &len, err, sizeof(err)), 0);
 	nat = strstr(data, "*nat\n");
 	svc = strstr(data, "-A KUBE-SVC-VXJIGVIU5VEEI2QQ -m comment");
 	assert_non_null(nat);

@@ -120,6 +120,44 @@ static void reader_done(pid_t pid, int go[2])
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* The writer, giving up a stalled reader @stall_ms after stopping(). */
+static FILE *open_stoppable(int fd, int stall_ms)
+{
+	static struct out_stop stop_rule;
+	FILE *f;
+
+	stop_rule = (struct out_stop){ stopping, NULL, stall_ms };
+	f = out__fdopen_stoppable(fd, &stop_rule);
+	assert_non_null(f);
+	return f;
+}
+
+/*
+ * 256 KiB through a full pipe whose reader starts reading @start_ms into
+ * the wait (when the alarm comes): all of it gets through, whatever the
+ * stop says, with a stall limit of @stall_ms.
+ */
+static void write_to_late_reader(int stall_ms, int start_ms, char fill)
+{
+	static char big[256 * 1024];
+	char why[256];
+	int p[2], go[2];
+	pid_t pid;
+	FILE *f;
+
+	full_pipe(p);
+	assert_int_equal(pipe(go), 0);
+	pid = slow_reader(p, go);
+	f = open_stoppable(p[1], stall_ms);
+	memset(big, fill, sizeof(big));
+	alarm_in_ms(start_ms);
+	assert_int_equal(fwrite(big, 1, sizeof(big), f), sizeof(big));
+	assert_int_equal(out__flush_check(f, why, sizeof(why)), 0);
+	fclose(f);
+	close(p[1]);
+	reader_done(pid, go);
+}
+
 static void test_stall_gives_up_after_stop(void **state)
 {
 	char why[256];
@@ -131,8 +169,7 @@ static void test_stall_gives_up_after_stop(void **state)
 	stop = 0;
 	alarm_stops = 1;
 	full_pipe(p);
-	f = out__fdopen_stoppable(p[1], stopping, NULL, 300);
-	assert_non_null(f);
+	f = open_stoppable(p[1], 300);
 	fputs("one line that does not fit\n", f);
 	t0 = now_ms();
 	alarm_in_ms(100); /* the stop, while the write waits */
@@ -165,8 +202,7 @@ static void test_stop_without_signal(void **state)
 	stop = 0;
 	stop_after_calls = 1; /* the first check says no, the next one yes */
 	full_pipe(p);
-	f = out__fdopen_stoppable(p[1], stopping, NULL, 300);
-	assert_non_null(f);
+	f = open_stoppable(p[1], 300);
 	fputs("one line that does not fit\n", f);
 	t0 = now_ms();
 	assert_int_equal(out__flush_check(f, why, sizeof(why)), ETIMEDOUT);
@@ -183,55 +219,21 @@ static void test_stop_without_signal(void **state)
 /* Not stopping: a signal alone does not end the wait, the reader does. */
 static void test_signal_without_stop_keeps_waiting(void **state)
 {
-	static char big[256 * 1024];
-	char why[256];
-	int p[2], go[2];
-	pid_t pid;
-	FILE *f;
-
 	(void)state;
 	stop = 0;
 	alarm_stops = 0;
 	alarms = 0;
-	full_pipe(p);
-	assert_int_equal(pipe(go), 0);
-	pid = slow_reader(p, go);
-	f = out__fdopen_stoppable(p[1], stopping, NULL, 100);
-	assert_non_null(f);
-	memset(big, 'x', sizeof(big));
-	alarm_in_ms(100); /* the reader starts only then */
-	assert_int_equal(fwrite(big, 1, sizeof(big), f), sizeof(big));
-	assert_int_equal(out__flush_check(f, why, sizeof(why)), 0);
+	write_to_late_reader(100, 100, 'x'); /* the reader starts only at the alarm */
 	assert_int_equal(alarms, 1); /* it came, during the wait */
-	fclose(f);
-	close(p[1]);
-	reader_done(pid, go);
 }
 
 /* Stopping, with a reader that is slow but reads: nothing is given up. */
 static void test_slow_reader_after_stop_gets_all(void **state)
 {
-	static char big[256 * 1024];
-	char why[256];
-	int p[2], go[2];
-	pid_t pid;
-	FILE *f;
-
 	(void)state;
 	stop = 1;
 	alarm_stops = 0;
-	full_pipe(p);
-	assert_int_equal(pipe(go), 0);
-	pid = slow_reader(p, go);
-	f = out__fdopen_stoppable(p[1], stopping, NULL, 5000);
-	assert_non_null(f);
-	memset(big, 'y', sizeof(big));
-	alarm_in_ms(300); /* the reader starts 300 ms into the wait */
-	assert_int_equal(fwrite(big, 1, sizeof(big), f), sizeof(big));
-	assert_int_equal(out__flush_check(f, why, sizeof(why)), 0);
-	fclose(f);
-	close(p[1]);
-	reader_done(pid, go);
+	write_to_late_reader(5000, 300, 'y'); /* the reader starts 300 ms into the wait */
 }
 
 static void test_reader_gone_is_epipe(void **state)
@@ -244,8 +246,7 @@ static void test_reader_gone_is_epipe(void **state)
 	stop = 0;
 	assert_int_equal(pipe(p), 0);
 	close(p[0]);
-	f = out__fdopen_stoppable(p[1], stopping, NULL, 2000);
-	assert_non_null(f);
+	f = open_stoppable(p[1], 2000);
 	fputs("nobody reads this\n", f);
 	assert_int_equal(out__flush_check(f, why, sizeof(why)), EPIPE);
 	fclose(f);
