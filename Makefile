@@ -100,7 +100,9 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(PURE_OBJS) | $(OUTPUT)/tests
 
 $(OUTPUT)/tests/%: tests/tools/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $< -lpthread -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $< -lpthread $(TOOL_LIBS) -o $@
+
+$(OUTPUT)/tests/nw-cgprog: TOOL_LIBS := -lbpf
 
 # libFuzzer targets: clang, ASan+UBSan, the pure modules compiled in.
 # One compiler call over many sources writes no dependency files: every

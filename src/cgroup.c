@@ -12,10 +12,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "backend.h"
@@ -35,14 +38,118 @@ static const char *cgroup_load_hint(int err)
 	}
 }
 
+static void cgroup_progs(struct cgroup_bpf *skel, struct bpf_program *progs[NW_CGROUP_NPROGS])
+{
+	progs[0] = skel->progs.nw_connect4;
+	progs[1] = skel->progs.nw_connect6;
+	progs[2] = skel->progs.nw_sendmsg4;
+	progs[3] = skel->progs.nw_sendmsg6;
+	progs[4] = skel->progs.nw_sockops;
+	progs[5] = skel->progs.nw_egress;
+}
+
+static const char *attach_type_name(enum bpf_attach_type t)
+{
+	switch (t) {
+	case BPF_CGROUP_INET4_CONNECT: return "cgroup/connect4";
+	case BPF_CGROUP_INET6_CONNECT: return "cgroup/connect6";
+	case BPF_CGROUP_UDP4_SENDMSG: return "cgroup/sendmsg4";
+	case BPF_CGROUP_UDP6_SENDMSG: return "cgroup/sendmsg6";
+	case BPF_CGROUP_SOCK_OPS: return "sockops";
+	case BPF_CGROUP_INET_EGRESS: return "cgroup_skb/egress";
+	default: return "cgroup";
+	}
+}
+
+#define CG_QUERY_MAX 64 /* BPF_CGROUP_MAX_PROGS */
+
+/* Is program @id among the @n of @ids? */
+static bool id_in(__u32 id, const __u32 *ids, __u32 n)
+{
+	for (__u32 i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/*
+ * Would linking natwho's @type program to the cgroup open at @fd (@dir) be
+ * refused because of, or turn off, a program someone else attached there or
+ * above without BPF_F_ALLOW_MULTI?  As kernel/bpf/cgroup.c decides:
+ *   - beside a cgroup's own non-multi program no other is linked;
+ *   - below, the nearest ancestor that has programs (or the multi flag)
+ *     decides: multi or override allows it, exclusive (no flag) refuses;
+ *   - a cgroup's effective programs take an ancestor's only while nothing
+ *     below has any, or when that ancestor attached them with ALLOW_MULTI
+ *     (compute_effective_progs): one attached in override mode (a firewall,
+ *     a policy) would stop applying to the traced pod while natwho runs.
+ * 0, or -EBUSY with the reason in @why.
+ */
+static int cgroup_check_type(int fd, const char *dir, enum bpf_attach_type type, char *why,
+			     size_t why_len)
+{
+	__u32 eff[CG_QUERY_MAX], ids[CG_QUERY_MAX], neff = CG_QUERY_MAX, flags = 0;
+	const char *name = attach_type_name(type);
+	int cur = fd, level = 0, err = 0;
+	bool decided = false; /* the nearest ancestor that decides was seen */
+
+	if (bpf_prog_query(fd, type, BPF_F_QUERY_EFFECTIVE, &flags, eff, &neff))
+		return 0; /* the attach itself will tell */
+	for (;;) {
+		__u32 n = CG_QUERY_MAX;
+		struct statfs sfs;
+		int up;
+
+		flags = 0;
+		if (bpf_prog_query(cur, type, 0, &flags, ids, &n))
+			n = 0;
+		if (!level && n && !(flags & BPF_F_ALLOW_MULTI)) {
+			snprintf(why, why_len,
+				 "cannot watch cgroup '%s': it has a %s program (id %u) attached %s, "
+				 "beside which the kernel links no other",
+				 dir, name, ids[0],
+				 flags & BPF_F_ALLOW_OVERRIDE ? "in override mode" : "exclusively");
+			err = -EBUSY;
+		} else if (level && !decided && !(flags & BPF_F_ALLOW_MULTI) && n &&
+			   !(flags & BPF_F_ALLOW_OVERRIDE)) {
+			snprintf(why, why_len,
+				 "cannot watch cgroup '%s': its ancestor %d level%s up has a %s "
+				 "program (id %u) attached exclusively, below which the kernel links "
+				 "no other",
+				 dir, level, level > 1 ? "s" : "", name, ids[0]);
+			err = -EBUSY;
+		} else if (level && n && !(flags & BPF_F_ALLOW_MULTI) && id_in(ids[0], eff, neff)) {
+			snprintf(why, why_len,
+				 "cannot watch cgroup '%s': its ancestor %d level%s up has a %s "
+				 "program (id %u) attached in override mode, which natwho's programs "
+				 "would switch off for it (the kernel keeps an ancestor's programs "
+				 "below a descendant's only when attached with BPF_F_ALLOW_MULTI)",
+				 dir, level, level > 1 ? "s" : "", name, ids[0]);
+			err = -EBUSY;
+		}
+		if (level && ((flags & BPF_F_ALLOW_MULTI) || n))
+			decided = true;
+		if (err)
+			break;
+		/* the parent, while it is still on the cgroup2 file system */
+		up = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cur != fd)
+			close(cur);
+		cur = up;
+		if (cur < 0 || fstatfs(cur, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC)
+			break;
+		level++;
+	}
+	if (cur >= 0 && cur != fd)
+		close(cur);
+	return err;
+}
+
 /* Link every program to one directory. */
 static int cgroup_link_dir(struct cgroup_attach *ca, struct cgroup_bpf *skel, const char *dir,
 			   char *why, size_t why_len)
 {
-	struct bpf_program *progs[NW_CGROUP_NPROGS] = {
-		skel->progs.nw_connect4, skel->progs.nw_connect6, skel->progs.nw_sendmsg4,
-		skel->progs.nw_sendmsg6, skel->progs.nw_sockops,  skel->progs.nw_egress,
-	};
+	struct bpf_program *progs[NW_CGROUP_NPROGS];
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
 
 	if (fd < 0) {
@@ -50,7 +157,11 @@ static int cgroup_link_dir(struct cgroup_attach *ca, struct cgroup_bpf *skel, co
 		snprintf(why, why_len, "cannot open cgroup '%s': %s", dir, strerror(-err));
 		return err;
 	}
-	for (int i = 0; i < NW_CGROUP_NPROGS; i++) {
+	cgroup_progs(skel, progs);
+	for (int i = 0; i < NW_CGROUP_NPROGS && !err; i++)
+		err = cgroup_check_type(fd, dir, bpf_program__expected_attach_type(progs[i]), why,
+					why_len);
+	for (int i = 0; i < NW_CGROUP_NPROGS && !err; i++) {
 		struct bpf_link *link = bpf_program__attach_cgroup(progs[i], fd);
 
 		if (!link) {
