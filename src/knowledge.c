@@ -21,6 +21,7 @@
 
 #define KN_CMD_TIMEOUT_MS 10000
 #define KN_KUBECTL_TIMEOUT_MS 20000
+#define KN_KUBECTL_CONTEXT_TIMEOUT_MS 5000
 #define KN_LEGACY_RECHECK_MS 10000
 #define KN_WAIT_MS 50 /* knowledge_opts.wait while a dump runs */
 
@@ -322,6 +323,16 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 	return 0;
 }
 
+/* Is source @name already exactly @data? */
+static bool kn_unchanged(const struct knowledge *k, enum ksrc_kind kind, const char *name,
+			 const char *data, size_t len)
+{
+	for (int i = 0; i < k->nsrc; i++)
+		if (!strcmp(k->src[i].name, name))
+			return k->src[i].hash == ksrc__hash(kind, data, len);
+	return false;
+}
+
 /* Take ownership of @data as source @name.  1 when it changed, 0 if equal. */
 static int kn_store(struct knowledge *k, enum ksrc_kind kind, const char *name, char *data,
 		    size_t len)
@@ -480,8 +491,71 @@ static char **kubectl_argv(const struct knowledge *k, char **argv)
 		argv[n++] = "--kubeconfig";
 		argv[n++] = (char *)k->opts.kubeconfig;
 	}
+	if (k->kubectl_context[0]) {
+		argv[n++] = "--context";
+		argv[n++] = (char *)k->kubectl_context;
+	}
 	argv[n] = NULL;
 	return argv;
+}
+
+/*
+ * The kubeconfig's current context, pinned for every later kubectl run: a
+ * `kubectl config use-context` in another terminal must not turn the
+ * refreshes into another cluster's snapshot.  None (in-cluster credentials,
+ * a kubectl that fails, an answer that is not one plain line): not pinned.
+ */
+static void kn_kubectl_pin_context(struct knowledge *k)
+{
+	char *argv[] = { "kubectl", "config", "current-context", NULL, NULL, NULL };
+	char *out = NULL;
+	size_t len = 0, n;
+
+	if (k->opts.kubeconfig) {
+		argv[3] = "--kubeconfig";
+		argv[4] = (char *)k->opts.kubeconfig;
+	}
+	if (run_cmd(-1, argv, KN_KUBECTL_CONTEXT_TIMEOUT_MS, &out, &len))
+		return;
+	while (len && (out[len - 1] == '\n' || out[len - 1] == '\r'))
+		len--;
+	for (n = 0; n < len && out[n] > ' ' && out[n] < 0x7f; n++)
+		;
+	if (n == len && len && len < sizeof(k->kubectl_context) && out[0] != '-') {
+		memcpy(k->kubectl_context, out, len);
+		k->kubectl_context[len] = '\0';
+		nw_dbg(1, "kubectl: context %s pinned\n", k->kubectl_context);
+	}
+	free(out);
+}
+
+/*
+ * Is a refreshed kubectl answer a snapshot to rest verdicts on?  kubectl can
+ * exit 0 with something else (a login prompt, output cut short, an empty
+ * list while the API server restarts); taking it would replace the last
+ * good snapshot and turn every MISMATCH into an unexplained OK.  A cluster
+ * has at least one Service (default/kubernetes).  0, or -EINVAL with why.
+ */
+static int kn_snapshot_usable(const char *data, size_t len, char *why, size_t why_len)
+{
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	int err;
+
+	if (!idx) {
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	err = kindex__add_source(idx, KSRC_SNAPSHOT, "kubectl", data, len, why, why_len);
+	if (!err) {
+		kindex__stats(idx, &st);
+		if (!st.svcports && !st.pods) {
+			snprintf(why, why_len, "no Services and no pods in it");
+			err = -EINVAL;
+		}
+	}
+	kindex__free(idx);
+	return err ? -EINVAL : 0;
 }
 
 /* kubectl runs in natwho's own namespace (it talks to the API server). */
@@ -560,6 +634,7 @@ static int kn_kubectl_poll(struct knowledge *k, uint64_t now)
 {
 	struct kn_async *a = k->kubectl;
 	int done = drain(a->fd, &a->buf, &a->len, &a->cap), status, changed = 0;
+	char why[256];
 
 	if (done == 0 && now < a->deadline_ns)
 		return 0;
@@ -567,12 +642,18 @@ static int kn_kubectl_poll(struct knowledge *k, uint64_t now)
 		kill(-a->pid, SIGKILL);
 	status = reap(a->pid);
 	a->pid = 0;
-	if (done == 1 && status == 0) {
+	if (done == 1 && status == 0 && kn_unchanged(k, KSRC_SNAPSHOT, "kubectl", a->buf, a->len)) {
+		k->kubectl_warned = false;
+	} else if (done == 1 && status == 0 && !kn_snapshot_usable(a->buf, a->len, why, sizeof(why))) {
 		changed = kn_store(k, KSRC_SNAPSHOT, "kubectl", a->buf, a->len) > 0;
 		a->buf = NULL;
 		k->kubectl_warned = false;
 	} else if (!k->kubectl_warned) {
-		nw_warn("kubectl refresh failed: keeping the last snapshot");
+		if (done == 1 && status == 0)
+			nw_warn("kubectl refresh returned no usable snapshot (%s): keeping the last "
+				"snapshot", why);
+		else
+			nw_warn("kubectl refresh failed: keeping the last snapshot");
 		k->kubectl_warned = true;
 	}
 	kn_async_free(a);
@@ -667,8 +748,11 @@ int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_s
 	ret = kn_load_files(k);
 	if (ret)
 		return ret;
-	if (k->opts.kubectl)
+	if (k->opts.kubectl) {
+		if (k->opts.kubectl_refresh_s)
+			kn_kubectl_pin_context(k);
 		kn_kubectl_sync(k);
+	}
 	if (k->opts.rules) {
 		in_netns(k->opts.netns_fd, nl_open, &k->nl_fd);
 		kn_rules_moved(k, now); /* remember the generation we dump now */

@@ -62,6 +62,7 @@ struct knowledge {
 	uint64_t next_rules_ns, next_kubectl_ns, next_legacy_ns;
 	struct kn_async *kubectl;
 	bool kubectl_warned;
+	char kubectl_context[254]; /* pinned at start: "" when kubectl named none */
 	int rule_dumps_read; /* iptables-save, ip6tables-save, nft: how many gave output */
 	bool opened; /* knowledge__close() is a no-op before knowledge__open() */
 };

@@ -57,6 +57,44 @@ expect_json "$TMP/audit.json" "audit: hostPort shadows Service a/mysql-a Cluster
 	".type==\"shadow\" and (tostring|test(\"mysql-a\")) and (tostring|test(\"CNI-DN-\"))
 	 and (tostring|test(\"addrtype\"))"
 
+# --k8s kubectl --refresh: a refresh that exits 0 with something that is not
+# a snapshot (a login prompt, an empty list) keeps the last good one, so the
+# incident stays MISMATCH; every `kubectl get` names the context the
+# kubeconfig had at the start.  The stub answers `config current-context`
+# with ctx-a, its first `get` with the snapshot, every later one with $1.
+refresh_stub() {
+	mkdir -p "$TMP/rstub"
+	rm -f "$TMP/rstub/calls"
+	cat >"$TMP/rstub/kubectl" <<EOS
+#!/bin/sh
+echo "\$*" >>"$TMP/rstub/calls"
+case "\$*" in
+"config current-context"*) echo ctx-a; exit 0 ;;
+esac
+if [ "\$(grep -c '^get ' "$TMP/rstub/calls")" -eq 1 ]; then cat "$SNAP"; else $1; fi
+EOS
+	chmod +x "$TMP/rstub/kubectl"
+}
+for bad in "echo 'Please enter Username:'" "echo '{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[]}'"; do
+	refresh_stub "$bad"
+	PATH=$TMP/rstub:$PATH nw_natwho_start "$TMP/rf.json" "$TMP/rf.err" -o json --k8s kubectl --refresh 1
+	for i in $(seq 1 100); do
+		[ "$(grep -c '^get ' "$TMP/rstub/calls")" -ge 3 ] && break
+		sleep 0.1
+	done
+	[ "$(grep -c '^get ' "$TMP/rstub/calls")" -ge 3 ] || fail "refresh ($bad): kubectl not re-run"
+	nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null
+	kill -INT "$NATWHO_PID"
+	wait_natwho 10 || fail "refresh ($bad): natwho exit $?"
+	expect_json "$TMP/rf.json" "refresh ($bad) kept the last snapshot: still mismatch" \
+		".type==\"conn\" and .k8s.verdict==\"mismatch\" and .k8s.landed.name==\"mysql-b-0\""
+	[ "$(jq -s 'map(select(.type=="warning" and (.warning|test("kubectl refresh returned no usable snapshot.*keeping the last snapshot")))) | length' "$TMP/rf.json")" = 1 ] ||
+		fail "refresh ($bad): want one warning: $(grep warning "$TMP/rf.json")"
+	[ "$(grep '^get ' "$TMP/rstub/calls" | grep -vc -- '--context ctx-a$')" = 0 ] ||
+		{ cat "$TMP/rstub/calls"; fail "refresh ($bad): kubectl get not pinned to context ctx-a"; }
+	echo "ok: refresh ($bad): last snapshot kept, one warning, context pinned"
+done
+
 # Control: without the hostPort rules audit finds nothing and exits 0.
 nw_cleanup
 nw_topology_up nohostport
