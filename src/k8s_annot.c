@@ -158,6 +158,12 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 			      "meant for %s, landed on %s via %s, which maps a port of this node only",
 			      target, landed, via);
 		break;
+	case KW_SVC_IPVS_UNLISTED:
+		fmt__snprintf(buf, len,
+			      "%s -> %s via IPVS, a real server that is not among the Service's endpoints "
+			      "in the snapshot (older than the endpoints?)",
+			      target, landed);
+		break;
 	case KW_NAT_UNKNOWN:
 		fmt__snprintf(buf, len, "%s -> %s, no known rule explains the translation", target,
 			 landed);

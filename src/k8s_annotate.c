@@ -475,9 +475,14 @@ static void kannot__verdict(const struct kindex *idx, const struct conn *c, uint
 	} else if (ep) {
 		a->verdict = K8S_VERDICT_OK;
 		a->why = KW_SVC_EP;
-	} else if (idx->svcports.v[sp].ep_origins || explained) {
+	} else if (explained ||
+		   (idx->svcports.v[sp].ep_origins && a->via.kind != K8S_VIA_IPVS)) {
 		a->verdict = K8S_VERDICT_MISMATCH;
 		a->why = KW_SVC_HIJACK;
+	} else if (a->via.kind == K8S_VIA_IPVS) {
+		/* IPVS forwards only to the real servers kube-proxy gave it, from
+		 * the endpoints: a snapshot older than them, not a hijack */
+		a->why = KW_SVC_IPVS_UNLISTED;
 	} else {
 		a->why = KW_SVC_NO_EPS;
 	}

@@ -351,6 +351,7 @@ enum k8s_why {
 	KW_NAT_RULE, /* not a Service, translated by a known rule: ok */
 	KW_NAT_UNKNOWN, /* translated, and no known rule explains it */
 	KW_NAT_ASTRAY, /* not a Service; a hostPort took a connection to another host's address: mismatch */
+	KW_SVC_IPVS_UNLISTED, /* IPVS sent it to a real server the snapshot does not list */
 };
 
 /* k8s_annotate.c, shared with the audit */

@@ -393,6 +393,15 @@ static void test_ipvs(void **state)
 		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
 	assert_reason(&a, INCIDENT_REASON);
+	/* IPVS to a real server the snapshot does not list (a pod recreated
+	 * since): the snapshot is older than the endpoints, not a hijack */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45234, "10.96.0.20", 3306,
+		 "10.224.1.17", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	assert_int_equal(a.via.kind, K8S_VIA_IPVS);
+	assert_reason(&a, "Service a/mysql-a:3306 -> 10.224.1.17:3306 via IPVS, a real server "
+			  "that is not among the Service's endpoints in the snapshot (older than "
+			  "the endpoints?)");
 	kindex__free(idx);
 }
 
