@@ -52,6 +52,7 @@ enum cap_tag {
 	TAG_EVENT_VERSION = 18, /* le16 */
 	TAG_EVENT_SIZE = 19, /* le32 */
 	TAG_BYTE_ORDER = 20, /* u8: byte order of the event records */
+	TAG_NODE_NETNS = 21, /* le32: the network namespace whose rules the knowledge has */
 };
 #define CAP_NSTRS 5
 #define CAP_REQUIRED ((1u << TAG_START_NS) | (1u << TAG_BOOT_TO_REAL_NS) | \
@@ -307,6 +308,8 @@ static size_t capw_header_encode(const struct cap_header *h, unsigned char *p)
 	n += tlv_num(p + n, TAG_EVENT_VERSION, NW_EVENT_VERSION, 2);
 	n += tlv_num(p + n, TAG_EVENT_SIZE, sizeof(struct nw_event), 4);
 	n += tlv_num(p + n, TAG_BYTE_ORDER, CAP_HOST_ORDER, 1);
+	if (h->node_netns)
+		n += tlv_num(p + n, TAG_NODE_NETNS, h->node_netns, 4);
 	return n;
 }
 
@@ -754,7 +757,7 @@ static int capr_header_field(struct capr *r, uint16_t tag, const unsigned char *
 {
 	static const uint16_t num_size[] = {
 		[TAG_START_NS] = 8, [TAG_BOOT_TO_REAL_NS] = 8, [TAG_EVENT_VERSION] = 2,
-		[TAG_EVENT_SIZE] = 4, [TAG_BYTE_ORDER] = 1,
+		[TAG_EVENT_SIZE] = 4, [TAG_BYTE_ORDER] = 1, [TAG_NODE_NETNS] = 4,
 	};
 
 	if (tag >= TAG_NATWHO_VERSION && tag <= TAG_FILTERS) {
@@ -763,7 +766,7 @@ static int capr_header_field(struct capr *r, uint16_t tag, const unsigned char *
 		capr_copy_str(r->strs[tag - TAG_NATWHO_VERSION], v, len);
 		return 0;
 	}
-	if (tag < TAG_START_NS || tag > TAG_BYTE_ORDER)
+	if (tag < TAG_START_NS || tag > TAG_NODE_NETNS)
 		return 0; /* a later minor's field */
 	if (len != num_size[tag])
 		return -EBADMSG;
@@ -772,6 +775,7 @@ static int capr_header_field(struct capr *r, uint16_t tag, const unsigned char *
 	case TAG_BOOT_TO_REAL_NS: r->hdr.boot_to_real_ns = (int64_t)get_le64(v); break;
 	case TAG_EVENT_VERSION: r->hdr.event_version = get_le16(v); break;
 	case TAG_EVENT_SIZE: r->hdr.event_size = get_le32(v); break;
+	case TAG_NODE_NETNS: r->hdr.node_netns = get_le32(v); break;
 	default: return *v == CAP_HOST_ORDER ? 0 : -EPROTONOSUPPORT;
 	}
 	return 0;

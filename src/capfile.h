@@ -61,6 +61,7 @@ struct cap_header {
 	const char *filters; /* the command-line filters, as text */
 	uint64_t start_ns; /* wall clock, ns since the Unix epoch */
 	int64_t boot_to_real_ns; /* add to nw_event.ts_boot_ns for wall clock */
+	uint32_t node_netns; /* the network namespace the knowledge's rules are of; 0: not known */
 };
 
 struct cap_trailer {

@@ -125,7 +125,12 @@ static void kannot__via_str(const struct k8s_annot *a, char *buf, size_t len)
 		fmt__snprintf(buf, len, "a %s rule in chain %s", v->rule && strstr(v->rule, "REDIRECT") ?
 			 "REDIRECT" : "DNAT", v->chain ? v->chain : "?");
 		break;
-	default: fmt__snprintf(buf, len, "an unknown rule"); break;
+	default:
+		if (a->foreign)
+			fmt__snprintf(buf, len, "a rule of network namespace %u", a->netns);
+		else
+			fmt__snprintf(buf, len, "an unknown rule");
+		break;
 	}
 }
 
@@ -156,6 +161,12 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 	case KW_NAT_ASTRAY:
 		fmt__snprintf(buf, len,
 			      "meant for %s, landed on %s via %s, which maps a port of this node only",
+			      target, landed, via);
+		break;
+	case KW_SVC_FOREIGN:
+		fmt__snprintf(buf, len,
+			      "meant for %s, landed on %s via %s, whose rules natwho does not read "
+			      "(not the node's)",
 			      target, landed, via);
 		break;
 	case KW_SVC_IPVS_UNLISTED:

@@ -408,6 +408,10 @@ static void kannot__via(const struct kindex *idx, const struct conn *c, uint32_t
 		a->via.kind = K8S_VIA_NONE;
 		return;
 	}
+	if (a->foreign) { /* by rules of its own namespace, not the node's */
+		a->via.kind = K8S_VIA_UNKNOWN;
+		return;
+	}
 	hp = kidx__hostport(idx, c);
 	if (hp && (!ep || idx->portmap_first[kfam__idx(c->family)])) {
 		kvia__hostport(hp, &a->via);
@@ -475,6 +479,8 @@ static void kannot__verdict(const struct kindex *idx, const struct conn *c, uint
 	} else if (ep) {
 		a->verdict = K8S_VERDICT_OK;
 		a->why = KW_SVC_EP;
+	} else if (a->foreign) {
+		a->why = KW_SVC_FOREIGN;
 	} else if (explained ||
 		   (idx->svcports.v[sp].ep_origins && a->via.kind != K8S_VIA_IPVS)) {
 		a->verdict = K8S_VERDICT_MISMATCH;
@@ -505,6 +511,8 @@ void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s
 	memcpy(a->laddr, c->landed.addr, sizeof(a->laddr));
 	memcpy(a->saddr, c->orig.src, sizeof(a->saddr));
 	a->dnat = c->dnat;
+	a->netns = c->netns;
+	a->foreign = idx->node_netns && c->netns && c->netns != idx->node_netns;
 	a->index_gen = idx->gen;
 	kannot__target(idx, c, a, &sp, &vip, &np, &ipvs_addr);
 	ep = sp != KNONE && c->dnat ? kidx__ep(idx, sp, c) : NULL;
@@ -518,6 +526,7 @@ bool kindex__annotate_again(const struct kindex *idx, const struct conn *c, stru
 {
 	if (a->index_gen == idx->gen && a->family == c->family && a->proto == c->proto &&
 	    a->dport == c->orig.dport && a->lport == c->landed.port && a->dnat == c->dnat &&
+	    a->netns == c->netns &&
 	    !memcmp(a->daddr, c->orig.dst, sizeof(a->daddr)) &&
 	    !memcmp(a->laddr, c->landed.addr, sizeof(a->laddr)) &&
 	    !memcmp(a->saddr, c->orig.src, sizeof(a->saddr)))

@@ -221,6 +221,7 @@ struct kindex {
 	const char *src_name; /* the source being parsed, for messages */
 	size_t ep_limit, ep_added; /* endpoints the source being parsed may add (0: any) */
 	uint64_t gen; /* k8s_annot.index_gen */
+	uint32_t node_netns; /* whose rules the index has (kindex__set_node_netns) */
 };
 
 /* k8s_store.c: memory, tables, keys, addresses */
@@ -352,6 +353,7 @@ enum k8s_why {
 	KW_NAT_UNKNOWN, /* translated, and no known rule explains it */
 	KW_NAT_ASTRAY, /* not a Service; a hostPort took a connection to another host's address: mismatch */
 	KW_SVC_IPVS_UNLISTED, /* IPVS sent it to a real server the snapshot does not list */
+	KW_SVC_FOREIGN, /* translated elsewhere than at an endpoint, in a namespace whose rules are not read */
 };
 
 /* k8s_annotate.c, shared with the audit */

@@ -47,9 +47,10 @@ const char *khook__str(uint8_t hook)
 	return hook == KHOOK_OUTPUT ? "output" : "prerouting";
 }
 
+static uint64_t last_gen; /* struct kindex.gen: unique per index and change */
+
 struct kindex *kindex__new(void)
 {
-	static uint64_t last_gen;
 	struct kindex *idx = calloc(1, sizeof(struct kindex));
 
 	if (idx)
@@ -165,6 +166,13 @@ int klines__parse(struct klines *l, const char *data, size_t len)
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+void kindex__set_node_netns(struct kindex *idx, uint32_t netns)
+{
+	if (idx->node_netns != netns)
+		idx->gen = __atomic_add_fetch(&last_gen, 1, __ATOMIC_RELAXED); /* stale annotations */
+	idx->node_netns = netns;
 }
 
 void kindex__stats(const struct kindex *idx, struct kindex_stats *st)

@@ -115,6 +115,8 @@ struct k8s_annot {
 	uint16_t dport, lport; /* orig.dport, landed.port */
 	uint8_t daddr[16], laddr[16]; /* orig.dst, landed.addr */
 	uint64_t index_gen; /* the index that filled it: unique per kindex__new() */
+	uint32_t netns; /* the connection's; != 0 in foreign: */
+	bool foreign; /* translated in a network namespace whose rules are not known */
 	/* The other inputs, for kindex__annotate_again(); not part of what the
 	 * annotation says */
 	uint8_t saddr[16]; /* orig.src */
@@ -149,6 +151,16 @@ void kindex__set_warn(struct kindex *idx, kindex_warn_fn fn, void *ctx);
 int kindex__add_source(struct kindex *idx, enum ksrc_kind kind, const char *name,
 		       const char *data, size_t len, char *errbuf, size_t errlen);
 void kindex__stats(const struct kindex *idx, struct kindex_stats *st);
+/*
+ * The network namespace (inode) whose NAT rules the index has: the node's.
+ * A connection that conntrack tracked in another one (fentry and kprobe see
+ * every namespace: a pod's own, a service mesh's REDIRECT to its sidecar)
+ * was translated by rules natwho did not read, so no rule of the node
+ * explains or convicts it: landing on an endpoint of the Service it meant is
+ * still OK, anything else UNKNOWN.  0 (the default): every connection is
+ * judged by the index's rules.
+ */
+void kindex__set_node_netns(struct kindex *idx, uint32_t netns);
 /* True while no source has added anything a verdict can rest on (the node's
  * own addresses alone are not). */
 bool kindex__empty(const struct kindex *idx);

@@ -318,6 +318,7 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 		if (e)
 			nw_warn("%s (ignored)", err);
 	}
+	kindex__set_node_netns(idx, k->opts.node_netns);
 	kindex__free(k->idx);
 	k->idx = idx;
 	return 0;
@@ -765,6 +766,18 @@ int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_s
 		return NW_EXIT_BADINPUT;
 	kn_warn_blind(k);
 	return 0;
+}
+
+void knowledge__set_node_netns(struct knowledge *k, uint32_t netns)
+{
+	k->opts.node_netns = netns;
+	if (k->idx)
+		kindex__set_node_netns(k->idx, netns);
+}
+
+uint32_t knowledge__node_netns(const struct knowledge *k)
+{
+	return k->opts.node_netns;
 }
 
 bool knowledge__rules_read(const struct knowledge *k)

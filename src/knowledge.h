@@ -39,6 +39,7 @@ struct knowledge_opts {
 	const char *kubeconfig;
 	bool rules; /* dump the ruleset of the traced namespace */
 	int netns_fd; /* where to dump it; -1: ours */
+	uint32_t node_netns; /* its inode (the node's), for kindex__set_node_netns(); 0: none */
 	uint32_t kubectl_refresh_s; /* 0: never refresh */
 	uint32_t rules_check_ms;
 	bool quiet_rules; /* the caller says it when no rule dump worked (audit) */
@@ -77,6 +78,10 @@ void knowledge__tick(struct knowledge *k, uint64_t now_ns);
 /* Replace or add one source (replay) and rebuild the index. */
 int knowledge__put(struct knowledge *k, enum ksrc_kind kind, const char *name, const char *data,
 		   size_t len);
+/* The network namespace (inode) the knowledge is of: kindex__set_node_netns();
+ * -r sets it from the capture's header.  0: not known. */
+void knowledge__set_node_netns(struct knowledge *k, uint32_t netns);
+uint32_t knowledge__node_netns(const struct knowledge *k);
 /* Were the node's NAT rules read (some dump worked)?  False with --no-rules. */
 bool knowledge__rules_read(const struct knowledge *k);
 /* NULL while nothing is known. */

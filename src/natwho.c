@@ -18,6 +18,7 @@
 #include "capture.h"
 #include "cgroup.h"
 #include "conn.h"
+#include "capfile.h"
 #include "knowledge.h"
 #include "log.h"
 #include "opts.h"
@@ -385,6 +386,17 @@ static void drain_while_dumping(void *ctx)
 		capture__poll(&app->cap, 0); /* an error shows in run_loop's next poll */
 }
 
+/* The traced network namespace's inode: --netns, else natwho's own (0 if
+ * unknown).  Its rules are the knowledge's: see kindex__set_node_netns(). */
+static uint32_t node_netns(const struct app *app)
+{
+	struct stat st;
+
+	if (app->opts.filter.netns)
+		return app->opts.filter.netns;
+	return stat("/proc/self/ns/net", &st) ? 0 : (uint32_t)st.st_ino;
+}
+
 /* Load what natwho can know about this node before tracing starts. */
 static int start_knowledge(struct app *app)
 {
@@ -394,6 +406,7 @@ static int start_knowledge(struct app *app)
 		.kubeconfig = app->opts.kubeconfig,
 		.rules = !app->opts.no_rules && !app->opts.read_path, /* -r: not this node's */
 		.netns_fd = app->netns_fd,
+		.node_netns = app->opts.read_path ? 0 : node_netns(app), /* -r: the header's */
 		.kubectl_refresh_s = app->opts.refresh_s,
 		.quiet_rules = app->opts.audit, /* run_audit() says it, as an error */
 		.wait = drain_while_dumping,
@@ -551,6 +564,7 @@ static int begin_record(struct app *app)
 		.backend = capture__backend(&app->cap),
 		.start_ns = app->stats.start_ns,
 		.boot_to_real_ns = app->boot_to_real_ns,
+		.node_netns = knowledge__index(&app->kn) ? knowledge__node_netns(&app->kn) : 0,
 		.stop = &app->out_stop,
 	};
 	char filters[RECORD_FILTERS_MAX], why[512], ignored[512];
@@ -672,6 +686,15 @@ static int replay_source(void *ctx, uint32_t cap_kind, const char *name, const v
 	return err;
 }
 
+/* -r: the namespace whose rules the recorded knowledge has (0: an older
+ * natwho's capture, which judges every connection by them). */
+static void replay_header(void *ctx, const struct cap_header *h)
+{
+	struct app *app = ctx;
+
+	knowledge__set_node_netns(&app->kn, h->node_netns);
+}
+
 static bool replay_conn(void *ctx, struct conn *c)
 {
 	return enrich(ctx, c);
@@ -690,6 +713,7 @@ static int run_replay(struct app *app)
 		.text_f = stderr,
 		.on_source = replay_source,
 		.on_conn = replay_conn,
+		.on_header = replay_header,
 		.ctx = app,
 		.stats = &app->stats,
 		.stop = &stop_signal,

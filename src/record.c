@@ -162,6 +162,7 @@ int record__begin(struct record *rec, const struct record_info *info, char *err,
 		.filters = info->filters,
 		.start_ns = info->start_ns,
 		.boot_to_real_ns = info->boot_to_real_ns,
+		.node_netns = info->node_netns,
 	};
 	char host[256] = "", msg[256];
 	struct utsname u;

@@ -64,6 +64,7 @@ struct record_info {
 	const char *filters; /* the command line's filters, as text */
 	uint64_t start_ns; /* wall clock: the summary's start */
 	int64_t boot_to_real_ns; /* what decodes the events' timestamps */
+	uint32_t node_netns; /* whose rules the recorded knowledge has; 0: none */
 	const struct out_stop *stop; /* when a stalled reader is given up: capw__set_stop() */
 };
 

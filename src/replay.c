@@ -168,6 +168,8 @@ int replay__fd(int fd, const char *name, const struct replay_opts *o, struct rep
 		return replay_exit_code(ret);
 	}
 	rp.h = capr__header(r);
+	if (o->on_header)
+		o->on_header(o->ctx, rp.h);
 	replay_check_events(rp.h);
 	replay_describe(&rp, name);
 	sink__init(&rp.sink, o->out, o->output, o->utc);

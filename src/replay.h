@@ -27,6 +27,8 @@
 #include "out.h"
 #include "sink.h"
 
+struct cap_header;
+
 /* @kind is the file's (enum cap_source_kind; record__ksrc_kind() maps it).
  * A negative return is reported as a warning; the replay goes on. */
 typedef int (*replay_source_fn)(void *ctx, uint32_t kind, const char *name, const void *data,
@@ -44,6 +46,8 @@ struct replay_opts {
 	FILE *text_f; /* the text summary and the capture's description: stderr */
 	replay_source_fn on_source; /* NULL: sources are skipped */
 	replay_conn_fn on_conn; /* NULL: none */
+	/* The header, before any record; NULL: none */
+	void (*on_header)(void *ctx, const struct cap_header *h);
 	void *ctx;
 	/*
 	 * The summary's counts.  NULL: kept inside.  Else the caller's, so that

@@ -149,6 +149,7 @@ static const struct cap_header sample_hdr = {
 	.filters = "--port 3306",
 	.start_ns = START_NS,
 	.boot_to_real_ns = BOOT_TO_REAL,
+	.node_netns = 4026531840U,
 };
 
 static const struct cap_trailer sample_trailer = {
@@ -625,6 +626,7 @@ static void test_roundtrip(void **state)
 	assert_string_equal(g.hstr[4], "--port 3306");
 	assert_int_equal(g.hdr.start_ns, START_NS);
 	assert_int_equal(g.hdr.boot_to_real_ns, BOOT_TO_REAL);
+	assert_int_equal(g.hdr.node_netns, 4026531840U);
 	assert_int_equal(g.n, (size_t)n + 1);
 	check_prefix(&g);
 	assert_int_equal(g.recs[n].trailer.events, SAMPLE_EVENTS);
@@ -937,6 +939,7 @@ static void test_future_minor(void **state)
 	assert_int_equal(g.hdr.minor, 9);
 	assert_string_equal(g.hstr[1], "node?[31m-2"); /* control bytes defused */
 	assert_int_equal(g.hdr.boot_to_real_ns, -5);
+	assert_int_equal(g.hdr.node_netns, 0); /* none written: not known */
 	assert_int_equal(g.n, 3);
 	assert_int_equal(g.recs[0].type, CAP_REC_EVENT);
 	assert_int_equal(g.recs[1].type, CAP_REC_EVENT);
@@ -1134,7 +1137,7 @@ static void test_killed_after_flush(void **state)
 	read_fd(fd, &g);
 	close(fd);
 	assert_int_equal(g.open_ret, 0);
-	assert_err(&g, -ENODATA, "truncated after 8 records (5 events) at uncompressed offset 1280: no trailer");
+	assert_err(&g, -ENODATA, "truncated after 8 records (5 events) at uncompressed offset 1288: no trailer");
 	assert_int_equal(g.n, n);
 	check_prefix(&g);
 	got_free(&g);

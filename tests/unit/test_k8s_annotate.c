@@ -71,6 +71,62 @@ static void test_incident_iptables(void **state)
 }
 
 /*
+ * fentry/kprobe see every network namespace; the index has the node's rules
+ * only.  A pod's own namespace translating (a service mesh's REDIRECT to its
+ * sidecar) is not the node's doing: UNKNOWN, never MISMATCH by the node's
+ * rules; landing on an endpoint is still OK.  In the node's namespace (and
+ * with no namespace known) the incident stays MISMATCH.
+ */
+static void test_foreign_netns(void **state)
+{
+	struct kindex *idx = kt_iptables_node(true);
+	struct k8s_annot a;
+	struct conn c;
+
+	(void)state;
+	kindex__set_node_netns(idx, 4026531840U);
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.1.5", 45232, "10.96.0.20", 3306, "127.0.0.1",
+		15001);
+	c.netns = 4026532177U;
+	kindex__annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	assert_int_equal(a.via.kind, K8S_VIA_UNKNOWN);
+	assert_reason(&a, "meant for Service a/mysql-a:3306, landed on 127.0.0.1:15001 via a rule "
+			  "of network namespace 4026532177, whose rules natwho does not read (not "
+			  "the node's)");
+	/* the incident's translation seen in a pod's namespace: not convicted
+	 * by the node's hostPort rule either */
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.1.5", 45233, "10.96.0.20", 3306,
+		"10.224.0.222", 3306);
+	c.netns = 4026532177U;
+	kindex__annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.1.5", 45234, "10.96.0.20", 3306, "10.224.1.5",
+		3306);
+	c.netns = 4026532177U;
+	kindex__annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_reason(&a, "Service a/mysql-a:3306 -> endpoint pod a/mysql-a-0 via a rule of "
+			  "network namespace 4026532177");
+	/* the same connection in the node's namespace: the incident */
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		"10.224.0.222", 3306);
+	c.netns = 4026531840U;
+	assert_false(kindex__annotate_again(idx, &c, &a));
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_reason(&a, INCIDENT_REASON);
+	/* the namespace is part of what a reused annotation must match */
+	c.netns = 4026532177U;
+	assert_false(kindex__annotate_again(idx, &c, &a));
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	/* no node namespace known (a capture from before): the node's rules */
+	kindex__set_node_netns(idx, 0);
+	assert_false(kindex__annotate_again(idx, &c, &a));
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	kindex__free(idx);
+}
+
+/*
  * With the node's addresses known: portmap's rule acts only on local
  * destinations (-m addrtype --dst-type LOCAL).  The incident's ClusterIP is
  * on lo, so it still does; mysql-b's own ClusterIP is not local, so its
@@ -904,6 +960,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_external_and_rules),
 		cmocka_unit_test(test_ipvs),
+		cmocka_unit_test(test_foreign_netns),
 		cmocka_unit_test(test_ipvs_without_ipset),
 		cmocka_unit_test(test_hostport_unreached),
 		cmocka_unit_test(test_endpoint_newer_than_snapshot),
