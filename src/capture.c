@@ -142,6 +142,13 @@ int capture__poll(struct capture *cap, int timeout_ms)
 	return ring__consume(&cap->ring, cap->cb, cap->ctx);
 }
 
+int capture__drain(struct capture *cap)
+{
+	/* a program on another CPU between reserve and submit holds up what
+	 * follows it: wait for it, 1 ms at a time, 50 ms at most */
+	return ring__drain(&cap->ring, cap->cb, cap->ctx, 1000, 50);
+}
+
 int capture__lost(const struct capture *cap, uint64_t *lost)
 {
 	int err = percpu_u64_sum(cap->be.lost_fd, lost);

@@ -35,6 +35,9 @@ int capture__open(struct capture *cap, const char *backend, const struct nw_back
  * reader early only when the ring is an eighth full); events handled or
  * -errno. */
 int capture__poll(struct capture *cap, int timeout_ms);
+/* After a stop: everything committed, waiting briefly for records still
+ * being written (ring__drain()).  As capture__poll() returns. */
+int capture__drain(struct capture *cap);
 /* Sum of the per-CPU loss counters. */
 int capture__lost(const struct capture *cap, uint64_t *lost);
 const char *capture__backend(const struct capture *cap);

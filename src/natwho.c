@@ -299,7 +299,7 @@ static int run_loop(struct app *app)
 	 * still delivered, to a reader that still takes it. */
 	output_stop = 1;
 	if (!app->done)
-		capture__poll(&app->cap, 0);
+		capture__drain(&app->cap);
 	return NW_EXIT_OK;
 }
 

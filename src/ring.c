@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <stdbool.h>
+#include <time.h>
 #include <linux/bpf.h>
 #include "ring.h"
 
@@ -49,5 +51,28 @@ int ring__consume(struct nw_ring *r, ring_cb cb, void *ctx)
 out:
 	if (cons != released)
 		__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
+	return n;
+}
+
+/* Is the next record reserved and not yet submitted? */
+static bool ring_head_busy(const struct nw_ring *r)
+{
+	unsigned long cons = *r->consumer_pos;
+	const unsigned int *hdr = (const void *)(r->data + (cons & r->mask));
+
+	return __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE) != cons &&
+	       (__atomic_load_n(hdr, __ATOMIC_ACQUIRE) & BPF_RINGBUF_BUSY_BIT);
+}
+
+int ring__drain(struct nw_ring *r, ring_cb cb, void *ctx, unsigned int wait_us, int tries)
+{
+	const struct timespec ts = { 0, (long)wait_us * 1000 };
+	int n = ring__consume(r, cb, ctx), more;
+
+	while (n >= 0 && tries-- > 0 && ring_head_busy(r)) {
+		nanosleep(&ts, NULL);
+		more = ring__consume(r, cb, ctx);
+		n = more < 0 ? more : n + more;
+	}
 	return n;
 }

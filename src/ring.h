@@ -36,5 +36,13 @@ void ring__init(struct nw_ring *r, unsigned long *consumer_pos,
  * before it given back).
  */
 int ring__consume(struct nw_ring *r, ring_cb cb, void *ctx);
+/*
+ * The last drain, after a stop: ring__consume(), and while the next record
+ * is still being written by a program on another CPU (reserved, not yet
+ * submitted: microseconds), wait @wait_us and go on, @tries times at most;
+ * the records committed behind it are delivered too.  Records delivered, or
+ * the callback's negative return.
+ */
+int ring__drain(struct nw_ring *r, ring_cb cb, void *ctx, unsigned int wait_us, int tries);
 
 #endif

@@ -6,12 +6,14 @@
  * mapped twice), the space given back in steps, never more than one step
  * late, and a callback error stops it.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include <linux/bpf.h>
 #include "ring.h"
@@ -226,6 +228,56 @@ static void test_producer_never_stops(void **state)
 	free(f);
 }
 
+struct late_submit {
+	struct fake *f;
+	unsigned long pos;
+	long after_us;
+};
+
+/* Another CPU's program submitting its record @after_us later. */
+static void *submit_late(void *arg)
+{
+	struct late_submit *l = arg;
+	const struct timespec ts = { 0, l->after_us * 1000 };
+
+	nanosleep(&ts, NULL);
+	__atomic_store_n((uint32_t *)&l->f->data[l->pos & (SIZE - 1)], 40, __ATOMIC_RELEASE);
+	__atomic_store_n((uint32_t *)&l->f->data[(l->pos & (SIZE - 1)) + SIZE], 40,
+			 __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * The last drain: a record still being written (reserved on another CPU)
+ * holds up the committed ones behind it; ring__drain() waits for it and
+ * delivers all, where one ring__consume() stops at it.  A record that stays
+ * busy ends the wait after the tries given.
+ */
+static void test_drain_waits_for_busy(void **state)
+{
+	struct fake *f = fake_new();
+	struct late_submit l = { f, 0, 3000 };
+	pthread_t t;
+
+	(void)state;
+	produce(f, 40, 1, 0);
+	l.pos = produce(f, 40, 2, BPF_RINGBUF_BUSY_BIT);
+	produce(f, 40, 3, 0);
+	assert_int_equal(pthread_create(&t, NULL, submit_late, &l), 0);
+	assert_int_equal(ring__drain(&f->r, cb, f, 1000, 50), 3);
+	pthread_join(t, NULL);
+	assert_int_equal(f->first[1], 2);
+	assert_int_equal(f->first[2], 3);
+	assert_int_equal(f->cons, f->prod);
+
+	f->n = 0;
+	produce(f, 40, 4, BPF_RINGBUF_BUSY_BIT);
+	produce(f, 40, 5, 0);
+	assert_int_equal(ring__drain(&f->r, cb, f, 100, 5), 0); /* bounded */
+	assert_int_equal(f->n, 0);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_callback_error),
 		cmocka_unit_test(test_producer_moves),
 		cmocka_unit_test(test_producer_never_stops),
+		cmocka_unit_test(test_drain_waits_for_busy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
