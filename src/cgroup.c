@@ -181,6 +181,9 @@ void cgroup_attach__close(struct cgroup_attach *ca)
 	for (int i = 0; i < ca->nlinks; i++)
 		bpf_link__destroy(ca->links[i]);
 	ca->nlinks = 0;
+	for (int i = 0; i < ca->ndirs; i++)
+		free(ca->dirs[i]);
+	ca->ndirs = 0;
 	cgroup_bpf__destroy(ca->skel);
 	ca->skel = NULL;
 }
@@ -218,12 +221,40 @@ int cgroup_attach__open(struct cgroup_attach *ca, const char *const *dirs, int n
 		err = cgroup_link_dir(ca, skel, dirs[i], why, why_len);
 		if (err)
 			goto cleanup;
+		ca->dirs[ca->ndirs] = strdup(dirs[i]);
+		if (!ca->dirs[ca->ndirs]) {
+			err = -ENOMEM;
+			snprintf(why, why_len, "out of memory");
+			goto cleanup;
+		}
+		ca->ndirs++;
 		nw_dbg(1, "cgroup: watching %s\n", dirs[i]);
 	}
 	return 0;
 cleanup:
 	cgroup_attach__close(ca);
 	return err;
+}
+
+int cgroup_attach__check(struct cgroup_attach *ca)
+{
+	int left = 0;
+
+	for (int i = 0; i < ca->ndirs; i++) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		struct bpf_link *link = ca->links[i * NW_CGROUP_NPROGS];
+
+		if (!ca->gone[i] && !bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) &&
+		    info.type == BPF_LINK_TYPE_CGROUP && !info.cgroup.cgroup_id) {
+			ca->gone[i] = true;
+			nw_warn("cgroup '%s' was removed (its pod ended or restarted?): natwho sees "
+				"nothing more of it",
+				ca->dirs[i]);
+		}
+		left += !ca->gone[i];
+	}
+	return left;
 }
 
 void cgroup_attach__join_fds(const struct cgroup_attach *ca, struct nw_join_fds *fds)

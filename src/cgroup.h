@@ -92,6 +92,9 @@ struct cgroup_attach {
 	void *skel; /* struct cgroup_bpf */
 	struct bpf_link *links[NW_MAX_CGROUPS * NW_CGROUP_NPROGS]; /* fd-owned */
 	int nlinks;
+	char *dirs[NW_MAX_CGROUPS]; /* the directories linked, NW_CGROUP_NPROGS links each */
+	int ndirs;
+	bool gone[NW_MAX_CGROUPS]; /* removed since (cgroup_attach__check()) */
 };
 
 /*
@@ -107,6 +110,13 @@ void cgroup_attach__join_fds(const struct cgroup_attach *ca, struct nw_join_fds 
 /* Sum of the per-CPU missed-join counters. */
 int cgroup_attach__join_missed(const struct cgroup_attach *ca, uint64_t *missed);
 void cgroup_attach__close(struct cgroup_attach *ca);
+/*
+ * Has a watched cgroup been removed (its pod ended, or restarted with a new
+ * UID)?  The kernel keeps the links, defunct (their cgroup id reads 0), and
+ * nothing more of it is seen.  Warns once per directory; returns how many
+ * are still there (0: nothing left to watch).
+ */
+int cgroup_attach__check(struct cgroup_attach *ca);
 
 /*
  * For every capture backend, between skeleton open and load: with

@@ -55,6 +55,7 @@ struct app {
 	struct knowledge kn; /* the Kubernetes/rules index and its sources */
 	struct k8s_annot annot; /* the current event's annotation */
 	struct nw_stats stats;
+	uint64_t next_cgroup_check_ns; /* a removed watched cgroup is noticed within 1 s */
 	int64_t boot_to_real_ns;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC, 0: none */
 	uint64_t lost_reported;
@@ -273,6 +274,8 @@ static bool output_failed(struct app *app, int *ret)
 	return true;
 }
 
+#define NW_CGROUP_CHECK_NS 1000000000ULL
+
 static int run_loop(struct app *app)
 {
 	uint64_t now;
@@ -291,6 +294,13 @@ static int run_loop(struct app *app)
 		if (app->deadline_ns && now >= app->deadline_ns)
 			break;
 		report_lost_live(app, now);
+		if (app->opts.filter.cgroup && now >= app->next_cgroup_check_ns) {
+			app->next_cgroup_check_ns = now + NW_CGROUP_CHECK_NS;
+			if (!cgroup_attach__check(&app->cga)) {
+				nw_err("every watched cgroup was removed: nothing left to trace");
+				return NW_EXIT_RUNTIME;
+			}
+		}
 		knowledge__tick(&app->kn, now);
 		if (record__tick(app->rec, now))
 			break; /* a capture write error: reported by stop_record() */

@@ -27,6 +27,7 @@ struct record {
 	struct capw *w; /* NULL until record__begin() */
 	int fd;
 	bool own_fd; /* not stdout */
+	bool created; /* the file did not exist: removed again if natwho never starts */
 	int err; /* sticky write error */
 	struct record_pending *pending, **tail;
 	char name[]; /* path, or "stdout" */
@@ -99,9 +100,16 @@ int record__open(struct record **recp, const char *path, char *err, size_t errle
 	}
 	strcpy(rec->name, name);
 	rec->tail = &rec->pending;
+	/* Not truncated yet: a run that fails to start (a typo, a bad
+	 * snapshot, no backend) must not wipe an earlier capture; record__begin()
+	 * truncates once tracing starts. */
 	rec->fd = std ? STDOUT_FILENO :
-			open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (rec->fd < 0 || (!std && record_private(rec->fd))) {
+			open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (!std && rec->fd >= 0)
+		rec->created = true;
+	else if (!std && errno == EEXIST)
+		rec->fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (rec->fd < 0) {
 		int e = errno;
 
 		snprintf(err, errlen, "cannot create capture file '%s': %s", path, strerror(e));
@@ -172,6 +180,18 @@ int record__begin(struct record *rec, const struct record_info *info, char *err,
 		h.hostname = host;
 	if (!uname(&u))
 		h.kernel = u.release;
+	if (rec->own_fd && !rec->created) {
+		struct stat st;
+
+		/* an existing file, overwritten now that tracing has started */
+		if (!fstat(rec->fd, &st) && S_ISREG(st.st_mode) &&
+		    (ftruncate(rec->fd, 0) || record_private(rec->fd))) {
+			ret = -errno;
+			snprintf(err, errlen, "capture file '%s': %s", rec->name, strerror(-ret));
+			rec->err = ret;
+			return ret;
+		}
+	}
 	ret = capw__open(&rec->w, rec->fd, &h, msg, sizeof(msg));
 	if (ret) {
 		snprintf(err, errlen, "capture file '%s': %s", rec->name, msg);
@@ -274,6 +294,8 @@ int record__close(struct record *rec, uint64_t lost, uint64_t undecodable, uint6
 	}
 	if (rec->own_fd && close(rec->fd) && !ret)
 		ret = -errno;
+	if (!rec->w && rec->created) /* never started: leave no empty file */
+		unlink(rec->name);
 	if (ret)
 		record_errmsg(rec, ret, err, errlen);
 	record_free_pending(rec);

@@ -50,3 +50,30 @@ done
 # After SIGINT/SIGTERM natwho printed its summary.
 expect_json "$TMP/TERM.json" "SIGTERM: summary with join_missed" \
 	".type == \"summary\" and .join_missed == 0"
+
+# A watched cgroup removed while natwho runs (its pod ended or restarted with
+# a new UID): its links stay, defunct, and nothing more of it is seen.
+# natwho warns once naming it and goes on with the others; when none is
+# left it stops with one error and exit 1.
+mkdir "$CG_TOP/gone1" "$CG_TOP/gone2"
+nw_natwho_start "$TMP/gone.json" "$TMP/gone.err" -o json --cgroup "$CG_TOP/gone1" \
+	--cgroup "$CG_TOP/gone2" || fail "natwho --cgroup (removal) did not start"
+rmdir "$CG_TOP/gone1"
+for i in $(seq 1 60); do
+	grep -q "gone1' was removed" "$TMP/gone.json" && break
+	sleep 0.1
+done
+expect_json "$TMP/gone.json" "a removed cgroup: one warning naming it" \
+	".type == \"warning\" and (.warning | test(\"cgroup '$CG_TOP/gone1' was removed\"))"
+kill -0 "$NATWHO_PID" 2>/dev/null || fail "natwho stopped with a cgroup still watched"
+rmdir "$CG_TOP/gone2"
+rc=0
+wait_natwho 10 || rc=$?
+[ "$rc" -eq 1 ] || fail "every watched cgroup removed: exit $rc, want 1"
+expect_json "$TMP/gone.json" "every watched cgroup removed: one error" \
+	".type == \"error\" and (.error | test(\"every watched cgroup was removed\"))"
+expect_json "$TMP/gone.json" "every watched cgroup removed: the summary still comes" \
+	".type == \"summary\" and .lost == 0"
+[ "$(grep -c "was removed (its pod" "$TMP/gone.json")" -eq 2 ] ||
+	fail "want one warning per removed cgroup: $(grep warning "$TMP/gone.json")"
+echo "ok: removed cgroups: a warning each, then exit 1 with the summary"

@@ -96,3 +96,22 @@ grep -q "^Error: the node's NAT rules could not be read: nothing to audit" "$TMP
 	fail "unprivileged audit: no error: $(cat "$TMP/err")"
 ! grep -q "shadowing rules" "$TMP/err" || fail "unprivileged audit still reported a count"
 echo "ok: unprivileged audit -> 3: $(grep '^Error' "$TMP/err")"
+
+# -w FILE and a run that fails before tracing starts (a typo in --netns, a
+# malformed --k8s): an earlier capture at that path is left as it was, and a
+# file natwho created for it is removed again.
+cp "$E2E_ROOT/tests/fixtures/capfile/v1.0-incident.nwcap" "$TMP/keep.nwcap"
+chmod 644 "$TMP/keep.nwcap"
+printf '{"kind":' >"$TMP/bad-snap.json"
+for args in "--netns /nonexistent-$$" "--k8s $TMP/bad-snap.json"; do
+	for f in keep new; do
+		rc=0
+		"$NATWHO" -w "$TMP/$f.nwcap" $args -c 1 >"$TMP/out" 2>"$TMP/err" || rc=$?
+		[ $rc -eq 2 ] || [ $rc -eq 5 ] || { cat "$TMP/err"; fail "-w $f $args: exit $rc"; }
+	done
+	cmp -s "$TMP/keep.nwcap" "$E2E_ROOT/tests/fixtures/capfile/v1.0-incident.nwcap" ||
+		fail "-w over an earlier capture, run failed ($args): the capture was changed"
+	[ "$(stat -c %a "$TMP/keep.nwcap")" = 644 ] || fail "-w ($args): the earlier capture's mode changed"
+	[ ! -e "$TMP/new.nwcap" ] || fail "-w ($args): an empty capture file was left behind"
+	echo "ok: -w and a failed start ($args): earlier capture kept, no new file left"
+done
