@@ -123,44 +123,6 @@ static int fd_wait(int fd, short events)
 	return 0;
 }
 
-/*
- * With @stop (capw__set_stop()), a reader that stopped reading is given up
- * once natwho is ending (out__wait_room(): -ETIMEDOUT): a stalled reader of
- * `-w -` must not hold natwho (and its programs) past SIGINT or SIGTERM.
- * A reader that keeps up still gets everything, the trailer included.
- */
-static int write_all(int fd, const unsigned char *p, size_t len, const struct out_stop *stop)
-{
-	uint64_t deadline = 0;
-
-	while (len) {
-		ssize_t n;
-		int err;
-
-		if (stop) {
-			err = out__wait_room(fd, stop, &deadline);
-			if (err)
-				return err;
-		}
-		n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			err = fd_wait(fd, POLLOUT);
-			if (err)
-				return err;
-			continue;
-		}
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-		deadline = 0; /* progress: a slow reader is not a stalled one */
-	}
-	return 0;
-}
-
 static uint32_t frame_crc(const unsigned char *frame, const void *p1, size_t l1, const void *p2,
 			  size_t l2)
 {
@@ -192,7 +154,9 @@ struct capw {
 /* Write out what zstd produced. */
 static int capw_drain(struct capw *w)
 {
-	int err = write_all(w->fd, w->out, w->out_len, w->stop);
+	/* with a stop (capw__set_stop()), a stalled reader of `-w -` is given up
+	 * once natwho is ending: it must not hold natwho past SIGINT or SIGTERM */
+	int err = out__write_all(w->fd, w->out, w->out_len, w->stop);
 
 	w->out_len = 0;
 	return err;

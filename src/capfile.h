@@ -127,7 +127,7 @@ int capw__tick(struct capw *w, uint64_t now_ns);
 int capw__close(struct capw *w, const struct cap_trailer *t);
 /* Events written so far. */
 uint64_t capw__events(const struct capw *w);
-/* Give a reader that stopped reading up as @stop says (out__wait_room():
+/* Give a reader that stopped reading up as @stop says (out__write_all():
  * -ETIMEDOUT), so that a stalled reader of the capture cannot hold the
  * writer once natwho is ending; NULL: writes block as long as they must.
  * @stop must outlive @w. */

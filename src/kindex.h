@@ -115,8 +115,8 @@ struct k8s_annot {
 	uint16_t dport, lport; /* orig.dport, landed.port */
 	uint8_t daddr[16], laddr[16]; /* orig.dst, landed.addr */
 	uint64_t index_gen; /* the index that filled it: unique per kindex__new() */
-	uint32_t netns; /* the connection's; != 0 in foreign: */
-	bool foreign; /* translated in a network namespace whose rules are not known */
+	uint32_t netns; /* the connection's network namespace (named when foreign) */
+	bool foreign; /* tracked in a namespace whose rules the index does not have */
 	/* The other inputs, for kindex__annotate_again(); not part of what the
 	 * annotation says */
 	uint8_t saddr[16]; /* orig.src */
@@ -234,14 +234,14 @@ int kindex__pod_uid(const struct kindex *idx, const char *ns, const char *name,
  * "snapshot" (stable: used in capture files). */
 const char *ksrc_kind__str(enum ksrc_kind kind);
 int ksrc_kind__parse(const char *s, enum ksrc_kind *out);
-/*
- * Read a whole file ("-": stdin) of at most @max bytes into a malloc'ed,
- * NUL-terminated buffer.  Returns 0 or a negative errno with a message.
- */
 /* A hash of what a source says (FNV-1a), without what changes from one dump
  * to the next and is not knowledge: iptables-save's comment lines (the time)
  * and chain counters. */
 uint64_t ksrc__hash(enum ksrc_kind kind, const char *data, size_t len);
+/*
+ * Read a whole file ("-": stdin) of at most @max bytes into a malloc'ed,
+ * NUL-terminated buffer.  Returns 0 or a negative errno with a message.
+ */
 int ksrc__read(const char *path, size_t max, char **data, size_t *len, char *errbuf,
 	       size_t errlen);
 

@@ -153,16 +153,8 @@ static int reap(pid_t pid)
 }
 
 /* Run a command to completion; its stdout in *out (malloc'ed).  0 when it
- * exited 0, else -errno / -ECHILD (non-zero exit) / -ETIMEDOUT. */
-static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, char **out,
-			   size_t *len, void (*wait)(void *), void *wait_ctx);
-
-static int run_cmd(int netns_fd, char *const argv[], int timeout_ms, char **out, size_t *len)
-{
-	return run_cmd_waiting(netns_fd, argv, timeout_ms, out, len, NULL, NULL);
-}
-
-/* The same, calling @wait(@wait_ctx) at least every KN_WAIT_MS meanwhile. */
+ * exited 0, else -errno / -ECHILD (non-zero exit) / -ETIMEDOUT.  @wait(@ctx)
+ * is called at least every KN_WAIT_MS meanwhile (NULL: none). */
 static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, char **out,
 			   size_t *len, void (*wait)(void *), void *wait_ctx)
 {
@@ -209,6 +201,11 @@ static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, cha
 		*len = 0;
 	}
 	return err;
+}
+
+static int run_cmd(int netns_fd, char *const argv[], int timeout_ms, char **out, size_t *len)
+{
+	return run_cmd_waiting(netns_fd, argv, timeout_ms, out, len, NULL, NULL);
 }
 
 struct addrs_out {
@@ -297,7 +294,46 @@ static void kn_warn(void *ctx, const char *msg)
 	nw_dbg(1, "ignored: %s\n", msg);
 }
 
-/* Rebuild the index from every source; a source that fails is skipped. */
+/*
+ * Add source @s to @idx; 0, or -errno with one line in @err.  A new version
+ * of a snapshot that has neither a Service nor a pod counts as unusable: a
+ * cluster has at least one Service (default/kubernetes), and kubectl can
+ * exit 0 with an empty list while the API server restarts.
+ */
+static int kn_add(struct kindex *idx, const struct kn_source *s, char *err, size_t errlen)
+{
+	struct kindex_stats before, after;
+	int e;
+
+	kindex__stats(idx, &before);
+	e = kindex__add_source(idx, s->kind, s->name, s->data, s->len, err, errlen);
+	if (e || s->kind != KSRC_SNAPSHOT || !s->prev)
+		return e;
+	kindex__stats(idx, &after);
+	if (after.svcports != before.svcports || after.pods != before.pods)
+		return 0;
+	snprintf(err, errlen, "%s: no Services and no pods in it", s->name);
+	return -EINVAL;
+}
+
+/* @s's new version is unusable: its previous one again (added to @idx). */
+static void kn_restore(struct kindex *idx, struct kn_source *s, const char *why)
+{
+	nw_warn("%s; keeping its previous version", why);
+	s->bad_hash = s->hash;
+	free(s->data);
+	s->data = s->prev;
+	s->len = s->prev_len;
+	s->hash = s->prev_hash;
+	s->prev = NULL;
+	kindex__add_source(idx, s->kind, s->name, s->data, s->len, NULL, 0);
+}
+
+/*
+ * Rebuild the index from every source.  A new version that is unusable (a
+ * refresh that answered something else than a snapshot, a dump cut short)
+ * gives way to the version before it; a source without one is skipped.
+ */
 static int kn_rebuild(struct knowledge *k, bool fatal)
 {
 	struct kindex *idx = kindex__new();
@@ -307,16 +343,20 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 		return -ENOMEM;
 	kindex__set_warn(idx, kn_warn, NULL);
 	for (int i = 0; i < k->nsrc; i++) {
-		int e = kindex__add_source(idx, k->src[i].kind, k->src[i].name, k->src[i].data,
-					   k->src[i].len, err, sizeof(err));
+		struct kn_source *s = &k->src[i];
+		int e = kn_add(idx, s, err, sizeof(err));
 
-		if (e && fatal && k->src[i].kind == KSRC_SNAPSHOT) {
+		if (e && fatal && s->kind == KSRC_SNAPSHOT) {
 			nw_err("%s", err);
 			kindex__free(idx);
 			return e;
 		}
-		if (e)
+		if (e && s->prev)
+			kn_restore(idx, s, err);
+		else if (e)
 			nw_warn("%s (ignored)", err);
+		free(s->prev); /* the current version is the one to keep */
+		s->prev = NULL;
 	}
 	kindex__set_node_netns(idx, k->opts.node_netns);
 	kindex__free(k->idx);
@@ -324,17 +364,10 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 	return 0;
 }
 
-/* Is source @name already exactly @data? */
-static bool kn_unchanged(const struct knowledge *k, enum ksrc_kind kind, const char *name,
-			 const char *data, size_t len)
-{
-	for (int i = 0; i < k->nsrc; i++)
-		if (!strcmp(k->src[i].name, name))
-			return k->src[i].hash == ksrc__hash(kind, data, len);
-	return false;
-}
-
-/* Take ownership of @data as source @name.  1 when it changed, 0 if equal. */
+/*
+ * Take ownership of @data as source @name.  1 when it changed; 0 if it is
+ * the same as now, or as a version the last rebuild found unusable.
+ */
 static int kn_store(struct knowledge *k, enum ksrc_kind kind, const char *name, char *data,
 		    size_t len)
 {
@@ -343,8 +376,8 @@ static int kn_store(struct knowledge *k, enum ksrc_kind kind, const char *name, 
 
 	for (i = 0; i < k->nsrc && strcmp(k->src[i].name, name); i++)
 		;
-	if (i < k->nsrc && k->src[i].hash == h) {
-		free(data);
+	if (i < k->nsrc && (k->src[i].hash == h || k->src[i].bad_hash == h)) {
+		free(data); /* the same, or the same unusable answer again */
 		return 0;
 	}
 	if (i == k->nsrc) {
@@ -355,7 +388,13 @@ static int kn_store(struct knowledge *k, enum ksrc_kind kind, const char *name, 
 		k->nsrc++;
 		snprintf(k->src[i].name, sizeof(k->src[i].name), "%s", name);
 	}
-	free(k->src[i].data);
+	if (k->src[i].prev) { /* two versions since the last rebuild */
+		free(k->src[i].data);
+	} else {
+		k->src[i].prev = k->src[i].data; /* until the next rebuild tells */
+		k->src[i].prev_len = k->src[i].len;
+		k->src[i].prev_hash = k->src[i].hash;
+	}
 	k->src[i].kind = kind;
 	k->src[i].data = data;
 	k->src[i].len = len;
@@ -375,6 +414,7 @@ static int kn_drop(struct knowledge *k, const char *name)
 		if (strcmp(k->src[i].name, name))
 			continue;
 		free(k->src[i].data);
+		free(k->src[i].prev);
 		k->src[i] = k->src[--k->nsrc];
 		memset(&k->src[k->nsrc], 0, sizeof(k->src[k->nsrc]));
 		if (k->on_source)
@@ -530,35 +570,6 @@ static void kn_kubectl_pin_context(struct knowledge *k)
 	free(out);
 }
 
-/*
- * Is a refreshed kubectl answer a snapshot to rest verdicts on?  kubectl can
- * exit 0 with something else (a login prompt, output cut short, an empty
- * list while the API server restarts); taking it would replace the last
- * good snapshot and turn every MISMATCH into an unexplained OK.  A cluster
- * has at least one Service (default/kubernetes).  0, or -EINVAL with why.
- */
-static int kn_snapshot_usable(const char *data, size_t len, char *why, size_t why_len)
-{
-	struct kindex *idx = kindex__new();
-	struct kindex_stats st;
-	int err;
-
-	if (!idx) {
-		snprintf(why, why_len, "out of memory");
-		return -ENOMEM;
-	}
-	err = kindex__add_source(idx, KSRC_SNAPSHOT, "kubectl", data, len, why, why_len);
-	if (!err) {
-		kindex__stats(idx, &st);
-		if (!st.svcports && !st.pods) {
-			snprintf(why, why_len, "no Services and no pods in it");
-			err = -EINVAL;
-		}
-	}
-	kindex__free(idx);
-	return err ? -EINVAL : 0;
-}
-
 /* kubectl runs in natwho's own namespace (it talks to the API server). */
 static int kn_kubectl_sync(struct knowledge *k)
 {
@@ -635,7 +646,6 @@ static int kn_kubectl_poll(struct knowledge *k, uint64_t now)
 {
 	struct kn_async *a = k->kubectl;
 	int done = drain(a->fd, &a->buf, &a->len, &a->cap), status, changed = 0;
-	char why[256];
 
 	if (done == 0 && now < a->deadline_ns)
 		return 0;
@@ -643,18 +653,12 @@ static int kn_kubectl_poll(struct knowledge *k, uint64_t now)
 		kill(-a->pid, SIGKILL);
 	status = reap(a->pid);
 	a->pid = 0;
-	if (done == 1 && status == 0 && kn_unchanged(k, KSRC_SNAPSHOT, "kubectl", a->buf, a->len)) {
-		k->kubectl_warned = false;
-	} else if (done == 1 && status == 0 && !kn_snapshot_usable(a->buf, a->len, why, sizeof(why))) {
+	if (done == 1 && status == 0) { /* kn_rebuild() judges what it says */
 		changed = kn_store(k, KSRC_SNAPSHOT, "kubectl", a->buf, a->len) > 0;
 		a->buf = NULL;
 		k->kubectl_warned = false;
 	} else if (!k->kubectl_warned) {
-		if (done == 1 && status == 0)
-			nw_warn("kubectl refresh returned no usable snapshot (%s): keeping the last "
-				"snapshot", why);
-		else
-			nw_warn("kubectl refresh failed: keeping the last snapshot");
+		nw_warn("kubectl refresh failed: keeping the last snapshot");
 		k->kubectl_warned = true;
 	}
 	kn_async_free(a);
@@ -690,18 +694,8 @@ static void kn_warn_blind(const struct knowledge *k)
 {
 	struct kindex_stats st;
 
-	if (!k->opts.rules)
-		return;
-	if (!k->rule_dumps_read) {
-		if (k->opts.quiet_rules)
-			return;
-		nw_warn("cannot read the node's NAT rules (iptables-save, ip6tables-save and nft "
-			"all failed or are not installed%s): verdicts rest on --k8s alone",
-			geteuid() ? "; natwho is not root" : "");
-		return;
-	}
-	if (!k->idx)
-		return;
+	if (!k->opts.rules || !k->rule_dumps_read || !k->idx)
+		return; /* no rules read: the caller says it (knowledge__rules_read()) */
 	kindex__stats(k->idx, &st);
 	if (st.ipvs && !st.ipvs_sets)
 		nw_warn("kube-proxy runs in IPVS mode but `ipset save` gave none of its sets (not "
@@ -816,8 +810,10 @@ void knowledge__close(struct knowledge *k)
 	k->opened = false;
 	kn_async_free(k->kubectl);
 	k->kubectl = NULL;
-	for (int i = 0; i < k->nsrc; i++)
+	for (int i = 0; i < k->nsrc; i++) {
 		free(k->src[i].data);
+		free(k->src[i].prev);
+	}
 	k->nsrc = 0;
 	kindex__free(k->idx);
 	k->idx = NULL;

@@ -28,6 +28,13 @@ struct kn_source {
 	char *data;
 	size_t len;
 	uint64_t hash;
+	/* A new version is tried at the next rebuild with the version it
+	 * replaced kept here; if the new one is unusable, the old one comes
+	 * back and the new one's hash is remembered, so that the same answer
+	 * again is not stored (nor warned about) twice. */
+	char *prev;
+	size_t prev_len;
+	uint64_t prev_hash, bad_hash;
 };
 
 struct kn_async; /* a background kubectl run */
@@ -42,7 +49,6 @@ struct knowledge_opts {
 	uint32_t node_netns; /* its inode (the node's), for kindex__set_node_netns(); 0: none */
 	uint32_t kubectl_refresh_s; /* 0: never refresh */
 	uint32_t rules_check_ms;
-	bool quiet_rules; /* the caller says it when no rule dump worked (audit) */
 	/* Called at least every 50 ms while a rule dump runs, so that the
 	 * caller drains its ring buffer meanwhile (a dump of a big ruleset takes
 	 * seconds); NULL: nothing. */

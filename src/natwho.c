@@ -15,10 +15,10 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <bpf/libbpf.h>
+#include "capfile.h"
 #include "capture.h"
 #include "cgroup.h"
 #include "conn.h"
-#include "capfile.h"
 #include "knowledge.h"
 #include "log.h"
 #include "opts.h"
@@ -39,11 +39,9 @@
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t stop_from_tty; /* the terminal sent it to `-- CMD` too */
 static volatile sig_atomic_t stop_seen; /* a stop signal came (never cleared) */
-/* `-- CMD` runs: a stop signal is passed on to it and natwho traces on. */
-static volatile sig_atomic_t cmd_live;
-/* natwho is ending: a reader of its output (or of -w -) that takes nothing
- * for NW_STALL_MS may be given up.  Not while CMD runs on. */
-static volatile sig_atomic_t output_stop;
+/* The loop is over: a reader of natwho's output (or of -w -) that takes
+ * nothing for NW_STALL_MS may be given up (output_stopping()). */
+static bool output_stop;
 
 struct app {
 	struct nw_opts opts;
@@ -76,8 +74,6 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	stop_from_tty = si && si->si_code == SI_KERNEL;
 	stop_signal = sig;
 	stop_seen = sig;
-	if (!cmd_live)
-		output_stop = 1;
 }
 
 static uint64_t now_ns(clockid_t clk)
@@ -307,7 +303,7 @@ static int run_loop(struct app *app)
 	}
 	/* Stopped by a signal or the clock: what the kernel already recorded is
 	 * still delivered, to a reader that still takes it. */
-	output_stop = 1;
+	output_stop = true;
 	if (!app->done)
 		capture__drain(&app->cap);
 	return NW_EXIT_OK;
@@ -385,15 +381,21 @@ static void record_source(void *ctx, enum ksrc_kind kind, const char *name, cons
 
 /*
  * While a rule dump runs (seconds for a big ruleset, and kube-proxy changes
- * its rules often): keep draining the ring, or it fills and events are lost.
- * Nothing to drain before the capture is attached (the first dump).
+ * its rules often): keep draining the ring, or it fills and events are lost,
+ * and keep the output and the capture flushed, as run_loop() does.  Nothing
+ * to drain before the capture is attached (the first dump).  Errors show in
+ * run_loop()'s next round.
  */
 static void drain_while_dumping(void *ctx)
 {
 	struct app *app = ctx;
+	int ignored;
 
-	if (app->cap.be.ops && !app->done)
-		capture__poll(&app->cap, 0); /* an error shows in run_loop's next poll */
+	if (!app->cap.be.ops || app->done)
+		return;
+	capture__poll(&app->cap, 0);
+	output_failed(app, &ignored);
+	record__tick(app->rec, now_ns(CLOCK_MONOTONIC));
 }
 
 /* The traced network namespace's inode: --netns, else natwho's own (0 if
@@ -418,7 +420,6 @@ static int start_knowledge(struct app *app)
 		.netns_fd = app->netns_fd,
 		.node_netns = app->opts.read_path ? 0 : node_netns(app), /* -r: the header's */
 		.kubectl_refresh_s = app->opts.refresh_s,
-		.quiet_rules = app->opts.audit, /* run_audit() says it, as an error */
 		.wait = drain_while_dumping,
 		.wait_ctx = app,
 	};
@@ -428,10 +429,24 @@ static int start_knowledge(struct app *app)
 	ret = knowledge__open(&app->kn, &ko, app->rec ? record_source : NULL, app);
 	if (ret)
 		return ret;
-	if (!knowledge__index(&app->kn) && !app->opts.read_path &&
-	    (app->opts.mismatch_only || app->opts.audit) &&
-	    !(app->opts.audit && !app->opts.no_rules && !knowledge__rules_read(&app->kn)))
+	if (ko.rules && !knowledge__rules_read(&app->kn)) {
+		/* Without the rules there is nothing to audit: "0 shadowing
+		 * rules" would pass for a clean node (a cron job run without
+		 * root). */
+		if (app->opts.audit) {
+			nw_err("the node's NAT rules could not be read: nothing to audit%s",
+			       geteuid() ? " (run it as root)" : "");
+			return geteuid() ? NW_EXIT_PERM : NW_EXIT_RUNTIME;
+		}
+		nw_warn("cannot read the node's NAT rules (iptables-save, ip6tables-save and nft "
+			"all failed or are not installed%s): %s",
+			geteuid() ? "; natwho is not root" : "",
+			ko.nfiles || ko.kubectl ? "verdicts rest on --k8s alone" :
+						  "connections get no names or verdicts");
+	} else if (!knowledge__index(&app->kn) && !app->opts.read_path &&
+		   (app->opts.mismatch_only || app->opts.audit)) {
 		nw_warn("no Kubernetes or NAT rule knowledge found: give --k8s FILE or kubectl");
+	}
 	return 0;
 }
 
@@ -441,13 +456,6 @@ static int run_audit(struct app *app)
 	const struct kindex *idx = knowledge__index(&app->kn);
 	int found, ret;
 
-	/* Without the rules there is nothing to audit: "0 shadowing rules"
-	 * would pass for a clean node (a cron job run without root). */
-	if (!app->opts.no_rules && !knowledge__rules_read(&app->kn)) {
-		nw_err("the node's NAT rules could not be read: nothing to audit%s",
-		       geteuid() ? " (run it as root)" : "");
-		return geteuid() ? NW_EXIT_PERM : NW_EXIT_RUNTIME;
-	}
 	found = idx ? kindex__audit(idx, &app->sink.out) : 0;
 
 	if (output_failed(app, &ret))
@@ -654,11 +662,9 @@ static int start_cmd(struct app *app)
 		app->done = true;
 		return NW_EXIT_OK;
 	}
-	cmd_live = 1; /* before the fork: a signal from now on is CMD's too */
 	if (!runcmd__start(&app->cmd, app->opts.cmd, app->sink.out.f == stderr ? STDERR_FILENO : -1,
 			   track_cmd, app, why, sizeof(why)))
 		return NW_EXIT_OK;
-	cmd_live = 0;
 	nw_err("%s", why);
 	/* No process (pipe or fork failed), or killed before it ran: natwho's
 	 * failure.  One that could not exec exited 127/126: its status. */
@@ -760,7 +766,7 @@ static int finish(struct app *app)
 	app->stats.k8s |= knowledge__index(&app->kn) != NULL; /* once had knowledge: counts apply */
 	/* What is pending first: on a stalled reader that is also stderr's,
 	 * the text summary would wait for it (stderr_off_if_output()). */
-	output_stop = 1;
+	output_stop = true;
 	output_failed(app, &ret);
 	sink__summary(&app->sink, stderr, &app->stats);
 	output_failed(app, &ret); /* the JSON summary */

@@ -66,7 +66,7 @@ void opts__usage(FILE *f)
 	      "       natwho [OPTIONS] -- CMD [ARGS...]\n"
 	      "       natwho -r FILE [FILTERS] [OUTPUT OPTIONS]\n"
 	      "       natwho audit [--k8s FILE|-|kubectl] [--kubeconfig PATH] [--netns NS]\n"
-	      "                    [--no-rules] [-o json] [-v]\n"
+	      "                    [-o json] [-v]\n"
 	      "Show, for every new connection, where it was meant to go and where\n"
 	      "conntrack/NAT actually sent it.\n"
 	      "\n"
@@ -100,7 +100,7 @@ void opts__usage(FILE *f)
 	      "      --k8s SOURCE        a snapshot file from `kubectl get pods,services,\n"
 	      "                          endpointslices -A -o json` (- for stdin; up to 8),\n"
 	      "                          or kubectl: run it now and every --refresh seconds\n"
-	      "      --kubeconfig PATH   passed to kubectl\n"
+	      "      --kubeconfig PATH   passed to kubectl (with --k8s kubectl)\n"
 	      "      --refresh SECONDS   kubectl re-read interval (default 30, 0: never,\n"
 	      "                          at most 86400)\n"
 	      "      --no-rules          do not read the traced namespace's NAT ruleset\n"
@@ -144,7 +144,8 @@ void opts__usage(FILE *f)
 	      "Exit status: 0 ok, 1 runtime error, 2 usage error, 3 missing privileges,\n"
 	      "4 kernel lacks a needed feature, 5 malformed input file, 6 audit found\n"
 	      "shadowing rules; with -- CMD, CMD's own (128+N if signal N killed it,\n"
-	      "127/126 if it could not run).\n"
+	      "127/126 if it could not run; 128+N if signal N stopped natwho before\n"
+	      "CMD started).\n"
 	      "See natwho(8).\n",
 	      f);
 }
@@ -297,6 +298,7 @@ static int parse_one(struct nw_opts *o, int c, const char *arg)
 	case OPT_K8S: return parse_k8s(o, arg);
 	case OPT_KUBECONFIG: o->kubeconfig = arg; return 0;
 	case OPT_REFRESH:
+		o->refresh_given = true;
 		err = parse_u32(arg, 0, 86400, &o->refresh_s);
 		return err ? bad_value("--refresh", arg, err, "seconds, 0-86400; 0: never") : 0;
 	case OPT_NO_RULES: o->no_rules = true; return 0;
@@ -390,6 +392,11 @@ static int check_modes(const struct nw_opts *o, const char *live, bool children)
 		nw_err("-r takes --k8s FILE, not --k8s kubectl (today's cluster is not the recording's)");
 	else if (o->audit && (o->read_path || o->write_path || o->cmd))
 		nw_err("natwho audit takes no -r, -w or command");
+	else if (o->audit && o->no_rules)
+		nw_err("natwho audit looks for rules in the node's NAT ruleset: --no-rules leaves "
+		       "it nothing to look at");
+	else if ((o->kubeconfig || o->refresh_given) && !o->k8s_kubectl && !o->read_path)
+		nw_err("--%s applies to --k8s kubectl", o->kubeconfig ? "kubeconfig" : "refresh");
 	else if (children && !o->cmd)
 		nw_err("--children and --no-children apply to a command given after --");
 	else

@@ -28,6 +28,7 @@ struct nw_opts {
 	bool k8s_kubectl; /* --k8s kubectl */
 	const char *kubeconfig;
 	uint32_t refresh_s; /* --refresh: kubectl re-read interval */
+	bool refresh_given; /* --refresh was on the command line */
 	bool no_rules; /* --no-rules: do not read the node's NAT ruleset */
 	bool mismatch_only;
 	bool audit; /* `natwho audit`: list shadowing rules, no tracing */

@@ -48,23 +48,33 @@ static void out_fd_on_guard(int sig)
 	(void)sig; /* only to end a blocked write(): no SA_RESTART */
 }
 
-/* Arm (@ms > 0) or disarm the guard timer. */
+/* Arm (@ms > 0) or disarm the guard timer of @o (NULL: none). */
 static void out_fd_guard(struct out_fd *o, int ms)
 {
 	struct itimerspec its = { .it_value = { .tv_sec = ms / 1000,
 						.tv_nsec = (long)(ms % 1000) * 1000000 } };
 
-	if (o->guard)
+	if (o && o->guard)
 		timer_settime(o->timer, 0, &its, NULL);
 }
 
-int out__wait_room(int fd, const struct out_stop *stop, uint64_t *deadline)
+/*
+ * Wait until @fd takes bytes: 0 (also when poll() fails: the write says
+ * what is wrong), or -ETIMEDOUT once @stop says natwho is ending and the
+ * reader took nothing by *@deadline.  *@deadline is the caller's: 0 to
+ * start, set here at the first wait that is stopping; the caller resets it
+ * to 0 after each write that made progress.  A blocking write restarts
+ * after a signal (SA_RESTART), poll() does not; the waits are slices that
+ * re-check @stop, so a stop that lands just before one is not missed.
+ * Without @stop: as long as it takes.
+ */
+static int out_wait_room(int fd, const struct out_stop *stop, uint64_t *deadline)
 {
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		bool stopping = stop->stopping(stop->ctx);
+		bool stopping = stop && stop->stopping(stop->ctx);
 		uint64_t now = out_fd_now_ms();
-		int wait = OUT_FD_SLICE_MS, r;
+		int wait = stop ? OUT_FD_SLICE_MS : -1, r;
 
 		if (stopping && !*deadline)
 			*deadline = now + (uint64_t)stop->stall_ms;
@@ -79,6 +89,40 @@ int out__wait_room(int fd, const struct out_stop *stop, uint64_t *deadline)
 	}
 }
 
+/* out__write_all(), counting in *@done what got through; @guard: the
+ * stream whose timer ends a write that blocks all the same (NULL: none). */
+static int out_write_all(int fd, const char *buf, size_t n, const struct out_stop *stop,
+			 struct out_fd *guard, size_t *done)
+{
+	uint64_t deadline = 0;
+
+	*done = 0;
+	while (*done < n) {
+		int err = out_wait_room(fd, stop, &deadline);
+		ssize_t w;
+
+		if (err)
+			return err;
+		out_fd_guard(guard, OUT_FD_SLICE_MS);
+		w = write(fd, buf + *done, n - *done);
+		out_fd_guard(guard, 0);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			continue; /* EAGAIN: a reader sharing a non-blocking pipe took the room */
+		if (w < 0)
+			return -errno;
+		*done += (size_t)w;
+		deadline = 0; /* progress: a slow reader is not a stalled one */
+	}
+	return 0;
+}
+
+int out__write_all(int fd, const void *buf, size_t n, const struct out_stop *stop)
+{
+	size_t done;
+
+	return out_write_all(fd, buf, n, stop, NULL, &done);
+}
+
 /*
  * Write all of @buf, or fail with o->err: the reader went away (EPIPE), or,
  * once stopping, it took nothing for stall_ms (ETIMEDOUT).
@@ -86,28 +130,12 @@ int out__wait_room(int fd, const struct out_stop *stop, uint64_t *deadline)
 static ssize_t out_fd_write(void *cookie, const char *buf, size_t n)
 {
 	struct out_fd *o = cookie;
-	uint64_t deadline = 0;
 	size_t done = 0;
 
-	while (done < n && !o->err) {
-		int err = out__wait_room(o->fd, o->stop, &deadline);
-		ssize_t w;
+	if (!o->err) {
+		int err = out_write_all(o->fd, buf, n, o->stop, o, &done);
 
-		if (err) {
-			o->err = -err;
-			break;
-		}
-		out_fd_guard(o, OUT_FD_SLICE_MS);
-		w = write(o->fd, buf + done, n - done);
-		out_fd_guard(o, 0);
-		if (w < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-			continue; /* EAGAIN: a reader sharing a non-blocking pipe took the room */
-		if (w < 0) {
-			o->err = errno;
-			break;
-		}
-		done += (size_t)w;
-		deadline = 0; /* progress: a slow reader is not a stalled one */
+		o->err = -err;
 	}
 	if (done < n)
 		errno = o->err;
@@ -181,8 +209,8 @@ int out__flush_check(FILE *f, char *why, size_t len)
 		e = p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLERR) ? EPIPE : EIO;
 	if (e == ETIMEDOUT && ofd)
 		snprintf(why, len,
-			 "the reader of the output took nothing for %d.%d s after natwho was told "
-			 "to stop: the rest of the output is not written",
+			 "the reader of the output took nothing for %d.%d s while natwho was "
+			 "ending: the rest of the output is not written",
 			 ofd->stop->stall_ms / 1000, ofd->stop->stall_ms % 1000 / 100);
 	else if (e == EIO && !errno)
 		snprintf(why, len, "writing output failed (disk full?)");

@@ -11,7 +11,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <signal.h>
 #include <stdio.h>
 
 enum out_mode { OUT_TEXT, OUT_JSON };
@@ -141,19 +140,18 @@ struct out_stop {
 };
 
 /*
- * Wait until @fd takes bytes: 0 (also when poll() fails: the write says
- * what is wrong), or -ETIMEDOUT once @stop says natwho is ending and the
- * reader took nothing by *@deadline.  *@deadline is the caller's: 0 to
- * start, set here at the first wait that is stopping; the caller resets it
- * to 0 after each write that made progress.  A blocking write restarts
- * after a signal (SA_RESTART), poll() does not; the waits are slices that
- * re-check @stop, so a stop that lands just before one is not missed.
+ * Write all of @buf to @fd (blocking or not): 0, or -errno: EPIPE when the
+ * reader went away, and with @stop, -ETIMEDOUT once natwho is ending and
+ * the reader took nothing for stop->stall_ms (counted from its last bytes,
+ * so a slow reader still gets everything).  Room is waited for in poll()
+ * slices that re-check @stop, so a stop that lands just before one is not
+ * missed.  Without @stop it waits as long as it takes.
  */
-int out__wait_room(int fd, const struct out_stop *stop, uint64_t *deadline);
+int out__write_all(int fd, const void *buf, size_t n, const struct out_stop *stop);
 
 /*
  * @fd (natwho's stdout) as a stdio stream that a stop can get out of: every
- * write first waits in out__wait_room(), and a write that blocks all the
+ * write goes through out__write_all(), and a write that blocks all the
  * same (another writer having taken the room) is ended by a timer signal,
  * SIGRTMIN+3, whose handler does not restart it.  Once it has given up,
  * out__flush_check() says so (ETIMEDOUT), out__gave_up() is true, and

@@ -23,7 +23,6 @@
 #define NW_RECORD_H
 
 #include <stddef.h>
-#include <signal.h>
 #include <stdint.h>
 #include "kindex.h"
 #include "out.h"

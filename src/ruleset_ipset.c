@@ -90,12 +90,9 @@ static int ipset__entry(struct kindex *idx, uint8_t kind, uint8_t family, uint8_
 		if (kport__parse(e, n, &port))
 			return -EINVAL;
 	} else {
-		const char *comma = memchr(e, ',', n);
-
-		/* the address's family, not the set name's */
-		family = comma && memchr(e, ':', comma - e) ? AF_INET6 : AF_INET;
-		if (ipset__ip_port(e, n, family, &a, &proto, &port))
+		if (ipset__ip_port(e, n, 0, &a, &proto, &port))
 			return -EINVAL;
+		family = a.family; /* the address's, not the set name's */
 	}
 	sp = kindex__svcport_anon(idx, proto, kind == K8S_KIND_NODE_PORT ? 0 : port, &id);
 	if (!sp)

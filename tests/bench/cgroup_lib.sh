@@ -67,6 +67,15 @@ cg_setup() {
 		nw_pod_up "$PODC" vc "$POD_C" 10.224.2.1 "$POD_C6" fd00:224:2::1
 }
 
+# cg_e2e_up: for tests/e2e/cgroup_*.sh (after tests/lib/e2e.sh): the
+# incident topology, the client pod and the test cgroups; unsupported (77)
+# without a cgroup v2 mount.
+cg_e2e_up() {
+	[ -n "$(cg_root)" ] || unsupported "no cgroup v2 file system mounted"
+	nw_topology_up
+	cg_setup || fail "cannot create the test cgroups"
+}
+
 # cg_run_in DIR NS CMD...: run CMD inside cgroup DIR and namespace NS, in
 # the foreground; its pid (the same through the exec chain) in CG_PID.
 cg_run_in() {

@@ -9,9 +9,7 @@ NW_P=nwc$$-
 . "$E2E_ROOT/tests/bench/cgroup_lib.sh"
 
 command -v bpftool >/dev/null || fail "bpftool missing (tests/deps.sh installs it)"
-[ -n "$(cg_root)" ] || unsupported "no cgroup v2 file system mounted"
-nw_topology_up
-cg_setup || fail "cannot create the test cgroups"
+cg_e2e_up
 
 attached() { # number of programs attached to cgroup $1
 	bpftool cgroup show "$1" 2>/dev/null | awk 'NR > 1 && NF' | wc -l

@@ -7,9 +7,7 @@ NW_P=nwc$$-
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$E2E_ROOT/tests/bench/cgroup_lib.sh"
 
-[ -n "$(cg_root)" ] || unsupported "no cgroup v2 file system mounted"
-nw_topology_up
-cg_setup || fail "cannot create the test cgroups"
+cg_e2e_up
 
 # err WANT_RC MESSAGE_REGEX ARGS...: natwho fails before attaching anything.
 err() {

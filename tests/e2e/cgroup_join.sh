@@ -11,10 +11,7 @@ NW_P=nwc$$-
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$E2E_ROOT/tests/bench/cgroup_lib.sh"
 
-[ -n "$(cg_root)" ] || unsupported "no cgroup v2 file system mounted"
-
-nw_topology_up
-cg_setup || fail "cannot create the test cgroup"
+cg_e2e_up
 nw_servers_up "$CONNECT"
 
 nw_natwho_start "$TMP/cg.json" "$TMP/cg.err" -o json --cgroup "$CG" --cgroup "$CG2" ||

@@ -12,9 +12,7 @@ NW_P=nwcp$$-
 . "$E2E_ROOT/tests/bench/cgroup_lib.sh"
 
 command -v bpftool >/dev/null || fail "bpftool missing (tests/deps.sh installs it)"
-[ -n "$(cg_root)" ] || unsupported "no cgroup v2 file system mounted"
-nw_topology_up
-cg_setup || fail "cannot create the test cgroups"
+cg_e2e_up
 CGPROG=$NW_TOOLS/nw-cgprog
 
 effective() { # program ids in force for cgroup $1

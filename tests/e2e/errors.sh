@@ -53,6 +53,11 @@ expect_exit 1 "/nonexistent.nwcap" -r /nonexistent.nwcap
 expect_exit 2 "natwho audit traces nothing: --port does not apply" audit --port 3306
 expect_exit 2 "natwho audit traces nothing: --count does not apply" audit -o json -c 5
 expect_exit 2 "natwho audit takes no -r, -w or command" audit -w /dev/null
+expect_exit 2 "natwho audit looks for rules in the node's NAT ruleset: --no-rules leaves" \
+	audit --no-rules --k8s "$E2E_ROOT/tests/lib/incident-snapshot.json"
+expect_exit 2 "--kubeconfig applies to --k8s kubectl" audit --kubeconfig /nonexistent/kc
+expect_exit 2 "--kubeconfig applies to --k8s kubectl" --kubeconfig /x -d 1 -q
+expect_exit 2 "--refresh applies to --k8s kubectl" --refresh 5 --k8s /nonexistent.json -d 1
 
 # In a PID namespace of its own (a container without hostPID) the programs'
 # process ids are not natwho's: --pid and CMD's tree are refused, --no-children

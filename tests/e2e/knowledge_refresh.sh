@@ -60,10 +60,27 @@ PATH=$TMP/slow:$PATH nw_natwho_start "$TMP/slow.json" "$TMP/slow.err" -o json \
 sleep 2.5 # past the first re-check
 printf 'add table ip nwy\ndelete table ip nwy\n' | nw_in "$NODE" nft -f - || fail "nft transaction"
 made=0
+marked=
 end=$((SECONDS + 5))
 while [ $SECONDS -lt $end ]; do
 	nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null && made=$((made + 1))
+	# Once, while the dump runs: one connection to another port, alone,
+	# reaches the output within a second (flushed as run_loop() does), not
+	# when the dump is over.
+	if [ -z "$marked" ] && pgrep -f "$TMP/slow/iptables-save" >/dev/null; then
+		marked=no
+		nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null &&
+			made=$((made + 1))
+		for i in $(seq 1 10); do
+			grep -q '"dport":3306' "$TMP/slow.json" && { marked=yes; break; }
+			sleep 0.1
+		done
+		pgrep -f "$TMP/slow/iptables-save" >/dev/null ||
+			marked= # the dump ended meanwhile: try again at the next one
+	fi
 done
+[ "$marked" = yes ] || fail "a connection made while the dump ran was not written out within 1 s ($marked)"
+echo "ok: output flushed while a dump runs"
 kill -INT "$NATWHO_PID"
 wait_natwho 15 || fail "natwho exit $?"
 jq -c 'select(.type == "summary")' "$TMP/slow.json"

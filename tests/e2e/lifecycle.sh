@@ -121,7 +121,7 @@ read -r t1 _ </proc/uptime
 ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) * 1000 }')
 exec 8<&-
 [ $rc -eq 1 ] || { cat "$TMP/stall-out.err"; fail "stalled stdout reader: exit $rc, want 1"; }
-grep -q '^Error: the reader of the output took nothing for 2.0 s after natwho was told to stop' \
+grep -q '^Error: the reader of the output took nothing for 2.0 s while natwho was ending' \
 	"$TMP/stall-out.err" || { cat "$TMP/stall-out.err"; fail "stalled stdout reader: no error line"; }
 [ "$(grep -c '^Error' "$TMP/stall-out.err")" -eq 1 ] || { cat "$TMP/stall-out.err"; fail "more than one error"; }
 grep -q '^natwho: [0-9]* events, 0 lost' "$TMP/stall-out.err" ||

@@ -177,7 +177,7 @@ static void test_stall_gives_up_after_stop(void **state)
 	t = now_ms() - t0;
 	assert_true(t >= 100 + 300 - 20);
 	assert_true(t < 10000); /* not forever */
-	assert_non_null(strstr(why, "took nothing for 0.3 s after natwho was told to stop"));
+	assert_non_null(strstr(why, "took nothing for 0.3 s while natwho was ending"));
 	assert_true(out__gave_up(f));
 	/* given up: the next write does not wait again */
 	fputs("more\n", f);
@@ -253,6 +253,49 @@ static void test_reader_gone_is_epipe(void **state)
 	close(p[1]);
 }
 
+/*
+ * Stopping from the start, a stall limit of 300 ms, and a reader that takes
+ * 4 KiB every 100 ms: 64 KiB more than the full pipe holds take it about
+ * 1.6 s, and all of it gets through: the limit counts from the reader's
+ * last bytes, not from the first wait.
+ */
+static void test_trickle_reader_after_stop_gets_all(void **state)
+{
+	static char chunk[64 * 1024];
+	char why[256];
+	int p[2], status;
+	pid_t pid;
+	FILE *f;
+
+	(void)state;
+	stop = 1;
+	stop_after_calls = -1;
+	full_pipe(p);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char buf[4096];
+		const struct timespec tick = { 0, 100 * 1000000L };
+
+		close(p[1]);
+		for (;;) {
+			nanosleep(&tick, NULL);
+			if (read(p[0], buf, sizeof(buf)) <= 0)
+				_exit(0);
+		}
+	}
+	close(p[0]);
+	f = open_stoppable(p[1], 300);
+	memset(chunk, 't', sizeof(chunk));
+	assert_int_equal(fwrite(chunk, 1, sizeof(chunk), f), sizeof(chunk));
+	assert_int_equal(out__flush_check(f, why, sizeof(why)), 0);
+	assert_false(out__gave_up(f));
+	fclose(f);
+	close(p[1]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	stop = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_signal_without_stop_keeps_waiting),
 		cmocka_unit_test(test_slow_reader_after_stop_gets_all),
 		cmocka_unit_test(test_reader_gone_is_epipe),
+		cmocka_unit_test(test_trickle_reader_after_stop_gets_all),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
