@@ -13,7 +13,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <linux/nsfs.h>
 #include <bpf/libbpf.h>
 #include "capfile.h"
 #include "capture.h"
@@ -360,7 +363,16 @@ static int open_netns(struct app *app)
 		return 0;
 	app->netns_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (app->netns_fd < 0 || fstat(app->netns_fd, &st)) {
-		nw_err("cannot open network namespace '%s': %s", path, strerror(errno));
+		int e = errno;
+
+		nw_err("cannot open network namespace '%s': %s", path, strerror(e));
+		return e == EACCES || e == EPERM ? NW_EXIT_PERM : NW_EXIT_USAGE;
+	}
+	/* a file that is not a network namespace (a typo: /etc/passwd) would
+	 * filter on its inode and show nothing, or fail later as "unsupported" */
+	if (ioctl(app->netns_fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+		nw_err("'%s' is not a network namespace (a /var/run/netns entry, "
+		       "/proc/PID/ns/net, or its inode number)", path);
 		return NW_EXIT_USAGE;
 	}
 	app->opts.filter.netns = (uint32_t)st.st_ino;
@@ -567,6 +579,16 @@ static int start_record(struct app *app)
 
 	if (!app->opts.write_path)
 		return NW_EXIT_OK;
+	for (int i = 0; i < app->opts.nk8s_files; i++) {
+		struct stat w, k;
+
+		if (!stat(app->opts.write_path, &w) && S_ISREG(w.st_mode) &&
+		    !stat(app->opts.k8s_files[i], &k) && w.st_dev == k.st_dev &&
+		    w.st_ino == k.st_ino) {
+			nw_err("-w %s would overwrite the --k8s snapshot it names", app->opts.write_path);
+			return NW_EXIT_USAGE;
+		}
+	}
 	err = record__open(&app->rec, app->opts.write_path, why, sizeof(why));
 	if (err) {
 		nw_err("%s", why);
@@ -822,8 +844,14 @@ static int run_live(struct app *app)
 	ret = begin_record(app);
 	if (ret || app->done)
 		return ret;
-	if (app->opts.duration_ns)
-		app->deadline_ns = now_ns(CLOCK_MONOTONIC) + app->opts.duration_ns;
+	if (app->opts.duration_ns) {
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+		/* -d past the end of the clock: never (not a sum that wraps) */
+		app->deadline_ns = app->opts.duration_ns > UINT64_MAX - now ?
+					   UINT64_MAX :
+					   now + app->opts.duration_ns;
+	}
 	if (!app->opts.quiet)
 		sink__header(&app->sink);
 	fflush(app->sink.out.f);

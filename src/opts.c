@@ -316,6 +316,26 @@ static int parse_one(struct nw_opts *o, int c, const char *arg)
 	}
 }
 
+/*
+ * Options that take one value: given twice, the last would silently win
+ * (-r a -r b replays only b; --pid 1 --pid 2 is not "either").  Their slot
+ * in a bit mask, or -1 for options that may repeat.  --children and
+ * --no-children share one.
+ */
+static int once_slot(int c)
+{
+	static const int once[] = { 'P', OPT_PID, 'o', 'c', 'd', OPT_BACKEND, OPT_NETNS,
+				    OPT_RINGBUF, OPT_KUBECONFIG, OPT_REFRESH, 'w', 'r',
+				    OPT_CHILDREN };
+
+	if (c == OPT_NO_CHILDREN)
+		c = OPT_CHILDREN;
+	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++)
+		if (once[i] == c)
+			return (int)i;
+	return -1;
+}
+
 /* The long name of option @c (every option has one). */
 static const char *long_name(int c)
 {
@@ -444,6 +464,7 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 	int c, err, nopts = opts_end(argc, argv);
 	const char *live = NULL;
 	bool children = false;
+	uint32_t seen = 0; /* once_slot() bits */
 
 	memset(o, 0, sizeof(*o));
 	o->backend = "auto";
@@ -466,6 +487,16 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 			       "try 'natwho --help'", long_name(c));
 			return NW_EXIT_USAGE;
 		}
+		if (once_slot(c) >= 0 && (seen & (1u << once_slot(c)))) {
+			if (c == OPT_CHILDREN || c == OPT_NO_CHILDREN)
+				nw_err("--children and --no-children: give one, once");
+			else
+				nw_err("--%s given twice: it takes one value; try 'natwho --help'",
+				       long_name(c));
+			return NW_EXIT_USAGE;
+		}
+		if (once_slot(c) >= 0)
+			seen |= 1u << once_slot(c);
 		err = parse_one(o, c, optarg);
 		if (err)
 			return err;

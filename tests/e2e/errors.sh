@@ -33,6 +33,17 @@ expect_exit 2 "invalid --backend 'nope'" --backend nope
 expect_exit 2 "invalid --ringbuf-size '1000'" --ringbuf-size 1000
 expect_exit 2 "unexpected argument 'extra'" extra
 expect_exit 2 "cannot open network namespace '/nonexistent'" --netns /nonexistent -d 1
+expect_exit 2 "'/etc/passwd' is not a network namespace" --netns /etc/passwd -d 1
+cp "$E2E_ROOT/tests/lib/incident-snapshot.json" "$TMP/snap-w.json"
+expect_exit 2 "-w $TMP/snap-w.json would overwrite the --k8s snapshot it names" \
+	--k8s "$TMP/snap-w.json" -w "$TMP/snap-w.json" -d 1
+cmp -s "$TMP/snap-w.json" "$E2E_ROOT/tests/lib/incident-snapshot.json" ||
+	fail "-w over the --k8s snapshot changed it"
+expect_exit 2 "--read given twice: it takes one value" -r a.nwcap -r b.nwcap
+expect_exit 2 "--pid given twice: it takes one value" --pid 1 --pid 2 -d 1
+expect_exit 2 "--output given twice: it takes one value" -o json -o text -d 1
+expect_exit 2 "--children and --no-children: give one, once" --children --no-children -- true
+expect_exit 2 "'/proc/self/ns/pid' is not a network namespace" --netns /proc/self/ns/pid -d 1
 expect_exit 2 "unknown option '--bogus'" --bogus
 expect_exit 2 "unknown option '-z'" -z
 expect_exit 2 "missing value for option '--port'" --port

@@ -27,6 +27,15 @@ wait_natwho 5
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 [ "$elapsed_ms" -lt 4000 ] || fail "--duration 1 took ${elapsed_ms} ms"
 expect_summary_clean "$TMP/dur.json" 0
+# A --duration past the end of the clock runs until stopped (the deadline
+# once wrapped around and ended it at once).
+nw_natwho_start "$TMP/durmax.json" "$TMP/durmax.err" -o json -d 18446744073s
+sleep 1
+kill -0 "$NATWHO_PID" 2>/dev/null || fail "-d 18446744073s ended by itself"
+kill -INT "$NATWHO_PID"
+wait_natwho 5 || fail "-d 18446744073s: exit $?"
+expect_summary_clean "$TMP/durmax.json" 0
+echo "ok: a --duration past the end of the clock runs until stopped"
 
 for sig in INT TERM; do
 	nw_natwho_start "$TMP/$sig.json" "$TMP/$sig.err" -o json
