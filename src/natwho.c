@@ -757,9 +757,15 @@ static int run_replay(struct app *app)
 		.stop = &stop_signal,
 	};
 	struct replay_result res;
+	struct stat in;
 	char err[1024];
 	int ret;
 
+	/* From a pipe (`ssh node natwho -w - | natwho -r -`): a live tail, each
+	 * record out as it comes, not when 64 KiB have gathered. */
+	if (!stat(strcmp(app->opts.read_path, "-") ? app->opts.read_path : "/dev/stdin", &in) &&
+	    !S_ISREG(in.st_mode))
+		setvbuf(app->out, NULL, _IOLBF, 0);
 	ret = start_knowledge(app);
 	if (ret)
 		return ret;

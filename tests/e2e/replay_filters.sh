@@ -86,3 +86,16 @@ for bad in "--backend netfilter" "--ringbuf-size 1M" "-d 1" "-w $TMP/x" "--netns
 	grep -q '^Error: ' "$TMP/bad.err" || fail "-r with $bad: no error message"
 done
 echo "ok: live-only options with -r are usage errors"
+
+# -r - from a pipe whose writer is still there (`ssh node natwho -w - |
+# natwho -r -`): each record reaches the output as it comes, not at the end.
+rm -f "$TMP/tail.json"
+(cat "$E2E_ROOT/tests/fixtures/capfile/v1.0-incident.nwcap"; sleep 3) |
+	"$NATWHO" -r - -o json >"$TMP/tail.json" 2>/dev/null &
+TAIL=$!
+sleep 1.5
+n=$(grep -c '"type":"conn"' "$TMP/tail.json" || true)
+kill -0 "$TAIL" 2>/dev/null || fail "-r - ended before its writer did"
+wait "$TAIL" || fail "-r - from a pipe: exit $?"
+[ "$n" -gt 0 ] || fail "-r - from a pipe: nothing written while the writer was still there"
+echo "ok: -r - from a pipe: $n records out before the writer ended"
