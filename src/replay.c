@@ -39,14 +39,19 @@ static void replay_describe(const struct replay *rp, const char *name)
 		*h->filters ? h->filters : "none");
 }
 
-static void replay_check_events(const struct cap_header *h)
+/* After the records: each is decoded by its own version and size, so the
+ * header's recorder version is named only when some could not be. */
+static void replay_check_events(const struct replay *rp)
 {
-	if (conn__event_version_known(h->event_version) && h->event_size == sizeof(struct nw_event))
+	const struct cap_header *h = rp->h;
+
+	if (!rp->res->undecodable)
 		return;
-	nw_warn("the capture holds events of version %u (%u bytes); this natwho decodes "
-		"versions %u to %u (%zu bytes): they will count as undecodable",
-		h->event_version, h->event_size, NW_EVENT_VERSION_MIN, NW_EVENT_VERSION,
-		sizeof(struct nw_event));
+	nw_warn("%llu event%s could not be decoded: the capture was recorded by a natwho of "
+		"event version %u (%u bytes); this one decodes versions %u to %u",
+		(unsigned long long)rp->res->undecodable, rp->res->undecodable == 1 ? "" : "s",
+		h->event_version, h->event_size,
+		NW_EVENT_VERSION_MIN, NW_EVENT_VERSION);
 }
 
 static void replay_event(struct replay *rp, const struct cap_record *rec)
@@ -143,6 +148,10 @@ static void replay_summary(struct replay *rp)
 		rp->stats->end_ns = rp->last_ts;
 	}
 	sink__summary(&rp->sink, rp->o->text_f, rp->stats);
+	replay_check_events(rp);
+	if (rp->res->trailer && rp->stats->lost) /* as live, after the summary */
+		nw_warn("%llu events were lost while recording (ring buffer full): raise "
+			"--ringbuf-size", (unsigned long long)rp->stats->lost);
 	rp->stats->backend = NULL; /* the header's string goes with the reader */
 	if (rp->o->output == OUT_TEXT && rp->res->shown + rp->res->undecodable != rp->res->events)
 		fprintf(rp->o->text_f, "natwho: %llu of the %llu events read were shown\n",
@@ -170,7 +179,6 @@ int replay__fd(int fd, const char *name, const struct replay_opts *o, struct rep
 	rp.h = capr__header(r);
 	if (o->on_header)
 		o->on_header(o->ctx, rp.h);
-	replay_check_events(rp.h);
 	replay_describe(&rp, name);
 	sink__init(&rp.sink, o->out, o->output, o->utc);
 	if (!o->quiet)

@@ -329,7 +329,20 @@ static void test_golden_filtered(void **state)
 	run_free(&r);
 
 	o = (struct replay_opts){ .output = OUT_TEXT, .quiet = true };
-	replay_fixture("v1.0-incident.nwcap", &o, &r);
+	{ /* the recording's losses are warned about, as live */
+		char *warned = NULL;
+		size_t warned_len = 0;
+		FILE *log = open_memstream(&warned, &warned_len);
+
+		assert_non_null(log);
+		log__setup(log, 0);
+		replay_fixture("v1.0-incident.nwcap", &o, &r);
+		log__setup(NULL, 0);
+		fclose(log);
+		assert_non_null(strstr(warned, "3 events were lost while recording (ring buffer "
+						"full): raise --ringbuf-size"));
+		free(warned);
+	}
 	assert_int_equal(r.out_len, 0);
 	assert_non_null(strstr(r.text, "natwho: 5 events, 3 lost, 0 undecodable in 5.0s"));
 	run_free(&r);

@@ -129,7 +129,9 @@ static void test_roundtrip(void **state)
 	write_capture(t.path);
 	o.out = open_memstream(&out, &out_len);
 	o.text_f = stderr;
+	log__setup(o.out, 0); /* warnings as JSON records, after the summary */
 	assert_int_equal(replay__file(t.path, &o, &res, err, sizeof(err)), NW_EXIT_OK);
+	log__setup(NULL, 0);
 	fclose(o.out);
 	assert_string_equal(s.seq, "is01i2345");
 	assert_int_equal(s.kinds[0], KSRC_IPTABLES_SAVE);
@@ -141,6 +143,10 @@ static void test_roundtrip(void **state)
 	assert_non_null(strstr(out, "\"type\":\"summary\",\"schema\":1,\"backend\":\"netfilter\","
 				    "\"events\":6,\"lost\":7,\"undecodable\":1,"
 				    "\"duration_s\":3.000000}"));
+	/* the one record that did not decode, named once; the 7 lost too */
+	assert_non_null(strstr(out, "1 event could not be decoded: the capture was recorded by a "
+				    "natwho of event version"));
+	assert_non_null(strstr(out, "7 events were lost while recording"));
 	free(out);
 
 	/* The header natwho wrote. */
