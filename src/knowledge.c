@@ -342,10 +342,15 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 	if (!idx)
 		return -ENOMEM;
 	kindex__set_warn(idx, kn_warn, NULL);
-	for (int i = 0; i < k->nsrc; i++) {
-		struct kn_source *s = &k->src[i];
-		int e = kn_add(idx, s, err, sizeof(err));
+	/* where two sources name one address, the one added first wins: the
+	 * sources marked last come after every other */
+	for (int n = 0; n < 2 * k->nsrc; n++) {
+		struct kn_source *s = &k->src[n % k->nsrc];
+		int e;
 
+		if (s->last != (n >= k->nsrc))
+			continue;
+		e = kn_add(idx, s, err, sizeof(err));
 		if (e && fatal && s->kind == KSRC_SNAPSHOT) {
 			nw_err("%s", err);
 			kindex__free(idx);
@@ -606,6 +611,9 @@ static int kn_load_files(struct knowledge *k)
 			nw_err("too many --k8s sources");
 			return NW_EXIT_USAGE;
 		}
+		for (int j = 0; j < k->nsrc; j++)
+			if (!strcmp(k->src[j].name, name))
+				k->src[j].last = k->opts.files_last;
 	}
 	return 0;
 }

@@ -35,6 +35,7 @@ struct kn_source {
 	char *prev;
 	size_t prev_len;
 	uint64_t prev_hash, bad_hash;
+	bool last; /* added after every other source (knowledge_opts.files_last) */
 };
 
 struct kn_async; /* a background kubectl run */
@@ -46,6 +47,9 @@ struct knowledge_opts {
 	const char *kubeconfig;
 	bool rules; /* dump the ruleset of the traced namespace */
 	int netns_fd; /* where to dump it; -1: ours */
+	/* -r: the --k8s files add to the capture's own knowledge, which names
+	 * an address first (what was known when it was recorded) */
+	bool files_last;
 	uint32_t node_netns; /* its inode (the node's), for kindex__set_node_netns(); 0: none */
 	uint32_t kubectl_refresh_s; /* 0: never refresh */
 	uint32_t rules_check_ms;

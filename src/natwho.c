@@ -430,6 +430,7 @@ static int start_knowledge(struct app *app)
 		.kubeconfig = app->opts.kubeconfig,
 		.rules = !app->opts.no_rules && !app->opts.read_path, /* -r: not this node's */
 		.netns_fd = app->netns_fd,
+		.files_last = app->opts.read_path != NULL,
 		.node_netns = app->opts.read_path ? 0 : node_netns(app), /* -r: the header's */
 		.kubectl_refresh_s = app->opts.refresh_s,
 		.wait = drain_while_dumping,

@@ -12,7 +12,7 @@ command -v iptables-save >/dev/null || unsupported "iptables-save not installed"
 nw_topology_up
 nw_servers_up "$CONNECT"
 
-nw_natwho_start "$TMP/out.json" "$TMP/err" -o json -c 4 --k8s "$SNAP"
+nw_natwho_start "$TMP/out.json" "$TMP/err" -o json -c 4 --k8s "$SNAP" -w "$TMP/inc.nwcap"
 nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null
 nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null
 nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP6_MYSQL" 3306 >/dev/null
@@ -35,6 +35,19 @@ expect_json "$TMP/out.json" "control: Service a/pg-a reached its endpoint: ok vi
 	 and .k8s.via.kind==\"service\" and (.k8s.via.chain|startswith(\"KUBE-SVC-\"))"
 expect_json "$TMP/out.json" "summary counts the mismatches" \
 	".type==\"summary\" and .mismatches==3 and .lost==0 and .events==4"
+
+# -r with --k8s FILE: the file adds to the knowledge the capture recorded,
+# which names an address first: a snapshot of today in which another pod
+# has mysql-b-0's address does not rename what was recorded.
+jq '.items |= map(if .kind == "Pod" and .metadata.name == "mysql-b-0"
+	then .metadata.name = "intruder-0" | .metadata.namespace = "c" else . end)' \
+	"$SNAP" >"$TMP/today.json"
+"$NATWHO" -r "$TMP/inc.nwcap" --k8s "$TMP/today.json" -o json >"$TMP/re.json" 2>/dev/null ||
+	fail "replay with --k8s: exit $?"
+expect_json "$TMP/re.json" "replay + --k8s FILE: the recorded pod names the address" \
+	".orig.dst==\"$CLUSTER_IP_MYSQL\" and .k8s.landed.name==\"mysql-b-0\" and .k8s.verdict==\"mismatch\""
+expect_no_json "$TMP/re.json" "replay + --k8s FILE: today's pod does not rename it" \
+	".type==\"conn\" and .k8s.landed.name==\"intruder-0\""
 
 # --mismatch-only: the ok connection is hidden (and counted), text tags it.
 nw_natwho_start "$TMP/mm.txt" "$TMP/mm.err" --mismatch-only --k8s "$SNAP"
