@@ -32,7 +32,8 @@
 #define CAP_FRAME_LEN 12
 #define CAP_TYPE_MAX 255 /* record types a later minor may add: 5..255 */
 #define CAP_HEADER_MAX (64u << 10)
-#define CAP_TRAILER_LEN 32
+#define CAP_TRAILER_LEN 32 /* what every reader needs */
+#define CAP_TRAILER_JOIN_LEN 48 /* minor 1: flags (bit 0: join), join_missed */
 #define CAP_SOURCE_FIXED 6 /* le32 kind, le16 name length */
 /* zstd's fastest regular level -1 (zstd --fast=1): records 6% faster than
  * level 1 for 1-3% more bytes; --fast=3 is no faster and 45% bigger. */
@@ -407,7 +408,7 @@ int capw__tick(struct capw *w, uint64_t now_ns)
 
 int capw__close(struct capw *w, const struct cap_trailer *t)
 {
-	unsigned char tr[CAP_TRAILER_LEN];
+	unsigned char tr[CAP_TRAILER_JOIN_LEN];
 	int err;
 
 	if (!w)
@@ -416,6 +417,8 @@ int capw__close(struct capw *w, const struct cap_trailer *t)
 	put_le64(tr + 8, t ? t->lost : 0);
 	put_le64(tr + 16, t ? t->undecodable : 0);
 	put_le64(tr + 24, t ? t->end_ns : 0);
+	put_le64(tr + 32, t && t->join ? 1 : 0);
+	put_le64(tr + 40, t && t->join ? t->join_missed : 0);
 	err = capw_record(w, CAP_REC_TRAILER, tr, sizeof(tr), NULL, 0);
 	if (!err)
 		err = capw_unstage(w, ZSTD_e_end);
@@ -940,6 +943,10 @@ static int capr_trailer(struct capr *r, const unsigned char *p, uint32_t len, ui
 	t->lost = get_le64(p + 8);
 	t->undecodable = get_le64(p + 16);
 	t->end_ns = get_le64(p + 24);
+	if (len >= CAP_TRAILER_JOIN_LEN) {
+		t->join = get_le64(p + 32) & 1;
+		t->join_missed = get_le64(p + 40);
+	}
 	if (t->events != r->events)
 		return capr_bad(r, -EBADMSG, "bad trailer", off,
 				"it counts %llu events but the file holds %llu",

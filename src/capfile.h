@@ -27,7 +27,7 @@
 #include "out.h"
 
 #define CAP_VERSION_MAJOR 1 /* readers reject a newer major */
-#define CAP_VERSION_MINOR 0 /* additions an older reader may skip */
+#define CAP_VERSION_MINOR 1 /* additions an older reader may skip */
 
 /* Size limits, enforced by the writer and the reader. */
 #define CAP_STR_MAX 4096 /* each header string, bytes without NUL */
@@ -69,6 +69,8 @@ struct cap_trailer {
 	uint64_t lost; /* ring buffer reservations that failed in BPF */
 	uint64_t undecodable; /* events conn__decode() refused while recording */
 	uint64_t end_ns; /* wall clock */
+	bool join; /* --cgroup/--pod: join_missed counts (minor 1; false before) */
+	uint64_t join_missed; /* their connections whose socket record was missing */
 };
 
 /* One record from capr__next(); pointers stay valid until the next call. */

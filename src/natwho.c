@@ -618,7 +618,7 @@ static int begin_record(struct app *app)
 	err = record__begin(app->rec, &info, why, sizeof(why));
 	if (!err)
 		return NW_EXIT_OK;
-	record__close(app->rec, 0, 0, 0, ignored, sizeof(ignored)); /* the same error */
+	record__close(app->rec, NULL, ignored, sizeof(ignored)); /* the same error */
 	app->rec = NULL;
 	app->done = true;
 	if (err == -EPIPE) /* the reader of -w - is gone: stop quietly */
@@ -631,13 +631,19 @@ static int begin_record(struct app *app)
  * (a closed pipe after -w - ends it quietly, like a closed stdout). */
 static int stop_record(struct app *app)
 {
+	struct cap_trailer t = {
+		.lost = app->stats.lost,
+		.undecodable = app->stats.undecodable,
+		.end_ns = app->stats.end_ns,
+		.join = app->stats.join,
+		.join_missed = app->stats.join_missed,
+	};
 	char why[512];
 	int err;
 
 	if (!app->rec)
 		return NW_EXIT_OK;
-	err = record__close(app->rec, app->stats.lost, app->stats.undecodable,
-			    app->stats.end_ns, why, sizeof(why));
+	err = record__close(app->rec, &t, why, sizeof(why));
 	app->rec = NULL;
 	if (!err || err == -EPIPE)
 		return NW_EXIT_OK;

@@ -278,17 +278,15 @@ int record__poll_ms(const struct record *rec, int idle_ms)
 	return rec && rec->w && capw__dirty(rec->w) && idle_ms > flush_ms ? flush_ms : idle_ms;
 }
 
-int record__close(struct record *rec, uint64_t lost, uint64_t undecodable, uint64_t end_ns,
-		  char *err, size_t errlen)
+int record__close(struct record *rec, const struct cap_trailer *t, char *err, size_t errlen)
 {
-	struct cap_trailer t = { .lost = lost, .undecodable = undecodable, .end_ns = end_ns };
 	int ret;
 
 	if (!rec)
 		return 0;
 	ret = rec->err;
 	if (rec->w) { /* capw__close() frees the writer, also after an error */
-		int cerr = capw__close(rec->w, &t);
+		int cerr = capw__close(rec->w, t);
 
 		ret = ret ?: cerr;
 	}

@@ -14,7 +14,7 @@
  *   record__event()   for each ring buffer record, as delivered;
  *   record__tick()    after every ring buffer poll: flushes at most every
  *                     10 ms, so a SIGKILL loses at most that;
- *   record__close()   on every way out: trailer (lost, undecodable), end of
+ *   record__close()   on every way out: trailer (lost, undecodable, joins missed), end of
  *                     the zstd frame.
  * Write errors (-ENOSPC, -EPIPE, ...) stick: every later call returns the
  * first one, and record__close() still releases everything.
@@ -88,13 +88,13 @@ int record__tick(struct record *rec, uint64_t mono_ns);
 /* Poll timeout to use next: short while unflushed records wait.  NULL ok. */
 int record__poll_ms(const struct record *rec, int idle_ms);
 /*
- * Write the trailer, end the stream, close the file, free @rec (NULL: no-op).
- * Before record__begin() (natwho failed to start) the file stays empty: it
- * may be a device or a file the user keeps, so it is never removed.
+ * Write the trailer @t (its events field is counted here; NULL: zeros), end
+ * the stream, close the file, free @rec (NULL: no-op).  Before
+ * record__begin() (natwho failed to start) nothing was written: a file that
+ * existed is left as it was, one record__open() created is removed.
  * 0, or the first write error with one line in @err.
  */
-int record__close(struct record *rec, uint64_t lost, uint64_t undecodable, uint64_t end_ns,
-		  char *err, size_t errlen);
+int record__close(struct record *rec, const struct cap_trailer *t, char *err, size_t errlen);
 /* The first write error, 0 if none. */
 int record__error(const struct record *rec);
 uint64_t record__events(const struct record *rec);

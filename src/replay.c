@@ -127,6 +127,8 @@ static int replay_records(struct replay *rp, struct capr *r, char *err, size_t e
 			rp->res->trailer = true;
 			rp->stats->lost = rec.trailer.lost;
 			rp->stats->end_ns = rec.trailer.end_ns;
+			rp->stats->join = rec.trailer.join;
+			rp->stats->join_missed = rec.trailer.join_missed;
 			break;
 		default:
 			break;

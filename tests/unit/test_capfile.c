@@ -157,6 +157,8 @@ static const struct cap_trailer sample_trailer = {
 	.lost = 3,
 	.undecodable = 1,
 	.end_ns = START_NS + 5000000000ULL,
+	.join = true,
+	.join_missed = 9,
 };
 
 static void write_ops(struct capw *w, const struct op *ops, int n)
@@ -632,6 +634,8 @@ static void test_roundtrip(void **state)
 	assert_int_equal(g.recs[n].trailer.events, SAMPLE_EVENTS);
 	assert_int_equal(g.recs[n].trailer.lost, 3);
 	assert_int_equal(g.recs[n].trailer.undecodable, 1);
+	assert_true(g.recs[n].trailer.join);
+	assert_int_equal(g.recs[n].trailer.join_missed, 9);
 	assert_int_equal(g.recs[n].trailer.end_ns, START_NS + 5000000000ULL);
 	assert_true(g.recs[0].offset > 12);
 	got_free(&g);
@@ -696,7 +700,7 @@ static void test_zstd_compatible(void **state)
 	assert_memory_equal(p, "\x28\xb5\x2f\xfd", 4);
 	u = unpack(p, size, &ulen);
 	assert_true(ulen > 12);
-	assert_memory_equal(u, "NWHOCAP\n\1\0\0\0", 12);
+	assert_memory_equal(u, "NWHOCAP\n\1\0\1\0", 12); /* major 1, minor 1 */
 	free(u);
 	free(p);
 }

@@ -80,8 +80,13 @@ static void write_capture(const char *path)
 	assert_int_equal(record__source(rec, KSRC_KIND_MAX, "x", "", 0), -EINVAL);
 	assert_int_equal(record__source(rec, KSRC_NFT_JSON, "", "", 0), -EINVAL);
 	assert_int_equal(record__error(rec), 0);
-	assert_int_equal(record__close(rec, 7, 1, FIX_BOOT_NS + FIX_BOOT_TO_REAL + 3000000000ULL,
-				       err, sizeof(err)), 0);
+	{
+		struct cap_trailer t = { .lost = 7, .undecodable = 1,
+					 .end_ns = FIX_BOOT_NS + FIX_BOOT_TO_REAL + 3000000000ULL,
+					 .join = true, .join_missed = 4 };
+
+		assert_int_equal(record__close(rec, &t, err, sizeof(err)), 0);
+	}
 }
 
 struct seen {
@@ -142,7 +147,7 @@ static void test_roundtrip(void **state)
 	assert_int_equal(res.shown, FIX_COUNT);
 	assert_non_null(strstr(out, "\"type\":\"summary\",\"schema\":1,\"backend\":\"netfilter\","
 				    "\"events\":6,\"lost\":7,\"undecodable\":1,"
-				    "\"duration_s\":3.000000}"));
+				    "\"join_missed\":4,\"duration_s\":3.000000}"));
 	/* the one record that did not decode, named once; the 7 lost too */
 	assert_non_null(strstr(out, "1 event could not be decoded: the capture was recorded by a "
 				    "natwho of event version"));
@@ -207,14 +212,14 @@ static void test_write_error(void **state)
 	assert_int_equal(record__source(rec, KSRC_NFT_JSON, "nft", "{}", 2), -ENOSPC);
 	assert_int_equal(record__tick(rec, 1), -ENOSPC);
 	assert_int_equal(record__error(rec), -ENOSPC);
-	assert_int_equal(record__close(rec, 0, 0, 0, err, sizeof(err)), -ENOSPC);
+	assert_int_equal(record__close(rec, NULL, err, sizeof(err)), -ENOSPC);
 	assert_string_equal(err, "writing capture file '/dev/full': No space left on device");
 
 	assert_int_equal(record__open(&rec, "/nonexistent/dir/cap", err, sizeof(err)), -ENOENT);
 	assert_null(rec);
 	assert_string_equal(err, "cannot create capture file '/nonexistent/dir/cap': "
 				 "No such file or directory");
-	assert_int_equal(record__close(NULL, 0, 0, 0, err, sizeof(err)), 0);
+	assert_int_equal(record__close(NULL, NULL, err, sizeof(err)), 0);
 }
 
 /* Flushes are spaced by the interval; the poll timeout shortens meanwhile. */
@@ -244,7 +249,7 @@ static void test_tick(void **state)
 	assert_int_equal(file_size(t.path), size);
 	assert_int_equal(record__tick(rec, 2 * CAPW_FLUSH_INTERVAL_NS), 0);
 	assert_true(file_size(t.path) > size);
-	assert_int_equal(record__close(rec, 0, 0, 0, err, sizeof(err)), 0);
+	assert_int_equal(record__close(rec, NULL, err, sizeof(err)), 0);
 	unlink(t.path);
 }
 
