@@ -79,6 +79,10 @@ int conn__decode(const void *data, size_t size, int64_t boot_to_real_ns,
 		c->cgroup_id = e.cgroup_id;
 		memcpy(c->comm, e.comm, sizeof(c->comm));
 		c->comm[sizeof(c->comm) - 1] = '\0';
+	} else if (e.flags & NW_EF_JOINED) {
+		/* --cgroup: a socket whose process natwho did not see (opened
+		 * before it started) still has the cgroup egress read off it */
+		c->cgroup_id = e.cgroup_id;
 	}
 	c->orig = e.orig;
 	c->reply = e.reply;

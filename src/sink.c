@@ -184,10 +184,9 @@ static void print_head(struct sink *s, const struct conn *c)
 	}
 	key.proto = c->proto;
 	if (!text) {
-		if (task) {
+		if (task)
 			key.pid = c->pid;
-			key.cgroup = c->cgroup_id;
-		}
+		key.cgroup = c->cgroup_id;
 		key.hook = c->hook;
 		key.family = c->family;
 		key.netns = c->netns;
@@ -220,7 +219,10 @@ static void print_head(struct sink *s, const struct conn *c)
 			out__null(o, OUT_JSON_ONLY, "pid", NULL);
 			out__null(o, OUT_JSON_ONLY, "tid", NULL);
 			out__null(o, OUT_JSON_ONLY, "comm", NULL);
-			out__null(o, OUT_JSON_ONLY, "cgroup", NULL);
+			if (c->cgroup_id) /* --cgroup: known without the process */
+				out__u64(o, OUT_JSON_ONLY, "cgroup", NULL, c->cgroup_id);
+			else
+				out__null(o, OUT_JSON_ONLY, "cgroup", NULL);
 		}
 		if (pname)
 			out__str(o, OUT_JSON_ONLY, "proto", NULL, pname);

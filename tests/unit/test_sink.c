@@ -373,6 +373,38 @@ static void test_comm_controls(void **state)
 	free(s);
 }
 
+/* --cgroup and a socket natwho did not see opened (before it started): the
+ * join gives its cgroup without a process; JSON says the cgroup, pid and
+ * comm stay null.  Without the join flag nothing of the task is taken. */
+static void test_joined_cgroup_without_task(void **state)
+{
+	struct sink *s = malloc(sizeof(*s));
+	struct nw_event e;
+	struct conn c;
+	char *buf;
+	size_t len;
+
+	(void)state;
+	assert_non_null(s);
+	fix_event(FIX_FORWARDED_UDP, &e);
+	e.flags = (e.flags & ~NW_EF_TASK) | NW_EF_JOINED;
+	e.pid = e.tgid = 0;
+	e.cgroup_id = 4242;
+	assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "netfilter", &c), 0);
+	assert_int_equal(c.cgroup_id, 4242);
+	assert_int_equal(c.tgid, 0);
+	buf = render_one(s, OUT_JSON, &c, &len);
+	assert_non_null(strstr(buf, "\"pid\":null,\"tid\":null,\"comm\":null,\"cgroup\":4242,"));
+	free(buf);
+	e.flags &= ~NW_EF_JOINED;
+	assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "netfilter", &c), 0);
+	assert_int_equal(c.cgroup_id, 0);
+	buf = render_one(s, OUT_JSON, &c, &len);
+	assert_non_null(strstr(buf, "\"comm\":null,\"cgroup\":null,"));
+	free(buf);
+	free(s);
+}
+
 /* Mismatches counted are always reported, also when no knowledge is left
  * at the end (a ruleset that emptied during the run). */
 static void test_summary_mismatches(void **state)
@@ -555,6 +587,7 @@ int main(void)
 		cmocka_unit_test(test_text_reuse),
 		cmocka_unit_test(test_json_reuse),
 		cmocka_unit_test(test_comm_controls),
+		cmocka_unit_test(test_joined_cgroup_without_task),
 		cmocka_unit_test(test_json_utf8),
 		cmocka_unit_test(test_summary_mismatches),
 	};
