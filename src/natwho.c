@@ -904,6 +904,11 @@ int main(int argc, char **argv)
 			opts__usage(stdout);
 		else
 			printf("natwho %s (libbpf %s)\n", NATWHO_VERSION, libbpf_version_string());
+		if (fflush(stdout) || ferror(stdout)) { /* a full disk: not a success */
+			nw_err("writing the %s: %s", app.opts.help ? "help" : "version",
+			       strerror(errno));
+			return NW_EXIT_RUNTIME;
+		}
 		return NW_EXIT_OK;
 	}
 	/* -w -: stdout is the capture; everything else goes to stderr. */

@@ -34,6 +34,13 @@ expect_exit 2 "invalid --ringbuf-size '1000'" --ringbuf-size 1000
 expect_exit 2 "unexpected argument 'extra'" extra
 expect_exit 2 "cannot open network namespace '/nonexistent'" --netns /nonexistent -d 1
 expect_exit 2 "'/etc/passwd' is not a network namespace" --netns /etc/passwd -d 1
+for opt in --help --version; do
+	rc=0
+	"$NATWHO" $opt >/dev/full 2>"$TMP/err" || rc=$?
+	[ $rc -eq 1 ] && grep -q "^Error: writing the" "$TMP/err" ||
+		fail "natwho $opt >/dev/full: exit $rc, $(cat "$TMP/err")"
+	echo "ok: natwho $opt >/dev/full -> 1: $(cat "$TMP/err")"
+done
 cp "$E2E_ROOT/tests/lib/incident-snapshot.json" "$TMP/snap-w.json"
 expect_exit 2 "-w $TMP/snap-w.json would overwrite the --k8s snapshot it names" \
 	--k8s "$TMP/snap-w.json" -w "$TMP/snap-w.json" -d 1
