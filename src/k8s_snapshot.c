@@ -377,6 +377,23 @@ static int snap__slice_ports(struct snap *s, struct json_object *ports, const ch
 	return 0;
 }
 
+/*
+ * A slice with no ports and no endpoints: the EndpointSlice controller's
+ * for a Service that selects no ready pod.  Every port of Service @svc (of
+ * the Services read so far: kubectl lists them before the slices) is then
+ * known to have no endpoints, and kube-proxy rejects connections to it, so
+ * a translation of one is not kube-proxy's.
+ */
+static void snap__slice_empty(struct snap *s, const char *svc)
+{
+	for (uint32_t i = 0; i < s->idx->svcports.n; i++) {
+		struct ksvcport *sp = &s->idx->svcports.v[i];
+
+		if (sp->ns && sp->name && !strcmp(sp->ns, s->ns) && !strcmp(sp->name, svc))
+			sp->ep_origins |= 1u << KO_SNAPSHOT;
+	}
+}
+
 static int snap__slice(struct snap *s, struct json_object *o)
 {
 	struct json_object *labels = kjson__get(kjson__get(o, "metadata", json_type_object),
@@ -401,6 +418,8 @@ static int snap__slice(struct snap *s, struct json_object *o)
 	family = type[3] == '4' ? AF_INET : AF_INET6;
 	err = snap__slice_ports(s, kjson__get(o, "ports", json_type_array), svc, ids, ports,
 				&nports);
+	if (!err && !nports && !snap__len(eps))
+		snap__slice_empty(s, svc);
 	for (size_t i = 0; i < snap__len(eps) && !err; i++)
 		err = snap__slice_endpoint(s, snap__at(eps, i), family, ids, ports, nports);
 	return err;

@@ -71,6 +71,39 @@ static void test_incident_iptables(void **state)
 }
 
 /*
+ * A Service that selects no ready pod: its EndpointSlice lists no ports and
+ * no endpoints, kube-proxy rejects its connections, so one translated
+ * anywhere went where the Service never sends it: MISMATCH, not "endpoints
+ * not known".  A Service without any slice stays UNKNOWN.
+ */
+static void test_service_without_endpoints(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct k8s_annot a;
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_SNAPSHOT,
+		      "{\"kind\": \"List\", \"items\": ["
+		      "{\"kind\": \"Service\", \"metadata\": {\"namespace\": \"e\", "
+		      "\"name\": \"empty\"}, \"spec\": {\"clusterIP\": \"10.96.5.5\", "
+		      "\"ports\": [{\"name\": \"http\", \"port\": 80, \"protocol\": \"TCP\"}]}},"
+		      "{\"kind\": \"Service\", \"metadata\": {\"namespace\": \"e\", "
+		      "\"name\": \"unsynced\"}, \"spec\": {\"clusterIP\": \"10.96.5.6\", "
+		      "\"ports\": [{\"name\": \"http\", \"port\": 80, \"protocol\": \"TCP\"}]}},"
+		      "{\"kind\": \"EndpointSlice\", \"metadata\": {\"namespace\": \"e\", "
+		      "\"name\": \"empty-x1\", \"labels\": {\"kubernetes.io/service-name\": "
+		      "\"empty\"}}, \"addressType\": \"IPv4\", \"endpoints\": [], "
+		      "\"ports\": null}]}");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.1.5", 40000, "10.96.5.5", 80,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.1.5", 40001, "10.96.5.6", 80,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	kindex__free(idx);
+}
+
+/*
  * fentry/kprobe see every network namespace; the index has the node's rules
  * only.  A pod's own namespace translating (a service mesh's REDIRECT to its
  * sidecar) is not the node's doing: UNKNOWN, never MISMATCH by the node's
@@ -961,6 +994,7 @@ int main(void)
 		cmocka_unit_test(test_external_and_rules),
 		cmocka_unit_test(test_ipvs),
 		cmocka_unit_test(test_foreign_netns),
+		cmocka_unit_test(test_service_without_endpoints),
 		cmocka_unit_test(test_ipvs_without_ipset),
 		cmocka_unit_test(test_hostport_unreached),
 		cmocka_unit_test(test_endpoint_newer_than_snapshot),
