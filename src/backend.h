@@ -47,7 +47,15 @@ struct nw_backend {
 	 * skip is a connection not reported. */
 	int skippable_fds[2];
 	int nskippable;
+	/* kprobe links, whose info (Linux >= 6.7) counts the hits the kernel
+	 * skipped: a nested hit, a kretprobe out of instances */
+	int missed_fds[2];
+	int nmissed;
 };
+
+/* How many hits the kernel skipped on kprobe link @fd (Linux >= 6.7): 0, or
+ * -EOPNOTSUPP when the link's info does not say. */
+int backend__link_missed(int fd, uint64_t *missed);
 
 struct nw_backend_ops {
 	const char *name;

@@ -9,9 +9,12 @@
  * skeleton alone: struct confirm_kind wraps it, the rest is shared.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/utsname.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "backend.h"
 #include "log.h"
@@ -38,11 +41,56 @@ struct confirm_kind {
 	int (*load)(void *skel);
 	int (*attach)(void *skel);
 	void (*destroy)(void *skel);
+	/* The attached programs' link fds, at most @max; how many. */
+	int (*links)(void *skel, int *fds, int max);
 };
 
 static bool path_exists(const char *path)
 {
 	return access(path, F_OK) == 0;
+}
+
+/* Is the running kernel at least @major.@minor? */
+static bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/*
+ * struct bpf_link_info as of Linux 6.7, up to where a kprobe's perf link
+ * says how many hits the kernel skipped (the 6.1 UAPI headers natwho builds
+ * with end before it).
+ */
+struct nw_kprobe_link_info {
+	__u32 type, id, prog_id, pad;
+	__u32 perf_event_type, pad2; /* perf_event: enum bpf_perf_event_type */
+	__u64 func_name;
+	__u32 name_len, offset;
+	__u64 addr, missed, cookie;
+};
+_Static_assert(offsetof(struct nw_kprobe_link_info, missed) == 48, "bpf_link_info layout");
+#define NW_BPF_LINK_TYPE_PERF_EVENT 7
+#define NW_BPF_PERF_EVENT_KPROBE 3
+#define NW_BPF_PERF_EVENT_KRETPROBE 4
+
+int backend__link_missed(int fd, uint64_t *missed)
+{
+	struct nw_kprobe_link_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (info.type != NW_BPF_LINK_TYPE_PERF_EVENT ||
+	    (info.perf_event_type != NW_BPF_PERF_EVENT_KPROBE &&
+	     info.perf_event_type != NW_BPF_PERF_EVENT_KRETPROBE))
+		return -EOPNOTSUPP;
+	*missed = info.missed;
+	return 0;
 }
 
 /*
@@ -131,6 +179,15 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 		if (prog && be->nskippable < 2)
 			be->skippable_fds[be->nskippable++] = bpf_program__fd(prog);
 	}
+	be->nmissed = 0;
+	if (!strcmp(k->probe, "kprobe")) {
+		if (kernel_at_least(6, 7))
+			be->nmissed = k->links(be->skel, be->missed_fds, 2);
+		nw_dbg(1, "kprobe: probe hits the kernel skips (a nested hit, a kretprobe out of "
+			  "instances) %s\n",
+		       be->nmissed ? "count as lost (link info)" :
+				     "are not counted: Linux before 6.7 does not report them");
+	}
 	return 0;
 cleanup:
 	k->destroy(be->skel);
@@ -165,12 +222,23 @@ cleanup:
 	{                                                                                 \
 		name##_bpf__destroy(skel);                                                \
 	}                                                                                 \
+	static int name##_skel_links(void *skel, int *fds, int max)                       \
+	{                                                                                 \
+		const struct bpf_object_skeleton *s = ((struct name##_bpf *)skel)->skeleton; \
+		int n = 0;                                                                \
+                                                                                          \
+		for (int i = 0; i < s->prog_cnt && n < max; i++)                          \
+			if (*s->progs[i].link)                                            \
+				fds[n++] = bpf_link__fd(*s->progs[i].link);               \
+		return n;                                                                 \
+	}                                                                                 \
 	static const struct confirm_kind name##_kind = {                                  \
 		.probe = probe_name,                                                      \
 		.open = name##_skel_open,                                                 \
 		.load = name##_skel_load,                                                 \
 		.attach = name##_skel_attach,                                             \
 		.destroy = name##_skel_destroy,                                           \
+		.links = name##_skel_links,                                               \
 	}
 
 CONFIRM_KIND(fentry, "fexit", NULL);

@@ -163,6 +163,12 @@ int capture__lost(const struct capture *cap, uint64_t *lost)
 		else
 			*lost += info.recursion_misses;
 	}
+	for (int i = 0; !err && i < cap->be.nmissed; i++) {
+		uint64_t missed = 0;
+
+		err = backend__link_missed(cap->be.missed_fds[i], &missed);
+		*lost += missed;
+	}
 	return err;
 }
 
@@ -178,4 +184,5 @@ void capture__close(struct capture *cap)
 		cap->be.ops->close(&cap->be);
 	cap->be.ops = NULL;
 	cap->be.nskippable = 0;
+	cap->be.nmissed = 0;
 }
