@@ -342,7 +342,10 @@ static void kannot__landed(const struct kindex *idx, const struct conn *c, const
 		a->landed.kind = K8S_KIND_POD;
 		a->landed.ns = ep->pod_ns;
 		a->landed.name = ep->pod_name;
-	} else if (ep && !nm) {
+	} else if (ep && !nm && ep->origin == KO_SNAPSHOT) {
+		/* an EndpointSlice's endpoint with no pod behind it; one only
+		 * kube-proxy's rules list may well be a pod the snapshot does
+		 * not know (or there is none): not known to be external */
 		a->landed.kind = K8S_KIND_EXTERNAL;
 	}
 }

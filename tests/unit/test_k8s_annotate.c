@@ -76,6 +76,36 @@ static void test_incident_iptables(void **state)
  * anywhere went where the Service never sends it: MISMATCH, not "endpoints
  * not known".  A Service without any slice stays UNKNOWN.
  */
+/*
+ * An endpoint is "external" only where an EndpointSlice lists it without a
+ * pod (a Service fronting a database outside the cluster).  One known from
+ * kube-proxy's rules alone, snapshot or not, has kind unknown: a pod the
+ * snapshot predates is not an external endpoint.
+ */
+static void test_external_endpoint(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct k8s_annot a;
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_SNAPSHOT,
+		      "{\"kind\": \"List\", \"items\": ["
+		      "{\"kind\": \"Service\", \"metadata\": {\"namespace\": \"x\", "
+		      "\"name\": \"db\"}, \"spec\": {\"clusterIP\": \"10.96.7.7\", "
+		      "\"ports\": [{\"name\": \"pg\", \"port\": 5432, \"protocol\": \"TCP\"}]}},"
+		      "{\"kind\": \"EndpointSlice\", \"metadata\": {\"namespace\": \"x\", "
+		      "\"name\": \"db-x1\", \"labels\": {\"kubernetes.io/service-name\": "
+		      "\"db\"}}, \"addressType\": \"IPv4\", \"endpoints\": [{\"addresses\": "
+		      "[\"198.51.100.20\"], \"conditions\": {\"ready\": true}}], "
+		      "\"ports\": [{\"name\": \"pg\", \"port\": 5432, \"protocol\": \"TCP\"}]}]}");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.1.5", 40000, "10.96.7.7", 5432,
+		 "198.51.100.20", 5432);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.landed.kind, K8S_KIND_EXTERNAL);
+	assert_reason(&a, "Service x/db:5432 -> endpoint 198.51.100.20:5432 via kube-proxy");
+	kindex__free(idx);
+}
+
 static void test_service_without_endpoints(void **state)
 {
 	struct kindex *idx = kindex__new();
@@ -277,7 +307,8 @@ static void test_incident_rules_only(void **state)
 	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306,
 		 "10.224.1.5", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
-	assert_int_equal(a.landed.kind, K8S_KIND_EXTERNAL);
+	/* the rules do not say whether it is a pod: not "external" */
+	assert_int_equal(a.landed.kind, K8S_KIND_UNKNOWN);
 	assert_reason(&a, "Service a/mysql-a:3306 -> endpoint 10.224.1.5:3306 via "
 			  "KUBE-SVC-VXJIGVIU5VEEI2QQ");
 	kindex__free(idx);
@@ -992,6 +1023,7 @@ int main(void)
 		cmocka_unit_test(test_host_network),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_external_and_rules),
+		cmocka_unit_test(test_external_endpoint),
 		cmocka_unit_test(test_ipvs),
 		cmocka_unit_test(test_foreign_netns),
 		cmocka_unit_test(test_service_without_endpoints),
