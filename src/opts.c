@@ -266,9 +266,9 @@ static int parse_one(struct nw_opts *o, int c, const char *arg)
 	switch (c) {
 	case 'p': return parse_ports(o, arg);
 	case 'P':
-		return parse_proto(arg, &o->filter.proto) ?
-			       bad_value("--proto", arg, -EINVAL,
-					 "tcp, udp, sctp, udplite, dccp, icmp, icmpv6, gre or 1-255") : 0;
+		err = parse_proto(arg, &o->filter.proto);
+		return err ? bad_value("--proto", arg, err,
+				       "tcp, udp, sctp, udplite, dccp, icmp, icmpv6, gre or 1-255") : 0;
 	case '4': return parse_family(o, AF_INET);
 	case '6': return parse_family(o, AF_INET6);
 	case OPT_PID:

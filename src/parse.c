@@ -172,6 +172,7 @@ static const struct {
 int parse_proto(const char *s, uint8_t *out)
 {
 	uint32_t v;
+	int err;
 
 	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
 		if (s && !strcasecmp(s, protos[i].name)) {
@@ -179,8 +180,9 @@ int parse_proto(const char *s, uint8_t *out)
 			return 0;
 		}
 	}
-	if (parse_u32(s, 1, 255, &v))
-		return -EINVAL;
+	err = parse_u32(s, 1, 255, &v);
+	if (err)
+		return err; /* -ERANGE: a number, not 1-255 */
 	*out = (uint8_t)v;
 	return 0;
 }

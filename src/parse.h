@@ -16,7 +16,8 @@ int parse_duration_ns(const char *s, uint64_t *out_ns);
 int parse_size(const char *s, uint64_t *out);
 /* "3306" or "80,443,8080": appends to ports[*n], deduplicated, max @cap. */
 int parse_port_list(const char *s, uint16_t *ports, size_t cap, size_t *n);
-/* "tcp", "udp", "sctp" (case-insensitive) or a number 1..255 -> IPPROTO_*. */
+/* "tcp", "udp", "sctp" (case-insensitive) or a number 1..255 -> IPPROTO_*;
+ * -ERANGE for another number, -EINVAL for anything else. */
 int parse_proto(const char *s, uint8_t *out);
 /* IPPROTO_* -> lower-case name, or NULL when natwho has no name for it. */
 const char *proto_name(uint8_t proto);

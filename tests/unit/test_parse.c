@@ -114,8 +114,9 @@ static void test_proto(void **state)
 	assert_int_equal(p, IPPROTO_SCTP);
 	assert_int_equal(parse_proto("47", &p), 0);
 	assert_int_equal(p, 47);
-	assert_int_equal(parse_proto("0", &p), -EINVAL);
-	assert_int_equal(parse_proto("256", &p), -EINVAL);
+	assert_int_equal(parse_proto("0", &p), -ERANGE);
+	assert_int_equal(parse_proto("256", &p), -ERANGE);
+	assert_int_equal(parse_proto("-1", &p), -EINVAL);
 	assert_int_equal(parse_proto("tcpx", &p), -EINVAL);
 	assert_string_equal(proto_name(IPPROTO_TCP), "tcp");
 	assert_null(proto_name(200));
