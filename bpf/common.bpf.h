@@ -192,12 +192,36 @@ static __always_inline unsigned long nw_skb_nfct(const struct sk_buff *skb)
 #endif
 
 /*
- * nw_skb_nfct(@skb), and nw_skb_from_local_task(@skb) in *@local.
+ * --cgroup: @sk if it is the socket of a packet this host generated
+ * (@skb_iif 0), else NULL: whose cgroup nw_join_lookup() may check.
  */
-static __always_inline unsigned long nw_skb_fields(const struct sk_buff *skb, int *local)
+static __always_inline const struct sock *nw_local_sk(const struct sock *sk, int skb_iif)
+{
+	return filter.cgroup && !skb_iif ? sk : NULL;
+}
+
+/* nw_local_sk() of @skb's fields. */
+static __always_inline const struct sock *nw_skb_local_sk(const struct sk_buff *skb)
+{
+	if (!filter.cgroup)
+		return NULL;
+#ifdef NW_BTF_SKB
+	return nw_local_sk(skb->sk, skb->skb_iif);
+#else
+	return nw_local_sk(BPF_CORE_READ(skb, sk), BPF_CORE_READ(skb, skb_iif));
+#endif
+}
+
+/*
+ * nw_skb_nfct(@skb), nw_skb_from_local_task(@skb) in *@local and
+ * nw_skb_local_sk(@skb) in *@lsk.
+ */
+static __always_inline unsigned long nw_skb_fields(const struct sk_buff *skb, int *local,
+						   const struct sock **lsk)
 {
 #ifdef NW_BTF_SKB
 	*local = nw_skb_from_local_task(skb);
+	*lsk = nw_skb_local_sk(skb);
 	return skb->_nfct;
 #else
 	__u32 lo = NW_MIN(NW_MIN(NW_SKB_OFF(sk), NW_SKB_OFF(_nfct)), NW_SKB_OFF(skb_iif));
@@ -208,12 +232,14 @@ static __always_inline unsigned long nw_skb_fields(const struct sk_buff *skb, in
 
 	if (hi - lo > NW_SKB_SPAN || bpf_probe_read_kernel(span, hi - lo, (const __u8 *)skb + lo)) {
 		*local = nw_skb_from_local_task(skb);
+		*lsk = nw_skb_local_sk(skb);
 		return nw_skb_nfct(skb);
 	}
 	NW_SKB_SPAN_READ(nfct, _nfct);
 	NW_SKB_SPAN_READ(sk, sk);
 	NW_SKB_SPAN_READ(iif, skb_iif);
 	*local = nw_sent_by_task((const struct sock *)sk, iif);
+	*lsk = nw_local_sk((const struct sock *)sk, iif);
 	return nfct;
 #endif
 }
@@ -417,35 +443,6 @@ static __always_inline void nw_ct_span(__u32 *lo, __u32 *hi)
 #endif
 
 /*
- * --cgroup: find the record of the socket that opened the connection whose
- * ORIGINAL tuple is @orig.  1 and @who filled when found.  0 when not: the
- * connection is not the cgroups'; but if a recorded socket used its source
- * address, the record was evicted or never made (socket opened before natwho,
- * or a process sharing the network namespace outside the cgroups): count it.
- */
-static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig, __u8 family,
-					  __u8 proto, struct nw_join_val *who)
-{
-	struct nw_join_src src = { .family = family };
-	struct nw_join_key key;
-	struct nw_join_val *rec;
-
-	__builtin_memset(&key, 0, sizeof(key));
-	nw_tuple_from(&key.orig, orig, family, proto);
-	key.family = family;
-	key.proto = proto;
-	rec = bpf_map_lookup_elem(&nw_join, &key);
-	if (rec) {
-		*who = *rec;
-		return 1;
-	}
-	__builtin_memcpy(src.addr, key.orig.src, sizeof(src.addr));
-	if (bpf_map_lookup_elem(&nw_join_src, &src))
-		nw_percpu_inc(&nw_join_missed);
-	return 0;
-}
-
-/*
  * The current task, readable with plain loads.  Its ids come from
  * task_struct: BPF_PROG_TYPE_NETFILTER programs may call
  * bpf_get_current_pid_tgid() and bpf_get_current_cgroup_id() only from Linux
@@ -462,6 +459,129 @@ static __always_inline struct task_struct *nw_current(void)
 #else
 	return bpf_get_current_task_btf();
 #endif
+}
+
+/* Fields of a socket and of what hangs off it (cgroups), read the object's way. */
+#ifdef NW_BTF_SKB
+#define NW_SK_READ NW_READ_DIRECT
+#else
+#define NW_SK_READ(dst, x) bpf_core_read(&(dst), sizeof(dst), &(x))
+#endif
+
+/* How far up from a socket's cgroup nw_sk_cgroup_watched() looks. */
+#define NW_CG_DEPTH 16
+
+static __always_inline int nw_cgroup_id_watched(__u64 id)
+{
+#pragma unroll
+	for (int i = 0; i < NW_MAX_CGROUPS; i++) {
+		if (i >= filter.ncgroups)
+			break;
+		if (filter.cgroup_ids[i] == id)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * --cgroup: is local socket @sk's cgroup (cgroup v2, set when the socket was
+ * created) a watched one or below one?  1: yes, its id in *@id; 0: no; -1:
+ * not known (not a full socket, a kernel before 5.15 without the socket's
+ * cgroup pointer, or deeper than NW_CG_DEPTH levels below a watched one).
+ */
+static __always_inline int nw_sk_cgroup_watched(const struct sock *sk, __u64 *id)
+{
+	struct cgroup_subsys_state *parent;
+	struct kernfs_node *kn;
+	struct cgroup *cg;
+	__u64 cid;
+	__u8 state;
+
+	if (!bpf_core_field_exists(struct sock_cgroup_data, cgroup))
+		return -1;
+	/* struct sock_common first: time-wait and request sockets end there */
+#ifdef NW_BTF_SKB
+	state = sk->__sk_common.skc_state;
+#else
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+#endif
+	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
+		return -1;
+	NW_SK_READ(cg, sk->sk_cgrp_data.cgroup);
+	for (int i = 0; i < NW_CG_DEPTH; i++) {
+		if (!cg)
+			return -1;
+		NW_SK_READ(kn, cg->kn);
+		if (!kn)
+			return -1;
+		NW_SK_READ(cid, kn->id);
+		if (!i)
+			*id = cid;
+		if (nw_cgroup_id_watched(cid))
+			return 1;
+		NW_SK_READ(parent, cg->self.parent);
+		if (!parent)
+			return 0; /* the root: none of them */
+		NW_SK_READ(cg, parent->cgroup);
+	}
+	return -1;
+}
+
+/*
+ * @who's process fields from @task.  By helper, not plain loads: the
+ * compiler merges these stores with nw_join_lookup()'s copy of a record, and
+ * the verifier refuses one load instruction for a map value and a task.
+ */
+static __always_inline void nw_task_into(struct nw_join_val *who, struct task_struct *task)
+{
+	bpf_core_read(&who->pid, sizeof(who->pid), &task->pid);
+	bpf_core_read(&who->tgid, sizeof(who->tgid), &task->tgid);
+	bpf_core_read(who->comm, sizeof(who->comm), &task->comm);
+}
+
+/*
+ * --cgroup: find the record of the socket that opened the connection whose
+ * ORIGINAL tuple is @orig.  1 and @who filled when found.
+ *
+ * None for a socket of the traced namespace itself (@lsk: a hostNetwork pod,
+ * a node daemon; UDP's record is written at egress, after the hooks that
+ * report the flow): its own cgroup decides, and its owner is the current
+ * task when it sends from a syscall.
+ *
+ * 0 when not found: the connection is not the cgroups'; but if a recorded
+ * socket used its source address and the socket did not tell, the record
+ * was evicted or never made (socket opened before natwho, or a process
+ * sharing the network namespace outside the cgroups): count it.
+ */
+static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig, __u8 family,
+					  __u8 proto, const struct sock *lsk,
+					  struct nw_join_val *who)
+{
+	struct nw_join_src src = { .family = family };
+	struct nw_join_key key;
+	struct nw_join_val *rec;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	nw_tuple_from(&key.orig, orig, family, proto);
+	key.family = family;
+	key.proto = proto;
+	rec = bpf_map_lookup_elem(&nw_join, &key);
+	if (rec) {
+		*who = *rec;
+		return 1;
+	}
+	if (lsk) {
+		int w = nw_sk_cgroup_watched(lsk, &who->cgroup_id);
+
+		if (w > 0 && nw_sk_sent_by_owner(lsk))
+			nw_task_into(who, nw_current());
+		if (w >= 0)
+			return w;
+	}
+	__builtin_memcpy(src.addr, key.orig.src, sizeof(src.addr));
+	if (bpf_map_lookup_elem(&nw_join_src, &src))
+		nw_percpu_inc(&nw_join_missed);
+	return 0;
 }
 
 /* Who opened the connection: with --cgroup the socket's owner from its
@@ -496,7 +616,8 @@ static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_joi
  * tuples are read.
  */
 static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 hook,
-				   struct task_struct *task, __s32 verdict, int has_verdict)
+				   struct task_struct *task, const struct sock *lsk, __s32 verdict,
+				   int has_verdict)
 {
 #ifdef NW_BTF_CT
 	struct nf_conntrack_tuple orig_copy, reply_copy;
@@ -561,7 +682,7 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 			return;
 	}
 	if (filter.cgroup) { /* last: a miss is counted only for what passed the rest */
-		if (!nw_join_lookup(orig, family, proto, &who))
+		if (!nw_join_lookup(orig, family, proto, lsk, &who))
 			return;
 		if (filter.tgid && filter.tgid != who.tgid)
 			return;

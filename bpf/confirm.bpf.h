@@ -46,14 +46,15 @@ static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_
 					    int verdict, struct task_struct *self)
 {
 	struct task_struct *task = NULL;
+	const struct sock *lsk;
 	int local;
-	unsigned long nfct = nw_skb_fields(skb, &local);
+	unsigned long nfct = nw_skb_fields(skb, &local, &lsk);
 
 	if (verdict != NW_NF_DROP && (nfct & NW_NFCT_PTRMASK) != ct_at_entry)
 		return; /* clash resolved onto the entry already in the table */
 	if (local)
 		task = self ? self : nw_current();
-	nw_emit(NW_CT(ct_at_entry), 0, NW_HOOK_CONFIRM, task, verdict, 1);
+	nw_emit(NW_CT(ct_at_entry), 0, NW_HOOK_CONFIRM, task, lsk, verdict, 1);
 }
 
 /*

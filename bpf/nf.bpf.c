@@ -20,6 +20,7 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 	unsigned long nfct = nw_skb_nfct(skb);
 	unsigned long ctinfo = nfct & 7;
 	struct task_struct *task = NULL;
+	const struct sock *lsk = NULL;
 	const struct nf_conn *ct;
 	unsigned long status;
 
@@ -32,10 +33,14 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 	if (status & (1UL << IPS_CONFIRMED_BIT))
 		return NW_NF_ACCEPT;
 
-	/* LOCAL_IN runs in softirq: the current task is unrelated there. */
-	if (hook == NW_HOOK_POSTROUTING && nw_skb_from_local_task(skb))
-		task = nw_current();
-	nw_emit(ct, ctx->state->net->ns.inum, hook, task, 0, 0);
+	/* LOCAL_IN runs in softirq: the current task is unrelated there, and a
+	 * received packet's socket is the receiver's. */
+	if (hook == NW_HOOK_POSTROUTING) {
+		if (nw_skb_from_local_task(skb))
+			task = nw_current();
+		lsk = nw_skb_local_sk(skb);
+	}
+	nw_emit(ct, ctx->state->net->ns.inum, hook, task, lsk, 0, 0);
 	return NW_NF_ACCEPT;
 }
 

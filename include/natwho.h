@@ -25,6 +25,7 @@
 #define NW_EVENT_VERSION_SHORT4 2 /* the first with struct nw_event4 */
 #define NW_COMM_LEN 16
 #define NW_MAX_PORTS 16
+#define NW_MAX_CGROUPS 16 /* --cgroup, --pod, --pod-uid */
 
 /* Which hook or probe saw the new conntrack entry. */
 enum nw_hook {
@@ -112,6 +113,11 @@ struct nw_filter {
 	__u8 cgroup; /* 1: only connections joined with a --cgroup socket record */
 	__u8 tree; /* 1: `-- CMD --children`: a connection with a local process is
 		    * shown only if that process is in "nw_tree" (bpf/proctree.bpf.c) */
+	__u8 ncgroups; /* --cgroup: how many of cgroup_ids are set */
+	__u8 pad[3];
+	/* --cgroup: the watched cgroups' ids, which a socket of the traced
+	 * namespace itself is checked against (nw_sk_cgroup_watched()) */
+	__u64 cgroup_ids[NW_MAX_CGROUPS];
 };
 
 /*

@@ -146,6 +146,26 @@ static int cgroup_check_type(int fd, const char *dir, enum bpf_attach_type type,
 }
 
 /* Link every program to one directory. */
+/*
+ * The id of the cgroup v2 directory @fd: what bpf_get_current_cgroup_id()
+ * and the kernel's cgroup->kn->id say, as its file handle carries it.
+ */
+static int cgroup_dir_id(int fd, uint64_t *id)
+{
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
+	} h = { .fh.handle_bytes = sizeof(uint64_t) };
+	int mount_id;
+
+	if (name_to_handle_at(fd, "", &h.fh, &mount_id, AT_EMPTY_PATH))
+		return -errno;
+	if (h.fh.handle_bytes != sizeof(uint64_t))
+		return -EPROTO;
+	memcpy(id, h.fh.f_handle, sizeof(*id));
+	return 0;
+}
+
 static int cgroup_link_dir(struct cgroup_attach *ca, struct cgroup_bpf *skel, const char *dir,
 			   char *why, size_t why_len)
 {
@@ -155,6 +175,12 @@ static int cgroup_link_dir(struct cgroup_attach *ca, struct cgroup_bpf *skel, co
 	if (fd < 0) {
 		err = -errno;
 		snprintf(why, why_len, "cannot open cgroup '%s': %s", dir, strerror(-err));
+		return err;
+	}
+	err = cgroup_dir_id(fd, &ca->ids[ca->ndirs]);
+	if (err) {
+		snprintf(why, why_len, "cannot read the id of cgroup '%s': %s", dir, strerror(-err));
+		close(fd);
 		return err;
 	}
 	cgroup_progs(skel, progs);
@@ -255,6 +281,13 @@ int cgroup_attach__check(struct cgroup_attach *ca)
 		left += !ca->gone[i];
 	}
 	return left;
+}
+
+void cgroup_attach__set_filter(const struct cgroup_attach *ca, struct nw_filter *f)
+{
+	f->cgroup = 1;
+	f->ncgroups = (uint8_t)ca->ndirs;
+	memcpy(f->cgroup_ids, ca->ids, sizeof(f->cgroup_ids));
 }
 
 void cgroup_attach__join_fds(const struct cgroup_attach *ca, struct nw_join_fds *fds)

@@ -22,8 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "natwho.h" /* NW_MAX_CGROUPS */
 
-#define NW_MAX_CGROUPS 16
 #define NW_CGROUP_MAX_MOUNTS 4
 #define NW_POD_UID_LEN 36 /* "8-4-4-4-12" lower-case hex */
 #define NW_POD_STATIC_UID_LEN 32 /* a static pod's config hash, hex */
@@ -95,6 +95,7 @@ struct cgroup_attach {
 	char *dirs[NW_MAX_CGROUPS]; /* the directories linked, NW_CGROUP_NPROGS links each */
 	int ndirs;
 	bool gone[NW_MAX_CGROUPS]; /* removed since (cgroup_attach__check()) */
+	uint64_t ids[NW_MAX_CGROUPS]; /* their cgroup ids */
 };
 
 /*
@@ -105,6 +106,9 @@ struct cgroup_attach {
  */
 int cgroup_attach__open(struct cgroup_attach *ca, const char *const *dirs, int ndirs, char *why,
 			size_t why_len);
+/* Turn on @f's --cgroup filter, for the cgroups linked. */
+struct nw_filter;
+void cgroup_attach__set_filter(const struct cgroup_attach *ca, struct nw_filter *f);
 /* The maps a capture backend must share (struct nw_backend_opts.join). */
 void cgroup_attach__join_fds(const struct cgroup_attach *ca, struct nw_join_fds *fds);
 /* Sum of the per-CPU missed-join counters. */

@@ -543,7 +543,7 @@ static int start_cgroups(struct app *app)
 		ret = exit_code_for(err);
 		goto cleanup;
 	}
-	app->opts.filter.cgroup = 1;
+	cgroup_attach__set_filter(&app->cga, &app->opts.filter);
 cleanup:
 	free(dirs);
 	return ret;

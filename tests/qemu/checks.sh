@@ -13,7 +13,8 @@
 #   nwc_e2e BACKEND       the host suite's scenarios on the iptables-mode
 #                         incident topology of netns.sh: IPv4+IPv6, TCP+UDP
 #                         through a DNAT, pid/comm, a forwarded connection,
-#                         --port, --count, --pid and --netns (path and inode)
+#                         --port, --count, --pid, --netns (path and inode),
+#                         and --cgroup of node processes (TCP, UDP)
 #   nwc_noconntrack BACKEND  nf_conntrack is a module and not loaded (boot
 #                         with natwho.modules=0): natwho says so, exit 4;
 #                         once loaded, the backend attaches (77 when it
@@ -358,6 +359,73 @@ nwc_noconntrack() {
 	return "$NWC_FAILED"
 }
 
+# The cgroup v2 mount: /sys/fs/cgroup/unified in a hybrid layout, else the
+# first one; empty when there is none.
+nwc_cgroup_root() {
+	if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+		echo /sys/fs/cgroup/unified
+	else
+		awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
+	fi
+}
+
+# nwc_cg_client DIR ARGS...: nw-connect ARGS in cgroup DIR and the node's
+# namespace, as nwc_client.
+nwc_cg_client() {
+	local dir=$1
+	shift
+	bash -c 'echo $$ >"$0/cgroup.procs" || exit 126; ns=$1; shift
+		exec nsenter --net="/var/run/netns/$ns" -- "$@"' "$dir" "$NODE" "$CONNECT" "$@" \
+		>"$NWC_TMP/reply" 2>&1 &
+	NWC_CPID=$!
+	wait "$NWC_CPID"
+	NWC_REPLY=$(cat "$NWC_TMP/reply")
+}
+
+# --cgroup of processes in the node's namespace itself (a hostNetwork pod, a
+# node daemon): TCP (recorded at connect), connected and sendto UDP (recorded
+# at egress, after the flow is reported: their socket's cgroup decides) with
+# pid, comm and the cgroup's id; a client of the same namespace outside the
+# cgroup is neither shown nor counted as a missed join.
+nwc_e2e_cgroup() {
+	local root dir id c pt pu ps po
+	root=$(nwc_cgroup_root)
+	if [ -z "$root" ]; then
+		echo "unsupported: $NWC_BACKEND: --cgroup: no cgroup v2 file system mounted"
+		return 0
+	fi
+	dir=$root/natwho-nwc-$$
+	mkdir "$dir" || { nwc_fail "--cgroup: cannot create $dir"; return; }
+	id=$(stat -c %i "$dir")
+	c=$(nwc_common)
+	if nwc_start cgroup "$NODE" --cgroup "$dir"; then
+		nwc_cg_client "$dir" connect "$CLUSTER_IP_MYSQL" 3306
+		pt=$NWC_CPID
+		nwc_cg_client "$dir" -u connect "$CLUSTER_IP_DNS" 53
+		pu=$NWC_CPID
+		nwc_expect_reply "--cgroup: connected UDP answered" "dns-a-0"
+		nwc_cg_client "$dir" sendto "$CLUSTER_IP_DNS" 53
+		ps=$NWC_CPID
+		nwc_client "$NODE" -u connect "$CLUSTER_IP_DNS" 53
+		po=$NWC_CPID
+		nwc_stop 1
+		nwc_expect_clean_end "--cgroup"
+		nwc_expect "--cgroup: TCP of the cgroup, pid/comm/cgroup" 1 \
+			"$c and .proto == \"tcp\" and .orig.dst == \"$CLUSTER_IP_MYSQL\" and .pid == $pt
+			 and .comm == \"nw-connect\" and .cgroup == $id and .landed.addr == \"$POD_B\""
+		nwc_expect "--cgroup: connected UDP of the cgroup, pid/comm/cgroup" 1 \
+			"$c and .proto == \"udp\" and .orig.dst == \"$CLUSTER_IP_DNS\" and .pid == $pu
+			 and .comm == \"nw-connect\" and .cgroup == $id and .landed.addr == \"$POD_A\""
+		nwc_expect "--cgroup: sendto UDP of the cgroup, pid/comm/cgroup" 1 \
+			"$c and .proto == \"udp\" and .pid == $ps and .comm == \"nw-connect\"
+			 and .cgroup == $id and .landed.addr == \"$POD_A\""
+		nwc_expect "--cgroup: nothing from outside it (pid $po)" 0 ".pid == $po"
+		nwc_expect_json_summary "--cgroup: 3 events, no join missed" \
+			".events == 3 and .join_missed == 0"
+	fi
+	rmdir "$dir" || nwc_fail "--cgroup: $dir left behind"
+}
+
 nwc_e2e() {
 	nwc_init "$1"
 	nwc_e2e_dnat
@@ -365,6 +433,7 @@ nwc_e2e() {
 	nwc_e2e_count
 	nwc_e2e_pid
 	nwc_e2e_netns
+	nwc_e2e_cgroup
 	return "$NWC_FAILED"
 }
 
