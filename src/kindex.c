@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "conn.h"
+#include "fmt.h"
 #include "k8s_int.h"
 
 #define KMARK_N 13
@@ -193,6 +195,52 @@ void kindex__stats(const struct kindex *idx, struct kindex_stats *st)
 	st->ipvs = idx->ipvs[0] || idx->ipvs[1];
 	for (uint32_t i = 0; i < idx->vips.n && !st->ipvs_sets; i++)
 		st->ipvs_sets = idx->vips.v[i].origin == KO_IPSET;
+}
+
+static bool kpod__same(const struct kpod *a, const struct kpod *b)
+{
+	return a->ns && b->ns && a->name && b->name && !strcmp(a->ns, b->ns) &&
+	       !strcmp(a->name, b->name);
+}
+
+uint32_t kindex__pod_conflicts(const struct kindex *idx, char *buf, size_t len)
+{
+	uint32_t n = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (uint32_t i = 0; i < idx->pods.n; i++) {
+		const struct kpod *p = &idx->pods.v[i];
+
+		for (uint8_t j = 0; j < p->nips && !p->host_network; j++) {
+			char addr[NW_ADDRSTRLEN];
+			const struct kpod *first;
+			struct kkey k;
+			uint32_t e;
+
+			kkey__set(&k, p->ips[j].family, p->ips[j].addr, 0, 0);
+			e = ktab__find(&idx->t_names, &k);
+			if (e == KNONE || idx->names.v[e].pod == KNONE || idx->names.v[e].pod == i)
+				continue;
+			first = &idx->pods.v[idx->names.v[e].pod];
+			if (kpod__same(first, p)) /* one pod in two snapshots */
+				continue;
+			if (!n++ && len)
+				fmt__snprintf(buf, len, "pods %s/%s and %s/%s both have address %s "
+					      "(in the --k8s snapshots): natwho names it after %s/%s, "
+					      "listed first", first->ns, first->name, p->ns, p->name,
+					      conn__addr_str(p->ips[j].family, p->ips[j].addr, addr,
+							     sizeof(addr)),
+					      first->ns, first->name);
+		}
+	}
+	if (n > 1 && len) {
+		size_t used = strlen(buf);
+
+		fmt__snprintf(buf + used, len - used, "; %u pod addresses are claimed twice in all",
+			      n);
+	}
+	return n;
 }
 
 /* The node's own addresses alone say nothing about where NAT should send a

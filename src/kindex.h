@@ -152,6 +152,14 @@ int kindex__add_source(struct kindex *idx, enum ksrc_kind kind, const char *name
 		       const char *data, size_t len, char *errbuf, size_t errlen);
 void kindex__stats(const struct kindex *idx, struct kindex_stats *st);
 /*
+ * Pod addresses that two different pods claim (two --k8s snapshots of
+ * clusters whose pod networks overlap, an old and a new snapshot after the
+ * address went to another pod): the index names each after the pod listed
+ * first.  How many such pod addresses the index has, with one line about
+ * the first in @buf.
+ */
+uint32_t kindex__pod_conflicts(const struct kindex *idx, char *buf, size_t len);
+/*
  * The network namespace (inode) whose NAT rules the index has: the node's.
  * A connection that conntrack tracked in another one (fentry and kprobe see
  * every namespace: a pod's own, a service mesh's REDIRECT to its sidecar)

@@ -337,7 +337,7 @@ static void kn_restore(struct kindex *idx, struct kn_source *s, const char *why)
 static int kn_rebuild(struct knowledge *k, bool fatal)
 {
 	struct kindex *idx = kindex__new();
-	char err[512];
+	char err[512], msg[sizeof(k->pods_said)];
 
 	if (!idx)
 		return -ENOMEM;
@@ -366,6 +366,11 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 	kindex__set_node_netns(idx, k->opts.node_netns);
 	kindex__free(k->idx);
 	k->idx = idx;
+	/* once per new conflict, not at every refresh */
+	if (kindex__pod_conflicts(idx, msg, sizeof(msg)) && strcmp(msg, k->pods_said)) {
+		nw_warn("%s", msg);
+		snprintf(k->pods_said, sizeof(k->pods_said), "%s", msg);
+	}
 	return 0;
 }
 

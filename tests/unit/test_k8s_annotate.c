@@ -106,6 +106,46 @@ static void test_external_endpoint(void **state)
 	kindex__free(idx);
 }
 
+#define KT_POD(ns, name, ip)                                                             \
+	"{\"kind\": \"Pod\", \"metadata\": {\"namespace\": \"" ns "\", \"name\": \"" name \
+	"\"}, \"spec\": {\"nodeName\": \"node-9\"}, \"status\": {\"phase\": \"Running\", " \
+	"\"podIP\": \"" ip "\"}}"
+
+/*
+ * Two snapshots whose pods claim one address (clusters with overlapping pod
+ * networks, or an address that went to another pod between two snapshots):
+ * the first listed names it, and natwho says so; one pod listed by both is
+ * not a conflict.
+ */
+static void test_pod_conflicts(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct k8s_annot a;
+	char msg[512];
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_SNAPSHOT,
+		      "{\"kind\": \"List\", \"items\": [" KT_POD("a", "web-0", "10.224.5.5") ","
+		      KT_POD("a", "web-1", "10.224.5.6") "]}");
+	assert_int_equal(kindex__pod_conflicts(idx, msg, sizeof(msg)), 0);
+	assert_string_equal(msg, "");
+	kt_add_str_ok(idx, KSRC_SNAPSHOT,
+		      "{\"kind\": \"List\", \"items\": [" KT_POD("a", "web-1", "10.224.5.6") ","
+		      KT_POD("b", "db-0", "10.224.5.5") "]}");
+	assert_int_equal(kindex__pod_conflicts(idx, msg, sizeof(msg)), 1);
+	assert_string_equal(msg, "pods a/web-0 and b/db-0 both have address 10.224.5.5 (in the "
+				 "--k8s snapshots): natwho names it after a/web-0, listed first");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.1.5", 40000, "10.224.5.5", 80,
+		 "10.224.5.5", 80);
+	assert_int_equal(a.target.kind, K8S_KIND_POD);
+	assert_string_equal(a.target.name, "web-0");
+	kt_add_str_ok(idx, KSRC_SNAPSHOT,
+		      "{\"kind\": \"List\", \"items\": [" KT_POD("c", "cache-0", "10.224.5.6") "]}");
+	assert_int_equal(kindex__pod_conflicts(idx, msg, sizeof(msg)), 2);
+	assert_non_null(strstr(msg, "; 2 pod addresses are claimed twice in all"));
+	kindex__free(idx);
+}
+
 static void test_service_without_endpoints(void **state)
 {
 	struct kindex *idx = kindex__new();
@@ -1024,6 +1064,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_external_and_rules),
 		cmocka_unit_test(test_external_endpoint),
+		cmocka_unit_test(test_pod_conflicts),
 		cmocka_unit_test(test_ipvs),
 		cmocka_unit_test(test_foreign_netns),
 		cmocka_unit_test(test_service_without_endpoints),
