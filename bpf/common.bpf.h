@@ -90,6 +90,30 @@ static __always_inline __u64 nw_wakeup_flags(void)
 #define NW_NF_DROP 0
 #define NW_NF_ACCEPT 1
 
+/* Fields of a socket and of what hangs off it (cgroups), read the object's way. */
+#ifdef NW_BTF_SKB
+#define NW_SK_READ NW_READ_DIRECT
+#else
+#define NW_SK_READ(dst, x) bpf_core_read(&(dst), sizeof(dst), &(x))
+#endif
+
+/*
+ * Is @sk a full socket?  Its state is in struct sock_common, which
+ * time-wait and request sockets share; every other field of struct sock
+ * lies past their end.
+ */
+static __always_inline int nw_sk_full(const struct sock *sk)
+{
+	__u8 state;
+
+#ifdef NW_BTF_SKB
+	state = sk->__sk_common.skc_state;
+#else
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+#endif
+	return state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV;
+}
+
 /*
  * Is TCP (or SCTP) socket @sk's packet sent by the process that owns the
  * socket?  A process sends under the socket's lock (lock_sock(): connect,
@@ -105,17 +129,9 @@ static __always_inline __u64 nw_wakeup_flags(void)
 static __always_inline int nw_sk_sent_by_owner(const struct sock *sk)
 {
 	__u16 proto;
-	__u8 state;
 	int owned;
 
-	/* The state first: it is in struct sock_common, which time-wait and
-	 * request sockets share; sk_protocol lies past their end. */
-#ifdef NW_BTF_SKB
-	state = sk->__sk_common.skc_state;
-#else
-	state = BPF_CORE_READ(sk, __sk_common.skc_state);
-#endif
-	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
+	if (!nw_sk_full(sk))
 		return 0;
 #ifdef NW_BTF_SKB
 	proto = sk->sk_protocol;
@@ -461,13 +477,6 @@ static __always_inline struct task_struct *nw_current(void)
 #endif
 }
 
-/* Fields of a socket and of what hangs off it (cgroups), read the object's way. */
-#ifdef NW_BTF_SKB
-#define NW_SK_READ NW_READ_DIRECT
-#else
-#define NW_SK_READ(dst, x) bpf_core_read(&(dst), sizeof(dst), &(x))
-#endif
-
 /* How far up from a socket's cgroup nw_sk_cgroup_watched() looks. */
 #define NW_CG_DEPTH 16
 
@@ -484,28 +493,28 @@ static __always_inline int nw_cgroup_id_watched(__u64 id)
 }
 
 /*
- * --cgroup: is local socket @sk's cgroup (cgroup v2, set when the socket was
- * created) a watched one or below one?  1: yes, its id in *@id; 0: no; -1:
- * not known (not a full socket, a kernel before 5.15 without the socket's
- * cgroup pointer, or deeper than NW_CG_DEPTH levels below a watched one).
+ * --cgroup: is @sk, the socket of a packet this host sends, the socket of the
+ * flow (@proto, local port @sport) and its cgroup (cgroup v2, set when the
+ * socket was created) a watched one or below one?  1: yes, its id in *@id;
+ * 0: no; -1: not known (not a full socket, not the flow's: an encapsulation
+ * (vxlan, ipip, ESP) sends its outer packet with the inner one's socket; a
+ * kernel before 5.15 without the socket's cgroup pointer; deeper than
+ * NW_CG_DEPTH levels below a watched one).
  */
-static __always_inline int nw_sk_cgroup_watched(const struct sock *sk, __u64 *id)
+static __always_inline int nw_sk_cgroup_watched(const struct sock *sk, __u8 proto, __u16 sport,
+						__u64 *id)
 {
 	struct cgroup_subsys_state *parent;
 	struct kernfs_node *kn;
 	struct cgroup *cg;
+	__u16 sk_proto, num;
 	__u64 cid;
-	__u8 state;
 
-	if (!bpf_core_field_exists(struct sock_cgroup_data, cgroup))
+	if (!bpf_core_field_exists(struct sock_cgroup_data, cgroup) || !nw_sk_full(sk))
 		return -1;
-	/* struct sock_common first: time-wait and request sockets end there */
-#ifdef NW_BTF_SKB
-	state = sk->__sk_common.skc_state;
-#else
-	state = BPF_CORE_READ(sk, __sk_common.skc_state);
-#endif
-	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
+	NW_SK_READ(sk_proto, sk->sk_protocol);
+	NW_SK_READ(num, sk->__sk_common.skc_num); /* the local port, host order */
+	if (sk_proto != proto || (nw_proto_has_ports(proto) && num != sport))
 		return -1;
 	NW_SK_READ(cg, sk->sk_cgrp_data.cgroup);
 	for (int i = 0; i < NW_CG_DEPTH; i++) {
@@ -543,15 +552,18 @@ static __always_inline void nw_task_into(struct nw_join_val *who, struct task_st
  * --cgroup: find the record of the socket that opened the connection whose
  * ORIGINAL tuple is @orig.  1 and @who filled when found.
  *
- * None for a socket of the traced namespace itself (@lsk: a hostNetwork pod,
- * a node daemon; UDP's record is written at egress, after the hooks that
- * report the flow): its own cgroup decides, and its owner is the current
- * task when it sends from a syscall.
+ * A packet this host sends carries its socket (@lsk: a hostNetwork pod, a
+ * node daemon), whose own cgroup decides (nw_sk_cgroup_watched()): a record
+ * with the same tuple left by a closed socket of the cgroups does not make
+ * another cgroup's flow theirs, and UDP's record, written at egress after
+ * the hooks that report the flow, is not needed; the owner is then the
+ * current task when it sends from a syscall.
  *
  * 0 when not found: the connection is not the cgroups'; but if a recorded
- * socket used its source address and the socket did not tell, the record
- * was evicted or never made (socket opened before natwho, or a process
- * sharing the network namespace outside the cgroups): count it.
+ * socket used its source address and no socket told (forwarded or received
+ * packets, a socket natwho could not judge), the record was evicted or never
+ * made (socket opened before natwho, or a process sharing the network
+ * namespace outside the cgroups): count it.
  */
 static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig, __u8 family,
 					  __u8 proto, const struct sock *lsk,
@@ -560,23 +572,27 @@ static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig,
 	struct nw_join_src src = { .family = family };
 	struct nw_join_key key;
 	struct nw_join_val *rec;
+	__u64 cgid = 0;
+	int w = -1;
 
 	__builtin_memset(&key, 0, sizeof(key));
 	nw_tuple_from(&key.orig, orig, family, proto);
 	key.family = family;
 	key.proto = proto;
+	if (lsk)
+		w = nw_sk_cgroup_watched(lsk, proto, key.orig.sport, &cgid);
+	if (!w)
+		return 0;
 	rec = bpf_map_lookup_elem(&nw_join, &key);
 	if (rec) {
 		*who = *rec;
 		return 1;
 	}
-	if (lsk) {
-		int w = nw_sk_cgroup_watched(lsk, &who->cgroup_id);
-
-		if (w > 0 && nw_sk_sent_by_owner(lsk))
+	if (w > 0) {
+		who->cgroup_id = cgid;
+		if (nw_sk_sent_by_owner(lsk))
 			nw_task_into(who, nw_current());
-		if (w >= 0)
-			return w;
+		return 1;
 	}
 	__builtin_memcpy(src.addr, key.orig.src, sizeof(src.addr));
 	if (bpf_map_lookup_elem(&nw_join_src, &src))

@@ -114,11 +114,16 @@ struct nw_filter {
 	__u8 tree; /* 1: `-- CMD --children`: a connection with a local process is
 		    * shown only if that process is in "nw_tree" (bpf/proctree.bpf.c) */
 	__u8 ncgroups; /* --cgroup: how many of cgroup_ids are set */
-	__u8 pad[3];
+	__u8 pad[6]; /* zero */
 	/* --cgroup: the watched cgroups' ids, which a socket of the traced
 	 * namespace itself is checked against (nw_sk_cgroup_watched()) */
 	__u64 cgroup_ids[NW_MAX_CGROUPS];
 };
+
+_Static_assert(__builtin_offsetof(struct nw_filter, cgroup_ids) % 8 == 0 &&
+		       __builtin_offsetof(struct nw_filter, cgroup_ids) ==
+			       __builtin_offsetof(struct nw_filter, pad) + 6,
+	       "no implicit padding in struct nw_filter");
 
 /*
  * --cgroup/--pod: the cgroup programs (bpf/cgroup.bpf.c) record every socket

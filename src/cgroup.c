@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/magic.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -145,10 +146,11 @@ static int cgroup_check_type(int fd, const char *dir, enum bpf_attach_type type,
 	return err;
 }
 
-/* Link every program to one directory. */
 /*
  * The id of the cgroup v2 directory @fd: what bpf_get_current_cgroup_id()
- * and the kernel's cgroup->kn->id say, as its file handle carries it.
+ * and the kernel's cgroup->kn->id say, as its file handle carries it; where
+ * file handles are refused (a seccomp policy), its inode number, the same
+ * on 64-bit kernels.
  */
 static int cgroup_dir_id(int fd, uint64_t *id)
 {
@@ -156,15 +158,24 @@ static int cgroup_dir_id(int fd, uint64_t *id)
 		struct file_handle fh;
 		char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
 	} h = { .fh.handle_bytes = sizeof(uint64_t) };
+	struct stat st;
 	int mount_id;
 
-	if (name_to_handle_at(fd, "", &h.fh, &mount_id, AT_EMPTY_PATH))
+	if (!name_to_handle_at(fd, "", &h.fh, &mount_id, AT_EMPTY_PATH)) {
+		if (h.fh.handle_bytes != sizeof(uint64_t))
+			return -EPROTO;
+		memcpy(id, h.fh.f_handle, sizeof(*id));
+		return 0;
+	}
+	if (errno != EPERM && errno != ENOSYS && errno != EOPNOTSUPP)
 		return -errno;
-	if (h.fh.handle_bytes != sizeof(uint64_t))
-		return -EPROTO;
-	memcpy(id, h.fh.f_handle, sizeof(*id));
+	if (fstat(fd, &st))
+		return -errno;
+	*id = st.st_ino;
 	return 0;
 }
+
+/* Link every program to one directory. */
 
 static int cgroup_link_dir(struct cgroup_attach *ca, struct cgroup_bpf *skel, const char *dir,
 			   char *why, size_t why_len)

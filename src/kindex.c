@@ -234,12 +234,6 @@ uint32_t kindex__pod_conflicts(const struct kindex *idx, char *buf, size_t len)
 					      first->ns, first->name);
 		}
 	}
-	if (n > 1 && len) {
-		size_t used = strlen(buf);
-
-		fmt__snprintf(buf + used, len - used, "; %u pod addresses are claimed twice in all",
-			      n);
-	}
 	return n;
 }
 

@@ -64,7 +64,7 @@ enum k8s_kind {
 	K8S_KIND_LB_IP, /* Service status.loadBalancer.ingress */
 	K8S_KIND_POD,
 	K8S_KIND_NODE,
-	K8S_KIND_EXTERNAL, /* a Service endpoint that is neither pod nor node */
+	K8S_KIND_EXTERNAL, /* an EndpointSlice's endpoint with no pod behind it */
 };
 
 /* Which rule translated the destination. */
@@ -152,11 +152,11 @@ int kindex__add_source(struct kindex *idx, enum ksrc_kind kind, const char *name
 		       const char *data, size_t len, char *errbuf, size_t errlen);
 void kindex__stats(const struct kindex *idx, struct kindex_stats *st);
 /*
- * Pod addresses that two different pods claim (two --k8s snapshots of
- * clusters whose pod networks overlap, an old and a new snapshot after the
- * address went to another pod): the index names each after the pod listed
- * first.  How many such pod addresses the index has, with one line about
- * the first in @buf.
+ * Pod addresses that a different pod listed before already has (two --k8s
+ * snapshots of clusters whose pod networks overlap, an old and a new
+ * snapshot after the address went to another pod): the index names each
+ * after the pod listed first.  How many such claims the index has, with one
+ * line about the first in @buf ("" when none).
  */
 uint32_t kindex__pod_conflicts(const struct kindex *idx, char *buf, size_t len);
 /*

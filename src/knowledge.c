@@ -338,6 +338,7 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 {
 	struct kindex *idx = kindex__new();
 	char err[512], msg[sizeof(k->pods_said)];
+	uint32_t n;
 
 	if (!idx)
 		return -ENOMEM;
@@ -366,11 +367,15 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 	kindex__set_node_netns(idx, k->opts.node_netns);
 	kindex__free(k->idx);
 	k->idx = idx;
-	/* once per new conflict, not at every refresh */
-	if (kindex__pod_conflicts(idx, msg, sizeof(msg)) && strcmp(msg, k->pods_said)) {
-		nw_warn("%s", msg);
-		snprintf(k->pods_said, sizeof(k->pods_said), "%s", msg);
+	/* once per new first conflict, not at every refresh */
+	n = kindex__pod_conflicts(idx, msg, sizeof(msg));
+	if (n && strcmp(msg, k->pods_said)) {
+		if (n > 1)
+			nw_warn("%s; %u such claims in all", msg, n);
+		else
+			nw_warn("%s", msg);
 	}
+	snprintf(k->pods_said, sizeof(k->pods_said), "%s", msg);
 	return 0;
 }
 

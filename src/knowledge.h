@@ -75,7 +75,7 @@ struct knowledge {
 	bool kubectl_warned;
 	char kubectl_context[254]; /* pinned at start: "" when kubectl named none */
 	int rule_dumps_read; /* iptables-save, ip6tables-save, nft: how many gave output */
-	char pods_said[512]; /* the last warning about a pod address claimed twice */
+	char pods_said[512]; /* the first pod address claimed twice, as last warned ("": none) */
 	bool opened; /* knowledge__close() is a no-op before knowledge__open() */
 };
 

@@ -10,7 +10,8 @@
  *   nw-connect [-u] listen ADDR PORT BANNER
  *
  * NW_CONNECT_DEV=IFNAME binds the client's socket to a device first
- * (SO_BINDTODEVICE: a VRF's, to route in its table).
+ * (SO_BINDTODEVICE: a VRF's, to route in its table); NW_CONNECT_SPORT=PORT
+ * binds it to that local port (a tuple used again by another process).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +38,23 @@ static int resolve(const char *addr, const char *port, int udp, struct addrinfo 
 	return err ? -1 : 0;
 }
 
+/* Bind @fd (of @family) to local @port, any address. */
+static int bind_port(int fd, int family, int port)
+{
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1;
+
+	if (port <= 0 || port > 65535) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
+		return -1;
+	return family == AF_INET6 ? bind(fd, (struct sockaddr *)&a6, sizeof(a6)) :
+				    bind(fd, (struct sockaddr *)&a4, sizeof(a4));
+}
+
 /* connect() + send(), or with @unconnected one sendto() (UDP only). */
 static int do_connect(int udp, bool unconnected, const char *addr, const char *port,
 		      const char *msg)
@@ -54,6 +72,12 @@ static int do_connect(int udp, bool unconnected, const char *addr, const char *p
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, getenv("NW_CONNECT_DEV"),
 		       strlen(getenv("NW_CONNECT_DEV")))) {
 		fprintf(stderr, "nw-connect: bind to %s: %s\n", getenv("NW_CONNECT_DEV"),
+			strerror(errno));
+		return 1;
+	}
+	if (fd >= 0 && getenv("NW_CONNECT_SPORT") && bind_port(fd, ai->ai_family,
+							      atoi(getenv("NW_CONNECT_SPORT")))) {
+		fprintf(stderr, "nw-connect: bind to port %s: %s\n", getenv("NW_CONNECT_SPORT"),
 			strerror(errno));
 		return 1;
 	}

@@ -142,7 +142,8 @@ static void test_pod_conflicts(void **state)
 	kt_add_str_ok(idx, KSRC_SNAPSHOT,
 		      "{\"kind\": \"List\", \"items\": [" KT_POD("c", "cache-0", "10.224.5.6") "]}");
 	assert_int_equal(kindex__pod_conflicts(idx, msg, sizeof(msg)), 2);
-	assert_non_null(strstr(msg, "; 2 pod addresses are claimed twice in all"));
+	assert_string_equal(msg, "pods a/web-0 and b/db-0 both have address 10.224.5.5 (in the "
+				 "--k8s snapshots): natwho names it after a/web-0, listed first");
 	kindex__free(idx);
 }
 
