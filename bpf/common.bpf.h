@@ -208,19 +208,18 @@ static __always_inline unsigned long nw_skb_nfct(const struct sk_buff *skb)
 #endif
 
 /*
- * --cgroup: @sk if it is the socket of a packet this host generated
- * (@skb_iif 0), else NULL: whose cgroup nw_join_lookup() may check.
+ * @sk if it is the socket of a packet this host generated (@skb_iif 0), else
+ * NULL: the socket nw_emit() checks the flow against (nw_sk_owns_flow()),
+ * and whose cgroup nw_join_lookup() asks with --cgroup.
  */
 static __always_inline const struct sock *nw_local_sk(const struct sock *sk, int skb_iif)
 {
-	return filter.cgroup && !skb_iif ? sk : NULL;
+	return !skb_iif ? sk : NULL;
 }
 
 /* nw_local_sk() of @skb's fields. */
 static __always_inline const struct sock *nw_skb_local_sk(const struct sk_buff *skb)
 {
-	if (!filter.cgroup)
-		return NULL;
 #ifdef NW_BTF_SKB
 	return nw_local_sk(skb->sk, skb->skb_iif);
 #else
@@ -477,6 +476,21 @@ static __always_inline struct task_struct *nw_current(void)
 #endif
 }
 
+/*
+ * Is full socket @sk, which sent this host's packet, the socket of the flow
+ * (@proto, local port @sport)?  An encapsulation (vxlan, geneve, ipip, GRE,
+ * ESP) sends its outer packet with the inner flow's socket: not the outer
+ * flow's, nor its process's.
+ */
+static __always_inline int nw_sk_owns_flow(const struct sock *sk, __u8 proto, __u16 sport)
+{
+	__u16 sk_proto, num;
+
+	NW_SK_READ(sk_proto, sk->sk_protocol);
+	NW_SK_READ(num, sk->__sk_common.skc_num); /* the local port, host order */
+	return sk_proto == proto && (!nw_proto_has_ports(proto) || num == sport);
+}
+
 /* How far up from a socket's cgroup nw_sk_cgroup_watched() looks. */
 #define NW_CG_DEPTH 16
 
@@ -507,14 +521,10 @@ static __always_inline int nw_sk_cgroup_watched(const struct sock *sk, __u8 prot
 	struct cgroup_subsys_state *parent;
 	struct kernfs_node *kn;
 	struct cgroup *cg;
-	__u16 sk_proto, num;
 	__u64 cid;
 
-	if (!bpf_core_field_exists(struct sock_cgroup_data, cgroup) || !nw_sk_full(sk))
-		return -1;
-	NW_SK_READ(sk_proto, sk->sk_protocol);
-	NW_SK_READ(num, sk->__sk_common.skc_num); /* the local port, host order */
-	if (sk_proto != proto || (nw_proto_has_ports(proto) && num != sport))
+	if (!bpf_core_field_exists(struct sock_cgroup_data, cgroup) || !nw_sk_full(sk) ||
+	    !nw_sk_owns_flow(sk, proto, sport))
 		return -1;
 	NW_SK_READ(cg, sk->sk_cgrp_data.cgroup);
 	for (int i = 0; i < NW_CG_DEPTH; i++) {
@@ -627,7 +637,9 @@ static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_joi
  * Build and submit the event for a new conntrack entry.  @task: the current
  * task when it is the one that sent the packet (a local socket in process
  * context: nw_skb_from_local_task()), so its pid/comm/cgroup may be
- * recorded; NULL when not.  @netns: the inode number of the entry's network
+ * recorded if that socket is the flow's; NULL when not.  @lsk: the socket of
+ * a packet this host generated (nw_local_sk()), else NULL.  @netns: the
+ * inode number of the entry's network
  * namespace, 0 to read it from the entry.  The cheap filters run before the
  * tuples are read.
  */
@@ -689,6 +701,14 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		return;
 	if (filter.proto && filter.proto != proto)
 		return;
+	/* @task sent the packet from its socket's syscall (nw_sk_sent_by_owner()),
+	 * but an encapsulation's outer packet carries the inner flow's socket */
+	if (task && (!lsk || !nw_sk_owns_flow(lsk, proto, bpf_ntohs(orig->src.u.all)))) {
+		task = NULL;
+		tgid = 0;
+		if (filter.tgid && !filter.cgroup)
+			return;
+	}
 	if (filter.nports) {
 		if (!nw_proto_has_ports(proto))
 			return;

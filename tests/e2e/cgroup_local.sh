@@ -17,23 +17,11 @@ NW_P=nwc$$-
 
 cg_e2e_up
 nw_servers_up "$CONNECT"
-# The overlay on top of the client pod's veth: 10.251.0.1 (node) and
-# 10.251.0.2 (the client pod namespace as the peer).  Outer source ports
-# below the ephemeral range, so that none can equal the inner socket's.
-vx_up() { # NS LOCAL REMOTE OVERLAY-ADDR
-	ip -n "$1" link add nwvx0 type vxlan id 42 local "$2" remote "$3" dstport 4789 \
-		srcport 5000 5010 &&
-		ip -n "$1" addr add "$4/24" dev nwvx0 &&
-		ip -n "$1" link set nwvx0 up
-}
-vx_up "$NODE" 10.224.2.1 "$POD_C" 10.251.0.1 && vx_up "$PODC" "$POD_C" 10.224.2.1 10.251.0.2 ||
-	unsupported "cannot create a vxlan device here"
-mac=$(ip -n "$PODC" -j link show nwvx0 | jq -r '.[0].address')
-ip -n "$NODE" neigh replace 10.251.0.2 lladdr "$mac" dev nwvx0 nud permanent ||
-	fail "static neighbour entry"
+nw_vxlan_up || unsupported "cannot create a vxlan overlay here"
 
 nw_natwho_start "$TMP/vx.json" "$TMP/vx.err" -o json --cgroup "$CG2" ||
 	fail "natwho --cgroup did not start"
+nw_vxlan_forget
 cg_run_in "$CG2" "$NODE" bash -c 'echo natwho >/dev/udp/10.251.0.2/9999' ||
 	fail "the client in the cgroup could not send"
 sender=$CG_PID
