@@ -4,7 +4,8 @@
 # Every capture backend on this machine's kernel.  Each one natwho can attach
 # runs the shared end-to-end checks (tests/qemu/checks.sh: IPv4+IPv6,
 # TCP+UDP through a DNAT, pid/comm, a forwarded connection, --port, --count,
-# --pid, --netns PATH and INODE, --cgroup of node processes); each one it cannot is reported unsupported
+# --pid, --netns PATH and INODE, --cgroup of node processes, a vxlan
+# overlay's outer flow); each one it cannot is reported unsupported
 # with natwho's own reason, never passed.  tests/qemu/matrix.sh runs the same
 # checks inside Debian kernels for the backends this kernel lacks.
 #

@@ -17,7 +17,7 @@ NW_P=nwc$$-
 
 cg_e2e_up
 nw_servers_up "$CONNECT"
-nw_vxlan_up || unsupported "cannot create a vxlan overlay here"
+nw_vxlan_up "$PODC" 10.224.2.1 "$POD_C" || unsupported "cannot create a vxlan overlay here"
 
 nw_natwho_start "$TMP/vx.json" "$TMP/vx.err" -o json --cgroup "$CG2" ||
 	fail "natwho --cgroup did not start"

@@ -11,7 +11,7 @@ NW_P=nwt$$-
 . "$E2E_ROOT/tests/bench/cgroup_lib.sh" # the client pod namespace, the overlay's peer
 
 cg_e2e_up
-nw_vxlan_up || unsupported "cannot create a vxlan overlay here"
+nw_vxlan_up "$PODC" 10.224.2.1 "$POD_C" || unsupported "cannot create a vxlan overlay here"
 
 # send_over FILE ARGS...: natwho ARGS in the node namespace while a process
 # there sends one datagram over the overlay (its pid in SENDER).

@@ -110,22 +110,23 @@ nw_pod_up() { # name node-side-ifname v4 v4gw v6 v6gw
 		ip -n "$NODE" addr add "$gw6/64" dev "$veth" nodad
 }
 
-# nw_vxlan_up: an overlay (flannel's, calico's vxlan) on top of the client pod
-# namespace PODC's veth (tests/bench/cgroup_lib.sh): nwvx0 with 10.251.0.1
-# in the node namespace and 10.251.0.2 in PODC, the peer's neighbour entry
-# static and no IPv6 on it, so that only a test's own datagrams cross it.
-# One outer source port, 5000, below the ephemeral range: never an inner
-# socket's.  nw_vxlan_forget drops the outer flow's conntrack entry, so that
-# the next datagram opens it anew.
+# nw_vxlan_up PEER NODE-ADDR PEER-ADDR: an overlay (flannel's, calico's vxlan)
+# between the node namespace and pod namespace PEER, over their veth
+# (NODE-ADDR and PEER-ADDR its ends): nwvx0 with 10.251.0.1 in the node
+# namespace and 10.251.0.2 in PEER, the peer's neighbour entry static and no
+# IPv6 on it, so that only a test's own datagrams cross it.  One outer
+# source port, 5000, below the ephemeral range: never an inner socket's.
+# nw_vxlan_forget drops the outer flow's conntrack entry, so that the next
+# datagram opens it anew.
 nw_vxlan_forget() {
 	nw_in "$NODE" conntrack -D -p udp --orig-port-dst 4789 >/dev/null 2>&1 || true
 }
 
 nw_vxlan_up() {
-	local mac
-	nw_vxlan_dev "$NODE" 10.224.2.1 "$POD_C" 10.251.0.1 &&
-		nw_vxlan_dev "$PODC" "$POD_C" 10.224.2.1 10.251.0.2 &&
-		mac=$(ip -n "$PODC" -j link show nwvx0 | jq -r '.[0].address') &&
+	local peer=$1 mac
+	nw_vxlan_dev "$NODE" "$2" "$3" 10.251.0.1 &&
+		nw_vxlan_dev "$peer" "$3" "$2" 10.251.0.2 &&
+		mac=$(ip -n "$peer" -j link show nwvx0 | jq -r '.[0].address') &&
 		ip -n "$NODE" neigh replace 10.251.0.2 lladdr "$mac" dev nwvx0 nud permanent
 }
 

@@ -14,7 +14,8 @@
 #                         incident topology of netns.sh: IPv4+IPv6, TCP+UDP
 #                         through a DNAT, pid/comm, a forwarded connection,
 #                         --port, --count, --pid, --netns (path and inode),
-#                         and --cgroup of node processes (TCP, UDP)
+#                         --cgroup of node processes (TCP, UDP), and a vxlan
+#                         overlay's outer flow without the sender's process
 #   nwc_noconntrack BACKEND  nf_conntrack is a module and not loaded (boot
 #                         with natwho.modules=0): natwho says so, exit 4;
 #                         once loaded, the backend attaches (77 when it
@@ -426,6 +427,42 @@ nwc_e2e_cgroup() {
 	rmdir "$dir" || nwc_fail "--cgroup: $dir left behind"
 }
 
+# An encapsulation: a node process sends UDP over a vxlan overlay to pod A's
+# namespace (tests/lib/netns.sh nw_vxlan_up).  The outer packet leaves from
+# the same syscall with the inner flow's socket: the process is named on the
+# inner flow only.
+nwc_e2e_tunnel() {
+	local c pid
+	if ! nw_vxlan_up "$PODA" 10.224.1.1 "$POD_A" 2>"$NWC_TMP/vx.err"; then
+		echo "unsupported: $NWC_BACKEND: tunnel: no vxlan overlay here: $(head -c 200 "$NWC_TMP/vx.err")"
+		nwc_vxlan_down
+		return 0
+	fi
+	c=$(nwc_common)
+	if nwc_start tunnel "$NODE"; then
+		nw_vxlan_forget
+		nsenter --net="/var/run/netns/$NODE" -- \
+			bash -c 'echo natwho >/dev/udp/10.251.0.2/9999' &
+		pid=$!
+		wait "$pid" || nwc_fail "tunnel: could not send over the overlay"
+		nwc_stop 1
+		nwc_expect_clean_end "tunnel"
+		nwc_expect "tunnel: the inner flow, with its process" 1 \
+			"$c and .proto == \"udp\" and .orig.dst == \"10.251.0.2\" and .orig.dport == 9999
+			 and .pid == $pid and .comm == \"bash\""
+		nwc_expect "tunnel: the outer flow (to port 4789), without a process" 1 \
+			"$c and .proto == \"udp\" and .orig.dst == \"$POD_A\" and .orig.dport == 4789
+			 and .pid == null and .comm == null"
+	fi
+	nwc_vxlan_down
+}
+
+nwc_vxlan_down() {
+	ip -n "$NODE" link del nwvx0 2>/dev/null
+	ip -n "$PODA" link del nwvx0 2>/dev/null
+	return 0
+}
+
 nwc_e2e() {
 	nwc_init "$1"
 	nwc_e2e_dnat
@@ -434,6 +471,7 @@ nwc_e2e() {
 	nwc_e2e_pid
 	nwc_e2e_netns
 	nwc_e2e_cgroup
+	nwc_e2e_tunnel
 	return "$NWC_FAILED"
 }
 
