@@ -476,17 +476,24 @@ static __always_inline struct task_struct *nw_current(void)
 #endif
 }
 
+#define NW_SOCK_RAW 3
+
 /*
  * Is full socket @sk, which sent this host's packet, the socket of the flow
  * (@proto, local port @sport)?  An encapsulation (vxlan, geneve, ipip, GRE,
  * ESP) sends its outer packet with the inner flow's socket: not the outer
- * flow's, nor its process's.
+ * flow's, nor its process's.  A raw socket has no port (its inet_num is its
+ * protocol) and builds its own headers: its protocol's flows, any flow for
+ * IPPROTO_RAW (IP_HDRINCL: hping3, scapy).
  */
 static __always_inline int nw_sk_owns_flow(const struct sock *sk, __u8 proto, __u16 sport)
 {
-	__u16 sk_proto, num;
+	__u16 sk_proto, type, num;
 
 	NW_SK_READ(sk_proto, sk->sk_protocol);
+	NW_SK_READ(type, sk->sk_type);
+	if (type == NW_SOCK_RAW)
+		return sk_proto == proto || sk_proto == IPPROTO_RAW;
 	NW_SK_READ(num, sk->__sk_common.skc_num); /* the local port, host order */
 	return sk_proto == proto && (!nw_proto_has_ports(proto) || num == sport);
 }

@@ -21,7 +21,7 @@ nw_vxlan_up "$PODC" 10.224.2.1 "$POD_C" || unsupported "cannot create a vxlan ov
 
 nw_natwho_start "$TMP/vx.json" "$TMP/vx.err" -o json --cgroup "$CG2" ||
 	fail "natwho --cgroup did not start"
-nw_vxlan_forget
+nw_vxlan_forget || fail "the overlay's conntrack entry could not be dropped"
 cg_run_in "$CG2" "$NODE" bash -c 'echo natwho >/dev/udp/10.251.0.2/9999' ||
 	fail "the client in the cgroup could not send"
 sender=$CG_PID

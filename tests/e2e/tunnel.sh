@@ -5,7 +5,10 @@
 # outer packet, node:port -> peer:4789, from the same syscall and with the
 # inner packet's socket (skb_scrub_packet() keeps skb->sk), so both flows
 # look locally sent by that process.  natwho must name the process on the
-# inner flow only, and --pid must not show the outer one.
+# inner flow only, and --pid must not show the outer one.  A raw socket has
+# no port of its own (its inet_num is its protocol): its flows, through the
+# Service DNAT, keep their process, SOCK_RAW/IPPROTO_UDP and IP_HDRINCL
+# (IPPROTO_RAW) alike.
 NW_P=nwt$$-
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$E2E_ROOT/tests/bench/cgroup_lib.sh" # the client pod namespace, the overlay's peer
@@ -19,7 +22,7 @@ send_over() {
 	local file=$1
 	shift
 	nw_natwho_start "$TMP/$file" "$TMP/$file.err" -o json "$@" || fail "natwho did not start"
-	nw_vxlan_forget
+	nw_vxlan_forget || fail "the overlay's conntrack entry could not be dropped"
 	nw_client "$NODE" bash -c 'echo natwho >/dev/udp/10.251.0.2/9999' ||
 		fail "could not send over the overlay"
 	SENDER=$CLIENT_PID
@@ -48,7 +51,7 @@ waiter=$!
 NW_PIDS+=("$waiter")
 nw_natwho_start "$TMP/one.json" "$TMP/one.err" -o json --pid "$waiter" ||
 	fail "natwho --pid did not start"
-nw_vxlan_forget
+nw_vxlan_forget || fail "the overlay's conntrack entry could not be dropped"
 echo go >"$TMP/go"
 wait "$waiter" || fail "the sender behind the fifo failed"
 sleep 0.3
@@ -58,3 +61,20 @@ expect_json "$TMP/one.json" "--pid $waiter: its inner flow" \
 	".type == \"conn\" and .orig.dport == 9999 and .pid == $waiter"
 expect_json "$TMP/one.json" "--pid $waiter: not the outer one" \
 	".type == \"summary\" and .events == 1 and .lost == 0"
+
+# Raw sockets: a UDP datagram built by hand to the DNS Service, from source
+# ports 40555 (IPPROTO_UDP) and 40556 (IPPROTO_RAW, our own IP header).
+nw_natwho_start "$TMP/raw.json" "$TMP/raw.err" -o json --port 53 || fail "natwho did not start"
+nw_client "$NODE" "$CONNECT" raw "$CLUSTER_IP_DNS" 53 40555 || fail "raw IPPROTO_UDP send"
+raw_udp=$CLIENT_PID
+nw_client "$NODE" "$CONNECT" hdrincl "$CLUSTER_IP_DNS" 53 40556 || fail "raw IPPROTO_RAW send"
+raw_hdr=$CLIENT_PID
+sleep 0.3
+kill -INT "$NATWHO_PID"
+wait_natwho 5 || fail "natwho exited with $?"
+expect_json "$TMP/raw.json" "raw IPPROTO_UDP socket: its process ($raw_udp)" \
+	".type == \"conn\" and .orig.sport == 40555 and .orig.dport == 53 and .pid == $raw_udp
+	 and .dnat == true"
+expect_json "$TMP/raw.json" "raw IPPROTO_RAW socket: its process ($raw_hdr)" \
+	".type == \"conn\" and .orig.sport == 40556 and .orig.dport == 53 and .pid == $raw_hdr
+	 and .dnat == true"

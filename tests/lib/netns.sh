@@ -118,8 +118,11 @@ nw_pod_up() { # name node-side-ifname v4 v4gw v6 v6gw
 # source port, 5000, below the ephemeral range: never an inner socket's.
 # nw_vxlan_forget drops the outer flow's conntrack entry, so that the next
 # datagram opens it anew.
-nw_vxlan_forget() {
-	nw_in "$NODE" conntrack -D -p udp --orig-port-dst 4789 >/dev/null 2>&1 || true
+nw_vxlan_forget() { # fails when the entry is still there (or conntrack cannot say)
+	local left
+	nw_in "$NODE" conntrack -D -p udp --orig-port-dst 4789 >/dev/null 2>&1 # 1: none to delete
+	left=$(nw_in "$NODE" conntrack -L -p udp --orig-port-dst 4789 2>/dev/null) || return 1
+	[ -z "$left" ]
 }
 
 nw_vxlan_up() {

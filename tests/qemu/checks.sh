@@ -440,7 +440,7 @@ nwc_e2e_tunnel() {
 	fi
 	c=$(nwc_common)
 	if nwc_start tunnel "$NODE"; then
-		nw_vxlan_forget
+		nw_vxlan_forget || nwc_fail "tunnel: the overlay's conntrack entry stays"
 		nsenter --net="/var/run/netns/$NODE" -- \
 			bash -c 'echo natwho >/dev/udp/10.251.0.2/9999' &
 		pid=$!

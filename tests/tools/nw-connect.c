@@ -8,6 +8,12 @@
  *   nw-connect sendto ADDR PORT [MESSAGE]    UDP from an unbound, unconnected
  *                                            socket (the cgroup sendmsg path)
  *   nw-connect [-u] listen ADDR PORT BANNER
+ *   nw-connect raw ADDR PORT SPORT           one UDP datagram from source port
+ *                                            SPORT through a raw IPv4 socket:
+ *                                            SOCK_RAW/IPPROTO_UDP (natwho must
+ *                                            still name the process)
+ *   nw-connect hdrincl ADDR PORT SPORT       the same with SOCK_RAW/IPPROTO_RAW,
+ *                                            the IP header ours too
  *
  * NW_CONNECT_DEV=IFNAME binds the client's socket to a device first
  * (SO_BINDTODEVICE: a VRF's, to route in its table); NW_CONNECT_SPORT=PORT
@@ -24,6 +30,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 
 static int resolve(const char *addr, const char *port, int udp, struct addrinfo **res)
 {
@@ -140,6 +148,47 @@ static int do_listen(int udp, const char *addr, const char *port, const char *ba
 	return serve(fd, udp, banner);
 }
 
+/*
+ * One UDP datagram to @addr:@port from source port @sport over a raw IPv4
+ * socket, with our own IP header too when @hdrincl (its source address left
+ * 0 and its id and checksum to the kernel).  No reply is awaited.
+ */
+static int do_raw(bool hdrincl, const char *addr, const char *port, const char *sport)
+{
+	struct {
+		struct iphdr ip;
+		struct udphdr udp;
+		char data[8];
+	} pkt = { .data = "natwho\n" };
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	size_t off = hdrincl ? 0 : sizeof(pkt.ip);
+	int fd, p = atoi(port), sp = atoi(sport);
+
+	if (inet_pton(AF_INET, addr, &to.sin_addr) != 1 || p <= 0 || p > 65535 || sp <= 0 ||
+	    sp > 65535) {
+		fprintf(stderr, "nw-connect: raw: bad address or port\n");
+		return 2;
+	}
+	pkt.udp.source = htons(sp);
+	pkt.udp.dest = htons(p);
+	pkt.udp.len = htons(sizeof(pkt.udp) + sizeof(pkt.data));
+	pkt.udp.check = 0; /* none: allowed for UDP over IPv4 */
+	pkt.ip.version = 4;
+	pkt.ip.ihl = 5;
+	pkt.ip.ttl = 64;
+	pkt.ip.protocol = IPPROTO_UDP;
+	pkt.ip.tot_len = htons(sizeof(pkt));
+	pkt.ip.daddr = to.sin_addr.s_addr;
+	fd = socket(AF_INET, SOCK_RAW, hdrincl ? IPPROTO_RAW : IPPROTO_UDP);
+	if (fd < 0 || sendto(fd, (char *)&pkt + off, sizeof(pkt) - off, 0, (struct sockaddr *)&to,
+			     sizeof(to)) < 0) {
+		fprintf(stderr, "nw-connect: raw send to %s:%s: %s\n", addr, port, strerror(errno));
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int udp = argc > 1 && !strcmp(argv[1], "-u");
@@ -152,8 +201,11 @@ int main(int argc, char **argv)
 		return do_connect(1, true, argv[2], argv[3], argc > 4 ? argv[4] : "hello\n");
 	if (argc == 5 && !strcmp(argv[1], "listen"))
 		return do_listen(udp, argv[2], argv[3], argv[4]);
+	if (argc == 5 && (!strcmp(argv[1], "raw") || !strcmp(argv[1], "hdrincl")))
+		return do_raw(!strcmp(argv[1], "hdrincl"), argv[2], argv[3], argv[4]);
 	fprintf(stderr, "usage: nw-connect [-u] connect ADDR PORT [MESSAGE]\n"
 			"       nw-connect sendto ADDR PORT [MESSAGE]\n"
-			"       nw-connect [-u] listen ADDR PORT BANNER\n");
+			"       nw-connect [-u] listen ADDR PORT BANNER\n"
+			"       nw-connect raw|hdrincl ADDR PORT SPORT\n");
 	return 2;
 }
