@@ -26,11 +26,11 @@ say() {
 	sleep 0.3
 }
 
-ask() { # ask NS ADDR PORT: connect and show who answered
+ask() { # ask NS ADDR PORT: connect and show who answered, after natwho's line
 	local who
 	who=$(nw_in "$1" "$CONNECT" connect "$2" "$3" | tr -d '\n')
+	sleep 0.3 # natwho prints what it read at its next tick (50 ms)
 	printf '  -> answered by: %s\n' "${who:-nobody}" >&2
-	sleep 0.3
 }
 
 say "node-2: Services a/mysql-a ($CLUSTER_IP_MYSQL:3306 -> pod a/mysql-a-0 $POD_A) and a/pg-a ($CLUSTER_IP_PG:5432 -> the same pod)," \
