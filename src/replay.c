@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "capfile.h"
 #include "filter.h"
 #include "log.h"
@@ -20,6 +21,8 @@ struct replay {
 	struct nw_stats own_stats, *stats;
 	uint64_t last_ts; /* wall clock of the latest event: the end without a trailer */
 	bool stop; /* --count reached, or the output is gone */
+	bool counted; /* stopped by --count */
+	bool regular; /* the capture is a regular file: its end is there to read */
 };
 
 /* Text mode: where the capture comes from, on stderr before the records. */
@@ -74,8 +77,10 @@ static void replay_event(struct replay *rp, const struct cap_record *rec)
 	if (!o->quiet)
 		sink__conn(&rp->sink, &c);
 	rp->res->shown++;
-	if (ferror(o->out) || (o->count && rp->res->shown >= o->count))
+	if (ferror(o->out))
 		rp->stop = true;
+	else if (o->count && rp->res->shown >= o->count)
+		rp->stop = rp->counted = true;
 }
 
 static void replay_source(struct replay *rp, const struct cap_record *rec)
@@ -139,21 +144,46 @@ static int replay_records(struct replay *rp, struct capr *r, char *err, size_t e
 	return ret == 1 ? 0 : ret; /* 1: stopped early, on purpose */
 }
 
+/*
+ * --count stopped the replay: a file is read on to its trailer, nothing
+ * shown, for what the recording lost; a pipe is not (its writer may go on
+ * for hours), and its summary's `lost` stays 0.  The trailer's end time is
+ * not taken: the summary's span is the events shown.  A damaged rest is not
+ * this replay's error: the counts are then not known.
+ */
+static void replay_to_trailer(struct replay *rp, struct capr *r)
+{
+	struct cap_record rec;
+	char err[256];
+
+	while (!(rp->o->stop && *rp->o->stop) && capr__next(r, &rec, err, sizeof(err)) == 1) {
+		if (rec.type != CAP_REC_TRAILER)
+			continue;
+		rp->res->trailer = true;
+		rp->stats->lost = rec.trailer.lost;
+		rp->stats->join = rec.trailer.join;
+		rp->stats->join_missed = rec.trailer.join_missed;
+	}
+}
+
 static void replay_summary(struct replay *rp)
 {
 	rp->stats->events = rp->res->shown;
 	rp->stats->undecodable = rp->res->undecodable;
 	rp->stats->start_ns = rp->h->start_ns;
 	rp->stats->backend = rp->h->backend;
-	if (!rp->res->trailer) {
+	if (!rp->res->trailer)
 		rp->stats->lost = 0;
+	if (!rp->res->trailer || rp->counted)
 		rp->stats->end_ns = rp->last_ts;
-	}
 	sink__summary(&rp->sink, rp->o->text_f, rp->stats);
 	replay_check_events(rp);
 	if (rp->res->trailer && rp->stats->lost) /* as live, after the summary */
 		nw_warn("%llu events were lost while recording (ring buffer full): raise "
 			"--ringbuf-size", (unsigned long long)rp->stats->lost);
+	else if (rp->counted && !rp->res->trailer)
+		nw_warn("-c ended the replay before the capture's trailer: what the recording "
+			"lost is not known (the summary says 0)");
 	rp->stats->backend = NULL; /* the header's string goes with the reader */
 	if (rp->o->output == OUT_TEXT && rp->res->shown + rp->res->undecodable != rp->res->events)
 		fprintf(rp->o->text_f, "natwho: %llu of the %llu events read were shown\n",
@@ -167,10 +197,12 @@ int replay__fd(int fd, const char *name, const struct replay_opts *o, struct rep
 {
 	struct replay rp = { .o = o, .res = res, .stats = o->stats ?: &rp.own_stats };
 	char msg[512] = "";
+	struct stat st;
 	struct capr *r;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
+	rp.regular = !fstat(fd, &st) && S_ISREG(st.st_mode);
 	ret = capr__open_stoppable(&r, fd, o->stop, msg, sizeof(msg));
 	if (ret == -EINTR) /* stopped before the header came: nothing to show */
 		return NW_EXIT_OK;
@@ -186,6 +218,8 @@ int replay__fd(int fd, const char *name, const struct replay_opts *o, struct rep
 	if (!o->quiet)
 		sink__header(&rp.sink);
 	ret = replay_records(&rp, r, msg, sizeof(msg));
+	if (!ret && rp.counted && rp.regular)
+		replay_to_trailer(&rp, r);
 	replay_summary(&rp);
 	capr__close(r);
 	if (ret < 0) {
