@@ -23,6 +23,7 @@ struct replay {
 	bool stop; /* --count reached, or the output is gone */
 	bool counted; /* stopped by --count */
 	bool regular; /* the capture is a regular file: its end is there to read */
+	bool cut; /* a signal stopped the reading on after --count */
 };
 
 /* Text mode: where the capture comes from, on stderr before the records. */
@@ -146,17 +147,22 @@ static int replay_records(struct replay *rp, struct capr *r, char *err, size_t e
 
 /*
  * --count stopped the replay: a file is read on to its trailer, nothing
- * shown, for what the recording lost; a pipe is not (its writer may go on
- * for hours), and its summary's `lost` stays 0.  The trailer's end time is
- * not taken: the summary's span is the events shown.  A damaged rest is not
- * this replay's error: the counts are then not known.
+ * shown, for what the recording lost (about a second per 5 million events);
+ * a pipe is not (its writer may go on for hours), and its summary's `lost`
+ * stays 0 with a warning.  The trailer's end time is not taken: the
+ * summary's span ends with the last event read before --count stopped it.
+ * A damaged or truncated rest is reported as in a full replay (exit 5,
+ * after the summary); a signal stops the reading on, losses not known.
+ * Returns 0 or capr__next()'s error, with @err set.
  */
-static void replay_to_trailer(struct replay *rp, struct capr *r)
+static int replay_to_trailer(struct replay *rp, struct capr *r, char *err, size_t errlen)
 {
 	struct cap_record rec;
-	char err[256];
+	int ret;
 
-	while (!(rp->o->stop && *rp->o->stop) && capr__next(r, &rec, err, sizeof(err)) == 1) {
+	while ((ret = capr__next(r, &rec, err, errlen)) == 1) {
+		if (rp->o->stop && *rp->o->stop)
+			break;
 		if (rec.type != CAP_REC_TRAILER)
 			continue;
 		rp->res->trailer = true;
@@ -164,6 +170,11 @@ static void replay_to_trailer(struct replay *rp, struct capr *r)
 		rp->stats->join = rec.trailer.join;
 		rp->stats->join_missed = rec.trailer.join_missed;
 	}
+	if (rp->o->stop && *rp->o->stop && (ret == 1 || ret == -EINTR)) {
+		rp->cut = !rp->res->trailer;
+		return 0;
+	}
+	return ret;
 }
 
 static void replay_summary(struct replay *rp)
@@ -181,7 +192,7 @@ static void replay_summary(struct replay *rp)
 	if (rp->res->trailer && rp->stats->lost) /* as live, after the summary */
 		nw_warn("%llu events were lost while recording (ring buffer full): raise "
 			"--ringbuf-size", (unsigned long long)rp->stats->lost);
-	else if (rp->counted && !rp->res->trailer)
+	else if (rp->counted && (!rp->regular || rp->cut))
 		nw_warn("-c ended the replay before the capture's trailer: what the recording "
 			"lost is not known (the summary says 0)");
 	rp->stats->backend = NULL; /* the header's string goes with the reader */
@@ -219,7 +230,7 @@ int replay__fd(int fd, const char *name, const struct replay_opts *o, struct rep
 		sink__header(&rp.sink);
 	ret = replay_records(&rp, r, msg, sizeof(msg));
 	if (!ret && rp.counted && rp.regular)
-		replay_to_trailer(&rp, r);
+		ret = replay_to_trailer(&rp, r, msg, sizeof(msg));
 	replay_summary(&rp);
 	capr__close(r);
 	if (ret < 0) {

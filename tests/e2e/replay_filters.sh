@@ -74,7 +74,7 @@ diff <(conns "$TMP/all.json" | head -2) <(conns "$TMP/c2.json") || fail "-c 2 in
 # -c from a pipe stops before the trailer: the summary cannot know the
 # recording's losses, and says so.
 "$NATWHO" -r - -c 1 <"$TMP/cap" >/dev/null 2>"$TMP/c1.err"
-cat "$TMP/cap" | "$NATWHO" -r - -c 1 >/dev/null 2>"$TMP/c1p.err" # a pipe, on purpose
+{ cat "$TMP/cap" || :; } | "$NATWHO" -r - -c 1 >/dev/null 2>"$TMP/c1p.err" # a pipe, on purpose
 grep -q "what the recording lost is not known" "$TMP/c1p.err" ||
 	fail "-c 1 from a pipe: no word on the unknown losses: $(cat "$TMP/c1p.err")"
 ! grep -q "not known" "$TMP/c1.err" || fail "-c 1 from a file: read to the trailer, yet: $(cat "$TMP/c1.err")"

@@ -331,6 +331,15 @@ static void test_golden_filtered(void **state)
 	assert_non_null(strstr(r.text, "natwho: 2 events, 3 lost, 0 undecodable in 1.5s"));
 	run_free(&r);
 
+	/* reading on finds the damage a full replay would: the events asked
+	 * for are shown, then exit 5 as for any damaged capture */
+	o = (struct replay_opts){ .output = OUT_TEXT, .utc = true, .count = 1 };
+	replay_fixture("v1.0-corrupt-crc.nwcap", &o, &r);
+	assert_int_equal(r.rc, NW_EXIT_BADINPUT);
+	assert_int_equal(r.res.shown, 1);
+	assert_false(r.res.trailer);
+	run_free(&r);
+
 	o = (struct replay_opts){ .output = OUT_TEXT, .quiet = true };
 	{ /* the recording's losses are warned about, as live */
 		char *warned = NULL;
