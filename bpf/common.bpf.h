@@ -490,12 +490,18 @@ static __always_inline int nw_sk_owns_flow(const struct sock *sk, __u8 proto, __
 {
 	__u16 sk_proto, type, num;
 
+	/* The usual case first, in as few reads as it takes (each a helper
+	 * call in the probe-read object): the flow's protocol and port. */
 	NW_SK_READ(sk_proto, sk->sk_protocol);
+	if (sk_proto == proto) {
+		if (!nw_proto_has_ports(proto))
+			return 1;
+		NW_SK_READ(num, sk->__sk_common.skc_num); /* the local port, host order */
+		if (num == sport)
+			return 1;
+	}
 	NW_SK_READ(type, sk->sk_type);
-	if (type == NW_SOCK_RAW)
-		return sk_proto == proto || sk_proto == IPPROTO_RAW;
-	NW_SK_READ(num, sk->__sk_common.skc_num); /* the local port, host order */
-	return sk_proto == proto && (!nw_proto_has_ports(proto) || num == sport);
+	return type == NW_SOCK_RAW && (sk_proto == proto || sk_proto == IPPROTO_RAW);
 }
 
 /* How far up from a socket's cgroup nw_sk_cgroup_watched() looks. */
