@@ -149,33 +149,6 @@ static __always_inline int nw_sk_sent_by_owner(const struct sock *sk)
 	return owned != 0;
 }
 
-/*
- * May the current task be named as the one that opened the connection of a
- * packet with socket @sk and input interface @skb_iif?  Only for a packet of
- * a local socket (skb->sk) generated on this host (skb->skb_iif is 0: no
- * device received it) and sent from its owner's syscall
- * (nw_sk_sent_by_owner()): a connection's first packet leaves from the
- * connect()/sendmsg() of the process that opened it.  Forwarded packets have
- * no socket; received ones have skb_iif set.
- */
-static __always_inline int nw_sent_by_task(const struct sock *sk, int skb_iif)
-{
-	/* --cgroup: the socket's owner comes from its record instead */
-	return !filter.cgroup && sk && !skb_iif && nw_sk_sent_by_owner(sk);
-}
-
-/* nw_sent_by_task() of @skb's fields. */
-static __always_inline int nw_skb_from_local_task(const struct sk_buff *skb)
-{
-	if (filter.cgroup) /* not worth the reads */
-		return 0;
-#ifdef NW_BTF_SKB
-	return nw_sent_by_task(skb->sk, skb->skb_iif);
-#else
-	return nw_sent_by_task(BPF_CORE_READ(skb, sk), BPF_CORE_READ(skb, skb_iif));
-#endif
-}
-
 /* The skb's conntrack pointer and ctinfo bits. */
 static __always_inline unsigned long nw_skb_nfct(const struct sk_buff *skb)
 {
@@ -208,9 +181,10 @@ static __always_inline unsigned long nw_skb_nfct(const struct sk_buff *skb)
 #endif
 
 /*
- * @sk if it is the socket of a packet this host generated (@skb_iif 0), else
- * NULL: the socket nw_emit() checks the flow against (nw_sk_owns_flow()),
- * and whose cgroup nw_join_lookup() asks with --cgroup.
+ * @sk if it is the socket of a packet this host generated (@skb_iif 0: no
+ * device received it), else NULL: forwarded packets have no socket, received
+ * ones the receiver's.  The socket nw_emit() checks the flow against
+ * (nw_sk_owns_flow()), and whose cgroup nw_join_lookup() asks with --cgroup.
  */
 static __always_inline const struct sock *nw_local_sk(const struct sock *sk, int skb_iif)
 {
@@ -228,15 +202,27 @@ static __always_inline const struct sock *nw_skb_local_sk(const struct sk_buff *
 }
 
 /*
- * nw_skb_nfct(@skb), nw_skb_from_local_task(@skb) in *@local and
- * nw_skb_local_sk(@skb) in *@lsk.
+ * May the current task be named as the one that opened the connection of a
+ * packet whose local socket (nw_local_sk()) is @lsk?  Only when it sent from
+ * its owner's syscall (nw_sk_sent_by_owner()): a connection's first packet
+ * leaves from the connect()/sendmsg() of the process that opened it.  With
+ * --cgroup the socket's owner comes from its record instead.
+ */
+static __always_inline int nw_sent_by_task(const struct sock *lsk)
+{
+	return !filter.cgroup && lsk && nw_sk_sent_by_owner(lsk);
+}
+
+/*
+ * nw_skb_nfct(@skb), nw_skb_local_sk(@skb) in *@lsk and nw_sent_by_task() of
+ * it in *@local.
  */
 static __always_inline unsigned long nw_skb_fields(const struct sk_buff *skb, int *local,
 						   const struct sock **lsk)
 {
 #ifdef NW_BTF_SKB
-	*local = nw_skb_from_local_task(skb);
 	*lsk = nw_skb_local_sk(skb);
+	*local = nw_sent_by_task(*lsk);
 	return skb->_nfct;
 #else
 	__u32 lo = NW_MIN(NW_MIN(NW_SKB_OFF(sk), NW_SKB_OFF(_nfct)), NW_SKB_OFF(skb_iif));
@@ -246,15 +232,15 @@ static __always_inline unsigned long nw_skb_fields(const struct sk_buff *skb, in
 	int iif;
 
 	if (hi - lo > NW_SKB_SPAN || bpf_probe_read_kernel(span, hi - lo, (const __u8 *)skb + lo)) {
-		*local = nw_skb_from_local_task(skb);
 		*lsk = nw_skb_local_sk(skb);
+		*local = nw_sent_by_task(*lsk);
 		return nw_skb_nfct(skb);
 	}
 	NW_SKB_SPAN_READ(nfct, _nfct);
 	NW_SKB_SPAN_READ(sk, sk);
 	NW_SKB_SPAN_READ(iif, skb_iif);
-	*local = nw_sent_by_task((const struct sock *)sk, iif);
 	*lsk = nw_local_sk((const struct sock *)sk, iif);
+	*local = nw_sent_by_task(*lsk);
 	return nfct;
 #endif
 }
@@ -649,7 +635,7 @@ static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_joi
 /*
  * Build and submit the event for a new conntrack entry.  @task: the current
  * task when it is the one that sent the packet (a local socket in process
- * context: nw_skb_from_local_task()), so its pid/comm/cgroup may be
+ * context: nw_sent_by_task()), so its pid/comm/cgroup may be
  * recorded if that socket is the flow's; NULL when not.  @lsk: the socket of
  * a packet this host generated (nw_local_sk()), else NULL.  @netns: the
  * inode number of the entry's network

@@ -38,7 +38,7 @@ static __always_inline __u64 nw_confirm_candidate(const struct sk_buff *skb)
 
 /*
  * __nf_conntrack_confirm(@skb) returned @verdict for the conntrack @ct it was
- * called with.  pid/comm follow nw_skb_from_local_task(), as in the
+ * called with.  pid/comm follow nw_sent_by_task(), as in the
  * netfilter backend: such a packet's conntrack is confirmed at POST_ROUTING.
  * @self: the current task if the caller has it already, else NULL.
  */

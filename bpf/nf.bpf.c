@@ -36,9 +36,9 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 	/* LOCAL_IN runs in softirq: the current task is unrelated there, and a
 	 * received packet's socket is the receiver's. */
 	if (hook == NW_HOOK_POSTROUTING) {
-		if (nw_skb_from_local_task(skb))
-			task = nw_current();
 		lsk = nw_skb_local_sk(skb);
+		if (nw_sent_by_task(lsk))
+			task = nw_current();
 	}
 	nw_emit(ct, ctx->state->net->ns.inum, hook, task, lsk, 0, 0);
 	return NW_NF_ACCEPT;

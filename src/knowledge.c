@@ -338,7 +338,7 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 {
 	struct kindex *idx = kindex__new();
 	char err[512], msg[sizeof(k->pods_said)];
-	uint32_t n;
+	uint32_t claims;
 
 	if (!idx)
 		return -ENOMEM;
@@ -368,10 +368,10 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 	kindex__free(k->idx);
 	k->idx = idx;
 	/* once per new first conflict, not at every refresh */
-	n = kindex__pod_conflicts(idx, msg, sizeof(msg));
-	if (n && strcmp(msg, k->pods_said)) {
-		if (n > 1)
-			nw_warn("%s; %u such claims in all", msg, n);
+	claims = kindex__pod_conflicts(idx, msg, sizeof(msg));
+	if (claims && strcmp(msg, k->pods_said)) {
+		if (claims > 1)
+			nw_warn("%s; %u such claims in all", msg, claims);
 		else
 			nw_warn("%s", msg);
 	}

@@ -30,7 +30,7 @@ for t in bpftool jq iptables; do
 	command -v $t >/dev/null || unsupported "$t not installed"
 done
 [ -x "$STORM" ] || fail "no $STORM (make $NW_TOOLS/nw-storm)"
-[ -n "$(cg_root)" ] || unsupported "no cgroup v2 file system mounted"
+[ -n "$(nw_cgroup_root)" ] || unsupported "no cgroup v2 file system mounted"
 
 nw_topology_up
 cg_setup || fail "cannot create the test cgroup"

@@ -20,16 +20,6 @@ CG_TOP=
 CG=
 CG2=
 
-# The cgroup v2 mount: /sys/fs/cgroup/unified in a hybrid layout, else the
-# first one.  Empty when there is none.
-cg_root() {
-	if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
-		echo /sys/fs/cgroup/unified
-	else
-		awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
-	fi
-}
-
 cg_cleanup() {
 	local pids i rc=0
 	if [ -n "$CG_TOP" ] && [ -d "$CG_TOP" ]; then
@@ -58,7 +48,7 @@ cg_cleanup() {
 cg_setup() {
 	local root
 	trap cg_cleanup EXIT
-	root=$(cg_root)
+	root=$(nw_cgroup_root)
 	[ -n "$root" ] || return 1
 	CG_TOP=$root/natwho-test-$$
 	CG=$CG_TOP/pod
@@ -71,23 +61,14 @@ cg_setup() {
 # incident topology, the client pod and the test cgroups; unsupported (77)
 # without a cgroup v2 mount.
 cg_e2e_up() {
-	[ -n "$(cg_root)" ] || unsupported "no cgroup v2 file system mounted"
+	[ -n "$(nw_cgroup_root)" ] || unsupported "no cgroup v2 file system mounted"
 	nw_topology_up
 	cg_setup || fail "cannot create the test cgroups"
 }
 
-# cg_run_in DIR NS CMD...: run CMD inside cgroup DIR and namespace NS, in
-# the foreground; its pid (the same through the exec chain) in CG_PID.
-cg_run_in() {
-	bash -c 'echo $$ >"$0/cgroup.procs" || exit 126; ns=$1; shift
-		exec nsenter --net="/var/run/netns/$ns" -- "$@"' "$@" &
-	CG_PID=$!
-	wait "$CG_PID"
-}
-
 # cg_run NS CMD...: the same in the client pod's cgroup $CG.
 cg_run() {
-	cg_run_in "$CG" "$@"
+	nw_cg_run "$CG" "$@"
 }
 
 # cg_bg NS CMD...: the same in the background, pid in CG_PID and NW_PIDS.

@@ -150,9 +150,10 @@ int nf_body(struct bpf_nf_ctx *ctx)
 		return NW_NF_ACCEPT;
 	const struct nf_conn *ct = NW_CT(skb->_nfct & NW_NFCT_PTRMASK);
 
+	const struct sock *lsk = nw_skb_local_sk(skb);
+
 	PROXY_TIMED(nw_emit(ct, ctx->state->net->ns.inum, NW_HOOK_POSTROUTING,
-			    nw_skb_from_local_task(skb) ? nw_current() : NULL,
-			    nw_skb_local_sk(skb), 0, 0););
+			    nw_sent_by_task(lsk) ? nw_current() : NULL, lsk, 0, 0););
 	return NW_NF_ACCEPT;
 }
 #endif

@@ -33,13 +33,13 @@ inside sendto4 dns-a-0 "$CONNECT" sendto "$CLUSTER_IP_DNS" 53
 inside tcp6 mysql-b-0 "$CONNECT" connect "$CLUSTER_IP6_MYSQL" 3306
 inside udp6 dns-a-0 "$CONNECT" -u connect "$CLUSTER_IP6_DNS" 53
 inside mapped "mysql-a-0 (namespace a) port 5432" "$CONNECT" connect "::ffff:$CLUSTER_IP_PG" 5432
-cg_run_in "$CG2" "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >"$TMP/out"
+nw_cg_run "$CG2" "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >"$TMP/out"
 node_svc=$CG_PID
 # UDP of the node service: its record is written at egress, after the hooks
 # that report the flow; the socket's own cgroup names it.
-cg_run_in "$CG2" "$NODE" "$CONNECT" -u connect "$CLUSTER_IP_DNS" 53 >"$TMP/out"
+nw_cg_run "$CG2" "$NODE" "$CONNECT" -u connect "$CLUSTER_IP_DNS" 53 >"$TMP/out"
 node_udp=$CG_PID
-cg_run_in "$CG2" "$NODE" "$CONNECT" sendto "$CLUSTER_IP_DNS" 53 >"$TMP/out"
+nw_cg_run "$CG2" "$NODE" "$CONNECT" sendto "$CLUSTER_IP_DNS" 53 >"$TMP/out"
 node_sendto=$CG_PID
 # The control: same pod namespace, same destinations, not in the cgroup.
 nw_client "$PODC" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null

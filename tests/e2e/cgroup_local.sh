@@ -22,7 +22,7 @@ nw_vxlan_up "$PODC" 10.224.2.1 "$POD_C" || unsupported "cannot create a vxlan ov
 nw_natwho_start "$TMP/vx.json" "$TMP/vx.err" -o json --cgroup "$CG2" ||
 	fail "natwho --cgroup did not start"
 nw_vxlan_forget || fail "the overlay's conntrack entry could not be dropped"
-cg_run_in "$CG2" "$NODE" bash -c 'echo natwho >/dev/udp/10.251.0.2/9999' ||
+nw_cg_run "$CG2" "$NODE" bash -c 'echo natwho >/dev/udp/10.251.0.2/9999' ||
 	fail "the client in the cgroup could not send"
 sender=$CG_PID
 sleep 0.3
@@ -43,7 +43,7 @@ expect_json "$TMP/vx.json" "one event, none lost" \
 # that is not translated leaves a record that conntrack's tuple matches.
 nw_natwho_start "$TMP/reuse.json" "$TMP/reuse.err" -o json --cgroup "$CG2" ||
 	fail "natwho --cgroup did not start"
-NW_CONNECT_SPORT=40999 cg_run_in "$CG2" "$NODE" "$CONNECT" -u connect "$POD_A" 53 \
+NW_CONNECT_SPORT=40999 nw_cg_run "$CG2" "$NODE" "$CONNECT" -u connect "$POD_A" 53 \
 	>"$TMP/out" 2>&1
 inside=$CG_PID
 [[ $(<"$TMP/out") == dns-a-0* ]] || fail "the client in the cgroup got '$(<"$TMP/out")'"

@@ -110,6 +110,27 @@ nw_pod_up() { # name node-side-ifname v4 v4gw v6 v6gw
 		ip -n "$NODE" addr add "$gw6/64" dev "$veth" nodad
 }
 
+# The cgroup v2 mount: /sys/fs/cgroup/unified in a hybrid layout, else the
+# first one; empty when there is none.
+nw_cgroup_root() {
+	if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+		echo /sys/fs/cgroup/unified
+	else
+		awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
+	fi
+}
+
+# nw_cg_run DIR NS CMD...: run CMD inside cgroup DIR and namespace NS, in the
+# foreground; its pid (the same through the exec chain) in CG_PID.  It joins
+# the cgroup first and then enters the namespace with nsenter (`ip netns
+# exec` remounts /sys and would hide the cgroup file system).
+nw_cg_run() {
+	bash -c 'echo $$ >"$0/cgroup.procs" || exit 126; ns=$1; shift
+		exec nsenter --net="/var/run/netns/$ns" -- "$@"' "$@" &
+	CG_PID=$!
+	wait "$CG_PID"
+}
+
 # nw_vxlan_up PEER NODE-ADDR PEER-ADDR: an overlay (flannel's, calico's vxlan)
 # between the node namespace and pod namespace PEER, over their veth
 # (NODE-ADDR and PEER-ADDR its ends): nwvx0 with 10.251.0.1 in the node

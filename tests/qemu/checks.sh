@@ -360,26 +360,13 @@ nwc_noconntrack() {
 	return "$NWC_FAILED"
 }
 
-# The cgroup v2 mount: /sys/fs/cgroup/unified in a hybrid layout, else the
-# first one; empty when there is none.
-nwc_cgroup_root() {
-	if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
-		echo /sys/fs/cgroup/unified
-	else
-		awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
-	fi
-}
-
 # nwc_cg_client DIR ARGS...: nw-connect ARGS in cgroup DIR and the node's
 # namespace, as nwc_client.
 nwc_cg_client() {
 	local dir=$1
 	shift
-	bash -c 'echo $$ >"$0/cgroup.procs" || exit 126; ns=$1; shift
-		exec nsenter --net="/var/run/netns/$ns" -- "$@"' "$dir" "$NODE" "$CONNECT" "$@" \
-		>"$NWC_TMP/reply" 2>&1 &
-	NWC_CPID=$!
-	wait "$NWC_CPID"
+	nw_cg_run "$dir" "$NODE" "$CONNECT" "$@" >"$NWC_TMP/reply" 2>&1
+	NWC_CPID=$CG_PID
 	NWC_REPLY=$(cat "$NWC_TMP/reply")
 }
 
@@ -390,7 +377,7 @@ nwc_cg_client() {
 # cgroup is neither shown nor counted as a missed join.
 nwc_e2e_cgroup() {
 	local root dir id c pt pu ps po
-	root=$(nwc_cgroup_root)
+	root=$(nw_cgroup_root)
 	if [ -z "$root" ]; then
 		echo "unsupported: $NWC_BACKEND: --cgroup: no cgroup v2 file system mounted"
 		return 0
