@@ -97,58 +97,6 @@ static __always_inline __u64 nw_wakeup_flags(void)
 #define NW_SK_READ(dst, x) bpf_core_read(&(dst), sizeof(dst), &(x))
 #endif
 
-/*
- * Is @sk a full socket?  Its state is in struct sock_common, which
- * time-wait and request sockets share; every other field of struct sock
- * lies past their end.
- */
-static __always_inline int nw_sk_full(const struct sock *sk)
-{
-	__u8 state;
-
-#ifdef NW_BTF_SKB
-	state = sk->__sk_common.skc_state;
-#else
-	state = BPF_CORE_READ(sk, __sk_common.skc_state);
-#endif
-	return state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV;
-}
-
-/*
- * Is TCP (or SCTP) socket @sk's packet sent by the process that owns the
- * socket?  A process sends under the socket's lock (lock_sock(): connect,
- * sendmsg, close), so the lock is owned; timers (SYN and data retransmits,
- * keepalives, delayed ACKs) and the receive path (an ACK) send with it not
- * owned, in softirq, where the current task is whoever was interrupted.
- * Such a packet opens a conntrack entry after the first SYN was dropped
- * before confirmation, or mid-stream (nf_conntrack_tcp_loose) after the
- * table was flushed or the entry expired.  Time-wait and request sockets
- * are not full sockets: never a process's.  Other protocols (UDP): yes
- * (their first packet leaves from the syscall).
- */
-static __always_inline int nw_sk_sent_by_owner(const struct sock *sk)
-{
-	__u16 proto;
-	int owned;
-
-	if (!nw_sk_full(sk))
-		return 0;
-#ifdef NW_BTF_SKB
-	proto = sk->sk_protocol;
-#else
-	proto = BPF_CORE_READ(sk, sk_protocol);
-#endif
-	/* SCTP resends its INIT from a timer too, with the same lock test */
-	if (proto != IPPROTO_TCP && proto != IPPROTO_SCTP)
-		return 1;
-#ifdef NW_BTF_SKB
-	owned = sk->sk_lock.owned;
-#else
-	owned = BPF_CORE_READ(sk, sk_lock.owned);
-#endif
-	return owned != 0;
-}
-
 /* The skb's conntrack pointer and ctinfo bits. */
 static __always_inline unsigned long nw_skb_nfct(const struct sk_buff *skb)
 {
@@ -183,46 +131,143 @@ static __always_inline unsigned long nw_skb_nfct(const struct sk_buff *skb)
 /*
  * @sk if it is the socket of a packet this host generated (@skb_iif 0: no
  * device received it), else NULL: forwarded packets have no socket, received
- * ones the receiver's.  The socket nw_emit() checks the flow against
- * (nw_sk_owns_flow()), and whose cgroup nw_join_lookup() asks with --cgroup.
+ * ones the receiver's.
  */
 static __always_inline const struct sock *nw_local_sk(const struct sock *sk, int skb_iif)
 {
 	return !skb_iif ? sk : NULL;
 }
 
-/* nw_local_sk() of @skb's fields. */
-static __always_inline const struct sock *nw_skb_local_sk(const struct sk_buff *skb)
+/*
+ * What natwho asks of the local socket (nw_local_sk()) of a new connection's
+ * packet, read once: whether its owner sent it (nw_lsk_sent_by_owner()),
+ * whether it is the flow's socket (nw_lsk_owns_flow()) and, with --cgroup,
+ * its cgroup (nw_sk_cgroup_watched(), from @sk).
+ */
+struct nw_lsk {
+	const struct sock *sk; /* NULL: no local socket */
+	__u16 num; /* local port, host order */
+	__u16 proto; /* these three 0 unless @full */
+	__u16 type;
+	__u8 owned; /* sk_lock owned */
+	__u8 full; /* not a time-wait or request socket */
+};
+
+#ifndef NW_BTF_SKB
+/*
+ * Two fields of struct sock a few bytes apart (the local port and the state;
+ * the protocol and the type) with one probe read instead of two; one by one
+ * where a kernel lays them out further apart or the read fails.
+ */
+#define NW_SK_OFF(f) bpf_core_field_offset(struct sock, f)
+#define NW_SK_END(f) (NW_SK_OFF(f) + bpf_core_field_size(struct sock, f))
+#define NW_SK_PAIR 8
+#define NW_SK_PAIR_READ(sk, d1, f1, d2, f2)                                                \
+	do {                                                                               \
+		__u32 lo_ = NW_MIN(NW_SK_OFF(f1), NW_SK_OFF(f2));                          \
+		__u32 hi_ = NW_MAX(NW_SK_END(f1), NW_SK_END(f2));                          \
+		__u8 pair_[NW_SK_PAIR];                                                    \
+                                                                                           \
+		if (hi_ - lo_ > NW_SK_PAIR ||                                              \
+		    bpf_probe_read_kernel(pair_, hi_ - lo_, (const __u8 *)(sk) + lo_)) {   \
+			d1 = BPF_CORE_READ(sk, f1);                                        \
+			d2 = BPF_CORE_READ(sk, f2);                                        \
+		} else {                                                                   \
+			__u32 a_ = NW_SK_OFF(f1) - lo_, b_ = NW_SK_OFF(f2) - lo_;          \
+                                                                                           \
+			barrier_var(a_);                                                   \
+			barrier_var(b_);                                                   \
+			__builtin_memcpy(&(d1), pair_ + a_, sizeof(d1));                   \
+			__builtin_memcpy(&(d2), pair_ + b_, sizeof(d2));                   \
+		}                                                                          \
+	} while (0)
+#endif
+
+/*
+ * *@l from @sk (may be NULL).  Time-wait and request sockets are not full
+ * sockets: every field of struct sock past struct sock_common, which they
+ * share, lies beyond their end, and they are never a process's.
+ */
+static __always_inline void nw_lsk_read(struct nw_lsk *l, const struct sock *sk)
+{
+	__u8 state;
+
+	__builtin_memset(l, 0, sizeof(*l));
+	l->sk = sk;
+	if (!sk)
+		return;
+#ifdef NW_BTF_SKB
+	l->num = sk->__sk_common.skc_num;
+	state = sk->__sk_common.skc_state;
+#else
+	NW_SK_PAIR_READ(sk, l->num, __sk_common.skc_num, state, __sk_common.skc_state);
+#endif
+	l->full = state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV;
+	if (!l->full)
+		return;
+#ifdef NW_BTF_SKB
+	l->proto = sk->sk_protocol;
+	l->type = sk->sk_type;
+	l->owned = sk->sk_lock.owned;
+#else
+	NW_SK_PAIR_READ(sk, l->proto, sk_protocol, l->type, sk_type);
+	l->owned = BPF_CORE_READ(sk, sk_lock.owned);
+#endif
+}
+
+/* nw_lsk_read() of @skb's local socket. */
+static __always_inline void nw_skb_lsk(struct nw_lsk *l, const struct sk_buff *skb)
 {
 #ifdef NW_BTF_SKB
-	return nw_local_sk(skb->sk, skb->skb_iif);
+	nw_lsk_read(l, nw_local_sk(skb->sk, skb->skb_iif));
 #else
-	return nw_local_sk(BPF_CORE_READ(skb, sk), BPF_CORE_READ(skb, skb_iif));
+	nw_lsk_read(l, nw_local_sk(BPF_CORE_READ(skb, sk), BPF_CORE_READ(skb, skb_iif)));
 #endif
 }
 
 /*
- * May the current task be named as the one that opened the connection of a
- * packet whose local socket (nw_local_sk()) is @lsk?  Only when it sent from
- * its owner's syscall (nw_sk_sent_by_owner()): a connection's first packet
- * leaves from the connect()/sendmsg() of the process that opened it.  With
- * --cgroup the socket's owner comes from its record instead.
+ * Is the packet of TCP (or SCTP) socket @l sent by the process that owns the
+ * socket?  A process sends under the socket's lock (lock_sock(): connect,
+ * sendmsg, close), so the lock is owned; timers (SYN and data retransmits,
+ * keepalives, delayed ACKs) and the receive path (an ACK) send with it not
+ * owned, in softirq, where the current task is whoever was interrupted.
+ * Such a packet opens a conntrack entry after the first SYN was dropped
+ * before confirmation, or mid-stream (nf_conntrack_tcp_loose) after the
+ * table was flushed or the entry expired.  Not a full socket: no.  Other
+ * protocols (UDP): yes (their first packet leaves from the syscall).
  */
-static __always_inline int nw_sent_by_task(const struct sock *lsk)
+static __always_inline int nw_lsk_sent_by_owner(const struct nw_lsk *l)
 {
-	return !filter.cgroup && lsk && nw_sk_sent_by_owner(lsk);
+	if (!l->full)
+		return 0;
+	/* SCTP resends its INIT from a timer too, with the same lock test */
+	if (l->proto != IPPROTO_TCP && l->proto != IPPROTO_SCTP)
+		return 1;
+	return l->owned != 0;
 }
 
 /*
- * nw_skb_nfct(@skb), nw_skb_local_sk(@skb) in *@lsk and nw_sent_by_task() of
- * it in *@local.
+ * May the current task be named as the one that opened the connection of a
+ * packet whose local socket is @l?  Only when it sent from its owner's
+ * syscall (nw_lsk_sent_by_owner()): a connection's first packet leaves from
+ * the connect()/sendmsg() of the process that opened it.  With --cgroup the
+ * socket's owner comes from its record instead.
+ */
+static __always_inline int nw_sent_by_task(const struct nw_lsk *l)
+{
+	return !filter.cgroup && l->sk && nw_lsk_sent_by_owner(l);
+}
+
+/*
+ * nw_skb_nfct(@skb), nw_skb_lsk() of it in *@l and nw_sent_by_task() of that
+ * in *@local.
  */
 static __always_inline unsigned long nw_skb_fields(const struct sk_buff *skb, int *local,
-						   const struct sock **lsk)
+						   struct nw_lsk *l)
 {
 #ifdef NW_BTF_SKB
-	*lsk = nw_skb_local_sk(skb);
-	*local = nw_sent_by_task(*lsk);
+	nw_skb_lsk(l, skb);
+	*local = nw_sent_by_task(l);
 	return skb->_nfct;
 #else
 	__u32 lo = NW_MIN(NW_MIN(NW_SKB_OFF(sk), NW_SKB_OFF(_nfct)), NW_SKB_OFF(skb_iif));
@@ -232,15 +277,15 @@ static __always_inline unsigned long nw_skb_fields(const struct sk_buff *skb, in
 	int iif;
 
 	if (hi - lo > NW_SKB_SPAN || bpf_probe_read_kernel(span, hi - lo, (const __u8 *)skb + lo)) {
-		*lsk = nw_skb_local_sk(skb);
-		*local = nw_sent_by_task(*lsk);
+		nw_skb_lsk(l, skb);
+		*local = nw_sent_by_task(l);
 		return nw_skb_nfct(skb);
 	}
 	NW_SKB_SPAN_READ(nfct, _nfct);
 	NW_SKB_SPAN_READ(sk, sk);
 	NW_SKB_SPAN_READ(iif, skb_iif);
-	*lsk = nw_local_sk((const struct sock *)sk, iif);
-	*local = nw_sent_by_task(*lsk);
+	nw_lsk_read(l, nw_local_sk((const struct sock *)sk, iif));
+	*local = nw_sent_by_task(l);
 	return nfct;
 #endif
 }
@@ -465,29 +510,18 @@ static __always_inline struct task_struct *nw_current(void)
 #define NW_SOCK_RAW 3
 
 /*
- * Is full socket @sk, which sent this host's packet, the socket of the flow
+ * Is full socket @l, which sent this host's packet, the socket of the flow
  * (@proto, local port @sport)?  An encapsulation (vxlan, geneve, ipip, GRE,
  * ESP) sends its outer packet with the inner flow's socket: not the outer
  * flow's, nor its process's.  A raw socket has no port (its inet_num is its
  * protocol) and builds its own headers: its protocol's flows, any flow for
  * IPPROTO_RAW (IP_HDRINCL: hping3, scapy).
  */
-static __always_inline int nw_sk_owns_flow(const struct sock *sk, __u8 proto, __u16 sport)
+static __always_inline int nw_lsk_owns_flow(const struct nw_lsk *l, __u8 proto, __u16 sport)
 {
-	__u16 sk_proto, type, num;
-
-	/* The usual case first, in as few reads as it takes (each a helper
-	 * call in the probe-read object): the flow's protocol and port. */
-	NW_SK_READ(sk_proto, sk->sk_protocol);
-	if (sk_proto == proto) {
-		if (!nw_proto_has_ports(proto))
-			return 1;
-		NW_SK_READ(num, sk->__sk_common.skc_num); /* the local port, host order */
-		if (num == sport)
-			return 1;
-	}
-	NW_SK_READ(type, sk->sk_type);
-	return type == NW_SOCK_RAW && (sk_proto == proto || sk_proto == IPPROTO_RAW);
+	if (l->proto == proto && (!nw_proto_has_ports(proto) || l->num == sport))
+		return 1;
+	return l->type == NW_SOCK_RAW && (l->proto == proto || l->proto == IPPROTO_RAW);
 }
 
 /* How far up from a socket's cgroup nw_sk_cgroup_watched() looks. */
@@ -506,7 +540,7 @@ static __always_inline int nw_cgroup_id_watched(__u64 id)
 }
 
 /*
- * --cgroup: is @sk, the socket of a packet this host sends, the socket of the
+ * --cgroup: is @l, the socket of a packet this host sends, the socket of the
  * flow (@proto, local port @sport) and its cgroup (cgroup v2, set when the
  * socket was created) a watched one or below one?  1: yes, its id in *@id;
  * 0: no; -1: not known (not a full socket, not the flow's: an encapsulation
@@ -514,16 +548,17 @@ static __always_inline int nw_cgroup_id_watched(__u64 id)
  * kernel before 5.15 without the socket's cgroup pointer; deeper than
  * NW_CG_DEPTH levels below a watched one).
  */
-static __always_inline int nw_sk_cgroup_watched(const struct sock *sk, __u8 proto, __u16 sport,
+static __always_inline int nw_sk_cgroup_watched(const struct nw_lsk *l, __u8 proto, __u16 sport,
 						__u64 *id)
 {
+	const struct sock *sk = l->sk;
 	struct cgroup_subsys_state *parent;
 	struct kernfs_node *kn;
 	struct cgroup *cg;
 	__u64 cid;
 
-	if (!bpf_core_field_exists(struct sock_cgroup_data, cgroup) || !nw_sk_full(sk) ||
-	    !nw_sk_owns_flow(sk, proto, sport))
+	if (!bpf_core_field_exists(struct sock_cgroup_data, cgroup) || !l->full ||
+	    !nw_lsk_owns_flow(l, proto, sport))
 		return -1;
 	NW_SK_READ(cg, sk->sk_cgrp_data.cgroup);
 	for (int i = 0; i < NW_CG_DEPTH; i++) {
@@ -575,7 +610,7 @@ static __always_inline void nw_task_into(struct nw_join_val *who, struct task_st
  * namespace outside the cgroups): count it.
  */
 static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig, __u8 family,
-					  __u8 proto, const struct sock *lsk,
+					  __u8 proto, const struct nw_lsk *lsk,
 					  struct nw_join_val *who)
 {
 	struct nw_join_src src = { .family = family };
@@ -588,7 +623,7 @@ static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig,
 	nw_tuple_from(&key.orig, orig, family, proto);
 	key.family = family;
 	key.proto = proto;
-	if (lsk)
+	if (lsk->sk)
 		w = nw_sk_cgroup_watched(lsk, proto, key.orig.sport, &cgid);
 	if (!w)
 		return 0;
@@ -599,7 +634,7 @@ static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig,
 	}
 	if (w > 0) {
 		who->cgroup_id = cgid;
-		if (nw_sk_sent_by_owner(lsk))
+		if (nw_lsk_sent_by_owner(lsk))
 			nw_task_into(who, nw_current());
 		return 1;
 	}
@@ -636,14 +671,14 @@ static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_joi
  * Build and submit the event for a new conntrack entry.  @task: the current
  * task when it is the one that sent the packet (a local socket in process
  * context: nw_sent_by_task()), so its pid/comm/cgroup may be
- * recorded if that socket is the flow's; NULL when not.  @lsk: the socket of
- * a packet this host generated (nw_local_sk()), else NULL.  @netns: the
- * inode number of the entry's network
+ * recorded if that socket is the flow's; NULL when not.  @lsk: what was read
+ * of the socket of a packet this host generated (nw_lsk_read(); its sk NULL
+ * when there is none).  @netns: the inode number of the entry's network
  * namespace, 0 to read it from the entry.  The cheap filters run before the
  * tuples are read.
  */
 static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 hook,
-				   struct task_struct *task, const struct sock *lsk, __s32 verdict,
+				   struct task_struct *task, const struct nw_lsk *lsk, __s32 verdict,
 				   int has_verdict)
 {
 #ifdef NW_BTF_CT
@@ -700,9 +735,9 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		return;
 	if (filter.proto && filter.proto != proto)
 		return;
-	/* @task sent the packet from its socket's syscall (nw_sk_sent_by_owner()),
+	/* @task sent the packet from its socket's syscall (nw_lsk_sent_by_owner()),
 	 * but an encapsulation's outer packet carries the inner flow's socket */
-	if (task && (!lsk || !nw_sk_owns_flow(lsk, proto, bpf_ntohs(orig->src.u.all)))) {
+	if (task && (!lsk->sk || !nw_lsk_owns_flow(lsk, proto, bpf_ntohs(orig->src.u.all)))) {
 		task = NULL;
 		tgid = 0;
 		if (filter.tgid && !filter.cgroup)

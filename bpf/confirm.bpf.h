@@ -46,7 +46,7 @@ static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_
 					    int verdict, struct task_struct *self)
 {
 	struct task_struct *task = NULL;
-	const struct sock *lsk;
+	struct nw_lsk lsk;
 	int local;
 	unsigned long nfct = nw_skb_fields(skb, &local, &lsk);
 
@@ -54,7 +54,7 @@ static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_
 		return; /* clash resolved onto the entry already in the table */
 	if (local)
 		task = self ? self : nw_current();
-	nw_emit(NW_CT(ct_at_entry), 0, NW_HOOK_CONFIRM, task, lsk, verdict, 1);
+	nw_emit(NW_CT(ct_at_entry), 0, NW_HOOK_CONFIRM, task, &lsk, verdict, 1);
 }
 
 /*

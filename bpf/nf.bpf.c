@@ -20,7 +20,7 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 	unsigned long nfct = nw_skb_nfct(skb);
 	unsigned long ctinfo = nfct & 7;
 	struct task_struct *task = NULL;
-	const struct sock *lsk = NULL;
+	struct nw_lsk lsk = {};
 	const struct nf_conn *ct;
 	unsigned long status;
 
@@ -36,11 +36,11 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 	/* LOCAL_IN runs in softirq: the current task is unrelated there, and a
 	 * received packet's socket is the receiver's. */
 	if (hook == NW_HOOK_POSTROUTING) {
-		lsk = nw_skb_local_sk(skb);
-		if (nw_sent_by_task(lsk))
+		nw_skb_lsk(&lsk, skb);
+		if (nw_sent_by_task(&lsk))
 			task = nw_current();
 	}
-	nw_emit(ct, ctx->state->net->ns.inum, hook, task, lsk, 0, 0);
+	nw_emit(ct, ctx->state->net->ns.inum, hook, task, &lsk, 0, 0);
 	return NW_NF_ACCEPT;
 }
 

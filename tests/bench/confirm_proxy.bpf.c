@@ -149,11 +149,11 @@ int nf_body(struct bpf_nf_ctx *ctx)
 	if (!skb)
 		return NW_NF_ACCEPT;
 	const struct nf_conn *ct = NW_CT(skb->_nfct & NW_NFCT_PTRMASK);
+	struct nw_lsk lsk;
 
-	const struct sock *lsk = nw_skb_local_sk(skb);
-
-	PROXY_TIMED(nw_emit(ct, ctx->state->net->ns.inum, NW_HOOK_POSTROUTING,
-			    nw_sent_by_task(lsk) ? nw_current() : NULL, lsk, 0, 0););
+	PROXY_TIMED(nw_skb_lsk(&lsk, skb);
+		    nw_emit(ct, ctx->state->net->ns.inum, NW_HOOK_POSTROUTING,
+			    nw_sent_by_task(&lsk) ? nw_current() : NULL, &lsk, 0, 0););
 	return NW_NF_ACCEPT;
 }
 #endif
