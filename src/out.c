@@ -630,6 +630,22 @@ void out__u64_n(struct out *o, enum out_kind k, const char *key, size_t key_len,
 	}
 }
 
+void out__json_members(struct out *o, const char *p, size_t n)
+{
+	json_key(o, NULL, 0);
+	ob_write(o, p, n);
+}
+
+void out__json_raw(struct out *o, const char *p, size_t n)
+{
+	ob_write(o, p, n);
+}
+
+void out__json_raw_u64(struct out *o, uint64_t v)
+{
+	put_u64(o, v);
+}
+
 void out__i64_n(struct out *o, enum out_kind k, const char *key, size_t key_len, const char *fmt,
 		int64_t val)
 {

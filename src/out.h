@@ -117,6 +117,16 @@ void out__text_col(struct out *o, const char *s, int width, const char *tail);
 void out__text_str(struct out *o, const char *s);
 /* Text only, printf-style. */
 void out__text(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * JSON only: members the caller formatted itself, written as they are:
+ * out__json_members() starts them (@p from the first key on; the comma
+ * before it where one is due), out__json_raw() and out__json_raw_u64()
+ * continue them.  The caller answers for well-formed JSON that leaves the
+ * object as open as it found it.
+ */
+void out__json_members(struct out *o, const char *p, size_t n);
+void out__json_raw(struct out *o, const char *p, size_t n);
+void out__json_raw_u64(struct out *o, uint64_t v);
 /* Write @s as a JSON string literal (quotes and escapes) to @f. */
 void out__json_string(FILE *f, const char *s);
 

@@ -116,6 +116,54 @@ static void print_tuple(struct out *o, const struct conn *c, const char *key,
 	out__obj_close(o);
 }
 
+/* "orig" and "reply" (JSON, with ports) from the pieces kept for them. */
+static void print_tuples_json(struct sink *s, const struct conn *c)
+{
+	char a[NW_ADDRSTRLEN], b[NW_ADDRSTRLEN], r[NW_ADDRSTRLEN], d[NW_ADDRSTRLEN];
+	struct sink_tuples_key key;
+	struct sink_tuples *t;
+	int n1, n2;
+
+	memset(&key, 0, sizeof(key));
+	memcpy(key.osrc, c->orig.src, sizeof(key.osrc));
+	memcpy(key.odst, c->orig.dst, sizeof(key.odst));
+	memcpy(key.rsrc, c->reply.src, sizeof(key.rsrc));
+	memcpy(key.rdst, c->reply.dst, sizeof(key.rdst));
+	key.odport = c->orig.dport;
+	key.rsport = c->reply.sport;
+	key.family = c->family;
+	t = &s->tuples[(key.odst[15] ^ key.odst[3] ^ key.rsrc[15] ^ key.rsrc[3] ^ key.osrc[15] ^
+			key.odport ^ key.rsport) &
+		       (SINK_REASONS - 1)];
+	if (!t->valid || memcmp(&t->key, &key, sizeof(key))) {
+		t->valid = false;
+		conn__addr_str(c->family, c->orig.src, a, sizeof(a));
+		conn__addr_str(c->family, c->orig.dst, b, sizeof(b));
+		conn__addr_str(c->family, c->reply.src, r, sizeof(r));
+		conn__addr_str(c->family, c->reply.dst, d, sizeof(d));
+		n1 = snprintf(t->part1, sizeof(t->part1), "\"orig\":{\"src\":\"%s\",\"sport\":", a);
+		n2 = snprintf(t->part2, sizeof(t->part2),
+			      ",\"dst\":\"%s\",\"dport\":%u},\"reply\":{\"src\":\"%s\",\"sport\":%u,"
+			      "\"dst\":\"%s\",\"dport\":",
+			      b, c->orig.dport, r, c->reply.sport, d);
+		if (n1 < 0 || (size_t)n1 >= sizeof(t->part1) || n2 < 0 ||
+		    (size_t)n2 >= sizeof(t->part2)) { /* cannot be: addresses are short */
+			print_tuple(&s->out, c, "orig", &c->orig);
+			print_tuple(&s->out, c, "reply", &c->reply);
+			return;
+		}
+		t->len1 = (size_t)n1;
+		t->len2 = (size_t)n2;
+		t->key = key;
+		t->valid = true;
+	}
+	out__json_members(&s->out, t->part1, t->len1);
+	out__json_raw_u64(&s->out, c->orig.sport);
+	out__json_raw(&s->out, t->part2, t->len2);
+	out__json_raw_u64(&s->out, c->reply.dport);
+	out__json_raw(&s->out, "}", 1);
+}
+
 static void print_endpoint(struct out *o, const struct conn *c, const char *key,
 			   const struct nw_endpoint *ep)
 {
@@ -316,6 +364,8 @@ static void print_path(struct sink *s, const struct conn *c)
 	if (o->mode == OUT_TEXT) {
 		conn__ep_str(c, c->orig.src, c->orig.sport, a, sizeof(a));
 		out__text_col(o, a, grow(&s->w_src, a), " ");
+	} else if (conn__has_ports(c)) {
+		print_tuples_json(s, c);
 	} else {
 		print_tuple(o, c, "orig", &c->orig);
 		print_tuple(o, c, "reply", &c->reply);

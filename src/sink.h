@@ -88,6 +88,31 @@ struct sink_tail {
 	struct out_frag frag;
 };
 
+/*
+ * JSON "orig" and "reply" of a connection with ports, but for the two ports
+ * that are the connection's own (orig.sport and reply.dport: its ephemeral
+ * port, twice without SNAT), kept per addresses and Service port:
+ *   part1  "orig":{"src":"A","sport":
+ *   part2  ,"dst":"B","dport":P},"reply":{"src":"C","sport":Q,"dst":"D","dport":
+ * then "}".
+ */
+#define SINK_TUPLES_PART1 96
+#define SINK_TUPLES_PART2 256
+
+struct sink_tuples_key {
+	uint8_t osrc[16], odst[16], rsrc[16], rdst[16];
+	uint16_t odport, rsport;
+	uint8_t family;
+};
+
+struct sink_tuples {
+	bool valid;
+	struct sink_tuples_key key;
+	size_t len1, len2;
+	char part1[SINK_TUPLES_PART1];
+	char part2[SINK_TUPLES_PART2];
+};
+
 struct sink {
 	struct out out;
 	bool utc; /* text timestamps in UTC instead of local time */
@@ -99,6 +124,7 @@ struct sink {
 	struct sink_k8s_json k8s_json[SINK_REASONS];
 	struct sink_tail tails[SINK_REASONS];
 	struct sink_head heads[SINK_REASONS];
+	struct sink_tuples tuples[SINK_REASONS];
 };
 
 void sink__init(struct sink *s, FILE *f, enum out_mode mode, bool utc);

@@ -252,8 +252,9 @@ static bool frag_record(struct out_frag *f, bool put, size_t pre, const char *va
  * nothing writes it, with the same text column widths.  Routes repeat with
  * other sources, a process execs (comm) or writes from another thread (JSON
  * tid), a wider destination widens the text column under a kept tail, the
- * conntrack status and mark change, and the same route is annotated again
- * (a reloaded index, another verdict).
+ * conntrack status and mark change, the same route is annotated again
+ * (a reloaded index, another verdict), SNAT changes the reply's port and a
+ * route's addresses go to another backend port (JSON's kept tuples).
  */
 static void tail_reuse(enum out_mode mode)
 {
@@ -296,6 +297,10 @@ static void tail_reuse(enum out_mode mode)
 			c.ct_status ^= 0x100, c.flags |= NW_EF_MARK, c.mark = 7;
 		if (k == 13)
 			c.mark += 1;
+		if (k == 8) /* SNAT gave the connection another port */
+			c.reply.dport += 1000;
+		if (k == 9) /* the route's addresses, another backend port */
+			c.reply.sport += 1;
 		/* what a sink without kept pieces writes, at the widths of this one */
 		wf = open_memstream(&want, &wlen);
 		assert_non_null(wf);
