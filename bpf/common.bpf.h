@@ -149,7 +149,7 @@ struct nw_lsk {
 	__u16 num; /* local port, host order */
 	__u16 proto; /* these three 0 unless @full */
 	__u16 type;
-	__u8 owned; /* sk_lock owned */
+	__u8 owned; /* sk_lock owned (read for TCP and SCTP only) */
 	__u8 full; /* not a time-wait or request socket */
 };
 
@@ -208,10 +208,15 @@ static __always_inline void nw_lsk_read(struct nw_lsk *l, const struct sock *sk)
 #ifdef NW_BTF_SKB
 	l->proto = sk->sk_protocol;
 	l->type = sk->sk_type;
-	l->owned = sk->sk_lock.owned;
 #else
 	NW_SK_PAIR_READ(sk, l->proto, sk_protocol, l->type, sk_type);
-	l->owned = BPF_CORE_READ(sk, sk_lock.owned);
+#endif
+	if (l->proto != IPPROTO_TCP && l->proto != IPPROTO_SCTP)
+		return; /* nw_lsk_sent_by_owner() needs no lock for them */
+#ifdef NW_BTF_SKB
+	l->owned = sk->sk_lock.owned != 0;
+#else
+	l->owned = BPF_CORE_READ(sk, sk_lock.owned) != 0;
 #endif
 }
 

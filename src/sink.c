@@ -154,7 +154,7 @@ static void print_tuples_json(struct sink *s, const struct conn *c)
 		}
 		t->len1 = (size_t)n1;
 		t->len2 = (size_t)n2;
-		t->key = key;
+		memcpy(&t->key, &key, sizeof(key)); /* padding too: memcmp() compares it */
 		t->valid = true;
 	}
 	out__json_members(&s->out, t->part1, t->len1);
