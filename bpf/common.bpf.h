@@ -114,17 +114,19 @@ static __always_inline unsigned long nw_skb_nfct(const struct sk_buff *skb)
  * when a kernel's span is longer than NW_SKB_SPAN or the read fails.
  */
 #define NW_SKB_SPAN 192
-#define NW_SKB_OFF(f) bpf_core_field_offset(struct sk_buff, f)
-#define NW_SKB_END(f) (NW_SKB_OFF(f) + bpf_core_field_size(struct sk_buff, f))
 #define NW_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define NW_MAX(a, b) ((a) > (b) ? (a) : (b))
-/* dst = the skb's @f from the span copy; the offset kept a scalar (the
- * verifier refuses subtracting a register from a stack pointer). */
-#define NW_SKB_SPAN_READ(dst, f)                                        \
+/* Where field @f of kernel struct @type starts and ends, by CO-RE. */
+#define NW_FOFF(type, f) bpf_core_field_offset(type, f)
+#define NW_FEND(type, f) (NW_FOFF(type, f) + bpf_core_field_size(type, f))
+/* dst = field @f of a @type from @span, a copy of the struct from byte @lo
+ * on; the offset kept a scalar (the verifier refuses subtracting a register
+ * from a stack pointer). */
+#define NW_SPAN_GET(dst, span, lo, type, f)                             \
 	do {                                                            \
-		__u32 at_ = NW_SKB_OFF(f) - lo;                         \
+		__u32 at_ = NW_FOFF(type, f) - (lo);                    \
 		barrier_var(at_);                                       \
-		__builtin_memcpy(&(dst), span + at_, sizeof(dst));      \
+		__builtin_memcpy(&(dst), (span) + at_, sizeof(dst));    \
 	} while (0)
 #endif
 
@@ -140,7 +142,7 @@ static __always_inline const struct sock *nw_local_sk(const struct sock *sk, int
 
 /*
  * What natwho asks of the local socket (nw_local_sk()) of a new connection's
- * packet, read once: whether its owner sent it (nw_lsk_sent_by_owner()),
+ * packet, read once: whether its owner sent it (by_owner),
  * whether it is the flow's socket (nw_lsk_owns_flow()) and, with --cgroup,
  * its cgroup (nw_sk_cgroup_watched(), from @sk).
  */
@@ -149,8 +151,8 @@ struct nw_lsk {
 	__u16 num; /* local port, host order */
 	__u16 proto; /* these three 0 unless @full */
 	__u16 type;
-	__u8 owned; /* sk_lock owned (read for TCP and SCTP only) */
 	__u8 full; /* not a time-wait or request socket */
+	__u8 by_owner; /* its owner sent the packet (nw_lsk_read()) */
 };
 
 #ifndef NW_BTF_SKB
@@ -159,13 +161,11 @@ struct nw_lsk {
  * the protocol and the type) with one probe read instead of two; one by one
  * where a kernel lays them out further apart or the read fails.
  */
-#define NW_SK_OFF(f) bpf_core_field_offset(struct sock, f)
-#define NW_SK_END(f) (NW_SK_OFF(f) + bpf_core_field_size(struct sock, f))
 #define NW_SK_PAIR 8
 #define NW_SK_PAIR_READ(sk, d1, f1, d2, f2)                                                \
 	do {                                                                               \
-		__u32 lo_ = NW_MIN(NW_SK_OFF(f1), NW_SK_OFF(f2));                          \
-		__u32 hi_ = NW_MAX(NW_SK_END(f1), NW_SK_END(f2));                          \
+		__u32 lo_ = NW_MIN(NW_FOFF(struct sock, f1), NW_FOFF(struct sock, f2));    \
+		__u32 hi_ = NW_MAX(NW_FEND(struct sock, f1), NW_FEND(struct sock, f2));    \
 		__u8 pair_[NW_SK_PAIR];                                                    \
                                                                                            \
 		if (hi_ - lo_ > NW_SK_PAIR ||                                              \
@@ -173,12 +173,8 @@ struct nw_lsk {
 			d1 = BPF_CORE_READ(sk, f1);                                        \
 			d2 = BPF_CORE_READ(sk, f2);                                        \
 		} else {                                                                   \
-			__u32 a_ = NW_SK_OFF(f1) - lo_, b_ = NW_SK_OFF(f2) - lo_;          \
-                                                                                           \
-			barrier_var(a_);                                                   \
-			barrier_var(b_);                                                   \
-			__builtin_memcpy(&(d1), pair_ + a_, sizeof(d1));                   \
-			__builtin_memcpy(&(d2), pair_ + b_, sizeof(d2));                   \
+			NW_SPAN_GET(d1, pair_, lo_, struct sock, f1);                      \
+			NW_SPAN_GET(d2, pair_, lo_, struct sock, f2);                      \
 		}                                                                          \
 	} while (0)
 #endif
@@ -187,6 +183,17 @@ struct nw_lsk {
  * *@l from @sk (may be NULL).  Time-wait and request sockets are not full
  * sockets: every field of struct sock past struct sock_common, which they
  * share, lies beyond their end, and they are never a process's.
+ *
+ * by_owner: was the packet sent by the process that owns the socket?  A
+ * TCP (or SCTP) process sends under the socket's lock (lock_sock():
+ * connect, sendmsg, close), so the lock is owned; timers (SYN and data
+ * retransmits, keepalives, delayed ACKs) and the receive path (an ACK) send
+ * with it not owned, in softirq, where the current task is whoever was
+ * interrupted.  Such a packet opens a conntrack entry after the first SYN
+ * was dropped before confirmation, or mid-stream (nf_conntrack_tcp_loose)
+ * after the table was flushed or the entry expired.  SCTP resends its INIT
+ * from a timer too, with the same lock test.  Other protocols (UDP): yes
+ * (their first packet leaves from the syscall).
  */
 static __always_inline void nw_lsk_read(struct nw_lsk *l, const struct sock *sk)
 {
@@ -211,12 +218,14 @@ static __always_inline void nw_lsk_read(struct nw_lsk *l, const struct sock *sk)
 #else
 	NW_SK_PAIR_READ(sk, l->proto, sk_protocol, l->type, sk_type);
 #endif
-	if (l->proto != IPPROTO_TCP && l->proto != IPPROTO_SCTP)
-		return; /* nw_lsk_sent_by_owner() needs no lock for them */
+	if (l->proto != IPPROTO_TCP && l->proto != IPPROTO_SCTP) {
+		l->by_owner = 1;
+		return;
+	}
 #ifdef NW_BTF_SKB
-	l->owned = sk->sk_lock.owned != 0;
+	l->by_owner = sk->sk_lock.owned != 0;
 #else
-	l->owned = BPF_CORE_READ(sk, sk_lock.owned) != 0;
+	l->by_owner = BPF_CORE_READ(sk, sk_lock.owned) != 0;
 #endif
 }
 
@@ -231,36 +240,15 @@ static __always_inline void nw_skb_lsk(struct nw_lsk *l, const struct sk_buff *s
 }
 
 /*
- * Is the packet of TCP (or SCTP) socket @l sent by the process that owns the
- * socket?  A process sends under the socket's lock (lock_sock(): connect,
- * sendmsg, close), so the lock is owned; timers (SYN and data retransmits,
- * keepalives, delayed ACKs) and the receive path (an ACK) send with it not
- * owned, in softirq, where the current task is whoever was interrupted.
- * Such a packet opens a conntrack entry after the first SYN was dropped
- * before confirmation, or mid-stream (nf_conntrack_tcp_loose) after the
- * table was flushed or the entry expired.  Not a full socket: no.  Other
- * protocols (UDP): yes (their first packet leaves from the syscall).
- */
-static __always_inline int nw_lsk_sent_by_owner(const struct nw_lsk *l)
-{
-	if (!l->full)
-		return 0;
-	/* SCTP resends its INIT from a timer too, with the same lock test */
-	if (l->proto != IPPROTO_TCP && l->proto != IPPROTO_SCTP)
-		return 1;
-	return l->owned != 0;
-}
-
-/*
  * May the current task be named as the one that opened the connection of a
  * packet whose local socket is @l?  Only when it sent from its owner's
- * syscall (nw_lsk_sent_by_owner()): a connection's first packet leaves from
- * the connect()/sendmsg() of the process that opened it.  With --cgroup the
- * socket's owner comes from its record instead.
+ * syscall (@l->by_owner, 0 without a socket): a connection's first packet
+ * leaves from the connect()/sendmsg() of the process that opened it.  With
+ * --cgroup the socket's owner comes from its record instead.
  */
 static __always_inline int nw_sent_by_task(const struct nw_lsk *l)
 {
-	return !filter.cgroup && l->sk && nw_lsk_sent_by_owner(l);
+	return !filter.cgroup && l->by_owner;
 }
 
 /*
@@ -275,8 +263,10 @@ static __always_inline unsigned long nw_skb_fields(const struct sk_buff *skb, in
 	*local = nw_sent_by_task(l);
 	return skb->_nfct;
 #else
-	__u32 lo = NW_MIN(NW_MIN(NW_SKB_OFF(sk), NW_SKB_OFF(_nfct)), NW_SKB_OFF(skb_iif));
-	__u32 hi = NW_MAX(NW_MAX(NW_SKB_END(sk), NW_SKB_END(_nfct)), NW_SKB_END(skb_iif));
+	__u32 lo = NW_MIN(NW_MIN(NW_FOFF(struct sk_buff, sk), NW_FOFF(struct sk_buff, _nfct)),
+			  NW_FOFF(struct sk_buff, skb_iif));
+	__u32 hi = NW_MAX(NW_MAX(NW_FEND(struct sk_buff, sk), NW_FEND(struct sk_buff, _nfct)),
+			  NW_FEND(struct sk_buff, skb_iif));
 	unsigned long nfct, sk;
 	__u8 span[NW_SKB_SPAN];
 	int iif;
@@ -286,9 +276,9 @@ static __always_inline unsigned long nw_skb_fields(const struct sk_buff *skb, in
 		*local = nw_sent_by_task(l);
 		return nw_skb_nfct(skb);
 	}
-	NW_SKB_SPAN_READ(nfct, _nfct);
-	NW_SKB_SPAN_READ(sk, sk);
-	NW_SKB_SPAN_READ(iif, skb_iif);
+	NW_SPAN_GET(nfct, span, lo, struct sk_buff, _nfct);
+	NW_SPAN_GET(sk, span, lo, struct sk_buff, sk);
+	NW_SPAN_GET(iif, span, lo, struct sk_buff, skb_iif);
 	nw_lsk_read(l, nw_local_sk((const struct sock *)sk, iif));
 	*local = nw_sent_by_task(l);
 	return nfct;
@@ -639,7 +629,7 @@ static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig,
 	}
 	if (w > 0) {
 		who->cgroup_id = cgid;
-		if (nw_lsk_sent_by_owner(lsk))
+		if (lsk->by_owner)
 			nw_task_into(who, nw_current());
 		return 1;
 	}
@@ -740,7 +730,7 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		return;
 	if (filter.proto && filter.proto != proto)
 		return;
-	/* @task sent the packet from its socket's syscall (nw_lsk_sent_by_owner()),
+	/* @task sent the packet from its socket's syscall (nw_lsk_read()'s by_owner),
 	 * but an encapsulation's outer packet carries the inner flow's socket */
 	if (task && (!lsk->sk || !nw_lsk_owns_flow(lsk, proto, bpf_ntohs(orig->src.u.all)))) {
 		task = NULL;

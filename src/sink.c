@@ -122,7 +122,6 @@ static void print_tuples_json(struct sink *s, const struct conn *c)
 	char a[NW_ADDRSTRLEN], b[NW_ADDRSTRLEN], r[NW_ADDRSTRLEN], d[NW_ADDRSTRLEN];
 	struct sink_tuples_key key;
 	struct sink_tuples *t;
-	int n1, n2;
 
 	memset(&key, 0, sizeof(key));
 	memcpy(key.osrc, c->orig.src, sizeof(key.osrc));
@@ -141,19 +140,13 @@ static void print_tuples_json(struct sink *s, const struct conn *c)
 		conn__addr_str(c->family, c->orig.dst, b, sizeof(b));
 		conn__addr_str(c->family, c->reply.src, r, sizeof(r));
 		conn__addr_str(c->family, c->reply.dst, d, sizeof(d));
-		n1 = snprintf(t->part1, sizeof(t->part1), "\"orig\":{\"src\":\"%s\",\"sport\":", a);
-		n2 = snprintf(t->part2, sizeof(t->part2),
-			      ",\"dst\":\"%s\",\"dport\":%u},\"reply\":{\"src\":\"%s\",\"sport\":%u,"
-			      "\"dst\":\"%s\",\"dport\":",
-			      b, c->orig.dport, r, c->reply.sport, d);
-		if (n1 < 0 || (size_t)n1 >= sizeof(t->part1) || n2 < 0 ||
-		    (size_t)n2 >= sizeof(t->part2)) { /* cannot be: addresses are short */
-			print_tuple(&s->out, c, "orig", &c->orig);
-			print_tuple(&s->out, c, "reply", &c->reply);
-			return;
-		}
-		t->len1 = (size_t)n1;
-		t->len2 = (size_t)n2;
+		/* never cut: the parts hold the longest addresses (sink.h) */
+		t->len1 = (size_t)snprintf(t->part1, sizeof(t->part1),
+					   "\"orig\":{\"src\":\"%s\",\"sport\":", a);
+		t->len2 = (size_t)snprintf(t->part2, sizeof(t->part2),
+					   ",\"dst\":\"%s\",\"dport\":%u},\"reply\":{\"src\":\"%s\","
+					   "\"sport\":%u,\"dst\":\"%s\",\"dport\":",
+					   b, c->orig.dport, r, c->reply.sport, d);
 		memcpy(&t->key, &key, sizeof(key)); /* padding too: memcmp() compares it */
 		t->valid = true;
 	}

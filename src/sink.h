@@ -98,6 +98,13 @@ struct sink_tail {
  */
 #define SINK_TUPLES_PART1 96
 #define SINK_TUPLES_PART2 256
+/* the longest: IPv6 addresses of NW_ADDRSTRLEN - 1 characters, 5-digit ports */
+_Static_assert(SINK_TUPLES_PART1 >= sizeof("\"orig\":{\"src\":\"\",\"sport\":") + NW_ADDRSTRLEN - 1,
+	       "SINK_TUPLES_PART1 too small");
+_Static_assert(SINK_TUPLES_PART2 >= sizeof(",\"dst\":\"\",\"dport\":65535},\"reply\":{\"src\":\"\","
+					   "\"sport\":65535,\"dst\":\"\",\"dport\":") +
+					3 * (NW_ADDRSTRLEN - 1),
+	       "SINK_TUPLES_PART2 too small");
 
 struct sink_tuples_key {
 	uint8_t osrc[16], odst[16], rsrc[16], rdst[16];
