@@ -68,6 +68,13 @@ bool conn__has_ports(const struct conn *c);
 bool conn__proto_has_ports(uint8_t proto);
 /* "10.0.0.1" / "fd00::1" */
 const char *conn__addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len);
+/*
+ * What conn__addr_port_str() writes before the port ("addr:", "[v6addr]:",
+ * or "addr" with no port) into @buf (NW_EPSTRLEN bytes); returns its end,
+ * where conn__port_put() writes @port's digits (and a NUL; returns its end).
+ */
+char *conn__addr_prefix(uint8_t family, const uint8_t *addr, bool has_port, char *buf);
+char *conn__port_put(char *p, uint16_t port);
 /* "addr:port", "[v6addr]:port" or "addr" into @buf (NW_EPSTRLEN bytes). */
 const char *conn__addr_port_str(uint8_t family, const uint8_t *addr, uint16_t port, bool has_port,
 				char *buf);

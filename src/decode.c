@@ -147,12 +147,10 @@ const char *conn__addr_str(uint8_t family, const uint8_t *addr, char *buf, size_
 
 /* Written without a formatter or a library call for IPv4: three per text
  * line. */
-const char *conn__addr_port_str(uint8_t family, const uint8_t *addr, uint16_t port, bool has_port,
-				char *buf)
+char *conn__addr_prefix(uint8_t family, const uint8_t *addr, bool has_port, char *buf)
 {
 	bool brackets = family == AF_INET6 && has_port;
-	char *p = buf + brackets, d[5];
-	int n = 0;
+	char *p = buf + brackets;
 
 	if (family == AF_INET) {
 		p = ipv4_str(addr, p);
@@ -164,15 +162,29 @@ const char *conn__addr_port_str(uint8_t family, const uint8_t *addr, uint16_t po
 		buf[0] = '[';
 		*p++ = ']';
 	}
-	if (has_port) {
+	if (has_port)
 		*p++ = ':';
-		do
-			d[n++] = (char)('0' + port % 10);
-		while ((port /= 10));
-		while (n)
-			*p++ = d[--n];
-	}
 	*p = '\0';
+	return p;
+}
+
+char *conn__port_put(char *p, uint16_t port)
+{
+	char d[FMT_U64_LEN];
+	size_t n = fmt__u64(d, port);
+
+	memcpy(p, d + FMT_U64_LEN - n, n);
+	p[n] = '\0';
+	return p + n;
+}
+
+const char *conn__addr_port_str(uint8_t family, const uint8_t *addr, uint16_t port, bool has_port,
+				char *buf)
+{
+	char *p = conn__addr_prefix(family, addr, has_port, buf);
+
+	if (has_port)
+		conn__port_put(p, port);
 	return buf;
 }
 

@@ -24,6 +24,8 @@ int fmt__vsnprintf(char *buf, size_t len, const char *fmt, va_list ap);
  * returns how many: they start at b + FMT_U64_LEN - count. */
 #define FMT_U64_LEN 24
 size_t fmt__u64(char *b, uint64_t v);
+/* The two decimal digits of @v % 100 at @p (no NUL). */
+void fmt__2dig(char *p, unsigned v);
 int fmt__snprintf(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

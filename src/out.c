@@ -563,10 +563,11 @@ static void text_col(struct out *o, const char *s, size_t n, int width, const ch
 	o->len += n + pad + t;
 }
 
-void out__text_col(struct out *o, const char *s, int width, const char *tail)
+void out__text_col_n(struct out *o, const char *s, size_t n, int width, const char *tail,
+		     size_t t)
 {
 	if (o->mode == OUT_TEXT)
-		text_col(o, s, strlen(s), width, tail, strlen(tail));
+		text_col(o, s, n, width, tail, t);
 }
 
 void out__text_str(struct out *o, const char *s)

@@ -111,8 +111,16 @@ static inline void out__obj_open(struct out *o, const char *key)
 	out__obj_open_n(o, key, OUT_KEY_LEN(key));
 }
 
-/* Text only: @s, padded with spaces to @width, then @tail. */
-void out__text_col(struct out *o, const char *s, int width, const char *tail);
+/* Text only: @s (@n bytes), padded with spaces to @width, then @tail (@t
+ * bytes). */
+void out__text_col_n(struct out *o, const char *s, size_t n, int width, const char *tail,
+		     size_t t);
+/* The same for strings (a literal @tail's length is a constant here). */
+static inline void out__text_col(struct out *o, const char *s, int width, const char *tail)
+{
+	if (o->mode == OUT_TEXT)
+		out__text_col_n(o, s, __builtin_strlen(s), width, tail, __builtin_strlen(tail));
+}
 /* Text only: @s as it is. */
 void out__text_str(struct out *o, const char *s);
 /* Text only, printf-style. */

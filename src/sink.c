@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Text and JSON rendering of struct conn.  Pure: writes to a FILE only. */
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
+#include "fmt.h"
 #include "kindex.h"
 #include "parse.h"
 #include "sink.h"
@@ -28,10 +30,10 @@ static void cache_time(struct sink *s, uint64_t ts_ns)
 		return;
 	s->tm_sec = sec;
 	gmtime_r(&sec, &tm);
-	strftime(s->tm_json, sizeof(s->tm_json), "%Y-%m-%dT%H:%M:%S", &tm);
+	s->tm_json_len = strftime(s->tm_json, sizeof(s->tm_json), "%Y-%m-%dT%H:%M:%S", &tm);
 	if (!s->utc)
 		localtime_r(&sec, &tm);
-	strftime(s->tm_text, sizeof(s->tm_text), "%H:%M:%S", &tm);
+	s->tm_text_len = strftime(s->tm_text, sizeof(s->tm_text), "%H:%M:%S", &tm);
 }
 
 const char *sink__rfc3339(uint64_t ts_ns, char *buf, size_t len)
@@ -46,35 +48,37 @@ const char *sink__rfc3339(uint64_t ts_ns, char *buf, size_t len)
 	return buf;
 }
 
-/* "%s.%06u" + @tail without printf: two of these per record. */
-static const char *time_str(const char *sec, uint64_t ts_ns, const char *tail, char *buf,
-			    size_t len)
+/* @sec (@n bytes) "." microseconds @tail without printf, into @buf (not
+ * NUL-terminated); returns the length. */
+#define TIME_STR_LEN 32
+static size_t time_str(const char *sec, size_t n, uint64_t ts_ns, const char *tail, size_t t,
+		       char buf[TIME_STR_LEN])
 {
 	unsigned us = (unsigned)(ts_ns % 1000000000ULL / 1000);
-	size_t n = strlen(sec), t = strlen(tail);
 
-	if (n + 7 + t + 1 > len) {
-		buf[0] = '\0';
-		return buf;
-	}
+	if (n + 7 + t > TIME_STR_LEN) /* never: strftime() of a fixed format */
+		return 0;
 	memcpy(buf, sec, n);
 	buf[n] = '.';
-	for (int i = 6; i >= 1; i--, us /= 10)
-		buf[n + i] = (char)('0' + us % 10);
-	memcpy(buf + n + 7, tail, t + 1);
-	return buf;
+	fmt__2dig(buf + n + 1, us / 10000);
+	fmt__2dig(buf + n + 3, us / 100);
+	fmt__2dig(buf + n + 5, us);
+	memcpy(buf + n + 7, tail, t);
+	return n + 7 + t;
 }
 
-static const char *text_time(struct sink *s, uint64_t ts_ns, char *buf, size_t len)
+/* "13:20:01.123456" */
+static size_t text_time(struct sink *s, uint64_t ts_ns, char buf[TIME_STR_LEN])
 {
 	cache_time(s, ts_ns);
-	return time_str(s->tm_text, ts_ns, "", buf, len);
+	return time_str(s->tm_text, s->tm_text_len, ts_ns, "", 0, buf);
 }
 
-static const char *json_time(struct sink *s, uint64_t ts_ns, char *buf, size_t len)
+/* "2026-11-25T13:20:01.123456Z" and the string's closing quote */
+static size_t json_time(struct sink *s, uint64_t ts_ns, char buf[TIME_STR_LEN])
 {
 	cache_time(s, ts_ns);
-	return time_str(s->tm_json, ts_ns, "Z", buf, len);
+	return time_str(s->tm_json, s->tm_json_len, ts_ns, "Z\"", 2, buf);
 }
 
 void sink__header(struct sink *s)
@@ -209,13 +213,19 @@ static void print_head(struct sink *s, const struct conn *c)
 	struct sink_head_key key;
 	struct sink_head *h;
 	char buf[64];
+	size_t n;
 
 	if (text) {
-		out__text_col(o, text_time(s, c->ts_ns, buf, sizeof(buf)), 15, " ");
+		n = text_time(s, c->ts_ns, buf);
+		out__text_col_n(o, buf, n, 15, " ", 1);
 	} else {
-		out__str(o, OUT_JSON_ONLY, "type", NULL, "conn");
-		out__u64(o, OUT_JSON_ONLY, "schema", NULL, NW_JSON_SCHEMA);
-		out__str(o, OUT_JSON_ONLY, "ts", NULL, json_time(s, c->ts_ns, buf, sizeof(buf)));
+		/* the time needs no escapes: written as it is */
+		static const char lead[] = "\"type\":\"conn\",\"schema\":" SINK_STR(
+			NW_JSON_SCHEMA) ",\"ts\":\"";
+
+		n = json_time(s, c->ts_ns, buf);
+		out__json_members(o, lead, sizeof(lead) - 1);
+		out__json_raw(o, buf, n);
 	}
 	memset(&key, 0, sizeof(key));
 	key.task = task;
@@ -310,10 +320,17 @@ static const char *reason_of(struct sink *s, const struct k8s_annot *a)
 	return r->text;
 }
 
-/* The tail's key for @c in the sink's form (struct sink_tail_key). */
+/* The bytes of @key that can differ: the annotation, last, only with one. */
+static size_t tail_key_len(const struct sink_tail_key *key)
+{
+	return key->k8s ? sizeof(*key) : offsetof(struct sink_tail_key, annot);
+}
+
+/* The tail's key for @c in the sink's form (struct sink_tail_key); the
+ * annotation is left as it was unless there is one (tail_key_len()). */
 static void tail_key(const struct sink *s, const struct conn *c, struct sink_tail_key *key)
 {
-	memset(key, 0, sizeof(*key));
+	memset(key, 0, offsetof(struct sink_tail_key, annot));
 	memcpy(key->landed, c->landed.addr, sizeof(key->landed));
 	key->lport = c->landed.port;
 	key->family = c->family;
@@ -343,6 +360,25 @@ static void tail_key(const struct sink *s, const struct conn *c, struct sink_tai
 	}
 }
 
+/* Text SOURCE, "addr:port", into @buf (NW_EPSTRLEN bytes): the address
+ * part as kept from the last record, the port written; returns the length. */
+static size_t source_str(struct sink *s, const struct conn *c, char *buf)
+{
+	struct sink_source *k = &s->source;
+	bool ports = conn__has_ports(c);
+
+	if (!k->len || k->family != c->family || k->ports != ports ||
+	    memcmp(k->addr, c->orig.src, sizeof(k->addr))) {
+		k->len = (size_t)(conn__addr_prefix(c->family, c->orig.src, ports, k->text) -
+				  k->text);
+		k->family = c->family;
+		k->ports = ports;
+		memcpy(k->addr, c->orig.src, sizeof(k->addr));
+	}
+	memcpy(buf, k->text, k->len);
+	return ports ? (size_t)(conn__port_put(buf + k->len, c->orig.sport) - buf) : k->len;
+}
+
 /*
  * Text: SOURCE DESTINATION NAT LANDED [(from SEEN_AS)] [VERDICT REASON].
  * JSON: "orig" to "confirm" (the k8s object follows apart).
@@ -355,8 +391,11 @@ static void print_path(struct sink *s, const struct conn *c)
 	struct sink_tail *t;
 
 	if (o->mode == OUT_TEXT) {
-		conn__ep_str(c, c->orig.src, c->orig.sport, a, sizeof(a));
-		out__text_col(o, a, grow(&s->w_src, a), " ");
+		size_t n = source_str(s, c, a);
+
+		if ((int)n > s->w_src)
+			s->w_src = (int)n;
+		out__text_col_n(o, a, n, s->w_src, " ", 1);
 	} else if (conn__has_ports(c)) {
 		print_tuples_json(s, c);
 	} else {
@@ -367,7 +406,7 @@ static void print_path(struct sink *s, const struct conn *c)
 	t = &s->tails[(key.landed[15] ^ key.landed[3] ^ key.dst[15] ^ key.dst[3] ^ key.dport ^
 		       key.lport) &
 		      (SINK_REASONS - 1)];
-	if (piece_put(o, &t->frag, &t->key, &key, sizeof(key)))
+	if (piece_put(o, &t->frag, &t->key, &key, tail_key_len(&key)))
 		return;
 	if (o->mode == OUT_TEXT) {
 		conn__ep_str(c, c->orig.dst, c->orig.dport, a, sizeof(a));

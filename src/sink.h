@@ -9,6 +9,8 @@
 #include "out.h"
 
 #define NW_JSON_SCHEMA 1
+#define SINK_STR_(x) #x
+#define SINK_STR(x) SINK_STR_(x) /* a macro's value as a string literal */
 
 struct nw_stats {
 	uint64_t events; /* records rendered */
@@ -69,13 +71,14 @@ struct sink_head_key {
 };
 
 struct sink_tail_key {
-	struct k8s_annot annot; /* text: as the reason cache keys it; zero without k8s */
 	uint8_t dst[16], landed[16], seen[16];
 	uint32_t ct_status, mark, verdict;
 	uint16_t dport, lport, seen_port, zone;
 	uint8_t family, proto, flags;
 	bool dnat, snat, k8s;
 	int w_dst; /* text: a wider column since, written again */
+	/* last: compared only when k8s (text: as the reason cache keys it) */
+	struct k8s_annot annot;
 };
 
 struct sink_head {
@@ -120,6 +123,15 @@ struct sink_tuples {
 	char part2[SINK_TUPLES_PART2];
 };
 
+/* Text SOURCE: the address part ("addr:") of the last source written. */
+struct sink_source {
+	uint8_t addr[16];
+	uint8_t family;
+	bool ports;
+	size_t len; /* 0: none yet */
+	char text[NW_EPSTRLEN];
+};
+
 struct sink {
 	struct out out;
 	bool utc; /* text timestamps in UTC instead of local time */
@@ -127,6 +139,8 @@ struct sink {
 	int w_src, w_dst; /* text column widths, grown to fit */
 	int64_t tm_sec; /* the second the cached time strings are for, -1: none */
 	char tm_json[24], tm_text[12]; /* "2026-11-25T13:20:01", "13:20:01" */
+	size_t tm_json_len, tm_text_len;
+	struct sink_source source;
 	struct sink_reason reasons[SINK_REASONS];
 	struct sink_k8s_json k8s_json[SINK_REASONS];
 	struct sink_tail tails[SINK_REASONS];

@@ -4,6 +4,7 @@
  * cases and on random single conversions (supported or not, so that the
  * vsnprintf() fallback is checked too). */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <limits.h>
@@ -177,11 +178,72 @@ static void test_random_against_snprintf(void **state)
 	assert_int_equal(checked, 300000);
 }
 
+static bool untouched(const char *p, size_t n)
+{
+	while (n--)
+		if (p[n] != 0x55)
+			return false;
+	return true;
+}
+
+/* fmt__u64(@v) against "%llu": digits, count, and nothing written left of them. */
+static void u64_same(uint64_t v)
+{
+	char want[32], got[FMT_U64_LEN + GUARD];
+	size_t n, nw = (size_t)snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+
+	memset(got, 0x55, sizeof(got));
+	n = fmt__u64(got + GUARD, v);
+	if (n != nw || memcmp(got + GUARD + FMT_U64_LEN - n, want, n) ||
+	    !untouched(got, GUARD + FMT_U64_LEN - n)) {
+		print_error("fmt__u64(%llu): %zu digits \"%.*s\"\n", (unsigned long long)v, n,
+			    (int)n, got + GUARD + FMT_U64_LEN - n);
+		fail();
+	}
+	checked++;
+}
+
+static void test_u64_against_snprintf(void **state)
+{
+	uint64_t p = 1;
+
+	(void)state;
+	checked = 0;
+	for (uint64_t v = 0; v <= 100000; v++) /* every port, and past */
+		u64_same(v);
+	for (int i = 0; i < 20; i++, p *= 10) { /* each length's ends */
+		u64_same(p - 1);
+		u64_same(p);
+		u64_same(p + 1);
+		u64_same(p * 9 + (p - 1));
+	}
+	u64_same(UINT64_MAX);
+	u64_same(UINT64_MAX - 1);
+	for (int i = 0; i < 300000; i++)
+		u64_same(((uint64_t)rand() << 42) ^ ((uint64_t)rand() << 21) ^ (uint64_t)rand());
+	assert_int_equal(checked, 100001 + 80 + 2 + 300000);
+}
+
+static void test_2dig(void **state)
+{
+	(void)state;
+	for (unsigned v = 0; v < 1000; v++) {
+		char want[4], got[3] = "xx";
+
+		snprintf(want, sizeof(want), "%02u", v % 100);
+		fmt__2dig(got, v);
+		assert_memory_equal(got, want, 2);
+		assert_int_equal(got[2], '\0');
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_formats),
 		cmocka_unit_test(test_random_against_snprintf),
+		cmocka_unit_test(test_u64_against_snprintf),
+		cmocka_unit_test(test_2dig),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -254,11 +254,13 @@ static bool frag_record(struct out_frag *f, bool put, size_t pre, const char *va
  * tid), a wider destination widens the text column under a kept tail, the
  * conntrack status and mark change, the same route is annotated again
  * (a reloaded index, another verdict), SNAT changes the reply's port and a
- * route's addresses go to another backend port (JSON's kept tuples).
+ * route's addresses go to another backend port (JSON's kept tuples), a
+ * source address comes again with ports where it had none, and as IPv4
+ * after IPv6 of the same bytes (text's kept SOURCE address).
  */
 static void tail_reuse(enum out_mode mode)
 {
-	static const int seq[] = { 0, 1, 0, 0, 3, 2, 0, 1, 2, 0, 4, 4, 0, 0 };
+	static const int seq[] = { 0, 1, 0, 0, 3, 2, 0, 1, 2, 0, 4, 4, 0, 0, 5, 5, 2, 0 };
 	struct k8s_annot ok = { .verdict = K8S_VERDICT_OK, .index_gen = 1 };
 	struct k8s_annot bad = { .verdict = K8S_VERDICT_MISMATCH, .index_gen = 2 };
 	struct conn conns[FIX_COUNT];
@@ -301,6 +303,10 @@ static void tail_reuse(enum out_mode mode)
 			c.reply.dport += 1000;
 		if (k == 9) /* the route's addresses, another backend port */
 			c.reply.sport += 1;
+		if (k == 15) /* the port-less source again, with ports (text SOURCE) */
+			c.proto = IPPROTO_TCP;
+		if (k == 16) /* an IPv6 source of the IPv4 one's bytes, then that one */
+			memcpy(c.orig.src, conns[0].orig.src, sizeof(c.orig.src));
 		/* what a sink without kept pieces writes, at the widths of this one */
 		wf = open_memstream(&want, &wlen);
 		assert_non_null(wf);
