@@ -21,8 +21,10 @@
 #   text, json, capfile   as in storm.sh (the default set)
 #   quiet                 -q: every event read and counted, none printed
 #   filtered              --port 9: programs attached, no connection matches
+#   devnull               text to /dev/null: formatted, not kept
 # quiet and filtered (NWO_VARIANTS) split the cost: the programs' mere
-# presence on every packet, the new-connection events, and the output.
+# presence on every packet, the new-connection events, and the output;
+# devnull splits the output: formatting it, and the kernel keeping it.
 # This VM also has noisy phases, when even OFF windows seconds apart differ
 # by +-4%; more windows (NWO_PAIRS) narrow the interval then.  As a control, each
 # OFF window is compared with its two OFF neighbours the same way: the
@@ -57,6 +59,7 @@ onoff_natwho_start() {
 	capfile) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter -w "$d/cap" >"$d/out" 2>"$d/err" ;;
 	quiet) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter -q >"$d/out" 2>"$d/err" ;;
 	filtered) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter --port 9 >"$d/out" 2>"$d/err" ;;
+	devnull) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter >/dev/null 2>"$d/err" ;;
 	*) die "unknown on/off variant $v" ;;
 	esac
 	ONOFF_PID=$NWB_LAST
