@@ -3,6 +3,7 @@
 #ifndef NW_SINK_H
 #define NW_SINK_H
 
+#include <stddef.h>
 #include <stdio.h>
 #include "conn.h"
 #include "kindex.h"
@@ -80,6 +81,9 @@ struct sink_tail_key {
 	/* last: compared only when k8s (text: as the reason cache keys it) */
 	struct k8s_annot annot;
 };
+_Static_assert(offsetof(struct sink_tail_key, annot) + sizeof(struct k8s_annot) ==
+		       sizeof(struct sink_tail_key),
+	       "annot ends struct sink_tail_key: no padding for tail_key_len() to compare");
 
 struct sink_head {
 	struct sink_head_key key;
