@@ -169,6 +169,7 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 	}
 	be->events_fd = bpf_map__fd(o.events);
 	be->lost_fd = bpf_map__fd(o.lost);
+	be->flush_fd = bpf_program__fd(bpf_object__find_program_by_name(o.obj, "nw_flush"));
 	be->kind = k;
 	be->nskippable = 0;
 	for (int i = 0; i < 3; i++) {
