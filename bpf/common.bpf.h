@@ -899,8 +899,9 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 /*
  * Run by userspace on each CPU (BPF_PROG_TEST_RUN, BPF_F_TEST_RUN_ON_CPU) at
  * every tick and before its last drain: what a CPU staged reaches the ring
- * even when it sees no more connections.  A stage in use is left for the
- * next tick.  Each backend object defines it once.
+ * even when it sees no more connections.  Returns 1 when a program was
+ * writing the stage (interrupted by this run): try again.  Each backend
+ * object defines it once.
  */
 #define NW_DEFINE_FLUSH()                                  \
 	SEC("raw_tp")                                      \
@@ -908,10 +909,10 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	{                                                  \
 		struct nw_stage *st = nw_stage_take();     \
                                                            \
-		if (st) {                                  \
-			nw_stage_flush(st);                \
-			nw_stage_give(st);                 \
-		}                                          \
+		if (!st)                                   \
+			return 1; /* a program has it */   \
+		nw_stage_flush(st);                        \
+		nw_stage_give(st);                         \
 		return 0;                                  \
 	}
 

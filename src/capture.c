@@ -161,17 +161,34 @@ static int capture_record(void *ctx, void *data, size_t size)
 
 /*
  * Have every CPU hand what it staged to the ring: nw_flush run on each
- * (BPF_F_TEST_RUN_ON_CPU).  A CPU that is offline has nothing staged.
+ * (BPF_F_TEST_RUN_ON_CPU).  A CPU that is offline has nothing staged.  A
+ * stage a program was writing just then is tried again @tries times, 1 ms
+ * apart (the last drain), else at the next tick.
  */
-static void capture_flush(struct capture *cap)
+static void capture_flush(struct capture *cap, int tries)
 {
+	const struct timespec ms = { 0, 1000000 };
+
 	if (cap->be.flush_fd < 0)
 		return;
 	for (int cpu = 0; cpu < cap->ncpus; cpu++) {
-		LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
+		for (int t = 0;; t++) {
+			LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU,
+				    .cpu = (__u32)cpu);
 
-		if (bpf_prog_test_run_opts(cap->be.flush_fd, &o) && errno != ENXIO)
-			nw_dbg(1, "flushing CPU %d's staged events: %s\n", cpu, strerror(errno));
+			if (bpf_prog_test_run_opts(cap->be.flush_fd, &o)) {
+				if (errno != ENXIO && !cap->flush_warned) {
+					nw_warn("cannot hand CPU %d's staged events to the ring "
+						"buffer: %s; they may come late",
+						cpu, strerror(errno));
+					cap->flush_warned = true;
+				}
+				break;
+			}
+			if (!o.retval || t >= tries)
+				break;
+			nanosleep(&ms, NULL);
+		}
 	}
 	cap->flushed_ns = capture_now();
 }
@@ -187,7 +204,7 @@ int capture__poll(struct capture *cap, int timeout_ms)
 	if (epoll_wait(cap->epoll_fd, &ev, 1, timeout_ms) < 0 && errno != EINTR)
 		return -errno;
 	if (capture_now() - cap->flushed_ns >= CAPTURE_FLUSH_NS)
-		capture_flush(cap);
+		capture_flush(cap, 0);
 	cap->delivered = 0;
 	n = ring__consume(&cap->ring, capture_record, cap);
 	return n < 0 ? n : cap->delivered;
@@ -197,7 +214,7 @@ int capture__drain(struct capture *cap)
 {
 	int n;
 
-	capture_flush(cap);
+	capture_flush(cap, 50);
 	cap->delivered = 0;
 	/* a program on another CPU between reserve and submit holds up what
 	 * follows it: wait for it, 1 ms at a time, 50 ms at most */

@@ -23,6 +23,7 @@ struct capture {
 	int ncpus; /* possible CPUs: each has a stage to flush */
 	uint64_t flushed_ns; /* CLOCK_MONOTONIC of the last flush */
 	int delivered; /* events handed to cb in this call */
+	bool flush_warned;
 };
 
 /* "auto" or the name of a backend. */

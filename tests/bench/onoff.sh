@@ -60,6 +60,7 @@ onoff_natwho_start() {
 	quiet) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter -q >"$d/out" 2>"$d/err" ;;
 	filtered) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter --port 9 >"$d/out" 2>"$d/err" ;;
 	devnull) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter >/dev/null 2>"$d/err" ;;
+	alt) nwb_bg "$NWB_NODE" "${NWO_ALT:?alt: set NWO_ALT to another natwho}" --backend netfilter >"$d/out" 2>"$d/err" ;;
 	*) die "unknown on/off variant $v" ;;
 	esac
 	ONOFF_PID=$NWB_LAST
