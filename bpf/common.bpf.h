@@ -324,11 +324,26 @@ struct {
 	__type(value, struct nw_stage);
 } stage SEC(".maps");
 
-/* This CPU's stage, marked busy, or NULL when another program has it. */
+/*
+ * Every object stages but the kprobe object for kernels before 6.2 (probe
+ * reads of the socket and the skb): Linux 6.1's verifier refuses its
+ * nw_emit() with a stage, so it writes each event to the ring as it comes.
+ */
+#if defined(NW_BTF_CT) || defined(NW_BTF_SKB)
+#define NW_STAGING 1
+#endif
+
+/* This CPU's stage, marked busy, or NULL when another program has it (or
+ * the object does not stage). */
 static __always_inline struct nw_stage *nw_stage_take(void)
 {
 	__u32 zero = 0;
-	struct nw_stage *st = bpf_map_lookup_elem(&stage, &zero);
+	struct nw_stage *st;
+
+#ifndef NW_STAGING
+	return NULL;
+#endif
+	st = bpf_map_lookup_elem(&stage, &zero);
 
 	if (!st || st->busy)
 		return NULL;
@@ -903,6 +918,7 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
  * writing the stage (interrupted by this run): try again.  Each backend
  * object defines it once.
  */
+#ifdef NW_STAGING
 #define NW_DEFINE_FLUSH()                                  \
 	SEC("raw_tp")                                      \
 	int nw_flush(void *ctx)                            \
@@ -915,5 +931,8 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		nw_stage_give(st);                         \
 		return 0;                                  \
 	}
+#else
+#define NW_DEFINE_FLUSH() /* nothing staged, nothing to flush */
+#endif
 
 #endif /* NATWHO_COMMON_BPF_H */
