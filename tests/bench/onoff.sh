@@ -22,6 +22,8 @@
 #   quiet                 -q: every event read and counted, none printed
 #   filtered              --port 9: programs attached, no connection matches
 #   devnull               text to /dev/null: formatted, not kept
+#   alt                   text, by the natwho at $NWO_ALT (another build:
+#                         two builds taking turns in one storm)
 # quiet and filtered (NWO_VARIANTS) split the cost: the programs' mere
 # presence on every packet, the new-connection events, and the output;
 # devnull splits the output: formatting it, and the kernel keeping it.

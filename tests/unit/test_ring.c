@@ -4,7 +4,8 @@
  * BPF_MAP_TYPE_RINGBUF: records in order, discarded ones skipped, a busy one
  * stops the walk, records across the end of the ring whole (the data is
  * mapped twice), the space given back in steps, never more than one step
- * late, and a callback error stops it.
+ * late, and a callback error stops it.  A batch record's events are handed
+ * out one by one (ring__batch_walk()).
  */
 #include <pthread.h>
 #include <stdarg.h>
