@@ -303,6 +303,90 @@ static __always_inline void nw_count_lost(void)
 }
 
 /*
+ * Per CPU: the events staged for the next batch record (include/natwho.h).
+ * @busy: a program is writing it; one that interrupts it on this CPU (a
+ * softirq's packet while a process's is being sent) or the flush writes its
+ * event to the ring directly instead.  The batch record is hdr and the
+ * first hdr.bytes of buf, contiguous.
+ */
+#define NW_STAGE_REC (sizeof(struct nw_batch_rec) + sizeof(struct nw_event))
+struct nw_stage {
+	__u32 busy;
+	__u32 pad;
+	struct nw_batch_hdr hdr;
+	__u8 buf[NW_STAGE_BYTES];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nw_stage);
+} stage SEC(".maps");
+
+/*
+ * Every object stages but the kprobe object for kernels before 6.2 (probe
+ * reads of the socket and the skb): Linux 6.1's verifier refuses its
+ * nw_emit() with a stage, so it writes each event to the ring as it comes.
+ */
+#if defined(NW_BTF_CT) || defined(NW_BTF_SKB)
+#define NW_STAGING 1
+#endif
+
+/* This CPU's stage, marked busy, or NULL when another program has it (or
+ * the object does not stage). */
+static __always_inline struct nw_stage *nw_stage_take(void)
+{
+	__u32 zero = 0;
+	struct nw_stage *st;
+
+#ifndef NW_STAGING
+	return NULL;
+#endif
+	st = bpf_map_lookup_elem(&stage, &zero);
+
+	if (!st || st->busy)
+		return NULL;
+	st->busy = 1;
+	barrier(); /* nothing of the stage is read before it is ours */
+	return st;
+}
+
+static __always_inline void nw_stage_give(struct nw_stage *st)
+{
+	barrier();
+	st->busy = 0;
+}
+
+/* Hand what @st holds to the ring as one record; counted lost if it does
+ * not fit. */
+static __always_inline void nw_stage_flush(struct nw_stage *st)
+{
+	__u32 bytes = st->hdr.bytes, n = st->hdr.count;
+	__u64 flags;
+
+	if (!n)
+		return;
+	if (bytes > NW_STAGE_BYTES)
+		bytes = NW_STAGE_BYTES; /* never: nw_emit() keeps it within */
+	st->hdr.mark = NW_BATCH_MARK;
+	st->hdr.bytes = bytes;
+	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + sizeof(st->hdr) + bytes >=
+				filter.wake_bytes ?
+			BPF_RB_FORCE_WAKEUP :
+			BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&events, &st->hdr, sizeof(st->hdr) + bytes, flags)) {
+		__u32 zero = 0;
+		__u64 *lost_n = bpf_map_lookup_elem(&lost, &zero);
+
+		if (lost_n)
+			__sync_fetch_and_add(lost_n, n);
+	}
+	st->hdr.count = 0;
+	st->hdr.bytes = 0;
+}
+
+/*
  * --cgroup: socket records written by bpf/cgroup.bpf.c.  Every object that
  * includes this header declares the maps; userspace loads the cgroup object
  * first and hands its maps to the backend's object (bpf_map__reuse_fd), so
@@ -688,6 +772,8 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	__u32 tgid = task && (filter.tgid || filter.tree) ? task->tgid : 0;
 	struct nw_join_val who = {};
 	struct nw_event *e;
+	struct nw_stage *st;
+	__u32 at = 0, size;
 	__u16 odport = 0, rsport = 0;
 	unsigned long status;
 	__u8 family, proto;
@@ -755,10 +841,22 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	if (!nw_tree_match(filter.cgroup ? who.tgid : tgid))
 		return;
 
+	/* Staged when this CPU's stage is free (nw_stage_take()), else
+	 * straight into the ring. */
+	st = nw_stage_take();
+	if (st) {
+		at = st->hdr.bytes;
+		if (at > NW_STAGE_BYTES - NW_STAGE_REC) { /* never: flushed when full */
+			nw_stage_give(st);
+			st = NULL;
+		}
+	}
 	/* IPv4 in the short form: a record of two cache lines instead of three
 	 * (include/natwho.h); the head is the same in both. */
 	if (family == NW_AF_INET) {
-		struct nw_event4 *e4 = bpf_ringbuf_reserve(&events, sizeof(*e4), 0);
+		struct nw_event4 *e4 =
+			st ? (void *)(st->buf + at + sizeof(struct nw_batch_rec)) :
+			     bpf_ringbuf_reserve(&events, sizeof(*e4), 0);
 
 		if (e4) {
 			__builtin_memset(e4, 0, sizeof(*e4));
@@ -767,7 +865,8 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		}
 		e = (struct nw_event *)e4;
 	} else {
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		e = st ? (void *)(st->buf + at + sizeof(struct nw_batch_rec)) :
+			 bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (e) {
 			__builtin_memset(e, 0, sizeof(*e));
 			nw_tuple_from(&e->orig, orig, family, proto);
@@ -799,7 +898,41 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		e->flags |= NW_EF_VERDICT;
 	}
 	nw_fill_task(e, &who, task);
-	bpf_ringbuf_submit(e, nw_wakeup_flags());
+	if (!st) {
+		bpf_ringbuf_submit(e, nw_wakeup_flags());
+		return;
+	}
+	size = family == NW_AF_INET ? sizeof(struct nw_event4) : sizeof(struct nw_event);
+	((struct nw_batch_rec *)(st->buf + at))->size = size;
+	st->hdr.bytes = at + sizeof(struct nw_batch_rec) + size;
+	st->hdr.count++;
+	if (st->hdr.bytes > NW_STAGE_BYTES - NW_STAGE_REC)
+		nw_stage_flush(st);
+	nw_stage_give(st);
 }
+
+/*
+ * Run by userspace on each CPU (BPF_PROG_TEST_RUN, BPF_F_TEST_RUN_ON_CPU) at
+ * every tick and before its last drain: what a CPU staged reaches the ring
+ * even when it sees no more connections.  Returns 1 when a program was
+ * writing the stage (interrupted by this run): try again.  Each backend
+ * object defines it once.
+ */
+#ifdef NW_STAGING
+#define NW_DEFINE_FLUSH()                                  \
+	SEC("raw_tp")                                      \
+	int nw_flush(void *ctx)                            \
+	{                                                  \
+		struct nw_stage *st = nw_stage_take();     \
+                                                           \
+		if (!st)                                   \
+			return 1; /* a program has it */   \
+		nw_stage_flush(st);                        \
+		nw_stage_give(st);                         \
+		return 0;                                  \
+	}
+#else
+#define NW_DEFINE_FLUSH() /* nothing staged, nothing to flush */
+#endif
 
 #endif /* NATWHO_COMMON_BPF_H */

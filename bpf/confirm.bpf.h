@@ -199,4 +199,6 @@ static __always_inline void nw_confirm_pop(const struct sk_buff *skb, int verdic
 #endif
 }
 
+NW_DEFINE_FLUSH();
+
 #endif /* NATWHO_CONFIRM_BPF_H */

@@ -55,3 +55,5 @@ int nf_local_in(struct bpf_nf_ctx *ctx)
 {
 	return nw_nf_hook(ctx, NW_HOOK_LOCAL_IN);
 }
+
+NW_DEFINE_FLUSH();

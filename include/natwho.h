@@ -99,6 +99,26 @@ _Static_assert(__builtin_offsetof(struct nw_event, orig) == 64 &&
 _Static_assert(sizeof(struct nw_event4) == 88 && sizeof(struct nw_event) == 136,
 	       "record sizes (plus the ring's 8-byte header: 96 and 144 bytes)");
 
+/*
+ * Events staged per CPU and handed to the ring buffer in one record: a ring
+ * reservation costs a few cache misses (its lock, positions and header), so
+ * one per batch instead of one per event.  The batch record starts with
+ * NW_BATCH_MARK where an event has its ts_boot_ns (below 2^63: never the
+ * mark), then each event as a struct nw_batch_rec and the event's bytes,
+ * padded to 8.
+ */
+#define NW_BATCH_MARK 0xffffffffffffffffULL
+#define NW_STAGE_BYTES 2048
+struct nw_batch_hdr {
+	__u64 mark; /* NW_BATCH_MARK */
+	__u32 count; /* events that follow */
+	__u32 bytes; /* bytes that follow */
+};
+struct nw_batch_rec {
+	__u32 size; /* the event's bytes: sizeof(struct nw_event4 or nw_event) */
+	__u32 pad;
+};
+
 /* Kernel-side filters, set by userspace in .rodata before load.  A zero
  * field means "no filter". */
 struct nw_filter {

@@ -139,6 +139,7 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 			size_t why_len)
 {
 	struct confirm_obj o;
+	struct bpf_program *flush;
 	bool attaching = false;
 	int err;
 
@@ -169,6 +170,8 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 	}
 	be->events_fd = bpf_map__fd(o.events);
 	be->lost_fd = bpf_map__fd(o.lost);
+	flush = bpf_object__find_program_by_name(o.obj, "nw_flush");
+	be->flush_fd = flush ? bpf_program__fd(flush) : -1; /* kprobe before 6.2: none */
 	be->kind = k;
 	be->nskippable = 0;
 	for (int i = 0; i < 3; i++) {

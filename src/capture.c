@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -88,6 +89,7 @@ static int try_backend(struct capture *cap, const struct nw_backend_ops *ops,
 
 	memset(&cap->be, 0, sizeof(cap->be));
 	cap->be.ops = ops;
+	cap->be.flush_fd = -1;
 	err = ops->open(&cap->be, opts, why, why_len);
 	if (err)
 		return err;
@@ -100,6 +102,17 @@ static int try_backend(struct capture *cap, const struct nw_backend_ops *ops,
 	return 0;
 }
 
+/* How often each CPU's staged events are flushed (a poll tick). */
+#define CAPTURE_FLUSH_NS (50 * 1000000ULL)
+
+static uint64_t capture_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 int capture__open(struct capture *cap, const char *backend, const struct nw_backend_opts *opts,
 		  capture_cb cb, void *ctx, char *why, size_t why_len)
 {
@@ -110,6 +123,9 @@ int capture__open(struct capture *cap, const char *backend, const struct nw_back
 	memset(cap, 0, sizeof(*cap));
 	cap->cb = cb;
 	cap->ctx = ctx;
+	cap->ncpus = libbpf_num_possible_cpus();
+	if (cap->ncpus < 1)
+		cap->ncpus = 1;
 	/* Every backend wakes the reader once an eighth of the ring is queued. */
 	o.filter.wake_bytes = o.ringbuf_size / 8;
 	why[0] = '\0';
@@ -131,22 +147,79 @@ int capture__open(struct capture *cap, const char *backend, const struct nw_back
 	return err;
 }
 
+/* A ring record: one event, or a batch of them (include/natwho.h), each
+ * handed to the caller's callback. */
+static int capture_record(void *ctx, void *data, size_t size)
+{
+	struct capture *cap = ctx;
+	int err = ring__batch_walk(data, size, cap->cb, cap->ctx);
+
+	if (err > 0)
+		cap->delivered += err;
+	return err < 0 ? err : 0;
+}
+
+/*
+ * Have every CPU hand what it staged to the ring: nw_flush run on each
+ * (BPF_F_TEST_RUN_ON_CPU).  A CPU that is offline has nothing staged.  A
+ * stage a program was writing just then is tried again @tries times, 1 ms
+ * apart (the last drain), else at the next tick.
+ */
+static void capture_flush(struct capture *cap, int tries)
+{
+	const struct timespec ms = { 0, 1000000 };
+
+	if (cap->be.flush_fd < 0)
+		return;
+	for (int cpu = 0; cpu < cap->ncpus; cpu++) {
+		for (int t = 0;; t++) {
+			LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU,
+				    .cpu = (__u32)cpu);
+
+			if (bpf_prog_test_run_opts(cap->be.flush_fd, &o)) {
+				if (errno != ENXIO && !cap->flush_warned) {
+					nw_warn("cannot hand CPU %d's staged events to the ring "
+						"buffer: %s; they may come late",
+						cpu, strerror(errno));
+					cap->flush_warned = true;
+				}
+				break;
+			}
+			if (!o.retval || t >= tries)
+				break;
+			nanosleep(&ms, NULL);
+		}
+	}
+	cap->flushed_ns = capture_now();
+}
+
 int capture__poll(struct capture *cap, int timeout_ms)
 {
 	struct epoll_event ev;
+	int n;
 
 	/* The BPF side wakes us only when the ring fills up; either way,
-	 * drain what came in quietly since the last tick. */
+	 * drain what came in quietly since the last tick, with what each CPU
+	 * staged at most a tick ago. */
 	if (epoll_wait(cap->epoll_fd, &ev, 1, timeout_ms) < 0 && errno != EINTR)
 		return -errno;
-	return ring__consume(&cap->ring, cap->cb, cap->ctx);
+	if (capture_now() - cap->flushed_ns >= CAPTURE_FLUSH_NS)
+		capture_flush(cap, 0);
+	cap->delivered = 0;
+	n = ring__consume(&cap->ring, capture_record, cap);
+	return n < 0 ? n : cap->delivered;
 }
 
 int capture__drain(struct capture *cap)
 {
+	int n;
+
+	capture_flush(cap, 50);
+	cap->delivered = 0;
 	/* a program on another CPU between reserve and submit holds up what
 	 * follows it: wait for it, 1 ms at a time, 50 ms at most */
-	return ring__drain(&cap->ring, cap->cb, cap->ctx, 1000, 50);
+	n = ring__drain(&cap->ring, capture_record, cap, 1000, 50);
+	return n < 0 ? n : cap->delivered;
 }
 
 int capture__lost(const struct capture *cap, uint64_t *lost)

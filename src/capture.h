@@ -20,6 +20,10 @@ struct capture {
 	int epoll_fd; /* watches the ring buffer */
 	struct nw_ring ring; /* its mapping (ring.h) */
 	size_t prod_len; /* of the producer + data mapping */
+	int ncpus; /* possible CPUs: each has a stage to flush */
+	uint64_t flushed_ns; /* CLOCK_MONOTONIC of the last flush */
+	int delivered; /* events handed to cb in this call */
+	bool flush_warned;
 };
 
 /* "auto" or the name of a backend. */

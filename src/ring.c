@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <time.h>
 #include <linux/bpf.h>
+#include "natwho.h"
 #include "ring.h"
 
 void ring__init(struct nw_ring *r, unsigned long *consumer_pos,
@@ -75,4 +76,36 @@ int ring__drain(struct nw_ring *r, ring_cb cb, void *ctx, unsigned int wait_us, 
 		n = more < 0 ? more : n + more;
 	}
 	return n;
+}
+
+int ring__batch_walk(const void *data, size_t size, ring_cb cb, void *ctx)
+{
+	const struct nw_batch_hdr *h = data;
+	const unsigned char *p = (const unsigned char *)data + sizeof(*h), *end;
+	int n = 0, err;
+
+	if (size < sizeof(*h) || h->mark != NW_BATCH_MARK) {
+		err = cb(ctx, (void *)data, size);
+		return err < 0 ? err : 1;
+	}
+	if (h->bytes > size - sizeof(*h))
+		goto malformed;
+	end = p + h->bytes;
+	for (unsigned int i = 0; i < h->count; i++) {
+		const struct nw_batch_rec *r = (const void *)p;
+		size_t step;
+
+		if ((size_t)(end - p) < sizeof(*r) || r->size > (size_t)(end - p) - sizeof(*r))
+			goto malformed;
+		err = cb(ctx, (void *)(p + sizeof(*r)), r->size);
+		if (err < 0)
+			return err;
+		n++;
+		step = sizeof(*r) + ((r->size + 7) & ~7UL);
+		p += step < (size_t)(end - p) ? step : (size_t)(end - p);
+	}
+	return n;
+malformed:
+	err = cb(ctx, (void *)data, size);
+	return err < 0 ? err : n;
 }

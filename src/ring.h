@@ -37,6 +37,14 @@ void ring__init(struct nw_ring *r, unsigned long *consumer_pos,
  */
 int ring__consume(struct nw_ring *r, ring_cb cb, void *ctx);
 /*
+ * A record as the BPF side wrote it: one event, handed to @cb as it is, or
+ * a batch (struct nw_batch_hdr, include/natwho.h), each of its events
+ * handed to @cb.  A batch whose sizes do not add up goes to @cb whole (it
+ * decodes as nothing, and is counted so).  Events handed over, or @cb's
+ * negative return.
+ */
+int ring__batch_walk(const void *data, size_t size, ring_cb cb, void *ctx);
+/*
  * The last drain, after a stop: ring__consume(), and while the next record
  * is still being written by a program on another CPU (reserved, not yet
  * submitted: microseconds), wait @wait_us and go on, @tries times at most;

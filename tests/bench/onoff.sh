@@ -22,6 +22,8 @@
 #   quiet                 -q: every event read and counted, none printed
 #   filtered              --port 9: programs attached, no connection matches
 #   devnull               text to /dev/null: formatted, not kept
+#   alt                   text, by the natwho at $NWO_ALT (another build:
+#                         two builds taking turns in one storm)
 # quiet and filtered (NWO_VARIANTS) split the cost: the programs' mere
 # presence on every packet, the new-connection events, and the output;
 # devnull splits the output: formatting it, and the kernel keeping it.
@@ -60,6 +62,7 @@ onoff_natwho_start() {
 	quiet) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter -q >"$d/out" 2>"$d/err" ;;
 	filtered) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter --port 9 >"$d/out" 2>"$d/err" ;;
 	devnull) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter >/dev/null 2>"$d/err" ;;
+	alt) nwb_bg "$NWB_NODE" "${NWO_ALT:?alt: set NWO_ALT to another natwho}" --backend netfilter >"$d/out" 2>"$d/err" ;;
 	*) die "unknown on/off variant $v" ;;
 	esac
 	ONOFF_PID=$NWB_LAST

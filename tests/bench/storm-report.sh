@@ -12,6 +12,7 @@ variant_name() {
 	quiet) echo "netfilter, -q (no output per event)" ;;
 	filtered) echo "netfilter, --port 9 (no connection matches)" ;;
 	devnull) echo "netfilter, text to /dev/null" ;;
+	alt) echo "netfilter, text, ${NWO_ALT:-another build}" ;;
 	none) echo "no tracer" ;;
 	conntrack) echo "conntrack -E -e NEW" ;;
 	*) echo "$1, JSON" ;;

@@ -4,7 +4,8 @@
  * BPF_MAP_TYPE_RINGBUF: records in order, discarded ones skipped, a busy one
  * stops the walk, records across the end of the ring whole (the data is
  * mapped twice), the space given back in steps, never more than one step
- * late, and a callback error stops it.
+ * late, and a callback error stops it.  A batch record's events are handed
+ * out one by one (ring__batch_walk()).
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <cmocka.h>
 #include <linux/bpf.h>
+#include "natwho.h"
 #include "ring.h"
 
 #define SIZE 4096
@@ -278,6 +280,102 @@ static void test_drain_waits_for_busy(void **state)
 	free(f);
 }
 
+/* What ring__batch_walk() handed over. */
+struct seen {
+	int n;
+	const void *at[16];
+	size_t size[16];
+	int fail_at; /* 1-based; 0: never */
+};
+
+static int note(void *ctx, void *data, size_t size)
+{
+	struct seen *w = ctx;
+
+	if (w->n < 16) {
+		w->at[w->n] = data;
+		w->size[w->n] = size;
+	}
+	return ++w->n == w->fail_at ? -5 : 0;
+}
+
+/* A batch of events of @sizes (0-terminated) into @buf; its size. */
+static size_t batch(void *buf, const unsigned *sizes)
+{
+	struct nw_batch_hdr *h = buf;
+	unsigned char *p = (unsigned char *)buf + sizeof(*h);
+
+	memset(buf, 0xa5, 2048);
+	h->mark = NW_BATCH_MARK;
+	h->count = 0;
+	for (; *sizes; sizes++, h->count++) {
+		struct nw_batch_rec r = { .size = *sizes };
+
+		memcpy(p, &r, sizeof(r));
+		p += sizeof(r) + *sizes;
+	}
+	h->bytes = (__u32)(p - (unsigned char *)buf - sizeof(*h));
+	return (size_t)(p - (unsigned char *)buf);
+}
+
+/* Batches (include/natwho.h): each event handed over where it lies, a
+ * single event as it is, and a batch whose sizes do not add up handed over
+ * whole (to be counted undecodable), never read past. */
+static void test_batch_walk(void **state)
+{
+	static const unsigned three[] = { 88, 136, 88, 0 };
+	_Alignas(8) unsigned char buf[2048];
+	struct nw_event4 one = { .ts_boot_ns = 12345 };
+	struct seen w = { 0 };
+	size_t n = batch(buf, three);
+
+	(void)state;
+	assert_int_equal(ring__batch_walk(buf, n, note, &w), 3);
+	assert_int_equal(w.n, 3);
+	assert_ptr_equal(w.at[0], buf + 16 + 8);
+	assert_int_equal(w.size[0], 88);
+	assert_ptr_equal(w.at[1], buf + 16 + 8 + 88 + 8);
+	assert_int_equal(w.size[1], 136);
+	assert_ptr_equal(w.at[2], buf + 16 + 2 * 8 + 88 + 136 + 8);
+	assert_int_equal(w.size[2], 88);
+
+	memset(&w, 0, sizeof(w)); /* an event: itself */
+	assert_int_equal(ring__batch_walk(&one, sizeof(one), note, &w), 1);
+	assert_ptr_equal(w.at[0], &one);
+	assert_int_equal(w.size[0], sizeof(one));
+
+	memset(&w, 0, sizeof(w)); /* bytes past the record: whole */
+	((struct nw_batch_hdr *)buf)->bytes += 8;
+	assert_int_equal(ring__batch_walk(buf, n, note, &w), 0);
+	assert_int_equal(w.n, 1);
+	assert_ptr_equal(w.at[0], buf);
+	assert_int_equal(w.size[0], n);
+	((struct nw_batch_hdr *)buf)->bytes -= 8;
+
+	memset(&w, 0, sizeof(w)); /* one event more than there are: three, then whole */
+	((struct nw_batch_hdr *)buf)->count = 4;
+	assert_int_equal(ring__batch_walk(buf, n, note, &w), 3);
+	assert_int_equal(w.n, 4);
+	assert_ptr_equal(w.at[3], buf);
+	((struct nw_batch_hdr *)buf)->count = 3;
+
+	memset(&w, 0, sizeof(w)); /* an event's size past the end: whole */
+	((struct nw_batch_rec *)(buf + 16))->size = 4096;
+	assert_int_equal(ring__batch_walk(buf, n, note, &w), 0);
+	assert_int_equal(w.n, 1);
+	assert_int_equal(w.size[0], n);
+	((struct nw_batch_rec *)(buf + 16))->size = 88;
+
+	memset(&w, 0, sizeof(w)); /* shorter than a header: as it is */
+	assert_int_equal(ring__batch_walk(buf, 8, note, &w), 1);
+	assert_int_equal(w.size[0], 8);
+
+	memset(&w, 0, sizeof(w)); /* the callback's error stops the walk */
+	w.fail_at = 2;
+	assert_int_equal(ring__batch_walk(buf, n, note, &w), -5);
+	assert_int_equal(w.n, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_producer_moves),
 		cmocka_unit_test(test_producer_never_stops),
 		cmocka_unit_test(test_drain_waits_for_busy),
+		cmocka_unit_test(test_batch_walk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
