@@ -80,9 +80,10 @@ struct {
  * an irq_work (a self-IPI, an expensive VM exit) on the packet path.
  * Userspace drains the ring on its own every tick (capture__poll()).
  */
-static __always_inline __u64 nw_wakeup_flags(void)
+static __always_inline __u64 nw_wakeup_flags(__u64 more)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= filter.wake_bytes ?
+	/* @more: bytes about to be committed that the query does not count yet */
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + more >= filter.wake_bytes ?
 		       BPF_RB_FORCE_WAKEUP :
 		       BPF_RB_NO_WAKEUP;
 }
@@ -288,13 +289,18 @@ static __always_inline unsigned long nw_skb_fields(const struct sk_buff *skb, in
 /* +1 in slot 0 of a one-entry per-CPU array.  Atomic all the same: the
  * programs run with only migration disabled, and a softirq's program on
  * this CPU can interrupt a process-context one between load and store. */
-static __always_inline void nw_percpu_inc(void *map)
+static __always_inline void nw_percpu_add(void *map, __u64 v)
 {
 	__u32 zero = 0;
 	__u64 *n = bpf_map_lookup_elem(map, &zero);
 
 	if (n)
-		__sync_fetch_and_add(n, 1);
+		__sync_fetch_and_add(n, v);
+}
+
+static __always_inline void nw_percpu_inc(void *map)
+{
+	nw_percpu_add(map, 1);
 }
 
 static __always_inline void nw_count_lost(void)
@@ -302,20 +308,9 @@ static __always_inline void nw_count_lost(void)
 	nw_percpu_inc(&lost);
 }
 
-/*
- * Per CPU: the events staged for the next batch record (include/natwho.h).
- * @busy: a program is writing it; one that interrupts it on this CPU (a
- * softirq's packet while a process's is being sent) or the flush writes its
- * event to the ring directly instead.  The batch record is hdr and the
- * first hdr.bytes of buf, contiguous.
- */
+/* Per CPU: the events staged for the next batch record (struct nw_stage,
+ * include/natwho.h). */
 #define NW_STAGE_REC (sizeof(struct nw_batch_rec) + sizeof(struct nw_event))
-struct nw_stage {
-	__u32 busy;
-	__u32 pad;
-	struct nw_batch_hdr hdr;
-	__u8 buf[NW_STAGE_BYTES];
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -337,19 +332,18 @@ struct {
  * the object does not stage). */
 static __always_inline struct nw_stage *nw_stage_take(void)
 {
+#ifdef NW_STAGING
 	__u32 zero = 0;
-	struct nw_stage *st;
-
-#ifndef NW_STAGING
-	return NULL;
-#endif
-	st = bpf_map_lookup_elem(&stage, &zero);
+	struct nw_stage *st = bpf_map_lookup_elem(&stage, &zero);
 
 	if (!st || st->busy)
 		return NULL;
 	st->busy = 1;
 	barrier(); /* nothing of the stage is read before it is ours */
 	return st;
+#else
+	return NULL;
+#endif
 }
 
 static __always_inline void nw_stage_give(struct nw_stage *st)
@@ -363,25 +357,16 @@ static __always_inline void nw_stage_give(struct nw_stage *st)
 static __always_inline void nw_stage_flush(struct nw_stage *st)
 {
 	__u32 bytes = st->hdr.bytes, n = st->hdr.count;
-	__u64 flags;
 
 	if (!n)
 		return;
-	if (bytes > NW_STAGE_BYTES)
-		bytes = NW_STAGE_BYTES; /* never: nw_emit() keeps it within */
+	if (bytes > NW_STAGE_BYTES) /* never (nw_emit() keeps it within): the verifier's bound */
+		bytes = NW_STAGE_BYTES;
 	st->hdr.mark = NW_BATCH_MARK;
 	st->hdr.bytes = bytes;
-	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + sizeof(st->hdr) + bytes >=
-				filter.wake_bytes ?
-			BPF_RB_FORCE_WAKEUP :
-			BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&events, &st->hdr, sizeof(st->hdr) + bytes, flags)) {
-		__u32 zero = 0;
-		__u64 *lost_n = bpf_map_lookup_elem(&lost, &zero);
-
-		if (lost_n)
-			__sync_fetch_and_add(lost_n, n);
-	}
+	if (bpf_ringbuf_output(&events, &st->hdr, sizeof(st->hdr) + bytes,
+			       nw_wakeup_flags(sizeof(st->hdr) + bytes)))
+		nw_percpu_add(&lost, n);
 	st->hdr.count = 0;
 	st->hdr.bytes = 0;
 }
@@ -846,7 +831,8 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	st = nw_stage_take();
 	if (st) {
 		at = st->hdr.bytes;
-		if (at > NW_STAGE_BYTES - NW_STAGE_REC) { /* never: flushed when full */
+		/* never (flushed when full): the verifier's bound on @at */
+		if (at > NW_STAGE_BYTES - NW_STAGE_REC) {
 			nw_stage_give(st);
 			st = NULL;
 		}
@@ -899,7 +885,7 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	}
 	nw_fill_task(e, &who, task);
 	if (!st) {
-		bpf_ringbuf_submit(e, nw_wakeup_flags());
+		bpf_ringbuf_submit(e, nw_wakeup_flags(0));
 		return;
 	}
 	size = family == NW_AF_INET ? sizeof(struct nw_event4) : sizeof(struct nw_event);

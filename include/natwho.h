@@ -118,6 +118,20 @@ struct nw_batch_rec {
 	__u32 size; /* the event's bytes: sizeof(struct nw_event4 or nw_event) */
 	__u32 pad;
 };
+/*
+ * A CPU's stage (the BPF map "stage", per CPU).  @busy: a program is
+ * writing it; one that interrupts it on this CPU (a softirq's packet while
+ * a process's is being sent) or the flush writes its event to the ring
+ * directly instead.  The batch record is @hdr and the first hdr.bytes of
+ * @buf, contiguous.  hdr.count: events staged (read by userspace after the
+ * last flush: those left are counted lost).
+ */
+struct nw_stage {
+	__u32 busy;
+	__u32 pad;
+	struct nw_batch_hdr hdr;
+	__u8 buf[NW_STAGE_BYTES];
+};
 
 /* Kernel-side filters, set by userspace in .rodata before load.  A zero
  * field means "no filter". */

@@ -172,6 +172,7 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 	be->lost_fd = bpf_map__fd(o.lost);
 	flush = bpf_object__find_program_by_name(o.obj, "nw_flush");
 	be->flush_fd = flush ? bpf_program__fd(flush) : -1; /* kprobe before 6.2: none */
+	be->stage_fd = flush ? bpf_object__find_map_fd_by_name(o.obj, "stage") : -1;
 	be->kind = k;
 	be->nskippable = 0;
 	for (int i = 0; i < 3; i++) {

@@ -168,6 +168,7 @@ static int nf_open(struct nw_backend *be, const struct nw_backend_opts *opts, ch
 	be->events_fd = bpf_map__fd(skel->maps.events);
 	be->lost_fd = bpf_map__fd(skel->maps.lost);
 	be->flush_fd = bpf_program__fd(skel->progs.nw_flush);
+	be->stage_fd = bpf_map__fd(skel->maps.stage);
 	return 0;
 cleanup:
 	nf_close(be);

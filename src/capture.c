@@ -11,7 +11,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "capture.h"
+#include "clock.h"
 #include "log.h"
+#include "natwho.h"
 
 /* Preference order of --backend auto.  One place to add a backend. */
 static const struct nw_backend_ops *const backends[] = {
@@ -90,6 +92,7 @@ static int try_backend(struct capture *cap, const struct nw_backend_ops *ops,
 	memset(&cap->be, 0, sizeof(cap->be));
 	cap->be.ops = ops;
 	cap->be.flush_fd = -1;
+	cap->be.stage_fd = -1;
 	err = ops->open(&cap->be, opts, why, why_len);
 	if (err)
 		return err;
@@ -104,14 +107,6 @@ static int try_backend(struct capture *cap, const struct nw_backend_ops *ops,
 
 /* How often each CPU's staged events are flushed (a poll tick). */
 #define CAPTURE_FLUSH_NS (50 * 1000000ULL)
-
-static uint64_t capture_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 int capture__open(struct capture *cap, const char *backend, const struct nw_backend_opts *opts,
 		  capture_cb cb, void *ctx, char *why, size_t why_len)
@@ -147,16 +142,23 @@ int capture__open(struct capture *cap, const char *backend, const struct nw_back
 	return err;
 }
 
+/* One pass over the ring: the caller's callback, and the events it got. */
+struct capture_pass {
+	const struct capture *cap;
+	int events;
+};
+
 /* A ring record: one event, or a batch of them (include/natwho.h), each
  * handed to the caller's callback. */
 static int capture_record(void *ctx, void *data, size_t size)
 {
-	struct capture *cap = ctx;
-	int err = ring__batch_walk(data, size, cap->cb, cap->ctx);
+	struct capture_pass *pass = ctx;
+	int n = ring__batch_walk(data, size, pass->cap->cb, pass->cap->ctx);
 
-	if (err > 0)
-		cap->delivered += err;
-	return err < 0 ? err : 0;
+	if (n < 0)
+		return n;
+	pass->events += n;
+	return 0;
 }
 
 /*
@@ -190,11 +192,31 @@ static void capture_flush(struct capture *cap, int tries)
 			nanosleep(&ms, NULL);
 		}
 	}
-	cap->flushed_ns = capture_now();
+	cap->flushed_ns = nw_now_ns(CLOCK_MONOTONIC);
+}
+
+/*
+ * Events still staged after the last flush (a CPU whose stage stayed busy,
+ * or one the flush could not run on) never reach the ring: counted with the
+ * lost ones.
+ */
+static void capture_count_stranded(struct capture *cap)
+{
+	size_t sz = (sizeof(struct nw_stage) + 7) & ~(size_t)7;
+	unsigned char *vals;
+	__u32 zero = 0;
+
+	if (cap->be.stage_fd < 0 || !(vals = calloc((size_t)cap->ncpus, sz)))
+		return;
+	if (!bpf_map_lookup_elem(cap->be.stage_fd, &zero, vals))
+		for (int cpu = 0; cpu < cap->ncpus; cpu++)
+			cap->stranded += ((const struct nw_stage *)(vals + cpu * sz))->hdr.count;
+	free(vals);
 }
 
 int capture__poll(struct capture *cap, int timeout_ms)
 {
+	struct capture_pass pass = { .cap = cap };
 	struct epoll_event ev;
 	int n;
 
@@ -203,29 +225,31 @@ int capture__poll(struct capture *cap, int timeout_ms)
 	 * staged at most a tick ago. */
 	if (epoll_wait(cap->epoll_fd, &ev, 1, timeout_ms) < 0 && errno != EINTR)
 		return -errno;
-	if (capture_now() - cap->flushed_ns >= CAPTURE_FLUSH_NS)
+	if (nw_now_ns(CLOCK_MONOTONIC) - cap->flushed_ns >= CAPTURE_FLUSH_NS)
 		capture_flush(cap, 0);
-	cap->delivered = 0;
-	n = ring__consume(&cap->ring, capture_record, cap);
-	return n < 0 ? n : cap->delivered;
+	n = ring__consume(&cap->ring, capture_record, &pass);
+
+	return n < 0 ? n : pass.events;
 }
 
 int capture__drain(struct capture *cap)
 {
+	struct capture_pass pass = { .cap = cap };
 	int n;
 
 	capture_flush(cap, 50);
-	cap->delivered = 0;
+	capture_count_stranded(cap);
 	/* a program on another CPU between reserve and submit holds up what
 	 * follows it: wait for it, 1 ms at a time, 50 ms at most */
-	n = ring__drain(&cap->ring, capture_record, cap, 1000, 50);
-	return n < 0 ? n : cap->delivered;
+	n = ring__drain(&cap->ring, capture_record, &pass, 1000, 50);
+	return n < 0 ? n : pass.events;
 }
 
 int capture__lost(const struct capture *cap, uint64_t *lost)
 {
 	int err = percpu_u64_sum(cap->be.lost_fd, lost);
 
+	*lost += cap->stranded;
 	/* Runs the kernel skipped (Linux >= 5.12 counts them; before, 0). */
 	for (int i = 0; !err && i < cap->be.nskippable; i++) {
 		struct bpf_prog_info info = {};

@@ -16,6 +16,7 @@
 #include <linux/netlink.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include "clock.h"
 #include "knowledge.h"
 #include "log.h"
 
@@ -32,14 +33,6 @@ struct kn_async {
 	size_t len, cap;
 	uint64_t deadline_ns;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* Run @fn(@arg) with the network namespace switched to @netns_fd. */
 static int in_netns(int netns_fd, int (*fn)(void *), void *arg)
@@ -158,7 +151,7 @@ static int reap(pid_t pid)
 static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, char **out,
 			   size_t *len, void (*wait)(void *), void *wait_ctx)
 {
-	uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
+	uint64_t deadline = nw_now_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ULL;
 	size_t cap = 0;
 	int fd, err = 0, status;
 	pid_t pid = spawn(netns_fd, argv, &fd);
@@ -169,7 +162,7 @@ static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, cha
 		return pid;
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		uint64_t now = mono_ns();
+		uint64_t now = nw_now_ns(CLOCK_MONOTONIC);
 
 		if (now >= deadline) {
 			err = -ETIMEDOUT;
@@ -747,7 +740,7 @@ void knowledge__tick(struct knowledge *k, uint64_t now)
 int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_source_fn fn,
 		    void *ctx)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = nw_now_ns(CLOCK_MONOTONIC);
 	int ret;
 
 	memset(k, 0, sizeof(*k));

@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include "capfile.h"
 #include "capture.h"
+#include "clock.h"
 #include "cgroup.h"
 #include "conn.h"
 #include "knowledge.h"
@@ -77,14 +78,6 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	stop_from_tty = si && si->si_code == SI_KERNEL;
 	stop_signal = sig;
 	stop_seen = sig;
-}
-
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -289,7 +282,7 @@ static int run_loop(struct app *app)
 		}
 		if (output_failed(app, &ret))
 			return ret;
-		now = now_ns(CLOCK_MONOTONIC);
+		now = nw_now_ns(CLOCK_MONOTONIC);
 		if (app->deadline_ns && now >= app->deadline_ns)
 			break;
 		report_lost_live(app, now);
@@ -407,7 +400,7 @@ static void drain_while_dumping(void *ctx)
 		return;
 	capture__poll(&app->cap, 0);
 	output_failed(app, &ignored);
-	record__tick(app->rec, now_ns(CLOCK_MONOTONIC));
+	record__tick(app->rec, nw_now_ns(CLOCK_MONOTONIC));
 }
 
 /* The traced network namespace's inode: --netns, else natwho's own (0 if
@@ -796,7 +789,7 @@ static int finish(struct app *app)
 	app->stats.join = app->opts.filter.cgroup;
 	if (app->stats.join && cgroup_attach__join_missed(&app->cga, &app->stats.join_missed))
 		nw_warn("cannot read the missed-join counter: the count below may be short");
-	app->stats.end_ns = now_ns(CLOCK_REALTIME);
+	app->stats.end_ns = nw_now_ns(CLOCK_REALTIME);
 	app->stats.backend = capture__backend(&app->cap);
 	app->stats.k8s |= knowledge__index(&app->kn) != NULL; /* once had knowledge: counts apply */
 	/* What is pending first: on a stalled reader that is also stderr's,
@@ -853,12 +846,12 @@ static int run_live(struct app *app)
 	ret = ret ?: start_capture(app);
 	if (ret)
 		return ret;
-	app->stats.start_ns = now_ns(CLOCK_REALTIME);
+	app->stats.start_ns = nw_now_ns(CLOCK_REALTIME);
 	ret = begin_record(app);
 	if (ret || app->done)
 		return ret;
 	if (app->opts.duration_ns) {
-		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		uint64_t now = nw_now_ns(CLOCK_MONOTONIC);
 
 		/* -d past the end of the clock: never (not a sum that wraps) */
 		app->deadline_ns = app->opts.duration_ns > UINT64_MAX - now ?
@@ -937,7 +930,7 @@ int main(int argc, char **argv)
 	if (ret)
 		goto cleanup;
 	sink__init(&app.sink, live, app.opts.output, app.opts.utc);
-	app.boot_to_real_ns = (int64_t)(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME));
+	app.boot_to_real_ns = (int64_t)(nw_now_ns(CLOCK_REALTIME) - nw_now_ns(CLOCK_BOOTTIME));
 	ret = start_knowledge(&app);
 	if (!ret && app.opts.audit) {
 		ret = run_audit(&app);

@@ -285,12 +285,11 @@ static void print_head(struct sink *s, const struct conn *c)
 		out__frag_end(o, &h->frag);
 }
 
-static int grow(int *w, const char *s)
+/* A text column's width *@w, grown to hold @n characters. */
+static int grow(int *w, size_t n)
 {
-	int n = (int)strlen(s);
-
-	if (n > *w)
-		*w = n;
+	if ((int)n > *w)
+		*w = (int)n;
 	return *w;
 }
 
@@ -393,9 +392,7 @@ static void print_path(struct sink *s, const struct conn *c)
 	if (o->mode == OUT_TEXT) {
 		size_t n = source_str(s, c, a);
 
-		if ((int)n > s->w_src)
-			s->w_src = (int)n;
-		out__text_col_n(o, a, n, s->w_src, " ", 1);
+		out__text_col_n(o, a, n, grow(&s->w_src, n), " ", 1);
 	} else if (conn__has_ports(c)) {
 		print_tuples_json(s, c);
 	} else {
@@ -410,7 +407,7 @@ static void print_path(struct sink *s, const struct conn *c)
 		return;
 	if (o->mode == OUT_TEXT) {
 		conn__ep_str(c, c->orig.dst, c->orig.dport, a, sizeof(a));
-		out__text_col(o, a, grow(&s->w_dst, a), " ");
+		out__text_col(o, a, grow(&s->w_dst, strlen(a)), " ");
 		out__text_col(o, nat_marker(c), 9, " ");
 		out__text_col(o, conn__ep_str(c, c->landed.addr, c->landed.port, a, sizeof(a)), 0, "");
 		if (c->snat) {

@@ -23,7 +23,7 @@
 # root.
 set -uo pipefail
 
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 NWB_P=nwab$$-
 NWB_NAME=cpu-ab
 . tests/bench/storm-lib.sh
