@@ -308,12 +308,18 @@ static __always_inline void nw_count_lost(void)
 	nw_percpu_inc(&lost);
 }
 
-/* Per CPU: the events staged for the next batch record (struct nw_stage,
- * include/natwho.h). */
+/*
+ * The events staged for the next batch record, one struct nw_stage per CPU
+ * (include/natwho.h), indexed by CPU id.  A plain array, not a per-CPU one:
+ * finding a CPU's element is arithmetic on constants, where a per-CPU
+ * array's lookup first loads the element's per-CPU pointer, a cache miss
+ * per new connection in a storm.  Userspace sizes it to the possible CPUs
+ * before load (percpu_size_by_cpu()); a CPU past its end stages nothing.
+ */
 #define NW_STAGE_REC (sizeof(struct nw_batch_rec) + sizeof(struct nw_event))
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct nw_stage);
@@ -328,13 +334,20 @@ struct {
 #define NW_STAGING 1
 #endif
 
+/* This CPU's stage, or NULL when it has none. */
+static __always_inline struct nw_stage *nw_stage_this_cpu(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&stage, &cpu);
+}
+
 /* This CPU's stage, marked busy, or NULL when another program has it (or
- * the object does not stage). */
+ * the object does not stage, or the CPU has no stage). */
 static __always_inline struct nw_stage *nw_stage_take(void)
 {
 #ifdef NW_STAGING
-	__u32 zero = 0;
-	struct nw_stage *st = bpf_map_lookup_elem(&stage, &zero);
+	struct nw_stage *st = nw_stage_this_cpu();
 
 	if (!st || st->busy)
 		return NULL;
@@ -905,17 +918,20 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
  * object defines it once.
  */
 #ifdef NW_STAGING
-#define NW_DEFINE_FLUSH()                                  \
-	SEC("raw_tp")                                      \
-	int nw_flush(void *ctx)                            \
-	{                                                  \
-		struct nw_stage *st = nw_stage_take();     \
-                                                           \
-		if (!st)                                   \
-			return 1; /* a program has it */   \
-		nw_stage_flush(st);                        \
-		nw_stage_give(st);                         \
-		return 0;                                  \
+#define NW_DEFINE_FLUSH()                                          \
+	SEC("raw_tp")                                              \
+	int nw_flush(void *ctx)                                    \
+	{                                                          \
+		struct nw_stage *st;                               \
+                                                                   \
+		if (!nw_stage_this_cpu())                          \
+			return 0; /* a CPU with no stage */        \
+		st = nw_stage_take();                              \
+		if (!st)                                           \
+			return 1; /* a program has it */           \
+		nw_stage_flush(st);                                \
+		nw_stage_give(st);                                 \
+		return 0;                                          \
 	}
 #else
 #define NW_DEFINE_FLUSH() /* nothing staged, nothing to flush */

@@ -67,11 +67,16 @@ static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_
  */
 #define NW_CONFIRM_DEPTH 8 /* power of two */
 
+struct nw_confirm_frame {
+	__u64 skb;
+	__u64 ct;
+};
+
+/* The depth and the two frames in use at most: one cache line. */
 struct nw_confirm_frames {
-	__u64 skb[NW_CONFIRM_DEPTH];
-	__u64 ct[NW_CONFIRM_DEPTH];
 	__u32 depth; /* calls entered and not returned; may exceed NW_CONFIRM_DEPTH */
 	__u32 pad;
+	struct nw_confirm_frame f[NW_CONFIRM_DEPTH];
 };
 
 #ifdef NW_BTF_CT
@@ -155,8 +160,8 @@ static __always_inline void nw_confirm_push(const struct sk_buff *skb)
 	 */
 	d = f->depth < NW_CONFIRM_DEPTH ? f->depth : 0;
 	d &= NW_CONFIRM_DEPTH - 1;
-	f->skb[d] = (__u64)skb;
-	f->ct[d] = nw_confirm_candidate(skb);
+	f->f[d].skb = (__u64)skb;
+	f->f[d].ct = nw_confirm_candidate(skb);
 	f->depth = d + 1;
 }
 
@@ -178,7 +183,7 @@ static __always_inline void nw_confirm_pop(const struct sk_buff *skb, int verdic
 	 * the kernel skipped; drop them.  No frame of its own: its entry was
 	 * skipped, and the stack is left as it is. */
 	for (int i = 0; skb && i < NW_CONFIRM_DEPTH; i++) {
-		if (f->skb[d & (NW_CONFIRM_DEPTH - 1)] == (__u64)skb)
+		if (f->f[d & (NW_CONFIRM_DEPTH - 1)].skb == (__u64)skb)
 			break;
 		if (!d)
 			return;
@@ -186,8 +191,8 @@ static __always_inline void nw_confirm_pop(const struct sk_buff *skb, int verdic
 	}
 	f->depth = d;
 	d &= NW_CONFIRM_DEPTH - 1;
-	entered = f->skb[d];
-	ct = f->ct[d];
+	entered = f->f[d].skb;
+	ct = f->f[d].ct;
 	if (!ct || (skb && (__u64)skb != entered))
 		return; /* nothing to confirm, or pushed and popped out of step */
 #if defined(NW_SKB_AT)

@@ -119,7 +119,7 @@ struct nw_batch_rec {
 	__u32 pad;
 };
 /*
- * A CPU's stage (the BPF map "stage", per CPU).  @busy: a program is
+ * A CPU's stage (element CPU of the BPF array "stage").  @busy: a program is
  * writing it; one that interrupts it on this CPU (a softirq's packet while
  * a process's is being sent) or the flush writes its event to the ring
  * directly instead.  The batch record is @hdr and the first hdr.bytes of
@@ -131,7 +131,11 @@ struct nw_stage {
 	__u32 pad;
 	struct nw_batch_hdr hdr;
 	__u8 buf[NW_STAGE_BYTES];
+	__u8 tail[40]; /* to whole cache lines: one CPU's end and the next
+			* CPU's @busy share at most one line */
 };
+
+_Static_assert(sizeof(struct nw_stage) % 64 == 0, "a stage is whole cache lines");
 
 /* Kernel-side filters, set by userspace in .rodata before load.  A zero
  * field means "no filter". */

@@ -41,7 +41,7 @@ struct nw_backend {
 	int events_fd; /* BPF_MAP_TYPE_RINGBUF of struct nw_event */
 	int lost_fd; /* BPF_MAP_TYPE_PERCPU_ARRAY, one __u64 */
 	int flush_fd; /* "nw_flush": hands a CPU's staged events to the ring */
-	int stage_fd; /* "stage", struct nw_stage per CPU; -1 with flush_fd */
+	int stage_fd; /* "stage", a struct nw_stage per CPU id; -1 with flush_fd */
 	int link_fds[NW_BACKEND_MAX_LINKS]; /* fd-owned links: gone with us */
 	int nlinks;
 	/* Programs the kernel may skip (a tracing program that would recurse

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "cgroup.h"
 #include "nf_compat.h"
+#include "percpu.h"
 #include "fentry.skel.h"
 #include "fentry_btf.skel.h"
 #include "kprobe.skel.h"
@@ -153,6 +154,7 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 	if (o.nf_conn_btf_id)
 		*o.nf_conn_btf_id = nf_conn_id;
 	err = bpf_map__set_max_entries(o.events, opts->ringbuf_size);
+	err = err ?: percpu_size_by_cpu(o.obj, "stage");
 	err = err ?: cgroup__join_prepare(o.obj, opts);
 	err = err ?: proctree__prepare(o.obj, opts);
 	if (err) { /* our own set-up: nothing for confirm_explain() to explain */

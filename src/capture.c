@@ -202,16 +202,13 @@ static void capture_flush(struct capture *cap, int tries)
  */
 static void capture_count_stranded(struct capture *cap)
 {
-	size_t sz = (sizeof(struct nw_stage) + 7) & ~(size_t)7;
-	unsigned char *vals;
-	__u32 zero = 0;
+	struct nw_stage st;
 
-	if (cap->be.stage_fd < 0 || !(vals = calloc((size_t)cap->ncpus, sz)))
+	if (cap->be.stage_fd < 0)
 		return;
-	if (!bpf_map_lookup_elem(cap->be.stage_fd, &zero, vals))
-		for (int cpu = 0; cpu < cap->ncpus; cpu++)
-			cap->stranded += ((const struct nw_stage *)(vals + cpu * sz))->hdr.count;
-	free(vals);
+	for (__u32 cpu = 0; cpu < (__u32)cap->ncpus; cpu++)
+		if (!bpf_map_lookup_elem(cap->be.stage_fd, &cpu, &st))
+			cap->stranded += st.hdr.count;
 }
 
 int capture__poll(struct capture *cap, int timeout_ms)

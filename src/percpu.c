@@ -28,3 +28,15 @@ cleanup:
 	free(vals);
 	return err;
 }
+
+int percpu_size_by_cpu(struct bpf_object *obj, const char *name)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
+	int ncpus = libbpf_num_possible_cpus();
+
+	if (!map)
+		return -ENOENT;
+	if (ncpus <= 0)
+		return ncpus ?: -EINVAL;
+	return bpf_map__set_max_entries(map, (__u32)ncpus);
+}

@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Reading the per-CPU counters the BPF objects keep (lost events, misses). */
+/* Per-CPU data the BPF objects keep: counters (lost events, misses) and
+ * arrays indexed by CPU id. */
 #ifndef NW_PERCPU_H
 #define NW_PERCPU_H
 
 #include <stdint.h>
 
+struct bpf_object;
+
 /* Sum the slots of a one-element BPF_MAP_TYPE_PERCPU_ARRAY of __u64. */
 int percpu_u64_sum(int map_fd, uint64_t *sum);
+
+/* Before load: size @obj's array @name, indexed by CPU id, to the possible
+ * CPUs.  0, or a negative errno (-ENOENT: no such map). */
+int percpu_size_by_cpu(struct bpf_object *obj, const char *name);
 
 #endif

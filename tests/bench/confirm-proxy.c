@@ -136,6 +136,9 @@ int main(int argc, char **argv)
 	err = bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "events"), ring_size);
 	if (err)
 		return fail("ring buffer size", err);
+	err = percpu_size_by_cpu(obj, "stage"); /* as natwho's backends do */
+	if (err && err != -ENOENT) /* an older build's object (NWCP_ALT) may have none */
+		return fail("stage array", err);
 	err = bpf_object__load(obj);
 	if (err)
 		return fail("load", err);

@@ -29,6 +29,11 @@
 # one invocation here and in two there (a program's own entry cost, about
 # the accounting floor of an empty program, is not counted by either).
 #
+# NWCP_ALT=DIR, another checkout of natwho (say, a worktree of the last
+# commit): its objects run too, side by side with these, labelled "alt-":
+# a change to the programs measured against the code before it in the same
+# rounds, where runs minutes apart differ by more than the change.
+#
 # Writes $NWB_OUT/confirm-proxy.md (table) and confirm-proxy.tsv (raw).
 # Exit 0 when it ran, 1 when it failed, 77 "unsupported: REASON" when the
 # kernel cannot run it (no netfilter BPF links, no bpf_rdonly_cast).
@@ -41,6 +46,7 @@ nwb_paths
 ROUNDS=${NWCP_ROUNDS:-9}
 DUR=${NWCP_DURATION:-5}
 THREADS=${NWB_THREADS:-2}
+ALT=${NWCP_ALT:-}
 CLANG=${CLANG:-clang}
 ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # variant label, object, program
@@ -53,6 +59,16 @@ VARIANTS=(
 	"kprobe kprobe confirm_body"
 	"kprobe_btf kprobe_btf confirm_body"
 )
+if [ -n "$ALT" ]; then
+	[ -f "$ALT/tests/bench/confirm_proxy.bpf.c" ] || die "NWCP_ALT=$ALT: not a natwho checkout with the proxy"
+	VARIANTS+=(
+		"alt-netfilter alt_fentry_btf nf_body"
+		"alt-fentry alt_fentry confirm_body"
+		"alt-fentry_btf alt_fentry_btf confirm_body"
+		"alt-kprobe alt_kprobe confirm_body"
+		"alt-kprobe_btf alt_kprobe_btf confirm_body"
+	)
+fi
 
 nwb_need_root
 [ -x "$STORM" ] || die "$STORM not built: run make $BUILD/tests/nw-storm"
@@ -62,14 +78,20 @@ trap 'rm -rf "$T"' EXIT
 LOG=$OUTDIR/confirm-proxy.log
 : >"$LOG"
 
-build() {
-	local v
+# build_obj SRC_ROOT PREFIX: the four objects from the checkout at SRC_ROOT
+build_obj() {
+	local src=$1 pre=$2 v
 	for v in fentry fentry_btf kprobe kprobe_btf; do
 		"$CLANG" -g -O2 -target bpf -D__TARGET_ARCH_"$ARCH" -Wall -Wextra -Werror \
-			-Wno-unused-parameter -I"vmlinux/$ARCH" -Iinclude -Ibpf \
-			-DPROXY_"${v^^}" -c tests/bench/confirm_proxy.bpf.c -o "$T/$v.o" 2>>"$LOG" ||
-			die "cannot build confirm_proxy.bpf.c for $v (see $LOG)"
+			-Wno-unused-parameter -I"$src/vmlinux/$ARCH" -I"$src/include" -I"$src/bpf" \
+			-DPROXY_"${v^^}" -c "$src/tests/bench/confirm_proxy.bpf.c" -o "$T/$pre$v.o" 2>>"$LOG" ||
+			die "cannot build $src/tests/bench/confirm_proxy.bpf.c for $v (see $LOG)"
 	done
+}
+
+build() {
+	build_obj . ""
+	[ -z "$ALT" ] || build_obj "$ALT" alt_
 	${CC:-cc} -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc \
 		tests/bench/confirm-proxy.c tests/bench/rodata.c src/nf_compat.c src/percpu.c src/ring.c -lbpf -lelf -lz -o "$T/confirm-proxy" \
 		2>>"$LOG" || die "cannot build tests/bench/confirm-proxy.c (see $LOG)"
