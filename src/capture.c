@@ -197,10 +197,13 @@ static void capture_flush(struct capture *cap, int tries)
 
 /*
  * Events still staged after the last flush (a CPU whose stage stayed busy,
- * or one the flush could not run on) never reach the ring: counted with the
- * lost ones.
+ * or one the flush could not run on) never reach the ring: those recorded
+ * before @stop_ns, the stop, are counted with the lost ones.  The programs
+ * stay attached until natwho closes them; what they stage after the stop
+ * is neither delivered nor lost, as with the ring's records after the
+ * last drain.
  */
-static void capture_count_stranded(struct capture *cap)
+static void capture_count_stranded(struct capture *cap, uint64_t stop_ns)
 {
 	struct nw_stage st;
 
@@ -208,7 +211,7 @@ static void capture_count_stranded(struct capture *cap)
 		return;
 	for (__u32 cpu = 0; cpu < (__u32)cap->ncpus; cpu++)
 		if (!bpf_map_lookup_elem(cap->be.stage_fd, &cpu, &st))
-			cap->stranded += st.hdr.count;
+			cap->stranded += ring__stage_held(&st, stop_ns);
 }
 
 int capture__poll(struct capture *cap, int timeout_ms)
@@ -232,10 +235,11 @@ int capture__poll(struct capture *cap, int timeout_ms)
 int capture__drain(struct capture *cap)
 {
 	struct capture_pass pass = { .cap = cap };
+	uint64_t stop_ns = nw_now_ns(CLOCK_BOOTTIME);
 	int n;
 
 	capture_flush(cap, 50);
-	capture_count_stranded(cap);
+	capture_count_stranded(cap, stop_ns);
 	/* a program on another CPU between reserve and submit holds up what
 	 * follows it: wait for it, 1 ms at a time, 50 ms at most */
 	n = ring__drain(&cap->ring, capture_record, &pass, 1000, 50);

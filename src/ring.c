@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <stdbool.h>
+#include <string.h>
 #include <time.h>
 #include <linux/bpf.h>
 #include "natwho.h"
@@ -108,4 +109,40 @@ int ring__batch_walk(const void *data, size_t size, ring_cb cb, void *ctx)
 malformed:
 	err = cb(ctx, (void *)data, size);
 	return err < 0 ? err : n;
+}
+
+/* ring__stage_held()'s count, over the stage's batch */
+struct stage_held {
+	const void *batch;
+	uint64_t before_ns;
+	unsigned int n;
+	bool malformed;
+};
+
+static int stage_held_event(void *ctx, void *data, size_t size)
+{
+	struct stage_held *h = ctx;
+	uint64_t ts;
+
+	if (data == h->batch || size < sizeof(ts)) { /* the whole batch: malformed */
+		h->malformed = true;
+		return 0;
+	}
+	memcpy(&ts, data, sizeof(ts)); /* ts_boot_ns, first in every event */
+	if (ts < h->before_ns)
+		h->n++;
+	return 0;
+}
+
+unsigned int ring__stage_held(const struct nw_stage *st, uint64_t before_ns)
+{
+	/* the mark is written at each flush only: walk a copy that has it */
+	struct nw_stage copy = *st;
+	struct stage_held h = { .batch = &copy.hdr, .before_ns = before_ns };
+
+	if (!st->hdr.count)
+		return 0;
+	copy.hdr.mark = NW_BATCH_MARK;
+	ring__batch_walk(&copy.hdr, sizeof(copy.hdr) + sizeof(copy.buf), stage_held_event, &h);
+	return h.malformed ? st->hdr.count : h.n;
 }

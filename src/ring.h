@@ -12,6 +12,9 @@
 #define NW_RING_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+struct nw_stage;
 
 #define RING_RELEASE_BYTES 8192 /* or a sixteenth of the ring if that is less */
 
@@ -44,6 +47,13 @@ int ring__consume(struct nw_ring *r, ring_cb cb, void *ctx);
  * negative return.
  */
 int ring__batch_walk(const void *data, size_t size, ring_cb cb, void *ctx);
+/*
+ * Of the events a CPU's stage @st still held after the last flush (struct
+ * nw_stage, include/natwho.h), those the kernel recorded before @before_ns
+ * (CLOCK_BOOTTIME, as their ts_boot_ns): lost.  The later ones came after
+ * the stop.  All of hdr.count when the stage's sizes do not add up.
+ */
+unsigned int ring__stage_held(const struct nw_stage *st, uint64_t before_ns);
 /*
  * The last drain, after a stop: ring__consume(), and while the next record
  * is still being written by a program on another CPU (reserved, not yet

@@ -376,6 +376,40 @@ static void test_batch_walk(void **state)
 	assert_int_equal(w.n, 2);
 }
 
+/* A stage a CPU still held after the last flush: only the events recorded
+ * before the stop count (lost); all of them when its sizes do not add up. */
+static void test_stage_held(void **state)
+{
+	static const unsigned three[] = { 88, 136, 88, 0 };
+	static const size_t at[] = { 8, 8 + 88 + 8, 8 + 88 + 8 + 136 + 8 };
+	static const uint64_t ts[] = { 100, 300, 200 };
+	_Alignas(8) unsigned char b[2048];
+	struct nw_stage st;
+	size_t n = batch(b, three);
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	memcpy(&st.hdr, b, sizeof(st.hdr));
+	memcpy(st.buf, b + sizeof(st.hdr), n - sizeof(st.hdr));
+	for (int i = 0; i < 3; i++)
+		memcpy(st.buf + at[i], &ts[i], sizeof(ts[i]));
+	st.hdr.mark = 0; /* written at flushes only: never yet */
+	assert_int_equal(ring__stage_held(&st, 250), 2);
+	assert_int_equal(ring__stage_held(&st, 100), 0);
+	assert_int_equal(ring__stage_held(&st, 101), 1);
+	assert_int_equal(ring__stage_held(&st, 1000), 3);
+	st.hdr.mark = NW_BATCH_MARK;
+	assert_int_equal(ring__stage_held(&st, 250), 2);
+
+	st.hdr.count = 4; /* one more than there is: all four */
+	assert_int_equal(ring__stage_held(&st, 0), 4);
+	st.hdr.count = 3;
+	st.hdr.bytes = sizeof(st.buf) + 1; /* past the stage: all three */
+	assert_int_equal(ring__stage_held(&st, 0), 3);
+	st.hdr.count = 0; /* nothing held */
+	assert_int_equal(ring__stage_held(&st, 1000), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_producer_never_stops),
 		cmocka_unit_test(test_drain_waits_for_busy),
 		cmocka_unit_test(test_batch_walk),
+		cmocka_unit_test(test_stage_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
