@@ -135,7 +135,10 @@ struct nw_stage {
 			* CPU's @busy share at most one line */
 };
 
-_Static_assert(sizeof(struct nw_stage) % 64 == 0, "a stage is whole cache lines");
+_Static_assert(sizeof(struct nw_stage) % 64 == 0 &&
+		       __builtin_offsetof(struct nw_stage, buf) ==
+			       __builtin_offsetof(struct nw_stage, hdr) + sizeof(struct nw_batch_hdr),
+	       "a stage is whole cache lines, its batch record hdr and buf in a row");
 
 /* Kernel-side filters, set by userspace in .rodata before load.  A zero
  * field means "no filter". */
