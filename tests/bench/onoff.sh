@@ -22,11 +22,13 @@
 #   quiet                 -q: every event read and counted, none printed
 #   filtered              --port 9: programs attached, no connection matches
 #   devnull               text to /dev/null: formatted, not kept
+#   jsonnull              JSON to /dev/null: formatted, not kept
 #   alt                   text, by the natwho at $NWO_ALT (another build:
 #                         two builds taking turns in one storm)
 # quiet and filtered (NWO_VARIANTS) split the cost: the programs' mere
 # presence on every packet, the new-connection events, and the output;
-# devnull splits the output: formatting it, and the kernel keeping it.
+# devnull and jsonnull split the output: formatting it, and the kernel
+# keeping it.
 # This VM also has noisy phases, when even OFF windows seconds apart differ
 # by +-4%; more windows (NWO_PAIRS) narrow the interval then.  As a control, each
 # OFF window is compared with its two OFF neighbours the same way: the
@@ -62,6 +64,7 @@ onoff_natwho_start() {
 	quiet) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter -q >"$d/out" 2>"$d/err" ;;
 	filtered) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter --port 9 >"$d/out" 2>"$d/err" ;;
 	devnull) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter >/dev/null 2>"$d/err" ;;
+	jsonnull) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter -o json >/dev/null 2>"$d/err" ;;
 	alt) nwb_bg "$NWB_NODE" "${NWO_ALT:?alt: set NWO_ALT to another natwho}" --backend netfilter >"$d/out" 2>"$d/err" ;;
 	*) die "unknown on/off variant $v" ;;
 	esac
@@ -73,7 +76,8 @@ onoff_natwho_start() {
 onoff_counts() {
 	local d=$1 sum
 	sum=$(sed -nE 's/^natwho: ([0-9]+) events, ([0-9]+) lost.*/\1 \2/p' "$d/err")
-	[ -z "$sum" ] && sum=$(sed -nE 's/.*"type":"summary".*"events":([0-9]+),"lost":([0-9]+).*/\1 \2/p' "$d/out")
+	[ -z "$sum" ] && [ -f "$d/out" ] &&
+		sum=$(sed -nE 's/.*"type":"summary".*"events":([0-9]+),"lost":([0-9]+).*/\1 \2/p' "$d/out")
 	echo "${sum:-? ?}"
 }
 
@@ -104,7 +108,9 @@ onoff_windows() {
 			c=($(onoff_counts "$ONOFF_T"))
 			printf 'on\t%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$p" "$start" "$end" "${c[0]}" "${c[1]}" \
 				>>"$ONOFF_T/windows"
-			[ "${c[1]}" = 0 ] || echo "onoff: natwho ($v, pair $p) reported lost events: ${c[*]}" >&2
+			# jsonnull's summary went to /dev/null with its records: "? ?"
+			[ "${c[1]}" = 0 ] || [ "$v" = jsonnull ] ||
+				echo "onoff: natwho ($v, pair $p) reported lost events: ${c[*]}" >&2
 			printf '  on/off pair %s %-8s natwho: %s events, %s lost\n' "$p" "$v" "${c[0]}" "${c[1]}"
 			sleep "$ONOFF_SETTLE"
 			onoff_window "$p"

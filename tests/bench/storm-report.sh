@@ -12,6 +12,7 @@ variant_name() {
 	quiet) echo "netfilter, -q (no output per event)" ;;
 	filtered) echo "netfilter, --port 9 (no connection matches)" ;;
 	devnull) echo "netfilter, text to /dev/null" ;;
+	jsonnull) echo "netfilter, JSON to /dev/null" ;;
 	alt) echo "netfilter, text, ${NWO_ALT:-another build}" ;;
 	none) echo "no tracer" ;;
 	conntrack) echo "conntrack -E -e NEW" ;;
@@ -157,7 +158,7 @@ onoff_has() {
 report_rate_rows() {
 	local v c e noise acc whole oo
 	noise=$(runs_col none rate | med_min_max | awk '{ if ($1 > 0) printf "%.0f", 100 * ($3 - $2) / $1 / 2 }')
-	for v in json text fentry kprobe capfile quiet filtered devnull; do
+	for v in json text fentry kprobe capfile quiet filtered devnull jsonnull; do
 		if [ "$v" = capfile ] && [ "$HAVE_W" != 1 ]; then
 			echo "| natwho -w FILE (capture) costs <= 2% of the no-tracer connection rate | - | unsupported: natwho has no -w yet |"
 			continue
@@ -169,7 +170,7 @@ report_rate_rows() {
 		oo=
 		if onoff_has "$v"; then
 			oo=($(onoff_cost "$v"))
-		elif [ "$v" = quiet ] || [ "$v" = filtered ] || [ "$v" = devnull ]; then
+		elif [ "$v" = quiet ] || [ "$v" = filtered ] || [ "$v" = devnull ] || [ "$v" = jsonnull ]; then
 			continue # on/off only
 		fi
 		whole=
