@@ -325,14 +325,6 @@ struct {
 	__type(value, struct nw_stage);
 } stage SEC(".maps");
 
-/*
- * Every object stages but the kprobe object for kernels before 6.2 (probe
- * reads of the socket and the skb): Linux 6.1's verifier refuses its
- * nw_emit() with a stage, so it writes each event to the ring as it comes.
- */
-#if defined(NW_BTF_CT) || defined(NW_BTF_SKB)
-#define NW_STAGING 1
-#endif
 
 /* This CPU's stage, or NULL when it has none. */
 static __always_inline struct nw_stage *nw_stage_this_cpu(void)
@@ -343,10 +335,9 @@ static __always_inline struct nw_stage *nw_stage_this_cpu(void)
 }
 
 /* This CPU's stage, marked busy, or NULL when another program has it (or
- * the object does not stage, or the CPU has no stage). */
+ * the CPU has no stage). */
 static __always_inline struct nw_stage *nw_stage_take(void)
 {
-#ifdef NW_STAGING
 	struct nw_stage *st = nw_stage_this_cpu();
 
 	if (!st || st->busy)
@@ -354,9 +345,6 @@ static __always_inline struct nw_stage *nw_stage_take(void)
 	st->busy = 1;
 	barrier(); /* nothing of the stage is read before it is ours */
 	return st;
-#else
-	return NULL;
-#endif
 }
 
 static __always_inline void nw_stage_give(struct nw_stage *st)
@@ -769,6 +757,7 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	/* only the filters read it here: not a load when they are off */
 	__u32 tgid = task && (filter.tgid || filter.tree) ? task->tgid : 0;
 	struct nw_join_val who = {};
+	struct nw_batch_rec *rec = NULL;
 	struct nw_event *e;
 	struct nw_stage *st;
 	__u32 at = 0, size;
@@ -848,14 +837,18 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		if (at > NW_STAGE_BYTES - NW_STAGE_REC) {
 			nw_stage_give(st);
 			st = NULL;
+		} else {
+			/* the record's place, as a pointer from here on: a
+			 * bounded offset kept in a register across the helper
+			 * calls below lost its bounds on Linux 6.1 */
+			rec = (void *)(st->buf + at);
 		}
 	}
 	/* IPv4 in the short form: a record of two cache lines instead of three
 	 * (include/natwho.h); the head is the same in both. */
 	if (family == NW_AF_INET) {
-		struct nw_event4 *e4 =
-			st ? (void *)(st->buf + at + sizeof(struct nw_batch_rec)) :
-			     bpf_ringbuf_reserve(&events, sizeof(*e4), 0);
+		struct nw_event4 *e4 = rec ? (void *)(rec + 1) :
+					     bpf_ringbuf_reserve(&events, sizeof(*e4), 0);
 
 		if (e4) {
 			__builtin_memset(e4, 0, sizeof(*e4));
@@ -864,8 +857,7 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		}
 		e = (struct nw_event *)e4;
 	} else {
-		e = st ? (void *)(st->buf + at + sizeof(struct nw_batch_rec)) :
-			 bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		e = rec ? (void *)(rec + 1) : bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (e) {
 			__builtin_memset(e, 0, sizeof(*e));
 			nw_tuple_from(&e->orig, orig, family, proto);
@@ -897,13 +889,13 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		e->flags |= NW_EF_VERDICT;
 	}
 	nw_fill_task(e, &who, task);
-	if (!st) {
+	if (!rec) { /* not staged */
 		bpf_ringbuf_submit(e, nw_wakeup_flags(0));
 		return;
 	}
 	size = family == NW_AF_INET ? sizeof(struct nw_event4) : sizeof(struct nw_event);
-	((struct nw_batch_rec *)(st->buf + at))->size = size;
-	st->hdr.bytes = at + sizeof(struct nw_batch_rec) + size;
+	rec->size = size;
+	st->hdr.bytes = at + sizeof(*rec) + size;
 	st->hdr.count++;
 	if (st->hdr.bytes > NW_STAGE_BYTES - NW_STAGE_REC)
 		nw_stage_flush(st);
@@ -917,7 +909,6 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
  * writing the stage (interrupted by this run): try again.  Each backend
  * object defines it once.
  */
-#ifdef NW_STAGING
 #define NW_DEFINE_FLUSH()                                          \
 	SEC("raw_tp")                                              \
 	int nw_flush(void *ctx)                                    \
@@ -933,8 +924,5 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		nw_stage_give(st);                                 \
 		return 0;                                          \
 	}
-#else
-#define NW_DEFINE_FLUSH() /* nothing staged, nothing to flush */
-#endif
 
 #endif /* NATWHO_COMMON_BPF_H */

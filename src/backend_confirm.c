@@ -173,7 +173,7 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 	be->events_fd = bpf_map__fd(o.events);
 	be->lost_fd = bpf_map__fd(o.lost);
 	flush = bpf_object__find_program_by_name(o.obj, "nw_flush");
-	be->flush_fd = flush ? bpf_program__fd(flush) : -1; /* kprobe before 6.2: none */
+	be->flush_fd = flush ? bpf_program__fd(flush) : -1; /* every object has one */
 	be->stage_fd = flush ? bpf_object__find_map_fd_by_name(o.obj, "stage") : -1;
 	be->kind = k;
 	be->nskippable = 0;

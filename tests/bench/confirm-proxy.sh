@@ -188,7 +188,7 @@ report() {
 					}
 					m = median(net); mlo = lo; mhi = hi
 					d = v == "netfilter" ? "-" : sprintf("%+.1f (%+.1f to %+.1f)", median(dnf), lo, hi)
-					verdict = v == "netfilter" ? "- (its targets: per packet, and the rate)" : v == "ring" ? "- (one per event where nothing is staged: the kprobe object before 6.2)" : (m <= 300 ? "within (native, by proxy)" : "over (native, by proxy)")
+					verdict = v == "netfilter" ? "- (its targets: per packet, and the rate)" : v == "ring" ? "- (one per event where a stage is busy; one per batch otherwise)" : (m <= 300 ? "within (native, by proxy)" : "over (native, by proxy)")
 					printf "| %s | %d | %.1f (%.1f-%.1f) | %.1f | %s | %d | %s |\n", v, n[v], m, mlo, mhi, ns[v, quiet] - ns["timer", quiet], d, lost[v], verdict
 				}
 			}' "$tsv"

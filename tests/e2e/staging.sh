@@ -12,6 +12,9 @@
 
 command -v bpftool >/dev/null || fail "bpftool missing (tests/deps.sh installs it)"
 
+# key CPU: the array key's four bytes, little-endian
+key() { echo "$(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) 0"; }
+
 # stage_map PID -> "id entries value_bytes" of natwho's "stage" array
 stage_map() {
 	local id
@@ -29,8 +32,8 @@ stage_set() {
 	value=$(awk -v n="$bytes" -v b="$busy" -v c="$count" 'BEGIN {
 		for (i = 0; i < n; i++) printf "%d ", i == 0 ? b : i == 16 ? c : 0 }')
 	for cpu in $(seq 0 $((n - 1))); do
-		# shellcheck disable=SC2086 # one byte per word
-		bpftool map update id "$id" key $cpu 0 0 0 value $value ||
+		# shellcheck disable=SC2046,SC2086 # one byte per word
+		bpftool map update id "$id" key $(key "$cpu") value $value ||
 			fail "cannot write CPU $cpu's stage (map $id)"
 	done
 }
@@ -39,7 +42,7 @@ stage_set() {
 stage_busy_all() {
 	local id=$1 n=$2 cpu
 	for cpu in $(seq 0 $((n - 1))); do
-		[ "$(bpftool map lookup id "$id" key $cpu 0 0 0 -j | jq -r '.value[0]')" = 0x01 ] ||
+		[ "$(bpftool map lookup id "$id" key $(key "$cpu") -j | jq -r '.value[0]')" = 0x01 ] ||
 			return 1
 	done
 }
