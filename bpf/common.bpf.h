@@ -838,9 +838,9 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 			nw_stage_give(st);
 			st = NULL;
 		} else {
-			/* the record's place, as a pointer from here on: a
-			 * bounded offset kept in a register across the helper
-			 * calls below lost its bounds on Linux 6.1 */
+			/* the record's place, as a pointer from here on: with
+			 * the offset carried across the helper calls below,
+			 * Linux 6.1's verifier refused the kprobe object */
 			rec = (void *)(st->buf + at);
 		}
 	}
