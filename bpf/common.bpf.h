@@ -334,17 +334,14 @@ static __always_inline struct nw_stage *nw_stage_this_cpu(void)
 	return bpf_map_lookup_elem(&stage, &cpu);
 }
 
-/* This CPU's stage, marked busy, or NULL when another program has it (or
- * the CPU has no stage). */
-static __always_inline struct nw_stage *nw_stage_take(void)
+/* Mark this CPU's stage @st busy: 1, or 0 when another program has it. */
+static __always_inline int nw_stage_take(struct nw_stage *st)
 {
-	struct nw_stage *st = nw_stage_this_cpu();
-
-	if (!st || st->busy)
-		return NULL;
+	if (st->busy)
+		return 0;
 	st->busy = 1;
 	barrier(); /* nothing of the stage is read before it is ours */
-	return st;
+	return 1;
 }
 
 static __always_inline void nw_stage_give(struct nw_stage *st)
@@ -828,9 +825,11 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	if (!nw_tree_match(filter.cgroup ? who.tgid : tgid))
 		return;
 
-	/* Staged when this CPU's stage is free (nw_stage_take()), else
-	 * straight into the ring. */
-	st = nw_stage_take();
+	/* Staged when this CPU has a stage and it is free, else straight
+	 * into the ring. */
+	st = nw_stage_this_cpu();
+	if (st && !nw_stage_take(st))
+		st = NULL;
 	if (st) {
 		at = st->hdr.bytes;
 		/* never (flushed when full): the verifier's bound on @at */
@@ -913,12 +912,11 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	SEC("raw_tp")                                              \
 	int nw_flush(void *ctx)                                    \
 	{                                                          \
-		struct nw_stage *st;                               \
+		struct nw_stage *st = nw_stage_this_cpu();         \
                                                                    \
-		if (!nw_stage_this_cpu())                          \
-			return 0; /* a CPU with no stage */        \
-		st = nw_stage_take();                              \
 		if (!st)                                           \
+			return 0; /* a CPU with no stage */        \
+		if (!nw_stage_take(st))                            \
 			return 1; /* a program has it */           \
 		nw_stage_flush(st);                                \
 		nw_stage_give(st);                                 \

@@ -124,7 +124,7 @@ struct nw_batch_rec {
  * a process's is being sent) or the flush writes its event to the ring
  * directly instead.  The batch record is @hdr and the first hdr.bytes of
  * @buf, contiguous.  hdr.count: events staged (read by userspace after the
- * last flush: those left are counted lost).
+ * last flush: those left from before the stop are counted lost).
  */
 struct nw_stage {
 	__u32 busy;

@@ -31,6 +31,8 @@
 struct confirm_obj {
 	struct bpf_map *events;
 	struct bpf_map *lost;
+	struct bpf_map *stage; /* struct nw_stage per CPU id */
+	struct bpf_program *flush; /* nw_flush */
 	struct nw_filter *filter; /* in .rodata: set before load */
 	__u32 *nf_conn_btf_id; /* in .rodata, NW_BTF_CT objects only, else NULL */
 	struct bpf_object *obj;
@@ -140,7 +142,6 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 			size_t why_len)
 {
 	struct confirm_obj o;
-	struct bpf_program *flush;
 	bool attaching = false;
 	int err;
 
@@ -154,7 +155,7 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 	if (o.nf_conn_btf_id)
 		*o.nf_conn_btf_id = nf_conn_id;
 	err = bpf_map__set_max_entries(o.events, opts->ringbuf_size);
-	err = err ?: percpu_size_by_cpu(o.obj, "stage");
+	err = err ?: percpu_size_by_cpu(o.stage);
 	err = err ?: cgroup__join_prepare(o.obj, opts);
 	err = err ?: proctree__prepare(o.obj, opts);
 	if (err) { /* our own set-up: nothing for confirm_explain() to explain */
@@ -172,9 +173,8 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 	}
 	be->events_fd = bpf_map__fd(o.events);
 	be->lost_fd = bpf_map__fd(o.lost);
-	flush = bpf_object__find_program_by_name(o.obj, "nw_flush");
-	be->flush_fd = flush ? bpf_program__fd(flush) : -1; /* every object has one */
-	be->stage_fd = flush ? bpf_object__find_map_fd_by_name(o.obj, "stage") : -1;
+	be->flush_fd = bpf_program__fd(o.flush);
+	be->stage_fd = bpf_map__fd(o.stage);
 	be->kind = k;
 	be->nskippable = 0;
 	for (int i = 0; i < 3; i++) {
@@ -212,6 +212,7 @@ cleanup:
                                                                                           \
 		if (skel)                                                                 \
 			*o = (struct confirm_obj){ skel->maps.events, skel->maps.lost,    \
+						   skel->maps.stage, skel->progs.nw_flush, \
 						   &skel->rodata->filter, btf_id,         \
 						   skel->obj };                           \
 		return skel;                                                              \

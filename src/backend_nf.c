@@ -143,7 +143,7 @@ static int nf_open(struct nw_backend *be, const struct nw_backend_opts *opts, ch
 	be->skel = skel;
 	skel->rodata->filter = opts->filter;
 	err = bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_size);
-	err = err ?: percpu_size_by_cpu(skel->obj, "stage");
+	err = err ?: percpu_size_by_cpu(skel->maps.stage);
 	err = err ?: nf_compat__set_type(skel->progs.nf_postrouting);
 	err = err ?: nf_compat__set_type(skel->progs.nf_local_in);
 	err = err ?: cgroup__join_prepare(skel->obj, opts);

@@ -22,7 +22,7 @@ struct capture {
 	size_t prod_len; /* of the producer + data mapping */
 	int ncpus; /* possible CPUs: each has a stage to flush */
 	uint64_t flushed_ns; /* CLOCK_MONOTONIC of the last flush */
-	uint64_t stranded; /* staged events the last flush could not hand over */
+	uint64_t stranded; /* events from before the stop the last flush could not hand over */
 	bool flush_warned;
 };
 

@@ -29,13 +29,10 @@ cleanup:
 	return err;
 }
 
-int percpu_size_by_cpu(struct bpf_object *obj, const char *name)
+int percpu_size_by_cpu(struct bpf_map *map)
 {
-	struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
 	int ncpus = libbpf_num_possible_cpus();
 
-	if (!map)
-		return -ENOENT;
 	if (ncpus <= 0)
 		return ncpus ?: -EINVAL;
 	return bpf_map__set_max_entries(map, (__u32)ncpus);

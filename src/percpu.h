@@ -6,13 +6,13 @@
 
 #include <stdint.h>
 
-struct bpf_object;
+struct bpf_map;
 
 /* Sum the slots of a one-element BPF_MAP_TYPE_PERCPU_ARRAY of __u64. */
 int percpu_u64_sum(int map_fd, uint64_t *sum);
 
-/* Before load: size @obj's array @name, indexed by CPU id, to the possible
- * CPUs.  0, or a negative errno (-ENOENT: no such map). */
-int percpu_size_by_cpu(struct bpf_object *obj, const char *name);
+/* Before load: size @map, an array indexed by CPU id, to the possible CPUs.
+ * 0, or a negative errno. */
+int percpu_size_by_cpu(struct bpf_map *map);
 
 #endif

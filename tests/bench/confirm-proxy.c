@@ -80,6 +80,7 @@ int main(int argc, char **argv)
 	struct nw_filter *filter;
 	struct bpf_program *prog, *p;
 	struct bpf_object *obj;
+	struct bpf_map *stage;
 	unsigned long *cons;
 	const unsigned char *prod;
 	struct nw_event last;
@@ -136,8 +137,10 @@ int main(int argc, char **argv)
 	err = bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "events"), ring_size);
 	if (err)
 		return fail("ring buffer size", err);
-	err = percpu_size_by_cpu(obj, "stage"); /* as natwho's backends do */
-	if (err && err != -ENOENT) /* an older build's object (NWCP_ALT) may have none */
+	stage = bpf_object__find_map_by_name(obj, "stage");
+	/* as natwho's backends do; an older build's object (NWCP_ALT) may have none */
+	err = stage ? percpu_size_by_cpu(stage) : 0;
+	if (err)
 		return fail("stage array", err);
 	err = bpf_object__load(obj);
 	if (err)
