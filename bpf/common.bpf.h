@@ -54,6 +54,20 @@ const volatile __u32 nf_conn_btf_id = 0;
 #define NW_BTF_AS(type, p, id) ((type *)bpf_rdonly_cast((const void *)(p), (id)))
 #define NW_CT(addr) NW_BTF_AS(struct nf_conn, (addr), nf_conn_btf_id)
 #define NW_CT_READ NW_READ_DIRECT
+
+/*
+ * The netfilter objects' network namespace inode, set by userspace before
+ * load: their links live in one namespace, known then.  A constant instead
+ * of state->net->ns.inum, a load that misses the cache on most new
+ * connections (the namespace's struct net is cold by the next one).  0: read
+ * it.
+ */
+const volatile __u32 nf_netns = 0;
+
+static __always_inline __u32 nw_nf_netns(const struct bpf_nf_ctx *ctx)
+{
+	return nf_netns ? nf_netns : ctx->state->net->ns.inum;
+}
 #else
 #define NW_CT(addr) ((const struct nf_conn *)(addr))
 #define NW_CT_READ(dst, x) bpf_core_read(&(dst), sizeof(dst), &(x))

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -85,7 +86,8 @@ int main(int argc, char **argv)
 	const unsigned char *prod;
 	struct nw_event last;
 	struct nw_ring ring;
-	__u32 *conn_id, *share, id;
+	__u32 *conn_id, *share, *netns, id;
+	struct stat st;
 	struct timespec end, now;
 	struct sigaction sa = { 0 };
 	int secs, err, link, ring_fd;
@@ -133,6 +135,14 @@ int main(int argc, char **argv)
 		if (err)
 			return fail("struct nf_conn in vmlinux BTF", err);
 		*conn_id = id;
+	}
+	/* nf_body's namespace, as natwho's netfilter backend sets it (an
+	 * older build's object may not have it) */
+	netns = bench_rodata_var(obj, "nf_netns", sizeof(*netns));
+	if (netns) {
+		if (stat("/proc/thread-self/ns/net", &st))
+			return fail("/proc/thread-self/ns/net", errno);
+		*netns = st.st_ino;
 	}
 	err = bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "events"), ring_size);
 	if (err)

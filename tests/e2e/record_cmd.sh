@@ -67,6 +67,10 @@ expect_json "$TMP/live.json" "CMD's IPv6 connection" \
 	".type==\"conn\" and .pid==$(sed -n 3p "$TMP/pids") and .family==\"ipv6\""
 expect_json "$TMP/live.json" "the pod connection CMD caused, forwarded (no process)" \
 	".type==\"conn\" and .pid==null and .orig.src==\"$POD_A\" and .landed.addr==\"$POD_B\""
+# natwho ran in the node's namespace without --netns: its own, which the
+# netfilter backend's records name (set before load, not read per event).
+expect_no_json "$TMP/live.json" "a netfilter record naming another namespace than natwho's" \
+	".type==\"conn\" and .backend==\"netfilter\" and .netns!=$(stat -L -c %i "/var/run/netns/$NODE")"
 expect_no_json "$TMP/live.json" "a connection of a process outside CMD's tree" \
 	".type==\"conn\" and .pid!=null and ([.pid] | inside([$pids]) | not)"
 expect_json "$TMP/live.json" "the verdict: 4 connections (3 from CMD's processes), 4 DNAT'ed, status 3" \
