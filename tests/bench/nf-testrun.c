@@ -7,7 +7,7 @@
  *
  *   nf-testrun [-v] [-n REPEAT] [-r RUNS] [OBJECT]
  *
- * Loads every program of OBJECT (build/nf.bpf.o: whatever natwho was built
+ * Loads every hook program of OBJECT (build/nf.bpf.o: whatever natwho was built
  * with) as BPF_PROG_TYPE_NETFILTER, plus an empty program ("return
  * NF_ACCEPT", the same insns as nf-floor.c), and runs each REPEAT (10000000)
  * times per BPF_PROG_TEST_RUN call, RUNS (7) calls each, interleaved in a
@@ -129,7 +129,7 @@ static int tr_load_empty(struct tr_prog *p)
 	return p->fd < 0 ? -errno : 0;
 }
 
-/* Open and load @path; every program in it becomes one to measure. */
+/* Open and load @path; each program of a hook ("netfilter/" section) becomes one to measure. */
 static int tr_load_object(struct tr_ctx *tr, const char *path)
 {
 	struct bpf_program *prog;
@@ -144,6 +144,12 @@ static int tr_load_object(struct tr_ctx *tr, const char *path)
 		return err;
 	}
 	bpf_object__for_each_program(prog, tr->obj) {
+		/* the hooks' programs only: not nw_flush, run by natwho per
+		 * tick and per CPU, never per packet */
+		if (strncmp(bpf_program__section_name(prog), "netfilter/", 10)) {
+			bpf_program__set_autoload(prog, false);
+			continue;
+		}
 		err = nf_compat__set_type(prog);
 		if (err) {
 			tr_err("%s: cannot set the program type: %s", bpf_program__name(prog),
@@ -178,6 +184,8 @@ static int tr_load_object(struct tr_ctx *tr, const char *path)
 
 		if (tr->nprogs == TR_MAX_PROGS)
 			break;
+		if (!bpf_program__autoload(prog))
+			continue;
 		snprintf(p->name, sizeof(p->name), "%s", bpf_program__name(prog));
 		p->fd = bpf_program__fd(prog);
 		p->hook = tr_hook_of(prog);

@@ -138,12 +138,21 @@ accounting_cost() {
 	echo "  bpf_stats accounting: empty program ${on:-?} ns per run with it, ${off:-?} without: ${BPF_ACCT_NS:-?} ns per invocation"
 }
 
-# sizeof(struct nw_event4), the storm's IPv4 events as the ring holds them,
-# from the header natwho is built with.
-event_size() {
+# How the ring holds the storm's IPv4 events, from the header natwho is
+# built with: "EVENT REC PER_BATCH BATCH_BYTES".  Events reach the ring in
+# batches (bpf/common.bpf.h, nw_emit()): each a struct nw_batch_rec and the
+# event (REC bytes), a stage handed over once it has no room left for the
+# largest record (an IPv6 one), as one ring record of BPF_RINGBUF_HDR_SZ (8)
+# + struct nw_batch_hdr + PER_BATCH x REC bytes.
+ring_layout() {
 	printf '#include <stdio.h>\n#include <linux/types.h>\n#include "natwho.h"\n%s\n' \
-		'int main(void) { printf("%zu\n", sizeof(struct nw_event4)); return 0; }' |
-		${CC:-cc} -Iinclude -x c - -o "$T/evsize" && "$T/evsize"
+		'int main(void) {
+			size_t ev = sizeof(struct nw_event4), rec = sizeof(struct nw_batch_rec) + ev;
+			size_t largest = sizeof(struct nw_batch_rec) + sizeof(struct nw_event);
+			size_t n = (NW_STAGE_BYTES - largest) / rec + 1;
+			printf("%zu %zu %zu %zu\n", ev, rec, n, 8 + sizeof(struct nw_batch_hdr) + n * rec);
+			return 0;
+		}' | ${CC:-cc} -Iinclude -x c - -o "$T/layout" && "$T/layout"
 }
 
 # Wait (bounded) until natwho's output stops growing for a second.
@@ -176,15 +185,17 @@ burst() {
 }
 
 burst_phase() {
-	local rec
-	EVENT_SIZE=$(event_size) || die "cannot compute sizeof(struct nw_event4)"
-	REC_SIZE=$(((EVENT_SIZE + 8 + 7) / 8 * 8)) # BPF_RINGBUF_HDR_SZ, 8-byte aligned
-	CAP_8M=$((8 * 1024 * 1024 / REC_SIZE))
-	rec=$((1000000 * REC_SIZE))
+	local rec rest
+	read -r EVENT_SIZE REC_SIZE BATCH_EVENTS BATCH_BYTES < <(ring_layout) &&
+		[ -n "$BATCH_BYTES" ] || die "cannot compute the ring's layout from include/natwho.h"
+	# whole batches, then what the rest holds of one more
+	rest=$((8 * 1024 * 1024 % BATCH_BYTES - BATCH_BYTES + BATCH_EVENTS * REC_SIZE))
+	CAP_8M=$((8 * 1024 * 1024 / BATCH_BYTES * BATCH_EVENTS + (rest > 0 ? rest / REC_SIZE : 0)))
+	rec=$(((1000000 + BATCH_EVENTS - 1) / BATCH_EVENTS * BATCH_BYTES))
 	RING_1M=4096
 	while [ "$RING_1M" -lt "$rec" ]; do RING_1M=$((RING_1M * 2)); done
-	echo "bench: bursts into a stopped natwho: IPv4 event $EVENT_SIZE B, record $REC_SIZE B," \
-		"8M holds $CAP_8M, 1M events need $RING_1M B"
+	echo "bench: bursts into a stopped natwho: IPv4 event $EVENT_SIZE B, $REC_SIZE B staged," \
+		"$BATCH_EVENTS per batch of $BATCH_BYTES B in the ring; 8M holds $CAP_8M, 1M events need $RING_1M B"
 	printf 'ringsize\tburst\tattempts\tdelivered\tsummary_events\tlost\n' >"$OUTDIR/bursts.tsv"
 	burst 8M $((CAP_8M - 250))
 	burst 8M $((CAP_8M + 5000))
