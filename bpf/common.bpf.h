@@ -58,9 +58,9 @@ const volatile __u32 nf_conn_btf_id = 0;
 /*
  * The netfilter objects' network namespace inode, set by userspace before
  * load: their links live in one namespace, known then.  A constant instead
- * of state->net->ns.inum, a load that misses the cache on most new
- * connections (the namespace's struct net is cold by the next one).  0: read
- * it.
+ * of state->net->ns.inum, a line of struct net that nothing else on the
+ * path reads (in a storm's perf profile, the program's most sampled load;
+ * tests/bench/HISTORY.md).  0: read it.
  */
 const volatile __u32 nf_netns = 0;
 
