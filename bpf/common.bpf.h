@@ -329,8 +329,8 @@ static __always_inline void nw_count_lost(void)
  * array's lookup first loads the element's per-CPU pointer, a cache miss
  * per new connection in a storm.  Userspace sizes it to the possible CPUs
  * before load (percpu_size_by_cpu()); a CPU past its end stages nothing.
+ * A stage is handed over once it has less than NW_STAGE_REC left.
  */
-#define NW_STAGE_REC (sizeof(struct nw_batch_rec) + sizeof(struct nw_event))
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

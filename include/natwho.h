@@ -118,6 +118,8 @@ struct nw_batch_rec {
 	__u32 size; /* the event's bytes: sizeof(struct nw_event4 or nw_event) */
 	__u32 pad;
 };
+/* The largest staged record: a stage with less room left is handed over. */
+#define NW_STAGE_REC (sizeof(struct nw_batch_rec) + sizeof(struct nw_event))
 /*
  * A CPU's stage (element CPU of the BPF array "stage").  @busy: a program is
  * writing it; one that interrupts it on this CPU (a softirq's packet while

@@ -32,6 +32,7 @@ struct nw_backend_opts {
 	int tree_fd; /* filter.tree: proctree's "nw_tree"; backends call proctree__prepare() */
 	uint32_t ringbuf_size; /* bytes, power of two >= page size */
 	int netns_fd; /* namespace to attach in (netfilter backend), -1: ours */
+	uint32_t netns; /* that namespace's inode, 0 when unknown */
 };
 
 struct nw_backend {
@@ -41,7 +42,7 @@ struct nw_backend {
 	int events_fd; /* BPF_MAP_TYPE_RINGBUF of struct nw_event */
 	int lost_fd; /* BPF_MAP_TYPE_PERCPU_ARRAY, one __u64 */
 	int flush_fd; /* "nw_flush": hands a CPU's staged events to the ring */
-	int stage_fd; /* "stage", a struct nw_stage per CPU id; -1 with flush_fd */
+	int stage_fd; /* "stage", a struct nw_stage per CPU id (every backend stages) */
 	int link_fds[NW_BACKEND_MAX_LINKS]; /* fd-owned links: gone with us */
 	int nlinks;
 	/* Programs the kernel may skip (a tracing program that would recurse

@@ -4,7 +4,6 @@
  * at POST_ROUTING and LOCAL_IN of one network namespace, for IPv4 and IPv6.
  */
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -119,17 +118,6 @@ cleanup:
 	return err;
 }
 
-/* The inode of the network namespace the links go into: @netns_fd's, or ours. */
-static int nf_netns_inode(int netns_fd, __u32 *ino)
-{
-	struct stat st;
-
-	if (netns_fd >= 0 ? fstat(netns_fd, &st) : stat("/proc/thread-self/ns/net", &st))
-		return -errno;
-	*ino = st.st_ino;
-	return 0;
-}
-
 static void nf_close(struct nw_backend *be)
 {
 	for (int i = 0; i < be->nlinks; i++)
@@ -154,8 +142,8 @@ static int nf_open(struct nw_backend *be, const struct nw_backend_opts *opts, ch
 	}
 	be->skel = skel;
 	skel->rodata->filter = opts->filter;
-	err = nf_netns_inode(opts->netns_fd, (__u32 *)&skel->rodata->nf_netns);
-	err = err ?: bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_size);
+	skel->rodata->nf_netns = opts->netns; /* where the links go; 0: read per event */
+	err = bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_size);
 	err = err ?: percpu_size_by_cpu(skel->maps.stage);
 	err = err ?: nf_compat__set_type(skel->progs.nf_postrouting);
 	err = err ?: nf_compat__set_type(skel->progs.nf_local_in);

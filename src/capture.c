@@ -91,8 +91,6 @@ static int try_backend(struct capture *cap, const struct nw_backend_ops *ops,
 
 	memset(&cap->be, 0, sizeof(cap->be));
 	cap->be.ops = ops;
-	cap->be.flush_fd = -1;
-	cap->be.stage_fd = -1;
 	err = ops->open(&cap->be, opts, why, why_len);
 	if (err)
 		return err;
@@ -171,8 +169,6 @@ static void capture_flush(struct capture *cap, int tries)
 {
 	const struct timespec ms = { 0, 1000000 };
 
-	if (cap->be.flush_fd < 0)
-		return;
 	for (int cpu = 0; cpu < cap->ncpus; cpu++) {
 		for (int t = 0;; t++) {
 			LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU,
@@ -207,8 +203,6 @@ static void capture_count_stranded(struct capture *cap, uint64_t stop_ns)
 {
 	struct nw_stage st;
 
-	if (cap->be.stage_fd < 0)
-		return;
 	for (__u32 cpu = 0; cpu < (__u32)cap->ncpus; cpu++)
 		if (!bpf_map_lookup_elem(cap->be.stage_fd, &cpu, &st))
 			cap->stranded += ring__stage_held(&st, stop_ns);

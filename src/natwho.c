@@ -548,6 +548,7 @@ static int start_capture(struct app *app)
 		.filter = app->opts.filter,
 		.ringbuf_size = app->opts.ringbuf_size,
 		.netns_fd = app->netns_fd,
+		.netns = node_netns(app),
 		.tree_fd = proctree__fd(&app->tree),
 	};
 	char why[1024];

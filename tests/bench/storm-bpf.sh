@@ -141,15 +141,14 @@ accounting_cost() {
 # How the ring holds the storm's IPv4 events, from the header natwho is
 # built with: "EVENT REC PER_BATCH BATCH_BYTES".  Events reach the ring in
 # batches (bpf/common.bpf.h, nw_emit()): each a struct nw_batch_rec and the
-# event (REC bytes), a stage handed over once it has no room left for the
-# largest record (an IPv6 one), as one ring record of BPF_RINGBUF_HDR_SZ (8)
-# + struct nw_batch_hdr + PER_BATCH x REC bytes.
+# event (REC bytes), a stage handed over once it has less than NW_STAGE_REC
+# (the largest record, an IPv6 one) left, as one ring record of
+# BPF_RINGBUF_HDR_SZ (8) + struct nw_batch_hdr + PER_BATCH x REC bytes.
 ring_layout() {
 	printf '#include <stdio.h>\n#include <linux/types.h>\n#include "natwho.h"\n%s\n' \
 		'int main(void) {
 			size_t ev = sizeof(struct nw_event4), rec = sizeof(struct nw_batch_rec) + ev;
-			size_t largest = sizeof(struct nw_batch_rec) + sizeof(struct nw_event);
-			size_t n = (NW_STAGE_BYTES - largest) / rec + 1;
+			size_t n = (NW_STAGE_BYTES - NW_STAGE_REC) / rec + 1;
 			printf("%zu %zu %zu %zu\n", ev, rec, n, 8 + sizeof(struct nw_batch_hdr) + n * rec);
 			return 0;
 		}' | ${CC:-cc} -Iinclude -x c - -o "$T/layout" && "$T/layout"
