@@ -102,7 +102,15 @@ $(OUTPUT)/tests/%: tests/tools/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -lpthread $(TOOL_LIBS) -o $@
 
-$(OUTPUT)/tests/nw-cgprog: TOOL_LIBS := -lbpf
+$(OUTPUT)/tests/nw-cgprog $(OUTPUT)/tests/nw-frames: TOOL_LIBS := -lbpf
+
+# BPF objects of the tests (tests/bpf/), loaded by their tools.
+TEST_BPF_OBJS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%.o,$(wildcard tests/bpf/*.bpf.c))
+
+$(OUTPUT)/tests/%.bpf.o: tests/bpf/%.bpf.c bpf/common.bpf.h include/natwho.h $(VMLINUX_DIR)/vmlinux.h \
+		| $(OUTPUT)/tests
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibpf -c $< -o $@
 
 # libFuzzer targets: clang, ASan+UBSan, the pure modules compiled in.
 # One compiler call over many sources writes no dependency files: every
@@ -114,7 +122,7 @@ $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PURE_SRCS) $(wildcard src/*.h inclu
 		-std=gnu11 -D_GNU_SOURCE -DNATWHO_VERSION='"$(VERSION)"' -Iinclude -Isrc \
 		$< $(PURE_SRCS) $(LDLIBS) -o $@
 
-tests: natwho $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_BINS)
+tests: natwho $(UNIT_BINS) $(TOOL_BINS) $(TEST_BPF_OBJS) $(FUZZ_BINS)
 
 deps:
 	$(Q)tests/deps.sh
@@ -122,7 +130,7 @@ deps:
 unit: $(UNIT_BINS)
 	$(Q)tests/run.sh unit
 
-e2e: natwho $(TOOL_BINS)
+e2e: natwho $(TOOL_BINS) $(TEST_BPF_OBJS)
 	$(Q)tests/run.sh e2e
 
 fuzz: $(FUZZ_BINS)

@@ -58,18 +58,236 @@ static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_
 }
 
 /*
- * Calls in flight, per thread: entry pushes the skb and its candidate
- * conntrack, return pops them.  Calls nest on one thread: local_bh_enable()
- * inside the function runs pending softirqs, which confirm other packets
- * before the outer call returns; hence a small stack.  A thread may be
- * preempted and moved to another CPU between entry and return, so the stack
- * belongs to the thread, not to the CPU.
+ * Calls in flight: entry pushes a frame (the skb and its candidate
+ * conntrack), return takes it back.  Calls nest on one thread:
+ * local_bh_enable() inside the function runs pending softirqs, which
+ * confirm other packets before the outer call returns; hence a small stack,
+ * whose newest frame is the innermost call's.  The kernel may skip one side
+ * of a pair (a recursing trampoline or kprobe program is not run): a frame
+ * whose return never comes stays until its slot is reused.
+ *
+ * Linux >= 6.2 (the NW_BTF_CT objects) keeps the frames per CPU, older
+ * kernels per thread; nw_confirm_push() and nw_confirm_take() are each
+ * layout's own.
  */
 #define NW_CONFIRM_DEPTH 8 /* power of two */
+#define NW_CONFIRM_MASK (NW_CONFIRM_DEPTH - 1)
+
+#ifdef NW_BTF_CT
+/*
+ * One ring of frames per CPU, in a plain array indexed by CPU id (the
+ * loader sizes it to the possible CPUs): finding it is arithmetic.  Until
+ * 2026-11-27 the frames were the thread's, in task storage: two cache
+ * misses and the helper's lock at entry and again at return, 40-50 ns per
+ * new connection (tests/bench/HISTORY.md).
+ *
+ * @top counts pushes (the newest frame is f[(top - 1) % NW_CONFIRM_DEPTH]),
+ * @depth how many of the newest slots may be in use; a push takes the slot
+ * after the newest, the oldest when all are in use.  A frame belongs to a
+ * thread, so it carries the task, and what a per-thread stack did not have
+ * to allow for is allowed for here:
+ *   - several threads' frames on one ring: a thread preempted inside the
+ *     call leaves its frame under the frames of the calls that run in the
+ *     meantime.  A return finds its frame by task (and skb where it sees
+ *     the skb), newest first, consumes it where it lies (task 0) and gives
+ *     back the consumed slots at the top;
+ *   - a thread moved to another CPU between entry and return (preempted
+ *     before local_bh_disable() or after local_bh_enable()): its return
+ *     finds no frame on this CPU's ring and walks the others'
+ *     (nw_confirm_elsewhere());
+ *   - an entry and a return of two threads interleaved on one CPU (fentry
+ *     and fexit programs run with migration disabled, not preemption): the
+ *     return's update of @top and @depth can undo the entry's, leaving its
+ *     frame past @top.  A return looks at every slot, so the frame is
+ *     still found, unless NW_CONFIRM_DEPTH pushes reuse its slot first.
+ *     kprobe programs run with preemption disabled and never interleave.
+ */
+struct nw_confirm_frame {
+	__u64 task; /* the caller's task_struct address; 0: free */
+	__u64 skb;
+	__u64 ct; /* nw_confirm_candidate() at entry */
+};
+
+/* @top, @depth and the first two slots (those of a call and the softirq's
+ * inside it, while no frame is left behind) share a cache line.  Whole
+ * lines: two CPUs' rings share at most one. */
+struct nw_confirm_frames {
+	__u32 top;
+	__u32 depth;
+	struct nw_confirm_frame f[NW_CONFIRM_DEPTH];
+	__u8 pad[56];
+};
+
+_Static_assert(sizeof(struct nw_confirm_frames) % 64 == 0, "frames: whole cache lines");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* the possible CPUs, set by the loader */
+	__type(key, __u32);
+	__type(value, struct nw_confirm_frames);
+} confirming SEC(".maps");
+
+#define NW_CONFIRM_MAX_CPUS 8192 /* x86's most; the walk ends at the array's end */
+
+/* The newest frame of @task in @fs, with @skb unless 0; NULL if none. */
+static __always_inline struct nw_confirm_frame *
+nw_confirm_find(struct nw_confirm_frames *fs, __u64 task, __u64 skb)
+{
+	__u32 top = fs->top;
+
+#pragma unroll
+	for (int n = 1; n <= NW_CONFIRM_DEPTH; n++) {
+		struct nw_confirm_frame *fr = &fs->f[(top - n) & NW_CONFIRM_MASK];
+
+		if (fr->task == task && (!skb || fr->skb == skb))
+			return fr;
+	}
+	return NULL;
+}
+
+struct nw_confirm_search {
+	__u64 task, skb; /* the frame looked for */
+	__u64 entered, ct; /* out: its skb and candidate */
+	__u32 self; /* this CPU, searched already */
+	int found;
+};
+
+static long nw_confirm_search_cpu(__u32 cpu, void *arg)
+{
+	struct nw_confirm_search *s = arg;
+	struct nw_confirm_frames *fs;
+	struct nw_confirm_frame *fr;
+
+	if (cpu == s->self)
+		return 0;
+	fs = bpf_map_lookup_elem(&confirming, &cpu);
+	if (!fs)
+		return 1; /* past the possible CPUs */
+	fr = nw_confirm_find(fs, s->task, s->skb);
+	if (!fr)
+		return 0;
+	s->entered = fr->skb;
+	s->ct = fr->ct;
+	fr->task = 0; /* consumed; the ring's own CPU gives the slot back */
+	s->found = 1;
+	return 1;
+}
+
+/*
+ * The frame of @task (with @skb unless 0) on another CPU's ring: the thread
+ * moved between entry and return.  Rare, so a walk over every CPU.
+ */
+static __always_inline int nw_confirm_elsewhere(__u64 task, __u64 skb, __u64 *entered, __u64 *ct)
+{
+	struct nw_confirm_search s = {
+		.task = task, .skb = skb, .self = bpf_get_smp_processor_id(),
+	};
+
+	bpf_loop(NW_CONFIRM_MAX_CPUS, nw_confirm_search_cpu, &s, 0);
+	*entered = s.entered;
+	*ct = s.ct;
+	return s.found;
+}
+
+static __always_inline struct nw_confirm_frames *nw_confirm_ring(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&confirming, &cpu);
+}
+
+/*
+ * Push the frame (@task, @skb, @ct) on this CPU's ring: 0, or -1 on a CPU
+ * past the array.
+ */
+static __always_inline int nw_confirm_push_frame(__u64 task, __u64 skb, __u64 ct)
+{
+	struct nw_confirm_frames *fs = nw_confirm_ring();
+	struct nw_confirm_frame *fr;
+	__u32 top;
+
+	if (!fs)
+		return -1;
+	top = fs->top;
+	fr = &fs->f[top & NW_CONFIRM_MASK]; /* free, or the oldest frame */
+	fr->task = 0; /* not found while half written */
+	barrier();
+	fr->skb = skb;
+	fr->ct = ct;
+	barrier();
+	fr->task = task;
+	fs->top = top + 1;
+	if (fs->depth < NW_CONFIRM_DEPTH)
+		fs->depth++;
+	return 0;
+}
+
+/*
+ * Take @task's frame with @skb (unless 0: then its newest), from this CPU's
+ * ring or else another's: 1 and the frame's skb and candidate in *@entered
+ * and *@ct, or 0 when there is none.
+ */
+static __always_inline int nw_confirm_take_frame(__u64 task, __u64 skb, __u64 *entered, __u64 *ct)
+{
+	struct nw_confirm_frames *fs = nw_confirm_ring();
+	struct nw_confirm_frame *fr = fs ? nw_confirm_find(fs, task, skb) : NULL;
+
+	if (!fr)
+		return nw_confirm_elsewhere(task, skb, entered, ct);
+	*entered = fr->skb;
+	*ct = fr->ct;
+	fr->task = 0;
+	/* give back the consumed slots at the top */
+#pragma unroll
+	for (int n = 0; n < NW_CONFIRM_DEPTH; n++) {
+		__u32 top = fs->top;
+
+		if (!fs->depth || fs->f[(top - 1) & NW_CONFIRM_MASK].task)
+			break;
+		fs->top = top - 1;
+		fs->depth--;
+	}
+	return 1;
+}
+
+/* At entry of __nf_conntrack_confirm(@skb). */
+static __always_inline void nw_confirm_push(const struct sk_buff *skb)
+{
+	__u64 ct = nw_confirm_candidate(skb);
+
+	if (nw_confirm_push_frame(bpf_get_current_task(), (__u64)skb, ct) && ct)
+		nw_count_lost();
+}
+
+/*
+ * Take the frame of the current thread's call that returns, the one with
+ * @skb unless 0 (then its newest): 1 and the frame's skb and candidate in
+ * *@entered and *@ct, or 0 when it has none.  *@self: the current task.
+ */
+static __always_inline int nw_confirm_take(const struct sk_buff *skb, __u64 *entered, __u64 *ct,
+					   struct task_struct **self)
+{
+	__u64 task = bpf_get_current_task();
+
+	*self = NW_BTF_AS(struct task_struct, task, bpf_core_type_id_kernel(struct task_struct));
+	return nw_confirm_take_frame(task, (__u64)skb, entered, ct);
+}
+#else
+/*
+ * Older kernels: a stack per thread, in an LRU map keyed by thread whose
+ * entries are never deleted: after a thread's first call, entry and return
+ * are one lock-free lookup each, no bucket lock.  A thread may be moved to
+ * another CPU between entry and return; its stack goes with it.  Every
+ * CPU's idle task has pid 0, so softirqs that run on it get one key per CPU
+ * instead.  Eviction takes the least recently used threads, never one
+ * between its entry and return unless NW_CONFIRM_THREADS threads confirm at
+ * once.
+ */
+#define NW_CONFIRM_THREADS 8192
 
 struct nw_confirm_frame {
 	__u64 skb;
-	__u64 ct;
+	__u64 ct; /* nw_confirm_candidate() at entry */
 };
 
 /* The depth and the two frames in use at most: one cache line. */
@@ -79,44 +297,6 @@ struct nw_confirm_frames {
 	struct nw_confirm_frame f[NW_CONFIRM_DEPTH];
 };
 
-#ifdef NW_BTF_CT
-/*
- * Linux >= 6.2 (the objects that read the conntrack entry with plain loads):
- * the stack lives in the current task's local storage.  A lookup is a load
- * from the task's storage cache instead of hashing a key, the softirqs that
- * run on a CPU's idle task find that idle task's own stack, and the storage
- * goes when the thread exits.  Since 6.2 the lookup of an existing entry
- * cannot fail when the helper finds itself busy on this CPU (it only skips
- * the cache update), so a pop always finds what the push stored.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct nw_confirm_frames);
-} confirming SEC(".maps");
-
-/* The stack's owner: the current task (handed on to nw_emit() by the pop). */
-#define NW_CONFIRM_SELF() bpf_get_current_task_btf()
-
-/* @self's stack, created at its first call when @create. */
-static __always_inline struct nw_confirm_frames *nw_confirm_frames(struct task_struct *self,
-								  int create)
-{
-	return bpf_task_storage_get(&confirming, self, NULL,
-				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-}
-#else
-/*
- * Older kernels: an LRU map keyed by thread whose entries are never deleted:
- * after a thread's first call, entry and return are one lock-free lookup each,
- * no bucket lock.  Every CPU's idle task has pid 0, so softirqs that run on
- * it get one key per CPU instead.  Eviction takes the least recently used
- * threads, never one between its entry and return unless NW_CONFIRM_THREADS
- * threads confirm at once.
- */
-#define NW_CONFIRM_THREADS 8192
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, NW_CONFIRM_THREADS);
@@ -124,10 +304,8 @@ struct {
 	__type(value, struct nw_confirm_frames);
 } confirming SEC(".maps");
 
-#define NW_CONFIRM_SELF() ((struct task_struct *)NULL) /* keyed by pid, not by task */
-
-static __always_inline struct nw_confirm_frames *nw_confirm_frames(struct task_struct *self,
-								  int create)
+/* The current thread's stack, created at its first call when @create. */
+static __always_inline struct nw_confirm_frames *nw_confirm_stack(int create)
 {
 	static const struct nw_confirm_frames empty = {};
 	__u64 id = bpf_get_current_pid_tgid();
@@ -139,12 +317,11 @@ static __always_inline struct nw_confirm_frames *nw_confirm_frames(struct task_s
 	bpf_map_update_elem(&confirming, &key, &empty, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&confirming, &key);
 }
-#endif
 
 /* At entry of __nf_conntrack_confirm(@skb). */
 static __always_inline void nw_confirm_push(const struct sk_buff *skb)
 {
-	struct nw_confirm_frames *f = nw_confirm_frames(NW_CONFIRM_SELF(), 1);
+	struct nw_confirm_frames *f = nw_confirm_stack(1);
 	__u32 d;
 
 	if (!f) { /* no memory for the thread's first call */
@@ -152,49 +329,58 @@ static __always_inline void nw_confirm_push(const struct sk_buff *skb)
 			nw_count_lost();
 		return;
 	}
-	/*
-	 * Confirm calls nest two deep at most (a softirq's on top of a process's).
-	 * A full stack is frames whose return the kernel skipped (a recursing
-	 * trampoline or kprobe program is not run): start over rather than stay
-	 * blind on this thread for good.
-	 */
+	/* A full stack is frames whose return the kernel skipped: start over
+	 * rather than stay blind on this thread for good. */
 	d = f->depth < NW_CONFIRM_DEPTH ? f->depth : 0;
-	d &= NW_CONFIRM_DEPTH - 1;
+	d &= NW_CONFIRM_MASK;
 	f->f[d].skb = (__u64)skb;
 	f->f[d].ct = nw_confirm_candidate(skb);
 	f->depth = d + 1;
 }
 
-/*
- * At return of the innermost call in flight on this thread, with @verdict.
- * @skb: the call's argument where the probe sees it (fexit), else 0.
- */
-static __always_inline void nw_confirm_pop(const struct sk_buff *skb, int verdict)
+/* As the NW_BTF_CT nw_confirm_take(); *@self is left NULL (nw_emit() reads
+ * the current task itself). */
+static __always_inline int nw_confirm_take(const struct sk_buff *skb, __u64 *entered, __u64 *ct,
+					   struct task_struct **self)
 {
-	struct task_struct *self = NW_CONFIRM_SELF();
-	struct nw_confirm_frames *f = nw_confirm_frames(self, 0);
-	__u64 entered = 0, ct = 0;
+	struct nw_confirm_frames *f = nw_confirm_stack(0);
 	__u32 d;
 
+	*self = NULL;
 	if (!f || !f->depth) /* attached while the call was in flight */
-		return;
+		return 0;
 	d = f->depth - 1;
 	/* fexit knows its call: frames above its own are calls whose return
 	 * the kernel skipped; drop them.  No frame of its own: its entry was
 	 * skipped, and the stack is left as it is. */
 	for (int i = 0; skb && i < NW_CONFIRM_DEPTH; i++) {
-		if (f->f[d & (NW_CONFIRM_DEPTH - 1)].skb == (__u64)skb)
+		if (f->f[d & NW_CONFIRM_MASK].skb == (__u64)skb)
 			break;
 		if (!d)
-			return;
+			return 0;
 		d--;
 	}
 	f->depth = d;
-	d &= NW_CONFIRM_DEPTH - 1;
-	entered = f->f[d].skb;
-	ct = f->f[d].ct;
-	if (!ct || (skb && (__u64)skb != entered))
-		return; /* nothing to confirm, or pushed and popped out of step */
+	d &= NW_CONFIRM_MASK;
+	*entered = f->f[d].skb;
+	*ct = f->f[d].ct;
+	return !skb || (__u64)skb == *entered; /* else pushed and popped out of step */
+}
+#endif
+
+/*
+ * At return of a call in flight on this thread, with @verdict.
+ * @skb: the call's argument where the probe sees it (fexit), else 0.
+ */
+static __always_inline void nw_confirm_pop(const struct sk_buff *skb, int verdict)
+{
+	struct task_struct *self;
+	__u64 entered = 0, ct = 0;
+
+	/* no frame: attached while the call was in flight, or the kernel
+	 * skipped its entry (counted: a recursion miss) */
+	if (!nw_confirm_take(skb, &entered, &ct, &self) || !ct)
+		return; /* or nothing to confirm */
 #if defined(NW_SKB_AT)
 	nw_confirm_done(NW_SKB_AT(entered), ct, verdict, self); /* the stashed one, cast readable */
 #elif defined(NW_BTF_SKB)

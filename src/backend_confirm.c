@@ -32,6 +32,7 @@ struct confirm_obj {
 	struct bpf_map *events;
 	struct bpf_map *lost;
 	struct bpf_map *stage; /* struct nw_stage per CPU id */
+	struct bpf_map *frames; /* "confirming": per CPU id (an array) or per thread */
 	struct bpf_program *flush; /* nw_flush */
 	struct nw_filter *filter; /* in .rodata: set before load */
 	__u32 *nf_conn_btf_id; /* in .rodata, NW_BTF_CT objects only, else NULL */
@@ -156,6 +157,8 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 		*o.nf_conn_btf_id = nf_conn_id;
 	err = bpf_map__set_max_entries(o.events, opts->ringbuf_size);
 	err = err ?: percpu_size_by_cpu(o.stage);
+	if (!err && bpf_map__type(o.frames) == BPF_MAP_TYPE_ARRAY)
+		err = percpu_size_by_cpu(o.frames);
 	err = err ?: cgroup__join_prepare(o.obj, opts);
 	err = err ?: proctree__prepare(o.obj, opts);
 	if (err) { /* our own set-up: nothing for confirm_explain() to explain */
@@ -212,7 +215,8 @@ cleanup:
                                                                                           \
 		if (skel)                                                                 \
 			*o = (struct confirm_obj){ skel->maps.events, skel->maps.lost,    \
-						   skel->maps.stage, skel->progs.nw_flush, \
+						   skel->maps.stage, skel->maps.confirming, \
+						   skel->progs.nw_flush,                  \
 						   &skel->rodata->filter, btf_id,         \
 						   skel->obj };                           \
 		return skel;                                                              \

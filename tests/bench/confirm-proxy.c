@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	struct nw_filter *filter;
 	struct bpf_program *prog, *p;
 	struct bpf_object *obj;
-	struct bpf_map *stage;
+	struct bpf_map *stage, *frames;
 	unsigned long *cons;
 	const unsigned char *prod;
 	struct nw_event last;
@@ -152,6 +152,11 @@ int main(int argc, char **argv)
 	err = stage ? percpu_size_by_cpu(stage) : 0;
 	if (err)
 		return fail("stage array", err);
+	frames = bpf_object__find_map_by_name(obj, "confirming");
+	/* the call frames, where they are per CPU (an array) */
+	err = frames && bpf_map__type(frames) == BPF_MAP_TYPE_ARRAY ? percpu_size_by_cpu(frames) : 0;
+	if (err)
+		return fail("frame array", err);
 	err = bpf_object__load(obj);
 	if (err)
 		return fail("load", err);

@@ -29,7 +29,8 @@
 # the same storms, so that the host's load on the emulator hits every backend
 # alike, but a program that runs after another on the same packet finds the
 # emulated TLB warm and looks cheaper), NWQB_THREADS
-# (1 storm thread: the guest has one vCPU), NWQB_TIMEOUT (600 s for the whole
+# (1 storm thread: the guest has one vCPU), NWQB_SMP (1 vCPU), NWQB_APPEND
+# (more guest kernel arguments, e.g. preempt=full), NWQB_TIMEOUT (600 s for the whole
 # guest), NWQB_KERNEL (a kernel directory made by prepare.sh; default the
 # newest build/qemu/6.12.*), NWQB_FETCH (1: run prepare.sh when no 6.12 kernel
 # is there), NWB_OUT (build/bench), OUTPUT (build), CC (cc).
@@ -54,6 +55,8 @@ BPF_ROUNDS=${NWQB_BPF_ROUNDS:-5}
 BPF_DUR=${NWQB_BPF_DURATION:-5}
 BPF_MODE=${NWQB_BPF_MODE:-apart}
 THREADS=${NWQB_THREADS:-1}
+SMP=${NWQB_SMP:-1}
+APPEND=${NWQB_APPEND:-}
 TIMEOUT=${NWQB_TIMEOUT:-600}
 CC=${CC:-cc}
 BACKENDS=(netfilter fentry kprobe)
@@ -116,9 +119,9 @@ preflight() {
 	for t in qemu-system-x86_64 busybox cpio depmod; do
 		command -v "$t" >/dev/null || unsupported "$t not installed (tests/qemu/prepare.sh installs it)"
 	done
-	for t in "$ROUNDS" "$DUR" "$BPF_ROUNDS" "$BPF_DUR" "$THREADS" "$TIMEOUT"; do
+	for t in "$ROUNDS" "$DUR" "$BPF_ROUNDS" "$BPF_DUR" "$THREADS" "$SMP" "$TIMEOUT"; do
 		[[ $t =~ ^[1-9][0-9]{0,3}$ ]] || die "NWQB_ROUNDS, NWQB_DURATION, NWQB_BPF_ROUNDS," \
-			"NWQB_BPF_DURATION, NWQB_THREADS, NWQB_TIMEOUT: positive integers"
+			"NWQB_BPF_DURATION, NWQB_THREADS, NWQB_SMP, NWQB_TIMEOUT: positive integers"
 	done
 	[ "$TIMEOUT" -gt 60 ] || die "NWQB_TIMEOUT: more than 60 s"
 	[[ $BPF_MODE == together || $BPF_MODE == apart ]] || die "NWQB_BPF_MODE: together or apart"
@@ -178,7 +181,7 @@ boot() {
 	log "booting $(basename "$KDIR") under TCG (up to ${TIMEOUT}s); console: $GUEST_LOG"
 	children_cpu_s >"$TMPF.c0"
 	b0=$(machine_busy_s) c0=$(cat "$TMPF.c0") t0=$(date +%s.%N)
-	NATWHO_QEMU_APPEND="natwho.timeout=$((TIMEOUT - 30))" \
+	NATWHO_QEMU_APPEND="natwho.timeout=$((TIMEOUT - 30)) $APPEND" NATWHO_QEMU_SMP=$SMP \
 		tests/qemu/run.sh "$KDIR" "$INITRD" "$TIMEOUT" "$GUEST_LOG" >&2 &
 	RUN_PID=$!
 	wait "$RUN_PID"
@@ -385,7 +388,7 @@ report() {
 	echo
 	echo "**TCG guest: relative figures only; absolute ns under emulation are not host ns.**"
 	echo
-	echo "Guest: Debian $(basename "$KDIR") booted by tests/qemu/run.sh under QEMU TCG (\`-accel tcg -cpu max\`, 1 vCPU, 1 GiB, no NIC), ${RUN_DATE:-$(date -u +%Y-%m-%d)};" \
+	echo "Guest: Debian $(basename "$KDIR") booted by tests/qemu/run.sh under QEMU TCG (\`-accel tcg -cpu max\`, $SMP vCPU$([ "$SMP" = 1 ] || echo s), 1 GiB, no NIC${APPEND:+, kernel arguments \`$APPEND\`}), ${RUN_DATE:-$(date -u +%Y-%m-%d)};" \
 		"host: $(nproc) CPUs, kernel $(uname -r). In namespaces inside the guest (storm-lib.sh's topology), $THREADS nw-storm thread(s) in the node namespace open and abort TCP connections" \
 		"through a kube-proxy-style DNAT; $ROUNDS interleaved rounds x $DUR s per variant. natwho -o json to the guest's tmpfs; fentry and kprobe with --netns of the node namespace." \
 		"Then, with kernel.bpf_stats_enabled=1, $BPF_ROUNDS rounds of $([ "$BPF_MODE" = together ] && echo "one $BPF_DUR s storm traced by one natwho per backend at once (the host's load on the emulator hits all alike)" || echo "one $BPF_DUR s storm per backend, interleaved"), reading run_time_ns/run_cnt of every program natwho holds;" \
@@ -424,14 +427,14 @@ report() {
 	echo "Connections per BPF-phase storm: $(awk -F'\t' 'NR > 1 && !s[$1 $2]++ { c[$2] = c[$2] " " $7 } END { for (b in c) printf "%s%s:%s", n++ ? "; " : "", b, c[b] }' "$BPF")." \
 		"The host-equivalent column is the ratio times the host's netfilter program time per new connection" \
 		"(all of natwho's programs during storm.sh's BPF-phase storm / connections attempted: $HOST_NF ns${HOST_WHEN:+, measured $HOST_WHEN})."
-	[ -z "$CAL" ] || { echo; echo "Emulation does not slow all code alike: TCG / host time per invocation, for the programs measured in both places: $CAL; netfilter's whole program time per connection: $F_ALL x. The host-equivalent estimate assumes fentry's and kprobe's programs (a per-thread frame lookup at entry and at return, the ring buffer) slow down like netfilter's whole; the range in the verdicts uses the smallest and largest factor instead."; }
+	[ -z "$CAL" ] || { echo; echo "Emulation does not slow all code alike: TCG / host time per invocation, for the programs measured in both places: $CAL; netfilter's whole program time per connection: $F_ALL x. The host-equivalent estimate assumes fentry's and kprobe's programs (a frame pushed at entry and found at return, the ring buffer) slow down like netfilter's whole; the range in the verdicts uses the smallest and largest factor instead."; }
 }
 
 # What report() needs besides the guest's console log, for --report.
 save_state() {
 	local var
 	RUN_DATE=$(date -u +%Y-%m-%d)
-	for var in KDIR ROUNDS DUR BPF_ROUNDS BPF_DUR BPF_MODE THREADS RUN_DATE HOST_OTHER HOST_QEMU; do
+	for var in KDIR ROUNDS DUR BPF_ROUNDS BPF_DUR BPF_MODE THREADS SMP APPEND RUN_DATE HOST_OTHER HOST_QEMU; do
 		printf '%s=%q\n' "$var" "${!var}"
 	done >"$OUTDIR/qemu-backends.state"
 }

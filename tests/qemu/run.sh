@@ -8,7 +8,8 @@
 # TIMEOUT (seconds) bounds the whole boot; when it expires QEMU is killed and
 # the run fails.  LOG (default: INITRAMFS with .log for .cpio.gz) keeps the
 # console; LOG.results gets one line per scenario: name status rc seconds note.
-# Extra kernel arguments come from NATWHO_QEMU_APPEND (e.g. natwho.only=NAME).
+# Extra kernel arguments come from NATWHO_QEMU_APPEND (e.g. natwho.only=NAME),
+# the number of vCPUs from NATWHO_QEMU_SMP (1).
 #
 # Prints one line per scenario (PASS/FAIL/SKIP) and a summary.  Exit status:
 # 0 every scenario passed; 77 none failed but some were unsupported (SKIP);
@@ -31,6 +32,7 @@ fi
 KDIR=$1 INITRD=$2 TIMEOUT=$3
 LOG=${4:-${INITRD%.cpio.gz}.log}
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || usage
+[[ ${NATWHO_QEMU_SMP:-1} =~ ^[1-9][0-9]?$ ]] || usage
 [ -f "$KDIR/vmlinuz" ] || { echo "run.sh: $KDIR/vmlinuz: missing (run prepare.sh)" >&2; exit 2; }
 [ -f "$INITRD" ] || { echo "run.sh: $INITRD: missing (run mkinitramfs.sh)" >&2; exit 2; }
 command -v qemu-system-x86_64 > /dev/null ||
@@ -47,7 +49,7 @@ boot() {
 	local deadline start rc
 	: > "$LOG"
 	# No NIC at all (-nic none): the guest must not reach any network.
-	qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 1 -nographic -no-reboot \
+	qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp "${NATWHO_QEMU_SMP:-1}" -nographic -no-reboot \
 		-nic none -monitor none -serial "file:$LOG" \
 		-kernel "$KDIR/vmlinuz" -initrd "$INITRD" \
 		-append "console=ttyS0 panic=-1 quiet natwho.timeout=$TIMEOUT ${NATWHO_QEMU_APPEND:-}" \
