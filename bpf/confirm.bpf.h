@@ -94,7 +94,9 @@ static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_
  *   - a thread moved to another CPU between entry and return (preempted
  *     before local_bh_disable() or after local_bh_enable()): its return
  *     finds no frame on this CPU's ring and walks the others'
- *     (nw_confirm_elsewhere());
+ *     (nw_confirm_elsewhere()).  It takes the frame there with a plain
+ *     store (a compare-and-swap needs -mcpu=v3): were that CPU reusing the
+ *     same slot at that instant, its ring full, one frame would be lost;
  *   - an entry and a return of two threads interleaved on one CPU (fentry
  *     and fexit programs run with migration disabled, not preemption): the
  *     return's update of @top and @depth can undo the entry's, leaving its

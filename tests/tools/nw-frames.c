@@ -27,6 +27,7 @@
 #include <bpf/libbpf.h>
 
 #define DEPTH 8 /* NW_CONFIRM_DEPTH */
+#define RING_BYTES 256 /* sizeof(struct nw_confirm_frames) */
 
 enum { PUSH = 1, TAKE = 2 };
 
@@ -97,7 +98,7 @@ static bool take(int cpu, __u64 task, __u64 skb, __u64 want_ct)
 /* @cpu's ring: expect @depth slots in use. */
 static bool depth_is(int cpu, __u32 depth)
 {
-	__u32 key = cpu, v[64]; /* struct nw_confirm_frames: top, depth, ... */
+	__u32 key = cpu, v[RING_BYTES / 4]; /* struct nw_confirm_frames: top, depth, ... */
 
 	if (bpf_map_lookup_elem(rings_fd, &key, v))
 		return failf("reading CPU %d's ring: %s", cpu, strerror(errno));
@@ -217,7 +218,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rings = bpf_object__find_map_by_name(obj, "confirming");
-	err = rings && ncpus > 0 ? bpf_map__set_max_entries(rings, ncpus) : -ENOENT;
+	if (!rings || bpf_map__value_size(rings) != RING_BYTES) {
+		fprintf(stderr, "nw-frames: %s: no \"confirming\" array of %d-byte rings\n", argv[1],
+			RING_BYTES);
+		return 1;
+	}
+	err = ncpus > 0 ? bpf_map__set_max_entries(rings, ncpus) : -EINVAL;
 	err = err ?: bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "events"), 4096);
 	if (err) {
 		fprintf(stderr, "nw-frames: preparing %s: %s\n", argv[1], strerror(-err));
