@@ -28,7 +28,11 @@ WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DNATWHO_VERSION='"$(VERSION)"' \
 	-Iinclude -Isrc -I$(OUTPUT) -MMD -MP
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -I$(VMLINUX_DIR) -Iinclude
+# BPF ISA v3 (Linux >= 5.1; natwho needs 5.11): 32-bit jumps and
+# subregisters, and the atomic compare-and-swap of bpf/confirm.bpf.h (5.12+,
+# its 6.2+ objects only).  tests/bench/confirm-proxy.sh reads this line.
+BPF_MCPU := -mcpu=v3
+BPF_CFLAGS := -g -O2 -target bpf $(BPF_MCPU) -D__TARGET_ARCH_$(ARCH) $(WARN) -I$(VMLINUX_DIR) -Iinclude
 # BPF_PROG/BPF_KPROBE declare a ctx argument the program may not use.
 BPF_CFLAGS += -Wno-unused-parameter -MMD -MP
 LDLIBS := -lbpf -lelf -lzstd -lz -ljson-c

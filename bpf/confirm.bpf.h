@@ -94,9 +94,8 @@ static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_
  *   - a thread moved to another CPU between entry and return (preempted
  *     before local_bh_disable() or after local_bh_enable()): its return
  *     finds no frame on this CPU's ring and walks the others'
- *     (nw_confirm_elsewhere()).  It takes the frame there with a plain
- *     store (a compare-and-swap needs -mcpu=v3): were that CPU reusing the
- *     same slot at that instant, its ring full, one frame would be lost;
+ *     (nw_confirm_elsewhere()), and takes it there with a compare-and-swap
+ *     on its task: that CPU may be reusing the slot at that instant;
  *   - an entry and a return of two threads interleaved on one CPU (fentry
  *     and fexit programs run with migration disabled, not preemption): the
  *     return's update of @top and @depth can undo the entry's, leaving its
@@ -170,7 +169,10 @@ static long nw_confirm_search_cpu(__u32 cpu, void *arg)
 		return 0;
 	s->entered = fr->skb;
 	s->ct = fr->ct;
-	fr->task = 0; /* consumed; the ring's own CPU gives the slot back */
+	/* consumed, unless that CPU reused the slot after the reads above (its
+	 * push clears the task first); the ring's own CPU gives the slot back */
+	if (__sync_val_compare_and_swap(&fr->task, s->task, 0) != s->task)
+		return 0;
 	s->found = 1;
 	return 1;
 }

@@ -78,11 +78,14 @@ trap 'rm -rf "$T"' EXIT
 LOG=$OUTDIR/confirm-proxy.log
 : >"$LOG"
 
-# build_obj SRC_ROOT PREFIX: the four objects from the checkout at SRC_ROOT
+# build_obj SRC_ROOT PREFIX: the four objects from the checkout at SRC_ROOT,
+# for the BPF ISA its Makefile builds for (BPF_MCPU; none before it had one)
 build_obj() {
-	local src=$1 pre=$2 v
+	local src=$1 pre=$2 v mcpu
+	mcpu=$(sed -n 's/^BPF_MCPU := //p' "$src/Makefile")
 	for v in fentry fentry_btf kprobe kprobe_btf; do
-		"$CLANG" -g -O2 -target bpf -D__TARGET_ARCH_"$ARCH" -Wall -Wextra -Werror \
+		# shellcheck disable=SC2086 # empty or one word
+		"$CLANG" -g -O2 -target bpf $mcpu -D__TARGET_ARCH_"$ARCH" -Wall -Wextra -Werror \
 			-Wno-unused-parameter -I"$src/vmlinux/$ARCH" -I"$src/include" -I"$src/bpf" \
 			-DPROXY_"${v^^}" -c "$src/tests/bench/confirm_proxy.bpf.c" -o "$T/$pre$v.o" 2>>"$LOG" ||
 			die "cannot build $src/tests/bench/confirm_proxy.bpf.c for $v (see $LOG)"
