@@ -573,11 +573,16 @@ static __always_inline void nw_ct_span(__u32 *lo, __u32 *hi)
  * CAP_PERFMON.  fentry and kprobe programs have bpf_get_current_task_btf()
  * (Linux >= 5.11).
  */
+#ifdef NW_BTF_CT
+/* The task_struct at @addr (bpf_get_current_task()'s), readable with plain loads. */
+#define NW_TASK_AT(addr) \
+	NW_BTF_AS(struct task_struct, (addr), bpf_core_type_id_kernel(struct task_struct))
+#endif
+
 static __always_inline struct task_struct *nw_current(void)
 {
 #ifdef NW_BTF_CT
-	return NW_BTF_AS(struct task_struct, bpf_get_current_task(),
-			 bpf_core_type_id_kernel(struct task_struct));
+	return NW_TASK_AT(bpf_get_current_task());
 #else
 	return bpf_get_current_task_btf();
 #endif

@@ -273,7 +273,7 @@ static __always_inline int nw_confirm_take(const struct sk_buff *skb, __u64 *ent
 {
 	__u64 task = bpf_get_current_task();
 
-	*self = NW_BTF_AS(struct task_struct, task, bpf_core_type_id_kernel(struct task_struct));
+	*self = NW_TASK_AT(task);
 	return nw_confirm_take_frame(task, (__u64)skb, entered, ct);
 }
 #else

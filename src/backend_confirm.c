@@ -157,8 +157,7 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 		*o.nf_conn_btf_id = nf_conn_id;
 	err = bpf_map__set_max_entries(o.events, opts->ringbuf_size);
 	err = err ?: percpu_size_by_cpu(o.stage);
-	if (!err && bpf_map__type(o.frames) == BPF_MAP_TYPE_ARRAY)
-		err = percpu_size_by_cpu(o.frames);
+	err = err ?: percpu_size_if_array(o.frames);
 	err = err ?: cgroup__join_prepare(o.obj, opts);
 	err = err ?: proctree__prepare(o.obj, opts);
 	if (err) { /* our own set-up: nothing for confirm_explain() to explain */

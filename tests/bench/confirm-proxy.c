@@ -81,7 +81,6 @@ int main(int argc, char **argv)
 	struct nw_filter *filter;
 	struct bpf_program *prog, *p;
 	struct bpf_object *obj;
-	struct bpf_map *stage, *frames;
 	unsigned long *cons;
 	const unsigned char *prod;
 	struct nw_event last;
@@ -147,16 +146,12 @@ int main(int argc, char **argv)
 	err = bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "events"), ring_size);
 	if (err)
 		return fail("ring buffer size", err);
-	stage = bpf_object__find_map_by_name(obj, "stage");
-	/* as natwho's backends do; an older build's object (NWCP_ALT) may have none */
-	err = stage ? percpu_size_by_cpu(stage) : 0;
+	/* as natwho's backends do: the stages, and the call frames where they
+	 * are per CPU; an older build's object (NWCP_ALT) may have neither */
+	err = percpu_size_if_array(bpf_object__find_map_by_name(obj, "stage"));
+	err = err ?: percpu_size_if_array(bpf_object__find_map_by_name(obj, "confirming"));
 	if (err)
-		return fail("stage array", err);
-	frames = bpf_object__find_map_by_name(obj, "confirming");
-	/* the call frames, where they are per CPU (an array) */
-	err = frames && bpf_map__type(frames) == BPF_MAP_TYPE_ARRAY ? percpu_size_by_cpu(frames) : 0;
-	if (err)
-		return fail("frame array", err);
+		return fail("stage or frame array", err);
 	err = bpf_object__load(obj);
 	if (err)
 		return fail("load", err);

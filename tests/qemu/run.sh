@@ -32,7 +32,7 @@ fi
 KDIR=$1 INITRD=$2 TIMEOUT=$3
 LOG=${4:-${INITRD%.cpio.gz}.log}
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || usage
-[[ ${NATWHO_QEMU_SMP:-1} =~ ^[1-9][0-9]?$ ]] || usage
+[[ ${NATWHO_QEMU_SMP:-1} =~ ^[1-9][0-9]{0,2}$ ]] || usage
 [ -f "$KDIR/vmlinuz" ] || { echo "run.sh: $KDIR/vmlinuz: missing (run prepare.sh)" >&2; exit 2; }
 [ -f "$INITRD" ] || { echo "run.sh: $INITRD: missing (run mkinitramfs.sh)" >&2; exit 2; }
 command -v qemu-system-x86_64 > /dev/null ||
