@@ -457,40 +457,59 @@ static __always_inline int nw_proto_has_ports(__u8 proto)
 
 /*
  * From a stack copy of a conntrack tuple (nw_tuple_read()): its addresses
- * (@alen bytes each) and ports into an event's or a join key's tuple.  The
- * layout of struct nf_conntrack_tuple has not changed since it was
- * introduced.
+ * (@alen bytes each) and, if @ports (nw_proto_has_ports()), ports into an
+ * event's or a join key's tuple.  The layout of struct nf_conntrack_tuple
+ * has not changed since it was introduced.
  */
 static __always_inline void nw_tuple_out(__u8 *src, __u8 *dst, __u16 *sport, __u16 *dport,
-					 const struct nf_conntrack_tuple *t, __u32 alen, __u8 proto)
+					 const struct nf_conntrack_tuple *t, __u32 alen, int ports)
 {
 	__builtin_memcpy(src, &t->src.u3, alen); /* alen a constant: inlined copies */
 	__builtin_memcpy(dst, &t->dst.u3, alen);
-	if (nw_proto_has_ports(proto)) {
+	if (ports) {
 		*sport = bpf_ntohs(t->src.u.all);
 		*dport = bpf_ntohs(t->dst.u.all);
 	}
 }
 
 static __always_inline void nw_tuple_from(struct nw_tuple *dst, const struct nf_conntrack_tuple *t,
-					  __u8 family, __u8 proto)
+					  __u8 family, int ports)
 {
 	if (family == NW_AF_INET)
-		nw_tuple_out(dst->src, dst->dst, &dst->sport, &dst->dport, t, 4, proto);
+		nw_tuple_out(dst->src, dst->dst, &dst->sport, &dst->dport, t, 4, ports);
 	else
-		nw_tuple_out(dst->src, dst->dst, &dst->sport, &dst->dport, t, 16, proto);
+		nw_tuple_out(dst->src, dst->dst, &dst->sport, &dst->dport, t, 16, ports);
 }
 
-/* The same into an IPv4 event's tuple. */
-static __always_inline void nw_tuple4_from(struct nw_tuple4 *dst, const struct nf_conntrack_tuple *t,
-					   __u8 proto)
+/*
+ * An event's addresses start on 4-byte boundaries (the event is 8-aligned
+ * in the ring and in a stage, the offsets below): copied a word at a time
+ * instead of byte by byte, as the u8 arrays would have it.
+ */
+#define NW_WORDS(p) ((__u8 *)__builtin_assume_aligned((p), 4))
+_Static_assert(__builtin_offsetof(struct nw_event4, orig.src) % 4 == 0 &&
+		       __builtin_offsetof(struct nw_event4, reply.src) % 4 == 0 &&
+		       __builtin_offsetof(struct nw_event, orig.src) % 4 == 0 &&
+		       __builtin_offsetof(struct nw_event, reply.src) % 4 == 0 &&
+		       sizeof(struct nw_batch_rec) % 8 == 0,
+	       "event addresses on word boundaries");
+
+/* The same into an event's tuple. */
+static __always_inline void nw_tuple_event(struct nw_tuple *dst, const struct nf_conntrack_tuple *t,
+					   int ports)
 {
-	nw_tuple_out(dst->src, dst->dst, &dst->sport, &dst->dport, t, 4, proto);
+	nw_tuple_out(NW_WORDS(dst->src), NW_WORDS(dst->dst), &dst->sport, &dst->dport, t, 16, ports);
+}
+
+static __always_inline void nw_tuple4_event(struct nw_tuple4 *dst,
+					    const struct nf_conntrack_tuple *t, int ports)
+{
+	nw_tuple_out(NW_WORDS(dst->src), NW_WORDS(dst->dst), &dst->sport, &dst->dport, t, 4, ports);
 }
 
 /*
  * A conntrack tuple of @family in kernel memory to the stack: what
- * nw_tuple_from() takes, the addresses and the ports.  Direct loads go field
+ * nw_tuple_out() takes, the addresses and the ports.  Direct loads go field
  * by field (the verifier refuses a load that spans two members; each is a
  * guarded load), so an IPv4 tuple reads one word of each address, not four
  * (the rest is zero in the kernel's tuple too: nf_ct_get_tuple() clears it),
@@ -592,15 +611,16 @@ static __always_inline struct task_struct *nw_current(void)
 
 /*
  * Is full socket @l, which sent this host's packet, the socket of the flow
- * (@proto, local port @sport)?  An encapsulation (vxlan, geneve, ipip, GRE,
+ * (@proto, local port @sport; @ports: nw_proto_has_ports(@proto))?  An encapsulation (vxlan, geneve, ipip, GRE,
  * ESP) sends its outer packet with the inner flow's socket: not the outer
  * flow's, nor its process's.  A raw socket has no port (its inet_num is its
  * protocol) and builds its own headers: its protocol's flows, any flow for
  * IPPROTO_RAW (IP_HDRINCL: hping3, scapy).
  */
-static __always_inline int nw_lsk_owns_flow(const struct nw_lsk *l, __u8 proto, __u16 sport)
+static __always_inline int nw_lsk_owns_flow(const struct nw_lsk *l, __u8 proto, int ports,
+					    __u16 sport)
 {
-	if (l->proto == proto && (!nw_proto_has_ports(proto) || l->num == sport))
+	if (l->proto == proto && (!ports || l->num == sport))
 		return 1;
 	return l->type == NW_SOCK_RAW && (l->proto == proto || l->proto == IPPROTO_RAW);
 }
@@ -639,7 +659,7 @@ static __always_inline int nw_sk_cgroup_watched(const struct nw_lsk *l, __u8 pro
 	__u64 cid;
 
 	if (!bpf_core_field_exists(struct sock_cgroup_data, cgroup) || !l->full ||
-	    !nw_lsk_owns_flow(l, proto, sport))
+	    !nw_lsk_owns_flow(l, proto, nw_proto_has_ports(proto), sport))
 		return -1;
 	NW_SK_READ(cg, sk->sk_cgrp_data.cgroup);
 	for (int i = 0; i < NW_CG_DEPTH; i++) {
@@ -701,7 +721,7 @@ static __always_inline int nw_join_lookup(const struct nf_conntrack_tuple *orig,
 	int w = -1;
 
 	__builtin_memset(&key, 0, sizeof(key));
-	nw_tuple_from(&key.orig, orig, family, proto);
+	nw_tuple_from(&key.orig, orig, family, nw_proto_has_ports(proto));
 	key.family = family;
 	key.proto = proto;
 	if (lsk->sk)
@@ -780,6 +800,7 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 	__u16 odport = 0, rsport = 0;
 	unsigned long status;
 	__u8 family, proto;
+	int ports;
 
 	if (filter.tgid && !filter.cgroup && filter.tgid != tgid)
 		return;
@@ -821,14 +842,15 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		return;
 	/* @task sent the packet from its socket's syscall (nw_lsk_read()'s by_owner),
 	 * but an encapsulation's outer packet carries the inner flow's socket */
-	if (task && (!lsk->sk || !nw_lsk_owns_flow(lsk, proto, bpf_ntohs(orig->src.u.all)))) {
+	ports = nw_proto_has_ports(proto);
+	if (task && (!lsk->sk || !nw_lsk_owns_flow(lsk, proto, ports, bpf_ntohs(orig->src.u.all)))) {
 		task = NULL;
 		tgid = 0;
 		if (filter.tgid && !filter.cgroup)
 			return;
 	}
 	if (filter.nports) {
-		if (!nw_proto_has_ports(proto))
+		if (!ports)
 			return;
 		odport = bpf_ntohs(orig->dst.u.all);
 		rsport = bpf_ntohs(reply->src.u.all);
@@ -870,16 +892,16 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 
 		if (e4) {
 			__builtin_memset(e4, 0, sizeof(*e4));
-			nw_tuple4_from(&e4->orig, orig, proto);
-			nw_tuple4_from(&e4->reply, reply, proto);
+			nw_tuple4_event(&e4->orig, orig, ports);
+			nw_tuple4_event(&e4->reply, reply, ports);
 		}
 		e = (struct nw_event *)e4;
 	} else {
 		e = rec ? (void *)(rec + 1) : bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (e) {
 			__builtin_memset(e, 0, sizeof(*e));
-			nw_tuple_from(&e->orig, orig, family, proto);
-			nw_tuple_from(&e->reply, reply, family, proto);
+			nw_tuple_event(&e->orig, orig, ports);
+			nw_tuple_event(&e->reply, reply, ports);
 		}
 	}
 	if (!e) {
