@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -737,8 +738,27 @@ uint64_t ksrc__hash(enum ksrc_kind kind, const char *p, size_t len)
 	return h;
 }
 
-int ksrc__read(const char *path, size_t max, char **data, size_t *len, char *errbuf,
-	       size_t errlen)
+/* Wait until @fd has input (or an error or hang-up for read() to tell):
+ * 0, or -EINTR once *@stop is set.  A read that waits is restarted after a
+ * signal (SA_RESTART), so this is where a stop is seen. */
+static int ksrc_wait_input(int fd, const volatile sig_atomic_t *stop)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	for (;;) {
+		int r;
+
+		if (*stop)
+			return -EINTR;
+		/* 100 ms: a signal that came just before poll() is seen then */
+		r = poll(&p, 1, 100);
+		if (r > 0 || (r < 0 && errno != EINTR))
+			return 0; /* read() says what it is */
+	}
+}
+
+int ksrc__read(const char *path, size_t max, const volatile sig_atomic_t *stop, char **data,
+	       size_t *len, char *errbuf, size_t errlen)
 {
 	bool is_stdin = !strcmp(path, "-");
 	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
@@ -764,6 +784,10 @@ int ksrc__read(const char *path, size_t max, char **data, size_t *len, char *err
 			}
 			buf = nb;
 			cap = ncap;
+		}
+		if (stop && ksrc_wait_input(fd, stop)) {
+			err = -EINTR;
+			break;
 		}
 		r = read(fd, buf + n, cap - n - 1);
 		if (r < 0) {

@@ -37,6 +37,7 @@
 #define NW_KINDEX_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "conn.h"
@@ -248,9 +249,11 @@ int ksrc_kind__parse(const char *s, enum ksrc_kind *out);
 uint64_t ksrc__hash(enum ksrc_kind kind, const char *data, size_t len);
 /*
  * Read a whole file ("-": stdin) of at most @max bytes into a malloc'ed,
- * NUL-terminated buffer.  Returns 0 or a negative errno with a message.
+ * NUL-terminated buffer.  Returns 0 or a negative errno with a message;
+ * -EINTR once *@stop is set while it waits for input (a pipe, a terminal;
+ * @stop NULL: no such check).
  */
-int ksrc__read(const char *path, size_t max, char **data, size_t *len, char *errbuf,
-	       size_t errlen);
+int ksrc__read(const char *path, size_t max, const volatile sig_atomic_t *stop, char **data,
+	       size_t *len, char *errbuf, size_t errlen);
 
 #endif

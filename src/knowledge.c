@@ -14,6 +14,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include "clock.h"
@@ -61,12 +62,18 @@ static int in_netns(int netns_fd, int (*fn)(void *), void *arg)
 
 static int reap(pid_t pid);
 
+/* A stop signal came (knowledge_opts.stop): natwho is ending. */
+static bool kn_stopped(const struct knowledge *k)
+{
+	return k->opts.stop && *k->opts.stop;
+}
+
 /* fork + exec @argv (in @netns_fd) with stdout on a pipe (non-blocking), in a
  * process group of its own; returns the pid. */
 static pid_t spawn(int netns_fd, char *const argv[], int *out_fd)
 {
+	pid_t parent = getpid(), pid;
 	int p[2];
-	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
@@ -80,6 +87,9 @@ static pid_t spawn(int netns_fd, char *const argv[], int *out_fd)
 		int null = open("/dev/null", O_RDWR);
 
 		setpgid(0, 0); /* a timeout kills what it started too */
+		/* natwho killed (SIGKILL) while it runs: so is the command */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(126);
 		if ((netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET)) || dup2(p[1], 1) < 0)
 			_exit(126);
 		if (null >= 0) {
@@ -146,10 +156,12 @@ static int reap(pid_t pid)
 }
 
 /* Run a command to completion; its stdout in *out (malloc'ed).  0 when it
- * exited 0, else -errno / -ECHILD (non-zero exit) / -ETIMEDOUT.  @wait(@ctx)
- * is called at least every KN_WAIT_MS meanwhile (NULL: none). */
+ * exited 0, else -errno / -ECHILD (non-zero exit) / -ETIMEDOUT, or -EINTR
+ * when *@stop was set meanwhile (the command killed; @stop NULL: never).
+ * @wait(@ctx) is called at least every KN_WAIT_MS meanwhile (NULL: none). */
 static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, char **out,
-			   size_t *len, void (*wait)(void *), void *wait_ctx)
+			   size_t *len, void (*wait)(void *), void *wait_ctx,
+			   const volatile sig_atomic_t *stop)
 {
 	uint64_t deadline = nw_now_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ULL;
 	size_t cap = 0;
@@ -170,8 +182,13 @@ static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, cha
 		}
 		int ms = (int)((deadline - now) / 1000000ULL) + 1;
 
-		if (poll(&pfd, 1, wait && ms > KN_WAIT_MS ? KN_WAIT_MS : ms) < 0 && errno != EINTR) {
+		if (poll(&pfd, 1, (wait || stop) && ms > KN_WAIT_MS ? KN_WAIT_MS : ms) < 0 &&
+		    errno != EINTR) {
 			err = -errno;
+			break;
+		}
+		if (stop && *stop) {
+			err = -EINTR;
 			break;
 		}
 		if (wait)
@@ -196,9 +213,10 @@ static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, cha
 	return err;
 }
 
-static int run_cmd(int netns_fd, char *const argv[], int timeout_ms, char **out, size_t *len)
+static int run_cmd(int netns_fd, char *const argv[], int timeout_ms, char **out, size_t *len,
+		   const volatile sig_atomic_t *stop)
 {
-	return run_cmd_waiting(netns_fd, argv, timeout_ms, out, len, NULL, NULL);
+	return run_cmd_waiting(netns_fd, argv, timeout_ms, out, len, NULL, NULL, stop);
 }
 
 struct addrs_out {
@@ -497,8 +515,10 @@ static int kn_dump_rules(struct knowledge *k)
 	bool legacy = false;
 
 	for (size_t i = 0; i < KN_NDUMPS; i++) {
-		err[i] = run_cmd_waiting(fd, rule_dumps[i].argv, KN_CMD_TIMEOUT_MS, &out[i], &len[i],
-					 k->opts.wait, k->opts.wait_ctx);
+		err[i] = kn_stopped(k) ? -EINTR :
+					 run_cmd_waiting(fd, rule_dumps[i].argv, KN_CMD_TIMEOUT_MS,
+							 &out[i], &len[i], k->opts.wait,
+							 k->opts.wait_ctx, k->opts.stop);
 		if (err[i])
 			nw_dbg(1, "%s: %s\n", rule_dumps[i].name,
 			       err[i] == -ECHILD ? "failed or not installed" : strerror(-err[i]));
@@ -506,9 +526,10 @@ static int kn_dump_rules(struct knowledge *k)
 	/* Legacy iptables only when its nat table exists: reading it would
 	 * otherwise load iptable_nat and register hooks in the namespace. */
 	err[KN_NDUMPS] = -ENOENT;
-	if (!in_netns(fd, legacy_nat_present, &legacy) && legacy)
+	if (!kn_stopped(k) && !in_netns(fd, legacy_nat_present, &legacy) && legacy)
 		err[KN_NDUMPS] = run_cmd_waiting(fd, legacy_argv, KN_CMD_TIMEOUT_MS, &out[KN_NDUMPS],
-						 &len[KN_NDUMPS], k->opts.wait, k->opts.wait_ctx);
+						 &len[KN_NDUMPS], k->opts.wait, k->opts.wait_ctx,
+						 k->opts.stop);
 	k->rule_dumps_read = 0;
 	for (size_t i = 0; i < KN_NDUMPS; i++) {
 		if (err[i])
@@ -564,7 +585,7 @@ static void kn_kubectl_pin_context(struct knowledge *k)
 		argv[3] = "--kubeconfig";
 		argv[4] = (char *)k->opts.kubeconfig;
 	}
-	if (run_cmd(-1, argv, KN_KUBECTL_CONTEXT_TIMEOUT_MS, &out, &len))
+	if (run_cmd(-1, argv, KN_KUBECTL_CONTEXT_TIMEOUT_MS, &out, &len, k->opts.stop))
 		return;
 	while (len && (out[len - 1] == '\n' || out[len - 1] == '\r'))
 		len--;
@@ -583,8 +604,11 @@ static int kn_kubectl_sync(struct knowledge *k)
 {
 	char *argv[12], *out;
 	size_t len;
-	int err = run_cmd(-1, kubectl_argv(k, argv), KN_KUBECTL_TIMEOUT_MS, &out, &len);
+	int err = run_cmd(-1, kubectl_argv(k, argv), KN_KUBECTL_TIMEOUT_MS, &out, &len,
+			  k->opts.stop);
 
+	if (err == -EINTR) /* natwho is ending */
+		return 0;
 	if (err) {
 		nw_warn("kubectl get pods,services,endpointslices failed (%s): continuing %s",
 			err == -ECHILD ? "not installed or no cluster access" : strerror(-err),
@@ -602,9 +626,11 @@ static int kn_load_files(struct knowledge *k)
 	for (int i = 0; i < k->opts.nfiles; i++) {
 		char *data, name[sizeof(k->src[0].name)];
 		size_t len;
-		int rerr = ksrc__read(k->opts.files[i], KSRC_MAX_BYTES, &data, &len, err,
-				      sizeof(err));
+		int rerr = ksrc__read(k->opts.files[i], KSRC_MAX_BYTES, k->opts.stop, &data, &len,
+				      err, sizeof(err));
 
+		if (rerr == -EINTR) /* stopped while it waited for input: ending */
+			return 0;
 		if (rerr) { /* too big: bad input; cannot open or read it: as -r does */
 			nw_err("%s", err);
 			return rerr == -E2BIG ? NW_EXIT_BADINPUT : NW_EXIT_RUNTIME;

@@ -11,6 +11,7 @@
 #ifndef NW_KNOWLEDGE_H
 #define NW_KNOWLEDGE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "kindex.h"
@@ -58,6 +59,10 @@ struct knowledge_opts {
 	 * seconds); NULL: nothing. */
 	void (*wait)(void *ctx);
 	void *wait_ctx;
+	/* Set by a stop signal: a rule dump, a kubectl run or a --k8s - read
+	 * in progress is given up (a dump killed), the ones not started are
+	 * skipped; NULL: never. */
+	const volatile sig_atomic_t *stop;
 };
 
 struct knowledge {

@@ -234,15 +234,21 @@ static void stderr_off_if_output(void)
 }
 
 /*
- * Is natwho ending, for the output's stall limit?  After a stop signal, or
- * once the loop is over; with `-- CMD`, a stop signal counts once CMD has
- * ended (until then natwho traces on).
+ * Is natwho ending, for the output's stall limit?  After a stop signal,
+ * once --count is reached or --duration is over (a write may wait for the
+ * reader inside the loop, which would see them only after it), or once the
+ * loop is over; with `-- CMD`, a stop signal counts once CMD has ended
+ * (until then natwho traces on).
  */
 static bool output_stopping(void *ctx)
 {
 	struct app *app = ctx;
 
-	return output_stop || (stop_seen && !runcmd__running(&app->cmd));
+	if (output_stop || app->done)
+		return true;
+	if (app->deadline_ns && nw_now_ns(CLOCK_MONOTONIC) >= app->deadline_ns)
+		return true;
+	return stop_seen && !runcmd__running(&app->cmd);
 }
 
 /*
@@ -428,6 +434,7 @@ static int start_knowledge(struct app *app)
 		.kubectl_refresh_s = app->opts.refresh_s,
 		.wait = drain_while_dumping,
 		.wait_ctx = app,
+		.stop = &stop_signal,
 	};
 	int ret;
 
@@ -435,6 +442,16 @@ static int start_knowledge(struct app *app)
 	ret = knowledge__open(&app->kn, &ko, app->rec ? record_source : NULL, app);
 	if (ret)
 		return ret;
+	if (stop_signal) { /* stopped while loading: what was not read is not missing */
+		if (!app->opts.audit)
+			return 0;
+		nw_err("stopped before the node's rules were read: nothing audited");
+		return NW_EXIT_RUNTIME;
+	}
+	/* With `-- CMD` a stop signal goes to CMD and natwho traces on: a rule
+	 * dump of the loop (knowledge__tick()) is not given up for it. */
+	if (app->opts.cmd)
+		app->kn.opts.stop = NULL;
 	if (ko.rules && !knowledge__rules_read(&app->kn)) {
 		/* Without the rules there is nothing to audit: "0 shadowing
 		 * rules" would pass for a clean node (a cron job run without
@@ -464,7 +481,9 @@ static int run_audit(struct app *app)
 
 	found = idx ? kindex__audit(idx, &app->sink.out) : 0;
 
-	if (output_failed(app, &ret))
+	/* a reader that went away (`| grep -q SHADOW`) does not change what
+	 * was found: the exit status still says it */
+	if (output_failed(app, &ret) && ret != NW_EXIT_OK)
 		return ret;
 	if (app->opts.output == OUT_TEXT)
 		fprintf(stderr, "natwho audit: %d shadowing rule%s\n", found, found == 1 ? "" : "s");

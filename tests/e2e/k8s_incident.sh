@@ -69,6 +69,17 @@ nw_in "$NODE" "$NATWHO" audit -o json --k8s "$SNAP" >"$TMP/audit.json" || rc=$?
 expect_json "$TMP/audit.json" "audit: hostPort shadows Service a/mysql-a ClusterIP" \
 	".type==\"shadow\" and (tostring|test(\"mysql-a\")) and (tostring|test(\"CNI-DN-\"))
 	 and (tostring|test(\"addrtype\"))"
+# ... also when the reader of its output has gone (`| grep -q SHADOW`): what
+# was found is still the exit status.  ':' exits before natwho has read the
+# rules, so natwho's write meets a closed pipe.
+{
+	rc=0
+	nw_in "$NODE" "$NATWHO" audit --k8s "$SNAP" 2>"$TMP/audit-pipe.err" || rc=$?
+	echo $rc >"$TMP/audit-pipe.rc"
+} | :
+[ "$(cat "$TMP/audit-pipe.rc")" = 6 ] ||
+	{ cat "$TMP/audit-pipe.err"; fail "audit to a closed pipe: exit $(cat "$TMP/audit-pipe.rc"), want 6"; }
+echo "ok: audit exits 6 on a shadowing rule, also to a closed pipe"
 
 # --k8s kubectl --refresh: a refresh that exits 0 with something that is not
 # a snapshot (a login prompt, an empty list) keeps the last good one, so the

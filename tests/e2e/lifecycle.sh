@@ -5,8 +5,10 @@
 # closed output pipe ends it quietly; with `-- CMD` still running after
 # --count, nothing stays attached; SIGTERM ends it even while a stalled -w -
 # reader blocks its writes, and while a stalled reader of its output does;
-# after SIGKILL nothing natwho attached is left in
-# the kernel.
+# --duration ends it too while a stalled reader blocks its writes; a stop
+# signal ends it at once while its rule dumps or a --k8s - pipe hang (a dump
+# killed with it, even by SIGKILL); after SIGKILL nothing natwho attached is
+# left in the kernel.
 . "$(dirname "$0")/../lib/e2e.sh"
 
 command -v bpftool >/dev/null || fail "bpftool missing (tests/deps.sh installs it)"
@@ -165,6 +167,97 @@ wait_natwho 8 || rc=$?
 exec 9<&-
 [ $rc -eq 1 ] || fail "stalled reader of stdout and stderr: exit $rc, want 1"
 echo "ok: SIGTERM ends natwho while the one reader of its stdout and stderr has stopped reading"
+
+# --duration (and --count) end natwho the same way: the deadline passes
+# while a write waits for the reader, inside the loop that checks it, and
+# natwho gives the output up 2 s later instead of waiting for the reader.
+mkfifo "$TMP/stall-dur"
+exec 6<>"$TMP/stall-dur"
+read -r t0 _ </proc/uptime
+nw_natwho_start "$TMP/stall-dur" "$TMP/stall-dur.err" --port 5432 -d 3
+made=$(nw_in "$NODE" "$NW_TOOLS/nw-storm" storm "$CLUSTER_IP_PG" 5432 -t 1 -n 4000 -r |
+	sed -n 's/^connections=\([0-9]*\) .*/\1/p')
+[ "${made:-0}" -ge 3000 ] || fail "nw-storm made ${made:-no} connections of 4000"
+rc=0
+wait_natwho 20 || rc=$?
+read -r t1 _ </proc/uptime
+exec 6<&-
+s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+[ $rc -eq 1 ] || { cat "$TMP/stall-dur.err"; fail "--duration, stalled reader: exit $rc, want 1"; }
+grep -q '^Error: the reader of the output took nothing for 2.0 s while natwho was ending' \
+	"$TMP/stall-dur.err" || { cat "$TMP/stall-dur.err"; fail "--duration, stalled reader: no error line"; }
+echo "ok: -d 3 ends natwho ${s} s after its start while the reader of its output has stopped reading"
+
+# Before tracing starts: rule dumps that hang (a stuck xtables lock, a
+# kubectl that never answers) and a --k8s - pipe that never ends give way
+# to a stop signal, instead of running out their 10-20 s time limits one
+# after another; a dump natwho started does not outlive it, even SIGKILL.
+mkdir -p "$TMP/hang"
+for c in iptables-save ip6tables-save nft ipset iptables-legacy-save kubectl; do
+	printf '#!/bin/sh\nexec sleep 86399\n' >"$TMP/hang/$c"
+	chmod +x "$TMP/hang/$c"
+done
+hung_dumps() { # hung_dumps: how many of the hanging dumps still run (and end them)
+	local pids
+	pids=$(pgrep -f '^sleep 86399$' || true)
+	[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+	echo "$pids" | grep -c .
+}
+hang_start() { # hang_start OUT ERR ARGS...: natwho in the node, the dumps hanging
+	local out=$1 err=$2
+	shift 2
+	PATH="$TMP/hang:$PATH" nsenter --net="/var/run/netns/$NODE" -- "$NATWHO" "$@" >"$out" 2>"$err" &
+	NATWHO_PID=$!
+	NW_PIDS+=("$NATWHO_PID")
+	for i in $(seq 1 100); do # until the first dump runs
+		pgrep -f '^sleep 86399$' >/dev/null && return 0
+		sleep 0.05
+	done
+	fail "natwho ran no rule dump: $(cat "$err")"
+}
+for sig in INT TERM; do
+	hang_start "$TMP/hang.out" "$TMP/hang.err" -q --kubeconfig /dev/null --k8s kubectl -d 60
+	kill -"$sig" "$NATWHO_PID"
+	rc=0
+	wait_natwho 3 || rc=$?
+	[ "$(hung_dumps)" -eq 0 ] || fail "SIG$sig during the rule dumps: a dump outlived natwho"
+	[ $rc -eq 0 ] || { cat "$TMP/hang.err"; fail "SIG$sig during the rule dumps: exit $rc, want 0"; }
+	grep -q '^natwho: 0 events' "$TMP/hang.err" || { cat "$TMP/hang.err"; fail "SIG$sig during the dumps: no summary"; }
+	grep -q 'cannot read the node' "$TMP/hang.err" && fail "SIG$sig during the dumps: warned that the rules could not be read"
+done
+echo "ok: SIGINT and SIGTERM end natwho at once while its rule dumps hang"
+hang_start "$TMP/hang.out" "$TMP/hang.err" audit
+kill -TERM "$NATWHO_PID"
+rc=0
+wait_natwho 3 || rc=$?
+[ "$(hung_dumps)" -eq 0 ] || fail "audit: a dump outlived natwho"
+[ $rc -eq 1 ] || { cat "$TMP/hang.err"; fail "audit stopped during the dumps: exit $rc, want 1"; }
+grep -q "^Error: stopped before the node's rules were read: nothing audited" "$TMP/hang.err" ||
+	{ cat "$TMP/hang.err"; fail "audit stopped during the dumps: no error line"; }
+echo "ok: a stopped audit says it audited nothing (exit 1), not that the node is clean"
+hang_start "$TMP/hang.out" "$TMP/hang.err" -q -d 60
+kill -KILL "$NATWHO_PID"
+wait "$NATWHO_PID" 2>/dev/null || true
+for i in $(seq 1 20); do
+	pgrep -f '^sleep 86399$' >/dev/null || break
+	sleep 0.05
+done
+[ "$(hung_dumps)" -eq 0 ] || fail "SIGKILL during a rule dump: the dump outlived natwho"
+echo "ok: a rule dump ends with natwho, also after SIGKILL"
+# --k8s - from a pipe whose writer never ends nor writes
+mkfifo "$TMP/k8s-pipe"
+exec 5<>"$TMP/k8s-pipe"
+nsenter --net="/var/run/netns/$NODE" -- "$NATWHO" --k8s - --no-rules -q -d 60 <"$TMP/k8s-pipe" \
+	>"$TMP/k8s-pipe.out" 2>"$TMP/k8s-pipe.err" &
+NATWHO_PID=$!
+NW_PIDS+=("$NATWHO_PID")
+sleep 0.5
+kill -INT "$NATWHO_PID"
+rc=0
+wait_natwho 3 || rc=$?
+exec 5<&-
+[ $rc -eq 0 ] || { cat "$TMP/k8s-pipe.err"; fail "SIGINT while reading --k8s -: exit $rc, want 0"; }
+echo "ok: SIGINT ends natwho while it waits for --k8s - on a pipe"
 
 # SIGKILL: the programs and links natwho owned disappear with it.
 nw_natwho_start "$TMP/kill.json" "$TMP/kill.err" -o json

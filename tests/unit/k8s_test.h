@@ -32,7 +32,7 @@ static __attribute__((noinline, unused)) char *kt_fixture(const char *file, size
 	char path[512], err[256], *data;
 
 	kt_path(file, path, sizeof(path));
-	if (ksrc__read(path, KSRC_MAX_BYTES, &data, len, err, sizeof(err)))
+	if (ksrc__read(path, KSRC_MAX_BYTES, NULL, &data, len, err, sizeof(err)))
 		fail_msg("%s", err);
 	return data;
 }

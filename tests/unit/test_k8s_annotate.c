@@ -679,7 +679,7 @@ static void test_nftables_itp_local(void **state)
 
 	(void)state;
 	kt_path("nft-kube-proxy.json", path, sizeof(path));
-	assert_int_equal(ksrc__read(path, KSRC_MAX_BYTES, &data, &len, err, sizeof(err)), 0);
+	assert_int_equal(ksrc__read(path, KSRC_MAX_BYTES, NULL, &data, &len, err, sizeof(err)), 0);
 	out = malloc(2 * len + 1);
 	assert_non_null(out);
 	for (p = data, len = 0; (q = strstr(p, from)); p = q + strlen(from), n++) {

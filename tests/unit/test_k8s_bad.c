@@ -100,10 +100,10 @@ static void test_too_big(void **state)
 			 -E2BIG);
 	assert_non_null(strstr(err, "huge.json: "));
 	assert_non_null(strstr(err, "more than the 256 MiB"));
-	assert_int_equal(ksrc__read("tests/fixtures/k8s/snapshot.json", 1000, &data, &len, err,
+	assert_int_equal(ksrc__read("tests/fixtures/k8s/snapshot.json", 1000, NULL, &data, &len, err,
 				    sizeof(err)),
 			 -E2BIG);
-	assert_int_equal(ksrc__read("/nonexistent/natwho", 1000, &data, &len, err, sizeof(err)),
+	assert_int_equal(ksrc__read("/nonexistent/natwho", 1000, NULL, &data, &len, err, sizeof(err)),
 			 -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/natwho: "));
 	kindex__free(idx);
