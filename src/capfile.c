@@ -56,6 +56,7 @@ enum cap_tag {
 	TAG_NODE_NETNS = 21, /* le32: the network namespace whose rules the knowledge has */
 };
 #define CAP_NSTRS 5
+#define CAP_CLOCK_OFFSET_MAX (INT64_C(1) << 62)
 #define CAP_REQUIRED ((1u << TAG_START_NS) | (1u << TAG_BOOT_TO_REAL_NS) | \
 		      (1u << TAG_EVENT_VERSION) | (1u << TAG_EVENT_SIZE) | (1u << TAG_BYTE_ORDER))
 
@@ -778,6 +779,13 @@ static int capr_header(struct capr *r, const unsigned char *p, uint32_t len, uin
 	}
 	if ((seen & CAP_REQUIRED) != CAP_REQUIRED)
 		return capr_bad(r, -EBADMSG, "bad capture header", off, "required fields missing");
+	/* CLOCK_REALTIME minus CLOCK_BOOTTIME when recorded: within +-146
+	 * years, else adding it to an event's boot time would overflow */
+	if (r->hdr.boot_to_real_ns > CAP_CLOCK_OFFSET_MAX ||
+	    r->hdr.boot_to_real_ns < -CAP_CLOCK_OFFSET_MAX)
+		return capr_bad(r, -EBADMSG, "bad capture header", off,
+				"field %u: a clock offset of %lld ns", TAG_BOOT_TO_REAL_NS,
+				(long long)r->hdr.boot_to_real_ns);
 	return 0;
 }
 

@@ -272,8 +272,9 @@ static int parse_one(struct nw_opts *o, int c, const char *arg)
 	case '4': return parse_family(o, AF_INET);
 	case '6': return parse_family(o, AF_INET6);
 	case OPT_PID:
-		err = parse_u32(arg, 1, 0x3fffffff, &o->filter.tgid);
-		return err ? bad_value("--pid", arg, err, "a process id") : 0;
+		/* below PID_MAX_LIMIT (4M), the most kernel.pid_max allows on 64 bits */
+		err = parse_u32(arg, 1, 4194303, &o->filter.tgid);
+		return err ? bad_value("--pid", arg, err, "a process id (1-4194303)") : 0;
 	case 'o': return parse_output(o, arg);
 	case 'c':
 		err = parse_u64(arg, 1, UINT64_MAX, &o->count);

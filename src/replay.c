@@ -51,6 +51,16 @@ static void replay_check_events(const struct replay *rp)
 
 	if (!rp->res->undecodable)
 		return;
+	if (h->event_version >= NW_EVENT_VERSION_MIN && h->event_version <= NW_EVENT_VERSION) {
+		bool one = rp->res->undecodable == 1;
+
+		nw_warn("%llu event%s could not be decoded: %s not fit event version %u (%u bytes), "
+			"which the header names and this natwho decodes: the capture is damaged",
+			(unsigned long long)rp->res->undecodable, one ? "" : "s",
+			one ? "its record does" : "their records do", h->event_version,
+			h->event_size);
+		return;
+	}
 	nw_warn("%llu event%s could not be decoded: the capture was recorded by a natwho of "
 		"event version %u (%u bytes); this one decodes versions %u to %u",
 		(unsigned long long)rp->res->undecodable, rp->res->undecodable == 1 ? "" : "s",

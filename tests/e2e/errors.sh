@@ -28,6 +28,7 @@ expect_exit 2 "invalid --count '0'" --count 0
 expect_exit 2 "invalid --count '-1'" --count -1
 expect_exit 2 "invalid --duration '5y'" --duration 5y
 expect_exit 2 "invalid --pid 'abc'" --pid abc
+expect_exit 2 "invalid --pid '4194304': out of range" --pid 4194304
 expect_exit 2 "invalid --output 'xml'" -o xml
 expect_exit 2 "invalid --backend 'nope'" --backend nope
 expect_exit 2 "invalid --ringbuf-size '1000'" --ringbuf-size 1000

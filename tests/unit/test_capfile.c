@@ -516,7 +516,7 @@ static void tlv_num(struct raw *h, uint16_t tag, uint64_t v, int size)
 }
 
 enum hdr_variant { HDR_OK, HDR_OTHER_ORDER, HDR_NO_START, HDR_EXTRA_TAG, HDR_OVERRUN,
-		   HDR_LONG_STR, HDR_CUT, HDR_NUM_SIZE };
+		   HDR_LONG_STR, HDR_CUT, HDR_NUM_SIZE, HDR_CLOCK };
 
 /* The documented header TLVs, independently of capfile.c. */
 static void raw_header(struct raw *b, enum hdr_variant v)
@@ -531,7 +531,8 @@ static void raw_header(struct raw *b, enum hdr_variant v)
 	tlv_str(&h, 5, "");
 	if (v != HDR_NO_START)
 		tlv_num(&h, 16, START_NS, v == HDR_NUM_SIZE ? 4 : 8);
-	tlv_num(&h, 17, (uint64_t)-5LL, 8);
+	/* HDR_CLOCK: an offset that would carry every event past year 2262 */
+	tlv_num(&h, 17, v == HDR_CLOCK ? (uint64_t)INT64_MIN : (uint64_t)-5LL, 8);
 	tlv_num(&h, 18, NW_EVENT_VERSION, 2);
 	tlv_num(&h, 19, sizeof(struct nw_event), 4);
 	tlv_num(&h, 20, v == HDR_OTHER_ORDER ? 2 : 1, 1);
@@ -1045,6 +1046,7 @@ static void bad_header_overrun(struct raw *b) { raw_start(b, 1, 0, HDR_OVERRUN);
 static void bad_header_long(struct raw *b) { raw_start(b, 1, 0, HDR_LONG_STR); }
 static void bad_header_cut(struct raw *b) { raw_start(b, 1, 0, HDR_CUT); }
 static void bad_header_num(struct raw *b) { raw_start(b, 1, 0, HDR_NUM_SIZE); }
+static void bad_header_clock(struct raw *b) { raw_start(b, 1, 0, HDR_CLOCK); }
 
 static void good_trailer(struct raw *b)
 {
@@ -1077,6 +1079,8 @@ static const struct bad_case bad_cases[] = {
 	{ "field 5 has a bad length 4097", bad_header_long, Z_FINISH, -EBADMSG, 0 },
 	{ "field cut short", bad_header_cut, Z_FINISH, -EBADMSG, 0 },
 	{ "field 16 has a bad length 4", bad_header_num, Z_FINISH, -EBADMSG, 0 },
+	{ "field 17: a clock offset of -9223372036854775808 ns", bad_header_clock, Z_FINISH, -EBADMSG,
+	  0 },
 };
 
 static void test_bad_records(void **state)
