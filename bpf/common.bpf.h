@@ -611,9 +611,9 @@ static __always_inline struct task_struct *nw_current(void)
 
 /*
  * Is full socket @l, which sent this host's packet, the socket of the flow
- * (@proto, local port @sport; @ports: nw_proto_has_ports(@proto))?  An encapsulation (vxlan, geneve, ipip, GRE,
- * ESP) sends its outer packet with the inner flow's socket: not the outer
- * flow's, nor its process's.  A raw socket has no port (its inet_num is its
+ * (@proto, local port @sport; @ports: nw_proto_has_ports(@proto))?  An
+ * encapsulation (vxlan, geneve, ipip, GRE, ESP) sends its outer packet with
+ * the inner flow's socket: not the outer flow's, nor its process's.  A raw socket has no port (its inet_num is its
  * protocol) and builds its own headers: its protocol's flows, any flow for
  * IPPROTO_RAW (IP_HDRINCL: hping3, scapy).
  */

@@ -517,17 +517,9 @@ static int capr_read_input(struct capr *r)
 
 	while (r->in_pos == r->in_len && !r->eof) {
 		/* A read from a pipe with nothing in it blocks, and a signal
-		 * handler with SA_RESTART does not end it; poll() always returns
-		 * on a signal. */
-		if (r->stop) {
-			struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
-
-			if (poll(&pfd, 1, -1) < 0 && errno == EINTR) {
-				if (*r->stop)
-					return capr_fail(r, -EINTR, "interrupted");
-				continue;
-			}
-		}
+		 * handler with SA_RESTART does not end it. */
+		if (r->stop && out__wait_input(r->fd, r->stop))
+			return capr_fail(r, -EINTR, "interrupted");
 		n = read(r->fd, r->in, CAPR_IN);
 		if (n < 0 && errno == EINTR)
 			continue;

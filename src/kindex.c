@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -738,25 +737,6 @@ uint64_t ksrc__hash(enum ksrc_kind kind, const char *p, size_t len)
 	return h;
 }
 
-/* Wait until @fd has input (or an error or hang-up for read() to tell):
- * 0, or -EINTR once *@stop is set.  A read that waits is restarted after a
- * signal (SA_RESTART), so this is where a stop is seen. */
-static int ksrc_wait_input(int fd, const volatile sig_atomic_t *stop)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	for (;;) {
-		int r;
-
-		if (*stop)
-			return -EINTR;
-		/* 100 ms: a signal that came just before poll() is seen then */
-		r = poll(&p, 1, 100);
-		if (r > 0 || (r < 0 && errno != EINTR))
-			return 0; /* read() says what it is */
-	}
-}
-
 int ksrc__read(const char *path, size_t max, const volatile sig_atomic_t *stop, char **data,
 	       size_t *len, char *errbuf, size_t errlen)
 {
@@ -785,7 +765,7 @@ int ksrc__read(const char *path, size_t max, const volatile sig_atomic_t *stop, 
 			buf = nb;
 			cap = ncap;
 		}
-		if (stop && ksrc_wait_input(fd, stop)) {
+		if (stop && out__wait_input(fd, stop)) {
 			err = -EINTR;
 			break;
 		}

@@ -240,13 +240,16 @@ static void stderr_off_if_output(void)
  * loop is over; with `-- CMD`, a stop signal counts once CMD has ended
  * (until then natwho traces on).
  */
+static bool past_deadline(const struct app *app, uint64_t now)
+{
+	return app->deadline_ns && now >= app->deadline_ns;
+}
+
 static bool output_stopping(void *ctx)
 {
 	struct app *app = ctx;
 
-	if (output_stop || app->done)
-		return true;
-	if (app->deadline_ns && nw_now_ns(CLOCK_MONOTONIC) >= app->deadline_ns)
+	if (output_stop || app->done || past_deadline(app, nw_now_ns(CLOCK_MONOTONIC)))
 		return true;
 	return stop_seen && !runcmd__running(&app->cmd);
 }
@@ -289,7 +292,7 @@ static int run_loop(struct app *app)
 		if (output_failed(app, &ret))
 			return ret;
 		now = nw_now_ns(CLOCK_MONOTONIC);
-		if (app->deadline_ns && now >= app->deadline_ns)
+		if (past_deadline(app, now))
 			break;
 		report_lost_live(app, now);
 		if (app->opts.filter.cgroup && now >= app->next_cgroup_check_ns) {

@@ -89,6 +89,21 @@ static int out_wait_room(int fd, const struct out_stop *stop, uint64_t *deadline
 	}
 }
 
+int out__wait_input(int fd, const volatile sig_atomic_t *stop)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		/* stopped: only what is there already (a file always is) */
+		int r = poll(&p, 1, *stop ? 0 : OUT_FD_SLICE_MS);
+
+		if (r > 0 || (r < 0 && errno != EINTR))
+			return 0; /* the read says what it is */
+		if (*stop)
+			return -EINTR;
+		/* a signal or a slice: check the stop again */
+	}
+}
+
 /* out__write_all(), counting in *@done what got through; @guard: the
  * stream whose timer ends a write that blocks all the same (NULL: none). */
 static int out_write_all(int fd, const char *buf, size_t n, const struct out_stop *stop,

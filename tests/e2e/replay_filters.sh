@@ -108,3 +108,27 @@ kill -0 "$TAIL" 2>/dev/null || fail "-r - ended before its writer did"
 wait "$TAIL" || fail "-r - from a pipe: exit $?"
 [ "$n" -gt 0 ] || fail "-r - from a pipe: nothing written while the writer was still there"
 echo "ok: -r - from a pipe: $n records out before the writer ended"
+
+# -r - from a pipe that stalls before the end: SIGINT ends the replay that
+# waits for more (a read from a pipe restarts after a signal; natwho's wait
+# for input does not), with the summary, exit 0.
+mkfifo "$TMP/stall.cap"
+exec 4<>"$TMP/stall.cap"
+fix="$E2E_ROOT/tests/fixtures/capfile/v1.0-incident.nwcap"
+head -c $(($(stat -c %s "$fix") - 16)) "$fix" >&4
+"$NATWHO" -r - -o json <"$TMP/stall.cap" >"$TMP/stall.json" 2>"$TMP/stall.err" &
+STALL=$!
+sleep 0.5
+kill -0 "$STALL" 2>/dev/null || { cat "$TMP/stall.err"; fail "-r - ended before the stalled pipe did"; }
+kill -INT "$STALL"
+for i in $(seq 1 60); do
+	kill -0 "$STALL" 2>/dev/null || break
+	sleep 0.05
+done
+kill -0 "$STALL" 2>/dev/null && { kill -KILL "$STALL"; fail "SIGINT did not end -r - on a stalled pipe within 3 s"; }
+rc=0
+wait "$STALL" || rc=$?
+exec 4<&-
+[ $rc -eq 0 ] || { cat "$TMP/stall.err"; fail "-r - on a stalled pipe, SIGINT: exit $rc, want 0"; }
+grep -q '"type":"summary"' "$TMP/stall.json" || { cat "$TMP/stall.err"; fail "-r - on a stalled pipe, SIGINT: no summary"; }
+echo "ok: SIGINT ends -r - on a stalled pipe, with the summary"
