@@ -84,6 +84,11 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 {
 	if (log__verbosity() < (level == LIBBPF_DEBUG ? 2 : 1))
 		return 0;
+	/* libbpf >= 1.0 lifts RLIMIT_MEMLOCK itself unless the kernel charges
+	 * BPF memory to the cgroup instead; either way its "try raising
+	 * 'ulimit -l'" after an EPERM is a wrong lead (natwho names the cause). */
+	if (log__verbosity() < 2 && strstr(fmt, "ulimit -l"))
+		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
 
