@@ -443,12 +443,16 @@ uint64_t capw__events(const struct capw *w)
 struct capr {
 	int fd;
 	int err; /* sticky: every later capr__next() repeats it */
+	/* The decompressor failed (errmsg says how): the end of the data, made
+	 * an error once the records decoded before it are read. */
+	int data_err;
 	bool done; /* trailer returned */
 	bool finished; /* gzip end checked after the trailer */
 	bool eof; /* read() returned 0 */
 	bool member_end; /* a gzip member or zstd frame ended */
 	enum { CAPR_UNKNOWN, CAPR_GZIP, CAPR_ZSTD } box; /* the container, from its magic */
 	size_t in_pos, in_len; /* compressed bytes in[in_pos, in_len) not used yet */
+	size_t zhint; /* zstd: input that completes its next block, at most */
 	uint64_t file_read; /* compressed bytes read from the fd */
 	uint64_t uoff; /* uncompressed offset of buf[pos] */
 	uint64_t records, events;
@@ -495,6 +499,31 @@ static int capr_bad(struct capr *r, int err, const char *what, uint64_t off, con
 	va_end(ap);
 	r->err = err;
 	return err;
+}
+
+/* The decompressor failed at @fmt: recorded, not yet reported (data_err). */
+static int capr_data_bad(struct capr *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int capr_data_bad(struct capr *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->errmsg, sizeof(r->errmsg), fmt, ap);
+	va_end(ap);
+	r->data_err = -EILSEQ;
+	return 0;
+}
+
+/* The data ran out at @off: the decompressor's error, or a cut file. */
+static int capr_truncated(struct capr *r, uint64_t rec_off);
+
+static int capr_data_end(struct capr *r, uint64_t off)
+{
+	if (!r->data_err)
+		return capr_truncated(r, off);
+	r->err = r->data_err;
+	return r->err;
 }
 
 /* The container's name, for messages. */
@@ -560,29 +589,41 @@ static int capr_gunzip(struct capr *r)
 		r->member_end = true;
 	else if (ret == Z_MEM_ERROR)
 		return capr_fail(r, -ENOMEM, "inflating the capture: out of memory");
-	else if (ret != Z_OK && ret != Z_BUF_ERROR)
-		return capr_fail(r, -EILSEQ, "bad gzip data at compressed offset %llu: %s",
-				 capr_coff(r), r->zs.msg ? r->zs.msg : "inflate failed");
+	else if (ret != Z_OK && ret != Z_BUF_ERROR) /* what it inflated before is in buf */
+		return capr_data_bad(r, "bad gzip data at compressed offset %llu: %s", capr_coff(r),
+				     r->zs.msg ? r->zs.msg : "inflate failed");
 	return 0;
 }
 
-/* One ZSTD_decompressStream() call into buf[end, cap); concatenated frames
- * follow on, as zstdcat reads them. */
+/*
+ * One ZSTD_decompressStream() call into buf[end, cap); concatenated frames
+ * follow on, as zstdcat reads them.  A call that fails reports none of what
+ * it decoded, so none may decode more than one block or header: each is
+ * given what the previous call asked for (the rest of the next block, or of
+ * a header, and the block header after it) less that block header.  So the
+ * records of the blocks before a damaged one are all read, and the error's
+ * offset is the damaged block's or block header's.
+ */
+#define CAPR_ZSTD_BLOCK_HEADER 3 /* RFC 8878, 3.1.1.2 */
+
 static int capr_unzstd(struct capr *r)
 {
-	ZSTD_inBuffer in = { r->in, r->in_len, r->in_pos };
+	size_t avail = r->in_len - r->in_pos;
+	size_t want = r->zhint > CAPR_ZSTD_BLOCK_HEADER ? r->zhint - CAPR_ZSTD_BLOCK_HEADER : r->zhint;
+	ZSTD_inBuffer in = { r->in, r->in_pos + (want < avail ? want : avail), r->in_pos };
 	ZSTD_outBuffer out = { r->buf, r->cap, r->end };
 	size_t ret = ZSTD_decompressStream(r->zd, &out, &in);
 
-	r->in_pos = in.pos;
-	r->end = out.pos;
 	if (ZSTD_isError(ret)) {
 		if (ZSTD_getErrorCode(ret) == ZSTD_error_memory_allocation)
 			return capr_fail(r, -ENOMEM, "decompressing the capture: out of memory");
-		return capr_fail(r, -EILSEQ, "bad zstd data at compressed offset %llu: %s",
-				 capr_coff(r), ZSTD_getErrorName(ret));
+		return capr_data_bad(r, "bad zstd data at compressed offset %llu: %s", capr_coff(r),
+				     ZSTD_getErrorName(ret));
 	}
+	r->in_pos = in.pos;
+	r->end = out.pos;
 	r->member_end = ret == 0; /* a frame ended, all of it in buf */
+	r->zhint = ret ? ret : 1; /* a new frame: its header's size comes back */
 	return 0;
 }
 
@@ -590,8 +631,11 @@ static int capr_unzstd(struct capr *r)
 static int capr_inflate(struct capr *r)
 {
 	size_t in_before, end_before;
-	int ret = capr_read_input(r);
+	int ret;
 
+	if (r->data_err)
+		return 0;
+	ret = capr_read_input(r);
 	if (ret <= 0)
 		return ret;
 	in_before = r->in_pos;
@@ -599,6 +643,8 @@ static int capr_inflate(struct capr *r)
 	ret = r->box == CAPR_ZSTD ? capr_unzstd(r) : capr_gunzip(r);
 	if (ret)
 		return ret;
+	if (r->data_err)
+		return r->end > end_before;
 	if (in_before == r->in_pos && end_before == r->end)
 		return capr_fail(r, -EILSEQ, "%s data at compressed offset %llu makes no progress",
 				 capr_box(r), capr_coff(r));
@@ -679,26 +725,33 @@ static int capr_frame(struct capr *r, uint32_t *type, const unsigned char **payl
 
 	err = capr_fill(r, CAP_FRAME_LEN);
 	if (err)
-		return err == -ENODATA ? capr_truncated(r, off) : err;
+		return err == -ENODATA ? capr_data_end(r, off) : err;
 	f = r->buf + r->pos;
 	*type = get_le32(f);
 	*len = get_le32(f + 4);
 	crc = get_le32(f + 8);
+	/* A bad record inflated just before gzip found its data bad is that
+	 * damage: the decompressor's error says where it is. */
+	if ((*type == 0 || *type > CAP_TYPE_MAX) && r->data_err)
+		return capr_data_end(r, off);
 	if (*type == 0 || *type > CAP_TYPE_MAX)
 		return capr_bad(r, -EBADMSG, "corrupted record", off,
 				"type %u is not a record type", *type);
+	if (*len > capr_type_limit(*type) && r->data_err)
+		return capr_data_end(r, off);
 	if (*len > capr_type_limit(*type))
 		return capr_bad(r, -EBADMSG, "corrupted record", off,
 				"type %u claims %u bytes, over the limit of %u", *type, *len,
 				capr_type_limit(*type));
 	err = capr_fill(r, CAP_FRAME_LEN + (size_t)*len);
 	if (err)
-		return err == -ENODATA ? capr_truncated(r, off) : err;
+		return err == -ENODATA ? capr_data_end(r, off) : err;
 	f = r->buf + r->pos;
 	*payload = f + CAP_FRAME_LEN;
 	if (frame_crc(f, *payload, *len, NULL, 0) != crc)
-		return capr_bad(r, -EBADMSG, "corrupted record", off,
-				"CRC mismatch (type %u, %u bytes)", *type, *len);
+		return r->data_err ? capr_data_end(r, off) :
+				     capr_bad(r, -EBADMSG, "corrupted record", off,
+					      "CRC mismatch (type %u, %u bytes)", *type, *len);
 	r->pos += CAP_FRAME_LEN + (size_t)*len;
 	r->uoff += CAP_FRAME_LEN + (uint64_t)*len;
 	return 0;
@@ -786,6 +839,8 @@ static int capr_preamble(struct capr *r)
 	const unsigned char *p;
 	int err = capr_fill(r, CAP_PREAMBLE_LEN);
 
+	if (err == -ENODATA && r->data_err)
+		return capr_data_end(r, r->uoff);
 	if (err == -ENODATA)
 		return capr_fail(r, err,
 				 "not a natwho capture: the %s data ends after %zu bytes, before the %u-byte preamble",
@@ -826,6 +881,7 @@ static int capr_sniff(struct capr *r)
 		return capr_fail(r, -ENODATA, "empty file: not a natwho capture");
 	if (!memcmp(r->in, zstd_magic, n < 4 ? n : 4)) {
 		r->box = CAPR_ZSTD;
+		r->zhint = 1; /* the first call says how much the frame header takes */
 		r->zd = ZSTD_createDCtx();
 		if (!r->zd || ZSTD_isError(ZSTD_DCtx_setParameter(r->zd, ZSTD_d_windowLogMax,
 								    CAPR_ZSTD_WLOG_MAX)))
@@ -1003,6 +1059,8 @@ static int capr_finish(struct capr *r)
 		ret = capr_inflate(r);
 		if (ret < 0)
 			return ret;
+		if (ret == 0 && r->data_err)
+			return capr_data_end(r, r->uoff);
 		if (ret == 0)
 			return capr_fail(r, -ENODATA,
 					 "truncated after the trailer: no %s end (the file ends at compressed offset %llu)",

@@ -634,6 +634,15 @@ static int begin_record(struct app *app)
 
 	if (!app->rec)
 		return NW_EXIT_OK;
+	if (stop_signal) { /* during start-up: nothing traced, an earlier capture kept */
+		record__close(app->rec, NULL, ignored, sizeof(ignored)); /* removes a file it made */
+		app->rec = NULL;
+		nw_warn("stopped before tracing started: nothing recorded to '%s'%s",
+			app->opts.write_path,
+			strcmp(app->opts.write_path, "-") ? " (a file already there is left as it was)" :
+							    "");
+		return NW_EXIT_OK;
+	}
 	record__filters(&app->opts, filters, sizeof(filters));
 	info.filters = filters;
 	err = record__begin(app->rec, &info, why, sizeof(why));

@@ -215,8 +215,14 @@ hang_start() { # hang_start OUT ERR ARGS...: natwho in the node, the dumps hangi
 	done
 	fail "natwho ran no rule dump: $(cat "$err")"
 }
+# With -w: an earlier capture at the path is kept (SIGINT), a new file is
+# not left behind (SIGTERM): nothing was traced.
+cap_fixture=$E2E_ROOT/tests/fixtures/capfile/v1.0-incident.nwcap
+cp "$cap_fixture" "$TMP/hang-keep.nwcap"
 for sig in INT TERM; do
-	hang_start "$TMP/hang.out" "$TMP/hang.err" -q --kubeconfig /dev/null --k8s kubectl -d 60
+	w=$TMP/hang-keep.nwcap
+	[ "$sig" = TERM ] && w=$TMP/hang-new.nwcap
+	hang_start "$TMP/hang.out" "$TMP/hang.err" -q --kubeconfig /dev/null --k8s kubectl -d 60 -w "$w"
 	kill -"$sig" "$NATWHO_PID"
 	rc=0
 	wait_natwho 3 || rc=$?
@@ -224,8 +230,13 @@ for sig in INT TERM; do
 	[ $rc -eq 0 ] || { cat "$TMP/hang.err"; fail "SIG$sig during the rule dumps: exit $rc, want 0"; }
 	grep -q '^natwho: 0 events' "$TMP/hang.err" || { cat "$TMP/hang.err"; fail "SIG$sig during the dumps: no summary"; }
 	grep -q 'cannot read the node' "$TMP/hang.err" && fail "SIG$sig during the dumps: warned that the rules could not be read"
+	grep -q "^Warning: stopped before tracing started: nothing recorded to '$w'" "$TMP/hang.err" ||
+		{ cat "$TMP/hang.err"; fail "SIG$sig during the dumps: no word about the capture file"; }
 done
-echo "ok: SIGINT and SIGTERM end natwho at once while its rule dumps hang"
+cmp -s "$TMP/hang-keep.nwcap" "$cap_fixture" ||
+	fail "SIGINT during the rule dumps: the earlier capture at -w was overwritten"
+[ ! -e "$TMP/hang-new.nwcap" ] || fail "SIGTERM during the rule dumps: an empty capture file was left"
+echo "ok: SIGINT and SIGTERM end natwho at once while its rule dumps hang; -w's earlier capture kept, no new one left"
 hang_start "$TMP/hang.out" "$TMP/hang.err" audit
 kill -TERM "$NATWHO_PID"
 rc=0

@@ -836,6 +836,63 @@ static void test_garbage_in_middle(void **state)
 	free(p);
 }
 
+/*
+ * Damage after records the decompressor has already given: every one of
+ * them is read, then the container's error (with zstd, at the damaged
+ * block header's offset).  natwho once lost everything it had inflated in
+ * the 64 KiB read where the damage was: a whole small capture.
+ */
+static void test_damage_keeps_records(void **state)
+{
+	static const struct {
+		const char *box, *bad; /* appended after a flush: a reserved block type */
+		size_t badlen;
+	} cases[] = { { "zstd", "\x07\0\0", 3 }, { "gzip", "\x07", 1 } };
+	unsigned char *p, *u, *z;
+	size_t size, ulen, zlen, kept;
+	uint64_t trailer_off;
+	char want[96];
+	struct got g;
+
+	(void)state;
+	p = sample_bytes(&size);
+	read_mem(p, size, &g);
+	assert_int_equal(g.end_ret, 0);
+	kept = g.n - 1;
+	trailer_off = g.recs[kept].offset;
+	got_free(&g);
+	u = unpack(p, size, &ulen);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		pack_fn pack = !strcmp(cases[c].box, "zstd") ? zst : gz;
+
+		z = pack(u, trailer_off, Z_SYNC_FLUSH, &zlen);
+		z = realloc(z, zlen + cases[c].badlen);
+		assert_non_null(z);
+		memcpy(z + zlen, cases[c].bad, cases[c].badlen);
+		read_mem(z, zlen + cases[c].badlen, &g);
+		assert_int_equal(g.n, kept);
+		check_prefix(&g);
+		if (!strcmp(cases[c].box, "zstd"))
+			snprintf(want, sizeof(want), "bad zstd data at compressed offset %zu:", zlen);
+		else
+			snprintf(want, sizeof(want), "bad gzip data at compressed offset");
+		assert_err(&g, -EILSEQ, want);
+		got_free(&g);
+		free(z);
+	}
+	/* gzip's own CRC wrong, every record intact: all read, trailer too */
+	z = gz(u, ulen, Z_FINISH, &zlen);
+	z[zlen - 8] ^= 0x01;
+	read_mem(z, zlen, &g);
+	assert_int_equal(g.n, kept + 1);
+	assert_int_equal(g.recs[kept].type, CAP_REC_TRAILER);
+	assert_err(&g, -EILSEQ, "incorrect data check");
+	got_free(&g);
+	free(z);
+	free(u);
+	free(p);
+}
+
 static void test_not_a_capture(void **state)
 {
 	static const char text[] = "hello, this is not a capture\n";
@@ -1599,6 +1656,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_corrupt_everywhere),
 		cmocka_unit_test(test_crc_error_offset),
 		cmocka_unit_test(test_garbage_in_middle),
+		cmocka_unit_test(test_damage_keeps_records),
 		cmocka_unit_test(test_not_a_capture),
 		cmocka_unit_test(test_members),
 		cmocka_unit_test(test_future_major),
