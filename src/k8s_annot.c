@@ -231,6 +231,15 @@ void k8s_annot__print(struct out *o, const struct k8s_annot *a, const char *reas
 		out__text_str(o, kannot__tag(a->verdict));
 		out__text_str(o, " ");
 		out__text_str(o, reason);
+		/* JSON has it as "source"; text has no other column for it (PID
+		 * and COMM are "-" for a pod's forwarded connection) */
+		if (a->source.kind == K8S_KIND_POD) {
+			char from[600]; /* as the reason's own pieces */
+
+			fmt__snprintf(from, sizeof(from), ", from pod %s/%s", a->source.ns,
+				      a->source.name);
+			out__text_str(o, from);
+		}
 		return;
 	}
 	out__obj_open(o, "k8s");

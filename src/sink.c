@@ -337,9 +337,8 @@ static void tail_key(const struct sink *s, const struct conn *c, struct sink_tai
 	key->dnat = c->dnat;
 	key->snat = c->snat;
 	if (s->out.mode == OUT_TEXT) {
-		if (c->k8s) { /* what reason_of() keys the sentence by */
+		if (c->k8s) { /* the sentence, and the source pod after it */
 			memcpy(&key->annot, c->k8s, sizeof(key->annot));
-			memset(&key->annot.source, 0, sizeof(key->annot.source));
 			memset(key->annot.saddr, 0, sizeof(key->annot.saddr));
 			key->k8s = true;
 		}

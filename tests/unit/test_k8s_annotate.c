@@ -773,6 +773,10 @@ static const struct {
 		{ AF_INET, IPPROTO_UDP, "10.224.0.9", "198.51.100.1", "10.9.9.9", 40003, 53, 53 },
 		{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.224.1.5", "10.224.1.5", 40004, 3306,
 		  3306 },
+		/* conns[1]'s route from another pod: the text line's kept tail
+		 * must not name the first one */
+		{ AF_INET, IPPROTO_TCP, "10.224.1.5", "10.96.0.20", "10.224.1.5", 40005, 3306,
+		  3306 },
 };
 
 #define NCONNS (sizeof(conns) / sizeof(conns[0]))
@@ -802,7 +806,7 @@ static void render(enum out_mode mode, char **buf, size_t *len)
 
 /*
  * The sink's reason cache: every text line ends with the sentence computed
- * afresh, over repeats, slot collisions and an index reload (freed first, so
+ * afresh (and the source pod), over repeats, slot collisions and an index reload (freed first, so
  * the new index may reuse the old one's addresses) that changes the reasons.
  */
 static void render_check(struct sink *s, FILE *f, char **buf, size_t *len, struct kindex *idx,
@@ -818,6 +822,9 @@ static void render_check(struct sink *s, FILE *f, char **buf, size_t *len, struc
 	kindex__annotate(idx, &c, &a);
 	c.k8s = &a;
 	k8s_annot__reason(&a, want, sizeof(want));
+	if (a.source.kind == K8S_KIND_POD) /* and the source pod after it */
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), ", from pod %s/%s",
+			 a.source.ns, a.source.name);
 	rewind(f);
 	sink__conn(s, &c);
 	fflush(f);
