@@ -468,6 +468,11 @@ int k8s_snapshot__parse(struct kindex *idx, const char *data, size_t len, char *
 	} else if (kind && (!strcmp(kind, "Pod") || !strcmp(kind, "Service") ||
 			    !strcmp(kind, "EndpointSlice"))) {
 		err = snap__object(&s, root);
+	} else if (snap__is_list(kind)) {
+		snprintf(errbuf, errlen, "%s: not a kubectl snapshot: a %s whose \"items\" is %s",
+			 idx->src_name, kind,
+			 json_object_object_get_ex(root, "items", NULL) ? "not an array" : "missing");
+		err = -EINVAL;
 	} else {
 		snprintf(errbuf, errlen,
 			 "%s: not a kubectl snapshot: expected a List (kubectl get pods,services,"

@@ -612,7 +612,9 @@ static int kn_kubectl_sync(struct knowledge *k)
 	if (err) {
 		nw_warn("kubectl get pods,services,endpointslices failed (%s): continuing %s",
 			err == -ECHILD ? "not installed or no cluster access" : strerror(-err),
-			k->opts.rules ? "with the node's rules only" : "without Kubernetes names");
+			k->opts.nfiles ? "with the names of the other --k8s sources only" :
+			k->opts.rules  ? "with the node's rules only" :
+					 "without Kubernetes names");
 		k->kubectl_warned = true;
 		return 0;
 	}

@@ -402,7 +402,9 @@ static int stdin_readers(const struct nw_opts *o)
 static int check_modes(const struct nw_opts *o, const char *live, bool children)
 {
 	if (stdin_readers(o) > 1)
-		nw_err("only one of -r and --k8s can read standard input ('-')");
+		nw_err(o->read_path && !strcmp(o->read_path, "-") ?
+			       "only one of -r and --k8s can read standard input ('-')" :
+			       "--k8s - given twice: standard input can be read once");
 	else if (o->read_path && live)
 		nw_err("--%s applies to live tracing, not to -r (replaying a capture file)", live);
 	else if (o->read_path && o->netns_path)

@@ -104,7 +104,11 @@ static void replay_source(struct replay *rp, const struct cap_record *rec)
 		return;
 	err = o->on_source(o->ctx, rec->source.kind, rec->source.name, rec->source.data,
 			   rec->source.len);
-	if (err < 0)
+	if (err == -EPROTONOSUPPORT) /* a newer natwho's */
+		nw_warn("knowledge source '%s' in the capture not used: kind %u is not one this "
+			"natwho knows (skipped)",
+			rec->source.name, rec->source.kind);
+	else if (err < 0)
 		nw_warn("knowledge source '%s' in the capture not used: %s", rec->source.name,
 			strerror(-err));
 }

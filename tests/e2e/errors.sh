@@ -64,7 +64,7 @@ expect_exit 2 "unknown option '--bogus'" --bogus=3
 # A value quoted in an error cannot forge a second line or drive the terminal.
 expect_exit 2 "invalid --port '1?Error: forged?\[2J'" --port $'1\nError: forged\e[2J'
 expect_exit 2 "only one of -r and --k8s can read standard input" -r - --k8s -
-expect_exit 2 "only one of -r and --k8s can read standard input" --k8s - --k8s - -d 1
+expect_exit 2 "--k8s - given twice: standard input can be read once" --k8s - --k8s - -d 1
 # An input file that cannot be read is a runtime failure (1), as for -r;
 # malformed is 5.
 expect_exit 1 "/nonexistent: No such file or directory" -r "$E2E_ROOT/tests/fixtures/capfile/v1.0-incident.nwcap" --k8s /nonexistent

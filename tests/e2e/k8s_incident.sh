@@ -141,3 +141,15 @@ wait_natwho 30
 	fail "--k8s kubectl without kubectl: want exactly one warning: $(cat "$TMP/kc.json")"
 expect_json "$TMP/kc.json" "--k8s kubectl failing degrades to the rules (Service still named, ok)" \
 	".type==\"conn\" and .k8s.target.name==\"mysql-a\" and .k8s.verdict==\"ok\""
+jq -e -s 'map(select(.type=="warning")) | .[0].warning | test("continuing with the node.s rules only$")' \
+	"$TMP/kc.json" >/dev/null || fail "--k8s kubectl failing: the warning does not say what natwho goes on with"
+# ... and beside a snapshot file, the warning says that the file's names are
+# used (it said "without Kubernetes names").
+PATH=$TMP/stub:$PATH nw_natwho_start "$TMP/kc2.json" "$TMP/kc2.err" -o json -c 1 --k8s kubectl --k8s "$SNAP"
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null 2>&1 || true
+wait_natwho 30
+jq -e -s 'map(select(.type=="warning")) | length == 1 and (.[0].warning |
+	test("continuing with the names of the other --k8s sources only$"))' "$TMP/kc2.json" >/dev/null ||
+	fail "--k8s kubectl failing beside a file: want one warning naming the other sources: $(cat "$TMP/kc2.json")"
+expect_json "$TMP/kc2.json" "--k8s kubectl failing beside a snapshot file: the file's names used" \
+	".type==\"conn\" and .k8s.target.name==\"mysql-a\" and .k8s.target.namespace==\"a\""

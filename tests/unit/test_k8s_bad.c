@@ -76,7 +76,9 @@ static void test_inline_unusable(void **state)
 	expect_str_fail(KSRC_SNAPSHOT, "", -EBADMSG, "t: empty document");
 	expect_str_fail(KSRC_SNAPSHOT, "[1, 2]", -EINVAL, "not a kubectl snapshot");
 	expect_str_fail(KSRC_SNAPSHOT, "{\"kind\": \"List\", \"items\": 3}", -EINVAL,
-			"got kind \"List\"");
+			"a List whose \"items\" is not an array");
+	expect_str_fail(KSRC_SNAPSHOT, "{\"kind\": \"PodList\"}", -EINVAL,
+			"a PodList whose \"items\" is missing");
 	expect_str_fail(KSRC_SNAPSHOT, "{\"kind\": \"List\", \"items\": []} trailing", -EBADMSG,
 			"t:1:31: trailing data");
 	expect_str_fail(KSRC_NFT_JSON, "{\"nftables\": [", -EBADMSG, "truncated");

@@ -399,6 +399,37 @@ static void test_sources_in_order(void **state)
 	run_free(&r);
 }
 
+/* A source of a kind this natwho does not know (a newer one's): skipped
+ * with a warning that says so, the replay goes on. */
+static int on_source_unknown(void *ctx, uint32_t kind, const char *name, const void *data,
+			     size_t len)
+{
+	(void)ctx, (void)name, (void)data, (void)len;
+	return kind == 3 ? -EPROTONOSUPPORT : 0;
+}
+
+static void test_source_unknown_kind(void **state)
+{
+	struct replay_opts o = { .output = OUT_JSON, .on_source = on_source_unknown, .quiet = true };
+	char *warned = NULL;
+	size_t warned_len = 0;
+	FILE *log = open_memstream(&warned, &warned_len);
+	struct run r;
+
+	(void)state;
+	assert_non_null(log);
+	log__setup(log, 0);
+	replay_fixture("v1.0-incident.nwcap", &o, &r);
+	log__setup(NULL, 0);
+	fclose(log);
+	assert_int_equal(r.rc, NW_EXIT_OK);
+	assert_int_equal(r.res.shown, 5);
+	assert_non_null(strstr(warned, "in the capture not used: kind 3 is not one this natwho "
+				       "knows (skipped)"));
+	free(warned);
+	run_free(&r);
+}
+
 /* A signal stops the replay with the summary; the caller's counts show. */
 static void test_stop_and_stats(void **state)
 {
@@ -783,6 +814,7 @@ int main(void)
 		cmocka_unit_test(test_golden_json),
 		cmocka_unit_test(test_golden_filtered),
 		cmocka_unit_test(test_sources_in_order),
+		cmocka_unit_test(test_source_unknown_kind),
 		cmocka_unit_test(test_stop_and_stats),
 		cmocka_unit_test(test_bad_fixtures),
 		cmocka_unit_test(test_damage_everywhere),
