@@ -450,6 +450,7 @@ struct capr {
 	bool finished; /* gzip end checked after the trailer */
 	bool eof; /* read() returned 0 */
 	bool member_end; /* a gzip member or zstd frame ended */
+	bool out_full; /* the last decompressor call filled buf: it may hold more */
 	enum { CAPR_UNKNOWN, CAPR_GZIP, CAPR_ZSTD } box; /* the container, from its magic */
 	size_t in_pos, in_len; /* compressed bytes in[in_pos, in_len) not used yet */
 	size_t zhint; /* zstd: input that completes its next block, at most */
@@ -598,11 +599,15 @@ static int capr_gunzip(struct capr *r)
 /*
  * One ZSTD_decompressStream() call into buf[end, cap); concatenated frames
  * follow on, as zstdcat reads them.  A call that fails reports none of what
- * it decoded, so none may decode more than one block or header: each is
- * given what the previous call asked for (the rest of the next block, or of
- * a header, and the block header after it) less that block header.  So the
- * records of the blocks before a damaged one are all read, and the error's
- * offset is the damaged block's or block header's.
+ * it decoded or still had to hand over, so none may decode more than one
+ * block or header, and none may start with output kept from the last one
+ * (capr_inflate() leaves room for a whole block first): each is given what
+ * the previous call asked for (the rest of the next block, or of a header,
+ * and the block header after it) less that block header.  So the records of
+ * the blocks before a damaged one are all read.  The error's offset is
+ * where the failing call's input started: the damaged block header, or the
+ * damaged block (its last 3 bytes for a frame's last block, whose rest came
+ * in the call before; the part after a 64 KiB read for one split by it).
  */
 #define CAPR_ZSTD_BLOCK_HEADER 3 /* RFC 8878, 3.1.1.2 */
 
@@ -627,27 +632,63 @@ static int capr_unzstd(struct capr *r)
 	return 0;
 }
 
+/* At least @need bytes free after end: consumed bytes dropped, or more memory. */
+static int capr_out_room(struct capr *r, size_t need)
+{
+	unsigned char *nbuf;
+
+	if (r->cap - r->end >= need)
+		return 0;
+	if (r->pos) {
+		memmove(r->buf, r->buf + r->pos, r->end - r->pos);
+		r->end -= r->pos;
+		r->pos = 0;
+	}
+	if (r->cap - r->end >= need)
+		return 0;
+	nbuf = realloc(r->buf, r->end + need);
+	if (!nbuf)
+		return capr_fail(r, -ENOMEM, "out of memory for the decompressed data");
+	r->buf = nbuf;
+	r->cap = r->end + need;
+	return 0;
+}
+
 /* Decompress more into buf[end, cap): 1 on progress, 0 at end of data. */
 static int capr_inflate(struct capr *r)
 {
 	size_t in_before, end_before;
+	bool collect;
 	int ret;
 
 	if (r->data_err)
 		return 0;
-	ret = capr_read_input(r);
-	if (ret <= 0)
-		return ret;
+	/* zstd: room for a whole block (capr_unzstd()) */
+	if (r->box == CAPR_ZSTD && capr_out_room(r, ZSTD_DStreamOutSize()))
+		return r->err;
+	/* What the decompressor kept for want of room is handed over before
+	 * more input is read, or waited for (a live `-r -`) or found missing
+	 * (a cut file). */
+	collect = r->out_full && r->in_pos == r->in_len;
+	if (!collect) {
+		ret = capr_read_input(r);
+		if (ret <= 0)
+			return ret;
+	}
 	in_before = r->in_pos;
 	end_before = r->end;
 	ret = r->box == CAPR_ZSTD ? capr_unzstd(r) : capr_gunzip(r);
 	if (ret)
 		return ret;
+	r->out_full = r->end == r->cap;
 	if (r->data_err)
 		return r->end > end_before;
-	if (in_before == r->in_pos && end_before == r->end)
+	if (in_before == r->in_pos && end_before == r->end) {
+		if (collect) /* it kept nothing: on to the input (out_full is clear now) */
+			return capr_inflate(r);
 		return capr_fail(r, -EILSEQ, "%s data at compressed offset %llu makes no progress",
 				 capr_box(r), capr_coff(r));
+	}
 	return 1;
 }
 
@@ -1050,6 +1091,8 @@ static int capr_finish(struct capr *r)
 	int ret;
 
 	for (;;) {
+		if (r->end > r->pos && r->data_err) /* bytes gzip inflated from its damage */
+			return capr_data_end(r, r->uoff);
 		if (r->end > r->pos)
 			return capr_bad(r, -EBADMSG, "corrupted capture", r->uoff,
 					"data after the trailer");

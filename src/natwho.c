@@ -634,15 +634,6 @@ static int begin_record(struct app *app)
 
 	if (!app->rec)
 		return NW_EXIT_OK;
-	if (stop_signal) { /* during start-up: nothing traced, an earlier capture kept */
-		record__close(app->rec, NULL, ignored, sizeof(ignored)); /* removes a file it made */
-		app->rec = NULL;
-		nw_warn("stopped before tracing started: nothing recorded to '%s'%s",
-			app->opts.write_path,
-			strcmp(app->opts.write_path, "-") ? " (a file already there is left as it was)" :
-							    "");
-		return NW_EXIT_OK;
-	}
 	record__filters(&app->opts, filters, sizeof(filters));
 	info.filters = filters;
 	err = record__begin(app->rec, &info, why, sizeof(why));
@@ -856,6 +847,34 @@ static bool in_host_pid_ns(void)
 
 /* Attach, start `-- CMD`, trace, summarize: natwho's exit status (natwho's
  * own failure first, else CMD's status). */
+/*
+ * A stop signal while natwho read what it knows (a rule dump, kubectl or a
+ * --k8s - pipe that hung): nothing attached, nothing recorded (an earlier -w
+ * capture is left as it was), CMD never run; the summary all the same.
+ */
+static int stopped_before_tracing(struct app *app)
+{
+	int sig = stop_signal, ret = NW_EXIT_OK;
+	char ignored[512];
+
+	if (app->rec) {
+		record__close(app->rec, NULL, ignored, sizeof(ignored)); /* removes a file it made */
+		app->rec = NULL;
+		nw_warn("stopped before tracing started: nothing recorded to '%s'%s",
+			app->opts.write_path,
+			strcmp(app->opts.write_path, "-") ? " (a file already there is left as it was)" :
+							    "");
+	}
+	if (app->opts.cmd)
+		nw_warn("stopped before '%s' ran", app->opts.cmd[0]);
+	app->stats.start_ns = app->stats.end_ns = nw_now_ns(CLOCK_REALTIME);
+	app->stats.k8s = knowledge__index(&app->kn) != NULL;
+	output_stop = true;
+	sink__summary(&app->sink, stderr, &app->stats);
+	output_failed(app, &ret);
+	return app->opts.cmd ? 128 + sig : ret;
+}
+
 static int run_live(struct app *app)
 {
 	int ret, fin_ret, rec_ret;
@@ -878,6 +897,8 @@ static int run_live(struct app *app)
 		       "built with CONFIG_DEBUG_INFO_BTF=y");
 		return NW_EXIT_UNSUPPORTED;
 	}
+	if (stop_signal)
+		return stopped_before_tracing(app);
 	ret = start_cgroups(app);
 	ret = ret ?: start_tree(app);
 	ret = ret ?: start_capture(app);

@@ -151,5 +151,8 @@ wait_natwho 30
 jq -e -s 'map(select(.type=="warning")) | length == 1 and (.[0].warning |
 	test("continuing with the names of the other --k8s sources only$"))' "$TMP/kc2.json" >/dev/null ||
 	fail "--k8s kubectl failing beside a file: want one warning naming the other sources: $(cat "$TMP/kc2.json")"
+# (the rules alone name the Service too, but not the pod it landed on)
 expect_json "$TMP/kc2.json" "--k8s kubectl failing beside a snapshot file: the file's names used" \
-	".type==\"conn\" and .k8s.target.name==\"mysql-a\" and .k8s.target.namespace==\"a\""
+	".type==\"conn\" and .k8s.target.name==\"mysql-a\" and .k8s.landed.kind==\"pod\" and .k8s.landed.name!=null"
+jq -e -s 'map(select(.type=="conn")) | .[0].k8s.landed.kind != "pod"' "$TMP/kc.json" >/dev/null ||
+	fail "--k8s kubectl failing alone: the landed pod was named without a snapshot (the check above proves nothing)"

@@ -237,6 +237,18 @@ cmp -s "$TMP/hang-keep.nwcap" "$cap_fixture" ||
 	fail "SIGINT during the rule dumps: the earlier capture at -w was overwritten"
 [ ! -e "$TMP/hang-new.nwcap" ] || fail "SIGTERM during the rule dumps: an empty capture file was left"
 echo "ok: SIGINT and SIGTERM end natwho at once while its rule dumps hang; -w's earlier capture kept, no new one left"
+# -- CMD stopped while the dumps hang: CMD never runs, 128+SIGTERM, no verdict
+hang_start "$TMP/hang.out" "$TMP/hang.err" -q -- touch "$TMP/cmd-ran"
+kill -TERM "$NATWHO_PID"
+rc=0
+wait_natwho 3 || rc=$?
+[ "$(hung_dumps)" -eq 0 ] || fail "-- CMD: a dump outlived natwho"
+[ $rc -eq 143 ] || { cat "$TMP/hang.err"; fail "-- CMD stopped during the dumps: exit $rc, want 143"; }
+[ ! -e "$TMP/cmd-ran" ] || fail "-- CMD stopped during the dumps: CMD ran"
+grep -q "^Warning: stopped before 'touch' ran" "$TMP/hang.err" ||
+	{ cat "$TMP/hang.err"; fail "-- CMD stopped during the dumps: no warning"; }
+! grep -q "^natwho: 'touch' " "$TMP/hang.err" || fail "-- CMD stopped during the dumps: a verdict was printed"
+echo "ok: -- CMD stopped while the dumps hang: CMD never runs, exit 143"
 hang_start "$TMP/hang.out" "$TMP/hang.err" audit
 kill -TERM "$NATWHO_PID"
 rc=0

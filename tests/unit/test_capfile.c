@@ -880,6 +880,69 @@ static void test_damage_keeps_records(void **state)
 		got_free(&g);
 		free(z);
 	}
+	/* Records that decode to more than the reader's first buffer (64 KiB)
+	 * and than a zstd block (128 KiB), the last block almost 128 KiB: zstd
+	 * holds what did not fit.  Then a
+	 * damaged block header, or the end of the file (a recorder killed
+	 * after a flush): every record still comes first. */
+	{
+		uint64_t ev_off = 0;
+		size_t ev_len = 0, copies, vlen;
+		unsigned char *v;
+
+		read_mem(p, size, &g);
+		for (size_t i = 0; i < g.n && !ev_len; i++)
+			if (g.recs[i].type == CAP_REC_EVENT) {
+				ev_off = g.recs[i].offset;
+				ev_len = 12 + g.recs[i].len;
+			}
+		got_free(&g);
+		assert_true(ev_len > 12);
+		/* a last block of almost 128 KiB before the end */
+		copies = ((255u << 10) - trailer_off) / ev_len;
+		vlen = trailer_off + copies * ev_len;
+		v = malloc(vlen);
+		assert_non_null(v);
+		memcpy(v, u, trailer_off);
+		for (size_t i = 0; i < copies; i++)
+			memcpy(v + trailer_off + i * ev_len, u + ev_off, ev_len);
+		for (size_t c = 0; c < 2 * sizeof(cases) / sizeof(cases[0]); c++) {
+			size_t k = c / 2;
+			bool cut = c % 2; /* else a damaged block header after them */
+			pack_fn pack = !strcmp(cases[k].box, "zstd") ? zst : gz;
+
+			z = pack(v, vlen, Z_SYNC_FLUSH, &zlen);
+			z = realloc(z, zlen + cases[k].badlen);
+			assert_non_null(z);
+			if (!cut)
+				memcpy(z + zlen, cases[k].bad, cases[k].badlen);
+			read_mem(z, zlen + (cut ? 0 : cases[k].badlen), &g);
+			if (g.n != kept + copies)
+				fail_msg("%s, %s: %zu records of %zu, then \"%s\"", cases[k].box,
+					 cut ? "cut after a flush" : "damaged block header", g.n,
+					 kept + copies, g.err);
+			assert_err(&g, cut ? -ENODATA : -EILSEQ,
+				   cut ? "truncated after" : "data at compressed offset");
+			got_free(&g);
+			free(z);
+		}
+		/* gzip, cut after a flush, at many sizes: every record.  (zlib
+		 * may keep up to one match, 258 bytes, when the buffer fills in
+		 * its middle; capr_inflate() collects it before reading on.
+		 * None of these sizes makes it keep any at the end.) */
+		for (size_t n = copies - 100; n < copies; n++) {
+			size_t nlen = trailer_off + n * ev_len;
+
+			z = gz(v, nlen, Z_SYNC_FLUSH, &zlen);
+			read_mem(z, zlen, &g);
+			if (g.n != kept + n)
+				fail_msg("gzip cut after a flush, %zu copies: %zu records of %zu, then \"%s\"",
+					 n, g.n, kept + n, g.err);
+			got_free(&g);
+			free(z);
+		}
+		free(v);
+	}
 	/* gzip's own CRC wrong, every record intact: all read, trailer too */
 	z = gz(u, ulen, Z_FINISH, &zlen);
 	z[zlen - 8] ^= 0x01;
