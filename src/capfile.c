@@ -636,6 +636,7 @@ static int capr_unzstd(struct capr *r)
 static int capr_out_room(struct capr *r, size_t need)
 {
 	unsigned char *nbuf;
+	size_t ncap;
 
 	if (r->cap - r->end >= need)
 		return 0;
@@ -646,11 +647,17 @@ static int capr_out_room(struct capr *r, size_t need)
 	}
 	if (r->cap - r->end >= need)
 		return 0;
-	nbuf = realloc(r->buf, r->end + need);
+	/* doubled, as capr_room() grows it: a large record is not filled by
+	 * one realloc per block; at most the largest record and @need */
+	ncap = 2 * r->cap < CAP_RECORD_MAX + CAP_FRAME_LEN + need ? 2 * r->cap :
+								    CAP_RECORD_MAX + CAP_FRAME_LEN + need;
+	if (ncap < r->end + need)
+		ncap = r->end + need;
+	nbuf = realloc(r->buf, ncap);
 	if (!nbuf)
 		return capr_fail(r, -ENOMEM, "out of memory for the decompressed data");
 	r->buf = nbuf;
-	r->cap = r->end + need;
+	r->cap = ncap;
 	return 0;
 }
 

@@ -849,13 +849,19 @@ static bool in_host_pid_ns(void)
  * own failure first, else CMD's status). */
 /*
  * A stop signal while natwho read what it knows (a rule dump, kubectl or a
- * --k8s - pipe that hung): nothing attached, nothing recorded (an earlier -w
- * capture is left as it was), CMD never run; the summary all the same.
+ * --k8s - pipe that hung) or attached: nothing left attached, nothing
+ * recorded (an earlier -w capture is left as it was), CMD never run; the
+ * summary all the same.
  */
 static int stopped_before_tracing(struct app *app)
 {
 	int sig = stop_signal, ret = NW_EXIT_OK;
 	char ignored[512];
+
+	app->stats.backend = capture__backend(&app->cap); /* NULL: none attached yet */
+	capture__close(&app->cap);
+	cgroup_attach__close(&app->cga);
+	proctree__close(&app->tree);
 
 	if (app->rec) {
 		record__close(app->rec, NULL, ignored, sizeof(ignored)); /* removes a file it made */
@@ -869,10 +875,11 @@ static int stopped_before_tracing(struct app *app)
 		nw_warn("stopped before '%s' ran", app->opts.cmd[0]);
 	app->stats.start_ns = app->stats.end_ns = nw_now_ns(CLOCK_REALTIME);
 	app->stats.k8s = knowledge__index(&app->kn) != NULL;
+	app->stats.join = app->opts.filter.cgroup;
 	output_stop = true;
 	sink__summary(&app->sink, stderr, &app->stats);
 	output_failed(app, &ret);
-	return app->opts.cmd ? 128 + sig : ret;
+	return ret ? ret : app->opts.cmd ? 128 + sig : NW_EXIT_OK; /* natwho's own failure first */
 }
 
 static int run_live(struct app *app)
@@ -904,6 +911,8 @@ static int run_live(struct app *app)
 	ret = ret ?: start_capture(app);
 	if (ret)
 		return ret;
+	if (stop_signal) /* while attaching: nothing was read yet */
+		return stopped_before_tracing(app);
 	app->stats.start_ns = nw_now_ns(CLOCK_REALTIME);
 	ret = begin_record(app);
 	if (ret || app->done)

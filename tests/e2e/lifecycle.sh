@@ -249,6 +249,16 @@ grep -q "^Warning: stopped before 'touch' ran" "$TMP/hang.err" ||
 	{ cat "$TMP/hang.err"; fail "-- CMD stopped during the dumps: no warning"; }
 ! grep -q "^natwho: 'touch' " "$TMP/hang.err" || fail "-- CMD stopped during the dumps: a verdict was printed"
 echo "ok: -- CMD stopped while the dumps hang: CMD never runs, exit 143"
+# ... and natwho's own failure comes first: its JSON summary to a full disk
+hang_start /dev/full "$TMP/hang.err" -o json -- touch "$TMP/cmd-ran"
+kill -TERM "$NATWHO_PID"
+rc=0
+wait_natwho 3 || rc=$?
+[ "$(hung_dumps)" -eq 0 ] || fail "-- CMD, output to /dev/full: a dump outlived natwho"
+[ $rc -eq 1 ] || { cat "$TMP/hang.err"; fail "-- CMD stopped, output to /dev/full: exit $rc, want 1"; }
+grep -q "^Error: .*No space left on device" "$TMP/hang.err" ||
+	{ cat "$TMP/hang.err"; fail "-- CMD stopped, output to /dev/full: no error"; }
+echo "ok: -- CMD stopped while the dumps hang, output failing: exit 1, not CMD's 143"
 hang_start "$TMP/hang.out" "$TMP/hang.err" audit
 kill -TERM "$NATWHO_PID"
 rc=0
