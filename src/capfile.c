@@ -691,7 +691,7 @@ static int capr_inflate(struct capr *r)
 	if (r->data_err)
 		return r->end > end_before;
 	if (in_before == r->in_pos && end_before == r->end) {
-		if (collect) /* it kept nothing: on to the input (out_full is clear now) */
+		if (collect && r->end < r->cap) /* it kept nothing: on to the input */
 			return capr_inflate(r);
 		return capr_fail(r, -EILSEQ, "%s data at compressed offset %llu makes no progress",
 				 capr_box(r), capr_coff(r));
