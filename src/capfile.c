@@ -483,6 +483,13 @@ static int capr_fail(struct capr *r, int err, const char *fmt, ...)
 	return err;
 }
 
+/* The decompressor's error (data_err), now reported. */
+static int capr_data_fail(struct capr *r)
+{
+	r->err = r->data_err;
+	return r->err;
+}
+
 /* "<what> at uncompressed offset <off>: <details>" */
 static int capr_bad(struct capr *r, int err, const char *what, uint64_t off, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -492,6 +499,11 @@ static int capr_bad(struct capr *r, int err, const char *what, uint64_t off, con
 	size_t n;
 	va_list ap;
 
+	/* The decompressor found damage after the bytes it gave: whatever is
+	 * wrong with them (a record gzip garbled before it noticed, the data
+	 * ending) is that damage, and its error says where. */
+	if (r->data_err)
+		return capr_data_fail(r);
 	snprintf(r->errmsg, sizeof(r->errmsg), "%s at uncompressed offset %llu: ", what,
 		 (unsigned long long)off);
 	n = strlen(r->errmsg);
@@ -514,17 +526,6 @@ static int capr_data_bad(struct capr *r, const char *fmt, ...)
 	va_end(ap);
 	r->data_err = -EILSEQ;
 	return 0;
-}
-
-/* The data ran out at @off: the decompressor's error, or a cut file. */
-static int capr_truncated(struct capr *r, uint64_t rec_off);
-
-static int capr_data_end(struct capr *r, uint64_t off)
-{
-	if (!r->data_err)
-		return capr_truncated(r, off);
-	r->err = r->data_err;
-	return r->err;
 }
 
 /* The container's name, for messages. */
@@ -773,33 +774,26 @@ static int capr_frame(struct capr *r, uint32_t *type, const unsigned char **payl
 
 	err = capr_fill(r, CAP_FRAME_LEN);
 	if (err)
-		return err == -ENODATA ? capr_data_end(r, off) : err;
+		return err == -ENODATA ? capr_truncated(r, off) : err;
 	f = r->buf + r->pos;
 	*type = get_le32(f);
 	*len = get_le32(f + 4);
 	crc = get_le32(f + 8);
-	/* A bad record inflated just before gzip found its data bad is that
-	 * damage: the decompressor's error says where it is. */
-	if ((*type == 0 || *type > CAP_TYPE_MAX) && r->data_err)
-		return capr_data_end(r, off);
 	if (*type == 0 || *type > CAP_TYPE_MAX)
 		return capr_bad(r, -EBADMSG, "corrupted record", off,
 				"type %u is not a record type", *type);
-	if (*len > capr_type_limit(*type) && r->data_err)
-		return capr_data_end(r, off);
 	if (*len > capr_type_limit(*type))
 		return capr_bad(r, -EBADMSG, "corrupted record", off,
 				"type %u claims %u bytes, over the limit of %u", *type, *len,
 				capr_type_limit(*type));
 	err = capr_fill(r, CAP_FRAME_LEN + (size_t)*len);
 	if (err)
-		return err == -ENODATA ? capr_data_end(r, off) : err;
+		return err == -ENODATA ? capr_truncated(r, off) : err;
 	f = r->buf + r->pos;
 	*payload = f + CAP_FRAME_LEN;
 	if (frame_crc(f, *payload, *len, NULL, 0) != crc)
-		return r->data_err ? capr_data_end(r, off) :
-				     capr_bad(r, -EBADMSG, "corrupted record", off,
-					      "CRC mismatch (type %u, %u bytes)", *type, *len);
+		return capr_bad(r, -EBADMSG, "corrupted record", off,
+				"CRC mismatch (type %u, %u bytes)", *type, *len);
 	r->pos += CAP_FRAME_LEN + (size_t)*len;
 	r->uoff += CAP_FRAME_LEN + (uint64_t)*len;
 	return 0;
@@ -888,7 +882,7 @@ static int capr_preamble(struct capr *r)
 	int err = capr_fill(r, CAP_PREAMBLE_LEN);
 
 	if (err == -ENODATA && r->data_err)
-		return capr_data_end(r, r->uoff);
+		return capr_data_fail(r);
 	if (err == -ENODATA)
 		return capr_fail(r, err,
 				 "not a natwho capture: the %s data ends after %zu bytes, before the %u-byte preamble",
@@ -1098,8 +1092,6 @@ static int capr_finish(struct capr *r)
 	int ret;
 
 	for (;;) {
-		if (r->end > r->pos && r->data_err) /* bytes gzip inflated from its damage */
-			return capr_data_end(r, r->uoff);
 		if (r->end > r->pos)
 			return capr_bad(r, -EBADMSG, "corrupted capture", r->uoff,
 					"data after the trailer");
@@ -1110,7 +1102,7 @@ static int capr_finish(struct capr *r)
 		if (ret < 0)
 			return ret;
 		if (ret == 0 && r->data_err)
-			return capr_data_end(r, r->uoff);
+			return capr_data_fail(r);
 		if (ret == 0)
 			return capr_fail(r, -ENODATA,
 					 "truncated after the trailer: no %s end (the file ends at compressed offset %llu)",

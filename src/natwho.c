@@ -808,14 +808,16 @@ static int run_replay(struct app *app)
  * gives (a failure in the last drain counts too). */
 static int finish(struct app *app)
 {
+	bool attached = capture__backend(&app->cap); /* else stopped during start-up */
 	uint64_t lost = 0, untracked;
 	int ret = NW_EXIT_OK;
 
-	if (capture__lost(&app->cap, &lost))
+	if (attached && capture__lost(&app->cap, &lost))
 		nw_warn("cannot read the loss counter: the count below may be short");
 	app->stats.lost = lost;
 	app->stats.join = app->opts.filter.cgroup;
-	if (app->stats.join && cgroup_attach__join_missed(&app->cga, &app->stats.join_missed))
+	if (attached && app->stats.join &&
+	    cgroup_attach__join_missed(&app->cga, &app->stats.join_missed))
 		nw_warn("cannot read the missed-join counter: the count below may be short");
 	app->stats.end_ns = nw_now_ns(CLOCK_REALTIME);
 	app->stats.backend = capture__backend(&app->cap);
@@ -845,8 +847,6 @@ static bool in_host_pid_ns(void)
 	return stat("/proc/self/ns/pid", &st) || st.st_ino == 0xEFFFFFFCU;
 }
 
-/* Attach, start `-- CMD`, trace, summarize: natwho's exit status (natwho's
- * own failure first, else CMD's status). */
 /*
  * A stop signal while natwho read what it knows (a rule dump, kubectl or a
  * --k8s - pipe that hung) or attached: nothing left attached, nothing
@@ -855,13 +855,8 @@ static bool in_host_pid_ns(void)
  */
 static int stopped_before_tracing(struct app *app)
 {
-	int sig = stop_signal, ret = NW_EXIT_OK;
+	int sig = stop_signal, ret;
 	char ignored[512];
-
-	app->stats.backend = capture__backend(&app->cap); /* NULL: none attached yet */
-	capture__close(&app->cap);
-	cgroup_attach__close(&app->cga);
-	proctree__close(&app->tree);
 
 	if (app->rec) {
 		record__close(app->rec, NULL, ignored, sizeof(ignored)); /* removes a file it made */
@@ -873,15 +868,16 @@ static int stopped_before_tracing(struct app *app)
 	}
 	if (app->opts.cmd)
 		nw_warn("stopped before '%s' ran", app->opts.cmd[0]);
-	app->stats.start_ns = app->stats.end_ns = nw_now_ns(CLOCK_REALTIME);
-	app->stats.k8s = knowledge__index(&app->kn) != NULL;
-	app->stats.join = app->opts.filter.cgroup;
-	output_stop = true;
-	sink__summary(&app->sink, stderr, &app->stats);
-	output_failed(app, &ret);
+	app->stats.start_ns = nw_now_ns(CLOCK_REALTIME);
+	ret = finish(app);
+	capture__close(&app->cap);
+	cgroup_attach__close(&app->cga);
+	proctree__close(&app->tree);
 	return ret ? ret : app->opts.cmd ? 128 + sig : NW_EXIT_OK; /* natwho's own failure first */
 }
 
+/* Attach, start `-- CMD`, trace, summarize: natwho's exit status (natwho's
+ * own failure first, else CMD's status). */
 static int run_live(struct app *app)
 {
 	int ret, fin_ret, rec_ret;

@@ -171,10 +171,11 @@ int out__write_all(int fd, const void *buf, size_t n, const struct out_stop *sto
 /*
  * The reading side: wait until @fd has input, or an error or hang-up for
  * the read() after it to tell (0), or -EINTR once *@stop is set (a stop
- * signal) and @fd has nothing to read (a file always has: it is read on).  A read that waits is restarted after a signal (SA_RESTART),
- * poll() is not; the waits are slices that re-check @stop, so a stop that
- * lands just before one is not missed.  For the inputs natwho reads whole
- * (`--k8s -`, `-r -`) from a pipe or a terminal.
+ * signal) and @fd has nothing to read (a file always has: it is read on).
+ * A read that waits is restarted after a signal (SA_RESTART), poll() is
+ * not; the waits are slices that re-check @stop, so a stop that lands just
+ * before one is not missed.  For the inputs natwho reads whole (`--k8s -`,
+ * `-r -`) from a pipe or a terminal.
  */
 int out__wait_input(int fd, const volatile sig_atomic_t *stop);
 

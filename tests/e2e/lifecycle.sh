@@ -215,6 +215,18 @@ hang_start() { # hang_start OUT ERR ARGS...: natwho in the node, the dumps hangi
 	done
 	fail "natwho ran no rule dump: $(cat "$err")"
 }
+# hang_stop WHAT SIG RC OUT ARGS...: natwho ARGS, the dumps hanging, stopped
+# by SIG: it ends within 3 s with exit RC and no dump left (stderr in
+# $TMP/hang.err).
+hang_stop() {
+	local what=$1 sig=$2 want=$3 out=$4 rc=0
+	shift 4
+	hang_start "$out" "$TMP/hang.err" "$@"
+	kill -"$sig" "$NATWHO_PID"
+	wait_natwho 3 || rc=$?
+	[ "$(hung_dumps)" -eq 0 ] || fail "$what: a dump outlived natwho"
+	[ $rc -eq "$want" ] || { cat "$TMP/hang.err"; fail "$what: exit $rc, want $want"; }
+}
 # With -w: an earlier capture at the path is kept (SIGINT), a new file is
 # not left behind (SIGTERM): nothing was traced.
 cap_fixture=$E2E_ROOT/tests/fixtures/capfile/v1.0-incident.nwcap
@@ -222,12 +234,8 @@ cp "$cap_fixture" "$TMP/hang-keep.nwcap"
 for sig in INT TERM; do
 	w=$TMP/hang-keep.nwcap
 	[ "$sig" = TERM ] && w=$TMP/hang-new.nwcap
-	hang_start "$TMP/hang.out" "$TMP/hang.err" -q --kubeconfig /dev/null --k8s kubectl -d 60 -w "$w"
-	kill -"$sig" "$NATWHO_PID"
-	rc=0
-	wait_natwho 3 || rc=$?
-	[ "$(hung_dumps)" -eq 0 ] || fail "SIG$sig during the rule dumps: a dump outlived natwho"
-	[ $rc -eq 0 ] || { cat "$TMP/hang.err"; fail "SIG$sig during the rule dumps: exit $rc, want 0"; }
+	hang_stop "SIG$sig during the rule dumps" "$sig" 0 "$TMP/hang.out" \
+		-q --kubeconfig /dev/null --k8s kubectl -d 60 -w "$w"
 	grep -q '^natwho: 0 events' "$TMP/hang.err" || { cat "$TMP/hang.err"; fail "SIG$sig during the dumps: no summary"; }
 	grep -q 'cannot read the node' "$TMP/hang.err" && fail "SIG$sig during the dumps: warned that the rules could not be read"
 	grep -q "^Warning: stopped before tracing started: nothing recorded to '$w'" "$TMP/hang.err" ||
@@ -238,33 +246,18 @@ cmp -s "$TMP/hang-keep.nwcap" "$cap_fixture" ||
 [ ! -e "$TMP/hang-new.nwcap" ] || fail "SIGTERM during the rule dumps: an empty capture file was left"
 echo "ok: SIGINT and SIGTERM end natwho at once while its rule dumps hang; -w's earlier capture kept, no new one left"
 # -- CMD stopped while the dumps hang: CMD never runs, 128+SIGTERM, no verdict
-hang_start "$TMP/hang.out" "$TMP/hang.err" -q -- touch "$TMP/cmd-ran"
-kill -TERM "$NATWHO_PID"
-rc=0
-wait_natwho 3 || rc=$?
-[ "$(hung_dumps)" -eq 0 ] || fail "-- CMD: a dump outlived natwho"
-[ $rc -eq 143 ] || { cat "$TMP/hang.err"; fail "-- CMD stopped during the dumps: exit $rc, want 143"; }
+hang_stop "-- CMD stopped during the dumps" TERM 143 "$TMP/hang.out" -q -- touch "$TMP/cmd-ran"
 [ ! -e "$TMP/cmd-ran" ] || fail "-- CMD stopped during the dumps: CMD ran"
 grep -q "^Warning: stopped before 'touch' ran" "$TMP/hang.err" ||
 	{ cat "$TMP/hang.err"; fail "-- CMD stopped during the dumps: no warning"; }
 ! grep -q "^natwho: 'touch' " "$TMP/hang.err" || fail "-- CMD stopped during the dumps: a verdict was printed"
 echo "ok: -- CMD stopped while the dumps hang: CMD never runs, exit 143"
 # ... and natwho's own failure comes first: its JSON summary to a full disk
-hang_start /dev/full "$TMP/hang.err" -o json -- touch "$TMP/cmd-ran"
-kill -TERM "$NATWHO_PID"
-rc=0
-wait_natwho 3 || rc=$?
-[ "$(hung_dumps)" -eq 0 ] || fail "-- CMD, output to /dev/full: a dump outlived natwho"
-[ $rc -eq 1 ] || { cat "$TMP/hang.err"; fail "-- CMD stopped, output to /dev/full: exit $rc, want 1"; }
+hang_stop "-- CMD stopped, output to /dev/full" TERM 1 /dev/full -o json -- touch "$TMP/cmd-ran"
 grep -q "^Error: .*No space left on device" "$TMP/hang.err" ||
 	{ cat "$TMP/hang.err"; fail "-- CMD stopped, output to /dev/full: no error"; }
 echo "ok: -- CMD stopped while the dumps hang, output failing: exit 1, not CMD's 143"
-hang_start "$TMP/hang.out" "$TMP/hang.err" audit
-kill -TERM "$NATWHO_PID"
-rc=0
-wait_natwho 3 || rc=$?
-[ "$(hung_dumps)" -eq 0 ] || fail "audit: a dump outlived natwho"
-[ $rc -eq 1 ] || { cat "$TMP/hang.err"; fail "audit stopped during the dumps: exit $rc, want 1"; }
+hang_stop "audit stopped during the dumps" TERM 1 "$TMP/hang.out" audit
 grep -q "^Error: stopped before the node's rules were read: nothing audited" "$TMP/hang.err" ||
 	{ cat "$TMP/hang.err"; fail "audit stopped during the dumps: no error line"; }
 echo "ok: a stopped audit says it audited nothing (exit 1), not that the node is clean"

@@ -836,6 +836,30 @@ static void test_garbage_in_middle(void **state)
 	free(p);
 }
 
+/* A damage after a flush: a block of a reserved type, per container. */
+static const struct {
+	const char *box;
+	pack_fn pack;
+	const char *bad;
+	size_t badlen;
+} damages[] = { { "zstd", zst, "\x07\0\0", 3 }, { "gzip", gz, "\x07", 1 } };
+#define NDAMAGES (sizeof(damages) / sizeof(damages[0]))
+
+/* @u[0, @len) packed by damages[@d] and flushed, then that damage unless
+ * @cut, read into @g; returns the packed length before the damage. */
+static size_t read_damaged(size_t d, const unsigned char *u, size_t len, bool cut, struct got *g)
+{
+	size_t zlen;
+	unsigned char *z = damages[d].pack(u, len, Z_SYNC_FLUSH, &zlen);
+
+	z = realloc(z, zlen + damages[d].badlen);
+	assert_non_null(z);
+	memcpy(z + zlen, damages[d].bad, damages[d].badlen);
+	read_mem(z, zlen + (cut ? 0 : damages[d].badlen), g);
+	free(z);
+	return zlen;
+}
+
 /*
  * Damage after records the decompressor has already given: every one of
  * them is read, then the container's error (with zstd, at the damaged
@@ -844,10 +868,6 @@ static void test_garbage_in_middle(void **state)
  */
 static void test_damage_keeps_records(void **state)
 {
-	static const struct {
-		const char *box, *bad; /* appended after a flush: a reserved block type */
-		size_t badlen;
-	} cases[] = { { "zstd", "\x07\0\0", 3 }, { "gzip", "\x07", 1 } };
 	unsigned char *p, *u, *z;
 	size_t size, ulen, zlen, kept;
 	uint64_t trailer_off;
@@ -862,86 +882,16 @@ static void test_damage_keeps_records(void **state)
 	trailer_off = g.recs[kept].offset;
 	got_free(&g);
 	u = unpack(p, size, &ulen);
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		pack_fn pack = !strcmp(cases[c].box, "zstd") ? zst : gz;
-
-		z = pack(u, trailer_off, Z_SYNC_FLUSH, &zlen);
-		z = realloc(z, zlen + cases[c].badlen);
-		assert_non_null(z);
-		memcpy(z + zlen, cases[c].bad, cases[c].badlen);
-		read_mem(z, zlen + cases[c].badlen, &g);
+	for (size_t d = 0; d < NDAMAGES; d++) {
+		zlen = read_damaged(d, u, trailer_off, false, &g);
 		assert_int_equal(g.n, kept);
 		check_prefix(&g);
-		if (!strcmp(cases[c].box, "zstd"))
+		if (d == 0) /* zstd */
 			snprintf(want, sizeof(want), "bad zstd data at compressed offset %zu:", zlen);
 		else
 			snprintf(want, sizeof(want), "bad gzip data at compressed offset");
 		assert_err(&g, -EILSEQ, want);
 		got_free(&g);
-		free(z);
-	}
-	/* Records that decode to more than the reader's first buffer (64 KiB)
-	 * and than a zstd block (128 KiB), the last block almost 128 KiB: zstd
-	 * holds what did not fit.  Then a
-	 * damaged block header, or the end of the file (a recorder killed
-	 * after a flush): every record still comes first. */
-	{
-		uint64_t ev_off = 0;
-		size_t ev_len = 0, copies, vlen;
-		unsigned char *v;
-
-		read_mem(p, size, &g);
-		for (size_t i = 0; i < g.n && !ev_len; i++)
-			if (g.recs[i].type == CAP_REC_EVENT) {
-				ev_off = g.recs[i].offset;
-				ev_len = 12 + g.recs[i].len;
-			}
-		got_free(&g);
-		assert_true(ev_len > 12);
-		/* a last block of almost 128 KiB before the end */
-		copies = ((255u << 10) - trailer_off) / ev_len;
-		vlen = trailer_off + copies * ev_len;
-		v = malloc(vlen);
-		assert_non_null(v);
-		memcpy(v, u, trailer_off);
-		for (size_t i = 0; i < copies; i++)
-			memcpy(v + trailer_off + i * ev_len, u + ev_off, ev_len);
-		for (size_t c = 0; c < 2 * sizeof(cases) / sizeof(cases[0]); c++) {
-			size_t k = c / 2;
-			bool cut = c % 2; /* else a damaged block header after them */
-			pack_fn pack = !strcmp(cases[k].box, "zstd") ? zst : gz;
-
-			z = pack(v, vlen, Z_SYNC_FLUSH, &zlen);
-			z = realloc(z, zlen + cases[k].badlen);
-			assert_non_null(z);
-			if (!cut)
-				memcpy(z + zlen, cases[k].bad, cases[k].badlen);
-			read_mem(z, zlen + (cut ? 0 : cases[k].badlen), &g);
-			if (g.n != kept + copies)
-				fail_msg("%s, %s: %zu records of %zu, then \"%s\"", cases[k].box,
-					 cut ? "cut after a flush" : "damaged block header", g.n,
-					 kept + copies, g.err);
-			assert_err(&g, cut ? -ENODATA : -EILSEQ,
-				   cut ? "truncated after" : "data at compressed offset");
-			got_free(&g);
-			free(z);
-		}
-		/* gzip, cut after a flush, at many sizes: every record.  (zlib
-		 * may keep up to one match, 258 bytes, when the buffer fills in
-		 * its middle; capr_inflate() collects it before reading on.
-		 * None of these sizes makes it keep any at the end.) */
-		for (size_t n = copies - 100; n < copies; n++) {
-			size_t nlen = trailer_off + n * ev_len;
-
-			z = gz(v, nlen, Z_SYNC_FLUSH, &zlen);
-			read_mem(z, zlen, &g);
-			if (g.n != kept + n)
-				fail_msg("gzip cut after a flush, %zu copies: %zu records of %zu, then \"%s\"",
-					 n, g.n, kept + n, g.err);
-			got_free(&g);
-			free(z);
-		}
-		free(v);
 	}
 	/* gzip's own CRC wrong, every record intact: all read, trailer too */
 	z = gz(u, ulen, Z_FINISH, &zlen);
@@ -952,6 +902,68 @@ static void test_damage_keeps_records(void **state)
 	assert_err(&g, -EILSEQ, "incorrect data check");
 	got_free(&g);
 	free(z);
+	free(u);
+	free(p);
+}
+
+/*
+ * Records that decode to more than the reader's first buffer (64 KiB) and
+ * than a zstd block (128 KiB), the last block almost 128 KiB: zstd holds
+ * what did not fit.  Then a damaged block header, or the end of the file (a
+ * recorder killed after a flush): every record still comes first.
+ */
+static void test_damage_after_big_block(void **state)
+{
+	unsigned char *p, *u, *v;
+	size_t size, ulen, kept, ev_len = 0, copies, vlen;
+	uint64_t trailer_off, ev_off = 0;
+	struct got g;
+
+	(void)state;
+	p = sample_bytes(&size);
+	read_mem(p, size, &g);
+	kept = g.n - 1;
+	trailer_off = g.recs[kept].offset;
+	for (size_t i = 0; i < g.n && !ev_len; i++)
+		if (g.recs[i].type == CAP_REC_EVENT) {
+			ev_off = g.recs[i].offset;
+			ev_len = 12 + g.recs[i].len; /* the frame and its payload */
+		}
+	got_free(&g);
+	assert_true(ev_len > 12);
+	u = unpack(p, size, &ulen);
+	/* a last block of almost 128 KiB before the end */
+	copies = ((255u << 10) - trailer_off) / ev_len;
+	vlen = trailer_off + copies * ev_len;
+	v = malloc(vlen);
+	assert_non_null(v);
+	memcpy(v, u, trailer_off);
+	for (size_t i = 0; i < copies; i++)
+		memcpy(v + trailer_off + i * ev_len, u + ev_off, ev_len);
+	for (size_t c = 0; c < 2 * NDAMAGES; c++) {
+		bool cut = c % 2; /* else a damaged block header after them */
+
+		read_damaged(c / 2, v, vlen, cut, &g);
+		if (g.n != kept + copies)
+			fail_msg("%s, %s: %zu records of %zu, then \"%s\"", damages[c / 2].box,
+				 cut ? "cut after a flush" : "damaged block header", g.n,
+				 kept + copies, g.err);
+		assert_err(&g, cut ? -ENODATA : -EILSEQ,
+			   cut ? "truncated after" : "data at compressed offset");
+		got_free(&g);
+	}
+	/* gzip, cut after a flush, at many sizes: every record.  (zlib may
+	 * keep up to one match, 258 bytes, when the buffer fills in its
+	 * middle; capr_inflate() collects it before reading on.  None of
+	 * these sizes makes it keep any at the end.) */
+	for (size_t n = copies - 100; n < copies; n++) {
+		read_damaged(1, v, trailer_off + n * ev_len, true, &g);
+		if (g.n != kept + n)
+			fail_msg("gzip cut after a flush, %zu copies: %zu records of %zu, then \"%s\"",
+				 n, g.n, kept + n, g.err);
+		got_free(&g);
+	}
+	free(v);
 	free(u);
 	free(p);
 }
@@ -1720,6 +1732,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_crc_error_offset),
 		cmocka_unit_test(test_garbage_in_middle),
 		cmocka_unit_test(test_damage_keeps_records),
+		cmocka_unit_test(test_damage_after_big_block),
 		cmocka_unit_test(test_not_a_capture),
 		cmocka_unit_test(test_members),
 		cmocka_unit_test(test_future_major),
