@@ -73,7 +73,28 @@ all: natwho
 $(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h include/natwho.h $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)
+# What the build needs, checked once before the first compile, so that a
+# machine without it gets one line naming what is missing rather than the
+# first compiler error.  The stamp is removed by `make clean`.
+BUILD_TOOLS = $(CC) $(CLANG) $(BPFTOOL)
+BUILD_HEADERS := bpf/libbpf.h gelf.h zstd.h zlib.h json-c/json.h
+$(OUTPUT)/.build-deps: | $(OUTPUT)
+	$(Q)missing=; \
+	for t in $(BUILD_TOOLS); do \
+		command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; \
+	done; \
+	for h in $(BUILD_HEADERS); do \
+		printf '#include <%s>\n' $$h | $(CC) $(CFLAGS) -E -x c - -o /dev/null 2>/dev/null || \
+			missing="$$missing <$$h>"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "natwho: cannot build, missing:$$missing; 'make deps' (as root) installs them from Debian packages (tests/deps.sh)" >&2; \
+		exit 1; \
+	fi
+	$(Q)touch $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h include/natwho.h $(VMLINUX_DIR)/vmlinux.h \
+		| $(OUTPUT)/.build-deps
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -85,7 +106,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 # skeleton each object really includes.
 $(LOADER_OBJS): | $(SKELS)
 
-$(OUTPUT)/%.o: src/%.c | $(OUTPUT)
+$(OUTPUT)/%.o: src/%.c | $(OUTPUT)/.build-deps
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
