@@ -348,14 +348,20 @@ static __always_inline struct nw_stage *nw_stage_this_cpu(void)
 	return bpf_map_lookup_elem(&stage, &cpu);
 }
 
-/* Mark this CPU's stage @st busy: 1, or 0 when another program has it. */
+/*
+ * Mark this CPU's stage @st busy: 1, or 0 when another program has it.  A
+ * compare-and-swap (BPF atomics, Linux 5.12): the programs run with only
+ * migration disabled, so on a preemptible kernel (preempt=full, RT) a thread
+ * can be preempted between a test and a set, and two threads would then
+ * write one stage at once, one event over another.  An interrupting
+ * program (a softirq, the flush) ends before the interrupted one resumes
+ * and needs no more than the test.
+ */
 static __always_inline int nw_stage_take(struct nw_stage *st)
 {
-	if (st->busy)
+	if (st->busy) /* the usual answer when busy, without the locked op */
 		return 0;
-	st->busy = 1;
-	barrier(); /* nothing of the stage is read before it is ours */
-	return 1;
+	return __sync_val_compare_and_swap(&st->busy, 0, 1) == 0;
 }
 
 static __always_inline void nw_stage_give(struct nw_stage *st)
