@@ -626,7 +626,9 @@ static int begin_record(struct app *app)
 		.backend = capture__backend(&app->cap),
 		.start_ns = app->stats.start_ns,
 		.boot_to_real_ns = app->boot_to_real_ns,
-		.node_netns = knowledge__index(&app->kn) ? knowledge__node_netns(&app->kn) : 0,
+		/* also without knowledge yet: an index built later (rules that
+		 * appear, kubectl that answers) judges by it, and so must replay */
+		.node_netns = knowledge__node_netns(&app->kn),
 		.stop = &app->out_stop,
 	};
 	char filters[RECORD_FILTERS_MAX], why[512], ignored[512];
@@ -701,19 +703,21 @@ static int track_cmd(void *ctx, pid_t pid)
 static int start_cmd(struct app *app)
 {
 	char why[512];
+	int cmd_out;
 
 	if (!app->opts.cmd)
 		return NW_EXIT_OK;
 	verdict__init(&app->verdict);
-	/* -w -: stdout is the capture; CMD writes to stderr, with natwho. */
+	/* stdout for programs only (the capture of -w -, -o json's records):
+	 * CMD writes to stderr, with natwho's messages */
+	cmd_out = app->sink.out.f == stderr || app->opts.output == OUT_JSON ? STDERR_FILENO : -1;
 	if (stop_signal) { /* stopped while attaching: CMD never runs */
 		nw_warn("stopped before '%s' ran", app->opts.cmd[0]);
 		app->cmd_never_ran = 128 + stop_signal;
 		app->done = true;
 		return NW_EXIT_OK;
 	}
-	if (!runcmd__start(&app->cmd, app->opts.cmd, app->sink.out.f == stderr ? STDERR_FILENO : -1,
-			   track_cmd, app, why, sizeof(why)))
+	if (!runcmd__start(&app->cmd, app->opts.cmd, cmd_out, track_cmd, app, why, sizeof(why)))
 		return NW_EXIT_OK;
 	nw_err("%s", why);
 	/* No process (pipe or fork failed), or killed before it ran: natwho's
@@ -911,7 +915,9 @@ static int run_live(struct app *app)
 		return stopped_before_tracing(app);
 	app->stats.start_ns = nw_now_ns(CLOCK_REALTIME);
 	ret = begin_record(app);
-	if (ret || app->done)
+	/* the reader of -w - gone already: CMD still runs, untraced, as when
+	 * it goes while CMD runs */
+	if (ret || (app->done && !app->opts.cmd))
 		return ret;
 	if (app->opts.duration_ns) {
 		uint64_t now = nw_now_ns(CLOCK_MONOTONIC);
@@ -983,6 +989,7 @@ int main(int argc, char **argv)
 	app.out = live;
 	log__setup(app.opts.output == OUT_JSON && live != stderr ? live : NULL, app.opts.verbose);
 	libbpf_set_print(libbpf_print);
+	runcmd__save_signals(&app.cmd); /* before natwho changes them */
 	install_signals();
 	if (app.opts.read_path) {
 		ret = run_replay(&app);

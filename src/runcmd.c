@@ -18,16 +18,31 @@ static void on_sigchld(int sig)
 	(void)sig;
 }
 
+/* The signals whose disposition natwho sets (src/natwho.c). */
+static const int runcmd_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD };
+
+void runcmd__save_signals(struct runcmd *rc)
+{
+	sigemptyset(&rc->ignored);
+	for (size_t i = 0; i < sizeof(runcmd_signals) / sizeof(runcmd_signals[0]); i++) {
+		struct sigaction old;
+
+		if (!sigaction(runcmd_signals[i], NULL, &old) && old.sa_handler == SIG_IGN)
+			sigaddset(&rc->ignored, runcmd_signals[i]);
+	}
+	sigprocmask(SIG_SETMASK, NULL, &rc->mask);
+}
+
 /*
  * The child: wait for the parent's go (EOF without it: natwho is gone, do
- * not run CMD untraced), become the user natwho was started as, undo
- * natwho's signal settings, exec.  On failure, send errno up the ex pipe.
+ * not run CMD untraced), become the user natwho was started as, give back
+ * the signal settings natwho started with, exec.  On failure, send errno
+ * up the ex pipe.
  */
-static void __attribute__((noreturn)) runcmd_child(const int go[2], const int ex[2], int out_fd,
-							 char *const argv[])
+static void __attribute__((noreturn)) runcmd_child(const struct runcmd *rc, const int go[2],
+						   const int ex[2], int out_fd, char *const argv[])
 {
 	int go_rd = go[0], err_wr = ex[1];
-	sigset_t none;
 	ssize_t n;
 	char go_byte;
 	int e;
@@ -39,10 +54,10 @@ static void __attribute__((noreturn)) runcmd_child(const int go[2], const int ex
 	while (n < 0 && errno == EINTR);
 	if (n != 1 || go_byte != RUNCMD_GO)
 		_exit(127);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (size_t i = 0; i < sizeof(runcmd_signals) / sizeof(runcmd_signals[0]); i++)
+		signal(runcmd_signals[i], sigismember(&rc->ignored, runcmd_signals[i]) ? SIG_IGN :
+											 SIG_DFL);
+	sigprocmask(SIG_SETMASK, &rc->mask, NULL);
 	if ((out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) ||
 	    setresgid(getgid(), getgid(), getgid()) || setresuid(getuid(), getuid(), getuid())) {
 		e = errno;
@@ -95,8 +110,10 @@ int runcmd__start(struct runcmd *rc, char *const argv[], int out_fd, runcmd_hook
 	struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_NOCLDSTOP | SA_RESTART };
 	int go[2] = { -1, -1 }, ex[2] = { -1, -1 }, ret = 0;
 
-	memset(rc, 0, sizeof(*rc));
-	rc->argv = argv;
+	rc->pid = 0;
+	rc->status = 0;
+	rc->reaped = false;
+	rc->argv = argv; /* the signals saved at start are kept */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGCHLD, &sa, NULL);
 	if (pipe2(go, O_CLOEXEC) || pipe2(ex, O_CLOEXEC)) {
@@ -113,7 +130,7 @@ int runcmd__start(struct runcmd *rc, char *const argv[], int out_fd, runcmd_hook
 		goto cleanup;
 	}
 	if (rc->pid == 0)
-		runcmd_child(go, ex, out_fd, argv);
+		runcmd_child(rc, go, ex, out_fd, argv);
 	close(ex[1]);
 	ex[1] = -1;
 	ret = before_exec ? before_exec(ctx, rc->pid) : 0;

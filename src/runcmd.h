@@ -6,7 +6,7 @@
  * runcmd__start() forks; the child waits until the parent has registered it
  * (@before_exec: e.g. put its pid in the process tree, src/proctree.h) and
  * only then drops natwho's effective ids for the real ones, restores the
- * signal dispositions natwho changed, and execs CMD with natwho's
+ * signal dispositions and mask natwho started with, and execs CMD with natwho's
  * environment.  So CMD's first connection happens after the capture is
  * attached and CMD is tracked.  CMD stays in natwho's process group: it
  * keeps the terminal, and a Ctrl-C reaches it directly.
@@ -14,6 +14,7 @@
 #ifndef NW_RUNCMD_H
 #define NW_RUNCMD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -23,14 +24,23 @@ struct runcmd {
 	pid_t pid; /* 0: not started */
 	int status; /* wait status, once reaped */
 	bool reaped;
+	sigset_t ignored; /* of the signals natwho handles, those ignored when it started */
+	sigset_t mask; /* the signal mask natwho started with */
 };
+
+/*
+ * Note the signal settings natwho started with, before it changes any:
+ * CMD gets them back (a job started with SIGINT ignored, as a script's
+ * background job is, keeps it ignored under natwho too).
+ */
+void runcmd__save_signals(struct runcmd *rc);
 
 /* Called in the parent with CMD's pid before it execs; non-zero cancels. */
 typedef int (*runcmd_hook)(void *ctx, pid_t pid);
 
 /*
  * Start @argv[0] (found in PATH) with @out_fd as its stdout (-1: natwho's;
- * with `-w -` natwho's stdout is the capture).  Returns 0 once CMD runs;
+ * with `-w -` or `-o json` natwho's stdout is for a program to read).  Returns 0 once CMD runs;
  * -errno with one line in @err when it could not start: the fork failed,
  * @before_exec failed (CMD killed and reaped), or the exec failed (the
  * child exited 127 for a missing command, 126 otherwise, and is reaped).

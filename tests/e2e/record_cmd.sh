@@ -7,8 +7,10 @@
 # --no-children the other client shows too; the replay's JSON equals the
 # live JSON; a signal to natwho reaches CMD; a CMD that cannot run gives
 # 127; CMD keeps natwho's environment; the replay needs no root; a ruleset
-# change while recording replays at the same point; -w - keeps stdout for
-# the capture alone; a capture file overwritten becomes mode 600.
+# change while recording replays at the same point; -w - and -o json keep
+# stdout for the capture or the JSON alone; signals ignored at start stay
+# ignored for CMD; -w - with its reader gone still runs CMD; a capture file
+# overwritten becomes mode 600.
 NW_P=nwr$$-
 . "$(dirname "$0")/../lib/e2e.sh"
 
@@ -172,3 +174,35 @@ grep -q '"type":"verdict"' "$TMP/std.err" || fail "-w -: no verdict on stderr"
 "$NATWHO" -r - -o json <"$TMP/std.cap" | jq -c . | diff "$TMP/std-live.json" - ||
 	fail "-w -: the capture on stdout does not replay as what stderr showed"
 echo "ok: -w - writes the capture to stdout, the records to stderr"
+
+# -o json: CMD's stdout goes to stderr, so that stdout is JSON lines only.
+run_cmd "$TMP/jout.json" "$TMP/jout.err" -o json -- \
+	sh -c "echo cmd-says-hello; $CONNECT connect $CLUSTER_IP_MYSQL 3306"
+[ "$RC" = 0 ] || fail "-o json -- CMD: exit $RC: $(cat "$TMP/jout.err")"
+jq -c . "$TMP/jout.json" >/dev/null ||
+	fail "-o json -- CMD: stdout is not only JSON lines: $(head -c 300 "$TMP/jout.json")"
+grep -qx 'cmd-says-hello' "$TMP/jout.err" || fail "-o json -- CMD: CMD's stdout is not on stderr"
+expect_json "$TMP/jout.json" "-o json -- CMD: its connection" ".type==\"conn\" and .orig.dport==3306"
+echo "ok: -o json -- CMD keeps stdout for JSON, CMD's stdout on stderr"
+
+# A SIGINT and SIGTERM ignored when natwho started (a script's background
+# job) stay ignored for CMD, as they would be without natwho.
+RC=0
+timeout --foreground 60 nsenter --net="/var/run/netns/$NODE" -- sh -c \
+	'trap "" INT TERM; exec "$0" -- sh -c "kill -INT \$\$; kill -TERM \$\$; exit 7"' "$NATWHO" \
+	>"$TMP/ign.out" 2>"$TMP/ign.err" || RC=$?
+[ "$RC" = 7 ] || fail "CMD under natwho with SIGINT/SIGTERM ignored: exit $RC, want 7 (it kept them ignored)"
+echo "ok: signals ignored at start stay ignored for CMD"
+
+# The reader of -w - gone before tracing starts: CMD still runs (untraced)
+# and its status is natwho's.
+{
+	RC=0
+	timeout --foreground 60 nsenter --net="/var/run/netns/$NODE" -- "$NATWHO" -w - -- \
+		sh -c 'echo cmd-ran >&2; exit 5' 2>"$TMP/gone.err" || RC=$?
+	echo "$RC" >"$TMP/gone.rc"
+} | true
+[ "$(cat "$TMP/gone.rc")" = 5 ] ||
+	fail "-w - with its reader gone: exit $(cat "$TMP/gone.rc"), want CMD's 5: $(cat "$TMP/gone.err")"
+grep -qx 'cmd-ran' "$TMP/gone.err" || fail "-w - with its reader gone: CMD did not run"
+echo "ok: -w - with its reader gone still runs CMD and returns its status"
