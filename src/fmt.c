@@ -299,6 +299,54 @@ int fmt__vsnprintf(char *buf, size_t len, const char *fmt, va_list ap)
 	return o.n > INT_MAX ? -1 : (int)o.n;
 }
 
+/*
+ * The length of the well-formed UTF-8 sequence (RFC 3629: no overlong form,
+ * no surrogate, nothing above U+10FFFF) that starts with the byte >= 0x80
+ * at @p, or 0.  Stops at the first byte that does not fit, so a NUL ends it.
+ */
+size_t fmt__utf8_len(const unsigned char *p)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		return p[1] >= lo && p[1] <= hi ? 2 : 0;
+	if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		lo = p[0] == 0xe0 ? 0xa0 : lo;
+		hi = p[0] == 0xed ? 0x9f : hi;
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		lo = p[0] == 0xf0 ? 0x90 : lo;
+		hi = p[0] == 0xf4 ? 0x8f : hi;
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
+				       (p[3] & 0xc0) == 0x80 ?
+			       4 :
+			       0;
+	}
+	return 0;
+}
+
+char *fmt__clean(char *s)
+{
+	unsigned char *r = (unsigned char *)s, *w = r;
+
+	while (*r) {
+		size_t u = *r >= 0x80 ? fmt__utf8_len(r) : 1;
+
+		if (u == 1 && *r >= 0x20 && *r != 0x7f) {
+			*w++ = *r++;
+		} else if (u > 1 && !(u == 2 && r[0] == 0xc2 && r[1] <= 0x9f)) {
+			memmove(w, r, u); /* a character, not a C1 control */
+			w += u, r += u;
+		} else {
+			*w++ = '?'; /* a control, or a byte that is not UTF-8 */
+			r += u ? u : 1;
+		}
+	}
+	*w = '\0';
+	return s;
+}
+
 int fmt__snprintf(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;

@@ -28,5 +28,20 @@ size_t fmt__u64(char *b, uint64_t v);
 void fmt__2dig(char *p, unsigned v);
 int fmt__snprintf(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * The length of the well-formed UTF-8 sequence (RFC 3629: no overlong form,
+ * no surrogate, nothing above U+10FFFF) that starts with the byte >= 0x80
+ * at @p, or 0.  Stops at the first byte that does not fit, so a NUL ends it.
+ */
+size_t fmt__utf8_len(const unsigned char *p);
+/*
+ * @s made safe for a terminal, in place: every control character (C0,
+ * DEL, C1: U+0080-U+009F) and every byte that is not part of well-formed
+ * UTF-8 becomes one '?', so that text from outside (a process's name, a
+ * snapshot's, a replayed capture's) cannot move the cursor, recolour the
+ * screen or start a line of its own, whatever the terminal's encoding.
+ * Returns @s.
+ */
+char *fmt__clean(char *s);
 
 #endif /* NATWHO_FMT_H */

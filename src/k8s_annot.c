@@ -181,7 +181,7 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 		break;
 	default: fmt__snprintf(buf, len, "%s is not a known Service address, no translation", target);
 	}
-	return buf;
+	return fmt__clean(buf); /* names from a snapshot or a capture: outside text */
 }
 
 static void kref__print(struct out *o, const char *key, const struct k8s_ref *r)
@@ -238,7 +238,7 @@ void k8s_annot__print(struct out *o, const struct k8s_annot *a, const char *reas
 
 			fmt__snprintf(from, sizeof(from), ", from pod %s/%s", a->source.ns,
 				      a->source.name);
-			out__text_str(o, from);
+			out__text_str(o, fmt__clean(from));
 		}
 		return;
 	}

@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include "fmt.h"
 #include "k8s_int.h"
 #include "sink.h"
 #include "parse.h"
@@ -257,10 +258,14 @@ static void kaudit__print(struct out *o, const struct kdnat *d, const struct kta
 	char rule[1024], target[800], num[4];
 
 	if (o->mode == OUT_TEXT) {
+		char line[4096];
+
 		kaudit__rule_str(d, rule, sizeof(rule));
 		kaudit__target_str(t, target, sizeof(target));
-		out__text(o, "SHADOW %s %s %s: %s", rule, certain ? "shadows" : "may shadow",
-			  target, why);
+		/* rule text and names from outside: fmt__clean() */
+		fmt__snprintf(line, sizeof(line), "SHADOW %s %s %s: %s", rule,
+			      certain ? "shadows" : "may shadow", target, why);
+		out__text_str(o, fmt__clean(line));
 		out__record_end(o);
 		return;
 	}

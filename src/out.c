@@ -320,33 +320,6 @@ static inline bool json_plain(unsigned char ch)
 }
 
 /*
- * The length of the well-formed UTF-8 sequence (RFC 3629: no overlong form,
- * no surrogate, nothing above U+10FFFF) that starts with the byte >= 0x80
- * at @p, or 0.  Stops at the first byte that does not fit, so a NUL ends it.
- */
-static size_t utf8_len(const unsigned char *p)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		return p[1] >= lo && p[1] <= hi ? 2 : 0;
-	if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		lo = p[0] == 0xe0 ? 0xa0 : lo;
-		hi = p[0] == 0xed ? 0x9f : hi;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		lo = p[0] == 0xf0 ? 0x90 : lo;
-		hi = p[0] == 0xf4 ? 0x8f : hi;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
-				       (p[3] & 0xc0) == 0x80 ?
-			       4 :
-			       0;
-	}
-	return 0;
-}
-
-/*
  * Write @s as the inside of a JSON string literal through @emit: plain runs
  * and well-formed UTF-8 in one piece, escapes in between.  A byte that is
  * not part of well-formed UTF-8 (a comm the kernel cut inside a character,
@@ -364,7 +337,7 @@ static void json_escape(const char *s, void (*emit)(void *, const char *, size_t
 
 		if (json_plain(ch))
 			continue;
-		if (ch >= 0x80 && (u = utf8_len((const unsigned char *)p))) {
+		if (ch >= 0x80 && (u = fmt__utf8_len((const unsigned char *)p))) {
 			p += u - 1;
 			continue;
 		}

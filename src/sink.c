@@ -175,19 +175,13 @@ static void print_endpoint(struct out *o, const struct conn *c, const char *key,
 	out__obj_close(o);
 }
 
-/*
- * @comm for a terminal: a process names itself, so bytes that would move
- * the cursor, clear the screen or start a line of their own (C0 controls,
- * DEL) are shown as '?'.  JSON escapes them instead.
- */
+/* @comm for a terminal: a process names itself (fmt__clean()).  JSON
+ * escapes it instead. */
 static const char *text_comm(const char *comm, char *buf)
 {
-	size_t i;
-
-	for (i = 0; i < NW_COMM_LEN - 1 && comm[i]; i++)
-		buf[i] = (unsigned char)comm[i] < 0x20 || comm[i] == 0x7f ? '?' : comm[i];
-	buf[i] = '\0';
-	return buf;
+	memcpy(buf, comm, NW_COMM_LEN - 1);
+	buf[NW_COMM_LEN - 1] = '\0';
+	return fmt__clean(buf);
 }
 
 /*

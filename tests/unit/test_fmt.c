@@ -237,6 +237,31 @@ static void test_2dig(void **state)
 	}
 }
 
+/* fmt__clean(): controls (C0, DEL, C1 in UTF-8) as '?', other text as is. */
+static void test_clean(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "mysql", "mysql" },
+		{ "", "" },
+		{ "a\x1b[31mb\n\r\t\x7f", "a?[31mb????" },
+		{ "\xc2\x9b" "2J\xc2\x80\xc2\x9f", "?2J??" }, /* C1 CSI, first and last C1 */
+		{ "caf\xc3\xa9 \xc2\xa0 \xc2\x7f", "caf\xc3\xa9 \xc2\xa0 ??" }, /* é, NBSP kept */
+		{ "\x9b\xc2", "??" }, /* not UTF-8: a raw C1 CSI for an 8-bit terminal */
+		{ "\xe2\x82\xac\xf0\x9f\x98\x80\xe2\x82", "\xe2\x82\xac\xf0\x9f\x98\x80??" }, /* cut: each byte */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[64];
+
+		snprintf(buf, sizeof(buf), "%s", cases[i].in);
+		assert_ptr_equal(fmt__clean(buf), buf);
+		assert_string_equal(buf, cases[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_random_against_snprintf),
 		cmocka_unit_test(test_u64_against_snprintf),
 		cmocka_unit_test(test_2dig),
+		cmocka_unit_test(test_clean),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,59 @@ static void test_incident_iptables(void **state)
 	kindex__free(idx);
 }
 
+/* Every occurrence of @from in @s replaced by @to: a new string. */
+static char *replaced(const char *s, const char *from, const char *to)
+{
+	size_t n = 0, fl = strlen(from), tl = strlen(to);
+	char *out, *w;
+
+	for (const char *p = strstr(s, from); p; p = strstr(p + fl, from))
+		n++;
+	out = malloc(strlen(s) + n * tl + 1);
+	assert_non_null(out);
+	for (w = out; *s;) {
+		if (!strncmp(s, from, fl)) {
+			memcpy(w, to, tl);
+			w += tl, s += fl;
+		} else {
+			*w++ = *s++;
+		}
+	}
+	*w = '\0';
+	return out;
+}
+
+/*
+ * Names are outside text: a snapshot (or a replayed capture) whose pod
+ * name carries a terminal escape, a newline and a C1 CSI cannot recolour
+ * the screen or forge a line: the reason and the text show '?' for each.
+ */
+static void test_names_cleaned(void **state)
+{
+	size_t len;
+	char *snap = kt_fixture("snapshot.json", &len), *evil, *text;
+	struct kindex *idx = kindex__new();
+	struct k8s_annot a;
+
+	(void)state;
+	evil = replaced(snap, "\"mysql-b-0\"", "\"b\\u001b[31mRED\\nFAKE\\u009b2J\\u007f\"");
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save.txt");
+	kt_add_str_ok(idx, KSRC_SNAPSHOT, evil);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_string_equal(a.landed.name, "b\x1b[31mRED\nFAKE\xc2\x9b" "2J\x7f"); /* kept as is */
+	text = kt_text(&a);
+	assert_non_null(strstr(text, "landed on pod b/b?[31mRED?FAKE?2J? via hostPort 3306"));
+	for (const char *p = text; *p; p++)
+		assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+	assert_null(strstr(text, "\xc2\x9b"));
+	free(text);
+	kindex__free(idx);
+	free(evil);
+	free(snap);
+}
+
 /*
  * A Service that selects no ready pod: its EndpointSlice lists no ports and
  * no endpoints, kube-proxy rejects its connections, so one translated
@@ -1063,6 +1116,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_incident_iptables),
+		cmocka_unit_test(test_names_cleaned),
 		cmocka_unit_test(test_incident_rules_only),
 		cmocka_unit_test(test_ok_endpoint),
 		cmocka_unit_test(test_not_ready_endpoint),
