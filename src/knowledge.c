@@ -390,18 +390,29 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 	return 0;
 }
 
-/*
- * Take ownership of @data as source @name.  1 when it changed; 0 if it is
- * the same as now, or as a version the last rebuild found unusable.
- */
-static int kn_store(struct knowledge *k, enum ksrc_kind kind, const char *name, char *data,
-		    size_t len)
+/* Source @name, added last (-r's own --k8s files) or not: its index, or
+ * k->nsrc.  A file given to -r never stands for a recorded source of the
+ * same name, nor the other way round. */
+static int kn_find(const struct knowledge *k, const char *name, bool last)
 {
-	uint64_t h = ksrc__hash(kind, data, len);
 	int i;
 
-	for (i = 0; i < k->nsrc && strcmp(k->src[i].name, name); i++)
+	for (i = 0; i < k->nsrc && (k->src[i].last != last || strcmp(k->src[i].name, name)); i++)
 		;
+	return i;
+}
+
+/*
+ * Take ownership of @data as source @name (@last: see kn_find()).  1 when
+ * it changed; 0 if it is the same as now, or as a version the last rebuild
+ * found unusable.
+ */
+static int kn_store(struct knowledge *k, enum ksrc_kind kind, const char *name, bool last,
+		    char *data, size_t len)
+{
+	uint64_t h = ksrc__hash(kind, data, len);
+	int i = kn_find(k, name, last);
+
 	if (i < k->nsrc && (k->src[i].hash == h || k->src[i].bad_hash == h)) {
 		free(data); /* the same, or the same unusable answer again */
 		return 0;
@@ -413,6 +424,7 @@ static int kn_store(struct knowledge *k, enum ksrc_kind kind, const char *name, 
 		}
 		k->nsrc++;
 		snprintf(k->src[i].name, sizeof(k->src[i].name), "%s", name);
+		k->src[i].last = last;
 	}
 	if (k->src[i].prev) { /* two versions since the last rebuild */
 		free(k->src[i].data);
@@ -434,20 +446,19 @@ static int kn_store(struct knowledge *k, enum ksrc_kind kind, const char *name, 
  * replay drops it at the same point. */
 static int kn_drop(struct knowledge *k, const char *name)
 {
-	for (int i = 0; i < k->nsrc; i++) {
-		enum ksrc_kind kind = k->src[i].kind;
+	int i = kn_find(k, name, false); /* a recorded or node source */
+	enum ksrc_kind kind;
 
-		if (strcmp(k->src[i].name, name))
-			continue;
-		free(k->src[i].data);
-		free(k->src[i].prev);
-		k->src[i] = k->src[--k->nsrc];
-		memset(&k->src[k->nsrc], 0, sizeof(k->src[k->nsrc]));
-		if (k->on_source)
-			k->on_source(k->on_source_ctx, kind, name, "", 0);
-		return 1;
-	}
-	return 0;
+	if (i == k->nsrc)
+		return 0;
+	kind = k->src[i].kind;
+	free(k->src[i].data);
+	free(k->src[i].prev);
+	k->src[i] = k->src[--k->nsrc];
+	memset(&k->src[k->nsrc], 0, sizeof(k->src[k->nsrc]));
+	if (k->on_source)
+		k->on_source(k->on_source_ctx, kind, name, "", 0);
+	return 1;
 }
 
 static bool kn_blank(const char *data, size_t len)
@@ -467,7 +478,7 @@ static int kn_update(struct knowledge *k, enum ksrc_kind kind, const char *name,
 		free(data);
 		return kn_drop(k, name);
 	}
-	return kn_store(k, kind, name, data, len);
+	return kn_store(k, kind, name, false, data, len);
 }
 
 static int legacy_nat_present(void *arg)
@@ -618,7 +629,7 @@ static int kn_kubectl_sync(struct knowledge *k)
 		k->kubectl_warned = true;
 		return 0;
 	}
-	return kn_store(k, KSRC_SNAPSHOT, "kubectl", out, len) > 0;
+	return kn_store(k, KSRC_SNAPSHOT, "kubectl", false, out, len) > 0;
 }
 
 static int kn_load_files(struct knowledge *k)
@@ -638,13 +649,10 @@ static int kn_load_files(struct knowledge *k)
 			return rerr == -E2BIG ? NW_EXIT_BADINPUT : NW_EXIT_RUNTIME;
 		}
 		snprintf(name, sizeof(name), "%s", k->opts.files[i]);
-		if (kn_store(k, KSRC_SNAPSHOT, name, data, len) < 0) {
+		if (kn_store(k, KSRC_SNAPSHOT, name, k->opts.files_last, data, len) < 0) {
 			nw_err("too many --k8s sources");
 			return NW_EXIT_USAGE;
 		}
-		for (int j = 0; j < k->nsrc; j++)
-			if (!strcmp(k->src[j].name, name))
-				k->src[j].last = k->opts.files_last;
 	}
 	return 0;
 }
@@ -693,7 +701,7 @@ static int kn_kubectl_poll(struct knowledge *k, uint64_t now)
 	status = reap(a->pid);
 	a->pid = 0;
 	if (done == 1 && status == 0) { /* kn_rebuild() judges what it says */
-		changed = kn_store(k, KSRC_SNAPSHOT, "kubectl", a->buf, a->len) > 0;
+		changed = kn_store(k, KSRC_SNAPSHOT, "kubectl", false, a->buf, a->len) > 0;
 		a->buf = NULL;
 		k->kubectl_warned = false;
 	} else if (!k->kubectl_warned) {
@@ -831,7 +839,7 @@ int knowledge__put(struct knowledge *k, enum ksrc_kind kind, const char *name, c
 		return -ENOMEM;
 	memcpy(copy, data, len);
 	copy[len] = '\0';
-	changed = kn_store(k, kind, name, copy, len);
+	changed = kn_store(k, kind, name, false, copy, len);
 	if (changed < 0)
 		return changed;
 	return changed ? kn_rebuild(k, false) : 0;

@@ -308,6 +308,8 @@ static int run_loop(struct app *app)
 			}
 		}
 		knowledge__tick(&app->kn, now);
+		/* once had knowledge: its counts apply (replay_source() too) */
+		app->stats.k8s |= knowledge__index(&app->kn) != NULL;
 		if (record__tick(app->rec, now))
 			break; /* a capture write error: reported by stop_record() */
 	}
@@ -825,7 +827,7 @@ static int finish(struct app *app)
 		nw_warn("cannot read the missed-join counter: the count below may be short");
 	app->stats.end_ns = nw_now_ns(CLOCK_REALTIME);
 	app->stats.backend = capture__backend(&app->cap);
-	app->stats.k8s |= knowledge__index(&app->kn) != NULL; /* once had knowledge: counts apply */
+	app->stats.k8s |= knowledge__index(&app->kn) != NULL; /* as run_loop() */
 	/* What is pending first: on a stalled reader that is also stderr's,
 	 * the text summary would wait for it (stderr_off_if_output()). */
 	output_stop = true;

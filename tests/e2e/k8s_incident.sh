@@ -49,6 +49,22 @@ expect_json "$TMP/re.json" "replay + --k8s FILE: the recorded pod names the addr
 expect_no_json "$TMP/re.json" "replay + --k8s FILE: today's pod does not rename it" \
 	".type==\"conn\" and .k8s.landed.name==\"intruder-0\""
 
+# ... also a file of the same path as a snapshot the capture recorded (the
+# snapshot updated after the repro): it adds, not taken for the recorded one.
+jq '.items |= map(select(.kind != "Pod" or .metadata.name != "mysql-b-0"))' "$SNAP" \
+	>"$TMP/then.json"
+nw_natwho_start "$TMP/then.out" "$TMP/then.err" -o json -c 1 --port 3306 -4 \
+	--k8s "$TMP/then.json" -w "$TMP/then.nwcap"
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null
+wait_natwho 10
+expect_no_json "$TMP/then.out" "recorded without pod b/mysql-b-0: not named live" \
+	".type==\"conn\" and .k8s.landed.name==\"mysql-b-0\""
+cp "$SNAP" "$TMP/then.json"
+"$NATWHO" -r "$TMP/then.nwcap" --k8s "$TMP/then.json" -o json >"$TMP/then-re.json" 2>/dev/null ||
+	fail "replay with --k8s of a recorded snapshot's path: exit $?"
+expect_json "$TMP/then-re.json" "replay + --k8s FILE of a recorded path: the file's pod names it" \
+	".orig.dst==\"$CLUSTER_IP_MYSQL\" and .k8s.landed.name==\"mysql-b-0\""
+
 # --mismatch-only: the ok connection is hidden (and counted), text tags it.
 nw_natwho_start "$TMP/mm.txt" "$TMP/mm.err" --mismatch-only --k8s "$SNAP"
 nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null

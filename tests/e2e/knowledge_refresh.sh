@@ -8,7 +8,9 @@
 #   - while a slow dump runs, events are still drained (no loss behind an
 #     8 KiB ring);
 #   - a rule dump that hangs (and leaves a child holding its pipe) is given
-#     up after its 10 s and killed with everything it started.
+#     up after its 10 s and killed with everything it started;
+#   - every rule removed: the summary keeps the knowledge's counts, as the
+#     replay's does.
 NW_P=nwk$$-
 . "$(dirname "$0")/../lib/e2e.sh"
 
@@ -106,3 +108,25 @@ grep -q "iptables-save: Connection timed out" "$TMP/audit.err" ||
 sleep 0.2
 ! pgrep -f "sleep 31.$$" >/dev/null || fail "the hung dump's processes outlived it"
 echo "ok: a hung dump timed out after ${took} s, its processes killed"
+
+# Every NAT rule gone while natwho runs: the knowledge goes, and the
+# summary still counts by what it had (its "MISMATCH, not shown" part), as
+# the replay of the same run does.
+nw_natwho_start "$TMP/gone.txt" "$TMP/gone.err" -w "$TMP/gone.cap" --backend netfilter
+sleep 1
+for t in iptables ip6tables; do
+	nw_in "$NODE" "$t" -t nat -F && nw_in "$NODE" "$t" -t nat -X || fail "$t: flush"
+done
+for i in $(seq 1 100); do
+	grep -q "knowledge changed" "$TMP/gone.err" && break
+	sleep 0.1
+done
+grep -q "knowledge changed" "$TMP/gone.err" || fail "the rules' removal was not picked up in 10 s"
+kill -INT "$NATWHO_PID"
+wait_natwho 5 || fail "natwho exit $?"
+live=$(grep '^natwho: .* events, ' "$TMP/gone.err" | sed 's/ in [0-9.]*s.*//')
+replay=$("$NATWHO" -r "$TMP/gone.cap" 2>&1 >/dev/null | grep '^natwho: .* events, ' |
+	sed 's/ in [0-9.]*s.*//')
+case $live in *MISMATCH*) ;; *) fail "the knowledge gone: the live summary dropped its counts: $live" ;; esac
+[ "$live" = "$replay" ] || fail "live summary '$live', replay's '$replay'"
+echo "ok: knowledge gone mid-run: the summary keeps its counts, as the replay's"
