@@ -427,6 +427,25 @@ static int check_modes(const struct nw_opts *o, const char *live, bool children)
 	return NW_EXIT_USAGE;
 }
 
+/* The long options that @len bytes of @name abbreviate, into @buf ("--a,
+ * --b"); how many. */
+static int abbreviated(const char *name, size_t len, char *buf, size_t buflen)
+{
+	size_t used = 0;
+	int n = 0;
+
+	buf[0] = '\0';
+	for (const struct option *lo = long_opts; lo->name; lo++) {
+		if (strncmp(lo->name, name, len))
+			continue;
+		if (used < buflen)
+			used += (size_t)snprintf(buf + used, buflen - used, "%s--%s", n ? ", " : "",
+						 lo->name);
+		n++;
+	}
+	return n;
+}
+
 /*
  * getopt_long() failed with @c ('?' or ':'); @last is the element it
  * finished with ("-" when it is still inside a cluster like "-xq"): a long
@@ -436,11 +455,14 @@ static int bad_option(int c, const char *last)
 {
 	if (!strncmp(last, "--", 2) && last[2]) {
 		int n = (int)strcspn(last, "=");
+		char which[256];
 
 		if (c == ':')
 			nw_err("missing value for option '%.*s'; try 'natwho --help'", n, last);
 		else if (optopt && last[n]) /* a known option that takes no value */
 			nw_err("option '%.*s' takes no value; try 'natwho --help'", n, last);
+		else if (abbreviated(last + 2, (size_t)n - 2, which, sizeof(which)) > 1)
+			nw_err("ambiguous option '%.*s': %s?", n, last, which);
 		else
 			nw_err("unknown option '%.*s'; try 'natwho --help'", n, last);
 	} else if (c == ':') {

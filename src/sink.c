@@ -313,6 +313,13 @@ static const char *reason_of(struct sink *s, const struct k8s_annot *a)
 	return r->text;
 }
 
+/* fentry/kprobe saw conntrack drop the entry at its insert: the connection
+ * never went anywhere (JSON "confirm":"dropped"). */
+static bool conn_dropped(const struct conn *c)
+{
+	return (c->flags & NW_EF_VERDICT) && !c->verdict;
+}
+
 /* The bytes of @key that can differ: the annotation, last, only with one. */
 static size_t tail_key_len(const struct sink_tail_key *key)
 {
@@ -338,6 +345,7 @@ static void tail_key(const struct sink *s, const struct conn *c, struct sink_tai
 		}
 		memcpy(key->dst, c->orig.dst, sizeof(key->dst));
 		key->dport = c->orig.dport;
+		key->verdict = conn_dropped(c);
 		if (c->snat) {
 			memcpy(key->seen, c->seen_as.addr, sizeof(key->seen));
 			key->seen_port = c->seen_as.port;
@@ -408,6 +416,8 @@ static void print_path(struct sink *s, const struct conn *c)
 			out__text_col(o, conn__ep_str(c, c->seen_as.addr, c->seen_as.port, b, sizeof(b)),
 				      0, ")");
 		}
+		if (conn_dropped(c))
+			out__text_str(o, " (dropped by conntrack at its insert)");
 		if (c->k8s)
 			k8s_annot__print(o, c->k8s, reason_of(s, c->k8s));
 	} else {

@@ -54,6 +54,8 @@ expect_exit 2 "--children and --no-children: give one, once" --children --no-chi
 expect_exit 2 "'/proc/self/ns/pid' is not a network namespace" --netns /proc/self/ns/pid -d 1
 expect_exit 2 "unknown option '--bogus'" --bogus
 expect_exit 2 "unknown option '-z'" -z
+expect_exit 2 "ambiguous option '--p': --port, --proto, --pid, --pod, --pod-uid?" --p 1
+expect_exit 2 "ambiguous option '--no': --no-rules, --no-children?" --no
 expect_exit 2 "missing value for option '--port'" --port
 expect_exit 2 "unknown option '-x'" -qx
 expect_exit 2 "unknown option '-x'" -xq # getopt is still inside the cluster

@@ -307,6 +307,8 @@ static void tail_reuse(enum out_mode mode)
 			c.proto = IPPROTO_TCP;
 		if (k == 16) /* an IPv6 source of the IPv4 one's bytes, then that one */
 			memcpy(c.orig.src, conns[0].orig.src, sizeof(c.orig.src));
+		if (k == 1 || k == 2) /* route 0's, accepted, then dropped, at the insert */
+			c.flags |= NW_EF_VERDICT, c.verdict = k == 1;
 		/* what a sink without kept pieces writes, at the widths of this one */
 		wf = open_memstream(&want, &wlen);
 		assert_non_null(wf);
@@ -380,6 +382,35 @@ static void test_comm_controls(void **state)
 	free(buf);
 	buf = render_one(s, OUT_JSON, &c, &len);
 	assert_non_null(strstr(buf, "\"comm\":\"a\\nb\\u001b[2J\\r\\u007f\\tz\""));
+	free(buf);
+	free(s);
+}
+
+/* An entry conntrack dropped at its insert (fentry/kprobe see it): text says
+ * so, as JSON's "confirm":"dropped" does. */
+static void test_dropped_insert(void **state)
+{
+	struct sink *s = malloc(sizeof(*s));
+	struct nw_event e;
+	struct conn c;
+	char *buf;
+	size_t len;
+
+	(void)state;
+	assert_non_null(s);
+	fix_event(0, &e);
+	assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "fentry", &c), 0);
+	c.flags |= NW_EF_VERDICT;
+	c.verdict = 1;
+	buf = render_one(s, OUT_TEXT, &c, &len);
+	assert_null(strstr(buf, "dropped"));
+	free(buf);
+	c.verdict = 0;
+	buf = render_one(s, OUT_TEXT, &c, &len);
+	assert_non_null(strstr(buf, " (dropped by conntrack at its insert)\n"));
+	free(buf);
+	buf = render_one(s, OUT_JSON, &c, &len);
+	assert_non_null(strstr(buf, "\"confirm\":\"dropped\""));
 	free(buf);
 	free(s);
 }
@@ -598,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_text_reuse),
 		cmocka_unit_test(test_json_reuse),
 		cmocka_unit_test(test_comm_controls),
+		cmocka_unit_test(test_dropped_insert),
 		cmocka_unit_test(test_joined_cgroup_without_task),
 		cmocka_unit_test(test_json_utf8),
 		cmocka_unit_test(test_summary_mismatches),
