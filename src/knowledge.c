@@ -26,6 +26,11 @@
 #define KN_KUBECTL_CONTEXT_TIMEOUT_MS 5000
 #define KN_LEGACY_RECHECK_MS 10000
 #define KN_WAIT_MS 50 /* knowledge_opts.wait while a dump runs */
+/* The pipe from a command: what it can write between two reads (a rule
+ * dump's wait, a tick of the tracing loop for kubectl refreshes).  64 KiB
+ * per tick read a big cluster's snapshot at about 1 MB/s; 1 MiB is
+ * fs.pipe-max-size's default. */
+#define KN_PIPE_BYTES (1 << 20)
 
 struct kn_async {
 	pid_t pid;
@@ -101,6 +106,7 @@ static pid_t spawn(int netns_fd, char *const argv[], int *out_fd)
 	}
 	close(p[1]);
 	setpgid(pid, pid); /* either side may run first */
+	fcntl(p[0], F_SETPIPE_SZ, KN_PIPE_BYTES); /* else the default: slower, no worse */
 	/* Non-blocking: the caller's poll() decides how long to wait. */
 	if (fcntl(p[0], F_SETFL, O_NONBLOCK)) {
 		close(p[0]);
@@ -705,7 +711,17 @@ static int kn_kubectl_poll(struct knowledge *k, uint64_t now)
 		a->buf = NULL;
 		k->kubectl_warned = false;
 	} else if (!k->kubectl_warned) {
-		nw_warn("kubectl refresh failed: keeping the last snapshot");
+		char why[64];
+
+		if (done == 0)
+			snprintf(why, sizeof(why), "no answer in %d s", KN_KUBECTL_TIMEOUT_MS / 1000);
+		else if (done < 0)
+			snprintf(why, sizeof(why), "%s", strerror(-done));
+		else if (status < 0)
+			snprintf(why, sizeof(why), "killed by a signal");
+		else
+			snprintf(why, sizeof(why), "exit status %d", status);
+		nw_warn("kubectl refresh failed (%s): keeping the last snapshot", why);
 		k->kubectl_warned = true;
 	}
 	kn_async_free(a);

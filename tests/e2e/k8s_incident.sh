@@ -135,6 +135,47 @@ for bad in "echo 'Please enter Username:'" "echo '{\"apiVersion\":\"v1\",\"kind\
 	echo "ok: refresh ($bad): last snapshot kept, one warning, context pinned"
 done
 
+# A refresh of a big cluster's snapshot (40 MB) is taken within the
+# refresh's 20 s: natwho read kubectl's pipe 64 KiB per tick of its loop,
+# about 1 MB/s, and gave every such refresh up.  The first snapshot lacks
+# pod b/mysql-b-0; the refreshed one has it.
+jq '.items |= map(select(.kind != "Pod" or .metadata.name != "mysql-b-0"))' "$SNAP" >"$TMP/small.json"
+head -c 40000000 /dev/zero | tr '\0' x >"$TMP/pad.txt"
+jq -c --rawfile pad "$TMP/pad.txt" '.items[0].metadata.annotations.pad = $pad' "$SNAP" >"$TMP/big.json"
+rm -f "$TMP/pad.txt"
+mkdir -p "$TMP/bstub"
+cat >"$TMP/bstub/kubectl" <<EOS
+#!/bin/sh
+case "\$*" in
+"config current-context"*) echo ctx-a; exit 0 ;;
+esac
+echo get >>"$TMP/bstub/calls"
+if [ "\$(wc -l <"$TMP/bstub/calls")" -eq 1 ]; then exec cat "$TMP/small.json"; fi
+exec cat "$TMP/big.json"
+EOS
+chmod +x "$TMP/bstub/kubectl"
+# Idle and without rules, as a quiet node: natwho's loop then ticks every
+# 50 ms, and read 64 KiB a tick.
+PATH=$TMP/bstub:$PATH nw_natwho_start "$TMP/big.out" "$TMP/big.err" -o json --k8s kubectl \
+	--refresh 1 --no-rules --port 3306 -4
+t0=$(date +%s)
+for i in $(seq 1 120); do # the third get: the big one was read (or given up)
+	[ "$(grep -c '^get' "$TMP/bstub/calls")" -ge 3 ] && break
+	sleep 0.1
+done
+took=$(($(date +%s) - t0))
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null
+kill -INT "$NATWHO_PID"
+wait_natwho 10 || fail "big refresh: natwho exit $?"
+rm -f "$TMP/big.json"
+[ "$(grep -c '^get' "$TMP/bstub/calls")" -ge 3 ] ||
+	fail "a 40 MB kubectl refresh was neither taken nor given up in 12 s"
+grep -q 'kubectl refresh failed' "$TMP/big.out" &&
+	fail "a 40 MB kubectl refresh was given up: $(grep -a warning "$TMP/big.out")"
+expect_json "$TMP/big.out" "the 40 MB refresh taken: its pod names the address" \
+	".type==\"conn\" and .k8s.landed.name==\"mysql-b-0\""
+echo "ok: a 40 MB kubectl refresh taken within ${took} s"
+
 # Control: without the hostPort rules audit finds nothing and exits 0.
 nw_cleanup
 nw_topology_up nohostport

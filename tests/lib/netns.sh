@@ -293,6 +293,8 @@ nw_natwho_start() {
 	shift 2
 	# --netns: the fentry/kprobe backends (a Debian 12 kernel has no
 	# netfilter links) see every namespace; the counts here are the node's.
+	# Emptied first: a file of an earlier run holds "tracing with backend".
+	: >"$err"
 	nsenter --net="/var/run/netns/$NODE" -- "$NATWHO" -v --netns "/var/run/netns/$NODE" "$@" \
 		>"$out" 2>"$err" &
 	NATWHO_PID=$!
