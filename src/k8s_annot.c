@@ -152,6 +152,13 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 			 a->via.not_ready ? " (endpoint not ready)" : "");
 		break;
 	case KW_SVC_NO_NAT: fmt__snprintf(buf, len, "%s, but no translation was seen", target); break;
+	case KW_SVC_STALE_EP:
+		fmt__snprintf(buf, len,
+			      "meant for %s, landed on %s via %s: kube-proxy's rules still list it as "
+			      "an endpoint, the Service's EndpointSlices do not (rules or snapshot "
+			      "out of date)",
+			      target, landed, via);
+		break;
 	case KW_SVC_NO_EPS:
 		fmt__snprintf(buf, len, "%s -> %s via %s; the Service's endpoints are not known", target,
 			 landed, via);

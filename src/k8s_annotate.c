@@ -338,7 +338,9 @@ static void kannot__landed(const struct kindex *idx, const struct conn *c, const
 	a->landed.port = c->landed.port;
 	if (nm)
 		kref__name(idx, nm, &a->landed);
-	if (ep && ep->pod_name) {
+	/* the pod the address belongs to first, as the names: an EndpointSlice
+	 * of another snapshot may still name the pod it had */
+	if (ep && ep->pod_name && a->landed.kind != K8S_KIND_POD) {
 		a->landed.kind = K8S_KIND_POD;
 		a->landed.ns = ep->pod_ns;
 		a->landed.name = ep->pod_name;
@@ -479,6 +481,13 @@ static void kannot__verdict(const struct kindex *idx, const struct conn *c, uint
 		}
 	} else if (!c->dnat) {
 		a->why = KW_SVC_NO_NAT;
+	} else if (ep && ep->origin != KO_SNAPSHOT && a->landed.kind == K8S_KIND_POD &&
+		   (idx->svcports.v[sp].ep_origins & 1u << KO_SNAPSHOT)) {
+		/* kube-proxy's rules still send the Service to an address that
+		 * is another pod's by the snapshot, whose slices of the Service
+		 * do not list it: served by what was not asked for */
+		a->verdict = K8S_VERDICT_MISMATCH;
+		a->why = KW_SVC_STALE_EP;
 	} else if (ep) {
 		a->verdict = K8S_VERDICT_OK;
 		a->why = KW_SVC_EP;

@@ -124,6 +124,57 @@ static void test_names_cleaned(void **state)
 }
 
 /*
+ * kube-proxy's rules behind the snapshot: pod a/mysql-a-0 was recreated at
+ * 10.224.1.15 (its Service's EndpointSlice lists that) and 10.224.1.5 is
+ * now pod default/debug-0's, but the rules still DNAT Service a/mysql-a to
+ * 10.224.1.5.  The connection is served by a pod the Service does not
+ * select: MISMATCH (it was OK, "endpoint pod default/debug-0").  Given a
+ * second, older snapshot after it, the address keeps the first one's name
+ * (the older slice's targetRef named it mysql-a-0).
+ */
+static void test_stale_rules(void **state)
+{
+	size_t len;
+	char *snap = kt_fixture("snapshot.json", &len), *moved, *now;
+	struct kindex *idx = kindex__new();
+	struct k8s_annot a;
+
+	(void)state;
+	moved = replaced(snap, "\"10.224.1.5\"", "\"10.224.1.15\"");
+	now = replaced(moved, "\"10.224.0.30\"", "\"10.224.1.5\"");
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save.txt");
+	kt_add_str_ok(idx, KSRC_SNAPSHOT, now);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306,
+		 "10.224.1.5", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_int_equal(a.landed.kind, K8S_KIND_POD);
+	assert_string_equal(a.landed.name, "debug-0");
+	assert_int_equal(a.via.kind, K8S_VIA_SERVICE);
+	assert_reason(&a, "meant for Service a/mysql-a:3306, landed on pod default/debug-0 via "
+			  "KUBE-SVC-VXJIGVIU5VEEI2QQ: kube-proxy's rules still list it as an "
+			  "endpoint, the Service's EndpointSlices do not (rules or snapshot out of "
+			  "date)");
+	/* where the snapshot has the endpoint (the rules caught up): ok */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306,
+		 "10.224.1.15", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_string_equal(a.landed.name, "mysql-a-0");
+	kindex__free(idx);
+
+	idx = kindex__new();
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save.txt");
+	kt_add_str_ok(idx, KSRC_SNAPSHOT, now);
+	kt_add_str_ok(idx, KSRC_SNAPSHOT, snap);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306,
+		 "10.224.1.5", 3306);
+	assert_string_equal(a.landed.name, "debug-0");
+	kindex__free(idx);
+	free(now);
+	free(moved);
+	free(snap);
+}
+
+/*
  * A Service that selects no ready pod: its EndpointSlice lists no ports and
  * no endpoints, kube-proxy rejects its connections, so one translated
  * anywhere went where the Service never sends it: MISMATCH, not "endpoints
@@ -1117,6 +1168,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_incident_iptables),
 		cmocka_unit_test(test_names_cleaned),
+		cmocka_unit_test(test_stale_rules),
 		cmocka_unit_test(test_incident_rules_only),
 		cmocka_unit_test(test_ok_endpoint),
 		cmocka_unit_test(test_not_ready_endpoint),
