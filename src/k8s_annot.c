@@ -151,7 +151,9 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 		fmt__snprintf(buf, len, "%s -> endpoint %s via %s%s", target, landed, via,
 			 a->via.not_ready ? " (endpoint not ready)" : "");
 		break;
-	case KW_SVC_NO_NAT: fmt__snprintf(buf, len, "%s, but no translation was seen", target); break;
+	case KW_SVC_NO_NAT:
+		fmt__snprintf(buf, len, "%s, but no destination translation was seen", target);
+		break;
 	case KW_SVC_STALE_EP:
 		fmt__snprintf(buf, len,
 			      "meant for %s, landed on %s via %s: kube-proxy's rules still list it as "
@@ -163,7 +165,9 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 		fmt__snprintf(buf, len, "%s -> %s via %s; the Service's endpoints are not known", target,
 			 landed, via);
 		break;
-	case KW_NO_NAT: fmt__snprintf(buf, len, "%s, no translation", target); break;
+	case KW_NO_NAT: /* a source translation (masquerade) may have been */
+		fmt__snprintf(buf, len, "%s, no destination translation", target);
+		break;
 	case KW_NAT_RULE: fmt__snprintf(buf, len, "%s -> %s via %s", target, landed, via); break;
 	case KW_NAT_ASTRAY:
 		fmt__snprintf(buf, len,
@@ -186,7 +190,9 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 		fmt__snprintf(buf, len, "%s -> %s, no known rule explains the translation", target,
 			 landed);
 		break;
-	default: fmt__snprintf(buf, len, "%s is not a known Service address, no translation", target);
+	default:
+		fmt__snprintf(buf, len, "%s is not a known Service address, no destination translation",
+			      target);
 	}
 	return fmt__clean(buf); /* names from a snapshot or a capture: outside text */
 }

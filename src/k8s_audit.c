@@ -128,8 +128,9 @@ static void kaudit__order(const struct kreach *r, const struct kkube *k, uint8_t
 			 r->table, r->base);
 	else if (tie)
 		snprintf(buf, len, "table %s chain %s and kube-proxy's table %s chain %s both run "
-			 "at priority %d: the table registered first wins, which no ruleset dump "
-			 "shows", r->table, r->base, k->table, k->base, r->prio);
+			 "at priority %d: the one whose hook was registered last (created, or "
+			 "re-created, last) runs first, which no ruleset dump shows",
+			 r->table, r->base, k->table, k->base, r->prio);
 	else if (r->prio != k->prio)
 		snprintf(buf, len, "table %s chain %s (priority %d) runs before kube-proxy's "
 			 "table %s chain %s (priority %d)",

@@ -550,7 +550,7 @@ static void test_no_translation(void **state)
 	assert_int_equal(a.target.kind, K8S_KIND_POD);
 	assert_string_equal(a.target.name, "mysql-a-0");
 	assert_int_equal(a.via.kind, K8S_VIA_NONE);
-	assert_reason(&a, "pod a/mysql-a-0, no translation");
+	assert_reason(&a, "pod a/mysql-a-0, no destination translation");
 	kindex__free(idx);
 }
 

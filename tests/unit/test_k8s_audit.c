@@ -208,6 +208,10 @@ static void test_legacy_and_nft(void **state)
 	assert_int_equal(r.findings, 1);
 	assert_non_null(strstr(r.buf, "may shadow"));
 	assert_non_null(strstr(r.buf, "a/mysql-a:3306"));
+	/* the kernel puts a hook ahead of those of its priority already there
+	 * (nf_hook_entries_grow()): the later one runs first */
+	assert_non_null(strstr(r.buf, "the one whose hook was registered last (created, or "
+				      "re-created, last) runs first"));
 	free(r.buf);
 	kindex__free(idx);
 }
