@@ -49,7 +49,7 @@ K8S_SRCS := src/kindex.c src/k8s_store.c src/k8s_json.c src/k8s_snapshot.c src/k
 CAPFILE_SRCS := src/capfile.c src/crc32.c src/filter.c src/record.c src/replay.c src/verdict.c
 PURE_SRCS := $(CORE_SRCS) $(K8S_SRCS) $(CAPFILE_SRCS)
 # The loader: BPF, capture, CLI.
-LOADER_SRCS := src/natwho.c src/opts.c src/knowledge.c src/capture.c src/backend_nf.c src/nf_compat.c src/percpu.c \
+LOADER_SRCS := src/natwho.c src/opts.c src/knowledge.c src/nft_nl.c src/capture.c src/backend_nf.c src/nf_compat.c src/percpu.c \
 	src/cgroup.c src/cgroup_path.c \
 	src/backend_confirm.c src/proctree.c src/runcmd.c
 

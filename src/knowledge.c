@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
@@ -20,6 +21,7 @@
 #include "clock.h"
 #include "knowledge.h"
 #include "log.h"
+#include "nft_nl.h"
 
 #define KN_CMD_TIMEOUT_MS 10000
 #define KN_KUBECTL_TIMEOUT_MS 20000
@@ -267,44 +269,6 @@ static int nl_open(void *arg)
 	return *fd < 0 ? -errno : 0;
 }
 
-/* The nf_tables generation id: it moves on every ruleset change, including
- * iptables-nft's.  0 or -errno. */
-static int nft_genid(int fd, uint32_t *gen)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct nfgenmsg nfg;
-	} req = {
-		.nh = { .nlmsg_len = sizeof(req),
-			.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN,
-			.nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1 },
-		.nfg = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 },
-	};
-	char buf[512];
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-	ssize_t n;
-
-	if (send(fd, &req, sizeof(req), 0) < 0 || poll(&pfd, 1, 1000) != 1)
-		return -EIO;
-	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n < (ssize_t)(sizeof(*nh) + sizeof(struct nfgenmsg)) || !NLMSG_OK(nh, (size_t)n) ||
-	    nh->nlmsg_type == NLMSG_ERROR)
-		return -EIO;
-	for (struct nlattr *a = (struct nlattr *)((char *)NLMSG_DATA(nh) + NLMSG_ALIGN(sizeof(struct nfgenmsg)));
-	     (char *)a + sizeof(*a) <= (char *)nh + nh->nlmsg_len && a->nla_len >= sizeof(*a);
-	     a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len))) {
-		if ((a->nla_type & NLA_TYPE_MASK) == NFTA_GEN_ID && a->nla_len >= sizeof(*a) + 4) {
-			uint32_t be;
-
-			memcpy(&be, (char *)a + NLA_HDRLEN, 4);
-			*gen = ntohl(be);
-			return 0;
-		}
-	}
-	return -EIO;
-}
-
 static void kn_warn(void *ctx, const char *msg)
 {
 	(void)ctx;
@@ -514,6 +478,88 @@ static const struct {
 };
 
 #define KN_NDUMPS (sizeof(rule_dumps) / sizeof(rule_dumps[0]))
+#define KN_NFT_TABLES 64 /* tables dumped one by one; more: the whole ruleset */
+
+/* Append the elements of one `nft -j` answer ({"nftables": [...]}) at @d. */
+static int kn_nft_append(char **d, size_t *dlen, size_t *dcap, const char *out, size_t len)
+{
+	const char *open = memchr(out, '[', len), *close = out + len;
+
+	while (close > out && close[-1] != ']')
+		close--;
+	if (!open || close <= open + 1)
+		return open && close == open + 1 ? 0 : -EPROTO; /* [] or not nft's JSON */
+	open++, close--;
+	if (*dlen + 2 + (size_t)(close - open) + 3 > *dcap) {
+		size_t ncap = 2 * (*dlen + 2 + (size_t)(close - open) + 3);
+		char *nd = ncap <= KSRC_MAX_BYTES + 1 ? realloc(*d, ncap) : NULL;
+
+		if (!nd)
+			return ncap > KSRC_MAX_BYTES + 1 ? -E2BIG : -ENOMEM;
+		*d = nd;
+		*dcap = ncap;
+	}
+	if ((*d)[*dlen - 1] != '[')
+		(*d)[(*dlen)++] = ',';
+	memcpy(*d + *dlen, open, (size_t)(close - open));
+	*dlen += (size_t)(close - open);
+	return 0;
+}
+
+/*
+ * `nft -j list ruleset`, less iptables-nft's tables (nft_nl.h): each other
+ * ip, ip6 and inet table listed on its own, the answers joined into one.
+ * Without the netlink socket, or with over KN_NFT_TABLES tables, the whole
+ * ruleset.  0 and *@out as run_cmd_waiting() gives it, or its error.
+ */
+static int kn_nft_dump(struct knowledge *k, char *const whole_argv[], char **out, size_t *len)
+{
+	struct nft_nl_table *tables = NULL;
+	static const char *const fams[] = { [NFPROTO_INET] = "inet", [NFPROTO_IPV4] = "ip",
+					    [NFPROTO_IPV6] = "ip6" };
+	size_t dlen = 0, dcap = 64;
+	char *d = NULL;
+	int n, err = 0;
+
+	if (k->nl_fd >= 0)
+		tables = calloc(KN_NFT_TABLES, sizeof(*tables));
+	if (!tables || nft_nl__tables(k->nl_fd, tables, KN_NFT_TABLES, &n)) {
+		free(tables);
+		return run_cmd_waiting(k->opts.netns_fd, whole_argv, KN_CMD_TIMEOUT_MS, out, len,
+				       k->opts.wait, k->opts.wait_ctx, k->opts.stop);
+	}
+	d = malloc(dcap);
+	if (!d) {
+		free(tables);
+		return -ENOMEM;
+	}
+	dlen = (size_t)snprintf(d, dcap, "{\"nftables\": [");
+	for (int i = 0; i < n && !err; i++) {
+		char *argv[] = { "nft", "-s", "-j", "list", "table", NULL, tables[i].name, NULL };
+		char *one;
+		size_t one_len;
+
+		if (tables[i].family >= sizeof(fams) / sizeof(fams[0]) || !fams[tables[i].family] ||
+		    nft_nl__is_iptables(k->nl_fd, &tables[i]))
+			continue; /* no IP NAT in it (arp, bridge, netdev), or read with iptables-save */
+		argv[5] = (char *)fams[tables[i].family];
+		err = run_cmd_waiting(k->opts.netns_fd, argv, KN_CMD_TIMEOUT_MS, &one, &one_len,
+				      k->opts.wait, k->opts.wait_ctx, k->opts.stop);
+		if (!err) {
+			err = kn_nft_append(&d, &dlen, &dcap, one, one_len);
+			free(one);
+		}
+	}
+	free(tables);
+	if (err) {
+		free(d);
+		return err;
+	}
+	memcpy(d + dlen, "]}", 3); /* room kept by kn_nft_append() and the first snprintf */
+	*out = d;
+	*len = dlen + 2;
+	return 0;
+}
 
 /*
  * Dump the traced namespace's NAT rules and addresses; changed sources.
@@ -532,10 +578,14 @@ static int kn_dump_rules(struct knowledge *k)
 	bool legacy = false;
 
 	for (size_t i = 0; i < KN_NDUMPS; i++) {
-		err[i] = kn_stopped(k) ? -EINTR :
-					 run_cmd_waiting(fd, rule_dumps[i].argv, KN_CMD_TIMEOUT_MS,
-							 &out[i], &len[i], k->opts.wait,
-							 k->opts.wait_ctx, k->opts.stop);
+		if (kn_stopped(k))
+			err[i] = -EINTR;
+		else if (rule_dumps[i].kind == KSRC_NFT_JSON)
+			err[i] = kn_nft_dump(k, rule_dumps[i].argv, &out[i], &len[i]);
+		else
+			err[i] = run_cmd_waiting(fd, rule_dumps[i].argv, KN_CMD_TIMEOUT_MS, &out[i],
+						 &len[i], k->opts.wait, k->opts.wait_ctx,
+						 k->opts.stop);
 		if (err[i])
 			nw_dbg(1, "%s: %s\n", rule_dumps[i].name,
 			       err[i] == -ECHILD ? "failed or not installed" : strerror(-err[i]));
@@ -737,7 +787,7 @@ static bool kn_rules_moved(struct knowledge *k, uint64_t now)
 	bool have_gen = k->nl_fd >= 0;
 	uint32_t gen = 0;
 
-	if (have_gen && nft_genid(k->nl_fd, &gen))
+	if (have_gen && nft_nl__genid(k->nl_fd, &gen))
 		have_gen = false;
 	if (have_gen && (!k->have_gen || gen != k->nft_gen)) {
 		k->nft_gen = gen;

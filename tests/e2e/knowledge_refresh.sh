@@ -109,6 +109,38 @@ sleep 0.2
 ! pgrep -f "sleep 31.$$" >/dev/null || fail "the hung dump's processes outlived it"
 echo "ok: a hung dump timed out after ${took} s, its processes killed"
 
+# An nftables table of DNAT rules beside iptables-nft's: read with `nft
+# -j list table`, and iptables-nft's own table never listed through nft (a
+# big node's kube-proxy rules cost nft seconds and hundreds of MB to print
+# as JSON, only to be skipped: they are read with iptables-save).
+nw_in "$NODE" ip addr add 10.96.9.9/32 dev lo
+nw_in "$NODE" nft -f - <<EON || fail "nft: the test's table"
+table ip nwtest {
+	chain out {
+		type nat hook output priority -100;
+		ip daddr 10.96.9.9 tcp dport 3306 dnat to $POD_A:3306
+	}
+}
+EON
+real_nft=$(command -v nft)
+mkdir "$TMP/nftlog"
+printf '#!/bin/sh\necho "$*" >>%s\nexec %s "$@"\n' "$TMP/nftlog/calls" "$real_nft" \
+	>"$TMP/nftlog/nft"
+chmod 755 "$TMP/nftlog/nft"
+PATH=$TMP/nftlog:$PATH nw_natwho_start "$TMP/nft.json" "$TMP/nft.err" -o json -c 1 --port 3306 \
+	--backend netfilter
+nw_client "$NODE" "$CONNECT" connect 10.96.9.9 3306 >/dev/null
+wait_natwho 10 || fail "nft rules: natwho exit $?"
+expect_json "$TMP/nft.json" "the nftables table's DNAT rule named" \
+	".type==\"conn\" and .orig.dst==\"10.96.9.9\" and .k8s.via.kind==\"rule\"
+	 and .k8s.via.table==\"nwtest\" and .k8s.verdict==\"ok\""
+grep -qx -- '-s -j list table ip nwtest' "$TMP/nftlog/calls" ||
+	fail "nft was not asked for table ip nwtest: $(cat "$TMP/nftlog/calls")"
+! grep -q -- 'list ruleset\|list table ip nat' "$TMP/nftlog/calls" ||
+	fail "nft was asked for iptables-nft's table: $(cat "$TMP/nftlog/calls")"
+nw_in "$NODE" nft delete table ip nwtest
+echo "ok: an nftables table read on its own, iptables-nft's not through nft"
+
 # Every NAT rule gone while natwho runs: the knowledge goes, and the
 # summary still counts by what it had (its "MISMATCH, not shown" part), as
 # the replay of the same run does.
