@@ -166,9 +166,10 @@ static int reap(pid_t pid)
 /* Run a command to completion; its stdout in *out (malloc'ed).  0 when it
  * exited 0, else -errno / -ECHILD (non-zero exit) / -ETIMEDOUT, or -EINTR
  * when *@stop was set meanwhile (the command killed; @stop NULL: never).
- * @wait(@ctx) is called at least every KN_WAIT_MS meanwhile (NULL: none). */
+ * @wait(@ctx) is called at least every KN_WAIT_MS meanwhile (NULL: none); its
+ * true gives the command up as @stop does. */
 static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, char **out,
-			   size_t *len, void (*wait)(void *), void *wait_ctx,
+			   size_t *len, bool (*wait)(void *), void *wait_ctx,
 			   const volatile sig_atomic_t *stop)
 {
 	uint64_t deadline = nw_now_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ULL;
@@ -195,12 +196,10 @@ static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, cha
 			err = -errno;
 			break;
 		}
-		if (stop && *stop) {
+		if ((stop && *stop) || (wait && wait(wait_ctx))) {
 			err = -EINTR;
 			break;
 		}
-		if (wait)
-			wait(wait_ctx);
 		err = drain(fd, out, len, &cap);
 		if (err) {
 			err = err < 0 ? err : 0; /* 1: EOF */

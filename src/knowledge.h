@@ -56,8 +56,9 @@ struct knowledge_opts {
 	uint32_t rules_check_ms;
 	/* Called at least every 50 ms while a rule dump runs, so that the
 	 * caller drains its ring buffer meanwhile (a dump of a big ruleset takes
-	 * seconds); NULL: nothing. */
-	void (*wait)(void *ctx);
+	 * seconds); true when the caller is ending (its --count or --duration
+	 * reached): the dump is given up as on a stop.  NULL: nothing. */
+	bool (*wait)(void *ctx);
 	void *wait_ctx;
 	/* Set by a stop signal: a rule dump, a kubectl run or a --k8s - read
 	 * in progress is given up (a dump killed), the ones not started are

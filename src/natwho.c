@@ -405,18 +405,25 @@ static void record_source(void *ctx, enum ksrc_kind kind, const char *name, cons
  * its rules often): keep draining the ring, or it fills and events are lost,
  * and keep the output and the capture flushed, as run_loop() does.  Nothing
  * to drain before the capture is attached (the first dump).  Errors show in
- * run_loop()'s next round.
+ * run_loop()'s next round.  True once natwho is ending (--count reached,
+ * --duration past, the output gone, CMD ended): the dump is given up, as
+ * on a stop signal, instead of holding the end for up to its 10 s.
  */
-static void drain_while_dumping(void *ctx)
+static bool drain_while_dumping(void *ctx)
 {
 	struct app *app = ctx;
+	uint64_t now = nw_now_ns(CLOCK_MONOTONIC);
 	int ignored;
 
-	if (!app->cap.be.ops || app->done)
-		return;
-	capture__poll(&app->cap, 0);
-	output_failed(app, &ignored);
-	record__tick(app->rec, nw_now_ns(CLOCK_MONOTONIC));
+	if (!app->cap.be.ops)
+		return false;
+	if (!app->done) {
+		capture__poll(&app->cap, 0);
+		output_failed(app, &ignored);
+		record__tick(app->rec, now);
+	}
+	return app->done || past_deadline(app, now) ||
+	       (app->cmd.pid && !runcmd__running(&app->cmd));
 }
 
 /* The traced network namespace's inode: --netns, else natwho's own (0 if

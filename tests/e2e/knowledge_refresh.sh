@@ -90,6 +90,23 @@ expect_json "$TMP/slow.json" "no event lost while a 3 s dump ran ($made connecti
 	".type == \"summary\" and .lost == 0 and .events * 2 >= $made" # a port reused
 # before its conntrack entry went may be no new entry: not every connect is one
 
+# A rule re-read still running when --duration ends is given up: natwho
+# ends on time, not when the dump does (it ran to the dump's end, up to its
+# 10 s).  The dump turns slow (8 s) once the rules move.
+mkdir "$TMP/slow2"
+printf '#!/bin/sh\n[ -e %s ] && sleep 8\nexec %s "$@"\n' "$TMP/slow2/on" "$real_save" \
+	>"$TMP/slow2/iptables-save"
+chmod 755 "$TMP/slow2/iptables-save"
+PATH=$TMP/slow2:$PATH nw_natwho_start "$TMP/dur.out" "$TMP/dur.err" -q -d 3 --backend netfilter
+t0=$(date +%s%N)
+touch "$TMP/slow2/on"
+nw_in "$NODE" iptables -t nat -I OUTPUT -d 10.96.7.8/32 -p tcp --dport 80 \
+	-j DNAT --to-destination 10.224.1.5:80
+wait_natwho 20 || fail "-d during a slow dump: natwho exit $?"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ms" -lt 4500 ] || fail "-d 3 with a rule dump running: natwho ended after ${ms} ms"
+echo "ok: -d 3 ends on time (${ms} ms) while a rule dump runs"
+
 # A hung iptables-save whose child keeps the pipe open.
 mkdir "$TMP/bin"
 cat >"$TMP/bin/iptables-save" <<EOS
