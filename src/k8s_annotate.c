@@ -100,6 +100,10 @@ const struct knodeport *kindex__nodeport(const struct kindex *idx, const struct 
 		if (!best ||
 		    (!idx->svcports.v[best->svcport].ns && idx->svcports.v[np->svcport].ns))
 			best = np;
+		/* the rules' entry of that Service port: it names the chain
+		 * (KUBE-EXT-, external-) the snapshot's lacks, as kindex__vip() */
+		if (!best->chain && np->chain && np->svcport == best->svcport)
+			best = np;
 	}
 	return best;
 }

@@ -491,6 +491,24 @@ static void test_ok_endpoint(void **state)
 		 "192.168.56.11", 30080);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_int_equal(a.target.kind, K8S_KIND_NODE);
+	/* this node's NodePort: via the chain KUBE-NODEPORTS jumps to (the
+	 * snapshot's entry has none; it named the ClusterIP's KUBE-SVC) */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "192.168.56.12", 30080,
+		 "10.224.0.7", 8080);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.target.kind, K8S_KIND_NODE_PORT);
+	assert_string_equal(a.target.name, "web");
+	assert_string_equal(a.via.chain, "KUBE-EXT-CDGGSHYLG3RE2FKL");
+	kindex__free(idx);
+	/* ... whichever source came first */
+	idx = kindex__new();
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save.txt");
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "local-addrs.txt");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "192.168.56.12", 30080,
+		 "10.224.0.7", 8080);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_string_equal(a.via.chain, "KUBE-EXT-CDGGSHYLG3RE2FKL");
 	kindex__free(idx);
 }
 
