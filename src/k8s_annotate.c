@@ -250,17 +250,31 @@ static const struct krule *kidx__rule(const struct kindex *idx, const struct con
 {
 	const uint16_t ports[3] = { c->orig.dport, 0, 0 };
 	const uint8_t protos[3] = { c->proto, c->proto, 0 };
+	/* The NAT hook the connection passed, where natwho knows it: a local
+	 * process's went through OUTPUT, one without (forwarded, or received)
+	 * most likely through PREROUTING.  A rule that hook reaches first;
+	 * else any that matches (its hook not read, a local connection sent
+	 * from softirq). */
+	int hook = c->flags & NW_EF_TASK ? KHOOK_OUTPUT : KHOOK_PREROUTING;
+	const struct krule *any = NULL;
 
 	for (int t = 0; t < 3 && idx->rules.n; t++) {
 		struct kkey k;
 
 		kkey__set(&k, c->family, NULL, protos[t], ports[t]);
 		for (uint32_t i = ktab__find(&idx->t_rules, &k); i != KNONE;
-		     i = ktab__next(&idx->t_rules, i))
-			if (krule__matches(idx, &idx->rules.v[i], c))
-				return &idx->rules.v[i];
+		     i = ktab__next(&idx->t_rules, i)) {
+			const struct krule *r = &idx->rules.v[i];
+
+			if (!krule__matches(idx, r, c))
+				continue;
+			if (r->reach[hook].reached)
+				return r;
+			if (!any)
+				any = r;
+		}
 	}
-	return NULL;
+	return any;
 }
 
 /* What orig.dst:dport is; for a Service address, its svcport, VIP or NodePort. */
@@ -527,6 +541,7 @@ void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s
 	memcpy(a->laddr, c->landed.addr, sizeof(a->laddr));
 	memcpy(a->saddr, c->orig.src, sizeof(a->saddr));
 	a->dnat = c->dnat;
+	a->task = c->flags & NW_EF_TASK;
 	a->netns = c->netns;
 	a->foreign = idx->node_netns && c->netns && c->netns != idx->node_netns;
 	a->index_gen = idx->gen;
@@ -542,6 +557,7 @@ bool kindex__annotate_again(const struct kindex *idx, const struct conn *c, stru
 {
 	if (a->index_gen == idx->gen && a->family == c->family && a->proto == c->proto &&
 	    a->dport == c->orig.dport && a->lport == c->landed.port && a->dnat == c->dnat &&
+	    a->task == !!(c->flags & NW_EF_TASK) &&
 	    a->netns == c->netns &&
 	    !memcmp(a->daddr, c->orig.dst, sizeof(a->daddr)) &&
 	    !memcmp(a->laddr, c->landed.addr, sizeof(a->laddr)) &&

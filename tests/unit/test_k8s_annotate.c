@@ -175,6 +175,41 @@ static void test_stale_rules(void **state)
 }
 
 /*
+ * One address DNAT'ed by a chain PREROUTING reaches and by another OUTPUT
+ * reaches: a local process's connection passed OUTPUT, a forwarded one
+ * PREROUTING; each is named after its own (both were the first found).
+ */
+static void test_rule_by_hook(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct k8s_annot a;
+	struct conn c;
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE,
+		      "*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+		      ":HACK-OUT - [0:0]\n:HACK-PRE - [0:0]\n"
+		      "-A PREROUTING -j HACK-PRE\n-A OUTPUT -j HACK-OUT\n"
+		      "-A HACK-OUT -d 10.96.0.31/32 -p tcp -m tcp --dport 80 -j DNAT "
+		      "--to-destination 10.224.0.30:80\n"
+		      "-A HACK-PRE -d 10.96.0.31/32 -p tcp -m tcp --dport 80 -j DNAT "
+		      "--to-destination 10.224.0.30:80\nCOMMIT\n");
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.31", 80, "10.224.0.30", 80);
+	kindex__annotate(idx, &c, &a); /* forwarded: no local process */
+	assert_int_equal(a.via.kind, K8S_VIA_RULE);
+	assert_string_equal(a.via.chain, "HACK-PRE");
+	c.flags |= NW_EF_TASK;
+	c.pid = c.tgid = 4242;
+	kindex__annotate(idx, &c, &a);
+	assert_string_equal(a.via.chain, "HACK-OUT");
+	c.flags &= ~NW_EF_TASK; /* the same route without: annotated again */
+	assert_false(kindex__annotate_again(idx, &c, &a));
+	assert_string_equal(a.via.chain, "HACK-PRE");
+	assert_true(kindex__annotate_again(idx, &c, &a));
+	kindex__free(idx);
+}
+
+/*
  * A Service that selects no ready pod: its EndpointSlice lists no ports and
  * no endpoints, kube-proxy rejects its connections, so one translated
  * anywhere went where the Service never sends it: MISMATCH, not "endpoints
@@ -1187,6 +1222,7 @@ int main(void)
 		cmocka_unit_test(test_incident_iptables),
 		cmocka_unit_test(test_names_cleaned),
 		cmocka_unit_test(test_stale_rules),
+		cmocka_unit_test(test_rule_by_hook),
 		cmocka_unit_test(test_incident_rules_only),
 		cmocka_unit_test(test_ok_endpoint),
 		cmocka_unit_test(test_not_ready_endpoint),
