@@ -194,7 +194,7 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 		fmt__snprintf(buf, len, "%s is not a known Service address, no destination translation",
 			      target);
 	}
-	return fmt__clean(buf); /* names from a snapshot or a capture: outside text */
+	return buf;
 }
 
 static void kref__print(struct out *o, const char *key, const struct k8s_ref *r)
@@ -240,10 +240,14 @@ static void kvia__print(struct out *o, const struct k8s_via *v)
 void k8s_annot__print(struct out *o, const struct k8s_annot *a, const char *reason)
 {
 	if (o->mode == OUT_TEXT) {
+		char clean[1600]; /* as sink.c's reasons */
+
 		out__text_str(o, "  ");
 		out__text_str(o, kannot__tag(a->verdict));
 		out__text_str(o, " ");
-		out__text_str(o, reason);
+		/* names from a snapshot or a capture: outside text (JSON escapes) */
+		fmt__snprintf(clean, sizeof(clean), "%s", reason);
+		out__text_str(o, fmt__clean(clean));
 		/* JSON has it as "source"; text has no other column for it (PID
 		 * and COMM are "-" for a pod's forwarded connection) */
 		if (a->source.kind == K8S_KIND_POD) {

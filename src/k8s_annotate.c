@@ -252,10 +252,12 @@ static const struct krule *kidx__rule(const struct kindex *idx, const struct con
 	const uint8_t protos[3] = { c->proto, c->proto, 0 };
 	/* The NAT hook the connection passed, where natwho knows it: a local
 	 * process's went through OUTPUT, one without (forwarded, or received)
-	 * most likely through PREROUTING.  A rule that hook reaches first;
-	 * else any that matches (its hook not read, a local connection sent
-	 * from softirq). */
-	int hook = c->flags & NW_EF_TASK ? KHOOK_OUTPUT : KHOOK_PREROUTING;
+	 * most likely through PREROUTING (a process joined by --cgroup tells
+	 * neither).  A rule that hook reaches first; else any that matches
+	 * (its hook not read, a local connection sent from softirq). */
+	int hook = c->flags & NW_EF_JOINED ? -1 : /* --cgroup: the socket's owner, any hook */
+		   c->flags & NW_EF_TASK   ? KHOOK_OUTPUT :
+					     KHOOK_PREROUTING;
 	const struct krule *any = NULL;
 
 	for (int t = 0; t < 3 && idx->rules.n; t++) {
@@ -268,7 +270,7 @@ static const struct krule *kidx__rule(const struct kindex *idx, const struct con
 
 			if (!krule__matches(idx, r, c))
 				continue;
-			if (r->reach[hook].reached)
+			if (hook >= 0 && r->reach[hook].reached)
 				return r;
 			if (!any)
 				any = r;
@@ -541,7 +543,7 @@ void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s
 	memcpy(a->laddr, c->landed.addr, sizeof(a->laddr));
 	memcpy(a->saddr, c->orig.src, sizeof(a->saddr));
 	a->dnat = c->dnat;
-	a->task = c->flags & NW_EF_TASK;
+	a->task = (c->flags & (NW_EF_TASK | NW_EF_JOINED)) == NW_EF_TASK;
 	a->netns = c->netns;
 	a->foreign = idx->node_netns && c->netns && c->netns != idx->node_netns;
 	a->index_gen = idx->gen;
@@ -557,7 +559,7 @@ bool kindex__annotate_again(const struct kindex *idx, const struct conn *c, stru
 {
 	if (a->index_gen == idx->gen && a->family == c->family && a->proto == c->proto &&
 	    a->dport == c->orig.dport && a->lport == c->landed.port && a->dnat == c->dnat &&
-	    a->task == !!(c->flags & NW_EF_TASK) &&
+	    a->task == ((c->flags & (NW_EF_TASK | NW_EF_JOINED)) == NW_EF_TASK) &&
 	    a->netns == c->netns &&
 	    !memcmp(a->daddr, c->orig.dst, sizeof(a->daddr)) &&
 	    !memcmp(a->laddr, c->landed.addr, sizeof(a->laddr)) &&

@@ -122,7 +122,7 @@ struct k8s_annot {
 	 * annotation says */
 	uint8_t saddr[16]; /* orig.src */
 	bool dnat;
-	bool task; /* a local process sent it: its NAT hook was OUTPUT (kidx__rule()) */
+	bool task; /* a local process sent it, not joined: its NAT hook was OUTPUT (kidx__rule()) */
 };
 
 struct kindex_stats {

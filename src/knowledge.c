@@ -482,82 +482,127 @@ static const struct {
 /* Append the elements of one `nft -j` answer ({"nftables": [...]}) at @d. */
 static int kn_nft_append(char **d, size_t *dlen, size_t *dcap, const char *out, size_t len)
 {
-	const char *open = memchr(out, '[', len), *close = out + len;
+	const char *in = memchr(out, '[', len), *end = out + len;
+	size_t n, need;
 
-	while (close > out && close[-1] != ']')
-		close--;
-	if (!open || close <= open + 1)
-		return open && close == open + 1 ? 0 : -EPROTO; /* [] or not nft's JSON */
-	open++, close--;
-	if (*dlen + 2 + (size_t)(close - open) + 3 > *dcap) {
-		size_t ncap = 2 * (*dlen + 2 + (size_t)(close - open) + 3);
-		char *nd = ncap <= KSRC_MAX_BYTES + 1 ? realloc(*d, ncap) : NULL;
+	while (end > out && end[-1] != ']')
+		end--;
+	if (!in || end <= in + 1) /* end - 1: the closing ']' */
+		return -EPROTO;
+	for (in++, end--; in < end && (*in == ' ' || *in == '\n'); in++)
+		;
+	n = (size_t)(end - in);
+	if (!n)
+		return 0; /* [] */
+	need = *dlen + 1 + n + 3; /* ',', the elements, "]}" and the NUL */
+	if (need > KSRC_MAX_BYTES + 1)
+		return -E2BIG;
+	if (need > *dcap) {
+		size_t ncap = 2 * need > KSRC_MAX_BYTES + 1 ? KSRC_MAX_BYTES + 1 : 2 * need;
+		char *nd = realloc(*d, ncap);
 
 		if (!nd)
-			return ncap > KSRC_MAX_BYTES + 1 ? -E2BIG : -ENOMEM;
+			return -ENOMEM;
 		*d = nd;
 		*dcap = ncap;
 	}
 	if ((*d)[*dlen - 1] != '[')
 		(*d)[(*dlen)++] = ',';
-	memcpy(*d + *dlen, open, (size_t)(close - open));
-	*dlen += (size_t)(close - open);
+	memcpy(*d + *dlen, in, n);
+	*dlen += n;
 	return 0;
+}
+
+/* A table name nft's command line takes as one plain word (nft parses its
+ * arguments: a name with a ';' would run a command of its own). */
+static bool kn_nft_word(const char *name)
+{
+	if (!((*name >= 'a' && *name <= 'z') || (*name >= 'A' && *name <= 'Z') || *name == '_'))
+		return false;
+	for (; *name; name++)
+		if (!((*name >= 'a' && *name <= 'z') || (*name >= 'A' && *name <= 'Z') ||
+		      (*name >= '0' && *name <= '9') || *name == '_' || *name == '-'))
+			return false;
+	return true;
+}
+
+/*
+ * The tables natwho reads, one `nft -j list table` each, joined into one
+ * list at *@d (kn_nft_dump()): 0, 1 when none is to be read, -EAGAIN when
+ * one is not for a per-table dump (a name nft's command line would not take
+ * as one word, a keyword, a table gone meanwhile), or an error.
+ */
+static int kn_nft_tables(struct knowledge *k, const struct nft_nl_table *tables, int n, char **d,
+			 size_t *dlen, size_t *dcap)
+{
+	static const char *const fams[] = { [NFPROTO_INET] = "inet", [NFPROTO_IPV4] = "ip",
+					    [NFPROTO_IPV6] = "ip6" };
+	int read = 0;
+
+	for (int i = 0; i < n; i++) {
+		char *argv[] = { "nft", "-s", "-j", "list", "table", NULL, NULL, NULL };
+		char *one;
+		size_t one_len;
+		int err;
+
+		if (tables[i].family >= sizeof(fams) / sizeof(fams[0]) || !fams[tables[i].family] ||
+		    nft_nl__is_iptables(k->nl_fd, &tables[i]))
+			continue; /* no IP NAT in it (arp, bridge, netdev), or read with iptables-save */
+		if (!kn_nft_word(tables[i].name))
+			return -EAGAIN;
+		argv[5] = (char *)fams[tables[i].family];
+		argv[6] = (char *)tables[i].name;
+		err = run_cmd_waiting(k->opts.netns_fd, argv, KN_CMD_TIMEOUT_MS, &one, &one_len,
+				      k->opts.wait, k->opts.wait_ctx, k->opts.stop);
+		if (err)
+			return err == -ECHILD ? -EAGAIN : err; /* -ECHILD: nft failed (or is missing) */
+		err = kn_nft_append(d, dlen, dcap, one, one_len);
+		free(one);
+		if (err)
+			return err == -EPROTO ? -EAGAIN : err;
+		read++;
+	}
+	return read ? 0 : 1;
 }
 
 /*
  * `nft -j list ruleset`, less iptables-nft's tables (nft_nl.h): each other
  * ip, ip6 and inet table listed on its own, the answers joined into one.
- * Without the netlink socket, or with over KN_NFT_TABLES tables, the whole
- * ruleset.  0 and *@out as run_cmd_waiting() gives it, or its error.
+ * The whole ruleset without the netlink socket, with over KN_NFT_TABLES
+ * tables, or where one table cannot be listed on its own.  When no table is
+ * to be read (iptables-nft's alone, or none), an empty answer: it drops an
+ * earlier one, and counts as no ruleset read.  0 and *@out as
+ * run_cmd_waiting() gives it, or its error.
  */
 static int kn_nft_dump(struct knowledge *k, char *const whole_argv[], char **out, size_t *len)
 {
-	struct nft_nl_table *tables = NULL;
-	static const char *const fams[] = { [NFPROTO_INET] = "inet", [NFPROTO_IPV4] = "ip",
-					    [NFPROTO_IPV6] = "ip6" };
-	size_t dlen = 0, dcap = 64;
-	char *d = NULL;
-	int n, err = 0;
+	struct nft_nl_table *tables = k->nl_fd >= 0 ? calloc(KN_NFT_TABLES, sizeof(*tables)) : NULL;
+	size_t dlen, dcap = 64;
+	char *d = malloc(dcap);
+	int n, err = -EAGAIN;
 
-	if (k->nl_fd >= 0)
-		tables = calloc(KN_NFT_TABLES, sizeof(*tables));
-	if (!tables || nft_nl__tables(k->nl_fd, tables, KN_NFT_TABLES, &n)) {
-		free(tables);
-		return run_cmd_waiting(k->opts.netns_fd, whole_argv, KN_CMD_TIMEOUT_MS, out, len,
-				       k->opts.wait, k->opts.wait_ctx, k->opts.stop);
-	}
-	d = malloc(dcap);
-	if (!d) {
-		free(tables);
-		return -ENOMEM;
-	}
-	dlen = (size_t)snprintf(d, dcap, "{\"nftables\": [");
-	for (int i = 0; i < n && !err; i++) {
-		char *argv[] = { "nft", "-s", "-j", "list", "table", NULL, tables[i].name, NULL };
-		char *one;
-		size_t one_len;
-
-		if (tables[i].family >= sizeof(fams) / sizeof(fams[0]) || !fams[tables[i].family] ||
-		    nft_nl__is_iptables(k->nl_fd, &tables[i]))
-			continue; /* no IP NAT in it (arp, bridge, netdev), or read with iptables-save */
-		argv[5] = (char *)fams[tables[i].family];
-		err = run_cmd_waiting(k->opts.netns_fd, argv, KN_CMD_TIMEOUT_MS, &one, &one_len,
-				      k->opts.wait, k->opts.wait_ctx, k->opts.stop);
-		if (!err) {
-			err = kn_nft_append(&d, &dlen, &dcap, one, one_len);
-			free(one);
-		}
+	if (tables && d && !nft_nl__tables(k->nl_fd, tables, KN_NFT_TABLES, &n)) {
+		dlen = (size_t)snprintf(d, dcap, "{\"nftables\": [");
+		err = kn_nft_tables(k, tables, n, &d, &dlen, &dcap);
 	}
 	free(tables);
-	if (err) {
-		free(d);
-		return err;
+	if (err == 1) { /* nothing for nft to say */
+		d[0] = '\0';
+		*out = d;
+		*len = 0;
+		return 0;
 	}
-	memcpy(d + dlen, "]}", 3); /* room kept by kn_nft_append() and the first snprintf */
-	*out = d;
-	*len = dlen + 2;
-	return 0;
+	if (!err) {
+		memcpy(d + dlen, "]}", 3); /* room kept by kn_nft_append() and the snprintf */
+		*out = d;
+		*len = dlen + 2;
+		return 0;
+	}
+	free(d);
+	if (err != -EAGAIN && err != -ENOMEM)
+		return err; /* stopped, or too big */
+	return run_cmd_waiting(k->opts.netns_fd, whole_argv, KN_CMD_TIMEOUT_MS, out, len,
+			       k->opts.wait, k->opts.wait_ctx, k->opts.stop);
 }
 
 /*
@@ -600,8 +645,9 @@ static int kn_dump_rules(struct knowledge *k)
 	for (size_t i = 0; i < KN_NDUMPS; i++) {
 		if (err[i])
 			continue;
+		/* an empty nft answer: no table of its own to read (kn_nft_dump()) */
+		k->rule_dumps_read += rule_dumps[i].kind != KSRC_IPSET_SAVE && len[i];
 		changed += kn_update(k, rule_dumps[i].kind, rule_dumps[i].name, out[i], len[i]) > 0;
-		k->rule_dumps_read += rule_dumps[i].kind != KSRC_IPSET_SAVE;
 	}
 	if (!err[KN_NDUMPS])
 		changed += kn_update(k, KSRC_IPTABLES_SAVE, "iptables-legacy-save", out[KN_NDUMPS],

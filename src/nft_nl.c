@@ -29,16 +29,18 @@ typedef int (*nft_nl_fn)(void *ctx, const struct nlmsghdr *nh);
 	     a = (const void *)((const char *)a + NLA_ALIGN(a->nla_len)))
 
 /*
- * Send the request @req (@len bytes) and hand each answer to @fn(@ctx):
- * until NLMSG_DONE for a dump, else the one answer.  0, the request's
- * error, @fn's, or -errno.  Answers to other requests (a late one) are
- * skipped by their sequence number.
+ * Send the request @req and hand each answer to @fn(@ctx): until
+ * NLMSG_DONE for a dump (read to its end after an error of @fn, so that
+ * nothing of it is left for the next request), else the one answer.  0,
+ * the request's error, @fn's first, or -errno.  Answers to other requests
+ * (a late one) are skipped by their sequence number.
  */
 static int nft_nl_talk(int fd, const struct nlmsghdr *req, nft_nl_fn fn, void *ctx)
 {
 	char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	bool dump = req->nlmsg_flags & NLM_F_DUMP;
+	int failed = 0;
 
 	if (send(fd, req, req->nlmsg_len, 0) < 0)
 		return -errno;
@@ -61,15 +63,18 @@ static int nft_nl_talk(int fd, const struct nlmsghdr *req, nft_nl_fn fn, void *c
 			if (nh->nlmsg_seq != req->nlmsg_seq)
 				continue;
 			if (nh->nlmsg_type == NLMSG_DONE)
-				return 0;
+				return failed;
 			if (nh->nlmsg_type == NLMSG_ERROR) {
 				const struct nlmsgerr *e = NLMSG_DATA(nh);
 
 				return nh->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) ? e->error : -EIO;
 			}
+			if (failed)
+				continue;
 			err = fn(ctx, nh);
-			if (err || !dump)
+			if (!dump)
 				return err;
+			failed = err;
 		}
 	}
 }

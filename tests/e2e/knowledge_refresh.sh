@@ -155,8 +155,39 @@ grep -qx -- '-s -j list table ip nwtest' "$TMP/nftlog/calls" ||
 	fail "nft was not asked for table ip nwtest: $(cat "$TMP/nftlog/calls")"
 ! grep -q -- 'list ruleset\|list table ip nat' "$TMP/nftlog/calls" ||
 	fail "nft was asked for iptables-nft's table: $(cat "$TMP/nftlog/calls")"
-nw_in "$NODE" nft delete table ip nwtest
 echo "ok: an nftables table read on its own, iptables-nft's not through nft"
+
+# A table whose name nft's command line would read as commands of its own
+# (the kernel takes any bytes in a name): never given to it; the whole
+# ruleset is read instead, and the other table's rule is still named.
+evil='q; add table ip nwpwned; list table ip q'
+printf '{"nftables": [{"add": {"table": {"family": "ip", "name": "%s"}}}]}' "$evil" |
+	nw_in "$NODE" nft -j -f - || fail "nft: a table named '$evil'"
+: >"$TMP/nftlog/calls"
+PATH=$TMP/nftlog:$PATH nw_natwho_start "$TMP/nft2.json" "$TMP/nft2.err" -o json -c 1 --port 3306 \
+	--backend netfilter
+nw_client "$NODE" "$CONNECT" connect 10.96.9.9 3306 >/dev/null
+wait_natwho 10 || fail "nft rules, odd table name: natwho exit $?"
+! nw_in "$NODE" nft list table ip nwpwned >/dev/null 2>&1 ||
+	fail "a table name ran as an nft command: table ip nwpwned exists"
+grep -qx -- '-s -j list ruleset' "$TMP/nftlog/calls" ||
+	fail "an odd table name: the whole ruleset was not read instead: $(cat "$TMP/nftlog/calls")"
+expect_json "$TMP/nft2.json" "an odd table name beside it: the DNAT rule still named" \
+	".type==\"conn\" and .k8s.via.table==\"nwtest\""
+printf '{"nftables": [{"delete": {"table": {"family": "ip", "name": "%s"}}}]}' "$evil" |
+	nw_in "$NODE" nft -j -f -
+nw_in "$NODE" nft delete table ip nwtest
+echo "ok: a table name with ';' never reaches nft's command line"
+
+# iptables-nft's tables alone, and neither iptables-save nor nft to be
+# found (a cron job's PATH): nothing was read, and the audit says so
+# instead of passing the node (nft had nothing to list: no ruleset read).
+mkdir "$TMP/nopath"
+rc=0
+nw_in "$NODE" env PATH="$TMP/nopath" "$NATWHO" audit >"$TMP/np.out" 2>"$TMP/np.err" || rc=$?
+[ "$rc" = 1 ] && grep -q "NAT rules could not be read" "$TMP/np.err" ||
+	fail "audit without iptables-save or nft: exit $rc: $(cat "$TMP/np.out" "$TMP/np.err")"
+echo "ok: audit with no rule dump readable fails instead of passing the node"
 
 # Every NAT rule gone while natwho runs: the knowledge goes, and the
 # summary still counts by what it had (its "MISMATCH, not shown" part), as

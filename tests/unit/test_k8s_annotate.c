@@ -70,6 +70,8 @@ static void test_incident_iptables(void **state)
 	kindex__free(idx);
 }
 
+static void annot_render(const struct k8s_annot *a, char *buf, size_t len);
+
 /* Every occurrence of @from in @s replaced by @to: a new string. */
 static char *replaced(const char *s, const char *from, const char *to)
 {
@@ -118,6 +120,13 @@ static void test_names_cleaned(void **state)
 		assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
 	assert_null(strstr(text, "\xc2\x9b"));
 	free(text);
+	{ /* JSON escapes them instead, in the reason too */
+		char all[8192];
+
+		annot_render(&a, all, sizeof(all));
+		assert_non_null(strstr(all, "\"reason\":\"meant for Service a/mysql-a:3306, landed on "
+					    "pod b/b\\u001b[31mRED\\nFAKE"));
+	}
 	kindex__free(idx);
 	free(evil);
 	free(snap);
