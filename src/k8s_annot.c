@@ -240,7 +240,7 @@ static void kvia__print(struct out *o, const struct k8s_via *v)
 void k8s_annot__print(struct out *o, const struct k8s_annot *a, const char *reason)
 {
 	if (o->mode == OUT_TEXT) {
-		char clean[1600]; /* as sink.c's reasons */
+		char clean[K8S_REASON_LEN];
 
 		out__text_str(o, "  ");
 		out__text_str(o, kannot__tag(a->verdict));

@@ -245,6 +245,13 @@ static bool krule__matches(const struct kindex *idx, const struct krule *r, cons
 	return want >= r->to_port_lo && want <= r->to_port_hi;
 }
 
+/* A local process sent it (not one --cgroup joined, which tells nothing
+ * of the path): its NAT hook was OUTPUT. */
+static bool kconn__sent_by_task(const struct conn *c)
+{
+	return (c->flags & (NW_EF_TASK | NW_EF_JOINED)) == NW_EF_TASK;
+}
+
 /* Another DNAT/REDIRECT rule that turns orig.dst:dport into landed. */
 static const struct krule *kidx__rule(const struct kindex *idx, const struct conn *c)
 {
@@ -256,8 +263,8 @@ static const struct krule *kidx__rule(const struct kindex *idx, const struct con
 	 * neither).  A rule that hook reaches first; else any that matches
 	 * (its hook not read, a local connection sent from softirq). */
 	int hook = c->flags & NW_EF_JOINED ? -1 : /* --cgroup: the socket's owner, any hook */
-		   c->flags & NW_EF_TASK   ? KHOOK_OUTPUT :
-					     KHOOK_PREROUTING;
+		   kconn__sent_by_task(c) ? KHOOK_OUTPUT :
+					    KHOOK_PREROUTING;
 	const struct krule *any = NULL;
 
 	for (int t = 0; t < 3 && idx->rules.n; t++) {
@@ -543,7 +550,7 @@ void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s
 	memcpy(a->laddr, c->landed.addr, sizeof(a->laddr));
 	memcpy(a->saddr, c->orig.src, sizeof(a->saddr));
 	a->dnat = c->dnat;
-	a->task = (c->flags & (NW_EF_TASK | NW_EF_JOINED)) == NW_EF_TASK;
+	a->task = kconn__sent_by_task(c);
 	a->netns = c->netns;
 	a->foreign = idx->node_netns && c->netns && c->netns != idx->node_netns;
 	a->index_gen = idx->gen;
@@ -559,7 +566,7 @@ bool kindex__annotate_again(const struct kindex *idx, const struct conn *c, stru
 {
 	if (a->index_gen == idx->gen && a->family == c->family && a->proto == c->proto &&
 	    a->dport == c->orig.dport && a->lport == c->landed.port && a->dnat == c->dnat &&
-	    a->task == ((c->flags & (NW_EF_TASK | NW_EF_JOINED)) == NW_EF_TASK) &&
+	    a->task == kconn__sent_by_task(c) &&
 	    a->netns == c->netns &&
 	    !memcmp(a->daddr, c->orig.dst, sizeof(a->daddr)) &&
 	    !memcmp(a->laddr, c->landed.addr, sizeof(a->laddr)) &&

@@ -206,7 +206,9 @@ bool kindex__annotate_again(const struct kindex *idx, const struct conn *c, stru
 /* @reason: k8s_annot__reason()'s sentence for @a (the caller may cache it). */
 void k8s_annot__print(struct out *o, const struct k8s_annot *a, const char *reason);
 /* The one-line human reason, e.g. "meant for Service a/mysql-a:3306, landed
- * on pod b/mysql-b-0 via hostPort 3306 (CNI-DN-b9f7..., sandbox 9ab3c7e1f4d2)". */
+ * on pod b/mysql-b-0 via hostPort 3306 (CNI-DN-b9f7..., sandbox 9ab3c7e1f4d2)";
+ * K8S_REASON_LEN bytes hold the longest. */
+#define K8S_REASON_LEN 1600
 const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len);
 const char *k8s_verdict__str(uint8_t verdict); /* "ok", "mismatch", "unknown" */
 const char *k8s_kind__str(uint8_t kind);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -347,6 +348,7 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 	kindex__set_node_netns(idx, k->opts.node_netns);
 	kindex__free(k->idx);
 	k->idx = idx;
+	k->had_index |= !kindex__empty(idx);
 	/* once per new first conflict, not at every refresh */
 	claims = kindex__pod_conflicts(idx, msg, sizeof(msg));
 	if (claims && strcmp(msg, k->pods_said)) {
@@ -517,11 +519,10 @@ static int kn_nft_append(char **d, size_t *dlen, size_t *dcap, const char *out, 
  * arguments: a name with a ';' would run a command of its own). */
 static bool kn_nft_word(const char *name)
 {
-	if (!((*name >= 'a' && *name <= 'z') || (*name >= 'A' && *name <= 'Z') || *name == '_'))
+	if (!isalpha((unsigned char)*name) && *name != '_')
 		return false;
 	for (; *name; name++)
-		if (!((*name >= 'a' && *name <= 'z') || (*name >= 'A' && *name <= 'Z') ||
-		      (*name >= '0' && *name <= '9') || *name == '_' || *name == '-'))
+		if (!isalnum((unsigned char)*name) && *name != '_' && *name != '-')
 			return false;
 	return true;
 }
@@ -954,6 +955,11 @@ int knowledge__put(struct knowledge *k, enum ksrc_kind kind, const char *name, c
 	if (changed < 0)
 		return changed;
 	return changed ? kn_rebuild(k, false) : 0;
+}
+
+bool knowledge__had_index(const struct knowledge *k)
+{
+	return k->had_index;
 }
 
 const struct kindex *knowledge__index(const struct knowledge *k)

@@ -83,6 +83,7 @@ struct knowledge {
 	int rule_dumps_read; /* iptables-save, ip6tables-save, nft: how many gave output */
 	char pods_said[512]; /* the first pod address claimed twice, as last warned ("": none) */
 	bool opened; /* knowledge__close() is a no-op before knowledge__open() */
+	bool had_index; /* knowledge__had_index() */
 };
 
 /* Load everything once.  Returns 0, or an NW_EXIT_* code after reporting
@@ -103,6 +104,9 @@ uint32_t knowledge__node_netns(const struct knowledge *k);
 bool knowledge__rules_read(const struct knowledge *k);
 /* NULL while nothing is known. */
 const struct kindex *knowledge__index(const struct knowledge *k);
+/* Was anything known at some point (knowledge__index() not NULL), even if
+ * nothing is now (every rule removed)?  The summary's counts apply then. */
+bool knowledge__had_index(const struct knowledge *k);
 void knowledge__close(struct knowledge *k);
 
 #endif

@@ -308,8 +308,6 @@ static int run_loop(struct app *app)
 			}
 		}
 		knowledge__tick(&app->kn, now);
-		/* once had knowledge: its counts apply (replay_source() too) */
-		app->stats.k8s |= knowledge__index(&app->kn) != NULL;
 		if (record__tick(app->rec, now))
 			break; /* a capture write error: reported by stop_record() */
 	}
@@ -761,7 +759,7 @@ static int replay_source(void *ctx, uint32_t cap_kind, const char *name, const v
 	if (record__ksrc_kind(cap_kind, &kind))
 		return -EPROTONOSUPPORT;
 	err = knowledge__put(&app->kn, kind, name, data, len);
-	app->stats.k8s |= knowledge__index(&app->kn) != NULL;
+	app->stats.k8s = knowledge__had_index(&app->kn);
 	return err;
 }
 
@@ -810,7 +808,7 @@ static int run_replay(struct app *app)
 	ret = start_knowledge(app);
 	if (ret)
 		return ret;
-	app->stats.k8s |= knowledge__index(&app->kn) != NULL;
+	app->stats.k8s = knowledge__had_index(&app->kn);
 	ret = replay__file(app->opts.read_path, &ro, &res, err, sizeof(err));
 	if (ret)
 		nw_err("%s", err);
@@ -834,7 +832,7 @@ static int finish(struct app *app)
 		nw_warn("cannot read the missed-join counter: the count below may be short");
 	app->stats.end_ns = nw_now_ns(CLOCK_REALTIME);
 	app->stats.backend = capture__backend(&app->cap);
-	app->stats.k8s |= knowledge__index(&app->kn) != NULL; /* as run_loop() */
+	app->stats.k8s = knowledge__had_index(&app->kn); /* its counts apply */
 	/* What is pending first: on a stalled reader that is also stderr's,
 	 * the text summary would wait for it (stderr_off_if_output()). */
 	output_stop = true;

@@ -34,12 +34,11 @@ struct nw_stats {
  * apart, so a reloaded index never matches an entry of the one it replaced.
  */
 #define SINK_REASONS 8 /* power of two */
-#define SINK_REASON_LEN 1600
 
 struct sink_reason {
 	bool valid;
 	struct k8s_annot key; /* .source zeroed */
-	char text[SINK_REASON_LEN];
+	char text[K8S_REASON_LEN];
 };
 
 /*

@@ -124,7 +124,7 @@ static inline void kt_conn(struct conn *c, int family, uint8_t proto, const char
 /* The annotation's text tag and reason, as k8s_annot__print writes it. */
 static inline char *kt_text(const struct k8s_annot *a)
 {
-	char *buf = NULL, reason[1600];
+	char *buf = NULL, reason[K8S_REASON_LEN];
 	struct out o;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);

@@ -1116,7 +1116,7 @@ static void test_k8s_json_cache(void **state)
 /* What an annotation says, as text and JSON: equal for equal annotations. */
 static void annot_render(const struct k8s_annot *a, char *buf, size_t len)
 {
-	char *text = kt_text(a), *json = NULL, reason[1600];
+	char *text = kt_text(a), *json = NULL, reason[K8S_REASON_LEN];
 	size_t jlen = 0;
 	FILE *f = open_memstream(&json, &jlen);
 	struct out o;

@@ -16,6 +16,15 @@ struct membuf {
 	FILE *f;
 };
 
+/* Fixture event @i as decoded for @backend. */
+static void fix_conn(int i, const char *backend, struct conn *c)
+{
+	struct nw_event e;
+
+	fix_event(i, &e);
+	assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, backend, c), 0);
+}
+
 static void render(enum out_mode mode, struct membuf *m)
 {
 	struct nw_stats st = { .events = FIX_COUNT, .lost = 3, .undecodable = 1,
@@ -28,11 +37,9 @@ static void render(enum out_mode mode, struct membuf *m)
 	assert_non_null(m->f);
 	sink__init(&s, m->f, mode, true);
 	for (int i = 0; i < FIX_COUNT; i++) {
-		struct nw_event e;
 		struct conn c;
 
-		fix_event(i, &e);
-		assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "netfilter", &c), 0);
+		fix_conn(i, "netfilter", &c);
 		sink__conn(&s, &c);
 	}
 	sink__summary(&s, m->f, &st);
@@ -271,12 +278,8 @@ static void tail_reuse(enum out_mode mode)
 
 	assert_non_null(s);
 	assert_non_null(ref);
-	for (int i = 0; i < FIX_COUNT; i++) {
-		struct nw_event e;
-
-		fix_event(i, &e);
-		assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "netfilter", &conns[i]), 0);
-	}
+	for (int i = 0; i < FIX_COUNT; i++)
+		fix_conn(i, "netfilter", &conns[i]);
 	mf = open_memstream(&got, &len);
 	assert_non_null(mf);
 	sink__init(s, mf, mode, true);
@@ -364,15 +367,13 @@ static char *render_one(struct sink *s, enum out_mode mode, const struct conn *c
 static void test_comm_controls(void **state)
 {
 	struct sink *s = malloc(sizeof(*s));
-	struct nw_event e;
 	struct conn c;
 	char *buf;
 	size_t len;
 
 	(void)state;
 	assert_non_null(s);
-	fix_event(0, &e);
-	assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "netfilter", &c), 0);
+	fix_conn(0, "netfilter", &c);
 	assert_true(c.flags & NW_EF_TASK);
 	memcpy(c.comm, "a\nb\x1b[2J\r\x7f\tz", 12);
 	buf = render_one(s, OUT_TEXT, &c, &len);
@@ -391,15 +392,13 @@ static void test_comm_controls(void **state)
 static void test_dropped_insert(void **state)
 {
 	struct sink *s = malloc(sizeof(*s));
-	struct nw_event e;
 	struct conn c;
 	char *buf;
 	size_t len;
 
 	(void)state;
 	assert_non_null(s);
-	fix_event(0, &e);
-	assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "fentry", &c), 0);
+	fix_conn(0, "fentry", &c);
 	c.flags |= NW_EF_VERDICT;
 	c.verdict = 1;
 	buf = render_one(s, OUT_TEXT, &c, &len);
