@@ -89,7 +89,7 @@ bpf_stats_phase() {
 }
 
 BPF_TR_REPEAT=10000000
-BPF_TR_RUNS=7
+BPF_TR_RUNS=15
 
 testrun_phase() {
 	local rc
