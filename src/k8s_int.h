@@ -337,6 +337,18 @@ int k8s_snapshot__parse(struct kindex *idx, const char *data, size_t len, char *
 struct json_object;
 int kjson__parse(struct kindex *idx, const char *data, size_t len, struct json_object **out,
 		 char *errbuf, size_t errlen);
+/* A List (kind "...List") read item by item: @fn is called with each item,
+ * which is freed when it returns; the "kind" string in @kind.  0, an error
+ * of @fn's, -EBADMSG (errbuf says why), or KJSON_WHOLE when @data is not a
+ * List this reads (another kind, or json-c's extensions): nothing was read,
+ * kjson__parse() it. */
+#define KJSON_WHOLE 1
+/* Tests: every document parsed whole, as before kjson__each_item(). */
+extern bool kjson__whole_only;
+int kjson__each_item(struct kindex *idx, const char *data, size_t len,
+		     int (*fn)(void *ctx, struct json_object *item), void *ctx, char *kind,
+		     size_t kind_len, char *errbuf, size_t errlen);
+bool kjson__is_list(const char *kind);
 const char *kjson__str(struct json_object *o, const char *key);
 struct json_object *kjson__get(struct json_object *o, const char *key, int type);
 int kjson__int(struct json_object *o, const char *key, int64_t min, int64_t max, int64_t *out);

@@ -3,6 +3,7 @@
  * with errors that name the source and the line:column and byte offset. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 #include "k8s_int.h"
@@ -85,6 +86,289 @@ int kjson__parse(struct kindex *idx, const char *data, size_t len, struct json_o
 	}
 	*out = obj;
 	return 0;
+}
+
+/*
+ * A List read item by item.  kubectl's snapshot of a big cluster is hundreds
+ * of MB (20,000 pods: 177 MB), and json-c's tree of a whole document five to
+ * six times that; each item's tree alone is a few KB.
+ *
+ * First the whole document is scanned for its shape: an object whose members
+ * are "kind" (a string), "items" (an array of objects) and others, with only
+ * what kubectl writes (double-quoted strings, objects, arrays, the bytes of
+ * numbers and literals, whitespace).  The scan finds where every value
+ * begins and ends and checks the commas, brackets and colons between them;
+ * json-c parses every value, so the document is checked as a whole parse
+ * would check it.  A document of any other shape, or with json-c's
+ * extensions (comments, single quotes), is left to kjson__parse() before
+ * anything was taken from it.
+ */
+bool kjson__whole_only;
+
+struct kj_span {
+	size_t start, end;
+};
+
+static size_t kj_ws(const char *d, size_t len, size_t i)
+{
+	while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* Past the string opening at @d[@i]; 0 when it does not end. */
+static size_t kj_string(const char *d, size_t len, size_t i)
+{
+	for (i++; i < len;) {
+		const char *q = memchr(d + i, '"', len - i);
+		size_t at, bs = 0;
+
+		if (!q)
+			return 0;
+		at = (size_t)(q - d);
+		while (at - bs > i && d[at - bs - 1] == '\\')
+			bs++;
+		if (!(bs & 1))
+			return at + 1;
+		i = at + 1; /* an escaped quote */
+	}
+	return 0;
+}
+
+static bool kj_prim_byte(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       c == '-' || c == '+' || c == '.';
+}
+
+/*
+ * The value at @d[*@pos] (after whitespace) into @v, *@pos past it; false
+ * when it is not one the scan takes (see above), ends with the document or
+ * nests deeper than @depth.
+ */
+static bool kj_value(const char *d, size_t len, size_t *pos, struct kj_span *v, int depth)
+{
+	char close[KJSON_MAX_DEPTH];
+	size_t i = kj_ws(d, len, *pos);
+	int top = 0;
+
+	if (i >= len)
+		return false;
+	v->start = i;
+	if (kj_prim_byte((unsigned char)d[i])) {
+		while (i < len && kj_prim_byte((unsigned char)d[i]))
+			i++;
+	} else if (d[i] == '"') {
+		i = kj_string(d, len, i);
+		if (!i)
+			return false;
+	} else {
+		if (d[i] != '{' && d[i] != '[')
+			return false;
+		do {
+			unsigned char c;
+
+			if (i >= len)
+				return false;
+			c = (unsigned char)d[i];
+			if (c == '"') {
+				i = kj_string(d, len, i);
+				if (!i)
+					return false;
+				continue;
+			}
+			if (c == '{' || c == '[') {
+				if (top == depth)
+					return false;
+				close[top++] = c == '{' ? '}' : ']';
+			} else if (c == '}' || c == ']') {
+				if (!top || close[--top] != (char)c)
+					return false;
+			} else if (c != ',' && c != ':' && c != ' ' && c != '\t' && c != '\n' &&
+				   c != '\r' && !kj_prim_byte(c)) {
+				return false;
+			}
+			i++;
+		} while (top);
+	}
+	v->end = i;
+	*pos = i;
+	return true;
+}
+
+/* A member name json-c never parses here: no escape, no control byte. */
+static bool kj_plain_key(const char *d, const struct kj_span *k)
+{
+	for (size_t i = k->start + 1; i + 1 < k->end; i++)
+		if ((unsigned char)d[i] < 0x20 || d[i] == '\\')
+			return false;
+	return true;
+}
+
+static bool kj_is(const char *d, const struct kj_span *k, const char *name)
+{
+	size_t n = strlen(name);
+
+	return k->end - k->start == n + 2 && !memcmp(d + k->start + 1, name, n);
+}
+
+/* @v parsed by @tok as the whole of a value; NULL when json-c refuses it. */
+static struct json_object *kj_parse(struct json_tokener *tok, const char *d,
+				    const struct kj_span *v)
+{
+	struct json_object *o;
+
+	json_tokener_reset(tok);
+	o = json_tokener_parse_ex(tok, d + v->start, (int)(v->end - v->start));
+	if (json_tokener_get_error(tok) == json_tokener_success && o &&
+	    json_tokener_get_parse_end(tok) == v->end - v->start)
+		return o;
+	json_object_put(o);
+	return NULL;
+}
+
+/* The items' spans into @items (malloc'd), or false: not a shape we read. */
+static bool kj_items(const char *d, const struct kj_span *arr, struct kj_span **items, size_t *n)
+{
+	size_t i = arr->start + 1, cap = 0;
+	struct kj_span v, *grown;
+
+	*items = NULL;
+	*n = 0;
+	i = kj_ws(d, arr->end, i);
+	if (d[i] == ']')
+		return true;
+	for (;;) {
+		if (!kj_value(d, arr->end, &i, &v, KJSON_MAX_DEPTH - 2) || d[v.start] != '{')
+			return false;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			grown = realloc(*items, cap * sizeof(**items));
+			if (!grown)
+				return false;
+			*items = grown;
+		}
+		(*items)[(*n)++] = v;
+		i = kj_ws(d, arr->end, i);
+		if (d[i] == ']')
+			return i + 1 == arr->end;
+		if (d[i] != ',')
+			return false;
+		i++;
+	}
+}
+
+/*
+ * The top level: "kind" and "items" found once each, every other member's
+ * value parsed by @tok; kind's string copied to @kind.
+ */
+static bool kj_top(const char *d, size_t len, struct json_tokener *tok, char *kind,
+		   size_t kind_len, struct kj_span *items)
+{
+	struct kj_span k, v;
+	bool have_kind = false, have_items = false;
+	size_t i = kj_ws(d, len, 0);
+
+	if (i >= len || d[i] != '{')
+		return false;
+	i = kj_ws(d, len, i + 1);
+	if (i < len && d[i] == '}')
+		return false;
+	for (;;) {
+		struct json_object *o;
+
+		if (i >= len || d[i] != '"' || !kj_value(d, len, &i, &k, 0) || !kj_plain_key(d, &k))
+			return false;
+		i = kj_ws(d, len, i);
+		if (i >= len || d[i] != ':')
+			return false;
+		i++;
+		if (!kj_value(d, len, &i, &v, KJSON_MAX_DEPTH - 1))
+			return false;
+		if (kj_is(d, &k, "items")) {
+			if (have_items || d[v.start] != '[')
+				return false;
+			have_items = true;
+			*items = v;
+		} else {
+			if (kj_is(d, &k, "kind") && have_kind)
+				return false;
+			o = kj_parse(tok, d, &v);
+			if (!o)
+				return false;
+			if (kj_is(d, &k, "kind")) {
+				const char *s = json_object_is_type(o, json_type_string) ?
+							json_object_get_string(o) :
+							NULL;
+
+				have_kind = s && strlen(s) < kind_len;
+				if (have_kind)
+					strcpy(kind, s);
+				json_object_put(o);
+				if (!have_kind)
+					return false;
+			} else {
+				json_object_put(o);
+			}
+		}
+		i = kj_ws(d, len, i);
+		if (i < len && d[i] == ',') {
+			i = kj_ws(d, len, i + 1);
+			continue;
+		}
+		if (i >= len || d[i] != '}')
+			return false;
+		return have_kind && have_items && kj_ws(d, len, i + 1) == len;
+	}
+}
+
+int kjson__each_item(struct kindex *idx, const char *data, size_t len,
+		     int (*fn)(void *ctx, struct json_object *item), void *ctx, char *kind,
+		     size_t kind_len, char *errbuf, size_t errlen)
+{
+	struct json_tokener *tok;
+	struct kj_span arr = { 0, 0 }, *items = NULL;
+	size_t n = 0;
+	int err = KJSON_WHOLE;
+
+	if (kjson__whole_only)
+		return KJSON_WHOLE;
+	if (len > INT32_MAX)
+		return -E2BIG;
+	tok = json_tokener_new_ex(KJSON_MAX_DEPTH - 2);
+	if (!tok)
+		return -ENOMEM;
+	if (kj_top(data, len, tok, kind, kind_len, &arr) && kjson__is_list(kind) &&
+	    kj_items(data, &arr, &items, &n)) {
+		err = 0;
+		for (size_t i = 0; i < n && !err; i++) {
+			struct json_object *o = kj_parse(tok, data, &items[i]);
+
+			if (!o) {
+				/* the whole parse says where and why */
+				err = kjson__parse(idx, data, len, &o, errbuf, errlen);
+				json_object_put(o);
+				if (!err) {
+					snprintf(errbuf, errlen, "%s: items[%zu]: not JSON (byte %zu)",
+						 idx->src_name, i, items[i].start);
+					err = -EBADMSG;
+				}
+				break;
+			}
+			err = fn(ctx, o);
+			json_object_put(o);
+		}
+	}
+	free(items);
+	json_tokener_free(tok);
+	return err;
+}
+
+bool kjson__is_list(const char *kind)
+{
+	size_t n = kind ? strlen(kind) : 0;
+
+	return n >= 4 && !strcmp(kind + n - 4, "List");
 }
 
 /* Member @key of @o as a string; NULL when absent or not a string. */

@@ -443,11 +443,14 @@ static int snap__object(struct snap *s, struct json_object *o)
 	return 0;
 }
 
-static bool snap__is_list(const char *kind)
+/* kjson__each_item()'s: one item of the List. */
+static int snap__item(void *ctx, struct json_object *o)
 {
-	size_t n = kind ? strlen(kind) : 0;
+	struct snap *s = ctx;
+	int err = snap__object(s, o);
 
-	return n >= 4 && !strcmp(kind + n - 4, "List");
+	s->item++;
+	return err;
 }
 
 int k8s_snapshot__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
@@ -456,19 +459,27 @@ int k8s_snapshot__parse(struct kindex *idx, const char *data, size_t len, char *
 	struct snap s = { .idx = idx };
 	struct json_object *root, *items;
 	const char *kind;
-	int err = kjson__parse(idx, data, len, &root, errbuf, errlen);
+	char list_kind[64];
+	int err = kjson__each_item(idx, data, len, snap__item, &s, list_kind, sizeof(list_kind),
+				   errbuf, errlen);
 
+	if (err != KJSON_WHOLE) {
+		if (err && !errbuf[0])
+			snprintf(errbuf, errlen, "%s: %s", idx->src_name, strerror(-err));
+		return err;
+	}
+	err = kjson__parse(idx, data, len, &root, errbuf, errlen);
 	if (err)
 		return err;
 	kind = kjson__str(root, "kind");
 	items = kjson__get(root, "items", json_type_array);
-	if (snap__is_list(kind) && items) {
+	if (kjson__is_list(kind) && items) {
 		for (s.item = 0; s.item < snap__len(items) && !err; s.item++)
 			err = snap__object(&s, snap__at(items, s.item));
 	} else if (kind && (!strcmp(kind, "Pod") || !strcmp(kind, "Service") ||
 			    !strcmp(kind, "EndpointSlice"))) {
 		err = snap__object(&s, root);
-	} else if (snap__is_list(kind)) {
+	} else if (kjson__is_list(kind)) {
 		snprintf(errbuf, errlen, "%s: not a kubectl snapshot: a %s whose \"items\" is %s",
 			 idx->src_name, kind,
 			 json_object_object_get_ex(root, "items", NULL) ? "not an array" : "missing");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "conn.h"
 #include "fmt.h"
@@ -746,12 +747,17 @@ int ksrc__read(const char *path, size_t max, const volatile sig_atomic_t *stop, 
 	char *buf = NULL;
 	int err = 0;
 
+	struct stat st;
+
 	if (fd < 0) {
 		err = -errno;
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(-err));
 		return err;
 	}
-	for (;;) {
+	/* a file says its size: too big is refused before a byte is read */
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+		err = -E2BIG;
+	while (!err) {
 		ssize_t r;
 
 		if (n + 1 >= cap) {

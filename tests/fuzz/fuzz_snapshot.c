@@ -2,23 +2,52 @@
 /*
  * libFuzzer harness for the kubectl snapshot ingestion (json-c parsing, the
  * Pod/Service/EndpointSlice readers), then lookups and the audit over what
- * was learnt.  Seeds: tests/fuzz/corpus/snapshot (the snapshots of
- * tests/fixtures/k8s and its bad/ directory).
+ * was learnt.  Differential: a List is read item by item (kjson__each_item());
+ * the same input parsed whole, as before that, must be taken or refused
+ * alike and give the same counts.  Seeds: tests/fuzz/corpus/snapshot (the
+ * snapshots of tests/fixtures/k8s and its bad/ directory).
  * Run: build/fuzz/fuzz_snapshot -max_total_time=30 tests/fuzz/corpus/snapshot
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include "fuzz_k8s_common.h"
+#include "k8s_int.h"
+
+static int fuzz_parse(struct kindex **idx, const uint8_t *data, size_t size, bool whole)
+{
+	char err[512];
+
+	*idx = kindex__new();
+	if (!*idx)
+		return -ENOMEM;
+	kjson__whole_only = whole;
+	return kindex__add_source(*idx, KSRC_SNAPSHOT, "fuzz", (const char *)data, size, err,
+				  sizeof(err));
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct kindex *idx = kindex__new();
-	char err[512];
+	struct kindex *idx, *whole;
+	int err = fuzz_parse(&idx, data, size, false);
+	int err_whole = fuzz_parse(&whole, data, size, true);
 
-	if (!idx)
-		return 0;
-	kindex__add_source(idx, KSRC_SNAPSHOT, "fuzz", (const char *)data, size, err, sizeof(err));
-	fuzz_k8s_exercise(idx);
+	kjson__whole_only = false;
+	if (idx && whole) {
+		struct kindex_stats a, b;
+
+		/* both refused, or both taken with the same counts */
+		if ((err == 0) != (err_whole == 0))
+			abort();
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		kindex__stats(idx, &a);
+		kindex__stats(whole, &b);
+		if (!err && memcmp(&a, &b, sizeof(a)))
+			abort();
+		fuzz_k8s_exercise(idx);
+	}
 	kindex__free(idx);
+	kindex__free(whole);
 	return 0;
 }

@@ -7,8 +7,14 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "k8s_test.h"
+#include "k8s_int.h"
 
 struct warns {
 	int n;
@@ -321,6 +327,118 @@ static void test_rollback(void **state)
 	kindex__free(idx);
 }
 
+/* @file parsed item by item and parsed whole: the same index, or the same
+ * error. */
+static void expect_same_both_ways(enum ksrc_kind kind, const char *name, const char *text)
+{
+	struct kindex *a = kindex__new(), *b = kindex__new();
+	struct kindex_stats sa, sb;
+	char ea[512] = "", eb[512] = "";
+	int ra, rb;
+
+	ra = kt_add_str(a, kind, name, text, ea, sizeof(ea));
+	kjson__whole_only = true;
+	rb = kt_add_str(b, kind, name, text, eb, sizeof(eb));
+	kjson__whole_only = false;
+	assert_int_equal(ra, rb);
+	assert_string_equal(ea, eb);
+	kindex__stats(a, &sa);
+	kindex__stats(b, &sb);
+	assert_memory_equal(&sa, &sb, sizeof(sa));
+	kindex__free(a);
+	kindex__free(b);
+}
+
+#define POD_A "{\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"a\",\"name\":\"p\"}," \
+	      "\"status\":{\"podIP\":\"10.224.0.5\"}}"
+
+/*
+ * A List is read item by item (kjson__each_item()): what it takes and what it
+ * refuses, with which words, are those of the whole parse.  An item that is
+ * not JSON fails the source after the items before it were read: nothing of
+ * them stays.  json-c's extensions (a comment) are left to the whole parse.
+ */
+static void test_snapshot_items(void **state)
+{
+	static const char *const docs[] = {
+		"{\"items\":[" POD_A "],\"kind\":\"List\",\"metadata\":{}}", /* kubectl's order */
+		"{\"kind\":\"PodList\",\"items\":[]}",
+		"{\"kind\":\"List\",\"items\":[" POD_A ",\n  {\"kind\":\"Pod\",\"x\":tru}]}",
+		"{\"kind\":\"List\",\"items\":[" POD_A ", /* c */ " POD_A "]}",
+		"{\"kind\":\"List\",\"items\":[" POD_A "," POD_A "]}",
+		"{\"kind\":\"List\",\"items\":[" POD_A "]} x",
+		"{\"kind\":\"List\",\"items\":[" POD_A "],\"items\":[]}",
+		"{\"kind\":\"List\",\"it\\u0065ms\":[" POD_A "]}",
+		"{\"kind\":\"List\",\"items\":[" POD_A ",]}",
+		"{\"kind\":\"List\",\"items\":[" POD_A "}",
+		"{\"kind\":\"List\",\"items\":[1, " POD_A "]}",
+		"{\"kind\":\"List\",\"items\":[{\"kind\":\"Pod\",\"s\":\"]\\\"}\"}]}",
+	};
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+		expect_same_both_ways(KSRC_SNAPSHOT, "s", docs[i]);
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	assert_int_equal(kt_add_str(idx, KSRC_SNAPSHOT, "s", docs[2], err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "s:2:23: not JSON: boolean expected"));
+	kindex__stats(idx, &st);
+	assert_int_equal(st.sources, 1);
+	assert_int_equal(st.pods, 11); /* snapshot.json's, not the List's first pod */
+	kindex__free(idx);
+}
+
+/* kjson__each_item()'s purpose: the index of a 40 MB List built with the
+ * memory of the document, the index and one item, where json-c's tree of the
+ * whole document would take five times the document.  In a child under
+ * RLIMIT_DATA of twice the document plus 64 MiB. */
+static void test_snapshot_memory(void **state)
+{
+	size_t cap = 48u << 20, len = 0, pods = 0;
+	char *doc = malloc(cap);
+	int status;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(doc);
+	len += (size_t)snprintf(doc, cap, "{\"apiVersion\":\"v1\",\"items\":[");
+	while (len < cap - (8u << 10)) {
+		len += (size_t)snprintf(
+			doc + len, cap - len,
+			"%s{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p%zu\","
+			"\"namespace\":\"n\",\"labels\":{\"app\":\"a\",\"tier\":\"b\"},"
+			"\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"r\"}]},"
+			"\"spec\":{\"nodeName\":\"node-1\",\"containers\":[{\"name\":\"c\","
+			"\"env\":[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"2\"}],"
+			"\"resources\":{\"requests\":{\"cpu\":\"1\"}},\"ports\":[{\"containerPort\":80,"
+			"\"protocol\":\"TCP\"}]}]},\"status\":{\"phase\":\"Running\",\"podIP\":"
+			"\"10.%zu.%zu.%zu\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}",
+			pods ? "," : "", pods, (pods >> 16) & 255, (pods >> 8) & 255, pods & 255);
+		pods++;
+	}
+	len += (size_t)snprintf(doc + len, cap - len, "],\"kind\":\"List\"}");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		struct rlimit rl = { .rlim_cur = 2 * cap + (64u << 20), .rlim_max = RLIM_INFINITY };
+		struct kindex *idx = kindex__new();
+		struct kindex_stats st;
+		char err[512];
+
+		if (!idx || setrlimit(RLIMIT_DATA, &rl) ||
+		    kindex__add_source(idx, KSRC_SNAPSHOT, "big", doc, len, err, sizeof(err)))
+			_exit(1);
+		kindex__stats(idx, &st);
+		_exit(st.pods == pods ? 0 : 2);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	free(doc);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* ICMP and other port-less protocols: addresses only. */
 static void test_portless(void **state)
 {
@@ -343,6 +461,8 @@ int main(void)
 		cmocka_unit_test(test_inline_unusable),
 		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_missing_fields),
+		cmocka_unit_test(test_snapshot_items),
+		cmocka_unit_test(test_snapshot_memory),
 		cmocka_unit_test(test_snapshot_limits),
 		cmocka_unit_test(test_garbage_rules),
 		cmocka_unit_test(test_nft_garbage),
