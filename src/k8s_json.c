@@ -3,7 +3,6 @@
  * with errors that name the source and the line:column and byte offset. */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 #include "k8s_int.h"
@@ -42,6 +41,17 @@ static bool kjson__blank(const char *s, size_t n)
 	return true;
 }
 
+/* json-c refused @data with @jerr, its parse ending at @data[@end]. */
+static int kjson__refuse(struct kindex *idx, const char *data, enum json_tokener_error jerr,
+			 size_t end, char *errbuf, size_t errlen)
+{
+	char what[128];
+
+	snprintf(what, sizeof(what), "not JSON: %s",
+		 jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "no value");
+	return kjson__fail(idx, data, end ? end - 1 : 0, what, errbuf, errlen);
+}
+
 int kjson__parse(struct kindex *idx, const char *data, size_t len, struct json_object **out,
 		 char *errbuf, size_t errlen)
 {
@@ -70,12 +80,8 @@ int kjson__parse(struct kindex *idx, const char *data, size_t len, struct json_o
 				   errlen);
 	}
 	if (jerr != json_tokener_success || !obj) {
-		char what[128];
-
 		json_object_put(obj);
-		snprintf(what, sizeof(what), "not JSON: %s",
-			 jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "no value");
-		return kjson__fail(idx, data, end ? end - 1 : 0, what, errbuf, errlen);
+		return kjson__refuse(idx, data, jerr, end, errbuf, errlen);
 	}
 	while (end < len && kjson__blank(data + end, 1))
 		end++;
@@ -99,9 +105,10 @@ int kjson__parse(struct kindex *idx, const char *data, size_t len, struct json_o
  * numbers and literals, whitespace).  The scan finds where every value
  * begins and ends and checks the commas, brackets and colons between them;
  * json-c parses every value, so the document is checked as a whole parse
- * would check it.  A document of any other shape, or with json-c's
- * extensions (comments, single quotes), is left to kjson__parse() before
- * anything was taken from it.
+ * would check it, and an item it refuses is refused with the whole parse's
+ * words.  A document of any other shape, with json-c's extensions (comments,
+ * single quotes), or with a member other than "items" nested 63 deep, is left
+ * to kjson__parse() before anything was taken from it.
  */
 bool kjson__whole_only;
 
@@ -227,35 +234,49 @@ static struct json_object *kj_parse(struct json_tokener *tok, const char *d,
 	return NULL;
 }
 
-/* The items' spans into @items (malloc'd), or false: not a shape we read. */
-static bool kj_items(const char *d, const struct kj_span *arr, struct kj_span **items, size_t *n)
+/*
+ * The next item of the array @arr after @d[*@pos] into @v (false at its
+ * end); *@bad when the array is not one this reads: an item that is not an
+ * object, or a separator out of place.  Walked twice, to check and to read,
+ * so that nothing but the item being read is kept.
+ */
+static bool kj_next_item(const char *d, const struct kj_span *arr, size_t *pos,
+			 struct kj_span *v, bool *bad)
 {
-	size_t i = arr->start + 1, cap = 0;
-	struct kj_span v, *grown;
+	size_t i = kj_ws(d, arr->end, *pos == arr->start ? *pos + 1 : *pos);
 
-	*items = NULL;
-	*n = 0;
-	i = kj_ws(d, arr->end, i);
-	if (d[i] == ']')
-		return true;
-	for (;;) {
-		if (!kj_value(d, arr->end, &i, &v, KJSON_MAX_DEPTH - 2) || d[v.start] != '{')
+	*bad = false;
+	if (*pos != arr->start) { /* after an item: ',' or the end */
+		if (d[i] == ']') {
+			*bad = i + 1 != arr->end;
 			return false;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			grown = realloc(*items, cap * sizeof(**items));
-			if (!grown)
-				return false;
-			*items = grown;
 		}
-		(*items)[(*n)++] = v;
-		i = kj_ws(d, arr->end, i);
-		if (d[i] == ']')
-			return i + 1 == arr->end;
-		if (d[i] != ',')
+		if (d[i] != ',') {
+			*bad = true;
 			return false;
-		i++;
+		}
+		i = kj_ws(d, arr->end, i + 1);
+	} else if (d[i] == ']') {
+		*bad = i + 1 != arr->end;
+		return false;
 	}
+	if (!kj_value(d, arr->end, &i, v, KJSON_MAX_DEPTH - 2) || d[v->start] != '{') {
+		*bad = true;
+		return false;
+	}
+	*pos = i;
+	return true;
+}
+
+static bool kj_items_ok(const char *d, const struct kj_span *arr)
+{
+	struct kj_span v;
+	size_t pos = arr->start;
+	bool bad;
+
+	while (kj_next_item(d, arr, &pos, &v, &bad))
+		;
+	return !bad;
 }
 
 /*
@@ -322,44 +343,58 @@ static bool kj_top(const char *d, size_t len, struct json_tokener *tok, char *ki
 	}
 }
 
+/* Each item of @arr (kj_items_ok()) parsed and given to @fn. */
+static int kj_read_items(struct kindex *idx, const char *d, size_t len, const struct kj_span *arr,
+			 struct json_tokener *tok, int (*fn)(void *ctx, struct json_object *item),
+			 void *ctx, char *errbuf, size_t errlen)
+{
+	struct kj_span v;
+	size_t pos = arr->start;
+	bool bad;
+	int err = 0;
+
+	while (!err && kj_next_item(d, arr, &pos, &v, &bad)) {
+		struct json_object *o = kj_parse(tok, d, &v);
+		enum json_tokener_error jerr = json_tokener_get_error(tok);
+
+		if (o) {
+			err = fn(ctx, o);
+			json_object_put(o);
+		} else if (jerr != json_tokener_success && jerr != json_tokener_continue) {
+			/* the whole parse's words: it would have read the same
+			 * bytes up to here */
+			err = kjson__refuse(idx, d, jerr, v.start + json_tokener_get_parse_end(tok),
+					    errbuf, errlen);
+		} else {
+			/* not seen: the item's braces are balanced */
+			err = kjson__parse(idx, d, len, &o, errbuf, errlen);
+			json_object_put(o);
+			if (!err) {
+				snprintf(errbuf, errlen, "%s: an item at byte %zu is not JSON",
+					 idx->src_name, v.start);
+				err = -EBADMSG;
+			}
+		}
+	}
+	return err;
+}
+
 int kjson__each_item(struct kindex *idx, const char *data, size_t len,
 		     int (*fn)(void *ctx, struct json_object *item), void *ctx, char *kind,
 		     size_t kind_len, char *errbuf, size_t errlen)
 {
 	struct json_tokener *tok;
-	struct kj_span arr = { 0, 0 }, *items = NULL;
-	size_t n = 0;
+	struct kj_span arr = { 0, 0 };
 	int err = KJSON_WHOLE;
 
-	if (kjson__whole_only)
+	if (kjson__whole_only || len > INT32_MAX)
 		return KJSON_WHOLE;
-	if (len > INT32_MAX)
-		return -E2BIG;
 	tok = json_tokener_new_ex(KJSON_MAX_DEPTH - 2);
 	if (!tok)
 		return -ENOMEM;
 	if (kj_top(data, len, tok, kind, kind_len, &arr) && kjson__is_list(kind) &&
-	    kj_items(data, &arr, &items, &n)) {
-		err = 0;
-		for (size_t i = 0; i < n && !err; i++) {
-			struct json_object *o = kj_parse(tok, data, &items[i]);
-
-			if (!o) {
-				/* the whole parse says where and why */
-				err = kjson__parse(idx, data, len, &o, errbuf, errlen);
-				json_object_put(o);
-				if (!err) {
-					snprintf(errbuf, errlen, "%s: items[%zu]: not JSON (byte %zu)",
-						 idx->src_name, i, items[i].start);
-					err = -EBADMSG;
-				}
-				break;
-			}
-			err = fn(ctx, o);
-			json_object_put(o);
-		}
-	}
-	free(items);
+	    kj_items_ok(data, &arr))
+		err = kj_read_items(idx, data, len, &arr, tok, fn, ctx, errbuf, errlen);
 	json_tokener_free(tok);
 	return err;
 }

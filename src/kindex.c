@@ -745,17 +745,17 @@ int ksrc__read(const char *path, size_t max, const volatile sig_atomic_t *stop, 
 	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	size_t cap = 0, n = 0;
 	char *buf = NULL;
-	int err = 0;
-
 	struct stat st;
+	int err = 0;
 
 	if (fd < 0) {
 		err = -errno;
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(-err));
 		return err;
 	}
-	/* a file says its size: too big is refused before a byte is read */
-	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+	/* a file says its size: too big is refused before a byte is read (not
+	 * stdin: it may have been read from already) */
+	if (!is_stdin && !fstat(fd, &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
 		err = -E2BIG;
 	while (!err) {
 		ssize_t r;
