@@ -240,11 +240,12 @@ int capture__drain(struct capture *cap)
 	return n < 0 ? n : pass.events;
 }
 
-int capture__lost(const struct capture *cap, uint64_t *lost)
+int capture__lost_parts(const struct capture *cap, struct capture_lost *l)
 {
-	int err = percpu_u64_sum(cap->be.lost_fd, lost);
+	int err = percpu_u64_sum(cap->be.lost_fd, &l->ring);
 
-	*lost += cap->stranded;
+	l->stranded = cap->stranded;
+	l->skipped = 0;
 	/* Runs the kernel skipped (Linux >= 5.12 counts them; before, 0). */
 	for (int i = 0; !err && i < cap->be.nskippable; i++) {
 		struct bpf_prog_info info = {};
@@ -253,14 +254,23 @@ int capture__lost(const struct capture *cap, uint64_t *lost)
 		if (bpf_obj_get_info_by_fd(cap->be.skippable_fds[i], &info, &len))
 			err = -errno;
 		else
-			*lost += info.recursion_misses;
+			l->skipped += info.recursion_misses;
 	}
 	for (int i = 0; !err && i < cap->be.nmissed; i++) {
 		uint64_t missed = 0;
 
 		err = backend__link_missed(cap->be.missed_fds[i], &missed);
-		*lost += missed;
+		l->skipped += missed;
 	}
+	return err;
+}
+
+int capture__lost(const struct capture *cap, uint64_t *lost)
+{
+	struct capture_lost l = { 0 };
+	int err = capture__lost_parts(cap, &l);
+
+	*lost = l.ring + l.stranded + l.skipped;
 	return err;
 }
 

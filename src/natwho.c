@@ -177,18 +177,43 @@ static void install_signals(void)
 	sigaction(SIGCHLD, &sa, NULL);
 }
 
+/* Where the events counted lost went, in one line. */
+static void warn_lost(const struct capture_lost *l, const char *when)
+{
+	char why[256] = "";
+	size_t n = 0;
+
+	if (l->ring)
+		n += (size_t)snprintf(why + n, sizeof(why) - n,
+				      "%s%llu found the ring buffer full (raise --ringbuf-size)",
+				      n ? "; " : "", (unsigned long long)l->ring);
+	if (l->stranded && n < sizeof(why))
+		n += (size_t)snprintf(why + n, sizeof(why) - n,
+				      "%s%llu still staged on a CPU its last flush could not reach",
+				      n ? "; " : "", (unsigned long long)l->stranded);
+	if (l->skipped && n < sizeof(why))
+		snprintf(why + n, sizeof(why) - n,
+			 "%s%llu in runs of the programs the kernel skipped", n ? "; " : "",
+			 (unsigned long long)l->skipped);
+	nw_warn("%llu events %s: %s", (unsigned long long)(l->ring + l->stranded + l->skipped),
+		when, why);
+}
+
 /* With -v, say as soon as the kernel starts dropping events. */
 static void report_lost_live(struct app *app, uint64_t now)
 {
+	struct capture_lost l = { 0 };
 	uint64_t lost;
 
 	if (app->opts.verbose < 1 || now < app->next_lost_check_ns)
 		return;
 	app->next_lost_check_ns = now + 1000000000ULL;
-	if (capture__lost(&app->cap, &lost) || lost == app->lost_reported)
+	if (capture__lost_parts(&app->cap, &l))
 		return;
-	nw_warn("%llu events lost so far (ring buffer full): raise --ringbuf-size",
-		(unsigned long long)lost);
+	lost = l.ring + l.stranded + l.skipped;
+	if (lost == app->lost_reported)
+		return;
+	warn_lost(&l, "lost so far");
 	app->lost_reported = lost;
 }
 
@@ -820,11 +845,13 @@ static int run_replay(struct app *app)
 static int finish(struct app *app)
 {
 	bool attached = capture__backend(&app->cap); /* else stopped during start-up */
-	uint64_t lost = 0, untracked;
+	struct capture_lost lp = { 0 };
+	uint64_t lost, untracked;
 	int ret = NW_EXIT_OK;
 
-	if (attached && capture__lost(&app->cap, &lost))
+	if (attached && capture__lost_parts(&app->cap, &lp))
 		nw_warn("cannot read the loss counter: the count below may be short");
+	lost = lp.ring + lp.stranded + lp.skipped;
 	app->stats.lost = lost;
 	app->stats.join = app->opts.filter.cgroup;
 	if (attached && app->stats.join &&
@@ -840,8 +867,7 @@ static int finish(struct app *app)
 	sink__summary(&app->sink, stderr, &app->stats);
 	output_failed(app, &ret); /* the JSON summary */
 	if (lost)
-		nw_warn("%llu events were lost (ring buffer full): raise --ringbuf-size",
-			(unsigned long long)lost);
+		warn_lost(&lp, "were lost");
 	if (!proctree__untracked(&app->tree, &untracked) && untracked)
 		nw_warn("%llu processes of CMD's tree were not tracked (more than %d alive at "
 			"once): their connections are not shown",

@@ -109,8 +109,12 @@ onoff_windows() {
 			printf 'on\t%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$p" "$start" "$end" "${c[0]}" "${c[1]}" \
 				>>"$ONOFF_T/windows"
 			# jsonnull's summary went to /dev/null with its records: "? ?"
-			[ "${c[1]}" = 0 ] || [ "$v" = jsonnull ] ||
-				echo "onoff: natwho ($v, pair $p) reported lost events: ${c[*]}" >&2
+			if [ "${c[1]}" != 0 ] && [ "$v" != jsonnull ]; then
+				# its stderr says where they went: kept
+				cp "$ONOFF_T/err" "$OUTDIR/onoff-lost-$p-$v.err" 2>/dev/null
+				echo "onoff: natwho ($v, pair $p) reported lost events: ${c[*]}" \
+					"(its stderr: $OUTDIR/onoff-lost-$p-$v.err)" >&2
+			fi
 			printf '  on/off pair %s %-8s natwho: %s events, %s lost\n' "$p" "$v" "${c[0]}" "${c[1]}"
 			sleep "$ONOFF_SETTLE"
 			onoff_window "$p"
