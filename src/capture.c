@@ -163,9 +163,10 @@ static int capture_record(void *ctx, void *data, size_t size)
  * Have every CPU hand what it staged to the ring: nw_flush run on each
  * (BPF_F_TEST_RUN_ON_CPU).  A CPU that is offline has nothing staged.  A
  * stage a program was writing just then is tried again @tries times, 1 ms
- * apart (the last drain), else at the next tick.
+ * apart (the last drain), else at the next tick.  @missed (NULL: not
+ * wanted) marks the CPUs whose stage it could not flush.
  */
-static void capture_flush(struct capture *cap, int tries)
+static void capture_flush(struct capture *cap, int tries, bool *missed)
 {
 	const struct timespec ms = { 0, 1000000 };
 
@@ -181,30 +182,60 @@ static void capture_flush(struct capture *cap, int tries)
 						cpu, strerror(errno));
 					cap->flush_warned = true;
 				}
+				if (missed && errno != ENXIO)
+					missed[cpu] = true;
 				break;
 			}
-			if (!o.retval || t >= tries)
+			if (!o.retval)
 				break;
+			if (t >= tries) {
+				if (missed)
+					missed[cpu] = true;
+				break;
+			}
 			nanosleep(&ms, NULL);
 		}
 	}
 	cap->flushed_ns = nw_now_ns(CLOCK_MONOTONIC);
 }
 
-/*
- * Events still staged after the last flush (a CPU whose stage stayed busy,
- * or one the flush could not run on) never reach the ring: those recorded
- * before @stop_ns, the stop, are counted with the lost ones.  The programs
- * stay attached until natwho closes them; what they stage after the stop
- * is neither delivered nor lost, as with the ring's records after the
- * last drain.
- */
-static void capture_count_stranded(struct capture *cap, uint64_t stop_ns)
+/* @cpu's stage, read until two reads agree (a program on that CPU may be
+ * writing it: one read can be torn), at most a few times; false when it
+ * cannot be read. */
+static bool capture_read_stage(const struct capture *cap, __u32 cpu, struct nw_stage *st)
 {
-	struct nw_stage st;
+	static struct nw_stage again;
+
+	if (bpf_map_lookup_elem(cap->be.stage_fd, &cpu, st))
+		return false;
+	for (int i = 0; i < 8; i++) {
+		if (bpf_map_lookup_elem(cap->be.stage_fd, &cpu, &again))
+			return false;
+		if (!memcmp(&again, st, sizeof(again)))
+			break;
+		*st = again;
+	}
+	return true;
+}
+
+/*
+ * Events still staged after the last flush never reach the ring: those
+ * recorded before @stop_ns, the stop, are counted with the lost ones.  Only
+ * on a CPU that flush could not reach (@missed, every CPU when NULL): where
+ * it ran, every event staged since was recorded after it, after the stop
+ * (a program takes its stage before it reads the clock, and the flush
+ * waits for a stage that is taken).  Reading a stage that programs keep
+ * writing, as the storm goes on, could only mistake a torn read for a
+ * malformed stage.  The programs stay attached until natwho closes them;
+ * what they stage after the stop is neither delivered nor lost, as with
+ * the ring's records after the last drain.
+ */
+static void capture_count_stranded(struct capture *cap, uint64_t stop_ns, const bool *missed)
+{
+	static struct nw_stage st;
 
 	for (__u32 cpu = 0; cpu < (__u32)cap->ncpus; cpu++)
-		if (!bpf_map_lookup_elem(cap->be.stage_fd, &cpu, &st))
+		if ((!missed || missed[cpu]) && capture_read_stage(cap, cpu, &st))
 			cap->stranded += ring__stage_held(&st, stop_ns);
 }
 
@@ -220,7 +251,7 @@ int capture__poll(struct capture *cap, int timeout_ms)
 	if (epoll_wait(cap->epoll_fd, &ev, 1, timeout_ms) < 0 && errno != EINTR)
 		return -errno;
 	if (nw_now_ns(CLOCK_MONOTONIC) - cap->flushed_ns >= CAPTURE_FLUSH_NS)
-		capture_flush(cap, 0);
+		capture_flush(cap, 0, NULL);
 	n = ring__consume(&cap->ring, capture_record, &pass);
 
 	return n < 0 ? n : pass.events;
@@ -230,10 +261,12 @@ int capture__drain(struct capture *cap)
 {
 	struct capture_pass pass = { .cap = cap };
 	uint64_t stop_ns = nw_now_ns(CLOCK_BOOTTIME);
+	bool *missed = calloc((size_t)cap->ncpus, sizeof(*missed));
 	int n;
 
-	capture_flush(cap, 50);
-	capture_count_stranded(cap, stop_ns);
+	capture_flush(cap, 50, missed);
+	capture_count_stranded(cap, stop_ns, missed); /* without @missed: every CPU */
+	free(missed);
 	/* a program on another CPU between reserve and submit holds up what
 	 * follows it: wait for it, 1 ms at a time, 50 ms at most */
 	n = ring__drain(&cap->ring, capture_record, &pass, 1000, 50);
