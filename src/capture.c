@@ -161,10 +161,10 @@ static int capture_record(void *ctx, void *data, size_t size)
 
 /*
  * Have every CPU hand what it staged to the ring: nw_flush run on each
- * (BPF_F_TEST_RUN_ON_CPU).  A CPU that is offline has nothing staged.  A
- * stage a program was writing just then is tried again @tries times, 1 ms
- * apart (the last drain), else at the next tick.  @missed (NULL: not
- * wanted) marks the CPUs whose stage it could not flush.
+ * (BPF_F_TEST_RUN_ON_CPU).  A stage a program was writing just then is
+ * tried again @tries times, 1 ms apart (the last drain), else at the next
+ * tick.  @missed (NULL: not wanted) marks the CPUs whose stage it could not
+ * flush, offline ones included: a CPU taken offline keeps what it staged.
  */
 static void capture_flush(struct capture *cap, int tries, bool *missed)
 {
@@ -176,14 +176,16 @@ static void capture_flush(struct capture *cap, int tries, bool *missed)
 				    .cpu = (__u32)cpu);
 
 			if (bpf_prog_test_run_opts(cap->be.flush_fd, &o)) {
-				if (errno != ENXIO && !cap->flush_warned) {
+				int e = errno;
+
+				if (missed)
+					missed[cpu] = true;
+				if (e != ENXIO && !cap->flush_warned) {
 					nw_warn("cannot hand CPU %d's staged events to the ring "
 						"buffer: %s; they may come late",
-						cpu, strerror(errno));
+						cpu, strerror(e));
 					cap->flush_warned = true;
 				}
-				if (missed && errno != ENXIO)
-					missed[cpu] = true;
 				break;
 			}
 			if (!o.retval)
@@ -200,11 +202,12 @@ static void capture_flush(struct capture *cap, int tries, bool *missed)
 }
 
 /* @cpu's stage, read until two reads agree (a program on that CPU may be
- * writing it: one read can be torn), at most a few times; false when it
- * cannot be read. */
+ * writing it: one read can be torn), at most a few times; a read that stays
+ * torn walks malformed and counts the whole stage.  False when it cannot be
+ * read. */
 static bool capture_read_stage(const struct capture *cap, __u32 cpu, struct nw_stage *st)
 {
-	static struct nw_stage again;
+	struct nw_stage again;
 
 	if (bpf_map_lookup_elem(cap->be.stage_fd, &cpu, st))
 		return false;
@@ -226,17 +229,23 @@ static bool capture_read_stage(const struct capture *cap, __u32 cpu, struct nw_s
  * (a program takes its stage before it reads the clock, and the flush
  * waits for a stage that is taken).  Reading a stage that programs keep
  * writing, as the storm goes on, could only mistake a torn read for a
- * malformed stage.  The programs stay attached until natwho closes them;
- * what they stage after the stop is neither delivered nor lost, as with
- * the ring's records after the last drain.
+ * malformed stage.  A stage still taken (a program preempted while writing
+ * it, on a preemptible kernel) holds one more event that will stay there,
+ * whose time cannot be told: counted too.  The programs stay attached until
+ * natwho closes them; what they stage after the stop is neither delivered
+ * nor lost, as with the ring's records after the last drain.
  */
 static void capture_count_stranded(struct capture *cap, uint64_t stop_ns, const bool *missed)
 {
-	static struct nw_stage st;
+	struct nw_stage st;
 
-	for (__u32 cpu = 0; cpu < (__u32)cap->ncpus; cpu++)
-		if ((!missed || missed[cpu]) && capture_read_stage(cap, cpu, &st))
-			cap->stranded += ring__stage_held(&st, stop_ns);
+	for (__u32 cpu = 0; cpu < (__u32)cap->ncpus; cpu++) {
+		if ((missed && !missed[cpu]) || !capture_read_stage(cap, cpu, &st))
+			continue;
+		cap->stranded += ring__stage_held(&st, stop_ns);
+		if (missed && st.busy)
+			cap->stranded++;
+	}
 }
 
 int capture__poll(struct capture *cap, int timeout_ms)
@@ -295,15 +304,6 @@ int capture__lost_parts(const struct capture *cap, struct capture_lost *l)
 		err = backend__link_missed(cap->be.missed_fds[i], &missed);
 		l->skipped += missed;
 	}
-	return err;
-}
-
-int capture__lost(const struct capture *cap, uint64_t *lost)
-{
-	struct capture_lost l = { 0 };
-	int err = capture__lost_parts(cap, &l);
-
-	*lost = l.ring + l.stranded + l.skipped;
 	return err;
 }
 

@@ -42,7 +42,6 @@ int capture__poll(struct capture *cap, int timeout_ms);
 /* After a stop: everything committed, waiting briefly for records still
  * being written (ring__drain()).  As capture__poll() returns. */
 int capture__drain(struct capture *cap);
-/* Sum of the per-CPU loss counters. */
 /* The events lost, by where: the ring had no room for them (counted by the
  * programs), they were still staged at the stop (capture__drain()), or the
  * kernel skipped the programs' runs (fentry/kprobe: recursion, kprobe
@@ -52,8 +51,6 @@ struct capture_lost {
 };
 
 int capture__lost_parts(const struct capture *cap, struct capture_lost *l);
-/* Their sum. */
-int capture__lost(const struct capture *cap, uint64_t *lost);
 const char *capture__backend(const struct capture *cap);
 void capture__close(struct capture *cap);
 

@@ -178,8 +178,9 @@ static void install_signals(void)
 }
 
 /* Where the events counted lost went, in one line. */
-static void warn_lost(const struct capture_lost *l, const char *when)
+static void warn_lost(const struct capture_lost *l, bool live)
 {
+	uint64_t sum = l->ring + l->stranded + l->skipped;
 	char why[256] = "";
 	size_t n = 0;
 
@@ -195,8 +196,8 @@ static void warn_lost(const struct capture_lost *l, const char *when)
 		snprintf(why + n, sizeof(why) - n,
 			 "%s%llu in runs of the programs the kernel skipped", n ? "; " : "",
 			 (unsigned long long)l->skipped);
-	nw_warn("%llu events %s: %s", (unsigned long long)(l->ring + l->stranded + l->skipped),
-		when, why);
+	nw_warn("%llu event%s %s: %s", (unsigned long long)sum, sum == 1 ? "" : "s",
+		live ? "lost so far" : sum == 1 ? "was lost" : "were lost", why);
 }
 
 /* With -v, say as soon as the kernel starts dropping events. */
@@ -213,7 +214,7 @@ static void report_lost_live(struct app *app, uint64_t now)
 	lost = l.ring + l.stranded + l.skipped;
 	if (lost == app->lost_reported)
 		return;
-	warn_lost(&l, "lost so far");
+	warn_lost(&l, true);
 	app->lost_reported = lost;
 }
 
@@ -867,7 +868,7 @@ static int finish(struct app *app)
 	sink__summary(&app->sink, stderr, &app->stats);
 	output_failed(app, &ret); /* the JSON summary */
 	if (lost)
-		warn_lost(&lp, "were lost");
+		warn_lost(&lp, false);
 	if (!proctree__untracked(&app->tree, &untracked) && untracked)
 		nw_warn("%llu processes of CMD's tree were not tracked (more than %d alive at "
 			"once): their connections are not shown",
