@@ -229,11 +229,12 @@ static bool capture_read_stage(const struct capture *cap, __u32 cpu, struct nw_s
  * (a program takes its stage before it reads the clock, and the flush
  * waits for a stage that is taken).  Reading a stage that programs keep
  * writing, as the storm goes on, could only mistake a torn read for a
- * malformed stage.  A stage still taken (a program preempted while writing
- * it, on a preemptible kernel) holds one more event that will stay there,
- * whose time cannot be told: counted too.  The programs stay attached until
- * natwho closes them; what they stage after the stop is neither delivered
- * nor lost, as with the ring's records after the last drain.
+ * malformed stage.  The programs stay attached until natwho closes them;
+ * what they stage after the stop is neither delivered nor lost, as with
+ * the ring's records after the last drain.  Not counted: the event of a
+ * program that held its stage through the whole last flush (preempted for
+ * 50 ms while writing it, on a preemptible kernel), whose time cannot be
+ * told from the stage.
  */
 static void capture_count_stranded(struct capture *cap, uint64_t stop_ns, const bool *missed)
 {
@@ -243,8 +244,6 @@ static void capture_count_stranded(struct capture *cap, uint64_t stop_ns, const 
 		if ((missed && !missed[cpu]) || !capture_read_stage(cap, cpu, &st))
 			continue;
 		cap->stranded += ring__stage_held(&st, stop_ns);
-		if (missed && st.busy)
-			cap->stranded++;
 	}
 }
 

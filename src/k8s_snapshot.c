@@ -453,32 +453,26 @@ static int snap__item(void *ctx, struct json_object *o)
 	return err;
 }
 
-int k8s_snapshot__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
-			size_t errlen)
+/* The document parsed whole: a single object, or a List that
+ * kjson__each_item() left (json-c's extensions). */
+static int snap__parse_whole(struct snap *s, const char *data, size_t len, char *errbuf,
+			     size_t errlen)
 {
-	struct snap s = { .idx = idx };
+	struct kindex *idx = s->idx;
 	struct json_object *root, *items;
 	const char *kind;
-	char list_kind[64];
-	int err = kjson__each_item(idx, data, len, snap__item, &s, list_kind, sizeof(list_kind),
-				   errbuf, errlen);
+	int err = kjson__parse(idx, data, len, &root, errbuf, errlen);
 
-	if (err != KJSON_WHOLE) {
-		if (err && !errbuf[0])
-			snprintf(errbuf, errlen, "%s: %s", idx->src_name, strerror(-err));
-		return err;
-	}
-	err = kjson__parse(idx, data, len, &root, errbuf, errlen);
 	if (err)
 		return err;
 	kind = kjson__str(root, "kind");
 	items = kjson__get(root, "items", json_type_array);
 	if (kjson__is_list(kind) && items) {
-		for (s.item = 0; s.item < snap__len(items) && !err; s.item++)
-			err = snap__object(&s, snap__at(items, s.item));
+		for (s->item = 0; s->item < snap__len(items) && !err; s->item++)
+			err = snap__object(s, snap__at(items, s->item));
 	} else if (kind && (!strcmp(kind, "Pod") || !strcmp(kind, "Service") ||
 			    !strcmp(kind, "EndpointSlice"))) {
-		err = snap__object(&s, root);
+		err = snap__object(s, root);
 	} else if (kjson__is_list(kind)) {
 		snprintf(errbuf, errlen, "%s: not a kubectl snapshot: a %s whose \"items\" is %s",
 			 idx->src_name, kind,
@@ -492,8 +486,21 @@ int k8s_snapshot__parse(struct kindex *idx, const char *data, size_t len, char *
 			 kind ? "\"" : "");
 		err = -EINVAL;
 	}
+	json_object_put(root);
+	return err;
+}
+
+int k8s_snapshot__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
+			size_t errlen)
+{
+	struct snap s = { .idx = idx };
+	char list_kind[64];
+	int err = kjson__each_item(idx, data, len, snap__item, &s, list_kind, sizeof(list_kind),
+				   errbuf, errlen);
+
+	if (err == KJSON_WHOLE)
+		err = snap__parse_whole(&s, data, len, errbuf, errlen);
 	if (err && !errbuf[0])
 		snprintf(errbuf, errlen, "%s: %s", idx->src_name, strerror(-err));
-	json_object_put(root);
 	return err;
 }

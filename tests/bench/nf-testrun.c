@@ -29,9 +29,9 @@
  *   prog=NAME hook=HOOK repeat=N runs=N median_ns=X min_ns=N max_ns=N wall_ns=X retval=N
  *   prog=NAME minus_empty_ns=X wall_minus_empty_ns=X paired_wall_minus_empty_ns=D1,D2,...
  * The empty program is prog=empty.  Dr is round r's wall figure of NAME minus
- * the empty program's in the same round (the two calls back to back): what
- * NAME's code costs per run, the loop, the bottom-half toggling and the call
- * into a program taken out, which every program pays alike.  Exit 0 when measured, 1 on a failure,
+ * the empty program's in the same round (seconds apart at most): what NAME's
+ * code costs per run, the loop, the bottom-half toggling and the call into
+ * a program taken out, which every program pays alike.  Exit 0 when measured, 1 on a failure,
  * 2 on a usage error, 4 when the kernel cannot test-run netfilter programs
  * (one line "unsupported: REASON" on stdout).
  *
@@ -296,7 +296,8 @@ static void tr_report(const struct tr_ctx *tr)
 		const struct tr_prog *p = &tr->progs[i];
 
 		tr_prog_stats(tr, p, ns, &wall);
-		printf("prog=%s minus_empty_ns=%.1f wall_minus_empty_ns=%.2f paired_wall_minus_empty_ns=",
+		printf("prog=%s minus_empty_ns=%.1f wall_minus_empty_ns=%.2f "
+		       "paired_wall_minus_empty_ns=",
 		       p->name, ns[0] - empty[0], wall - empty_wall);
 		for (int r = 0; r < tr->runs; r++)
 			printf("%s%.2f", r ? "," : "", p->wall[r] - tr->progs[0].wall[r]);

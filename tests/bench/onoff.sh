@@ -110,8 +110,10 @@ onoff_windows() {
 				>>"$ONOFF_T/windows"
 			# jsonnull's summary went to /dev/null with its records: "? ?"
 			if [ "${c[1]}" != 0 ] && [ "$v" != jsonnull ]; then
-				# its stderr says where they went: kept
+				# its stderr says where they went (-o json: its warning
+				# records): kept
 				cp "$ONOFF_T/err" "$OUTDIR/onoff-lost-$p-$v.err" 2>/dev/null
+				grep -s '"type":"warning"' "$ONOFF_T/out" >>"$OUTDIR/onoff-lost-$p-$v.err"
 				echo "onoff: natwho ($v, pair $p) reported lost events: ${c[*]}" \
 					"(its stderr: $OUTDIR/onoff-lost-$p-$v.err)" >&2
 			fi

@@ -277,7 +277,7 @@ report_established_row() {
 		ci=($(testrun_paired "$n" | med_ci90))
 		own="${own:+$own, }$n ${ci[0]} ns (90% interval ${ci[1]:--} to ${ci[2]:--})"
 		if [ "${ci[1]:--}" = - ]; then
-			pv=2 # too few calls for an interval
+			pv=2 # no paired figures (an older nf-testrun), or too few
 		elif awk -v l="${ci[1]}" 'BEGIN { exit !(l > 30) }'; then
 			pv=3
 		elif awk -v h="${ci[2]}" 'BEGIN { exit !(h > 30) }'; then
@@ -290,10 +290,10 @@ report_established_row() {
 	case $worst in
 	0) v=PASS ;;
 	1) v="NOT SHOWN (a 90% interval straddles 30 ns)" ;;
-	2) v="NOT SHOWN (too few calls for an interval)" ;;
+	2) v="NOT SHOWN (no paired figures, or too few calls for an interval)" ;;
 	*) v=MISS ;;
 	esac
-	echo "| Kernel program <= 30 ns per established-connection packet (netfilter) | BPF_PROG_TEST_RUN, $BPF_TR_RUNS interleaved calls of $BPF_TR_REPEAT runs per program. natwho's code per packet, each call minus the empty program's call in the same round (the test loop and the call into a program, alike for every program, taken out; in situ that call is the hook's dispatch, counted in the on/off cost): $own. Per run with the test loop, as the kernel reports it (median, min-max): $(awk -v e="${empty[4]}" '$1 != "empty" {
+	echo "| Kernel program <= 30 ns per established-connection packet (netfilter) | BPF_PROG_TEST_RUN, $BPF_TR_RUNS interleaved calls of $BPF_TR_REPEAT runs per program. natwho's code per packet, each call minus the empty program's call in the same round (the test loop and the call into a program, alike for every program, taken out; in situ that call is the hook's dispatch, counted in the on/off cost): $own. Per run with the test loop, as the kernel reports it (median, min-max): $(awk '$1 != "empty" {
 		printf "%s%s %s (%s-%s; wall clock, best call: %.2f)", n++ ? ", " : "", $1, $2, $3, $4, $5 }' <<<"$rows"); an empty netfilter program ${empty[1]} (${empty[2]}-${empty[3]}; wall clock, best call: ${empty[4]}) on the same packet. Cross-check, $insitu | $v |"
 }
 

@@ -390,16 +390,47 @@ static void test_snapshot_items(void **state)
 	kindex__free(idx);
 }
 
-/* kjson__each_item()'s purpose: the index of a 40 MB List built with the
+/* Parse @doc (@pods pods) in a child under RLIMIT_DATA of @limit bytes,
+ * item by item or (@whole) whole: its exit status, 0 when it took every pod,
+ * 4 when the parse failed, 1-3 when the test could not run it. */
+static int parse_limited(const char *doc, size_t len, size_t pods, rlim_t limit, bool whole)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (!pid) {
+		struct kindex *idx = kindex__new();
+		struct kindex_stats st;
+		struct rlimit rl;
+		char err[512];
+
+		if (!idx || getrlimit(RLIMIT_DATA, &rl))
+			_exit(1);
+		rl.rlim_cur = rl.rlim_max < limit ? rl.rlim_max : limit;
+		if (setrlimit(RLIMIT_DATA, &rl))
+			_exit(2);
+		kjson__whole_only = whole;
+		if (kindex__add_source(idx, KSRC_SNAPSHOT, "big", doc, len, err, sizeof(err)))
+			_exit(4);
+		kindex__stats(idx, &st);
+		_exit(st.pods == pods ? 0 : 3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* kjson__each_item()'s purpose: the index of a 48 MB List built with the
  * memory of the document, the index and one item, where json-c's tree of the
- * whole document would take five times the document.  In a child under
- * RLIMIT_DATA of twice the document plus 64 MiB. */
+ * whole document takes five times the document.  Under RLIMIT_DATA of twice
+ * the document plus 64 MiB: item by item it fits, whole it does not (the
+ * limit shown to be one that matters). */
 static void test_snapshot_memory(void **state)
 {
 	size_t cap = 48u << 20, len = 0, pods = 0;
+	rlim_t limit = 2 * (rlim_t)cap + (64u << 20);
 	char *doc = malloc(cap);
-	int status;
-	pid_t pid;
 
 	(void)state;
 	assert_non_null(doc);
@@ -419,24 +450,9 @@ static void test_snapshot_memory(void **state)
 		pods++;
 	}
 	len += (size_t)snprintf(doc + len, cap - len, "],\"kind\":\"List\"}");
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		struct rlimit rl = { .rlim_cur = 2 * cap + (64u << 20), .rlim_max = RLIM_INFINITY };
-		struct kindex *idx = kindex__new();
-		struct kindex_stats st;
-		char err[512];
-
-		if (!idx || setrlimit(RLIMIT_DATA, &rl) ||
-		    kindex__add_source(idx, KSRC_SNAPSHOT, "big", doc, len, err, sizeof(err)))
-			_exit(1);
-		kindex__stats(idx, &st);
-		_exit(st.pods == pods ? 0 : 2);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(parse_limited(doc, len, pods, limit, false), 0);
+	assert_int_equal(parse_limited(doc, len, pods, limit, true), 4);
 	free(doc);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* ICMP and other port-less protocols: addresses only. */
