@@ -33,10 +33,16 @@ static int kjson__fail(struct kindex *idx, const char *data, size_t off, const c
 	return -EBADMSG;
 }
 
+/* JSON's whitespace, as json-c takes it */
+static bool kjson__ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 static bool kjson__blank(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+		if (!kjson__ws(s[i]))
 			return false;
 	return true;
 }
@@ -118,7 +124,7 @@ struct kj_span {
 
 static size_t kj_ws(const char *d, size_t len, size_t i)
 {
-	while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r'))
+	while (i < len && kjson__ws(d[i]))
 		i++;
 	return i;
 }
@@ -191,8 +197,7 @@ static bool kj_value(const char *d, size_t len, size_t *pos, struct kj_span *v, 
 			} else if (c == '}' || c == ']') {
 				if (!top || close[--top] != (char)c)
 					return false;
-			} else if (c != ',' && c != ':' && c != ' ' && c != '\t' && c != '\n' &&
-				   c != '\r' && !kj_prim_byte(c)) {
+			} else if (c != ',' && c != ':' && !kjson__ws((char)c) && !kj_prim_byte(c)) {
 				return false;
 			}
 			i++;
@@ -312,25 +317,22 @@ static bool kj_top(const char *d, size_t len, struct json_tokener *tok, char *ki
 			have_items = true;
 			*items = v;
 		} else {
-			if (kj_is(d, &k, "kind") && have_kind)
+			bool is_kind = kj_is(d, &k, "kind");
+			const char *s;
+
+			if (is_kind && have_kind)
 				return false;
 			o = kj_parse(tok, d, &v);
 			if (!o)
 				return false;
-			if (kj_is(d, &k, "kind")) {
-				const char *s = json_object_is_type(o, json_type_string) ?
-							json_object_get_string(o) :
-							NULL;
-
-				have_kind = s && strlen(s) < kind_len;
-				if (have_kind)
-					strcpy(kind, s);
-				json_object_put(o);
-				if (!have_kind)
-					return false;
-			} else {
-				json_object_put(o);
+			s = json_object_is_type(o, json_type_string) ? json_object_get_string(o) : NULL;
+			if (is_kind && s && strlen(s) < kind_len) {
+				strcpy(kind, s);
+				have_kind = true;
 			}
+			json_object_put(o);
+			if (is_kind && !have_kind)
+				return false;
 		}
 		i = kj_ws(d, len, i);
 		if (i < len && d[i] == ',') {
