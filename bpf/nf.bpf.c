@@ -4,7 +4,7 @@
  * namespace) at NF_INET_POST_ROUTING and NF_INET_LOCAL_IN with a priority
  * just before conntrack confirmation, so every NAT hook has run.  A packet
  * whose conntrack entry is not yet confirmed is the first of a new
- * connection: report it.  Established traffic costs two loads and a compare.
+ * connection: report it.  Established traffic costs two loads and two compares.
  *
  * libbpf 1.1 does not know SEC("netfilter"); the loader sets the program type
  * (src/nf_compat.c), which is why these sections carry no libbpf prefix.
@@ -13,6 +13,61 @@
 #define NW_BTF_CT
 #define NW_BTF_SKB
 #include "common.bpf.h"
+
+/*
+ * TCP connections opened with no conntrack entry at all, per family (key 0
+ * IPv4, 1 IPv6): conntrack does not run for that family in the namespace (it
+ * starts there only once something needs it, a NAT or conntrack rule), so
+ * none of its connections can be reported; userspace warns.  Counted by SYN
+ * (without ACK), which conntrack tracks whenever it runs, unless it judges
+ * the packet invalid.  A packet a rule told it not to track carries the
+ * untracked mark, not nothing, and is not counted.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} untracked SEC(".maps");
+
+#define NW_IPPROTO_TCP 6
+#define NW_TCP_SYN 0x02
+#define NW_TCP_ACK 0x10
+#define NW_UNTRACKED_READ 80 /* an IPv4 header with options and the TCP flags */
+
+/* Off the established path (not inlined there): a packet without an entry. */
+static __noinline void nw_untracked(const struct sk_buff *skb)
+{
+	__u8 h[NW_UNTRACKED_READ];
+	__u32 l4, key;
+	__u64 *n;
+
+	if (bpf_probe_read_kernel(h, sizeof(h), skb->head + skb->network_header))
+		return;
+	if (h[0] >> 4 == 4) {
+		/* the first fragment or none, the transport header after the options */
+		if (h[9] != NW_IPPROTO_TCP || ((h[6] & 0x1f) | h[7]))
+			return;
+		l4 = (h[0] & 0xf) * 4;
+		if (l4 < 20)
+			return;
+		key = 0;
+	} else if (h[0] >> 4 == 6) {
+		if (h[6] != NW_IPPROTO_TCP) /* extension headers: not counted */
+			return;
+		l4 = 40;
+		key = 1;
+	} else {
+		return;
+	}
+	if (l4 + 13 >= sizeof(h)) /* within the read: the verifier's bound */
+		return;
+	if ((h[l4 + 13] & (NW_TCP_SYN | NW_TCP_ACK)) != NW_TCP_SYN)
+		return;
+	n = bpf_map_lookup_elem(&untracked, &key);
+	if (n) /* atomic: a softirq's program can interrupt a task's here */
+		__sync_fetch_and_add(n, 1);
+}
 
 static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 {
@@ -24,8 +79,11 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 	const struct nf_conn *ct;
 	unsigned long status;
 
-	if (ctinfo != IP_CT_NEW && ctinfo != IP_CT_RELATED)
+	if (ctinfo != IP_CT_NEW && ctinfo != IP_CT_RELATED) {
+		if (!nfct) /* ctinfo 0 is IP_CT_ESTABLISHED's */
+			nw_untracked(skb);
 		return NW_NF_ACCEPT;
+	}
 	if (!(nfct & NW_NFCT_PTRMASK))
 		return NW_NF_ACCEPT;
 	ct = NW_CT(nfct & NW_NFCT_PTRMASK);

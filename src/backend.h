@@ -43,6 +43,9 @@ struct nw_backend {
 	int lost_fd; /* BPF_MAP_TYPE_PERCPU_ARRAY, one __u64 */
 	int flush_fd; /* "nw_flush": hands a CPU's staged events to the ring */
 	int stage_fd; /* "stage", a struct nw_stage per CPU id (every backend stages) */
+	/* netfilter: "untracked", TCP connections without a conntrack entry per
+	 * family (BPF_MAP_TYPE_PERCPU_ARRAY [IPv4, IPv6]); -1 elsewhere */
+	int untracked_fd;
 	int link_fds[NW_BACKEND_MAX_LINKS]; /* fd-owned links: gone with us */
 	int nlinks;
 	/* Programs the kernel may skip (a tracing program that would recurse

@@ -91,6 +91,7 @@ static int try_backend(struct capture *cap, const struct nw_backend_ops *ops,
 
 	memset(&cap->be, 0, sizeof(cap->be));
 	cap->be.ops = ops;
+	cap->be.untracked_fd = -1;
 	err = ops->open(&cap->be, opts, why, why_len);
 	if (err)
 		return err;
@@ -304,6 +305,16 @@ int capture__lost_parts(const struct capture *cap, struct capture_lost *l)
 		l->skipped += missed;
 	}
 	return err;
+}
+
+int capture__untracked(const struct capture *cap, uint64_t n[2])
+{
+	int err;
+
+	if (!cap->be.ops || cap->be.untracked_fd < 0)
+		return -EOPNOTSUPP;
+	err = percpu_u64_sum_at(cap->be.untracked_fd, 0, &n[0]);
+	return err ?: percpu_u64_sum_at(cap->be.untracked_fd, 1, &n[1]);
 }
 
 const char *capture__backend(const struct capture *cap)

@@ -14,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <sched.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <linux/nsfs.h>
 #include <bpf/libbpf.h>
@@ -62,6 +64,9 @@ struct app {
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC, 0: none */
 	uint64_t lost_reported;
 	uint64_t next_lost_check_ns; /* -v: read the loss counter once a second */
+	uint64_t next_untracked_check_ns; /* report_untracked(): once a second */
+	bool tcp_seen[2]; /* a TCP connection was decoded: [0] IPv4, [1] IPv6 */
+	bool untracked_said[2];
 	int netns_fd;
 	bool done;
 	struct record *rec; /* -w */
@@ -133,6 +138,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		nw_dbg(1, "undecodable event (%zu bytes): %s\n", size, strerror(-err));
 		return 0;
 	}
+	if (c.proto == IPPROTO_TCP)
+		app->tcp_seen[c.family == AF_INET6] = true;
 	if (!enrich(app, &c))
 		return 0;
 	if (!app->opts.quiet)
@@ -216,6 +223,45 @@ static void report_lost_live(struct app *app, uint64_t now)
 		return;
 	warn_lost(&l, true);
 	app->lost_reported = lost;
+}
+
+/* The traced network namespace's inode: --netns, else natwho's own (0 if
+ * unknown).  Its rules are the knowledge's: see kindex__set_node_netns(). */
+static uint32_t node_netns(const struct app *app)
+{
+	struct stat st;
+
+	if (app->opts.filter.netns)
+		return app->opts.filter.netns;
+	return stat("/proc/self/ns/net", &st) ? 0 : (uint32_t)st.st_ino;
+}
+
+/*
+ * The netfilter backend: TCP connections opened in its namespace with no
+ * conntrack entry (their SYNs), which it cannot show.  Said once per family,
+ * within a second (or at the end, @last), unless a TCP connection of that
+ * family was seen: conntrack runs for it then, and judged those invalid.
+ */
+static void report_untracked(struct app *app, uint64_t now, bool last)
+{
+	static const char *const fam[] = { "IPv4", "IPv6" };
+	uint64_t n[2];
+
+	if (!last && now < app->next_untracked_check_ns)
+		return;
+	app->next_untracked_check_ns = now + 1000000000ULL;
+	if (capture__untracked(&app->cap, n))
+		return;
+	for (int f = 0; f < 2; f++) {
+		if (!n[f] || app->untracked_said[f] || app->tcp_seen[f])
+			continue;
+		app->untracked_said[f] = true;
+		nw_warn("network namespace %u: %llu %s TCP SYN%s had no conntrack entry: "
+			"conntrack does not track %s there (it starts once a NAT or conntrack rule "
+			"needs it) or judged %s invalid, and natwho shows only connections it tracks",
+			node_netns(app), (unsigned long long)n[f], fam[f], n[f] == 1 ? "" : "s",
+			fam[f], n[f] == 1 ? "it" : "them");
+	}
 }
 
 /* `-- CMD`: pass natwho's signal on, unless the terminal sent it to CMD too. */
@@ -326,6 +372,7 @@ static int run_loop(struct app *app)
 		if (past_deadline(app, now))
 			break;
 		report_lost_live(app, now);
+		report_untracked(app, now, false);
 		if (app->opts.filter.cgroup && now >= app->next_cgroup_check_ns) {
 			app->next_cgroup_check_ns = now + NW_CGROUP_CHECK_NS;
 			if (!cgroup_attach__check(&app->cga)) {
@@ -448,17 +495,6 @@ static bool drain_while_dumping(void *ctx)
 	}
 	return app->done || past_deadline(app, now) ||
 	       (app->cmd.pid && !runcmd__running(&app->cmd));
-}
-
-/* The traced network namespace's inode: --netns, else natwho's own (0 if
- * unknown).  Its rules are the knowledge's: see kindex__set_node_netns(). */
-static uint32_t node_netns(const struct app *app)
-{
-	struct stat st;
-
-	if (app->opts.filter.netns)
-		return app->opts.filter.netns;
-	return stat("/proc/self/ns/net", &st) ? 0 : (uint32_t)st.st_ino;
 }
 
 /* Load what natwho can know about this node before tracing starts. */
@@ -869,6 +905,8 @@ static int finish(struct app *app)
 	output_failed(app, &ret); /* the JSON summary */
 	if (lost)
 		warn_lost(&lp, false);
+	if (attached)
+		report_untracked(app, 0, true);
 	if (!proctree__untracked(&app->tree, &untracked) && untracked)
 		nw_warn("%llu processes of CMD's tree were not tracked (more than %d alive at "
 			"once): their connections are not shown",

@@ -7,8 +7,12 @@
 
 int percpu_u64_sum(int map_fd, uint64_t *sum)
 {
+	return percpu_u64_sum_at(map_fd, 0, sum);
+}
+
+int percpu_u64_sum_at(int map_fd, uint32_t key, uint64_t *sum)
+{
 	int ncpus = libbpf_num_possible_cpus(); /* libbpf caches it */
-	__u32 zero = 0;
 	__u64 *vals;
 	int err = 0;
 
@@ -17,7 +21,7 @@ int percpu_u64_sum(int map_fd, uint64_t *sum)
 	vals = calloc(ncpus, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(map_fd, &zero, vals)) {
+	if (bpf_map_lookup_elem(map_fd, &key, vals)) {
 		err = -errno;
 		goto cleanup;
 	}

@@ -29,6 +29,9 @@
 # NWO_PAIRS=0 it is skipped and the whole storms give the verdict, PASS only
 # when both the rate cost and the CPU cost per connection are within 2%
 # across their 90% intervals.
+# Then tests/bench/stops.sh's phase: natwho started and stopped NWS_STOPS
+# times (300; 0 skips it) in a storm, each run's own loss count kept, the
+# stop being when events are most likely in flight.
 # Then: BPF run time per invocation
 # (kernel.bpf_stats_enabled, restored afterwards) in a storm and in an
 # established-only ping-pong, and the ring buffer burst tests.
@@ -40,7 +43,8 @@
 # 1M-connection bursts, about 1.5 min), NWB_BPF_STORMS (5 storms with
 # kernel.bpf_stats_enabled, the median reported), NWB_OUT (build/bench),
 # NATWHO (the binary to measure, ./natwho); NWO_PAIRS, NWO_WINDOW,
-# NWO_VARIANTS for the on/off phase (onoff.sh).
+# NWO_VARIANTS for the on/off phase (onoff.sh); NWS_STOPS, NWS_RUN for the
+# stops phase (stops.sh).
 #
 # Prints a results table with a verdict per target of the issue and writes
 # the same to $NWB_OUT/results.md (raw data beside it; `storm.sh --report`
@@ -221,6 +225,7 @@ storm_rounds() {
 . tests/bench/storm-report.sh
 . tests/bench/storm-bpf.sh
 . tests/bench/onoff.sh
+. tests/bench/stops.sh
 
 # Everything report() needs besides the .tsv/.txt files, so that
 # `storm.sh --report` can redo the table from $NWB_OUT without a run.
@@ -255,6 +260,11 @@ main() {
 		mkdir -p "$T/onoff" && onoff_phase "$T/onoff"
 	else
 		rm -f "$OUTDIR/onoff.tsv"
+	fi
+	if [ "$STOPS_N" -gt 0 ]; then
+		mkdir -p "$T/stops" && stops_phase "$T/stops"
+	else
+		rm -f "$OUTDIR/stops.tsv"
 	fi
 	bpf_stats_phase
 	testrun_phase

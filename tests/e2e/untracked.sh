@@ -1,0 +1,83 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Connections conntrack does not track are never shown, and natwho says so:
+# conntrack starts in a network namespace only once something there needs it
+# (a NAT or conntrack rule), per family.  The pod namespace has no rules:
+# natwho watching it must warn, while it runs, for each family whose TCP
+# SYNs passed with no conntrack entry; after an IPv4 NAT rule there, IPv4 is
+# tracked (its connections shown, no warning) and IPv6 still is not.  The
+# node namespace, whose rules need conntrack for both, gets no warning.
+. "$(dirname "$0")/../lib/e2e.sh"
+
+nw_topology_up
+nw_servers_up "$CONNECT"
+ino=$(stat -L -c %i "/var/run/netns/$PODA")
+
+# watch NAME NS ARGS...: natwho -o json watching NS, from inside it
+watch() {
+	local name=$1 ns=$2 i
+	shift 2
+	: >"$TMP/$name.err"
+	nsenter --net="/var/run/netns/$ns" -- "$NATWHO" -v --netns "/var/run/netns/$ns" -o json \
+		"$@" >"$TMP/$name.json" 2>"$TMP/$name.err" &
+	NATWHO_PID=$!
+	NW_PIDS+=("$NATWHO_PID")
+	for i in $(seq 1 400); do
+		grep -q "tracing with backend" "$TMP/$name.err" && break
+		kill -0 "$NATWHO_PID" 2>/dev/null || fail "natwho ($name) did not start: $(cat "$TMP/$name.err")"
+		sleep 0.05
+	done
+	[ "$(nw_backend_of "$TMP/$name.err")" = netfilter ] ||
+		unsupported "the warning is the netfilter backend's: $(head -c 300 "$TMP/$name.err")"
+}
+
+# warned FILE FAMILY: a warning record for FAMILY's untracked SYNs in PODA
+warned() {
+	jq -e -s --arg f "$2" --arg ns "$ino" 'map(select(.type == "warning" and (.warning |
+		test("^network namespace \($ns): [0-9]+ \($f) TCP SYNs? had no conntrack entry: conntrack does not track \($f) there")))) |
+		length == 1' "$1" >/dev/null
+}
+
+stop() {
+	kill -INT "$NATWHO_PID"
+	wait_natwho 10
+}
+
+# 1. The pod namespace, no rules: neither family tracked.  Said while
+# natwho runs (within a second of the SYNs), once per family.
+watch bare "$PODA"
+nw_client "$NODE" "$CONNECT" connect "$POD_A" 3306 >/dev/null
+nw_client "$NODE" "$CONNECT" connect "$POD_A6" 3306 >/dev/null
+for i in $(seq 1 40); do
+	warned "$TMP/bare.json" IPv4 && warned "$TMP/bare.json" IPv6 && break
+	sleep 0.1
+done
+warned "$TMP/bare.json" IPv4 || fail "no live warning for IPv4 SYNs without conntrack: $(cat "$TMP/bare.json")"
+warned "$TMP/bare.json" IPv6 || fail "no live warning for IPv6 SYNs without conntrack: $(cat "$TMP/bare.json")"
+nw_client "$NODE" "$CONNECT" connect "$POD_A" 3306 >/dev/null # said once, not again
+stop
+warned "$TMP/bare.json" IPv4 || fail "the IPv4 warning was repeated: $(cat "$TMP/bare.json")"
+expect_summary_clean "$TMP/bare.json" 0
+echo "ok: both families' untracked SYNs said once, while natwho ran"
+
+# 2. An IPv4 NAT rule in the pod namespace: conntrack tracks IPv4 there now.
+nw_in "$PODA" iptables -t nat -A OUTPUT -d 192.0.2.1 -j DNAT --to-destination 192.0.2.2 ||
+	fail "cannot add a NAT rule in the pod namespace"
+watch v4 "$PODA"
+nw_client "$NODE" "$CONNECT" connect "$POD_A" 3306 >/dev/null
+nw_client "$NODE" "$CONNECT" connect "$POD_A6" 3306 >/dev/null
+stop
+expect_json "$TMP/v4.json" "IPv4 tracked: the connection is shown" \
+	".type == \"conn\" and .family == \"ipv4\" and .orig.dst == \"$POD_A\""
+warned "$TMP/v4.json" IPv6 || fail "no warning for IPv6 SYNs without conntrack: $(cat "$TMP/v4.json")"
+expect_no_json "$TMP/v4.json" "no warning for IPv4, tracked" \
+	'.type == "warning" and (.warning | test("IPv4 TCP SYN"))'
+
+# 3. The node namespace: its rules need conntrack for both families.
+watch node "$NODE"
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP6_MYSQL" 3306 >/dev/null
+stop
+expect_summary_clean "$TMP/node.json" 2
+expect_no_json "$TMP/node.json" "no untracked warning where conntrack runs" \
+	'.type == "warning" and (.warning | test("conntrack entry"))'
