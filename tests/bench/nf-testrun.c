@@ -5,7 +5,7 @@
  * net/bpf/test_run.c), free of the two clock reads per run that
  * kernel.bpf_stats_enabled adds in situ.
  *
- *   nf-testrun [-v] [-n REPEAT] [-r RUNS] [OBJECT]
+ *   nf-testrun [-v] [-u] [-n REPEAT] [-r RUNS] [OBJECT]
  *
  * Loads every hook program of OBJECT (build/nf.bpf.o: whatever natwho was built
  * with) as BPF_PROG_TYPE_NETFILTER, plus an empty program ("return
@@ -15,7 +15,11 @@
  * struct nf_hook_state context naming the program's hook (its section name:
  * .../post_routing or .../local_in) and NFPROTO_IPV4.  A test-run skb has no
  * conntrack entry (skb->_nfct == 0), so ctinfo is 0, IP_CT_ESTABLISHED: the
- * programs take the path of a packet of an established connection.
+ * programs take the path of a packet of an established connection, all but
+ * its test for no entry at all (one compare), which would take them to the
+ * count of SYNs without conntrack (bpf/nf.bpf.c): the object is loaded with
+ * nf_count_untracked = 0 for that.  With -u it stays 1, and the figures are a
+ * packet's where conntrack does not run (an ACK: read, not counted).
  *
  * What the kernel reports ("duration") is the time of the whole loop divided
  * by REPEAT, truncated to whole ns, time spent rescheduling left out; the loop
@@ -80,6 +84,7 @@ struct tr_ctx {
 	__u32 repeat;
 	int runs;
 	int verbose;
+	__u32 untracked; /* -u: the object's nf_count_untracked */
 };
 
 /* libbpf's print callback has no context pointer: -v is the one file-static. */
@@ -137,7 +142,7 @@ static int tr_load_object(struct tr_ctx *tr, const char *path)
 {
 	struct bpf_program *prog;
 	struct bpf_map *map;
-	__u32 *conn_id;
+	__u32 *conn_id, *untracked;
 	int err;
 
 	tr->obj = bpf_object__open_file(path, NULL);
@@ -169,6 +174,11 @@ static int tr_load_object(struct tr_ctx *tr, const char *path)
 			return err;
 		}
 	}
+	/* An established packet's path (natwho's is the same and one compare
+	 * more), unless -u: a packet's where conntrack does not run. */
+	untracked = bench_rodata_var(tr->obj, "nf_count_untracked", sizeof(*untracked));
+	if (untracked)
+		*untracked = tr->untracked;
 	/* As natwho without --cgroup / --children: the hash maps shrink to one
 	 * entry (they are not used on the established path). */
 	bpf_object__for_each_map(map, tr->obj) {
@@ -350,9 +360,13 @@ static int tr_parse_args(struct tr_ctx *tr, int argc, char **argv, const char **
 	long v;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "vn:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "uvn:r:")) != -1) {
 		if (opt == 'v') {
 			tr->verbose = 1;
+			continue;
+		}
+		if (opt == 'u') {
+			tr->untracked = 1;
 			continue;
 		}
 		if (opt != 'n' && opt != 'r')
@@ -394,7 +408,8 @@ static int tr_main(struct tr_ctx *tr, const char *path)
 		fprintf(stderr, "nf-testrun: warning: kernel.bpf_stats_enabled is %d: the figures "
 				"include its accounting\n", stats);
 	printf("nf-testrun: object %s, %d programs + empty, repeat %u x %d interleaved runs, "
-	       "bpf_stats_enabled=%d\n", path, tr->nprogs - 1, tr->repeat, tr->runs, stats);
+	       "bpf_stats_enabled=%d, %s\n", path, tr->nprogs - 1, tr->repeat, tr->runs, stats,
+	       tr->untracked ? "a packet without conntrack (-u)" : "an established packet");
 	err = tr_measure(tr);
 	if (err)
 		return err > 0 ? TR_EXIT_UNSUPPORTED : 1;
@@ -409,7 +424,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (tr_parse_args(&tr, argc, argv, &path)) {
-		fprintf(stderr, "usage: nf-testrun [-v] [-n REPEAT] [-r RUNS 1-%d] [OBJECT]\n",
+		fprintf(stderr, "usage: nf-testrun [-v] [-u] [-n REPEAT] [-r RUNS 1-%d] [OBJECT]\n",
 			TR_MAX_RUNS);
 		return 2;
 	}
