@@ -18,10 +18,12 @@
  * TCP connections opened with no conntrack entry at all, per family (key 0
  * IPv4, 1 IPv6): conntrack does not run for that family in the namespace (it
  * starts there only once something needs it, a NAT or conntrack rule), so
- * none of its connections can be reported; userspace warns.  Counted by SYN
- * (without ACK), which conntrack tracks whenever it runs, unless it judges
- * the packet invalid.  A packet a rule told it not to track carries the
- * untracked mark, not nothing, and is not counted.
+ * none of its connections can be reported.  Counted by SYN (without ACK)
+ * passing a hook, which conntrack tracks whenever it runs, unless it judges
+ * the packet invalid; so userspace warns only for a family of which no new
+ * entry came by (nf_tracked[], before any filter).  A packet a rule told
+ * conntrack not to track carries the untracked mark, not nothing, and is not
+ * counted.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -29,6 +31,10 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } untracked SEC(".maps");
+
+/* A new conntrack entry of the family came by: [0] IPv4, [1] IPv6.  Set once
+ * (a test first: the line stays shared), read by userspace. */
+__u8 nf_tracked[2] = {};
 
 /* natwho leaves it on; the benchmark's test runs (tests/bench/nf-testrun.c),
  * whose packets have no entry, turn it off to time an established packet. */
@@ -42,11 +48,13 @@ const volatile __u32 nf_count_untracked = 1;
 /* Off the established path (not inlined there): a packet without an entry. */
 static __noinline void nw_untracked(const struct sk_buff *skb)
 {
+	__u32 nh = skb->network_header, l4, key;
+	/* what the skb holds in its head from there: its linear data */
+	__u32 linear = skb->tail - nh;
 	__u8 h[NW_UNTRACKED_READ];
-	__u32 l4, key;
 	__u64 *n;
 
-	if (bpf_probe_read_kernel(h, sizeof(h), skb->head + skb->network_header))
+	if (bpf_probe_read_kernel(h, sizeof(h), skb->head + nh))
 		return;
 	if (h[0] >> 4 == 4) {
 		/* the first fragment or none, the transport header after the options */
@@ -65,6 +73,8 @@ static __noinline void nw_untracked(const struct sk_buff *skb)
 		return;
 	}
 	if (l4 + 13 >= sizeof(h)) /* within the read: the verifier's bound */
+		return;
+	if (l4 + 14 > linear) /* the TCP flags not in the head: not known */
 		return;
 	if ((h[l4 + 13] & (NW_TCP_SYN | NW_TCP_ACK)) != NW_TCP_SYN)
 		return;
@@ -94,6 +104,8 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 	status = ct->status;
 	if (status & (1UL << IPS_CONFIRMED_BIT))
 		return NW_NF_ACCEPT;
+	if (!nf_tracked[ctx->state->pf == NFPROTO_IPV6])
+		nf_tracked[ctx->state->pf == NFPROTO_IPV6] = 1;
 
 	/* LOCAL_IN runs in softirq: the current task is unrelated there, and a
 	 * received packet's socket is the receiver's. */

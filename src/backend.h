@@ -43,9 +43,11 @@ struct nw_backend {
 	int lost_fd; /* BPF_MAP_TYPE_PERCPU_ARRAY, one __u64 */
 	int flush_fd; /* "nw_flush": hands a CPU's staged events to the ring */
 	int stage_fd; /* "stage", a struct nw_stage per CPU id (every backend stages) */
-	/* netfilter: "untracked", TCP connections without a conntrack entry per
-	 * family (BPF_MAP_TYPE_PERCPU_ARRAY [IPv4, IPv6]); -1 elsewhere */
+	/* netfilter: "untracked", TCP SYNs without a conntrack entry per family
+	 * (BPF_MAP_TYPE_PERCPU_ARRAY [IPv4, IPv6]), -1 elsewhere; and whether a
+	 * new entry of the family came by (the object's nf_tracked[2], mapped) */
 	int untracked_fd;
+	const volatile __u8 *tracked;
 	int link_fds[NW_BACKEND_MAX_LINKS]; /* fd-owned links: gone with us */
 	int nlinks;
 	/* Programs the kernel may skip (a tracing program that would recurse

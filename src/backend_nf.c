@@ -173,6 +173,7 @@ static int nf_open(struct nw_backend *be, const struct nw_backend_opts *opts, ch
 	be->flush_fd = bpf_program__fd(skel->progs.nw_flush);
 	be->stage_fd = bpf_map__fd(skel->maps.stage);
 	be->untracked_fd = bpf_map__fd(skel->maps.untracked);
+	be->tracked = skel->bss->nf_tracked;
 	return 0;
 cleanup:
 	nf_close(be);

@@ -307,14 +307,17 @@ int capture__lost_parts(const struct capture *cap, struct capture_lost *l)
 	return err;
 }
 
-int capture__untracked(const struct capture *cap, uint64_t n[2])
+int capture__untracked(const struct capture *cap, uint64_t n[2], bool tracked[2])
 {
 	int err;
 
-	if (!cap->be.ops || cap->be.untracked_fd < 0)
+	if (!cap->be.ops || cap->be.untracked_fd < 0 || !cap->be.tracked)
 		return -EOPNOTSUPP;
 	err = percpu_u64_sum_at(cap->be.untracked_fd, 0, &n[0]);
-	return err ?: percpu_u64_sum_at(cap->be.untracked_fd, 1, &n[1]);
+	err = err ?: percpu_u64_sum_at(cap->be.untracked_fd, 1, &n[1]);
+	for (int f = 0; f < 2; f++)
+		tracked[f] = cap->be.tracked[f];
+	return err;
 }
 
 const char *capture__backend(const struct capture *cap)

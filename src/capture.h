@@ -51,10 +51,10 @@ struct capture_lost {
 };
 
 int capture__lost_parts(const struct capture *cap, struct capture_lost *l);
-/* The netfilter backend: TCP connections opened in its namespace with no
- * conntrack entry, [0] IPv4, [1] IPv6.  0, or -EOPNOTSUPP for a backend that
- * does not count them, or -errno. */
-int capture__untracked(const struct capture *cap, uint64_t n[2]);
+/* The netfilter backend: TCP SYNs that passed its hooks with no conntrack
+ * entry (@n), and whether a new entry came by (@tracked), [0] IPv4, [1] IPv6.
+ * 0, or -EOPNOTSUPP for a backend that does not count them, or -errno. */
+int capture__untracked(const struct capture *cap, uint64_t n[2], bool tracked[2]);
 const char *capture__backend(const struct capture *cap);
 void capture__close(struct capture *cap);
 

@@ -65,8 +65,7 @@ struct app {
 	uint64_t lost_reported;
 	uint64_t next_lost_check_ns; /* -v: read the loss counter once a second */
 	uint64_t next_untracked_check_ns; /* report_untracked(): once a second */
-	bool tcp_seen[2]; /* a TCP connection was decoded: [0] IPv4, [1] IPv6 */
-	bool untracked_said[2];
+	bool untracked_said[2]; /* [0] IPv4, [1] IPv6 */
 	int netns_fd;
 	bool done;
 	struct record *rec; /* -w */
@@ -138,8 +137,6 @@ static int on_event(void *ctx, void *data, size_t size)
 		nw_dbg(1, "undecodable event (%zu bytes): %s\n", size, strerror(-err));
 		return 0;
 	}
-	if (c.proto == IPPROTO_TCP)
-		app->tcp_seen[c.family == AF_INET6] = true;
 	if (!enrich(app, &c))
 		return 0;
 	if (!app->opts.quiet)
@@ -239,28 +236,31 @@ static uint32_t node_netns(const struct app *app)
 /*
  * The netfilter backend: TCP connections opened in its namespace with no
  * conntrack entry (their SYNs), which it cannot show.  Said once per family,
- * within a second (or at the end, @last), unless a TCP connection of that
- * family was seen: conntrack runs for it then, and judged those invalid.
+ * within a second (or at the end, @last), unless a new entry of that family
+ * came by since natwho attached, filtered or not: conntrack runs for it then,
+ * and judged those SYNs invalid.
  */
 static void report_untracked(struct app *app, uint64_t now, bool last)
 {
 	static const char *const fam[] = { "IPv4", "IPv6" };
+	bool tracked[2];
 	uint64_t n[2];
 
 	if (!last && now < app->next_untracked_check_ns)
 		return;
 	app->next_untracked_check_ns = now + 1000000000ULL;
-	if (capture__untracked(&app->cap, n))
+	if (capture__untracked(&app->cap, n, tracked))
 		return;
 	for (int f = 0; f < 2; f++) {
-		if (!n[f] || app->untracked_said[f] || app->tcp_seen[f])
+		if (!n[f] || app->untracked_said[f] || tracked[f])
 			continue;
 		app->untracked_said[f] = true;
-		nw_warn("network namespace %u: %llu %s TCP SYN%s had no conntrack entry: "
-			"conntrack does not track %s there (it starts once a NAT or conntrack rule "
-			"needs it) or judged %s invalid, and natwho shows only connections it tracks",
+		nw_warn("network namespace %u: %llu %s TCP SYN%s passed with no conntrack entry "
+			"and no %s connection was tracked: conntrack does not track %s there (it "
+			"starts once a NAT or conntrack rule needs it) or judged %s invalid; natwho "
+			"shows only connections it tracks",
 			node_netns(app), (unsigned long long)n[f], fam[f], n[f] == 1 ? "" : "s",
-			fam[f], n[f] == 1 ? "it" : "them");
+			fam[f], fam[f], n[f] == 1 ? "it" : "them");
 	}
 }
 

@@ -177,8 +177,12 @@ static int tr_load_object(struct tr_ctx *tr, const char *path)
 	/* An established packet's path (natwho's is the same and one compare
 	 * more), unless -u: a packet's where conntrack does not run. */
 	untracked = bench_rodata_var(tr->obj, "nf_count_untracked", sizeof(*untracked));
-	if (untracked)
+	if (untracked) {
 		*untracked = tr->untracked;
+	} else if (tr->untracked) {
+		tr_err("-u: %s has no nf_count_untracked (built before it?)", path);
+		return -ENOENT;
+	}
 	/* As natwho without --cgroup / --children: the hash maps shrink to one
 	 * entry (they are not used on the established path). */
 	bpf_object__for_each_map(map, tr->obj) {
