@@ -92,6 +92,7 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 	struct nw_lsk lsk = {};
 	const struct nf_conn *ct;
 	unsigned long status;
+	__u32 v6;
 
 	if (ctinfo != IP_CT_NEW && ctinfo != IP_CT_RELATED) {
 		if (!nfct && nf_count_untracked) /* ctinfo 0 is IP_CT_ESTABLISHED's */
@@ -104,8 +105,9 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 	status = ct->status;
 	if (status & (1UL << IPS_CONFIRMED_BIT))
 		return NW_NF_ACCEPT;
-	if (!nf_tracked[ctx->state->pf == NFPROTO_IPV6])
-		nf_tracked[ctx->state->pf == NFPROTO_IPV6] = 1;
+	v6 = ctx->state->pf == NFPROTO_IPV6;
+	if (!nf_tracked[v6]) /* conntrack runs for the family here */
+		nf_tracked[v6] = 1;
 
 	/* LOCAL_IN runs in softirq: the current task is unrelated there, and a
 	 * received packet's socket is the receiver's. */

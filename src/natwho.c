@@ -14,9 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sched.h>
-#include <netinet/in.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <linux/nsfs.h>
 #include <bpf/libbpf.h>
