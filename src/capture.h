@@ -50,6 +50,11 @@ struct capture_lost {
 	uint64_t ring, stranded, skipped;
 };
 
+static inline uint64_t capture_lost_total(const struct capture_lost *l)
+{
+	return l->ring + l->stranded + l->skipped;
+}
+
 int capture__lost_parts(const struct capture *cap, struct capture_lost *l);
 /* The netfilter backend: TCP SYNs that passed its hooks with no conntrack
  * entry (@n), and whether a new entry came by (@tracked), [0] IPv4, [1] IPv6.

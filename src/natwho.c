@@ -182,7 +182,7 @@ static void install_signals(void)
 /* Where the events counted lost went, in one line. */
 static void warn_lost(const struct capture_lost *l, bool live)
 {
-	uint64_t sum = l->ring + l->stranded + l->skipped;
+	uint64_t sum = capture_lost_total(l);
 	char why[256] = "";
 	size_t n = 0;
 
@@ -213,7 +213,7 @@ static void report_lost_live(struct app *app, uint64_t now)
 	app->next_lost_check_ns = now + 1000000000ULL;
 	if (capture__lost_parts(&app->cap, &l))
 		return;
-	lost = l.ring + l.stranded + l.skipped;
+	lost = capture_lost_total(&l);
 	if (lost == app->lost_reported)
 		return;
 	warn_lost(&l, true);
@@ -886,7 +886,7 @@ static int finish(struct app *app)
 
 	if (attached && capture__lost_parts(&app->cap, &lp))
 		nw_warn("cannot read the loss counter: the count below may be short");
-	lost = lp.ring + lp.stranded + lp.skipped;
+	lost = capture_lost_total(&lp);
 	app->stats.lost = lost;
 	app->stats.join = app->opts.filter.cgroup;
 	if (attached && app->stats.join &&

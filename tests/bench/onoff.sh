@@ -72,15 +72,6 @@ onoff_natwho_start() {
 	natwho_wait_attached "$ONOFF_PID" || die "natwho ($v) did not attach: $(cat "$d/err")"
 }
 
-# natwho's own count after it stopped: "events lost" ("? ?" without one).
-onoff_counts() {
-	local d=$1 sum
-	sum=$(sed -nE 's/^natwho: ([0-9]+) events, ([0-9]+) lost.*/\1 \2/p' "$d/err")
-	[ -z "$sum" ] && [ -f "$d/out" ] &&
-		sum=$(sed -nE 's/.*"type":"summary".*"events":([0-9]+),"lost":([0-9]+).*/\1 \2/p' "$d/out")
-	echo "${sum:-? ?}"
-}
-
 # onoff_window PAIR: an OFF window of ONOFF_WIN seconds, one row of
 # $ONOFF_T/windows (its rate comes from the ticks later).
 onoff_window() {
@@ -105,7 +96,7 @@ onoff_windows() {
 			sleep "$ONOFF_WIN"
 			end=$EPOCHREALTIME
 			nwb_stop "$ONOFF_PID" INT
-			c=($(onoff_counts "$ONOFF_T"))
+			c=($(nwb_natwho_counts "$ONOFF_T"))
 			printf 'on\t%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$p" "$start" "$end" "${c[0]}" "${c[1]}" \
 				>>"$ONOFF_T/windows"
 			# jsonnull's summary went to /dev/null with its records: "? ?"
@@ -245,19 +236,8 @@ onoff_main() {
 	nwb_paths
 	THREADS=${NWB_THREADS:-2}
 	. tests/bench/storm-report.sh # med_ci90, med_min_max, fmt, variant_name
-	mkdir -p "$OUTDIR" || die "cannot create $OUTDIR"
 	ONOFF_RES=$OUTDIR/onoff.tsv
-	if [ "${1:-}" != --report ]; then
-		nwb_need_root
-		[ -x "$NATWHO" ] || die "$NATWHO not built: run make"
-		[ -x "$STORM" ] || die "$STORM not built: run make $BUILD/tests/nw-storm"
-		NWB_TMP=$(mktemp -d /dev/shm/nwo.XXXXXX) || die "no tmpfs at /dev/shm"
-		nwb_up "$STORM"
-		onoff_phase "$NWB_TMP"
-		nwb_cleanup
-	fi
-	[ -s "$ONOFF_RES" ] || die "no $ONOFF_RES: run the benchmark first"
-	onoff_report | tee "$OUTDIR/onoff.md"
+	nwb_standalone onoff onoff_phase onoff_report "$ONOFF_RES" "$@"
 }
 
 [ "${BASH_SOURCE[0]}" != "$0" ] || onoff_main "$@"

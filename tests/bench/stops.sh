@@ -48,7 +48,7 @@ stops_storm() {
 # stops_one BUILD-NAME NATWHO RUN DIR: one start, a storm, a stop; prints
 # the row (build, run, events, lost, ring, stranded, skipped).
 stops_one() {
-	local name=$1 bin=$2 n=$3 d=$4 args sum why ring stranded skipped pid
+	local name=$1 bin=$2 n=$3 d=$4 args why ring stranded skipped pid
 	rm -f "$d/out" "$d/err" "$d/cap"
 	args=${STOPS_ARGS//FILE/$d/cap}
 	# shellcheck disable=SC2086 # the arguments are words
@@ -60,13 +60,11 @@ stops_one() {
 	fi
 	sleep "$STOPS_RUN"
 	nwb_stop "$pid" INT
-	sum=$(sed -nE 's/^natwho: ([0-9]+) events, ([0-9]+) lost.*/\1 \2/p' "$d/err")
-	[ -n "$sum" ] || sum="? ?"
 	why=$(grep -E 'events? (was|were) lost:' "$d/err")
 	ring=$(sed -nE 's/.*[:;] ([0-9]+) found the ring buffer full.*/\1/p' <<<"$why")
 	stranded=$(sed -nE 's/.*[:;] ([0-9]+) still staged on a CPU.*/\1/p' <<<"$why")
 	skipped=$(sed -nE 's/.*[:;] ([0-9]+) in runs of the programs.*/\1/p' <<<"$why")
-	set -- $sum
+	set -- $(nwb_natwho_counts "$d")
 	if [ "$2" != 0 ]; then
 		cp "$d/err" "$OUTDIR/stops-lost-$n-$name.err"
 		echo "stops: natwho ($name, run $n): $1 events, $2 lost (its stderr:" \
@@ -133,20 +131,9 @@ stops_main() {
 	. tests/bench/storm-lib.sh
 	nwb_paths
 	THREADS=${NWB_THREADS:-2}
-	mkdir -p "$OUTDIR" || die "cannot create $OUTDIR"
 	STOPS_RES=$OUTDIR/stops.tsv
-	if [ "${1:-}" != --report ]; then
-		nwb_need_root
-		[ -x "$NATWHO" ] || die "$NATWHO not built: run make"
-		[ -z "${NWS_ALT:-}" ] || [ -x "$NWS_ALT" ] || die "NWS_ALT: $NWS_ALT is not a program"
-		[ -x "$STORM" ] || die "$STORM not built: run make $BUILD/tests/nw-storm"
-		NWB_TMP=$(mktemp -d /dev/shm/nws.XXXXXX) || die "no tmpfs at /dev/shm"
-		nwb_up "$STORM"
-		stops_phase "$NWB_TMP"
-		nwb_cleanup
-	fi
-	[ -s "$STOPS_RES" ] || die "no $STOPS_RES: run the benchmark first"
-	stops_report | tee "$OUTDIR/stops.md"
+	[ -z "${NWS_ALT:-}" ] || [ -x "$NWS_ALT" ] || die "NWS_ALT: $NWS_ALT is not a program"
+	nwb_standalone stops stops_phase stops_report "$STOPS_RES" "$@"
 }
 
 [ "${BASH_SOURCE[0]}" != "$0" ] || stops_main "$@"

@@ -183,6 +183,36 @@ nwb_natwho_start() {
 	return 1
 }
 
+# nwb_natwho_counts DIR: natwho's own count after it stopped, from DIR/err
+# (its summary line) or DIR/out (-o json): "events lost" ("? ?" without one).
+nwb_natwho_counts() {
+	local d=$1 sum
+	sum=$(sed -nE 's/^natwho: ([0-9]+) events, ([0-9]+) lost.*/\1 \2/p' "$d/err")
+	[ -z "$sum" ] && [ -f "$d/out" ] &&
+		sum=$(sed -nE 's/.*"type":"summary".*"events":([0-9]+),"lost":([0-9]+).*/\1 \2/p' "$d/out")
+	echo "${sum:-? ?}"
+}
+
+# nwb_standalone NAME PHASE REPORT RES [--report]: a phase script run on its
+# own (storm.sh runs the phases in its namespaces): the namespaces up, PHASE
+# with a tmpfs directory, everything removed; then REPORT, which reads RES,
+# into $OUTDIR/NAME.md.  With --report only the report.
+nwb_standalone() {
+	local name=$1 phase=$2 report=$3 res=$4
+	mkdir -p "$OUTDIR" || die "cannot create $OUTDIR"
+	if [ "${5:-}" != --report ]; then
+		nwb_need_root
+		[ -x "$NATWHO" ] || die "$NATWHO not built: run make"
+		[ -x "$STORM" ] || die "$STORM not built: run make $BUILD/tests/nw-storm"
+		NWB_TMP=$(mktemp -d "/dev/shm/nwb-$name.XXXXXX") || die "no tmpfs at /dev/shm"
+		nwb_up "$STORM"
+		"$phase" "$NWB_TMP"
+		nwb_cleanup
+	fi
+	[ -s "$res" ] || die "no $res: run the benchmark first"
+	"$report" | tee "$OUTDIR/$name.md"
+}
+
 # natwho_wait_attached PID [SECONDS]: wait (default 10 s; TCG guests need
 # more) until natwho has created its ring buffer's epoll instance, after the
 # backend attached.  Not by -v: -v adds a loss-counter read to every poll
