@@ -28,9 +28,9 @@ WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DNATWHO_VERSION='"$(VERSION)"' \
 	-Iinclude -Isrc -I$(OUTPUT) -MMD -MP
-# BPF ISA v3 (Linux >= 5.1; natwho needs 5.12): 32-bit jumps and
+# BPF ISA v3 (Linux >= 5.1; natwho needs 5.13): 32-bit jumps and
 # subregisters, and the atomic compare-and-swaps of bpf/common.bpf.h (the
-# event stage, every object) and bpf/confirm.bpf.h (the 6.2+ objects' frames),
+# event stage, every object) and bpf/confirm.bpf.h (the call frames),
 # BPF atomics being Linux 5.12+.  tests/bench/confirm-proxy.sh reads this line.
 BPF_MCPU := -mcpu=v3
 BPF_CFLAGS := -g -O2 -target bpf $(BPF_MCPU) -D__TARGET_ARCH_$(ARCH) $(WARN) -I$(VMLINUX_DIR) -Iinclude

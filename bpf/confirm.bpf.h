@@ -66,20 +66,18 @@ static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_
  * of a pair (a recursing trampoline or kprobe program is not run): a frame
  * whose return never comes stays until its slot is reused.
  *
- * Linux >= 6.2 (the NW_BTF_CT objects) keeps the frames per CPU, older
- * kernels per thread; nw_confirm_push() and nw_confirm_take() are each
- * layout's own.
+ * They are kept per CPU (below): finding them is arithmetic.  Until
+ * 2026-11-27 they were the thread's: in task storage for the 6.2+ objects
+ * (two cache misses and the helper's lock on each side, 40-50 ns per new
+ * connection), in an LRU hash keyed by thread for the older ones (a hash
+ * lookup on each side, 45-65 ns; tests/bench/HISTORY.md).
  */
 #define NW_CONFIRM_DEPTH 8 /* power of two */
 #define NW_CONFIRM_MASK (NW_CONFIRM_DEPTH - 1)
 
-#ifdef NW_BTF_CT
 /*
  * One ring of frames per CPU, in a plain array indexed by CPU id (the
- * loader sizes it to the possible CPUs): finding it is arithmetic.  Until
- * 2026-11-27 the frames were the thread's, in task storage: two cache
- * misses and the helper's lock at entry and again at return, 40-50 ns per
- * new connection (tests/bench/HISTORY.md).
+ * loader sizes it to the possible CPUs).
  *
  * @top counts pushes (the newest frame is f[(top - 1) % NW_CONFIRM_DEPTH]),
  * @depth how many of the newest slots may be in use; a push takes the slot
@@ -128,8 +126,6 @@ struct {
 	__type(value, struct nw_confirm_frames);
 } confirming SEC(".maps");
 
-#define NW_CONFIRM_MAX_CPUS 8192 /* x86's most; the walk ends at the array's end */
-
 /* The newest frame of @task in @fs, with @skb unless 0; NULL if none. */
 static __always_inline struct nw_confirm_frame *
 nw_confirm_find(struct nw_confirm_frames *fs, __u64 task, __u64 skb)
@@ -153,17 +149,14 @@ struct nw_confirm_search {
 	int found;
 };
 
-static long nw_confirm_search_cpu(__u32 cpu, void *arg)
+/* bpf_for_each_map_elem() callback: look for the frame on CPU *@cpu's ring. */
+static long nw_confirm_search_cpu(struct bpf_map *map, __u32 *cpu, struct nw_confirm_frames *fs,
+				  struct nw_confirm_search *s)
 {
-	struct nw_confirm_search *s = arg;
-	struct nw_confirm_frames *fs;
 	struct nw_confirm_frame *fr;
 
-	if (cpu == s->self)
+	if (*cpu == s->self)
 		return 0;
-	fs = bpf_map_lookup_elem(&confirming, &cpu);
-	if (!fs)
-		return 1; /* past the possible CPUs */
 	fr = nw_confirm_find(fs, s->task, s->skb);
 	if (!fr)
 		return 0;
@@ -179,7 +172,9 @@ static long nw_confirm_search_cpu(__u32 cpu, void *arg)
 
 /*
  * The frame of @task (with @skb unless 0) on another CPU's ring: the thread
- * moved between entry and return.  Rare, so a walk over every CPU.
+ * moved between entry and return.  Rare, so a walk over every CPU's ring
+ * (bpf_for_each_map_elem(), Linux >= 5.13: what sets the fentry and kprobe
+ * backends' oldest kernel).
  */
 static __always_inline int nw_confirm_elsewhere(__u64 task, __u64 skb, __u64 *entered, __u64 *ct)
 {
@@ -187,7 +182,7 @@ static __always_inline int nw_confirm_elsewhere(__u64 task, __u64 skb, __u64 *en
 		.task = task, .skb = skb, .self = bpf_get_smp_processor_id(),
 	};
 
-	bpf_loop(NW_CONFIRM_MAX_CPUS, nw_confirm_search_cpu, &s, 0);
+	bpf_for_each_map_elem(&confirming, nw_confirm_search_cpu, &s, 0);
 	*entered = s.entered;
 	*ct = s.ct;
 	return s.found;
@@ -266,111 +261,21 @@ static __always_inline void nw_confirm_push(const struct sk_buff *skb)
 /*
  * Take the frame of the current thread's call that returns, the one with
  * @skb unless 0 (then its newest): 1 and the frame's skb and candidate in
- * *@entered and *@ct, or 0 when it has none.  *@self: the current task.
+ * *@entered and *@ct, or 0 when it has none.  *@self: the current task
+ * where it comes for free (NW_BTF_CT), else NULL.
  */
 static __always_inline int nw_confirm_take(const struct sk_buff *skb, __u64 *entered, __u64 *ct,
 					   struct task_struct **self)
 {
 	__u64 task = bpf_get_current_task();
 
+#ifdef NW_BTF_CT
 	*self = NW_TASK_AT(task);
+#else
+	*self = NULL; /* nw_confirm_done() reads it if it needs it */
+#endif
 	return nw_confirm_take_frame(task, (__u64)skb, entered, ct);
 }
-#else
-/*
- * Older kernels: a stack per thread, in an LRU map keyed by thread whose
- * entries are never deleted: after a thread's first call, entry and return
- * are one lock-free lookup each, no bucket lock.  A thread may be moved to
- * another CPU between entry and return; its stack goes with it.  Every
- * CPU's idle task has pid 0, so softirqs that run on it get one key per CPU
- * instead.  Eviction takes the least recently used threads, never one
- * between its entry and return unless NW_CONFIRM_THREADS threads confirm at
- * once.
- */
-#define NW_CONFIRM_THREADS 8192
-
-struct nw_confirm_frame {
-	__u64 skb;
-	__u64 ct; /* nw_confirm_candidate() at entry */
-};
-
-/* The depth and the two frames in use at most: one cache line. */
-struct nw_confirm_frames {
-	__u32 depth; /* calls entered and not returned; may exceed NW_CONFIRM_DEPTH */
-	__u32 pad;
-	struct nw_confirm_frame f[NW_CONFIRM_DEPTH];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, NW_CONFIRM_THREADS);
-	__type(key, __u64);
-	__type(value, struct nw_confirm_frames);
-} confirming SEC(".maps");
-
-/* The current thread's stack, created at its first call when @create. */
-static __always_inline struct nw_confirm_frames *nw_confirm_stack(int create)
-{
-	static const struct nw_confirm_frames empty = {};
-	__u64 id = bpf_get_current_pid_tgid();
-	__u64 key = id ? id : (1ULL << 63) | bpf_get_smp_processor_id();
-	struct nw_confirm_frames *f = bpf_map_lookup_elem(&confirming, &key);
-
-	if (f || !create)
-		return f;
-	bpf_map_update_elem(&confirming, &key, &empty, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&confirming, &key);
-}
-
-/* At entry of __nf_conntrack_confirm(@skb). */
-static __always_inline void nw_confirm_push(const struct sk_buff *skb)
-{
-	struct nw_confirm_frames *f = nw_confirm_stack(1);
-	__u32 d;
-
-	if (!f) { /* no memory for the thread's first call */
-		if (nw_confirm_candidate(skb))
-			nw_count_lost();
-		return;
-	}
-	/* A full stack is frames whose return the kernel skipped: start over
-	 * rather than stay blind on this thread for good. */
-	d = f->depth < NW_CONFIRM_DEPTH ? f->depth : 0;
-	d &= NW_CONFIRM_MASK;
-	f->f[d].skb = (__u64)skb;
-	f->f[d].ct = nw_confirm_candidate(skb);
-	f->depth = d + 1;
-}
-
-/* As the NW_BTF_CT nw_confirm_take(); *@self is left NULL (nw_emit() reads
- * the current task itself). */
-static __always_inline int nw_confirm_take(const struct sk_buff *skb, __u64 *entered, __u64 *ct,
-					   struct task_struct **self)
-{
-	struct nw_confirm_frames *f = nw_confirm_stack(0);
-	__u32 d;
-
-	*self = NULL;
-	if (!f || !f->depth) /* attached while the call was in flight */
-		return 0;
-	d = f->depth - 1;
-	/* fexit knows its call: frames above its own are calls whose return
-	 * the kernel skipped; drop them.  No frame of its own: its entry was
-	 * skipped, and the stack is left as it is. */
-	for (int i = 0; skb && i < NW_CONFIRM_DEPTH; i++) {
-		if (f->f[d & NW_CONFIRM_MASK].skb == (__u64)skb)
-			break;
-		if (!d)
-			return 0;
-		d--;
-	}
-	f->depth = d;
-	d &= NW_CONFIRM_MASK;
-	*entered = f->f[d].skb;
-	*ct = f->f[d].ct;
-	return !skb || (__u64)skb == *entered; /* else pushed and popped out of step */
-}
-#endif
 
 /*
  * At return of a call in flight on this thread, with @verdict.

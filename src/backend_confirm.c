@@ -32,7 +32,7 @@ struct confirm_obj {
 	struct bpf_map *events;
 	struct bpf_map *lost;
 	struct bpf_map *stage; /* struct nw_stage per CPU id */
-	struct bpf_map *frames; /* "confirming": per CPU id (an array) or per thread */
+	struct bpf_map *frames; /* "confirming": the call frames, per CPU id */
 	struct bpf_program *flush; /* nw_flush */
 	struct nw_filter *filter; /* in .rodata: set before load */
 	__u32 *nf_conn_btf_id; /* in .rodata, NW_BTF_CT objects only, else NULL */
@@ -125,6 +125,11 @@ static int confirm_explain(const struct confirm_kind *k, int err, bool attaching
 			 strerror(-err));
 		return -EOPNOTSUPP;
 	}
+	if (!attaching && !kernel_at_least(5, 13)) { /* bpf_for_each_map_elem() */
+		snprintf(why, why_len, "the %s programs need Linux 5.13 or later: %s", k->probe,
+			 strerror(-err));
+		return -EOPNOTSUPP;
+	}
 	if (fexit && !attaching && (err == -EPERM || err == -EINVAL || err == -NW_ENOTSUPP)) {
 		snprintf(why, why_len, "the kernel refused a BPF trampoline (fexit): %s",
 			 strerror(-err));
@@ -157,7 +162,7 @@ static int confirm_open(const struct confirm_kind *k, struct nw_backend *be,
 		*o.nf_conn_btf_id = nf_conn_id;
 	err = bpf_map__set_max_entries(o.events, opts->ringbuf_size);
 	err = err ?: percpu_size_by_cpu(o.stage);
-	err = err ?: percpu_size_if_array(o.frames);
+	err = err ?: percpu_size_by_cpu(o.frames);
 	err = err ?: cgroup__join_prepare(o.obj, opts);
 	err = err ?: proctree__prepare(o.obj, opts);
 	if (err) { /* our own set-up: nothing for confirm_explain() to explain */

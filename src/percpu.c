@@ -41,8 +41,3 @@ int percpu_size_by_cpu(struct bpf_map *map)
 		return ncpus ?: -EINVAL;
 	return bpf_map__set_max_entries(map, (__u32)ncpus);
 }
-
-int percpu_size_if_array(struct bpf_map *map)
-{
-	return map && bpf_map__type(map) == BPF_MAP_TYPE_ARRAY ? percpu_size_by_cpu(map) : 0;
-}

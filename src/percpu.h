@@ -17,9 +17,4 @@ int percpu_u64_sum_at(int map_fd, uint32_t key, uint64_t *sum);
  * 0, or a negative errno. */
 int percpu_size_by_cpu(struct bpf_map *map);
 
-/* The same where @map is a BPF_MAP_TYPE_ARRAY (the fentry and kprobe 6.2+
- * objects' call frames; the older objects' are an LRU hash by thread); any
- * other map, or none (NULL: an object without it), is left as it is. */
-int percpu_size_if_array(struct bpf_map *map);
-
 #endif

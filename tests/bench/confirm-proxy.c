@@ -56,6 +56,13 @@ static int fail(const char *what, int err)
 }
 
 /* What natwho's reader does first with a record: copy it out. */
+/* Size @map to the possible CPUs where it is an array indexed by CPU id; an
+ * older build's object (NWCP_ALT) may have it as an LRU hash, or not at all. */
+static int size_if_array(struct bpf_map *map)
+{
+	return map && bpf_map__type(map) == BPF_MAP_TYPE_ARRAY ? percpu_size_by_cpu(map) : 0;
+}
+
 static int copy_out(void *ctx, void *data, size_t size)
 {
 	struct nw_event *e = ctx;
@@ -148,8 +155,8 @@ int main(int argc, char **argv)
 		return fail("ring buffer size", err);
 	/* as natwho's backends do: the stages, and the call frames where they
 	 * are per CPU; an older build's object (NWCP_ALT) may have neither */
-	err = percpu_size_if_array(bpf_object__find_map_by_name(obj, "stage"));
-	err = err ?: percpu_size_if_array(bpf_object__find_map_by_name(obj, "confirming"));
+	err = size_if_array(bpf_object__find_map_by_name(obj, "stage"));
+	err = err ?: size_if_array(bpf_object__find_map_by_name(obj, "confirming"));
 	if (err)
 		return fail("stage or frame array", err);
 	err = bpf_object__load(obj);

@@ -19,9 +19,8 @@
  *
  * Built four ways, one per object natwho loads for these backends:
  *   PROXY_FENTRY      bpf/fentry.bpf.c: the skb a BTF argument, the
- *                     conntrack entry through probe reads, LRU frames
- *   PROXY_FENTRY_BTF  bpf/fentry_btf.bpf.c (Linux >= 6.2): plain loads,
- *                     frames in a ring per CPU
+ *                     conntrack entry through probe reads
+ *   PROXY_FENTRY_BTF  bpf/fentry_btf.bpf.c (Linux >= 6.2): plain loads
  *   PROXY_KPROBE      bpf/kprobe.bpf.c: skb and entry through probe reads
  *   PROXY_KPROBE_BTF  bpf/kprobe_btf.bpf.c: the skb's address cast
  * What differs from the real programs: the context the skb comes from (a

@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The per-CPU call frames of the fentry and kprobe backends for Linux >= 6.2
- * (bpf/confirm.bpf.h, NW_BTF_CT), driven one operation at a time by
- * tests/tools/nw-frames.c: BPF_PROG_TEST_RUN of this raw_tp program on a CPU
- * of the driver's choosing pushes or takes a frame for a task, skb and
- * conntrack the driver names, so that it can stage what a storm rarely
+ * The per-CPU call frames of the fentry and kprobe backends
+ * (bpf/confirm.bpf.h, the same in every object), driven one operation at a
+ * time by tests/tools/nw-frames.c: BPF_PROG_TEST_RUN of this raw_tp program
+ * on a CPU of the driver's choosing pushes or takes a frame for a task, skb
+ * and conntrack the driver names, so that it can stage what a storm rarely
  * shows: threads preempted inside the call, a thread moved to another CPU,
  * returns the kernel skipped, a full ring.
  */
-#define NW_BTF_CT
 #include "confirm.bpf.h"
 
 enum { FRAMES_PUSH = 1, FRAMES_TAKE = 2 };

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# The fentry and kprobe backends' call frames for Linux >= 6.2, one ring per
+# The fentry and kprobe backends' call frames, one ring per
 # CPU (bpf/confirm.bpf.h), through their own BPF code: tests/tools/nw-frames.c
 # runs tests/bpf/frames.bpf.c with BPF_PROG_TEST_RUN on the CPUs it picks,
 # one push or take at a time: nested calls, threads preempted inside the
