@@ -781,12 +781,15 @@ static __always_inline void nw_fill_task(struct nw_event *e, const struct nw_joi
  * recorded if that socket is the flow's; NULL when not.  @lsk: what was read
  * of the socket of a packet this host generated (nw_lsk_read(); its sk NULL
  * when there is none).  @netns: the inode number of the entry's network
- * namespace, 0 to read it from the entry.  The cheap filters run before the
- * tuples are read.
+ * namespace, 0 to read it from the entry.  @skb_net: NULL, or the network
+ * namespace of the packet's device where plain loads read it and the entry
+ * does not (the probe-read objects): the entry's, as a rule, and then its
+ * inode takes no probe read.  The cheap filters run before the tuples are
+ * read.
  */
-static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 hook,
-				   struct task_struct *task, const struct nw_lsk *lsk, __s32 verdict,
-				   int has_verdict)
+static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns,
+				   const struct net *skb_net, __u8 hook, struct task_struct *task,
+				   const struct nw_lsk *lsk, __s32 verdict, int has_verdict)
 {
 #ifdef NW_BTF_CT
 	struct nf_conntrack_tuple orig_copy, reply_copy;
@@ -835,7 +838,10 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns, __u8 
 		struct net *net = NULL;
 
 		NW_CV_READ(net, ct_net.net);
-		netns = BPF_CORE_READ(net, ns.inum);
+		if (skb_net && skb_net == net)
+			netns = skb_net->ns.inum;
+		else
+			netns = BPF_CORE_READ(net, ns.inum);
 	}
 	if (filter.netns && filter.netns != netns)
 		return;

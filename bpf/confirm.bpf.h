@@ -37,6 +37,22 @@ static __always_inline __u64 nw_confirm_candidate(const struct sk_buff *skb)
 }
 
 /*
+ * The network namespace of @skb's device where the object reads the skb
+ * with plain loads and the entry with probe reads (fentry before Linux
+ * 6.2), for nw_emit(); else NULL.
+ */
+static __always_inline const struct net *nw_confirm_skb_net(const struct sk_buff *skb)
+{
+#if defined(NW_BTF_SKB) && !defined(NW_BTF_CT)
+	const struct net_device *dev = skb->dev;
+
+	if (dev && bpf_core_field_exists(dev->nd_net.net))
+		return dev->nd_net.net;
+#endif
+	return NULL;
+}
+
+/*
  * __nf_conntrack_confirm(@skb) returned @verdict for the conntrack @ct it was
  * called with.  pid/comm follow nw_sent_by_task(), as in the
  * netfilter backend: such a packet's conntrack is confirmed at POST_ROUTING.
@@ -54,7 +70,8 @@ static __always_inline void nw_confirm_done(const struct sk_buff *skb, __u64 ct_
 		return; /* clash resolved onto the entry already in the table */
 	if (local)
 		task = self ? self : nw_current();
-	nw_emit(NW_CT(ct_at_entry), 0, NW_HOOK_CONFIRM, task, &lsk, verdict, 1);
+	nw_emit(NW_CT(ct_at_entry), 0, nw_confirm_skb_net(skb), NW_HOOK_CONFIRM, task, &lsk,
+		verdict, 1);
 }
 
 /*

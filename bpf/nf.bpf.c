@@ -116,7 +116,7 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 		if (nw_sent_by_task(&lsk))
 			task = nw_current();
 	}
-	nw_emit(ct, nw_nf_netns(ctx), hook, task, &lsk, 0, 0);
+	nw_emit(ct, nw_nf_netns(ctx), NULL, hook, task, &lsk, 0, 0);
 	return NW_NF_ACCEPT;
 }
 

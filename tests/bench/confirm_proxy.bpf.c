@@ -151,7 +151,7 @@ int nf_body(struct bpf_nf_ctx *ctx)
 	struct nw_lsk lsk;
 
 	PROXY_TIMED(nw_skb_lsk(&lsk, skb);
-		    nw_emit(ct, nw_nf_netns(ctx), NW_HOOK_POSTROUTING,
+		    nw_emit(ct, nw_nf_netns(ctx), NULL, NW_HOOK_POSTROUTING,
 			    nw_sent_by_task(&lsk) ? nw_current() : NULL, &lsk, 0, 0););
 	return NW_NF_ACCEPT;
 }
