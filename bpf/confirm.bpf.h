@@ -4,8 +4,8 @@
  * __nf_conntrack_confirm(skb): the function that inserts a new conntrack entry
  * into the table, once per connection, after every NAT hook has run.
  *
- * What the kernel guarantees (net/netfilter/nf_conntrack_core.c, 6.1 to
- * 6.18): its only caller, the inline nf_conntrack_confirm(), calls it only
+ * What the kernel guarantees (net/netfilter/nf_conntrack_core.c, as read
+ * in 6.1 to 6.18): its only caller, the inline nf_conntrack_confirm(), calls it only
  * for an skb whose conntrack is not confirmed yet.  It then
  *   - returns NF_ACCEPT at once, confirming nothing, when the skb is in the
  *     REPLY direction (a REJECT reply attached by nf_conntrack_attach());
@@ -46,7 +46,7 @@ static __always_inline const struct net *nw_confirm_skb_net(const struct sk_buff
 #if defined(NW_BTF_SKB) && !defined(NW_BTF_CT)
 	const struct net_device *dev = skb->dev;
 
-	if (dev && bpf_core_field_exists(dev->nd_net.net))
+	if (dev)
 		return dev->nd_net.net;
 #endif
 	return NULL;

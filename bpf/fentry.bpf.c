@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * fentry backend: fentry + fexit (BPF trampolines, Linux >= 5.5 with BTF) on
+ * fentry backend: fentry + fexit (BPF trampolines with BTF; Linux >= 5.13) on
  * __nf_conntrack_confirm() of the nf_conntrack module or kernel.  One probe
  * for every network namespace at once; the namespace comes from the entry
  * (ct->ct_net) and filter.netns applies in nw_emit().  See confirm.bpf.h for

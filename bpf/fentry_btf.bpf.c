@@ -2,8 +2,7 @@
 /*
  * The fentry backend for Linux >= 6.2: bpf/fentry.bpf.c with the conntrack
  * entry read through bpf_rdonly_cast() and plain loads (NW_BTF_CT) instead of
- * three bpf_probe_read_kernel() calls per new connection, and its call frames
- * in a ring per CPU (bpf/confirm.bpf.h).  The loader
+ * a bpf_probe_read_kernel() of its fields per new connection.  The loader
  * (src/backend_confirm.c) takes it when the kernel has the kfunc, and
  * bpf/fentry.bpf.c otherwise.
  */

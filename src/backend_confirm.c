@@ -3,7 +3,7 @@
  * fentry and kprobe backends: probes on __nf_conntrack_confirm() (kernel or
  * nf_conntrack module), which see every network namespace at once; --netns
  * becomes the kernel-side filter.netns.  bpf/fentry.bpf.c needs BPF
- * trampolines (Linux >= 5.5 with BTF), bpf/kprobe.bpf.c only kprobes;
+ * trampolines with BTF, bpf/kprobe.bpf.c only kprobes, both Linux >= 5.13;
  * bpf/fentry_btf.bpf.c and bpf/kprobe_btf.bpf.c are their objects for kernels
  * with bpf_rdonly_cast() (Linux >= 6.2), tried first.  They differ in their
  * skeleton alone: struct confirm_kind wraps it, the rest is shared.
@@ -125,7 +125,8 @@ static int confirm_explain(const struct confirm_kind *k, int err, bool attaching
 			 strerror(-err));
 		return -EOPNOTSUPP;
 	}
-	if (!attaching && !kernel_at_least(5, 13)) { /* bpf_for_each_map_elem() */
+	/* an unknown helper (bpf_for_each_map_elem()) is EINVAL */
+	if (!attaching && err == -EINVAL && !kernel_at_least(5, 13)) {
 		snprintf(why, why_len, "the %s programs need Linux 5.13 or later: %s", k->probe,
 			 strerror(-err));
 		return -EOPNOTSUPP;

@@ -55,7 +55,6 @@ static int fail(const char *what, int err)
 	return 1;
 }
 
-/* What natwho's reader does first with a record: copy it out. */
 /* Size @map to the possible CPUs where it is an array indexed by CPU id; an
  * older build's object (NWCP_ALT) may have it as an LRU hash, or not at all. */
 static int size_if_array(struct bpf_map *map)
@@ -63,6 +62,7 @@ static int size_if_array(struct bpf_map *map)
 	return map && bpf_map__type(map) == BPF_MAP_TYPE_ARRAY ? percpu_size_by_cpu(map) : 0;
 }
 
+/* What natwho's reader does first with a record: copy it out. */
 static int copy_out(void *ctx, void *data, size_t size)
 {
 	struct nw_event *e = ctx;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * nw-frames: the per-CPU call frames of the fentry and kprobe backends for
- * Linux >= 6.2 (bpf/confirm.bpf.h), tested through their own BPF code.
+ * nw-frames: the per-CPU call frames of the fentry and kprobe backends
+ * (bpf/confirm.bpf.h), tested through their own BPF code.
  *
  *   nw-frames OBJECT
  *
