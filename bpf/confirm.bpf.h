@@ -5,8 +5,8 @@
  * into the table, once per connection, after every NAT hook has run.
  *
  * What the kernel guarantees (net/netfilter/nf_conntrack_core.c, as read
- * in 6.1 to 6.18): its only caller, the inline nf_conntrack_confirm(), calls it only
- * for an skb whose conntrack is not confirmed yet.  It then
+ * in 6.1 to 6.18): its only caller, the inline nf_conntrack_confirm(),
+ * calls it only for an skb whose conntrack is not confirmed yet.  It then
  *   - returns NF_ACCEPT at once, confirming nothing, when the skb is in the
  *     REPLY direction (a REJECT reply attached by nf_conntrack_attach());
  *   - inserts the entry and returns NF_ACCEPT: a new connection;
