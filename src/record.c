@@ -28,6 +28,9 @@ struct record {
 	int fd;
 	bool own_fd; /* not stdout */
 	bool created; /* the file did not exist: removed again if natwho never starts */
+	int dir_fd; /* >= 0: @fd is an O_TMPFILE in this directory, linked as
+		     * @base at record__begin() */
+	const char *base;
 	int err; /* sticky write error */
 	struct record_pending *pending, **tail;
 	char name[]; /* path, or "stdout" */
@@ -81,6 +84,37 @@ static int record_private(int fd)
 	return fchmod(fd, 0600);
 }
 
+/*
+ * A new capture file for @path that is not in its directory yet
+ * (O_TMPFILE): record__begin() links it there once tracing starts, so a run
+ * that never gets there leaves nothing behind, even when SIGKILL ends it.
+ * The fd, with the directory's in *@dir_fd; -1 where @path exists, or the
+ * file system or kernel has no O_TMPFILE (then O_CREAT does the job, and
+ * says what is wrong with the path if anything is).
+ */
+static int record_tmpfile(const char *path, int *dir_fd)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : NULL;
+	struct stat st;
+	int fd = -1;
+
+	*dir_fd = -1;
+	if ((slash && !dir) || !lstat(path, &st) || errno != ENOENT)
+		goto out;
+	*dir_fd = open(dir ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*dir_fd < 0)
+		goto out;
+	fd = openat(*dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		close(*dir_fd);
+		*dir_fd = -1;
+	}
+out:
+	free(dir);
+	return fd;
+}
+
 int record__open(struct record **recp, const char *path, char *err, size_t errlen)
 {
 	bool std = !strcmp(path, "-");
@@ -100,15 +134,23 @@ int record__open(struct record **recp, const char *path, char *err, size_t errle
 	}
 	strcpy(rec->name, name);
 	rec->tail = &rec->pending;
+	rec->dir_fd = -1;
 	/* Not truncated yet: a run that fails to start (a typo, a bad
 	 * snapshot, no backend) must not wipe an earlier capture; record__begin()
 	 * truncates once tracing starts. */
-	rec->fd = std ? STDOUT_FILENO :
-			open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (!std && rec->fd >= 0)
+	rec->fd = std ? STDOUT_FILENO : record_tmpfile(path, &rec->dir_fd);
+	if (rec->dir_fd >= 0) {
+		const char *slash = strrchr(rec->name, '/');
+
+		rec->base = slash ? slash + 1 : rec->name;
 		rec->created = true;
-	else if (!std && errno == EEXIST)
-		rec->fd = open(path, O_WRONLY | O_CLOEXEC);
+	} else if (!std) {
+		rec->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (rec->fd >= 0)
+			rec->created = true;
+		else if (errno == EEXIST)
+			rec->fd = open(path, O_WRONLY | O_CLOEXEC);
+	}
 	if (rec->fd < 0) {
 		int e = errno;
 
@@ -162,6 +204,24 @@ static void record_errmsg(const struct record *rec, int ret, char *err, size_t e
 		snprintf(err, errlen, "writing capture file '%s': %s", rec->name, strerror(-ret));
 }
 
+/* Put record_tmpfile()'s file in its directory as @rec->base: 0, or -1
+ * with errno (EEXIST: something else made a file there meanwhile). */
+static int record_link(struct record *rec)
+{
+	char proc[64];
+	int ret;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", rec->fd);
+	ret = linkat(AT_FDCWD, proc, rec->dir_fd, rec->base, AT_SYMLINK_FOLLOW);
+	if (ret && errno != EEXIST) /* no /proc: this one needs CAP_DAC_READ_SEARCH */
+		ret = linkat(rec->fd, "", rec->dir_fd, rec->base, AT_EMPTY_PATH);
+	if (!ret) {
+		close(rec->dir_fd);
+		rec->dir_fd = -1;
+	}
+	return ret;
+}
+
 int record__begin(struct record *rec, const struct record_info *info, char *err, size_t errlen)
 {
 	struct cap_header h = {
@@ -180,6 +240,14 @@ int record__begin(struct record *rec, const struct record_info *info, char *err,
 		h.hostname = host;
 	if (!uname(&u))
 		h.kernel = u.release;
+	if (rec->dir_fd >= 0 && record_link(rec)) {
+		ret = -errno;
+		snprintf(err, errlen, "capture file '%s': %s", rec->name,
+			 ret == -EEXIST ? "created by something else while natwho started" :
+					  strerror(-ret));
+		rec->err = ret;
+		return ret;
+	}
 	if (rec->own_fd && !rec->created) {
 		struct stat st;
 
@@ -292,7 +360,9 @@ int record__close(struct record *rec, const struct cap_trailer *t, char *err, si
 	}
 	if (rec->own_fd && close(rec->fd) && !ret)
 		ret = -errno;
-	if (!rec->w && rec->created) /* never started: leave no empty file */
+	if (rec->dir_fd >= 0) /* never linked: nothing to remove */
+		close(rec->dir_fd);
+	else if (!rec->w && rec->created) /* never started: leave no empty file */
 		unlink(rec->name);
 	if (ret)
 		record_errmsg(rec, ret, err, errlen);
