@@ -933,7 +933,7 @@ static int stopped_before_tracing(struct app *app)
 	char ignored[512];
 
 	if (app->rec) {
-		record__close(app->rec, NULL, ignored, sizeof(ignored)); /* removes a file it made */
+		record__close(app->rec, NULL, ignored, sizeof(ignored)); /* leaves no file it made */
 		app->rec = NULL;
 		nw_warn("stopped before tracing started: nothing recorded to '%s'%s",
 			app->opts.write_path,

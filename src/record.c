@@ -27,7 +27,8 @@ struct record {
 	struct capw *w; /* NULL until record__begin() */
 	int fd;
 	bool own_fd; /* not stdout */
-	bool created; /* the file did not exist: removed again if natwho never starts */
+	bool created; /* the file did not exist: not linked (dir_fd) or removed
+		       * again (O_CREAT) if natwho never starts */
 	int dir_fd; /* >= 0: @fd is an O_TMPFILE in this directory, linked as
 		     * @base at record__begin() */
 	const char *base;
@@ -100,7 +101,9 @@ static int record_tmpfile(const char *path, int *dir_fd)
 	int fd = -1;
 
 	*dir_fd = -1;
-	if ((slash && !dir) || !lstat(path, &st) || errno != ENOENT)
+	/* no name to link (-w "", a trailing slash), or one that exists */
+	if ((slash && !dir) || !*(slash ? slash + 1 : path) || !lstat(path, &st) ||
+	    errno != ENOENT)
 		goto out;
 	*dir_fd = open(dir ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (*dir_fd < 0)
@@ -213,8 +216,11 @@ static int record_link(struct record *rec)
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", rec->fd);
 	ret = linkat(AT_FDCWD, proc, rec->dir_fd, rec->base, AT_SYMLINK_FOLLOW);
-	if (ret && errno != EEXIST) /* no /proc: this one needs CAP_DAC_READ_SEARCH */
+	if (ret && errno == ENOENT) { /* no /proc?  This one may need CAP_DAC_READ_SEARCH */
 		ret = linkat(rec->fd, "", rec->dir_fd, rec->base, AT_EMPTY_PATH);
+		if (ret && errno != EEXIST)
+			errno = ENOENT;
+	}
 	if (!ret) {
 		close(rec->dir_fd);
 		rec->dir_fd = -1;

@@ -246,10 +246,14 @@ cmp -s "$TMP/hang-keep.nwcap" "$cap_fixture" ||
 [ ! -e "$TMP/hang-new.nwcap" ] || fail "SIGTERM during the rule dumps: an empty capture file was left"
 echo "ok: SIGINT and SIGTERM end natwho at once while its rule dumps hang; -w's earlier capture kept, no new one left"
 # SIGKILL, which natwho cannot clean up after: a new capture file is not in
-# its directory until tracing starts
+# its directory until tracing starts.  In tmpfs, which has O_TMPFILE
+# whatever file system $TMP is on.
+kd=$(mktemp -d /dev/shm/nw-lifecycle.XXXXXX) || fail "no tmpfs at /dev/shm"
+E2E_RM+=("$kd")
 hang_stop "SIGKILL during the rule dumps" KILL 137 "$TMP/hang.out" \
-	-q --kubeconfig /dev/null --k8s kubectl -d 60 -w "$TMP/hang-kill.nwcap"
-[ -z "$(ls -A "$TMP" | grep hang-kill)" ] || fail "SIGKILL during the rule dumps: a capture file was left"
+	-q --kubeconfig /dev/null --k8s kubectl -d 60 -w "$kd/hang-kill.nwcap"
+left=$(ls -A "$kd")
+[ -z "$left" ] || fail "SIGKILL during the rule dumps: a capture file was left ($left)"
 echo "ok: SIGKILL while the rule dumps hang leaves no new capture file"
 # -- CMD stopped while the dumps hang: CMD never runs, 128+SIGTERM, no verdict
 hang_stop "-- CMD stopped during the dumps" TERM 143 "$TMP/hang.out" -q -- touch "$TMP/cmd-ran"

@@ -8,6 +8,7 @@ NATWHO=${NATWHO:-$E2E_ROOT/natwho}
 NW_TOOLS=${NW_TOOLS:-$E2E_ROOT/build/tests}
 CONNECT=$NW_TOOLS/nw-connect
 TMP=$(mktemp -d /tmp/natwho-e2e.XXXXXX)
+E2E_RM=() # more paths the test made outside $TMP, removed at exit
 
 # shellcheck source=tests/lib/netns.sh
 . "$E2E_ROOT/tests/lib/netns.sh"
@@ -15,7 +16,7 @@ TMP=$(mktemp -d /tmp/natwho-e2e.XXXXXX)
 e2e_cleanup() {
 	local rc=0
 	nw_cleanup || rc=1
-	rm -rf "$TMP"
+	rm -rf "$TMP" "${E2E_RM[@]}"
 	[ $rc -eq 0 ] || exit 1
 }
 trap e2e_cleanup EXIT
