@@ -86,36 +86,39 @@ static int record_private(int fd)
 }
 
 /*
- * A new capture file for @path that is not in its directory yet
+ * A new capture file for @rec->name that is not in its directory yet
  * (O_TMPFILE): record__begin() links it there once tracing starts, so a run
  * that never gets there leaves nothing behind, even when SIGKILL ends it.
- * The fd, with the directory's in *@dir_fd; -1 where @path exists, or the
- * file system or kernel has no O_TMPFILE (then O_CREAT does the job, and
- * says what is wrong with the path if anything is).
+ * Sets @rec->fd, @rec->dir_fd and @rec->base; false, with nothing set,
+ * where the path exists or the file system or kernel has no O_TMPFILE
+ * (then O_CREAT does the job, and says what is wrong with the path if
+ * anything is).
  */
-static int record_tmpfile(const char *path, int *dir_fd)
+static bool record_tmpfile(struct record *rec)
 {
-	const char *slash = strrchr(path, '/');
+	const char *path = rec->name, *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
 	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : NULL;
 	struct stat st;
-	int fd = -1;
+	int dfd = -1, fd = -1;
 
-	*dir_fd = -1;
 	/* no name to link (-w "", a trailing slash), or one that exists */
-	if ((slash && !dir) || !*(slash ? slash + 1 : path) || !lstat(path, &st) ||
-	    errno != ENOENT)
+	if ((slash && !dir) || !*base || !lstat(path, &st) || errno != ENOENT)
 		goto out;
-	*dir_fd = open(dir ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (*dir_fd < 0)
-		goto out;
-	fd = openat(*dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	dfd = open(dir ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
+		fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		close(*dir_fd);
-		*dir_fd = -1;
+		if (dfd >= 0)
+			close(dfd);
+		goto out;
 	}
+	rec->fd = fd;
+	rec->dir_fd = dfd;
+	rec->base = base;
 out:
 	free(dir);
-	return fd;
+	return fd >= 0;
 }
 
 int record__open(struct record **recp, const char *path, char *err, size_t errlen)
@@ -141,13 +144,11 @@ int record__open(struct record **recp, const char *path, char *err, size_t errle
 	/* Not truncated yet: a run that fails to start (a typo, a bad
 	 * snapshot, no backend) must not wipe an earlier capture; record__begin()
 	 * truncates once tracing starts. */
-	rec->fd = std ? STDOUT_FILENO : record_tmpfile(path, &rec->dir_fd);
-	if (rec->dir_fd >= 0) {
-		const char *slash = strrchr(rec->name, '/');
-
-		rec->base = slash ? slash + 1 : rec->name;
+	if (std) {
+		rec->fd = STDOUT_FILENO;
+	} else if (record_tmpfile(rec)) {
 		rec->created = true;
-	} else if (!std) {
+	} else {
 		rec->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (rec->fd >= 0)
 			rec->created = true;

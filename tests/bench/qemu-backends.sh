@@ -33,8 +33,8 @@
 # (more guest kernel arguments, e.g. preempt=full), NWQB_TIMEOUT (600 s for the whole
 # guest), NWQB_KERNEL (a kernel directory made by prepare.sh; default the
 # newest build/qemu/6.12.*; a kernel without the netfilter backend, such as
-# 6.1, gives delivery and loss but no program time relative to netfilter), NWQB_FETCH (1: run prepare.sh when no 6.12 kernel
-# is there), NWB_OUT (build/bench), OUTPUT (build), CC (cc).
+# 6.1, gives delivery and loss but no program time relative to netfilter),
+# NWQB_FETCH (1: run prepare.sh when no 6.12 kernel is there), NWB_OUT (build/bench), OUTPUT (build), CC (cc).
 #
 # `qemu-backends.sh --report` redoes the table from the last run's files.
 # Prints the table and writes it to $NWB_OUT/qemu-backends.md (raw data in
@@ -228,13 +228,16 @@ nf_expected() {
 	[[ ,$(expected_backends "$KDIR/config"), == *,netfilter,* ]]
 }
 
+# Did it attach in the guest (the reference, and nf-floor with it)?
+nf_ok() { [ "${STATUS[netfilter]:-}" = ok ]; }
+
 # Every backend that attached has all its runs and BPF rounds, and the guest
 # finished; otherwise the bench failed.
 check_results() {
 	local b n
 	results | grep -x "done" >/dev/null || { log "the guest did not finish"; return 1; }
 	# netfilter is the reference where the kernel has it (Linux >= 6.4)
-	if [ "${STATUS[netfilter]:-}" != ok ] && nf_expected; then
+	if ! nf_ok && nf_expected; then
 		log "netfilter, the reference, did not attach"
 		return 1
 	fi
@@ -247,7 +250,7 @@ check_results() {
 			END { print length(r) }' "$BPF")
 		[ "$n" -eq "$BPF_ROUNDS" ] || { log "$b: BPF programs ran in $n of $BPF_ROUNDS rounds"; return 1; }
 	done
-	[ "${STATUS[netfilter]:-}" = ok ] || return 0 # nf-floor runs with netfilter
+	nf_ok || return 0 # nf-floor runs with netfilter
 	n=$(awk -F'\t' 'NR > 1 && $3 > 0' "$FLOOR" | wc -l)
 	[ "$n" -eq "$BPF_ROUNDS" ] || { log "nf-floor: $n of $BPF_ROUNDS rounds"; return 1; }
 	return 0
@@ -343,7 +346,7 @@ estimate() { # estimate RATIO -> RATIO x the host's netfilter figure, ns
 f3() { awk -v x="$1" 'BEGIN { if (x == "-") print "-"; else printf "%.3f", x }'; }
 
 row() { # row VARIANT
-	local v=$1 m p d ns inv rel host
+	local v=$1 m p d ns inv rel relcol host
 	read -ra m <<<"$(rates "$v" | med_min_max)"
 	if [ "$v" = none ]; then
 		echo "| no tracer | ${m[0]} (${m[1]}-${m[2]}) | 1.000 | - | - | - | - | - | - |"
@@ -359,17 +362,17 @@ row() { # row VARIANT
 	else
 		host=$(estimate "${rel[0]}")
 	fi
-	rel=$([ "${rel[0]}" = - ] && echo - || echo "$(f3 "${rel[0]}") ($(f3 "${rel[1]}")-$(f3 "${rel[2]}"))")
+	relcol=$([ "${rel[0]}" = - ] && echo - || echo "$(f3 "${rel[0]}") ($(f3 "${rel[1]}")-$(f3 "${rel[2]}"))")
 	printf '| %s | %s (%s-%s) | %s | %s / %s (last within %s s of the storm'"'"'s end) | %s%s | %s | %s | %s | %s |\n' "$v" \
 		"${m[0]}" "${m[1]}" "${m[2]}" "$(f3 "${p%% *}")" "${d[1]}" "${d[0]}" "${d[4]}" "${d[2]}" \
 		"$([ "${d[3]}" -gt 0 ] && echo ", ${d[3]} run(s) with a gap")" \
 		"$(awk -v x="${inv%% *}" 'BEGIN { printf "%.2f", x }')" "$(awk -v x="${ns%% *}" 'BEGIN { printf "%.0f", x }')" \
-		"$rel" "$host"
+		"$relcol" "$host"
 }
 
 verdict_line() { # verdict_line BACKEND
 	local be=$1 rel rel_f est lo hi word
-	if [ "${STATUS[netfilter]:-}" != ok ]; then
+	if ! nf_ok; then
 		echo "- **$be: NO ESTIMATE**: this kernel has no netfilter backend (Linux < 6.4) to compare its program time with; delivery and loss are in the table."
 		return
 	fi
@@ -437,7 +440,7 @@ report() {
 	awk -F'\t' 'NR > 1 { k = $2 "|" $3; if (!(k in ns)) o[n++] = k; ns[k] += $4; cnt[k] += $5 }
 		END { for (i = 0; i < n; i++) { split(o[i], p, "|")
 			printf "| %s | %s | %d | %.1f |\n", p[1], p[2], cnt[o[i]], cnt[o[i]] ? ns[o[i]] / cnt[o[i]] : 0 } }' "$BPF"
-	[ "${STATUS[netfilter]:-}" != ok ] ||
+	! nf_ok ||
 		awk -F'\t' 'NR > 1 { ns += $2 * $3; cnt += $3 }
 			END { printf "| netfilter rounds | empty netfilter program (the accounting floor) | %d | %.1f |\n", cnt, cnt ? ns / cnt : 0 }' "$FLOOR"
 	echo
