@@ -83,6 +83,18 @@ static __noinline void nw_untracked(const struct sk_buff *skb)
 		__sync_fetch_and_add(n, 1);
 }
 
+/* A packet this namespace sent to itself, at LOCAL_IN: it passed
+ * POST_ROUTING on its way out over loopback and was counted there. */
+static __always_inline int nw_looped_back(const struct bpf_nf_ctx *ctx, __u8 hook)
+{
+	const struct net_device *in;
+
+	if (hook != NW_HOOK_LOCAL_IN)
+		return 0;
+	in = ctx->state->in;
+	return in && (in->flags & IFF_LOOPBACK);
+}
+
 static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 {
 	struct sk_buff *skb = ctx->skb;
@@ -95,8 +107,8 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 	__u32 v6;
 
 	if (ctinfo != IP_CT_NEW && ctinfo != IP_CT_RELATED) {
-		if (!nfct && nf_count_untracked) /* ctinfo 0 is IP_CT_ESTABLISHED's */
-			nw_untracked(skb);
+		if (!nfct && nf_count_untracked && !nw_looped_back(ctx, hook))
+			nw_untracked(skb); /* ctinfo 0 is IP_CT_ESTABLISHED's */
 		return NW_NF_ACCEPT;
 	}
 	if (!(nfct & NW_NFCT_PTRMASK))

@@ -8,7 +8,8 @@
 # tracked (its connections shown, no warning) and IPv6 still is not.  The
 # node namespace, whose rules need conntrack for both, gets no warning, even
 # with a filter that shows none of its connections; and the programs' own
-# count ("untracked", read with bpftool) stays 0 wherever conntrack tracks.
+# count ("untracked", read with bpftool) stays 0 wherever conntrack tracks,
+# and counts a SYN over loopback once.
 . "$(dirname "$0")/../lib/e2e.sh"
 
 command -v bpftool >/dev/null || fail "bpftool missing (tests/deps.sh installs it)"
@@ -79,6 +80,12 @@ warned "$TMP/bare.json" IPv6 || fail "no live warning for IPv6 SYNs without conn
 nw_client "$NODE" "$CONNECT" connect "$POD_A" 3306 >/dev/null # said once, not again
 read -r v4 v6 < <(counts)
 [ "$v4" -ge 2 ] && [ "$v6" -ge 1 ] || fail "untracked SYNs counted: IPv4 $v4 (2 made), IPv6 $v6 (1)"
+# A SYN the namespace sends itself over loopback passes POST_ROUTING and
+# LOCAL_IN: counted once (lo answers at once: no retransmission).
+nw_client "$PODA" "$CONNECT" connect 127.0.0.1 3306 >/dev/null 2>&1
+read -r lo4 lo6 < <(counts)
+[ "$lo4" = $((v4 + 1)) ] && [ "$lo6" = "$v6" ] ||
+	fail "a loopback SYN counted $((lo4 - v4)) times (once), IPv6 $((lo6 - v6)) (0)"
 stop
 warned "$TMP/bare.json" IPv4 || fail "the IPv4 warning was repeated: $(cat "$TMP/bare.json")"
 expect_summary_clean "$TMP/bare.json" 0
