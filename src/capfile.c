@@ -383,6 +383,31 @@ int capw__source(struct capw *w, uint32_t kind, const char *name, const void *da
 	return capw_record(w, CAP_REC_SOURCE, fixed, CAP_SOURCE_FIXED + nlen, data, len);
 }
 
+int capw__note(struct capw *w, uint32_t kind, const void *data, size_t len)
+{
+	unsigned char k[4];
+
+	if (!data && len)
+		return -EINVAL;
+	if (len > CAP_NOTE_MAX - sizeof(k))
+		return -E2BIG;
+	put_le32(k, kind);
+	return capw_record(w, CAP_REC_NOTE, k, sizeof(k), data, len);
+}
+
+#define CAP_UNTRACKED_LEN 20
+
+int capw__untracked(struct capw *w, const struct cap_untracked *u)
+{
+	unsigned char p[CAP_UNTRACKED_LEN];
+
+	put_le32(p, u->netns);
+	put_le32(p + 4, u->family);
+	put_le64(p + 8, u->syns);
+	put_le32(p + 16, u->at_stop ? 1 : 0);
+	return capw__note(w, CAP_NOTE_UNTRACKED, p, sizeof(p));
+}
+
 int capw__flush(struct capw *w)
 {
 	if (w->err || !w->dirty)
@@ -759,6 +784,7 @@ static uint32_t capr_type_limit(uint32_t type)
 	case CAP_REC_HEADER: return CAP_HEADER_MAX;
 	case CAP_REC_EVENT: return CAP_EVENT_MAX;
 	case CAP_REC_TRAILER: return CAP_EVENT_MAX;
+	case CAP_REC_NOTE: return CAP_NOTE_MAX;
 	default: return CAP_RECORD_MAX;
 	}
 }
@@ -1074,6 +1100,14 @@ static int capr_dispatch(struct capr *r, uint32_t type, const unsigned char *p, 
 	case CAP_REC_TRAILER:
 		err = capr_trailer(r, p, len, off, rec);
 		break;
+	case CAP_REC_NOTE:
+		if (len < 4)
+			return capr_bad(r, -EBADMSG, "bad note record", off,
+					"%u bytes is too short", len);
+		rec->note.kind = get_le32(p);
+		rec->note.data = p + 4;
+		rec->note.len = len - 4;
+		break;
 	case CAP_REC_HEADER:
 		return capr_bad(r, -EBADMSG, "corrupted capture", off, "a second header");
 	default:
@@ -1083,6 +1117,20 @@ static int capr_dispatch(struct capr *r, uint32_t type, const unsigned char *p, 
 		return err;
 	r->records++;
 	return 1;
+}
+
+int cap_note__untracked(const struct cap_record *rec, struct cap_untracked *u)
+{
+	const unsigned char *p = rec->note.data;
+
+	if (rec->type != CAP_REC_NOTE || rec->note.kind != CAP_NOTE_UNTRACKED ||
+	    rec->note.len < CAP_UNTRACKED_LEN)
+		return -EBADMSG;
+	u->netns = get_le32(p);
+	u->family = get_le32(p + 4);
+	u->syns = get_le64(p + 8);
+	u->at_stop = get_le32(p + 16) & 1;
+	return u->family > 1 ? -EBADMSG : 0;
 }
 
 /* After the trailer: the gzip member (its CRC checked) or zstd frame must

@@ -27,19 +27,38 @@
 #include "out.h"
 
 #define CAP_VERSION_MAJOR 1 /* readers reject a newer major */
-#define CAP_VERSION_MINOR 1 /* additions an older reader may skip */
+#define CAP_VERSION_MINOR 2 /* additions an older reader may skip */
 
 /* Size limits, enforced by the writer and the reader. */
 #define CAP_STR_MAX 4096 /* each header string, bytes without NUL */
 #define CAP_NAME_MAX 1024 /* knowledge source name, bytes without NUL */
 #define CAP_EVENT_MAX 4096 /* one raw event */
 #define CAP_RECORD_MAX (64u << 20) /* any record's payload, e.g. a source */
+#define CAP_NOTE_MAX 4096 /* a note's payload, its kind included */
 
 enum cap_rec_type {
 	CAP_REC_HEADER = 1, /* consumed by capr__open(), never returned */
 	CAP_REC_EVENT = 2,
 	CAP_REC_SOURCE = 3,
 	CAP_REC_TRAILER = 4,
+	CAP_REC_NOTE = 5, /* minor 2: something natwho said while recording */
+};
+
+/* What a note holds: capr__next() does not interpret it, the replay does. */
+enum cap_note_kind {
+	CAP_NOTE_UNTRACKED = 1, /* struct cap_untracked */
+};
+
+/*
+ * The netfilter backend's warning that TCP SYNs passed with no conntrack
+ * entry (natwho.c, report_untracked()), as said while recording.  Payload:
+ * le32 netns, le32 family, le64 syns, le32 flags (bit 0: at_stop).
+ */
+struct cap_untracked {
+	uint32_t netns; /* inode */
+	uint32_t family; /* 0 IPv4, 1 IPv6 */
+	uint64_t syns;
+	bool at_stop; /* said at the stop, after the summary */
 };
 
 /* What a knowledge source blob holds.  The reader does not interpret it. */
@@ -89,6 +108,11 @@ struct cap_record {
 			size_t len;
 		} source;
 		struct cap_trailer trailer;
+		struct {
+			uint32_t kind; /* enum cap_note_kind */
+			const void *data; /* after the kind */
+			size_t len;
+		} note;
 	};
 };
 
@@ -108,6 +132,9 @@ int capw__event(struct capw *w, const void *raw, uint32_t size);
 /* A knowledge source; a later one with the same name replaces it on replay. */
 int capw__source(struct capw *w, uint32_t kind, const char *name, const void *data, size_t len);
 /* Flush zstd and write() everything given so far.  No-op when idle. */
+/* A note of @kind (enum cap_note_kind), its payload @data. */
+int capw__note(struct capw *w, uint32_t kind, const void *data, size_t len);
+int capw__untracked(struct capw *w, const struct cap_untracked *u);
 int capw__flush(struct capw *w);
 /* Records written since the last flush. */
 bool capw__dirty(const struct capw *w);
@@ -160,6 +187,10 @@ const struct cap_header *capr__header(const struct capr *r);
 int capr__next(struct capr *r, struct cap_record *rec, char *err, size_t errlen);
 /* Event records returned so far. */
 uint64_t capr__events(const struct capr *r);
+/* A CAP_NOTE_UNTRACKED note's fields: 0, or -EBADMSG when it is too short
+ * or names no family (bytes after the known ones are a later minor
+ * version's, ignored). */
+int cap_note__untracked(const struct cap_record *rec, struct cap_untracked *u);
 void capr__close(struct capr *r);
 
 #endif

@@ -240,7 +240,6 @@ static uint32_t node_netns(const struct app *app)
  */
 static void report_untracked(struct app *app, uint64_t now, bool last)
 {
-	static const char *const fam[] = { "IPv4", "IPv6" };
 	bool tracked[2];
 	uint64_t n[2];
 
@@ -249,16 +248,18 @@ static void report_untracked(struct app *app, uint64_t now, bool last)
 	app->next_untracked_check_ns = now + 1000000000ULL;
 	if (capture__untracked(&app->cap, n, tracked))
 		return;
-	for (int f = 0; f < 2; f++) {
+	for (uint32_t f = 0; f < 2; f++) {
+		struct cap_untracked u = {
+			.netns = node_netns(app), .family = f, .syns = n[f], .at_stop = last,
+		};
+
 		if (!n[f] || app->untracked_said[f] || tracked[f])
 			continue;
 		app->untracked_said[f] = true;
-		nw_warn("network namespace %u: %llu %s TCP SYN%s passed with no conntrack entry "
-			"and no %s connection was tracked: conntrack does not track %s there (it "
-			"starts once a NAT or conntrack rule needs it) or judged %s invalid; natwho "
-			"shows only connections it tracks",
-			node_netns(app), (unsigned long long)n[f], fam[f], n[f] == 1 ? "" : "s",
-			fam[f], fam[f], n[f] == 1 ? "it" : "them");
+		sink__warn_untracked(u.netns, u.family, u.syns);
+		/* kept for the replay; a failed write shows at stop_record() */
+		if (app->rec)
+			record__untracked(app->rec, &u);
 	}
 }
 

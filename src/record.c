@@ -338,6 +338,14 @@ int record__source(struct record *rec, enum ksrc_kind kind, const char *name, co
 	return record_put_source(rec, cap_kind, name, data, len);
 }
 
+int record__untracked(struct record *rec, const struct cap_untracked *u)
+{
+	if (rec->err || !rec->w)
+		return rec->err ?: -EBADF;
+	rec->err = capw__untracked(rec->w, u);
+	return rec->err;
+}
+
 int record__tick(struct record *rec, uint64_t mono_ns)
 {
 	if (!rec || !rec->w || rec->err)

@@ -46,6 +46,7 @@ uint32_t record__cap_kind(enum ksrc_kind kind);
 int record__ksrc_kind(uint32_t cap_kind, enum ksrc_kind *out);
 
 struct record;
+struct cap_untracked;
 struct nw_opts;
 
 #define RECORD_FILTERS_MAX 4096 /* a header string's limit, CAP_STR_MAX */
@@ -83,6 +84,8 @@ int record__event(struct record *rec, const void *raw, size_t size);
  */
 int record__source(struct record *rec, enum ksrc_kind kind, const char *name, const void *data,
 		   size_t len);
+/* The untracked-SYN warning as said (capture format 1.2's note). */
+int record__untracked(struct record *rec, const struct cap_untracked *u);
 /* After each ring buffer poll, with CLOCK_MONOTONIC ns.  NULL: no-op. */
 int record__tick(struct record *rec, uint64_t mono_ns);
 /* Poll timeout to use next: short while unflushed records wait.  NULL ok. */

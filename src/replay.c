@@ -24,6 +24,9 @@ struct replay {
 	bool counted; /* stopped by --count */
 	bool regular; /* the capture is a regular file: its end is there to read */
 	bool cut; /* a signal stopped the reading on after --count */
+	/* untracked-SYN warnings the recorder said at its stop: said again
+	 * after the summary, as then (one per family) */
+	struct cap_untracked at_stop[2];
 };
 
 /* Text mode: where the capture comes from, on stderr before the records. */
@@ -113,6 +116,28 @@ static void replay_source(struct replay *rp, const struct cap_record *rec)
 			strerror(-err));
 }
 
+/*
+ * What natwho said while recording, said again where it was said: in the
+ * stream, or after the summary.  A note of a kind this natwho does not know
+ * (a later minor version's) is skipped.
+ */
+static void replay_note(struct replay *rp, const struct cap_record *rec)
+{
+	struct cap_untracked u;
+
+	if (rec->note.kind != CAP_NOTE_UNTRACKED)
+		return;
+	if (cap_note__untracked(rec, &u)) {
+		nw_warn("a note in the capture at uncompressed offset %llu is malformed "
+			"(%zu bytes): skipped", (unsigned long long)rec->offset, rec->note.len);
+		return;
+	}
+	if (u.at_stop)
+		rp->at_stop[u.family] = u;
+	else
+		sink__warn_untracked(u.netns, u.family, u.syns);
+}
+
 /* Exit code for a capture reader error. */
 static int replay_exit_code(int err)
 {
@@ -142,6 +167,9 @@ static int replay_records(struct replay *rp, struct capr *r, char *err, size_t e
 			break;
 		case CAP_REC_SOURCE:
 			replay_source(rp, &rec);
+			break;
+		case CAP_REC_NOTE:
+			replay_note(rp, &rec);
 			break;
 		case CAP_REC_TRAILER:
 			rp->res->trailer = true;
@@ -209,6 +237,10 @@ static void replay_summary(struct replay *rp)
 	else if (rp->counted && (!rp->regular || rp->cut))
 		nw_warn("-c ended the replay before the capture's trailer: what the recording "
 			"lost is not known (the summary says 0)");
+	for (int f = 0; f < 2; f++)
+		if (rp->at_stop[f].syns)
+			sink__warn_untracked(rp->at_stop[f].netns, (uint32_t)f,
+					     rp->at_stop[f].syns);
 	rp->stats->backend = NULL; /* the header's string goes with the reader */
 	if (rp->o->output == OUT_TEXT && rp->res->shown + rp->res->undecodable != rp->res->events)
 		fprintf(rp->o->text_f, "natwho: %llu of the %llu events read were shown\n",

@@ -9,7 +9,8 @@
 # node namespace, whose rules need conntrack for both, gets no warning, even
 # with a filter that shows none of its connections; and the programs' own
 # count ("untracked", read with bpftool) stays 0 wherever conntrack tracks,
-# and counts a SYN over loopback once.
+# and counts a SYN over loopback once.  A capture keeps the warning for
+# its replay.
 . "$(dirname "$0")/../lib/e2e.sh"
 
 command -v bpftool >/dev/null || fail "bpftool missing (tests/deps.sh installs it)"
@@ -68,7 +69,7 @@ stop() {
 
 # 1. The pod namespace, no rules: neither family tracked.  Said while
 # natwho runs (within a second of the SYNs), once per family.
-watch bare "$PODA"
+watch bare "$PODA" -w "$TMP/bare.cap"
 nw_client "$NODE" "$CONNECT" connect "$POD_A" 3306 >/dev/null
 nw_client "$NODE" "$CONNECT" connect "$POD_A6" 3306 >/dev/null
 for i in $(seq 1 40); do
@@ -90,6 +91,12 @@ stop
 warned "$TMP/bare.json" IPv4 || fail "the IPv4 warning was repeated: $(cat "$TMP/bare.json")"
 expect_summary_clean "$TMP/bare.json" 0
 echo "ok: both families' untracked SYNs said once, while natwho ran"
+# The capture keeps what was said (a note record): its replay says it again.
+"$NATWHO" -r "$TMP/bare.cap" -o json >"$TMP/bare-replay.json" 2>"$TMP/bare-replay.err" ||
+	fail "replaying the capture failed: $(cat "$TMP/bare-replay.err")"
+warned "$TMP/bare-replay.json" IPv4 && warned "$TMP/bare-replay.json" IPv6 ||
+	fail "the replay does not say once per family what natwho said: $(cat "$TMP/bare-replay.json")"
+echo "ok: the replay says it too"
 
 # 2. An IPv4 NAT rule in the pod namespace: conntrack tracks IPv4 there now.
 nw_in "$PODA" iptables -t nat -A OUTPUT -d 192.0.2.1 -j DNAT --to-destination 192.0.2.2 ||

@@ -111,6 +111,15 @@ static void consume(const struct cap_record *rec, int64_t boot_to_real_ns)
 		for (size_t i = 0; i < rec->source.len; i++)
 			sum += ((const uint8_t *)rec->source.data)[i];
 		break;
+	case CAP_REC_NOTE: { /* as replay reads them */
+		struct cap_untracked u;
+
+		for (size_t i = 0; i < rec->note.len; i++)
+			sum += ((const uint8_t *)rec->note.data)[i];
+		if (!cap_note__untracked(rec, &u) && u.family > 1)
+			abort();
+		break;
+	}
 	default:
 		break;
 	}

@@ -301,8 +301,12 @@ struct got {
 static void got_add(struct got *g, const struct cap_record *rec)
 {
 	struct got_rec *r;
-	const void *data = rec->type == CAP_REC_EVENT ? rec->event.data : rec->source.data;
-	size_t len = rec->type == CAP_REC_EVENT ? rec->event.size : rec->source.len;
+	const void *data = rec->type == CAP_REC_EVENT ? rec->event.data :
+			   rec->type == CAP_REC_NOTE  ? rec->note.data :
+							rec->source.data;
+	size_t len = rec->type == CAP_REC_EVENT ? rec->event.size :
+		     rec->type == CAP_REC_NOTE	? rec->note.len :
+						  rec->source.len;
 
 	if (g->n == g->cap) {
 		g->cap = g->cap ? g->cap * 2 : 16;
@@ -317,6 +321,8 @@ static void got_add(struct got *g, const struct cap_record *rec)
 		r->trailer = rec->trailer;
 		return;
 	}
+	if (rec->type == CAP_REC_NOTE)
+		r->kind = rec->note.kind;
 	if (rec->type == CAP_REC_SOURCE) {
 		r->kind = rec->source.kind;
 		snprintf(r->name, sizeof(r->name), "%s", rec->source.name);
@@ -701,7 +707,7 @@ static void test_zstd_compatible(void **state)
 	assert_memory_equal(p, "\x28\xb5\x2f\xfd", 4);
 	u = unpack(p, size, &ulen);
 	assert_true(ulen > 12);
-	assert_memory_equal(u, "NWHOCAP\n\1\0\1\0", 12); /* major 1, minor 1 */
+	assert_memory_equal(u, "NWHOCAP\n\1\0\2\0", 12); /* major 1, minor 2 */
 	free(u);
 	free(p);
 }
@@ -1084,6 +1090,86 @@ static void test_future_minor(void **state)
 	got_free(&g);
 }
 
+/* @g's record @i as a note again, for cap_note__untracked(). */
+static struct cap_record got_note(const struct got *g, size_t i)
+{
+	struct cap_record rec = { .type = g->recs[i].type };
+
+	rec.note.kind = g->recs[i].kind;
+	rec.note.data = g->recs[i].data;
+	rec.note.len = g->recs[i].len;
+	return rec;
+}
+
+static void assert_untracked(const struct cap_record *rec, const struct cap_untracked *want)
+{
+	struct cap_untracked u;
+
+	assert_int_equal(cap_note__untracked(rec, &u), 0);
+	assert_int_equal(u.netns, want->netns);
+	assert_int_equal(u.family, want->family);
+	assert_int_equal(u.syns, want->syns);
+	assert_int_equal(u.at_stop, want->at_stop);
+}
+
+/*
+ * Notes (minor 2) come back in their place with their kind and payload; the
+ * untracked note's fields survive; a kind the reader does not know is
+ * returned all the same (the replay skips it); a note that names no family
+ * is refused by cap_note__untracked(); one over the limit is not written.
+ */
+static void test_notes(void **state)
+{
+	static unsigned char big[CAP_NOTE_MAX];
+	const struct cap_untracked v6 = { .netns = 4026532315U, .family = 1, .syns = 2 };
+	const struct cap_untracked v4 = { .netns = 7, .syns = 1ULL << 40, .at_stop = true };
+	struct nw_event ev = ev_ipv4_task(0);
+	char err[ERRLEN] = "";
+	struct cap_untracked u;
+	struct cap_record rec;
+	struct capw *w;
+	struct got g;
+	int fd = memfd_create("notes", 0);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(capw__open(&w, fd, &sample_hdr, err, sizeof(err)), 0);
+	assert_int_equal(capw__untracked(w, &v6), 0);
+	assert_int_equal(capw__event(w, &ev, sizeof(ev)), 0);
+	assert_int_equal(capw__note(w, 99, "later", 5), 0);
+	assert_int_equal(capw__note(w, 99, big, sizeof(big)), -E2BIG); /* not sticky */
+	assert_int_equal(capw__untracked(w, &v4), 0);
+	assert_int_equal(capw__close(w, &sample_trailer), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	read_fd(fd, &g);
+	close(fd);
+	assert_int_equal(g.end_ret, 0);
+	assert_int_equal(g.hdr.minor, 2);
+	assert_int_equal(g.n, 5);
+	assert_int_equal(g.recs[0].type, CAP_REC_NOTE);
+	assert_int_equal(g.recs[1].type, CAP_REC_EVENT);
+	assert_int_equal(g.recs[2].type, CAP_REC_NOTE);
+	assert_int_equal(g.recs[3].type, CAP_REC_NOTE);
+	assert_int_equal(g.recs[4].type, CAP_REC_TRAILER);
+	assert_int_equal(g.recs[4].trailer.events, 1);
+	rec = got_note(&g, 0);
+	assert_int_equal(rec.note.kind, CAP_NOTE_UNTRACKED);
+	assert_untracked(&rec, &v6);
+	rec = got_note(&g, 2);
+	assert_int_equal(rec.note.kind, 99);
+	assert_int_equal(rec.note.len, 5);
+	assert_memory_equal(rec.note.data, "later", 5);
+	assert_int_equal(cap_note__untracked(&rec, &u), -EBADMSG); /* not that kind */
+	rec = got_note(&g, 3);
+	assert_untracked(&rec, &v4);
+	g.recs[3].data[4] = 2; /* family 2: none */
+	rec = got_note(&g, 3);
+	assert_int_equal(cap_note__untracked(&rec, &u), -EBADMSG);
+	rec.note.len = 19; /* cut short */
+	assert_int_equal(cap_note__untracked(&rec, &u), -EBADMSG);
+	got_free(&g);
+}
+
 struct bad_case {
 	const char *what;
 	void (*build)(struct raw *b);
@@ -1124,6 +1210,20 @@ static void bad_source_short(struct raw *b)
 {
 	raw_start(b, 1, 0, HDR_OK);
 	raw_record(b, CAP_REC_SOURCE, "\1\0\0\0\0", 5);
+}
+
+static void bad_note_short(struct raw *b)
+{
+	raw_start(b, 1, 2, HDR_OK);
+	raw_record(b, CAP_REC_NOTE, "\1\0\0", 3);
+}
+
+static void bad_note_long(struct raw *b)
+{
+	static unsigned char big[CAP_NOTE_MAX + 1];
+
+	raw_start(b, 1, 2, HDR_OK);
+	raw_record(b, CAP_REC_NOTE, big, sizeof(big));
 }
 
 static void bad_source_name(struct raw *b)
@@ -1192,6 +1292,8 @@ static const struct bad_case bad_cases[] = {
 	{ "claims 4097 bytes, over the limit of 4096", bad_event_len, Z_FINISH, -EBADMSG, 1 },
 	{ "corrupted capture at uncompressed offset 113: a second header", bad_second_header, Z_FINISH, -EBADMSG, 0 },
 	{ "5 bytes is too short", bad_source_short, Z_FINISH, -EBADMSG, 0 },
+	{ "bad note record at uncompressed offset 113: 3 bytes is too short", bad_note_short, Z_FINISH, -EBADMSG, 0 },
+	{ "claims 4097 bytes, over the limit of 4096", bad_note_long, Z_FINISH, -EBADMSG, 0 },
 	{ "bad name length 9", bad_source_name, Z_FINISH, -EBADMSG, 0 },
 	{ "bad name length 0", bad_source_noname, Z_FINISH, -EBADMSG, 0 },
 	{ "counts 2 events but the file holds 1", bad_trailer_count, Z_FINISH, -EBADMSG, 1 },
@@ -1696,6 +1798,29 @@ static struct blob fx_minor_stream(void)
 	return b;
 }
 
+/* Minor 2's notes: untracked IPv6 SYNs, an event, a note of an unknown
+ * kind, untracked IPv4 SYNs said at the stop, the trailer. */
+static struct blob fx_notes_stream(void)
+{
+	static const unsigned char v6[24] = { 1, 0, 0, 0, 0xdb, 0, 0, 0xf0, 1, 0, 0, 0, 2 };
+	static const unsigned char v4[24] = { 1, 0, 0, 0, 0xdb, 0, 0, 0xf0, 0, 0, 0, 0, 1,
+					      0, 0, 0, 0, 0, 0, 0, 1 };
+	static struct raw r;
+	struct blob b;
+
+	raw_start(&r, 1, 2, HDR_OK);
+	raw_record(&r, CAP_REC_NOTE, v6, sizeof(v6));
+	raw_event(&r, 0);
+	raw_record(&r, CAP_REC_NOTE, "\x63\0\0\0later", 9);
+	raw_record(&r, CAP_REC_NOTE, v4, sizeof(v4));
+	raw_trailer(&r, 1, 48);
+	b.n = r.n;
+	b.p = malloc(r.n);
+	assert_non_null(b.p);
+	memcpy(b.p, r.p, r.n);
+	return b;
+}
+
 /* Fuzz seeds: first byte is the harness mode (see fuzz_capfile.c). */
 static void write_corpus(const char *dir)
 {
@@ -1707,6 +1832,8 @@ static void write_corpus(const char *dir)
 	put_file(dir, "flushed-incident", 2, fx_stream());
 	put_file(dir, "fixed-incident", 3, fx_stream());
 	put_file(dir, "fixed-minor", 3, fx_minor_stream());
+	put_file(dir, "stream-notes", 1, fx_notes_stream());
+	put_file(dir, "fixed-notes", 3, fx_notes_stream());
 	put_file(dir, "zstd-stream-incident", 4, fx_stream());
 	put_file(dir, "zstd-flushed-incident", 5, fx_stream());
 }
@@ -1737,6 +1864,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_members),
 		cmocka_unit_test(test_future_major),
 		cmocka_unit_test(test_future_minor),
+		cmocka_unit_test(test_notes),
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_killed_after_flush),
 		cmocka_unit_test(test_pipe_big_source),

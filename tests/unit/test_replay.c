@@ -430,6 +430,67 @@ static void test_source_unknown_kind(void **state)
 	run_free(&r);
 }
 
+/*
+ * What natwho said while recording (notes) is said again: in the stream
+ * where it was said, or after the summary when it was said at the stop; a
+ * note of a kind this natwho does not know is skipped, a malformed one
+ * warned about.  Warnings and records share the JSON stream, as live.
+ */
+static void test_notes_replayed(void **state)
+{
+	static const struct cap_header h = { .backend = "netfilter", .start_ns = 1 };
+	const struct cap_untracked v6 = { .netns = 4026532315U, .family = 1, .syns = 2 };
+	const struct cap_untracked v4 = { .netns = 4026532315U, .syns = 1, .at_stop = true };
+	/* netns, family 2 (none), syns, flags */
+	static const unsigned char bad[20] = { 1, 0, 0, 0, 2 };
+	struct replay_opts o = { .output = OUT_JSON };
+	struct replay_result res;
+	struct cap_trailer t = { .end_ns = 2 };
+	char err[512] = "", *out = NULL, *text = NULL;
+	size_t out_len = 0, text_len = 0;
+	const char *w6, *sum, *w4, *malformed;
+	struct capw *w;
+	int fd = memfd_create("notes", 0);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(capw__open(&w, fd, &h, err, sizeof(err)), 0);
+	assert_int_equal(capw__untracked(w, &v4), 0);
+	assert_int_equal(capw__untracked(w, &v6), 0);
+	assert_int_equal(capw__note(w, 99, "later", 5), 0);
+	assert_int_equal(capw__note(w, CAP_NOTE_UNTRACKED, bad, sizeof(bad)), 0);
+	assert_int_equal(capw__close(w, &t), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	o.out = open_memstream(&out, &out_len);
+	o.text_f = open_memstream(&text, &text_len);
+	assert_non_null(o.out);
+	assert_non_null(o.text_f);
+	log__setup(o.out, 0);
+	assert_int_equal(replay__fd(fd, "capture", &o, &res, err, sizeof(err)), NW_EXIT_OK);
+	log__setup(NULL, 0);
+	fclose(o.out);
+	fclose(o.text_f);
+	close(fd);
+	w6 = strstr(out, "network namespace 4026532315: 2 IPv6 TCP SYNs passed with no conntrack "
+			 "entry and no IPv6 connection was tracked");
+	w4 = strstr(out, "network namespace 4026532315: 1 IPv4 TCP SYN passed with no conntrack "
+			 "entry and no IPv4 connection was tracked");
+	malformed = strstr(out, "a note in the capture at uncompressed offset ");
+	sum = strstr(out, "{\"type\":\"summary\"");
+	assert_non_null(w6);
+	assert_non_null(w4);
+	assert_non_null(malformed);
+	assert_non_null(sum);
+	assert_true(w6 < sum); /* where it was said */
+	assert_true(malformed < sum);
+	assert_true(w4 > sum); /* at the stop: after the summary */
+	assert_null(strstr(strstr(out, "IPv4 TCP SYN") + 1, "IPv4 TCP SYN")); /* once */
+	assert_null(strstr(out, "later"));
+	assert_int_equal(res.records, 5);
+	free(out);
+	free(text);
+}
+
 /* A signal stops the replay with the summary; the caller's counts show. */
 static void test_stop_and_stats(void **state)
 {
@@ -815,6 +876,7 @@ int main(void)
 		cmocka_unit_test(test_golden_filtered),
 		cmocka_unit_test(test_sources_in_order),
 		cmocka_unit_test(test_source_unknown_kind),
+		cmocka_unit_test(test_notes_replayed),
 		cmocka_unit_test(test_stop_and_stats),
 		cmocka_unit_test(test_bad_fixtures),
 		cmocka_unit_test(test_damage_everywhere),
