@@ -30,11 +30,18 @@
 #define CAP_MAGIC_LEN 8
 #define CAP_PREAMBLE_LEN 12
 #define CAP_FRAME_LEN 12
-#define CAP_TYPE_MAX 255 /* record types a later minor may add: 5..255 */
+#define CAP_TYPE_MAX 255 /* record types a later minor may add: 6..255 */
 #define CAP_HEADER_MAX (64u << 10)
 #define CAP_TRAILER_LEN 32 /* what every reader needs */
 #define CAP_TRAILER_JOIN_LEN 48 /* minor 1: flags (bit 0: join), join_missed */
 #define CAP_SOURCE_FIXED 6 /* le32 kind, le16 name length */
+#define CAP_NOTE_KIND_LEN 4 /* le32 kind, then the kind's fields */
+/* CAP_NOTE_UNTRACKED: le32 netns, le32 family, le64 syns, le32 flags */
+#define CAP_UNTRACKED_NETNS 0
+#define CAP_UNTRACKED_FAMILY 4
+#define CAP_UNTRACKED_SYNS 8
+#define CAP_UNTRACKED_FLAGS 16
+#define CAP_UNTRACKED_LEN 20
 /* zstd's fastest regular level -1 (zstd --fast=1): records 6% faster than
  * level 1 for 1-3% more bytes; --fast=3 is no faster and 45% bigger. */
 #define CAP_LEVEL -1
@@ -385,7 +392,7 @@ int capw__source(struct capw *w, uint32_t kind, const char *name, const void *da
 
 int capw__note(struct capw *w, uint32_t kind, const void *data, size_t len)
 {
-	unsigned char k[4];
+	unsigned char k[CAP_NOTE_KIND_LEN];
 
 	if (!data && len)
 		return -EINVAL;
@@ -395,16 +402,14 @@ int capw__note(struct capw *w, uint32_t kind, const void *data, size_t len)
 	return capw_record(w, CAP_REC_NOTE, k, sizeof(k), data, len);
 }
 
-#define CAP_UNTRACKED_LEN 20
-
 int capw__untracked(struct capw *w, const struct cap_untracked *u)
 {
 	unsigned char p[CAP_UNTRACKED_LEN];
 
-	put_le32(p, u->netns);
-	put_le32(p + 4, u->family);
-	put_le64(p + 8, u->syns);
-	put_le32(p + 16, u->at_stop ? 1 : 0);
+	put_le32(p + CAP_UNTRACKED_NETNS, u->netns);
+	put_le32(p + CAP_UNTRACKED_FAMILY, u->family);
+	put_le64(p + CAP_UNTRACKED_SYNS, u->syns);
+	put_le32(p + CAP_UNTRACKED_FLAGS, u->at_stop ? 1 : 0);
 	return capw__note(w, CAP_NOTE_UNTRACKED, p, sizeof(p));
 }
 
@@ -1101,12 +1106,12 @@ static int capr_dispatch(struct capr *r, uint32_t type, const unsigned char *p, 
 		err = capr_trailer(r, p, len, off, rec);
 		break;
 	case CAP_REC_NOTE:
-		if (len < 4)
+		if (len < CAP_NOTE_KIND_LEN)
 			return capr_bad(r, -EBADMSG, "bad note record", off,
 					"%u bytes is too short", len);
 		rec->note.kind = get_le32(p);
-		rec->note.data = p + 4;
-		rec->note.len = len - 4;
+		rec->note.data = p + CAP_NOTE_KIND_LEN;
+		rec->note.len = len - CAP_NOTE_KIND_LEN;
 		break;
 	case CAP_REC_HEADER:
 		return capr_bad(r, -EBADMSG, "corrupted capture", off, "a second header");
@@ -1126,11 +1131,11 @@ int cap_note__untracked(const struct cap_record *rec, struct cap_untracked *u)
 	if (rec->type != CAP_REC_NOTE || rec->note.kind != CAP_NOTE_UNTRACKED ||
 	    rec->note.len < CAP_UNTRACKED_LEN)
 		return -EBADMSG;
-	u->netns = get_le32(p);
-	u->family = get_le32(p + 4);
-	u->syns = get_le64(p + 8);
-	u->at_stop = get_le32(p + 16) & 1;
-	return u->family > 1 ? -EBADMSG : 0;
+	u->netns = get_le32(p + CAP_UNTRACKED_NETNS);
+	u->family = get_le32(p + CAP_UNTRACKED_FAMILY);
+	u->syns = get_le64(p + CAP_UNTRACKED_SYNS);
+	u->at_stop = get_le32(p + CAP_UNTRACKED_FLAGS) & 1;
+	return u->family > 1 || !u->syns ? -EBADMSG : 0;
 }
 
 /* After the trailer: the gzip member (its CRC checked) or zstd frame must

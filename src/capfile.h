@@ -44,7 +44,8 @@ enum cap_rec_type {
 	CAP_REC_NOTE = 5, /* minor 2: something natwho said while recording */
 };
 
-/* What a note holds: capr__next() does not interpret it, the replay does. */
+/* What a note holds: capr__next() returns the kind and its payload as they
+ * are; cap_note__untracked() reads the fields of one kind. */
 enum cap_note_kind {
 	CAP_NOTE_UNTRACKED = 1, /* struct cap_untracked */
 };
@@ -131,10 +132,12 @@ int capw__open(struct capw **w, int fd, const struct cap_header *h, char *err, s
 int capw__event(struct capw *w, const void *raw, uint32_t size);
 /* A knowledge source; a later one with the same name replaces it on replay. */
 int capw__source(struct capw *w, uint32_t kind, const char *name, const void *data, size_t len);
-/* Flush zstd and write() everything given so far.  No-op when idle. */
-/* A note of @kind (enum cap_note_kind), its payload @data. */
+/* A note of @kind (enum cap_note_kind), its payload @data (the kind's
+ * fields, at most CAP_NOTE_MAX - 4 bytes). */
 int capw__note(struct capw *w, uint32_t kind, const void *data, size_t len);
+/* The CAP_NOTE_UNTRACKED note of @u. */
 int capw__untracked(struct capw *w, const struct cap_untracked *u);
+/* Flush zstd and write() everything given so far.  No-op when idle. */
 int capw__flush(struct capw *w);
 /* Records written since the last flush. */
 bool capw__dirty(const struct capw *w);
@@ -178,7 +181,8 @@ int capr__open_stoppable(struct capr **r, int fd, const volatile sig_atomic_t *s
 			 size_t errlen);
 const struct cap_header *capr__header(const struct capr *r);
 /*
- * 1: *rec filled (events and sources in recorded order, the trailer last);
+ * 1: *rec filled (events, sources and notes in recorded order, the
+ *    trailer last);
  * 0: clean end (the trailer was returned and the zstd frame or gzip stream
  *    ended intact);
  * negative errno as above, sticky.  Every complete, intact record before
@@ -187,9 +191,9 @@ const struct cap_header *capr__header(const struct capr *r);
 int capr__next(struct capr *r, struct cap_record *rec, char *err, size_t errlen);
 /* Event records returned so far. */
 uint64_t capr__events(const struct capr *r);
-/* A CAP_NOTE_UNTRACKED note's fields: 0, or -EBADMSG when it is too short
- * or names no family (bytes after the known ones are a later minor
- * version's, ignored). */
+/* A CAP_NOTE_UNTRACKED note's fields: 0, or -EBADMSG when it is of another
+ * kind, too short, names no family or counts no SYN (bytes after the known
+ * ones are a later minor version's, ignored). */
 int cap_note__untracked(const struct cap_record *rec, struct cap_untracked *u);
 void capr__close(struct capr *r);
 

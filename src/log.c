@@ -69,6 +69,18 @@ void nw_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+void nw_warn_untracked(uint32_t netns, uint32_t family, uint64_t syns)
+{
+	const char *fam = family ? "IPv6" : "IPv4";
+
+	nw_warn("network namespace %u: %llu %s TCP SYN%s passed with no conntrack entry and no "
+		"%s connection was tracked: conntrack does not track %s there (it starts once a "
+		"NAT or conntrack rule needs it) or judged %s invalid; natwho shows only "
+		"connections it tracks",
+		netns, (unsigned long long)syns, fam, syns == 1 ? "" : "s", fam, fam,
+		syns == 1 ? "it" : "them");
+}
+
 void nw_dbg(int level, const char *fmt, ...)
 {
 	va_list ap;

@@ -5,6 +5,7 @@
 #define NW_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit codes, documented in README.md and natwho.8. */
@@ -23,6 +24,12 @@ void log__setup(FILE *json, int verbose);
 int log__verbosity(void);
 void nw_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The netfilter backend's warning, live and replayed: @syns TCP SYNs of
+ * @family (0 IPv4, 1 IPv6) passed with no conntrack entry in network
+ * namespace @netns, and no connection of the family was tracked.
+ */
+void nw_warn_untracked(uint32_t netns, uint32_t family, uint64_t syns);
 /* Shown with -v (level 1) or -vv (level 2, libbpf debug). */
 /*
  * The one-line reason when the kernel refused natwho's @progs programs

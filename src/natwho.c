@@ -249,14 +249,13 @@ static void report_untracked(struct app *app, uint64_t now, bool last)
 	if (capture__untracked(&app->cap, n, tracked))
 		return;
 	for (uint32_t f = 0; f < 2; f++) {
-		struct cap_untracked u = {
-			.netns = node_netns(app), .family = f, .syns = n[f], .at_stop = last,
-		};
+		struct cap_untracked u = { .family = f, .syns = n[f], .at_stop = last };
 
 		if (!n[f] || app->untracked_said[f] || tracked[f])
 			continue;
 		app->untracked_said[f] = true;
-		sink__warn_untracked(u.netns, u.family, u.syns);
+		u.netns = node_netns(app);
+		nw_warn_untracked(u.netns, u.family, u.syns);
 		/* kept for the replay; a failed write shows at stop_record() */
 		if (app->rec)
 			record__untracked(app->rec, &u);

@@ -24,8 +24,9 @@ struct replay {
 	bool counted; /* stopped by --count */
 	bool regular; /* the capture is a regular file: its end is there to read */
 	bool cut; /* a signal stopped the reading on after --count */
-	/* untracked-SYN warnings the recorder said at its stop: said again
-	 * after the summary, as then (one per family) */
+	/* the untracked-SYN warning per family: said (as live, once), and the
+	 * one the recorder said at its stop, kept for after the summary */
+	bool untracked_said[2];
 	struct cap_untracked at_stop[2];
 };
 
@@ -118,10 +119,12 @@ static void replay_source(struct replay *rp, const struct cap_record *rec)
 
 /*
  * What natwho said while recording, said again where it was said: in the
- * stream, or after the summary.  A note of a kind this natwho does not know
- * (a later minor version's) is skipped.
+ * stream, or (@at_stop_only, when --count ended the replay: the rest is
+ * read for the trailer) after the summary; once per family, as live.  A
+ * note of a kind this natwho does not know (a later minor version's) is
+ * skipped.
  */
-static void replay_note(struct replay *rp, const struct cap_record *rec)
+static void replay_note(struct replay *rp, const struct cap_record *rec, bool at_stop_only)
 {
 	struct cap_untracked u;
 
@@ -129,13 +132,17 @@ static void replay_note(struct replay *rp, const struct cap_record *rec)
 		return;
 	if (cap_note__untracked(rec, &u)) {
 		nw_warn("a note in the capture at uncompressed offset %llu is malformed "
-			"(%zu bytes): skipped", (unsigned long long)rec->offset, rec->note.len);
+			"(%zu bytes of fields): skipped",
+			(unsigned long long)rec->offset, rec->note.len);
 		return;
 	}
+	if (rp->untracked_said[u.family] || (at_stop_only && !u.at_stop))
+		return;
+	rp->untracked_said[u.family] = true;
 	if (u.at_stop)
 		rp->at_stop[u.family] = u;
 	else
-		sink__warn_untracked(u.netns, u.family, u.syns);
+		nw_warn_untracked(u.netns, u.family, u.syns);
 }
 
 /* Exit code for a capture reader error. */
@@ -169,7 +176,7 @@ static int replay_records(struct replay *rp, struct capr *r, char *err, size_t e
 			replay_source(rp, &rec);
 			break;
 		case CAP_REC_NOTE:
-			replay_note(rp, &rec);
+			replay_note(rp, &rec, false);
 			break;
 		case CAP_REC_TRAILER:
 			rp->res->trailer = true;
@@ -205,6 +212,8 @@ static int replay_to_trailer(struct replay *rp, struct capr *r, char *err, size_
 	while ((ret = capr__next(r, &rec, err, errlen)) == 1) {
 		if (rp->o->stop && *rp->o->stop)
 			break;
+		if (rec.type == CAP_REC_NOTE)
+			replay_note(rp, &rec, true);
 		if (rec.type != CAP_REC_TRAILER)
 			continue;
 		rp->res->trailer = true;
@@ -239,8 +248,8 @@ static void replay_summary(struct replay *rp)
 			"lost is not known (the summary says 0)");
 	for (int f = 0; f < 2; f++)
 		if (rp->at_stop[f].syns)
-			sink__warn_untracked(rp->at_stop[f].netns, (uint32_t)f,
-					     rp->at_stop[f].syns);
+			nw_warn_untracked(rp->at_stop[f].netns, (uint32_t)f,
+					  rp->at_stop[f].syns);
 	rp->stats->backend = NULL; /* the header's string goes with the reader */
 	if (rp->o->output == OUT_TEXT && rp->res->shown + rp->res->undecodable != rp->res->events)
 		fprintf(rp->o->text_f, "natwho: %llu of the %llu events read were shown\n",

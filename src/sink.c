@@ -5,7 +5,6 @@
 #include <time.h>
 #include "fmt.h"
 #include "kindex.h"
-#include "log.h"
 #include "parse.h"
 #include "sink.h"
 
@@ -460,18 +459,6 @@ void sink__conn(struct sink *s, const struct conn *c)
 	if (c->k8s && s->out.mode == OUT_JSON)
 		print_k8s(s, c->k8s);
 	out__record_end(&s->out);
-}
-
-void sink__warn_untracked(uint32_t netns, uint32_t family, uint64_t syns)
-{
-	const char *fam = family ? "IPv6" : "IPv4";
-
-	nw_warn("network namespace %u: %llu %s TCP SYN%s passed with no conntrack entry and no "
-		"%s connection was tracked: conntrack does not track %s there (it starts once a "
-		"NAT or conntrack rule needs it) or judged %s invalid; natwho shows only "
-		"connections it tracks",
-		netns, (unsigned long long)syns, fam, syns == 1 ? "" : "s", fam, fam,
-		syns == 1 ? "it" : "them");
 }
 
 void sink__summary(struct sink *s, FILE *text_f, const struct nw_stats *st)

@@ -158,12 +158,6 @@ void sink__conn(struct sink *s, const struct conn *c);
 /* JSON: a {"type":"summary"} record on the sink's stream.  Text: one line on
  * @text_f (stderr), so it never mixes with piped records. */
 void sink__summary(struct sink *s, FILE *text_f, const struct nw_stats *st);
-/*
- * The netfilter backend's warning, live and replayed: @syns TCP SYNs of
- * @family (0 IPv4, 1 IPv6) passed with no conntrack entry in network
- * namespace @netns, and no connection of the family was tracked.
- */
-void sink__warn_untracked(uint32_t netns, uint32_t family, uint64_t syns);
 /* "2026-11-25T13:20:01.123456Z" */
 const char *sink__rfc3339(uint64_t ts_ns, char *buf, size_t len);
 

@@ -116,7 +116,7 @@ static void consume(const struct cap_record *rec, int64_t boot_to_real_ns)
 
 		for (size_t i = 0; i < rec->note.len; i++)
 			sum += ((const uint8_t *)rec->note.data)[i];
-		if (!cap_note__untracked(rec, &u) && u.family > 1)
+		if (!cap_note__untracked(rec, &u) && (u.family > 1 || !u.syns))
 			abort();
 		break;
 	}

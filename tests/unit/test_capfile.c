@@ -1112,17 +1112,24 @@ static void assert_untracked(const struct cap_record *rec, const struct cap_untr
 	assert_int_equal(u.at_stop, want->at_stop);
 }
 
+/* CAP_NOTE_UNTRACKED's fields as README specifies them: netns 0xf00000db,
+ * family 1 (IPv6), 2 SYNs, flags 0. */
+static const unsigned char untracked_v6[20] = { 0xdb, 0, 0, 0xf0, 1, 0, 0, 0, 2, 0,
+						0,    0, 0, 0,    0, 0, 0, 0, 0, 0 };
+
 /*
- * Notes (minor 2) come back in their place with their kind and payload; the
- * untracked note's fields survive; a kind the reader does not know is
- * returned all the same (the replay skips it); a note that names no family
- * is refused by cap_note__untracked(); one over the limit is not written.
+ * Notes (minor 2) come back in their place with their kind and payload, the
+ * untracked note's bytes as specified; a kind the reader does not know is
+ * returned all the same (the replay skips it); cap_note__untracked() takes
+ * only its own kind, at least its 20 bytes (more are a later minor's), a
+ * family and a SYN; a note over the limit is not written.
  */
 static void test_notes(void **state)
 {
 	static unsigned char big[CAP_NOTE_MAX];
-	const struct cap_untracked v6 = { .netns = 4026532315U, .family = 1, .syns = 2 };
+	const struct cap_untracked v6 = { .netns = 0xf00000dbU, .family = 1, .syns = 2 };
 	const struct cap_untracked v4 = { .netns = 7, .syns = 1ULL << 40, .at_stop = true };
+	unsigned char longer[sizeof(untracked_v6) + 4] = { 0 };
 	struct nw_event ev = ev_ipv4_task(0);
 	char err[ERRLEN] = "";
 	struct cap_untracked u;
@@ -1132,40 +1139,49 @@ static void test_notes(void **state)
 	int fd = memfd_create("notes", 0);
 
 	(void)state;
+	memcpy(longer, untracked_v6, sizeof(untracked_v6));
 	assert_true(fd >= 0);
 	assert_int_equal(capw__open(&w, fd, &sample_hdr, err, sizeof(err)), 0);
 	assert_int_equal(capw__untracked(w, &v6), 0);
 	assert_int_equal(capw__event(w, &ev, sizeof(ev)), 0);
-	assert_int_equal(capw__note(w, 99, "later", 5), 0);
+	assert_int_equal(capw__note(w, 99, untracked_v6, sizeof(untracked_v6)), 0);
 	assert_int_equal(capw__note(w, 99, big, sizeof(big)), -E2BIG); /* not sticky */
 	assert_int_equal(capw__untracked(w, &v4), 0);
+	assert_int_equal(capw__note(w, CAP_NOTE_UNTRACKED, longer, sizeof(longer)), 0);
 	assert_int_equal(capw__close(w, &sample_trailer), 0);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	read_fd(fd, &g);
 	close(fd);
 	assert_int_equal(g.end_ret, 0);
 	assert_int_equal(g.hdr.minor, 2);
-	assert_int_equal(g.n, 5);
+	assert_int_equal(g.n, 6);
 	assert_int_equal(g.recs[0].type, CAP_REC_NOTE);
 	assert_int_equal(g.recs[1].type, CAP_REC_EVENT);
 	assert_int_equal(g.recs[2].type, CAP_REC_NOTE);
 	assert_int_equal(g.recs[3].type, CAP_REC_NOTE);
-	assert_int_equal(g.recs[4].type, CAP_REC_TRAILER);
-	assert_int_equal(g.recs[4].trailer.events, 1);
+	assert_int_equal(g.recs[4].type, CAP_REC_NOTE);
+	assert_int_equal(g.recs[5].type, CAP_REC_TRAILER);
+	assert_int_equal(g.recs[5].trailer.events, 1);
 	rec = got_note(&g, 0);
 	assert_int_equal(rec.note.kind, CAP_NOTE_UNTRACKED);
+	assert_int_equal(rec.note.len, sizeof(untracked_v6));
+	assert_memory_equal(rec.note.data, untracked_v6, sizeof(untracked_v6)); /* the spec */
 	assert_untracked(&rec, &v6);
-	rec = got_note(&g, 2);
+	rec = got_note(&g, 2); /* the same bytes, another kind */
 	assert_int_equal(rec.note.kind, 99);
-	assert_int_equal(rec.note.len, 5);
-	assert_memory_equal(rec.note.data, "later", 5);
-	assert_int_equal(cap_note__untracked(&rec, &u), -EBADMSG); /* not that kind */
+	assert_int_equal(cap_note__untracked(&rec, &u), -EBADMSG);
 	rec = got_note(&g, 3);
 	assert_untracked(&rec, &v4);
-	g.recs[3].data[4] = 2; /* family 2: none */
-	rec = got_note(&g, 3);
+	rec = got_note(&g, 4); /* 4 bytes more: a later minor's, ignored */
+	assert_untracked(&rec, &v6);
+	rec.note.len = sizeof(untracked_v6) - 1; /* cut short */
 	assert_int_equal(cap_note__untracked(&rec, &u), -EBADMSG);
-	rec.note.len = 19; /* cut short */
+	g.recs[4].data[4] = 2; /* family 2: none */
+	rec = got_note(&g, 4);
+	assert_int_equal(cap_note__untracked(&rec, &u), -EBADMSG);
+	g.recs[4].data[4] = 1;
+	g.recs[4].data[8] = 0; /* no SYN */
+	rec = got_note(&g, 4);
 	assert_int_equal(cap_note__untracked(&rec, &u), -EBADMSG);
 	got_free(&g);
 }
@@ -1821,6 +1837,35 @@ static struct blob fx_notes_stream(void)
 	return b;
 }
 
+/* The notes seed, hand-built to README's layout, reads as it says. */
+static void test_notes_stream(void **state)
+{
+	const struct cap_untracked v6 = { .netns = 0xf00000dbU, .family = 1, .syns = 2 };
+	const struct cap_untracked v4 = { .netns = 0xf00000dbU, .syns = 1, .at_stop = true };
+	struct blob b = fx_notes_stream();
+	struct cap_record rec;
+	unsigned char *z;
+	struct got g;
+	size_t n;
+
+	(void)state;
+	z = zst(b.p, b.n, Z_FINISH, &n);
+	read_mem(z, n, &g);
+	assert_int_equal(g.end_ret, 0);
+	assert_int_equal(g.n, 5);
+	rec = got_note(&g, 0);
+	assert_untracked(&rec, &v6);
+	assert_int_equal(g.recs[1].type, CAP_REC_EVENT);
+	rec = got_note(&g, 2);
+	assert_int_equal(rec.note.kind, 99);
+	assert_int_equal(rec.note.len, 5);
+	rec = got_note(&g, 3);
+	assert_untracked(&rec, &v4);
+	got_free(&g);
+	free(z);
+	free(b.p);
+}
+
 /* Fuzz seeds: first byte is the harness mode (see fuzz_capfile.c). */
 static void write_corpus(const char *dir)
 {
@@ -1865,6 +1910,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_future_major),
 		cmocka_unit_test(test_future_minor),
 		cmocka_unit_test(test_notes),
+		cmocka_unit_test(test_notes_stream),
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_killed_after_flush),
 		cmocka_unit_test(test_pipe_big_source),

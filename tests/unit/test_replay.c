@@ -430,38 +430,17 @@ static void test_source_unknown_kind(void **state)
 	run_free(&r);
 }
 
-/*
- * What natwho said while recording (notes) is said again: in the stream
- * where it was said, or after the summary when it was said at the stop; a
- * note of a kind this natwho does not know is skipped, a malformed one
- * warned about.  Warnings and records share the JSON stream, as live.
- */
-static void test_notes_replayed(void **state)
+/* Replay @fd from its start with --count @count, JSON, warnings into the
+ * same stream as the records (as live); the output in *@out (free it). */
+static void replay_notes(int fd, uint64_t count, char **out)
 {
-	static const struct cap_header h = { .backend = "netfilter", .start_ns = 1 };
-	const struct cap_untracked v6 = { .netns = 4026532315U, .family = 1, .syns = 2 };
-	const struct cap_untracked v4 = { .netns = 4026532315U, .syns = 1, .at_stop = true };
-	/* netns, family 2 (none), syns, flags */
-	static const unsigned char bad[20] = { 1, 0, 0, 0, 2 };
-	struct replay_opts o = { .output = OUT_JSON };
+	struct replay_opts o = { .output = OUT_JSON, .count = count };
 	struct replay_result res;
-	struct cap_trailer t = { .end_ns = 2 };
-	char err[512] = "", *out = NULL, *text = NULL;
+	char err[512] = "", *text = NULL;
 	size_t out_len = 0, text_len = 0;
-	const char *w6, *sum, *w4, *malformed;
-	struct capw *w;
-	int fd = memfd_create("notes", 0);
 
-	(void)state;
-	assert_true(fd >= 0);
-	assert_int_equal(capw__open(&w, fd, &h, err, sizeof(err)), 0);
-	assert_int_equal(capw__untracked(w, &v4), 0);
-	assert_int_equal(capw__untracked(w, &v6), 0);
-	assert_int_equal(capw__note(w, 99, "later", 5), 0);
-	assert_int_equal(capw__note(w, CAP_NOTE_UNTRACKED, bad, sizeof(bad)), 0);
-	assert_int_equal(capw__close(w, &t), 0);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	o.out = open_memstream(&out, &out_len);
+	o.out = open_memstream(out, &out_len);
 	o.text_f = open_memstream(&text, &text_len);
 	assert_non_null(o.out);
 	assert_non_null(o.text_f);
@@ -470,25 +449,80 @@ static void test_notes_replayed(void **state)
 	log__setup(NULL, 0);
 	fclose(o.out);
 	fclose(o.text_f);
-	close(fd);
-	w6 = strstr(out, "network namespace 4026532315: 2 IPv6 TCP SYNs passed with no conntrack "
-			 "entry and no IPv6 connection was tracked");
-	w4 = strstr(out, "network namespace 4026532315: 1 IPv4 TCP SYN passed with no conntrack "
-			 "entry and no IPv4 connection was tracked");
-	malformed = strstr(out, "a note in the capture at uncompressed offset ");
-	sum = strstr(out, "{\"type\":\"summary\"");
-	assert_non_null(w6);
-	assert_non_null(w4);
-	assert_non_null(malformed);
-	assert_non_null(sum);
-	assert_true(w6 < sum); /* where it was said */
-	assert_true(malformed < sum);
-	assert_true(w4 > sum); /* at the stop: after the summary */
-	assert_null(strstr(strstr(out, "IPv4 TCP SYN") + 1, "IPv4 TCP SYN")); /* once */
-	assert_null(strstr(out, "later"));
-	assert_int_equal(res.records, 5);
-	free(out);
 	free(text);
+}
+
+/* How many times @needle is in @s. */
+static int count_of(const char *s, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/*
+ * What natwho said while recording (notes) is said again: in the stream
+ * where it was said, or after the summary when it was said at the stop;
+ * once per family, as live; a note of a kind this natwho does not know is
+ * skipped, a malformed one warned about.  With -c the replay reads on to
+ * the trailer: the warning said at the stop is still said, after the
+ * summary; those said after the -c-th record are not.  Warnings and records
+ * share the JSON stream, as live.
+ */
+static void test_notes_replayed(void **state)
+{
+	static const struct cap_header h = { .backend = "netfilter", .start_ns = 1 };
+	const struct cap_untracked v6 = { .netns = 4026532315U, .family = 1, .syns = 2 };
+	const struct cap_untracked v6_again = { .netns = 4026532315U, .family = 1, .syns = 5 };
+	const struct cap_untracked v4 = { .netns = 4026532315U, .syns = 1, .at_stop = true };
+	/* netns, family 2 (none), syns, flags */
+	static const unsigned char bad[20] = { 1, 0, 0, 0, 2, 0, 0, 0, 1 };
+	static const char w6[] = "network namespace 4026532315: 2 IPv6 TCP SYNs passed with no "
+				 "conntrack entry and no IPv6 connection was tracked";
+	static const char w4[] = "network namespace 4026532315: 1 IPv4 TCP SYN passed with no "
+				 "conntrack entry and no IPv4 connection was tracked";
+	static const char malformed[] = "a note in the capture at uncompressed offset ";
+	static const char sum[] = "{\"type\":\"summary\"";
+	struct cap_trailer t = { .end_ns = 2 };
+	struct nw_event ev;
+	char err[512] = "", *out = NULL;
+	struct capw *w;
+	int fd = memfd_create("notes", 0);
+
+	(void)state;
+	fix_event(FIX_INCIDENT_V4, &ev);
+	assert_true(fd >= 0);
+	assert_int_equal(capw__open(&w, fd, &h, err, sizeof(err)), 0);
+	assert_int_equal(capw__event(w, &ev, sizeof(ev)), 0);
+	assert_int_equal(capw__untracked(w, &v6), 0);
+	assert_int_equal(capw__untracked(w, &v6_again), 0); /* live never says it twice */
+	assert_int_equal(capw__event(w, &ev, sizeof(ev)), 0);
+	assert_int_equal(capw__note(w, 99, "later", 5), 0);
+	assert_int_equal(capw__note(w, CAP_NOTE_UNTRACKED, bad, sizeof(bad)), 0);
+	assert_int_equal(capw__untracked(w, &v4), 0);
+	assert_int_equal(capw__close(w, &t), 0);
+
+	replay_notes(fd, 0, &out);
+	assert_non_null(strstr(out, sum));
+	assert_int_equal(count_of(out, w6), 1);
+	assert_int_equal(count_of(out, "IPv6 TCP SYN"), 1);
+	assert_int_equal(count_of(out, w4), 1);
+	assert_int_equal(count_of(out, malformed), 1);
+	assert_true(strstr(out, w6) < strstr(out, sum)); /* where it was said */
+	assert_true(strstr(out, malformed) < strstr(out, sum));
+	assert_true(strstr(out, w4) > strstr(out, sum)); /* at the stop: after the summary */
+	assert_null(strstr(out, "later"));
+	free(out);
+
+	replay_notes(fd, 1, &out); /* -c 1: the first event shown */
+	assert_int_equal(count_of(out, "\"type\":\"conn\""), 1);
+	assert_int_equal(count_of(out, "IPv6 TCP SYN"), 0); /* said after it */
+	assert_int_equal(count_of(out, w4), 1);
+	assert_true(strstr(out, w4) > strstr(out, sum));
+	free(out);
+	close(fd);
 }
 
 /* A signal stops the replay with the summary; the caller's counts show. */
