@@ -87,6 +87,10 @@ nw_client "$PODA" "$CONNECT" connect 127.0.0.1 3306 >/dev/null 2>&1
 read -r lo4 lo6 < <(counts)
 [ "$lo4" = $((v4 + 1)) ] && [ "$lo6" = "$v6" ] ||
 	fail "a loopback SYN counted $((lo4 - v4)) times (once), IPv6 $((lo6 - v6)) (0)"
+nw_client "$PODA" "$CONNECT" connect ::1 3306 >/dev/null 2>&1
+read -r v4 v6 < <(counts)
+[ "$v4" = "$lo4" ] && [ "$v6" = $((lo6 + 1)) ] ||
+	fail "an IPv6 loopback SYN counted $((v6 - lo6)) times (once), IPv4 $((v4 - lo4)) (0)"
 stop
 warned "$TMP/bare.json" IPv4 || fail "the IPv4 warning was repeated: $(cat "$TMP/bare.json")"
 expect_summary_clean "$TMP/bare.json" 0
