@@ -28,6 +28,10 @@
 #define KN_KUBECTL_TIMEOUT_MS 20000
 #define KN_KUBECTL_CONTEXT_TIMEOUT_MS 5000
 #define KN_LEGACY_RECHECK_MS 10000
+/* The rules are re-read at most once per this many times as long as the
+ * last read took: reading them stays within about a tenth of a CPU however
+ * often kube-proxy rewrites them (a big node's take seconds). */
+#define KN_RULES_BACKOFF 10
 #define KN_WAIT_MS 50 /* knowledge_opts.wait while a dump runs */
 /* The pipe from a command: what it can write between two reads (a rule
  * dump's wait, a tick of the tracing loop for kubectl refreshes).  64 KiB
@@ -613,6 +617,52 @@ static int kn_nft_dump(struct knowledge *k, char *const whole_argv[], char **out
  * is rebuilt, so that the events drained meanwhile come before them in a
  * capture, as they were annotated live with the old knowledge.
  */
+/*
+ * A re-read in which a dump that had read before failed (timed out: a big
+ * ruleset that kube-proxy rewrites faster than iptables-save reads it; a
+ * tool gone) leaves that source's previous version in use: say so once
+ * until a re-read reads them all again, and retry at the next check even if
+ * the rules do not move again.  @err: kn_dump_rules()'s, per dump and the
+ * legacy one last.  A stop (-EINTR) is not a failure.
+ */
+static void kn_note_failures(struct knowledge *k, const int *err)
+{
+	uint32_t failed = 0;
+	const char *name = NULL;
+	int why = 0;
+
+	for (size_t i = 0; i <= KN_NDUMPS; i++) {
+		if (!err[i]) {
+			k->dumps_read |= 1u << i;
+			continue;
+		}
+		if (err[i] == -EINTR || !(k->dumps_read & (1u << i)))
+			continue;
+		failed |= 1u << i;
+		if (!name) {
+			name = i < KN_NDUMPS ? rule_dumps[i].name : "iptables-legacy-save";
+			why = err[i];
+		}
+	}
+	k->rules_stale = failed;
+	if (!failed) {
+		if (k->stale_warned)
+			nw_warn("the node's NAT rules were read again: the current ones apply");
+		k->stale_warned = false;
+		k->rules_read_ns = nw_now_ns(CLOCK_REALTIME);
+		return;
+	}
+	if (k->stale_warned)
+		return;
+	k->stale_warned = true;
+	nw_warn("re-reading the node's NAT rules failed (%s: %s): natwho goes on with the "
+		"version read %llu s ago and tries again",
+		name, why == -ETIMEDOUT ? "no answer within 10 s" :
+		      why == -ECHILD	? "failed or gone" :
+					  strerror(-why),
+		(unsigned long long)((nw_now_ns(CLOCK_REALTIME) - k->rules_read_ns) / 1000000000ULL));
+}
+
 static int kn_dump_rules(struct knowledge *k)
 {
 	int changed = 0, fd = k->opts.netns_fd, err[KN_NDUMPS + 1];
@@ -642,6 +692,7 @@ static int kn_dump_rules(struct knowledge *k)
 		err[KN_NDUMPS] = run_cmd_waiting(fd, legacy_argv, KN_CMD_TIMEOUT_MS, &out[KN_NDUMPS],
 						 &len[KN_NDUMPS], k->opts.wait, k->opts.wait_ctx,
 						 k->opts.stop);
+	kn_note_failures(k, err);
 	k->rule_dumps_read = 0;
 	for (size_t i = 0; i < KN_NDUMPS; i++) {
 		if (err[i])
@@ -848,6 +899,16 @@ static bool kn_rules_moved(struct knowledge *k, uint64_t now)
 	return false;
 }
 
+/* After a read of the rules that began at @began (CLOCK_MONOTONIC): the
+ * next check, KN_RULES_BACKOFF times its length later at the least. */
+static void kn_rules_next(struct knowledge *k, uint64_t began)
+{
+	uint64_t end = nw_now_ns(CLOCK_MONOTONIC), gap = KN_RULES_BACKOFF * (end - began);
+	uint64_t check = k->opts.rules_check_ms * 1000000ULL;
+
+	k->next_rules_ns = end + (gap > check ? gap : check);
+}
+
 /* At start: say what natwho cannot see of the node's NAT rules. */
 static void kn_warn_blind(const struct knowledge *k)
 {
@@ -868,8 +929,11 @@ void knowledge__tick(struct knowledge *k, uint64_t now)
 
 	if (k->opts.rules && now >= k->next_rules_ns) {
 		k->next_rules_ns = now + k->opts.rules_check_ms * 1000000ULL;
-		if (kn_rules_moved(k, now))
+		/* asked first: it remembers the generation the dump reads */
+		if (kn_rules_moved(k, now) || k->rules_stale) {
 			changed += kn_dump_rules(k);
+			kn_rules_next(k, now);
+		}
 	}
 	if (k->opts.kubectl && k->opts.kubectl_refresh_s) {
 		if (k->kubectl)
@@ -908,11 +972,13 @@ int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_s
 		kn_kubectl_sync(k);
 	}
 	if (k->opts.rules) {
+		uint64_t began = nw_now_ns(CLOCK_MONOTONIC);
+
 		in_netns(k->opts.netns_fd, nl_open, &k->nl_fd);
 		kn_rules_moved(k, now); /* remember the generation we dump now */
 		kn_dump_rules(k);
+		kn_rules_next(k, began);
 	}
-	k->next_rules_ns = now + k->opts.rules_check_ms * 1000000ULL;
 	k->next_legacy_ns = now + KN_LEGACY_RECHECK_MS * 1000000ULL;
 	k->next_kubectl_ns = now + k->opts.kubectl_refresh_s * 1000000000ULL;
 	if (kn_rebuild(k, true))

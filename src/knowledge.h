@@ -81,6 +81,10 @@ struct knowledge {
 	bool kubectl_warned;
 	char kubectl_context[254]; /* pinned at start: "" when kubectl named none */
 	int rule_dumps_read; /* iptables-save, ip6tables-save, nft: how many gave output */
+	uint32_t dumps_read; /* bit per rule dump (kn_dump_rules()): it gave a version once */
+	bool rules_stale; /* a re-read failed for a dump that had read: retried when due */
+	bool stale_warned; /* said so, once per run of failures */
+	uint64_t rules_read_ns; /* CLOCK_REALTIME: the last re-read that read every dump it had */
 	char pods_said[512]; /* the first pod address claimed twice, as last warned ("": none) */
 	bool opened; /* knowledge__close() is a no-op before knowledge__open() */
 	bool had_index; /* knowledge__had_index() */

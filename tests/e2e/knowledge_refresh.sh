@@ -7,6 +7,10 @@
 #   - a new DNAT rule is picked up;
 #   - while a slow dump runs, events are still drained (no loss behind an
 #     8 KiB ring);
+#   - a re-read that fails keeps the rules read before, says so once, and
+#     is retried without the rules moving again;
+#   - rules that keep moving are re-read at most once per ten times as long
+#     as the last read took;
 #   - a rule dump that hangs (and leaves a child holding its pipe) is given
 #     up after its 10 s and killed with everything it started;
 #   - every rule removed: the summary keeps the knowledge's counts, as the
@@ -54,11 +58,15 @@ wait_natwho 5 || fail "natwho exit $?"
 # a 3 s dump under a few hundred connections would overflow it otherwise.
 real_save=$(command -v iptables-save)
 mkdir "$TMP/slow"
-printf '#!/bin/sh\nsleep 3\nexec %s "$@"\n' "$real_save" >"$TMP/slow/iptables-save"
+# Slow once natwho runs: a slow first read would put the next one 30 s off
+# (re-reads wait ten times as long as the last took).
+printf '#!/bin/sh\n[ -e %s ] && sleep 3\nexec %s "$@"\n' "$TMP/slow/on" "$real_save" \
+	>"$TMP/slow/iptables-save"
 chmod 755 "$TMP/slow/iptables-save"
 nw_servers_up "$CONNECT"
 PATH=$TMP/slow:$PATH nw_natwho_start "$TMP/slow.json" "$TMP/slow.err" -o json \
 	--ringbuf-size 8K --backend netfilter
+touch "$TMP/slow/on"
 sleep 2.5 # past the first re-check
 printf 'add table ip nwy\ndelete table ip nwy\n' | nw_in "$NODE" nft -f - || fail "nft transaction"
 made=0
@@ -106,6 +114,69 @@ wait_natwho 20 || fail "-d during a slow dump: natwho exit $?"
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ "$ms" -lt 4500 ] || fail "-d 3 with a rule dump running: natwho ended after ${ms} ms"
 echo "ok: -d 3 ends on time (${ms} ms) while a rule dump runs"
+
+# A re-read that fails (iptables-save gone, or timing out under a big
+# node's churn) keeps the rules read before, says so once, and is retried
+# at the next check although the rules do not move again: the DNAT rule
+# added meanwhile is named once iptables-save works again.
+mkdir "$TMP/failing"
+printf '#!/bin/sh\n[ -e %s ] && exit 1\nexec %s "$@"\n' "$TMP/failing/on" "$real_save" \
+	>"$TMP/failing/iptables-save"
+chmod 755 "$TMP/failing/iptables-save"
+nw_in "$NODE" ip addr add 10.96.7.9/32 dev lo
+PATH=$TMP/failing:$PATH nw_natwho_start "$TMP/fail.json" "$TMP/fail.err" -o json --port 80 \
+	--backend netfilter
+touch "$TMP/failing/on"
+nw_in "$NODE" iptables -t nat -I OUTPUT -d 10.96.7.9/32 -p tcp --dport 80 \
+	-j DNAT --to-destination "$POD_A:3306" || fail "iptables: the test's DNAT rule"
+failed_said() {
+	jq -e -s 'map(select(.type == "warning" and (.warning | test("^re-reading the node.s NAT rules failed \\(iptables-save: failed or gone\\): natwho goes on with the version read [0-9]+ s ago and tries again$")))) | length' \
+		"$TMP/fail.json"
+}
+for i in $(seq 1 100); do [ "$(failed_said)" = 1 ] && break; sleep 0.1; done
+[ "$(failed_said)" = 1 ] || fail "no warning for a failed re-read: $(cat "$TMP/fail.json")"
+rm "$TMP/failing/on"
+for i in $(seq 1 100); do
+	grep -q "NAT rules were read again" "$TMP/fail.json" && break
+	sleep 0.1
+done
+grep -q "NAT rules were read again" "$TMP/fail.json" ||
+	fail "no re-read after iptables-save worked again: $(cat "$TMP/fail.json")"
+nw_client "$NODE" "$CONNECT" connect 10.96.7.9 80 >/dev/null || fail "connect to 10.96.7.9:80"
+for i in $(seq 1 20); do grep -q '"10.96.7.9"' "$TMP/fail.json" && break; sleep 0.1; done
+kill -INT "$NATWHO_PID"
+wait_natwho 10 || fail "failed re-read: natwho exit $?"
+expect_json "$TMP/fail.json" "the rule added while iptables-save failed is named after the retry" \
+	".type==\"conn\" and .orig.dst==\"10.96.7.9\" and .k8s.via.kind==\"rule\""
+[ "$(failed_said)" = 1 ] || fail "the failed re-read was said more than once: $(cat "$TMP/fail.json")"
+nw_in "$NODE" iptables -t nat -D OUTPUT -d 10.96.7.9/32 -p tcp --dport 80 \
+	-j DNAT --to-destination "$POD_A:3306"
+nw_in "$NODE" ip addr del 10.96.7.9/32 dev lo
+echo "ok: a failed re-read said once, retried, and its rule named once it worked"
+
+# Rules that move all the time with a dump that takes a while (a big
+# node's: seconds): re-read at most once per ten times as long as the last
+# read took, not at every 2 s check.  Here 1 s dumps, the generation moving
+# every 0.3 s for 12 s: two re-reads at most (every 2 s: five or six).
+mkdir "$TMP/busy"
+printf '#!/bin/sh\necho >>%s\n[ -e %s ] && sleep 1\nexec %s "$@"\n' "$TMP/busy/calls" \
+	"$TMP/busy/on" "$real_save" >"$TMP/busy/iptables-save"
+chmod 755 "$TMP/busy/iptables-save"
+PATH=$TMP/busy:$PATH nw_natwho_start "$TMP/busy.out" "$TMP/busy.err" -q --backend netfilter
+touch "$TMP/busy/on"
+: >"$TMP/busy/calls"
+end=$((SECONDS + 12))
+while [ $SECONDS -lt $end ]; do
+	printf 'add table ip nwz\ndelete table ip nwz\n' | nw_in "$NODE" nft -f - ||
+		fail "nft transaction"
+	sleep 0.3
+done
+kill -INT "$NATWHO_PID"
+wait_natwho 10 || fail "busy rules: natwho exit $?"
+calls=$(wc -l <"$TMP/busy/calls")
+[ "$calls" -ge 1 ] && [ "$calls" -le 2 ] ||
+	fail "rules moving every 0.3 s, 1 s dumps: $calls re-reads in 12 s (1 or 2)"
+echo "ok: a 1 s dump re-read $calls times in 12 s of moving rules"
 
 # A hung iptables-save whose child keeps the pipe open.
 mkdir "$TMP/bin"
