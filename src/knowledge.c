@@ -17,6 +17,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include "clock.h"
@@ -28,10 +29,12 @@
 #define KN_KUBECTL_TIMEOUT_MS 20000
 #define KN_KUBECTL_CONTEXT_TIMEOUT_MS 5000
 #define KN_LEGACY_RECHECK_MS 10000
-/* The rules are re-read at most once per this many times as long as the
- * last read took: reading them stays within about a tenth of a CPU however
- * often kube-proxy rewrites them (a big node's take seconds). */
+/* The rules are re-read at most once per this many times the CPU the last
+ * read took (the dumps' and the index rebuild's): reading them stays within
+ * about a tenth of a CPU however often kube-proxy rewrites them (a big
+ * node's take iptables-save seconds to print). */
 #define KN_RULES_BACKOFF 10
+#define KN_RETRY_MAX_MS 300000 /* a read with a failed dump: tried again this often at least */
 #define KN_WAIT_MS 50 /* knowledge_opts.wait while a dump runs */
 /* The pipe from a command: what it can write between two reads (a rule
  * dump's wait, a tick of the tracing loop for kubectl refreshes).  64 KiB
@@ -610,6 +613,76 @@ static int kn_nft_dump(struct knowledge *k, char *const whole_argv[], char **out
 			       k->opts.wait, k->opts.wait_ctx, k->opts.stop);
 }
 
+_Static_assert(KN_NDUMPS + 1 <= 5, "knowledge.h: dump_read_ns[] per dump");
+
+/* Rule dump @i's name in messages: the command, the legacy one last. */
+static const char *kn_dump_name(size_t i)
+{
+	return i < KN_NDUMPS ? rule_dumps[i].argv[0] : "iptables-legacy-save";
+}
+
+/*
+ * After a read of the rules: a dump that failed (it timed out, as a big
+ * ruleset that kube-proxy rewrites faster than iptables-save prints it
+ * does; its output was over the limit; a tool that read before is gone or
+ * fails) is said once, and the whole read is tried again when due even if
+ * the rules do not move (its source's previous version, if any, stays in
+ * use meanwhile); its recovery is said too.  A dump that never gave a
+ * version and fails as a tool not installed does (-ECHILD) is not a
+ * failure, nor anything when natwho is stopping.  @err, @len: per dump,
+ * the legacy one last.
+ */
+static void kn_note_failures(struct knowledge *k, const int *err, const size_t *len)
+{
+	uint64_t now = nw_now_ns(CLOCK_BOOTTIME);
+	uint32_t failed = 0, recovered;
+
+	for (size_t i = 0; i <= KN_NDUMPS; i++)
+		if (err[i] == -EINTR)
+			return; /* stopping: nothing learned */
+	for (size_t i = 0; i <= KN_NDUMPS; i++) {
+		uint32_t bit = 1u << i;
+
+		if (!err[i]) {
+			if (len[i]) { /* an empty nft answer: nft did not run */
+				k->dumps_read |= bit;
+				k->dump_read_ns[i] = now;
+			}
+			continue;
+		}
+		if ((k->dumps_read & bit) || err[i] == -ETIMEDOUT || err[i] == -E2BIG)
+			failed |= bit;
+	}
+	recovered = k->dumps_warned & ~failed;
+	k->dumps_warned &= failed;
+	k->dumps_failed = failed;
+	k->stale_tries = failed ? k->stale_tries + 1 : 0;
+	if (recovered && !k->dumps_warned)
+		nw_warn("the node's NAT rules were read again: the current ones apply");
+	for (size_t i = 0; i <= KN_NDUMPS; i++) {
+		uint32_t bit = 1u << i;
+		char why[64], when[64] = "without it";
+
+		if (!(failed & bit) || (k->dumps_warned & bit))
+			continue;
+		k->dumps_warned |= bit;
+		if (err[i] == -ETIMEDOUT)
+			snprintf(why, sizeof(why), "did not finish within %d s",
+				 KN_CMD_TIMEOUT_MS / 1000);
+		else if (err[i] == -E2BIG)
+			snprintf(why, sizeof(why), "printed more than %u MiB", KSRC_MAX_BYTES >> 20);
+		else if (err[i] == -ECHILD)
+			snprintf(why, sizeof(why), "failed or is gone");
+		else
+			snprintf(why, sizeof(why), "%s", strerror(-err[i]));
+		if (k->dumps_read & bit)
+			snprintf(when, sizeof(when), "with what it gave %llu s ago",
+				 (unsigned long long)((now - k->dump_read_ns[i]) / 1000000000ULL));
+		nw_warn("reading the node's NAT rules: %s %s: natwho goes on %s and tries again",
+			kn_dump_name(i), why, when);
+	}
+}
+
 /*
  * Dump the traced namespace's NAT rules and addresses; changed sources.
  * The caller's wait() drains events while the dumps run; the new sources
@@ -617,52 +690,6 @@ static int kn_nft_dump(struct knowledge *k, char *const whole_argv[], char **out
  * is rebuilt, so that the events drained meanwhile come before them in a
  * capture, as they were annotated live with the old knowledge.
  */
-/*
- * A re-read in which a dump that had read before failed (timed out: a big
- * ruleset that kube-proxy rewrites faster than iptables-save reads it; a
- * tool gone) leaves that source's previous version in use: say so once
- * until a re-read reads them all again, and retry at the next check even if
- * the rules do not move again.  @err: kn_dump_rules()'s, per dump and the
- * legacy one last.  A stop (-EINTR) is not a failure.
- */
-static void kn_note_failures(struct knowledge *k, const int *err)
-{
-	uint32_t failed = 0;
-	const char *name = NULL;
-	int why = 0;
-
-	for (size_t i = 0; i <= KN_NDUMPS; i++) {
-		if (!err[i]) {
-			k->dumps_read |= 1u << i;
-			continue;
-		}
-		if (err[i] == -EINTR || !(k->dumps_read & (1u << i)))
-			continue;
-		failed |= 1u << i;
-		if (!name) {
-			name = i < KN_NDUMPS ? rule_dumps[i].name : "iptables-legacy-save";
-			why = err[i];
-		}
-	}
-	k->rules_stale = failed;
-	if (!failed) {
-		if (k->stale_warned)
-			nw_warn("the node's NAT rules were read again: the current ones apply");
-		k->stale_warned = false;
-		k->rules_read_ns = nw_now_ns(CLOCK_REALTIME);
-		return;
-	}
-	if (k->stale_warned)
-		return;
-	k->stale_warned = true;
-	nw_warn("re-reading the node's NAT rules failed (%s: %s): natwho goes on with the "
-		"version read %llu s ago and tries again",
-		name, why == -ETIMEDOUT ? "no answer within 10 s" :
-		      why == -ECHILD	? "failed or gone" :
-					  strerror(-why),
-		(unsigned long long)((nw_now_ns(CLOCK_REALTIME) - k->rules_read_ns) / 1000000000ULL));
-}
-
 static int kn_dump_rules(struct knowledge *k)
 {
 	int changed = 0, fd = k->opts.netns_fd, err[KN_NDUMPS + 1];
@@ -686,13 +713,20 @@ static int kn_dump_rules(struct knowledge *k)
 			       err[i] == -ECHILD ? "failed or not installed" : strerror(-err[i]));
 	}
 	/* Legacy iptables only when its nat table exists: reading it would
-	 * otherwise load iptable_nat and register hooks in the namespace. */
-	err[KN_NDUMPS] = -ENOENT;
-	if (!kn_stopped(k) && !in_netns(fd, legacy_nat_present, &legacy) && legacy)
+	 * otherwise load iptable_nat and register hooks in the namespace.
+	 * None: an empty version (one read before is dropped). */
+	len[KN_NDUMPS] = 0;
+	if (kn_stopped(k))
+		err[KN_NDUMPS] = -EINTR;
+	else if (in_netns(fd, legacy_nat_present, &legacy))
+		err[KN_NDUMPS] = -ENOENT;
+	else if (!legacy)
+		err[KN_NDUMPS] = 0;
+	else
 		err[KN_NDUMPS] = run_cmd_waiting(fd, legacy_argv, KN_CMD_TIMEOUT_MS, &out[KN_NDUMPS],
 						 &len[KN_NDUMPS], k->opts.wait, k->opts.wait_ctx,
 						 k->opts.stop);
-	kn_note_failures(k, err);
+	kn_note_failures(k, err, len);
 	k->rule_dumps_read = 0;
 	for (size_t i = 0; i < KN_NDUMPS; i++) {
 		if (err[i])
@@ -899,14 +933,41 @@ static bool kn_rules_moved(struct knowledge *k, uint64_t now)
 	return false;
 }
 
-/* After a read of the rules that began at @began (CLOCK_MONOTONIC): the
- * next check, KN_RULES_BACKOFF times its length later at the least. */
-static void kn_rules_next(struct knowledge *k, uint64_t began)
+/* CPU time: of this thread, or of the children natwho waited for (the
+ * rule dumps), in ns. */
+static uint64_t kn_cpu_ns(int who)
 {
-	uint64_t end = nw_now_ns(CLOCK_MONOTONIC), gap = KN_RULES_BACKOFF * (end - began);
-	uint64_t check = k->opts.rules_check_ms * 1000000ULL;
+	struct rusage ru;
 
-	k->next_rules_ns = end + (gap > check ? gap : check);
+	if (getrusage(who, &ru))
+		return 0;
+	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ULL +
+	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ULL;
+}
+
+/*
+ * The next check of the rules, after a read that cost @cost_ns of CPU (the
+ * dumps' and the index rebuild's): KN_RULES_BACKOFF times that later at
+ * the least.  A read with a failed dump is tried again at the next check,
+ * then at twice the interval each time, up to KN_RETRY_MAX_MS: a dump
+ * that hangs costs no CPU, a tool that keeps failing its exec little, but
+ * each retry re-reads everything.
+ */
+static void kn_rules_next(struct knowledge *k, uint64_t cost_ns)
+{
+	uint64_t check = k->opts.rules_check_ms * 1000000ULL, gap = KN_RULES_BACKOFF * cost_ns;
+
+	if (k->dumps_failed && k->stale_tries > 1) {
+		uint64_t retry = check << (k->stale_tries < 16 ? k->stale_tries - 1 : 15);
+
+		if (retry > KN_RETRY_MAX_MS * 1000000ULL)
+			retry = KN_RETRY_MAX_MS * 1000000ULL;
+		if (retry > gap)
+			gap = retry;
+	}
+	k->next_rules_ns = nw_now_ns(CLOCK_MONOTONIC) + (gap > check ? gap : check);
+	nw_dbg(1, "rules read (%.2f s of CPU); next check in %.1f s\n", cost_ns / 1e9,
+	       (double)(gap > check ? gap : check) / 1e9);
 }
 
 /* At start: say what natwho cannot see of the node's NAT rules. */
@@ -927,12 +988,17 @@ void knowledge__tick(struct knowledge *k, uint64_t now)
 {
 	int changed = 0;
 
+	uint64_t cost = 0, t;
+	bool dumped = false;
+
 	if (k->opts.rules && now >= k->next_rules_ns) {
 		k->next_rules_ns = now + k->opts.rules_check_ms * 1000000ULL;
 		/* asked first: it remembers the generation the dump reads */
-		if (kn_rules_moved(k, now) || k->rules_stale) {
+		if (kn_rules_moved(k, now) || k->dumps_failed) {
+			t = kn_cpu_ns(RUSAGE_CHILDREN);
 			changed += kn_dump_rules(k);
-			kn_rules_next(k, now);
+			cost = kn_cpu_ns(RUSAGE_CHILDREN) - t;
+			dumped = true;
 		}
 	}
 	if (k->opts.kubectl && k->opts.kubectl_refresh_s) {
@@ -945,14 +1011,18 @@ void knowledge__tick(struct knowledge *k, uint64_t now)
 	}
 	if (changed) {
 		nw_dbg(1, "knowledge changed: rebuilding the index\n");
+		t = kn_cpu_ns(RUSAGE_THREAD);
 		kn_rebuild(k, false);
+		cost += kn_cpu_ns(RUSAGE_THREAD) - t;
 	}
+	if (dumped)
+		kn_rules_next(k, cost);
 }
 
 int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_source_fn fn,
 		    void *ctx)
 {
-	uint64_t now = nw_now_ns(CLOCK_MONOTONIC);
+	uint64_t now = nw_now_ns(CLOCK_MONOTONIC), cost = 0, t;
 	int ret;
 
 	memset(k, 0, sizeof(*k));
@@ -972,17 +1042,19 @@ int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_s
 		kn_kubectl_sync(k);
 	}
 	if (k->opts.rules) {
-		uint64_t began = nw_now_ns(CLOCK_MONOTONIC);
-
 		in_netns(k->opts.netns_fd, nl_open, &k->nl_fd);
 		kn_rules_moved(k, now); /* remember the generation we dump now */
+		cost = kn_cpu_ns(RUSAGE_CHILDREN);
 		kn_dump_rules(k);
-		kn_rules_next(k, began);
+		cost = kn_cpu_ns(RUSAGE_CHILDREN) - cost;
 	}
 	k->next_legacy_ns = now + KN_LEGACY_RECHECK_MS * 1000000ULL;
 	k->next_kubectl_ns = now + k->opts.kubectl_refresh_s * 1000000000ULL;
+	t = kn_cpu_ns(RUSAGE_THREAD);
 	if (kn_rebuild(k, true))
 		return NW_EXIT_BADINPUT;
+	if (k->opts.rules)
+		kn_rules_next(k, cost + kn_cpu_ns(RUSAGE_THREAD) - t);
 	kn_warn_blind(k);
 	return 0;
 }

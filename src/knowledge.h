@@ -81,10 +81,12 @@ struct knowledge {
 	bool kubectl_warned;
 	char kubectl_context[254]; /* pinned at start: "" when kubectl named none */
 	int rule_dumps_read; /* iptables-save, ip6tables-save, nft: how many gave output */
-	uint32_t dumps_read; /* bit per rule dump (kn_dump_rules()): it gave a version once */
-	bool rules_stale; /* a re-read failed for a dump that had read: retried when due */
-	bool stale_warned; /* said so, once per run of failures */
-	uint64_t rules_read_ns; /* CLOCK_REALTIME: the last re-read that read every dump it had */
+	/* kn_note_failures(): a bit per rule dump (the legacy one last) */
+	uint32_t dumps_read; /* it gave a version once */
+	uint32_t dumps_failed; /* it failed in the last read: tried again when due */
+	uint32_t dumps_warned; /* its failure was said, and not yet its recovery */
+	unsigned int stale_tries; /* reads in a row with a failed dump */
+	uint64_t dump_read_ns[5]; /* CLOCK_BOOTTIME of each dump's last version */
 	char pods_said[512]; /* the first pod address claimed twice, as last warned ("": none) */
 	bool opened; /* knowledge__close() is a no-op before knowledge__open() */
 	bool had_index; /* knowledge__had_index() */
