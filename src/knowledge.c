@@ -613,7 +613,7 @@ static int kn_nft_dump(struct knowledge *k, char *const whole_argv[], char **out
 			       k->opts.wait, k->opts.wait_ctx, k->opts.stop);
 }
 
-_Static_assert(KN_NDUMPS + 1 <= 5, "knowledge.h: dump_read_ns[] per dump");
+_Static_assert(KN_NDUMPS + 1 <= KN_DUMPS_MAX, "knowledge.h: KN_DUMPS_MAX, one per dump");
 
 /* Rule dump @i's name in messages: the command, the legacy one last. */
 static const char *kn_dump_name(size_t i)
@@ -621,66 +621,92 @@ static const char *kn_dump_name(size_t i)
 	return i < KN_NDUMPS ? rule_dumps[i].argv[0] : "iptables-legacy-save";
 }
 
+/* "iptables-save did not finish within 10 s": dump @i and its error. */
+static void kn_dump_failure(size_t i, int err, char *buf, size_t len)
+{
+	if (err == -ETIMEDOUT)
+		snprintf(buf, len, "%s did not finish within %d s", kn_dump_name(i),
+			 KN_CMD_TIMEOUT_MS / 1000);
+	else if (err == -E2BIG)
+		snprintf(buf, len, "%s printed more than %u MiB", kn_dump_name(i),
+			 KSRC_MAX_BYTES >> 20);
+	else if (err == -ECHILD)
+		snprintf(buf, len, "%s failed or is gone", kn_dump_name(i));
+	else
+		snprintf(buf, len, "%s failed: %s", kn_dump_name(i), strerror(-err));
+}
+
 /*
  * After a read of the rules: a dump that failed (it timed out, as a big
  * ruleset that kube-proxy rewrites faster than iptables-save prints it
- * does; its output was over the limit; a tool that read before is gone or
- * fails) is said once, and the whole read is tried again when due even if
- * the rules do not move (its source's previous version, if any, stays in
- * use meanwhile); its recovery is said too.  A dump that never gave a
- * version and fails as a tool not installed does (-ECHILD) is not a
- * failure, nor anything when natwho is stopping.  @err, @len: per dump,
- * the legacy one last.
+ * does; its output was over the limit; it could not be run; a tool whose
+ * version is in use is gone or fails) is said once, and the whole read is
+ * tried again when due even if the rules do not move (its source's
+ * version, if any, stays in use meanwhile); its recovery is said too.  A
+ * dump that fails as a tool not installed does (-ECHILD) while it has no
+ * version in use is not a failure.  When natwho is stopping nothing is
+ * learned.  Reading once (opts.once), nothing is said: the caller asks
+ * knowledge__rules_failed().  @err, @len: per dump, the legacy one last.
  */
 static void kn_note_failures(struct knowledge *k, const int *err, const size_t *len)
 {
 	uint64_t now = nw_now_ns(CLOCK_BOOTTIME);
 	uint32_t failed = 0, recovered;
 
+	k->read_stopped = false;
 	for (size_t i = 0; i <= KN_NDUMPS; i++)
-		if (err[i] == -EINTR)
-			return; /* stopping: nothing learned */
+		if (err[i] == -EINTR) {
+			k->read_stopped = true; /* stopping: nothing learned */
+			return;
+		}
 	for (size_t i = 0; i <= KN_NDUMPS; i++) {
 		uint32_t bit = 1u << i;
 
+		k->dump_err[i] = err[i];
 		if (!err[i]) {
-			if (len[i]) { /* an empty nft answer: nft did not run */
+			if (len[i]) {
 				k->dumps_read |= bit;
 				k->dump_read_ns[i] = now;
+			} else { /* nothing (an empty nft answer: nft did not run) */
+				k->dumps_read &= ~bit;
 			}
 			continue;
 		}
-		if ((k->dumps_read & bit) || err[i] == -ETIMEDOUT || err[i] == -E2BIG)
+		if ((k->dumps_read & bit) || err[i] != -ECHILD)
 			failed |= bit;
 	}
 	recovered = k->dumps_warned & ~failed;
 	k->dumps_warned &= failed;
 	k->dumps_failed = failed;
 	k->stale_tries = failed ? k->stale_tries + 1 : 0;
-	if (recovered && !k->dumps_warned)
+	if (k->opts.once)
+		return;
+	if (recovered && !failed)
 		nw_warn("the node's NAT rules were read again: the current ones apply");
 	for (size_t i = 0; i <= KN_NDUMPS; i++) {
 		uint32_t bit = 1u << i;
-		char why[64], when[64] = "without it";
+		char why[128], when[64] = "without it";
 
 		if (!(failed & bit) || (k->dumps_warned & bit))
 			continue;
 		k->dumps_warned |= bit;
-		if (err[i] == -ETIMEDOUT)
-			snprintf(why, sizeof(why), "did not finish within %d s",
-				 KN_CMD_TIMEOUT_MS / 1000);
-		else if (err[i] == -E2BIG)
-			snprintf(why, sizeof(why), "printed more than %u MiB", KSRC_MAX_BYTES >> 20);
-		else if (err[i] == -ECHILD)
-			snprintf(why, sizeof(why), "failed or is gone");
-		else
-			snprintf(why, sizeof(why), "%s", strerror(-err[i]));
+		kn_dump_failure(i, err[i], why, sizeof(why));
 		if (k->dumps_read & bit)
 			snprintf(when, sizeof(when), "with what it gave %llu s ago",
 				 (unsigned long long)((now - k->dump_read_ns[i]) / 1000000000ULL));
-		nw_warn("reading the node's NAT rules: %s %s: natwho goes on %s and tries again",
-			kn_dump_name(i), why, when);
+		nw_warn("reading the node's NAT rules: %s: natwho goes on %s and tries again", why,
+			when);
 	}
+}
+
+bool knowledge__rules_failed(const struct knowledge *k, char *why, size_t len)
+{
+	for (size_t i = 0; i <= KN_NDUMPS; i++)
+		if (k->dumps_failed & (1u << i)) {
+			kn_dump_failure(i, k->dump_err[i], why, len);
+			return true;
+		}
+	return false;
 }
 
 /*
@@ -948,26 +974,31 @@ static uint64_t kn_cpu_ns(int who)
 /*
  * The next check of the rules, after a read that cost @cost_ns of CPU (the
  * dumps' and the index rebuild's): KN_RULES_BACKOFF times that later at
- * the least.  A read with a failed dump is tried again at the next check,
- * then at twice the interval each time, up to KN_RETRY_MAX_MS: a dump
- * that hangs costs no CPU, a tool that keeps failing its exec little, but
- * each retry re-reads everything.
+ * the least.  A read with a failed dump is tried again, the rules moving
+ * or not, at the next check, then at twice the interval each time up to
+ * KN_RETRY_MAX_MS (next_retry_ns): a dump that hangs costs no CPU, a tool
+ * that keeps failing its exec little, but each retry re-reads everything.
+ * Rules that move are read at the CPU pace all the same.
  */
 static void kn_rules_next(struct knowledge *k, uint64_t cost_ns)
 {
 	uint64_t check = k->opts.rules_check_ms * 1000000ULL, gap = KN_RULES_BACKOFF * cost_ns;
+	uint64_t now = nw_now_ns(CLOCK_MONOTONIC), retry = check;
 
-	if (k->dumps_failed && k->stale_tries > 1) {
-		uint64_t retry = check << (k->stale_tries < 16 ? k->stale_tries - 1 : 15);
-
-		if (retry > KN_RETRY_MAX_MS * 1000000ULL)
-			retry = KN_RETRY_MAX_MS * 1000000ULL;
-		if (retry > gap)
-			gap = retry;
-	}
-	k->next_rules_ns = nw_now_ns(CLOCK_MONOTONIC) + (gap > check ? gap : check);
-	nw_dbg(1, "rules read (%.2f s of CPU); next check in %.1f s\n", cost_ns / 1e9,
-	       (double)(gap > check ? gap : check) / 1e9);
+	if (gap < check)
+		gap = check;
+	for (unsigned int i = 1; i < k->stale_tries && retry < KN_RETRY_MAX_MS * 1000000ULL; i++)
+		retry *= 2;
+	if (retry > KN_RETRY_MAX_MS * 1000000ULL)
+		retry = KN_RETRY_MAX_MS * 1000000ULL;
+	k->next_rules_ns = now + gap;
+	k->next_retry_ns = now + (retry > gap ? retry : gap);
+	if (k->dumps_failed)
+		nw_dbg(1, "rules read (%.2f s of CPU); next check in %.1f s, a retry in %.1f s\n",
+		       cost_ns / 1e9, (double)gap / 1e9, (double)(k->next_retry_ns - now) / 1e9);
+	else
+		nw_dbg(1, "rules read (%.2f s of CPU); next check in %.1f s\n", cost_ns / 1e9,
+		       (double)gap / 1e9);
 }
 
 /* At start: say what natwho cannot see of the node's NAT rules. */
@@ -994,7 +1025,7 @@ void knowledge__tick(struct knowledge *k, uint64_t now)
 	if (k->opts.rules && now >= k->next_rules_ns) {
 		k->next_rules_ns = now + k->opts.rules_check_ms * 1000000ULL;
 		/* asked first: it remembers the generation the dump reads */
-		if (kn_rules_moved(k, now) || k->dumps_failed) {
+		if (kn_rules_moved(k, now) || (k->dumps_failed && now >= k->next_retry_ns)) {
 			t = kn_cpu_ns(RUSAGE_CHILDREN);
 			changed += kn_dump_rules(k);
 			cost = kn_cpu_ns(RUSAGE_CHILDREN) - t;
@@ -1015,7 +1046,7 @@ void knowledge__tick(struct knowledge *k, uint64_t now)
 		kn_rebuild(k, false);
 		cost += kn_cpu_ns(RUSAGE_THREAD) - t;
 	}
-	if (dumped)
+	if (dumped && !k->read_stopped)
 		kn_rules_next(k, cost);
 }
 

@@ -64,6 +64,7 @@ struct knowledge_opts {
 	 * in progress is given up (a dump killed), the ones not started are
 	 * skipped; NULL: never. */
 	const volatile sig_atomic_t *stop;
+	bool once; /* the rules are read once (natwho audit): a failed dump is not retried */
 };
 
 struct knowledge {
@@ -82,11 +83,15 @@ struct knowledge {
 	char kubectl_context[254]; /* pinned at start: "" when kubectl named none */
 	int rule_dumps_read; /* iptables-save, ip6tables-save, nft: how many gave output */
 	/* kn_note_failures(): a bit per rule dump (the legacy one last) */
-	uint32_t dumps_read; /* it gave a version once */
+#define KN_DUMPS_MAX 5
+	uint32_t dumps_read; /* its version is in use */
 	uint32_t dumps_failed; /* it failed in the last read: tried again when due */
 	uint32_t dumps_warned; /* its failure was said, and not yet its recovery */
 	unsigned int stale_tries; /* reads in a row with a failed dump */
-	uint64_t dump_read_ns[5]; /* CLOCK_BOOTTIME of each dump's last version */
+	uint64_t next_retry_ns; /* CLOCK_MONOTONIC: such a read tried again, not before */
+	int dump_err[KN_DUMPS_MAX]; /* each dump's error in the last read */
+	uint64_t dump_read_ns[KN_DUMPS_MAX]; /* CLOCK_BOOTTIME of each dump's version */
+	bool read_stopped; /* the last read was given up for a stop */
 	char pods_said[512]; /* the first pod address claimed twice, as last warned ("": none) */
 	bool opened; /* knowledge__close() is a no-op before knowledge__open() */
 	bool had_index; /* knowledge__had_index() */
@@ -106,6 +111,9 @@ int knowledge__put(struct knowledge *k, enum ksrc_kind kind, const char *name, c
  * -r sets it from the capture's header.  0: not known. */
 void knowledge__set_node_netns(struct knowledge *k, uint32_t netns);
 uint32_t knowledge__node_netns(const struct knowledge *k);
+/* Did a dump fail in the last read of the rules (kn_note_failures())?  Its
+ * name and why in @why when so. */
+bool knowledge__rules_failed(const struct knowledge *k, char *why, size_t len);
 /* Were the node's NAT rules read (some dump worked)?  False with --no-rules. */
 bool knowledge__rules_read(const struct knowledge *k);
 /* NULL while nothing is known. */

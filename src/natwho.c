@@ -510,7 +510,9 @@ static int start_knowledge(struct app *app)
 		.wait = drain_while_dumping,
 		.wait_ctx = app,
 		.stop = &stop_signal,
+		.once = app->opts.audit,
 	};
+	char why[160];
 	int ret;
 
 	memcpy(ko.files, app->opts.k8s_files, sizeof(ko.files[0]) * ko.nfiles);
@@ -527,6 +529,11 @@ static int start_knowledge(struct app *app)
 	 * dump of the loop (knowledge__tick()) is not given up for it. */
 	if (app->opts.cmd)
 		app->kn.opts.stop = NULL;
+	if (ko.rules && app->opts.audit && knowledge__rules_failed(&app->kn, why, sizeof(why))) {
+		/* a table not read would pass for a table without shadows */
+		nw_err("the node's NAT rules could not all be read (%s): nothing audited", why);
+		return NW_EXIT_RUNTIME;
+	}
 	if (ko.rules && !knowledge__rules_read(&app->kn)) {
 		/* Without the rules there is nothing to audit: "0 shadowing
 		 * rules" would pass for a clean node (a cron job run without
