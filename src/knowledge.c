@@ -745,7 +745,7 @@ static int kn_dump_rules(struct knowledge *k)
 	if (kn_stopped(k))
 		err[KN_NDUMPS] = -EINTR;
 	else if (in_netns(fd, legacy_nat_present, &legacy))
-		err[KN_NDUMPS] = -ENOENT;
+		err[KN_NDUMPS] = -ECHILD; /* not known: a failure only if it had read */
 	else if (!legacy)
 		err[KN_NDUMPS] = 0;
 	else

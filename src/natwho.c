@@ -529,11 +529,6 @@ static int start_knowledge(struct app *app)
 	 * dump of the loop (knowledge__tick()) is not given up for it. */
 	if (app->opts.cmd)
 		app->kn.opts.stop = NULL;
-	if (ko.rules && app->opts.audit && knowledge__rules_failed(&app->kn, why, sizeof(why))) {
-		/* a table not read would pass for a table without shadows */
-		nw_err("the node's NAT rules could not all be read (%s): nothing audited", why);
-		return NW_EXIT_RUNTIME;
-	}
 	if (ko.rules && !knowledge__rules_read(&app->kn)) {
 		/* Without the rules there is nothing to audit: "0 shadowing
 		 * rules" would pass for a clean node (a cron job run without
@@ -548,6 +543,10 @@ static int start_knowledge(struct app *app)
 			geteuid() ? "; natwho is not root" : "",
 			ko.nfiles || ko.kubectl ? "verdicts rest on --k8s alone" :
 						  "connections get no names or verdicts");
+	} else if (app->opts.audit && knowledge__rules_failed(&app->kn, why, sizeof(why))) {
+		/* a table not read would pass for a table without shadows */
+		nw_err("the node's NAT rules could not all be read (%s): nothing audited", why);
+		return NW_EXIT_RUNTIME;
 	} else if (!knowledge__index(&app->kn) && !app->opts.read_path &&
 		   (app->opts.mismatch_only || app->opts.audit)) {
 		nw_warn("no Kubernetes or NAT rule knowledge found: give --k8s FILE or kubectl");
