@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -365,6 +366,12 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 			nw_warn("%s", msg);
 	}
 	snprintf(k->pods_said, sizeof(k->pods_said), "%s", msg);
+#ifdef __GLIBC__
+	/* Parsing left the heap full of freed pieces (json-c's objects for a
+	 * big nft -j answer: hundreds of MB), which glibc keeps: hand them back
+	 * instead of keeping them resident for as long as natwho runs. */
+	malloc_trim(0);
+#endif
 	return 0;
 }
 
