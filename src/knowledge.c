@@ -1024,10 +1024,9 @@ static void kn_warn_blind(const struct knowledge *k)
 
 void knowledge__tick(struct knowledge *k, uint64_t now)
 {
-	int changed = 0;
-
 	uint64_t cost = 0, t;
 	bool dumped = false;
+	int changed = 0;
 
 	if (k->opts.rules && now >= k->next_rules_ns) {
 		k->next_rules_ns = now + k->opts.rules_check_ms * 1000000ULL;

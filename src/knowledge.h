@@ -67,6 +67,8 @@ struct knowledge_opts {
 	bool once; /* the rules are read once (natwho audit): a failed dump is not retried */
 };
 
+#define KN_DUMPS_MAX 5 /* rule dumps (src/knowledge.c), the legacy one last */
+
 struct knowledge {
 	struct knowledge_opts opts;
 	struct kindex *idx;
@@ -83,7 +85,6 @@ struct knowledge {
 	char kubectl_context[254]; /* pinned at start: "" when kubectl named none */
 	int rule_dumps_read; /* iptables-save, ip6tables-save, nft: how many gave output */
 	/* kn_note_failures(): a bit per rule dump (the legacy one last) */
-#define KN_DUMPS_MAX 5
 	uint32_t dumps_read; /* its version is in use */
 	uint32_t dumps_failed; /* it failed in the last read: tried again when due */
 	uint32_t dumps_warned; /* its failure was said, and not yet its recovery */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # natwho's CPU on a big node while kube-proxy keeps rewriting its rules: as
-# root, from the repository root,
+# root, from anywhere,
 #   tests/bench/rules_churn.sh
 # Not part of `make check`.  A throwaway namespace gets kube-proxy-style
 # iptables rules (nat table) for NWR_SERVICES (5000) Services of
@@ -20,7 +20,8 @@
 # not, 77 when it cannot run here.
 set -u
 NWB_NAME=rules_churn
-. "$(dirname "$0")/storm-lib.sh"
+cd "$(dirname "$0")/../.."
+. tests/bench/storm-lib.sh
 nwb_paths
 
 SERVICES=${NWR_SERVICES:-5000}

@@ -1798,20 +1798,25 @@ static struct blob fx_stream(void)
 	return b;
 }
 
+/* A copy of what @r holds, for the caller to free. */
+static struct blob raw_blob(const struct raw *r)
+{
+	struct blob b = { .n = r->n, .p = malloc(r->n) };
+
+	assert_non_null(b.p);
+	memcpy(b.p, r->p, r->n);
+	return b;
+}
+
 static struct blob fx_minor_stream(void)
 {
 	static struct raw r;
-	struct blob b;
 
 	raw_start(&r, 1, 9, HDR_EXTRA_TAG);
 	raw_event(&r, 0);
 	raw_record(&r, 77, "future", 6);
 	raw_trailer(&r, 1, 48);
-	b.n = r.n;
-	b.p = malloc(r.n);
-	assert_non_null(b.p);
-	memcpy(b.p, r.p, r.n);
-	return b;
+	return raw_blob(&r);
 }
 
 /* Minor 2's notes: untracked IPv6 SYNs, an event, a note of an unknown
@@ -1822,7 +1827,6 @@ static struct blob fx_notes_stream(void)
 	static const unsigned char v4[24] = { 1, 0, 0, 0, 0xdb, 0, 0, 0xf0, 0, 0, 0, 0, 1,
 					      0, 0, 0, 0, 0, 0, 0, 1 };
 	static struct raw r;
-	struct blob b;
 
 	raw_start(&r, 1, 2, HDR_OK);
 	raw_record(&r, CAP_REC_NOTE, v6, sizeof(v6));
@@ -1830,11 +1834,7 @@ static struct blob fx_notes_stream(void)
 	raw_record(&r, CAP_REC_NOTE, "\x63\0\0\0later", 9);
 	raw_record(&r, CAP_REC_NOTE, v4, sizeof(v4));
 	raw_trailer(&r, 1, 48);
-	b.n = r.n;
-	b.p = malloc(r.n);
-	assert_non_null(b.p);
-	memcpy(b.p, r.p, r.n);
-	return b;
+	return raw_blob(&r);
 }
 
 /* The notes seed, hand-built to README's layout, reads as it says. */
