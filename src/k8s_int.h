@@ -348,6 +348,12 @@ extern bool kjson__whole_only;
 int kjson__each_item(struct kindex *idx, const char *data, size_t len,
 		     int (*fn)(void *ctx, struct json_object *item), void *ctx, char *kind,
 		     size_t kind_len, char *errbuf, size_t errlen);
+/* The same for the array member @name of a top-level object of any members
+ * (`nft -j`'s "nftables"): KJSON_WHOLE when there is no such array, or an
+ * item is not an object. */
+int kjson__each_in(struct kindex *idx, const char *data, size_t len, const char *name,
+		   int (*fn)(void *ctx, struct json_object *item), void *ctx, char *errbuf,
+		   size_t errlen);
 bool kjson__is_list(const char *kind);
 const char *kjson__str(struct json_object *o, const char *key);
 struct json_object *kjson__get(struct json_object *o, const char *key, int type);

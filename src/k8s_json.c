@@ -285,14 +285,15 @@ static bool kj_items_ok(const char *d, const struct kj_span *arr)
 }
 
 /*
- * The top level: "kind" and "items" found once each, every other member's
- * value parsed by @tok; kind's string copied to @kind.
+ * The top level: the member @name (an array) found once and, where @kind is
+ * not NULL, "kind" (a string) found once too, its string copied to @kind;
+ * every other member's value parsed by @tok.
  */
-static bool kj_top(const char *d, size_t len, struct json_tokener *tok, char *kind,
-		   size_t kind_len, struct kj_span *items)
+static bool kj_top(const char *d, size_t len, struct json_tokener *tok, const char *name,
+		   char *kind, size_t kind_len, struct kj_span *items)
 {
 	struct kj_span k, v;
-	bool have_kind = false, have_items = false;
+	bool have_kind = !kind, have_items = false;
 	size_t i = kj_ws(d, len, 0);
 
 	if (i >= len || d[i] != '{')
@@ -311,13 +312,13 @@ static bool kj_top(const char *d, size_t len, struct json_tokener *tok, char *ki
 		i++;
 		if (!kj_value(d, len, &i, &v, KJSON_MAX_DEPTH - 1))
 			return false;
-		if (kj_is(d, &k, "items")) {
+		if (kj_is(d, &k, name)) {
 			if (have_items || d[v.start] != '[')
 				return false;
 			have_items = true;
 			*items = v;
 		} else {
-			bool is_kind = kj_is(d, &k, "kind");
+			bool is_kind = kind && kj_is(d, &k, "kind");
 			const char *s;
 
 			if (is_kind && have_kind)
@@ -381,9 +382,11 @@ static int kj_read_items(struct kindex *idx, const char *d, size_t len, const st
 	return err;
 }
 
-int kjson__each_item(struct kindex *idx, const char *data, size_t len,
-		     int (*fn)(void *ctx, struct json_object *item), void *ctx, char *kind,
-		     size_t kind_len, char *errbuf, size_t errlen)
+/* The array member @name of the top-level object, item by item; with @kind,
+ * only a List's "items" (kjson__each_item()). */
+static int kj_each(struct kindex *idx, const char *data, size_t len, const char *name,
+		   int (*fn)(void *ctx, struct json_object *item), void *ctx, char *kind,
+		   size_t kind_len, char *errbuf, size_t errlen)
 {
 	struct json_tokener *tok;
 	struct kj_span arr = { 0, 0 };
@@ -394,11 +397,25 @@ int kjson__each_item(struct kindex *idx, const char *data, size_t len,
 	tok = json_tokener_new_ex(KJSON_MAX_DEPTH - 2);
 	if (!tok)
 		return -ENOMEM;
-	if (kj_top(data, len, tok, kind, kind_len, &arr) && kjson__is_list(kind) &&
-	    kj_items_ok(data, &arr))
+	if (kj_top(data, len, tok, name, kind, kind_len, &arr) &&
+	    (!kind || kjson__is_list(kind)) && kj_items_ok(data, &arr))
 		err = kj_read_items(idx, data, len, &arr, tok, fn, ctx, errbuf, errlen);
 	json_tokener_free(tok);
 	return err;
+}
+
+int kjson__each_item(struct kindex *idx, const char *data, size_t len,
+		     int (*fn)(void *ctx, struct json_object *item), void *ctx, char *kind,
+		     size_t kind_len, char *errbuf, size_t errlen)
+{
+	return kj_each(idx, data, len, "items", fn, ctx, kind, kind_len, errbuf, errlen);
+}
+
+int kjson__each_in(struct kindex *idx, const char *data, size_t len, const char *name,
+		   int (*fn)(void *ctx, struct json_object *item), void *ctx, char *errbuf,
+		   size_t errlen)
+{
+	return kj_each(idx, data, len, name, fn, ctx, NULL, 0, errbuf, errlen);
 }
 
 bool kjson__is_list(const char *kind)

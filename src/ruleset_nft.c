@@ -42,7 +42,7 @@ struct nft_chain {
 	const char *name, *iname;
 	int hook; /* KHOOK_*, -1: not a NAT prerouting/output base chain */
 	int32_t prio;
-	struct json_object **rules;
+	uint32_t *rules; /* indexes into nft.rules */
 	uint32_t nrules, cap;
 	struct kreach reach[KHOOK_MAX];
 	uint32_t gen;
@@ -61,13 +61,47 @@ struct nft_rinfo {
 	const char *jump, *comment;
 };
 
+/*
+ * The list is read item by item (kjson__each_in()): `nft -j` of a big
+ * node's kube-proxy table is tens of MB, and json-c's tree of it twenty
+ * times that.  So each item is taken as it comes and freed: a table at
+ * once, a chain and a rule as what the passes below ask of them (struct
+ * nft_citem, struct nft_ritem), in the list's order; the JSON is kept only
+ * of kube-proxy's four sets and maps the passes read (nft__kube_sets()), and
+ * of a rule listed before its table.
+ */
+struct nft_citem {
+	size_t at; /* its place in the list, for messages */
+	const char *family, *table, *name; /* in nft.tmp; NULL when absent */
+	int hook; /* KHOOK_* of a NAT prerouting/output base chain, else -1 */
+	int32_t prio;
+	bool base; /* it has a hook */
+};
+
+struct nft_ritem {
+	size_t at;
+	const char *family, *table, *chain; /* in nft.tmp */
+	struct json_object *json; /* its table not known when it came: read at collection */
+	bool expr; /* it has an "expr" array */
+	bool xt; /* an iptables-nft "xt" expression */
+	struct nft_rinfo ri; /* jump and comment in nft.tmp */
+	uint32_t targets, ntargets; /* nft__targets(), in nft.targets */
+	const char *text; /* nft__render() in nft.tmp where it may be shown: a dnat,
+			   * redirect, jump or goto; else NULL */
+	const char *itext; /* @text in the index, once it is shown */
+};
+
 struct nft {
 	struct kindex *idx;
-	struct json_object *list;
+	size_t at; /* items read */
 	KVEC(struct nft_table) tables;
 	KVEC(struct nft_chain) chains;
+	KVEC(struct nft_citem) citems;
+	KVEC(struct nft_ritem) rules;
+	KVEC(const char *) targets;
+	KVEC(struct json_object *) sets; /* list items kept for nft__kube_sets() */
 	struct kstrmap table_ids, chain_ids, cluster_ips;
-	struct karena tmp; /* keys of the maps above */
+	struct karena tmp; /* keys of the maps above, the items' strings */
 	struct ksvc_walk walks; /* chain visits, per Service port */
 };
 
@@ -111,8 +145,10 @@ static int nft__table(struct nft *p, struct json_object *o)
 	key = karena__strdup(&p->tmp, nft__key(buf, sizeof(buf), family, name, NULL));
 	if (!t || !key || kstrmap__put(&p->table_ids, key, p->tables.n - 1))
 		return -ENOMEM;
-	t->family = family;
-	t->name = name;
+	t->family = karena__strdup(&p->tmp, family);
+	t->name = karena__strdup(&p->tmp, name);
+	if (!t->family || !t->name)
+		return -ENOMEM;
 	t->af = !strcmp(family, "ip") ? AF_INET : !strcmp(family, "ip6") ? AF_INET6 : 0;
 	t->iname = karena__strdup(&p->idx->arena, name);
 	if (!strcmp(name, "kube-proxy"))
@@ -122,34 +158,60 @@ static int nft__table(struct nft *p, struct json_object *o)
 	return t->iname ? 0 : -ENOMEM;
 }
 
-static int nft__chain(struct nft *p, struct json_object *o)
+/* @s copied to the items' arena (NULL stays NULL): 0, or -ENOMEM. */
+static int nft__keep_str(struct nft *p, const char **s)
 {
-	const char *family = kjson__str(o, "family"), *table = kjson__str(o, "table");
-	const char *name = kjson__str(o, "name"), *hook = kjson__str(o, "hook");
-	const char *type = kjson__str(o, "type"), *key;
-	uint32_t t = nft__table_id(p, family, table);
-	struct nft_chain *c;
-	char buf[768];
+	if (!*s)
+		return 0;
+	*s = karena__strdup(&p->tmp, *s);
+	return *s ? 0 : -ENOMEM;
+}
+
+/* A "chain" item, as nft__chain() will ask of it. */
+static int nft__chain_read(struct nft *p, struct json_object *o)
+{
+	struct nft_citem *ci = KVEC_PUSH(&p->citems);
+	const char *hook = kjson__str(o, "hook"), *type = kjson__str(o, "type");
 	int64_t prio = 0;
 
-	if (t == KNONE || !name)
+	if (!ci)
+		return -ENOMEM;
+	ci->at = p->at;
+	ci->family = kjson__str(o, "family");
+	ci->table = kjson__str(o, "table");
+	ci->name = kjson__str(o, "name");
+	ci->hook = -1;
+	ci->base = hook;
+	if (type && !strcmp(type, "nat") && hook) {
+		kjson__int(o, "prio", INT32_MIN, INT32_MAX, &prio);
+		ci->prio = (int32_t)prio;
+		if (!strcmp(hook, "prerouting"))
+			ci->hook = KHOOK_PREROUTING;
+		else if (!strcmp(hook, "output"))
+			ci->hook = KHOOK_OUTPUT;
+	}
+	return nft__keep_str(p, &ci->family) ?: nft__keep_str(p, &ci->table) ?:
+		nft__keep_str(p, &ci->name);
+}
+
+static int nft__chain(struct nft *p, const struct nft_citem *ci)
+{
+	uint32_t t = nft__table_id(p, ci->family, ci->table);
+	struct nft_chain *c;
+	const char *key;
+	char buf[768];
+
+	if (t == KNONE || !ci->name)
 		return -EINVAL;
 	c = KVEC_PUSH(&p->chains);
-	key = karena__strdup(&p->tmp, nft__key(buf, sizeof(buf), family, table, name));
+	key = karena__strdup(&p->tmp, nft__key(buf, sizeof(buf), ci->family, ci->table, ci->name));
 	if (!c || !key || kstrmap__put(&p->chain_ids, key, p->chains.n - 1))
 		return -ENOMEM;
 	c->table = t;
-	c->name = name;
-	c->hook = -1;
-	if (type && !strcmp(type, "nat") && hook) {
-		kjson__int(o, "prio", INT32_MIN, INT32_MAX, &prio);
-		c->prio = (int32_t)prio;
-		if (!strcmp(hook, "prerouting"))
-			c->hook = KHOOK_PREROUTING;
-		else if (!strcmp(hook, "output"))
-			c->hook = KHOOK_OUTPUT;
-	}
-	if (hook && name[0] >= 'A' && name[0] <= 'Z')
+	c->name = ci->name;
+	c->hook = ci->hook;
+	c->prio = ci->prio;
+	if (ci->base && ci->name[0] >= 'A' && ci->name[0] <= 'Z')
 		p->tables.v[t].upper_base = true;
 	return 0;
 }
@@ -162,34 +224,6 @@ static bool nft__has_xt(struct json_object *expr)
 		if (json_object_object_get_ex(json_object_array_get_idx(expr, i), "xt", NULL))
 			return true;
 	return false;
-}
-
-static int nft__rule(struct nft *p, struct json_object *o)
-{
-	uint32_t t = nft__table_id(p, kjson__str(o, "family"), kjson__str(o, "table"));
-	struct json_object *expr = kjson__get(o, "expr", json_type_array), **nr;
-	struct nft_chain *c;
-	uint32_t id;
-
-	if (t == KNONE || !expr)
-		return -EINVAL;
-	id = nft__chain_id(p, &p->tables.v[t], kjson__str(o, "chain"));
-	if (id == KNONE)
-		return -EINVAL;
-	c = &p->chains.v[id];
-	if (c->nrules == c->cap) { /* doubling: a chain of many rules is no quadratic copy */
-		uint32_t ncap = c->cap ? c->cap * 2 : 8;
-
-		nr = ncap > c->cap ? realloc(c->rules, (size_t)ncap * sizeof(*nr)) : NULL;
-		if (!nr)
-			return -ENOMEM;
-		c->rules = nr;
-		c->cap = ncap;
-	}
-	c->rules[c->nrules++] = o;
-	if (nft__has_xt(expr))
-		p->tables.v[t].xt = true;
-	return 0;
 }
 
 /* The single member of a {"kind": {...}} list element. */
@@ -206,41 +240,6 @@ static const char *nft__elem(struct json_object *e, struct json_object **val)
 		return it.key;
 	}
 	return NULL;
-}
-
-/* Pass over the list: tables, then chains, then rules. */
-static int nft__collect(struct nft *p)
-{
-	static const char *const kinds[] = { "table", "chain", "rule" };
-	size_t n = json_object_array_length(p->list);
-
-	for (int k = 0; k < 3; k++) {
-		for (size_t i = 0; i < n; i++) {
-			struct json_object *val;
-			const char *kind = nft__elem(json_object_array_get_idx(p->list, i), &val);
-			int err;
-
-			if (!kind || strcmp(kind, kinds[k]))
-				continue;
-			err = k == 0 ? nft__table(p, val) : k == 1 ? nft__chain(p, val) :
-								      nft__rule(p, val);
-			if (err == -ENOMEM)
-				return err;
-			if (err) {
-				p->idx->skipped_rules++;
-				kindex__warn(p->idx,
-					     "%s: nftables[%zu]: %s not understood, ignored",
-					     p->idx->src_name, i, kind);
-			}
-		}
-	}
-	for (uint32_t i = 0; i < p->tables.n; i++) {
-		struct nft_table *t = &p->tables.v[i];
-
-		if (t->xt || (t->upper_base && t->kind == NFT_GENERIC))
-			t->kind = NFT_SKIP;
-	}
-	return 0;
 }
 
 static int nft__port(struct json_object *v, uint16_t *port)
@@ -503,7 +502,7 @@ static void nft__render_nat(const char *kind, struct json_object *v, char *buf, 
 		snprintf(buf + used, len - used, "%s ", kind);
 }
 
-static const char *nft__render(struct nft *p, struct json_object *rule)
+static const char *nft__render(struct karena *arena, struct json_object *rule)
 {
 	struct json_object *expr = kjson__get(rule, "expr", json_type_array);
 	size_t n = expr ? json_object_array_length(expr) : 0;
@@ -538,85 +537,7 @@ static const char *nft__render(struct nft *p, struct json_object *rule)
 	n = strlen(buf);
 	while (n && buf[n - 1] == ' ')
 		buf[--n] = '\0';
-	return karena__strdup(&p->idx->arena, buf);
-}
-
-static const char *nft__iname(struct nft *p, struct nft_chain *c)
-{
-	if (!c->iname)
-		c->iname = karena__strdup(&p->idx->arena, c->name);
-	return c->iname;
-}
-
-static void nft__mark(struct nft *p, uint32_t chain, int hook, const struct kreach *via,
-		      int depth)
-{
-	struct nft_chain *c = &p->chains.v[chain];
-	const struct nft_table *t = &p->tables.v[c->table];
-
-	if (c->reach[hook].reached || depth > NFT_MAX_DEPTH)
-		return;
-	c->reach[hook] = *via;
-	for (uint32_t i = 0; i < c->nrules; i++) {
-		struct nft_rinfo ri;
-		struct kreach next = *via;
-		uint32_t target;
-
-		nft__rinfo(c->rules[i], t->af, &ri);
-		target = nft__chain_id(p, t, ri.jump);
-		if (target == KNONE)
-			continue;
-		next.local_only |= ri.local_only;
-		nft__mark(p, target, hook, &next, depth + 1);
-	}
-}
-
-/* How each NAT prerouting/output base chain reaches the other chains. */
-static int nft__reach(struct nft *p)
-{
-	for (uint32_t b = 0; b < p->chains.n; b++) {
-		struct nft_chain *c = &p->chains.v[b];
-		const struct nft_table *t = &p->tables.v[c->table];
-
-		if (c->hook < 0 || t->kind == NFT_SKIP || !nft__iname(p, c))
-			continue;
-		c->reach[c->hook] = (struct kreach){ .reached = true, .prio = c->prio,
-						     .table = t->iname, .base = c->iname };
-		for (uint32_t i = 0; i < c->nrules; i++) {
-			struct nft_rinfo ri;
-			struct kreach via = c->reach[c->hook];
-			uint32_t target;
-
-			nft__rinfo(c->rules[i], t->af, &ri);
-			target = nft__chain_id(p, t, ri.jump);
-			if (target == KNONE || target == b)
-				continue;
-			via.local_only = ri.local_only;
-			via.pos = i;
-			via.text = nft__render(p, c->rules[i]);
-			if (!via.text)
-				return -ENOMEM;
-			nft__mark(p, target, c->hook, &via, 0);
-		}
-	}
-	return 0;
-}
-
-/* The reach of rule @i of chain @c: its chain's, narrowed by its matches. */
-static void nft__rule_reach(struct nft *p, const struct nft_chain *c, uint32_t i,
-			    const struct nft_rinfo *ri, const char *text, struct kreach *out)
-{
-	(void)p;
-	for (int h = 0; h < KHOOK_MAX; h++) {
-		out[h] = c->reach[h];
-		if (!out[h].reached)
-			continue;
-		out[h].local_only |= ri->local_only;
-		if (c->hook == h) {
-			out[h].pos = i;
-			out[h].text = text;
-		}
-	}
+	return karena__strdup(arena, buf);
 }
 
 /* Verdict targets of a rule: jump/goto and the chains of a vmap's set. */
@@ -654,6 +575,267 @@ static uint32_t nft__targets(struct json_object *rule, const char **out, uint32_
 	return k;
 }
 
+/* The rest of a "rule" item: what the passes ask of it, with @af its table's. */
+static int nft__rule_fill(struct nft *p, struct nft_ritem *ri, struct json_object *o, uint8_t af)
+{
+	struct json_object *expr = kjson__get(o, "expr", json_type_array);
+	const char *targets[64];
+	uint32_t n;
+
+	ri->expr = expr;
+	if (!expr)
+		return 0;
+	ri->xt = nft__has_xt(expr);
+	nft__rinfo(o, af, &ri->ri);
+	if (nft__keep_str(p, &ri->ri.jump) || nft__keep_str(p, &ri->ri.comment))
+		return -ENOMEM;
+	n = nft__targets(o, targets, 64);
+	ri->targets = p->targets.n;
+	for (uint32_t i = 0; i < n; i++) {
+		const char **t = KVEC_PUSH(&p->targets);
+
+		if (!t)
+			return -ENOMEM;
+		*t = karena__strdup(&p->tmp, targets[i]);
+		if (!*t)
+			return -ENOMEM;
+	}
+	ri->ntargets = n;
+	if (ri->ri.dnat || ri->ri.redirect || ri->ri.jump) {
+		ri->text = nft__render(&p->tmp, o);
+		if (!ri->text)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A "rule" item: read now if its table is known, else kept for nft__rule(). */
+static int nft__rule_read(struct nft *p, struct json_object *o)
+{
+	struct nft_ritem *ri = KVEC_PUSH(&p->rules);
+	uint32_t t;
+
+	if (!ri)
+		return -ENOMEM;
+	ri->at = p->at;
+	ri->family = kjson__str(o, "family");
+	ri->table = kjson__str(o, "table");
+	ri->chain = kjson__str(o, "chain");
+	if (nft__keep_str(p, &ri->family) || nft__keep_str(p, &ri->table) ||
+	    nft__keep_str(p, &ri->chain))
+		return -ENOMEM;
+	t = nft__table_id(p, ri->family, ri->table);
+	if (t == KNONE) {
+		ri->json = json_object_get(o);
+		return 0;
+	}
+	return nft__rule_fill(p, ri, o, p->tables.v[t].af);
+}
+
+/* Rule @r (an index into p->rules) added to its chain. */
+static int nft__rule(struct nft *p, uint32_t r)
+{
+	struct nft_ritem *ri = &p->rules.v[r];
+	uint32_t t = nft__table_id(p, ri->family, ri->table), id;
+	struct nft_chain *c;
+	int err = 0;
+
+	if (ri->json) { /* listed before its table */
+		if (t != KNONE)
+			err = nft__rule_fill(p, ri, ri->json, p->tables.v[t].af);
+		json_object_put(ri->json);
+		ri->json = NULL;
+		if (err)
+			return err;
+	}
+	if (t == KNONE || !ri->expr)
+		return -EINVAL;
+	id = nft__chain_id(p, &p->tables.v[t], ri->chain);
+	if (id == KNONE)
+		return -EINVAL;
+	c = &p->chains.v[id];
+	if (c->nrules == c->cap) { /* doubling: a chain of many rules is no quadratic copy */
+		uint32_t ncap = c->cap ? c->cap * 2 : 8;
+		uint32_t *nr = ncap > c->cap ? realloc(c->rules, (size_t)ncap * sizeof(*nr)) : NULL;
+
+		if (!nr)
+			return -ENOMEM;
+		c->rules = nr;
+		c->cap = ncap;
+	}
+	c->rules[c->nrules++] = r;
+	if (ri->xt)
+		p->tables.v[t].xt = true;
+	return 0;
+}
+
+/* The sets and maps of kube-proxy's nft__kube_sets() reads. */
+static bool nft__kube_set(const char *kind, const char *name)
+{
+	if (!name)
+		return false;
+	if (!strcmp(kind, "set"))
+		return !strcmp(name, "cluster-ips") || !strcmp(name, "nodeport-ips");
+	if (!strcmp(kind, "map"))
+		return !strcmp(name, "service-ips") || !strcmp(name, "service-nodeports");
+	return false;
+}
+
+static void nft__not_understood(struct nft *p, size_t at, const char *kind)
+{
+	p->idx->skipped_rules++;
+	kindex__warn(p->idx, "%s: nftables[%zu]: %s not understood, ignored", p->idx->src_name, at,
+		     kind);
+}
+
+/* One item of the list (kjson__each_in()'s callback). */
+static int nft__item(void *ctx, struct json_object *item)
+{
+	struct nft *p = ctx;
+	struct json_object *val, **keep;
+	const char *kind = nft__elem(item, &val);
+	int err = 0;
+
+	if (!kind) {
+	} else if (!strcmp(kind, "table")) {
+		err = nft__table(p, val);
+		if (err && err != -ENOMEM) {
+			nft__not_understood(p, p->at, kind);
+			err = 0;
+		}
+	} else if (!strcmp(kind, "chain")) {
+		err = nft__chain_read(p, val);
+	} else if (!strcmp(kind, "rule")) {
+		err = nft__rule_read(p, val);
+	} else if (nft__kube_set(kind, kjson__str(val, "name"))) {
+		keep = KVEC_PUSH(&p->sets);
+		if (!keep)
+			return -ENOMEM;
+		*keep = json_object_get(item);
+	}
+	p->at++;
+	return err;
+}
+
+/* After the list: its chains, then its rules, in the list's order (the
+ * tables were taken as they came). */
+static int nft__collect(struct nft *p)
+{
+	for (uint32_t i = 0; i < p->citems.n; i++) {
+		int err = nft__chain(p, &p->citems.v[i]);
+
+		if (err == -ENOMEM)
+			return err;
+		if (err)
+			nft__not_understood(p, p->citems.v[i].at, "chain");
+	}
+	for (uint32_t i = 0; i < p->rules.n; i++) {
+		int err = nft__rule(p, i);
+
+		if (err == -ENOMEM)
+			return err;
+		if (err)
+			nft__not_understood(p, p->rules.v[i].at, "rule");
+	}
+	for (uint32_t i = 0; i < p->tables.n; i++) {
+		struct nft_table *t = &p->tables.v[i];
+
+		if (t->xt || (t->upper_base && t->kind == NFT_GENERIC))
+			t->kind = NFT_SKIP;
+	}
+	return 0;
+}
+
+/* Rule @i of chain @c. */
+static struct nft_ritem *nft__crule(struct nft *p, const struct nft_chain *c, uint32_t i)
+{
+	return &p->rules.v[c->rules[i]];
+}
+
+/* The rule's text, in the index (copied there once). */
+static const char *nft__text(struct nft *p, struct nft_ritem *ri)
+{
+	if (!ri->itext && ri->text)
+		ri->itext = karena__strdup(&p->idx->arena, ri->text);
+	return ri->itext;
+}
+
+static const char *nft__iname(struct nft *p, struct nft_chain *c)
+{
+	if (!c->iname)
+		c->iname = karena__strdup(&p->idx->arena, c->name);
+	return c->iname;
+}
+
+static void nft__mark(struct nft *p, uint32_t chain, int hook, const struct kreach *via,
+		      int depth)
+{
+	struct nft_chain *c = &p->chains.v[chain];
+	const struct nft_table *t = &p->tables.v[c->table];
+
+	if (c->reach[hook].reached || depth > NFT_MAX_DEPTH)
+		return;
+	c->reach[hook] = *via;
+	for (uint32_t i = 0; i < c->nrules; i++) {
+		const struct nft_rinfo *ri = &nft__crule(p, c, i)->ri;
+		struct kreach next = *via;
+		uint32_t target;
+
+		target = nft__chain_id(p, t, ri->jump);
+		if (target == KNONE)
+			continue;
+		next.local_only |= ri->local_only;
+		nft__mark(p, target, hook, &next, depth + 1);
+	}
+}
+
+/* How each NAT prerouting/output base chain reaches the other chains. */
+static int nft__reach(struct nft *p)
+{
+	for (uint32_t b = 0; b < p->chains.n; b++) {
+		struct nft_chain *c = &p->chains.v[b];
+		const struct nft_table *t = &p->tables.v[c->table];
+
+		if (c->hook < 0 || t->kind == NFT_SKIP || !nft__iname(p, c))
+			continue;
+		c->reach[c->hook] = (struct kreach){ .reached = true, .prio = c->prio,
+						     .table = t->iname, .base = c->iname };
+		for (uint32_t i = 0; i < c->nrules; i++) {
+			struct nft_ritem *r = nft__crule(p, c, i);
+			struct kreach via = c->reach[c->hook];
+			uint32_t target;
+
+			target = nft__chain_id(p, t, r->ri.jump);
+			if (target == KNONE || target == b)
+				continue;
+			via.local_only = r->ri.local_only;
+			via.pos = i;
+			via.text = nft__text(p, r);
+			if (!via.text)
+				return -ENOMEM;
+			nft__mark(p, target, c->hook, &via, 0);
+		}
+	}
+	return 0;
+}
+
+/* The reach of rule @i of chain @c: its chain's, narrowed by its matches. */
+static void nft__rule_reach(struct nft *p, const struct nft_chain *c, uint32_t i,
+			    const struct nft_rinfo *ri, const char *text, struct kreach *out)
+{
+	(void)p;
+	for (int h = 0; h < KHOOK_MAX; h++) {
+		out[h] = c->reach[h];
+		if (!out[h].reached)
+			continue;
+		out[h].local_only |= ri->local_only;
+		if (c->hook == h) {
+			out[h].pos = i;
+			out[h].text = text;
+		}
+	}
+}
+
 static int nft__walk(struct nft *p, uint32_t svcport, uint32_t chain, int depth, uint32_t *found)
 {
 	struct nft_chain *c = &p->chains.v[chain];
@@ -664,20 +846,18 @@ static int nft__walk(struct nft *p, uint32_t svcport, uint32_t chain, int depth,
 		return 0;
 	c->gen = p->walks.walk;
 	for (uint32_t i = 0; i < c->nrules && !err; i++) {
-		const char *targets[64];
-		uint32_t n = nft__targets(c->rules[i], targets, 64);
-		struct nft_rinfo ri;
+		const struct nft_ritem *r = nft__crule(p, c, i);
+		const struct nft_rinfo *ri = &r->ri;
 
-		nft__rinfo(c->rules[i], t->af, &ri);
-		if (ri.dnat && !ri.bad && ri.to.family) {
-			uint16_t port = ri.to_lo ? ri.to_lo : p->idx->svcports.v[svcport].port;
+		if (ri->dnat && !ri->bad && ri->to.family) {
+			uint16_t port = ri->to_lo ? ri->to_lo : p->idx->svcports.v[svcport].port;
 
-			err = kindex__add_ep(p->idx, svcport, &ri.to, port, true, KO_NFT, NULL,
+			err = kindex__add_ep(p->idx, svcport, &ri->to, port, true, KO_NFT, NULL,
 					     NULL);
 			(*found)++;
 		}
-		for (uint32_t j = 0; j < n && !err; j++) {
-			uint32_t next = nft__chain_id(p, t, targets[j]);
+		for (uint32_t j = 0; j < r->ntargets && !err; j++) {
+			uint32_t next = nft__chain_id(p, t, p->targets.v[r->targets + j]);
 
 			if (next != KNONE)
 				err = nft__walk(p, svcport, next, depth + 1, found);
@@ -834,12 +1014,11 @@ static void nft__skip(struct nft *p, const char *what, const char *table, const 
 /* Elements of kube-proxy's sets (pass 0) and maps (pass 1) in table @t. */
 static int nft__kube_sets(struct nft *p, const struct nft_table *t, int pass)
 {
-	size_t n = json_object_array_length(p->list);
 	int err = 0;
 
-	for (size_t i = 0; i < n && err != -ENOMEM; i++) {
+	for (uint32_t i = 0; i < p->sets.n && err != -ENOMEM; i++) {
 		struct json_object *o = NULL, *elems;
-		const char *kind = nft__elem(json_object_array_get_idx(p->list, i), &o);
+		const char *kind = nft__elem(p->sets.v[i], &o);
 		const char *name = kjson__str(o, "name");
 		size_t m;
 
@@ -888,11 +1067,10 @@ static int nft__kube_hooks(struct nft *p, const struct nft_table *t)
 		if (&p->tables.v[c->table] != t || c->hook < 0)
 			continue;
 		for (uint32_t i = 0; i < c->nrules; i++) {
-			struct nft_rinfo ri;
+			struct nft_ritem *r = nft__crule(p, c, i);
 			struct kkube *k;
 
-			nft__rinfo(c->rules[i], t->af, &ri);
-			if (!ri.jump || strcmp(ri.jump, "services"))
+			if (!r->ri.jump || strcmp(r->ri.jump, "services"))
 				continue;
 			k = KVEC_PUSH(&p->idx->kubes);
 			if (!k)
@@ -900,7 +1078,7 @@ static int nft__kube_hooks(struct nft *p, const struct nft_table *t)
 			*k = (struct kkube){ .family = t->af, .hook = c->hook, .mode = KMODE_NFT,
 					     .origin = KO_NFT, .claims = claims, .prio = c->prio,
 					     .pos = i, .table = t->iname, .base = nft__iname(p, c),
-					     .text = nft__render(p, c->rules[i]) };
+					     .text = nft__text(p, r) };
 			break;
 		}
 	}
@@ -911,7 +1089,7 @@ static int nft__hostport(struct nft *p, const struct nft_table *t, struct nft_ch
 			 uint32_t i, const struct nft_rinfo *ri)
 {
 	struct khostport *hp;
-	const char *text = nft__render(p, c->rules[i]);
+	const char *text = nft__text(p, nft__crule(p, c, i));
 
 	if (!ri->proto || ri->nports != 1 || ri->port_lo[0] != ri->port_hi[0] || !ri->to.family ||
 	    ri->to_lo != ri->to_hi || (ri->has_dst && ri->dst_neg)) {
@@ -958,7 +1136,7 @@ static int nft__other1(struct nft *p, const struct nft_table *t, struct nft_chai
 	k->origin = KO_NFT;
 	k->table = t->iname;
 	k->chain = nft__iname(p, c);
-	k->text = nft__render(p, c->rules[i]);
+	k->text = nft__text(p, nft__crule(p, c, i));
 	if (!k->text)
 		return -ENOMEM;
 	nft__rule_reach(p, c, i, ri, k->text, k->reach);
@@ -997,17 +1175,16 @@ static int nft__nat_rules(struct nft *p)
 		if (t->kind == NFT_KUBE || t->kind == NFT_SKIP)
 			continue;
 		for (uint32_t i = 0; i < c->nrules && !err; i++) {
-			struct nft_rinfo ri;
+			const struct nft_rinfo *ri = &nft__crule(p, c, i)->ri;
 
-			nft__rinfo(c->rules[i], t->af, &ri);
-			if (!ri.dnat && !ri.redirect)
+			if (!ri->dnat && !ri->redirect)
 				continue;
-			if (ri.bad)
+			if (ri->bad)
 				nft__skip(p, "nat rule", t->name, c->name);
-			else if (t->kind == NFT_CNI && ri.dnat)
-				err = nft__hostport(p, t, c, i, &ri);
+			else if (t->kind == NFT_CNI && ri->dnat)
+				err = nft__hostport(p, t, c, i, ri);
 			else
-				err = nft__other(p, t, c, i, &ri);
+				err = nft__other(p, t, c, i, ri);
 		}
 	}
 	return err;
@@ -1017,8 +1194,16 @@ static void nft__free(struct nft *p)
 {
 	for (uint32_t i = 0; i < p->chains.n; i++)
 		free(p->chains.v[i].rules);
+	for (uint32_t i = 0; i < p->rules.n; i++)
+		json_object_put(p->rules.v[i].json);
+	for (uint32_t i = 0; i < p->sets.n; i++)
+		json_object_put(p->sets.v[i]);
 	free(p->chains.v);
 	free(p->tables.v);
+	free(p->citems.v);
+	free(p->rules.v);
+	free(p->targets.v);
+	free(p->sets.v);
 	free(p->walks.gen);
 	kstrmap__free(&p->table_ids);
 	kstrmap__free(&p->chain_ids);
@@ -1046,28 +1231,43 @@ static int nft__interpret(struct nft *p)
 	return err ? err : nft__nat_rules(p);
 }
 
+/* The document parsed whole: one kjson__each_in() left (json-c's extensions,
+ * or not an "nftables" array of objects). */
+static int nft__parse_whole(struct nft *p, const char *data, size_t len, char *errbuf,
+			    size_t errlen)
+{
+	struct json_object *root, *list;
+	int err = kjson__parse(p->idx, data, len, &root, errbuf, errlen);
+
+	if (err)
+		return err;
+	list = kjson__get(root, "nftables", json_type_array);
+	if (!list) {
+		snprintf(errbuf, errlen,
+			 "%s: not `nft -j list ruleset` output: no \"nftables\" array",
+			 p->idx->src_name);
+		err = -EINVAL;
+	}
+	for (size_t i = 0; list && i < json_object_array_length(list) && !err; i++)
+		err = nft__item(p, json_object_array_get_idx(list, i));
+	json_object_put(root);
+	return err;
+}
+
 int ruleset_nft__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
 		       size_t errlen)
 {
 	struct nft p = { .idx = idx };
-	struct json_object *root;
-	int err = kjson__parse(idx, data, len, &root, errbuf, errlen);
+	int err;
 
-	if (err)
-		return err;
-	p.list = kjson__get(root, "nftables", json_type_array);
-	if (!p.list) {
-		snprintf(errbuf, errlen,
-			 "%s: not `nft -j list ruleset` output: no \"nftables\" array",
-			 idx->src_name);
-		err = -EINVAL;
-		goto cleanup;
-	}
-	err = nft__interpret(&p);
-	if (err)
+	errbuf[0] = '\0';
+	err = kjson__each_in(idx, data, len, "nftables", nft__item, &p, errbuf, errlen);
+	if (err == KJSON_WHOLE)
+		err = nft__parse_whole(&p, data, len, errbuf, errlen);
+	if (!err)
+		err = nft__interpret(&p);
+	if (err && !errbuf[0])
 		snprintf(errbuf, errlen, "%s: %s", idx->src_name, strerror(-err));
-cleanup:
 	nft__free(&p);
-	json_object_put(root);
 	return err;
 }

@@ -5,6 +5,9 @@
  * ruleset, 3 ipset save, 4 local addresses; the rest is the document.  Every
  * input is parsed into a fresh index, then into one that already holds the
  * snapshot-free node-2 rules, and the index is then queried and audited.
+ * Differential for nft: its list is read item by item (kjson__each_in());
+ * the same input parsed whole must be taken with the same counts, or
+ * refused with the same error in the same words.
  * Seeds: tests/fuzz/corpus/ruleset (the fixtures of tests/fixtures/k8s,
  * each behind its kind byte).
  * Run: build/fuzz/fuzz_ruleset -max_total_time=30 tests/fuzz/corpus/ruleset
@@ -12,10 +15,36 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include "fuzz_k8s_common.h"
+#include "k8s_int.h"
 
 static const enum ksrc_kind kinds[] = {
 	KSRC_IPTABLES_SAVE, KSRC_IP6TABLES_SAVE, KSRC_NFT_JSON, KSRC_IPSET_SAVE, KSRC_LOCAL_ADDRS,
 };
+
+/* An nft document read item by item and whole: the same answer. */
+static void nft_both_ways(const char *doc, size_t len)
+{
+	struct kindex *a = kindex__new(), *b = kindex__new();
+	char ea[512] = "", eb[512] = "";
+	int ra, rb;
+
+	if (a && b) {
+		struct kindex_stats sa, sb;
+
+		ra = kindex__add_source(a, KSRC_NFT_JSON, "fuzz", doc, len, ea, sizeof(ea));
+		kjson__whole_only = true;
+		rb = kindex__add_source(b, KSRC_NFT_JSON, "fuzz", doc, len, eb, sizeof(eb));
+		kjson__whole_only = false;
+		if (ra != rb || strcmp(ea, eb))
+			abort();
+		kindex__stats(a, &sa);
+		kindex__stats(b, &sb);
+		if (!ra && memcmp(&sa, &sb, sizeof(sa)))
+			abort();
+	}
+	kindex__free(a);
+	kindex__free(b);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -24,6 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	if (kinds[data[0] % 5] == KSRC_NFT_JSON)
+		nft_both_ways((const char *)data + 1, size - 1);
 	idx = kindex__new();
 	if (!idx)
 		return 0;

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include "k8s_test.h"
 #include "k8s_int.h"
+#include "nft_gen.h"
 
 struct warns {
 	int n;
@@ -327,21 +328,33 @@ static void test_rollback(void **state)
 	kindex__free(idx);
 }
 
-/* @file parsed item by item and parsed whole: the same index, or the same
- * error. */
+/* kindex_warn_fn: the warnings one after the other, one per line. */
+static void collect_warn(void *ctx, const char *msg)
+{
+	char *buf = ctx;
+	size_t used = strlen(buf);
+
+	snprintf(buf + used, 4096 - used, "%s\n", msg);
+}
+
+/* @text parsed item by item and parsed whole: the same index and warnings,
+ * or the same error. */
 static void expect_same_both_ways(enum ksrc_kind kind, const char *name, const char *text)
 {
 	struct kindex *a = kindex__new(), *b = kindex__new();
 	struct kindex_stats sa, sb;
-	char ea[512] = "", eb[512] = "";
+	char ea[512] = "", eb[512] = "", wa[4096] = "", wb[4096] = "";
 	int ra, rb;
 
+	kindex__set_warn(a, collect_warn, wa);
+	kindex__set_warn(b, collect_warn, wb);
 	ra = kt_add_str(a, kind, name, text, ea, sizeof(ea));
 	kjson__whole_only = true;
 	rb = kt_add_str(b, kind, name, text, eb, sizeof(eb));
 	kjson__whole_only = false;
 	assert_int_equal(ra, rb);
 	assert_string_equal(ea, eb);
+	assert_string_equal(wa, wb);
 	kindex__stats(a, &sa);
 	kindex__stats(b, &sb);
 	assert_memory_equal(&sa, &sb, sizeof(sa));
@@ -390,10 +403,12 @@ static void test_snapshot_items(void **state)
 	kindex__free(idx);
 }
 
-/* Parse @doc (@pods pods) in a child under RLIMIT_DATA of @limit bytes,
- * item by item or (@whole) whole: its exit status, 0 when it took every pod,
- * 4 when the parse failed, 1-3 when the test could not run it. */
-static int parse_limited(const char *doc, size_t len, size_t pods, rlim_t limit, bool whole)
+/* Parse @doc, a @kind source of @want pods (a snapshot) or endpoints (nft),
+ * in a child under RLIMIT_DATA of @limit bytes, item by item or (@whole)
+ * whole: its exit status, 0 when it took all of them, 4 when the parse
+ * failed, 1-3 when the test could not run it. */
+static int parse_limited(enum ksrc_kind kind, const char *doc, size_t len, size_t want,
+			 rlim_t limit, bool whole)
 {
 	int status;
 	pid_t pid = fork();
@@ -411,10 +426,10 @@ static int parse_limited(const char *doc, size_t len, size_t pods, rlim_t limit,
 		if (setrlimit(RLIMIT_DATA, &rl))
 			_exit(2);
 		kjson__whole_only = whole;
-		if (kindex__add_source(idx, KSRC_SNAPSHOT, "big", doc, len, err, sizeof(err)))
+		if (kindex__add_source(idx, kind, "big", doc, len, err, sizeof(err)))
 			_exit(4);
 		kindex__stats(idx, &st);
-		_exit(st.pods == pods ? 0 : 3);
+		_exit((kind == KSRC_SNAPSHOT ? st.pods : st.endpoints) == want ? 0 : 3);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -450,9 +465,76 @@ static void test_snapshot_memory(void **state)
 		pods++;
 	}
 	len += (size_t)snprintf(doc + len, cap - len, "],\"kind\":\"List\"}");
-	assert_int_equal(parse_limited(doc, len, pods, limit, false), 0);
-	assert_int_equal(parse_limited(doc, len, pods, limit, true), 4);
+	assert_int_equal(parse_limited(KSRC_SNAPSHOT, doc, len, pods, limit, false), 0);
+	assert_int_equal(parse_limited(KSRC_SNAPSHOT, doc, len, pods, limit, true), 4);
 	free(doc);
+}
+
+#define NFT_T(name) "{\"table\": {\"family\": \"inet\", \"name\": \"" name "\"}}"
+#define NFT_C "{\"chain\": {\"family\": \"inet\", \"table\": \"p\", \"name\": \"pre\"," \
+	      " \"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -150}}"
+#define NFT_R(port) "{\"rule\": {\"family\": \"inet\", \"table\": \"p\", \"chain\": \"pre\"," \
+		    " \"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": " \
+		    "{\"protocol\": \"tcp\", \"field\": \"dport\"}}, \"right\": " port "}}," \
+		    " {\"dnat\": {\"family\": \"ip\", \"addr\": \"10.0.0.9\"}}]}}"
+
+/*
+ * `nft -j` is read item by item too (kjson__each_in()), with the whole
+ * parse's answers: its index, warnings and errors.  A rule or chain listed
+ * before its table is read as one listed after it.
+ */
+static void test_nft_items(void **state)
+{
+	static const char *const docs[] = {
+		"{\"nftables\": [" NFT_T("p") ", " NFT_C ", " NFT_R("80") "]}",
+		"{\"nftables\": [" NFT_R("80") ", " NFT_C ", " NFT_T("p") "]}",
+		"{\"nftables\": [" NFT_T("p") ", " NFT_T("p") ", {\"rule\": {}}, " NFT_C "," NFT_R(
+			"\"x\"") "]}",
+		"{\"nftables\": [" NFT_T("p") ", " NFT_C ",\n " NFT_R("tru") "]}",
+		"{\"nftables\": [" NFT_T("p") ", /* c */ " NFT_C "]}",
+		"{\"nftables\": [7, " NFT_T("p") "]}",
+		"{\"nftables\": [" NFT_T("p") "], \"nftables\": []}",
+		"{\"nftables\": [" NFT_T("p") "]} x",
+		"{\"nftables\": {}}",
+		"{\"x\": 1, \"nftables\": []}",
+		"{\"nftables\": [" NFT_T("p") ",]}",
+	};
+	static const char *const in_order = docs[0], *const reversed = docs[1];
+	struct kindex *a = kindex__new(), *b = kindex__new();
+	struct kindex_stats sa, sb;
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+		expect_same_both_ways(KSRC_NFT_JSON, "n", docs[i]);
+	assert_int_equal(kt_add_str(a, KSRC_NFT_JSON, "n", in_order, err, sizeof(err)), 0);
+	assert_int_equal(kt_add_str(b, KSRC_NFT_JSON, "n", reversed, err, sizeof(err)), 0);
+	kindex__stats(a, &sa);
+	kindex__stats(b, &sb);
+	assert_int_equal(sa.rules, 1);
+	assert_memory_equal(&sa, &sb, sizeof(sa));
+	assert_string_equal(b->rules.v[0].text, "tcp dport 80 dnat to 10.0.0.9");
+	assert_int_equal(b->rules.v[0].reach[KHOOK_PREROUTING].prio, -150);
+	assert_int_equal(kt_add_str(a, KSRC_NFT_JSON, "n", docs[3], err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "n:2:"));
+	kindex__free(a);
+	kindex__free(b);
+}
+
+/* The nft answer of a node of 2,000 Services of 4 endpoints (8 MB), read
+ * under RLIMIT_DATA of twice the document plus 64 MiB: item by item it fits,
+ * whole it does not (json-c's tree is twenty times the document). */
+static void test_nft_memory(void **state)
+{
+	struct nftgen_buf doc = { 0 };
+	rlim_t limit;
+
+	(void)state;
+	nftgen_kube_proxy(&doc, 2000, 4);
+	limit = 2 * (rlim_t)doc.len + (64u << 20);
+	assert_int_equal(parse_limited(KSRC_NFT_JSON, doc.p, doc.len, 8000, limit, false), 0);
+	assert_int_equal(parse_limited(KSRC_NFT_JSON, doc.p, doc.len, 8000, limit, true), 4);
+	free(doc.p);
 }
 
 /* ICMP and other port-less protocols: addresses only. */
@@ -479,6 +561,8 @@ int main(void)
 		cmocka_unit_test(test_missing_fields),
 		cmocka_unit_test(test_snapshot_items),
 		cmocka_unit_test(test_snapshot_memory),
+		cmocka_unit_test(test_nft_items),
+		cmocka_unit_test(test_nft_memory),
 		cmocka_unit_test(test_snapshot_limits),
 		cmocka_unit_test(test_garbage_rules),
 		cmocka_unit_test(test_nft_garbage),

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * What `nft -j list table ip kube-proxy` prints on a node of @nsvc Services
+ * of @nep endpoints each (kube-proxy's nftables mode): the layout and names
+ * of tests/fixtures/k8s/nft-kube-proxy.json, the service-ips verdict map, a
+ * service-... chain per Service (a numgen vmap over its endpoints) and an
+ * endpoint-... chain per endpoint (masquerade mark, dnat).  5,000 x 4 is
+ * about 21 MB.  For tests/bench/bench_nftjson.c and test_k8s_bad's memory
+ * check.
+ */
+#ifndef NATWHO_NFT_GEN_H
+#define NATWHO_NFT_GEN_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct nftgen_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static void nftgen_printf(struct nftgen_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void nftgen_printf(struct nftgen_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < b->cap - b->len)
+			break;
+		b->cap = b->cap ? b->cap * 2 : 1 << 20;
+		b->p = realloc(b->p, b->cap);
+		if (!b->p) {
+			perror("realloc");
+			abort();
+		}
+	}
+	b->len += (size_t)n;
+}
+
+#define T "\"family\": \"ip\", \"table\": \"kube-proxy\""
+
+/* kube-proxy's names: service-HASH-ns/name/tcp/port, endpoint-HASH-...__ip/port */
+static void svc_chain(char *s, size_t n, unsigned i)
+{
+	snprintf(s, n, "service-%08X-ns-%u/svc-%u/tcp/http", i * 2654435761u, i % 100, i);
+}
+
+static void ep_ip(char *s, size_t n, unsigned i, unsigned e)
+{
+	unsigned k = i * 8 + e;
+
+	snprintf(s, n, "10.%u.%u.%u", 128 + (k >> 16) % 64, (k >> 8) & 255, k & 255);
+}
+
+static void ep_chain(char *s, size_t n, unsigned i, unsigned e)
+{
+	char ip[32];
+
+	ep_ip(ip, sizeof(ip), i, e);
+	snprintf(s, n, "endpoint-%08X-ns-%u/svc-%u/tcp/http__%s/8080", (i * 8 + e) * 40503u,
+		 i % 100, i, ip);
+}
+
+static void nftgen_kube_proxy(struct nftgen_buf *b, unsigned nsvc, unsigned nep)
+{
+	char c[160], ip[32];
+	unsigned h = 100;
+
+	nftgen_printf(b, "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", \"release_name\": "
+		      "\"Lester Gooch #5\", \"json_schema_version\": 1}}, "
+		      "{\"table\": {\"family\": \"ip\", \"name\": \"kube-proxy\", \"handle\": 3}}");
+	nftgen_printf(b, ", {\"set\": {" T ", \"name\": \"cluster-ips\", \"type\": \"ipv4_addr\", "
+		      "\"handle\": 1, \"comment\": \"Active ClusterIPs\", \"elem\": [");
+	for (unsigned i = 0; i < nsvc; i++)
+		nftgen_printf(b, "%s\"10.96.%u.%u\"", i ? ", " : "", i / 250, i % 250 + 1);
+	nftgen_printf(b, "]}}, {\"set\": {" T ", \"name\": \"nodeport-ips\", \"type\": \"ipv4_addr\", "
+		      "\"handle\": 2, \"elem\": [\"192.168.56.12\"]}}");
+	nftgen_printf(b, ", {\"map\": {" T ", \"name\": \"service-ips\", \"type\": [\"ipv4_addr\", "
+		      "\"inet_proto\", \"inet_service\"], \"handle\": 3, \"map\": \"verdict\", "
+		      "\"elem\": [");
+	for (unsigned i = 0; i < nsvc; i++) {
+		svc_chain(c, sizeof(c), i);
+		nftgen_printf(b, "%s[{\"concat\": [\"10.96.%u.%u\", \"tcp\", 80]}, {\"goto\": "
+			      "{\"target\": \"%s\"}}]",
+			   i ? ", " : "", i / 250, i % 250 + 1, c);
+	}
+	nftgen_printf(b, "]}}, {\"map\": {" T ", \"name\": \"no-endpoint-services\", \"type\": "
+		      "[\"ipv4_addr\", \"inet_proto\", \"inet_service\"], \"handle\": 4, "
+		      "\"map\": \"verdict\"}}");
+	nftgen_printf(b, ", {\"chain\": {" T ", \"name\": \"mark-for-masquerade\", \"handle\": 5}}"
+		      ", {\"chain\": {" T ", \"name\": \"nat-prerouting\", \"handle\": 6, "
+		      "\"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -100, "
+		      "\"policy\": \"accept\"}}"
+		      ", {\"chain\": {" T ", \"name\": \"nat-output\", \"handle\": 7, "
+		      "\"type\": \"nat\", \"hook\": \"output\", \"prio\": -100, "
+		      "\"policy\": \"accept\"}}"
+		      ", {\"chain\": {" T ", \"name\": \"services\", \"handle\": 8}}");
+	for (unsigned i = 0; i < nsvc; i++) {
+		for (unsigned e = 0; e < nep; e++) {
+			ep_chain(c, sizeof(c), i, e);
+			nftgen_printf(b, ", {\"chain\": {" T ", \"name\": \"%s\", \"handle\": %u}}", c,
+				   h++);
+		}
+		svc_chain(c, sizeof(c), i);
+		nftgen_printf(b, ", {\"chain\": {" T ", \"name\": \"%s\", \"handle\": %u}}", c, h++);
+	}
+	nftgen_printf(b, ", {\"rule\": {" T ", \"chain\": \"mark-for-masquerade\", \"handle\": %u, "
+		      "\"expr\": [{\"mangle\": {\"key\": {\"meta\": {\"key\": \"mark\"}}, "
+		      "\"value\": {\"|\": [{\"meta\": {\"key\": \"mark\"}}, 16384]}}}]}}",
+		   h++);
+	nftgen_printf(b, ", {\"rule\": {" T ", \"chain\": \"nat-prerouting\", \"handle\": %u, "
+		      "\"expr\": [{\"jump\": {\"target\": \"services\"}}]}}"
+		      ", {\"rule\": {" T ", \"chain\": \"nat-output\", \"handle\": %u, "
+		      "\"expr\": [{\"jump\": {\"target\": \"services\"}}]}}",
+		   h, h + 1);
+	h += 2;
+	for (unsigned i = 0; i < nsvc; i++) {
+		for (unsigned e = 0; e < nep; e++) {
+			ep_chain(c, sizeof(c), i, e);
+			ep_ip(ip, sizeof(ip), i, e);
+			nftgen_printf(b,
+				   ", {\"rule\": {" T ", \"chain\": \"%s\", \"handle\": %u, \"expr\": "
+				   "[{\"match\": {\"op\": \"==\", \"left\": {\"payload\": "
+				   "{\"protocol\": \"ip\", \"field\": \"saddr\"}}, \"right\": \"%s\"}}, "
+				   "{\"jump\": {\"target\": \"mark-for-masquerade\"}}]}}"
+				   ", {\"rule\": {" T ", \"chain\": \"%s\", \"handle\": %u, \"expr\": "
+				   "[{\"match\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": "
+				   "\"l4proto\"}}, \"right\": \"tcp\"}}, {\"dnat\": {\"addr\": \"%s\", "
+				   "\"port\": 8080}}]}}",
+				   c, h, ip, c, h + 1, ip);
+			h += 2;
+		}
+		svc_chain(c, sizeof(c), i);
+		nftgen_printf(b,
+			   ", {\"rule\": {" T ", \"chain\": \"%s\", \"handle\": %u, \"expr\": "
+			   "[{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
+			   "\"ip\", \"field\": \"daddr\"}}, \"right\": \"10.96.%u.%u\"}}, "
+			   "{\"match\": {\"op\": \"!=\", \"left\": {\"payload\": {\"protocol\": "
+			   "\"ip\", \"field\": \"saddr\"}}, \"right\": {\"prefix\": {\"addr\": "
+			   "\"10.128.0.0\", \"len\": 10}}}}, {\"jump\": {\"target\": "
+			   "\"mark-for-masquerade\"}}]}}",
+			   c, h++, i / 250, i % 250 + 1);
+		nftgen_printf(b,
+			   ", {\"rule\": {" T ", \"chain\": \"%s\", \"handle\": %u, \"expr\": "
+			   "[{\"vmap\": {\"key\": {\"numgen\": {\"mode\": \"random\", \"mod\": %u, "
+			   "\"offset\": 0}}, \"data\": {\"set\": [",
+			   c, h++, nep);
+		for (unsigned e = 0; e < nep; e++) {
+			ep_chain(c, sizeof(c), i, e);
+			nftgen_printf(b, "%s[%u, {\"goto\": {\"target\": \"%s\"}}]", e ? ", " : "", e, c);
+		}
+		nftgen_printf(b, "]}}}]}}");
+	}
+	nftgen_printf(b, ", {\"rule\": {" T ", \"chain\": \"services\", \"handle\": %u, \"expr\": "
+		      "[{\"vmap\": {\"key\": {\"concat\": [{\"payload\": {\"protocol\": \"ip\", "
+		      "\"field\": \"daddr\"}}, {\"meta\": {\"key\": \"l4proto\"}}, {\"payload\": "
+		      "{\"protocol\": \"th\", \"field\": \"dport\"}}]}, \"data\": "
+		      "\"@service-ips\"}}]}}]}\n",
+		   h);
+}
+
+#endif /* NATWHO_NFT_GEN_H */
