@@ -178,16 +178,18 @@ $(OUTPUT)/bench/bench_%: tests/bench/bench_%.c $(PURE_OBJS)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(PURE_OBJS) $(LDLIBS) -o $@
 
 # Issue 7's benchmarks, as root, about 25 minutes; not part of `make check`:
-# the index and capture-file micro benchmarks, the connection storm
+# the index, capture-file and nft-reading micro benchmarks, the connection storm
 # (tests/bench/storm.sh: $(OUTPUT)/bench/results.md, with natwho joining and
 # leaving one long storm for the 2% verdict: onoff.sh), the fentry/kprobe
 # program code timed natively by proxy (confirm-proxy.sh: confirm-proxy.md)
 # and the backends themselves in a QEMU guest (qemu-backends.sh:
 # qemu-backends.md; 77 = unsupported here is not a failure for either) and
 # the recorder (record.sh).
-bench: natwho $(TOOL_BINS) $(OUTPUT)/bench/bench_kindex $(OUTPUT)/bench/bench_capfile
+bench: natwho $(TOOL_BINS) $(OUTPUT)/bench/bench_kindex $(OUTPUT)/bench/bench_capfile \
+	$(OUTPUT)/bench/bench_nftjson
 	$(Q)$(OUTPUT)/bench/bench_kindex
 	$(Q)$(OUTPUT)/bench/bench_capfile
+	$(Q)$(OUTPUT)/bench/bench_nftjson
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/storm.sh
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/confirm-proxy.sh || [ $$? -eq 77 ]
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/qemu-backends.sh || [ $$? -eq 77 ]

@@ -103,7 +103,9 @@ int kjson__parse(struct kindex *idx, const char *data, size_t len, struct json_o
 /*
  * A List read item by item.  kubectl's snapshot of a big cluster is hundreds
  * of MB (20,000 pods: 177 MB), and json-c's tree of a whole document five to
- * six times that; each item's tree alone is a few KB.
+ * six times that; each item's tree alone is a few KB.  The same for `nft -j`'s
+ * {"nftables": [...]} (kjson__each_in()): kube-proxy's table for 5,000
+ * Services is 21 MB, its tree twenty times that.
  *
  * First the whole document is scanned for its shape: an object whose members
  * are "kind" (a string), "items" (an array of objects) and others, with only

@@ -3,16 +3,19 @@
  * The memory and time natwho takes to read kube-proxy's nftables mode on a
  * big node: synthesise what `nft -j list table ip kube-proxy` prints for
  * NSVC Services of NEP endpoints each (default 5,000 x 4: about 21 MB;
- * tests/unit/nft_gen.h), then read it
- * into an index, item by item as natwho does and parsed whole (json-c's tree
- * of the document, kjson__whole_only: the baseline), alternately, RUNS times
- * each, each read in a child of its own.  Per read: the child's peak
- * resident memory over what it had before (VmHWM; the document itself is
- * the parent's, already resident), and its CPU time.  Prints the medians,
- * the ratio of item by item to whole, and exits 1 if the two reads did not
- * build the same index.  Not a timed test: `make bench` runs it.
+ * tests/unit/nft_gen.h), then read it into an index, item by item as natwho
+ * does and parsed whole (json-c's tree of the document, kjson__whole_only:
+ * the baseline), alternately, RUNS times each, each read in a child of its
+ * own.  Per read: the child's peak resident memory over what it had before
+ * (VmHWM; the document itself is the parent's, already resident), and its
+ * CPU time.  Prints the medians, the ratio of item by item to whole, and
+ * exits 1 if the two reads did not build the same index.  Not a timed test:
+ * `make bench` runs it.
  *
  * Run: build/bench/bench_nftjson [NSVC [NEP [RUNS]]]
+ *      build/bench/bench_nftjson --json [NSVC [NEP]]: the document alone, on
+ *      stdout, chains before the maps that name them, as `nft -j -f`
+ *      loads it (into a throwaway namespace)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,20 +111,24 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	unsigned nsvc = argc > 1 ? (unsigned)atoi(argv[1]) : 5000;
-	unsigned nep = argc > 2 ? (unsigned)atoi(argv[2]) : 4;
-	int runs = argc > 3 ? atoi(argv[3]) : 5;
+	bool json = argc > 1 && !strcmp(argv[1], "--json");
+	int a = json ? 2 : 1;
+	unsigned nsvc = argc > a ? (unsigned)atoi(argv[a]) : 5000;
+	unsigned nep = argc > a + 1 ? (unsigned)atoi(argv[a + 1]) : 4;
+	int runs = !json && argc > a + 2 ? atoi(argv[a + 2]) : 5;
 	long peak[2][RUNS_MAX];
 	double cpu[2][RUNS_MAX];
 	struct kindex_stats st[2];
 	struct nftgen_buf doc = { 0 };
 
 	if (nsvc < 1 || nsvc > 60000 || nep < 1 || nep > 8 || runs < 1 || runs > RUNS_MAX) {
-		fprintf(stderr, "usage: bench_nftjson [NSVC (1-60000) [NEP (1-8) [RUNS (1-%d)]]]\n",
+		fprintf(stderr, "usage: bench_nftjson [--json] [NSVC (1-60000) [NEP (1-8) [RUNS (1-%d)]]]\n",
 			RUNS_MAX);
 		return 2;
 	}
-	nftgen_kube_proxy(&doc, nsvc, nep);
+	nftgen_kube_proxy(&doc, nsvc, nep, json);
+	if (json)
+		return fwrite(doc.p, 1, doc.len, stdout) == doc.len ? 0 : 1;
 	for (int r = 0; r < runs; r++) {
 		for (int w = 0; w < 2; w++) {
 			int mode = (r & 1) ? 1 - w : w; /* alternate which goes first */

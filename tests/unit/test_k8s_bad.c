@@ -530,7 +530,7 @@ static void test_nft_memory(void **state)
 	rlim_t limit;
 
 	(void)state;
-	nftgen_kube_proxy(&doc, 2000, 4);
+	nftgen_kube_proxy(&doc, 2000, 4, false);
 	limit = 2 * (rlim_t)doc.len + (64u << 20);
 	assert_int_equal(parse_limited(KSRC_NFT_JSON, doc.p, doc.len, 8000, limit, false), 0);
 	assert_int_equal(parse_limited(KSRC_NFT_JSON, doc.p, doc.len, 8000, limit, true), 4);
