@@ -230,12 +230,24 @@ static bool kj_is(const char *d, const struct kj_span *k, const char *name)
 static struct json_object *kj_parse(struct json_tokener *tok, const char *d,
 				    const struct kj_span *v)
 {
+	size_t n = v->end - v->start;
 	struct json_object *o;
+	char prim[64];
 
 	json_tokener_reset(tok);
-	o = json_tokener_parse_ex(tok, d + v->start, (int)(v->end - v->start));
+	o = json_tokener_parse_ex(tok, d + v->start, (int)n);
+	if (!o && json_tokener_get_error(tok) == json_tokener_continue && n < sizeof(prim) &&
+	    kj_prim_byte((unsigned char)d[v->start])) {
+		/* a number or literal: json-c waits for the byte after it */
+		memcpy(prim, d + v->start, n);
+		prim[n] = ' ';
+		json_tokener_reset(tok);
+		o = json_tokener_parse_ex(tok, prim, (int)n + 1);
+		if (o && json_tokener_get_parse_end(tok) > n)
+			n++; /* it took the space too */
+	}
 	if (json_tokener_get_error(tok) == json_tokener_success && o &&
-	    json_tokener_get_parse_end(tok) == v->end - v->start)
+	    json_tokener_get_parse_end(tok) == n)
 		return o;
 	json_object_put(o);
 	return NULL;
@@ -365,7 +377,11 @@ static int kj_read_items(struct kindex *idx, const char *d, size_t len, const st
 		if (o) {
 			err = fn(ctx, o);
 			json_object_put(o);
-		} else if (jerr != json_tokener_success && jerr != json_tokener_continue) {
+		} else if (jerr == json_tokener_success) {
+			/* a whole object taken without one: json-c could not
+			 * allocate it */
+			err = -ENOMEM;
+		} else if (jerr != json_tokener_continue) {
 			/* the whole parse's words: it would have read the same
 			 * bytes up to here */
 			err = kjson__refuse(idx, d, jerr, v.start + json_tokener_get_parse_end(tok),

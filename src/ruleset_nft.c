@@ -96,6 +96,7 @@ struct nft {
 	size_t at; /* items read */
 	KVEC(struct nft_table) tables;
 	KVEC(struct nft_chain) chains;
+	KVEC(size_t) bad_tables; /* places of the "table" items not taken */
 	KVEC(struct nft_citem) citems;
 	KVEC(struct nft_ritem) rules;
 	KVEC(const char *) targets;
@@ -699,8 +700,12 @@ static int nft__item(void *ctx, struct json_object *item)
 	if (!kind) {
 	} else if (!strcmp(kind, "table")) {
 		err = nft__table(p, val);
-		if (err && err != -ENOMEM) {
-			nft__not_understood(p, p->at, kind);
+		if (err && err != -ENOMEM) { /* said once the list is read whole */
+			size_t *at = KVEC_PUSH(&p->bad_tables);
+
+			if (!at)
+				return -ENOMEM;
+			*at = p->at;
 			err = 0;
 		}
 	} else if (!strcmp(kind, "chain")) {
@@ -718,9 +723,12 @@ static int nft__item(void *ctx, struct json_object *item)
 }
 
 /* After the list: its chains, then its rules, in the list's order (the
- * tables were taken as they came). */
+ * tables were taken as they came); what was not understood is said in that
+ * order too, tables first, and only of a list read to its end. */
 static int nft__collect(struct nft *p)
 {
+	for (uint32_t i = 0; i < p->bad_tables.n; i++)
+		nft__not_understood(p, p->bad_tables.v[i], "table");
 	for (uint32_t i = 0; i < p->citems.n; i++) {
 		int err = nft__chain(p, &p->citems.v[i]);
 
@@ -1200,6 +1208,7 @@ static void nft__free(struct nft *p)
 		json_object_put(p->sets.v[i]);
 	free(p->chains.v);
 	free(p->tables.v);
+	free(p->bad_tables.v);
 	free(p->citems.v);
 	free(p->rules.v);
 	free(p->targets.v);

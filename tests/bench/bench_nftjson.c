@@ -5,12 +5,14 @@
  * NSVC Services of NEP endpoints each (default 5,000 x 4: about 21 MB;
  * tests/unit/nft_gen.h), then read it into an index, item by item as natwho
  * does and parsed whole (json-c's tree of the document, kjson__whole_only:
- * the baseline), alternately, RUNS times each, each read in a child of its
- * own.  Per read: the child's peak resident memory over what it had before
- * (VmHWM; the document itself is the parent's, already resident), and its
- * CPU time.  Prints the medians, the ratio of item by item to whole, and
- * exits 1 if the two reads did not build the same index.  Not a timed test:
- * `make bench` runs it.
+ * the baseline, how natwho read every nft answer before 2026-11-28; that
+ * code took 502 MB and 1.15 s here), alternately, RUNS times each, each read
+ * in a child of its own.  Per read: the child's peak resident memory over
+ * what it had before (VmHWM; the document itself is the parent's, already
+ * resident), and its CPU time.  Prints the medians, the ratio of item by
+ * item to whole, and exits 1 if the two reads' indexes differ in their
+ * counts (kindex_stats) or miss an endpoint.  Not a timed test: `make bench`
+ * runs it.
  *
  * Run: build/bench/bench_nftjson [NSVC [NEP [RUNS]]]
  *      build/bench/bench_nftjson --json [NSVC [NEP]]: the document alone, on

@@ -328,6 +328,14 @@ static void test_rollback(void **state)
 	kindex__free(idx);
 }
 
+/* kjson__each_in()'s callback: count the items. */
+static int count_item(void *ctx, struct json_object *item)
+{
+	(void)item;
+	++*(int *)ctx;
+	return 0;
+}
+
 /* kindex_warn_fn: the warnings one after the other, one per line. */
 static void collect_warn(void *ctx, const char *msg)
 {
@@ -491,22 +499,46 @@ static void test_nft_items(void **state)
 		"{\"nftables\": [" NFT_T("p") ", " NFT_T("p") ", {\"rule\": {}}, " NFT_C "," NFT_R(
 			"\"x\"") "]}",
 		"{\"nftables\": [" NFT_T("p") ", " NFT_C ",\n " NFT_R("tru") "]}",
+		"{\"nftables\": [" NFT_T("p") ", " NFT_T("p") ", " NFT_C ", " NFT_R("tru") "]}",
 		"{\"nftables\": [" NFT_T("p") ", /* c */ " NFT_C "]}",
 		"{\"nftables\": [7, " NFT_T("p") "]}",
 		"{\"nftables\": [" NFT_T("p") "], \"nftables\": []}",
 		"{\"nftables\": [" NFT_T("p") "]} x",
 		"{\"nftables\": {}}",
-		"{\"x\": 1, \"nftables\": []}",
+		"{\"x\": 1, \"y\": true, \"z\": [null], \"nftables\": [" NFT_T("p") "]}",
+		"{\"x\": 1e400, \"nftables\": []}",
+		"{\"x\": tru, \"nftables\": []}",
 		"{\"nftables\": [" NFT_T("p") ",]}",
 	};
+	/* which of them are read item by item (else parsed whole) */
+	static const bool items[] = { 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0 };
 	static const char *const in_order = docs[0], *const reversed = docs[1];
-	struct kindex *a = kindex__new(), *b = kindex__new();
+	struct kindex *a = kindex__new(), *b = kindex__new(), *w = kindex__new();
 	struct kindex_stats sa, sb;
-	char err[512];
+	char err[512], warns[4096] = "";
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+	_Static_assert(sizeof(items) / sizeof(items[0]) == sizeof(docs) / sizeof(docs[0]),
+		       "one items[] per doc");
+	a->src_name = "n";
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		int n = 0, r = kjson__each_in(a, docs[i], strlen(docs[i]), "nftables", count_item,
+					      &n, err, sizeof(err));
+
+		assert_int_equal(r == KJSON_WHOLE, !items[i]);
 		expect_same_both_ways(KSRC_NFT_JSON, "n", docs[i]);
+	}
+	/* what was not understood, by its place in the list, in the list's
+	 * order; nothing of a list refused after (docs[4]: no warning) */
+	kindex__set_warn(w, collect_warn, warns);
+	assert_int_equal(kt_add_str(w, KSRC_NFT_JSON, "n", docs[2], err, sizeof(err)), 0);
+	assert_string_equal(warns, "n: nftables[1]: table not understood, ignored\n"
+				   "n: nftables[2]: rule not understood, ignored\n"
+				   "n: nat rule in table p pre not understood, ignored\n");
+	warns[0] = '\0';
+	assert_int_equal(kt_add_str(w, KSRC_NFT_JSON, "n", docs[4], err, sizeof(err)), -EBADMSG);
+	assert_string_equal(warns, "");
+	kindex__free(w);
 	assert_int_equal(kt_add_str(a, KSRC_NFT_JSON, "n", in_order, err, sizeof(err)), 0);
 	assert_int_equal(kt_add_str(b, KSRC_NFT_JSON, "n", reversed, err, sizeof(err)), 0);
 	kindex__stats(a, &sa);

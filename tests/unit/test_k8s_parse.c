@@ -325,6 +325,8 @@ static void test_nft_kube_proxy(void **state)
 	assert_int_equal(idx->kubes.n, 4);
 	assert_int_equal(idx->kubes.v[0].mode, KMODE_NFT);
 	assert_int_equal(idx->kubes.v[0].prio, -100);
+	assert_string_equal(idx->kubes.v[0].text, "jump services");
+	assert_string_equal(idx->kubes.v[0].base, "nat-prerouting");
 	kindex__free(idx);
 }
 
