@@ -349,8 +349,8 @@ int kjson__each_item(struct kindex *idx, const char *data, size_t len,
 		     int (*fn)(void *ctx, struct json_object *item), void *ctx, char *kind,
 		     size_t kind_len, char *errbuf, size_t errlen);
 /* The same for the array member @name of a top-level object of any members
- * (`nft -j`'s "nftables"): KJSON_WHOLE when there is no such array, or an
- * item is not an object. */
+ * (`nft -j`'s "nftables"): KJSON_WHOLE when there is no such array, an item
+ * is not an object, or a member is not one the scan takes (k8s_json.c). */
 int kjson__each_in(struct kindex *idx, const char *data, size_t len, const char *name,
 		   int (*fn)(void *ctx, struct json_object *item), void *ctx, char *errbuf,
 		   size_t errlen);
