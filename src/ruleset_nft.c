@@ -670,7 +670,7 @@ static int nft__rule(struct nft *p, uint32_t r)
 	return 0;
 }
 
-/* The sets and maps of kube-proxy's nft__kube_sets() reads. */
+/* The sets and maps of kube-proxy that nft__kube_sets() reads. */
 static bool nft__kube_set(const char *kind, const char *name)
 {
 	if (!name)
