@@ -218,6 +218,12 @@ struct kindex {
 	uint32_t sources, skipped_objects, ignored_objects, skipped_rules;
 	kindex_warn_fn warn;
 	void *warn_ctx;
+	/* The warnings of the source being added, held until it is taken
+	 * (kindex__add_source()): one refused says nothing of its parts, as
+	 * a document json-c refuses whole says nothing.  NUL-separated. */
+	char *held;
+	size_t held_len, held_cap;
+	bool holding;
 	const char *src_name; /* the source being parsed, for messages */
 	size_t ep_limit, ep_added; /* endpoints the source being parsed may add (0: any) */
 	uint64_t gen; /* k8s_annot.index_gen */

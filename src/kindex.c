@@ -89,6 +89,7 @@ void kindex__free(struct kindex *idx)
 	free(idx->locals.v);
 	free(idx->names.v);
 	free(idx->kubes.v);
+	free(idx->held);
 	karena__free(&idx->arena);
 	free(idx);
 }
@@ -99,9 +100,22 @@ void kindex__set_warn(struct kindex *idx, kindex_warn_fn fn, void *ctx)
 	idx->warn_ctx = ctx;
 }
 
+/* Held warnings kept at most: a source of a million bad lines says them as
+ * they come past this. */
+#define KWARN_HOLD_MAX (1u << 20)
+
+/* The held warnings said, in order; none held any more. */
+static void kindex__say_held(struct kindex *idx)
+{
+	for (size_t at = 0; at < idx->held_len; at += strlen(idx->held + at) + 1)
+		idx->warn(idx->warn_ctx, idx->held + at);
+	idx->held_len = 0;
+}
+
 void kindex__warn(struct kindex *idx, const char *fmt, ...)
 {
 	char msg[512];
+	size_t n;
 	va_list ap;
 
 	if (!idx->warn)
@@ -109,6 +123,28 @@ void kindex__warn(struct kindex *idx, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	n = strlen(msg) + 1;
+	if (idx->holding && idx->held_len + n > idx->held_cap && idx->held_len + n <= KWARN_HOLD_MAX) {
+		size_t cap = idx->held_cap ? idx->held_cap * 2 : 4096;
+		char *p;
+
+		while (cap < idx->held_len + n)
+			cap *= 2;
+		p = realloc(idx->held, cap);
+		if (p) {
+			idx->held = p;
+			idx->held_cap = cap;
+		}
+	}
+	if (idx->holding && idx->held_len + n <= idx->held_cap) {
+		memcpy(idx->held + idx->held_len, msg, n);
+		idx->held_len += n;
+		return;
+	}
+	if (idx->holding) { /* too many, or no memory: say them now */
+		kindex__say_held(idx);
+		idx->holding = false;
+	}
 	idx->warn(idx->warn_ctx, msg);
 }
 
@@ -660,6 +696,8 @@ int kindex__add_source(struct kindex *idx, enum ksrc_kind kind, const char *name
 		snprintf(errbuf, errlen, "%s: %s", idx->src_name, strerror(ENOMEM));
 		return -ENOMEM;
 	}
+	idx->held_len = 0;
+	idx->holding = true;
 	/*
 	 * A ruleset's endpoint is a DNAT rule (60 bytes of text at least), reached
 	 * by the one Service port whose chain holds it.  Chains shared by many
@@ -686,9 +724,12 @@ int kindex__add_source(struct kindex *idx, enum ksrc_kind kind, const char *name
 	if (err) {
 		kindex__rollback(idx, &mark);
 		kindex__rebuild(idx);
+		idx->held_len = 0; /* nothing of it stays, nor is said */
 	} else {
 		idx->sources++;
+		kindex__say_held(idx);
 	}
+	idx->holding = false;
 	free(mark.svcports_copy);
 	idx->src_name = NULL;
 	idx->ep_limit = 0;

@@ -70,21 +70,33 @@ struct nft_rinfo {
  * of kube-proxy's four sets and maps the passes read (nft__kube_sets()), and
  * of a rule listed before its table.
  */
+/* Where a chain or rule item says it is, in nft.tmp; NULL when absent. */
+struct nft_place {
+	const char *family, *table, *name; /* name: the chain's, or the rule's chain */
+};
+
 struct nft_citem {
 	size_t at; /* its place in the list, for messages */
-	const char *family, *table, *name; /* in nft.tmp; NULL when absent */
+	struct nft_place where;
 	int hook; /* KHOOK_* of a NAT prerouting/output base chain, else -1 */
 	int32_t prio;
 	bool base; /* it has a hook */
 };
 
+/* A verdict's target chain: its name, then (nft__rule()) its index or KNONE. */
+struct nft_target {
+	const char *name;
+	uint32_t chain;
+};
+
 struct nft_ritem {
 	size_t at;
-	const char *family, *table, *chain; /* in nft.tmp */
+	struct nft_place where;
 	struct json_object *json; /* its table not known when it came: read at collection */
 	bool expr; /* it has an "expr" array */
 	bool xt; /* an iptables-nft "xt" expression */
 	struct nft_rinfo ri; /* jump and comment in nft.tmp */
+	uint32_t jump; /* the chain ri.jump names, or KNONE (nft__rule()) */
 	uint32_t targets, ntargets; /* nft__targets(), in nft.targets */
 	const char *text; /* nft__render() in nft.tmp where it may be shown: a dnat,
 			   * redirect, jump or goto; else NULL */
@@ -96,10 +108,9 @@ struct nft {
 	size_t at; /* items read */
 	KVEC(struct nft_table) tables;
 	KVEC(struct nft_chain) chains;
-	KVEC(size_t) bad_tables; /* places of the "table" items not taken */
 	KVEC(struct nft_citem) citems;
 	KVEC(struct nft_ritem) rules;
-	KVEC(const char *) targets;
+	KVEC(struct nft_target) targets;
 	KVEC(struct json_object *) sets; /* list items kept for nft__kube_sets() */
 	struct kstrmap table_ids, chain_ids, cluster_ips;
 	struct karena tmp; /* keys of the maps above, the items' strings */
@@ -168,6 +179,17 @@ static int nft__keep_str(struct nft *p, const char **s)
 	return *s ? 0 : -ENOMEM;
 }
 
+/* The family, table and @name_key of item @o into *@w: 0, or -ENOMEM. */
+static int nft__place(struct nft *p, struct json_object *o, const char *name_key,
+		      struct nft_place *w)
+{
+	w->family = kjson__str(o, "family");
+	w->table = kjson__str(o, "table");
+	w->name = kjson__str(o, name_key);
+	return nft__keep_str(p, &w->family) ?: nft__keep_str(p, &w->table) ?:
+		nft__keep_str(p, &w->name);
+}
+
 /* A "chain" item, as nft__chain() will ask of it. */
 static int nft__chain_read(struct nft *p, struct json_object *o)
 {
@@ -178,9 +200,6 @@ static int nft__chain_read(struct nft *p, struct json_object *o)
 	if (!ci)
 		return -ENOMEM;
 	ci->at = p->at;
-	ci->family = kjson__str(o, "family");
-	ci->table = kjson__str(o, "table");
-	ci->name = kjson__str(o, "name");
 	ci->hook = -1;
 	ci->base = hook;
 	if (type && !strcmp(type, "nat") && hook) {
@@ -191,28 +210,28 @@ static int nft__chain_read(struct nft *p, struct json_object *o)
 		else if (!strcmp(hook, "output"))
 			ci->hook = KHOOK_OUTPUT;
 	}
-	return nft__keep_str(p, &ci->family) ?: nft__keep_str(p, &ci->table) ?:
-		nft__keep_str(p, &ci->name);
+	return nft__place(p, o, "name", &ci->where);
 }
 
 static int nft__chain(struct nft *p, const struct nft_citem *ci)
 {
-	uint32_t t = nft__table_id(p, ci->family, ci->table);
+	const struct nft_place *w = &ci->where;
+	uint32_t t = nft__table_id(p, w->family, w->table);
 	struct nft_chain *c;
 	const char *key;
 	char buf[768];
 
-	if (t == KNONE || !ci->name)
+	if (t == KNONE || !w->name)
 		return -EINVAL;
 	c = KVEC_PUSH(&p->chains);
-	key = karena__strdup(&p->tmp, nft__key(buf, sizeof(buf), ci->family, ci->table, ci->name));
+	key = karena__strdup(&p->tmp, nft__key(buf, sizeof(buf), w->family, w->table, w->name));
 	if (!c || !key || kstrmap__put(&p->chain_ids, key, p->chains.n - 1))
 		return -ENOMEM;
 	c->table = t;
-	c->name = ci->name;
+	c->name = w->name;
 	c->hook = ci->hook;
 	c->prio = ci->prio;
-	if (ci->base && ci->name[0] >= 'A' && ci->name[0] <= 'Z')
+	if (ci->base && w->name[0] >= 'A' && w->name[0] <= 'Z')
 		p->tables.v[t].upper_base = true;
 	return 0;
 }
@@ -593,12 +612,12 @@ static int nft__rule_fill(struct nft *p, struct nft_ritem *ri, struct json_objec
 	n = nft__targets(o, targets, 64);
 	ri->targets = p->targets.n;
 	for (uint32_t i = 0; i < n; i++) {
-		const char **t = KVEC_PUSH(&p->targets);
+		struct nft_target *t = KVEC_PUSH(&p->targets);
 
 		if (!t)
 			return -ENOMEM;
-		*t = karena__strdup(&p->tmp, targets[i]);
-		if (!*t)
+		t->name = karena__strdup(&p->tmp, targets[i]);
+		if (!t->name)
 			return -ENOMEM;
 	}
 	ri->ntargets = n;
@@ -619,13 +638,9 @@ static int nft__rule_read(struct nft *p, struct json_object *o)
 	if (!ri)
 		return -ENOMEM;
 	ri->at = p->at;
-	ri->family = kjson__str(o, "family");
-	ri->table = kjson__str(o, "table");
-	ri->chain = kjson__str(o, "chain");
-	if (nft__keep_str(p, &ri->family) || nft__keep_str(p, &ri->table) ||
-	    nft__keep_str(p, &ri->chain))
+	if (nft__place(p, o, "chain", &ri->where))
 		return -ENOMEM;
-	t = nft__table_id(p, ri->family, ri->table);
+	t = nft__table_id(p, ri->where.family, ri->where.table);
 	if (t == KNONE) {
 		ri->json = json_object_get(o);
 		return 0;
@@ -633,11 +648,13 @@ static int nft__rule_read(struct nft *p, struct json_object *o)
 	return nft__rule_fill(p, ri, o, p->tables.v[t].af);
 }
 
-/* Rule @r (an index into p->rules) added to its chain. */
+/* Rule @r (an index into p->rules) added to its chain, the chains it names
+ * found once. */
 static int nft__rule(struct nft *p, uint32_t r)
 {
 	struct nft_ritem *ri = &p->rules.v[r];
-	uint32_t t = nft__table_id(p, ri->family, ri->table), id;
+	uint32_t t = nft__table_id(p, ri->where.family, ri->where.table), id;
+	const struct nft_table *tb;
 	struct nft_chain *c;
 	int err = 0;
 
@@ -651,9 +668,16 @@ static int nft__rule(struct nft *p, uint32_t r)
 	}
 	if (t == KNONE || !ri->expr)
 		return -EINVAL;
-	id = nft__chain_id(p, &p->tables.v[t], ri->chain);
+	tb = &p->tables.v[t];
+	id = nft__chain_id(p, tb, ri->where.name);
 	if (id == KNONE)
 		return -EINVAL;
+	ri->jump = nft__chain_id(p, tb, ri->ri.jump);
+	for (uint32_t j = 0; j < ri->ntargets; j++) {
+		struct nft_target *tg = &p->targets.v[ri->targets + j];
+
+		tg->chain = nft__chain_id(p, tb, tg->name);
+	}
 	c = &p->chains.v[id];
 	if (c->nrules == c->cap) { /* doubling: a chain of many rules is no quadratic copy */
 		uint32_t ncap = c->cap ? c->cap * 2 : 8;
@@ -700,12 +724,8 @@ static int nft__item(void *ctx, struct json_object *item)
 	if (!kind) {
 	} else if (!strcmp(kind, "table")) {
 		err = nft__table(p, val);
-		if (err && err != -ENOMEM) { /* said once the list is read whole */
-			size_t *at = KVEC_PUSH(&p->bad_tables);
-
-			if (!at)
-				return -ENOMEM;
-			*at = p->at;
+		if (err && err != -ENOMEM) {
+			nft__not_understood(p, p->at, kind);
 			err = 0;
 		}
 	} else if (!strcmp(kind, "chain")) {
@@ -723,12 +743,9 @@ static int nft__item(void *ctx, struct json_object *item)
 }
 
 /* After the list: its chains, then its rules, in the list's order (the
- * tables were taken as they came); what was not understood is said in that
- * order too, tables first, and only of a list read to its end. */
+ * tables were taken as they came). */
 static int nft__collect(struct nft *p)
 {
-	for (uint32_t i = 0; i < p->bad_tables.n; i++)
-		nft__not_understood(p, p->bad_tables.v[i], "table");
 	for (uint32_t i = 0; i < p->citems.n; i++) {
 		int err = nft__chain(p, &p->citems.v[i]);
 
@@ -779,21 +796,18 @@ static void nft__mark(struct nft *p, uint32_t chain, int hook, const struct krea
 		      int depth)
 {
 	struct nft_chain *c = &p->chains.v[chain];
-	const struct nft_table *t = &p->tables.v[c->table];
 
 	if (c->reach[hook].reached || depth > NFT_MAX_DEPTH)
 		return;
 	c->reach[hook] = *via;
 	for (uint32_t i = 0; i < c->nrules; i++) {
-		const struct nft_rinfo *ri = &nft__crule(p, c, i)->ri;
+		const struct nft_ritem *r = nft__crule(p, c, i);
 		struct kreach next = *via;
-		uint32_t target;
 
-		target = nft__chain_id(p, t, ri->jump);
-		if (target == KNONE)
+		if (r->jump == KNONE)
 			continue;
-		next.local_only |= ri->local_only;
-		nft__mark(p, target, hook, &next, depth + 1);
+		next.local_only |= r->ri.local_only;
+		nft__mark(p, r->jump, hook, &next, depth + 1);
 	}
 }
 
@@ -811,17 +825,15 @@ static int nft__reach(struct nft *p)
 		for (uint32_t i = 0; i < c->nrules; i++) {
 			struct nft_ritem *r = nft__crule(p, c, i);
 			struct kreach via = c->reach[c->hook];
-			uint32_t target;
 
-			target = nft__chain_id(p, t, r->ri.jump);
-			if (target == KNONE || target == b)
+			if (r->jump == KNONE || r->jump == b)
 				continue;
 			via.local_only = r->ri.local_only;
 			via.pos = i;
 			via.text = nft__text(p, r);
 			if (!via.text)
 				return -ENOMEM;
-			nft__mark(p, target, c->hook, &via, 0);
+			nft__mark(p, r->jump, c->hook, &via, 0);
 		}
 	}
 	return 0;
@@ -847,7 +859,6 @@ static void nft__rule_reach(struct nft *p, const struct nft_chain *c, uint32_t i
 static int nft__walk(struct nft *p, uint32_t svcport, uint32_t chain, int depth, uint32_t *found)
 {
 	struct nft_chain *c = &p->chains.v[chain];
-	const struct nft_table *t = &p->tables.v[c->table];
 	int err = 0;
 
 	if (depth > NFT_MAX_DEPTH || c->gen == p->walks.walk)
@@ -865,7 +876,7 @@ static int nft__walk(struct nft *p, uint32_t svcport, uint32_t chain, int depth,
 			(*found)++;
 		}
 		for (uint32_t j = 0; j < r->ntargets && !err; j++) {
-			uint32_t next = nft__chain_id(p, t, p->targets.v[r->targets + j]);
+			uint32_t next = p->targets.v[r->targets + j].chain;
 
 			if (next != KNONE)
 				err = nft__walk(p, svcport, next, depth + 1, found);
@@ -1208,7 +1219,6 @@ static void nft__free(struct nft *p)
 		json_object_put(p->sets.v[i]);
 	free(p->chains.v);
 	free(p->tables.v);
-	free(p->bad_tables.v);
 	free(p->citems.v);
 	free(p->rules.v);
 	free(p->targets.v);

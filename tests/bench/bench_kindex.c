@@ -14,44 +14,17 @@
  * Run: build/bench_kindex [pods services]
  */
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "kindex.h"
+#include "../unit/tbuf.h"
 
 #define RUNS 9
 #define EVENTS_PER_RUN 2000000u
 #define NCONNS 4096u
 #define HOSTPORTS 20
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < b->cap - b->len)
-			break;
-		b->cap = b->cap ? b->cap * 2 : 1 << 20;
-		b->p = realloc(b->p, b->cap);
-		if (!b->p) {
-			perror("realloc");
-			exit(1);
-		}
-	}
-	b->len += (size_t)n;
-}
 
 static double now_ns(void)
 {
@@ -72,13 +45,13 @@ static void svc_ip(unsigned i, char *s, size_t n)
 	snprintf(s, n, "10.96.%u.%u", i / 250, i % 250 + 1);
 }
 
-static void snapshot_pods(struct buf *b, unsigned npods)
+static void snapshot_pods(struct tbuf *b, unsigned npods)
 {
 	for (unsigned i = 0; i < npods; i++) {
 		char ip[32];
 
 		pod_ip(i, ip, sizeof(ip));
-		buf_printf(b,
+		tbuf_printf(b,
 			   "%s{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
 			   "\"metadata\":{\"name\":\"app-%u\",\"namespace\":\"ns-%u\"},"
 			   "\"spec\":{\"nodeName\":\"node-%u\",\"containers\":[{\"name\":\"c\","
@@ -91,7 +64,7 @@ static void snapshot_pods(struct buf *b, unsigned npods)
 }
 
 /* Service s has endpoints on pods s, s + nsvc, s + 2 * nsvc, ... */
-static void snapshot_services(struct buf *b, unsigned npods, unsigned nsvc)
+static void snapshot_services(struct tbuf *b, unsigned npods, unsigned nsvc)
 {
 	for (unsigned s = 0; s < nsvc; s++) {
 		char ip[32], ep[32], np[32] = "";
@@ -99,14 +72,14 @@ static void snapshot_services(struct buf *b, unsigned npods, unsigned nsvc)
 		svc_ip(s, ip, sizeof(ip));
 		if (s % 4 == 0) /* every fourth Service also has a NodePort */
 			snprintf(np, sizeof(np), ",\"nodePort\":%u", 30000 + s % 2768);
-		buf_printf(b,
+		tbuf_printf(b,
 			   ",{\"apiVersion\":\"v1\",\"kind\":\"Service\","
 			   "\"metadata\":{\"name\":\"svc-%u\",\"namespace\":\"ns-%u\"},"
 			   "\"spec\":{\"type\":\"%s\",\"clusterIP\":\"%s\",\"clusterIPs\":[\"%s\"],"
 			   "\"ports\":[{\"name\":\"http\",\"port\":%u,\"protocol\":\"TCP\","
 			   "\"targetPort\":8080%s}]}}",
 			   s, s % 100, np[0] ? "NodePort" : "ClusterIP", ip, ip, 9000 + s % 7, np);
-		buf_printf(b,
+		tbuf_printf(b,
 			   ",{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\","
 			   "\"metadata\":{\"name\":\"svc-%u-x\",\"namespace\":\"ns-%u\","
 			   "\"labels\":{\"kubernetes.io/service-name\":\"svc-%u\"}},"
@@ -115,20 +88,20 @@ static void snapshot_services(struct buf *b, unsigned npods, unsigned nsvc)
 			   s, s % 100, s);
 		for (unsigned p = s, k = 0; p < npods; p += nsvc, k++) {
 			pod_ip(p, ep, sizeof(ep));
-			buf_printf(b,
+			tbuf_printf(b,
 				   "%s{\"addresses\":[\"%s\"],\"conditions\":{\"ready\":true},"
 				   "\"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"ns-%u\","
 				   "\"name\":\"app-%u\"}}",
 				   k ? "," : "", ep, p % 100, p);
 		}
-		buf_printf(b, "]}");
+		tbuf_printf(b, "]}");
 	}
 }
 
 /* kube-proxy iptables mode for those Services, portmap hooked ahead. */
-static void ruleset(struct buf *b, unsigned npods, unsigned nsvc)
+static void ruleset(struct tbuf *b, unsigned npods, unsigned nsvc)
 {
-	buf_printf(b, "*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+	tbuf_printf(b, "*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
 		      ":KUBE-SERVICES - [0:0]\n:CNI-HOSTPORT-DNAT - [0:0]\n"
 		      "-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT\n"
 		      "-A PREROUTING -m comment --comment \"kubernetes service portals\" "
@@ -137,14 +110,14 @@ static void ruleset(struct buf *b, unsigned npods, unsigned nsvc)
 		char ip[32], ep[32];
 
 		svc_ip(s, ip, sizeof(ip));
-		buf_printf(b,
+		tbuf_printf(b,
 			   ":KUBE-SVC-%u - [0:0]\n-A KUBE-SERVICES -m comment --comment "
 			   "\"ns-%u/svc-%u:http cluster IP\" -m tcp -p tcp -d %s --dport %u "
 			   "-j KUBE-SVC-%u\n",
 			   s, s % 100, s, ip, 9000 + s % 7, s);
 		for (unsigned p = s; p < npods; p += nsvc) {
 			pod_ip(p, ep, sizeof(ep));
-			buf_printf(b,
+			tbuf_printf(b,
 				   ":KUBE-SEP-%u - [0:0]\n-A KUBE-SVC-%u -m statistic --mode "
 				   "random --probability 0.5 -j KUBE-SEP-%u\n-A KUBE-SEP-%u -m tcp "
 				   "-p tcp -j DNAT --to-destination %s:8080\n",
@@ -155,17 +128,17 @@ static void ruleset(struct buf *b, unsigned npods, unsigned nsvc)
 		char ep[32];
 
 		pod_ip(h, ep, sizeof(ep));
-		buf_printf(b,
+		tbuf_printf(b,
 			   ":CNI-DN-%u - [0:0]\n-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "
 			   "\"dnat name: \\\"cbr0\\\" id: \\\"sandbox%u\\\"\" -m multiport "
 			   "--dports %u -j CNI-DN-%u\n-A CNI-DN-%u -p tcp -m tcp --dport %u "
 			   "-j DNAT --to-destination %s:8080\n",
 			   h, h, 9000 + h % 7, h, h, 9000 + h % 7, ep);
 	}
-	buf_printf(b, "COMMIT\n");
+	tbuf_printf(b, "COMMIT\n");
 }
 
-static void add(struct kindex *idx, enum ksrc_kind kind, const char *name, const struct buf *b)
+static void add(struct kindex *idx, enum ksrc_kind kind, const char *name, const struct tbuf *b)
 {
 	char err[512];
 	double t0 = now_ns();
@@ -221,7 +194,7 @@ int main(int argc, char **argv)
 {
 	unsigned npods = argc > 2 ? (unsigned)atoi(argv[1]) : 5000;
 	unsigned nsvc = argc > 2 ? (unsigned)atoi(argv[2]) : 2000;
-	struct buf snap = { 0 }, rules = { 0 };
+	struct tbuf snap = { 0 }, rules = { 0 };
 	struct kindex *idx = kindex__new();
 	static struct conn conns[NCONNS];
 	double runs[RUNS];
@@ -231,10 +204,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_kindex [pods services]\n");
 		return 2;
 	}
-	buf_printf(&snap, "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[");
+	tbuf_printf(&snap, "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[");
 	snapshot_pods(&snap, npods);
 	snapshot_services(&snap, npods, nsvc);
-	buf_printf(&snap, "]}");
+	tbuf_printf(&snap, "]}");
 	ruleset(&rules, npods, nsvc);
 	add(idx, KSRC_SNAPSHOT, "snapshot", &snap);
 	add(idx, KSRC_IPTABLES_SAVE, "ruleset", &rules);

@@ -52,7 +52,7 @@ struct result {
 };
 
 /* One read of @doc in a child, item by item or @whole; 0 with *@r, or -1. */
-static int read_once(const struct nftgen_buf *doc, bool whole, struct result *r)
+static int read_once(const struct tbuf *doc, bool whole, struct result *r)
 {
 	int fds[2], status;
 	bool ok;
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	long peak[2][RUNS_MAX];
 	double cpu[2][RUNS_MAX];
 	struct kindex_stats st[2];
-	struct nftgen_buf doc = { 0 };
+	struct tbuf doc = { 0 };
 
 	if (nsvc < 1 || nsvc > 60000 || nep < 1 || nep > 8 || runs < 1 || runs > RUNS_MAX) {
 		fprintf(stderr, "usage: bench_nftjson [--json] [NSVC (1-60000) [NEP (1-8) [RUNS (1-%d)]]]\n",

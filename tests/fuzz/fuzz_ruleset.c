@@ -15,58 +15,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include "fuzz_k8s_common.h"
-#include "k8s_int.h"
 
 static const enum ksrc_kind kinds[] = {
 	KSRC_IPTABLES_SAVE, KSRC_IP6TABLES_SAVE, KSRC_NFT_JSON, KSRC_IPSET_SAVE, KSRC_LOCAL_ADDRS,
 };
-
-struct warns {
-	char text[4096];
-	size_t used;
-};
-
-/* kindex_warn_fn: the warnings one after the other (as many as fit). */
-static void collect_warn(void *ctx, const char *msg)
-{
-	struct warns *w = ctx;
-	int n = snprintf(w->text + w->used, sizeof(w->text) - w->used, "%s\n", msg);
-
-	if (n > 0)
-		w->used += (size_t)n < sizeof(w->text) - w->used ? (size_t)n :
-								  sizeof(w->text) - w->used - 1;
-}
-
-/* An nft document read item by item and whole: the same answer, and the
- * same warnings. */
-static void nft_both_ways(const char *doc, size_t len)
-{
-	struct kindex *a = kindex__new(), *b = kindex__new();
-	static struct warns wa, wb;
-	char ea[512] = "", eb[512] = "";
-	int ra, rb;
-
-	if (a && b) {
-		struct kindex_stats sa, sb;
-
-		wa.used = wb.used = 0;
-		wa.text[0] = wb.text[0] = '\0';
-		kindex__set_warn(a, collect_warn, &wa);
-		kindex__set_warn(b, collect_warn, &wb);
-		ra = kindex__add_source(a, KSRC_NFT_JSON, "fuzz", doc, len, ea, sizeof(ea));
-		kjson__whole_only = true;
-		rb = kindex__add_source(b, KSRC_NFT_JSON, "fuzz", doc, len, eb, sizeof(eb));
-		kjson__whole_only = false;
-		if (ra != rb || strcmp(ea, eb) || strcmp(wa.text, wb.text))
-			abort();
-		kindex__stats(a, &sa);
-		kindex__stats(b, &sb);
-		if (!ra && memcmp(&sa, &sb, sizeof(sa)))
-			abort();
-	}
-	kindex__free(a);
-	kindex__free(b);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -76,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	if (kinds[data[0] % 5] == KSRC_NFT_JSON)
-		nft_both_ways((const char *)data + 1, size - 1);
+		kindex__free(fuzz_k8s_both_ways(KSRC_NFT_JSON, (const char *)data + 1, size - 1));
 	idx = kindex__new();
 	if (!idx)
 		return 0;

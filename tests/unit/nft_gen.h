@@ -11,38 +11,9 @@
 #ifndef NATWHO_NFT_GEN_H
 #define NATWHO_NFT_GEN_H
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdbool.h>
-#include <stdlib.h>
-
-struct nftgen_buf {
-	char *p;
-	size_t len, cap;
-};
-
-static void nftgen_printf(struct nftgen_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void nftgen_printf(struct nftgen_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < b->cap - b->len)
-			break;
-		b->cap = b->cap ? b->cap * 2 : 1 << 20;
-		b->p = realloc(b->p, b->cap);
-		if (!b->p) {
-			perror("realloc");
-			abort();
-		}
-	}
-	b->len += (size_t)n;
-}
+#include <stdio.h>
+#include "tbuf.h"
 
 #define NFTGEN_T "\"family\": \"ip\", \"table\": \"kube-proxy\""
 
@@ -69,37 +40,37 @@ static void nftgen_ep_chain(char *s, size_t n, unsigned i, unsigned e)
 }
 
 /* kube-proxy's sets and maps: ClusterIPs, node addresses, service-ips */
-static void nftgen_sets(struct nftgen_buf *b, unsigned nsvc)
+static void nftgen_sets(struct tbuf *b, unsigned nsvc)
 {
 	char c[160];
 
-	nftgen_printf(b, ", {\"set\": {" NFTGEN_T ", \"name\": \"cluster-ips\", \"type\": \"ipv4_addr\", "
+	tbuf_printf(b, ", {\"set\": {" NFTGEN_T ", \"name\": \"cluster-ips\", \"type\": \"ipv4_addr\", "
 		      "\"handle\": 1, \"comment\": \"Active ClusterIPs\", \"elem\": [");
 	for (unsigned i = 0; i < nsvc; i++)
-		nftgen_printf(b, "%s\"10.96.%u.%u\"", i ? ", " : "", i / 250, i % 250 + 1);
-	nftgen_printf(b, "]}}, {\"set\": {" NFTGEN_T ", \"name\": \"nodeport-ips\", \"type\": \"ipv4_addr\", "
+		tbuf_printf(b, "%s\"10.96.%u.%u\"", i ? ", " : "", i / 250, i % 250 + 1);
+	tbuf_printf(b, "]}}, {\"set\": {" NFTGEN_T ", \"name\": \"nodeport-ips\", \"type\": \"ipv4_addr\", "
 		      "\"handle\": 2, \"elem\": [\"192.168.56.12\"]}}");
-	nftgen_printf(b, ", {\"map\": {" NFTGEN_T ", \"name\": \"service-ips\", \"type\": [\"ipv4_addr\", "
+	tbuf_printf(b, ", {\"map\": {" NFTGEN_T ", \"name\": \"service-ips\", \"type\": [\"ipv4_addr\", "
 		      "\"inet_proto\", \"inet_service\"], \"handle\": 3, \"map\": \"verdict\", "
 		      "\"elem\": [");
 	for (unsigned i = 0; i < nsvc; i++) {
 		nftgen_svc_chain(c, sizeof(c), i);
-		nftgen_printf(b, "%s[{\"concat\": [\"10.96.%u.%u\", \"tcp\", 80]}, {\"goto\": "
+		tbuf_printf(b, "%s[{\"concat\": [\"10.96.%u.%u\", \"tcp\", 80]}, {\"goto\": "
 			      "{\"target\": \"%s\"}}]",
 			   i ? ", " : "", i / 250, i % 250 + 1, c);
 	}
-	nftgen_printf(b, "]}}, {\"map\": {" NFTGEN_T ", \"name\": \"no-endpoint-services\", \"type\": "
+	tbuf_printf(b, "]}}, {\"map\": {" NFTGEN_T ", \"name\": \"no-endpoint-services\", \"type\": "
 		      "[\"ipv4_addr\", \"inet_proto\", \"inet_service\"], \"handle\": 4, "
 		      "\"map\": \"verdict\"}}");
 }
 
 /* Its chains: the base chains, then each endpoint's and each Service's. */
-static void nftgen_chains(struct nftgen_buf *b, unsigned nsvc, unsigned nep, unsigned *hp)
+static void nftgen_chains(struct tbuf *b, unsigned nsvc, unsigned nep, unsigned *hp)
 {
 	char c[160];
 	unsigned h = *hp;
 
-	nftgen_printf(b, ", {\"chain\": {" NFTGEN_T ", \"name\": \"mark-for-masquerade\", \"handle\": 5}}"
+	tbuf_printf(b, ", {\"chain\": {" NFTGEN_T ", \"name\": \"mark-for-masquerade\", \"handle\": 5}}"
 		      ", {\"chain\": {" NFTGEN_T ", \"name\": \"nat-prerouting\", \"handle\": 6, "
 		      "\"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -100, "
 		      "\"policy\": \"accept\"}}"
@@ -110,23 +81,23 @@ static void nftgen_chains(struct nftgen_buf *b, unsigned nsvc, unsigned nep, uns
 	for (unsigned i = 0; i < nsvc; i++) {
 		for (unsigned e = 0; e < nep; e++) {
 			nftgen_ep_chain(c, sizeof(c), i, e);
-			nftgen_printf(b, ", {\"chain\": {" NFTGEN_T ", \"name\": \"%s\", \"handle\": %u}}", c,
+			tbuf_printf(b, ", {\"chain\": {" NFTGEN_T ", \"name\": \"%s\", \"handle\": %u}}", c,
 				   h++);
 		}
 		nftgen_svc_chain(c, sizeof(c), i);
-		nftgen_printf(b, ", {\"chain\": {" NFTGEN_T ", \"name\": \"%s\", \"handle\": %u}}", c, h++);
+		tbuf_printf(b, ", {\"chain\": {" NFTGEN_T ", \"name\": \"%s\", \"handle\": %u}}", c, h++);
 	}
 	*hp = h;
 }
 
 /* @load_order: the chains before the maps whose verdicts name them, as
  * `nft -j -f` needs them; else in the order nft lists them (sets first). */
-static void nftgen_kube_proxy(struct nftgen_buf *b, unsigned nsvc, unsigned nep, bool load_order)
+static void nftgen_kube_proxy(struct tbuf *b, unsigned nsvc, unsigned nep, bool load_order)
 {
 	char c[160], ip[32];
 	unsigned h = 100;
 
-	nftgen_printf(b, "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", \"release_name\": "
+	tbuf_printf(b, "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", \"release_name\": "
 		      "\"Lester Gooch #5\", \"json_schema_version\": 1}}, "
 		      "{\"table\": {\"family\": \"ip\", \"name\": \"kube-proxy\", \"handle\": 3}}");
 	if (load_order)
@@ -134,11 +105,11 @@ static void nftgen_kube_proxy(struct nftgen_buf *b, unsigned nsvc, unsigned nep,
 	nftgen_sets(b, nsvc);
 	if (!load_order)
 		nftgen_chains(b, nsvc, nep, &h);
-	nftgen_printf(b, ", {\"rule\": {" NFTGEN_T ", \"chain\": \"mark-for-masquerade\", \"handle\": %u, "
+	tbuf_printf(b, ", {\"rule\": {" NFTGEN_T ", \"chain\": \"mark-for-masquerade\", \"handle\": %u, "
 		      "\"expr\": [{\"mangle\": {\"key\": {\"meta\": {\"key\": \"mark\"}}, "
 		      "\"value\": {\"|\": [{\"meta\": {\"key\": \"mark\"}}, 16384]}}}]}}",
 		   h++);
-	nftgen_printf(b, ", {\"rule\": {" NFTGEN_T ", \"chain\": \"nat-prerouting\", \"handle\": %u, "
+	tbuf_printf(b, ", {\"rule\": {" NFTGEN_T ", \"chain\": \"nat-prerouting\", \"handle\": %u, "
 		      "\"expr\": [{\"jump\": {\"target\": \"services\"}}]}}"
 		      ", {\"rule\": {" NFTGEN_T ", \"chain\": \"nat-output\", \"handle\": %u, "
 		      "\"expr\": [{\"jump\": {\"target\": \"services\"}}]}}",
@@ -148,7 +119,7 @@ static void nftgen_kube_proxy(struct nftgen_buf *b, unsigned nsvc, unsigned nep,
 		for (unsigned e = 0; e < nep; e++) {
 			nftgen_ep_chain(c, sizeof(c), i, e);
 			nftgen_ep_ip(ip, sizeof(ip), i, e);
-			nftgen_printf(b,
+			tbuf_printf(b,
 				   ", {\"rule\": {" NFTGEN_T ", \"chain\": \"%s\", \"handle\": %u, \"expr\": "
 				   "[{\"match\": {\"op\": \"==\", \"left\": {\"payload\": "
 				   "{\"protocol\": \"ip\", \"field\": \"saddr\"}}, \"right\": \"%s\"}}, "
@@ -161,7 +132,7 @@ static void nftgen_kube_proxy(struct nftgen_buf *b, unsigned nsvc, unsigned nep,
 			h += 2;
 		}
 		nftgen_svc_chain(c, sizeof(c), i);
-		nftgen_printf(b,
+		tbuf_printf(b,
 			   ", {\"rule\": {" NFTGEN_T ", \"chain\": \"%s\", \"handle\": %u, \"expr\": "
 			   "[{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
 			   "\"ip\", \"field\": \"daddr\"}}, \"right\": \"10.96.%u.%u\"}}, "
@@ -170,18 +141,18 @@ static void nftgen_kube_proxy(struct nftgen_buf *b, unsigned nsvc, unsigned nep,
 			   "\"10.128.0.0\", \"len\": 10}}}}, {\"jump\": {\"target\": "
 			   "\"mark-for-masquerade\"}}]}}",
 			   c, h++, i / 250, i % 250 + 1);
-		nftgen_printf(b,
+		tbuf_printf(b,
 			   ", {\"rule\": {" NFTGEN_T ", \"chain\": \"%s\", \"handle\": %u, \"expr\": "
 			   "[{\"vmap\": {\"key\": {\"numgen\": {\"mode\": \"random\", \"mod\": %u, "
 			   "\"offset\": 0}}, \"data\": {\"set\": [",
 			   c, h++, nep);
 		for (unsigned e = 0; e < nep; e++) {
 			nftgen_ep_chain(c, sizeof(c), i, e);
-			nftgen_printf(b, "%s[%u, {\"goto\": {\"target\": \"%s\"}}]", e ? ", " : "", e, c);
+			tbuf_printf(b, "%s[%u, {\"goto\": {\"target\": \"%s\"}}]", e ? ", " : "", e, c);
 		}
-		nftgen_printf(b, "]}}}]}}");
+		tbuf_printf(b, "]}}}]}}");
 	}
-	nftgen_printf(b, ", {\"rule\": {" NFTGEN_T ", \"chain\": \"services\", \"handle\": %u, \"expr\": "
+	tbuf_printf(b, ", {\"rule\": {" NFTGEN_T ", \"chain\": \"services\", \"handle\": %u, \"expr\": "
 		      "[{\"vmap\": {\"key\": {\"concat\": [{\"payload\": {\"protocol\": \"ip\", "
 		      "\"field\": \"daddr\"}}, {\"meta\": {\"key\": \"l4proto\"}}, {\"payload\": "
 		      "{\"protocol\": \"th\", \"field\": \"dport\"}}]}, \"data\": "

@@ -180,6 +180,37 @@ static void test_snapshot_limits(void **state)
 	free(buf);
 }
 
+/*
+ * A source's warnings are said once it is taken, and not at all when it is
+ * refused (a List item json-c refuses after one skipped); past 1 MiB of them
+ * they are said as they come, none lost.
+ */
+static void test_warnings_held(void **state)
+{
+	static const char refused[] = "{\"kind\": \"List\", \"items\": [{\"kind\": "
+				      "\"EndpointSlice\"},\n {\"kind\": \"Pod\", \"x\": tru}]}";
+	size_t len = 8u << 20, n;
+	char *buf = malloc(len), err[512];
+	struct kindex *idx = kindex__new();
+	struct warns w = { 0 };
+
+	(void)state;
+	assert_non_null(buf);
+	kindex__set_warn(idx, on_warn, &w);
+	assert_int_equal(kt_add_str(idx, KSRC_SNAPSHOT, "s", refused, err, sizeof(err)), -EBADMSG);
+	assert_int_equal(w.n, 0);
+	n = snprintf(buf, len, "*nat\n:KUBE-SERVICES - [0:0]\n");
+	for (int i = 0; i < 30000; i++) /* about 2 MB of warnings */
+		n += snprintf(buf + n, len - n, "-A KUBE-SERVICES -m bogus --rule %d -j\n", i);
+	n += snprintf(buf + n, len - n, "-A KUBE-SERVICES -p tcp -d 10.96.0.9/32 --dport 80 "
+					"-j KUBE-SVC-X\nCOMMIT\n");
+	assert_int_equal(kt_add_str(idx, KSRC_IPTABLES_SAVE, "ipt", buf, err, sizeof(err)), 0);
+	assert_int_equal(w.n, 30000);
+	assert_non_null(strstr(w.last, "ipt:30002:"));
+	free(buf);
+	kindex__free(idx);
+}
+
 static void test_garbage_rules(void **state)
 {
 	struct kindex *idx = kindex__new();
@@ -394,6 +425,7 @@ static void test_snapshot_items(void **state)
 		"{\"kind\":\"List\",\"items\":[" POD_A "}",
 		"{\"kind\":\"List\",\"items\":[1, " POD_A "]}",
 		"{\"kind\":\"List\",\"items\":[{\"kind\":\"Pod\",\"s\":\"]\\\"}\"}]}",
+		"{\"kind\":\"List\",\"items\":[{\"kind\":\"EndpointSlice\"}, {\"kind\":\"Pod\",\"x\":tru}]}",
 	};
 	struct kindex *idx = kindex__new();
 	struct kindex_stats st;
@@ -558,7 +590,7 @@ static void test_nft_items(void **state)
  * whole it does not (json-c's tree is twenty times the document). */
 static void test_nft_memory(void **state)
 {
-	struct nftgen_buf doc = { 0 };
+	struct tbuf doc = { 0 };
 	rlim_t limit;
 
 	(void)state;
@@ -596,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_nft_items),
 		cmocka_unit_test(test_nft_memory),
 		cmocka_unit_test(test_snapshot_limits),
+		cmocka_unit_test(test_warnings_held),
 		cmocka_unit_test(test_garbage_rules),
 		cmocka_unit_test(test_nft_garbage),
 		cmocka_unit_test(test_shared_chain),
