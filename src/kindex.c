@@ -16,11 +16,13 @@
 #define KMARK_N 13
 #define KSVCPORT_KEY_MAX (3 * 256 + 16)
 
-/* Array lengths and counters before a source, to undo it when it fails. */
+/* Array lengths and counters before a source, to undo it when it fails:
+ * taken before the source is read, so that undoing needs no memory. */
 struct kmark {
 	uint32_t n[KMARK_N]; /* in kindex__counters() order */
 	uint32_t svcports;
 	struct ksvcport *svcports_copy; /* a source may fill in existing ones */
+	struct kstrmap svcport_ids; /* a copy: a source adds to it */
 };
 
 static const char *const ksrc_names[KSRC_KIND_MAX] = {
@@ -572,64 +574,126 @@ static void kindex__order(struct kindex *idx)
 	}
 }
 
+/* The lookup tables and the vectors they index as they are now, in build
+ * order. */
+#define KINDEX_NTABS 7
 #define KTAB(tab, vec) { &(tab), (vec).v, sizeof(*(vec).v), (vec).n }
 
-static int kindex__build_tables(struct kindex *idx)
+struct ktab_of {
+	struct ktab *t; /* the index's */
+	const void *v;
+	size_t size;
+	uint32_t n;
+};
+
+static void kindex__tabs(struct kindex *idx, struct ktab_of tabs[KINDEX_NTABS])
 {
-	const struct {
-		struct ktab *t;
-		const void *v;
-		size_t size;
-		uint32_t n;
-	} tabs[] = {
+	const struct ktab_of all[KINDEX_NTABS] = {
 		KTAB(idx->t_names, idx->names),	    KTAB(idx->t_vips, idx->vips),
 		KTAB(idx->t_nodeports, idx->nodeports), KTAB(idx->t_eps, idx->eps),
 		KTAB(idx->t_hostports, idx->hostports), KTAB(idx->t_rules, idx->rules),
 		KTAB(idx->t_locals, idx->locals),
 	};
+
+	memcpy(tabs, all, sizeof(all));
+}
+
+/* The tables of @idx's vectors into @out, apart from the index's own: 0, or
+ * -ENOMEM and none is left. */
+static int kindex__build_tables(struct kindex *idx, struct ktab out[KINDEX_NTABS])
+{
+	struct ktab_of tabs[KINDEX_NTABS];
 	int err = 0;
 
-	for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]) && !err; i++)
-		err = ktab__build(tabs[i].t, tabs[i].v, tabs[i].size, tabs[i].n);
+	kindex__tabs(idx, tabs);
+	memset(out, 0, KINDEX_NTABS * sizeof(*out));
+	for (size_t i = 0; i < KINDEX_NTABS && !err; i++)
+		err = ktab__build(&out[i], tabs[i].v, tabs[i].size, tabs[i].n);
+	if (err)
+		for (size_t i = 0; i < KINDEX_NTABS; i++)
+			ktab__free(&out[i]);
 	return err;
 }
 
+/*
+ * The derived parts (names, lookup tables, hostPort pods, hook order) from
+ * the vectors.  Built apart and swapped in: when memory runs out the index
+ * keeps the ones it had, whole.
+ */
 int kindex__rebuild(struct kindex *idx)
 {
+	__typeof__(idx->names) old = idx->names;
+	struct ktab_of tabs[KINDEX_NTABS];
+	struct ktab nt[KINDEX_NTABS];
 	int err;
 
-	kindex__free_tables(idx);
+	memset(&idx->names, 0, sizeof(idx->names));
 	err = kindex__build_names(idx);
 	if (!err)
-		err = kindex__build_tables(idx);
-	if (err)
+		err = kindex__build_tables(idx, nt);
+	if (err) {
+		free(idx->names.v);
+		idx->names = old;
 		return err;
+	}
+	free(old.v);
+	kindex__tabs(idx, tabs);
+	for (size_t i = 0; i < KINDEX_NTABS; i++) {
+		ktab__free(tabs[i].t);
+		*tabs[i].t = nt[i];
+	}
 	kindex__resolve_hostports(idx);
 	kindex__order(idx);
 	return 0;
 }
 
+static void kindex__unmark(struct kmark *m)
+{
+	free(m->svcports_copy);
+	kstrmap__free(&m->svcport_ids);
+}
+
 static int kindex__mark(struct kindex *idx, struct kmark *m)
 {
+	const struct kstrmap *ids = &idx->svcport_ids;
 	uint32_t *c[KMARK_N];
 
+	memset(m, 0, sizeof(*m));
 	kindex__counters(idx, c);
 	for (int i = 0; i < KMARK_N; i++)
 		m->n[i] = *c[i];
 	m->svcports = idx->svcports.n;
-	m->svcports_copy = NULL;
-	if (!idx->svcports.n)
-		return 0;
-	m->svcports_copy = malloc(idx->svcports.n * sizeof(*idx->svcports.v));
-	if (!m->svcports_copy)
-		return -ENOMEM;
-	memcpy(m->svcports_copy, idx->svcports.v, idx->svcports.n * sizeof(*idx->svcports.v));
+	if (idx->svcports.n) {
+		m->svcports_copy = malloc(idx->svcports.n * sizeof(*idx->svcports.v));
+		if (!m->svcports_copy)
+			return -ENOMEM;
+		memcpy(m->svcports_copy, idx->svcports.v,
+		       idx->svcports.n * sizeof(*idx->svcports.v));
+	}
+	if (ids->slots) {
+		size_t bytes = ((size_t)ids->mask + 1) * sizeof(*ids->slots);
+
+		m->svcport_ids = *ids;
+		m->svcport_ids.slots = malloc(bytes);
+		if (!m->svcport_ids.slots) {
+			kindex__unmark(m);
+			return -ENOMEM;
+		}
+		memcpy(m->svcport_ids.slots, ids->slots, bytes);
+	}
 	return 0;
 }
 
-/* Forget everything the failed source added (its strings stay in the arena). */
-static void kindex__rollback(struct kindex *idx, const struct kmark *m)
+/*
+ * Forget everything the failed source added (its strings stay in the
+ * arena), allocating nothing: the vectors cut back to their marks (what is
+ * left of them as it was, if perhaps moved), the Service port map back
+ * from its copy (handed over: @m no longer holds it), the tables pointed at
+ * where the vectors now are.
+ */
+static void kindex__rollback(struct kindex *idx, struct kmark *m)
 {
+	struct ktab_of tabs[KINDEX_NTABS];
 	uint32_t *c[KMARK_N];
 
 	kindex__counters(idx, c);
@@ -638,18 +702,13 @@ static void kindex__rollback(struct kindex *idx, const struct kmark *m)
 	if (m->svcports_copy)
 		memcpy(idx->svcports.v, m->svcports_copy, m->svcports * sizeof(*idx->svcports.v));
 	kstrmap__free(&idx->svcport_ids);
-	for (uint32_t i = 0; i < idx->svcports.n; i++) {
-		const struct ksvcport *sp = &idx->svcports.v[i];
-		char key[KSVCPORT_KEY_MAX];
-		const char *akey;
-
-		if (!sp->ns)
-			continue;
-		ksvcport__key(key, sizeof(key), sp->ns, sp->name, sp->proto, sp->port_name);
-		akey = karena__strdup(&idx->arena, key);
-		if (akey)
-			kstrmap__put(&idx->svcport_ids, akey, i);
-	}
+	idx->svcport_ids = m->svcport_ids;
+	memset(&m->svcport_ids, 0, sizeof(m->svcport_ids));
+	kindex__tabs(idx, tabs);
+	for (size_t i = 0; i < KINDEX_NTABS; i++)
+		if (tabs[i].t->slots)
+			tabs[i].t->base = tabs[i].v;
+	kindex__order(idx);
 }
 
 static int kindex__dispatch(struct kindex *idx, enum ksrc_kind kind, const char *data,
@@ -723,14 +782,13 @@ int kindex__add_source(struct kindex *idx, enum ksrc_kind kind, const char *name
 	}
 	if (err) {
 		kindex__rollback(idx, &mark);
-		kindex__rebuild(idx);
 		idx->held_len = 0; /* nothing of it stays, nor is said */
 	} else {
 		idx->sources++;
 		kindex__say_held(idx);
 	}
 	idx->holding = false;
-	free(mark.svcports_copy);
+	kindex__unmark(&mark);
 	idx->src_name = NULL;
 	idx->ep_limit = 0;
 	return err;
