@@ -183,8 +183,11 @@ static int capw_compress(struct capw *w, const void *data, size_t len, ZSTD_EndD
 
 		left = ZSTD_compressStream2(w->zc, &out, &in, mode);
 		w->out_len = out.pos;
+		/* zstd takes its working memory at the first frame: out of
+		 * memory is not an I/O error */
 		if (ZSTD_isError(left))
-			return -EIO;
+			return ZSTD_getErrorCode(left) == ZSTD_error_memory_allocation ? -ENOMEM :
+											 -EIO;
 		if (w->out_len == CAPW_OUT) {
 			err = capw_drain(w);
 			if (err)

@@ -19,10 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "k8s_test.h"
 #include "k8s_int.h"
+#include "capfile.h"
+#include "fixtures.h"
 #include "log.h"
+#include "record.h"
 #include "replay.h"
 #include "tbuf.h"
 #include <json-c/json.h>
@@ -534,6 +538,126 @@ static void test_replay(void **state)
 	free(ok.out);
 }
 
+/* ---- a capture recorded while memory runs out ---- */
+
+#define REC_EVENTS 400
+
+/* Record a capture to @path with allocation @at failing (0: none): the
+ * events that record__event() took before the first error in *@taken; the
+ * first error (0: none). */
+static int record_try(const char *path, long at, bool persist, int *taken)
+{
+	static const char ipt[] = "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n";
+	static const char snap[] = "{\"kind\":\"List\",\"items\":[]}";
+	const struct record_info info = {
+		.backend = "netfilter",
+		.start_ns = FIX_BOOT_NS + FIX_BOOT_TO_REAL,
+		.boot_to_real_ns = FIX_BOOT_TO_REAL,
+	};
+	struct record *rec = NULL;
+	long live = af_live;
+	char err[256];
+	int first = 0, e;
+
+	*taken = 0;
+	af_arm(at > 0 ? at : 0, persist);
+	e = record__open(&rec, path, err, sizeof(err));
+	if (e) {
+		af_disarm();
+		assert_null(rec);
+		return e;
+	}
+	e = record__source(rec, KSRC_IPTABLES_SAVE, "iptables-save", ipt, sizeof(ipt) - 1);
+	first = first ? first : e;
+	e = record__begin(rec, &info, err, sizeof(err));
+	first = first ? first : e;
+	for (int i = 0; !first && i < REC_EVENTS; i++) {
+		struct nw_event ev;
+
+		fix_event((enum fixture)(i % FIX_COUNT), &ev);
+		ev.ts_boot_ns += (uint64_t)i * 1000;
+		e = record__event(rec, &ev, sizeof(ev));
+		if (!e)
+			++*taken;
+		first = first ? first : e;
+		if (i == REC_EVENTS / 2) {
+			e = record__source(rec, KSRC_SNAPSHOT, "snapshot", snap, sizeof(snap) - 1);
+			first = first ? first : (e == -E2BIG ? 0 : e);
+		}
+		e = record__tick(rec, 1000000ULL * (i + 1));
+		first = first ? first : e;
+	}
+	e = record__close(rec, NULL, err, sizeof(err));
+	first = first ? first : e;
+	af_disarm();
+	if (af_live != live && at >= 0)
+		fail_msg("recording with allocation %ld%s failing: %ld blocks not freed", at,
+			 persist ? " on" : "", af_live - live);
+	return first;
+}
+
+/*
+ * Every allocation of a recording failing in turn: the recording is whole
+ * (what one nothing failed in replays as), or a call said -ENOMEM and what
+ * the calls took before it is in the file: its replay shows them, the first
+ * ones of the whole recording's; nothing leaks.
+ */
+static void test_record(void **state)
+{
+	char path[] = "/tmp/nw-test-allocfail.XXXXXX";
+	long calls, failed = 0, stride = stride_default();
+	struct replay_run ok, r;
+	int fd = mkstemp(path), taken;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	record_try(path, -1, false, &taken); /* once first: what libc keeps */
+	assert_int_equal(record_try(path, 0, false, &taken), 0);
+	calls = af_calls;
+	assert_int_equal(taken, REC_EVENTS);
+	replay_try(path, -1, false, &ok); /* the same for the replay */
+	free(ok.out);
+	replay_try(path, 0, false, &ok);
+	assert_int_equal(ok.rc, NW_EXIT_OK);
+	for (int persist = 0; persist < 2; persist++) {
+		for (long at = 1; at <= calls; at += at < 400 ? 1 : stride) {
+			int e = record_try(path, at, persist, &taken);
+			size_t n;
+
+			failed += af_failed;
+			if (e && e != -ENOMEM)
+				fail_msg("recording with allocation %ld%s failing: %s, not ENOMEM",
+					 at, persist ? " on" : "", strerror(-e));
+			if (access(path, F_OK)) /* record__close() removed it: nothing taken */
+				continue;
+			replay_try(path, 0, false, &r);
+			n = conn_lines(r.out);
+			if (!e && strcmp(r.out, ok.out))
+				fail_msg("recording with allocation %ld%s failing: no error, but the "
+					 "capture differs",
+					 at, persist ? " on" : "");
+			if (n > conn_lines(ok.out) || memcmp(r.out, ok.out, n))
+				fail_msg("recording with allocation %ld%s failing: its replay shows "
+					 "other records",
+					 at, persist ? " on" : "");
+			/* every event taken is in the file (a JSON line each) */
+			for (const char *p = r.out; p < r.out + n && (p = strchr(p, '\n')); p++)
+				taken--;
+			if (taken > 0)
+				fail_msg("recording with allocation %ld%s failing: %d events taken "
+					 "and not in the file",
+					 at, persist ? " on" : "", taken);
+			free(r.out);
+		}
+	}
+	assert_true(failed > 0);
+	print_message("recording: %ld allocations, %ld of the failures tried natwho's\n", calls,
+		      failed);
+	unlink(path);
+	free(ok.out);
+}
+
 static const char *const captures[] = {
 	"tests/fixtures/capfile/v1.0-incident.nwcap",
 	"tests/fixtures/capfile/gzip-v1.0-incident.nwcap",
@@ -544,7 +668,7 @@ static const char *const captures[] = {
 
 int main(void)
 {
-	struct CMUnitTest tests[NSCENARIOS + NCAPTURES];
+	struct CMUnitTest tests[NSCENARIOS + NCAPTURES + 1];
 
 	for (size_t i = 0; i < NSCENARIOS; i++) {
 		tests[i] = (struct CMUnitTest){ .name = scenarios[i].name,
@@ -556,6 +680,8 @@ int main(void)
 							     .test_func = test_replay,
 							     .initial_state = (void *)captures[i] };
 	}
+	tests[NSCENARIOS + NCAPTURES] = (struct CMUnitTest){ .name = "recording",
+							     .test_func = test_record };
 	void *warm[2];
 
 	backtrace(warm, 2); /* loads libgcc's unwinder: allocates once */
