@@ -305,17 +305,25 @@ static int kn_add(struct kindex *idx, const struct kn_source *s, char *err, size
 	return -EINVAL;
 }
 
-/* @s's new version is unusable: its previous one again (added to @idx). */
-static void kn_restore(struct kindex *idx, struct kn_source *s, const char *why)
+/*
+ * @s's new version is unusable (@e, said in @why): its previous one again
+ * (added to @idx).  Refused for want of memory, it is tried again when it
+ * comes again; otherwise not until it changes.
+ */
+static void kn_restore(struct kindex *idx, struct kn_source *s, const char *why, int e)
 {
+	char err[512];
+
 	nw_warn("%s; keeping its previous version", why);
-	s->bad_hash = s->hash;
+	if (e != -ENOMEM)
+		s->bad_hash = s->hash;
 	free(s->data);
 	s->data = s->prev;
 	s->len = s->prev_len;
 	s->hash = s->prev_hash;
 	s->prev = NULL;
-	kindex__add_source(idx, s->kind, s->name, s->data, s->len, NULL, 0);
+	if (kindex__add_source(idx, s->kind, s->name, s->data, s->len, err, sizeof(err)))
+		nw_warn("%s (the previous version, now not used either)", err);
 }
 
 /*
@@ -347,7 +355,7 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 			return e;
 		}
 		if (e && s->prev)
-			kn_restore(idx, s, err);
+			kn_restore(idx, s, err, e);
 		else if (e)
 			nw_warn("%s (ignored)", err);
 		free(s->prev); /* the current version is the one to keep */
