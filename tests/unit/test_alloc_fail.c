@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Every source kind read while memory runs out: the Nth allocation of
- * kindex__add_source() fails (once, or from then on), for every N the read
- * makes (NW_ALLOC_STRIDE=1; by default the first 400 and every 17th after).
- * Each time the source is either taken whole, the index then the same as
- * when nothing failed, or refused with -ENOMEM and one line, the index then
- * as it was before and none of the source's warnings said; nothing leaks
- * (every allocation freed with the index) and nothing crashes.  json-c's
- * allocations fail too: malloc, calloc and realloc are this program's.
+ * Every source kind read while memory runs out: each allocation natwho
+ * makes in kindex__add_source() fails in turn, once or from then on.  Each
+ * time the source is either taken whole, the index then the same as when
+ * nothing failed, or refused with -ENOMEM and one line, the index then as
+ * it was before (the same source added again gives what it gives when
+ * nothing failed) and none of the source's warnings said (but those it
+ * could not hold for want of memory); nothing leaks
+ * (every allocation freed with the index) and nothing crashes.  The same for
+ * replaying and recording a capture file.  malloc, calloc, realloc and
+ * free are this program's; json-c's own allocations never fail (below).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -43,6 +45,11 @@ static _Alignas(16) unsigned char boot[4096];
 static size_t boot_used;
 
 static bool af_counting; /* between af_arm() and af_disarm() */
+static bool af_in_init; /* dlsym() at work */
+/* af_listing: the calls that are natwho's (not json-c's) go into af_mine */
+static bool af_listing;
+static long *af_mine;
+static size_t af_nmine, af_cap_mine;
 static long af_calls; /* allocation calls since af_arm() */
 static long af_at; /* the call that fails first (1-based); 0: none */
 static bool af_persist; /* every call from af_at on fails, not only that one */
@@ -51,14 +58,16 @@ static long af_live; /* blocks allocated and not yet freed */
 
 static void af_init(void)
 {
-	if (real_malloc)
+	if (real_malloc || af_in_init)
 		return;
+	af_in_init = true;
 	real_malloc = dlsym(RTLD_NEXT, "malloc");
 	real_calloc = dlsym(RTLD_NEXT, "calloc");
 	real_realloc = dlsym(RTLD_NEXT, "realloc");
 	real_free = dlsym(RTLD_NEXT, "free");
 	if (!real_malloc || !real_calloc || !real_realloc || !real_free)
 		abort();
+	af_in_init = false;
 }
 
 static void *boot_alloc(size_t n)
@@ -83,11 +92,13 @@ static bool from_boot(const void *p)
  * of them failed (a NULL object key passed to strlen(): json-c issues #854
  * and #857), a crash natwho cannot prevent.  What natwho does with a
  * failed json-c call is tested where it can fail cleanly (the tokener).
+ * An allocation with a json-c frame anywhere on its stack is json-c's:
+ * json-c never calls back into natwho.
  */
 static bool af_from_jsonc(void)
 {
 	static const void *jsonc_base;
-	void *bt[8];
+	void *bt[16];
 	Dl_info di;
 	int n;
 
@@ -96,21 +107,37 @@ static bool af_from_jsonc(void)
 			abort();
 		jsonc_base = di.dli_fbase;
 	}
-	n = backtrace(bt, 8);
-	/* bt[0] here, [1] af_fail(), [2] malloc(): from the caller on */
-	for (int i = 3; i < n && i < 6; i++)
+	n = backtrace(bt, 16);
+	for (int i = 1; i < n; i++)
 		if (dladdr(bt[i], &di) && di.dli_fbase == jsonc_base)
 			return true;
 	return false;
 }
 
-/* Whether this allocation call fails. */
+/* af_listing: note this call if it is natwho's. */
+static void af_list(void)
+{
+	if (af_from_jsonc())
+		return;
+	if (af_nmine == af_cap_mine) {
+		af_cap_mine = af_cap_mine ? 2 * af_cap_mine : 1024;
+		af_mine = real_realloc(af_mine, af_cap_mine * sizeof(*af_mine));
+		if (!af_mine)
+			abort();
+	}
+	af_mine[af_nmine++] = af_calls;
+}
+
+/* Whether this allocation call fails: call af_at (one of natwho's, from
+ * the list), and with af_persist every later one that is natwho's. */
 static bool af_fail(void)
 {
 	if (!af_counting)
 		return false;
 	af_calls++;
-	if (af_at && (af_calls == af_at || (af_persist && af_calls > af_at)) && !af_from_jsonc()) {
+	if (af_listing)
+		af_list();
+	if (af_at && (af_calls == af_at || (af_persist && af_calls > af_at && !af_from_jsonc()))) {
 		af_failed = true;
 		return true;
 	}
@@ -122,8 +149,7 @@ void *malloc(size_t n)
 	void *p;
 
 	if (!real_malloc) {
-		if (!real_free) /* not dlsym() itself calling */
-			af_init();
+		af_init(); /* a no-op while dlsym() runs */
 		if (!real_malloc)
 			return boot_alloc(n);
 	}
@@ -301,9 +327,12 @@ static struct kindex *base_index(const struct scenario *sc, struct tbuf *warns)
 }
 
 /* Read sc->read with allocation @at failing (0: none); the result's rc,
- * error, warnings (of that read only) and fingerprint; the calls it made. */
+ * error, warnings (of that read only) and fingerprint, and when refused the
+ * fingerprint after reading it again with nothing failing (*@again, else
+ * NULL); the calls it made. */
 static long try_read(const struct scenario *sc, const char *data, size_t len, long at,
-		     bool persist, int *rc, char *err, size_t errlen, char **warned, char **fp)
+		     bool persist, int *rc, char *err, size_t errlen, char **warned, char **fp,
+		     char **again)
 {
 	struct tbuf warns = { 0 };
 	struct kindex *idx;
@@ -321,26 +350,32 @@ static long try_read(const struct scenario *sc, const char *data, size_t len, lo
 	*warned = strdup(warns.p ? warns.p + before : "");
 	assert_non_null(*warned);
 	*fp = fingerprint(idx);
+	*again = NULL;
+	if (*rc) { /* what is left of the index still takes the source */
+		char err2[512];
+
+		kjson__whole_only = sc->whole;
+		if (kindex__add_source(idx, sc->read.kind, sc->read.file, data, len, err2,
+				       sizeof(err2)))
+			fail_msg("%s: allocation %ld%s failing, then nothing: %s", sc->name, at,
+				 persist ? " on" : "", err2);
+		kjson__whole_only = false;
+		*again = fingerprint(idx);
+	}
 	kindex__free(idx);
 	free(warns.p);
 	/* the strings handed back are the only blocks left */
-	if (af_live != live + 2)
+	if (af_live != live + 2 + !!*again)
 		fail_msg("%s: allocation %ld%s failing: %ld blocks not freed", sc->name, at,
-			 persist ? " on" : "", af_live - live - 2);
+			 persist ? " on" : "", af_live - live - 2 - !!*again);
 	return calls;
-}
-
-static long stride_default(void)
-{
-	const char *s = getenv("NW_ALLOC_STRIDE");
-
-	return s && atol(s) > 0 ? atol(s) : 17;
 }
 
 static void sweep(const struct scenario *sc)
 {
-	long stride = stride_default(), calls, failed = 0, refused = 0, taken = 0;
-	char err[512], diff[4096], *ok_warned, *ok_fp, *before_fp, *data;
+	long calls, failed = 0, refused = 0, taken = 0, warned_early = 0, *mine;
+	char err[512], diff[4096], *ok_warned, *ok_fp, *before_fp, *data, *none;
+	size_t nmine;
 	struct tbuf warns = { 0 };
 	struct kindex *idx;
 	size_t len;
@@ -352,15 +387,26 @@ static void sweep(const struct scenario *sc)
 	before_fp = fingerprint(idx);
 	kindex__free(idx);
 	free(warns.p);
-	calls = try_read(sc, data, len, 0, false, &rc, err, sizeof(err), &ok_warned, &ok_fp);
+	/* nothing failing, listing which calls are natwho's */
+	af_nmine = 0;
+	af_listing = true;
+	calls = try_read(sc, data, len, 0, false, &rc, err, sizeof(err), &ok_warned, &ok_fp,
+			 &none);
+	af_listing = false;
 	if (rc)
 		fail_msg("%s: %s", sc->name, err);
-	assert_true(calls > 0);
+	nmine = af_nmine;
+	assert_true(nmine > 0);
+	mine = malloc(nmine * sizeof(*mine));
+	assert_non_null(mine);
+	memcpy(mine, af_mine, nmine * sizeof(*mine));
 	for (int persist = 0; persist < 2; persist++) {
-		for (long at = 1; at <= calls; at += at < 400 ? 1 : stride) {
-			char *warned, *fp;
+		for (size_t m = 0; m < nmine; m++) {
+			char *warned, *fp, *again;
+			long at = mine[m];
 
-			try_read(sc, data, len, at, persist, &rc, err, sizeof(err), &warned, &fp);
+			try_read(sc, data, len, at, persist, &rc, err, sizeof(err), &warned, &fp,
+				 &again);
 			failed += af_failed; /* else json-c's: none failed */
 			if (rc) {
 				refused++;
@@ -375,10 +421,21 @@ static void sweep(const struct scenario *sc)
 						 "index changed:\n%s",
 						 sc->name, at, persist ? " on" : "",
 						 first_diff(fp, before_fp, diff, sizeof(diff)));
-				if (*warned) /* a refused source says nothing */
+				/* A refused source says nothing, unless memory ran out
+				 * for holding its warnings: then those it had (kindex.c
+				 * says them rather than lose them), as a read where
+				 * nothing fails says them. */
+				if (strncmp(warned, ok_warned, strlen(warned)))
 					fail_msg("%s: allocation %ld%s failing: refused, yet warned "
 						 "\"%s\"",
 						 sc->name, at, persist ? " on" : "", warned);
+				warned_early += *warned != '\0';
+				if (strcmp(again, ok_fp))
+					fail_msg("%s: allocation %ld%s failing: refused, then read "
+						 "again, the index differs from the one nothing "
+						 "failing gives:\n%s",
+						 sc->name, at, persist ? " on" : "",
+						 first_diff(again, ok_fp, diff, sizeof(diff)));
 			} else {
 				taken += af_failed;
 				if (strcmp(fp, ok_fp))
@@ -393,12 +450,15 @@ static void sweep(const struct scenario *sc)
 			}
 			free(warned);
 			free(fp);
+			free(again);
 		}
 	}
-	/* a sweep that never refused anything did not reach the reader */
-	assert_true(refused > 0);
-	print_message("%s: %ld allocations; %ld of natwho's failed: %ld refused, %ld taken\n",
-		      sc->name, calls, failed, refused, taken);
+	/* every one of natwho's calls failed, both ways */
+	assert_int_equal(failed, 2 * (long)nmine);
+	print_message("%s: %ld allocations, %zu of them natwho's, each failed once and from "
+		      "then on: %ld refused (%ld after saying warnings held), %ld taken\n",
+		      sc->name, calls, nmine, refused, warned_early, taken);
+	free(mine);
 	free(ok_warned);
 	free(ok_fp);
 	free(before_fp);
@@ -426,6 +486,11 @@ static const struct scenario scenarios[] = {
 	  ST(IPSET_SAVE, "ipset-save.txt"), false },
 	{ "local addresses", { ST(IPTABLES_SAVE, "iptables-save.txt") },
 	  ST(LOCAL_ADDRS, "local-addrs.txt"), false },
+	/* sources that warn: a refused one must not have */
+	{ "iptables-save, bad rules", { ST(SNAPSHOT, "snapshot.json") },
+	  ST(IPTABLES_SAVE, "bad/iptables-garbage.txt"), false },
+	{ "snapshot, bad items", { ST(IPTABLES_SAVE, "iptables-save.txt") },
+	  ST(SNAPSHOT, "bad/snapshot-missing-fields.json"), false },
 };
 
 static void test_sweep(void **state)
@@ -497,7 +562,7 @@ static size_t conn_lines(const char *out)
 static void test_replay(void **state)
 {
 	const char *path = *state;
-	long stride = stride_default(), calls, failed = 0;
+	long calls, failed = 0;
 	struct replay_run ok, r;
 
 	replay_try(path, -1, false, &ok); /* once first: what libc keeps (the time zone) */
@@ -507,7 +572,7 @@ static void test_replay(void **state)
 		fail_msg("%s: %s", path, ok.err);
 	assert_true(calls > 0);
 	for (int persist = 0; persist < 2; persist++) {
-		for (long at = 1; at <= calls; at += at < 400 ? 1 : stride) {
+		for (long at = 1; at <= calls; at++) {
 			size_t n;
 
 			replay_try(path, at, persist, &r);
@@ -605,14 +670,16 @@ static int record_try(const char *path, long at, bool persist, int *taken)
 static void test_record(void **state)
 {
 	char path[] = "/tmp/nw-test-allocfail.XXXXXX";
-	long calls, failed = 0, stride = stride_default();
+	long calls, failed = 0;
 	struct replay_run ok, r;
 	int fd = mkstemp(path), taken;
 
 	(void)state;
 	assert_true(fd >= 0);
 	close(fd);
+	unlink(path); /* natwho -w makes the file */
 	record_try(path, -1, false, &taken); /* once first: what libc keeps */
+	unlink(path);
 	assert_int_equal(record_try(path, 0, false, &taken), 0);
 	calls = af_calls;
 	assert_int_equal(taken, REC_EVENTS);
@@ -621,16 +688,24 @@ static void test_record(void **state)
 	replay_try(path, 0, false, &ok);
 	assert_int_equal(ok.rc, NW_EXIT_OK);
 	for (int persist = 0; persist < 2; persist++) {
-		for (long at = 1; at <= calls; at += at < 400 ? 1 : stride) {
-			int e = record_try(path, at, persist, &taken);
+		for (long at = 1; at <= calls; at++) {
+			int e;
 			size_t n;
+
+			unlink(path); /* a new file each time, as natwho -w makes it */
+			e = record_try(path, at, persist, &taken);
 
 			failed += af_failed;
 			if (e && e != -ENOMEM)
 				fail_msg("recording with allocation %ld%s failing: %s, not ENOMEM",
 					 at, persist ? " on" : "", strerror(-e));
-			if (access(path, F_OK)) /* record__close() removed it: nothing taken */
+			if (access(path, F_OK)) { /* never begun: nothing written, nothing left */
+				if (!e || taken)
+					fail_msg("recording with allocation %ld%s failing: no file, "
+						 "yet %d events taken and no error",
+						 at, persist ? " on" : "", taken);
 				continue;
+			}
 			replay_try(path, 0, false, &r);
 			n = conn_lines(r.out);
 			if (!e && strcmp(r.out, ok.out))
