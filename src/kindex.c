@@ -689,7 +689,8 @@ static int kindex__mark(struct kindex *idx, struct kmark *m)
  * arena), allocating nothing: the vectors cut back to their marks (what is
  * left of them as it was, if perhaps moved), the Service port map back
  * from its copy (handed over: @m no longer holds it), the tables pointed at
- * where the vectors now are.
+ * where the vectors now are.  The hook order needs nothing: the last
+ * kindex__rebuild() computed it from the vectors as they are cut back to.
  */
 static void kindex__rollback(struct kindex *idx, struct kmark *m)
 {
@@ -708,7 +709,6 @@ static void kindex__rollback(struct kindex *idx, struct kmark *m)
 	for (size_t i = 0; i < KINDEX_NTABS; i++)
 		if (tabs[i].t->slots)
 			tabs[i].t->base = tabs[i].v;
-	kindex__order(idx);
 }
 
 static int kindex__dispatch(struct kindex *idx, enum ksrc_kind kind, const char *data,

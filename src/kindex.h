@@ -29,7 +29,8 @@
  * position in @errbuf, and leaves the index as it was.  Objects and rules
  * that do not parse are skipped, counted (kindex__stats) and, when a warn
  * callback is set, reported once each, once the source is taken (a source
- * refused reports none; past 1 MiB of them they come as they are found).
+ * refused reports none; past 1 MiB of them, or with no memory left to hold
+ * them, they come as they are found).
  *
  * The index must outlive every struct k8s_annot it filled: annotations
  * point into it.

@@ -121,6 +121,19 @@ static inline void kt_conn(struct conn *c, int family, uint8_t proto, const char
 	c->seen_as.port = sport;
 }
 
+/* A connection as kt_conn() takes it, for the tests' tables of them. */
+struct kt_spec {
+	int family;
+	uint8_t proto;
+	const char *src, *dst, *landed;
+	uint16_t sport, dport, lport;
+};
+
+static inline void kt_conn_of(struct conn *c, const struct kt_spec *s)
+{
+	kt_conn(c, s->family, s->proto, s->src, s->sport, s->dst, s->dport, s->landed, s->lport);
+}
+
 /* The annotation's text tag and reason, as k8s_annot__print writes it. */
 static inline char *kt_text(const struct k8s_annot *a)
 {

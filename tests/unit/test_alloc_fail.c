@@ -90,9 +90,9 @@ static bool from_boot(const void *p)
 /*
  * json-c's own allocations never fail: json-c before 0.18 goes on with some
  * of them failed (a NULL object key passed to strlen(): json-c issues #854
- * and #857), a crash natwho cannot prevent.  What natwho does with a
- * failed json-c call is tested where it can fail cleanly (the tokener).
- * An allocation with a json-c frame anywhere on its stack is json-c's:
+ * and #857), a crash natwho cannot prevent; so what natwho does when a
+ * json-c call fails for want of memory is not tested here.  An allocation
+ * with a json-c frame anywhere on its stack is json-c's:
  * json-c never calls back into natwho.
  */
 static bool af_from_jsonc(void)
@@ -226,12 +226,7 @@ static long af_disarm(void)
 
 /* ---- what the index knows, as text ---- */
 
-static const struct {
-	int family;
-	uint8_t proto;
-	const char *src, *dst, *landed;
-	uint16_t sport, dport, lport;
-} conns[] = {
+static const struct kt_spec conns[] = {
 	{ AF_INET, IPPROTO_TCP, "192.168.56.12", "10.96.0.20", "10.224.0.222", 45232, 3306, 3306 },
 	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.20", "10.224.1.5", 40000, 3306, 3306 },
 	{ AF_INET6, IPPROTO_TCP, "fd00:10:224::30", "fd00:10:96::30", "fd00:10:224::7", 40001, 80,
@@ -266,8 +261,7 @@ static char *fingerprint(const struct kindex *idx)
 		struct k8s_annot a;
 		struct conn c;
 
-		kt_conn(&c, conns[i].family, conns[i].proto, conns[i].src, conns[i].sport,
-			conns[i].dst, conns[i].dport, conns[i].landed, conns[i].lport);
+		kt_conn_of(&c, &conns[i]);
 		kindex__annotate(idx, &c, &a);
 		out__obj_open(&o, NULL);
 		k8s_annot__print(&o, &a, k8s_annot__reason(&a, reason, sizeof(reason)));
@@ -486,7 +480,7 @@ static const struct scenario scenarios[] = {
 	  ST(IPSET_SAVE, "ipset-save.txt"), false },
 	{ "local addresses", { ST(IPTABLES_SAVE, "iptables-save.txt") },
 	  ST(LOCAL_ADDRS, "local-addrs.txt"), false },
-	/* sources that warn: a refused one must not have */
+	/* sources that warn: a refused one says none of it (but see sweep()) */
 	{ "iptables-save, bad rules", { ST(SNAPSHOT, "snapshot.json") },
 	  ST(IPTABLES_SAVE, "bad/iptables-garbage.txt"), false },
 	{ "snapshot, bad items", { ST(IPTABLES_SAVE, "iptables-save.txt") },
@@ -555,8 +549,8 @@ static size_t conn_lines(const char *out)
 /*
  * Every allocation of a replay failing in turn: the replay either ends as it
  * does when nothing fails, or stops with exit 1 (NW_EXIT_RUNTIME) and one
- * line saying memory ran out, never 5 (a damaged file: the file is fine),
- * ("out of memory"), after printing exactly the first records, never a
+ * line saying memory ran out ("out of memory"), never 5 (a damaged file:
+ * the file is fine), after printing exactly the first records, never a
  * wrong one; nothing leaks.
  */
 static void test_replay(void **state)

@@ -922,12 +922,7 @@ static void test_snapshot_hostport_hint(void **state)
 }
 
 /* The incident, its ok twin, IPv6, hostNetwork, unknown, no translation. */
-static const struct {
-	int family;
-	uint8_t proto;
-	const char *src, *dst, *landed;
-	uint16_t sport, dport, lport;
-} conns[] = {
+static const struct kt_spec conns[] = {
 		{ AF_INET, IPPROTO_TCP, "192.168.56.12", "10.96.0.20", "10.224.0.222", 45232, 3306,
 		  3306 },
 		{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.20", "10.224.1.5", 40000, 3306,
@@ -960,8 +955,7 @@ static void render(enum out_mode mode, char **buf, size_t *len)
 		struct k8s_annot a;
 		struct conn c;
 
-		kt_conn(&c, conns[i].family, conns[i].proto, conns[i].src, conns[i].sport,
-			conns[i].dst, conns[i].dport, conns[i].landed, conns[i].lport);
+		kt_conn_of(&c, &conns[i]);
 		kindex__annotate(idx, &c, &a);
 		c.k8s = &a;
 		sink__conn(&s, &c);
@@ -983,8 +977,7 @@ static void render_check(struct sink *s, FILE *f, char **buf, size_t *len, struc
 	struct conn c;
 	size_t n;
 
-	kt_conn(&c, conns[i].family, conns[i].proto, conns[i].src, conns[i].sport, conns[i].dst,
-		conns[i].dport, conns[i].landed, conns[i].lport);
+	kt_conn_of(&c, &conns[i]);
 	kindex__annotate(idx, &c, &a);
 	c.k8s = &a;
 	k8s_annot__reason(&a, want, sizeof(want));
@@ -1087,8 +1080,7 @@ static void test_k8s_json_cache(void **state)
 		for (size_t i = 0; i < NCONNS; i++) {
 			size_t k = (i * 5 + round) % NCONNS;
 
-			kt_conn(&c, conns[k].family, conns[k].proto, conns[k].src, conns[k].sport,
-				conns[k].dst, conns[k].dport, conns[k].landed, conns[k].lport);
+			kt_conn_of(&c, &conns[k]);
 			json_check(s, f, &buf, &len, idx, &c);
 			c.orig.sport++;
 			json_check(s, f, &buf, &len, idx, &c);
@@ -1162,8 +1154,7 @@ static void test_annotate_again(void **state)
 		for (size_t i = 0; i < NCONNS * NCONNS; i++) {
 			size_t k = (i * 7 + round) % NCONNS;
 
-			kt_conn(&c, conns[k].family, conns[k].proto, conns[k].src, conns[k].sport,
-				conns[k].dst, conns[k].dport, conns[k].landed, conns[k].lport);
+			kt_conn_of(&c, &conns[k]);
 			kindex__annotate_again(idx, &c, &a);
 			assert_same_as_fresh(idx, &c, &a);
 			/* the same connection from another source port: reused */
