@@ -47,12 +47,30 @@ static bool kjson__blank(const char *s, size_t n)
 	return true;
 }
 
-/* json-c refused @data with @jerr, its parse ending at @data[@end]. */
+/*
+ * json-c 0.17 and later say when they could not allocate
+ * (json_tokener_error_memory); before, a failed allocation in the tokener
+ * comes out as a parse error or as no object without one (kj_read_items()).
+ */
+static bool kjson__no_memory(enum json_tokener_error jerr)
+{
+#if JSON_C_VERSION_NUM >= (17 << 8)
+	return jerr == json_tokener_error_memory;
+#else
+	(void)jerr;
+	return false;
+#endif
+}
+
+/* json-c refused @data with @jerr, its parse ending at @data[@end]: -EBADMSG
+ * and the place, or -ENOMEM (nothing said: the document may be good). */
 static int kjson__refuse(struct kindex *idx, const char *data, enum json_tokener_error jerr,
 			 size_t end, char *errbuf, size_t errlen)
 {
 	char what[128];
 
+	if (kjson__no_memory(jerr))
+		return -ENOMEM;
 	snprintf(what, sizeof(what), "not JSON: %s",
 		 jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "no value");
 	return kjson__fail(idx, data, end ? end - 1 : 0, what, errbuf, errlen);

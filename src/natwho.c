@@ -65,6 +65,9 @@ struct app {
 	uint64_t next_untracked_check_ns; /* report_untracked(): once a second */
 	bool untracked_said[2]; /* [0] IPv4, [1] IPv6 */
 	int netns_fd;
+	struct stat netns_st; /* --netns PATH: what it led to when opened */
+	uint64_t next_netns_check_ns; /* check_netns_path(): once a second */
+	bool netns_said; /* PATH no longer leads there: said */
 	bool done;
 	struct record *rec; /* -w */
 	struct proctree tree; /* -- CMD --children */
@@ -351,6 +354,41 @@ static bool output_failed(struct app *app, int *ret)
 }
 
 #define NW_CGROUP_CHECK_NS 1000000000ULL
+#define NW_NETNS_CHECK_NS 1000000000ULL
+
+/*
+ * --netns PATH: does PATH still lead to the namespace natwho opened?  A pod's
+ * namespace leaves its path when the pod ends (the /var/run/netns entry
+ * removed, the process gone), and a restarted pod comes back in another
+ * namespace; natwho holds the one it opened and would go on tracing it,
+ * showing nothing, without a word.  Said once; natwho goes on (what is still
+ * inside that namespace is still traced).  A path that cannot be looked at
+ * for another reason says nothing.
+ */
+static void check_netns_path(struct app *app, uint64_t now)
+{
+	const char *path = app->opts.netns_path;
+	struct stat st;
+
+	if (!path || app->netns_said || now < app->next_netns_check_ns)
+		return;
+	app->next_netns_check_ns = now + NW_NETNS_CHECK_NS;
+	if (!stat(path, &st)) {
+		if (st.st_dev == app->netns_st.st_dev && st.st_ino == app->netns_st.st_ino)
+			return;
+		nw_warn("'%s' now leads to another network namespace (inode %llu; a restarted pod?): "
+			"natwho goes on tracing the one it opened (inode %llu); run it again for the new one",
+			path, (unsigned long long)st.st_ino,
+			(unsigned long long)app->netns_st.st_ino);
+	} else if (errno == ENOENT || errno == ENOTDIR) {
+		nw_warn("network namespace '%s' (inode %llu) is gone from that path (its pod or process "
+			"ended?): natwho goes on tracing it, but only what is still inside it",
+			path, (unsigned long long)app->netns_st.st_ino);
+	} else {
+		return;
+	}
+	app->netns_said = true;
+}
 
 static int run_loop(struct app *app)
 {
@@ -378,6 +416,7 @@ static int run_loop(struct app *app)
 				return NW_EXIT_RUNTIME;
 			}
 		}
+		check_netns_path(app, now);
 		knowledge__tick(&app->kn, now);
 		if (record__tick(app->rec, now))
 			break; /* a capture write error: reported by stop_record() */
@@ -454,6 +493,7 @@ static int open_netns(struct app *app)
 		return NW_EXIT_USAGE;
 	}
 	app->opts.filter.netns = (uint32_t)st.st_ino;
+	app->netns_st = st;
 	return 0;
 }
 

@@ -8,7 +8,9 @@
 # --duration ends it too while a stalled reader blocks its writes; a stop
 # signal ends it at once while its rule dumps or a --k8s - pipe hang (a dump
 # killed with it, even by SIGKILL); after SIGKILL nothing natwho attached is
-# left in the kernel.
+# left in the kernel; a --netns path that no longer leads to the namespace
+# natwho traces (deleted, or another namespace mounted there) is said once,
+# and natwho goes on.
 . "$(dirname "$0")/../lib/e2e.sh"
 
 command -v bpftool >/dev/null || fail "bpftool missing (tests/deps.sh installs it)"
@@ -314,3 +316,63 @@ for i in $(seq 1 50); do
 done
 [ -z "$left" ] || fail "left attached after SIGKILL:$left"
 echo "ok: nothing left attached after SIGKILL"
+
+# --netns PATH whose namespace leaves that path while natwho runs (a pod
+# ended: its /var/run/netns entry removed; or restarted: another namespace
+# there).  natwho holds the one it opened and says so once; it goes on.
+expect_no_json "$TMP/INT.json" "no namespace warning while the path stays" \
+	'.type == "warning" and (.warning | test("network namespace"))'
+GONE=${NW_P}gone
+REPL=${NW_P}repl
+NW_NS_EXTRA+=("$GONE" "$REPL")
+netns_start() { # netns_start NAME OUT: natwho --netns /var/run/netns/NAME -o json
+	: >"$TMP/$2.err"
+	"$NATWHO" -v --netns "/var/run/netns/$1" -o json >"$TMP/$2.json" 2>"$TMP/$2.err" &
+	NATWHO_PID=$!
+	NW_PIDS+=("$NATWHO_PID")
+	for i in $(seq 1 200); do
+		grep -q "tracing with backend" "$TMP/$2.err" && return 0
+		kill -0 "$NATWHO_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$TMP/$2.err" >&2
+	fail "natwho --netns /var/run/netns/$1 did not start"
+}
+netns_warned() { # netns_warned OUT REGEX: warnings matching it so far
+	jq -s --arg re "$2" 'map(select(.type == "warning" and (.warning | test($re)))) | length' \
+		"$TMP/$1.json"
+}
+netns_wait_warning() { # netns_wait_warning OUT REGEX: within 3 s, then once only
+	for i in $(seq 1 60); do
+		[ "$(netns_warned "$1" "$2")" -ge 1 ] && break
+		sleep 0.05
+	done
+	[ "$(netns_warned "$1" "$2")" -ge 1 ] ||
+		{ cat "$TMP/$1.json" "$TMP/$1.err" >&2; fail "$1: no warning /$2/ in 3 s"; }
+	sleep 1.5 # more checks: nothing said twice
+	[ "$(netns_warned "$1" "network namespace")" -eq 1 ] ||
+		{ cat "$TMP/$1.json" >&2; fail "$1: the namespace warning said more than once"; }
+	kill -0 "$NATWHO_PID" 2>/dev/null || fail "$1: natwho ended after the warning"
+	kill -INT "$NATWHO_PID"
+	rc=0
+	wait_natwho 5 || rc=$?
+	[ $rc -eq 0 ] || fail "$1: exit $rc after SIGINT, want 0"
+	expect_summary_clean "$TMP/$1.json" 0
+}
+ip netns add "$GONE"
+ip netns add "$REPL"
+gone_ino=$(stat -L -c %i "/var/run/netns/$GONE")
+netns_start "$GONE" netns-gone
+ip netns del "$GONE"
+netns_wait_warning netns-gone \
+	"^network namespace '/var/run/netns/$GONE' \\(inode $gone_ino\\) is gone from that path"
+echo "ok: a --netns path removed while natwho runs is said once, natwho goes on"
+
+ip netns add "$GONE"
+gone_ino=$(stat -L -c %i "/var/run/netns/$GONE")
+repl_ino=$(stat -L -c %i "/var/run/netns/$REPL")
+netns_start "$GONE" netns-repl
+mount --bind "/var/run/netns/$REPL" "/var/run/netns/$GONE" # never without a namespace there
+netns_wait_warning netns-repl \
+	"^'/var/run/netns/$GONE' now leads to another network namespace \\(inode $repl_ino;.*the one it opened \\(inode $gone_ino\\)"
+echo "ok: another namespace at a --netns path is said once, natwho goes on with its own"

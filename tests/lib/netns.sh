@@ -18,6 +18,7 @@ NODE=${NW_P}node
 PODA=${NW_P}poda
 PODB=${NW_P}podb
 NW_PIDS=()
+NW_NS_EXTRA=() # more namespaces a test made (named "${NW_P}..."), removed too
 
 CLUSTER_IP_MYSQL=10.96.0.20
 CLUSTER_IP_PG=10.96.0.30
@@ -67,6 +68,12 @@ nw_cleanup() {
 	NW_PIDS=()
 	for ns in "$NODE" "$PODA" "$PODB"; do
 		ip netns del "$ns" 2>/dev/null || true
+	done
+	for ns in "${NW_NS_EXTRA[@]}"; do # a test may have mounted one over another
+		for i in 1 2 3 4; do
+			umount "/var/run/netns/$ns" 2>/dev/null || break
+		done
+		rm -f "/var/run/netns/$ns"
 	done
 	# Nothing of this test may stay: a namespace left behind fails it.
 	if ip netns list | grep -q "^$NW_P"; then
