@@ -9,7 +9,10 @@
  * could not hold for want of memory); nothing leaks
  * (every allocation freed with the index) and nothing crashes.  The same for
  * replaying and recording a capture file.  malloc, calloc, realloc and
- * free are this program's; json-c's own allocations never fail (below).
+ * free are this program's; json-c's own allocations never fail (below),
+ * but for those of json_tokener_new_ex(), which json-c undoes itself: the
+ * JSON sources are also read with each of those failing in turn, and must
+ * be refused with -ENOMEM and one line naming them.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -91,7 +94,8 @@ static bool from_boot(const void *p)
  * json-c's own allocations never fail: json-c before 0.18 goes on with some
  * of them failed (a NULL object key passed to strlen(): json-c issues #854
  * and #857), a crash natwho cannot prevent; so what natwho does when a
- * json-c call fails for want of memory is not tested here.  An allocation
+ * json-c call fails for want of memory is tested only where json-c fails
+ * cleanly (af_tok_at, below).  An allocation
  * with a json-c frame anywhere on its stack is json-c's:
  * json-c never calls back into natwho.
  */
@@ -110,6 +114,27 @@ static bool af_from_jsonc(void)
 	n = backtrace(bt, 16);
 	for (int i = 1; i < n; i++)
 		if (dladdr(bt[i], &di) && di.dli_fbase == jsonc_base)
+			return true;
+	return false;
+}
+
+/*
+ * af_tok_at: the af_tok_at-th allocation made inside json_tokener_new_ex()
+ * fails (0: none).  The one json-c failure tested: json-c 0.16 undoes its
+ * own allocations there and answers NULL, and natwho must refuse the source
+ * with -ENOMEM and one line of its own (json-c said nothing).
+ */
+static long af_tok_at, af_tok_calls;
+
+static bool af_in_tokener_new(void)
+{
+	void *bt[16];
+	Dl_info di;
+	int n = backtrace(bt, 16);
+
+	for (int i = 1; i < n; i++)
+		if (dladdr(bt[i], &di) && di.dli_sname &&
+		    !strcmp(di.dli_sname, "json_tokener_new_ex"))
 			return true;
 	return false;
 }
@@ -137,6 +162,10 @@ static bool af_fail(void)
 	af_calls++;
 	if (af_listing)
 		af_list();
+	if (af_tok_at && af_in_tokener_new() && ++af_tok_calls == af_tok_at) {
+		af_failed = true;
+		return true;
+	}
 	if (af_at && (af_calls == af_at || (af_persist && af_calls > af_at && !af_from_jsonc()))) {
 		af_failed = true;
 		return true;
@@ -365,6 +394,54 @@ static long try_read(const struct scenario *sc, const char *data, size_t len, lo
 	return calls;
 }
 
+/* Each allocation of json_tokener_new_ex() failing in turn, once. */
+static void sweep_tokener(const struct scenario *sc, const char *data, size_t len,
+			  const char *before_fp, const char *ok_fp)
+{
+	char err[512], diff[4096], *warned, *fp, *again;
+	long refused = 0;
+	int rc;
+
+	for (af_tok_at = 1;; af_tok_at++) {
+		af_tok_calls = 0;
+		try_read(sc, data, len, 0, false, &rc, err, sizeof(err), &warned, &fp, &again);
+		if (!af_failed) { /* past the last: read whole as when nothing fails */
+			assert_int_equal(rc, 0);
+			assert_string_equal(fp, ok_fp);
+		} else {
+			refused++;
+			if (rc != -ENOMEM)
+				fail_msg("%s: tokener allocation %ld failing: %d (%s), not -ENOMEM",
+					 sc->name, af_tok_at, rc, err);
+			if (!strstr(err, sc->read.file) || strchr(err, '\n') ||
+			    !strstr(err, strerror(ENOMEM)))
+				fail_msg("%s: tokener allocation %ld failing: error \"%s\"",
+					 sc->name, af_tok_at, err);
+			if (strcmp(fp, before_fp))
+				fail_msg("%s: tokener allocation %ld failing: refused, but the index "
+					 "changed:\n%s",
+					 sc->name, af_tok_at,
+					 first_diff(fp, before_fp, diff, sizeof(diff)));
+			if (*warned)
+				fail_msg("%s: tokener allocation %ld failing: refused, yet warned "
+					 "\"%s\"", sc->name, af_tok_at, warned);
+			if (strcmp(again, ok_fp))
+				fail_msg("%s: tokener allocation %ld failing, then nothing: the index "
+					 "differs:\n%s",
+					 sc->name, af_tok_at, first_diff(again, ok_fp, diff, sizeof(diff)));
+		}
+		free(warned);
+		free(fp);
+		free(again);
+		if (!af_failed)
+			break;
+	}
+	af_tok_at = 0;
+	assert_true(refused > 0);
+	print_message("%s: each of json_tokener_new_ex()'s %ld allocations failed: refused, "
+		      "-ENOMEM\n", sc->name, refused);
+}
+
 static void sweep(const struct scenario *sc)
 {
 	long calls, failed = 0, refused = 0, taken = 0, warned_early = 0, *mine;
@@ -452,6 +529,8 @@ static void sweep(const struct scenario *sc)
 	print_message("%s: %ld allocations, %zu of them natwho's, each failed once and from "
 		      "then on: %ld refused (%ld after saying warnings held), %ld taken\n",
 		      sc->name, calls, nmine, refused, warned_early, taken);
+	if (sc->read.kind == KSRC_SNAPSHOT || sc->read.kind == KSRC_NFT_JSON)
+		sweep_tokener(sc, data, len, before_fp, ok_fp);
 	free(mine);
 	free(ok_warned);
 	free(ok_fp);
