@@ -51,6 +51,9 @@ static bool kjson__blank(const char *s, size_t n)
  * json-c 0.17 and later say when they could not allocate
  * (json_tokener_error_memory); before, a failed allocation in the tokener
  * comes out as a parse error or as no object without one (kj_read_items()).
+ * The error's value moved in 0.18 under the same soname: a natwho built
+ * against 0.17's header and run with 0.18 does not recognise it (then a
+ * parse error, as before 0.17).
  */
 static bool kjson__no_memory(enum json_tokener_error jerr)
 {

@@ -67,6 +67,8 @@ struct app {
 	int netns_fd;
 	struct stat netns_st; /* --netns PATH: what it led to when opened */
 	uint64_t next_netns_check_ns; /* check_netns_path(): once a second */
+	int netns_seen; /* check_netns_path()'s last finding (NETNS_*) */
+	ino_t netns_seen_ino; /* the other namespace it found there */
 	bool netns_said; /* PATH no longer leads there: said */
 	bool done;
 	struct record *rec; /* -w */
@@ -361,32 +363,49 @@ static bool output_failed(struct app *app, int *ret)
  * namespace leaves its path when the pod ends (the /var/run/netns entry
  * removed, the process gone), and a restarted pod comes back in another
  * namespace; natwho holds the one it opened and would go on tracing it,
- * showing nothing, without a word.  Said once; natwho goes on (what is still
- * inside that namespace is still traced).  A path that cannot be looked at
- * for another reason says nothing.
+ * showing nothing, without a word.  Said once, when two checks a second
+ * apart agree (`ip netns del` unmounts, then removes the file; `ip netns
+ * add` makes the file, then mounts); natwho goes on (what is still inside
+ * that namespace is still traced).  A path that cannot be looked at for
+ * another reason says nothing.
  */
+enum { NETNS_SAME, NETNS_GONE, NETNS_OTHER };
+
 static void check_netns_path(struct app *app, uint64_t now)
 {
 	const char *path = app->opts.netns_path;
+	unsigned long long was = app->netns_st.st_ino;
 	struct stat st;
+	int state;
 
 	if (!path || app->netns_said || now < app->next_netns_check_ns)
 		return;
 	app->next_netns_check_ns = now + NW_NETNS_CHECK_NS;
 	if (!stat(path, &st)) {
 		if (st.st_dev == app->netns_st.st_dev && st.st_ino == app->netns_st.st_ino)
-			return;
-		nw_warn("'%s' now leads to another network namespace (inode %llu; a restarted pod?): "
-			"natwho goes on tracing the one it opened (inode %llu); run it again for the new one",
-			path, (unsigned long long)st.st_ino,
-			(unsigned long long)app->netns_st.st_ino);
+			state = NETNS_SAME;
+		else /* every namespace is on nsfs: another device is no namespace */
+			state = st.st_dev == app->netns_st.st_dev ? NETNS_OTHER : NETNS_GONE;
 	} else if (errno == ENOENT || errno == ENOTDIR) {
-		nw_warn("network namespace '%s' (inode %llu) is gone from that path (its pod or process "
-			"ended?): natwho goes on tracing it, but only what is still inside it",
-			path, (unsigned long long)app->netns_st.st_ino);
+		state = NETNS_GONE;
 	} else {
 		return;
 	}
+	if (state != app->netns_seen || (state == NETNS_OTHER && st.st_ino != app->netns_seen_ino)) {
+		app->netns_seen = state; /* the first sight: wait for the next check */
+		app->netns_seen_ino = state == NETNS_OTHER ? st.st_ino : 0;
+		return;
+	}
+	if (state == NETNS_SAME)
+		return;
+	if (state == NETNS_OTHER)
+		nw_warn("'%s' now leads to another network namespace (inode %llu; a restarted pod?): "
+			"natwho goes on tracing the one it opened (inode %llu); run it again for the new one",
+			path, (unsigned long long)st.st_ino, was);
+	else
+		nw_warn("network namespace '%s' (inode %llu) is gone from that path (its pod or process "
+			"ended?): natwho goes on tracing it, but only what is still inside it",
+			path, was);
 	app->netns_said = true;
 }
 

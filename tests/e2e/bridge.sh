@@ -48,7 +48,7 @@ ip netns add "$NODE" || fail "cannot create network namespaces"
 		ip -n "$NODE" link add cni0 type bridge
 } || fail "cannot set up the node namespace"
 [ -r /proc/sys/net/bridge/bridge-nf-call-iptables ] ||
-	unsupported "no br_netfilter in this kernel (net.bridge.bridge-nf-call-iptables)"
+	unsupported "br_netfilter is not loaded (net.bridge.bridge-nf-call-iptables): the tests load no kernel module, and this one would send every bridge's traffic on the machine through iptables"
 {
 	ip -n "$NODE" link set cni0 up &&
 		ip -n "$NODE" addr add 10.224.0.1/24 dev cni0 &&

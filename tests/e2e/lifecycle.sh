@@ -319,18 +319,29 @@ echo "ok: nothing left attached after SIGKILL"
 
 # --netns PATH whose namespace leaves that path while natwho runs (a pod
 # ended: its /var/run/netns entry removed; or restarted: another namespace
-# there).  natwho holds the one it opened and says so once; it goes on.
+# there).  natwho holds the one it opened, says so once, and goes on
+# tracing it: a connection made inside it afterwards (entered through its
+# server's /proc/PID/ns/net) is still reported.
 expect_no_json "$TMP/INT.json" "no namespace warning while the path stays" \
 	'.type == "warning" and (.warning | test("network namespace"))'
 GONE=${NW_P}gone
 REPL=${NW_P}repl
 NW_NS_EXTRA+=("$GONE" "$REPL")
+netns_up() { # netns_up NAME: lo, a NAT rule (conntrack runs), a server on 7777; SERVER_PID
+	ip netns add "$1" &&
+		ip -n "$1" link set lo up &&
+		nw_in "$1" iptables -t nat -A OUTPUT -p tcp --dport 3306 -j REDIRECT --to-ports 7777 ||
+		fail "cannot set up namespace $1"
+	nw_bg "$1" "$CONNECT" listen 127.0.0.1 7777 "still-traced"$'\n'
+	SERVER_PID=${NW_PIDS[-1]}
+	nw_wait_listening "$1" tcp 7777 || fail "no server in $1"
+}
 netns_start() { # netns_start NAME OUT: natwho --netns /var/run/netns/NAME -o json
 	: >"$TMP/$2.err"
 	"$NATWHO" -v --netns "/var/run/netns/$1" -o json >"$TMP/$2.json" 2>"$TMP/$2.err" &
 	NATWHO_PID=$!
 	NW_PIDS+=("$NATWHO_PID")
-	for i in $(seq 1 200); do
+	for i in $(seq 1 400); do # 20 s, as nw_natwho_start
 		grep -q "tracing with backend" "$TMP/$2.err" && return 0
 		kill -0 "$NATWHO_PID" 2>/dev/null || break
 		sleep 0.05
@@ -342,13 +353,20 @@ netns_warned() { # netns_warned OUT REGEX: warnings matching it so far
 	jq -s --arg re "$2" 'map(select(.type == "warning" and (.warning | test($re)))) | length' \
 		"$TMP/$1.json"
 }
-netns_wait_warning() { # netns_wait_warning OUT REGEX: within 3 s, then once only
-	for i in $(seq 1 60); do
+# netns_wait_warning OUT REGEX: said within 5 s (two checks a second apart
+# must agree), once only; then a connection in the namespace natwho holds is
+# still reported, and SIGINT ends natwho with exit 0.
+netns_wait_warning() {
+	local got
+	for i in $(seq 1 100); do
 		[ "$(netns_warned "$1" "$2")" -ge 1 ] && break
 		sleep 0.05
 	done
 	[ "$(netns_warned "$1" "$2")" -ge 1 ] ||
-		{ cat "$TMP/$1.json" "$TMP/$1.err" >&2; fail "$1: no warning /$2/ in 3 s"; }
+		{ cat "$TMP/$1.json" "$TMP/$1.err" >&2; fail "$1: no warning /$2/ in 5 s"; }
+	got=$(nsenter --net="/proc/$SERVER_PID/ns/net" -- timeout 10 "$CONNECT" connect 127.0.0.1 3306) ||
+		fail "$1: no connection inside the namespace natwho holds"
+	[ "$got" = still-traced ] || fail "$1: answered by '$got'"
 	sleep 1.5 # more checks: nothing said twice
 	[ "$(netns_warned "$1" "network namespace")" -eq 1 ] ||
 		{ cat "$TMP/$1.json" >&2; fail "$1: the namespace warning said more than once"; }
@@ -357,22 +375,24 @@ netns_wait_warning() { # netns_wait_warning OUT REGEX: within 3 s, then once onl
 	rc=0
 	wait_natwho 5 || rc=$?
 	[ $rc -eq 0 ] || fail "$1: exit $rc after SIGINT, want 0"
-	expect_summary_clean "$TMP/$1.json" 0
+	expect_json "$TMP/$1.json" "$1: the connection after the warning, redirected" \
+		'.type == "conn" and .orig.dport == 3306 and .landed.port == 7777'
+	expect_summary_clean "$TMP/$1.json" 1
 }
-ip netns add "$GONE"
-ip netns add "$REPL"
+netns_up "$GONE"
 gone_ino=$(stat -L -c %i "/var/run/netns/$GONE")
 netns_start "$GONE" netns-gone
 ip netns del "$GONE"
 netns_wait_warning netns-gone \
 	"^network namespace '/var/run/netns/$GONE' \\(inode $gone_ino\\) is gone from that path"
-echo "ok: a --netns path removed while natwho runs is said once, natwho goes on"
+echo "ok: a --netns path removed while natwho runs is said once, natwho goes on tracing"
 
-ip netns add "$GONE"
+netns_up "$GONE"
+ip netns add "$REPL" || fail "cannot add namespace $REPL"
 gone_ino=$(stat -L -c %i "/var/run/netns/$GONE")
 repl_ino=$(stat -L -c %i "/var/run/netns/$REPL")
 netns_start "$GONE" netns-repl
 mount --bind "/var/run/netns/$REPL" "/var/run/netns/$GONE" # never without a namespace there
 netns_wait_warning netns-repl \
 	"^'/var/run/netns/$GONE' now leads to another network namespace \\(inode $repl_ino;.*the one it opened \\(inode $gone_ino\\)"
-echo "ok: another namespace at a --netns path is said once, natwho goes on with its own"
+echo "ok: another namespace at a --netns path is said once, natwho goes on tracing its own"
