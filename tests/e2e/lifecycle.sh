@@ -326,7 +326,8 @@ expect_no_json "$TMP/INT.json" "no namespace warning while the path stays" \
 	'.type == "warning" and (.warning | test("network namespace"))'
 GONE=${NW_P}gone
 REPL=${NW_P}repl
-NW_NS_EXTRA+=("$GONE" "$REPL")
+LAZY=${NW_P}lazy
+NW_NS_EXTRA+=("$GONE" "$REPL" "$LAZY")
 netns_up() { # netns_up NAME: lo, a NAT rule (conntrack runs), a server on 7777; SERVER_PID
 	ip netns add "$1" &&
 		ip -n "$1" link set lo up &&
@@ -386,6 +387,17 @@ ip netns del "$GONE"
 netns_wait_warning netns-gone \
 	"^network namespace '/var/run/netns/$GONE' \\(inode $gone_ino\\) is gone from that path"
 echo "ok: a --netns path removed while natwho runs is said once, natwho goes on tracing"
+
+# Only unmounted (what `ip netns del` does before it removes the file): the
+# empty file left there is no namespace either.
+netns_up "$LAZY"
+lazy_ino=$(stat -L -c %i "/var/run/netns/$LAZY")
+netns_start "$LAZY" netns-lazy
+umount -l "/var/run/netns/$LAZY"
+[ -e "/var/run/netns/$LAZY" ] || fail "umount -l removed /var/run/netns/$LAZY"
+netns_wait_warning netns-lazy \
+	"^network namespace '/var/run/netns/$LAZY' \\(inode $lazy_ino\\) is gone from that path"
+echo "ok: a --netns path left as an empty file is said to be gone"
 
 netns_up "$GONE"
 ip netns add "$REPL" || fail "cannot add namespace $REPL"
