@@ -65,7 +65,8 @@ struct app {
 	uint64_t next_untracked_check_ns; /* report_untracked(): once a second */
 	bool untracked_said[2]; /* [0] IPv4, [1] IPv6 */
 	int netns_fd;
-	struct stat netns_st; /* --netns PATH: what it led to when opened */
+	dev_t netns_dev; /* --netns PATH: what it led to when opened */
+	ino_t netns_ino;
 	uint64_t next_netns_check_ns; /* check_netns_path(): once a second */
 	int netns_seen; /* check_netns_path()'s last finding (NETNS_*) */
 	ino_t netns_seen_ino; /* the other namespace it found there */
@@ -355,8 +356,8 @@ static bool output_failed(struct app *app, int *ret)
 	return true;
 }
 
-#define NW_CGROUP_CHECK_NS 1000000000ULL
-#define NW_NETNS_CHECK_NS 1000000000ULL
+/* Watched cgroups and the --netns path: looked at once a second. */
+#define NW_WATCH_CHECK_NS 1000000000ULL
 
 /*
  * --netns PATH: does PATH still lead to the namespace natwho opened?  A pod's
@@ -374,18 +375,18 @@ enum { NETNS_SAME, NETNS_GONE, NETNS_OTHER };
 static void check_netns_path(struct app *app, uint64_t now)
 {
 	const char *path = app->opts.netns_path;
-	unsigned long long was = app->netns_st.st_ino;
+	unsigned long long was = app->netns_ino;
 	struct stat st;
 	int state;
 
 	if (!path || app->netns_said || now < app->next_netns_check_ns)
 		return;
-	app->next_netns_check_ns = now + NW_NETNS_CHECK_NS;
+	app->next_netns_check_ns = now + NW_WATCH_CHECK_NS;
 	if (!stat(path, &st)) {
-		if (st.st_dev == app->netns_st.st_dev && st.st_ino == app->netns_st.st_ino)
-			state = NETNS_SAME;
-		else /* every namespace is on nsfs: another device is no namespace */
-			state = st.st_dev == app->netns_st.st_dev ? NETNS_OTHER : NETNS_GONE;
+		if (st.st_dev != app->netns_dev) /* every namespace is on nsfs */
+			state = NETNS_GONE;
+		else
+			state = st.st_ino == app->netns_ino ? NETNS_SAME : NETNS_OTHER;
 	} else if (errno == ENOENT || errno == ENOTDIR) {
 		state = NETNS_GONE;
 	} else {
@@ -429,7 +430,7 @@ static int run_loop(struct app *app)
 		report_lost_live(app, now);
 		report_untracked(app, now, false);
 		if (app->opts.filter.cgroup && now >= app->next_cgroup_check_ns) {
-			app->next_cgroup_check_ns = now + NW_CGROUP_CHECK_NS;
+			app->next_cgroup_check_ns = now + NW_WATCH_CHECK_NS;
 			if (!cgroup_attach__check(&app->cga)) {
 				nw_err("every watched cgroup was removed: nothing left to trace");
 				return NW_EXIT_RUNTIME;
@@ -512,7 +513,8 @@ static int open_netns(struct app *app)
 		return NW_EXIT_USAGE;
 	}
 	app->opts.filter.netns = (uint32_t)st.st_ino;
-	app->netns_st = st;
+	app->netns_dev = st.st_dev;
+	app->netns_ino = st.st_ino;
 	return 0;
 }
 

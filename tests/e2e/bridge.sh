@@ -23,20 +23,6 @@ NW_NS_EXTRA+=("$PODC")
 POD_C=10.224.0.7
 POD_C6=fd00:224::7
 
-bridge_pod() { # bridge_pod NS VETH V4 V6: a pod namespace with its veth on cni0
-	ip netns add "$1" &&
-		nw_no_dad "$1" &&
-		ip -n "$NODE" link add "$2" type veth peer name eth0 netns "$1" &&
-		ip -n "$1" link set lo up &&
-		ip -n "$1" link set eth0 up &&
-		ip -n "$1" addr add "$3/24" dev eth0 &&
-		ip -n "$1" addr add "$4/64" dev eth0 nodad &&
-		ip -n "$1" route add default via 10.224.0.1 &&
-		ip -n "$1" -6 route add default via fd00:224::1 &&
-		ip -n "$NODE" link set "$2" master cni0 &&
-		ip -n "$NODE" link set "$2" up
-}
-
 ip netns add "$NODE" || fail "cannot create network namespaces"
 {
 	nw_no_dad "$NODE" &&
@@ -55,8 +41,8 @@ ip netns add "$NODE" || fail "cannot create network namespaces"
 		ip -n "$NODE" addr add fd00:224::1/64 dev cni0 nodad &&
 		nw_in "$NODE" sysctl -qw net.bridge.bridge-nf-call-iptables=1 \
 			net.bridge.bridge-nf-call-ip6tables=1 &&
-		bridge_pod "$PODB" vb "$POD_B" "$POD_B6" &&
-		bridge_pod "$PODC" vc "$POD_C" "$POD_C6" &&
+		nw_pod_up "$PODB" vb "$POD_B" 10.224.0.1 "$POD_B6" fd00:224::1 cni0 &&
+		nw_pod_up "$PODC" vc "$POD_C" 10.224.0.1 "$POD_C6" fd00:224::1 cni0 &&
 		nw_pod_up "$PODA" va "$POD_A" 10.224.1.1 "$POD_A6" fd00:224:1::1 &&
 		nw_rules_v4 | nw_in "$NODE" iptables-restore &&
 		nw_rules_v6 | nw_in "$NODE" ip6tables-restore

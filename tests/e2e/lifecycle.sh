@@ -338,17 +338,8 @@ netns_up() { # netns_up NAME: lo, a NAT rule (conntrack runs), a server on 7777;
 	nw_wait_listening "$1" tcp 7777 || fail "no server in $1"
 }
 netns_start() { # netns_start NAME OUT: natwho --netns /var/run/netns/NAME -o json
-	: >"$TMP/$2.err"
-	"$NATWHO" -v --netns "/var/run/netns/$1" -o json >"$TMP/$2.json" 2>"$TMP/$2.err" &
-	NATWHO_PID=$!
-	NW_PIDS+=("$NATWHO_PID")
-	for i in $(seq 1 400); do # 20 s, as nw_natwho_start
-		grep -q "tracing with backend" "$TMP/$2.err" && return 0
-		kill -0 "$NATWHO_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$TMP/$2.err" >&2
-	fail "natwho --netns /var/run/netns/$1 did not start"
+	NODE=$1 nw_natwho_start "$TMP/$2.json" "$TMP/$2.err" -o json ||
+		fail "natwho --netns /var/run/netns/$1 did not start"
 }
 netns_warned() { # netns_warned OUT REGEX: warnings matching it so far
 	jq -s --arg re "$2" 'map(select(.type == "warning" and (.warning | test($re)))) | length' \

@@ -101,8 +101,10 @@ nw_client() {
 }
 
 # Every step checked (&&): callers use `|| fail`, where set -e is off.
-nw_pod_up() { # name node-side-ifname v4 v4gw v6 v6gw
-	local ns=$1 veth=$2 a4=$3 gw4=$4 a6=$5 gw6=$6
+# With BRIDGE the node side joins that bridge (which has the gateways'
+# addresses) instead of taking them itself: the bridge CNI plugin's layout.
+nw_pod_up() { # name node-side-ifname v4 v4gw v6 v6gw [BRIDGE]
+	local ns=$1 veth=$2 a4=$3 gw4=$4 a6=$5 gw6=$6 br=${7:-}
 	ip netns add "$ns" &&
 		nw_no_dad "$ns" &&
 		ip -n "$NODE" link add "$veth" type veth peer name eth0 netns "$ns" &&
@@ -113,8 +115,12 @@ nw_pod_up() { # name node-side-ifname v4 v4gw v6 v6gw
 		ip -n "$ns" route add default via "$gw4" &&
 		ip -n "$ns" -6 route add default via "$gw6" &&
 		ip -n "$NODE" link set "$veth" up &&
-		ip -n "$NODE" addr add "$gw4/24" dev "$veth" &&
-		ip -n "$NODE" addr add "$gw6/64" dev "$veth" nodad
+		if [ -n "$br" ]; then
+			ip -n "$NODE" link set "$veth" master "$br"
+		else
+			ip -n "$NODE" addr add "$gw4/24" dev "$veth" &&
+				ip -n "$NODE" addr add "$gw6/64" dev "$veth" nodad
+		fi
 }
 
 # The cgroup v2 mount: /sys/fs/cgroup/unified in a hybrid layout, else the
