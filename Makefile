@@ -44,12 +44,12 @@ BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS))
 
 # Pure modules (no BPF): unit-tested and fuzzed without root.
-CORE_SRCS := src/parse.c src/decode.c src/fmt.c src/out.c src/sink.c src/log.c src/ring.c
+CORE_SRCS := src/parse.c src/decode.c src/fmt.c src/out.c src/sink.c src/log.c src/ring.c src/ctstat.c
 K8S_SRCS := src/kindex.c src/k8s_store.c src/k8s_json.c src/k8s_snapshot.c src/k8s_local.c src/k8s_annotate.c src/k8s_annot.c src/k8s_audit.c src/ruleset_ipt.c src/ruleset_nft.c src/ruleset_ipset.c
 CAPFILE_SRCS := src/capfile.c src/crc32.c src/filter.c src/record.c src/replay.c src/verdict.c
 PURE_SRCS := $(CORE_SRCS) $(K8S_SRCS) $(CAPFILE_SRCS)
 # The loader: BPF, capture, CLI.
-LOADER_SRCS := src/natwho.c src/opts.c src/knowledge.c src/nft_nl.c src/capture.c src/backend_nf.c src/nf_compat.c src/percpu.c \
+LOADER_SRCS := src/natwho.c src/opts.c src/knowledge.c src/netns.c src/nft_nl.c src/capture.c src/backend_nf.c src/nf_compat.c src/percpu.c \
 	src/cgroup.c src/cgroup_path.c \
 	src/backend_confirm.c src/proctree.c src/runcmd.c
 

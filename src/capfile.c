@@ -42,6 +42,12 @@
 #define CAP_UNTRACKED_SYNS 8
 #define CAP_UNTRACKED_FLAGS 16
 #define CAP_UNTRACKED_LEN 20
+#define CAP_CONNTRACK_NETNS 0
+#define CAP_CONNTRACK_FLAGS 4
+#define CAP_CONNTRACK_RISE 8 /* le64 per counter, enum ct_counter's order */
+#define CAP_CONNTRACK_ENTRIES (CAP_CONNTRACK_RISE + 8 * CT_NCOUNTERS)
+#define CAP_CONNTRACK_MAX (CAP_CONNTRACK_ENTRIES + 8)
+#define CAP_CONNTRACK_LEN (CAP_CONNTRACK_MAX + 8)
 /* zstd's fastest regular level -1 (zstd --fast=1): records 6% faster than
  * level 1 for 1-3% more bytes; --fast=3 is no faster and 45% bigger. */
 #define CAP_LEVEL -1
@@ -414,6 +420,19 @@ int capw__untracked(struct capw *w, const struct cap_untracked *u)
 	put_le64(p + CAP_UNTRACKED_SYNS, u->syns);
 	put_le32(p + CAP_UNTRACKED_FLAGS, u->at_stop ? 1 : 0);
 	return capw__note(w, CAP_NOTE_UNTRACKED, p, sizeof(p));
+}
+
+int capw__conntrack(struct capw *w, const struct cap_conntrack *c)
+{
+	unsigned char p[CAP_CONNTRACK_LEN];
+
+	put_le32(p + CAP_CONNTRACK_NETNS, c->netns);
+	put_le32(p + CAP_CONNTRACK_FLAGS, c->at_stop ? 1 : 0);
+	for (int i = 0; i < CT_NCOUNTERS; i++)
+		put_le64(p + CAP_CONNTRACK_RISE + 8 * i, c->rise[i]);
+	put_le64(p + CAP_CONNTRACK_ENTRIES, c->entries);
+	put_le64(p + CAP_CONNTRACK_MAX, c->max);
+	return capw__note(w, CAP_NOTE_CONNTRACK, p, sizeof(p));
 }
 
 int capw__flush(struct capw *w)
@@ -1139,6 +1158,23 @@ int cap_note__untracked(const struct cap_record *rec, struct cap_untracked *u)
 	u->syns = get_le64(p + CAP_UNTRACKED_SYNS);
 	u->at_stop = get_le32(p + CAP_UNTRACKED_FLAGS) & 1;
 	return u->family > 1 || !u->syns ? -EBADMSG : 0;
+}
+
+int cap_note__conntrack(const struct cap_record *rec, struct cap_conntrack *c)
+{
+	const unsigned char *p = rec->note.data;
+	uint64_t any = 0;
+
+	if (rec->type != CAP_REC_NOTE || rec->note.kind != CAP_NOTE_CONNTRACK ||
+	    rec->note.len < CAP_CONNTRACK_LEN)
+		return -EBADMSG;
+	c->netns = get_le32(p + CAP_CONNTRACK_NETNS);
+	c->at_stop = get_le32(p + CAP_CONNTRACK_FLAGS) & 1;
+	for (int i = 0; i < CT_NCOUNTERS; i++)
+		any |= c->rise[i] = get_le64(p + CAP_CONNTRACK_RISE + 8 * i);
+	c->entries = get_le64(p + CAP_CONNTRACK_ENTRIES);
+	c->max = get_le64(p + CAP_CONNTRACK_MAX);
+	return any ? 0 : -EBADMSG;
 }
 
 /* After the trailer: the gzip member (its CRC checked) or zstd frame must

@@ -25,9 +25,10 @@
 #include <signal.h>
 #include <stdint.h>
 #include "out.h"
+#include "ctstat.h"
 
 #define CAP_VERSION_MAJOR 1 /* readers reject a newer major */
-#define CAP_VERSION_MINOR 2 /* additions an older reader may skip */
+#define CAP_VERSION_MINOR 3 /* additions an older reader may skip */
 
 /* Size limits, enforced by the writer and the reader. */
 #define CAP_STR_MAX 4096 /* each header string, bytes without NUL */
@@ -48,6 +49,7 @@ enum cap_rec_type {
  * are; cap_note__untracked() reads the fields of one kind. */
 enum cap_note_kind {
 	CAP_NOTE_UNTRACKED = 1, /* struct cap_untracked */
+	CAP_NOTE_CONNTRACK = 2, /* struct cap_conntrack (minor 3) */
 };
 
 /*
@@ -60,6 +62,20 @@ struct cap_untracked {
 	uint32_t family; /* 0 IPv4, 1 IPv6 */
 	uint64_t syns;
 	bool at_stop; /* said at the stop, after the summary */
+};
+
+/*
+ * The warning that conntrack's own counters rose in a namespace since
+ * natwho started (natwho.c, report_conntrack(); ctstat.h), as said while
+ * recording.  Payload: le32 netns, le32 flags (bit 0: at_stop), le64 drop,
+ * le64 early_drop, le64 insert_failed, le64 entries, le64 max.
+ */
+struct cap_conntrack {
+	uint32_t netns; /* inode */
+	bool at_stop; /* said at the stop, after the summary */
+	uint64_t rise[CT_NCOUNTERS];
+	uint64_t entries; /* the namespace's entries then */
+	uint64_t max; /* net.netfilter.nf_conntrack_max then, 0: not known */
 };
 
 /* What a knowledge source blob holds.  The reader does not interpret it. */
@@ -137,6 +153,9 @@ int capw__source(struct capw *w, uint32_t kind, const char *name, const void *da
 int capw__note(struct capw *w, uint32_t kind, const void *data, size_t len);
 /* The CAP_NOTE_UNTRACKED note of @u. */
 int capw__untracked(struct capw *w, const struct cap_untracked *u);
+
+/* The CAP_NOTE_CONNTRACK note of @c. */
+int capw__conntrack(struct capw *w, const struct cap_conntrack *c);
 /* Flush zstd and write() everything given so far.  No-op when idle. */
 int capw__flush(struct capw *w);
 /* Records written since the last flush. */
@@ -195,6 +214,10 @@ uint64_t capr__events(const struct capr *r);
  * kind, too short, names no family or counts no SYN (bytes after the known
  * ones are a later minor version's, ignored). */
 int cap_note__untracked(const struct cap_record *rec, struct cap_untracked *u);
+
+/* A CAP_NOTE_CONNTRACK note's fields: 0, or -EBADMSG when it is of another
+ * kind, too short, or says no counter rose. */
+int cap_note__conntrack(const struct cap_record *rec, struct cap_conntrack *c);
 void capr__close(struct capr *r);
 
 #endif

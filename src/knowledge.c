@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "knowledge.h"
 #include "log.h"
+#include "netns.h"
 #include "nft_nl.h"
 
 #define KN_CMD_TIMEOUT_MS 10000
@@ -50,31 +51,6 @@ struct kn_async {
 	size_t len, cap;
 	uint64_t deadline_ns;
 };
-
-/* Run @fn(@arg) with the network namespace switched to @netns_fd. */
-static int in_netns(int netns_fd, int (*fn)(void *), void *arg)
-{
-	int self, err, back;
-
-	if (netns_fd < 0)
-		return fn(arg);
-	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self < 0)
-		return -errno;
-	if (setns(netns_fd, CLONE_NEWNET)) {
-		err = -errno;
-		close(self);
-		return err;
-	}
-	err = fn(arg);
-	back = setns(self, CLONE_NEWNET);
-	close(self);
-	if (back) {
-		nw_err("cannot return to natwho's own network namespace: %s", strerror(errno));
-		abort(); /* continuing in the wrong namespace would mislead */
-	}
-	return err;
-}
 
 static int reap(pid_t pid);
 
@@ -759,7 +735,7 @@ static int kn_dump_rules(struct knowledge *k)
 	len[KN_NDUMPS] = 0;
 	if (kn_stopped(k))
 		err[KN_NDUMPS] = -EINTR;
-	else if (in_netns(fd, legacy_nat_present, &legacy))
+	else if (nw_in_netns(fd, legacy_nat_present, &legacy))
 		err[KN_NDUMPS] = -ECHILD; /* not known: a failure only if it had read */
 	else if (!legacy)
 		err[KN_NDUMPS] = 0;
@@ -780,7 +756,7 @@ static int kn_dump_rules(struct knowledge *k)
 		changed += kn_update(k, KSRC_IPTABLES_SAVE, "iptables-legacy-save", out[KN_NDUMPS],
 				     len[KN_NDUMPS]) > 0;
 	k->legacy_rules = legacy;
-	if (!in_netns(fd, local_addrs, &ao))
+	if (!nw_in_netns(fd, local_addrs, &ao))
 		changed += kn_update(k, KSRC_LOCAL_ADDRS, "local-addrs", ao.buf, ao.len) > 0;
 	return changed;
 }
@@ -1087,7 +1063,7 @@ int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_s
 		kn_kubectl_sync(k);
 	}
 	if (k->opts.rules) {
-		in_netns(k->opts.netns_fd, nl_open, &k->nl_fd);
+		nw_in_netns(k->opts.netns_fd, nl_open, &k->nl_fd);
 		kn_rules_moved(k, now); /* remember the generation we dump now */
 		cost = kn_cpu_ns(RUSAGE_CHILDREN);
 		kn_dump_rules(k);

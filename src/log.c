@@ -81,6 +81,42 @@ void nw_warn_untracked(uint32_t netns, uint32_t family, uint64_t syns)
 		syns == 1 ? "it" : "them");
 }
 
+static const char *plural(uint64_t n, const char *one, const char *more)
+{
+	return n == 1 ? one : more;
+}
+
+void nw_warn_conntrack(uint32_t netns, const uint64_t rise[CT_NCOUNTERS], uint64_t entries,
+		       uint64_t max)
+{
+	char msg[768], lim[96] = "";
+	size_t n = 0;
+
+	if (max)
+		snprintf(lim, sizeof(lim), "; %llu entries now, net.netfilter.nf_conntrack_max %llu",
+			 (unsigned long long)entries, (unsigned long long)max);
+	if (rise[CT_DROP])
+		n += (size_t)snprintf(msg + n, sizeof(msg) - n,
+				      "dropped %llu packet%s it could not make an entry for (table "
+				      "full or out of memory%s): natwho cannot show the connections "
+				      "they would have opened",
+				      (unsigned long long)rise[CT_DROP],
+				      plural(rise[CT_DROP], "", "s"), lim);
+	if (rise[CT_EARLY_DROP] && n < sizeof(msg))
+		n += (size_t)snprintf(msg + n, sizeof(msg) - n,
+				      "%sevicted %llu entr%s to make room in a full table (connections "
+				      "not yet assured, cut)",
+				      n ? "; " : "", (unsigned long long)rise[CT_EARLY_DROP],
+				      plural(rise[CT_EARLY_DROP], "y", "ies"));
+	if (rise[CT_INSERT_FAILED] && n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - n,
+			 "%sfailed to insert %llu new entr%s at confirmation (clashing flows, as "
+			 "parallel DNS queries over one socket: their packets dropped)",
+			 n ? "; " : "", (unsigned long long)rise[CT_INSERT_FAILED],
+			 plural(rise[CT_INSERT_FAILED], "y", "ies"));
+	nw_warn("network namespace %u: since natwho started, conntrack %s", netns, msg);
+}
+
 void nw_dbg(int level, const char *fmt, ...)
 {
 	va_list ap;

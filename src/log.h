@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "ctstat.h"
 
 /* Exit codes, documented in README.md and natwho.8. */
 enum nw_exit {
@@ -30,6 +31,11 @@ void nw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * namespace @netns, and no connection of the family was tracked.
  */
 void nw_warn_untracked(uint32_t netns, uint32_t family, uint64_t syns);
+/* The rise of conntrack's counters in @netns (ctstat.h) since natwho
+ * started, as one warning; @max: net.netfilter.nf_conntrack_max (0: not
+ * known, then neither is said with @entries). */
+void nw_warn_conntrack(uint32_t netns, const uint64_t rise[CT_NCOUNTERS], uint64_t entries,
+		       uint64_t max);
 /* Shown with -v (level 1) or -vv (level 2, libbpf debug). */
 /*
  * The one-line reason when the kernel refused natwho's @progs programs

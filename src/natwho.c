@@ -23,8 +23,10 @@
 #include "clock.h"
 #include "cgroup.h"
 #include "conn.h"
+#include "ctstat.h"
 #include "knowledge.h"
 #include "log.h"
+#include "netns.h"
 #include "opts.h"
 #include "proctree.h"
 #include "record.h"
@@ -64,6 +66,8 @@ struct app {
 	uint64_t next_lost_check_ns; /* -v: read the loss counter once a second */
 	uint64_t next_untracked_check_ns; /* report_untracked(): once a second */
 	bool untracked_said[2]; /* [0] IPv4, [1] IPv6 */
+	struct ctwatch ct; /* conntrack's counters of the traced namespace */
+	uint64_t next_ct_open_ns; /* watch_conntrack(): tried again every 10 s */
 	int netns_fd;
 	dev_t netns_dev; /* --netns PATH: what it led to when opened */
 	ino_t netns_ino;
@@ -268,6 +272,75 @@ static void report_untracked(struct app *app, uint64_t now, bool last)
 	}
 }
 
+static int open_ctstat(void *fd)
+{
+	*(int *)fd = open(CTSTAT_PATH, O_RDONLY | O_CLOEXEC);
+	return *(int *)fd < 0 ? -errno : 0;
+}
+
+/* net.netfilter.nf_conntrack_max (one value for every namespace), 0 if unknown. */
+static uint64_t conntrack_max(void)
+{
+	unsigned long long v = 0;
+	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_max", "re");
+
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * Watch conntrack's counters of the traced namespace (ctstat.h), from the
+ * start: what it dropped or evicted never reaches a backend.  Without
+ * nf_conntrack yet (no file), tried again every 10 s; any other failure is
+ * said under -v and ends the watch.
+ */
+static void watch_conntrack(struct app *app, uint64_t now)
+{
+	int fd = -1, err;
+
+	if (app->ct.fd >= 0 || now < app->next_ct_open_ns)
+		return;
+	app->next_ct_open_ns = UINT64_MAX;
+	err = nw_in_netns(app->netns_fd, open_ctstat, &fd);
+	if (err == -ENOENT) {
+		app->next_ct_open_ns = now + 10 * CTWATCH_CHECK_NS;
+		return;
+	}
+	err = err ?: ctwatch__start(&app->ct, fd, now);
+	if (err)
+		nw_dbg(1, "conntrack's counters (%s): %s: what conntrack drops is not reported\n",
+		       CTSTAT_PATH, err == -EBADMSG ? "not in a format natwho knows" : strerror(-err));
+	else
+		nw_dbg(1, "conntrack's counters of network namespace %u: watched\n", node_netns(app));
+}
+
+/* Say how conntrack's counters rose since the start, when ctwatch__check()
+ * says to (@last: at the stop, after the summary). */
+static void report_conntrack(struct app *app, uint64_t now, bool last)
+{
+	struct cap_conntrack c = { .at_stop = last };
+	int n;
+
+	if (!last)
+		watch_conntrack(app, now);
+	n = ctwatch__check(&app->ct, now, last, c.rise, &c.entries);
+	if (n < 0)
+		nw_warn("reading conntrack's counters (%s): %s: what conntrack drops is no longer "
+			"reported", CTSTAT_PATH, n == -EBADMSG ? "not in a format natwho knows" :
+			strerror(-n));
+	if (n <= 0)
+		return;
+	c.netns = node_netns(app);
+	c.max = conntrack_max();
+	nw_warn_conntrack(c.netns, c.rise, c.entries, c.max);
+	if (app->rec) /* a failed write shows at stop_record() */
+		record__conntrack(app->rec, &c);
+}
+
 /* `-- CMD`: pass natwho's signal on, unless the terminal sent it to CMD too. */
 static void forward_signal(struct app *app)
 {
@@ -429,6 +502,7 @@ static int run_loop(struct app *app)
 			break;
 		report_lost_live(app, now);
 		report_untracked(app, now, false);
+		report_conntrack(app, now, false);
 		if (app->opts.filter.cgroup && now >= app->next_cgroup_check_ns) {
 			app->next_cgroup_check_ns = now + NW_WATCH_CHECK_NS;
 			if (!cgroup_attach__check(&app->cga)) {
@@ -970,8 +1044,10 @@ static int finish(struct app *app)
 	output_failed(app, &ret); /* the JSON summary */
 	if (lost)
 		warn_lost(&lp, false);
-	if (attached)
+	if (attached) {
 		report_untracked(app, 0, true);
+		report_conntrack(app, nw_now_ns(CLOCK_MONOTONIC), true);
+	}
 	if (!proctree__untracked(&app->tree, &untracked) && untracked)
 		nw_warn("%llu processes of CMD's tree were not tracked (more than %d alive at "
 			"once): their connections are not shown",
@@ -1051,6 +1127,7 @@ static int run_live(struct app *app)
 	if (stop_signal) /* while attaching: nothing was read yet */
 		return stopped_before_tracing(app);
 	app->stats.start_ns = nw_now_ns(CLOCK_REALTIME);
+	watch_conntrack(app, nw_now_ns(CLOCK_MONOTONIC));
 	ret = begin_record(app);
 	/* the reader of -w - gone already: CMD still runs, untraced, as when
 	 * it goes while CMD runs */
@@ -1091,7 +1168,7 @@ static int run_live(struct app *app)
 
 int main(int argc, char **argv)
 {
-	struct app app = { .netns_fd = -1, .out_stop = { output_stopping, &app, NW_STALL_MS } };
+	struct app app = { .netns_fd = -1, .ct.fd = -1, .out_stop = { output_stopping, &app, NW_STALL_MS } };
 	FILE *live;
 	int ret;
 
@@ -1150,6 +1227,7 @@ cleanup:
 	capture__close(&app.cap);
 	cgroup_attach__close(&app.cga);
 	knowledge__close(&app.kn);
+	ctwatch__stop(&app.ct);
 	if (app.netns_fd >= 0)
 		close(app.netns_fd);
 	return ret;

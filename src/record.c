@@ -338,12 +338,24 @@ int record__source(struct record *rec, enum ksrc_kind kind, const char *name, co
 	return record_put_source(rec, cap_kind, name, data, len);
 }
 
+/* A note may be written: 0, or the error that stops it. */
+static int record_note_ok(const struct record *rec)
+{
+	return rec->err ?: rec->w ? 0 : -EBADF;
+}
+
 int record__untracked(struct record *rec, const struct cap_untracked *u)
 {
-	if (rec->err || !rec->w)
-		return rec->err ?: -EBADF;
-	rec->err = capw__untracked(rec->w, u);
-	return rec->err;
+	int err = record_note_ok(rec);
+
+	return err ?: (rec->err = capw__untracked(rec->w, u));
+}
+
+int record__conntrack(struct record *rec, const struct cap_conntrack *c)
+{
+	int err = record_note_ok(rec);
+
+	return err ?: (rec->err = capw__conntrack(rec->w, c));
 }
 
 int record__tick(struct record *rec, uint64_t mono_ns)

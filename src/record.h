@@ -86,6 +86,8 @@ int record__source(struct record *rec, enum ksrc_kind kind, const char *name, co
 		   size_t len);
 /* The untracked-SYN warning as said (capture format 1.2's note). */
 int record__untracked(struct record *rec, const struct cap_untracked *u);
+/* The conntrack-counters warning as said (format 1.3's note kind 2). */
+int record__conntrack(struct record *rec, const struct cap_conntrack *c);
 /* After each ring buffer poll, with CLOCK_MONOTONIC ns.  NULL: no-op. */
 int record__tick(struct record *rec, uint64_t mono_ns);
 /* Poll timeout to use next: short while unflushed records wait.  NULL ok. */

@@ -28,6 +28,8 @@ struct replay {
 	 * one the recorder said at its stop, kept for after the summary */
 	bool untracked_said[2];
 	struct cap_untracked at_stop[2];
+	/* the recorder's last conntrack-counters warning, said at its stop */
+	struct cap_conntrack ct_at_stop;
 };
 
 /* Text mode: where the capture comes from, on stderr before the records. */
@@ -120,20 +122,37 @@ static void replay_source(struct replay *rp, const struct cap_record *rec)
 /*
  * What natwho said while recording, said again where it was said: in the
  * stream, or (@at_stop_only, when --count ended the replay: the rest is
- * read for the trailer) after the summary; once per family, as live.  A
- * note of a kind this natwho does not know (a later minor version's) is
- * skipped.
+ * read for the trailer) after the summary; the untracked-SYN warning once
+ * per family, as live.  A note of a kind this natwho does not know (a later
+ * minor version's) is skipped.
  */
 static void replay_note(struct replay *rp, const struct cap_record *rec, bool at_stop_only)
 {
 	struct cap_untracked u;
+	struct cap_conntrack c;
+	int err;
 
-	if (rec->note.kind != CAP_NOTE_UNTRACKED)
+	switch (rec->note.kind) {
+	case CAP_NOTE_UNTRACKED:
+		err = cap_note__untracked(rec, &u);
+		break;
+	case CAP_NOTE_CONNTRACK:
+		err = cap_note__conntrack(rec, &c);
+		break;
+	default:
 		return;
-	if (cap_note__untracked(rec, &u)) {
+	}
+	if (err) {
 		nw_warn("a note in the capture at uncompressed offset %llu is malformed "
 			"(%zu bytes of fields): skipped",
 			(unsigned long long)rec->offset, rec->note.len);
+		return;
+	}
+	if (rec->note.kind == CAP_NOTE_CONNTRACK) {
+		if (c.at_stop)
+			rp->ct_at_stop = c;
+		else if (!at_stop_only)
+			nw_warn_conntrack(c.netns, c.rise, c.entries, c.max);
 		return;
 	}
 	if (rp->untracked_said[u.family] || (at_stop_only && !u.at_stop))
@@ -250,6 +269,9 @@ static void replay_summary(struct replay *rp)
 		if (rp->at_stop[f].syns)
 			nw_warn_untracked(rp->at_stop[f].netns, (uint32_t)f,
 					  rp->at_stop[f].syns);
+	if (rp->ct_at_stop.at_stop)
+		nw_warn_conntrack(rp->ct_at_stop.netns, rp->ct_at_stop.rise, rp->ct_at_stop.entries,
+				  rp->ct_at_stop.max);
 	rp->stats->backend = NULL; /* the header's string goes with the reader */
 	if (rp->o->output == OUT_TEXT && rp->res->shown + rp->res->undecodable != rp->res->events)
 		fprintf(rp->o->text_f, "natwho: %llu of the %llu events read were shown\n",

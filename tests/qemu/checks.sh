@@ -25,6 +25,11 @@
 #                         5.16, then on the real one): reported once, with
 #                         the SNAT of the real device (77 when the kernel has
 #                         no VRF)
+#   nwc_ctfull BACKEND    conntrack's table full in the node namespace
+#                         (net.netfilter.nf_conntrack_max lowered for the
+#                         guest, then restored): natwho says how many packets
+#                         conntrack dropped, live, in JSON and in the replay
+#                         of its capture
 #   nwc_incident BACKEND  the incident exactly as reported: kube-proxy in IPVS
 #                         mode (ip_vs, ipvsadm, kube-ipvs0 dummy) plus the
 #                         portmap hostPort DNAT ahead of KUBE-SERVICES; then
@@ -497,6 +502,62 @@ nwc_vrf() {
 	nwc_expect "vrf: not again for the pass through the VRF device" 0 \
 		".orig.dport == 7000 and .snat == false"
 	nwc_expect_clean_end "vrf"
+	return "$NWC_FAILED"
+}
+
+# The guest's whole conntrack table is lowered to 8 entries (a setting of the
+# initial namespace: never on the host).  8 connections to the Service fill
+# the node's table with assured entries (closed: TIME_WAIT), which conntrack
+# does not evict to make room, so the SYN of a 9th is dropped (the drop
+# counter): natwho must say so within its one-second check.
+NWC_CT_MAX=8
+nwc_ctfull() {
+	local max_was i warn last kernel jq_warn
+	nwc_init "$1"
+	max_was=$(sysctl -n net.netfilter.nf_conntrack_max) ||
+		{ nwc_fail "ctfull: no net.netfilter.nf_conntrack_max"; return "$NWC_FAILED"; }
+	nwc_start ctfull "$NODE" -w "$NWC_TMP/ctfull.cap" || return "$NWC_FAILED"
+	sysctl -qw net.netfilter.nf_conntrack_max=$NWC_CT_MAX
+	for i in $(seq 1 $NWC_CT_MAX); do
+		nwc_client "$NODE" connect "$CLUSTER_IP_MYSQL" 3306
+	done
+	nw_in "$NODE" timeout 3 "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >"$NWC_TMP/ctfull.9" 2>&1
+	sleep 2 # natwho's check, once a second
+	sysctl -qw net.netfilter.nf_conntrack_max="$max_was"
+	# the kernel's count, summed over its CPUs (the namespace is new: all of
+	# it came while natwho ran); the 9th client's SYNs ended with it
+	kernel=$(nw_in "$NODE" conntrack -S | tee /dev/stderr |
+		sed -n 's/.* drop=\([0-9]*\) .*/\1/p' | awk '{ n += $1 } END { print n + 0 }')
+	nwc_stop
+	jq_warn='select(.type == "warning") | .warning'
+	warn=$(jq -r "$jq_warn" "$NWC_OUT" | grep -m1 "conntrack dropped")
+	last=$(jq -r "$jq_warn" "$NWC_OUT" | grep "conntrack dropped" | tail -n 1)
+	case $warn in
+	"network namespace $NODE_INO: since natwho started, conntrack dropped "[1-9]*" it could not make an entry for (table full or out of memory; "*" entries now, net.netfilter.nf_conntrack_max $NWC_CT_MAX): natwho cannot show the connections they would have opened"*)
+		nwc_ok "ctfull: said while tracing: $warn" ;;
+	*) nwc_fail "ctfull: no warning of conntrack's drops (first: '$warn')"; nwc_dump ;;
+	esac
+	# the retransmitted SYNs after it: said again at the stop (within 10 s
+	# of the first, so not before), the kernel's whole count
+	case $last in
+	*"conntrack dropped $kernel packets it could not"*)
+		[ "$kernel" -gt 1 ] && [ "$last" != "$warn" ] &&
+			nwc_ok "ctfull: said again at the stop: all $kernel drops" ||
+			nwc_fail "ctfull: the stop's warning is the first one ($kernel drops in all)" ;;
+	*) nwc_fail "ctfull: the last warning does not give the kernel's $kernel drops: '$last'" ;;
+	esac
+	nwc_expect "ctfull: the $NWC_CT_MAX connections conntrack tracked shown" $NWC_CT_MAX \
+		".orig.dst == \"$CLUSTER_IP_MYSQL\" and .orig.dport == 3306"
+	nwc_expect_clean_end "ctfull"
+	# the replay says it again, where it was said
+	"$NATWHO" -r "$NWC_TMP/ctfull.cap" -o json >"$NWC_TMP/ctfull.replay" 2>&1
+	if jq -r "$jq_warn" "$NWC_TMP/ctfull.replay" | grep -qxF "$warn" &&
+		jq -r "$jq_warn" "$NWC_TMP/ctfull.replay" | tail -n 1 | grep -qxF "$last"; then
+		nwc_ok "ctfull: the replay of the capture says it too"
+	else
+		nwc_fail "ctfull: the replay does not say '$warn', then '$last' last"
+		cat "$NWC_TMP/ctfull.replay"
+	fi
 	return "$NWC_FAILED"
 }
 

@@ -12,9 +12,10 @@
 #               checks.sh, and run.sh boots it under TCG.  Inside, for each
 #               backend, scenarios/backend.sh runs BACKEND-e2e (the host
 #               suite's checks), BACKEND-incident (kube-proxy IPVS mode
-#               plus the portmap hostPort DNAT, and the control case) and
-#               BACKEND-vrf (a local connection from a VRF reported once); a
-#               second boot without modules runs BACKEND-noconntrack for the
+#               plus the portmap hostPort DNAT, and the control case),
+#               BACKEND-vrf (a local connection from a VRF reported once)
+#               and fentry-ctfull (conntrack's table full: natwho says what
+#               it dropped); a second boot without modules runs BACKEND-noconntrack for the
 #               probes of nf_conntrack functions (fentry, kprobe).
 #
 # A cell passes when every scenario of the backend passed; it is unsupported
@@ -34,6 +35,7 @@ OUT=$ROOT/build/qemu
 BUILD=$ROOT/${OUTPUT:-build}
 BACKENDS=(fentry kprobe netfilter)
 NOCT_BACKENDS=(fentry kprobe)
+CTFULL_BACKEND=fentry
 read -r -a SERIES <<< "${NATWHO_QEMU_KERNELS:-6.1 6.12}"
 TIMEOUT=${NATWHO_QEMU_TIMEOUT:-900}
 SCENARIO_TIMEOUT=240 # each scenario, inside the guest
@@ -144,6 +146,10 @@ run_guest() {
 			-s "$HERE/scenarios/backend.sh:$b-vrf")
 		main+=("$b-e2e" "$b-incident" "$b-vrf")
 	done
+	# conntrack's table full: natwho reads its counters the same way
+	# whatever the backend; fentry attaches on every series
+	args+=(-s "$HERE/scenarios/backend.sh:$CTFULL_BACKEND-ctfull")
+	main+=("$CTFULL_BACKEND-ctfull")
 	for b in "${NOCT_BACKENDS[@]}"; do
 		args+=(-s "$HERE/scenarios/backend.sh:$b-noconntrack")
 		noct+=("$b-noconntrack")

@@ -2,14 +2,14 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # Guest scenario of the backend matrix (tests/qemu/matrix.sh), installed
-# under the names BACKEND-e2e, BACKEND-incident, BACKEND-vrf and
-# BACKEND-noconntrack:
+# under the names BACKEND-e2e, BACKEND-incident, BACKEND-vrf, BACKEND-ctfull
+# and BACKEND-noconntrack:
 #
 #   mkinitramfs.sh -s tests/qemu/scenarios/backend.sh:fentry-e2e ...
 #
-# Runs tests/qemu/checks.sh's nwc_e2e, nwc_incident or nwc_noconntrack (in a
-# boot with natwho.modules=0) for BACKEND with /test/natwho (statically
-# linked).  A backend natwho cannot attach here is
+# Runs tests/qemu/checks.sh's nwc_e2e, nwc_incident, nwc_vrf, nwc_ctfull or
+# nwc_noconntrack (in a boot with natwho.modules=0) for BACKEND with
+# /test/natwho (statically linked).  A backend natwho cannot attach here is
 # unsupported (exit 77, natwho's reason as the note), unless the kernel
 # command line lists it in natwho.expect=a,b (matrix.sh derives that from the
 # kernel's config): then natwho is wrong and the scenario fails.
@@ -88,6 +88,11 @@ incident)
 	nwc_ipvs_topology_up || nwq_fail "IPVS topology"
 	nw_servers_up "$CONNECT"
 	nwc_incident "$backend"
+	;;
+ctfull)
+	nw_topology_up || nwq_fail "topology"
+	nw_servers_up "$CONNECT"
+	nwc_ctfull "$backend"
 	;;
 vrf)
 	rc=0
