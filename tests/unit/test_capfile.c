@@ -707,7 +707,7 @@ static void test_zstd_compatible(void **state)
 	assert_memory_equal(p, "\x28\xb5\x2f\xfd", 4);
 	u = unpack(p, size, &ulen);
 	assert_true(ulen > 12);
-	assert_memory_equal(u, "NWHOCAP\n\1\0\2\0", 12); /* major 1, minor 2 */
+	assert_memory_equal(u, "NWHOCAP\n\1\0\3\0", 12); /* major 1, minor 3 */
 	free(u);
 	free(p);
 }
@@ -1153,7 +1153,7 @@ static void test_notes(void **state)
 	read_fd(fd, &g);
 	close(fd);
 	assert_int_equal(g.end_ret, 0);
-	assert_int_equal(g.hdr.minor, 2);
+	assert_int_equal(g.hdr.minor, 3);
 	assert_int_equal(g.n, 6);
 	assert_int_equal(g.recs[0].type, CAP_REC_NOTE);
 	assert_int_equal(g.recs[1].type, CAP_REC_EVENT);
@@ -1183,6 +1183,78 @@ static void test_notes(void **state)
 	g.recs[4].data[8] = 0; /* no SYN */
 	rec = got_note(&g, 4);
 	assert_int_equal(cap_note__untracked(&rec, &u), -EBADMSG);
+	got_free(&g);
+}
+
+/* CAP_NOTE_CONNTRACK's fields as README specifies them: netns 0xf00000db,
+ * flags 1 (at the stop), drop 37, early_drop 1, insert_failed 2^40,
+ * entries 262144, max 262144. */
+static const unsigned char conntrack_note[48] = {
+	0xdb, 0, 0, 0xf0, 1, 0, 0, 0,
+	37, 0, 0, 0, 0, 0, 0, 0,
+	1, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 1, 0, 0,
+	0, 0, 4, 0, 0, 0, 0, 0,
+	0, 0, 4, 0, 0, 0, 0, 0,
+};
+
+/*
+ * The conntrack note (minor 3) comes back with its bytes as specified;
+ * cap_note__conntrack() takes only its own kind, at least its 48 bytes
+ * (more are a later minor's), and a counter that rose.
+ */
+static void test_conntrack_note(void **state)
+{
+	const struct cap_conntrack c = {
+		.netns = 0xf00000dbU, .at_stop = true, .entries = 262144, .max = 262144,
+		.rise = { [CT_DROP] = 37, [CT_EARLY_DROP] = 1, [CT_INSERT_FAILED] = 1ULL << 40 },
+	};
+	unsigned char longer[sizeof(conntrack_note) + 8] = { 0 };
+	char err[ERRLEN] = "";
+	struct cap_conntrack got;
+	struct cap_record rec;
+	struct capw *w;
+	struct got g;
+	int fd = memfd_create("ctnote", 0);
+
+	(void)state;
+	memcpy(longer, conntrack_note, sizeof(conntrack_note));
+	assert_true(fd >= 0);
+	assert_int_equal(capw__open(&w, fd, &sample_hdr, err, sizeof(err)), 0);
+	assert_int_equal(capw__conntrack(w, &c), 0);
+	assert_int_equal(capw__note(w, CAP_NOTE_CONNTRACK, longer, sizeof(longer)), 0);
+	assert_int_equal(capw__close(w, &sample_trailer), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	read_fd(fd, &g);
+	close(fd);
+	assert_int_equal(g.end_ret, 0);
+	assert_int_equal(g.n, 3);
+	rec = got_note(&g, 0);
+	assert_int_equal(rec.note.kind, CAP_NOTE_CONNTRACK);
+	assert_int_equal(rec.note.len, sizeof(conntrack_note));
+	assert_memory_equal(rec.note.data, conntrack_note, sizeof(conntrack_note)); /* the spec */
+	for (size_t i = 0; i < 2; i++) { /* as written; 8 bytes longer */
+		rec = got_note(&g, i);
+		memset(&got, 0, sizeof(got));
+		assert_int_equal(cap_note__conntrack(&rec, &got), 0);
+		assert_int_equal(got.netns, c.netns);
+		assert_true(got.at_stop);
+		assert_memory_equal(got.rise, c.rise, sizeof(c.rise));
+		assert_int_equal(got.entries, c.entries);
+		assert_int_equal(got.max, c.max);
+	}
+	rec = got_note(&g, 0);
+	rec.note.len = sizeof(conntrack_note) - 1; /* cut short */
+	assert_int_equal(cap_note__conntrack(&rec, &got), -EBADMSG);
+	rec.note.len = sizeof(conntrack_note);
+	rec.note.kind = CAP_NOTE_UNTRACKED; /* another kind */
+	assert_int_equal(cap_note__conntrack(&rec, &got), -EBADMSG);
+	memset(g.recs[0].data + 8, 0, 24); /* no counter rose */
+	rec = got_note(&g, 0);
+	assert_int_equal(cap_note__conntrack(&rec, &got), -EBADMSG);
+	g.recs[0].data[31] = 1; /* insert_failed's top byte */
+	assert_int_equal(cap_note__conntrack(&rec, &got), 0);
+	assert_int_equal(got.rise[CT_INSERT_FAILED], 1ULL << 56);
 	got_free(&g);
 }
 
@@ -1910,6 +1982,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_future_major),
 		cmocka_unit_test(test_future_minor),
 		cmocka_unit_test(test_notes),
+		cmocka_unit_test(test_conntrack_note),
 		cmocka_unit_test(test_notes_stream),
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_killed_after_flush),

@@ -525,6 +525,66 @@ static void test_notes_replayed(void **state)
 	close(fd);
 }
 
+/*
+ * The conntrack note (minor 3): each one said where it was said, as live
+ * says each rise; the one said at the stop after the summary, also when -c
+ * ended the replay; one that says no counter rose is warned about.
+ */
+static void test_conntrack_notes_replayed(void **state)
+{
+	static const struct cap_header h = { .backend = "fentry", .start_ns = 1 };
+	const struct cap_conntrack first = { .netns = 9, .rise = { [CT_DROP] = 1 }, .entries = 8,
+					     .max = 8 };
+	const struct cap_conntrack later = { .netns = 9, .rise = { [CT_DROP] = 4 }, .entries = 8,
+					     .max = 8 };
+	const struct cap_conntrack stop = { .netns = 9, .rise = { [CT_DROP] = 6 }, .entries = 8,
+					    .max = 8, .at_stop = true };
+	const struct cap_conntrack none = { .netns = 9 };
+	static const char w1[] = "network namespace 9: since natwho started, conntrack dropped 1 "
+				 "packet it could not make an entry for (table full or out of "
+				 "memory; 8 entries now, net.netfilter.nf_conntrack_max 8)";
+	static const char w4[] = "conntrack dropped 4 packets";
+	static const char w6[] = "conntrack dropped 6 packets";
+	static const char malformed[] = "a note in the capture at uncompressed offset ";
+	static const char sum[] = "{\"type\":\"summary\"";
+	struct cap_trailer t = { .end_ns = 2 };
+	struct nw_event ev;
+	char err[512] = "", *out = NULL;
+	struct capw *w;
+	int fd = memfd_create("ctnotes", 0);
+
+	(void)state;
+	fix_event(FIX_INCIDENT_V4, &ev);
+	assert_true(fd >= 0);
+	assert_int_equal(capw__open(&w, fd, &h, err, sizeof(err)), 0);
+	assert_int_equal(capw__event(w, &ev, sizeof(ev)), 0);
+	assert_int_equal(capw__conntrack(w, &first), 0);
+	assert_int_equal(capw__event(w, &ev, sizeof(ev)), 0);
+	assert_int_equal(capw__conntrack(w, &later), 0);
+	assert_int_equal(capw__conntrack(w, &none), 0);
+	assert_int_equal(capw__conntrack(w, &stop), 0);
+	assert_int_equal(capw__close(w, &t), 0);
+
+	replay_notes(fd, 0, &out);
+	assert_int_equal(count_of(out, w1), 1);
+	assert_int_equal(count_of(out, w4), 1);
+	assert_int_equal(count_of(out, w6), 1);
+	assert_int_equal(count_of(out, malformed), 1);
+	assert_true(strstr(out, w1) < strstr(out, w4));
+	assert_true(strstr(out, w4) < strstr(out, sum));
+	assert_true(strstr(out, w6) > strstr(out, sum)); /* at the stop: after the summary */
+	free(out);
+
+	replay_notes(fd, 1, &out); /* -c 1: the first event shown */
+	assert_int_equal(count_of(out, "\"type\":\"conn\""), 1);
+	assert_int_equal(count_of(out, w1), 0); /* said after it */
+	assert_int_equal(count_of(out, w4), 0);
+	assert_int_equal(count_of(out, w6), 1);
+	assert_true(strstr(out, w6) > strstr(out, sum));
+	free(out);
+	close(fd);
+}
+
 /* A signal stops the replay with the summary; the caller's counts show. */
 static void test_stop_and_stats(void **state)
 {
@@ -911,6 +971,7 @@ int main(void)
 		cmocka_unit_test(test_sources_in_order),
 		cmocka_unit_test(test_source_unknown_kind),
 		cmocka_unit_test(test_notes_replayed),
+		cmocka_unit_test(test_conntrack_notes_replayed),
 		cmocka_unit_test(test_stop_and_stats),
 		cmocka_unit_test(test_bad_fixtures),
 		cmocka_unit_test(test_damage_everywhere),
