@@ -124,7 +124,7 @@ static int parse_lines(const char *p, const char *end, const struct ctstat_cols 
 		if (col != c->ncols) /* an empty line too */
 			return -EBADMSG;
 		cpu++;
-		p = eol + 1;
+		p = eol < end ? eol + 1 : end;
 	}
 	if (!cpu)
 		return -EBADMSG;
@@ -187,10 +187,13 @@ int ctstat__read(int fd, char **buf, size_t *cap, struct ctstat_sample *s)
 		ssize_t n;
 
 		if (len == *cap) {
-			size_t want = *cap ? *cap * 2 : 4096;
+			/* at most one byte over the limit: a file of the limit's
+			 * size is read to its end */
+			size_t want = !*cap ? 4096 :
+				      *cap * 2 > CTSTAT_MAX_BYTES ? CTSTAT_MAX_BYTES + 1 : *cap * 2;
 			char *p;
 
-			if (want > CTSTAT_MAX_BYTES)
+			if (*cap > CTSTAT_MAX_BYTES)
 				return -EFBIG;
 			p = realloc(*buf, want);
 			if (!p)
@@ -217,7 +220,7 @@ void ctstat__free(struct ctstat_sample *s)
 	s->cap = s->ncpus = 0;
 }
 
-int ctwatch__start(struct ctwatch *w, int fd, uint64_t now)
+int ctwatch__start(struct ctwatch *w, int fd, uint64_t now, bool from_zero)
 {
 	int err;
 
@@ -225,11 +228,13 @@ int ctwatch__start(struct ctwatch *w, int fd, uint64_t now)
 	w->fd = fd;
 	if (fd < 0)
 		return 0;
-	err = ctstat__read(fd, &w->buf, &w->cap, &w->base);
+	err = ctstat__read(fd, &w->buf, &w->cap, &w->prev);
 	if (err) {
 		ctwatch__stop(w);
 		return err;
 	}
+	if (from_zero)
+		memset(w->prev.cpu, 0, w->prev.ncpus * sizeof(*w->prev.cpu));
 	w->next_check_ns = now + CTWATCH_CHECK_NS;
 	return 0;
 }
@@ -237,6 +242,7 @@ int ctwatch__start(struct ctwatch *w, int fd, uint64_t now)
 int ctwatch__check(struct ctwatch *w, uint64_t now, bool last, uint64_t rise[CT_NCOUNTERS],
 		   uint64_t *entries)
 {
+	uint64_t step[CT_NCOUNTERS];
 	struct ctstat_sample t;
 	bool more = false, first = true;
 	int err;
@@ -249,27 +255,23 @@ int ctwatch__check(struct ctwatch *w, uint64_t now, bool last, uint64_t rise[CT_
 		ctwatch__stop(w);
 		return err;
 	}
-	*entries = w->cur.entries;
-	if (ctstat__rise(&w->base, &w->cur, rise)) {
-		/* another number of CPUs: the rise up to the last reading is
-		 * kept, and this reading is the new base */
-		memcpy(w->before, w->last, sizeof(w->before));
-		memcpy(rise, w->before, sizeof(w->before));
-		t = w->base;
-		w->base = w->cur;
-		w->cur = t;
-	} else {
+	/* A second's rise at a time: a 32-bit counter wraps at most once in
+	 * it.  Another number of CPUs: this reading is the new start. */
+	if (!ctstat__rise(&w->prev, &w->cur, step))
 		for (int i = 0; i < CT_NCOUNTERS; i++)
-			rise[i] += w->before[i];
-	}
-	memcpy(w->last, rise, sizeof(w->last));
+			w->total[i] += step[i];
+	t = w->prev;
+	w->prev = w->cur;
+	w->cur = t;
 	for (int i = 0; i < CT_NCOUNTERS; i++) {
-		more |= rise[i] > w->said[i];
+		more |= w->total[i] > w->said[i];
 		first &= !w->said[i];
 	}
 	if (!more || (!first && !last && now < w->next_say_ns))
 		return 0;
-	memcpy(w->said, rise, sizeof(w->said));
+	memcpy(w->said, w->total, sizeof(w->said));
+	memcpy(rise, w->total, sizeof(w->total));
+	*entries = w->prev.entries;
 	w->next_say_ns = now + CTWATCH_SAY_NS;
 	return 1;
 }
@@ -279,7 +281,7 @@ void ctwatch__stop(struct ctwatch *w)
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
-	ctstat__free(&w->base);
+	ctstat__free(&w->prev);
 	ctstat__free(&w->cur);
 	free(w->buf);
 	w->buf = NULL;

@@ -71,23 +71,28 @@ struct ctwatch {
 	int fd; /* the file, opened in the namespace; -1: not watched */
 	char *buf;
 	size_t cap;
-	struct ctstat_sample base, cur;
-	uint64_t before[CT_NCOUNTERS]; /* rises up to a change of @base */
-	uint64_t last[CT_NCOUNTERS]; /* the rises at the last reading */
+	struct ctstat_sample prev, cur; /* the last reading; the one being taken */
+	uint64_t total[CT_NCOUNTERS]; /* the rises since the start */
 	uint64_t said[CT_NCOUNTERS]; /* the rises last said */
 	uint64_t next_check_ns, next_say_ns;
 };
 
-/* Take @fd (the file, opened; -1 for none) and its first reading; *@w
- * zeroed first.  0, or ctstat__read()'s error (then @fd is closed and
- * nothing is watched). */
-int ctwatch__start(struct ctwatch *w, int fd, uint64_t now);
+/*
+ * Take @fd (the file, opened; -1 for none) and its first reading, the
+ * counters taken for 0 when @from_zero (a file that appeared after natwho
+ * started: its namespace's counters began then); *@w zeroed first.  0, or
+ * ctstat__read()'s error (then @fd is closed and nothing is watched).
+ */
+int ctwatch__start(struct ctwatch *w, int fd, uint64_t now, bool from_zero);
 
 /*
- * At @now (CLOCK_MONOTONIC), or at the stop (@last): 1 when the rise since
- * the start is to be said now, in @rise (and @entries: the namespace's
- * entries); 0 when not; a read error (the file is then closed and no longer
- * watched).
+ * At @now (CLOCK_MONOTONIC), or at the stop (@last): read the file (once a
+ * second, and at the stop) and add each CPU's rise since the last reading
+ * to the totals, a counter that went down taken for one that wrapped at
+ * 2^32 (another number of CPUs: that reading starts anew).  1 when the
+ * totals since the start are to be said now, in @rise (and @entries: the
+ * namespace's entries); 0 when not; a read error (the file is then closed
+ * and no longer watched).
  */
 int ctwatch__check(struct ctwatch *w, uint64_t now, bool last, uint64_t rise[CT_NCOUNTERS],
 		   uint64_t *entries);

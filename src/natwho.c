@@ -67,7 +67,9 @@ struct app {
 	uint64_t next_untracked_check_ns; /* report_untracked(): once a second */
 	bool untracked_said[2]; /* [0] IPv4, [1] IPv6 */
 	struct ctwatch ct; /* conntrack's counters of the traced namespace */
+	int ct_max_fd; /* its net.netfilter.nf_conntrack_max */
 	uint64_t next_ct_open_ns; /* watch_conntrack(): tried again every 10 s */
+	bool ct_missed; /* no conntrack there at first */
 	int netns_fd;
 	dev_t netns_dev; /* --netns PATH: what it led to when opened */
 	ino_t netns_ino;
@@ -272,45 +274,57 @@ static void report_untracked(struct app *app, uint64_t now, bool last)
 	}
 }
 
-static int open_ctstat(void *fd)
+/* In the traced namespace: conntrack's counters and its table's limit. */
+struct ct_files {
+	int stat, max;
+};
+
+static int open_ct_files(void *arg)
 {
-	*(int *)fd = open(CTSTAT_PATH, O_RDONLY | O_CLOEXEC);
-	return *(int *)fd < 0 ? -errno : 0;
+	struct ct_files *f = arg;
+
+	f->stat = open(CTSTAT_PATH, O_RDONLY | O_CLOEXEC);
+	if (f->stat < 0)
+		return -errno;
+	f->max = open("/proc/sys/net/netfilter/nf_conntrack_max", O_RDONLY | O_CLOEXEC);
+	return 0;
 }
 
-/* net.netfilter.nf_conntrack_max (one value for every namespace), 0 if unknown. */
-static uint64_t conntrack_max(void)
+/* net.netfilter.nf_conntrack_max of the traced namespace, 0 if unknown. */
+static uint64_t conntrack_max(const struct app *app)
 {
-	unsigned long long v = 0;
-	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_max", "re");
+	char buf[32];
+	ssize_t n = app->ct_max_fd < 0 ? -1 : pread(app->ct_max_fd, buf, sizeof(buf) - 1, 0);
 
-	if (f) {
-		if (fscanf(f, "%llu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtoull(buf, NULL, 10);
 }
 
 /*
  * Watch conntrack's counters of the traced namespace (ctstat.h), from the
  * start: what it dropped or evicted never reaches a backend.  Without
- * nf_conntrack yet (no file), tried again every 10 s; any other failure is
- * said under -v and ends the watch.
+ * nf_conntrack yet (no file), tried again every 10 s, and a file found then
+ * counts from 0 (the namespace's counters began when it was loaded); any
+ * other failure is said under -v and ends the watch.
  */
 static void watch_conntrack(struct app *app, uint64_t now)
 {
-	int fd = -1, err;
+	struct ct_files f = { -1, -1 };
+	int err;
 
 	if (app->ct.fd >= 0 || now < app->next_ct_open_ns)
 		return;
-	app->next_ct_open_ns = UINT64_MAX;
-	err = nw_in_netns(app->netns_fd, open_ctstat, &fd);
+	err = nw_in_netns(app->netns_fd, open_ct_files, &f);
 	if (err == -ENOENT) {
+		app->ct_missed = true;
 		app->next_ct_open_ns = now + 10 * CTWATCH_CHECK_NS;
 		return;
 	}
-	err = err ?: ctwatch__start(&app->ct, fd, now);
+	app->next_ct_open_ns = UINT64_MAX;
+	app->ct_max_fd = f.max;
+	err = err ?: ctwatch__start(&app->ct, f.stat, now, app->ct_missed);
 	if (err)
 		nw_dbg(1, "conntrack's counters (%s): %s: what conntrack drops is not reported\n",
 		       CTSTAT_PATH, err == -EBADMSG ? "not in a format natwho knows" : strerror(-err));
@@ -335,7 +349,7 @@ static void report_conntrack(struct app *app, uint64_t now, bool last)
 	if (n <= 0)
 		return;
 	c.netns = node_netns(app);
-	c.max = conntrack_max();
+	c.max = conntrack_max(app);
 	nw_warn_conntrack(c.netns, c.rise, c.entries, c.max);
 	if (app->rec) /* a failed write shows at stop_record() */
 		record__conntrack(app->rec, &c);
@@ -1168,7 +1182,12 @@ static int run_live(struct app *app)
 
 int main(int argc, char **argv)
 {
-	struct app app = { .netns_fd = -1, .ct.fd = -1, .out_stop = { output_stopping, &app, NW_STALL_MS } };
+	struct app app = {
+		.netns_fd = -1,
+		.ct.fd = -1,
+		.ct_max_fd = -1,
+		.out_stop = { output_stopping, &app, NW_STALL_MS },
+	};
 	FILE *live;
 	int ret;
 
@@ -1228,6 +1247,8 @@ cleanup:
 	cgroup_attach__close(&app.cga);
 	knowledge__close(&app.kn);
 	ctwatch__stop(&app.ct);
+	if (app.ct_max_fd >= 0)
+		close(app.ct_max_fd);
 	if (app.netns_fd >= 0)
 		close(app.netns_fd);
 	return ret;

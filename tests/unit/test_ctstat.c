@@ -2,8 +2,8 @@
 /*
  * conntrack's statistics file (src/ctstat.c): its format as two kernels
  * print it, what is not that format, the counters' rise across a 32-bit
- * wrap, and when a watch says it (at once, then at most every 10 s, and at
- * the stop); the warning's words.
+ * wrap (also past 2^32 over a run), and when a watch says it (at once, then
+ * at most every 10 s, and at the stop); the warning's words.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -180,7 +180,8 @@ static void test_watch(void **state)
 	(void)state;
 	assert_true(fd >= 0);
 	put3(fd, 100, 7, 9, 1, 0);
-	assert_int_equal(ctwatch__start(&w, fd, 0), 0);
+	assert_int_equal(ctwatch__start(&w, fd, 0, false), 0);
+	put3(fd, 100, 8, 9, 1, 0);
 	assert_int_equal(check(&w, S / 2, false, r, &e), 0); /* not read before its second */
 	put3(fd, 100, 7, 9, 1, 0);
 	assert_int_equal(check(&w, S, false, r, &e), 0); /* read: nothing rose */
@@ -223,12 +224,12 @@ static void test_watch_changes(void **state)
 	(void)state;
 	assert_true(fd >= 0);
 	put3(fd, 1, 0, 0, 0, 0);
-	assert_int_equal(ctwatch__start(&w, fd, 0), 0);
+	assert_int_equal(ctwatch__start(&w, fd, 0, false), 0);
 	put3(fd, 1, 2, 0, 0, 0);
 	assert_int_equal(check(&w, S, false, r, &e), 1);
 	assert_int_equal(r[CT_DROP], 2);
 	put(fd, "entries drop early_drop insert_failed\n1 50 0 0\n"); /* one CPU */
-	assert_int_equal(check(&w, 2 * S, false, r, &e), 0);
+	assert_int_equal(check(&w, 2 * S, false, r, &e), 0); /* starts anew: no rise */
 	put(fd, "entries drop early_drop insert_failed\n1 53 0 0\n");
 	assert_int_equal(check(&w, 12 * S, false, r, &e), 1);
 	assert_int_equal(r[CT_DROP], 5);
@@ -237,24 +238,72 @@ static void test_watch_changes(void **state)
 	assert_int_equal(w.fd, -1);
 	assert_int_equal(check(&w, 14 * S, true, r, &e), 0);
 
-	assert_int_equal(ctwatch__start(&w, -1, 0), 0);
+	assert_int_equal(ctwatch__start(&w, -1, 0, false), 0);
 	assert_int_equal(check(&w, S, true, r, &e), 0);
 	ctwatch__stop(&w);
 
 	fd = memfd_create("ctstat", 0);
 	assert_true(fd >= 0);
 	put(fd, "not conntrack's\n");
-	assert_int_equal(ctwatch__start(&w, fd, 0), -EBADMSG); /* fd closed, nothing watched */
+	assert_int_equal(ctwatch__start(&w, fd, 0, false), -EBADMSG); /* fd closed, nothing watched */
 	assert_int_equal(w.fd, -1);
+}
+
+/*
+ * The totals grow a second at a time: one CPU's counter that rises by more
+ * than 2^32 over the run, wrapping between readings, is counted whole.
+ */
+static void test_watch_long(void **state)
+{
+	int fd = memfd_create("ctstat", 0);
+	uint64_t r[CT_NCOUNTERS], e, want = 0, at = 5;
+	struct ctwatch w;
+	char t[128];
+
+	(void)state;
+	assert_true(fd >= 0);
+	put(fd, "drop early_drop insert_failed\n5 0 0\n");
+	assert_int_equal(ctwatch__start(&w, fd, 0, false), 0);
+	for (int i = 1; i <= 6; i++) { /* 0xc0000000 a second: past 2^32 twice */
+		at = (at + 0xc0000000ULL) & 0xffffffffULL;
+		want += 0xc0000000ULL;
+		snprintf(t, sizeof(t), "drop early_drop insert_failed\n%llx 0 0\n",
+			 (unsigned long long)at);
+		put(fd, t);
+		assert_int_equal(check(&w, (uint64_t)i * S, i == 6, r, &e), i == 1 || i == 6);
+	}
+	assert_true(r[CT_DROP] > 1ULL << 32);
+	assert_int_equal(r[CT_DROP], want);
+	ctwatch__stop(&w);
+}
+
+/* A file found after natwho started (nf_conntrack loaded then): its
+ * counters count whole, from 0. */
+static void test_watch_from_zero(void **state)
+{
+	int fd = memfd_create("ctstat", 0);
+	uint64_t r[CT_NCOUNTERS], e;
+	struct ctwatch w;
+
+	(void)state;
+	assert_true(fd >= 0);
+	put(fd, "drop early_drop insert_failed\n2 1 0\n3 0 0\n");
+	assert_int_equal(ctwatch__start(&w, fd, 0, true), 0);
+	assert_int_equal(check(&w, S, false, r, &e), 1);
+	assert_int_equal(r[CT_DROP], 5);
+	assert_int_equal(r[CT_EARLY_DROP], 1);
+	ctwatch__stop(&w);
 }
 
 /* The warning's words: each counter that rose, with the table's limit when
  * known; JSON mode puts it in a warning record. */
 static void test_warning(void **state)
 {
-	const uint64_t all[CT_NCOUNTERS] = { [CT_DROP] = 37, [CT_EARLY_DROP] = 1,
+	const uint64_t all[CT_NCOUNTERS] = { [CT_DROP] = 39, [CT_EARLY_DROP] = 1,
 					     [CT_INSERT_FAILED] = 2 };
 	const uint64_t one[CT_NCOUNTERS] = { [CT_INSERT_FAILED] = 1 };
+	/* a clash's drop counts in both: said once, as an insertion */
+	const uint64_t clash[CT_NCOUNTERS] = { [CT_DROP] = 2, [CT_INSERT_FAILED] = 2 };
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
@@ -264,19 +313,24 @@ static void test_warning(void **state)
 	log__setup(f, 0);
 	nw_warn_conntrack(4026532315U, all, 262144, 262144);
 	nw_warn_conntrack(7, one, 5, 0);
+	nw_warn_conntrack(7, clash, 5, 0);
 	fclose(f);
 	log__setup(NULL, 0);
 	assert_string_equal(
 		text,
 		"{\"type\":\"warning\",\"warning\":\"network namespace 4026532315: since natwho "
-		"started, conntrack dropped 37 packets it could not make an entry for (table full "
-		"or out of memory; 262144 entries now, net.netfilter.nf_conntrack_max 262144): "
+		"started, conntrack dropped 37 packets it made no entry for (table full, out of "
+		"memory, or refused by its protocol's tracker; 262144 entries now, "
+		"net.netfilter.nf_conntrack_max 262144): "
 		"natwho cannot show the connections they would have opened; evicted 1 entry to "
 		"make room in a full table (connections not yet assured, cut); failed to insert 2 "
 		"new entries at confirmation (clashing flows, as parallel DNS queries over one "
 		"socket: their packets dropped)\"}\n"
 		"{\"type\":\"warning\",\"warning\":\"network namespace 7: since natwho started, "
 		"conntrack failed to insert 1 new entry at confirmation (clashing flows, as "
+		"parallel DNS queries over one socket: their packets dropped)\"}\n"
+		"{\"type\":\"warning\",\"warning\":\"network namespace 7: since natwho started, "
+		"conntrack failed to insert 2 new entries at confirmation (clashing flows, as "
 		"parallel DNS queries over one socket: their packets dropped)\"}\n");
 	free(text);
 }
@@ -290,6 +344,8 @@ int main(void)
 		cmocka_unit_test(test_rise),
 		cmocka_unit_test(test_watch),
 		cmocka_unit_test(test_watch_changes),
+		cmocka_unit_test(test_watch_long),
+		cmocka_unit_test(test_watch_from_zero),
 		cmocka_unit_test(test_warning),
 	};
 
