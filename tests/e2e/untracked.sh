@@ -10,7 +10,7 @@
 # with a filter that shows none of its connections; and the programs' own
 # count ("untracked", read with bpftool) stays 0 wherever conntrack tracks,
 # and counts a SYN over loopback once.  A capture keeps the warning for
-# its replay.
+# its replay.  conntrack's own counters of the namespace are watched.
 . "$(dirname "$0")/../lib/e2e.sh"
 
 command -v bpftool >/dev/null || fail "bpftool missing (tests/deps.sh installs it)"
@@ -130,3 +130,12 @@ stop
 expect_summary_clean "$TMP/node.json" 0
 expect_no_json "$TMP/node.json" "no untracked warning where conntrack runs (nothing shown)" \
 	'.type == "warning" and (.warning | test("conntrack entry"))'
+# conntrack's own counters of the traced namespace are watched (the guests'
+# fentry-ctfull fills a table; nothing here drops): said under -v, nothing
+# to warn about
+node_ino=$(stat -L -c %i "/var/run/netns/$NODE")
+grep -qxF "natwho: conntrack's counters of network namespace $node_ino: watched" \
+	"$TMP/node.err" || fail "conntrack's counters of the node namespace not watched: $(cat "$TMP/node.err")"
+echo "ok: conntrack's counters of the traced namespace watched"
+expect_no_json "$TMP/node.json" "no warning of conntrack's drops where it dropped none" \
+	'.type == "warning" and (.warning | test("since natwho started, conntrack"))'
