@@ -89,22 +89,27 @@ static const char *plural(uint64_t n, const char *one, const char *more)
 void nw_warn_conntrack(uint32_t netns, const uint64_t rise[CT_NCOUNTERS], uint64_t entries,
 		       uint64_t max)
 {
-	/* a packet whose entry failed to insert is counted in both (Linux >=
-	 * 5.10, nf_ct_resolve_clash()): said once, as an insertion */
-	uint64_t no_entry = rise[CT_DROP] > rise[CT_INSERT_FAILED] ?
-				    rise[CT_DROP] - rise[CT_INSERT_FAILED] : 0;
-	char msg[768] = "", lim[96] = "";
+	char msg[768] = "", lim[96] = "", both[96] = "";
 	size_t n = 0;
 
 	if (max)
 		snprintf(lim, sizeof(lim), "; %llu entries now, net.netfilter.nf_conntrack_max %llu",
 			 (unsigned long long)entries, (unsigned long long)max);
-	if (no_entry)
+	/* A clash's dropped packet counts in both (nf_ct_resolve_clash());
+	 * other failed insertions, and every one before Linux 5.10, in
+	 * insert_failed alone: how many drops are insertions is not known. */
+	if (rise[CT_INSERT_FAILED])
+		snprintf(both, sizeof(both), ", but for up to %llu of them: the failed insertions below",
+			 (unsigned long long)(rise[CT_INSERT_FAILED] < rise[CT_DROP] ?
+						      rise[CT_INSERT_FAILED] :
+						      rise[CT_DROP]));
+	if (rise[CT_DROP])
 		n += (size_t)snprintf(msg + n, sizeof(msg) - n,
-				      "dropped %llu packet%s it made no entry for (table full, out "
-				      "of memory, or refused by its protocol's tracker%s): natwho "
-				      "cannot show the connections they would have opened",
-				      (unsigned long long)no_entry, plural(no_entry, "", "s"), lim);
+				      "dropped %llu packet%s it could not track (table full, out of "
+				      "memory, or refused by its protocol's tracker%s): natwho cannot "
+				      "show the connections they would have opened%s",
+				      (unsigned long long)rise[CT_DROP], plural(rise[CT_DROP], "", "s"),
+				      lim, both);
 	if (rise[CT_EARLY_DROP] && n < sizeof(msg))
 		n += (size_t)snprintf(msg + n, sizeof(msg) - n,
 				      "%sevicted %llu entr%s to make room in a full table (connections "

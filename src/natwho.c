@@ -325,6 +325,10 @@ static void watch_conntrack(struct app *app, uint64_t now)
 	app->next_ct_open_ns = UINT64_MAX;
 	app->ct_max_fd = f.max;
 	err = err ?: ctwatch__start(&app->ct, f.stat, now, app->ct_missed);
+	if (err && app->ct_max_fd >= 0) {
+		close(app->ct_max_fd);
+		app->ct_max_fd = -1;
+	}
 	if (err)
 		nw_dbg(1, "conntrack's counters (%s): %s: what conntrack drops is not reported\n",
 		       CTSTAT_PATH, err == -EBADMSG ? "not in a format natwho knows" : strerror(-err));

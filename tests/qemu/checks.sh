@@ -526,25 +526,24 @@ nwc_ctfull() {
 	sysctl -qw net.netfilter.nf_conntrack_max="$max_was"
 	# the kernel's count, summed over its CPUs (the namespace is new: all of
 	# it came while natwho ran); the 9th client's SYNs ended with it
-	# (less insert_failed, which a clash's drop also counts: none here)
 	kernel=$(nw_in "$NODE" conntrack -S | tee /dev/stderr | awk '{
-		for (i = 1; i <= NF; i++) {
-			if ($i ~ /^drop=/) n += substr($i, 6)
-			if ($i ~ /^insert_failed=/) n -= substr($i, 15)
-		} } END { print n + 0 }')
+		for (i = 1; i <= NF; i++)
+			if ($i ~ /^drop=/)
+				n += substr($i, 6)
+		} END { print n + 0 }')
 	nwc_stop
 	jq_warn='select(.type == "warning") | .warning'
 	warn=$(jq -r "$jq_warn" "$NWC_OUT" | grep -m1 "conntrack dropped")
 	last=$(jq -r "$jq_warn" "$NWC_OUT" | grep "conntrack dropped" | tail -n 1)
 	case $warn in
-	"network namespace $NODE_INO: since natwho started, conntrack dropped "[1-9]*" it made no entry for (table full, out of memory, or refused by its protocol's tracker; "*" entries now, net.netfilter.nf_conntrack_max $NWC_CT_MAX): natwho cannot show the connections they would have opened"*)
+	"network namespace $NODE_INO: since natwho started, conntrack dropped "[1-9]*" it could not track (table full, out of memory, or refused by its protocol's tracker; "*" entries now, net.netfilter.nf_conntrack_max $NWC_CT_MAX): natwho cannot show the connections they would have opened"*)
 		nwc_ok "ctfull: said while tracing: $warn" ;;
 	*) nwc_fail "ctfull: no warning of conntrack's drops (first: '$warn')"; nwc_dump ;;
 	esac
 	# the retransmitted SYNs after it: said again at the stop (within 10 s
 	# of the first, so not before), the kernel's whole count
 	case $last in
-	*"conntrack dropped $kernel packets it made no entry for"*)
+	*"conntrack dropped $kernel packets it could not track"*)
 		[ "$kernel" -gt 1 ] && [ "$last" != "$warn" ] &&
 			nwc_ok "ctfull: said again at the stop: all $kernel drops" ||
 			nwc_fail "ctfull: the stop's warning is the first one ($kernel drops in all)" ;;

@@ -295,16 +295,24 @@ static void test_watch_from_zero(void **state)
 	ctwatch__stop(&w);
 }
 
-/* The warning's words: each counter that rose, with the table's limit when
- * known; JSON mode puts it in a warning record. */
+/*
+ * The warning's words: each counter that rose, with the table's limit when
+ * known; drops that may be failed insertions (a clash's dropped packet
+ * counts in both, other failed insertions in insert_failed alone) said as
+ * such, never subtracted; JSON mode puts it in a warning record.
+ */
 static void test_warning(void **state)
 {
 	const uint64_t all[CT_NCOUNTERS] = { [CT_DROP] = 39, [CT_EARLY_DROP] = 1,
 					     [CT_INSERT_FAILED] = 2 };
 	const uint64_t one[CT_NCOUNTERS] = { [CT_INSERT_FAILED] = 1 };
-	/* a clash's drop counts in both: said once, as an insertion */
-	const uint64_t clash[CT_NCOUNTERS] = { [CT_DROP] = 2, [CT_INSERT_FAILED] = 2 };
-	char *text = NULL;
+	const uint64_t more_failed[CT_NCOUNTERS] = { [CT_DROP] = 1, [CT_INSERT_FAILED] = 5 };
+	static const char drops[] = "it could not track (table full, out of memory, or refused by "
+				    "its protocol's tracker";
+	static const char cannot[] = "natwho cannot show the connections they would have opened";
+	static const char failed[] = "new entries at confirmation (clashing flows, as parallel DNS "
+				     "queries over one socket: their packets dropped)";
+	char *text = NULL, want[2048];
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
@@ -313,26 +321,53 @@ static void test_warning(void **state)
 	log__setup(f, 0);
 	nw_warn_conntrack(4026532315U, all, 262144, 262144);
 	nw_warn_conntrack(7, one, 5, 0);
-	nw_warn_conntrack(7, clash, 5, 0);
+	nw_warn_conntrack(7, more_failed, 5, 0);
 	fclose(f);
 	log__setup(NULL, 0);
-	assert_string_equal(
-		text,
-		"{\"type\":\"warning\",\"warning\":\"network namespace 4026532315: since natwho "
-		"started, conntrack dropped 37 packets it made no entry for (table full, out of "
-		"memory, or refused by its protocol's tracker; 262144 entries now, "
-		"net.netfilter.nf_conntrack_max 262144): "
-		"natwho cannot show the connections they would have opened; evicted 1 entry to "
-		"make room in a full table (connections not yet assured, cut); failed to insert 2 "
-		"new entries at confirmation (clashing flows, as parallel DNS queries over one "
-		"socket: their packets dropped)\"}\n"
-		"{\"type\":\"warning\",\"warning\":\"network namespace 7: since natwho started, "
-		"conntrack failed to insert 1 new entry at confirmation (clashing flows, as "
-		"parallel DNS queries over one socket: their packets dropped)\"}\n"
-		"{\"type\":\"warning\",\"warning\":\"network namespace 7: since natwho started, "
-		"conntrack failed to insert 2 new entries at confirmation (clashing flows, as "
-		"parallel DNS queries over one socket: their packets dropped)\"}\n");
+	snprintf(want, sizeof(want),
+		 "{\"type\":\"warning\",\"warning\":\"network namespace 4026532315: since natwho "
+		 "started, conntrack dropped 39 packets %s; 262144 entries now, "
+		 "net.netfilter.nf_conntrack_max 262144): %s, but for up to 2 of them: the failed "
+		 "insertions below; evicted 1 entry to make room in a full table (connections not "
+		 "yet assured, cut); failed to insert 2 %s\"}\n"
+		 "{\"type\":\"warning\",\"warning\":\"network namespace 7: since natwho started, "
+		 "conntrack failed to insert 1 new entry at confirmation (clashing flows, as "
+		 "parallel DNS queries over one socket: their packets dropped)\"}\n"
+		 "{\"type\":\"warning\",\"warning\":\"network namespace 7: since natwho started, "
+		 "conntrack dropped 1 packet %s): %s, but for up to 1 of them: the failed "
+		 "insertions below; failed to insert 5 %s\"}\n",
+		 drops, cannot, failed, drops, cannot, failed);
+	assert_string_equal(text, want);
 	free(text);
+}
+
+/* A file of exactly the size limit is read whole; one byte more, -EFBIG. */
+static void test_read_limit(void **state)
+{
+	static const char head[] = "drop early_drop insert_failed\n1 2 3";
+	size_t big = 4u << 20;
+	char *text = malloc(big + 2), *buf = NULL;
+	struct ctstat_sample s = { 0 };
+	size_t cap = 0;
+	int fd = memfd_create("ctstat", 0);
+
+	(void)state;
+	assert_non_null(text);
+	assert_true(fd >= 0);
+	memset(text, ' ', big + 1); /* blanks between fields are skipped */
+	memcpy(text, head, sizeof(head) - 1);
+	text[big - 1] = '\n';
+	assert_int_equal(pwrite(fd, text, big, 0), (ssize_t)big);
+	assert_int_equal(ctstat__read(fd, &buf, &cap, &s), 0);
+	assert_int_equal(s.cpu[0][CT_INSERT_FAILED], 3);
+	text[big - 1] = ' ';
+	text[big] = '\n';
+	assert_int_equal(pwrite(fd, text, big + 1, 0), (ssize_t)big + 1);
+	assert_int_equal(ctstat__read(fd, &buf, &cap, &s), -EFBIG);
+	ctstat__free(&s);
+	free(buf);
+	free(text);
+	close(fd);
 }
 
 int main(void)
@@ -347,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_watch_long),
 		cmocka_unit_test(test_watch_from_zero),
 		cmocka_unit_test(test_warning),
+		cmocka_unit_test(test_read_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

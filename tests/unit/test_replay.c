@@ -541,7 +541,7 @@ static void test_conntrack_notes_replayed(void **state)
 					    .max = 8, .at_stop = true };
 	const struct cap_conntrack none = { .netns = 9 };
 	static const char w1[] = "network namespace 9: since natwho started, conntrack dropped 1 "
-				 "packet it made no entry for (table full, out of memory, or "
+				 "packet it could not track (table full, out of memory, or "
 				 "refused by its protocol's tracker; 8 entries now, "
 				 "net.netfilter.nf_conntrack_max 8)";
 	static const char w4[] = "conntrack dropped 4 packets";
