@@ -429,9 +429,9 @@ int capw__conntrack(struct capw *w, const struct cap_conntrack *c)
 	put_le32(p + CAP_CONNTRACK_NETNS, c->netns);
 	put_le32(p + CAP_CONNTRACK_FLAGS, c->at_stop ? 1 : 0);
 	for (int i = 0; i < CT_NCOUNTERS; i++)
-		put_le64(p + CAP_CONNTRACK_RISE + 8 * i, c->rise[i]);
-	put_le64(p + CAP_CONNTRACK_ENTRIES, c->entries);
-	put_le64(p + CAP_CONNTRACK_MAX, c->max);
+		put_le64(p + CAP_CONNTRACK_RISE + 8 * i, c->said.rise[i]);
+	put_le64(p + CAP_CONNTRACK_ENTRIES, c->said.entries);
+	put_le64(p + CAP_CONNTRACK_MAX, c->said.max);
 	return capw__note(w, CAP_NOTE_CONNTRACK, p, sizeof(p));
 }
 
@@ -1171,9 +1171,9 @@ int cap_note__conntrack(const struct cap_record *rec, struct cap_conntrack *c)
 	c->netns = get_le32(p + CAP_CONNTRACK_NETNS);
 	c->at_stop = get_le32(p + CAP_CONNTRACK_FLAGS) & 1;
 	for (int i = 0; i < CT_NCOUNTERS; i++)
-		any |= c->rise[i] = get_le64(p + CAP_CONNTRACK_RISE + 8 * i);
-	c->entries = get_le64(p + CAP_CONNTRACK_ENTRIES);
-	c->max = get_le64(p + CAP_CONNTRACK_MAX);
+		any |= c->said.rise[i] = get_le64(p + CAP_CONNTRACK_RISE + 8 * i);
+	c->said.entries = get_le64(p + CAP_CONNTRACK_ENTRIES);
+	c->said.max = get_le64(p + CAP_CONNTRACK_MAX);
 	return any ? 0 : -EBADMSG;
 }
 

@@ -73,9 +73,7 @@ struct cap_untracked {
 struct cap_conntrack {
 	uint32_t netns; /* inode */
 	bool at_stop; /* said at the stop, after the summary */
-	uint64_t rise[CT_NCOUNTERS];
-	uint64_t entries; /* the namespace's entries then */
-	uint64_t max; /* net.netfilter.nf_conntrack_max then, 0: not known */
+	struct ct_said said;
 };
 
 /* What a knowledge source blob holds.  The reader does not interpret it. */

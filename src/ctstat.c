@@ -220,12 +220,13 @@ void ctstat__free(struct ctstat_sample *s)
 	s->cap = s->ncpus = 0;
 }
 
-int ctwatch__start(struct ctwatch *w, int fd, uint64_t now, bool from_zero)
+int ctwatch__start(struct ctwatch *w, int fd, int max_fd, uint64_t now, bool from_zero)
 {
 	int err;
 
 	memset(w, 0, sizeof(*w));
 	w->fd = fd;
+	w->max_fd = max_fd;
 	if (fd < 0)
 		return 0;
 	err = ctstat__read(fd, &w->buf, &w->cap, &w->prev);
@@ -239,8 +240,19 @@ int ctwatch__start(struct ctwatch *w, int fd, uint64_t now, bool from_zero)
 	return 0;
 }
 
-int ctwatch__check(struct ctwatch *w, uint64_t now, bool last, uint64_t rise[CT_NCOUNTERS],
-		   uint64_t *entries)
+/* The namespace's nf_conntrack_max from @fd, 0 if unknown. */
+static uint64_t ctwatch_max(int fd)
+{
+	char buf[32];
+	ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtoull(buf, NULL, 10);
+}
+
+int ctwatch__check(struct ctwatch *w, uint64_t now, bool last, struct ct_said *said)
 {
 	uint64_t step[CT_NCOUNTERS];
 	struct ctstat_sample t;
@@ -270,8 +282,9 @@ int ctwatch__check(struct ctwatch *w, uint64_t now, bool last, uint64_t rise[CT_
 	if (!more || (!first && !last && now < w->next_say_ns))
 		return 0;
 	memcpy(w->said, w->total, sizeof(w->said));
-	memcpy(rise, w->total, sizeof(w->total));
-	*entries = w->prev.entries;
+	memcpy(said->rise, w->total, sizeof(w->total));
+	said->entries = w->prev.entries;
+	said->max = ctwatch_max(w->max_fd);
 	w->next_say_ns = now + CTWATCH_SAY_NS;
 	return 1;
 }
@@ -280,7 +293,9 @@ void ctwatch__stop(struct ctwatch *w)
 {
 	if (w->fd >= 0)
 		close(w->fd);
-	w->fd = -1;
+	if (w->max_fd >= 0)
+		close(w->max_fd);
+	w->fd = w->max_fd = -1;
 	ctstat__free(&w->prev);
 	ctstat__free(&w->cur);
 	free(w->buf);

@@ -2,11 +2,13 @@
 /*
  * conntrack's own statistics of a network namespace (/proc/net/stat/
  * nf_conntrack): what conntrack could not track, which no backend sees.
- *   drop           packets dropped because no entry could be made for them
- *                  (the table full: nf_conntrack_max; or out of memory)
+ *   drop           packets conntrack dropped: no entry could be made for
+ *                  them (the table full: nf_conntrack_max; out of memory),
+ *                  a protocol's tracker refused them, or their entry
+ *                  clashed at confirmation (counted in insert_failed too)
  *   early_drop     entries evicted to make room in a full table
  *   insert_failed  new entries that could not be inserted at confirmation
- *                  (a clash: the packet dropped)
+ *                  (a clash, a chain too long: the packet dropped)
  * The file has a header line naming the columns and one line per possible
  * CPU of hexadecimal counters; the kernel's counters are per CPU and wrap
  * at 2^32.
@@ -67,8 +69,17 @@ void ctstat__free(struct ctstat_sample *s);
 #define CTWATCH_CHECK_NS 1000000000ULL
 #define CTWATCH_SAY_NS 10000000000ULL
 
+/* What a watch says: how much the counters rose since it started, and the
+ * namespace's table then. */
+struct ct_said {
+	uint64_t rise[CT_NCOUNTERS];
+	uint64_t entries; /* the namespace's entries */
+	uint64_t max; /* its net.netfilter.nf_conntrack_max, 0: not known */
+};
+
 struct ctwatch {
 	int fd; /* the file, opened in the namespace; -1: not watched */
+	int max_fd; /* its nf_conntrack_max (/proc/sys), -1: none */
 	char *buf;
 	size_t cap;
 	struct ctstat_sample prev, cur; /* the last reading; the one being taken */
@@ -78,24 +89,24 @@ struct ctwatch {
 };
 
 /*
- * Take @fd (the file, opened; -1 for none) and its first reading, the
- * counters taken for 0 when @from_zero (a file that appeared after natwho
- * started: its namespace's counters began then); *@w zeroed first.  0, or
- * ctstat__read()'s error (then @fd is closed and nothing is watched).
+ * Take @fd (the file, opened; -1 for none) and @max_fd (the namespace's
+ * net.netfilter.nf_conntrack_max, opened; -1 for none) and the file's first
+ * reading, the counters taken for 0 when @from_zero (a file that appeared
+ * after natwho started: its namespace's counters began then); *@w zeroed
+ * first.  0, or ctstat__read()'s error (then both are closed and nothing is
+ * watched).
  */
-int ctwatch__start(struct ctwatch *w, int fd, uint64_t now, bool from_zero);
+int ctwatch__start(struct ctwatch *w, int fd, int max_fd, uint64_t now, bool from_zero);
 
 /*
  * At @now (CLOCK_MONOTONIC), or at the stop (@last): read the file (once a
  * second, and at the stop) and add each CPU's rise since the last reading
  * to the totals, a counter that went down taken for one that wrapped at
  * 2^32 (another number of CPUs: that reading starts anew).  1 when the
- * totals since the start are to be said now, in @rise (and @entries: the
- * namespace's entries); 0 when not; a read error (the file is then closed
- * and no longer watched).
+ * totals since the start are to be said now, in *@said; 0 when not; a read
+ * error (the file is then closed and no longer watched).
  */
-int ctwatch__check(struct ctwatch *w, uint64_t now, bool last, uint64_t rise[CT_NCOUNTERS],
-		   uint64_t *entries);
+int ctwatch__check(struct ctwatch *w, uint64_t now, bool last, struct ct_said *said);
 
 void ctwatch__stop(struct ctwatch *w);
 

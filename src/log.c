@@ -86,15 +86,15 @@ static const char *plural(uint64_t n, const char *one, const char *more)
 	return n == 1 ? one : more;
 }
 
-void nw_warn_conntrack(uint32_t netns, const uint64_t rise[CT_NCOUNTERS], uint64_t entries,
-		       uint64_t max)
+void nw_warn_conntrack(uint32_t netns, const struct ct_said *said)
 {
+	const uint64_t *rise = said->rise;
 	char msg[768] = "", lim[96] = "", both[96] = "";
 	size_t n = 0;
 
-	if (max)
+	if (said->max)
 		snprintf(lim, sizeof(lim), "; %llu entries now, net.netfilter.nf_conntrack_max %llu",
-			 (unsigned long long)entries, (unsigned long long)max);
+			 (unsigned long long)said->entries, (unsigned long long)said->max);
 	/* A clash's dropped packet counts in both (nf_ct_resolve_clash());
 	 * other failed insertions, and every one before Linux 5.10, in
 	 * insert_failed alone: how many drops are insertions is not known. */

@@ -31,11 +31,10 @@ void nw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * namespace @netns, and no connection of the family was tracked.
  */
 void nw_warn_untracked(uint32_t netns, uint32_t family, uint64_t syns);
-/* The rise of conntrack's counters in @netns (ctstat.h) since natwho
- * started, as one warning; @max: net.netfilter.nf_conntrack_max (0: not
- * known, then neither is said with @entries). */
-void nw_warn_conntrack(uint32_t netns, const uint64_t rise[CT_NCOUNTERS], uint64_t entries,
-		       uint64_t max);
+/* How conntrack's counters in @netns rose since natwho started (ctstat.h),
+ * as one warning; the table's limit and entries said when the limit is
+ * known. */
+void nw_warn_conntrack(uint32_t netns, const struct ct_said *said);
 /* Shown with -v (level 1) or -vv (level 2, libbpf debug). */
 /*
  * The one-line reason when the kernel refused natwho's @progs programs

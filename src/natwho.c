@@ -67,9 +67,7 @@ struct app {
 	uint64_t next_untracked_check_ns; /* report_untracked(): once a second */
 	bool untracked_said[2]; /* [0] IPv4, [1] IPv6 */
 	struct ctwatch ct; /* conntrack's counters of the traced namespace */
-	int ct_max_fd; /* its net.netfilter.nf_conntrack_max */
-	uint64_t next_ct_open_ns; /* watch_conntrack(): tried again every 10 s */
-	bool ct_missed; /* no conntrack there at first */
+	uint64_t next_ct_open_ns; /* watch_conntrack(): 0 at first, then every 10 s */
 	int netns_fd;
 	dev_t netns_dev; /* --netns PATH: what it led to when opened */
 	ino_t netns_ino;
@@ -290,18 +288,6 @@ static int open_ct_files(void *arg)
 	return 0;
 }
 
-/* net.netfilter.nf_conntrack_max of the traced namespace, 0 if unknown. */
-static uint64_t conntrack_max(const struct app *app)
-{
-	char buf[32];
-	ssize_t n = app->ct_max_fd < 0 ? -1 : pread(app->ct_max_fd, buf, sizeof(buf) - 1, 0);
-
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return strtoull(buf, NULL, 10);
-}
-
 /*
  * Watch conntrack's counters of the traced namespace (ctstat.h), from the
  * start: what it dropped or evicted never reaches a backend.  Without
@@ -312,23 +298,18 @@ static uint64_t conntrack_max(const struct app *app)
 static void watch_conntrack(struct app *app, uint64_t now)
 {
 	struct ct_files f = { -1, -1 };
+	bool late = app->next_ct_open_ns; /* not there at the first try */
 	int err;
 
 	if (app->ct.fd >= 0 || now < app->next_ct_open_ns)
 		return;
 	err = nw_in_netns(app->netns_fd, open_ct_files, &f);
 	if (err == -ENOENT) {
-		app->ct_missed = true;
 		app->next_ct_open_ns = now + 10 * CTWATCH_CHECK_NS;
 		return;
 	}
 	app->next_ct_open_ns = UINT64_MAX;
-	app->ct_max_fd = f.max;
-	err = err ?: ctwatch__start(&app->ct, f.stat, now, app->ct_missed);
-	if (err && app->ct_max_fd >= 0) {
-		close(app->ct_max_fd);
-		app->ct_max_fd = -1;
-	}
+	err = err ?: ctwatch__start(&app->ct, f.stat, f.max, now, late);
 	if (err)
 		nw_dbg(1, "conntrack's counters (%s): %s: what conntrack drops is not reported\n",
 		       CTSTAT_PATH, err == -EBADMSG ? "not in a format natwho knows" : strerror(-err));
@@ -345,7 +326,7 @@ static void report_conntrack(struct app *app, uint64_t now, bool last)
 
 	if (!last)
 		watch_conntrack(app, now);
-	n = ctwatch__check(&app->ct, now, last, c.rise, &c.entries);
+	n = ctwatch__check(&app->ct, now, last, &c.said);
 	if (n < 0)
 		nw_warn("reading conntrack's counters (%s): %s: what conntrack drops is no longer "
 			"reported", CTSTAT_PATH, n == -EBADMSG ? "not in a format natwho knows" :
@@ -353,8 +334,7 @@ static void report_conntrack(struct app *app, uint64_t now, bool last)
 	if (n <= 0)
 		return;
 	c.netns = node_netns(app);
-	c.max = conntrack_max(app);
-	nw_warn_conntrack(c.netns, c.rise, c.entries, c.max);
+	nw_warn_conntrack(c.netns, &c.said);
 	if (app->rec) /* a failed write shows at stop_record() */
 		record__conntrack(app->rec, &c);
 }
@@ -1188,8 +1168,7 @@ int main(int argc, char **argv)
 {
 	struct app app = {
 		.netns_fd = -1,
-		.ct.fd = -1,
-		.ct_max_fd = -1,
+		.ct = { .fd = -1, .max_fd = -1 },
 		.out_stop = { output_stopping, &app, NW_STALL_MS },
 	};
 	FILE *live;
@@ -1251,8 +1230,6 @@ cleanup:
 	cgroup_attach__close(&app.cga);
 	knowledge__close(&app.kn);
 	ctwatch__stop(&app.ct);
-	if (app.ct_max_fd >= 0)
-		close(app.ct_max_fd);
 	if (app.netns_fd >= 0)
 		close(app.netns_fd);
 	return ret;

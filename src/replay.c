@@ -152,7 +152,7 @@ static void replay_note(struct replay *rp, const struct cap_record *rec, bool at
 		if (c.at_stop)
 			rp->ct_at_stop = c;
 		else if (!at_stop_only)
-			nw_warn_conntrack(c.netns, c.rise, c.entries, c.max);
+			nw_warn_conntrack(c.netns, &c.said);
 		return;
 	}
 	if (rp->untracked_said[u.family] || (at_stop_only && !u.at_stop))
@@ -270,8 +270,7 @@ static void replay_summary(struct replay *rp)
 			nw_warn_untracked(rp->at_stop[f].netns, (uint32_t)f,
 					  rp->at_stop[f].syns);
 	if (rp->ct_at_stop.at_stop)
-		nw_warn_conntrack(rp->ct_at_stop.netns, rp->ct_at_stop.rise, rp->ct_at_stop.entries,
-				  rp->ct_at_stop.max);
+		nw_warn_conntrack(rp->ct_at_stop.netns, &rp->ct_at_stop.said);
 	rp->stats->backend = NULL; /* the header's string goes with the reader */
 	if (rp->o->output == OUT_TEXT && rp->res->shown + rp->res->undecodable != rp->res->events)
 		fprintf(rp->o->text_f, "natwho: %llu of the %llu events read were shown\n",

@@ -1112,6 +1112,27 @@ static void assert_untracked(const struct cap_record *rec, const struct cap_untr
 	assert_int_equal(u.at_stop, want->at_stop);
 }
 
+/* A capture being written into a memfd (returned), with sample_hdr. */
+static int notes_writer(struct capw **w)
+{
+	char err[ERRLEN] = "";
+	int fd = memfd_create("notes", 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(capw__open(w, fd, &sample_hdr, err, sizeof(err)), 0);
+	return fd;
+}
+
+/* End @w's capture in @fd (sample_trailer) and read it back whole into @g. */
+static void notes_read_back(struct capw *w, int fd, struct got *g)
+{
+	assert_int_equal(capw__close(w, &sample_trailer), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	read_fd(fd, g);
+	close(fd);
+	assert_int_equal(g->end_ret, 0);
+}
+
 /* CAP_NOTE_UNTRACKED's fields as README specifies them: netns 0xf00000db,
  * family 1 (IPv6), 2 SYNs, flags 0. */
 static const unsigned char untracked_v6[20] = { 0xdb, 0, 0, 0xf0, 1, 0, 0, 0, 2, 0,
@@ -1131,28 +1152,21 @@ static void test_notes(void **state)
 	const struct cap_untracked v4 = { .netns = 7, .syns = 1ULL << 40, .at_stop = true };
 	unsigned char longer[sizeof(untracked_v6) + 4] = { 0 };
 	struct nw_event ev = ev_ipv4_task(0);
-	char err[ERRLEN] = "";
 	struct cap_untracked u;
 	struct cap_record rec;
 	struct capw *w;
 	struct got g;
-	int fd = memfd_create("notes", 0);
+	int fd = notes_writer(&w);
 
 	(void)state;
 	memcpy(longer, untracked_v6, sizeof(untracked_v6));
-	assert_true(fd >= 0);
-	assert_int_equal(capw__open(&w, fd, &sample_hdr, err, sizeof(err)), 0);
 	assert_int_equal(capw__untracked(w, &v6), 0);
 	assert_int_equal(capw__event(w, &ev, sizeof(ev)), 0);
 	assert_int_equal(capw__note(w, 99, untracked_v6, sizeof(untracked_v6)), 0);
 	assert_int_equal(capw__note(w, 99, big, sizeof(big)), -E2BIG); /* not sticky */
 	assert_int_equal(capw__untracked(w, &v4), 0);
 	assert_int_equal(capw__note(w, CAP_NOTE_UNTRACKED, longer, sizeof(longer)), 0);
-	assert_int_equal(capw__close(w, &sample_trailer), 0);
-	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	read_fd(fd, &g);
-	close(fd);
-	assert_int_equal(g.end_ret, 0);
+	notes_read_back(w, fd, &g);
 	assert_int_equal(g.hdr.minor, 3);
 	assert_int_equal(g.n, 6);
 	assert_int_equal(g.recs[0].type, CAP_REC_NOTE);
@@ -1206,28 +1220,23 @@ static const unsigned char conntrack_note[48] = {
 static void test_conntrack_note(void **state)
 {
 	const struct cap_conntrack c = {
-		.netns = 0xf00000dbU, .at_stop = true, .entries = 262144, .max = 262144,
-		.rise = { [CT_DROP] = 37, [CT_EARLY_DROP] = 1, [CT_INSERT_FAILED] = 1ULL << 40 },
+		.netns = 0xf00000dbU, .at_stop = true,
+		.said = { .rise = { [CT_DROP] = 37, [CT_EARLY_DROP] = 1,
+				    [CT_INSERT_FAILED] = 1ULL << 40 },
+			  .entries = 262144, .max = 262144 },
 	};
 	unsigned char longer[sizeof(conntrack_note) + 8] = { 0 };
-	char err[ERRLEN] = "";
 	struct cap_conntrack got;
 	struct cap_record rec;
 	struct capw *w;
 	struct got g;
-	int fd = memfd_create("ctnote", 0);
+	int fd = notes_writer(&w);
 
 	(void)state;
 	memcpy(longer, conntrack_note, sizeof(conntrack_note));
-	assert_true(fd >= 0);
-	assert_int_equal(capw__open(&w, fd, &sample_hdr, err, sizeof(err)), 0);
 	assert_int_equal(capw__conntrack(w, &c), 0);
 	assert_int_equal(capw__note(w, CAP_NOTE_CONNTRACK, longer, sizeof(longer)), 0);
-	assert_int_equal(capw__close(w, &sample_trailer), 0);
-	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	read_fd(fd, &g);
-	close(fd);
-	assert_int_equal(g.end_ret, 0);
+	notes_read_back(w, fd, &g);
 	assert_int_equal(g.n, 3);
 	rec = got_note(&g, 0);
 	assert_int_equal(rec.note.kind, CAP_NOTE_CONNTRACK);
@@ -1239,9 +1248,9 @@ static void test_conntrack_note(void **state)
 		assert_int_equal(cap_note__conntrack(&rec, &got), 0);
 		assert_int_equal(got.netns, c.netns);
 		assert_true(got.at_stop);
-		assert_memory_equal(got.rise, c.rise, sizeof(c.rise));
-		assert_int_equal(got.entries, c.entries);
-		assert_int_equal(got.max, c.max);
+		assert_memory_equal(got.said.rise, c.said.rise, sizeof(c.said.rise));
+		assert_int_equal(got.said.entries, c.said.entries);
+		assert_int_equal(got.said.max, c.said.max);
 	}
 	rec = got_note(&g, 0);
 	rec.note.len = sizeof(conntrack_note) - 1; /* cut short */
@@ -1254,7 +1263,7 @@ static void test_conntrack_note(void **state)
 	assert_int_equal(cap_note__conntrack(&rec, &got), -EBADMSG);
 	g.recs[0].data[31] = 1; /* insert_failed's top byte */
 	assert_int_equal(cap_note__conntrack(&rec, &got), 0);
-	assert_int_equal(got.rise[CT_INSERT_FAILED], 1ULL << 56);
+	assert_int_equal(got.said.rise[CT_INSERT_FAILED], 1ULL << 56);
 	got_free(&g);
 }
 

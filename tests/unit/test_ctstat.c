@@ -149,104 +149,128 @@ static void put(int fd, const char *text)
 	assert_int_equal(pwrite(fd, text, strlen(text), 0), (ssize_t)strlen(text));
 }
 
-static const char head3[] = "entries drop early_drop insert_failed\n";
-
-static void put3(int fd, unsigned e, unsigned d0, unsigned d1, unsigned ed, unsigned inf)
+/* Two CPUs' lines: entries @e on both, drops @d0 and @d1, the first CPU's
+ * early drops @ed and failed insertions @inf (a static buffer). */
+static const char *text3(unsigned e, unsigned d0, unsigned d1, unsigned ed, unsigned inf)
 {
-	char t[256];
+	static char t[256];
 
-	snprintf(t, sizeof(t), "%s%x %x %x %x\n%x %x 0 0\n", head3, e, d0, ed, inf, e, d1);
-	put(fd, t);
+	snprintf(t, sizeof(t), "entries drop early_drop insert_failed\n%x %x %x %x\n%x %x 0 0\n", e,
+		 d0, ed, inf, e, d1);
+	return t;
 }
 
-static int check(struct ctwatch *w, uint64_t now, bool last, uint64_t r[CT_NCOUNTERS],
-		 uint64_t *entries)
+/* A memfd holding @text (rewritten between checks with put()). */
+static int file_of(const char *text)
 {
-	memset(r, 0xa5, CT_NCOUNTERS * sizeof(r[0]));
-	return ctwatch__check(w, now, last, r, entries);
+	int fd = memfd_create("ctstat", 0);
+
+	assert_true(fd >= 0);
+	put(fd, text);
+	return fd;
+}
+
+/* A watch of a file holding @text, started at time 0, with nf_conntrack_max
+ * in a file holding @max (NULL: none); the counters' file in *@fd. */
+static void watch_of(struct ctwatch *w, int *fd, const char *text, const char *max, bool from_zero)
+{
+	*fd = file_of(text);
+	assert_int_equal(ctwatch__start(w, *fd, max ? file_of(max) : -1, 0, from_zero), 0);
+}
+
+static int check(struct ctwatch *w, uint64_t now, bool last, struct ct_said *said)
+{
+	memset(said, 0xa5, sizeof(*said));
+	return ctwatch__check(w, now, last, said);
 }
 
 /*
  * Said at the first rise, within its one-second check; then only once 10 s
  * went by since, and at the stop when it rose since last said; the counts
- * are since the start; nothing when nothing rose.
+ * are since the start, with the namespace's entries and its table's limit
+ * then; nothing when nothing rose.
  */
 static void test_watch(void **state)
 {
-	int fd = memfd_create("ctstat", 0);
+	struct ct_said s;
 	struct ctwatch w;
-	uint64_t r[CT_NCOUNTERS], e;
+	int fd;
 
 	(void)state;
-	assert_true(fd >= 0);
-	put3(fd, 100, 7, 9, 1, 0);
-	assert_int_equal(ctwatch__start(&w, fd, 0, false), 0);
-	put3(fd, 100, 8, 9, 1, 0);
-	assert_int_equal(check(&w, S / 2, false, r, &e), 0); /* not read before its second */
-	put3(fd, 100, 7, 9, 1, 0);
-	assert_int_equal(check(&w, S, false, r, &e), 0); /* read: nothing rose */
-	put3(fd, 120, 8, 11, 1, 0);
-	assert_int_equal(check(&w, S + S / 2, false, r, &e), 0); /* its second not come */
-	assert_int_equal(check(&w, 2 * S, false, r, &e), 1);
-	assert_int_equal(r[CT_DROP], 3);
-	assert_int_equal(r[CT_EARLY_DROP], 0);
-	assert_int_equal(r[CT_INSERT_FAILED], 0);
-	assert_int_equal(e, 120);
-	assert_int_equal(check(&w, 3 * S, false, r, &e), 0); /* said, no more since */
-	put3(fd, 120, 8, 11, 2, 1);
-	assert_int_equal(check(&w, 4 * S, false, r, &e), 0); /* within 10 s of the last */
-	assert_int_equal(check(&w, 12 * S - 1, false, r, &e), 0);
-	assert_int_equal(check(&w, 13 * S, false, r, &e), 1);
-	assert_int_equal(r[CT_DROP], 3);
-	assert_int_equal(r[CT_EARLY_DROP], 1);
-	assert_int_equal(r[CT_INSERT_FAILED], 1);
-	put3(fd, 130, 9, 11, 2, 1);
-	assert_int_equal(check(&w, 13 * S + 1, true, r, &e), 1); /* the stop: at once */
-	assert_int_equal(r[CT_DROP], 4);
-	assert_int_equal(e, 130);
-	assert_int_equal(check(&w, 13 * S + 2, true, r, &e), 0); /* nothing more */
+	watch_of(&w, &fd, text3(100, 7, 9, 1, 0), "262144\n", false);
+	put(fd, text3(100, 8, 9, 1, 0));
+	assert_int_equal(check(&w, S / 2, false, &s), 0); /* not read before its second */
+	put(fd, text3(100, 7, 9, 1, 0));
+	assert_int_equal(check(&w, S, false, &s), 0); /* read: nothing rose */
+	put(fd, text3(120, 8, 11, 1, 0));
+	assert_int_equal(check(&w, S + S / 2, false, &s), 0); /* its second not come */
+	assert_int_equal(check(&w, 2 * S, false, &s), 1);
+	assert_int_equal(s.rise[CT_DROP], 3);
+	assert_int_equal(s.rise[CT_EARLY_DROP], 0);
+	assert_int_equal(s.rise[CT_INSERT_FAILED], 0);
+	assert_int_equal(s.entries, 120);
+	assert_int_equal(s.max, 262144);
+	assert_int_equal(check(&w, 3 * S, false, &s), 0); /* said, no more since */
+	put(fd, text3(120, 8, 11, 2, 1));
+	assert_int_equal(check(&w, 4 * S, false, &s), 0); /* within 10 s of the last */
+	assert_int_equal(check(&w, 12 * S - 1, false, &s), 0);
+	assert_int_equal(check(&w, 13 * S, false, &s), 1);
+	assert_int_equal(s.rise[CT_DROP], 3);
+	assert_int_equal(s.rise[CT_EARLY_DROP], 1);
+	assert_int_equal(s.rise[CT_INSERT_FAILED], 1);
+	put(fd, text3(130, 9, 11, 2, 1));
+	assert_int_equal(check(&w, 13 * S + 1, true, &s), 1); /* the stop: at once */
+	assert_int_equal(s.rise[CT_DROP], 4);
+	assert_int_equal(s.entries, 130);
+	assert_int_equal(check(&w, 13 * S + 2, true, &s), 0); /* nothing more */
 	ctwatch__stop(&w);
 	assert_int_equal(w.fd, -1);
-	assert_int_equal(check(&w, 100 * S, true, r, &e), 0); /* stopped: no-op */
+	assert_int_equal(w.max_fd, -1);
+	assert_int_equal(check(&w, 100 * S, true, &s), 0); /* stopped: no-op */
 }
 
 /*
  * Another number of CPUs (the file's lines): the rise so far is kept and the
  * new reading is the base; a file no longer in the format: the error, and
- * the watch ends; a watch of no file says nothing.
+ * the watch ends; a watch of no file says nothing; a limit not known (no
+ * file, or not a number) is 0.
  */
 static void test_watch_changes(void **state)
 {
-	int fd = memfd_create("ctstat", 0);
+	struct ct_said s;
 	struct ctwatch w;
-	uint64_t r[CT_NCOUNTERS], e;
+	int fd;
 
 	(void)state;
-	assert_true(fd >= 0);
-	put3(fd, 1, 0, 0, 0, 0);
-	assert_int_equal(ctwatch__start(&w, fd, 0, false), 0);
-	put3(fd, 1, 2, 0, 0, 0);
-	assert_int_equal(check(&w, S, false, r, &e), 1);
-	assert_int_equal(r[CT_DROP], 2);
+	watch_of(&w, &fd, text3(1, 0, 0, 0, 0), "not a number\n", false);
+	put(fd, text3(1, 2, 0, 0, 0));
+	assert_int_equal(check(&w, S, false, &s), 1);
+	assert_int_equal(s.rise[CT_DROP], 2);
+	assert_int_equal(s.max, 0);
 	put(fd, "entries drop early_drop insert_failed\n1 50 0 0\n"); /* one CPU */
-	assert_int_equal(check(&w, 2 * S, false, r, &e), 0); /* starts anew: no rise */
+	assert_int_equal(check(&w, 2 * S, false, &s), 0); /* starts anew: no rise */
 	put(fd, "entries drop early_drop insert_failed\n1 53 0 0\n");
-	assert_int_equal(check(&w, 12 * S, false, r, &e), 1);
-	assert_int_equal(r[CT_DROP], 5);
+	assert_int_equal(check(&w, 12 * S, false, &s), 1);
+	assert_int_equal(s.rise[CT_DROP], 5);
 	put(fd, "entries drop early_drop\n1 53 0\n");
-	assert_int_equal(check(&w, 13 * S, false, r, &e), -EBADMSG);
+	assert_int_equal(check(&w, 13 * S, false, &s), -EBADMSG);
 	assert_int_equal(w.fd, -1);
-	assert_int_equal(check(&w, 14 * S, true, r, &e), 0);
+	assert_int_equal(check(&w, 14 * S, true, &s), 0);
 
-	assert_int_equal(ctwatch__start(&w, -1, 0, false), 0);
-	assert_int_equal(check(&w, S, true, r, &e), 0);
+	assert_int_equal(ctwatch__start(&w, -1, -1, 0, false), 0);
+	assert_int_equal(check(&w, S, true, &s), 0);
 	ctwatch__stop(&w);
 
-	fd = memfd_create("ctstat", 0);
-	assert_true(fd >= 0);
-	put(fd, "not conntrack's\n");
-	assert_int_equal(ctwatch__start(&w, fd, 0, false), -EBADMSG); /* fd closed, nothing watched */
-	assert_int_equal(w.fd, -1);
+	fd = file_of("not conntrack's\n");
+	assert_int_equal(ctwatch__start(&w, fd, file_of("8\n"), 0, false), -EBADMSG);
+	assert_int_equal(w.fd, -1); /* both closed, nothing watched */
+	assert_int_equal(w.max_fd, -1);
+
+	watch_of(&w, &fd, text3(1, 0, 0, 0, 0), NULL, false);
+	put(fd, text3(1, 1, 0, 0, 0));
+	assert_int_equal(check(&w, S, false, &s), 1);
+	assert_int_equal(s.max, 0); /* no limit file */
+	ctwatch__stop(&w);
 }
 
 /*
@@ -255,25 +279,24 @@ static void test_watch_changes(void **state)
  */
 static void test_watch_long(void **state)
 {
-	int fd = memfd_create("ctstat", 0);
-	uint64_t r[CT_NCOUNTERS], e, want = 0, at = 5;
+	uint64_t want = 0, at = 5;
+	struct ct_said s;
 	struct ctwatch w;
 	char t[128];
+	int fd;
 
 	(void)state;
-	assert_true(fd >= 0);
-	put(fd, "drop early_drop insert_failed\n5 0 0\n");
-	assert_int_equal(ctwatch__start(&w, fd, 0, false), 0);
+	watch_of(&w, &fd, "drop early_drop insert_failed\n5 0 0\n", NULL, false);
 	for (int i = 1; i <= 6; i++) { /* 0xc0000000 a second: past 2^32 twice */
 		at = (at + 0xc0000000ULL) & 0xffffffffULL;
 		want += 0xc0000000ULL;
 		snprintf(t, sizeof(t), "drop early_drop insert_failed\n%llx 0 0\n",
 			 (unsigned long long)at);
 		put(fd, t);
-		assert_int_equal(check(&w, (uint64_t)i * S, i == 6, r, &e), i == 1 || i == 6);
+		assert_int_equal(check(&w, (uint64_t)i * S, i == 6, &s), i == 1 || i == 6);
 	}
-	assert_true(r[CT_DROP] > 1ULL << 32);
-	assert_int_equal(r[CT_DROP], want);
+	assert_true(s.rise[CT_DROP] > 1ULL << 32);
+	assert_int_equal(s.rise[CT_DROP], want);
 	ctwatch__stop(&w);
 }
 
@@ -281,17 +304,15 @@ static void test_watch_long(void **state)
  * counters count whole, from 0. */
 static void test_watch_from_zero(void **state)
 {
-	int fd = memfd_create("ctstat", 0);
-	uint64_t r[CT_NCOUNTERS], e;
+	struct ct_said s;
 	struct ctwatch w;
+	int fd;
 
 	(void)state;
-	assert_true(fd >= 0);
-	put(fd, "drop early_drop insert_failed\n2 1 0\n3 0 0\n");
-	assert_int_equal(ctwatch__start(&w, fd, 0, true), 0);
-	assert_int_equal(check(&w, S, false, r, &e), 1);
-	assert_int_equal(r[CT_DROP], 5);
-	assert_int_equal(r[CT_EARLY_DROP], 1);
+	watch_of(&w, &fd, "drop early_drop insert_failed\n2 1 0\n3 0 0\n", NULL, true);
+	assert_int_equal(check(&w, S, false, &s), 1);
+	assert_int_equal(s.rise[CT_DROP], 5);
+	assert_int_equal(s.rise[CT_EARLY_DROP], 1);
 	ctwatch__stop(&w);
 }
 
@@ -303,10 +324,13 @@ static void test_watch_from_zero(void **state)
  */
 static void test_warning(void **state)
 {
-	const uint64_t all[CT_NCOUNTERS] = { [CT_DROP] = 39, [CT_EARLY_DROP] = 1,
-					     [CT_INSERT_FAILED] = 2 };
-	const uint64_t one[CT_NCOUNTERS] = { [CT_INSERT_FAILED] = 1 };
-	const uint64_t more_failed[CT_NCOUNTERS] = { [CT_DROP] = 1, [CT_INSERT_FAILED] = 5 };
+	const struct ct_said all = {
+		.rise = { [CT_DROP] = 39, [CT_EARLY_DROP] = 1, [CT_INSERT_FAILED] = 2 },
+		.entries = 262144, .max = 262144,
+	};
+	/* the entries not said without the limit */
+	const struct ct_said one = { .rise = { [CT_INSERT_FAILED] = 1 }, .entries = 5 };
+	const struct ct_said more_failed = { .rise = { [CT_DROP] = 1, [CT_INSERT_FAILED] = 5 } };
 	static const char drops[] = "it could not track (table full, out of memory, or refused by "
 				    "its protocol's tracker";
 	static const char cannot[] = "natwho cannot show the connections they would have opened";
@@ -319,9 +343,9 @@ static void test_warning(void **state)
 	(void)state;
 	assert_non_null(f);
 	log__setup(f, 0);
-	nw_warn_conntrack(4026532315U, all, 262144, 262144);
-	nw_warn_conntrack(7, one, 5, 0);
-	nw_warn_conntrack(7, more_failed, 5, 0);
+	nw_warn_conntrack(4026532315U, &all);
+	nw_warn_conntrack(7, &one);
+	nw_warn_conntrack(7, &more_failed);
 	fclose(f);
 	log__setup(NULL, 0);
 	snprintf(want, sizeof(want),

@@ -462,6 +462,24 @@ static int count_of(const char *s, const char *needle)
 	return n;
 }
 
+/* What a replay says of a malformed note, and where its summary starts. */
+static const char note_malformed[] = "a note in the capture at uncompressed offset ";
+static const char note_summary[] = "{\"type\":\"summary\"";
+
+/* A capture in a memfd (returned) with header @h, its first record an
+ * event (*@ev, the incident's IPv4 connection); more to be written with *@w. */
+static int notes_capture(const struct cap_header *h, struct capw **w, struct nw_event *ev)
+{
+	char err[512] = "";
+	int fd = memfd_create("notes", 0);
+
+	fix_event(FIX_INCIDENT_V4, ev);
+	assert_true(fd >= 0);
+	assert_int_equal(capw__open(w, fd, h, err, sizeof(err)), 0);
+	assert_int_equal(capw__event(*w, ev, sizeof(*ev)), 0);
+	return fd;
+}
+
 /*
  * What natwho said while recording (notes) is said again: in the stream
  * where it was said, or after the summary when it was said at the stop;
@@ -483,19 +501,14 @@ static void test_notes_replayed(void **state)
 				 "conntrack entry and no IPv6 connection was tracked";
 	static const char w4[] = "network namespace 4026532315: 1 IPv4 TCP SYN passed with no "
 				 "conntrack entry and no IPv4 connection was tracked";
-	static const char malformed[] = "a note in the capture at uncompressed offset ";
-	static const char sum[] = "{\"type\":\"summary\"";
 	struct cap_trailer t = { .end_ns = 2 };
 	struct nw_event ev;
-	char err[512] = "", *out = NULL;
+	char *out = NULL;
 	struct capw *w;
-	int fd = memfd_create("notes", 0);
+	int fd;
 
 	(void)state;
-	fix_event(FIX_INCIDENT_V4, &ev);
-	assert_true(fd >= 0);
-	assert_int_equal(capw__open(&w, fd, &h, err, sizeof(err)), 0);
-	assert_int_equal(capw__event(w, &ev, sizeof(ev)), 0);
+	fd = notes_capture(&h, &w, &ev);
 	assert_int_equal(capw__untracked(w, &v6), 0);
 	assert_int_equal(capw__untracked(w, &v6_again), 0); /* live never says it twice */
 	assert_int_equal(capw__event(w, &ev, sizeof(ev)), 0);
@@ -505,14 +518,14 @@ static void test_notes_replayed(void **state)
 	assert_int_equal(capw__close(w, &t), 0);
 
 	replay_notes(fd, 0, &out);
-	assert_non_null(strstr(out, sum));
+	assert_non_null(strstr(out, note_summary));
 	assert_int_equal(count_of(out, w6), 1);
 	assert_int_equal(count_of(out, "IPv6 TCP SYN"), 1);
 	assert_int_equal(count_of(out, w4), 1);
-	assert_int_equal(count_of(out, malformed), 1);
-	assert_true(strstr(out, w6) < strstr(out, sum)); /* where it was said */
-	assert_true(strstr(out, malformed) < strstr(out, sum));
-	assert_true(strstr(out, w4) > strstr(out, sum)); /* at the stop: after the summary */
+	assert_int_equal(count_of(out, note_malformed), 1);
+	assert_true(strstr(out, w6) < strstr(out, note_summary)); /* where it was said */
+	assert_true(strstr(out, note_malformed) < strstr(out, note_summary));
+	assert_true(strstr(out, w4) > strstr(out, note_summary)); /* at the stop: after the summary */
 	assert_null(strstr(out, "later"));
 	free(out);
 
@@ -520,7 +533,7 @@ static void test_notes_replayed(void **state)
 	assert_int_equal(count_of(out, "\"type\":\"conn\""), 1);
 	assert_int_equal(count_of(out, "IPv6 TCP SYN"), 0); /* said after it */
 	assert_int_equal(count_of(out, w4), 1);
-	assert_true(strstr(out, w4) > strstr(out, sum));
+	assert_true(strstr(out, w4) > strstr(out, note_summary));
 	free(out);
 	close(fd);
 }
@@ -533,12 +546,12 @@ static void test_notes_replayed(void **state)
 static void test_conntrack_notes_replayed(void **state)
 {
 	static const struct cap_header h = { .backend = "fentry", .start_ns = 1 };
-	const struct cap_conntrack first = { .netns = 9, .rise = { [CT_DROP] = 1 }, .entries = 8,
-					     .max = 8 };
-	const struct cap_conntrack later = { .netns = 9, .rise = { [CT_DROP] = 4 }, .entries = 8,
-					     .max = 8 };
-	const struct cap_conntrack stop = { .netns = 9, .rise = { [CT_DROP] = 6 }, .entries = 8,
-					    .max = 8, .at_stop = true };
+	const struct cap_conntrack first = { .netns = 9,
+					     .said = { .rise = { [CT_DROP] = 1 }, .entries = 8, .max = 8 } };
+	const struct cap_conntrack later = { .netns = 9,
+					     .said = { .rise = { [CT_DROP] = 4 }, .entries = 8, .max = 8 } };
+	const struct cap_conntrack stop = { .netns = 9, .at_stop = true,
+					    .said = { .rise = { [CT_DROP] = 6 }, .entries = 8, .max = 8 } };
 	const struct cap_conntrack none = { .netns = 9 };
 	static const char w1[] = "network namespace 9: since natwho started, conntrack dropped 1 "
 				 "packet it could not track (table full, out of memory, or "
@@ -546,19 +559,14 @@ static void test_conntrack_notes_replayed(void **state)
 				 "net.netfilter.nf_conntrack_max 8)";
 	static const char w4[] = "conntrack dropped 4 packets";
 	static const char w6[] = "conntrack dropped 6 packets";
-	static const char malformed[] = "a note in the capture at uncompressed offset ";
-	static const char sum[] = "{\"type\":\"summary\"";
 	struct cap_trailer t = { .end_ns = 2 };
 	struct nw_event ev;
-	char err[512] = "", *out = NULL;
+	char *out = NULL;
 	struct capw *w;
-	int fd = memfd_create("ctnotes", 0);
+	int fd;
 
 	(void)state;
-	fix_event(FIX_INCIDENT_V4, &ev);
-	assert_true(fd >= 0);
-	assert_int_equal(capw__open(&w, fd, &h, err, sizeof(err)), 0);
-	assert_int_equal(capw__event(w, &ev, sizeof(ev)), 0);
+	fd = notes_capture(&h, &w, &ev);
 	assert_int_equal(capw__conntrack(w, &first), 0);
 	assert_int_equal(capw__event(w, &ev, sizeof(ev)), 0);
 	assert_int_equal(capw__conntrack(w, &later), 0);
@@ -570,10 +578,10 @@ static void test_conntrack_notes_replayed(void **state)
 	assert_int_equal(count_of(out, w1), 1);
 	assert_int_equal(count_of(out, w4), 1);
 	assert_int_equal(count_of(out, w6), 1);
-	assert_int_equal(count_of(out, malformed), 1);
+	assert_int_equal(count_of(out, note_malformed), 1);
 	assert_true(strstr(out, w1) < strstr(out, w4));
-	assert_true(strstr(out, w4) < strstr(out, sum));
-	assert_true(strstr(out, w6) > strstr(out, sum)); /* at the stop: after the summary */
+	assert_true(strstr(out, w4) < strstr(out, note_summary));
+	assert_true(strstr(out, w6) > strstr(out, note_summary)); /* at the stop: after the summary */
 	free(out);
 
 	replay_notes(fd, 1, &out); /* -c 1: the first event shown */
@@ -581,7 +589,7 @@ static void test_conntrack_notes_replayed(void **state)
 	assert_int_equal(count_of(out, w1), 0); /* said after it */
 	assert_int_equal(count_of(out, w4), 0);
 	assert_int_equal(count_of(out, w6), 1);
-	assert_true(strstr(out, w6) > strstr(out, sum));
+	assert_true(strstr(out, w6) > strstr(out, note_summary));
 	free(out);
 	close(fd);
 }
