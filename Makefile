@@ -45,7 +45,7 @@ SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS))
 
 # Pure modules (no BPF): unit-tested and fuzzed without root.
 CORE_SRCS := src/parse.c src/decode.c src/fmt.c src/out.c src/sink.c src/log.c src/ring.c src/ctstat.c
-K8S_SRCS := src/kindex.c src/k8s_store.c src/k8s_json.c src/k8s_snapshot.c src/k8s_local.c src/k8s_annotate.c src/k8s_annot.c src/k8s_audit.c src/ruleset_ipt.c src/ruleset_nft.c src/ruleset_ipset.c
+K8S_SRCS := src/kindex.c src/k8s_store.c src/k8s_json.c src/k8s_snapshot.c src/k8s_local.c src/k8s_annotate.c src/k8s_annot.c src/k8s_audit.c src/ruleset_ipt.c src/ruleset_nft.c src/ruleset_ipset.c src/ruleset_ipvs.c
 CAPFILE_SRCS := src/capfile.c src/crc32.c src/filter.c src/record.c src/replay.c src/verdict.c
 PURE_SRCS := $(CORE_SRCS) $(K8S_SRCS) $(CAPFILE_SRCS)
 # The loader: BPF, capture, CLI.

@@ -28,7 +28,7 @@
 #include "ctstat.h"
 
 #define CAP_VERSION_MAJOR 1 /* readers reject a newer major */
-#define CAP_VERSION_MINOR 3 /* additions an older reader may skip */
+#define CAP_VERSION_MINOR 4 /* additions an older reader may skip */
 
 /* Size limits, enforced by the writer and the reader. */
 #define CAP_STR_MAX 4096 /* each header string, bytes without NUL */
@@ -81,7 +81,7 @@ enum cap_source_kind {
 	CAP_SRC_IPTABLES_SAVE = 1, /* `iptables-save` / `ip6tables-save` text */
 	CAP_SRC_NFT_JSON = 2, /* `nft -j list ruleset` */
 	CAP_SRC_K8S_JSON = 3, /* kubectl JSON snapshot (pods, services, ...) */
-	CAP_SRC_IPVS = 4, /* `ipvsadm -Ln` or equivalent */
+	CAP_SRC_IPVS = 4, /* /proc/net/ip_vs (minor 4) */
 };
 
 struct cap_header {

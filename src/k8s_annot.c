@@ -120,7 +120,12 @@ static void kannot__via_str(const struct k8s_annot *a, char *buf, size_t len)
 			fmt__snprintf(buf, len, "hostPort %u of pod %s/%s", v->port, v->ns, v->name);
 		break;
 	case K8S_VIA_SERVICE: fmt__snprintf(buf, len, "%s", v->chain ? v->chain : "kube-proxy"); break;
-	case K8S_VIA_IPVS: fmt__snprintf(buf, len, "IPVS"); break;
+	case K8S_VIA_IPVS:
+		if (v->rule)
+			fmt__snprintf(buf, len, "IPVS (%s)", v->rule);
+		else
+			fmt__snprintf(buf, len, "IPVS");
+		break;
 	case K8S_VIA_RULE:
 		fmt__snprintf(buf, len, "a %s rule in chain %s", v->rule && strstr(v->rule, "REDIRECT") ?
 			 "REDIRECT" : "DNAT", v->chain ? v->chain : "?");
@@ -185,6 +190,12 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 			      "%s -> %s via IPVS, a real server that is not among the Service's endpoints "
 			      "in the snapshot (older than the endpoints?)",
 			      target, landed);
+		break;
+	case KW_IPVS_UNLISTED:
+		fmt__snprintf(buf, len,
+			      "%s -> %s via %s, not one of its real servers when natwho last read "
+			      "IPVS's table (changed since?)",
+			      target, landed, via);
 		break;
 	case KW_NAT_UNKNOWN:
 		fmt__snprintf(buf, len, "%s -> %s, no known rule explains the translation", target,

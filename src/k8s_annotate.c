@@ -152,6 +152,34 @@ static const struct kep *kidx__ep(const struct kindex *idx, uint32_t sp, const s
 	return any;
 }
 
+/* IPVS's virtual service at orig.dst:dport (its table read), or NULL. */
+static const struct kipvs *kidx__ipvs_svc(const struct kindex *idx, const struct conn *c)
+{
+	struct kkey k;
+	uint32_t i;
+
+	if (!idx->ipvs_svcs.n)
+		return NULL;
+	kkey__set(&k, c->family, c->orig.dst, c->proto, c->orig.dport);
+	i = ktab__find(&idx->t_ipvs, &k);
+	return i == KNONE ? NULL : &idx->ipvs_svcs.v[i];
+}
+
+/* Its real server at landed, translated to (Masq), or NULL. */
+static const struct kipvs_dest *kidx__ipvs_dest(const struct kindex *idx, const struct kipvs *vs,
+						const struct conn *c)
+{
+	struct kkey k;
+
+	kkey__set(&k, c->family, c->landed.addr, c->proto, c->landed.port);
+	k.aux = (uint32_t)(vs - idx->ipvs_svcs.v) + 1;
+	for (uint32_t i = ktab__find(&idx->t_ipvs_dests, &k); i != KNONE;
+	     i = ktab__next(&idx->t_ipvs_dests, i))
+		if (idx->ipvs_dests.v[i].fwd == KIPVS_MASQ)
+			return &idx->ipvs_dests.v[i];
+	return NULL;
+}
+
 /* A hostPort rule DNATing dport (on orig.dst) to exactly landed. */
 /* Is @a known not to be this node's?  Only where the node's addresses are. */
 static bool kidx__elsewhere(const struct kindex *idx, const struct kaddr *a)
@@ -322,26 +350,36 @@ static bool kidx__ipvs_addr(const struct kindex *idx, const struct conn *c)
 	return kindex__is_local(idx, &k, &ifname) && ifname && !strcmp(ifname, KIPVS_DEV);
 }
 
+/* What the lookups of one connection found. */
+struct kfound {
+	uint32_t sp; /* the Service port of the target, KNONE: none */
+	const struct kvip *vip;
+	const struct knodeport *np;
+	const struct kep *ep; /* landed: an endpoint of sp */
+	const struct kipvs *vs; /* IPVS's virtual service at the target */
+	const struct kipvs_dest *rs; /* landed: one of its real servers */
+	bool ipvs_addr; /* a Service address by IPVS alone, nothing names it */
+};
+
 static void kannot__target(const struct kindex *idx, const struct conn *c, struct k8s_annot *a,
-			   uint32_t *sp, const struct kvip **vip, const struct knodeport **np,
-			   bool *ipvs_addr)
+			   struct kfound *f)
 {
 	const struct kname *nm;
 	struct kkey k;
 
 	kkey__set(&k, c->family, c->orig.dst, c->proto, c->orig.dport);
-	*vip = kindex__vip(idx, &k);
-	*np = *vip ? NULL : kidx__nodeport(idx, c);
-	*sp = KNONE;
-	if (*vip) {
-		*sp = (*vip)->svcport;
-		kref__svc(&idx->svcports.v[*sp], kidx__vip_kind(idx, *vip), c->orig.dport,
+	f->vip = kindex__vip(idx, &k);
+	f->np = f->vip ? NULL : kidx__nodeport(idx, c);
+	f->sp = KNONE;
+	if (f->vip) {
+		f->sp = f->vip->svcport;
+		kref__svc(&idx->svcports.v[f->sp], kidx__vip_kind(idx, f->vip), c->orig.dport,
 			  &a->target);
 		return;
 	}
-	if (*np) {
-		*sp = (*np)->svcport;
-		kref__svc(&idx->svcports.v[*sp], K8S_KIND_NODE_PORT, c->orig.dport, &a->target);
+	if (f->np) {
+		f->sp = f->np->svcport;
+		kref__svc(&idx->svcports.v[f->sp], K8S_KIND_NODE_PORT, c->orig.dport, &a->target);
 		return;
 	}
 	nm = kidx__name(idx, c->family, c->orig.dst, c->proto, c->orig.dport);
@@ -349,8 +387,8 @@ static void kannot__target(const struct kindex *idx, const struct conn *c, struc
 	a->target.port = c->orig.dport;
 	if (nm) {
 		kref__name(idx, nm, &a->target);
-	} else if (kidx__ipvs_addr(idx, c)) {
-		*ipvs_addr = true; /* a Service address: "Service ADDR (name unknown)" */
+	} else if (f->vs || kidx__ipvs_addr(idx, c)) {
+		f->ipvs_addr = true; /* a Service address: "Service ADDR (name unknown)" */
 		a->target.kind = K8S_KIND_CLUSTER_IP;
 	}
 }
@@ -428,10 +466,9 @@ static void kvia__rule(const struct krule *r, struct k8s_via *v)
 	v->rule = r->text;
 }
 
-/* Which rule explains the translation; @ep: landed is a Service endpoint. */
-static void kannot__via(const struct kindex *idx, const struct conn *c, uint32_t sp,
-			bool ipvs_addr, const struct kvip *vip, const struct knodeport *np,
-			const struct kep *ep, struct k8s_annot *a)
+/* Which rule explains the translation. */
+static void kannot__via(const struct kindex *idx, const struct conn *c, const struct kfound *f,
+			struct k8s_annot *a)
 {
 	const struct khostport *hp;
 	const struct krule *r;
@@ -445,18 +482,23 @@ static void kannot__via(const struct kindex *idx, const struct conn *c, uint32_t
 		return;
 	}
 	hp = kidx__hostport(idx, c);
-	if (hp && (!ep || idx->portmap_first[kfam__idx(c->family)])) {
+	if (hp && ((!f->ep && !f->rs) || idx->portmap_first[kfam__idx(c->family)])) {
 		kvia__hostport(hp, &a->via);
-	} else if (ep) {
-		kvia__service(idx, sp, vip, np, &a->via);
-		a->via.not_ready = !ep->ready;
+	} else if (f->ep) {
+		kvia__service(idx, f->sp, f->vip, f->np, &a->via);
+		a->via.not_ready = !f->ep->ready;
+	} else if (f->rs) {
+		a->via.kind = K8S_VIA_IPVS;
 	} else if ((r = kidx__rule(idx, c))) {
 		kvia__rule(r, &a->via);
-	} else if ((sp != KNONE || ipvs_addr) && idx->ipvs[kfam__idx(c->family)]) {
+	} else if ((f->sp != KNONE || f->ipvs_addr) &&
+		   (idx->ipvs[kfam__idx(c->family)] || f->vs)) {
 		a->via.kind = K8S_VIA_IPVS; /* IPVS, to an address nothing names */
 	} else {
 		a->via.kind = K8S_VIA_UNKNOWN;
 	}
+	if (a->via.kind == K8S_VIA_IPVS && f->vs)
+		a->via.rule = f->vs->text; /* the virtual service */
 }
 
 /*
@@ -480,22 +522,39 @@ static bool kannot__astray(const struct kindex *idx, const struct conn *c,
 	return idx->locals.n && !kindex__is_local(idx, &k, NULL);
 }
 
-static void kannot__verdict(const struct kindex *idx, const struct conn *c, uint32_t sp,
-			    bool ipvs_addr, const struct kep *ep, struct k8s_annot *a)
+/* A Service address nothing names: IPVS's table, or kube-ipvs0, says so. */
+static void kannot__verdict_ipvs(const struct conn *c, const struct kfound *f, bool explained,
+				 struct k8s_annot *a)
+{
+	if (!c->dnat) {
+		a->why = KW_SVC_NO_NAT;
+	} else if (f->rs) {
+		a->verdict = K8S_VERDICT_OK;
+		a->why = KW_SVC_EP;
+	} else if (explained) {
+		a->verdict = K8S_VERDICT_MISMATCH;
+		a->why = KW_SVC_HIJACK;
+	} else {
+		a->why = f->vs ? KW_IPVS_UNLISTED : KW_SVC_NO_EPS;
+	}
+}
+
+static void kannot__verdict(const struct kindex *idx, const struct conn *c, const struct kfound *f,
+			    struct k8s_annot *a)
 {
 	bool explained = a->via.kind == K8S_VIA_HOSTPORT || a->via.kind == K8S_VIA_RULE;
+	const struct kep *ep = f->ep;
+	/* kube-proxy's rules or IPVS table still send the Service to an
+	 * address that is another pod's by the snapshot, whose slices of the
+	 * Service do not list it: served by what was not asked for */
+	bool stale = (f->rs || (ep && ep->origin != KO_SNAPSHOT)) &&
+		     a->landed.kind == K8S_KIND_POD && f->sp != KNONE &&
+		     (idx->svcports.v[f->sp].ep_origins & 1u << KO_SNAPSHOT);
 
 	a->verdict = K8S_VERDICT_UNKNOWN;
-	if (ipvs_addr) { /* a Service whose ports and endpoints are not known */
-		if (!c->dnat) {
-			a->why = KW_SVC_NO_NAT;
-		} else if (explained) {
-			a->verdict = K8S_VERDICT_MISMATCH;
-			a->why = KW_SVC_HIJACK;
-		} else {
-			a->why = KW_SVC_NO_EPS;
-		}
-	} else if (sp == KNONE) {
+	if (f->ipvs_addr) {
+		kannot__verdict_ipvs(c, f, explained, a);
+	} else if (f->sp == KNONE) {
 		if (!c->dnat) {
 			a->verdict = K8S_VERDICT_OK;
 			a->why = a->target.kind == K8S_KIND_UNKNOWN ? KW_NOTHING : KW_NO_NAT;
@@ -508,26 +567,23 @@ static void kannot__verdict(const struct kindex *idx, const struct conn *c, uint
 		}
 	} else if (!c->dnat) {
 		a->why = KW_SVC_NO_NAT;
-	} else if (ep && ep->origin != KO_SNAPSHOT && a->landed.kind == K8S_KIND_POD &&
-		   (idx->svcports.v[sp].ep_origins & 1u << KO_SNAPSHOT)) {
-		/* kube-proxy's rules still send the Service to an address that
-		 * is another pod's by the snapshot, whose slices of the Service
-		 * do not list it: served by what was not asked for */
+	} else if (stale) {
 		a->verdict = K8S_VERDICT_MISMATCH;
 		a->why = KW_SVC_STALE_EP;
-	} else if (ep) {
+	} else if (ep || f->rs) {
 		a->verdict = K8S_VERDICT_OK;
 		a->why = KW_SVC_EP;
 	} else if (a->foreign) {
 		a->why = KW_SVC_FOREIGN;
 	} else if (explained ||
-		   (idx->svcports.v[sp].ep_origins && a->via.kind != K8S_VIA_IPVS)) {
+		   (idx->svcports.v[f->sp].ep_origins && a->via.kind != K8S_VIA_IPVS)) {
 		a->verdict = K8S_VERDICT_MISMATCH;
 		a->why = KW_SVC_HIJACK;
 	} else if (a->via.kind == K8S_VIA_IPVS) {
 		/* IPVS forwards only to the real servers kube-proxy gave it, from
-		 * the endpoints: a snapshot older than them, not a hijack */
-		a->why = KW_SVC_IPVS_UNLISTED;
+		 * the endpoints: a snapshot (and a read of its table) older than
+		 * them, not a hijack */
+		a->why = f->vs ? KW_IPVS_UNLISTED : KW_SVC_IPVS_UNLISTED;
 	} else {
 		a->why = KW_SVC_NO_EPS;
 	}
@@ -535,11 +591,7 @@ static void kannot__verdict(const struct kindex *idx, const struct conn *c, uint
 
 void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s_annot *a)
 {
-	const struct knodeport *np;
-	bool ipvs_addr = false;
-	const struct kvip *vip;
-	const struct kep *ep;
-	uint32_t sp;
+	struct kfound f = { .sp = KNONE };
 
 	memset(a, 0, sizeof(*a));
 	a->family = c->family;
@@ -554,12 +606,14 @@ void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s
 	a->netns = c->netns;
 	a->foreign = idx->node_netns && c->netns && c->netns != idx->node_netns;
 	a->index_gen = idx->gen;
-	kannot__target(idx, c, a, &sp, &vip, &np, &ipvs_addr);
-	ep = sp != KNONE && c->dnat ? kidx__ep(idx, sp, c) : NULL;
-	kannot__landed(idx, c, ep, a);
+	f.vs = a->foreign ? NULL : kidx__ipvs_svc(idx, c); /* the node's IPVS table */
+	kannot__target(idx, c, a, &f);
+	f.ep = f.sp != KNONE && c->dnat ? kidx__ep(idx, f.sp, c) : NULL;
+	f.rs = f.vs && !f.ep && c->dnat ? kidx__ipvs_dest(idx, f.vs, c) : NULL;
+	kannot__landed(idx, c, f.ep, a);
 	kannot__source(idx, c, a);
-	kannot__via(idx, c, sp, ipvs_addr, vip, np, ep, a);
-	kannot__verdict(idx, c, sp, ipvs_addr, ep, a);
+	kannot__via(idx, c, &f, a);
+	kannot__verdict(idx, c, &f, a);
 }
 
 bool kindex__annotate_again(const struct kindex *idx, const struct conn *c, struct k8s_annot *a)

@@ -189,6 +189,28 @@ struct klocal {
 	uint8_t origin;
 };
 
+/* How IPVS sends a connection to a real server (ip_vs_fwd_name()). */
+enum kipvs_fwd {
+	KIPVS_MASQ, /* the destination translated, in conntrack too */
+	KIPVS_LOCAL, /* served on this host */
+	KIPVS_TUNNEL,
+	KIPVS_ROUTE, /* direct routing: the destination left as it was */
+	KIPVS_BYPASS,
+};
+
+/* An IPVS virtual service by address (ruleset_ipvs.c). */
+struct kipvs {
+	struct kkey key; /* family, proto, port, addr */
+	const char *text; /* "TCP 10.96.0.20:3306 rr", as ipvsadm -Ln lists it */
+};
+
+/* One of its real servers. */
+struct kipvs_dest {
+	struct kkey key; /* family, proto, port, addr, aux = service index + 1 */
+	uint32_t svc;
+	uint8_t fwd; /* enum kipvs_fwd */
+};
+
 /* kube-proxy's entry into a NAT hook, and what it claims there. */
 struct kkube {
 	uint8_t family, hook, mode, origin;
@@ -211,8 +233,11 @@ struct kindex {
 	KVEC(struct klocal) locals;
 	KVEC(struct kname) names; /* derived by kindex__rebuild() */
 	KVEC(struct kkube) kubes;
+	KVEC(struct kipvs) ipvs_svcs;
+	KVEC(struct kipvs_dest) ipvs_dests;
 	struct kstrmap svcport_ids; /* "ns/name/proto/port" -> svcport */
 	struct ktab t_vips, t_nodeports, t_eps, t_hostports, t_rules, t_names, t_locals;
+	struct ktab t_ipvs, t_ipvs_dests;
 	bool portmap_first[2]; /* [family is v6]: portmap hooked ahead of kube-proxy */
 	bool ipvs[2]; /* [family is v6]: kube-proxy runs in IPVS mode */
 	uint32_t sources, skipped_objects, ignored_objects, skipped_rules;
@@ -334,6 +359,8 @@ int ruleset_nft__parse(struct kindex *idx, const char *data, size_t len, char *e
 		       size_t errlen);
 int ruleset_ipset__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
 			 size_t errlen);
+int ruleset_ipvs__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
+			size_t errlen);
 int k8s_local__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
 		     size_t errlen);
 int k8s_snapshot__parse(struct kindex *idx, const char *data, size_t len, char *errbuf,
@@ -379,6 +406,7 @@ enum k8s_why {
 	KW_SVC_IPVS_UNLISTED, /* IPVS sent it to a real server the snapshot does not list */
 	KW_SVC_FOREIGN, /* translated elsewhere than at an endpoint, in a namespace whose rules are not read */
 	KW_SVC_STALE_EP, /* kube-proxy's rules sent it to a pod the Service's slices do not list: mismatch */
+	KW_IPVS_UNLISTED, /* IPVS sent it to an address its table, as read, does not list */
 };
 
 /* k8s_annotate.c, shared with the audit */

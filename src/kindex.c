@@ -13,7 +13,7 @@
 #include "fmt.h"
 #include "k8s_int.h"
 
-#define KMARK_N 13
+#define KMARK_N 15
 #define KSVCPORT_KEY_MAX (3 * 256 + 16)
 
 /* Array lengths and counters before a source, to undo it when it fails:
@@ -29,6 +29,7 @@ static const char *const ksrc_names[KSRC_KIND_MAX] = {
 	[KSRC_IPTABLES_SAVE] = "iptables-save", [KSRC_IP6TABLES_SAVE] = "ip6tables-save",
 	[KSRC_NFT_JSON] = "nft-json",		[KSRC_IPSET_SAVE] = "ipset-save",
 	[KSRC_LOCAL_ADDRS] = "local-addrs",	[KSRC_SNAPSHOT] = "snapshot",
+	[KSRC_IPVS] = "ipvs",
 };
 
 const char *ksrc_kind__str(enum ksrc_kind kind)
@@ -72,6 +73,8 @@ static void kindex__free_tables(struct kindex *idx)
 	ktab__free(&idx->t_rules);
 	ktab__free(&idx->t_names);
 	ktab__free(&idx->t_locals);
+	ktab__free(&idx->t_ipvs);
+	ktab__free(&idx->t_ipvs_dests);
 }
 
 void kindex__free(struct kindex *idx)
@@ -91,6 +94,8 @@ void kindex__free(struct kindex *idx)
 	free(idx->locals.v);
 	free(idx->names.v);
 	free(idx->kubes.v);
+	free(idx->ipvs_svcs.v);
+	free(idx->ipvs_dests.v);
 	free(idx->held);
 	karena__free(&idx->arena);
 	free(idx);
@@ -232,6 +237,8 @@ void kindex__stats(const struct kindex *idx, struct kindex_stats *st)
 	st->ignored_objects = idx->ignored_objects;
 	st->skipped_rules = idx->skipped_rules;
 	st->ipvs = idx->ipvs[0] || idx->ipvs[1];
+	st->ipvs_services = idx->ipvs_svcs.n;
+	st->ipvs_dests = idx->ipvs_dests.n;
 	for (uint32_t i = 0; i < idx->vips.n && !st->ipvs_sets; i++)
 		st->ipvs_sets = idx->vips.v[i].origin == KO_IPSET;
 }
@@ -280,7 +287,8 @@ uint32_t kindex__pod_conflicts(const struct kindex *idx, char *buf, size_t len)
  * connection: no verdict from them. */
 bool kindex__empty(const struct kindex *idx)
 {
-	return !idx->pods.n && !idx->svcports.n && !idx->hostports.n && !idx->rules.n;
+	return !idx->pods.n && !idx->svcports.n && !idx->hostports.n && !idx->rules.n &&
+	       !idx->ipvs_svcs.n;
 }
 
 /*
@@ -314,7 +322,7 @@ static void kindex__counters(struct kindex *idx, uint32_t *c[KMARK_N])
 	uint32_t *all[KMARK_N] = {
 		&idx->pods.n, &idx->podports.n, &idx->svcports.n, &idx->vips.n,
 		&idx->nodeports.n, &idx->eps.n, &idx->hostports.n, &idx->rules.n,
-		&idx->locals.n, &idx->kubes.n,
+		&idx->locals.n, &idx->kubes.n, &idx->ipvs_svcs.n, &idx->ipvs_dests.n,
 		&idx->skipped_objects, &idx->ignored_objects, &idx->skipped_rules,
 	};
 
@@ -576,7 +584,7 @@ static void kindex__order(struct kindex *idx)
 
 /* The lookup tables and the vectors they index as they are now, in build
  * order. */
-#define KINDEX_NTABS 7
+#define KINDEX_NTABS 9
 #define KTAB(tab, vec) { &(tab), (vec).v, sizeof(*(vec).v), (vec).n }
 
 struct ktab_of {
@@ -592,7 +600,8 @@ static void kindex__tabs(struct kindex *idx, struct ktab_of tabs[KINDEX_NTABS])
 		KTAB(idx->t_names, idx->names),	    KTAB(idx->t_vips, idx->vips),
 		KTAB(idx->t_nodeports, idx->nodeports), KTAB(idx->t_eps, idx->eps),
 		KTAB(idx->t_hostports, idx->hostports), KTAB(idx->t_rules, idx->rules),
-		KTAB(idx->t_locals, idx->locals),
+		KTAB(idx->t_locals, idx->locals),	KTAB(idx->t_ipvs, idx->ipvs_svcs),
+		KTAB(idx->t_ipvs_dests, idx->ipvs_dests),
 	};
 
 	memcpy(tabs, all, sizeof(all));
@@ -725,6 +734,8 @@ static int kindex__dispatch(struct kindex *idx, enum ksrc_kind kind, const char 
 		return ruleset_ipset__parse(idx, data, len, errbuf, errlen);
 	case KSRC_LOCAL_ADDRS:
 		return k8s_local__parse(idx, data, len, errbuf, errlen);
+	case KSRC_IPVS:
+		return ruleset_ipvs__parse(idx, data, len, errbuf, errlen);
 	case KSRC_SNAPSHOT:
 		return k8s_snapshot__parse(idx, data, len, errbuf, errlen);
 	default:
@@ -803,11 +814,35 @@ static bool ksrc_chain_line(const char *p, size_t at)
 }
 
 /*
+ * A real server line of /proc/net/ip_vs at @p[@at] ("  -> ADDR:PORT FWD
+ * WEIGHT ACTIVE INACTIVE"): hashed into *@h up to its weight; where its
+ * line ends.  Any other line: @at.
+ */
+static size_t ksrc_ipvs_counts(const char *p, size_t at, size_t len, uint64_t *h)
+{
+	size_t i = at, fields = 0;
+
+	while (i < len && p[i] == ' ')
+		i++;
+	if (len - i < 2 || p[i] != '-' || p[i + 1] != '>')
+		return at;
+	for (i = at; i < len && p[i] != '\n'; i++) {
+		if (p[i] != ' ' && (i == at || p[i - 1] == ' ') && ++fields > 4)
+			break; /* the counts */
+		*h = (*h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	}
+	while (i < len && p[i] != '\n')
+		i++;
+	return i;
+}
+
+/*
  * What tells one dump from another.  iptables-save's comment lines carry the
  * time of the dump, and its chain counters ([packets:bytes]) move with the
  * traffic: neither is knowledge, and hashed as they are every dump would be
  * a change (the index rebuilt, the whole dump recorded again).  nft runs
- * stateless (-s): no counters.
+ * stateless (-s): no counters.  /proc/net/ip_vs gives each real server's
+ * connection counts after its weight.
  */
 uint64_t ksrc__hash(enum ksrc_kind kind, const char *p, size_t len)
 {
@@ -815,6 +850,10 @@ uint64_t ksrc__hash(enum ksrc_kind kind, const char *p, size_t len)
 	uint64_t h = 1469598103934665603ULL;
 
 	for (size_t i = 0; i < len; i++) {
+		if (kind == KSRC_IPVS && bol)
+			i = ksrc_ipvs_counts(p, i, len, &h);
+		if (i == len)
+			break;
 		if (ipt && bol && p[i] == '#') {
 			while (i + 1 < len && p[i + 1] != '\n')
 				i++;

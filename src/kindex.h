@@ -18,6 +18,8 @@
  *                        plain list of "IFNAME ADDRESS[/PREFIX]" lines; blank
  *                        lines and lines starting with '#' are ignored.
  *                        Addresses on kube-ipvs0 are IPVS Service addresses.
+ *   KSRC_IPVS            /proc/net/ip_vs: IPVS's virtual services and real
+ *                        servers (kube-proxy's IPVS mode; any LVS director)
  *   KSRC_SNAPSHOT        `kubectl get pods,services,endpointslices -A -o json`
  *                        (a v1 List, or a *List of one kind, or one Pod,
  *                        Service or EndpointSlice).  Objects of other kinds
@@ -54,6 +56,7 @@ enum ksrc_kind {
 	KSRC_IPSET_SAVE,
 	KSRC_LOCAL_ADDRS,
 	KSRC_SNAPSHOT,
+	KSRC_IPVS,
 	KSRC_KIND_MAX,
 };
 
@@ -136,6 +139,7 @@ struct kindex_stats {
 	uint32_t skipped_rules; /* ruleset/ipset/address lines that did not parse */
 	bool ipvs; /* kube-proxy's IPVS mode, by its rules or sets */
 	bool ipvs_sets; /* its Service addresses from `ipset save` */
+	uint32_t ipvs_services, ipvs_dests; /* IPVS's table (by address) */
 };
 
 struct kindex;
@@ -245,7 +249,7 @@ int kindex__pod_uid(const struct kindex *idx, const char *ns, const char *name,
 		    const char **uid, const char **node);
 
 /* "iptables-save", "ip6tables-save", "nft-json", "ipset-save", "local-addrs",
- * "snapshot" (stable: used in capture files). */
+ * "snapshot", "ipvs" (stable: used in capture files). */
 const char *ksrc_kind__str(enum ksrc_kind kind);
 int ksrc_kind__parse(const char *s, enum ksrc_kind *out);
 /* A hash of what a source says (FNV-1a), without what changes from one dump

@@ -245,6 +245,31 @@ static int local_addrs(void *arg)
 	return 0;
 }
 
+struct ipvs_out {
+	char *buf;
+	size_t len;
+};
+
+/* IPVS's table in the namespace natwho is in: /proc/net/ip_vs, through
+ * thread-self (/proc/self/net is the thread group leader's namespace).
+ * Without IPVS loaded there is no such file: an empty table. */
+static int ipvs_table(void *arg)
+{
+	struct ipvs_out *o = arg;
+	char err[256];
+	int e = ksrc__read("/proc/thread-self/net/ip_vs", KSRC_MAX_BYTES, NULL, &o->buf, &o->len,
+			   err, sizeof(err));
+
+	if (e == -ENOENT) {
+		o->buf = strdup("");
+		o->len = 0;
+		return o->buf ? 0 : -ENOMEM;
+	}
+	if (e)
+		nw_dbg(1, "%s\n", err);
+	return e;
+}
+
 static int nl_open(void *arg)
 {
 	int *fd = arg;
@@ -707,6 +732,16 @@ bool knowledge__rules_failed(const struct knowledge *k, char *why, size_t len)
  * is rebuilt, so that the events drained meanwhile come before them in a
  * capture, as they were annotated live with the old knowledge.
  */
+/* Read IPVS's table again: 1 when it changed (counts aside), else 0. */
+static int kn_read_ipvs(struct knowledge *k)
+{
+	struct ipvs_out io = { 0 };
+
+	if (nw_in_netns(k->opts.netns_fd, ipvs_table, &io))
+		return 0; /* kept as it was */
+	return kn_update(k, KSRC_IPVS, "ipvs", io.buf, io.len) > 0;
+}
+
 static int kn_dump_rules(struct knowledge *k)
 {
 	int changed = 0, fd = k->opts.netns_fd, err[KN_NDUMPS + 1];
@@ -758,7 +793,7 @@ static int kn_dump_rules(struct knowledge *k)
 	k->legacy_rules = legacy;
 	if (!nw_in_netns(fd, local_addrs, &ao))
 		changed += kn_update(k, KSRC_LOCAL_ADDRS, "local-addrs", ao.buf, ao.len) > 0;
-	return changed;
+	return changed + kn_read_ipvs(k);
 }
 
 static char **kubectl_argv(const struct knowledge *k, char **argv)
@@ -1006,11 +1041,20 @@ static void kn_warn_blind(const struct knowledge *k)
 			"known by kube-ipvs0 alone, their names and ports only from --k8s");
 }
 
+/* The next read of IPVS's table, after one that cost @cost_ns of CPU: at the
+ * rules' check interval, or KN_RULES_BACKOFF times that cost later. */
+static void kn_ipvs_next(struct knowledge *k, uint64_t now, uint64_t cost_ns)
+{
+	uint64_t gap = KN_RULES_BACKOFF * cost_ns, check = k->opts.rules_check_ms * 1000000ULL;
+
+	k->next_ipvs_ns = now + (gap > check ? gap : check);
+}
+
 void knowledge__tick(struct knowledge *k, uint64_t now)
 {
-	uint64_t cost = 0, t;
-	bool dumped = false;
-	int changed = 0;
+	uint64_t cost = 0, ipvs_cost = 0, t;
+	bool dumped = false, ipvs_read = false;
+	int changed = 0, ipvs_changed = 0;
 
 	if (k->opts.rules && now >= k->next_rules_ns) {
 		k->next_rules_ns = now + k->opts.rules_check_ms * 1000000ULL;
@@ -1021,6 +1065,13 @@ void knowledge__tick(struct knowledge *k, uint64_t now)
 			cost = kn_cpu_ns(RUSAGE_CHILDREN) - t;
 			dumped = true;
 		}
+	}
+	if (k->opts.rules && !dumped && now >= k->next_ipvs_ns) {
+		t = kn_cpu_ns(RUSAGE_THREAD);
+		ipvs_changed = kn_read_ipvs(k);
+		ipvs_cost = kn_cpu_ns(RUSAGE_THREAD) - t;
+		changed += ipvs_changed;
+		ipvs_read = true;
 	}
 	if (k->opts.kubectl && k->opts.kubectl_refresh_s) {
 		if (k->kubectl)
@@ -1034,10 +1085,14 @@ void knowledge__tick(struct knowledge *k, uint64_t now)
 		nw_dbg(1, "knowledge changed: rebuilding the index\n");
 		t = kn_cpu_ns(RUSAGE_THREAD);
 		kn_rebuild(k, false);
-		cost += kn_cpu_ns(RUSAGE_THREAD) - t;
+		t = kn_cpu_ns(RUSAGE_THREAD) - t;
+		cost += t;
+		ipvs_cost += ipvs_changed ? t : 0;
 	}
 	if (dumped && !k->read_stopped)
 		kn_rules_next(k, cost);
+	if (ipvs_read)
+		kn_ipvs_next(k, now, ipvs_cost);
 }
 
 int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_source_fn fn,
@@ -1070,6 +1125,7 @@ int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_s
 		cost = kn_cpu_ns(RUSAGE_CHILDREN) - cost;
 	}
 	k->next_legacy_ns = now + KN_LEGACY_RECHECK_MS * 1000000ULL;
+	kn_ipvs_next(k, now, 0);
 	k->next_kubectl_ns = now + k->opts.kubectl_refresh_s * 1000000000ULL;
 	t = kn_cpu_ns(RUSAGE_THREAD);
 	if (kn_rebuild(k, true))

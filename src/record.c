@@ -47,6 +47,7 @@ static const struct {
 	{ KSRC_IP6TABLES_SAVE, RECORD_SRC_IP6TABLES_SAVE },
 	{ KSRC_IPSET_SAVE, RECORD_SRC_IPSET_SAVE },
 	{ KSRC_LOCAL_ADDRS, RECORD_SRC_LOCAL_ADDRS },
+	{ KSRC_IPVS, CAP_SRC_IPVS },
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 

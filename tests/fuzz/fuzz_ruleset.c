@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * libFuzzer harness for the ruleset parsers.  The first input byte picks the
- * source kind (modulo 5): 0 iptables-save, 1 ip6tables-save, 2 nft -j list
- * ruleset, 3 ipset save, 4 local addresses; the rest is the document.  Every
+ * source kind (modulo 6): 0 iptables-save, 1 ip6tables-save, 2 nft -j list
+ * ruleset, 3 ipset save, 4 local addresses, 5 /proc/net/ip_vs; the rest is
+ * the document.  Every
  * input is parsed into a fresh index, then into one that already holds the
  * snapshot-free node-2 rules, and the index is then queried and audited.
  * Differential for nft: its list is read item by item (kjson__each_in());
@@ -18,7 +19,9 @@
 
 static const enum ksrc_kind kinds[] = {
 	KSRC_IPTABLES_SAVE, KSRC_IP6TABLES_SAVE, KSRC_NFT_JSON, KSRC_IPSET_SAVE, KSRC_LOCAL_ADDRS,
+	KSRC_IPVS,
 };
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -27,15 +30,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	if (kinds[data[0] % 5] == KSRC_NFT_JSON)
+	if (kinds[data[0] % NKINDS] == KSRC_NFT_JSON)
 		kindex__free(fuzz_k8s_both_ways(KSRC_NFT_JSON, (const char *)data + 1, size - 1));
 	idx = kindex__new();
 	if (!idx)
 		return 0;
-	kindex__add_source(idx, kinds[data[0] % 5], "fuzz", (const char *)data + 1, size - 1, err,
+	kindex__add_source(idx, kinds[data[0] % NKINDS], "fuzz", (const char *)data + 1, size - 1, err,
 			   sizeof(err));
 	/* a second source on top of the first: merging and rollback paths */
-	kindex__add_source(idx, kinds[(data[0] / 5) % 5], "fuzz2", (const char *)data + 1,
+	kindex__add_source(idx, kinds[(data[0] / NKINDS) % NKINDS], "fuzz2", (const char *)data + 1,
 			   size - 1, err, sizeof(err));
 	fuzz_k8s_exercise(idx);
 	kindex__free(idx);

@@ -34,7 +34,10 @@
 #                         mode (ip_vs, ipvsadm, kube-ipvs0 dummy) plus the
 #                         portmap hostPort DNAT ahead of KUBE-SERVICES; then
 #                         the control case without the hostPort rule, whose
-#                         view through the backend is printed as "observed:"
+#                         view through the backend is printed as "observed:";
+#                         natwho's verdicts without a snapshot: the hostPort's
+#                         MISMATCH, IPVS's real server OK by IPVS's table
+#                         (/proc/net/ip_vs), live and in the replay
 #
 # Every check prints "ok: ..." or "FAIL: ..."; nwc_e2e and nwc_incident
 # return the number of failed checks.  The caller owns cleanup (nw_cleanup).
@@ -639,6 +642,15 @@ nwc_observe() {
 		"$NWC_OUT"
 }
 
+# IPVS's own translations, judged by its table (/proc/net/ip_vs): OK, via the
+# virtual service, though no snapshot names the Service.
+nwc_ipvs_verdicts() {
+	nwc_expect "$1: both IPVS connections OK by IPVS's table, via its virtual service" 2 \
+		".orig.dst == \"$CLUSTER_IP_MYSQL\" and .landed.addr == \"$POD_A\"
+		 and .k8s.verdict == \"ok\" and .k8s.via.kind == \"ipvs\"
+		 and .k8s.via.rule == \"TCP $CLUSTER_IP_MYSQL:3306 rr\""
+}
+
 nwc_incident() {
 	local c
 	nwc_init "$1"
@@ -659,12 +671,15 @@ nwc_incident() {
 		"$c and .orig.dst == \"$CLUSTER_IP_MYSQL\" and .orig.dport == 3306
 		 and .landed.addr == \"$POD_B\" and .landed.port == 3306 and .dnat == true
 		 and .pid == $NWC_NODE_CPID and .comm == \"nw-connect\""
+	nwc_expect "incident: both shown as the hostPort's MISMATCH (no snapshot)" 2 \
+		".orig.dst == \"$CLUSTER_IP_MYSQL\" and .k8s.verdict == \"mismatch\"
+		 and .k8s.via.kind == \"hostport\" and .k8s.via.chain == \"$NWC_PORTMAP_CHAIN\""
 	nwc_observe incident
 
 	# Control: without the hostPort rule IPVS serves the Service.
 	nw_in "$NODE" iptables -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
 	nw_in "$NODE" iptables -t nat -D OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
-	nwc_start control "$NODE" --port 3306 || return "$NWC_FAILED"
+	nwc_start control "$NODE" --port 3306 -w "$NWC_TMP/control.cap" || return "$NWC_FAILED"
 	nwc_incident_traffic
 	nwc_stop 1
 	NWC_REPLY=$NWC_REPLY_POD
@@ -677,6 +692,9 @@ nwc_incident() {
 	nwc_expect "control: node process's IPVS connection shown landing on pod A" 1 \
 		".orig.src != \"$NWC_POD_CLI\" and .orig.dst == \"$CLUSTER_IP_MYSQL\"
 		 and .landed.addr == \"$POD_A\""
+	nwc_ipvs_verdicts control
+	"$NATWHO" -r "$NWC_TMP/control.cap" -o json >"$NWC_TMP/control.replay" 2>"$NWC_TMP/control.replay.err"
+	NWC_OUT=$NWC_TMP/control.replay nwc_ipvs_verdicts "control, replayed"
 	nwc_observe control
 	nw_in "$NODE" ipvsadm -Lnc
 	return "$NWC_FAILED"

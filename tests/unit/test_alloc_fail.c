@@ -559,6 +559,8 @@ static const struct scenario scenarios[] = {
 	  ST(IPSET_SAVE, "ipset-save.txt"), false },
 	{ "local addresses", { ST(IPTABLES_SAVE, "iptables-save.txt") },
 	  ST(LOCAL_ADDRS, "local-addrs.txt"), false },
+	{ "IPVS's table", { ST(IPTABLES_SAVE, "iptables-save-ipvs.txt"), ST(SNAPSHOT, "snapshot.json") },
+	  ST(IPVS, "ip_vs.txt"), false },
 	/* sources that warn: a refused one says none of it (but see sweep()) */
 	{ "iptables-save, bad rules", { ST(SNAPSHOT, "snapshot.json") },
 	  ST(IPTABLES_SAVE, "bad/iptables-garbage.txt"), false },

@@ -707,7 +707,7 @@ static void test_zstd_compatible(void **state)
 	assert_memory_equal(p, "\x28\xb5\x2f\xfd", 4);
 	u = unpack(p, size, &ulen);
 	assert_true(ulen > 12);
-	assert_memory_equal(u, "NWHOCAP\n\1\0\3\0", 12); /* major 1, minor 3 */
+	assert_memory_equal(u, "NWHOCAP\n\1\0\4\0", 12); /* major 1, minor 4 */
 	free(u);
 	free(p);
 }
@@ -1167,7 +1167,7 @@ static void test_notes(void **state)
 	assert_int_equal(capw__untracked(w, &v4), 0);
 	assert_int_equal(capw__note(w, CAP_NOTE_UNTRACKED, longer, sizeof(longer)), 0);
 	notes_read_back(w, fd, &g);
-	assert_int_equal(g.hdr.minor, 3);
+	assert_int_equal(g.hdr.minor, CAP_VERSION_MINOR);
 	assert_int_equal(g.n, 6);
 	assert_int_equal(g.recs[0].type, CAP_REC_NOTE);
 	assert_int_equal(g.recs[1].type, CAP_REC_EVENT);

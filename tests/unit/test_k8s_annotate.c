@@ -769,6 +769,135 @@ static void test_ipvs_without_ipset(void **state)
 	kindex__free(idx);
 }
 
+/* Node-2 in IPVS mode without ipset (as test_ipvs_without_ipset), with
+ * IPVS's table read from /proc/net/ip_vs; @snapshot: and the snapshot. */
+static struct kindex *ipvs_table_node(bool snapshot)
+{
+	struct kindex *idx = kindex__new();
+
+	assert_non_null(idx);
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-ipvs.txt");
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
+	kt_add_ok(idx, KSRC_IPVS, "ip_vs.txt");
+	if (snapshot)
+		kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	return idx;
+}
+
+/*
+ * IPVS's table: a connection IPVS translated to one of the virtual
+ * service's real servers is OK without a snapshot, and says which virtual
+ * service; one to an address the table does not list stays UNKNOWN; the
+ * incident is still the hostPort's MISMATCH.
+ */
+static void test_ipvs_table(void **state)
+{
+	struct kindex *idx = ipvs_table_node(false);
+	struct kindex_stats st;
+	struct k8s_annot a;
+
+	(void)state;
+	kindex__stats(idx, &st);
+	assert_int_equal(st.ipvs_services, 11); /* not the one by firewall mark */
+	assert_int_equal(st.ipvs_dests, 19);
+	assert_int_equal(st.skipped_rules, 0);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_reason(&a, "meant for Service 10.96.0.20:3306 (name unknown), landed on "
+			  "10.224.0.222:3306 via hostPort 3306 (CNI-DN-b9f77ce9929d8b97cf089, "
+			  "sandbox 9ab3c7e1f4d2)");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45233, "10.96.0.20", 3306,
+		 "10.224.1.5", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.via.kind, K8S_VIA_IPVS);
+	assert_string_equal(a.via.rule, "TCP 10.96.0.20:3306 rr");
+	assert_reason(&a, "Service 10.96.0.20:3306 (name unknown) -> endpoint 10.224.1.5:3306 via "
+			  "IPVS (TCP 10.96.0.20:3306 rr)");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45234, "10.96.0.20", 3306,
+		 "10.224.1.99", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	assert_reason(&a, "Service 10.96.0.20:3306 (name unknown) -> 10.224.1.99:3306 via IPVS "
+			  "(TCP 10.96.0.20:3306 rr), not one of its real servers when natwho last "
+			  "read IPVS's table (changed since?)");
+	/* a real server's port counts: 10.224.1.5 serves 3306, not 3307 */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45235, "10.96.0.20", 3306,
+		 "10.224.1.5", 3307);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	/* a virtual service's real server is not another's */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45236, "10.96.0.21", 3306,
+		 "10.224.1.5", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	/* direct routing translates nothing: no real server to land on by DNAT */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45237, "10.96.0.40", 9100,
+		 "192.168.56.12", 9100);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45238, "10.96.0.40", 9100,
+		 "192.168.56.11", 9100);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	/* UDP's virtual service is not TCP's */
+	annotate(idx, &a, AF_INET, IPPROTO_UDP, "10.224.0.9", 40000, "10.96.0.10", 53,
+		 "10.224.1.2", 53);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_string_equal(a.via.rule, "UDP 10.96.0.10:53 rr");
+	/* IPv6, and a NodePort's virtual service on the node's address */
+	annotate(idx, &a, AF_INET6, IPPROTO_TCP, "fd00:56::12", 45239, "fd00:10:96::30", 80,
+		 "fd00:10:224::7", 8080);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_string_equal(a.via.rule, "TCP [fd00:10:96::30]:80 rr");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.1", 45240, "192.168.56.12", 30080,
+		 "10.224.0.7", 8080);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.via.kind, K8S_VIA_IPVS);
+	kindex__free(idx);
+}
+
+/*
+ * With the snapshot too: a real server the snapshot does not list (a pod
+ * recreated since) is IPVS's, so OK, where without the table it is UNKNOWN
+ * (test_ipvs); one that is another pod by the snapshot, which the Service's
+ * slices do not list, is kube-proxy's stale table: MISMATCH.
+ */
+static void test_ipvs_table_snapshot(void **state)
+{
+	static const char stale[] = "TCP  0A600014:0CEA rr\n"
+				    "  -> 0AE0001E:0CEA      Masq    1      0          0\n";
+	struct kindex *idx = ipvs_table_node(true);
+	struct k8s_annot a;
+
+	(void)state;
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45234, "10.96.0.20", 3306,
+		 "10.224.1.17", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_reason(&a, "Service a/mysql-a:3306 -> endpoint 10.224.1.17:3306 via IPVS "
+			  "(TCP 10.96.0.20:3306 rr)");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45233, "10.96.0.20", 3306,
+		 "10.224.1.5", 3306);
+	assert_reason(&a, "Service a/mysql-a:3306 -> endpoint pod a/mysql-a-0 via IPVS "
+			  "(TCP 10.96.0.20:3306 rr)");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
+	assert_reason(&a, INCIDENT_REASON);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45235, "10.96.0.20", 3306,
+		 "10.224.1.99", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	kindex__free(idx);
+
+	idx = kindex__new();
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-ipvs.txt");
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	kt_add_str_ok(idx, KSRC_IPVS, stale);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45236, "10.96.0.20", 3306,
+		 "10.224.0.30", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_reason(&a, "meant for Service a/mysql-a:3306, landed on pod default/debug-0 via IPVS "
+			  "(TCP 10.96.0.20:3306 rr): kube-proxy's rules still list it as an "
+			  "endpoint, the Service's EndpointSlices do not (rules or snapshot out of "
+			  "date)");
+	kindex__free(idx);
+}
+
 /* kube-proxy nftables mode with portmap's nftables backend. */
 static void test_nftables(void **state)
 {
@@ -1237,6 +1366,8 @@ int main(void)
 		cmocka_unit_test(test_foreign_netns),
 		cmocka_unit_test(test_service_without_endpoints),
 		cmocka_unit_test(test_ipvs_without_ipset),
+		cmocka_unit_test(test_ipvs_table),
+		cmocka_unit_test(test_ipvs_table_snapshot),
 		cmocka_unit_test(test_hostport_unreached),
 		cmocka_unit_test(test_endpoint_newer_than_snapshot),
 		cmocka_unit_test(test_nftables),

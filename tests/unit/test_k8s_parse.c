@@ -78,6 +78,12 @@ static void test_source_hash(void **state)
 				"*nat\n:PREROUTING ACCEPT [3456:207360]\n"
 				"-A OUTPUT -d fd00::77/128 -j DNAT --to-destination [2001:1234::5]:81\n"
 				"COMMIT\n# Completed on Thu Nov 26 09:00:07 2026\n";
+	static const char ipvs_a[] = "TCP  0A600014:0CEA rr  \n"
+				     "  -> 0AE00105:0CEA      Masq    1      0          0         \n";
+	static const char ipvs_b[] = "TCP  0A600014:0CEA rr  \n"
+				     "  -> 0AE00105:0CEA      Masq    1      12         3450      \n";
+	static const char ipvs_c[] = "TCP  0A600014:0CEA rr  \n"
+				     "  -> 0AE00105:0CEA      Masq    0      12         3450      \n";
 
 	(void)state;
 	assert_true(ksrc__hash(KSRC_IP6TABLES_SAVE, a, strlen(a)) ==
@@ -86,6 +92,11 @@ static void test_source_hash(void **state)
 		    ksrc__hash(KSRC_IP6TABLES_SAVE, c, strlen(c)));
 	assert_true(ksrc__hash(KSRC_IP6TABLES_SAVE, b, strlen(b)) !=
 		    ksrc__hash(KSRC_IP6TABLES_SAVE, d, strlen(d)));
+	/* IPVS's real servers' connection counts are not knowledge; weights are */
+	assert_true(ksrc__hash(KSRC_IPVS, ipvs_a, strlen(ipvs_a)) ==
+		    ksrc__hash(KSRC_IPVS, ipvs_b, strlen(ipvs_b)));
+	assert_true(ksrc__hash(KSRC_IPVS, ipvs_a, strlen(ipvs_a)) !=
+		    ksrc__hash(KSRC_IPVS, ipvs_c, strlen(ipvs_c)));
 	/* other kinds are taken byte for byte */
 	assert_true(ksrc__hash(KSRC_SNAPSHOT, a, strlen(a)) !=
 		    ksrc__hash(KSRC_SNAPSHOT, b, strlen(b)));
@@ -472,6 +483,60 @@ static void test_ipset(void **state)
 	kindex__free(idx);
 }
 
+/* /proc/net/ip_vs: services by address kept with their real servers, by
+ * firewall mark passed over, lines of another shape skipped and counted;
+ * a text with none of its lines is refused whole. */
+static void test_ipvs_table(void **state)
+{
+	static const char bad[] =
+		"  -> 0AE00105:0CEA      Masq    1      0          0\n" /* before a service */
+		"TCP  0A600014:0CEA rr\n"
+		"  -> 0AE00105:0CEA      Masq    1      0          0\n"
+		"  -> 0AE00106:0CEA      Masq    1      0\n" /* a count short */
+		"  -> 0AE0010G:0CEA      Masq    1      0          0\n" /* not hex */
+		"  -> 0AE00107:CEA      Masq    1      0          0\n" /* 3 digits */
+		"  -> 0AE00108:0CEA      Bounce  1      0          0\n"
+		"IP_50  0A600016:0000 rr\n" /* ESP: no ports */
+		"  -> 0AE00109:0000      Masq    1      0          0\n" /* of the service refused */
+		"TCP  [fd00:10:96::zz]:0050 rr\n"
+		"FWM  00000007 rr\n"
+		"  -> 0AE00110:0CEA      Masq    1      0          0\n"; /* of the mark: passed over */
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	const struct kipvs_dest *d;
+	char err[256];
+
+	(void)state;
+	kt_add_ok(idx, KSRC_IPVS, "ip_vs.txt");
+	kindex__stats(idx, &st);
+	assert_int_equal(st.ipvs_services, 11);
+	assert_int_equal(st.ipvs_dests, 19);
+	assert_int_equal(idx->ipvs_svcs.v[0].key.family, AF_INET);
+	assert_int_equal(idx->ipvs_svcs.v[0].key.port, 80);
+	assert_memory_equal(idx->ipvs_svcs.v[0].key.addr, "\xc0\xa8\x38\x64", 4); /* 192.168.56.100 */
+	assert_string_equal(idx->ipvs_svcs.v[5].text, "TCP [fd00:10:96::30]:80 rr");
+	d = &idx->ipvs_dests.v[11]; /* 10.96.0.40:9100's first: direct routing */
+	assert_int_equal(d->fwd, KIPVS_ROUTE);
+	assert_int_equal(d->svc, 6);
+	assert_int_equal(d->key.port, 9100);
+	assert_false(kindex__empty(idx));
+	kindex__free(idx);
+
+	idx = kindex__new();
+	kt_add_str_ok(idx, KSRC_IPVS, bad);
+	kindex__stats(idx, &st);
+	assert_int_equal(st.ipvs_services, 1);
+	assert_int_equal(st.ipvs_dests, 1);
+	assert_int_equal(st.skipped_rules, 8);
+	assert_int_equal(kt_add_str(idx, KSRC_IPVS, "x", "not\nip_vs\n", err, sizeof(err)),
+			 -EBADMSG);
+	assert_string_equal(err, "x:1: not /proc/net/ip_vs: no line understood");
+	kindex__stats(idx, &st); /* the index as it was */
+	assert_int_equal(st.ipvs_services, 1);
+	assert_int_equal(st.skipped_rules, 8);
+	kindex__free(idx);
+}
+
 /* An IPv6-only cluster of before dual-stack: IPv6 sets named KUBE-...; a
  * dual-stack one's SCTP NodePort set, its name cut to 31 characters. */
 static void test_ipset_ipv6_names(void **state)
@@ -604,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_ipset),
 		cmocka_unit_test(test_ipset_ipv6_names),
 		cmocka_unit_test(test_iptables_ipvs),
+		cmocka_unit_test(test_ipvs_table),
 		cmocka_unit_test(test_local_addrs),
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_source_kinds),
