@@ -17,6 +17,9 @@
  *     priority in another table (registration order decides: reported as
  *     possible) -- or kube-proxy does not translate nor accept V in that
  *     hook at all (IPVS NodePorts, or no kube-proxy rules seen).
+ * Service addresses come from kube-proxy's rules and sets and the snapshot,
+ * and from IPVS's table: a virtual service none of them names (no ipset on
+ * the node, no snapshot) is audited as one, by its address.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -46,8 +49,12 @@ struct ktarget {
 	uint16_t port;
 	const uint8_t *addr; /* NULL: a NodePort, any node address */
 	const struct ksvcport *sp;
+	const struct kipvs *vs; /* known from IPVS's table alone */
 	const char *local; /* why the address is local, when it is */
 };
+
+/* The Service of an IPVS virtual service nothing names. */
+static const struct ksvcport kaudit_anon = { .port_name = "" };
 
 static bool kdnat__matches(const struct kdnat *d, const struct ktarget *t)
 {
@@ -77,7 +84,7 @@ static const char *kaudit__local(const struct kindex *idx, const struct ktarget 
 	const char *ifname;
 	struct kkey k;
 
-	if (!t->addr)
+	if (!t->addr || t->kind == K8S_KIND_NODE_PORT)
 		return "NodePorts are served on the node's own addresses";
 	kkey__set(&k, t->family, t->addr, 0, 0);
 	if (kindex__is_local(idx, &k, &ifname)) {
@@ -86,7 +93,7 @@ static const char *kaudit__local(const struct kindex *idx, const struct ktarget 
 		return buf;
 	}
 	if (t->kind == K8S_KIND_CLUSTER_IP &&
-	    (v->origin == KO_IPSET || kaudit__ipvs(idx, t->family)))
+	    ((v && v->origin == KO_IPSET) || kaudit__ipvs(idx, t->family)))
 		return "kube-proxy's IPVS mode binds every ClusterIP to kube-ipvs0, a local "
 		       "address";
 	return NULL;
@@ -203,6 +210,10 @@ static void kaudit__target_str(const struct ktarget *t, char *buf, size_t len)
 	char svc[600], a[NW_EPSTRLEN], num[4];
 	const char *proto = proto_str(t->proto, num, sizeof(num));
 
+	if (t->vs) {
+		snprintf(buf, len, "IPVS virtual service %s", t->vs->text);
+		return;
+	}
 	if (t->sp->ns)
 		snprintf(svc, sizeof(svc), "Service %s/%s:%u", t->sp->ns, t->sp->name, t->sp->port);
 	else
@@ -250,6 +261,8 @@ static void kaudit__json_target(struct out *o, const struct ktarget *t)
 		out__str(o, OUT_JSON_ONLY, "addr", NULL,
 			 inet_ntop(t->family, t->addr, a, sizeof(a)));
 	out__u64(o, OUT_JSON_ONLY, "port", NULL, t->port);
+	if (t->vs)
+		out__str(o, OUT_JSON_ONLY, "ipvs", NULL, t->vs->text);
 	out__obj_close(o);
 }
 
@@ -307,6 +320,34 @@ static int kaudit__check(const struct kindex *idx, struct out *o, const struct k
 	return 1;
 }
 
+/*
+ * IPVS's virtual service @vs, unless a Service address or NodePort the
+ * other sources know stands for it (audited as that).  On kube-ipvs0, or
+ * where the node's addresses are not known: a ClusterIP (or an externalIP,
+ * which kube-proxy binds there too); on another local address: a NodePort.
+ */
+static int kaudit__ipvs_svc(const struct kindex *idx, struct out *o, const struct kdnat *d,
+			    const struct kipvs *vs)
+{
+	struct ktarget t = { .kind = K8S_KIND_CLUSTER_IP, .family = vs->key.family,
+			     .proto = vs->key.proto, .port = vs->key.port, .addr = vs->key.addr,
+			     .sp = &kaudit_anon, .vs = vs };
+	struct kkey np_key;
+	const char *ifname;
+	char local[200];
+
+	if (kindex__vip(idx, &vs->key) || !kdnat__matches(d, &t))
+		return 0;
+	if (kindex__is_local(idx, &vs->key, &ifname) && (!ifname || strcmp(ifname, KIPVS_DEV))) {
+		kkey__set(&np_key, vs->key.family, NULL, vs->key.proto, vs->key.port);
+		if (kindex__nodeport(idx, &np_key))
+			return 0;
+		t.kind = K8S_KIND_NODE_PORT;
+	}
+	t.local = kaudit__local(idx, &t, NULL, local, sizeof(local));
+	return kaudit__check(idx, o, d, &t);
+}
+
 /* Every Service address and NodePort @d could take. */
 static int kaudit__dnat(const struct kindex *idx, struct out *o, const struct kdnat *d)
 {
@@ -338,6 +379,8 @@ static int kaudit__dnat(const struct kindex *idx, struct out *o, const struct kd
 		t.local = kaudit__local(idx, &t, NULL, local, sizeof(local));
 		n += kaudit__check(idx, o, d, &t);
 	}
+	for (uint32_t i = 0; i < idx->ipvs_svcs.n; i++)
+		n += kaudit__ipvs_svc(idx, o, d, &idx->ipvs_svcs.v[i]);
 	return n;
 }
 

@@ -109,6 +109,54 @@ static void test_ipvs_json(void **state)
 	kindex__free(idx);
 }
 
+/*
+ * IPVS mode with neither ipset nor a snapshot: the rules alone name no
+ * Service address, IPVS's table does.  The incident's shadow is found by
+ * its virtual service; with the sets and the snapshot too, each address is
+ * audited once, by its name.
+ */
+static void test_ipvs_table(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct report r;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-ipvs.txt");
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
+	audit(idx, OUT_TEXT, &r);
+	assert_int_equal(r.findings, 0);
+	free(r.buf);
+	kt_add_ok(idx, KSRC_IPVS, "ip_vs.txt");
+	audit(idx, OUT_TEXT, &r);
+	/* mysql-a's and mysql-b's ClusterIPs, web's NodePort on the node address */
+	assert_int_equal(r.findings, 3);
+	assert_non_null(strstr(r.buf,
+		"SHADOW hostPort tcp/3306 -> 10.224.0.222:3306 (table nat chain "
+		"CNI-DN-b9f77ce9929d8b97cf089, sandbox 9ab3c7e1f4d2) shadows IPVS virtual service "
+		"TCP 10.96.0.20:3306 rr: prerouting: in table nat chain PREROUTING, rule 1 `-A "
+		"PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT` comes before "
+		"kube-proxy's rule 2 `-A PREROUTING -m comment --comment \"kubernetes service "
+		"portals\" -j KUBE-SERVICES`; it matches only local destinations (-m addrtype "
+		"--dst-type LOCAL) and it is a local address (on kube-ipvs0)\n"));
+	assert_non_null(strstr(r.buf, "shadows IPVS virtual service TCP 192.168.56.12:30080 rr: "
+				      "prerouting: kube-proxy (IPVS mode) neither translates nor "
+				      "accepts it"));
+	free(r.buf);
+	audit(idx, OUT_JSON, &r);
+	assert_non_null(strstr(r.buf, "\"shadowed\":{\"kind\":\"nodeport\",\"namespace\":null,"
+				      "\"name\":null,\"addr\":\"192.168.56.12\",\"port\":30080,"
+				      "\"ipvs\":\"TCP 192.168.56.12:30080 rr\"}"));
+	free(r.buf);
+	kt_add_ok(idx, KSRC_IPSET_SAVE, "ipset-save.txt");
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	audit(idx, OUT_TEXT, &r);
+	assert_int_equal(r.findings, 3);
+	assert_null(strstr(r.buf, "IPVS virtual service"));
+	assert_non_null(strstr(r.buf, "shadows Service a/mysql-a:3306 ClusterIP 10.96.0.20:3306"));
+	free(r.buf);
+	kindex__free(idx);
+}
+
 /* nftables: same priority in two tables, and no fib check in prerouting. */
 static void test_nft_same_priority(void **state)
 {
@@ -247,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_iptables_local_clusterip),
 		cmocka_unit_test(test_iptables_nodeport_only),
 		cmocka_unit_test(test_ipvs_json),
+		cmocka_unit_test(test_ipvs_table),
 		cmocka_unit_test(test_nft_same_priority),
 		cmocka_unit_test(test_kube_first),
 		cmocka_unit_test(test_legacy_and_nft),
