@@ -37,7 +37,8 @@
 #                         view through the backend is printed as "observed:";
 #                         natwho's verdicts without a snapshot: the hostPort's
 #                         MISMATCH, IPVS's real server OK by IPVS's table
-#                         (/proc/net/ip_vs), live and in the replay
+#                         (/proc/net/ip_vs), live and in the replay; natwho
+#                         audit finding the hostPort by that table
 #
 # Every check prints "ok: ..." or "FAIL: ..."; nwc_e2e and nwc_incident
 # return the number of failed checks.  The caller owns cleanup (nw_cleanup).
@@ -651,6 +652,19 @@ nwc_ipvs_verdicts() {
 		 and .k8s.via.rule == \"TCP $CLUSTER_IP_MYSQL:3306 rr\""
 }
 
+# natwho audit on the node, no snapshot and no ipset: the hostPort found by
+# the IPVS virtual service it shadows (exit 6).
+nwc_ipvs_audit() {
+	local rc=0 want="^SHADOW hostPort tcp/3306 -> $POD_B:3306 .* shadows IPVS virtual service TCP $CLUSTER_IP_MYSQL:3306 rr: "
+	nw_in "$NODE" "$NATWHO" audit >"$NWC_TMP/audit.txt" 2>"$NWC_TMP/audit.err" || rc=$?
+	if [ "$rc" = 6 ] && grep -q "$want" "$NWC_TMP/audit.txt"; then
+		nwc_ok "incident: natwho audit finds the hostPort shadowing IPVS's virtual service"
+	else
+		nwc_fail "incident: natwho audit exited $rc, want 6 and a line matching '$want'"
+		cat "$NWC_TMP/audit.txt" "$NWC_TMP/audit.err"
+	fi
+}
+
 nwc_incident() {
 	local c
 	nwc_init "$1"
@@ -675,6 +689,7 @@ nwc_incident() {
 		".orig.dst == \"$CLUSTER_IP_MYSQL\" and .k8s.verdict == \"mismatch\"
 		 and .k8s.via.kind == \"hostport\" and .k8s.via.chain == \"$NWC_PORTMAP_CHAIN\""
 	nwc_observe incident
+	nwc_ipvs_audit
 
 	# Control: without the hostPort rule IPVS serves the Service.
 	nw_in "$NODE" iptables -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
