@@ -350,6 +350,20 @@ static bool kidx__ipvs_addr(const struct kindex *idx, const struct conn *c)
 	return kindex__is_local(idx, &k, &ifname) && ifname && !strcmp(ifname, KIPVS_DEV);
 }
 
+/* What an address IPVS serves is to a Service: on kube-ipvs0 (or where
+ * the node's addresses are not known) a ClusterIP (or an externalIP, which
+ * kube-proxy binds there too); on another address of the node a NodePort. */
+static uint8_t kidx__ipvs_kind(const struct kindex *idx, const struct conn *c)
+{
+	const char *ifname;
+	struct kkey k;
+
+	kkey__set(&k, c->family, c->orig.dst, 0, 0);
+	return kindex__is_local(idx, &k, &ifname) && (!ifname || strcmp(ifname, KIPVS_DEV)) ?
+		       K8S_KIND_NODE_PORT :
+		       K8S_KIND_CLUSTER_IP;
+}
+
 /* What the lookups of one connection found. */
 struct kfound {
 	uint32_t sp; /* the Service port of the target, KNONE: none */
@@ -385,9 +399,14 @@ static void kannot__target(const struct kindex *idx, const struct conn *c, struc
 	nm = kidx__name(idx, c->family, c->orig.dst, c->proto, c->orig.dport);
 	a->target.kind = K8S_KIND_UNKNOWN;
 	a->target.port = c->orig.dport;
-	if (nm) {
+	if (f->vs) {
+		/* IPVS serves it: a Service address, whatever else the address
+		 * is (a node's: a NodePort the snapshot does not have yet) */
+		f->ipvs_addr = true;
+		a->target.kind = kidx__ipvs_kind(idx, c);
+	} else if (nm) {
 		kref__name(idx, nm, &a->target);
-	} else if (f->vs || kidx__ipvs_addr(idx, c)) {
+	} else if (kidx__ipvs_addr(idx, c)) {
 		f->ipvs_addr = true; /* a Service address: "Service ADDR (name unknown)" */
 		a->target.kind = K8S_KIND_CLUSTER_IP;
 	}
@@ -487,6 +506,8 @@ static void kannot__via(const struct kindex *idx, const struct conn *c, const st
 	} else if (f->ep) {
 		kvia__service(idx, f->sp, f->vip, f->np, &a->via);
 		a->via.not_ready = !f->ep->ready;
+		if (f->vs) /* the Service's rules or sets did not say IPVS mode */
+			a->via.kind = K8S_VIA_IPVS;
 	} else if (f->rs) {
 		a->via.kind = K8S_VIA_IPVS;
 	} else if ((r = kidx__rule(idx, c))) {

@@ -248,6 +248,7 @@ static int local_addrs(void *arg)
 struct ipvs_out {
 	char *buf;
 	size_t len;
+	char err[256]; /* why it could not be read */
 };
 
 /* IPVS's table in the namespace natwho is in: /proc/net/ip_vs, through
@@ -266,7 +267,7 @@ static int ipvs_table(void *arg)
 		return o->buf ? 0 : -ENOMEM;
 	}
 	if (e)
-		nw_dbg(1, "%s\n", err);
+		snprintf(o->err, sizeof(o->err), "%s", err);
 	return e;
 }
 
@@ -736,9 +737,19 @@ bool knowledge__rules_failed(const struct knowledge *k, char *why, size_t len)
 static int kn_read_ipvs(struct knowledge *k)
 {
 	struct ipvs_out io = { 0 };
+	int e = nw_in_netns(k->opts.netns_fd, ipvs_table, &io);
 
-	if (nw_in_netns(k->opts.netns_fd, ipvs_table, &io))
-		return 0; /* kept as it was */
+	if (e) { /* kept as it was; said once until it can be read again */
+		if (!k->ipvs_failed)
+			nw_warn("reading IPVS's table: %s: natwho goes on with what it read before "
+				"(if anything) and tries again",
+				io.err[0] ? io.err : strerror(-e));
+		k->ipvs_failed = true;
+		return 0;
+	}
+	if (k->ipvs_failed)
+		nw_warn("IPVS's table read again");
+	k->ipvs_failed = false;
 	return kn_update(k, KSRC_IPVS, "ipvs", io.buf, io.len) > 0;
 }
 
@@ -793,7 +804,10 @@ static int kn_dump_rules(struct knowledge *k)
 	k->legacy_rules = legacy;
 	if (!nw_in_netns(fd, local_addrs, &ao))
 		changed += kn_update(k, KSRC_LOCAL_ADDRS, "local-addrs", ao.buf, ao.len) > 0;
-	return changed + kn_read_ipvs(k);
+	changed += kn_read_ipvs(k);
+	/* not again at the next tick: its own reads go on from here */
+	k->next_ipvs_ns = nw_now_ns(CLOCK_MONOTONIC) + k->opts.rules_check_ms * 1000000ULL;
+	return changed;
 }
 
 static char **kubectl_argv(const struct knowledge *k, char **argv)
@@ -1035,7 +1049,7 @@ static void kn_warn_blind(const struct knowledge *k)
 	if (!k->opts.rules || !k->rule_dumps_read || !k->idx)
 		return; /* no rules read: the caller says it (knowledge__rules_read()) */
 	kindex__stats(k->idx, &st);
-	if (st.ipvs && !st.ipvs_sets)
+	if (st.ipvs && !st.ipvs_sets && !st.ipvs_services)
 		nw_warn("kube-proxy runs in IPVS mode but `ipset save` gave none of its sets (not "
 			"installed, or not the version kube-proxy uses): its Service addresses are "
 			"known by kube-ipvs0 alone, their names and ports only from --k8s");

@@ -81,6 +81,7 @@ struct knowledge {
 	bool have_gen, legacy_rules;
 	uint64_t next_rules_ns, next_kubectl_ns, next_legacy_ns;
 	uint64_t next_ipvs_ns; /* IPVS's table moves without the rules: read on its own */
+	bool ipvs_failed; /* its last read failed (said once) */
 	struct kn_async *kubectl;
 	bool kubectl_warned;
 	char kubectl_context[254]; /* pinned at start: "" when kubectl named none */

@@ -207,8 +207,11 @@ static int ipvs__line(const struct klines *l, const char *s, size_t n)
 	struct ipvs_parse *p = l->ctx;
 	const char *f[IPVS_FIELDS];
 	size_t fl[IPVS_FIELDS];
-	int nf = ipvs__fields(s, n, f, fl);
+	int nf;
 
+	if (!kstr_nprefix(s, n, "->"))
+		p->svc = KNONE; /* a service's lines end, even at one not understood */
+	nf = ipvs__fields(s, n, f, fl);
 	if (nf <= 0)
 		return -EINVAL;
 	if (kstr_nprefix(s, n, "IP Virtual Server version ") ||

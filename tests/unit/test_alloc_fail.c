@@ -279,10 +279,10 @@ static char *fingerprint(const struct kindex *idx)
 	assert_non_null(f);
 	kindex__stats(idx, &st);
 	fprintf(f, "sources %u pods %u svcports %u endpoints %u vips %u nodeports %u hostports %u "
-		   "rules %u local %u skipped %u/%u/%u ipvs %d/%d\n",
+		   "rules %u local %u skipped %u/%u/%u ipvs %d/%d table %u/%u\n",
 		st.sources, st.pods, st.svcports, st.endpoints, st.vips, st.nodeports, st.hostports,
 		st.rules, st.local_addrs, st.skipped_objects, st.ignored_objects, st.skipped_rules,
-		st.ipvs, st.ipvs_sets);
+		st.ipvs, st.ipvs_sets, st.ipvs_services, st.ipvs_dests);
 	out__init(&o, f, OUT_JSON);
 	kindex__audit(idx, &o);
 	for (size_t i = 0; i < sizeof(conns) / sizeof(conns[0]); i++) {
@@ -561,6 +561,9 @@ static const struct scenario scenarios[] = {
 	  ST(LOCAL_ADDRS, "local-addrs.txt"), false },
 	{ "IPVS's table", { ST(IPTABLES_SAVE, "iptables-save-ipvs.txt"), ST(SNAPSHOT, "snapshot.json") },
 	  ST(IPVS, "ip_vs.txt"), false },
+	{ "snapshot over IPVS's table", { ST(IPTABLES_SAVE, "iptables-save-ipvs.txt"),
+					  ST(IPVS, "ip_vs.txt") },
+	  ST(SNAPSHOT, "snapshot.json"), false },
 	/* sources that warn: a refused one says none of it (but see sweep()) */
 	{ "iptables-save, bad rules", { ST(SNAPSHOT, "snapshot.json") },
 	  ST(IPTABLES_SAVE, "bad/iptables-garbage.txt"), false },

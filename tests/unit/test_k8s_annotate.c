@@ -853,6 +853,48 @@ static void test_ipvs_table(void **state)
 }
 
 /*
+ * IPVS's table alone says what a Service address is: without the node's
+ * addresses (kube-ipvs0) the incident is still the hostPort's MISMATCH, and
+ * a snapshot that names the node's address (pods only, or older than a
+ * NodePort) does not make a NodePort IPVS serves a node address that a
+ * hostPort may take: the incident's "hostPort beats a NodePort".
+ */
+static void test_ipvs_table_names(void **state)
+{
+	static const char pods_only[] =
+		"{\"apiVersion\":\"v1\",\"kind\":\"PodList\",\"items\":[{\"metadata\":"
+		"{\"name\":\"p\",\"namespace\":\"d\",\"uid\":\"u1\"},\"spec\":{\"nodeName\":"
+		"\"node-2\"},\"status\":{\"phase\":\"Running\",\"podIP\":\"10.224.0.50\","
+		"\"podIPs\":[{\"ip\":\"10.224.0.50\"}],\"hostIP\":\"192.168.56.12\","
+		"\"hostIPs\":[{\"ip\":\"192.168.56.12\"}]}}]}";
+	struct kindex *idx = kindex__new();
+	struct k8s_annot a;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-ipvs.txt");
+	kt_add_ok(idx, KSRC_IPVS, "ip_vs.txt");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
+	kt_add_str_ok(idx, KSRC_SNAPSHOT, pods_only);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.1", 45233, "192.168.56.12", 30080,
+		 "10.224.0.30", 80);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
+	assert_reason(&a, "meant for NodePort 30080 of Service 192.168.56.12:30080 (name unknown), "
+			  "landed on 10.224.0.30:80 via hostPort 30080 "
+			  "(CNI-DN-04d9418aabfd632f04e59, sandbox 5e1f0c2d3b4a)");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.1", 45234, "192.168.56.12", 30080,
+		 "10.224.0.7", 8080);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_reason(&a, "NodePort 30080 of Service 192.168.56.12:30080 (name unknown) -> endpoint "
+			  "10.224.0.7:8080 via IPVS (TCP 192.168.56.12:30080 rr)");
+	kindex__free(idx);
+}
+
+/*
  * With the snapshot too: a real server the snapshot does not list (a pod
  * recreated since) is IPVS's, so OK, where without the table it is UNKNOWN
  * (test_ipvs); one that is another pod by the snapshot, which the Service's
@@ -1368,6 +1410,7 @@ int main(void)
 		cmocka_unit_test(test_ipvs_without_ipset),
 		cmocka_unit_test(test_ipvs_table),
 		cmocka_unit_test(test_ipvs_table_snapshot),
+		cmocka_unit_test(test_ipvs_table_names),
 		cmocka_unit_test(test_hostport_unreached),
 		cmocka_unit_test(test_endpoint_newer_than_snapshot),
 		cmocka_unit_test(test_nftables),

@@ -500,7 +500,10 @@ static void test_ipvs_table(void **state)
 		"  -> 0AE00109:0000      Masq    1      0          0\n" /* of the service refused */
 		"TCP  [fd00:10:96::zz]:0050 rr\n"
 		"FWM  00000007 rr\n"
-		"  -> 0AE00110:0CEA      Masq    1      0          0\n"; /* of the mark: passed over */
+		"  -> 0AE00110:0CEA      Masq    1      0          0\n" /* of the mark: passed over */
+		"TCP  0A600014:0CEA rr\n"
+		"TCP  0A600063:0050 rr a b c d e f\n" /* more fields than the kernel writes */
+		"  -> 0A0A0A0A:0050      Masq    1      0          0\n"; /* not the one before's */
 	struct kindex *idx = kindex__new();
 	struct kindex_stats st;
 	const struct kipvs_dest *d;
@@ -525,15 +528,15 @@ static void test_ipvs_table(void **state)
 	idx = kindex__new();
 	kt_add_str_ok(idx, KSRC_IPVS, bad);
 	kindex__stats(idx, &st);
-	assert_int_equal(st.ipvs_services, 1);
+	assert_int_equal(st.ipvs_services, 2);
 	assert_int_equal(st.ipvs_dests, 1);
-	assert_int_equal(st.skipped_rules, 8);
+	assert_int_equal(st.skipped_rules, 10);
 	assert_int_equal(kt_add_str(idx, KSRC_IPVS, "x", "not\nip_vs\n", err, sizeof(err)),
 			 -EBADMSG);
 	assert_string_equal(err, "x:1: not /proc/net/ip_vs: no line understood");
 	kindex__stats(idx, &st); /* the index as it was */
-	assert_int_equal(st.ipvs_services, 1);
-	assert_int_equal(st.skipped_rules, 8);
+	assert_int_equal(st.ipvs_services, 2);
+	assert_int_equal(st.skipped_rules, 10);
 	kindex__free(idx);
 }
 
