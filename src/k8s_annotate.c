@@ -510,6 +510,7 @@ static void kannot__via(const struct kindex *idx, const struct conn *c, const st
 			a->via.kind = K8S_VIA_IPVS;
 	} else if (f->rs) {
 		a->via.kind = K8S_VIA_IPVS;
+		a->via.not_ready = f->rs->drained;
 	} else if ((r = kidx__rule(idx, c))) {
 		kvia__rule(r, &a->via);
 	} else if ((f->sp != KNONE || f->ipvs_addr) &&

@@ -209,6 +209,7 @@ struct kipvs_dest {
 	struct kkey key; /* family, proto, port, addr, aux = service index + 1 */
 	uint32_t svc;
 	uint8_t fwd; /* enum kipvs_fwd */
+	bool drained; /* weight 0: no new connections (kube-proxy's terminating endpoint) */
 };
 
 /* kube-proxy's entry into a NAT hook, and what it claims there. */

@@ -177,16 +177,32 @@ static int ipvs__service(struct kindex *idx, struct ipvs_parse *p, const char *f
 	return 0;
 }
 
+/* A weight (decimal); *@zero: it is 0. */
+static int ipvs__weight(const char *s, size_t n, bool *zero)
+{
+	if (!n || n > 10)
+		return -EINVAL;
+	*zero = true;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		*zero &= s[i] == '0';
+	}
+	return 0;
+}
+
 /* "-> 0AE00105:0CEA Masq 1 0 0" */
 static int ipvs__dest(struct kindex *idx, struct ipvs_parse *p, const char *f[], size_t fl[],
 		      int nf)
 {
 	struct kipvs_dest *d;
+	bool drained;
 	struct kaddr a;
 	uint16_t port;
 	uint8_t fwd;
 
-	if (nf != 6 || ipvs__addr_port(f[1], fl[1], &a, &port) || ipvs__fwd(f[2], fl[2], &fwd))
+	if (nf != 6 || ipvs__addr_port(f[1], fl[1], &a, &port) || ipvs__fwd(f[2], fl[2], &fwd) ||
+	    ipvs__weight(f[3], fl[3], &drained))
 		return -EINVAL;
 	if (p->svc == KIPVS_FWM)
 		return 0; /* a real server of a service by mark */
@@ -199,6 +215,7 @@ static int ipvs__dest(struct kindex *idx, struct ipvs_parse *p, const char *f[],
 	d->key.aux = p->svc + 1;
 	d->svc = p->svc;
 	d->fwd = fwd;
+	d->drained = drained;
 	return 0;
 }
 

@@ -835,6 +835,17 @@ static void test_ipvs_table(void **state)
 	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45238, "10.96.0.40", 9100,
 		 "192.168.56.11", 9100);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	/* a real server of weight 0 takes no new connections: kube-proxy's
+	 * terminating endpoint */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45241, "10.96.0.30", 80, "10.224.1.8",
+		 8080);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_true(a.via.not_ready);
+	assert_reason(&a, "Service 10.96.0.30:80 (name unknown) -> endpoint 10.224.1.8:8080 via IPVS "
+			  "(TCP 10.96.0.30:80 rr) (endpoint not ready)");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45242, "10.96.0.30", 80, "10.224.0.7",
+		 8080);
+	assert_false(a.via.not_ready);
 	/* UDP's virtual service is not TCP's */
 	annotate(idx, &a, AF_INET, IPPROTO_UDP, "10.224.0.9", 40000, "10.96.0.10", 53,
 		 "10.224.1.2", 53);

@@ -496,6 +496,7 @@ static void test_ipvs_table(void **state)
 		"  -> 0AE0010G:0CEA      Masq    1      0          0\n" /* not hex */
 		"  -> 0AE00107:CEA      Masq    1      0          0\n" /* 3 digits */
 		"  -> 0AE00108:0CEA      Bounce  1      0          0\n"
+		"  -> 0AE00108:0CEA      Masq    -1     0          0\n"
 		"IP_50  0A600016:0000 rr\n" /* ESP: no ports */
 		"  -> 0AE00109:0000      Masq    1      0          0\n" /* of the service refused */
 		"TCP  [fd00:10:96::zz]:0050 rr\n"
@@ -522,6 +523,8 @@ static void test_ipvs_table(void **state)
 	assert_int_equal(d->fwd, KIPVS_ROUTE);
 	assert_int_equal(d->svc, 6);
 	assert_int_equal(d->key.port, 9100);
+	assert_false(d->drained);
+	assert_true(idx->ipvs_dests.v[0].drained); /* 10.224.1.8:8080, weight 0 */
 	assert_false(kindex__empty(idx));
 	kindex__free(idx);
 
@@ -530,13 +533,13 @@ static void test_ipvs_table(void **state)
 	kindex__stats(idx, &st);
 	assert_int_equal(st.ipvs_services, 2);
 	assert_int_equal(st.ipvs_dests, 1);
-	assert_int_equal(st.skipped_rules, 10);
+	assert_int_equal(st.skipped_rules, 11);
 	assert_int_equal(kt_add_str(idx, KSRC_IPVS, "x", "not\nip_vs\n", err, sizeof(err)),
 			 -EBADMSG);
 	assert_string_equal(err, "x:1: not /proc/net/ip_vs: no line understood");
 	kindex__stats(idx, &st); /* the index as it was */
 	assert_int_equal(st.ipvs_services, 2);
-	assert_int_equal(st.skipped_rules, 10);
+	assert_int_equal(st.skipped_rules, 11);
 	kindex__free(idx);
 }
 
