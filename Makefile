@@ -186,10 +186,11 @@ $(OUTPUT)/bench/bench_%: tests/bench/bench_%.c $(PURE_OBJS)
 # qemu-backends.md; 77 = unsupported here is not a failure for either) and
 # the recorder (record.sh).
 bench: natwho $(TOOL_BINS) $(OUTPUT)/bench/bench_kindex $(OUTPUT)/bench/bench_capfile \
-	$(OUTPUT)/bench/bench_nftjson
+	$(OUTPUT)/bench/bench_nftjson $(OUTPUT)/bench/bench_ipvs
 	$(Q)$(OUTPUT)/bench/bench_kindex
 	$(Q)$(OUTPUT)/bench/bench_capfile
 	$(Q)$(OUTPUT)/bench/bench_nftjson
+	$(Q)$(OUTPUT)/bench/bench_ipvs
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/storm.sh
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/confirm-proxy.sh || [ $$? -eq 77 ]
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/qemu-backends.sh || [ $$? -eq 77 ]
