@@ -264,8 +264,9 @@ static bool krule__matches(const struct kindex *idx, const struct krule *r, cons
 		if (!kindex__is_local(idx, &k, NULL) && (!nm || nm->kind != K8S_KIND_NODE) &&
 		    !(c->family == AF_INET && c->landed.addr[0] == 127))
 			return false;
-	} else if (!r->to.family || memcmp(r->to.addr, c->landed.addr, alen)) {
-		return false;
+	} else if (!r->to.family || memcmp(c->landed.addr, r->to.addr, alen) < 0 ||
+		   memcmp(c->landed.addr, r->to_end.family ? r->to_end.addr : r->to.addr, alen) > 0) {
+		return false; /* not the address, nor in the range, it DNATs to */
 	}
 	if (!r->to_port_lo)
 		return c->landed.port == c->orig.dport;

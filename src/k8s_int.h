@@ -169,6 +169,7 @@ struct krule {
 	bool dst_neg;
 	bool redirect;
 	struct kaddr to; /* family 0: unchanged (REDIRECT: local) */
+	struct kaddr to_end; /* DNAT to an address range: its end (family 0: to alone) */
 	uint16_t to_port_lo, to_port_hi; /* 0: unchanged */
 	uint8_t origin;
 	const char *table, *chain, *text;
@@ -280,9 +281,11 @@ void ktab__free(struct ktab *t);
 void kkey__set(struct kkey *k, uint8_t family, const uint8_t *addr, uint8_t proto,
 	       uint16_t port);
 int kaddr__parse(const char *s, size_t n, uint8_t want_family, struct kaddr *a);
-/* "A", "A:P", "[A6]:P", "A:P1-P2"; no port: *lo = *hi = 0. */
+/* "A", "A:P", "[A6]:P", "A:P1-P2"; no port: *lo = *hi = 0.  With @a_hi (else
+ * NULL) also an address range, as iptables-save prints DNAT's: "A-B",
+ * "A-B:P", "[A6-B6]:P", "A6-B6"; *@a_hi's family is 0 for one address. */
 int kaddr__parse_ep(const char *s, size_t n, uint8_t want_family, struct kaddr *a,
-		    uint16_t *lo, uint16_t *hi);
+		    struct kaddr *a_hi, uint16_t *lo, uint16_t *hi);
 /* "A/len" or "A"; len defaults to the full width. */
 int kaddr__parse_prefix(const char *s, size_t n, uint8_t want_family, struct kaddr *a,
 			uint8_t *plen);

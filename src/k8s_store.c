@@ -322,8 +322,31 @@ static int kport__range(const char *s, size_t n, uint16_t *lo, uint16_t *hi)
 	return *lo <= *hi ? 0 : -EINVAL;
 }
 
+/* "A", or with @hi "A-B" (B not below A, of A's family): *@hi's family 0
+ * for "A". */
+static int kaddr__parse_range(const char *s, size_t n, uint8_t want_family, struct kaddr *a,
+			      struct kaddr *hi)
+{
+	const char *dash = memchr(s, '-', n);
+	size_t alen;
+
+	if (hi)
+		memset(hi, 0, sizeof(*hi));
+	if (!dash || !hi)
+		return kaddr__parse(s, n, want_family, a);
+	if (kaddr__parse(s, dash - s, want_family, a) ||
+	    kaddr__parse(dash + 1, n - (dash - s) - 1, a->family, hi))
+		return -EINVAL;
+	alen = a->family == AF_INET ? 4 : 16;
+	if (memcmp(a->addr, hi->addr, alen) > 0)
+		return -EINVAL;
+	if (!memcmp(a->addr, hi->addr, alen))
+		memset(hi, 0, sizeof(*hi)); /* "A-A": one address */
+	return 0;
+}
+
 int kaddr__parse_ep(const char *s, size_t n, uint8_t want_family, struct kaddr *a,
-		    uint16_t *lo, uint16_t *hi)
+		    struct kaddr *a_hi, uint16_t *lo, uint16_t *hi)
 {
 	const char *colon;
 
@@ -331,7 +354,7 @@ int kaddr__parse_ep(const char *s, size_t n, uint8_t want_family, struct kaddr *
 	if (n && s[0] == '[') {
 		const char *close = memchr(s, ']', n);
 
-		if (!close || kaddr__parse(s + 1, close - s - 1, want_family, a))
+		if (!close || kaddr__parse_range(s + 1, close - s - 1, want_family, a, a_hi))
 			return -EINVAL;
 		if ((size_t)(close - s) + 1 == n)
 			return 0;
@@ -339,10 +362,12 @@ int kaddr__parse_ep(const char *s, size_t n, uint8_t want_family, struct kaddr *
 			return -EINVAL;
 		return kport__range(close + 2, n - (close - s) - 2, lo, hi);
 	}
-	if (!kaddr__parse(s, n, want_family, a))
-		return 0; /* no port (an IPv6 address without brackets included) */
+	/* no port: an address or a range (IPv6 ones without brackets included) */
+	if (!kaddr__parse_range(s, n, want_family, a, a_hi))
+		return 0;
 	colon = memchr(s, ':', n);
-	if (!colon || kaddr__parse(s, colon - s, want_family ? want_family : AF_INET, a))
+	if (!colon ||
+	    kaddr__parse_range(s, colon - s, want_family ? want_family : AF_INET, a, a_hi))
 		return -EINVAL;
 	return kport__range(colon + 1, n - (colon - s) - 1, lo, hi);
 }

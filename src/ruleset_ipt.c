@@ -43,6 +43,7 @@ struct ipt_rule {
 	uint16_t mports_lo[IPT_MAX_MPORTS], mports_hi[IPT_MAX_MPORTS];
 	uint8_t nmports;
 	struct kaddr to; /* DNAT --to-destination (family 0: none) */
+	struct kaddr to_end; /* its range's end (family 0: one address) */
 	uint16_t to_lo, to_hi; /* DNAT port range, REDIRECT --to-ports */
 	bool has_to;
 };
@@ -232,7 +233,8 @@ static int ipt__target(struct ipt *p, struct ipt_rule *r, int i)
 	if (!strcmp(o, "--to-destination") || !strcmp(o, "--to")) {
 		if (r->has_to)
 			return v ? 2 : -EINVAL; /* kernels < 2.6.11 allowed several */
-		if (!v || kaddr__parse_ep(v, strlen(v), p->family, &r->to, &r->to_lo, &r->to_hi))
+		if (!v || kaddr__parse_ep(v, strlen(v), p->family, &r->to, &r->to_end, &r->to_lo,
+					  &r->to_hi))
 			return -EINVAL;
 		r->has_to = true;
 		return 2;
@@ -537,7 +539,7 @@ static int ipt__collect(struct ipt *p, uint32_t svcport, uint32_t chain, int dep
 		uint32_t t = ipt__chain_id(p, r->target);
 
 		if (r->has_to && r->target && !strcmp(r->target, "DNAT") &&
-		    r->to.family == p->family) {
+		    r->to.family == p->family && !r->to_end.family) {
 			uint16_t port = r->to_lo ? r->to_lo : p->idx->svcports.v[svcport].port;
 
 			err = kindex__add_ep(p->idx, svcport, &r->to, port, true, KO_IPTABLES, NULL,
@@ -715,7 +717,7 @@ static int ipt__hostport(struct ipt *p, const struct ipt_chain *c, const struct 
 	struct khostport *hp;
 
 	if (!r->proto || !r->dport_lo || r->dport_lo != r->dport_hi || r->to.family != p->family ||
-	    r->to_lo != r->to_hi) {
+	    r->to_lo != r->to_hi || r->to_end.family) {
 		p->idx->skipped_rules++;
 		kindex__warn(p->idx, "%s:%u: hostPort DNAT rule not understood, ignored: %s",
 			     p->idx->src_name, r->line, r->text);
@@ -785,8 +787,10 @@ static int ipt__other(struct ipt *p, const struct ipt_rule *r, uint16_t lo, uint
 		k->dst_neg = r->dst_neg;
 	}
 	k->redirect = !strcmp(r->target, "REDIRECT");
-	if (r->has_to)
+	if (r->has_to) {
 		k->to = r->to;
+		k->to_end = r->to_end;
+	}
 	k->to_port_lo = r->to_lo;
 	k->to_port_hi = r->to_hi;
 	k->origin = KO_IPTABLES;

@@ -56,7 +56,7 @@ struct nft_rinfo {
 	struct kaddr dst;
 	uint8_t dst_plen;
 	bool has_dst, dst_neg, local_only, dnat, redirect, xt, bad;
-	struct kaddr to;
+	struct kaddr to, to_end; /* to_end: an address range's end (family 0: none) */
 	uint16_t to_lo, to_hi;
 	const char *jump, *comment;
 };
@@ -410,13 +410,39 @@ static int nft__match(struct json_object *m, uint8_t af, struct nft_rinfo *ri)
 	return nft__match_payload(left, right, neg, af, ri);
 }
 
-/* {"addr": "10.0.0.1", "port": 80 | {"range": [..]}, "family": "ip"} */
+/* {"range": ["10.0.0.1", "10.0.0.3"]}: the addresses of a DNAT to a range. */
+static int nft__addr_range(struct json_object *a, uint8_t af, struct nft_rinfo *ri)
+{
+	struct json_object *r, *lo, *hi;
+	const char *l, *h;
+	size_t alen;
+
+	if (!json_object_object_get_ex(a, "range", &r) || !json_object_is_type(r, json_type_array) ||
+	    json_object_array_length(r) != 2)
+		return -EINVAL; /* a map or concatenation: not followed */
+	lo = json_object_array_get_idx(r, 0);
+	hi = json_object_array_get_idx(r, 1);
+	l = json_object_is_type(lo, json_type_string) ? json_object_get_string(lo) : NULL;
+	h = json_object_is_type(hi, json_type_string) ? json_object_get_string(hi) : NULL;
+	if (!l || !h || kaddr__parse(l, strlen(l), af, &ri->to) ||
+	    kaddr__parse(h, strlen(h), ri->to.family, &ri->to_end))
+		return -EINVAL;
+	alen = ri->to.family == AF_INET ? 4 : 16;
+	if (memcmp(ri->to.addr, ri->to_end.addr, alen) > 0)
+		return -EINVAL;
+	if (!memcmp(ri->to.addr, ri->to_end.addr, alen))
+		memset(&ri->to_end, 0, sizeof(ri->to_end));
+	return 0;
+}
+
+/* {"addr": "10.0.0.1" | {"range": [..]}, "port": 80 | {"range": [..]}, "family": "ip"} */
 static int nft__nat(struct json_object *v, uint8_t af, struct nft_rinfo *ri)
 {
-	struct json_object *port;
+	struct json_object *port, *a;
 	const char *addr = kjson__str(v, "addr");
 
-	if (json_object_object_get_ex(v, "addr", NULL) && !addr)
+	if (json_object_object_get_ex(v, "addr", &a) && !addr &&
+	    (!json_object_is_type(a, json_type_object) || nft__addr_range(a, af, ri)))
 		return -EINVAL; /* a map or concatenation: not followed */
 	if (addr && kaddr__parse(addr, strlen(addr), af, &ri->to))
 		return -EINVAL;
@@ -868,7 +894,7 @@ static int nft__walk(struct nft *p, uint32_t svcport, uint32_t chain, int depth,
 		const struct nft_ritem *r = nft__crule(p, c, i);
 		const struct nft_rinfo *ri = &r->ri;
 
-		if (ri->dnat && !ri->bad && ri->to.family) {
+		if (ri->dnat && !ri->bad && ri->to.family && !ri->to_end.family) {
 			uint16_t port = ri->to_lo ? ri->to_lo : p->idx->svcports.v[svcport].port;
 
 			err = kindex__add_ep(p->idx, svcport, &ri->to, port, true, KO_NFT, NULL,
@@ -1111,7 +1137,7 @@ static int nft__hostport(struct nft *p, const struct nft_table *t, struct nft_ch
 	const char *text = nft__text(p, nft__crule(p, c, i));
 
 	if (!ri->proto || ri->nports != 1 || ri->port_lo[0] != ri->port_hi[0] || !ri->to.family ||
-	    ri->to_lo != ri->to_hi || (ri->has_dst && ri->dst_neg)) {
+	    ri->to_end.family || ri->to_lo != ri->to_hi || (ri->has_dst && ri->dst_neg)) {
 		nft__skip(p, "hostPort rule", t->name, c->name);
 		return 0;
 	}
@@ -1150,6 +1176,7 @@ static int nft__other1(struct nft *p, const struct nft_table *t, struct nft_chai
 	}
 	k->redirect = ri->redirect;
 	k->to = ri->to;
+	k->to_end = ri->to_end;
 	k->to_port_lo = ri->to_lo;
 	k->to_port_hi = ri->to_hi;
 	k->origin = KO_NFT;

@@ -219,6 +219,75 @@ static void test_rule_by_hook(void **state)
 }
 
 /*
+ * DNAT to an address range, as iptables-save, ip6tables-save and nft -j
+ * print it (read off rules loaded in a throwaway namespace): a connection
+ * that landed inside the range is the rule's; outside it, no rule explains
+ * it.  A range is never a hostPort's nor a kube-proxy endpoint.
+ */
+static void dnat_range_case(const struct kindex *idx, int family, const char *dst,
+			    const char *in, const char *out, uint16_t lport)
+{
+	struct k8s_annot a;
+
+	annotate(idx, &a, family, IPPROTO_TCP, family == AF_INET ? "10.0.0.100" : "fd00::100",
+		 40000, dst, 80, in, lport);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_int_equal(a.via.kind, K8S_VIA_RULE);
+	annotate(idx, &a, family, IPPROTO_TCP, family == AF_INET ? "10.0.0.100" : "fd00::100",
+		 40001, dst, 80, out, lport);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	assert_int_equal(a.via.kind, K8S_VIA_UNKNOWN);
+}
+
+static void test_dnat_range(void **state)
+{
+	static const char nft[] =
+		"{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"t\", "
+		"\"handle\": 3}}, {\"chain\": {\"family\": \"ip\", \"table\": \"t\", \"name\": "
+		"\"c\", \"handle\": 1, \"type\": \"nat\", \"hook\": \"output\", \"prio\": -100, "
+		"\"policy\": \"accept\"}}, {\"rule\": {\"family\": \"ip\", \"table\": \"t\", "
+		"\"chain\": \"c\", \"handle\": 2, \"expr\": [{\"match\": {\"op\": \"==\", "
+		"\"left\": {\"payload\": {\"protocol\": \"ip\", \"field\": \"daddr\"}}, "
+		"\"right\": \"10.0.0.6\"}}, {\"match\": {\"op\": \"==\", \"left\": {\"payload\": "
+		"{\"protocol\": \"tcp\", \"field\": \"dport\"}}, \"right\": 80}}, {\"dnat\": "
+		"{\"addr\": {\"range\": [\"10.0.0.1\", \"10.0.0.3\"]}, \"port\": 8080}}]}}]}";
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE,
+		      "*nat\n:OUTPUT ACCEPT [0:0]\n"
+		      "-A OUTPUT -d 10.0.0.9/32 -p tcp -m tcp --dport 80 -j DNAT "
+		      "--to-destination 10.0.0.1-10.0.0.3:8080\n"
+		      "-A OUTPUT -d 10.0.0.8/32 -p tcp -m tcp --dport 80 -j DNAT "
+		      "--to-destination 10.0.0.1-10.0.0.3\n"
+		      "-A OUTPUT -d 10.0.0.7/32 -p tcp -m tcp --dport 80 -j DNAT "
+		      "--to-destination 10.0.0.1-10.0.0.3:8080-8081\n"
+		      "-A OUTPUT -d 10.0.0.4/32 -p tcp -m tcp --dport 80 -j DNAT "
+		      "--to-destination 10.0.0.3-10.0.0.1\n" /* backwards: refused */
+		      "COMMIT\n");
+	kt_add_str_ok(idx, KSRC_IP6TABLES_SAVE,
+		      "*nat\n:OUTPUT ACCEPT [0:0]\n"
+		      "-A OUTPUT -d fd00::9/128 -p tcp -m tcp --dport 80 -j DNAT "
+		      "--to-destination [fd00::1-fd00::3]:8080\n"
+		      "-A OUTPUT -d fd00::8/128 -p tcp -m tcp --dport 80 -j DNAT "
+		      "--to-destination fd00::1-fd00::3\n"
+		      "COMMIT\n");
+	kt_add_str_ok(idx, KSRC_NFT_JSON, nft);
+	kindex__stats(idx, &st);
+	assert_int_equal(st.rules, 6);
+	assert_int_equal(st.skipped_rules, 1);
+	dnat_range_case(idx, AF_INET, "10.0.0.9", "10.0.0.2", "10.0.0.4", 8080);
+	dnat_range_case(idx, AF_INET, "10.0.0.9", "10.0.0.1", "10.0.0.0", 8080);
+	dnat_range_case(idx, AF_INET, "10.0.0.8", "10.0.0.3", "10.0.0.4", 80);
+	dnat_range_case(idx, AF_INET, "10.0.0.7", "10.0.0.2", "10.0.0.5", 8081);
+	dnat_range_case(idx, AF_INET6, "fd00::9", "fd00::2", "fd00::4", 8080);
+	dnat_range_case(idx, AF_INET6, "fd00::8", "fd00::3", "fd00::", 80);
+	dnat_range_case(idx, AF_INET, "10.0.0.6", "10.0.0.3", "10.0.0.4", 8080);
+	kindex__free(idx);
+}
+
+/*
  * A Service that selects no ready pod: its EndpointSlice lists no ports and
  * no endpoints, kube-proxy rejects its connections, so one translated
  * anywhere went where the Service never sends it: MISMATCH, not "endpoints
@@ -1405,6 +1474,7 @@ int main(void)
 		cmocka_unit_test(test_names_cleaned),
 		cmocka_unit_test(test_stale_rules),
 		cmocka_unit_test(test_rule_by_hook),
+		cmocka_unit_test(test_dnat_range),
 		cmocka_unit_test(test_incident_rules_only),
 		cmocka_unit_test(test_ok_endpoint),
 		cmocka_unit_test(test_not_ready_endpoint),
