@@ -374,6 +374,7 @@ struct kfound {
 	const struct kipvs *vs; /* IPVS's virtual service at the target */
 	const struct kipvs_dest *rs; /* landed: one of its real servers */
 	bool ipvs_addr; /* a Service address by IPVS alone, nothing names it */
+	bool drained; /* landed on a real server of weight 0, ep or rs */
 };
 
 static void kannot__target(const struct kindex *idx, const struct conn *c, struct k8s_annot *a,
@@ -506,12 +507,12 @@ static void kannot__via(const struct kindex *idx, const struct conn *c, const st
 		kvia__hostport(hp, &a->via);
 	} else if (f->ep) {
 		kvia__service(idx, f->sp, f->vip, f->np, &a->via);
-		a->via.not_ready = !f->ep->ready;
+		a->via.not_ready = !f->ep->ready || f->drained;
 		if (f->vs) /* the Service's rules or sets did not say IPVS mode */
 			a->via.kind = K8S_VIA_IPVS;
 	} else if (f->rs) {
 		a->via.kind = K8S_VIA_IPVS;
-		a->via.not_ready = f->rs->drained;
+		a->via.not_ready = f->drained;
 	} else if ((r = kidx__rule(idx, c))) {
 		kvia__rule(r, &a->via);
 	} else if ((f->sp != KNONE || f->ipvs_addr) &&
@@ -632,7 +633,10 @@ void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s
 	f.vs = a->foreign ? NULL : kidx__ipvs_svc(idx, c); /* the node's IPVS table */
 	kannot__target(idx, c, a, &f);
 	f.ep = f.sp != KNONE && c->dnat ? kidx__ep(idx, f.sp, c) : NULL;
-	f.rs = f.vs && !f.ep && c->dnat ? kidx__ipvs_dest(idx, f.vs, c) : NULL;
+	f.rs = f.vs && c->dnat ? kidx__ipvs_dest(idx, f.vs, c) : NULL;
+	f.drained = f.rs && f.rs->drained; /* IPVS's say, whoever lists the endpoint */
+	if (f.ep)
+		f.rs = NULL; /* the endpoint the rules or snapshot list decides */
 	kannot__landed(idx, c, f.ep, a);
 	kannot__source(idx, c, a);
 	kannot__via(idx, c, &f, a);

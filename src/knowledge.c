@@ -760,6 +760,7 @@ static int kn_dump_rules(struct knowledge *k)
 								       "nat", NULL };
 	struct addrs_out ao = { 0 };
 	size_t len[KN_NDUMPS + 1];
+	uint64_t ipvs_next;
 	bool legacy = false;
 
 	for (size_t i = 0; i < KN_NDUMPS; i++) {
@@ -805,8 +806,11 @@ static int kn_dump_rules(struct knowledge *k)
 	if (!nw_in_netns(fd, local_addrs, &ao))
 		changed += kn_update(k, KSRC_LOCAL_ADDRS, "local-addrs", ao.buf, ao.len) > 0;
 	changed += kn_read_ipvs(k);
-	/* not again at the next tick: its own reads go on from here */
-	k->next_ipvs_ns = nw_now_ns(CLOCK_MONOTONIC) + k->opts.rules_check_ms * 1000000ULL;
+	/* not again at the next tick (nor sooner than its own pace): its own
+	 * reads go on from here */
+	ipvs_next = nw_now_ns(CLOCK_MONOTONIC) + k->opts.rules_check_ms * 1000000ULL;
+	if (ipvs_next > k->next_ipvs_ns)
+		k->next_ipvs_ns = ipvs_next;
 	return changed;
 }
 

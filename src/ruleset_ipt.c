@@ -810,8 +810,16 @@ static int ipt__others(struct ipt *p)
 		const struct ipt_rule *r = &p->rules.v[i];
 		const char *chain = p->chains.v[r->chain].name;
 
-		if (!r->target || (strcmp(r->target, "DNAT") && strcmp(r->target, "REDIRECT")) ||
-		    kstr_prefix(chain, "KUBE-") || kstr_prefix(chain, "CNI-DN-"))
+		if (!r->target || (strcmp(r->target, "DNAT") && strcmp(r->target, "REDIRECT")))
+			continue;
+		if (kstr_prefix(chain, "KUBE-") && r->to_end.family) {
+			/* kube-proxy writes none: not an endpoint (ipt__collect()) */
+			p->idx->skipped_rules++;
+			kindex__warn(p->idx, "%s:%u: DNAT to an address range in kube-proxy's chain "
+				     "%s, ignored", p->idx->src_name, r->line, chain);
+			continue;
+		}
+		if (kstr_prefix(chain, "KUBE-") || kstr_prefix(chain, "CNI-DN-"))
 			continue;
 		if (!strcmp(r->target, "DNAT") && r->to.family != p->family) {
 			p->idx->skipped_rules++;

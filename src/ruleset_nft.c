@@ -1218,12 +1218,15 @@ static int nft__nat_rules(struct nft *p)
 		struct nft_chain *c = &p->chains.v[b];
 		const struct nft_table *t = &p->tables.v[c->table];
 
-		if (t->kind == NFT_KUBE || t->kind == NFT_SKIP)
+		if (t->kind == NFT_SKIP)
 			continue;
 		for (uint32_t i = 0; i < c->nrules && !err; i++) {
 			const struct nft_rinfo *ri = &nft__crule(p, c, i)->ri;
 
-			if (!ri->dnat && !ri->redirect)
+			if (t->kind == NFT_KUBE && ri->dnat && !ri->bad && ri->to_end.family)
+				/* kube-proxy writes none: not an endpoint (nft__walk()) */
+				nft__skip(p, "dnat rule to an address range", t->name, c->name);
+			if (t->kind == NFT_KUBE || (!ri->dnat && !ri->redirect))
 				continue;
 			if (ri->bad)
 				nft__skip(p, "nat rule", t->name, c->name);

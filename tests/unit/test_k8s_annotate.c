@@ -287,6 +287,63 @@ static void test_dnat_range(void **state)
 	kindex__free(idx);
 }
 
+/* A range where kube-proxy or portmap would have one address (by hand: they
+ * write none) is no endpoint nor hostPort, and is said and counted. */
+static void test_dnat_range_kube(void **state)
+{
+	static const char from[] = "\"dnat\": {\"addr\": \"10.224.1.5\", \"port\": 3306}";
+	static const char to[] = "\"dnat\": {\"addr\": {\"range\": [\"10.224.1.5\", "
+				 "\"10.224.1.7\"]}, \"port\": 3306}";
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	struct k8s_annot a;
+	size_t len, at;
+	char *nft, *edited;
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE,
+		      "*nat\n:OUTPUT ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n"
+		      ":KUBE-SVC-AAAAAAAAAAAAAAAA - [0:0]\n:KUBE-SEP-AAAAAAAAAAAAAAAA - [0:0]\n"
+		      ":CNI-HOSTPORT-DNAT - [0:0]\n:CNI-DN-aaaaaaaaaaaaaaaaaaaaa - [0:0]\n"
+		      "-A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT\n"
+		      "-A OUTPUT -j KUBE-SERVICES\n"
+		      "-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment \"dnat name: \\\"cbr0\\\" "
+		      "id: \\\"abc\\\"\" -m multiport --dports 8080 -j CNI-DN-aaaaaaaaaaaaaaaaaaaaa\n"
+		      "-A CNI-DN-aaaaaaaaaaaaaaaaaaaaa -p tcp -m tcp --dport 8080 -j DNAT "
+		      "--to-destination 10.224.0.30-10.224.0.31:80\n"
+		      "-A KUBE-SERVICES -d 10.96.0.50/32 -p tcp -m comment --comment \"x/y:z cluster "
+		      "IP\" -m tcp --dport 80 -j KUBE-SVC-AAAAAAAAAAAAAAAA\n"
+		      "-A KUBE-SVC-AAAAAAAAAAAAAAAA -j KUBE-SEP-AAAAAAAAAAAAAAAA\n"
+		      "-A KUBE-SEP-AAAAAAAAAAAAAAAA -p tcp -m tcp -j DNAT "
+		      "--to-destination 10.224.0.5-10.224.0.6:80\n"
+		      "COMMIT\n");
+	kindex__stats(idx, &st);
+	assert_int_equal(st.hostports, 0);
+	assert_int_equal(st.endpoints, 0);
+	assert_int_equal(st.rules, 0);
+	assert_int_equal(st.skipped_rules, 2);
+	kindex__free(idx);
+
+	/* kube-proxy's nftables mode: mysql-a's endpoint made a range */
+	nft = kt_fixture("nft-kube-proxy.json", &len);
+	at = (size_t)(strstr(nft, from) - nft);
+	edited = malloc(len + sizeof(to));
+	assert_non_null(edited);
+	memcpy(edited, nft, at);
+	memcpy(edited + at, to, strlen(to));
+	memcpy(edited + at + strlen(to), nft + at + strlen(from), len - at - strlen(from) + 1);
+	idx = kindex__new();
+	kt_add_str_ok(idx, KSRC_NFT_JSON, edited);
+	kindex__stats(idx, &st);
+	assert_int_equal(st.skipped_rules, 1);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.20", 3306,
+		 "10.224.1.5", 3306);
+	assert_int_not_equal(a.verdict, K8S_VERDICT_OK);
+	kindex__free(idx);
+	free(edited);
+	free(nft);
+}
+
 /*
  * A Service that selects no ready pod: its EndpointSlice lists no ports and
  * no endpoints, kube-proxy rejects its connections, so one translated
@@ -1003,6 +1060,23 @@ static void test_ipvs_table_snapshot(void **state)
 	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45235, "10.96.0.20", 3306,
 		 "10.224.1.99", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	/* web's 10.224.0.7: ready by the snapshot, weight 1 in the table */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45236, "10.96.0.30", 80, "10.224.0.7",
+		 8080);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_false(a.via.not_ready);
+	kindex__free(idx);
+
+	/* ready by an older snapshot, weight 0 in IPVS's table: terminating */
+	idx = kindex__new();
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-ipvs.txt");
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	kt_add_str_ok(idx, KSRC_IPVS, "TCP  0A60001E:0050 rr\n"
+				      "  -> 0AE00007:1F90      Masq    0      0          0\n");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45237, "10.96.0.30", 80, "10.224.0.7",
+		 8080);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_true(a.via.not_ready);
 	kindex__free(idx);
 
 	idx = kindex__new();
@@ -1475,6 +1549,7 @@ int main(void)
 		cmocka_unit_test(test_stale_rules),
 		cmocka_unit_test(test_rule_by_hook),
 		cmocka_unit_test(test_dnat_range),
+		cmocka_unit_test(test_dnat_range_kube),
 		cmocka_unit_test(test_incident_rules_only),
 		cmocka_unit_test(test_ok_endpoint),
 		cmocka_unit_test(test_not_ready_endpoint),
