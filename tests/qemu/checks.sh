@@ -38,7 +38,9 @@
 #                         natwho's verdicts without a snapshot: the hostPort's
 #                         MISMATCH, IPVS's real server OK by IPVS's table
 #                         (/proc/net/ip_vs), live and in the replay; natwho
-#                         audit finding the hostPort by that table
+#                         audit finding the hostPort by that table; the same
+#                         for a NodePort of the hostPort's number (IPVS's
+#                         virtual service on a node address)
 #
 # Every check prints "ok: ..." or "FAIL: ..."; nwc_e2e and nwc_incident
 # return the number of failed checks.  The caller owns cleanup (nw_cleanup).
@@ -573,6 +575,11 @@ nwc_ctfull() {
 NWC_CLI=${NW_P}cli
 NWC_POD_CLI=10.224.2.7
 NWC_PORTMAP_CHAIN=CNI-DN-9f2c6b1e4d8a7035c1e2f
+# A NodePort of the same number as a hostPort (the incident's second fact):
+# kube-proxy's IPVS virtual service on a node address (the client pod's
+# gateway), mysql-b's pod mapping hostPort 30080 too.
+NWC_NP_ADDR=10.224.2.1
+NWC_NP=30080
 
 # kube-proxy (IPVS mode) and the CNI portmap plugin's nat table.  kube-proxy
 # matches ClusterIPs with the ipset KUBE-CLUSTER-IP; one -d rule stands in.
@@ -593,8 +600,9 @@ nwc_ipvs_rules() {
 -A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
 -A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
 -A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
--A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \"cbr0\" id: \"$SANDBOX_B\"" -m multiport --dports 3306 -j $NWC_PORTMAP_CHAIN
+-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \"cbr0\" id: \"$SANDBOX_B\"" -m multiport --dports 3306,$NWC_NP -j $NWC_PORTMAP_CHAIN
 -A $NWC_PORTMAP_CHAIN -p tcp -m tcp --dport 3306 -j DNAT --to-destination $POD_B:3306
+-A $NWC_PORTMAP_CHAIN -p tcp -m tcp --dport $NWC_NP -j DNAT --to-destination $POD_B:3306
 -A KUBE-SERVICES ! -s 10.224.0.0/16 -d $CLUSTER_IP_MYSQL/32 -p tcp -m tcp --dport 3306 -m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" -j KUBE-MARK-MASQ
 -A KUBE-SERVICES -d $CLUSTER_IP_MYSQL/32 -p tcp -m tcp --dport 3306 -j ACCEPT
 -A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000
@@ -625,6 +633,8 @@ nwc_ipvs_topology_up() {
 		nw_pod_up "$NWC_CLI" vc "$NWC_POD_CLI" 10.224.2.1 fd00:224:2::7 fd00:224:2::1 &&
 		nw_in "$NODE" ipvsadm -A -t "$CLUSTER_IP_MYSQL:3306" -s rr &&
 		nw_in "$NODE" ipvsadm -a -t "$CLUSTER_IP_MYSQL:3306" -r "$POD_A:3306" -m &&
+		nw_in "$NODE" ipvsadm -A -t "$NWC_NP_ADDR:$NWC_NP" -s rr &&
+		nw_in "$NODE" ipvsadm -a -t "$NWC_NP_ADDR:$NWC_NP" -r "$POD_A:3306" -m &&
 		nwc_ipvs_rules | nw_in "$NODE" iptables-restore
 }
 
@@ -635,6 +645,8 @@ nwc_incident_traffic() {
 	nwc_client "$NODE" connect "$CLUSTER_IP_MYSQL" 3306
 	NWC_REPLY_NODE=$NWC_REPLY
 	NWC_NODE_CPID=$NWC_CPID
+	nwc_client "$NWC_CLI" connect "$NWC_NP_ADDR" "$NWC_NP"
+	NWC_REPLY_NP=$NWC_REPLY
 }
 
 # How a connection looks through this backend, for the README.
@@ -650,6 +662,10 @@ nwc_ipvs_verdicts() {
 		".orig.dst == \"$CLUSTER_IP_MYSQL\" and .landed.addr == \"$POD_A\"
 		 and .k8s.verdict == \"ok\" and .k8s.via.kind == \"ipvs\"
 		 and .k8s.via.rule == \"TCP $CLUSTER_IP_MYSQL:3306 rr\""
+	nwc_expect "$1: the NodePort's IPVS connection OK, via its virtual service" 1 \
+		".orig.dst == \"$NWC_NP_ADDR\" and .orig.dport == $NWC_NP and .landed.addr == \"$POD_A\"
+		 and .k8s.verdict == \"ok\" and .k8s.target.kind == \"nodeport\"
+		 and .k8s.via.rule == \"TCP $NWC_NP_ADDR:$NWC_NP rr\""
 }
 
 # natwho audit on the node, no snapshot and no ipset: the hostPort found by
@@ -657,10 +673,11 @@ nwc_ipvs_verdicts() {
 nwc_ipvs_audit() {
 	local rc=0 want="^SHADOW hostPort tcp/3306 -> $POD_B:3306 .* shadows IPVS virtual service TCP $CLUSTER_IP_MYSQL:3306 rr: "
 	nw_in "$NODE" "$NATWHO" audit >"$NWC_TMP/audit.txt" 2>"$NWC_TMP/audit.err" || rc=$?
-	if [ "$rc" = 6 ] && grep -q "$want" "$NWC_TMP/audit.txt"; then
-		nwc_ok "incident: natwho audit finds the hostPort shadowing IPVS's virtual service"
+	local np="^SHADOW hostPort tcp/$NWC_NP -> $POD_B:3306 .* shadows IPVS virtual service TCP $NWC_NP_ADDR:$NWC_NP rr: "
+	if [ "$rc" = 6 ] && grep -q "$want" "$NWC_TMP/audit.txt" && grep -q "$np" "$NWC_TMP/audit.txt"; then
+		nwc_ok "incident: natwho audit finds the hostPorts shadowing IPVS's virtual services (ClusterIP, NodePort)"
 	else
-		nwc_fail "incident: natwho audit exited $rc, want 6 and a line matching '$want'"
+		nwc_fail "incident: natwho audit exited $rc, want 6 and lines matching '$want' and '$np'"
 		cat "$NWC_TMP/audit.txt" "$NWC_TMP/audit.err"
 	fi
 }
@@ -688,6 +705,13 @@ nwc_incident() {
 	nwc_expect "incident: both shown as the hostPort's MISMATCH (no snapshot)" 2 \
 		".orig.dst == \"$CLUSTER_IP_MYSQL\" and .k8s.verdict == \"mismatch\"
 		 and .k8s.via.kind == \"hostport\" and .k8s.via.chain == \"$NWC_PORTMAP_CHAIN\""
+	NWC_REPLY=$NWC_REPLY_NP
+	nwc_expect_reply "incident: client pod -> NodePort $NWC_NP answered by mysql-b (the hostPort)" \
+		"mysql-b-0"
+	nwc_expect "incident: the NodePort's connection shown as the hostPort's MISMATCH" 1 \
+		".orig.dst == \"$NWC_NP_ADDR\" and .orig.dport == $NWC_NP and .landed.addr == \"$POD_B\"
+		 and .k8s.verdict == \"mismatch\" and .k8s.target.kind == \"nodeport\"
+		 and .k8s.via.kind == \"hostport\""
 	nwc_observe incident
 	nwc_ipvs_audit
 
@@ -701,6 +725,8 @@ nwc_incident() {
 	nwc_expect_reply "control: client pod -> ClusterIP:3306 answered by mysql-a (IPVS)" "mysql-a-0"
 	NWC_REPLY=$NWC_REPLY_NODE
 	nwc_expect_reply "control: node process -> ClusterIP:3306 answered by mysql-a (IPVS)" "mysql-a-0"
+	NWC_REPLY=$NWC_REPLY_NP
+	nwc_expect_reply "control: client pod -> NodePort $NWC_NP answered by mysql-a (IPVS)" "mysql-a-0"
 	nwc_expect "control: client pod's IPVS connection shown landing on pod A" 1 \
 		".orig.src == \"$NWC_POD_CLI\" and .orig.dst == \"$CLUSTER_IP_MYSQL\"
 		 and .landed.addr == \"$POD_A\" and .landed.port == 3306"
