@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "ctstat.h"
+#include "parse.h"
 
 #define CTSTAT_MAX_COLS 64
 #define CTSTAT_MAX_BYTES (4u << 20)
@@ -65,30 +66,6 @@ static int parse_header(const char *p, const char *end, struct ctstat_cols *c)
 	return 0;
 }
 
-/* A field: 1 to 16 hexadecimal digits. */
-static int parse_hex(const char *w, size_t n, uint64_t *v)
-{
-	uint64_t x = 0;
-
-	if (!n || n > 16)
-		return -EBADMSG;
-	for (size_t i = 0; i < n; i++) {
-		char c = w[i];
-		unsigned d;
-
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
-			return -EBADMSG;
-		x = x << 4 | d;
-	}
-	*v = x;
-	return 0;
-}
 
 /*
  * The lines of counters after the header, [p, end): checked, and counted

@@ -351,16 +351,11 @@ static bool kidx__ipvs_addr(const struct kindex *idx, const struct conn *c)
 	return kindex__is_local(idx, &k, &ifname) && ifname && !strcmp(ifname, KIPVS_DEV);
 }
 
-/* What an address IPVS serves is to a Service: on kube-ipvs0 (or where
- * the node's addresses are not known) a ClusterIP (or an externalIP, which
- * kube-proxy binds there too); on another address of the node a NodePort. */
-static uint8_t kidx__ipvs_kind(const struct kindex *idx, const struct conn *c)
+uint8_t kindex__ipvs_kind(const struct kindex *idx, const struct kkey *key)
 {
 	const char *ifname;
-	struct kkey k;
 
-	kkey__set(&k, c->family, c->orig.dst, 0, 0);
-	return kindex__is_local(idx, &k, &ifname) && (!ifname || strcmp(ifname, KIPVS_DEV)) ?
+	return kindex__is_local(idx, key, &ifname) && (!ifname || strcmp(ifname, KIPVS_DEV)) ?
 		       K8S_KIND_NODE_PORT :
 		       K8S_KIND_CLUSTER_IP;
 }
@@ -405,7 +400,7 @@ static void kannot__target(const struct kindex *idx, const struct conn *c, struc
 		/* IPVS serves it: a Service address, whatever else the address
 		 * is (a node's: a NodePort the snapshot does not have yet) */
 		f->ipvs_addr = true;
-		a->target.kind = kidx__ipvs_kind(idx, c);
+		a->target.kind = kindex__ipvs_kind(idx, &f->vs->key);
 	} else if (nm) {
 		kref__name(idx, nm, &a->target);
 	} else if (kidx__ipvs_addr(idx, c)) {
@@ -616,6 +611,7 @@ static void kannot__verdict(const struct kindex *idx, const struct conn *c, cons
 void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s_annot *a)
 {
 	struct kfound f = { .sp = KNONE };
+	const struct kipvs_dest *rs;
 
 	memset(a, 0, sizeof(*a));
 	a->family = c->family;
@@ -633,10 +629,9 @@ void kindex__annotate(const struct kindex *idx, const struct conn *c, struct k8s
 	f.vs = a->foreign ? NULL : kidx__ipvs_svc(idx, c); /* the node's IPVS table */
 	kannot__target(idx, c, a, &f);
 	f.ep = f.sp != KNONE && c->dnat ? kidx__ep(idx, f.sp, c) : NULL;
-	f.rs = f.vs && c->dnat ? kidx__ipvs_dest(idx, f.vs, c) : NULL;
-	f.drained = f.rs && f.rs->drained; /* IPVS's say, whoever lists the endpoint */
-	if (f.ep)
-		f.rs = NULL; /* the endpoint the rules or snapshot list decides */
+	rs = f.vs && c->dnat ? kidx__ipvs_dest(idx, f.vs, c) : NULL;
+	f.drained = rs && rs->drained; /* IPVS's say, whoever lists the endpoint */
+	f.rs = f.ep ? NULL : rs; /* an endpoint the rules or snapshot list decides */
 	kannot__landed(idx, c, f.ep, a);
 	kannot__source(idx, c, a);
 	kannot__via(idx, c, &f, a);

@@ -322,9 +322,8 @@ static int kaudit__check(const struct kindex *idx, struct out *o, const struct k
 
 /*
  * IPVS's virtual service @vs, unless a Service address or NodePort the
- * other sources know stands for it (audited as that).  On kube-ipvs0, or
- * where the node's addresses are not known: a ClusterIP (or an externalIP,
- * which kube-proxy binds there too); on another local address: a NodePort.
+ * other sources know stands for it (audited as that); a ClusterIP or a
+ * NodePort by its address (kindex__ipvs_kind()).
  */
 static int kaudit__ipvs_svc(const struct kindex *idx, struct out *o, const struct kdnat *d,
 			    const struct kipvs *vs)
@@ -333,12 +332,11 @@ static int kaudit__ipvs_svc(const struct kindex *idx, struct out *o, const struc
 			     .proto = vs->key.proto, .port = vs->key.port, .addr = vs->key.addr,
 			     .sp = &kaudit_anon, .vs = vs };
 	struct kkey np_key;
-	const char *ifname;
 	char local[200];
 
 	if (kindex__vip(idx, &vs->key) || !kdnat__matches(d, &t))
 		return 0;
-	if (kindex__is_local(idx, &vs->key, &ifname) && (!ifname || strcmp(ifname, KIPVS_DEV))) {
+	if (kindex__ipvs_kind(idx, &vs->key) == K8S_KIND_NODE_PORT) {
 		kkey__set(&np_key, vs->key.family, NULL, vs->key.proto, vs->key.port);
 		if (kindex__nodeport(idx, &np_key))
 			return 0;

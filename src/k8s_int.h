@@ -286,6 +286,9 @@ int kaddr__parse(const char *s, size_t n, uint8_t want_family, struct kaddr *a);
  * "A-B:P", "[A6-B6]:P", "A6-B6"; *@a_hi's family is 0 for one address. */
 int kaddr__parse_ep(const char *s, size_t n, uint8_t want_family, struct kaddr *a,
 		    struct kaddr *a_hi, uint16_t *lo, uint16_t *hi);
+/* A DNAT range @lo-@hi: -EINVAL when @hi is below @lo or of another family;
+ * *@hi cleared (one address) when it is @lo. */
+int kaddr__range(const struct kaddr *lo, struct kaddr *hi);
 /* "A/len" or "A"; len defaults to the full width. */
 int kaddr__parse_prefix(const char *s, size_t n, uint8_t want_family, struct kaddr *a,
 			uint8_t *plen);
@@ -308,6 +311,11 @@ int kindex__add_ep(struct kindex *idx, uint32_t svcport, const struct kaddr *a, 
 int kindex__add_local(struct kindex *idx, const struct kaddr *a, const char *ifname,
 		      uint8_t origin);
 int kindex__rebuild(struct kindex *idx);
+/* What an address IPVS serves (@key: family, addr) is to a Service: on
+ * kube-ipvs0, or where the node's addresses are not known, a ClusterIP (or
+ * an externalIP, which kube-proxy binds there too); on another address of
+ * the node a NodePort (k8s_annotate.c). */
+uint8_t kindex__ipvs_kind(const struct kindex *idx, const struct kkey *key);
 /* Chain walks of the ruleset parsers, per Service port (kindex__svc_walk()). */
 struct ksvc_walk {
 	uint32_t *gen, n; /* per svcport: the generation of its walks */

@@ -322,13 +322,23 @@ static int kport__range(const char *s, size_t n, uint16_t *lo, uint16_t *hi)
 	return *lo <= *hi ? 0 : -EINVAL;
 }
 
-/* "A", or with @hi "A-B" (B not below A, of A's family): *@hi's family 0
- * for "A". */
+int kaddr__range(const struct kaddr *lo, struct kaddr *hi)
+{
+	size_t alen = lo->family == AF_INET ? 4 : 16;
+	int cmp = memcmp(lo->addr, hi->addr, alen);
+
+	if (lo->family != hi->family || cmp > 0)
+		return -EINVAL;
+	if (!cmp)
+		memset(hi, 0, sizeof(*hi)); /* "A-A": one address */
+	return 0;
+}
+
+/* "A", or with @hi "A-B" (kaddr__range()): *@hi's family 0 for "A". */
 static int kaddr__parse_range(const char *s, size_t n, uint8_t want_family, struct kaddr *a,
 			      struct kaddr *hi)
 {
 	const char *dash = memchr(s, '-', n);
-	size_t alen;
 
 	if (hi)
 		memset(hi, 0, sizeof(*hi));
@@ -337,12 +347,7 @@ static int kaddr__parse_range(const char *s, size_t n, uint8_t want_family, stru
 	if (kaddr__parse(s, dash - s, want_family, a) ||
 	    kaddr__parse(dash + 1, n - (dash - s) - 1, a->family, hi))
 		return -EINVAL;
-	alen = a->family == AF_INET ? 4 : 16;
-	if (memcmp(a->addr, hi->addr, alen) > 0)
-		return -EINVAL;
-	if (!memcmp(a->addr, hi->addr, alen))
-		memset(hi, 0, sizeof(*hi)); /* "A-A": one address */
-	return 0;
+	return kaddr__range(a, hi);
 }
 
 int kaddr__parse_ep(const char *s, size_t n, uint8_t want_family, struct kaddr *a,

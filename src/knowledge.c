@@ -257,17 +257,14 @@ struct ipvs_out {
 static int ipvs_table(void *arg)
 {
 	struct ipvs_out *o = arg;
-	char err[256];
 	int e = ksrc__read("/proc/thread-self/net/ip_vs", KSRC_MAX_BYTES, NULL, &o->buf, &o->len,
-			   err, sizeof(err));
+			   o->err, sizeof(o->err));
 
 	if (e == -ENOENT) {
 		o->buf = strdup("");
 		o->len = 0;
 		return o->buf ? 0 : -ENOMEM;
 	}
-	if (e)
-		snprintf(o->err, sizeof(o->err), "%s", err);
 	return e;
 }
 
@@ -726,13 +723,15 @@ bool knowledge__rules_failed(const struct knowledge *k, char *why, size_t len)
 	return false;
 }
 
-/*
- * Dump the traced namespace's NAT rules and addresses; changed sources.
- * The caller's wait() drains events while the dumps run; the new sources
- * are stored (and recorded) only after the last one, just before the index
- * is rebuilt, so that the events drained meanwhile come before them in a
- * capture, as they were annotated live with the old knowledge.
- */
+/* How long after a read that cost @cost_ns of CPU the next may come: the
+ * rules' check interval, or KN_RULES_BACKOFF times that cost if longer. */
+static uint64_t kn_gap_ns(const struct knowledge *k, uint64_t cost_ns)
+{
+	uint64_t check = k->opts.rules_check_ms * 1000000ULL, gap = KN_RULES_BACKOFF * cost_ns;
+
+	return gap > check ? gap : check;
+}
+
 /* Read IPVS's table again: 1 when it changed (counts aside), else 0. */
 static int kn_read_ipvs(struct knowledge *k)
 {
@@ -753,6 +752,13 @@ static int kn_read_ipvs(struct knowledge *k)
 	return kn_update(k, KSRC_IPVS, "ipvs", io.buf, io.len) > 0;
 }
 
+/*
+ * Dump the traced namespace's NAT rules and addresses; changed sources.
+ * The caller's wait() drains events while the dumps run; the new sources
+ * are stored (and recorded) only after the last one, just before the index
+ * is rebuilt, so that the events drained meanwhile come before them in a
+ * capture, as they were annotated live with the old knowledge.
+ */
 static int kn_dump_rules(struct knowledge *k)
 {
 	int changed = 0, fd = k->opts.netns_fd, err[KN_NDUMPS + 1];
@@ -808,7 +814,7 @@ static int kn_dump_rules(struct knowledge *k)
 	changed += kn_read_ipvs(k);
 	/* not again at the next tick (nor sooner than its own pace): its own
 	 * reads go on from here */
-	ipvs_next = nw_now_ns(CLOCK_MONOTONIC) + k->opts.rules_check_ms * 1000000ULL;
+	ipvs_next = nw_now_ns(CLOCK_MONOTONIC) + kn_gap_ns(k, 0);
 	if (ipvs_next > k->next_ipvs_ns)
 		k->next_ipvs_ns = ipvs_next;
 	return changed;
@@ -1026,11 +1032,9 @@ static uint64_t kn_cpu_ns(int who)
  */
 static void kn_rules_next(struct knowledge *k, uint64_t cost_ns)
 {
-	uint64_t check = k->opts.rules_check_ms * 1000000ULL, gap = KN_RULES_BACKOFF * cost_ns;
+	uint64_t check = k->opts.rules_check_ms * 1000000ULL, gap = kn_gap_ns(k, cost_ns);
 	uint64_t now = nw_now_ns(CLOCK_MONOTONIC), retry = check;
 
-	if (gap < check)
-		gap = check;
 	for (unsigned int i = 1; i < k->stale_tries && retry < KN_RETRY_MAX_MS * 1000000ULL; i++)
 		retry *= 2;
 	if (retry > KN_RETRY_MAX_MS * 1000000ULL)
@@ -1059,14 +1063,6 @@ static void kn_warn_blind(const struct knowledge *k)
 			"known by kube-ipvs0 alone, their names and ports only from --k8s");
 }
 
-/* The next read of IPVS's table, after one that cost @cost_ns of CPU: at the
- * rules' check interval, or KN_RULES_BACKOFF times that cost later. */
-static void kn_ipvs_next(struct knowledge *k, uint64_t now, uint64_t cost_ns)
-{
-	uint64_t gap = KN_RULES_BACKOFF * cost_ns, check = k->opts.rules_check_ms * 1000000ULL;
-
-	k->next_ipvs_ns = now + (gap > check ? gap : check);
-}
 
 void knowledge__tick(struct knowledge *k, uint64_t now)
 {
@@ -1109,8 +1105,8 @@ void knowledge__tick(struct knowledge *k, uint64_t now)
 	}
 	if (dumped && !k->read_stopped)
 		kn_rules_next(k, cost);
-	if (ipvs_read)
-		kn_ipvs_next(k, now, ipvs_cost);
+	if (ipvs_read) /* at its own pace */
+		k->next_ipvs_ns = now + kn_gap_ns(k, ipvs_cost);
 }
 
 int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_source_fn fn,
@@ -1143,7 +1139,6 @@ int knowledge__open(struct knowledge *k, const struct knowledge_opts *opts, kn_s
 		cost = kn_cpu_ns(RUSAGE_CHILDREN) - cost;
 	}
 	k->next_legacy_ns = now + KN_LEGACY_RECHECK_MS * 1000000ULL;
-	kn_ipvs_next(k, now, 0);
 	k->next_kubectl_ns = now + k->opts.kubectl_refresh_s * 1000000000ULL;
 	t = kn_cpu_ns(RUSAGE_THREAD);
 	if (kn_rebuild(k, true))

@@ -204,3 +204,27 @@ const char *proto_name(uint8_t proto)
 			return protos[i].name;
 	return NULL;
 }
+
+int parse_hex(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t x = 0;
+
+	if (!n || n > 16)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		unsigned d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			return -EINVAL;
+		x = x << 4 | d;
+	}
+	*out = x;
+	return 0;
+}

@@ -14,6 +14,9 @@ int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 int parse_duration_ns(const char *s, uint64_t *out_ns);
 /* Size with optional K/M/G (powers of 1024) suffix: "4M", "65536". */
 int parse_size(const char *s, uint64_t *out);
+/* @n (1..16) hexadecimal digits, not NUL-terminated (a field of a /proc
+ * file): 0 or -EINVAL. */
+int parse_hex(const char *s, size_t n, uint64_t *out);
 /* "3306" or "80,443,8080": appends to ports[*n], deduplicated, max @cap. */
 int parse_port_list(const char *s, uint16_t *ports, size_t cap, size_t *n);
 /* "tcp", "udp", "sctp" (case-insensitive) or a number 1..255 -> IPPROTO_*;

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "k8s_int.h"
+#include "parse.h"
 
 #define IPVS_FIELDS 8
 
@@ -62,24 +63,14 @@ static int ipvs__fields(const char *s, size_t n, const char *f[IPVS_FIELDS],
 	return nf;
 }
 
+/* Exactly @digits hexadecimal digits, as the kernel prints them. */
 static int ipvs__hex(const char *s, size_t n, size_t digits, uint32_t *out)
 {
-	uint32_t v = 0;
+	uint64_t v;
 
-	if (n != digits)
+	if (n != digits || parse_hex(s, n, &v))
 		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		uint32_t d = c >= '0' && c <= '9' ? (uint32_t)(c - '0') :
-			     c >= 'A' && c <= 'F' ? (uint32_t)(c - 'A' + 10) :
-			     c >= 'a' && c <= 'f' ? (uint32_t)(c - 'a' + 10) :
-						    16;
-
-		if (d == 16)
-			return -EINVAL;
-		v = v << 4 | d;
-	}
-	*out = v;
+	*out = (uint32_t)v;
 	return 0;
 }
 

@@ -415,7 +415,6 @@ static int nft__addr_range(struct json_object *a, uint8_t af, struct nft_rinfo *
 {
 	struct json_object *r, *lo, *hi;
 	const char *l, *h;
-	size_t alen;
 
 	if (!json_object_object_get_ex(a, "range", &r) || !json_object_is_type(r, json_type_array) ||
 	    json_object_array_length(r) != 2)
@@ -427,12 +426,7 @@ static int nft__addr_range(struct json_object *a, uint8_t af, struct nft_rinfo *
 	if (!l || !h || kaddr__parse(l, strlen(l), af, &ri->to) ||
 	    kaddr__parse(h, strlen(h), ri->to.family, &ri->to_end))
 		return -EINVAL;
-	alen = ri->to.family == AF_INET ? 4 : 16;
-	if (memcmp(ri->to.addr, ri->to_end.addr, alen) > 0)
-		return -EINVAL;
-	if (!memcmp(ri->to.addr, ri->to_end.addr, alen))
-		memset(&ri->to_end, 0, sizeof(ri->to_end));
-	return 0;
+	return kaddr__range(&ri->to, &ri->to_end);
 }
 
 /* {"addr": "10.0.0.1" | {"range": [..]}, "port": 80 | {"range": [..]}, "family": "ip"} */

@@ -910,6 +910,67 @@ static struct kindex *ipvs_table_node(bool snapshot)
 	return idx;
 }
 
+/* A connection of test_ipvs_table() and what natwho must say of it: the
+ * verdict always; the via kind, rule, reason and readiness where given. */
+struct ipvs_case {
+	const char *what;
+	struct kt_spec c;
+	uint8_t verdict, via; /* via: K8S_VIA_*, 0: not checked */
+	const char *rule, *reason;
+	int not_ready; /* 1, 0, or -1: not checked */
+};
+
+#define V4(src, sport, dst, dport, landed, lport, proto)                                   \
+	{ AF_INET, IPPROTO_##proto, src, dst, landed, sport, dport, lport }
+
+static const struct ipvs_case ipvs_cases[] = {
+	{ "the incident: the hostPort's MISMATCH",
+	  V4("192.168.56.12", 45232, "10.96.0.20", 3306, "10.224.0.222", 3306, TCP),
+	  K8S_VERDICT_MISMATCH, 0, NULL,
+	  "meant for Service 10.96.0.20:3306 (name unknown), landed on 10.224.0.222:3306 via "
+	  "hostPort 3306 (CNI-DN-b9f77ce9929d8b97cf089, sandbox 9ab3c7e1f4d2)", -1 },
+	{ "IPVS to its real server",
+	  V4("192.168.56.12", 45233, "10.96.0.20", 3306, "10.224.1.5", 3306, TCP),
+	  K8S_VERDICT_OK, K8S_VIA_IPVS, "TCP 10.96.0.20:3306 rr",
+	  "Service 10.96.0.20:3306 (name unknown) -> endpoint 10.224.1.5:3306 via IPVS "
+	  "(TCP 10.96.0.20:3306 rr)", -1 },
+	{ "an address the table does not list",
+	  V4("192.168.56.12", 45234, "10.96.0.20", 3306, "10.224.1.99", 3306, TCP),
+	  K8S_VERDICT_UNKNOWN, 0, NULL,
+	  "Service 10.96.0.20:3306 (name unknown) -> 10.224.1.99:3306 via IPVS (TCP "
+	  "10.96.0.20:3306 rr), not one of its real servers when natwho last read IPVS's table "
+	  "(changed since?)", -1 },
+	{ "a real server's port counts: 10.224.1.5 serves 3306, not 3307",
+	  V4("192.168.56.12", 45235, "10.96.0.20", 3306, "10.224.1.5", 3307, TCP),
+	  K8S_VERDICT_UNKNOWN, 0, NULL, NULL, -1 },
+	{ "a virtual service's real server is not another's",
+	  V4("192.168.56.12", 45236, "10.96.0.21", 3306, "10.224.1.5", 3306, TCP),
+	  K8S_VERDICT_UNKNOWN, 0, NULL, NULL, -1 },
+	{ "direct routing translates nothing: no real server to land on by DNAT",
+	  V4("192.168.56.12", 45237, "10.96.0.40", 9100, "192.168.56.12", 9100, TCP),
+	  K8S_VERDICT_UNKNOWN, 0, NULL, NULL, -1 },
+	{ "the same service's masquerading real server",
+	  V4("192.168.56.12", 45238, "10.96.0.40", 9100, "192.168.56.11", 9100, TCP),
+	  K8S_VERDICT_OK, 0, NULL, NULL, -1 },
+	{ "weight 0: kube-proxy's terminating endpoint, no new connections",
+	  V4("10.224.0.9", 45241, "10.96.0.30", 80, "10.224.1.8", 8080, TCP),
+	  K8S_VERDICT_OK, 0, NULL,
+	  "Service 10.96.0.30:80 (name unknown) -> endpoint 10.224.1.8:8080 via IPVS (TCP "
+	  "10.96.0.30:80 rr) (endpoint not ready)", 1 },
+	{ "weight 1", V4("10.224.0.9", 45242, "10.96.0.30", 80, "10.224.0.7", 8080, TCP),
+	  K8S_VERDICT_OK, 0, NULL, NULL, 0 },
+	{ "UDP's virtual service is not TCP's",
+	  V4("10.224.0.9", 40000, "10.96.0.10", 53, "10.224.1.2", 53, UDP),
+	  K8S_VERDICT_OK, 0, "UDP 10.96.0.10:53 rr", NULL, -1 },
+	{ "IPv6",
+	  { AF_INET6, IPPROTO_TCP, "fd00:56::12", "fd00:10:96::30", "fd00:10:224::7", 45239, 80,
+	    8080 },
+	  K8S_VERDICT_OK, 0, "TCP [fd00:10:96::30]:80 rr", NULL, -1 },
+	{ "a NodePort's virtual service on the node's address",
+	  V4("192.168.56.1", 45240, "192.168.56.12", 30080, "10.224.0.7", 8080, TCP),
+	  K8S_VERDICT_OK, K8S_VIA_IPVS, NULL, NULL, -1 },
+};
+
 /*
  * IPVS's table: a connection IPVS translated to one of the virtual
  * service's real servers is OK without a snapshot, and says which virtual
@@ -920,72 +981,30 @@ static void test_ipvs_table(void **state)
 {
 	struct kindex *idx = ipvs_table_node(false);
 	struct kindex_stats st;
-	struct k8s_annot a;
 
 	(void)state;
 	kindex__stats(idx, &st);
 	assert_int_equal(st.ipvs_services, 11); /* not the one by firewall mark */
 	assert_int_equal(st.ipvs_dests, 19);
 	assert_int_equal(st.skipped_rules, 0);
-	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
-		 "10.224.0.222", 3306);
-	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
-	assert_reason(&a, "meant for Service 10.96.0.20:3306 (name unknown), landed on "
-			  "10.224.0.222:3306 via hostPort 3306 (CNI-DN-b9f77ce9929d8b97cf089, "
-			  "sandbox 9ab3c7e1f4d2)");
-	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45233, "10.96.0.20", 3306,
-		 "10.224.1.5", 3306);
-	assert_int_equal(a.verdict, K8S_VERDICT_OK);
-	assert_int_equal(a.via.kind, K8S_VIA_IPVS);
-	assert_string_equal(a.via.rule, "TCP 10.96.0.20:3306 rr");
-	assert_reason(&a, "Service 10.96.0.20:3306 (name unknown) -> endpoint 10.224.1.5:3306 via "
-			  "IPVS (TCP 10.96.0.20:3306 rr)");
-	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45234, "10.96.0.20", 3306,
-		 "10.224.1.99", 3306);
-	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
-	assert_reason(&a, "Service 10.96.0.20:3306 (name unknown) -> 10.224.1.99:3306 via IPVS "
-			  "(TCP 10.96.0.20:3306 rr), not one of its real servers when natwho last "
-			  "read IPVS's table (changed since?)");
-	/* a real server's port counts: 10.224.1.5 serves 3306, not 3307 */
-	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45235, "10.96.0.20", 3306,
-		 "10.224.1.5", 3307);
-	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
-	/* a virtual service's real server is not another's */
-	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45236, "10.96.0.21", 3306,
-		 "10.224.1.5", 3306);
-	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
-	/* direct routing translates nothing: no real server to land on by DNAT */
-	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45237, "10.96.0.40", 9100,
-		 "192.168.56.12", 9100);
-	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
-	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45238, "10.96.0.40", 9100,
-		 "192.168.56.11", 9100);
-	assert_int_equal(a.verdict, K8S_VERDICT_OK);
-	/* a real server of weight 0 takes no new connections: kube-proxy's
-	 * terminating endpoint */
-	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45241, "10.96.0.30", 80, "10.224.1.8",
-		 8080);
-	assert_int_equal(a.verdict, K8S_VERDICT_OK);
-	assert_true(a.via.not_ready);
-	assert_reason(&a, "Service 10.96.0.30:80 (name unknown) -> endpoint 10.224.1.8:8080 via IPVS "
-			  "(TCP 10.96.0.30:80 rr) (endpoint not ready)");
-	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45242, "10.96.0.30", 80, "10.224.0.7",
-		 8080);
-	assert_false(a.via.not_ready);
-	/* UDP's virtual service is not TCP's */
-	annotate(idx, &a, AF_INET, IPPROTO_UDP, "10.224.0.9", 40000, "10.96.0.10", 53,
-		 "10.224.1.2", 53);
-	assert_int_equal(a.verdict, K8S_VERDICT_OK);
-	assert_string_equal(a.via.rule, "UDP 10.96.0.10:53 rr");
-	/* IPv6, and a NodePort's virtual service on the node's address */
-	annotate(idx, &a, AF_INET6, IPPROTO_TCP, "fd00:56::12", 45239, "fd00:10:96::30", 80,
-		 "fd00:10:224::7", 8080);
-	assert_int_equal(a.verdict, K8S_VERDICT_OK);
-	assert_string_equal(a.via.rule, "TCP [fd00:10:96::30]:80 rr");
-	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.1", 45240, "192.168.56.12", 30080,
-		 "10.224.0.7", 8080);
-	assert_int_equal(a.verdict, K8S_VERDICT_OK);
-	assert_int_equal(a.via.kind, K8S_VIA_IPVS);
+	for (size_t i = 0; i < sizeof(ipvs_cases) / sizeof(ipvs_cases[0]); i++) {
+		const struct ipvs_case *t = &ipvs_cases[i];
+		struct k8s_annot a;
+		struct conn c;
+
+		print_message("%s\n", t->what);
+		kt_conn_of(&c, &t->c);
+		kindex__annotate(idx, &c, &a);
+		assert_int_equal(a.verdict, t->verdict);
+		if (t->via)
+			assert_int_equal(a.via.kind, t->via);
+		if (t->rule)
+			assert_string_equal(a.via.rule, t->rule);
+		if (t->reason)
+			assert_reason(&a, t->reason);
+		if (t->not_ready >= 0)
+			assert_int_equal(a.via.not_ready, t->not_ready);
+	}
 	kindex__free(idx);
 }
 
