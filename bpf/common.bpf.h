@@ -455,6 +455,34 @@ static __always_inline int nw_port_match(__u16 a, __u16 b)
 	return 0;
 }
 
+/* Is the address @a (u3.all) in --addr's prefix @i? */
+static __always_inline int nw_in_prefix(const __be32 *a, int i)
+{
+	const volatile struct nw_prefix *p = &filter.addrs[i];
+
+	return (a[0] & p->mask[0]) == p->addr[0] && (a[1] & p->mask[1]) == p->addr[1] &&
+	       (a[2] & p->mask[2]) == p->addr[2] && (a[3] & p->mask[3]) == p->addr[3];
+}
+
+/* --addr: one of the connection's addresses, either end before or after
+ * NAT, in one of the prefixes of its family.  The verifier knows the
+ * prefixes (.rodata): the other family's and the unused ones are no code. */
+static __always_inline int nw_addr_match(const struct nf_conntrack_tuple *o,
+					 const struct nf_conntrack_tuple *r, __u8 family)
+{
+#pragma unroll
+	for (int i = 0; i < NW_MAX_ADDRS; i++) {
+		if (i >= filter.naddrs)
+			break;
+		if (filter.addrs[i].family != family)
+			continue;
+		if (nw_in_prefix(o->src.u3.all, i) || nw_in_prefix(o->dst.u3.all, i) ||
+		    nw_in_prefix(r->src.u3.all, i) || nw_in_prefix(r->dst.u3.all, i))
+			return 1;
+	}
+	return 0;
+}
+
 static __always_inline int nw_proto_has_ports(__u8 proto)
 {
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP ||
@@ -869,6 +897,8 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns,
 		if (!nw_port_match(odport, rsport))
 			return;
 	}
+	if (filter.naddrs && !nw_addr_match(orig, reply, family))
+		return;
 	if (filter.cgroup) { /* last: a miss is counted only for what passed the rest */
 		if (!nw_join_lookup(orig, family, proto, lsk, &who))
 			return;

@@ -26,6 +26,7 @@
 #define NW_COMM_LEN 16
 #define NW_MAX_PORTS 16
 #define NW_MAX_CGROUPS 16 /* --cgroup, --pod, --pod-uid */
+#define NW_MAX_ADDRS 16 /* --addr */
 
 /* Which hook or probe saw the new conntrack entry. */
 enum nw_hook {
@@ -142,6 +143,23 @@ _Static_assert(sizeof(struct nw_stage) % 64 == 0 &&
 			       __builtin_offsetof(struct nw_stage, hdr) + sizeof(struct nw_batch_hdr),
 	       "a stage is whole cache lines, its batch record hdr and buf in a row");
 
+/*
+ * --addr: an address prefix as nw_emit() compares it with a conntrack
+ * tuple's address (struct nf_conntrack_tuple's u3.all): 32-bit words in
+ * network byte order, IPv4 in word 0.  @mask has the prefix's @len leading
+ * bits set; @addr is already masked; the words past an IPv4 address are
+ * zero in both.
+ */
+struct nw_prefix {
+	__u32 addr[4];
+	__u32 mask[4];
+	__u8 family; /* AF_INET or AF_INET6 */
+	__u8 len; /* prefix length: 0-32 or 0-128 */
+	__u8 pad[6]; /* zero */
+};
+
+_Static_assert(sizeof(struct nw_prefix) == 40, "no implicit padding in struct nw_prefix");
+
 /* Kernel-side filters, set by userspace in .rodata before load.  A zero
  * field means "no filter". */
 struct nw_filter {
@@ -157,15 +175,23 @@ struct nw_filter {
 	__u8 tree; /* 1: `-- CMD --children`: a connection with a local process is
 		    * shown only if that process is in "nw_tree" (bpf/proctree.bpf.c) */
 	__u8 ncgroups; /* --cgroup: how many of cgroup_ids are set */
-	__u8 pad[6]; /* zero */
+	__u8 naddrs; /* --addr: how many of addrs are set */
+	__u8 pad[5]; /* zero */
 	/* --cgroup: the watched cgroups' ids, which a socket of the traced
 	 * namespace itself is checked against (nw_sk_cgroup_watched()) */
 	__u64 cgroup_ids[NW_MAX_CGROUPS];
+	/* --addr: a connection passes when one of its four addresses (original
+	 * source and destination, reply source and destination: either end,
+	 * before or after NAT) is in one of these prefixes */
+	struct nw_prefix addrs[NW_MAX_ADDRS];
 };
 
 _Static_assert(__builtin_offsetof(struct nw_filter, cgroup_ids) % 8 == 0 &&
 		       __builtin_offsetof(struct nw_filter, cgroup_ids) ==
-			       __builtin_offsetof(struct nw_filter, pad) + 6,
+			       __builtin_offsetof(struct nw_filter, pad) + 5 &&
+		       __builtin_offsetof(struct nw_filter, addrs) ==
+			       __builtin_offsetof(struct nw_filter, cgroup_ids) +
+				       NW_MAX_CGROUPS * sizeof(__u64),
 	       "no implicit padding in struct nw_filter");
 
 /*

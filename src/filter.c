@@ -13,6 +13,19 @@ static bool port_listed(const struct nw_filter *f, uint16_t a, uint16_t b)
 	return false;
 }
 
+/* nw_addr_match(): either end, before or after NAT */
+static bool addr_listed(const struct nw_filter *f, const struct conn *c)
+{
+	for (int i = 0; i < f->naddrs && i < NW_MAX_ADDRS; i++) {
+		const struct nw_prefix *p = &f->addrs[i];
+
+		if (prefix_has(p, c->family, c->orig.src) || prefix_has(p, c->family, c->orig.dst) ||
+		    prefix_has(p, c->family, c->reply.src) || prefix_has(p, c->family, c->reply.dst))
+			return true;
+	}
+	return false;
+}
+
 bool filter__match(const struct nw_filter *f, const struct conn *c)
 {
 	if (f->family && f->family != c->family)
@@ -26,6 +39,8 @@ bool filter__match(const struct nw_filter *f, const struct conn *c)
 	/* nw_emit(): orig.dport and reply.sport, the translated destination */
 	if (f->nports && (!conn__has_ports(c) || !port_listed(f, c->orig.dport, c->reply.sport)))
 		return false;
+	if (f->naddrs && !addr_listed(f, c))
+		return false;
 	if (f->cgroup && !(c->flags & NW_EF_JOINED))
 		return false;
 	return true;
@@ -33,7 +48,8 @@ bool filter__match(const struct nw_filter *f, const struct conn *c)
 
 bool filter__active(const struct nw_filter *f)
 {
-	return f->family || f->proto || f->netns || f->tgid || f->nports || f->cgroup;
+	return f->family || f->proto || f->netns || f->tgid || f->nports || f->naddrs ||
+	       f->cgroup;
 }
 
 /* Append " " (unless first) and @word to @buf like snprintf: returns the
@@ -59,6 +75,15 @@ int filter__format(const struct nw_filter *f, char *buf, size_t len)
 		w += snprintf(word + w, sizeof(word) - w, "%s%u", i ? "," : "--port ", f->ports[i]);
 	if (f->nports)
 		n = put(buf, len, n, word);
+	if (f->naddrs) {
+		char addrs[8 + NW_MAX_ADDRS * PREFIX_STR_LEN], a[PREFIX_STR_LEN];
+		size_t w = 0;
+
+		for (int i = 0; i < f->naddrs && i < NW_MAX_ADDRS; i++)
+			w += (size_t)snprintf(addrs + w, sizeof(addrs) - w, "%s%s", i ? "," : "--addr ",
+					      prefix_str(&f->addrs[i], a, sizeof(a)));
+		n = put(buf, len, n, addrs);
+	}
 	if (f->proto) {
 		snprintf(word, sizeof(word), "--proto %s", pname);
 		n = put(buf, len, n, word);

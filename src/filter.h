@@ -20,6 +20,8 @@
  *                          and it is that process;
  *   ports (--port)         a protocol with ports, and the original or the
  *                          translated destination port is listed;
+ *   addrs (--addr)         one of the four addresses (original and reply
+ *                          source and destination) is in a listed prefix;
  *   cgroup                 joined with a --cgroup socket record (NW_EF_JOINED).
  * filter.tree (--children) needs the live process tree and is ignored.
  */
@@ -27,8 +29,8 @@ bool filter__match(const struct nw_filter *f, const struct conn *c);
 /* True when any field filter__match() checks is set. */
 bool filter__active(const struct nw_filter *f);
 /*
- * "--port 3306,80 --proto tcp -4 --pid 42 --netns 4026531840" (only what is
- * set; "" for none).  Returns the length it needed, like snprintf().
+ * "--port 3306,80 --addr 10.96.0.0/12,fd00::1 --proto tcp -4 --pid 42
+ * --netns 4026531840" (only what is set; "" for none).  Returns the length it needed, like snprintf().
  */
 int filter__format(const struct nw_filter *f, char *buf, size_t len);
 

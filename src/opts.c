@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
 #include <getopt.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,7 @@ enum {
 
 static const struct option long_opts[] = {
 	{ "port", required_argument, NULL, 'p' },
+	{ "addr", required_argument, NULL, 'a' },
 	{ "proto", required_argument, NULL, 'P' },
 	{ "ipv4", no_argument, NULL, '4' },
 	{ "ipv6", no_argument, NULL, '6' },
@@ -72,6 +74,8 @@ void opts__usage(FILE *f)
 	      "\n"
 	      "Filters (applied in the kernel):\n"
 	      "  -p, --port N[,M...]     original OR translated destination port (up to 16)\n"
+	      "  -a, --addr A[/LEN][,B]  an address of either end, before or after NAT, is\n"
+	      "                          one of these or in one of these prefixes (up to 16)\n"
 	      "  -P, --proto PROTO       tcp, udp, sctp, ... or a protocol number\n"
 	      "  -4, --ipv4              IPv4 only\n"
 	      "  -6, --ipv6              IPv6 only\n"
@@ -115,10 +119,11 @@ void opts__usage(FILE *f)
 	      "                          to a capture file; - writes it to stdout and the\n"
 	      "                          live output to stderr\n"
 	      "  -r, --read FILE         replay a capture file (- for stdin) as it was shown\n"
-	      "                          live; needs neither root nor BPF; --port, --proto,\n"
-	      "                          -4/-6, --pid, --netns INODE, --mismatch-only, -c,\n"
-	      "                          -q, --utc apply in userspace; --k8s FILE adds a\n"
-	      "                          snapshot to the knowledge recorded in the file\n"
+	      "                          live; needs neither root nor BPF; --port, --addr,\n"
+	      "                          --proto, -4/-6, --pid, --netns INODE,\n"
+	      "                          --mismatch-only, -c, -q, --utc apply in\n"
+	      "                          userspace; --k8s FILE adds a snapshot to the\n"
+	      "                          knowledge recorded in the file\n"
 	      "  -q, --quiet             no live records: the summary only\n"
 	      "  -- CMD [ARGS...]        run CMD once attached, trace until it exits, then\n"
 	      "                          print a verdict and exit with CMD's status\n"
@@ -136,6 +141,8 @@ void opts__usage(FILE *f)
 	      "Examples:\n"
 	      "  natwho --port 3306                   every new connection to port 3306\n"
 	      "  natwho -o json -c 10 -P udp          ten new UDP flows, as JSON\n"
+	      "  natwho --addr 10.224.0.222           every connection to or from one pod,\n"
+	      "                                       also those NAT took there\n"
 	      "  natwho --netns /var/run/netns/node1  trace another network namespace\n"
 	      "  natwho --k8s kubectl --mismatch-only only connections that went astray\n"
 	      "  natwho audit --k8s snap.json         hostPort/DNAT rules shadowing Services\n"
@@ -184,6 +191,47 @@ static int parse_ports(struct nw_opts *o, const char *arg)
 		return bad_value("--port", arg, err, "ports 1-65535, comma-separated");
 	o->filter.nports = (uint8_t)n;
 	return 0;
+}
+
+/* --addr A[/LEN][,B...]: appended to filter.addrs, the same prefix once. */
+static int parse_addrs(struct nw_opts *o, const char *arg)
+{
+	const char *item = arg;
+
+	for (;;) {
+		size_t n = strcspn(item, ",");
+		char one[INET6_ADDRSTRLEN + 8], fixed[PREFIX_STR_LEN];
+		struct nw_prefix p;
+		int err = n < sizeof(one) ? 0 : -EINVAL;
+		uint8_t i;
+
+		if (!err) {
+			memcpy(one, item, n);
+			one[n] = '\0';
+			err = parse_prefix(one, &p);
+		}
+		if (err == -EDOM) {
+			nw_err("invalid --addr '%.*s': bits set past the prefix length (%s?)",
+			       (int)n, item, prefix_str(&p, fixed, sizeof(fixed)));
+			return NW_EXIT_USAGE;
+		}
+		if (err)
+			return bad_value("--addr", n < sizeof(one) ? one : arg, err,
+					 "IPv4 or IPv6 addresses or prefixes such as 10.96.0.0/12 "
+					 "or fd00::/8, comma-separated");
+		for (i = 0; i < o->filter.naddrs && memcmp(&o->filter.addrs[i], &p, sizeof(p)); i++)
+			;
+		if (i == o->filter.naddrs) {
+			if (o->filter.naddrs == NW_MAX_ADDRS) {
+				nw_err("too many addresses: at most %d", NW_MAX_ADDRS);
+				return NW_EXIT_USAGE;
+			}
+			o->filter.addrs[o->filter.naddrs++] = p;
+		}
+		if (!item[n])
+			return 0;
+		item += n + 1;
+	}
 }
 
 static int parse_output(struct nw_opts *o, const char *arg)
@@ -266,6 +314,7 @@ static int parse_one(struct nw_opts *o, int c, const char *arg)
 
 	switch (c) {
 	case 'p': return parse_ports(o, arg);
+	case 'a': return parse_addrs(o, arg);
 	case 'P':
 		err = parse_proto(arg, &o->filter.proto);
 		return err ? bad_value("--proto", arg, err,
@@ -502,7 +551,7 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 	}
 	opterr = 0;
 	for (int before = optind;
-	     (c = getopt_long(nopts, argv, ":p:P:46o:c:d:w:r:qvhV", long_opts, NULL)) != -1;
+	     (c = getopt_long(nopts, argv, ":p:a:P:46o:c:d:w:r:qvhV", long_opts, NULL)) != -1;
 	     before = optind) {
 		/* optind unmoved: getopt is inside a cluster ("-xq"), argv[optind - 1]
 		 * is an earlier argument; a short option then */
@@ -539,6 +588,17 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 		o->cmd = argv + nopts + 1;
 		if (!o->cmd[0]) {
 			nw_err("-- must be followed by a command to trace");
+			return NW_EXIT_USAGE;
+		}
+	}
+	for (uint8_t i = 0; i < o->filter.naddrs; i++) {
+		const struct nw_prefix *p = &o->filter.addrs[i];
+		char a[PREFIX_STR_LEN];
+
+		if (o->filter.family && p->family != o->filter.family) {
+			nw_err("--addr %s is an IPv%c prefix, which %s excludes",
+			       prefix_str(p, a, sizeof(a)), p->family == AF_INET6 ? '6' : '4',
+			       o->filter.family == AF_INET6 ? "-6" : "-4");
 			return NW_EXIT_USAGE;
 		}
 	}

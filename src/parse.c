@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <ctype.h>
+#include <stdbool.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,4 +230,88 @@ int parse_hex(const char *s, size_t n, uint64_t *out)
 	}
 	*out = x;
 	return 0;
+}
+
+int parse_prefix(const char *s, struct nw_prefix *p)
+{
+	char buf[INET6_ADDRSTRLEN];
+	uint8_t bytes[16] = { 0 };
+	const char *slash, *a = s, *end;
+	size_t alen;
+	uint64_t len;
+	unsigned max;
+	bool host_bits = false;
+
+	memset(p, 0, sizeof(*p));
+	if (!s || !*s)
+		return -EINVAL;
+	slash = strchr(s, '/');
+	alen = slash ? (size_t)(slash - s) : strlen(s);
+	if (alen >= 2 && s[0] == '[' && s[alen - 1] == ']') {
+		a = s + 1;
+		alen -= 2;
+	}
+	if (!alen || alen >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, a, alen);
+	buf[alen] = '\0';
+	if (a == s && inet_pton(AF_INET, buf, bytes) == 1) {
+		p->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, bytes) == 1) {
+		p->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	len = max;
+	if (slash) {
+		int err = parse_digits(slash + 1, &len, &end);
+
+		if (err)
+			return err;
+		if (*end)
+			return -EINVAL;
+	}
+	if (len > max)
+		return -ERANGE;
+	p->len = (uint8_t)len;
+	for (unsigned w = 0; w < max / 32; w++) {
+		unsigned bits = len > 32 * w ? (unsigned)len - 32 * w : 0;
+		uint32_t word, mask = bits >= 32 ? 0xffffffffu : bits ? ~(0xffffffffu >> bits) : 0;
+
+		memcpy(&word, bytes + 4 * w, 4);
+		p->mask[w] = htonl(mask);
+		p->addr[w] = word & p->mask[w];
+		host_bits |= p->addr[w] != word;
+	}
+	return host_bits ? -EDOM : 0;
+}
+
+const char *prefix_str(const struct nw_prefix *p, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	unsigned max = p->family == AF_INET6 ? 128 : 32;
+
+	if (!inet_ntop(p->family == AF_INET6 ? AF_INET6 : AF_INET, p->addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	if (p->len < max)
+		snprintf(buf, len, "%s/%u", a, p->len);
+	else
+		snprintf(buf, len, "%s", a);
+	return buf;
+}
+
+int prefix_has(const struct nw_prefix *p, uint8_t family, const uint8_t *a)
+{
+	if (p->family != family)
+		return 0;
+	for (unsigned w = 0; w < 4; w++) {
+		uint32_t word;
+
+		memcpy(&word, a + 4 * w, 4);
+		if ((word & p->mask[w]) != p->addr[w])
+			return 0;
+	}
+	return 1;
 }

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include "natwho.h" /* struct nw_prefix */
 
 /* Each returns 0 or -EINVAL (malformed) / -ERANGE (outside [min, max]). */
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
@@ -19,6 +20,20 @@ int parse_size(const char *s, uint64_t *out);
 int parse_hex(const char *s, size_t n, uint64_t *out);
 /* "3306" or "80,443,8080": appends to ports[*n], deduplicated, max @cap. */
 int parse_port_list(const char *s, uint16_t *ports, size_t cap, size_t *n);
+/*
+ * One address prefix: "10.96.0.20", "10.96.0.0/12", "fd00::1", "[fd00::1]",
+ * "fd00::/8" (a bare address: the whole length).  0; -EINVAL: not an address
+ * and length; -ERANGE: a length past the family's; -EDOM: bits set past the
+ * length (a typo widens or moves a prefix silently), @p then holds the
+ * prefix with them cleared, for the message.
+ */
+int parse_prefix(const char *s, struct nw_prefix *p);
+/* "10.96.0.0/12", "fd00::1" ("/LEN" only when short of the whole address);
+ * @len: 64 bytes (PREFIX_STR_LEN) always do. */
+#define PREFIX_STR_LEN 64
+const char *prefix_str(const struct nw_prefix *p, char *buf, size_t len);
+/* Is the address @a (16 bytes, IPv4 in the first 4) of @family in @p? */
+int prefix_has(const struct nw_prefix *p, uint8_t family, const uint8_t *a);
 /* "tcp", "udp", "sctp" (case-insensitive) or a number 1..255 -> IPPROTO_*;
  * -ERANGE for another number, -EINVAL for anything else. */
 int parse_proto(const char *s, uint8_t *out);

@@ -22,6 +22,14 @@ expect_exit 2 "invalid --port '0': out of range" --port 0
 expect_exit 2 "invalid --port '70000'" --port 70000
 expect_exit 2 "invalid --port '80,,81': malformed" --port 80,,81
 expect_exit 2 "too many ports" --port 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17
+expect_exit 2 "invalid --addr '10.96.0.20/12': bits set past the prefix length (10.96.0.0/12?)" \
+	--addr 10.0.0.1,10.96.0.20/12
+expect_exit 2 "invalid --addr '10.0.0.0/33': out of range" --addr 10.0.0.0/33
+expect_exit 2 "invalid --addr 'mysql.db': malformed" --addr mysql.db
+expect_exit 2 "--addr fd00::/8 is an IPv6 prefix, which -4 excludes" --addr fd00::/8 -4
+expect_exit 2 "too many addresses: at most 16" \
+	--addr 10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5,10.0.0.6,10.0.0.7,10.0.0.8,10.0.0.9 \
+	--addr 10.0.0.10,10.0.0.11,10.0.0.12,10.0.0.13,10.0.0.14,10.0.0.15,10.0.0.16,10.0.0.17
 expect_exit 2 "invalid --proto 'tcpp'" --proto tcpp
 expect_exit 2 "exclude each other" -4 -6
 expect_exit 2 "invalid --count '0'" --count 0

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Kernel-side filters: --port matches the original OR the translated port,
-# --proto, -4/-6 and --pid; other traffic never reaches userspace.
+# --addr any address before or after NAT, --proto, -4/-6 and --pid; other
+# traffic never reaches userspace.
 . "$(dirname "$0")/../lib/e2e.sh"
 
 nw_topology_up
@@ -47,6 +48,25 @@ expect_summary_clean "$TMP/v6.json" 1
 
 run_filtered multi --port 5432,53 -4
 expect_summary_clean "$TMP/multi.json" 2
+
+# --addr: where it landed (the hostPort's pod), the addresses it was meant
+# for (IPv4 and IPv6 in one list), a prefix.
+run_filtered addr-landed --addr "$POD_B"
+expect_json "$TMP/addr-landed.json" "--addr $POD_B: the connection that landed there" \
+	".orig.dst==\"$CLUSTER_IP_MYSQL\" and .landed.addr==\"$POD_B\""
+expect_summary_clean "$TMP/addr-landed.json" 1
+
+run_filtered addr-meant --addr "$CLUSTER_IP_PG,$CLUSTER_IP6_MYSQL"
+expect_json "$TMP/addr-meant.json" "--addr: the connection to $CLUSTER_IP_PG" \
+	".orig.dst==\"$CLUSTER_IP_PG\" and .landed.addr==\"$POD_A\""
+expect_json "$TMP/addr-meant.json" "--addr: the connection to $CLUSTER_IP6_MYSQL" \
+	".orig.dst==\"$CLUSTER_IP6_MYSQL\" and .landed.addr==\"$POD_B6\""
+expect_summary_clean "$TMP/addr-meant.json" 2
+
+run_filtered addr-prefix --addr 10.96.0.0/27 # .10, .20 and .30, not .40
+expect_no_json "$TMP/addr-prefix.json" "--addr 10.96.0.0/27: not $CLUSTER_IP_ALT nor IPv6" \
+	".type==\"conn\" and (.orig.dst==\"$CLUSTER_IP_ALT\" or .family!=\"ipv4\")"
+expect_summary_clean "$TMP/addr-prefix.json" 3
 
 # --pid: only the process asked for.  The client is started first, blocked
 # on a fifo, so its pid is known before natwho starts.

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# `natwho -r FILE --port/--proto/-4/-6/--pid/--netns` applies in userspace
+# `natwho -r FILE --port/--addr/--proto/-4/-6/--pid/--netns` applies in userspace
 # what the kernel applies live: while one natwho records everything, others
 # trace the same traffic with kernel-side filters; replaying the recording
 # with each filter must show the same connections (timestamps aside: each
@@ -18,7 +18,8 @@ mkfifo "$TMP/go"
 nw_bg "$NODE" bash -c "read x <'$TMP/go'; exec '$CONNECT' connect $CLUSTER_IP_PG 5432 >/dev/null"
 WAITER=${NW_PIDS[-1]}
 
-filters=("--port 53" "-6 --proto tcp" "--pid $WAITER" "-4 --port 5432,3306")
+filters=("--port 53" "-6 --proto tcp" "--pid $WAITER" "-4 --port 5432,3306"
+	"--addr $POD_B,fd00:96::/64" "--addr $POD_A --port 3306")
 nw_natwho_start "$TMP/all.json" "$TMP/all.err" -o json -w "$TMP/cap"
 ALL_PID=$NATWHO_PID
 pids=()

@@ -13,8 +13,8 @@
 #   nwc_e2e BACKEND       the host suite's scenarios on the iptables-mode
 #                         incident topology of netns.sh: IPv4+IPv6, TCP+UDP
 #                         through a DNAT, pid/comm, a forwarded connection,
-#                         --port, --count, --pid, --netns (path and inode),
-#                         --cgroup of node processes (TCP, UDP), and a vxlan
+#                         --port, --addr, --count, --pid, --netns (path and
+#                         inode), --cgroup of node processes (TCP, UDP), a vxlan
 #                         overlay's outer flow without the sender's process
 #   nwc_noconntrack BACKEND  nf_conntrack is a module and not loaded (boot
 #                         with natwho.modules=0): natwho says so, exit 4;
@@ -276,6 +276,22 @@ nwc_e2e_port() {
 	nwc_expect "--port 5432: nothing else" 0 ".orig.dport != 5432 and .landed.port != 5432"
 }
 
+# --addr: an address of either end, before or after NAT; an IPv4 address
+# and an IPv6 prefix in one list; other connections never show up.
+nwc_e2e_addr() {
+	nwc_start addr "$NODE" --addr "$POD_B,fd00:96::/64" || return
+	nwc_client "$NODE" connect "$CLUSTER_IP_MYSQL" 3306
+	nwc_client "$NODE" -u connect "$CLUSTER_IP_DNS" 53
+	nwc_client "$NODE" connect "$CLUSTER_IP6_MYSQL" 3306
+	nwc_client "$NODE" connect "$CLUSTER_IP_PG" 5432
+	nwc_stop 1
+	nwc_expect "--addr $POD_B: the connection that landed there" 1 \
+		".orig.dst == \"$CLUSTER_IP_MYSQL\" and .landed.addr == \"$POD_B\""
+	nwc_expect "--addr fd00:96::/64: the connection meant for $CLUSTER_IP6_MYSQL" 1 \
+		".orig.dst == \"$CLUSTER_IP6_MYSQL\""
+	nwc_expect_clean_summary 2
+}
+
 # --count: stops by itself after N, with more traffic.
 nwc_e2e_count() {
 	local i
@@ -465,6 +481,7 @@ nwc_e2e() {
 	nwc_init "$1"
 	nwc_e2e_dnat
 	nwc_e2e_port
+	nwc_e2e_addr
 	nwc_e2e_count
 	nwc_e2e_pid
 	nwc_e2e_netns

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 #include <netinet/in.h>
 #include "parse.h"
@@ -101,6 +103,76 @@ static void test_ports(void **state)
 	assert_int_equal(parse_port_list("", p, 4, &n), -EINVAL);
 }
 
+/* @s parses as @want ("A/LEN" as prefix_str() writes it back), error @err. */
+static void prefix_is(const char *s, int err, const char *want)
+{
+	struct nw_prefix p;
+	char buf[PREFIX_STR_LEN];
+
+	if (parse_prefix(s, &p) != err)
+		fail_msg("parse_prefix(\"%s\") = %d, want %d", s, parse_prefix(s, &p), err);
+	if (want && strcmp(prefix_str(&p, buf, sizeof(buf)), want))
+		fail_msg("parse_prefix(\"%s\") reads as %s, want %s", s, buf, want);
+}
+
+static void test_prefix(void **state)
+{
+	static const uint8_t a4[16] = { 10, 224, 0, 222 }, b4[16] = { 10, 225, 0, 222 },
+			     a6[16] = { 0xfd, 0, 0x02, 0x24, [15] = 0x22 };
+	struct nw_prefix p;
+
+	(void)state;
+	prefix_is("10.96.0.20", 0, "10.96.0.20");
+	prefix_is("10.96.0.20/32", 0, "10.96.0.20");
+	prefix_is("10.96.0.0/12", 0, "10.96.0.0/12");
+	prefix_is("0.0.0.0/0", 0, "0.0.0.0/0");
+	prefix_is("fd00::1", 0, "fd00::1");
+	prefix_is("[fd00::1]", 0, "fd00::1");
+	prefix_is("[fd00::]/8", 0, "fd00::/8");
+	prefix_is("fd00:224::/33", 0, "fd00:224::/33");
+	prefix_is("::/0", 0, "::/0");
+	prefix_is("::ffff:10.1.2.3", 0, "::ffff:10.1.2.3");
+	/* bits past the length: refused, the prefix they meant kept */
+	prefix_is("10.96.0.20/12", -EDOM, "10.96.0.0/12");
+	prefix_is("fd00::1/64", -EDOM, "fd00::/64");
+	prefix_is("fd00:224:4000::/33", -EDOM, "fd00:224::/33");
+	prefix_is("fd00:224:8000::/33", 0, "fd00:224:8000::/33");
+	prefix_is("10.0.0.0/33", -ERANGE, NULL);
+	prefix_is("fd00::/129", -ERANGE, NULL);
+	prefix_is("10.0.0.0/99999999999999999999999", -ERANGE, NULL);
+	static const char *const bad[] = {
+		"", "/8", "10.0.0.0/", "10.0.0.0/+8", "10.0.0.0/-1", "10.0.0.0/8/8",
+		"10.0.0.0/8x", "10.0.0", "10.0.0.256", "[10.0.0.1]", "[fd00::1", "fd00::1]",
+		"10.0.0.1:80", "fd00:::1", "host.example", " 10.0.0.1", "10.0.0.1 ", "[]",
+		"fd00::1%eth0", "10.0.0.0/ 8",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		prefix_is(bad[i], -EINVAL, NULL);
+	assert_int_equal(parse_prefix(NULL, &p), -EINVAL);
+
+	/* membership, by family */
+	assert_int_equal(parse_prefix("10.224.0.0/16", &p), 0);
+	assert_true(prefix_has(&p, AF_INET, a4));
+	assert_false(prefix_has(&p, AF_INET, b4));
+	assert_false(prefix_has(&p, AF_INET6, a4)); /* the same bytes, the other family */
+	assert_int_equal(parse_prefix("10.224.0.0/15", &p), 0);
+	assert_true(prefix_has(&p, AF_INET, b4));
+	assert_int_equal(parse_prefix("0.0.0.0/0", &p), 0);
+	assert_true(prefix_has(&p, AF_INET, b4));
+	assert_false(prefix_has(&p, AF_INET6, a6));
+	assert_int_equal(parse_prefix("fd00:224::/32", &p), 0);
+	assert_true(prefix_has(&p, AF_INET6, a6));
+	assert_int_equal(parse_prefix("fd00:224::/48", &p), 0);
+	assert_true(prefix_has(&p, AF_INET6, a6));
+	assert_int_equal(parse_prefix("fd00:224::22", &p), 0);
+	assert_true(prefix_has(&p, AF_INET6, a6));
+	assert_int_equal(parse_prefix("fd00:224::23", &p), 0);
+	assert_false(prefix_has(&p, AF_INET6, a6));
+	assert_int_equal(parse_prefix("fd00:225::/31", &p), -EDOM);
+	assert_int_equal(parse_prefix("fd00:224::/31", &p), 0);
+	assert_true(prefix_has(&p, AF_INET6, a6));
+}
+
 static void test_proto(void **state)
 {
 	uint8_t p;
@@ -127,7 +199,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_u64),   cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_size),  cmocka_unit_test(test_ports),
-		cmocka_unit_test(test_proto),
+		cmocka_unit_test(test_proto), cmocka_unit_test(test_prefix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,11 +18,13 @@
 #include <sys/mman.h>
 #include <sys/time.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
 #include "capfile.h"
 #include "filter.h"
 #include "fixtures.h"
 #include "golden.h"
 #include "log.h"
+#include "parse.h"
 #include "replay.h"
 #include "verdict.h"
 
@@ -34,6 +36,20 @@ static bool has_ports(uint8_t proto)
 {
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP ||
 	       proto == IPPROTO_UDPLITE || proto == IPPROTO_DCCP;
+}
+
+/* @a's first p->len bits are the prefix's, bit by bit (not prefix_has()'s
+ * masks: a model of its own). */
+static bool in_prefix_bits(const struct nw_prefix *p, uint8_t family, const uint8_t *a)
+{
+	const uint8_t *pa = (const uint8_t *)p->addr;
+
+	if (p->family != family)
+		return false;
+	for (int b = 0; b < p->len; b++)
+		if (((a[b / 8] ^ pa[b / 8]) >> (7 - b % 8)) & 1)
+			return false;
+	return true;
 }
 
 /*
@@ -62,6 +78,17 @@ static bool kernel_emits(const struct nw_filter *f, const struct nw_event *e, bo
 		if (!hit)
 			return false;
 	}
+	if (f->naddrs) {
+		bool hit = false;
+
+		for (int i = 0; i < f->naddrs; i++)
+			hit |= in_prefix_bits(&f->addrs[i], e->family, e->orig.src) ||
+			       in_prefix_bits(&f->addrs[i], e->family, e->orig.dst) ||
+			       in_prefix_bits(&f->addrs[i], e->family, e->reply.src) ||
+			       in_prefix_bits(&f->addrs[i], e->family, e->reply.dst);
+		if (!hit)
+			return false;
+	}
 	if (f->cgroup) {
 		if (!joined)
 			return false;
@@ -74,6 +101,24 @@ static bool kernel_emits(const struct nw_filter *f, const struct nw_event *e, bo
 static uint32_t pick(unsigned *seed, const uint32_t *set, int n)
 {
 	return set[rand_r(seed) % n];
+}
+
+/* Each of the tuples' four addresses one of a few of the event's family. */
+static void random_addrs(unsigned *seed, struct nw_event *e)
+{
+	static const char *const v4[] = { "10.96.0.20", "10.224.0.222", "10.224.1.5",
+					  "192.168.1.1" };
+	static const char *const v6[] = { "fd00:96::20", "fd00:224::222", "fd00:224::1:5",
+					  "2001:db8::1" };
+	uint8_t *at[] = { e->orig.src, e->orig.dst, e->reply.src, e->reply.dst };
+
+	for (int i = 0; i < 4; i++) {
+		memset(at[i], 0, 16);
+		assert_int_equal(inet_pton(e->family, e->family == AF_INET ? v4[rand_r(seed) % 4] :
+									      v6[rand_r(seed) % 4],
+					   at[i]),
+				 1);
+	}
 }
 
 /* A random event as nw_emit() would have filled it under @cgroup. */
@@ -90,6 +135,7 @@ static void random_event(unsigned *seed, bool cgroup, struct nw_event *e, bool *
 	e->family = rand_r(seed) % 2 ? AF_INET6 : AF_INET;
 	e->proto = (uint8_t)pick(seed, protos, 6);
 	e->netns = 1 + rand_r(seed) % 2;
+	random_addrs(seed, e);
 	*task_ok = rand_r(seed) % 2;
 	*cur_tgid = pick(seed, tgids, 2);
 	*joined = cgroup && rand_r(seed) % 4;
@@ -116,6 +162,9 @@ static void random_filter(unsigned *seed, bool cgroup, struct nw_filter *f)
 	static const uint32_t protos[] = { 0, 0, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP };
 	static const uint32_t families[] = { 0, 0, AF_INET, AF_INET6 };
 	static const uint32_t tgids[] = { 0, 0, 100, 200 };
+	static const char *const prefixes[] = { "10.96.0.20", "10.224.0.0/16", "10.224.1.0/24",
+						"0.0.0.0/0", "fd00:224::/32", "fd00:96::20",
+						"::/0", "192.168.0.0/16" };
 
 	memset(f, 0, sizeof(*f));
 	f->cgroup = cgroup;
@@ -126,6 +175,9 @@ static void random_filter(unsigned *seed, bool cgroup, struct nw_filter *f)
 	f->nports = rand_r(seed) % 3;
 	for (int i = 0; i < f->nports; i++)
 		f->ports[i] = (uint16_t)pick(seed, ports, 5);
+	f->naddrs = rand_r(seed) % 4 ? 0 : 1 + rand_r(seed) % 2;
+	for (int i = 0; i < f->naddrs; i++)
+		assert_int_equal(parse_prefix(prefixes[rand_r(seed) % 8], &f->addrs[i]), 0);
 }
 
 /*
@@ -202,6 +254,38 @@ static void test_filter_cases(void **state)
 	assert_true(match_fix(FIX_FORWARDED_UDP, &f));
 	f.netns = 1;
 	assert_false(match_fix(FIX_FORWARDED_UDP, &f));
+	/* --addr: either end, before or after NAT, by family */
+	f = (struct nw_filter){ .naddrs = 1 };
+	assert_int_equal(parse_prefix("10.224.0.222", &f.addrs[0]), 0); /* landed */
+	assert_true(filter__active(&f));
+	assert_true(match_fix(FIX_INCIDENT_V4, &f));
+	assert_false(match_fix(FIX_FORWARDED_UDP, &f));
+	assert_false(match_fix(FIX_INCIDENT_V6, &f));
+	assert_int_equal(parse_prefix("10.96.0.10", &f.addrs[0]), 0); /* original dst */
+	assert_true(match_fix(FIX_FORWARDED_UDP, &f));
+	assert_false(match_fix(FIX_INCIDENT_V4, &f));
+	assert_int_equal(parse_prefix("192.0.2.0/24", &f.addrs[0]), 0);
+	assert_true(match_fix(FIX_MASQUERADE, &f));
+	assert_false(match_fix(FIX_NO_NAT, &f));
+	f.naddrs = 2;
+	assert_int_equal(parse_prefix("fd00:224::/32", &f.addrs[1]), 0);
+	assert_true(match_fix(FIX_INCIDENT_V6, &f));
+	assert_true(match_fix(FIX_MASQUERADE, &f));
+	assert_false(match_fix(FIX_INCIDENT_V4, &f));
+	/* the source rewritten by SNAT (reply.dst) */
+	{
+		struct nw_event e;
+		struct conn c;
+		char want[INET_ADDRSTRLEN];
+
+		fix_event(FIX_MASQUERADE, &e);
+		assert_non_null(inet_ntop(AF_INET, e.reply.dst, want, sizeof(want)));
+		assert_string_not_equal(want, "10.224.1.5");
+		f.naddrs = 1;
+		assert_int_equal(parse_prefix(want, &f.addrs[0]), 0);
+		assert_int_equal(conn__decode(&e, sizeof(e), 0, "netfilter", &c), 0);
+		assert_true(filter__match(&f, &c));
+	}
 	/* --cgroup: joined records only. */
 	f = (struct nw_filter){ .cgroup = 1 };
 	assert_false(match_fix(FIX_INCIDENT_V4, &f));
@@ -221,6 +305,13 @@ static void test_filter_format(void **state)
 	assert_string_equal(buf, "--port 3306,80 --proto tcp -6 --pid 42 --netns 4026531840");
 	assert_int_equal(filter__format(&f, small, sizeof(small)), strlen(buf));
 	assert_string_equal(small, "--port ");
+	f = (struct nw_filter){ .nports = 1, .ports = { 53 }, .naddrs = 3 };
+	assert_int_equal(parse_prefix("10.96.0.0/12", &f.addrs[0]), 0);
+	assert_int_equal(parse_prefix("fd00::1", &f.addrs[1]), 0);
+	assert_int_equal(parse_prefix("10.224.0.222", &f.addrs[2]), 0);
+	n = filter__format(&f, buf, sizeof(buf));
+	assert_int_equal(n, strlen(buf));
+	assert_string_equal(buf, "--port 53 --addr 10.96.0.0/12,fd00::1,10.224.0.222");
 	f = (struct nw_filter){ .proto = 132, .family = AF_INET };
 	filter__format(&f, buf, sizeof(buf));
 	assert_string_equal(buf, "--proto sctp -4");
