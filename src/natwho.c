@@ -524,7 +524,8 @@ static int run_loop(struct app *app)
 /*
  * --netns INODE: a path to that network namespace, for the backends that
  * attach inside it (netfilter): a /var/run/netns entry or a process's
- * /proc/PID/ns/net.  0, or -ENOENT when nothing holds it that way.
+ * /proc/PID/ns/net.  0, or -ENOENT when nothing holds it that way.  The
+ * path is only where it was: open_netns() checks what it opens.
  */
 static int netns_find(uint32_t ino, char *path, size_t len)
 {
@@ -559,18 +560,31 @@ static int open_netns(struct app *app)
 	struct stat st;
 
 	app->netns_fd = -1;
-	if (!path && app->opts.filter.netns) {
-		if (netns_find(app->opts.filter.netns, found, sizeof(found))) {
+	/* found by inode: the process that held it may end, and its pid be
+	 * taken by another, between the search and the open; so the namespace
+	 * opened is checked, and looked for again when it is another */
+	for (int tries = 0; !path && app->opts.filter.netns; tries++) {
+		uint32_t ino = app->opts.filter.netns;
+
+		if (tries == 3 || netns_find(ino, found, sizeof(found))) {
 			nw_err("network namespace %u not found: no process or /var/run/netns entry "
-			       "holds it (pass a path instead)", app->opts.filter.netns);
+			       "holds it (pass a path instead)", ino);
 			return NW_EXIT_USAGE;
 		}
-		nw_dbg(1, "network namespace %u is %s\n", app->opts.filter.netns, found);
-		path = found;
+		nw_dbg(1, "network namespace %u is %s\n", ino, found);
+		app->netns_fd = open(found, O_RDONLY | O_CLOEXEC);
+		if (app->netns_fd >= 0 && !fstat(app->netns_fd, &st) && st.st_ino == ino) {
+			path = found;
+			break;
+		}
+		if (app->netns_fd >= 0)
+			close(app->netns_fd);
+		app->netns_fd = -1;
 	}
 	if (!path)
 		return 0;
-	app->netns_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (app->netns_fd < 0)
+		app->netns_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (app->netns_fd < 0 || fstat(app->netns_fd, &st)) {
 		int e = errno;
 
