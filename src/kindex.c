@@ -940,6 +940,17 @@ int ksrc__read(const char *path, size_t max, const volatile sig_atomic_t *stop, 
 	return 0;
 }
 
+bool kindex__names_service(const struct kindex *idx, const char *ns, const char *name)
+{
+	for (uint32_t i = 0; idx && i < idx->svcports.n; i++) {
+		const struct ksvcport *sp = &idx->svcports.v[i];
+
+		if (sp->ns && sp->name && !strcmp(sp->ns, ns) && !strcmp(sp->name, name))
+			return true;
+	}
+	return false;
+}
+
 int kindex__pod_uid(const struct kindex *idx, const char *ns, const char *name,
 		    const char **uid, const char **node)
 {

@@ -239,6 +239,8 @@ const char *k8s_via_kind__str(uint8_t kind);
  */
 int kindex__audit(const struct kindex *idx, struct out *o);
 
+/* Does a source name Service @ns/@name (a snapshot, kube-proxy's rules)? */
+bool kindex__names_service(const struct kindex *idx, const char *ns, const char *name);
 /*
  * The pod @ns/@name of the snapshot: the UID its cgroup is named by
  * (metadata.uid; a static pod's kubernetes.io/config.mirror hash) and

@@ -104,18 +104,43 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* Attach the Kubernetes annotation; false when --mismatch-only hides it. */
+/* --service: was @a meant for one of them (a Service address, named)? */
+static bool service_listed(const struct nw_opts *o, const struct k8s_annot *a)
+{
+	const struct k8s_ref *t = &a->target;
+
+	if ((t->kind != K8S_KIND_CLUSTER_IP && t->kind != K8S_KIND_NODE_PORT &&
+	     t->kind != K8S_KIND_EXTERNAL_IP && t->kind != K8S_KIND_LB_IP) ||
+	    !t->ns || !t->name)
+		return false;
+	for (int i = 0; i < o->nservices; i++) {
+		size_t n = strlen(t->ns);
+
+		if (!strncmp(o->services[i], t->ns, n) && o->services[i][n] == '/' &&
+		    !strcmp(o->services[i] + n + 1, t->name))
+			return true;
+	}
+	return false;
+}
+
+/* Attach the Kubernetes annotation; false when --service or --mismatch-only
+ * hides it. */
 static bool enrich(struct app *app, struct conn *c)
 {
 	struct k8s_annot *annot = &app->annot; /* valid until the next event */
 	const struct kindex *idx = knowledge__index(&app->kn);
+	bool hide = app->opts.mismatch_only || app->opts.nservices;
 
-	if (!idx) { /* no verdict: --mismatch-only hides it, counted */
-		app->stats.hidden += app->opts.mismatch_only;
-		return !app->opts.mismatch_only;
+	if (!idx) { /* no verdict, no name: hidden by either, counted */
+		app->stats.hidden += hide;
+		return !hide;
 	}
 	kindex__annotate_again(idx, c, annot);
 	c->k8s = annot;
+	if (app->opts.nservices && !service_listed(&app->opts, annot)) {
+		app->stats.hidden++;
+		return false;
+	}
 	if (annot->verdict == K8S_VERDICT_MISMATCH) {
 		app->stats.mismatches++;
 		return true;
@@ -642,6 +667,32 @@ static bool drain_while_dumping(void *ctx)
 	       (app->cmd.pid && !runcmd__running(&app->cmd));
 }
 
+/* --service: one no source names shows nothing; say so rather than stay
+ * silent (a typo, the wrong cluster).  Live: at the start; replay: at the
+ * end, against what the capture held. */
+static void warn_unknown_services(const struct app *app)
+{
+	const struct kindex *idx = knowledge__index(&app->kn);
+
+	for (int i = 0; i < app->opts.nservices; i++) {
+		const char *s = app->opts.services[i], *slash = strchr(s, '/');
+		char ns[64];
+
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - s), s);
+		if (kindex__names_service(idx, ns, slash + 1))
+			continue;
+		if (app->opts.read_path)
+			nw_warn("--service %s: the capture's knowledge names no such Service: none "
+				"of its connections could be shown", s);
+		else
+			nw_warn("--service %s: natwho's knowledge (%s) names no such Service: "
+				"nothing is shown for it until a source does",
+				s, !app->opts.nk8s_files && !app->opts.k8s_kubectl ?
+					   "the node's rules; no --k8s" :
+				   app->opts.no_rules ? "--k8s" : "--k8s and the node's rules");
+	}
+}
+
 /* Load what natwho can know about this node before tracing starts. */
 static int start_knowledge(struct app *app)
 {
@@ -698,6 +749,8 @@ static int start_knowledge(struct app *app)
 		   (app->opts.mismatch_only || app->opts.audit)) {
 		nw_warn("no Kubernetes or NAT rule knowledge found: give --k8s FILE or kubectl");
 	}
+	if (!app->opts.read_path)
+		warn_unknown_services(app);
 	return 0;
 }
 
@@ -1025,6 +1078,8 @@ static int run_replay(struct app *app)
 	ret = replay__file(app->opts.read_path, &ro, &res, err, sizeof(err));
 	if (ret)
 		nw_err("%s", err);
+	else
+		warn_unknown_services(app);
 	return ret;
 }
 

@@ -25,6 +25,7 @@ enum {
 	OPT_REFRESH,
 	OPT_NO_RULES,
 	OPT_MISMATCH_ONLY,
+	OPT_SERVICE,
 	OPT_CHILDREN,
 	OPT_NO_CHILDREN,
 };
@@ -51,6 +52,7 @@ static const struct option long_opts[] = {
 	{ "refresh", required_argument, NULL, OPT_REFRESH },
 	{ "no-rules", no_argument, NULL, OPT_NO_RULES },
 	{ "mismatch-only", no_argument, NULL, OPT_MISMATCH_ONLY },
+	{ "service", required_argument, NULL, OPT_SERVICE },
 	{ "write", required_argument, NULL, 'w' },
 	{ "read", required_argument, NULL, 'r' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -110,6 +112,10 @@ void opts__usage(FILE *f)
 	      "      --no-rules          do not read the traced namespace's NAT ruleset\n"
 	      "                          (iptables-save, ip6tables-save, nft, ipset,\n"
 	      "                          /proc/net/ip_vs)\n"
+	      "      --service NS/NAME   print only connections meant for this Service (its\n"
+	      "                          ClusterIP, NodePort, external or load-balancer IP),\n"
+	      "                          as the snapshot or kube-proxy's rules name it,\n"
+	      "                          wherever they landed (repeatable, up to 16)\n"
 	      "      --mismatch-only     print only connections whose verdict is MISMATCH\n"
 	      "                          (not an endpoint of the Service they were meant for,\n"
 	      "                          or a hostPort rule that took them astray)\n"
@@ -120,7 +126,7 @@ void opts__usage(FILE *f)
 	      "                          live output to stderr\n"
 	      "  -r, --read FILE         replay a capture file (- for stdin) as it was shown\n"
 	      "                          live; needs neither root nor BPF; --port, --addr,\n"
-	      "                          --proto, -4/-6, --pid, --netns INODE,\n"
+	      "                          --proto, -4/-6, --pid, --netns INODE, --service,\n"
 	      "                          --mismatch-only, -c, -q, --utc apply in\n"
 	      "                          userspace; --k8s FILE adds a snapshot to the\n"
 	      "                          knowledge recorded in the file\n"
@@ -281,6 +287,24 @@ static int parse_cgroup(struct nw_opts *o, enum nw_cgroup_kind kind, const char 
 	return 0;
 }
 
+/* --service NS/NAME; repeatable. */
+static int parse_service(struct nw_opts *o, const char *arg)
+{
+	char ns[64], name[254];
+
+	if (cgroup__split_pod(arg, ns, sizeof(ns), name, sizeof(name)))
+		return bad_value("--service", arg, -EINVAL, "NAMESPACE/NAME of a Service");
+	for (int i = 0; i < o->nservices; i++)
+		if (!strcmp(o->services[i], arg))
+			return 0;
+	if (o->nservices >= NW_MAX_SERVICES) {
+		nw_err("too many --service: at most %d", NW_MAX_SERVICES);
+		return NW_EXIT_USAGE;
+	}
+	o->services[o->nservices++] = arg;
+	return 0;
+}
+
 /* --k8s FILE, --k8s - (stdin) or --k8s kubectl; repeatable. */
 static int parse_k8s(struct nw_opts *o, const char *arg)
 {
@@ -354,6 +378,7 @@ static int parse_one(struct nw_opts *o, int c, const char *arg)
 		return err ? bad_value("--refresh", arg, err, "seconds, 0-86400; 0: never") : 0;
 	case OPT_NO_RULES: o->no_rules = true; return 0;
 	case OPT_MISMATCH_ONLY: o->mismatch_only = true; return 0;
+	case OPT_SERVICE: return parse_service(o, arg);
 	case 'w': o->write_path = arg; return 0;
 	case 'r': o->read_path = arg; return 0;
 	case 'q': o->quiet = true; return 0;
@@ -470,6 +495,9 @@ static int check_modes(const struct nw_opts *o, const char *live, bool children)
 		       "it nothing to look at");
 	else if ((o->kubeconfig || o->refresh_given) && !o->k8s_kubectl && !o->read_path)
 		nw_err("--%s applies to --k8s kubectl", o->kubeconfig ? "kubeconfig" : "refresh");
+	else if (o->nservices && o->no_rules && !o->nk8s_files && !o->k8s_kubectl && !o->read_path)
+		nw_err("--service needs knowledge that names Services: --k8s, or the node's rules "
+		       "(kube-proxy's comments name them; drop --no-rules)");
 	else if (children && !o->cmd)
 		nw_err("--children and --no-children apply to a command given after --");
 	else

@@ -12,6 +12,7 @@
 #define NW_DEFAULT_RINGBUF (8u << 20)
 #define NW_MAX_K8S_FILES 8
 #define NW_DEFAULT_REFRESH_S 30
+#define NW_MAX_SERVICES 16
 
 struct nw_opts {
 	struct nw_filter filter; /* kernel-side */
@@ -31,6 +32,10 @@ struct nw_opts {
 	bool refresh_given; /* --refresh was on the command line */
 	bool no_rules; /* --no-rules: do not read the node's NAT ruleset */
 	bool mismatch_only;
+	/* --service NS/NAME: only connections meant for one of these (userspace,
+	 * by the knowledge's names); checked "NS/NAME" */
+	const char *services[NW_MAX_SERVICES];
+	int nservices;
 	bool audit; /* `natwho audit`: list shadowing rules, no tracing */
 	const char *write_path; /* -w FILE: record a capture ("-": stdout) */
 	const char *read_path; /* -r FILE: replay a capture ("-": stdin), no BPF */

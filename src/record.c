@@ -425,6 +425,8 @@ int record__filters(const struct nw_opts *o, char *buf, size_t len)
 
 	for (int i = 0; i < o->ncgroups; i++)
 		n = put_word(buf, len, n, cg_opt[o->cgroups[i].kind], o->cgroups[i].value);
+	for (int i = 0; i < o->nservices; i++)
+		n = put_word(buf, len, n, "--service ", o->services[i]);
 	if (o->mismatch_only)
 		n = put_word(buf, len, n, "--mismatch-only", NULL);
 	if (!o->cmd)

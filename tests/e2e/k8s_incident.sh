@@ -65,6 +65,40 @@ cp "$SNAP" "$TMP/then.json"
 expect_json "$TMP/then-re.json" "replay + --k8s FILE of a recorded path: the file's pod names it" \
 	".orig.dst==\"$CLUSTER_IP_MYSQL\" and .k8s.landed.name==\"mysql-b-0\""
 
+# --service NS/NAME: the connections meant for that Service, wherever they
+# landed; the others hidden and counted.  In replay (the incident's capture)
+# and live without a snapshot: kube-proxy's rule comments name the Service.
+"$NATWHO" -r "$TMP/inc.nwcap" -o json --service a/mysql-a >"$TMP/svc.json" 2>"$TMP/svc.err" ||
+	fail "replay --service: exit $?"
+expect_json "$TMP/svc.json" "--service a/mysql-a: the IPv4 connection that landed on mysql-b-0" \
+	".orig.dst==\"$CLUSTER_IP_MYSQL\" and .orig.src!=\"$POD_A\" and .k8s.landed.name==\"mysql-b-0\""
+expect_json "$TMP/svc.json" "--service a/mysql-a: the pod's and the IPv6 one" \
+	".orig.src==\"$POD_A\" and .k8s.target.name==\"mysql-a\""
+expect_json "$TMP/svc.json" "--service a/mysql-a: three shown, pg-a's hidden and counted" \
+	".type==\"summary\" and .events==3 and .hidden==1"
+expect_no_json "$TMP/svc.json" "--service a/mysql-a: nothing meant for another Service" \
+	".type==\"conn\" and .k8s.target.name!=\"mysql-a\""
+"$NATWHO" -r "$TMP/inc.nwcap" -o json --service a/pg-a --service a/nope >"$TMP/svc2.json" \
+	2>"$TMP/svc2.err" || fail "replay --service a/pg-a: exit $?"
+expect_json "$TMP/svc2.json" "--service a/pg-a: its one connection" \
+	".type==\"summary\" and .events==1 and .hidden==3"
+jq -e 'select(.type=="warning") | .warning | test("service a/nope: the capture.s knowledge names no such Service")' \
+	"$TMP/svc2.json" >/dev/null ||
+	fail "--service of an unknown Service: no warning: $(cat "$TMP/svc2.json" "$TMP/svc2.err")"
+nw_natwho_start "$TMP/svc3.txt" "$TMP/svc3.err" --service a/mysql-a --service a/typo
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null
+kill -INT "$NATWHO_PID"
+wait_natwho 10
+grep -q "10.96.0.20:3306 .*MISMATCH meant for Service a/mysql-a:3306" "$TMP/svc3.txt" ||
+	fail "live --service without a snapshot: $(cat "$TMP/svc3.txt")"
+grep -q ":5432" "$TMP/svc3.txt" && fail "live --service a/mysql-a printed pg-a's connection"
+grep -q "1 events, 0 lost, 0 undecodable, 1 MISMATCH, 1 not shown" "$TMP/svc3.err" ||
+	fail "live --service summary: $(tail -1 "$TMP/svc3.err")"
+grep -q "service a/typo: natwho's knowledge (the node's rules; no --k8s) names no such Service" \
+	"$TMP/svc3.err" || fail "live --service a/typo: no warning: $(cat "$TMP/svc3.err")"
+echo "ok: --service, live and in replay"
+
 # --mismatch-only: the ok connection is hidden (and counted), text tags it.
 nw_natwho_start "$TMP/mm.txt" "$TMP/mm.err" --mismatch-only --k8s "$SNAP"
 nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_PG" 5432 >/dev/null
