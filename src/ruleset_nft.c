@@ -410,12 +410,31 @@ static int nft__match(struct json_object *m, uint8_t af, struct nft_rinfo *ri)
 	return nft__match_payload(left, right, neg, af, ri);
 }
 
-/* {"range": ["10.0.0.1", "10.0.0.3"]}: the addresses of a DNAT to a range. */
+/* {"prefix": {"addr": "10.0.0.0", "len": 30}} (`dnat to 10.0.0.0/30`): the
+ * kernel's range is the prefix's every address, first to last. */
+static int nft__addr_prefix(struct json_object *p, uint8_t af, struct nft_rinfo *ri)
+{
+	const char *addr = kjson__str(p, "addr");
+	int64_t len;
+
+	if (!addr || kaddr__parse(addr, strlen(addr), af, &ri->to) ||
+	    kjson__int(p, "len", 0, ri->to.family == AF_INET ? 32 : 128, &len))
+		return -EINVAL;
+	ri->to_end = ri->to;
+	for (unsigned b = (unsigned)len; b < (ri->to.family == AF_INET ? 32u : 128u); b++)
+		ri->to_end.addr[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+	return kaddr__range(&ri->to, &ri->to_end);
+}
+
+/* {"range": ["10.0.0.1", "10.0.0.3"]} or a prefix: the addresses of a DNAT
+ * to more than one. */
 static int nft__addr_range(struct json_object *a, uint8_t af, struct nft_rinfo *ri)
 {
 	struct json_object *r, *lo, *hi;
 	const char *l, *h;
 
+	if (json_object_object_get_ex(a, "prefix", &r) && json_object_is_type(r, json_type_object))
+		return nft__addr_prefix(r, af, ri);
 	if (!json_object_object_get_ex(a, "range", &r) || !json_object_is_type(r, json_type_array) ||
 	    json_object_array_length(r) != 2)
 		return -EINVAL; /* a map or concatenation: not followed */
@@ -429,7 +448,8 @@ static int nft__addr_range(struct json_object *a, uint8_t af, struct nft_rinfo *
 	return kaddr__range(&ri->to, &ri->to_end);
 }
 
-/* {"addr": "10.0.0.1" | {"range": [..]}, "port": 80 | {"range": [..]}, "family": "ip"} */
+/* {"addr": "10.0.0.1" | {"range": [..]} | {"prefix": {..}}, "port": 80 | {"range": [..]},
+ *  "family": "ip"} */
 static int nft__nat(struct json_object *v, uint8_t af, struct nft_rinfo *ri)
 {
 	struct json_object *port, *a;

@@ -250,7 +250,21 @@ static void test_dnat_range(void **state)
 		"\"left\": {\"payload\": {\"protocol\": \"ip\", \"field\": \"daddr\"}}, "
 		"\"right\": \"10.0.0.6\"}}, {\"match\": {\"op\": \"==\", \"left\": {\"payload\": "
 		"{\"protocol\": \"tcp\", \"field\": \"dport\"}}, \"right\": 80}}, {\"dnat\": "
-		"{\"addr\": {\"range\": [\"10.0.0.1\", \"10.0.0.3\"]}, \"port\": 8080}}]}}]}";
+		"{\"addr\": {\"range\": [\"10.0.0.1\", \"10.0.0.3\"]}, \"port\": 8080}}]}}, "
+		/* `dnat to 10.0.1.0/30:8080`, as nft -j lists it */
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"t\", \"chain\": \"c\", "
+		"\"handle\": 3, \"expr\": [{\"match\": {\"op\": \"==\", \"left\": "
+		"{\"payload\": {\"protocol\": \"ip\", \"field\": \"daddr\"}}, \"right\": "
+		"\"10.0.0.5\"}}, {\"match\": {\"op\": \"==\", \"left\": {\"payload\": "
+		"{\"protocol\": \"tcp\", \"field\": \"dport\"}}, \"right\": 80}}, {\"dnat\": "
+		"{\"addr\": {\"prefix\": {\"addr\": \"10.0.1.0\", \"len\": 30}}, "
+		"\"port\": 8080}}]}}, "
+		/* a length past the family's: refused */
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"t\", \"chain\": \"c\", "
+		"\"handle\": 4, \"expr\": [{\"match\": {\"op\": \"==\", \"left\": "
+		"{\"payload\": {\"protocol\": \"ip\", \"field\": \"daddr\"}}, \"right\": "
+		"\"10.0.0.10\"}}, {\"dnat\": {\"addr\": {\"prefix\": {\"addr\": "
+		"\"10.0.1.0\", \"len\": 33}}}}]}}]}";
 	struct kindex *idx = kindex__new();
 	struct kindex_stats st;
 
@@ -275,8 +289,8 @@ static void test_dnat_range(void **state)
 		      "COMMIT\n");
 	kt_add_str_ok(idx, KSRC_NFT_JSON, nft);
 	kindex__stats(idx, &st);
-	assert_int_equal(st.rules, 6);
-	assert_int_equal(st.skipped_rules, 1);
+	assert_int_equal(st.rules, 7);
+	assert_int_equal(st.skipped_rules, 2);
 	dnat_range_case(idx, AF_INET, "10.0.0.9", "10.0.0.2", "10.0.0.4", 8080);
 	dnat_range_case(idx, AF_INET, "10.0.0.9", "10.0.0.1", "10.0.0.0", 8080);
 	dnat_range_case(idx, AF_INET, "10.0.0.8", "10.0.0.3", "10.0.0.4", 80);
@@ -284,6 +298,8 @@ static void test_dnat_range(void **state)
 	dnat_range_case(idx, AF_INET6, "fd00::9", "fd00::2", "fd00::4", 8080);
 	dnat_range_case(idx, AF_INET6, "fd00::8", "fd00::3", "fd00::", 80);
 	dnat_range_case(idx, AF_INET, "10.0.0.6", "10.0.0.3", "10.0.0.4", 8080);
+	dnat_range_case(idx, AF_INET, "10.0.0.5", "10.0.1.0", "10.0.1.4", 8080);
+	dnat_range_case(idx, AF_INET, "10.0.0.5", "10.0.1.3", "10.0.0.255", 8080);
 	kindex__free(idx);
 }
 
