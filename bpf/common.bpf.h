@@ -456,7 +456,7 @@ static __always_inline int nw_port_match(__u16 a, __u16 b)
 }
 
 /* Is the address @a (u3.all) in --addr's prefix @i? */
-static __always_inline int nw_in_prefix(const __be32 *a, int i)
+static __always_inline int nw_in_prefix(const __be32 *a, __u32 i)
 {
 	const volatile struct nw_prefix *p = &filter.addrs[i];
 
@@ -465,13 +465,15 @@ static __always_inline int nw_in_prefix(const __be32 *a, int i)
 }
 
 /* --addr: one of the connection's addresses, either end before or after
- * NAT, in one of the prefixes of its family.  The verifier knows the
- * prefixes (.rodata): the other family's and the unused ones are no code. */
+ * NAT, in one of the prefixes of its family.  A loop, not unrolled: 16
+ * prefixes by 4 addresses unrolled more than doubled each object, for
+ * every load to verify.  The verifier walks it for the prefixes given
+ * (.rodata: it knows how many), none without --addr. */
 static __always_inline int nw_addr_match(const struct nf_conntrack_tuple *o,
 					 const struct nf_conntrack_tuple *r, __u8 family)
 {
-#pragma unroll
-	for (int i = 0; i < NW_MAX_ADDRS; i++) {
+#pragma clang loop unroll(disable)
+	for (__u32 i = 0; i < NW_MAX_ADDRS; i++) {
 		if (i >= filter.naddrs)
 			break;
 		if (filter.addrs[i].family != family)

@@ -587,9 +587,12 @@ static int open_netns(struct app *app)
 	app->netns_fd = -1;
 	/* found by inode: the process that held it may end, and its pid be
 	 * taken by another, between the search and the open; so the namespace
-	 * opened is checked, and looked for again when it is another */
+	 * opened is checked, and looked for again when it is gone or another.
+	 * Any other failure to open it is said below. */
 	for (int tries = 0; !path && app->opts.filter.netns; tries++) {
 		uint32_t ino = app->opts.filter.netns;
+		struct stat self;
+		bool gone;
 
 		if (tries == 3 || netns_find(ino, found, sizeof(found))) {
 			nw_err("network namespace %u not found: no process or /var/run/netns entry "
@@ -598,13 +601,18 @@ static int open_netns(struct app *app)
 		}
 		nw_dbg(1, "network namespace %u is %s\n", ino, found);
 		app->netns_fd = open(found, O_RDONLY | O_CLOEXEC);
-		if (app->netns_fd >= 0 && !fstat(app->netns_fd, &st) && st.st_ino == ino) {
-			path = found;
-			break;
+		if (app->netns_fd < 0) {
+			gone = errno == ENOENT || errno == ESRCH;
+		} else {
+			gone = fstat(app->netns_fd, &st) || stat("/proc/self/ns/net", &self) ||
+			       st.st_ino != ino || st.st_dev != self.st_dev;
+			if (gone) {
+				close(app->netns_fd);
+				app->netns_fd = -1;
+			}
 		}
-		if (app->netns_fd >= 0)
-			close(app->netns_fd);
-		app->netns_fd = -1;
+		if (!gone)
+			path = found;
 	}
 	if (!path)
 		return 0;

@@ -199,45 +199,31 @@ static int parse_ports(struct nw_opts *o, const char *arg)
 	return 0;
 }
 
-/* --addr A[/LEN][,B...]: appended to filter.addrs, the same prefix once. */
+/* --addr A[/LEN][,B...]: appended to filter.addrs, the same prefix once;
+ * an error names the item. */
 static int parse_addrs(struct nw_opts *o, const char *arg)
 {
-	const char *item = arg;
+	size_t n = o->filter.naddrs;
+	struct prefix_err e;
+	char meant[PREFIX_STR_LEN];
+	int err = parse_prefix_list(arg, o->filter.addrs, NW_MAX_ADDRS, &n, &e);
 
-	for (;;) {
-		size_t n = strcspn(item, ",");
-		char one[INET6_ADDRSTRLEN + 8], fixed[PREFIX_STR_LEN];
-		struct nw_prefix p;
-		int err = n < sizeof(one) ? 0 : -EINVAL;
-		uint8_t i;
-
-		if (!err) {
-			memcpy(one, item, n);
-			one[n] = '\0';
-			err = parse_prefix(one, &p);
-		}
-		if (err == -EDOM) {
-			nw_err("invalid --addr '%.*s': bits set past the prefix length (%s?)",
-			       (int)n, item, prefix_str(&p, fixed, sizeof(fixed)));
-			return NW_EXIT_USAGE;
-		}
-		if (err)
-			return bad_value("--addr", n < sizeof(one) ? one : arg, err,
-					 "IPv4 or IPv6 addresses or prefixes such as 10.96.0.0/12 "
-					 "or fd00::/8, comma-separated");
-		for (i = 0; i < o->filter.naddrs && memcmp(&o->filter.addrs[i], &p, sizeof(p)); i++)
-			;
-		if (i == o->filter.naddrs) {
-			if (o->filter.naddrs == NW_MAX_ADDRS) {
-				nw_err("too many addresses: at most %d", NW_MAX_ADDRS);
-				return NW_EXIT_USAGE;
-			}
-			o->filter.addrs[o->filter.naddrs++] = p;
-		}
-		if (!item[n])
-			return 0;
-		item += n + 1;
-	}
+	o->filter.naddrs = (uint8_t)n;
+	if (!err)
+		return 0;
+	if (err == -E2BIG)
+		nw_err("too many addresses: at most %d", NW_MAX_ADDRS);
+	else if (!e.len)
+		nw_err("invalid --addr '%s': an empty item (IPv4 or IPv6 addresses or prefixes, "
+		       "comma-separated)", arg);
+	else if (err == -EDOM)
+		nw_err("invalid --addr '%.*s': bits set past the prefix length (%s?)", (int)e.len,
+		       arg + e.at, prefix_str(&e.meant, meant, sizeof(meant)));
+	else
+		nw_err("invalid --addr '%.*s': %s (IPv4 or IPv6 addresses or prefixes such as "
+		       "10.96.0.0/12 or fd00::/8, comma-separated)", (int)e.len, arg + e.at,
+		       err == -ERANGE ? "out of range" : "malformed");
+	return NW_EXIT_USAGE;
 }
 
 static int parse_output(struct nw_opts *o, const char *arg)

@@ -266,15 +266,24 @@ int parse_prefix(const char *s, struct nw_prefix *p)
 	}
 	len = max;
 	if (slash) {
-		int err = parse_digits(slash + 1, &len, &end);
+		size_t digits = strspn(slash + 1, "0123456789");
 
-		if (err)
-			return err;
-		if (*end)
+		if (!digits || slash[1 + digits]) /* malformed before too long */
 			return -EINVAL;
+		if (parse_digits(slash + 1, &len, &end))
+			return -ERANGE;
 	}
 	if (len > max)
 		return -ERANGE;
+	/* ::ffff:a.b.c.d (as ss prints an IPv6 socket's IPv4 peer) is IPv4 on
+	 * the wire: conntrack has an IPv4 entry for it, never an IPv6 one */
+	if (max == 128 && len >= 96 && !memcmp(bytes, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
+		memmove(bytes, bytes + 12, 4);
+		memset(bytes + 4, 0, 12);
+		p->family = AF_INET;
+		max = 32;
+		len -= 96;
+	}
 	p->len = (uint8_t)len;
 	for (unsigned w = 0; w < max / 32; w++) {
 		unsigned bits = len > 32 * w ? (unsigned)len - 32 * w : 0;
@@ -314,4 +323,42 @@ int prefix_has(const struct nw_prefix *p, uint8_t family, const uint8_t *a)
 			return 0;
 	}
 	return 1;
+}
+
+int parse_prefix_list(const char *s, struct nw_prefix *v, size_t cap, size_t *n,
+		      struct prefix_err *e)
+{
+	const char *item = s;
+
+	memset(e, 0, sizeof(*e));
+	if (!s)
+		return -EINVAL;
+	for (;;) {
+		size_t len = strcspn(item, ","), i;
+		char one[256]; /* longer: malformed whatever it holds */
+		struct nw_prefix p;
+		int err = len && len < sizeof(one) ? 0 : -EINVAL;
+
+		e->at = (size_t)(item - s);
+		e->len = len;
+		if (!err) {
+			memcpy(one, item, len);
+			one[len] = '\0';
+			err = parse_prefix(one, &p);
+		}
+		if (err == -EDOM)
+			e->meant = p;
+		if (err)
+			return err;
+		for (i = 0; i < *n && memcmp(&v[i], &p, sizeof(p)); i++)
+			;
+		if (i == *n) {
+			if (*n >= cap)
+				return -E2BIG;
+			v[(*n)++] = p;
+		}
+		if (!item[len])
+			return 0;
+		item += len + 1;
+	}
 }

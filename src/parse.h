@@ -22,12 +22,26 @@ int parse_hex(const char *s, size_t n, uint64_t *out);
 int parse_port_list(const char *s, uint16_t *ports, size_t cap, size_t *n);
 /*
  * One address prefix: "10.96.0.20", "10.96.0.0/12", "fd00::1", "[fd00::1]",
- * "fd00::/8" (a bare address: the whole length).  0; -EINVAL: not an address
+ * "fd00::/8" (a bare address: the whole length); an IPv4-mapped IPv6 prefix
+ * of 96 bits or more, "::ffff:10.1.2.0/120", is the IPv4 one it maps
+ * (10.1.2.0/24), as conntrack sees such traffic.  0; -EINVAL: not an address
  * and length; -ERANGE: a length past the family's; -EDOM: bits set past the
  * length (a typo widens or moves a prefix silently), @p then holds the
  * prefix with them cleared, for the message.
  */
 int parse_prefix(const char *s, struct nw_prefix *p);
+/*
+ * "A[/LEN][,B...]" (--addr) appended to @v[*n], each prefix once, at most
+ * @cap.  0, or the first refused item's error: parse_prefix()'s (-EINVAL
+ * also for an empty item), or -E2BIG past @cap; @e says where that item is
+ * in @s and, for -EDOM, the prefix it meant.
+ */
+struct prefix_err {
+	size_t at, len; /* the item: @len bytes at @at */
+	struct nw_prefix meant; /* -EDOM */
+};
+int parse_prefix_list(const char *s, struct nw_prefix *v, size_t cap, size_t *n,
+		      struct prefix_err *e);
 /* "10.96.0.0/12", "fd00::1" ("/LEN" only when short of the whole address);
  * @len: 64 bytes (PREFIX_STR_LEN) always do. */
 #define PREFIX_STR_LEN 64

@@ -26,6 +26,9 @@ expect_exit 2 "invalid --addr '10.96.0.20/12': bits set past the prefix length (
 	--addr 10.0.0.1,10.96.0.20/12
 expect_exit 2 "invalid --addr '10.0.0.0/33': out of range" --addr 10.0.0.0/33
 expect_exit 2 "invalid --addr 'mysql.db': malformed" --addr mysql.db
+expect_exit 2 "invalid --addr '10.0.0.1,,10.0.0.2': an empty item" --addr 10.0.0.1,,10.0.0.2
+expect_exit 2 "invalid --addr '10.0.0.0/0000000000000000000000000000000000000000000000000000008x': malformed" \
+	--addr 10.0.0.1,10.0.0.0/0000000000000000000000000000000000000000000000000000008x
 expect_exit 2 "--addr fd00::/8 is an IPv6 prefix, which -4 excludes" --addr fd00::/8 -4
 expect_exit 2 "too many addresses: at most 16" \
 	--addr 10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5,10.0.0.6,10.0.0.7,10.0.0.8,10.0.0.9 \

@@ -68,6 +68,18 @@ expect_no_json "$TMP/addr-prefix.json" "--addr 10.96.0.0/27: not $CLUSTER_IP_ALT
 	".type==\"conn\" and (.orig.dst==\"$CLUSTER_IP_ALT\" or .family!=\"ipv4\")"
 expect_summary_clean "$TMP/addr-prefix.json" 3
 
+# ... the source SNAT gave the connection (the reply's destination, its only
+# address there), named IPv4-mapped as ss prints an IPv6 socket's peer.
+SNAT_ADDR=10.88.0.1
+nw_in "$NODE" iptables -w -t nat -I POSTROUTING -p tcp -d "$POD_A" --dport 5432 \
+	-j SNAT --to-source "$SNAT_ADDR" || fail "cannot add the SNAT rule"
+run_filtered addr-snat --addr "::ffff:$SNAT_ADDR"
+nw_in "$NODE" iptables -w -t nat -D POSTROUTING -p tcp -d "$POD_A" --dport 5432 \
+	-j SNAT --to-source "$SNAT_ADDR" || fail "cannot remove the SNAT rule"
+expect_json "$TMP/addr-snat.json" "--addr ::ffff:$SNAT_ADDR: the connection SNAT gave that source" \
+	".orig.dst==\"$CLUSTER_IP_PG\" and .snat==true and .reply.dst==\"$SNAT_ADDR\""
+expect_summary_clean "$TMP/addr-snat.json" 1
+
 # --pid: only the process asked for.  The client is started first, blocked
 # on a fifo, so its pid is known before natwho starts.
 mkfifo "$TMP/go"

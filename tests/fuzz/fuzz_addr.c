@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * libFuzzer harness for --addr's parser (parse_prefix(), src/parse.c) and
- * the filter's text (filter__format(), src/filter.c): the input is an
- * --addr argument, split at commas as opts.c splits it.  A prefix taken
+ * libFuzzer harness for --addr's parser (parse_prefix_list() and
+ * parse_prefix(), src/parse.c) and the filter's text (filter__format(),
+ * src/filter.c): the input is an --addr argument.  A list refused must name
+ * an item between commas that is refused alone for the same reason (or, past
+ * 16, taken alone), and keep every prefix taken before it.  A prefix taken
  * must write back (prefix_str()) to a text that parses to the same prefix,
  * hold its own address and, where it is short of the whole address, the
  * address with the first bit past its length flipped, and not the address
@@ -38,6 +40,10 @@ static void check_taken(const struct nw_prefix *p)
 
 	if ((p->family != AF_INET && p->family != AF_INET6) || p->len > max)
 		abort();
+	/* an IPv4-mapped IPv6 prefix is kept as the IPv4 one */
+	if (p->family == AF_INET6 && p->len >= 96 &&
+	    !memcmp(p->addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12))
+		abort();
 	if (parse_prefix(prefix_str(p, text, sizeof(text)), &again) ||
 	    memcmp(&again, p, sizeof(*p)))
 		abort();
@@ -59,35 +65,53 @@ static void check_taken(const struct nw_prefix *p)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct nw_filter f = { 0 };
-	char *arg = malloc(size + 1), *item, *save = NULL;
+	char *arg = malloc(size + 1);
 	char formatted[8 + NW_MAX_ADDRS * PREFIX_STR_LEN], want[sizeof(formatted)];
-	size_t w;
-	int n;
+	struct prefix_err e;
+	size_t n = 0, w, len;
+	int err;
 
 	if (!arg)
 		return 0;
 	memcpy(arg, data, size);
 	arg[size] = '\0';
-	for (item = strtok_r(arg, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+	len = strlen(arg); /* a NUL ends the argument, as on a command line */
+	err = parse_prefix_list(arg, f.addrs, NW_MAX_ADDRS, &n, &e);
+	if (n > NW_MAX_ADDRS)
+		abort();
+	f.naddrs = (uint8_t)n;
+	for (size_t i = 0; i < n; i++) {
+		check_taken(&f.addrs[i]);
+		for (size_t j = 0; j < i; j++)
+			if (!memcmp(&f.addrs[i], &f.addrs[j], sizeof(f.addrs[i])))
+				abort(); /* a prefix twice */
+	}
+	if (err) {
+		/* the item named is where the list stopped, and refused alone */
+		char item[256], text[PREFIX_STR_LEN];
 		struct nw_prefix p, meant;
-		char text[PREFIX_STR_LEN];
-		int err = parse_prefix(item, &p);
 
-		if (err == -EDOM) {
-			if (parse_prefix(prefix_str(&p, text, sizeof(text)), &meant) ||
-			    memcmp(&meant, &p, sizeof(p)))
-				abort();
-		} else if (err == 0) {
-			check_taken(&p);
-			if (f.naddrs < NW_MAX_ADDRS)
-				f.addrs[f.naddrs++] = p;
-		} else if (err != -EINVAL && err != -ERANGE) {
+		if (e.at + e.len > len || (e.at && arg[e.at - 1] != ',') ||
+		    (arg[e.at + e.len] && arg[e.at + e.len] != ','))
 			abort();
+		if (e.len < sizeof(item)) {
+			memcpy(item, arg + e.at, e.len);
+			item[e.len] = '\0';
+			int alone = parse_prefix(item, &p);
+
+			if (err == -E2BIG ? alone != 0 || n != NW_MAX_ADDRS :
+					    (e.len ? alone != err : err != -EINVAL))
+				abort();
 		}
+		if (err == -EDOM && (parse_prefix(prefix_str(&e.meant, text, sizeof(text)), &meant) ||
+				     memcmp(&meant, &e.meant, sizeof(meant))))
+			abort();
+		if (err != -EINVAL && err != -ERANGE && err != -EDOM && err != -E2BIG)
+			abort();
 	}
 	free(arg);
-	n = filter__format(&f, formatted, sizeof(formatted));
-	if (n < 0 || (size_t)n != strlen(formatted))
+	err = filter__format(&f, formatted, sizeof(formatted));
+	if (err < 0 || (size_t)err != strlen(formatted))
 		abort();
 	w = 0;
 	want[0] = '\0';

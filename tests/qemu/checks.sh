@@ -277,9 +277,15 @@ nwc_e2e_port() {
 }
 
 # --addr: an address of either end, before or after NAT; an IPv4 address
-# and an IPv6 prefix in one list; other connections never show up.
+# and an IPv6 prefix in one list; other connections never show up.  The
+# list at its limit, 16 (with 14 that match nothing, IPv4 and IPv6): what
+# the verifier walks is the most it will be asked to.
 nwc_e2e_addr() {
-	nwc_start addr "$NODE" --addr "$POD_B,fd00:96::/64" || return
+	local list="$POD_B,fd00:96::/64" i
+	for i in $(seq 1 7); do
+		list+=",192.0.2.$i,2001:db8::$i"
+	done
+	nwc_start addr "$NODE" --addr "$list" || return
 	nwc_client "$NODE" connect "$CLUSTER_IP_MYSQL" 3306
 	nwc_client "$NODE" -u connect "$CLUSTER_IP_DNS" 53
 	nwc_client "$NODE" connect "$CLUSTER_IP6_MYSQL" 3306

@@ -131,7 +131,13 @@ static void test_prefix(void **state)
 	prefix_is("[fd00::]/8", 0, "fd00::/8");
 	prefix_is("fd00:224::/33", 0, "fd00:224::/33");
 	prefix_is("::/0", 0, "::/0");
-	prefix_is("::ffff:10.1.2.3", 0, "::ffff:10.1.2.3");
+	/* IPv4-mapped: IPv4 on the wire, so the IPv4 prefix */
+	prefix_is("::ffff:10.1.2.3", 0, "10.1.2.3");
+	prefix_is("[::ffff:10.1.2.0]/120", 0, "10.1.2.0/24");
+	prefix_is("::ffff:0.0.0.0/96", 0, "0.0.0.0/0");
+	prefix_is("::ffff:10.1.2.3/120", -EDOM, "10.1.2.0/24");
+	prefix_is("::fffe:10.1.2.3", 0, "::fffe:a01:203");
+	prefix_is("::/0", 0, "::/0");
 	/* bits past the length: refused, the prefix they meant kept */
 	prefix_is("10.96.0.20/12", -EDOM, "10.96.0.0/12");
 	prefix_is("fd00::1/64", -EDOM, "fd00::/64");
@@ -140,6 +146,7 @@ static void test_prefix(void **state)
 	prefix_is("10.0.0.0/33", -ERANGE, NULL);
 	prefix_is("fd00::/129", -ERANGE, NULL);
 	prefix_is("10.0.0.0/99999999999999999999999", -ERANGE, NULL);
+	prefix_is("10.0.0.0/9999999999999999999999x", -EINVAL, NULL);
 	static const char *const bad[] = {
 		"", "/8", "10.0.0.0/", "10.0.0.0/+8", "10.0.0.0/-1", "10.0.0.0/8/8",
 		"10.0.0.0/8x", "10.0.0", "10.0.0.256", "[10.0.0.1]", "[fd00::1", "fd00::1]",
@@ -173,6 +180,66 @@ static void test_prefix(void **state)
 	assert_true(prefix_has(&p, AF_INET6, a6));
 }
 
+/* parse_prefix_list() of @s into an empty list: its error, and where. */
+static int list_err(const char *s, size_t *at, size_t *len, size_t *n)
+{
+	struct nw_prefix v[3];
+	struct prefix_err e;
+	int err;
+
+	*n = 0;
+	err = parse_prefix_list(s, v, 3, n, &e);
+	*at = e.at;
+	*len = e.len;
+	return err;
+}
+
+static void test_prefix_list(void **state)
+{
+	struct nw_prefix v[3];
+	struct prefix_err e;
+	char buf[PREFIX_STR_LEN];
+	size_t n = 0, at, len;
+
+	(void)state;
+	assert_int_equal(parse_prefix_list("10.0.0.0/8,fd00::1,10.0.0.0/8", v, 3, &n, &e), 0);
+	assert_int_equal(n, 2); /* the same prefix once */
+	assert_string_equal(prefix_str(&v[1], buf, sizeof(buf)), "fd00::1");
+	assert_int_equal(parse_prefix_list("::ffff:10.0.0.0/104", v, 3, &n, &e), 0);
+	assert_int_equal(n, 2); /* 10.0.0.0/8 again */
+	assert_int_equal(parse_prefix_list("1.1.1.1,2.2.2.2", v, 3, &n, &e), -E2BIG);
+	assert_int_equal(n, 3);
+	assert_int_equal(e.at, 8);
+	/* the refused item, by place */
+	assert_int_equal(list_err("10.0.0.1,,10.0.0.2", &at, &len, &n), -EINVAL);
+	assert_true(at == 9 && len == 0 && n == 1);
+	assert_int_equal(list_err("10.0.0.1,", &at, &len, &n), -EINVAL);
+	assert_true(at == 9 && len == 0);
+	assert_int_equal(list_err(",10.0.0.1", &at, &len, &n), -EINVAL);
+	assert_true(at == 0 && len == 0 && n == 0);
+	assert_int_equal(list_err("", &at, &len, &n), -EINVAL);
+	assert_int_equal(list_err("10.0.0.1,10.0.0.0/33", &at, &len, &n), -ERANGE);
+	assert_true(at == 9 && len == 11);
+	assert_int_equal(list_err("fd00::1,10.96.0.20/12,1.1.1.1", &at, &len, &n), -EDOM);
+	assert_true(at == 8 && len == 13 && n == 1);
+	n = 0;
+	assert_int_equal(parse_prefix_list("10.96.0.20/12", v, 3, &n, &e), -EDOM);
+	assert_string_equal(prefix_str(&e.meant, buf, sizeof(buf)), "10.96.0.0/12");
+	assert_int_equal(list_err("1.1.1.1,1111:2222:3333:4444:5555:6666:7777:8888/128000000000000",
+				  &at, &len, &n),
+			 -ERANGE); /* longer than any address and length: still named */
+	assert_true(at == 8 && len == 55);
+	{
+		char longer[300];
+
+		memset(longer, '1', sizeof(longer) - 1);
+		longer[sizeof(longer) - 1] = '\0';
+		assert_int_equal(list_err(longer, &at, &len, &n), -EINVAL);
+		assert_true(at == 0 && len == sizeof(longer) - 1);
+	}
+	assert_int_equal(parse_prefix_list(NULL, v, 3, &n, &e), -EINVAL);
+}
+
 static void test_proto(void **state)
 {
 	uint8_t p;
@@ -200,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_u64),   cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_size),  cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_proto), cmocka_unit_test(test_prefix),
+		cmocka_unit_test(test_prefix_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
