@@ -82,6 +82,7 @@ struct app {
 	int cmd_never_ran; /* 128 + the signal that stopped natwho before CMD ran */
 	bool output_said; /* a failed output was reported */
 	struct verdict verdict; /* -- CMD: what it did */
+	uint32_t services_named; /* --service: bit i, services[i] named (note_named_services()) */
 };
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
@@ -675,23 +676,39 @@ static bool drain_while_dumping(void *ctx)
 	       (app->cmd.pid && !runcmd__running(&app->cmd));
 }
 
-/* --service: one no source names shows nothing; say so rather than stay
- * silent (a typo, the wrong cluster).  Live: at the start; replay: at the
- * end, against what the capture held. */
-static void warn_unknown_services(const struct app *app)
+/* --service: note the ones the knowledge names now (a replay's changes
+ * as it goes: a Service deleted later in the capture was named). */
+static void note_named_services(struct app *app)
 {
 	const struct kindex *idx = knowledge__index(&app->kn);
 
-	for (int i = 0; i < app->opts.nservices; i++) {
+	for (int i = 0; i < app->opts.nservices && idx; i++) {
 		const char *s = app->opts.services[i], *slash = strchr(s, '/');
 		char ns[64];
 
+		if (app->services_named & (1u << i))
+			continue;
 		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - s), s);
 		if (kindex__names_service(idx, ns, slash + 1))
+			app->services_named |= 1u << i;
+	}
+}
+
+/* --service: one no source named shows nothing; say so rather than stay
+ * silent (a typo, the wrong cluster).  Live: at the start; replay: at the
+ * end, of every version of the knowledge it went through. */
+static void warn_unknown_services(struct app *app)
+{
+	note_named_services(app);
+	for (int i = 0; i < app->opts.nservices; i++) {
+		const char *s = app->opts.services[i];
+
+		if (app->services_named & (1u << i))
 			continue;
 		if (app->opts.read_path)
-			nw_warn("--service %s: the capture's knowledge names no such Service: none "
-				"of its connections could be shown", s);
+			nw_warn("--service %s: no Service of that name in the knowledge the capture "
+				"recorded%s: none of its connections could be shown",
+				s, app->opts.nk8s_files ? " nor in --k8s" : "");
 		else
 			nw_warn("--service %s: natwho's knowledge (%s) names no such Service: "
 				"nothing is shown for it until a source does",
@@ -1034,6 +1051,7 @@ static int replay_source(void *ctx, uint32_t cap_kind, const char *name, const v
 		return -EPROTONOSUPPORT;
 	err = knowledge__put(&app->kn, kind, name, data, len);
 	app->stats.k8s = knowledge__had_index(&app->kn);
+	note_named_services(app);
 	return err;
 }
 
@@ -1069,7 +1087,7 @@ static int run_replay(struct app *app)
 		.stats = &app->stats,
 		.stop = &stop_signal,
 	};
-	struct replay_result res;
+	struct replay_result res = { 0 };
 	struct stat in;
 	char err[1024];
 	int ret;
@@ -1084,10 +1102,11 @@ static int run_replay(struct app *app)
 		return ret;
 	app->stats.k8s = knowledge__had_index(&app->kn);
 	ret = replay__file(app->opts.read_path, &ro, &res, err, sizeof(err));
+	/* also before an error (a killed recorder's capture): what was read */
+	if (!ret || res.events || res.sources)
+		warn_unknown_services(app);
 	if (ret)
 		nw_err("%s", err);
-	else
-		warn_unknown_services(app);
 	return ret;
 }
 

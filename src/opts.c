@@ -278,7 +278,9 @@ static int parse_service(struct nw_opts *o, const char *arg)
 {
 	char ns[64], name[254];
 
-	if (cgroup__split_pod(arg, ns, sizeof(ns), name, sizeof(name)))
+	/* a Service's name is a DNS label (RFC 1035): no dots, 63 at most */
+	if (cgroup__split_pod(arg, ns, sizeof(ns), name, sizeof(name)) || strchr(name, '.') ||
+	    strlen(name) > 63 || !(name[0] >= 'a' && name[0] <= 'z'))
 		return bad_value("--service", arg, -EINVAL, "NAMESPACE/NAME of a Service");
 	for (int i = 0; i < o->nservices; i++)
 		if (!strcmp(o->services[i], arg))

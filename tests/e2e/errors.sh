@@ -35,6 +35,7 @@ expect_exit 2 "too many addresses: at most 16" \
 	--addr 10.0.0.10,10.0.0.11,10.0.0.12,10.0.0.13,10.0.0.14,10.0.0.15,10.0.0.16,10.0.0.17
 expect_exit 2 "invalid --service 'mysql-a': malformed (NAMESPACE/NAME of a Service)" --service mysql-a
 expect_exit 2 "invalid --service 'a/My_Svc'" --service a/My_Svc
+expect_exit 2 "invalid --service 'a/mysql.a'" --service a/mysql.a
 expect_exit 2 "--service needs knowledge that names Services" --service a/mysql-a --no-rules
 expect_exit 2 "natwho audit traces nothing: --service does not apply" audit --service a/x
 expect_exit 2 "invalid --proto 'tcpp'" --proto tcpp

@@ -82,7 +82,7 @@ expect_no_json "$TMP/svc.json" "--service a/mysql-a: nothing meant for another S
 	2>"$TMP/svc2.err" || fail "replay --service a/pg-a: exit $?"
 expect_json "$TMP/svc2.json" "--service a/pg-a: its one connection" \
 	".type==\"summary\" and .events==1 and .hidden==3"
-jq -e 'select(.type=="warning") | .warning | test("service a/nope: the capture.s knowledge names no such Service")' \
+jq -e 'select(.type=="warning") | .warning | test("service a/nope: no Service of that name in the knowledge the capture recorded")' \
 	"$TMP/svc2.json" >/dev/null ||
 	fail "--service of an unknown Service: no warning: $(cat "$TMP/svc2.json" "$TMP/svc2.err")"
 nw_natwho_start "$TMP/svc3.txt" "$TMP/svc3.err" --service a/mysql-a --service a/typo
@@ -168,6 +168,41 @@ for bad in "echo 'Please enter Username:'" "echo '{\"apiVersion\":\"v1\",\"kind\
 		{ cat "$TMP/rstub/calls"; fail "refresh ($bad): kubectl get not pinned to context ctx-a"; }
 	echo "ok: refresh ($bad): last snapshot kept, one warning, context pinned"
 done
+
+# --service in the replay of a capture whose knowledge changed: Service
+# a/mysql-a named when its connection came, deleted by a later refresh (no
+# rules read: only the snapshot names it).  The replay shows the connection
+# and says nothing of "no such Service"; one never named is warned about.
+jq '.items |= map(select((.kind != "Service" or .metadata.name != "mysql-a") and
+	(.kind != "EndpointSlice" or .metadata.labels["kubernetes.io/service-name"] != "mysql-a")))' \
+	"$SNAP" >"$TMP/nosvc.json"
+refresh_stub "cat $TMP/nosvc.json"
+PATH=$TMP/rstub:$PATH nw_natwho_start "$TMP/del.json" "$TMP/del.err" -o json --k8s kubectl \
+	--refresh 1 --no-rules -w "$TMP/del.nwcap"
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null
+for i in $(seq 1 100); do
+	[ "$(grep -c '^get ' "$TMP/rstub/calls")" -ge 3 ] && break
+	sleep 0.1
+done
+kill -INT "$NATWHO_PID"
+wait_natwho 10 || fail "deleted Service: natwho exit $?"
+expect_json "$TMP/del.json" "deleted Service: named live before the refresh" \
+	".type==\"conn\" and .k8s.target.name==\"mysql-a\""
+"$NATWHO" -r "$TMP/del.nwcap" -o json --service a/mysql-a --service a/never >"$TMP/del-re.json" \
+	2>&1 || fail "deleted Service: replay exit $?"
+expect_json "$TMP/del-re.json" "deleted Service: --service a/mysql-a shows its connection" \
+	".type==\"conn\" and .k8s.target.name==\"mysql-a\""
+expect_no_json "$TMP/del-re.json" "deleted Service: not warned about, it was named" \
+	".type==\"warning\" and (.warning|test(\"service a/mysql-a\"))"
+expect_json "$TMP/del-re.json" "deleted Service: one never named is warned about" \
+	".type==\"warning\" and (.warning|test(\"service a/never: no Service of that name\"))"
+# ... and in the replay of a killed recorder's capture, which ends in an error
+rc=0
+"$NATWHO" -r "$E2E_ROOT/tests/fixtures/capfile/v1.0-killed.nwcap" --service a/x >/dev/null \
+	2>"$TMP/killed.err" || rc=$?
+[ $rc -eq 5 ] && grep -q "^Warning: --service a/x: no Service of that name" "$TMP/killed.err" ||
+	fail "killed capture with --service: exit $rc, $(cat "$TMP/killed.err")"
+echo "ok: --service over a capture's changing knowledge, and a killed one"
 
 # A refresh of a big cluster's snapshot (40 MB) is taken within the
 # refresh's 20 s: natwho read kubectl's pipe 64 KiB per tick of its loop,

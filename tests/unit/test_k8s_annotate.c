@@ -259,6 +259,12 @@ static void test_dnat_range(void **state)
 		"{\"protocol\": \"tcp\", \"field\": \"dport\"}}, \"right\": 80}}, {\"dnat\": "
 		"{\"addr\": {\"prefix\": {\"addr\": \"10.0.1.0\", \"len\": 30}}, "
 		"\"port\": 8080}}]}}, "
+		/* the address with bits past the length (by hand: nft masks it) */
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"t\", \"chain\": \"c\", "
+		"\"handle\": 5, \"expr\": [{\"match\": {\"op\": \"==\", \"left\": "
+		"{\"payload\": {\"protocol\": \"ip\", \"field\": \"daddr\"}}, \"right\": "
+		"\"10.0.0.11\"}}, {\"dnat\": {\"addr\": {\"prefix\": {\"addr\": "
+		"\"10.0.3.1\", \"len\": 30}}}}]}}, "
 		/* a length past the family's: refused */
 		"{\"rule\": {\"family\": \"ip\", \"table\": \"t\", \"chain\": \"c\", "
 		"\"handle\": 4, \"expr\": [{\"match\": {\"op\": \"==\", \"left\": "
@@ -289,7 +295,7 @@ static void test_dnat_range(void **state)
 		      "COMMIT\n");
 	kt_add_str_ok(idx, KSRC_NFT_JSON, nft);
 	kindex__stats(idx, &st);
-	assert_int_equal(st.rules, 7);
+	assert_int_equal(st.rules, 8);
 	assert_int_equal(st.skipped_rules, 2);
 	dnat_range_case(idx, AF_INET, "10.0.0.9", "10.0.0.2", "10.0.0.4", 8080);
 	dnat_range_case(idx, AF_INET, "10.0.0.9", "10.0.0.1", "10.0.0.0", 8080);
@@ -300,6 +306,7 @@ static void test_dnat_range(void **state)
 	dnat_range_case(idx, AF_INET, "10.0.0.6", "10.0.0.3", "10.0.0.4", 8080);
 	dnat_range_case(idx, AF_INET, "10.0.0.5", "10.0.1.0", "10.0.1.4", 8080);
 	dnat_range_case(idx, AF_INET, "10.0.0.5", "10.0.1.3", "10.0.0.255", 8080);
+	dnat_range_case(idx, AF_INET, "10.0.0.11", "10.0.3.0", "10.0.3.4", 80);
 	kindex__free(idx);
 }
 
