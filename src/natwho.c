@@ -109,14 +109,14 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 static bool service_listed(const struct nw_opts *o, const struct k8s_annot *a)
 {
 	const struct k8s_ref *t = &a->target;
+	size_t n;
 
 	if ((t->kind != K8S_KIND_CLUSTER_IP && t->kind != K8S_KIND_NODE_PORT &&
 	     t->kind != K8S_KIND_EXTERNAL_IP && t->kind != K8S_KIND_LB_IP) ||
 	    !t->ns || !t->name)
 		return false;
+	n = strlen(t->ns);
 	for (int i = 0; i < o->nservices; i++) {
-		size_t n = strlen(t->ns);
-
 		if (!strncmp(o->services[i], t->ns, n) && o->services[i][n] == '/' &&
 		    !strcmp(o->services[i] + n + 1, t->name))
 			return true;

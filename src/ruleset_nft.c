@@ -420,11 +420,11 @@ static int nft__addr_prefix(struct json_object *p, uint8_t af, struct nft_rinfo 
 	if (!addr || kaddr__parse(addr, strlen(addr), af, &ri->to) ||
 	    kjson__int(p, "len", 0, ri->to.family == AF_INET ? 32 : 128, &len))
 		return -EINVAL;
-	for (unsigned b = (unsigned)len; b < (ri->to.family == AF_INET ? 32u : 128u); b++)
-		ri->to.addr[b / 8] &= (uint8_t)~(0x80 >> (b % 8)); /* as the kernel's mask */
 	ri->to_end = ri->to;
-	for (unsigned b = (unsigned)len; b < (ri->to.family == AF_INET ? 32u : 128u); b++)
+	for (unsigned b = (unsigned)len; b < (ri->to.family == AF_INET ? 32u : 128u); b++) {
+		ri->to.addr[b / 8] &= (uint8_t)~(0x80 >> (b % 8)); /* as the kernel masks it */
 		ri->to_end.addr[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+	}
 	return kaddr__range(&ri->to, &ri->to_end);
 }
 
