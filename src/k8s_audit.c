@@ -304,10 +304,11 @@ static int kaudit__check(const struct kindex *idx, struct out *o, const struct k
 {
 	bool hooks[KHOOK_MAX] = { false }, certain = false, any = false;
 	char why[2][1400];
+	int h;
 
 	if (!kdnat__matches(d, t))
 		return 0;
-	for (int h = 0; h < KHOOK_MAX; h++) {
+	for (h = 0; h < KHOOK_MAX; h++) {
 		bool c = false;
 
 		hooks[h] = kaudit__hook(idx, d, t, h, why[h], sizeof(why[h]), &c);
@@ -316,7 +317,16 @@ static int kaudit__check(const struct kindex *idx, struct out *o, const struct k
 	}
 	if (!any)
 		return 0;
-	kaudit__print(o, d, t, hooks, certain, hooks[KHOOK_PREROUTING] ? why[0] : why[1]);
+	h = hooks[KHOOK_PREROUTING] ? 0 : 1;
+	if (d->rule && d->rule->src.family) { /* a DNAT map keyed by the source */
+		char a[INET6_ADDRSTRLEN] = "?";
+		size_t used = strlen(why[h]);
+
+		inet_ntop(d->rule->src.family, d->rule->src.addr, a, sizeof(a));
+		snprintf(why[h] + used, sizeof(why[h]) - used, "; only for connections from %s/%u",
+			 a, d->rule->src_plen);
+	}
+	kaudit__print(o, d, t, hooks, certain, why[h]);
 	return 1;
 }
 

@@ -12,7 +12,9 @@
  *       in hostports / hostip_hostports, comment = sandbox id, reached from
  *       the prerouting/output base chains (with or without "fib daddr type
  *       local"; via hostports_all in newer plugins).
- *   any other table: every dnat/redirect rule, as a "rule".
+ *   any other table: every dnat/redirect rule, as a "rule"; a DNAT through a
+ *       map (`dnat to ip daddr . tcp dport map @fwd`) as one rule per element
+ *       (nft__map_rules()).
  * Tables written by iptables-nft ("xt" expressions, or iptables' upper-case
  * base chains) are skipped: read them with iptables-save.
  */
@@ -26,6 +28,7 @@
 
 #define NFT_MAX_PORTS 16
 #define NFT_MAX_DEPTH 16
+#define NFT_MAX_KEY 8 /* parts of a map's concatenated key */
 
 enum nft_table_kind { NFT_GENERIC, NFT_KUBE, NFT_CNI, NFT_SKIP };
 
@@ -59,6 +62,14 @@ struct nft_rinfo {
 	struct kaddr to, to_end; /* to_end: an address range's end (family 0: none) */
 	uint16_t to_lo, to_hi;
 	const char *jump, *comment;
+	/* A DNAT through a map: its {"key", "data"} (a reference held) and the
+	 * family the dnat statement names; then, per element (nft__map_rules()),
+	 * the source prefix its key names and its text, in the index. */
+	struct json_object *map;
+	uint8_t map_af;
+	struct kaddr src;
+	uint8_t src_plen;
+	const char *etext;
 };
 
 /*
@@ -112,6 +123,7 @@ struct nft {
 	KVEC(struct nft_ritem) rules;
 	KVEC(struct nft_target) targets;
 	KVEC(struct json_object *) sets; /* list items kept for nft__kube_sets() */
+	KVEC(struct json_object *) dmaps; /* maps of addresses, for nft__map_rules() */
 	struct kstrmap table_ids, chain_ids, cluster_ips;
 	struct karena tmp; /* keys of the maps above, the items' strings */
 	struct ksvc_walk walks; /* chain visits, per Service port */
@@ -450,16 +462,25 @@ static int nft__addr_range(struct json_object *a, uint8_t af, struct nft_rinfo *
 	return kaddr__range(&ri->to, &ri->to_end);
 }
 
-/* {"addr": "10.0.0.1" | {"range": [..]} | {"prefix": {..}}, "port": 80 | {"range": [..]},
- *  "family": "ip"} */
+/* {"addr": "10.0.0.1" | {"range": [..]} | {"prefix": {..}} | {"map": {..}},
+ *  "port": 80 | {"range": [..]}, "family": "ip"} */
 static int nft__nat(struct json_object *v, uint8_t af, struct nft_rinfo *ri)
 {
-	struct json_object *port, *a;
-	const char *addr = kjson__str(v, "addr");
+	struct json_object *port, *a, *map;
+	const char *addr = kjson__str(v, "addr"), *fam = kjson__str(v, "family");
 
-	if (json_object_object_get_ex(v, "addr", &a) && !addr &&
-	    (!json_object_is_type(a, json_type_object) || nft__addr_range(a, af, ri)))
-		return -EINVAL; /* a map or concatenation: not followed */
+	if (!af && fam) /* an inet table's dnat names the family it translates */
+		af = !strcmp(fam, "ip") ? AF_INET : !strcmp(fam, "ip6") ? AF_INET6 : 0;
+	map = kjson__get(kjson__get(v, "addr", json_type_object), "map", json_type_object);
+	if (map) { /* read element by element in nft__map_rules() */
+		if (ri->map)
+			return -EINVAL;
+		ri->map = json_object_get(map);
+		ri->map_af = af;
+	} else if (json_object_object_get_ex(v, "addr", &a) && !addr &&
+		   (!json_object_is_type(a, json_type_object) || nft__addr_range(a, af, ri))) {
+		return -EINVAL; /* a concatenation: not followed */
+	}
 	if (addr && kaddr__parse(addr, strlen(addr), af, &ri->to))
 		return -EINVAL;
 	if (json_object_object_get_ex(v, "port", &port) &&
@@ -517,34 +538,122 @@ static void nft__render_value(struct json_object *v, char *buf, size_t len)
 			 json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 }
 
+/* A key or element as nft prints it: "ip daddr . tcp dport", "10.0.0.0/8",
+ * "1000-2000", "numgen inc mod 2". */
+static void nft__render_expr(struct json_object *v, char *buf, size_t len)
+{
+	struct json_object *o, *pl, *parts;
+	const char *kind = nft__elem(v, &o);
+	size_t used = strlen(buf);
+
+	if (!kind) {
+		nft__render_value(v, buf, len);
+		if ((used = strlen(buf)) && buf[used - 1] == ' ')
+			buf[used - 1] = '\0';
+		return;
+	}
+	pl = kjson__get(v, "payload", json_type_object);
+	parts = !strcmp(kind, "concat") && json_object_is_type(o, json_type_array) ? o : NULL;
+	parts = parts ? parts : !strcmp(kind, "range") ? kjson__get(v, "range", json_type_array) : NULL;
+	if (pl) {
+		snprintf(buf + used, len - used, "%s %s", kjson__str(pl, "protocol") ?: "?",
+			 kjson__str(pl, "field") ?: "?");
+	} else if (!strcmp(kind, "meta")) {
+		snprintf(buf + used, len - used, "meta %s", kjson__str(o, "key") ?: "?");
+	} else if (parts) {
+		for (size_t i = 0; i < json_object_array_length(parts); i++) {
+			used = strlen(buf);
+			if (i)
+				snprintf(buf + used, len - used, "%s", *kind == 'c' ? " . " : "-");
+			nft__render_expr(json_object_array_get_idx(parts, i), buf, len);
+		}
+	} else if (!strcmp(kind, "prefix")) {
+		snprintf(buf + used, len - used, "%s/%s", kjson__str(o, "addr") ?: "?",
+			 json_object_get_string(kjson__get(o, "len", json_type_int)) ?: "?");
+	} else if (!strcmp(kind, "elem")) {
+		nft__render_expr(json_object_object_get(o, "val"), buf, len);
+	} else if (!strcmp(kind, "numgen")) {
+		snprintf(buf + used, len - used, "numgen %s mod %s", kjson__str(o, "mode") ?: "?",
+			 json_object_get_string(json_object_object_get(o, "mod")) ?: "?");
+	} else if (!strcmp(kind, "jhash") || !strcmp(kind, "symhash")) {
+		snprintf(buf + used, len - used, "%s ... mod %s", kind,
+			 json_object_get_string(json_object_object_get(o, "mod")) ?: "?");
+	} else if (kjson__str(o, "key")) { /* ct state, rt nexthop, ... */
+		snprintf(buf + used, len - used, "%s %s", kind, kjson__str(o, "key"));
+	} else {
+		snprintf(buf + used, len - used, "%s", /* as nft -j has it */
+			 json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+	}
+}
+
+/* "tcp dport map { 80 : 10.0.0.1, 443 : 10.0.0.2 }" or "... map @name" */
+static void nft__render_map(struct json_object *map, char *buf, size_t len)
+{
+	struct json_object *data = json_object_object_get(map, "data");
+	struct json_object *set = kjson__get(data, "set", json_type_array);
+	size_t used;
+
+	nft__render_expr(json_object_object_get(map, "key"), buf, len);
+	used = strlen(buf);
+	if (!set) {
+		snprintf(buf + used, len - used, " map %s", json_object_get_string(data) ?: "?");
+		return;
+	}
+	snprintf(buf + used, len - used, " map {");
+	for (size_t i = 0; i < json_object_array_length(set); i++) {
+		struct json_object *pair = json_object_array_get_idx(set, i);
+
+		used = strlen(buf);
+		snprintf(buf + used, len - used, "%s ", i ? "," : "");
+		nft__render_expr(json_object_array_get_idx(pair, 0), buf, len);
+		used = strlen(buf);
+		snprintf(buf + used, len - used, " : ");
+		nft__render_expr(json_object_array_get_idx(pair, 1), buf, len);
+	}
+	used = strlen(buf);
+	snprintf(buf + used, len - used, " }");
+}
+
+/* "ip daddr 10.0.0.1", "tcp dport { 80, 443 }", "meta l4proto . th dport { tcp . 53 }" */
 static void nft__render_match(struct json_object *m, char *buf, size_t len)
 {
 	struct json_object *left = kjson__get(m, "left", json_type_object), *right = NULL;
-	struct json_object *pl = kjson__get(left, "payload", json_type_object);
+	struct json_object *set;
 	const char *op = kjson__str(m, "op");
-	const char *meta = kjson__str(kjson__get(left, "meta", json_type_object), "key");
 	size_t used = strlen(buf);
 
 	json_object_object_get_ex(m, "right", &right);
-	if (pl)
-		snprintf(buf + used, len - used, "%s %s ", kjson__str(pl, "protocol") ?: "?",
-			 kjson__str(pl, "field") ?: "?");
-	else if (meta)
-		snprintf(buf + used, len - used, "meta %s ", meta);
-	else if (kjson__get(left, "fib", json_type_object))
-		snprintf(buf + used, len - used, "fib daddr type ");
+	if (kjson__get(left, "fib", json_type_object))
+		snprintf(buf + used, len - used, "fib daddr type");
+	else if (left)
+		nft__render_expr(left, buf, len);
 	else
-		snprintf(buf + used, len - used, "... ");
+		snprintf(buf + used, len - used, "...");
 	used = strlen(buf);
-	if (op && strcmp(op, "=="))
-		snprintf(buf + used, len - used, "%s ", op);
-	nft__render_value(right, buf, len);
+	if (op && strcmp(op, "==") && strcmp(op, "in")) /* "in": a flag test, as nft prints it */
+		snprintf(buf + used, len - used, " %s", op);
+	used = strlen(buf);
+	snprintf(buf + used, len - used, " ");
+	set = kjson__get(right, "set", json_type_array);
+	if (!set) {
+		nft__render_expr(right, buf, len);
+	} else {
+		for (size_t i = 0; i < json_object_array_length(set); i++) {
+			used = strlen(buf);
+			snprintf(buf + used, len - used, "%s", i ? ", " : "{ ");
+			nft__render_expr(json_object_array_get_idx(set, i), buf, len);
+		}
+		used = strlen(buf);
+		snprintf(buf + used, len - used, " }");
+	}
+	used = strlen(buf);
+	snprintf(buf + used, len - used, " ");
 }
 
 static void nft__render_nat(const char *kind, struct json_object *v, char *buf, size_t len)
 {
-	struct json_object *port = NULL, *range;
-	const char *addr = kjson__str(v, "addr");
+	struct json_object *port = NULL, *range, *map;
+	const char *addr = kjson__str(v, "addr"), *fam = kjson__str(v, "family");
 	size_t used = strlen(buf);
 	char ports[16] = "";
 
@@ -556,7 +665,14 @@ static void nft__render_nat(const char *kind, struct json_object *v, char *buf, 
 			 json_object_get_string(json_object_array_get_idx(range, 1)) ?: "?");
 	else if (json_object_is_type(port, json_type_int))
 		snprintf(ports, sizeof(ports), ":%s", json_object_get_string(port));
-	if (addr && strchr(addr, ':') && ports[0])
+	map = kjson__get(kjson__get(v, "addr", json_type_object), "map", json_type_object);
+	if (map) {
+		snprintf(buf + used, len - used, "%s %sto ", kind,
+			 fam ? !strcmp(fam, "ip6") ? "ip6 " : "ip " : "");
+		nft__render_map(map, buf, len);
+		used = strlen(buf);
+		snprintf(buf + used, len - used, "%s ", ports);
+	} else if (addr && strchr(addr, ':') && ports[0])
 		snprintf(buf + used, len - used, "%s to [%s]%s ", kind, addr, ports);
 	else if (addr || ports[0])
 		snprintf(buf + used, len - used, "%s to %s%s ", kind, addr ? addr : "", ports);
@@ -779,6 +895,11 @@ static int nft__item(void *ctx, struct json_object *item)
 		if (!keep)
 			return -ENOMEM;
 		*keep = json_object_get(item);
+	} else if (!strcmp(kind, "map") && strstr(kjson__str(val, "map") ?: "", "_addr")) {
+		keep = KVEC_PUSH(&p->dmaps); /* a DNAT's data, perhaps */
+		if (!keep)
+			return -ENOMEM;
+		*keep = json_object_get(val);
 	}
 	p->at++;
 	return err;
@@ -1198,10 +1319,14 @@ static int nft__other1(struct nft *p, const struct nft_table *t, struct nft_chai
 	k->origin = KO_NFT;
 	k->table = t->iname;
 	k->chain = nft__iname(p, c);
-	k->text = nft__text(p, nft__crule(p, c, i));
+	if (ri->src.family == family) {
+		k->src = ri->src;
+		k->src_plen = ri->src_plen;
+	}
+	k->text = ri->etext ? ri->etext : nft__text(p, nft__crule(p, c, i));
 	if (!k->text)
 		return -ENOMEM;
-	nft__rule_reach(p, c, i, ri, k->text, k->reach);
+	nft__rule_reach(p, c, i, ri, nft__text(p, nft__crule(p, c, i)), k->reach);
 	return 0;
 }
 
@@ -1222,6 +1347,280 @@ static int nft__other(struct nft *p, const struct nft_table *t, struct nft_chain
 	for (int f = 0; f < 2 && fams[f] && !err; f++)
 		for (uint8_t j = 0; j < (ri->nports ? ri->nports : 1) && !err; j++)
 			err = nft__other1(p, t, c, i, ri, fams[f], j);
+	return err;
+}
+
+/*
+ * A DNAT through a map: the kernel looks the connection's first packet up
+ * by the key and translates to the element's data, and a packet no element
+ * matches passes the rule untranslated.  So each element is a rule of its
+ * own, the rule's matches narrowed by the element's key: `dnat ip to ip
+ * daddr . tcp dport map { 10.96.0.20 . 3306 : 10.224.0.222 . 3306 }` is `ip
+ * daddr 10.96.0.20 tcp dport 3306 dnat to 10.224.0.222:3306`.  A key of
+ * numgen, jhash or symhash picks any element, whatever the connection.
+ */
+enum nft_kpart { NKP_ANY, NKP_DADDR, NKP_SADDR, NKP_DPORT, NKP_PROTO };
+
+struct nft_mkey {
+	uint8_t n;
+	uint8_t part[NFT_MAX_KEY];
+	uint8_t proto[NFT_MAX_KEY]; /* NKP_DPORT's protocol; 0: th, any */
+};
+
+/* One part of a map's key: 0, or -EINVAL with what it is in @what. */
+static int nft__mkey_part(struct json_object *e, struct nft_mkey *k, char *what, size_t len)
+{
+	struct json_object *pl = kjson__get(e, "payload", json_type_object);
+	const char *proto = kjson__str(pl, "protocol"), *field = kjson__str(pl, "field");
+	const char *meta = kjson__str(kjson__get(e, "meta", json_type_object), "key");
+	bool ip = proto && (!strcmp(proto, "ip") || !strcmp(proto, "ip6"));
+	uint8_t *part = &k->part[k->n];
+
+	k->proto[k->n] = 0;
+	if (k->n == NFT_MAX_KEY)
+		return -EINVAL;
+	if (ip && field && !strcmp(field, "daddr"))
+		*part = NKP_DADDR;
+	else if (ip && field && !strcmp(field, "saddr"))
+		*part = NKP_SADDR;
+	else if ((ip && field && (!strcmp(field, "protocol") || !strcmp(field, "nexthdr"))) ||
+		 (meta && !strcmp(meta, "l4proto")))
+		*part = NKP_PROTO;
+	else if (proto && field && !strcmp(field, "dport") &&
+		 (!strcmp(proto, "th") || !kproto__parse(proto, strlen(proto), &k->proto[k->n])))
+		*part = NKP_DPORT;
+	else if (json_object_object_get_ex(e, "numgen", NULL) ||
+		 json_object_object_get_ex(e, "jhash", NULL) ||
+		 json_object_object_get_ex(e, "symhash", NULL))
+		*part = NKP_ANY;
+	else {
+		what[0] = '\0';
+		nft__render_expr(e, what, len);
+		return -EINVAL;
+	}
+	k->n++;
+	return 0;
+}
+
+static int nft__mkey(struct json_object *key, struct nft_mkey *k, char *what, size_t len)
+{
+	struct json_object *parts = kjson__get(key, "concat", json_type_array);
+	size_t n = parts ? json_object_array_length(parts) : 1;
+
+	k->n = 0;
+	for (size_t i = 0; i < n; i++)
+		if (nft__mkey_part(parts ? json_object_array_get_idx(parts, i) : key, k, what, len))
+			return -EINVAL;
+	return n ? 0 : -EINVAL;
+}
+
+/* {"elem": {"val": V, "comment": ...}}: V */
+static struct json_object *nft__unwrap(struct json_object *v)
+{
+	struct json_object *e = kjson__get(v, "elem", json_type_object);
+
+	return e ? json_object_object_get(e, "val") : v;
+}
+
+/* Does prefix @a/@alen overlap @b/@blen?  Then the longer is their intersection. */
+static bool nft__overlap(const struct kaddr *a, uint8_t alen, const struct kaddr *b, uint8_t blen)
+{
+	if (a->family != b->family)
+		return false;
+	return alen >= blen ? kaddr__in_prefix(a->addr, b, blen) : kaddr__in_prefix(b->addr, a, alen);
+}
+
+/* The element's destination prefix into the rule's own destination match. */
+static int nft__mkey_daddr(struct json_object *v, uint8_t af, struct nft_rinfo *e)
+{
+	struct kaddr a;
+	uint8_t plen;
+
+	if (nft__addr(v, af, &a, &plen))
+		return -EINVAL; /* an address range: not followed */
+	if (e->has_dst && !e->dst_neg && !nft__overlap(&a, plen, &e->dst, e->dst_plen))
+		return 1;
+	if (e->has_dst && e->dst_neg && e->dst.family == a.family && plen >= e->dst_plen &&
+	    kaddr__in_prefix(a.addr, &e->dst, e->dst_plen))
+		return 1;
+	if (!e->has_dst || e->dst_neg || plen > e->dst_plen) {
+		e->dst = a;
+		e->dst_plen = plen;
+	}
+	e->has_dst = true;
+	e->dst_neg = false;
+	return 0;
+}
+
+/* The element's ports within the rule's own (tcp dport { 80, 443 }). */
+static int nft__mkey_dport(struct json_object *v, struct nft_rinfo *e)
+{
+	uint16_t lo, hi;
+	uint8_t n = 0;
+
+	if (nft__port_range(v, &lo, &hi))
+		return -EINVAL;
+	if (!e->nports) {
+		e->port_lo[0] = lo;
+		e->port_hi[0] = hi;
+		e->nports = 1;
+		return 0;
+	}
+	for (uint8_t i = 0; i < e->nports; i++) {
+		uint16_t l = e->port_lo[i] > lo ? e->port_lo[i] : lo;
+		uint16_t h = e->port_hi[i] < hi ? e->port_hi[i] : hi;
+
+		if (l > h)
+			continue;
+		e->port_lo[n] = l;
+		e->port_hi[n++] = h;
+	}
+	e->nports = n;
+	return n ? 0 : 1;
+}
+
+static int nft__mkey_proto(uint8_t proto, struct nft_rinfo *e)
+{
+	if (e->proto && proto && e->proto != proto)
+		return 1;
+	if (proto)
+		e->proto = proto;
+	return 0;
+}
+
+/*
+ * Element key @v of a map keyed by @k into @e, a copy of the rule's matches:
+ * 0; 1 when the rule's own matches exclude it (it never applies); -EINVAL
+ * when it is not read.
+ */
+static int nft__mkey_apply(const struct nft_mkey *k, struct json_object *v, uint8_t af,
+			   struct nft_rinfo *e)
+{
+	struct json_object *parts = kjson__get(v, "concat", json_type_array);
+	int err = 0;
+
+	if (k->n > 1 && (!parts || json_object_array_length(parts) != k->n))
+		return -EINVAL;
+	for (uint8_t i = 0; i < k->n && !err; i++) {
+		struct json_object *p = nft__unwrap(k->n > 1 ? json_object_array_get_idx(parts, i) : v);
+		uint8_t proto = 0;
+
+		switch (k->part[i]) {
+		case NKP_DADDR:
+			err = nft__mkey_daddr(p, af, e);
+			break;
+		case NKP_SADDR: /* a source the rule's own matches do not narrow */
+			err = nft__addr(p, af, &e->src, &e->src_plen);
+			break;
+		case NKP_DPORT:
+			err = nft__mkey_proto(k->proto[i], e) ?: nft__mkey_dport(p, e);
+			break;
+		case NKP_PROTO:
+			err = nft__proto(p, &proto) ?: nft__mkey_proto(proto, e);
+			break;
+		default: /* numgen, jhash, symhash: any connection */
+			break;
+		}
+	}
+	return err;
+}
+
+/* Element data @v: "10.0.0.1", a range or prefix, or {"concat": [ADDR, PORT]}
+ * (else the rule's own ":PORT" stays). */
+static int nft__mdata(struct json_object *v, uint8_t af, struct nft_rinfo *e)
+{
+	struct json_object *parts = kjson__get(v, "concat", json_type_array);
+	struct json_object *a = parts ? json_object_array_get_idx(parts, 0) : v;
+
+	e->to = (struct kaddr){ 0 };
+	e->to_end = (struct kaddr){ 0 };
+	if (parts && (json_object_array_length(parts) != 2 ||
+		      nft__port_range(json_object_array_get_idx(parts, 1), &e->to_lo, &e->to_hi)))
+		return -EINVAL;
+	if (json_object_is_type(a, json_type_string)) {
+		const char *s = json_object_get_string(a);
+
+		return kaddr__parse(s, strlen(s), af, &e->to);
+	}
+	return json_object_is_type(a, json_type_object) ? nft__addr_range(a, af, e) : -EINVAL;
+}
+
+/* The elements of @map's data: an anonymous set's, or a named map's of table @t. */
+static struct json_object *nft__mdata_elems(struct nft *p, const struct nft_table *t,
+					    struct json_object *map, bool *found)
+{
+	struct json_object *data = json_object_object_get(map, "data");
+	const char *name = json_object_is_type(data, json_type_string) ?
+				   json_object_get_string(data) :
+				   NULL;
+
+	*found = true;
+	if (!name)
+		return kjson__get(data, "set", json_type_array);
+	for (uint32_t i = 0; *name == '@' && i < p->dmaps.n; i++) {
+		struct json_object *m = p->dmaps.v[i];
+		const char *fam = kjson__str(m, "family"), *tab = kjson__str(m, "table");
+
+		if (fam && tab && !strcmp(fam, t->family) && !strcmp(tab, t->name) &&
+		    !strcmp(kjson__str(m, "name") ?: "", name + 1))
+			return kjson__get(m, "elem", json_type_array); /* NULL: empty */
+	}
+	*found = false;
+	return NULL;
+}
+
+static int nft__map_rules(struct nft *p, const struct nft_table *t, struct nft_chain *c,
+			  uint32_t i, const struct nft_rinfo *ri)
+{
+	const char *text = nft__text(p, nft__crule(p, c, i));
+	struct json_object *elems;
+	struct nft_mkey k;
+	char what[128];
+	bool found;
+	int err = 0;
+
+	if (!text)
+		return -ENOMEM;
+	if (nft__mkey(json_object_object_get(ri->map, "key"), &k, what, sizeof(what))) {
+		p->idx->skipped_rules++;
+		kindex__warn(p->idx, "%s: dnat map keyed on %s in table %s %s not followed, ignored",
+			     p->idx->src_name, what, t->name, c->name ? c->name : "?");
+		return 0;
+	}
+	elems = nft__mdata_elems(p, t, ri->map, &found);
+	if (!found) {
+		nft__skip(p, "dnat rule's map (not listed)", t->name, c->name);
+		return 0;
+	}
+	for (size_t j = 0; elems && j < json_object_array_length(elems) && !err; j++) {
+		struct json_object *pair = json_object_array_get_idx(elems, j);
+		struct nft_rinfo e = *ri;
+		char etext[256] = "";
+		int r;
+
+		if (!json_object_is_type(pair, json_type_array) ||
+		    json_object_array_length(pair) != 2) {
+			nft__skip(p, "dnat map element", t->name, c->name);
+			continue;
+		}
+		nft__render_expr(json_object_array_get_idx(pair, 0), etext, sizeof(etext));
+		snprintf(etext + strlen(etext), sizeof(etext) - strlen(etext), " : ");
+		nft__render_expr(json_object_array_get_idx(pair, 1), etext, sizeof(etext));
+		r = nft__mkey_apply(&k, nft__unwrap(json_object_array_get_idx(pair, 0)), ri->map_af,
+				    &e);
+		if (!r)
+			r = nft__mdata(nft__unwrap(json_object_array_get_idx(pair, 1)), ri->map_af, &e);
+		if (r < 0) {
+			char what[300];
+
+			snprintf(what, sizeof(what), "dnat map element `%s`", etext);
+			nft__skip(p, what, t->name, c->name);
+		}
+		if (r)
+			continue;
+		e.etext = karena__printf(&p->idx->arena, "%s (element %s)", text, etext);
+		err = e.etext ? nft__other(p, t, c, i, &e) : -ENOMEM;
+	}
 	return err;
 }
 
@@ -1246,6 +1645,8 @@ static int nft__nat_rules(struct nft *p)
 				continue;
 			if (ri->bad)
 				nft__skip(p, "nat rule", t->name, c->name);
+			else if (ri->map)
+				err = nft__map_rules(p, t, c, i, ri);
 			else if (t->kind == NFT_CNI && ri->dnat)
 				err = nft__hostport(p, t, c, i, ri);
 			else
@@ -1259,8 +1660,12 @@ static void nft__free(struct nft *p)
 {
 	for (uint32_t i = 0; i < p->chains.n; i++)
 		free(p->chains.v[i].rules);
-	for (uint32_t i = 0; i < p->rules.n; i++)
+	for (uint32_t i = 0; i < p->rules.n; i++) {
 		json_object_put(p->rules.v[i].json);
+		json_object_put(p->rules.v[i].ri.map);
+	}
+	for (uint32_t i = 0; i < p->dmaps.n; i++)
+		json_object_put(p->dmaps.v[i]);
 	for (uint32_t i = 0; i < p->sets.n; i++)
 		json_object_put(p->sets.v[i]);
 	free(p->chains.v);
@@ -1269,6 +1674,7 @@ static void nft__free(struct nft *p)
 	free(p->rules.v);
 	free(p->targets.v);
 	free(p->sets.v);
+	free(p->dmaps.v);
 	free(p->walks.gen);
 	kstrmap__free(&p->table_ids);
 	kstrmap__free(&p->chain_ids);

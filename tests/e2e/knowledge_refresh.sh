@@ -4,7 +4,7 @@
 #   - the nf_tables generation moving without the rules changing (a table
 #     added and deleted in one transaction) is no change: the dumps differ
 #     only in iptables-save's time stamps, which are not knowledge;
-#   - a new DNAT rule is picked up;
+#   - a new DNAT rule is picked up, and a new element of a DNAT's map;
 #   - while a slow dump runs, events are still drained (no loss behind an
 #     8 KiB ring);
 #   - a re-read that fails keeps the rules read before, says so once, and
@@ -257,6 +257,41 @@ printf '{"nftables": [{"delete": {"table": {"family": "ip", "name": "%s"}}}]}' "
 	nw_in "$NODE" nft -j -f -
 nw_in "$NODE" nft delete table ip nwtest
 echo "ok: a table name with ';' never reaches nft's command line"
+
+# A DNAT through an nftables map (`dnat to ip daddr . tcp dport map @m`):
+# each element is a rule, named in the rule's text; an element added while
+# natwho runs is read at the next check (the generation moves).
+nw_in "$NODE" ip addr add 10.96.9.10/32 dev lo
+nw_in "$NODE" nft -f - <<EON || fail "nft: the map's table"
+table ip nwmap {
+	map forwards {
+		type ipv4_addr . inet_service : ipv4_addr . inet_service
+		elements = { 10.96.9.9 . 3306 : $POD_A . 3306 }
+	}
+	chain out {
+		type nat hook output priority -100;
+		dnat ip to ip daddr . tcp dport map @forwards
+	}
+}
+EON
+nw_natwho_start "$TMP/map.json" "$TMP/map.err" -o json -c 2 --port 3306 --backend netfilter
+nw_client "$NODE" "$CONNECT" connect 10.96.9.9 3306 >/dev/null
+nw_in "$NODE" nft add element ip nwmap forwards "{ 10.96.9.10 . 3306 : $POD_A . 3306 }" ||
+	fail "nft: an element added"
+for i in $(seq 1 100); do
+	grep -q "knowledge changed" "$TMP/map.err" && break
+	sleep 0.1
+done
+grep -q "knowledge changed" "$TMP/map.err" || fail "the map's new element was not picked up in 10 s"
+nw_client "$NODE" "$CONNECT" connect 10.96.9.10 3306 >/dev/null
+wait_natwho 10 || fail "nft map: natwho exit $?"
+for dst in 10.96.9.9 10.96.9.10; do
+	expect_json "$TMP/map.json" "the map's element for $dst named" \
+		".type==\"conn\" and .orig.dst==\"$dst\" and .k8s.via.kind==\"rule\"
+		 and .k8s.via.table==\"nwmap\" and .k8s.verdict==\"ok\" and (.k8s.via.rule |
+		 endswith(\"map @forwards (element $dst . 3306 : $POD_A . 3306)\"))"
+done
+nw_in "$NODE" nft delete table ip nwmap
 
 # iptables-nft's tables alone, and neither iptables-save nor nft to be
 # found (a cron job's PATH): nothing was read, and the audit says so

@@ -310,6 +310,104 @@ static void test_dnat_range(void **state)
 	kindex__free(idx);
 }
 
+/*
+ * nftables DNAT through maps (tests/fixtures/k8s/nft-dnat-map.json): each
+ * element is a rule of its own, narrowed by the rule's own matches; the
+ * element is named in the rule's text.  @elem NULL: nothing explains it.
+ */
+static void dnat_map_case(const struct kindex *idx, int family, uint8_t proto, const char *src,
+			  const char *dst, uint16_t dport, const char *landed, uint16_t lport,
+			  const char *elem)
+{
+	struct k8s_annot a;
+
+	annotate(idx, &a, family, proto, src, 40000, dst, dport, landed, lport);
+	if (!elem) {
+		assert_int_equal(a.via.kind, K8S_VIA_UNKNOWN);
+		assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+		return;
+	}
+	assert_int_equal(a.via.kind, K8S_VIA_RULE);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_non_null(a.via.rule);
+	if (!strstr(a.via.rule, elem))
+		fail_msg("rule text `%s` lacks `%s`", a.via.rule, elem);
+}
+
+static void test_dnat_map(void **state)
+{
+	const int tcp = IPPROTO_TCP, v4 = AF_INET;
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_NFT_JSON, "nft-dnat-map.json");
+	kindex__stats(idx, &st);
+	/* 17 elements read; the iifname-keyed map and the range element not */
+	assert_int_equal(st.rules, 17);
+	assert_int_equal(st.skipped_rules, 2);
+	/* a named map keyed by address and port, to address and port */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.0.20", 3306, "10.224.0.222", 3306,
+		      "dnat ip to ip daddr . tcp dport map @forwards (element 10.96.0.20 . 3306 : "
+		      "10.224.0.222 . 3306)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.12", 8080, "10.224.0.30", 80,
+		      "(element 192.168.56.12 . 8080 : 10.224.0.30 . 80)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.12", 8080, "10.224.0.30", 8080, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.0.21", 3306, "10.224.0.222", 3306, NULL);
+	/* keyed by port, the rule's own destination match kept */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.12", 5432, "10.224.0.40", 5432,
+		      "ip daddr 192.168.56.12 dnat to tcp dport map @byport (element 5432 : "
+		      "10.224.0.40)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.99", 5432, "10.224.0.40", 5432, NULL);
+	/* the rule's port after the map */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.12", 2222, "10.224.0.50", 22,
+		      "dnat to tcp dport map { 2222 : 10.224.0.50 }:22 (element 2222 : 10.224.0.50)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.12", 2222, "10.224.0.50", 2222, NULL);
+	/* an element the rule's own ports exclude never applies */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 9000, "10.224.0.60", 9000,
+		      "(element 9000 : 10.224.0.60)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 9002, "10.224.0.61", 9002, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.5.5", 25, "10.224.0.95", 25,
+		      "(element 10.96.5.5 . 25 : 10.224.0.95 . 25)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.97.0.1", 25, "10.224.0.96", 25, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.99.1.1", 26, "10.224.0.97", 26, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.98.1.1", 26, "10.224.0.98", 26,
+		      "(element 10.98.1.1 . 26 : 10.224.0.98 . 26)");
+	/* numgen: any element, for any connection the rule matches */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.13", 443, "10.224.0.70", 443,
+		      "numgen inc mod 2 map { 0 : 10.224.0.70, 1 : 10.224.0.71 } (element 0 : "
+		      "10.224.0.70)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.13", 443, "10.224.0.71", 443,
+		      "(element 1 : 10.224.0.71)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.14", 443, "10.224.0.71", 443, NULL);
+	/* keyed by the source */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 80, "10.224.0.80", 80,
+		      "(element 10.224.0.0/24 : 10.224.0.80)");
+	dnat_map_case(idx, v4, tcp, "192.168.3.4", "10.1.1.1", 80, "10.224.0.81", 80,
+		      "(element 192.168.0.0/16 : 10.224.0.81)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 80, "10.224.0.81", 80, NULL);
+	/* by iifname: not followed; an element keyed by a range: not read */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 7001, "10.224.0.90", 7001, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.7.0.5", 7002, "10.224.0.91", 7002, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.7.1.5", 7002, "10.224.0.92", 7002,
+		      "(element 10.7.1.0/24 : 10.224.0.92)");
+	/* keyed by protocol and port */
+	dnat_map_case(idx, v4, IPPROTO_UDP, "10.224.0.9", "10.96.0.10", 53, "10.224.0.11", 53,
+		      "(element udp . 53 : 10.224.0.11)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.0.10", 53, "10.224.0.10", 53,
+		      "(element tcp . 53 : 10.224.0.10)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.0.10", 53, "10.224.0.11", 53, NULL);
+	/* an inet table: IPv6 by its map, IPv4 by jhash */
+	dnat_map_case(idx, AF_INET6, tcp, "fd00:10:224::9", "fd00:96::20", 3306,
+		      "fd00:10:224::222", 3306,
+		      "dnat ip6 to ip6 daddr . tcp dport map @forwards6 (element fd00:96::20 . 3306 "
+		      ": fd00:10:224::222 . 3306)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 8443, "10.224.0.101", 8443,
+		      "dnat ip to jhash ... mod 2 map");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 8444, "10.224.0.101", 8444, NULL);
+	kindex__free(idx);
+}
+
 /* A range where kube-proxy or portmap would have one address (by hand: they
  * write none) is no endpoint nor hostPort, and is said and counted. */
 static void test_dnat_range_kube(void **state)
@@ -1592,6 +1690,7 @@ int main(void)
 		cmocka_unit_test(test_rule_by_hook),
 		cmocka_unit_test(test_dnat_range),
 		cmocka_unit_test(test_dnat_range_kube),
+		cmocka_unit_test(test_dnat_map),
 		cmocka_unit_test(test_incident_rules_only),
 		cmocka_unit_test(test_ok_endpoint),
 		cmocka_unit_test(test_not_ready_endpoint),

@@ -289,6 +289,37 @@ static void test_other_dnat(void **state)
 	kindex__free(idx);
 }
 
+/*
+ * An operator's port forwards through nftables maps, ahead of kube-proxy:
+ * the element that sends mysql-a's ClusterIP to mysql-b is named, and one
+ * keyed by the source shadows a Service for those sources only.
+ */
+static void test_nft_map(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct report r;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	kt_add_ok(idx, KSRC_NFT_JSON, "nft-dnat-map.json");
+	audit(idx, OUT_TEXT, &r);
+	assert_non_null(strstr(r.buf, "SHADOW DNAT rule in table portfwd chain forwarding `dnat ip "
+				      "to ip daddr . tcp dport map @forwards (element 10.96.0.20 . "
+				      "3306 : 10.224.0.222 . 3306)` shadows Service a/mysql-a:3306 "
+				      "ClusterIP 10.96.0.20:3306: prerouting: table portfwd chain "
+				      "prerouting reaches it"));
+	assert_non_null(strstr(r.buf, "(element 10.224.0.0/24 : 10.224.0.80)` shadows Service "
+				      "default/web:80 ClusterIP 10.96.0.30:80"));
+	assert_non_null(strstr(r.buf, "; only for connections from 10.224.0.0/24\n"));
+	assert_non_null(strstr(r.buf, "; only for connections from 192.168.0.0/16\n"));
+	/* the elements that name another address or port take none */
+	assert_null(strstr(r.buf, "element 192.168.56.12 . 8080"));
+	assert_null(strstr(r.buf, "element 9000"));
+	assert_int_equal(r.findings, count_lines(r.buf, "SHADOW "));
+	free(r.buf);
+	kindex__free(idx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_ipvs_table),
 		cmocka_unit_test(test_nft_same_priority),
 		cmocka_unit_test(test_kube_first),
+		cmocka_unit_test(test_nft_map),
 		cmocka_unit_test(test_legacy_and_nft),
 		cmocka_unit_test(test_other_dnat),
 	};

@@ -455,7 +455,7 @@ static void test_nft_other_rules(void **state)
 	assert_true(idx->rules.v[0].redirect);
 	assert_int_equal(idx->rules.v[0].reach[KHOOK_PREROUTING].prio, -150);
 	assert_string_equal(idx->rules.v[0].text,
-			    "tcp dport {\"set\":[80,443]} redirect to :15001");
+			    "tcp dport { 80, 443 } redirect to :15001");
 	assert_int_equal(idx->rules.v[4].to.family, AF_INET);
 	kindex__free(idx);
 }
