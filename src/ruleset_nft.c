@@ -1374,11 +1374,14 @@ static int nft__mkey_part(struct json_object *e, struct nft_mkey *k, char *what,
 	const char *proto = kjson__str(pl, "protocol"), *field = kjson__str(pl, "field");
 	const char *meta = kjson__str(kjson__get(e, "meta", json_type_object), "key");
 	bool ip = proto && (!strcmp(proto, "ip") || !strcmp(proto, "ip6"));
-	uint8_t *part = &k->part[k->n];
+	uint8_t *part;
 
-	k->proto[k->n] = 0;
-	if (k->n == NFT_MAX_KEY)
+	if (k->n == NFT_MAX_KEY) {
+		snprintf(what, len, "more than %d parts", NFT_MAX_KEY);
 		return -EINVAL;
+	}
+	part = &k->part[k->n];
+	k->proto[k->n] = 0;
 	if (ip && field && !strcmp(field, "daddr"))
 		*part = NKP_DADDR;
 	else if (ip && field && !strcmp(field, "saddr"))

@@ -406,6 +406,33 @@ static void test_dnat_map(void **state)
 		      "dnat ip to jhash ... mod 2 map");
 	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 8444, "10.224.0.101", 8444, NULL);
 	kindex__free(idx);
+
+	/* a key of more parts than natwho keeps: said, not read past its end */
+	idx = kindex__new();
+	{
+		char doc[2048];
+		size_t n = 0;
+
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n,
+				      "{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": "
+				      "\"t\"}}, {\"chain\": {\"family\": \"ip\", \"table\": \"t\", "
+				      "\"name\": \"c\", \"type\": \"nat\", \"hook\": \"output\", "
+				      "\"prio\": -100}}, {\"rule\": {\"family\": \"ip\", \"table\": "
+				      "\"t\", \"chain\": \"c\", \"expr\": [{\"dnat\": {\"addr\": "
+				      "{\"map\": {\"key\": {\"concat\": [");
+		for (int i = 0; i < 9; i++)
+			n += (size_t)snprintf(doc + n, sizeof(doc) - n,
+					      "%s{\"payload\": {\"protocol\": \"tcp\", "
+					      "\"field\": \"dport\"}}",
+					      i ? ", " : "");
+		snprintf(doc + n, sizeof(doc) - n,
+			 "]}, \"data\": {\"set\": [[1, \"10.0.0.1\"]]}}}}}]}}]}");
+		kt_add_str_ok(idx, KSRC_NFT_JSON, doc);
+	}
+	kindex__stats(idx, &st);
+	assert_int_equal(st.rules, 0);
+	assert_int_equal(st.skipped_rules, 1);
+	kindex__free(idx);
 }
 
 /* A range where kube-proxy or portmap would have one address (by hand: they
