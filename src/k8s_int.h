@@ -295,6 +295,11 @@ int kaddr__range(const struct kaddr *lo, struct kaddr *hi);
 int kaddr__parse_prefix(const char *s, size_t n, uint8_t want_family, struct kaddr *a,
 			uint8_t *plen);
 bool kaddr__in_prefix(const uint8_t *addr, const struct kaddr *net, uint8_t plen);
+/* Addresses @lo to @hi (@out[0] may be @lo) as the fewest prefixes, in
+ * order, into @out/@plen: their count (at most twice the width, less 2),
+ * -E2BIG past @max, -EINVAL for @hi below @lo or of another family. */
+int kaddr__range_prefixes(const struct kaddr *lo, const struct kaddr *hi, struct kaddr *out,
+			  uint8_t *plen, int max);
 int kproto__parse(const char *s, size_t n, uint8_t *proto);
 int kport__parse(const char *s, size_t n, uint16_t *port);
 

@@ -419,6 +419,50 @@ bool kaddr__in_prefix(const uint8_t *addr, const struct kaddr *net, uint8_t plen
 	return !((addr[full] ^ net->addr[full]) & (uint8_t)(0xff << (8 - rest)));
 }
 
+/* Address @a with its last @k bits set. */
+static void kaddr__fill_low(struct kaddr *a, unsigned k, unsigned width)
+{
+	for (unsigned b = width - k; b < width; b++)
+		a->addr[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+}
+
+int kaddr__range_prefixes(const struct kaddr *lo, const struct kaddr *hi, struct kaddr *out,
+			       uint8_t *plen, int max)
+{
+	unsigned width = lo->family == AF_INET ? 32 : 128, nb = width / 8;
+	struct kaddr a = *lo, end;
+	int n = 0;
+
+	if (lo->family != hi->family || memcmp(lo->addr, hi->addr, nb) > 0)
+		return -EINVAL;
+	for (;;) {
+		unsigned k = 0; /* host bits of the largest block at @a within @hi */
+
+		while (k < width) {
+			unsigned b = width - 1 - k;
+
+			if (a.addr[b / 8] & (0x80 >> (b % 8)))
+				break; /* @a is not aligned to a block twice as big */
+			end = a;
+			kaddr__fill_low(&end, k + 1, width);
+			if (memcmp(end.addr, hi->addr, nb) > 0)
+				break;
+			k++;
+		}
+		if (n == max)
+			return -E2BIG;
+		out[n] = a;
+		plen[n++] = (uint8_t)(width - k);
+		end = a;
+		kaddr__fill_low(&end, k, width);
+		if (!memcmp(end.addr, hi->addr, nb))
+			return n;
+		a = end;
+		for (int i = (int)nb - 1; i >= 0 && ++a.addr[i] == 0; i--)
+			;
+	}
+}
+
 int kproto__parse(const char *s, size_t n, uint8_t *proto)
 {
 	char buf[16];

@@ -67,6 +67,9 @@ struct nft_rinfo {
 	 * the source prefix its key names and its text, in the index. */
 	struct json_object *map;
 	uint8_t map_af;
+	/* `ip daddr { A, B/24, C-D }` or `ip daddr @name`: the set (a reference
+	 * held), one rule per address, prefix or range (nft__dset_rules()). */
+	struct json_object *dset;
 	struct kaddr src;
 	uint8_t src_plen;
 	const char *etext;
@@ -123,10 +126,12 @@ struct nft {
 	KVEC(struct nft_ritem) rules;
 	KVEC(struct nft_target) targets;
 	KVEC(struct json_object *) sets; /* list items kept for nft__kube_sets() */
-	KVEC(struct json_object *) dmaps; /* maps of addresses, for nft__map_rules() */
+	KVEC(struct json_object *) dmaps; /* maps and sets of addresses ("map"/"set" items'
+					   * values), for nft__map_rules(), nft__dset_rules() */
 	struct kstrmap table_ids, chain_ids, cluster_ips;
 	struct karena tmp; /* keys of the maps above, the items' strings */
 	struct ksvc_walk walks; /* chain visits, per Service port */
+	bool full; /* nft__room() */
 };
 
 static const char *nft__key(char *buf, size_t len, const char *family, const char *table,
@@ -377,9 +382,19 @@ static int nft__match_payload(struct json_object *left, struct json_object *righ
 		return neg ? 0 : nft__ports(right, ri);
 	}
 	if (!strcmp(field, "daddr") && (!strcmp(proto, "ip") || !strcmp(proto, "ip6"))) {
-		if (json_object_is_type(right, json_type_string) &&
-		    json_object_get_string(right)[0] == '@')
-			return 0; /* a named set: some destinations */
+		bool named = json_object_is_type(right, json_type_string) &&
+			     json_object_get_string(right)[0] == '@';
+		struct json_object *set = named || kjson__get(right, "set", json_type_array) ||
+						  kjson__get(right, "range", json_type_array) ?
+					  right :
+					  NULL;
+
+		if (set && (neg || ri->dset))
+			return 0; /* some destinations, or all but some: taken as any */
+		if (set) {
+			ri->dset = json_object_get(set);
+			return 0;
+		}
 		ri->has_dst = true;
 		ri->dst_neg = neg;
 		return nft__addr(right, af, &ri->dst, &ri->dst_plen);
@@ -895,8 +910,9 @@ static int nft__item(void *ctx, struct json_object *item)
 		if (!keep)
 			return -ENOMEM;
 		*keep = json_object_get(item);
-	} else if (!strcmp(kind, "map") && strstr(kjson__str(val, "map") ?: "", "_addr")) {
-		keep = KVEC_PUSH(&p->dmaps); /* a DNAT's data, perhaps */
+	} else if ((!strcmp(kind, "map") && strstr(kjson__str(val, "map") ?: "", "_addr")) ||
+		   (!strcmp(kind, "set") && strstr(kjson__str(val, "type") ?: "", "_addr"))) {
+		keep = KVEC_PUSH(&p->dmaps); /* a DNAT's data or destinations, perhaps */
 		if (!keep)
 			return -ENOMEM;
 		*keep = json_object_get(val);
@@ -1433,14 +1449,11 @@ static bool nft__overlap(const struct kaddr *a, uint8_t alen, const struct kaddr
 	return alen >= blen ? kaddr__in_prefix(a->addr, b, blen) : kaddr__in_prefix(b->addr, a, alen);
 }
 
-/* The element's destination prefix into the rule's own destination match. */
-static int nft__mkey_daddr(struct json_object *v, uint8_t af, struct nft_rinfo *e)
+/* The element's destination prefix @a/@plen into the rule's own destination match. */
+static int nft__mkey_daddr(const struct kaddr *pa, uint8_t plen, struct nft_rinfo *e)
 {
-	struct kaddr a;
-	uint8_t plen;
+	const struct kaddr a = *pa;
 
-	if (nft__addr(v, af, &a, &plen))
-		return -EINVAL; /* an address range: not followed */
 	if (e->has_dst && !e->dst_neg && !nft__overlap(&a, plen, &e->dst, e->dst_plen))
 		return 1;
 	if (e->has_dst && e->dst_neg && e->dst.family == a.family && plen >= e->dst_plen &&
@@ -1492,12 +1505,12 @@ static int nft__mkey_proto(uint8_t proto, struct nft_rinfo *e)
 }
 
 /*
- * Element key @v of a map keyed by @k into @e, a copy of the rule's matches:
- * 0; 1 when the rule's own matches exclude it (it never applies); -EINVAL
- * when it is not read.
+ * Element key @v of a map keyed by @k into @e, a copy of the rule's matches,
+ * its destination part as @dst/@dst_plen: 0; 1 when the rule's own matches
+ * exclude it (it never applies); -EINVAL when it is not read.
  */
 static int nft__mkey_apply(const struct nft_mkey *k, struct json_object *v, uint8_t af,
-			   struct nft_rinfo *e)
+			   const struct kaddr *dst, uint8_t dst_plen, struct nft_rinfo *e)
 {
 	struct json_object *parts = kjson__get(v, "concat", json_type_array);
 	int err = 0;
@@ -1509,8 +1522,8 @@ static int nft__mkey_apply(const struct nft_mkey *k, struct json_object *v, uint
 		uint8_t proto = 0;
 
 		switch (k->part[i]) {
-		case NKP_DADDR:
-			err = nft__mkey_daddr(p, af, e);
+		case NKP_DADDR: /* one of nft__mkey_daddrs() */
+			err = nft__mkey_daddr(dst, dst_plen, e);
 			break;
 		case NKP_SADDR: /* a source the rule's own matches do not narrow */
 			err = nft__addr(p, af, &e->src, &e->src_plen);
@@ -1548,33 +1561,82 @@ static int nft__mdata(struct json_object *v, uint8_t af, struct nft_rinfo *e)
 	return json_object_is_type(a, json_type_object) ? nft__addr_range(a, af, e) : -EINVAL;
 }
 
-/* The elements of @map's data: an anonymous set's, or a named map's of table @t. */
-static struct json_object *nft__mdata_elems(struct nft *p, const struct nft_table *t,
-					    struct json_object *map, bool *found)
+/* The elements of @v: an anonymous set's ({"set": [...]}), or "@name", a named
+ * set's or map's of table @t (NULL: empty); *@found false for a name not
+ * listed as one of addresses. */
+static struct json_object *nft__elems(struct nft *p, const struct nft_table *t,
+				      struct json_object *v, bool *found)
 {
-	struct json_object *data = json_object_object_get(map, "data");
-	const char *name = json_object_is_type(data, json_type_string) ?
-				   json_object_get_string(data) :
-				   NULL;
+	const char *name = json_object_is_type(v, json_type_string) ? json_object_get_string(v) :
+								       NULL;
 
 	*found = true;
 	if (!name)
-		return kjson__get(data, "set", json_type_array);
+		return kjson__get(v, "set", json_type_array);
 	for (uint32_t i = 0; *name == '@' && i < p->dmaps.n; i++) {
 		struct json_object *m = p->dmaps.v[i];
 		const char *fam = kjson__str(m, "family"), *tab = kjson__str(m, "table");
 
 		if (fam && tab && !strcmp(fam, t->family) && !strcmp(tab, t->name) &&
 		    !strcmp(kjson__str(m, "name") ?: "", name + 1))
-			return kjson__get(m, "elem", json_type_array); /* NULL: empty */
+			return kjson__get(m, "elem", json_type_array);
 	}
 	*found = false;
 	return NULL;
 }
 
+#define NFT_MAX_PREFIXES 254 /* of one IPv6 range */
+
+/* Destination element @v ("10.0.0.1", a prefix, a range) as prefixes: their count, or -errno. */
+static int nft__daddr_prefixes(struct json_object *v, uint8_t af, struct kaddr *out,
+			       uint8_t *plen)
+{
+	struct json_object *r = kjson__get(v, "range", json_type_array);
+	struct kaddr hi;
+	const char *l, *h;
+
+	if (!r)
+		return nft__addr(v, af, &out[0], &plen[0]) ? -EINVAL : 1;
+	l = json_object_array_length(r) == 2 ?
+		    json_object_get_string(json_object_array_get_idx(r, 0)) : NULL;
+	h = l ? json_object_get_string(json_object_array_get_idx(r, 1)) : NULL;
+	if (!l || !h || kaddr__parse(l, strlen(l), af, &out[0]) ||
+	    kaddr__parse(h, strlen(h), out[0].family, &hi))
+		return -EINVAL;
+	return kaddr__range_prefixes(&out[0], &hi, out, plen, NFT_MAX_PREFIXES);
+}
+
+/* Part @i of element key @v of a map keyed by @k. */
+static struct json_object *nft__mkey_value(const struct nft_mkey *k, struct json_object *v,
+					   int i)
+{
+	struct json_object *parts = kjson__get(v, "concat", json_type_array);
+
+	if (k->n == 1)
+		return v;
+	return parts ? nft__unwrap(json_object_array_get_idx(parts, (size_t)i)) : NULL;
+}
+
+#define NFT_MAX_RULES (1u << 20) /* rules the maps and sets of one dump may make */
+
+/* -E2BIG, said once, when the sets and maps have made rules enough. */
+static int nft__room(struct nft *p, const struct nft_table *t, const struct nft_chain *c)
+{
+	if (p->idx->rules.n < NFT_MAX_RULES)
+		return 0;
+	if (!p->full) {
+		p->full = true;
+		nft__skip(p, "nat rule past a million made of sets and maps (and every such rule "
+			     "after it)", t->name, c->name);
+	}
+	return -E2BIG;
+}
+
 static int nft__map_rules(struct nft *p, const struct nft_table *t, struct nft_chain *c,
 			  uint32_t i, const struct nft_rinfo *ri)
 {
+	int daddr = -1; /* the key's destination part */
+
 	const char *text = nft__text(p, nft__crule(p, c, i));
 	struct json_object *elems;
 	struct nft_mkey k;
@@ -1590,16 +1652,20 @@ static int nft__map_rules(struct nft *p, const struct nft_table *t, struct nft_c
 			     p->idx->src_name, what, t->name, c->name ? c->name : "?");
 		return 0;
 	}
-	elems = nft__mdata_elems(p, t, ri->map, &found);
+	for (int j = 0; j < k.n; j++)
+		if (k.part[j] == NKP_DADDR)
+			daddr = j;
+	elems = nft__elems(p, t, json_object_object_get(ri->map, "data"), &found);
 	if (!found) {
 		nft__skip(p, "dnat rule's map (not listed)", t->name, c->name);
 		return 0;
 	}
 	for (size_t j = 0; elems && j < json_object_array_length(elems) && !err; j++) {
 		struct json_object *pair = json_object_array_get_idx(elems, j);
-		struct nft_rinfo e = *ri;
+		struct kaddr dst[NFT_MAX_PREFIXES];
+		uint8_t plen[NFT_MAX_PREFIXES];
 		char etext[256] = "";
-		int r;
+		int r = 1, n = 1;
 
 		if (!json_object_is_type(pair, json_type_array) ||
 		    json_object_array_length(pair) != 2) {
@@ -1609,22 +1675,91 @@ static int nft__map_rules(struct nft *p, const struct nft_table *t, struct nft_c
 		nft__render_expr(json_object_array_get_idx(pair, 0), etext, sizeof(etext));
 		snprintf(etext + strlen(etext), sizeof(etext) - strlen(etext), " : ");
 		nft__render_expr(json_object_array_get_idx(pair, 1), etext, sizeof(etext));
-		r = nft__mkey_apply(&k, nft__unwrap(json_object_array_get_idx(pair, 0)), ri->map_af,
-				    &e);
-		if (!r)
-			r = nft__mdata(nft__unwrap(json_object_array_get_idx(pair, 1)), ri->map_af, &e);
-		if (r < 0) {
+		if (daddr >= 0) /* a range: one rule per prefix */
+			n = nft__daddr_prefixes(nft__mkey_value(&k, nft__unwrap(
+							json_object_array_get_idx(pair, 0)), daddr),
+						ri->map_af, dst, plen);
+		for (int d = 0; d < n && !err; d++) {
+			struct nft_rinfo e = *ri;
+
+			r = nft__mkey_apply(&k, nft__unwrap(json_object_array_get_idx(pair, 0)),
+					    ri->map_af, &dst[d], plen[d], &e);
+			if (!r)
+				r = nft__mdata(nft__unwrap(json_object_array_get_idx(pair, 1)),
+					       ri->map_af, &e);
+			if (r < 0)
+				break;
+			if (r) /* this prefix of its range is not the rule's */
+				continue;
+			e.etext = karena__printf(&p->idx->arena, "%s (element %s)", text, etext);
+			err = !e.etext ? -ENOMEM : nft__room(p, t, c) ?: nft__other(p, t, c, i, &e);
+		}
+		if (n < 0 || r < 0) {
 			char what[300];
 
 			snprintf(what, sizeof(what), "dnat map element `%s`", etext);
 			nft__skip(p, what, t->name, c->name);
 		}
-		if (r)
-			continue;
-		e.etext = karena__printf(&p->idx->arena, "%s (element %s)", text, etext);
-		err = e.etext ? nft__other(p, t, c, i, &e) : -ENOMEM;
 	}
-	return err;
+	return err == -E2BIG ? 0 : err;
+}
+
+/* The rule, one destination of its set at a time. */
+static int nft__rule_one(struct nft *p, const struct nft_table *t, struct nft_chain *c, uint32_t i,
+			 const struct nft_rinfo *ri)
+{
+	if (ri->map)
+		return nft__map_rules(p, t, c, i, ri);
+	if (t->kind == NFT_CNI && ri->dnat)
+		return nft__hostport(p, t, c, i, ri);
+	return nft__other(p, t, c, i, ri);
+}
+
+/*
+ * `ip daddr { 10.0.0.1, 10.1.0.0/16, 10.2.0.1-10.2.0.9 } ... dnat to ...` (or
+ * a named set of addresses): a rule per address or prefix, a range as its
+ * prefixes.  A named set not listed as one of addresses stays any
+ * destination, as a set natwho does not read.
+ */
+static int nft__dset_rules(struct nft *p, const struct nft_table *t, struct nft_chain *c,
+			   uint32_t i, const struct nft_rinfo *ri)
+{
+	struct json_object *elems = NULL, *one = NULL;
+	struct kaddr dst[NFT_MAX_PREFIXES];
+	uint8_t plen[NFT_MAX_PREFIXES];
+	struct nft_rinfo e = *ri;
+	bool found = true;
+	size_t m;
+	int err = 0;
+
+	e.dset = NULL;
+	if (kjson__get(ri->dset, "range", json_type_array))
+		one = ri->dset; /* ip daddr 10.0.0.1-10.0.0.9 */
+	else
+		elems = nft__elems(p, t, ri->dset, &found);
+	if (!found)
+		return nft__rule_one(p, t, c, i, &e);
+	m = one ? 1 : elems ? json_object_array_length(elems) : 0;
+	for (size_t j = 0; j < m && !err; j++) {
+		struct json_object *v = one ? one : nft__unwrap(json_object_array_get_idx(elems, j));
+		int n = nft__daddr_prefixes(v, t->af, dst, plen);
+
+		if (n < 0) {
+			char what[300] = "destination `";
+
+			nft__render_expr(v, what, sizeof(what) - 2);
+			strcat(what, "`");
+			nft__skip(p, what, t->name, c->name);
+		}
+		for (int d = 0; d < n && !err; d++) {
+			e.has_dst = true;
+			e.dst_neg = false;
+			e.dst = dst[d];
+			e.dst_plen = plen[d];
+			err = nft__room(p, t, c) ?: nft__rule_one(p, t, c, i, &e);
+		}
+	}
+	return err == -E2BIG ? 0 : err;
 }
 
 /* Every dnat/redirect rule of portmap's and of other (non kube-proxy) tables. */
@@ -1648,12 +1783,10 @@ static int nft__nat_rules(struct nft *p)
 				continue;
 			if (ri->bad)
 				nft__skip(p, "nat rule", t->name, c->name);
-			else if (ri->map)
-				err = nft__map_rules(p, t, c, i, ri);
-			else if (t->kind == NFT_CNI && ri->dnat)
-				err = nft__hostport(p, t, c, i, ri);
+			else if (ri->dset)
+				err = nft__dset_rules(p, t, c, i, ri);
 			else
-				err = nft__other(p, t, c, i, ri);
+				err = nft__rule_one(p, t, c, i, ri);
 		}
 	}
 	return err;
@@ -1666,6 +1799,7 @@ static void nft__free(struct nft *p)
 	for (uint32_t i = 0; i < p->rules.n; i++) {
 		json_object_put(p->rules.v[i].json);
 		json_object_put(p->rules.v[i].ri.map);
+		json_object_put(p->rules.v[i].ri.dset);
 	}
 	for (uint32_t i = 0; i < p->dmaps.n; i++)
 		json_object_put(p->dmaps.v[i]);

@@ -343,9 +343,10 @@ static void test_dnat_map(void **state)
 	(void)state;
 	kt_add_ok(idx, KSRC_NFT_JSON, "nft-dnat-map.json");
 	kindex__stats(idx, &st);
-	/* 17 elements read; the iifname-keyed map and the range element not */
-	assert_int_equal(st.rules, 17);
-	assert_int_equal(st.skipped_rules, 2);
+	/* 20 elements, one keyed by a range of 4 prefixes; 3 rules matching
+	 * sets of destinations as 6; the iifname-keyed map not read */
+	assert_int_equal(st.rules, 27);
+	assert_int_equal(st.skipped_rules, 1);
 	/* a named map keyed by address and port, to address and port */
 	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.0.20", 3306, "10.224.0.222", 3306,
 		      "dnat ip to ip daddr . tcp dport map @forwards (element 10.96.0.20 . 3306 : "
@@ -386,11 +387,33 @@ static void test_dnat_map(void **state)
 	dnat_map_case(idx, v4, tcp, "192.168.3.4", "10.1.1.1", 80, "10.224.0.81", 80,
 		      "(element 192.168.0.0/16 : 10.224.0.81)");
 	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 80, "10.224.0.81", 80, NULL);
-	/* by iifname: not followed; an element keyed by a range: not read */
+	/* by iifname: not followed */
 	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 7001, "10.224.0.90", 7001, NULL);
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.7.0.5", 7002, "10.224.0.91", 7002, NULL);
+	/* an element keyed by a range, first to last address */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.7.0.1", 7002, "10.224.0.91", 7002,
+		      "(element 10.7.0.1-10.7.0.9 : 10.224.0.91)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.7.0.5", 7002, "10.224.0.91", 7002,
+		      "(element 10.7.0.1-10.7.0.9 : 10.224.0.91)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.7.0.9", 7002, "10.224.0.91", 7002,
+		      "(element 10.7.0.1-10.7.0.9 : 10.224.0.91)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.7.0.0", 7002, "10.224.0.91", 7002, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.7.0.10", 7002, "10.224.0.91", 7002, NULL);
 	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.7.1.5", 7002, "10.224.0.92", 7002,
 		      "(element 10.7.1.0/24 : 10.224.0.92)");
+	/* a rule's set of destinations: addresses, prefixes, a range; named */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.50.0.1", 8000, "10.224.0.110", 8000,
+		      "ip daddr { 10.50.0.1, 10.51.0.0/16, 10.52.0.1-10.52.0.3 } tcp dport 8000 "
+		      "dnat to 10.224.0.110");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.51.7.7", 8000, "10.224.0.110", 8000, "8000");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.52.0.3", 8000, "10.224.0.110", 8000, "8000");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.52.0.4", 8000, "10.224.0.110", 8000, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.50.0.2", 8000, "10.224.0.110", 8000, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.53.0.200", 8001, "10.224.0.111", 8001,
+		      "ip daddr @fronts tcp dport 8001 dnat to 10.224.0.111");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.53.1.1", 8001, "10.224.0.111", 8001, NULL);
+	/* all but a set: taken as any destination */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.55.0.1", 8002, "10.224.0.112", 8002,
+		      "ip daddr != { 10.54.0.1, 10.54.0.2 } tcp dport 8002 dnat to 10.224.0.112");
 	/* keyed by protocol and port */
 	dnat_map_case(idx, v4, IPPROTO_UDP, "10.224.0.9", "10.96.0.10", 53, "10.224.0.11", 53,
 		      "(element udp . 53 : 10.224.0.11)");

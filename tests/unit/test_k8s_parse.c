@@ -644,6 +644,88 @@ static void test_snapshot(void **state)
 	kindex__free(idx);
 }
 
+/* An address plus one, in place: false when it wrapped. */
+static bool rp_inc(uint8_t *a, unsigned nb)
+{
+	for (int i = (int)nb - 1; i >= 0; i--)
+		if (++a[i])
+			return true;
+	return false;
+}
+
+/*
+ * kaddr__range_prefixes() against its definition, on random ranges (a fixed
+ * seed): the prefixes are aligned, follow one another from @lo to @hi with
+ * no gap or overlap, each is the largest that fits where it starts, and
+ * there are at most twice the width less 2.
+ */
+static void test_range_prefixes(void **state)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	struct kaddr out[254];
+	uint8_t plen[254];
+
+	(void)state;
+	for (int iter = 0; iter < 20000; iter++) {
+		uint8_t family = iter & 1 ? AF_INET6 : AF_INET;
+		unsigned width = family == AF_INET ? 32 : 128, nb = width / 8;
+		struct kaddr lo = { .family = family }, hi, next;
+		int n, shared;
+
+		for (unsigned i = 0; i < 16; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			lo.addr[i] = (uint8_t)x;
+		}
+		hi = lo;
+		shared = (int)(x >> 40) % (int)nb; /* bytes in common, so ranges are of every size */
+		for (unsigned i = (unsigned)shared; i < nb; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			hi.addr[i] = (uint8_t)x;
+		}
+		if (iter % 97 == 0) /* the whole space, and one address */
+			memset(&lo.addr, 0, 16), memset(&hi.addr, 0xff, nb);
+		if (iter % 89 == 0)
+			hi = lo;
+		if (memcmp(lo.addr, hi.addr, nb) > 0) {
+			assert_int_equal(kaddr__range_prefixes(&lo, &hi, out, plen, 254), -EINVAL);
+			next = lo, lo = hi, hi = next;
+		}
+		n = kaddr__range_prefixes(&lo, &hi, out, plen, 254);
+		assert_true(n >= 1 && n <= (int)(2 * width - 2));
+		next = lo;
+		for (int j = 0; j < n; j++) {
+			struct kaddr end = out[j], twice = out[j];
+			unsigned k = width - plen[j];
+
+			assert_memory_equal(out[j].addr, next.addr, nb);
+			for (unsigned b = plen[j]; b < width; b++) {
+				assert_false(end.addr[b / 8] & (0x80 >> (b % 8))); /* aligned */
+				end.addr[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+			}
+			/* the block twice as big is not aligned here, or passes hi */
+			if (k < width && !(out[j].addr[(width - 1 - k) / 8] &
+					   (0x80 >> ((width - 1 - k) % 8)))) {
+				for (unsigned b = width - 1 - k; b < width; b++)
+					twice.addr[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+				assert_true(memcmp(twice.addr, hi.addr, nb) > 0);
+			}
+			next = end;
+			if (j == n - 1)
+				assert_memory_equal(end.addr, hi.addr, nb);
+			else
+				assert_true(rp_inc(next.addr, nb));
+		}
+	}
+	/* too many for @max */
+	{
+		struct kaddr lo = { .family = AF_INET, .addr = { 0, 0, 0, 1 } };
+		struct kaddr hi = { .family = AF_INET, .addr = { 255, 255, 255, 254 } };
+
+		assert_int_equal(kaddr__range_prefixes(&lo, &hi, out, plen, 254), 62);
+		assert_int_equal(kaddr__range_prefixes(&lo, &hi, out, plen, 61), -E2BIG);
+	}
+}
+
 static void test_source_kinds(void **state)
 {
 	enum ksrc_kind k;
@@ -679,6 +761,7 @@ int main(void)
 		cmocka_unit_test(test_local_addrs),
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_source_kinds),
+		cmocka_unit_test(test_range_prefixes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
