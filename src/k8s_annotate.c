@@ -256,7 +256,7 @@ static bool krule__matches(const struct kindex *idx, const struct krule *r, cons
 		return false;
 	if (r->dst.family && kaddr__in_prefix(c->orig.dst, &r->dst, r->dst_plen) == r->dst_neg)
 		return false;
-	if (r->src.family && !kaddr__in_prefix(c->orig.src, &r->src, r->src_plen))
+	if (r->src.family && kaddr__in_prefix(c->orig.src, &r->src, r->src_plen) == r->src_neg)
 		return false;
 	if (r->redirect) {
 		const struct kname *nm = kidx__name(idx, c->family, c->landed.addr, 0, 0);

@@ -318,13 +318,13 @@ static int kaudit__check(const struct kindex *idx, struct out *o, const struct k
 	if (!any)
 		return 0;
 	h = hooks[KHOOK_PREROUTING] ? 0 : 1;
-	if (d->rule && d->rule->src.family) { /* a DNAT map keyed by the source */
+	if (d->rule && d->rule->src.family) { /* -s, ip saddr, a map keyed by it */
 		char a[INET6_ADDRSTRLEN] = "?";
 		size_t used = strlen(why[h]);
 
 		inet_ntop(d->rule->src.family, d->rule->src.addr, a, sizeof(a));
-		snprintf(why[h] + used, sizeof(why[h]) - used, "; only for connections from %s/%u",
-			 a, d->rule->src_plen);
+		snprintf(why[h] + used, sizeof(why[h]) - used, "; %s connections from %s/%u",
+			 d->rule->src_neg ? "except for" : "only for", a, d->rule->src_plen);
 	}
 	kaudit__print(o, d, t, hooks, certain, why[h]);
 	return 1;

@@ -167,8 +167,9 @@ struct krule {
 	struct kaddr dst; /* family 0: any */
 	uint8_t dst_plen;
 	bool dst_neg;
-	struct kaddr src; /* family 0: any (a DNAT map keyed by the source) */
+	struct kaddr src; /* family 0: any (-s, ip saddr, a DNAT map keyed by it) */
 	uint8_t src_plen;
+	bool src_neg;
 	bool redirect;
 	struct kaddr to; /* family 0: unchanged (REDIRECT: local) */
 	struct kaddr to_end; /* DNAT to an address range: its end (family 0: to alone) */

@@ -36,9 +36,9 @@ struct ipt_rule {
 	const char *text; /* the whole line, NUL-terminated copy in the arena */
 	const char *comment, *target, *match_set, *match_set_flags;
 	uint8_t proto;
-	bool dst_neg, has_dst, local_dst, other_dst_type;
-	struct kaddr dst;
-	uint8_t dst_plen;
+	bool dst_neg, has_dst, local_dst, other_dst_type, src_neg;
+	struct kaddr dst, src; /* src family 0: no -s */
+	uint8_t dst_plen, src_plen;
 	uint16_t dport_lo, dport_hi; /* 0: no --dport */
 	uint16_t mports_lo[IPT_MAX_MPORTS], mports_hi[IPT_MAX_MPORTS];
 	uint8_t nmports;
@@ -180,9 +180,14 @@ static int ipt__option(struct ipt *p, struct ipt_rule *r, int i, bool neg)
 {
 	const char *o = p->tok[i], *v = i + 1 < p->ntok ? p->tok[i + 1] : NULL;
 
-	if (!strcmp(o, "-m") || !strcmp(o, "--match") || !strcmp(o, "-i") || !strcmp(o, "-o") ||
-	    !strcmp(o, "-s") || !strcmp(o, "--source"))
+	if (!strcmp(o, "-m") || !strcmp(o, "--match") || !strcmp(o, "-i") || !strcmp(o, "-o"))
 		return v ? 2 : -EINVAL;
+	if (!strcmp(o, "-s") || !strcmp(o, "--source")) {
+		if (!v || kaddr__parse_prefix(v, strlen(v), p->family, &r->src, &r->src_plen))
+			return -EINVAL;
+		r->src_neg = neg;
+		return 2;
+	}
 	if (!strcmp(o, "-p") || !strcmp(o, "--protocol")) {
 		if (!v || (!neg && strcmp(v, "all") && kproto__parse(v, strlen(v), &r->proto)))
 			return -EINVAL;
@@ -786,6 +791,9 @@ static int ipt__other(struct ipt *p, const struct ipt_rule *r, uint16_t lo, uint
 		k->dst_plen = r->dst_plen;
 		k->dst_neg = r->dst_neg;
 	}
+	k->src = r->src;
+	k->src_plen = r->src_plen;
+	k->src_neg = r->src_neg;
 	k->redirect = !strcmp(r->target, "REDIRECT");
 	if (r->has_to) {
 		k->to = r->to;

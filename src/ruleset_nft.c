@@ -67,6 +67,7 @@ struct nft_rinfo {
 	 * the source prefix its key names and its text, in the index. */
 	struct json_object *map;
 	uint8_t map_af;
+	bool src_neg; /* ip saddr != ... */
 	/* `ip daddr { A, B/24, C-D }` or `ip daddr @name`: the set (a reference
 	 * held), one rule per address, prefix or range (nft__dset_rules()). */
 	struct json_object *dset;
@@ -398,6 +399,14 @@ static int nft__match_payload(struct json_object *left, struct json_object *righ
 		ri->has_dst = true;
 		ri->dst_neg = neg;
 		return nft__addr(right, af, &ri->dst, &ri->dst_plen);
+	}
+	if (!strcmp(field, "saddr") && (!strcmp(proto, "ip") || !strcmp(proto, "ip6"))) {
+		if (nft__addr(right, af, &ri->src, &ri->src_plen)) {
+			ri->src.family = 0; /* a set of sources: taken as any */
+			return 0;
+		}
+		ri->src_neg = neg;
+		return 0;
 	}
 	if ((!strcmp(proto, "ip") && !strcmp(field, "protocol")) ||
 	    (!strcmp(proto, "ip6") && !strcmp(field, "nexthdr")))
@@ -1338,6 +1347,7 @@ static int nft__other1(struct nft *p, const struct nft_table *t, struct nft_chai
 	if (ri->src.family == family) {
 		k->src = ri->src;
 		k->src_plen = ri->src_plen;
+		k->src_neg = ri->src_neg;
 	}
 	k->text = ri->etext ? ri->etext : nft__text(p, nft__crule(p, c, i));
 	if (!k->text)
@@ -1449,23 +1459,45 @@ static bool nft__overlap(const struct kaddr *a, uint8_t alen, const struct kaddr
 	return alen >= blen ? kaddr__in_prefix(a->addr, b, blen) : kaddr__in_prefix(b->addr, a, alen);
 }
 
-/* The element's destination prefix @a/@plen into the rule's own destination match. */
-static int nft__mkey_daddr(const struct kaddr *pa, uint8_t plen, struct nft_rinfo *e)
+/*
+ * An element's prefix @a/@plen within the rule's own match of the same
+ * field (@has: it has one; @m/@mplen, @mneg: `!=`), narrowed in place:
+ * 0, or 1 when the rule's match excludes every address of it.
+ */
+static int nft__narrow(const struct kaddr *a, uint8_t plen, bool has, struct kaddr *m,
+		       uint8_t *mplen, bool *mneg)
 {
-	const struct kaddr a = *pa;
-
-	if (e->has_dst && !e->dst_neg && !nft__overlap(&a, plen, &e->dst, e->dst_plen))
+	if (has && !*mneg && !nft__overlap(a, plen, m, *mplen))
 		return 1;
-	if (e->has_dst && e->dst_neg && e->dst.family == a.family && plen >= e->dst_plen &&
-	    kaddr__in_prefix(a.addr, &e->dst, e->dst_plen))
+	if (has && *mneg && m->family == a->family && plen >= *mplen &&
+	    kaddr__in_prefix(a->addr, m, *mplen))
 		return 1;
-	if (!e->has_dst || e->dst_neg || plen > e->dst_plen) {
-		e->dst = a;
-		e->dst_plen = plen;
+	if (!has || *mneg || plen > *mplen) {
+		*m = *a;
+		*mplen = plen;
 	}
-	e->has_dst = true;
-	e->dst_neg = false;
+	*mneg = false;
 	return 0;
+}
+
+/* The element's destination prefix @a/@plen into the rule's own destination match. */
+static int nft__mkey_daddr(const struct kaddr *a, uint8_t plen, struct nft_rinfo *e)
+{
+	int r = nft__narrow(a, plen, e->has_dst, &e->dst, &e->dst_plen, &e->dst_neg);
+
+	e->has_dst = true;
+	return r;
+}
+
+/* The element's source prefix into the rule's own `ip saddr` match. */
+static int nft__mkey_saddr(struct json_object *v, uint8_t af, struct nft_rinfo *e)
+{
+	struct kaddr a;
+	uint8_t plen;
+
+	if (nft__addr(v, af, &a, &plen))
+		return -EINVAL;
+	return nft__narrow(&a, plen, e->src.family != 0, &e->src, &e->src_plen, &e->src_neg);
 }
 
 /* The element's ports within the rule's own (tcp dport { 80, 443 }). */
@@ -1525,8 +1557,8 @@ static int nft__mkey_apply(const struct nft_mkey *k, struct json_object *v, uint
 		case NKP_DADDR: /* one of nft__mkey_daddrs() */
 			err = nft__mkey_daddr(dst, dst_plen, e);
 			break;
-		case NKP_SADDR: /* a source the rule's own matches do not narrow */
-			err = nft__addr(p, af, &e->src, &e->src_plen);
+		case NKP_SADDR: /* the element's, within the rule's own */
+			err = nft__mkey_saddr(p, af, e);
 			break;
 		case NKP_DPORT:
 			err = nft__mkey_proto(k->proto[i], e) ?: nft__mkey_dport(p, e);

@@ -343,9 +343,10 @@ static void test_dnat_map(void **state)
 	(void)state;
 	kt_add_ok(idx, KSRC_NFT_JSON, "nft-dnat-map.json");
 	kindex__stats(idx, &st);
-	/* 20 elements, one keyed by a range of 4 prefixes; 3 rules matching
-	 * sets of destinations as 6; the iifname-keyed map not read */
-	assert_int_equal(st.rules, 27);
+	/* 21 elements, one keyed by a range of 4 prefixes; 3 rules matching
+	 * sets of destinations as 6; 2 rules by source; the iifname-keyed map
+	 * not read */
+	assert_int_equal(st.rules, 30);
 	assert_int_equal(st.skipped_rules, 1);
 	/* a named map keyed by address and port, to address and port */
 	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.0.20", 3306, "10.224.0.222", 3306,
@@ -414,6 +415,16 @@ static void test_dnat_map(void **state)
 	/* all but a set: taken as any destination */
 	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.55.0.1", 8002, "10.224.0.112", 8002,
 		      "ip daddr != { 10.54.0.1, 10.54.0.2 } tcp dport 8002 dnat to 10.224.0.112");
+	/* a rule's source, and a map keyed by it within the rule's */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 8003, "10.224.0.113", 8003,
+		      "ip saddr 10.224.0.0/24 tcp dport 8003 dnat to 10.224.0.113");
+	dnat_map_case(idx, v4, tcp, "10.224.1.9", "10.1.1.1", 8003, "10.224.0.113", 8003, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.1.9", "10.1.1.1", 8004, "10.224.0.114", 8004,
+		      "ip saddr != 10.224.0.0/24 tcp dport 8004 dnat to 10.224.0.114");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 8004, "10.224.0.114", 8004, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.1.9", "10.1.1.1", 8005, "10.224.0.115", 8005,
+		      "(element 10.224.1.0/24 : 10.224.0.115)");
+	dnat_map_case(idx, v4, tcp, "10.225.0.9", "10.1.1.1", 8005, "10.224.0.116", 8005, NULL);
 	/* keyed by protocol and port */
 	dnat_map_case(idx, v4, IPPROTO_UDP, "10.224.0.9", "10.96.0.10", 53, "10.224.0.11", 53,
 		      "(element udp . 53 : 10.224.0.11)");
@@ -455,6 +466,28 @@ static void test_dnat_map(void **state)
 	kindex__stats(idx, &st);
 	assert_int_equal(st.rules, 0);
 	assert_int_equal(st.skipped_rules, 1);
+	kindex__free(idx);
+}
+
+/* iptables' -s and ! -s: a DNAT rule for some sources explains only theirs. */
+static void test_dnat_source(void **state)
+{
+	struct kindex *idx = kindex__new();
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE,
+		      "*nat\n:PREROUTING ACCEPT [0:0]\n"
+		      "-A PREROUTING -s 10.224.0.0/24 -p tcp -m tcp --dport 80 -j DNAT "
+		      "--to-destination 10.0.0.1\n"
+		      "-A PREROUTING ! -s 10.224.0.0/24 -p tcp -m tcp --dport 81 -j DNAT "
+		      "--to-destination 10.0.0.2\n"
+		      "COMMIT\n");
+	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.1.1", 80, "10.0.0.1", 80,
+		      "-s 10.224.0.0/24");
+	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.1.9", "10.1.1.1", 80, "10.0.0.1", 80, NULL);
+	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.1.9", "10.1.1.1", 81, "10.0.0.2", 81,
+		      "--dport 81");
+	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.1.1", 81, "10.0.0.2", 81, NULL);
 	kindex__free(idx);
 }
 
@@ -1741,6 +1774,7 @@ int main(void)
 		cmocka_unit_test(test_dnat_range),
 		cmocka_unit_test(test_dnat_range_kube),
 		cmocka_unit_test(test_dnat_map),
+		cmocka_unit_test(test_dnat_source),
 		cmocka_unit_test(test_incident_rules_only),
 		cmocka_unit_test(test_ok_endpoint),
 		cmocka_unit_test(test_not_ready_endpoint),

@@ -318,6 +318,20 @@ static void test_nft_map(void **state)
 	assert_int_equal(r.findings, count_lines(r.buf, "SHADOW "));
 	free(r.buf);
 	kindex__free(idx);
+
+	/* iptables' ! -s: every client but those */
+	idx = kindex__new();
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE,
+		      "*nat\n:OUTPUT ACCEPT [0:0]\n"
+		      "-A OUTPUT ! -s 10.224.0.0/16 -p tcp -m tcp --dport 3306 -j DNAT "
+		      "--to-destination 10.224.0.222\nCOMMIT\n");
+	audit(idx, OUT_TEXT, &r);
+	assert_int_equal(r.findings, 2); /* mysql-a's ClusterIP and mysql-b's */
+	assert_non_null(strstr(r.buf, "shadows Service a/mysql-a:3306 ClusterIP 10.96.0.20:3306"));
+	assert_int_equal(count_lines(r.buf, "; except for connections from 10.224.0.0/16\n"), 2);
+	free(r.buf);
+	kindex__free(idx);
 }
 
 int main(void)
