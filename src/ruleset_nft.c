@@ -1649,7 +1649,8 @@ static struct json_object *nft__mkey_value(const struct nft_mkey *k, struct json
 	return parts ? nft__unwrap(json_object_array_get_idx(parts, (size_t)i)) : NULL;
 }
 
-#define NFT_MAX_RULES (1u << 20) /* rules the maps and sets of one dump may make */
+/* Rules the maps and sets of one dump may make: 216 bytes each, 57 MB. */
+#define NFT_MAX_RULES (1u << 18)
 
 /* -E2BIG, said once, when the sets and maps have made rules enough. */
 static int nft__room(struct nft *p, const struct nft_table *t, const struct nft_chain *c)
@@ -1658,7 +1659,7 @@ static int nft__room(struct nft *p, const struct nft_table *t, const struct nft_
 		return 0;
 	if (!p->full) {
 		p->full = true;
-		nft__skip(p, "nat rule past a million made of sets and maps (and every such rule "
+		nft__skip(p, "nat rule past the 262144 made of sets and maps (and every such rule "
 			     "after it)", t->name, c->name);
 	}
 	return -E2BIG;

@@ -601,6 +601,40 @@ static void test_nft_memory(void **state)
 	free(doc.p);
 }
 
+/*
+ * A set of destinations that makes more rules than natwho keeps: 1,400 IPv6
+ * ranges of 190 prefixes each (266,000 rules from 100 KB).  The first
+ * 262,144 are kept, the rest said once, and the index is usable.
+ */
+static void test_nft_set_rules_cap(void **state)
+{
+	struct tbuf doc = { 0 };
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	char err[512];
+
+	(void)state;
+	tbuf_printf(&doc, "{\"nftables\": [{\"table\": {\"family\": \"ip6\", \"name\": \"t\"}}, "
+			  "{\"chain\": {\"family\": \"ip6\", \"table\": \"t\", \"name\": \"c\", "
+			  "\"type\": \"nat\", \"hook\": \"output\", \"prio\": -100}}, "
+			  "{\"rule\": {\"family\": \"ip6\", \"table\": \"t\", \"chain\": \"c\", "
+			  "\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": "
+			  "{\"protocol\": \"ip6\", \"field\": \"daddr\"}}, \"right\": {\"set\": [");
+	for (unsigned i = 0; i < 1400; i++) /* 96 bits from ::1 to ...:fffe: 2 x 96 - 2 prefixes */
+		tbuf_printf(&doc, "%s{\"range\": [\"fd%02x:%x::1\", \"fd%02x:%x:ffff:ffff:ffff:ffff:"
+				  "ffff:fffe\"]}",
+			    i ? ", " : "", i / 256, i % 256, i / 256, i % 256);
+	tbuf_printf(&doc, "]}}}, {\"dnat\": {\"addr\": \"fd00::1\"}}]}}]}");
+	assert_int_equal(kindex__add_source(idx, KSRC_NFT_JSON, "nft", doc.p, doc.len, err,
+					    sizeof(err)),
+			 0);
+	kindex__stats(idx, &st);
+	assert_int_equal(st.rules, 262144);
+	assert_int_equal(st.skipped_rules, 1);
+	free(doc.p);
+	kindex__free(idx);
+}
+
 /* ICMP and other port-less protocols: addresses only. */
 static void test_portless(void **state)
 {
@@ -634,6 +668,7 @@ int main(void)
 		cmocka_unit_test(test_shared_chain),
 		cmocka_unit_test(test_rollback),
 		cmocka_unit_test(test_portless),
+		cmocka_unit_test(test_nft_set_rules_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
