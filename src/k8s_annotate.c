@@ -258,7 +258,18 @@ static bool krule__matches(const struct kindex *idx, const struct krule *r, cons
 		return false;
 	if (r->src.family && kaddr__in_prefix(c->orig.src, &r->src, r->src_plen) == r->src_neg)
 		return false;
-	if (r->redirect) {
+	if ((r->dst_ex.family && kaddr__in_prefix(c->orig.dst, &r->dst_ex, r->dst_ex_plen)) ||
+	    (r->src_ex.family && kaddr__in_prefix(c->orig.src, &r->src_ex, r->src_ex_plen)))
+		return false;
+	if (r->to_netmap) { /* the address of orig.dst's host bits in @to's prefix */
+		for (size_t i = 0; i < alen; i++) {
+			unsigned b = i * 8 < r->to_netmap ? r->to_netmap - i * 8 : 0;
+			uint8_t m = b >= 8 ? 0xff : (uint8_t)(0xff << (8 - b));
+
+			if (c->landed.addr[i] != ((r->to.addr[i] & m) | (c->orig.dst[i] & ~m)))
+				return false;
+		}
+	} else if (r->redirect) {
 		const struct kname *nm = kidx__name(idx, c->family, c->landed.addr, 0, 0);
 		struct kkey k;
 
@@ -286,8 +297,9 @@ static bool kconn__sent_by_task(const struct conn *c)
 /* Another DNAT/REDIRECT rule that turns orig.dst:dport into landed. */
 static const struct krule *kidx__rule(const struct kindex *idx, const struct conn *c)
 {
-	const uint16_t ports[3] = { c->orig.dport, 0, 0 };
-	const uint8_t protos[3] = { c->proto, c->proto, 0 };
+	/* by protocol and port, protocol, port (`th dport`), neither */
+	const uint16_t ports[4] = { c->orig.dport, 0, c->orig.dport, 0 };
+	const uint8_t protos[4] = { c->proto, c->proto, 0, 0 };
 	/* The NAT hook the connection passed, where natwho knows it: a local
 	 * process's went through OUTPUT, one without (forwarded, or received)
 	 * most likely through PREROUTING (a process joined by --cgroup tells
@@ -298,7 +310,7 @@ static const struct krule *kidx__rule(const struct kindex *idx, const struct con
 					    KHOOK_PREROUTING;
 	const struct krule *any = NULL;
 
-	for (int t = 0; t < 3 && idx->rules.n; t++) {
+	for (int t = 0; t < 4 && idx->rules.n; t++) {
 		struct kkey k;
 
 		kkey__set(&k, c->family, NULL, protos[t], ports[t]);

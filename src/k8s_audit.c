@@ -37,6 +37,8 @@ struct kdnat {
 	const struct kaddr *dst; /* family 0: any */
 	uint8_t dst_plen;
 	bool dst_neg;
+	const struct kaddr *dst_ex; /* NULL or family 0: none */
+	uint8_t dst_ex_plen;
 	const struct kreach *reach;
 	const struct khostport *hp;
 	const struct krule *rule;
@@ -56,16 +58,39 @@ struct ktarget {
 /* The Service of an IPVS virtual service nothing names. */
 static const struct ksvcport kaudit_anon = { .port_name = "" };
 
-static bool kdnat__matches(const struct kdnat *d, const struct ktarget *t)
+/* Is a local address of this node in @net/@plen (@neg: outside it)?  Yes
+ * too when none is known. */
+static bool kaudit__local_in(const struct kindex *idx, const struct kaddr *net, uint8_t plen,
+			     bool neg)
+{
+	bool any = false;
+
+	for (uint32_t i = 0; i < idx->locals.n; i++) {
+		const struct kkey *k = &idx->locals.v[i].key;
+
+		if (k->family != net->family)
+			continue;
+		any = true;
+		if (kaddr__in_prefix(k->addr, net, plen) != neg)
+			return true;
+	}
+	return !any;
+}
+
+static bool kdnat__matches(const struct kindex *idx, const struct kdnat *d,
+			   const struct ktarget *t)
 {
 	if (d->key->family != t->family || (d->key->proto && d->key->proto != t->proto))
 		return false;
 	if (d->dport_lo && (t->port < d->dport_lo || t->port > d->dport_hi))
 		return false;
+	if (t->addr && d->dst_ex && d->dst_ex->family &&
+	    kaddr__in_prefix(t->addr, d->dst_ex, d->dst_ex_plen))
+		return false;
 	if (!d->dst->family)
 		return true;
-	if (!t->addr) /* NodePort: a rule for one host address still takes it there */
-		return !d->dst_neg;
+	if (!t->addr) /* NodePort: a rule for one node address still takes it there */
+		return kaudit__local_in(idx, d->dst, d->dst_plen, d->dst_neg);
 	return kaddr__in_prefix(t->addr, d->dst, d->dst_plen) != d->dst_neg;
 }
 
@@ -306,7 +331,7 @@ static int kaudit__check(const struct kindex *idx, struct out *o, const struct k
 	char why[2][1400];
 	int h;
 
-	if (!kdnat__matches(d, t))
+	if (!kdnat__matches(idx, d, t))
 		return 0;
 	for (h = 0; h < KHOOK_MAX; h++) {
 		bool c = false;
@@ -344,7 +369,7 @@ static int kaudit__ipvs_svc(const struct kindex *idx, struct out *o, const struc
 	struct kkey np_key;
 	char local[200];
 
-	if (kindex__vip(idx, &vs->key) || !kdnat__matches(d, &t))
+	if (kindex__vip(idx, &vs->key) || !kdnat__matches(idx, d, &t))
 		return 0;
 	if (kindex__ipvs_kind(idx, &vs->key) == K8S_KIND_NODE_PORT) {
 		kkey__set(&np_key, vs->key.family, NULL, vs->key.proto, vs->key.port);
@@ -371,7 +396,7 @@ static int kaudit__dnat(const struct kindex *idx, struct out *o, const struct kd
 				     .addr = v->key.addr,
 				     .sp = &idx->svcports.v[v->svcport] };
 
-		if (kindex__vip(idx, &v->key) != v || !kdnat__matches(d, &t))
+		if (kindex__vip(idx, &v->key) != v || !kdnat__matches(idx, d, &t))
 			continue;
 		t.local = kaudit__local(idx, &t, v, local, sizeof(local));
 		n += kaudit__check(idx, o, d, &t);
@@ -410,7 +435,8 @@ int kindex__audit(const struct kindex *idx, struct out *o)
 		const struct krule *r = &idx->rules.v[i];
 		struct kdnat d = { .kind = "rule", .key = &r->key, .dport_lo = r->dport_lo,
 				   .dport_hi = r->dport_hi, .dst = &r->dst, .dst_plen = r->dst_plen,
-				   .dst_neg = r->dst_neg, .reach = r->reach, .rule = r };
+				   .dst_neg = r->dst_neg, .dst_ex = &r->dst_ex,
+				   .dst_ex_plen = r->dst_ex_plen, .reach = r->reach, .rule = r };
 
 		n += kaudit__dnat(idx, o, &d);
 	}

@@ -170,6 +170,11 @@ struct krule {
 	struct kaddr src; /* family 0: any (-s, ip saddr, a DNAT map keyed by it) */
 	uint8_t src_plen;
 	bool src_neg;
+	/* a DNAT map's element inside a `!=` match: the prefix it leaves out */
+	struct kaddr dst_ex, src_ex; /* family 0: none */
+	uint8_t dst_ex_plen, src_ex_plen;
+	uint8_t to_netmap; /* `dnat ip prefix to`: @to's prefix length, each address
+			    * to the one of the same host bits (0: not) */
 	bool redirect;
 	struct kaddr to; /* family 0: unchanged (REDIRECT: local) */
 	struct kaddr to_end; /* DNAT to an address range: its end (family 0: to alone) */

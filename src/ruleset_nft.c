@@ -68,6 +68,11 @@ struct nft_rinfo {
 	struct json_object *map;
 	uint8_t map_af;
 	bool src_neg; /* ip saddr != ... */
+	bool netmap; /* dnat ip prefix to: to_netmap is the prefix's length */
+	uint8_t to_netmap;
+	/* a map's element within the rule's `!=` match: the prefix left out */
+	struct kaddr dst_ex, src_ex;
+	uint8_t dst_ex_plen, src_ex_plen;
 	/* `ip daddr { A, B/24, C-D }` or `ip daddr @name`: the set (a reference
 	 * held), one rule per address, prefix or range (nft__dset_rules()). */
 	struct json_object *dset;
@@ -446,6 +451,21 @@ static int nft__match(struct json_object *m, uint8_t af, struct nft_rinfo *ri)
 	return nft__match_payload(left, right, neg, af, ri);
 }
 
+/* `dnat ip prefix to ip daddr map { 10.141.0.0/24 : 192.168.2.0/24 }`: each
+ * address to the one of the same host bits (flags netmap). */
+static bool nft__netmap(struct json_object *v)
+{
+	struct json_object *f = json_object_object_get(v, "flags");
+	size_t n = json_object_is_type(f, json_type_array) ? json_object_array_length(f) : 0;
+
+	if (json_object_is_type(f, json_type_string))
+		return !strcmp(json_object_get_string(f), "netmap");
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(f, i)) ?: "", "netmap"))
+			return true;
+	return false;
+}
+
 /* {"prefix": {"addr": "10.0.0.0", "len": 30}} (`dnat to 10.0.0.0/30`): the
  * kernel's range is the prefix's every address, first to last. */
 static int nft__addr_prefix(struct json_object *p, uint8_t af, struct nft_rinfo *ri)
@@ -460,6 +480,11 @@ static int nft__addr_prefix(struct json_object *p, uint8_t af, struct nft_rinfo 
 	for (unsigned b = (unsigned)len; b < (ri->to.family == AF_INET ? 32u : 128u); b++) {
 		ri->to.addr[b / 8] &= (uint8_t)~(0x80 >> (b % 8)); /* as the kernel masks it */
 		ri->to_end.addr[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+	}
+	if (ri->netmap) { /* the address of the same host bits, not any */
+		ri->to_netmap = (uint8_t)len;
+		ri->to_end.family = 0;
+		return 0;
 	}
 	return kaddr__range(&ri->to, &ri->to_end);
 }
@@ -495,6 +520,7 @@ static int nft__nat(struct json_object *v, uint8_t af, struct nft_rinfo *ri)
 
 	if (!af && fam) /* an inet table's dnat names the family it translates */
 		af = !strcmp(fam, "ip") ? AF_INET : !strcmp(fam, "ip6") ? AF_INET6 : 0;
+	ri->netmap = nft__netmap(v);
 	map = kjson__get(kjson__get(v, "addr", json_type_object), "map", json_type_object);
 	if (map) { /* read element by element in nft__map_rules() */
 		if (ri->map)
@@ -562,6 +588,35 @@ static void nft__render_value(struct json_object *v, char *buf, size_t len)
 			 json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 }
 
+static void nft__render_expr(struct json_object *v, char *buf, size_t len);
+
+/* "numgen random mod 2 offset 100", "jhash ip saddr mod 2 seed 0xdead", "symhash mod 2" */
+static void nft__render_hash(const char *kind, struct json_object *o, char *buf, size_t len)
+{
+	struct json_object *e = json_object_object_get(o, "expr");
+	int64_t offset = json_object_get_int64(json_object_object_get(o, "offset"));
+	int64_t seed = json_object_get_int64(json_object_object_get(o, "seed"));
+	size_t used = strlen(buf);
+
+	snprintf(buf + used, len - used, "%s ", kind);
+	if (!strcmp(kind, "numgen")) {
+		used = strlen(buf);
+		snprintf(buf + used, len - used, "%s ", kjson__str(o, "mode") ?: "?");
+	} else if (e) {
+		nft__render_expr(e, buf, len);
+		used = strlen(buf);
+		snprintf(buf + used, len - used, " ");
+	}
+	used = strlen(buf);
+	snprintf(buf + used, len - used, "mod %s",
+		 json_object_get_string(json_object_object_get(o, "mod")) ?: "?");
+	used = strlen(buf);
+	if (seed)
+		snprintf(buf + used, len - used, " seed 0x%llx", (unsigned long long)seed);
+	else if (offset)
+		snprintf(buf + used, len - used, " offset %lld", (long long)offset);
+}
+
 /* A key or element as nft prints it: "ip daddr . tcp dport", "10.0.0.0/8",
  * "1000-2000", "numgen inc mod 2". */
 static void nft__render_expr(struct json_object *v, char *buf, size_t len)
@@ -570,6 +625,14 @@ static void nft__render_expr(struct json_object *v, char *buf, size_t len)
 	const char *kind = nft__elem(v, &o);
 	size_t used = strlen(buf);
 
+	if (json_object_is_type(v, json_type_array)) { /* flags: "established,new" */
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			used = strlen(buf);
+			snprintf(buf + used, len - used, "%s", i ? "," : "");
+			nft__render_expr(json_object_array_get_idx(v, i), buf, len);
+		}
+		return;
+	}
 	if (!kind) {
 		nft__render_value(v, buf, len);
 		if ((used = strlen(buf)) && buf[used - 1] == ' ')
@@ -596,17 +659,12 @@ static void nft__render_expr(struct json_object *v, char *buf, size_t len)
 			 json_object_get_string(kjson__get(o, "len", json_type_int)) ?: "?");
 	} else if (!strcmp(kind, "elem")) {
 		nft__render_expr(json_object_object_get(o, "val"), buf, len);
-	} else if (!strcmp(kind, "numgen")) {
-		snprintf(buf + used, len - used, "numgen %s mod %s", kjson__str(o, "mode") ?: "?",
-			 json_object_get_string(json_object_object_get(o, "mod")) ?: "?");
-	} else if (!strcmp(kind, "jhash") || !strcmp(kind, "symhash")) {
-		snprintf(buf + used, len - used, "%s ... mod %s", kind,
-			 json_object_get_string(json_object_object_get(o, "mod")) ?: "?");
+	} else if (!strcmp(kind, "numgen") || !strcmp(kind, "jhash") || !strcmp(kind, "symhash")) {
+		nft__render_hash(kind, o, buf, len);
 	} else if (kjson__str(o, "key")) { /* ct state, rt nexthop, ... */
 		snprintf(buf + used, len - used, "%s %s", kind, kjson__str(o, "key"));
 	} else {
-		snprintf(buf + used, len - used, "%s", /* as nft -j has it */
-			 json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		snprintf(buf + used, len - used, "..."); /* tcp flags & mask, ... */
 	}
 }
 
@@ -629,6 +687,12 @@ static void nft__render_map(struct json_object *map, char *buf, size_t len)
 
 		used = strlen(buf);
 		snprintf(buf + used, len - used, "%s ", i ? "," : "");
+		if (!json_object_is_type(pair, json_type_array) ||
+		    json_object_array_length(pair) != 2) {
+			used = strlen(buf);
+			snprintf(buf + used, len - used, "?");
+			continue;
+		}
 		nft__render_expr(json_object_array_get_idx(pair, 0), buf, len);
 		used = strlen(buf);
 		snprintf(buf + used, len - used, " : ");
@@ -691,8 +755,9 @@ static void nft__render_nat(const char *kind, struct json_object *v, char *buf, 
 		snprintf(ports, sizeof(ports), ":%s", json_object_get_string(port));
 	map = kjson__get(kjson__get(v, "addr", json_type_object), "map", json_type_object);
 	if (map) {
-		snprintf(buf + used, len - used, "%s %sto ", kind,
-			 fam ? !strcmp(fam, "ip6") ? "ip6 " : "ip " : "");
+		snprintf(buf + used, len - used, "%s %s%sto ", kind,
+			 fam ? !strcmp(fam, "ip6") ? "ip6 " : "ip " : "",
+			 nft__netmap(v) ? "prefix " : "");
 		nft__render_map(map, buf, len);
 		used = strlen(buf);
 		snprintf(buf + used, len - used, "%s ", ports);
@@ -895,6 +960,20 @@ static void nft__not_understood(struct nft *p, size_t at, const char *kind)
 		     kind);
 }
 
+/* A set's or map's data type with addresses: "ipv4_addr", "ipv4_addr .
+ * inet_service", or (nft 1.1 and later) ["ipv4_addr", "inet_service"]. */
+static bool nft__addr_type(struct json_object *t)
+{
+	size_t n = json_object_is_type(t, json_type_array) ? json_object_array_length(t) : 0;
+
+	if (json_object_is_type(t, json_type_string))
+		return strstr(json_object_get_string(t), "_addr") != NULL;
+	for (size_t i = 0; i < n; i++)
+		if (nft__addr_type(json_object_array_get_idx(t, i)))
+			return true;
+	return false;
+}
+
 /* One item of the list (kjson__each_in()'s callback). */
 static int nft__item(void *ctx, struct json_object *item)
 {
@@ -919,8 +998,8 @@ static int nft__item(void *ctx, struct json_object *item)
 		if (!keep)
 			return -ENOMEM;
 		*keep = json_object_get(item);
-	} else if ((!strcmp(kind, "map") && strstr(kjson__str(val, "map") ?: "", "_addr")) ||
-		   (!strcmp(kind, "set") && strstr(kjson__str(val, "type") ?: "", "_addr"))) {
+	} else if ((!strcmp(kind, "map") && nft__addr_type(json_object_object_get(val, "map"))) ||
+		   (!strcmp(kind, "set") && nft__addr_type(json_object_object_get(val, "type")))) {
 		keep = KVEC_PUSH(&p->dmaps); /* a DNAT's data or destinations, perhaps */
 		if (!keep)
 			return -ENOMEM;
@@ -1349,6 +1428,15 @@ static int nft__other1(struct nft *p, const struct nft_table *t, struct nft_chai
 		k->src_plen = ri->src_plen;
 		k->src_neg = ri->src_neg;
 	}
+	if (ri->dst_ex.family == family) {
+		k->dst_ex = ri->dst_ex;
+		k->dst_ex_plen = ri->dst_ex_plen;
+	}
+	if (ri->src_ex.family == family) {
+		k->src_ex = ri->src_ex;
+		k->src_ex_plen = ri->src_ex_plen;
+	}
+	k->to_netmap = ri->to_netmap;
 	k->text = ri->etext ? ri->etext : nft__text(p, nft__crule(p, c, i));
 	if (!k->text)
 		return -ENOMEM;
@@ -1465,13 +1553,17 @@ static bool nft__overlap(const struct kaddr *a, uint8_t alen, const struct kaddr
  * 0, or 1 when the rule's match excludes every address of it.
  */
 static int nft__narrow(const struct kaddr *a, uint8_t plen, bool has, struct kaddr *m,
-		       uint8_t *mplen, bool *mneg)
+		       uint8_t *mplen, bool *mneg, struct kaddr *ex, uint8_t *explen)
 {
 	if (has && !*mneg && !nft__overlap(a, plen, m, *mplen))
 		return 1;
 	if (has && *mneg && m->family == a->family && plen >= *mplen &&
 	    kaddr__in_prefix(a->addr, m, *mplen))
 		return 1;
+	if (has && *mneg && nft__overlap(a, plen, m, *mplen)) { /* it holds the excluded */
+		*ex = *m;
+		*explen = *mplen;
+	}
 	if (!has || *mneg || plen > *mplen) {
 		*m = *a;
 		*mplen = plen;
@@ -1483,7 +1575,8 @@ static int nft__narrow(const struct kaddr *a, uint8_t plen, bool has, struct kad
 /* The element's destination prefix @a/@plen into the rule's own destination match. */
 static int nft__mkey_daddr(const struct kaddr *a, uint8_t plen, struct nft_rinfo *e)
 {
-	int r = nft__narrow(a, plen, e->has_dst, &e->dst, &e->dst_plen, &e->dst_neg);
+	int r = nft__narrow(a, plen, e->has_dst, &e->dst, &e->dst_plen, &e->dst_neg, &e->dst_ex,
+			    &e->dst_ex_plen);
 
 	e->has_dst = true;
 	return r;
@@ -1497,7 +1590,8 @@ static int nft__mkey_saddr(struct json_object *v, uint8_t af, struct nft_rinfo *
 
 	if (nft__addr(v, af, &a, &plen))
 		return -EINVAL;
-	return nft__narrow(&a, plen, e->src.family != 0, &e->src, &e->src_plen, &e->src_neg);
+	return nft__narrow(&a, plen, e->src.family != 0, &e->src, &e->src_plen, &e->src_neg,
+			   &e->src_ex, &e->src_ex_plen);
 }
 
 /* The element's ports within the rule's own (tcp dport { 80, 443 }). */
@@ -1536,6 +1630,13 @@ static int nft__mkey_proto(uint8_t proto, struct nft_rinfo *e)
 	return 0;
 }
 
+/* The catch-all element's key, "*": what no other element takes. */
+static bool nft__catch_all(struct json_object *v)
+{
+	v = nft__unwrap(v);
+	return json_object_is_type(v, json_type_string) && !strcmp(json_object_get_string(v), "*");
+}
+
 /*
  * Element key @v of a map keyed by @k into @e, a copy of the rule's matches,
  * its destination part as @dst/@dst_plen: 0; 1 when the rule's own matches
@@ -1547,6 +1648,8 @@ static int nft__mkey_apply(const struct nft_mkey *k, struct json_object *v, uint
 	struct json_object *parts = kjson__get(v, "concat", json_type_array);
 	int err = 0;
 
+	if (nft__catch_all(v))
+		return 0;
 	if (k->n > 1 && (!parts || json_object_array_length(parts) != k->n))
 		return -EINVAL;
 	for (uint8_t i = 0; i < k->n && !err; i++) {
@@ -1582,6 +1685,7 @@ static int nft__mdata(struct json_object *v, uint8_t af, struct nft_rinfo *e)
 
 	e->to = (struct kaddr){ 0 };
 	e->to_end = (struct kaddr){ 0 };
+	e->to_netmap = 0;
 	if (parts && (json_object_array_length(parts) != 2 ||
 		      nft__port_range(json_object_array_get_idx(parts, 1), &e->to_lo, &e->to_hi)))
 		return -EINVAL;
@@ -1669,11 +1773,11 @@ static int nft__map_rules(struct nft *p, const struct nft_table *t, struct nft_c
 			  uint32_t i, const struct nft_rinfo *ri)
 {
 	int daddr = -1; /* the key's destination part */
+	char what[128] = "an empty concatenation";
 
 	const char *text = nft__text(p, nft__crule(p, c, i));
 	struct json_object *elems;
 	struct nft_mkey k;
-	char what[128];
 	bool found;
 	int err = 0;
 
@@ -1708,10 +1812,10 @@ static int nft__map_rules(struct nft *p, const struct nft_table *t, struct nft_c
 		nft__render_expr(json_object_array_get_idx(pair, 0), etext, sizeof(etext));
 		snprintf(etext + strlen(etext), sizeof(etext) - strlen(etext), " : ");
 		nft__render_expr(json_object_array_get_idx(pair, 1), etext, sizeof(etext));
-		if (daddr >= 0) /* a range: one rule per prefix */
+		if (daddr >= 0 && !nft__catch_all(json_object_array_get_idx(pair, 0)))
 			n = nft__daddr_prefixes(nft__mkey_value(&k, nft__unwrap(
 							json_object_array_get_idx(pair, 0)), daddr),
-						ri->map_af, dst, plen);
+						ri->map_af, dst, plen); /* a range: one rule per prefix */
 		for (int d = 0; d < n && !err; d++) {
 			struct nft_rinfo e = *ri;
 

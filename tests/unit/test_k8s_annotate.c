@@ -334,19 +334,25 @@ static void dnat_map_case(const struct kindex *idx, int family, uint8_t proto, c
 		fail_msg("rule text `%s` lacks `%s`", a.via.rule, elem);
 }
 
+static void dnat_map_warn(void *ctx, const char *msg)
+{
+	snprintf(ctx, 512, "%s", msg);
+}
+
 static void test_dnat_map(void **state)
 {
 	const int tcp = IPPROTO_TCP, v4 = AF_INET;
 	struct kindex *idx = kindex__new();
 	struct kindex_stats st;
+	char warned[512] = "";
 
 	(void)state;
 	kt_add_ok(idx, KSRC_NFT_JSON, "nft-dnat-map.json");
 	kindex__stats(idx, &st);
-	/* 21 elements, one keyed by a range of 4 prefixes; 3 rules matching
+	/* 29 elements, one keyed by a range of 4 prefixes; 3 rules matching
 	 * sets of destinations as 6; 2 rules by source; the iifname-keyed map
 	 * not read */
-	assert_int_equal(st.rules, 30);
+	assert_int_equal(st.rules, 38);
 	assert_int_equal(st.skipped_rules, 1);
 	/* a named map keyed by address and port, to address and port */
 	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.0.20", 3306, "10.224.0.222", 3306,
@@ -415,6 +421,35 @@ static void test_dnat_map(void **state)
 	/* all but a set: taken as any destination */
 	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.55.0.1", 8002, "10.224.0.112", 8002,
 		      "ip daddr != { 10.54.0.1, 10.54.0.2 } tcp dport 8002 dnat to 10.224.0.112");
+	/* an element holding what the rule's != leaves out: not that part */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.2.3", 3306, "10.224.0.120", 3306,
+		      "(element 10.0.0.0/8 : 10.224.0.120)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.0.20", 3306, "10.224.0.120", 3306, NULL);
+	/* netmap: the address of the same host bits, not any of the prefix */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.141.0.5", 443, "192.168.2.5", 443,
+		      "dnat ip prefix to ip daddr map { 10.141.0.0/24 : 192.168.2.0/24 }");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.141.0.77", 443, "192.168.2.77", 443,
+		      "(element 10.141.0.0/24 : 192.168.2.0/24)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.141.0.5", 443, "192.168.2.9", 443, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.142.0.5", 443, "192.168.2.5", 443, NULL);
+	/* th dport: any protocol with ports */
+	dnat_map_case(idx, v4, IPPROTO_UDP, "10.224.0.9", "10.1.1.1", 5353, "10.224.0.53", 5353,
+		      "dnat to th dport map { 5353 : 10.224.0.53 }");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 5353, "10.224.0.53", 5353,
+		      "(element 5353 : 10.224.0.53)");
+	/* the catch-all element */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.60.0.1", 8007, "10.224.0.121", 8007,
+		      "(element 10.60.0.1 : 10.224.0.121)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.60.0.9", 8007, "10.224.0.122", 8007,
+		      "(element * : 10.224.0.122)");
+	/* an element with a timeout and a comment */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.61.0.1", 8008, "10.224.0.123", 8008,
+		      "tcp dport 8008 dnat to ip daddr map @with_timeouts (element 10.61.0.1 : "
+		      "10.224.0.123)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.61.0.2", 8008, "10.224.0.123", 8008, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.16", 99, "10.224.0.125", 99,
+		      "ip daddr 192.168.56.16 dnat to symhash mod 2 map { 0 : 10.224.0.124, 1 : "
+		      "10.224.0.125 } (element 1 : 10.224.0.125)");
 	/* a rule's source, and a map keyed by it within the rule's */
 	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 8003, "10.224.0.113", 8003,
 		      "ip saddr 10.224.0.0/24 tcp dport 8003 dnat to 10.224.0.113");
@@ -437,7 +472,8 @@ static void test_dnat_map(void **state)
 		      "dnat ip6 to ip6 daddr . tcp dport map @forwards6 (element fd00:96::20 . 3306 "
 		      ": fd00:10:224::222 . 3306)");
 	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 8443, "10.224.0.101", 8443,
-		      "dnat ip to jhash ... mod 2 map");
+		      "dnat ip to jhash ip saddr mod 2 map { 0 : 10.224.0.100, 1 : 10.224.0.101 } "
+		      "(element 1 : 10.224.0.101)");
 	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 8444, "10.224.0.101", 8444, NULL);
 	kindex__free(idx);
 
@@ -461,12 +497,38 @@ static void test_dnat_map(void **state)
 					      i ? ", " : "");
 		snprintf(doc + n, sizeof(doc) - n,
 			 "]}, \"data\": {\"set\": [[1, \"10.0.0.1\"]]}}}}}]}}]}");
+		kindex__set_warn(idx, dnat_map_warn, &warned);
 		kt_add_str_ok(idx, KSRC_NFT_JSON, doc);
 	}
 	kindex__stats(idx, &st);
 	assert_int_equal(st.rules, 0);
 	assert_int_equal(st.skipped_rules, 1);
+	assert_non_null(strstr(warned, "dnat map keyed on more than 8 parts in table t c not "
+				       "followed"));
 	kindex__free(idx);
+
+	/* nft 1.1 and later list a map's concatenated type as an array */
+	{
+		size_t len;
+		char *doc = kt_fixture("nft-dnat-map.json", &len), *at;
+		static const char from[] = "\"map\": \"ipv4_addr . inet_service\"";
+		static const char to[] = "\"map\": [\"ipv4_addr\", \"inet_service\"]";
+		char *edited = malloc(len + sizeof(to));
+
+		assert_non_null(edited);
+		at = strstr(doc, from);
+		assert_non_null(at);
+		memcpy(edited, doc, (size_t)(at - doc));
+		strcpy(edited + (at - doc), to);
+		strcat(edited, at + strlen(from));
+		idx = kindex__new();
+		kt_add_str_ok(idx, KSRC_NFT_JSON, edited);
+		dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.0.20", 3306, "10.224.0.222", 3306,
+			      "map @forwards (element 10.96.0.20 . 3306 : 10.224.0.222 . 3306)");
+		kindex__free(idx);
+		free(edited);
+		free(doc);
+	}
 }
 
 /* iptables' -s and ! -s: a DNAT rule for some sources explains only theirs. */

@@ -312,10 +312,23 @@ static void test_nft_map(void **state)
 				      "default/web:80 ClusterIP 10.96.0.30:80"));
 	assert_non_null(strstr(r.buf, "; only for connections from 10.224.0.0/24\n"));
 	assert_non_null(strstr(r.buf, "; only for connections from 192.168.0.0/16\n"));
-	/* the elements that name another address or port take none */
-	assert_null(strstr(r.buf, "element 192.168.56.12 . 8080"));
-	assert_null(strstr(r.buf, "element 9000"));
-	assert_int_equal(r.findings, count_lines(r.buf, "SHADOW "));
+	/* an element of 10.0.0.0/8 under `ip daddr != 10.96.0.0/12` leaves the
+	 * ClusterIPs alone */
+	assert_null(strstr(r.buf, "10.224.0.120"));
+	/* without the node's addresses, a rule for one address may be for a
+	 * NodePort's */
+	assert_non_null(strstr(r.buf, "dnat ip prefix to ip daddr map { 10.141.0.0/24 : "
+				      "192.168.2.0/24 } (element 10.141.0.0/24 : 192.168.2.0/24)` "
+				      "shadows NodePort tcp/30080"));
+	assert_int_equal(r.findings, 14);
+	assert_int_equal(count_lines(r.buf, "SHADOW "), 14);
+	free(r.buf);
+
+	/* with them, 10.141.0.0/24, 192.168.56.13 and .16 are no NodePort's */
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr.txt");
+	audit(idx, OUT_TEXT, &r);
+	assert_null(strstr(r.buf, "NodePort"));
+	assert_int_equal(r.findings, 9);
 	free(r.buf);
 	kindex__free(idx);
 
