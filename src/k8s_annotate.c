@@ -310,10 +310,10 @@ static const struct krule *kidx__rule(const struct kindex *idx, const struct con
 					    KHOOK_PREROUTING;
 	const struct krule *any = NULL;
 
-	for (int t = 0; t < 4 && idx->rules.n; t++) {
+	for (int t = 0; t < 8 && idx->rules.n; t++) { /* for orig.dst alone first */
 		struct kkey k;
 
-		kkey__set(&k, c->family, NULL, protos[t], ports[t]);
+		kkey__set(&k, c->family, t < 4 ? c->orig.dst : NULL, protos[t % 4], ports[t % 4]);
 		for (uint32_t i = ktab__find(&idx->t_rules, &k); i != KNONE;
 		     i = ktab__next(&idx->t_rules, i)) {
 			const struct krule *r = &idx->rules.v[i];

@@ -11,6 +11,7 @@
 #define NW_K8S_INT_H
 
 #include <stdarg.h>
+#include <sys/socket.h>
 #include <string.h>
 #include "kindex.h"
 
@@ -304,6 +305,15 @@ bool kaddr__in_prefix(const uint8_t *addr, const struct kaddr *net, uint8_t plen
 /* Addresses @lo to @hi (@out[0] may be @lo) as the fewest prefixes, in
  * order, into @out/@plen: their count (at most twice the width, less 2),
  * -E2BIG past @max, -EINVAL for @hi below @lo or of another family. */
+/* A DNAT rule's index key address: its destination's when it is one address
+ * (so that a set or map of thousands is found by it), else NULL. */
+static inline const uint8_t *krule__key_addr(bool has, const struct kaddr *dst, uint8_t plen,
+					     uint8_t family)
+{
+	return has && dst->family == family && plen == (family == AF_INET ? 32 : 128) ?
+		       dst->addr :
+		       NULL;
+}
 int kaddr__range_prefixes(const struct kaddr *lo, const struct kaddr *hi, struct kaddr *out,
 			  uint8_t *plen, int max);
 int kproto__parse(const char *s, size_t n, uint8_t *proto);

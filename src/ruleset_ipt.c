@@ -783,7 +783,9 @@ static int ipt__other(struct ipt *p, const struct ipt_rule *r, uint16_t lo, uint
 
 	if (!k)
 		return -ENOMEM;
-	kkey__set(&k->key, p->family, NULL, r->proto, lo == hi ? lo : 0);
+	kkey__set(&k->key, p->family,
+		  krule__key_addr(r->has_dst && !r->dst_neg, &r->dst, r->dst_plen, p->family),
+		  r->proto, lo == hi ? lo : 0);
 	k->dport_lo = lo;
 	k->dport_hi = hi;
 	if (r->has_dst) {

@@ -1407,7 +1407,9 @@ static int nft__other1(struct nft *p, const struct nft_table *t, struct nft_chai
 
 	if (!k)
 		return -ENOMEM;
-	kkey__set(&k->key, family, NULL, ri->proto, lo == hi ? lo : 0);
+	kkey__set(&k->key, family, krule__key_addr(ri->has_dst && !ri->dst_neg, &ri->dst,
+						    ri->dst_plen, family),
+		  ri->proto, lo == hi ? lo : 0);
 	k->dport_lo = lo;
 	k->dport_hi = hi;
 	if (ri->has_dst && ri->dst.family == family) {
