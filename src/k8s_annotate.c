@@ -310,8 +310,8 @@ static const struct krule *kidx__rule(const struct kindex *idx, const struct con
 					    KHOOK_PREROUTING;
 	const struct krule *any = NULL;
 
-	for (int t = 0; t < 8 && idx->rules.n; t++) { /* for orig.dst alone first */
-		struct kkey k;
+	for (int t = idx->rules_by_addr ? 0 : 4; t < 8 && idx->rules.n; t++) {
+		struct kkey k; /* for orig.dst alone first */
 
 		kkey__set(&k, c->family, t < 4 ? c->orig.dst : NULL, protos[t % 4], ports[t % 4]);
 		for (uint32_t i = ktab__find(&idx->t_rules, &k); i != KNONE;

@@ -250,6 +250,7 @@ struct kindex {
 	struct ktab t_vips, t_nodeports, t_eps, t_hostports, t_rules, t_names, t_locals;
 	struct ktab t_ipvs, t_ipvs_dests;
 	bool portmap_first[2]; /* [family is v6]: portmap hooked ahead of kube-proxy */
+	bool rules_by_addr; /* a rule is keyed by its one destination (krule__key_addr()) */
 	bool ipvs[2]; /* [family is v6]: kube-proxy runs in IPVS mode */
 	uint32_t sources, skipped_objects, ignored_objects, skipped_rules;
 	kindex_warn_fn warn;

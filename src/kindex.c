@@ -631,6 +631,7 @@ static int kindex__build_tables(struct kindex *idx, struct ktab out[KINDEX_NTABS
  */
 int kindex__rebuild(struct kindex *idx)
 {
+	static const uint8_t none[16];
 	__typeof__(idx->names) old = idx->names;
 	struct ktab_of tabs[KINDEX_NTABS];
 	struct ktab nt[KINDEX_NTABS];
@@ -653,6 +654,10 @@ int kindex__rebuild(struct kindex *idx)
 	}
 	kindex__resolve_hostports(idx);
 	kindex__order(idx);
+	idx->rules_by_addr = false;
+	for (uint32_t i = 0; i < idx->rules.n && !idx->rules_by_addr; i++)
+		idx->rules_by_addr = memcmp(idx->rules.v[i].key.addr, none,
+					    sizeof(idx->rules.v[i].key.addr)) != 0;
 	return 0;
 }
 
