@@ -183,8 +183,10 @@ static int ipt__option(struct ipt *p, struct ipt_rule *r, int i, bool neg)
 	if (!strcmp(o, "-m") || !strcmp(o, "--match") || !strcmp(o, "-i") || !strcmp(o, "-o"))
 		return v ? 2 : -EINVAL;
 	if (!strcmp(o, "-s") || !strcmp(o, "--source")) {
-		if (!v || kaddr__parse_prefix(v, strlen(v), p->family, &r->src, &r->src_plen))
+		if (!v)
 			return -EINVAL;
+		if (kaddr__parse_prefix(v, strlen(v), p->family, &r->src, &r->src_plen))
+			r->src.family = 0; /* a mask that is no prefix: taken as any source */
 		r->src_neg = neg;
 		return 2;
 	}

@@ -543,6 +543,9 @@ static void test_dnat_source(void **state)
 		      "--to-destination 10.0.0.1\n"
 		      "-A PREROUTING ! -s 10.224.0.0/24 -p tcp -m tcp --dport 81 -j DNAT "
 		      "--to-destination 10.0.0.2\n"
+		      /* a mask that is no prefix, as iptables-save prints it: any source */
+		      "-A PREROUTING -s 10.0.0.0/255.0.255.0 -p tcp -m tcp --dport 82 -j DNAT "
+		      "--to-destination 10.0.0.3\n"
 		      "COMMIT\n");
 	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.1.1", 80, "10.0.0.1", 80,
 		      "-s 10.224.0.0/24");
@@ -550,6 +553,8 @@ static void test_dnat_source(void **state)
 	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.1.9", "10.1.1.1", 81, "10.0.0.2", 81,
 		      "--dport 81");
 	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.1.1", 81, "10.0.0.2", 81, NULL);
+	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "192.168.1.1", "10.1.1.1", 82, "10.0.0.3", 82,
+		      "--dport 82");
 	kindex__free(idx);
 }
 
