@@ -491,23 +491,28 @@ static int nft__addr_prefix(struct json_object *p, uint8_t af, struct nft_rinfo 
 
 /* {"range": ["10.0.0.1", "10.0.0.3"]} or a prefix: the addresses of a DNAT
  * to more than one. */
+/* The two ends of {"range": ["10.0.0.1", "10.0.0.3"]}'s array @r, of one family. */
+static int nft__range_ends(struct json_object *r, uint8_t af, struct kaddr *lo, struct kaddr *hi)
+{
+	struct json_object *a = json_object_array_get_idx(r, 0), *b = json_object_array_get_idx(r, 1);
+	const char *l = json_object_is_type(a, json_type_string) ? json_object_get_string(a) : NULL;
+	const char *h = json_object_is_type(b, json_type_string) ? json_object_get_string(b) : NULL;
+
+	if (json_object_array_length(r) != 2 || !l || !h || kaddr__parse(l, strlen(l), af, lo) ||
+	    kaddr__parse(h, strlen(h), lo->family, hi))
+		return -EINVAL;
+	return 0;
+}
+
 static int nft__addr_range(struct json_object *a, uint8_t af, struct nft_rinfo *ri)
 {
-	struct json_object *r, *lo, *hi;
-	const char *l, *h;
+	struct json_object *r;
 
 	if (json_object_object_get_ex(a, "prefix", &r) && json_object_is_type(r, json_type_object))
 		return nft__addr_prefix(r, af, ri);
-	if (!json_object_object_get_ex(a, "range", &r) || !json_object_is_type(r, json_type_array) ||
-	    json_object_array_length(r) != 2)
+	r = kjson__get(a, "range", json_type_array);
+	if (!r || nft__range_ends(r, af, &ri->to, &ri->to_end))
 		return -EINVAL; /* a map or concatenation: not followed */
-	lo = json_object_array_get_idx(r, 0);
-	hi = json_object_array_get_idx(r, 1);
-	l = json_object_is_type(lo, json_type_string) ? json_object_get_string(lo) : NULL;
-	h = json_object_is_type(hi, json_type_string) ? json_object_get_string(hi) : NULL;
-	if (!l || !h || kaddr__parse(l, strlen(l), af, &ri->to) ||
-	    kaddr__parse(h, strlen(h), ri->to.family, &ri->to_end))
-		return -EINVAL;
 	return kaddr__range(&ri->to, &ri->to_end);
 }
 
@@ -1731,15 +1736,10 @@ static int nft__daddr_prefixes(struct json_object *v, uint8_t af, struct kaddr *
 {
 	struct json_object *r = kjson__get(v, "range", json_type_array);
 	struct kaddr hi;
-	const char *l, *h;
 
 	if (!r)
 		return nft__addr(v, af, &out[0], &plen[0]) ? -EINVAL : 1;
-	l = json_object_array_length(r) == 2 ?
-		    json_object_get_string(json_object_array_get_idx(r, 0)) : NULL;
-	h = l ? json_object_get_string(json_object_array_get_idx(r, 1)) : NULL;
-	if (!l || !h || kaddr__parse(l, strlen(l), af, &out[0]) ||
-	    kaddr__parse(h, strlen(h), out[0].family, &hi))
+	if (nft__range_ends(r, af, &out[0], &hi))
 		return -EINVAL;
 	return kaddr__range_prefixes(&out[0], &hi, out, plen, NFT_MAX_PREFIXES);
 }
