@@ -324,6 +324,37 @@ static void kaudit__print(struct out *o, const struct kdnat *d, const struct kta
 	out__record_end(o);
 }
 
+/*
+ * Appends to @why which sources rule @r is for: "; only for connections from
+ * P", "; except for connections from P", or both (a map element's source
+ * inside the rule's own "ip saddr != P").
+ */
+static void kaudit__src_note(const struct krule *r, char *why, size_t size)
+{
+	const struct {
+		const struct kaddr *a;
+		unsigned int plen;
+		const char *how;
+	} part[] = {
+		{ &r->src, r->src_plen, r->src_neg ? "except for" : "only for" },
+		{ &r->src_ex, r->src_ex_plen, "except for" },
+	};
+	const char *sep = "; ";
+	size_t i;
+
+	for (i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
+		char a[INET6_ADDRSTRLEN] = "?";
+		size_t used = strlen(why);
+
+		if (!part[i].a->family)
+			continue;
+		inet_ntop(part[i].a->family, part[i].a->addr, a, sizeof(a));
+		snprintf(why + used, size - used, "%s%s connections from %s/%u", sep, part[i].how, a,
+			 part[i].plen);
+		sep = ", ";
+	}
+}
+
 static int kaudit__check(const struct kindex *idx, struct out *o, const struct kdnat *d,
 			 const struct ktarget *t)
 {
@@ -343,14 +374,8 @@ static int kaudit__check(const struct kindex *idx, struct out *o, const struct k
 	if (!any)
 		return 0;
 	h = hooks[KHOOK_PREROUTING] ? 0 : 1;
-	if (d->rule && d->rule->src.family) { /* -s, ip saddr, a map keyed by it */
-		char a[INET6_ADDRSTRLEN] = "?";
-		size_t used = strlen(why[h]);
-
-		inet_ntop(d->rule->src.family, d->rule->src.addr, a, sizeof(a));
-		snprintf(why[h] + used, sizeof(why[h]) - used, "; %s connections from %s/%u",
-			 d->rule->src_neg ? "except for" : "only for", a, d->rule->src_plen);
-	}
+	if (d->rule) /* -s, ip saddr, a map keyed by it */
+		kaudit__src_note(d->rule, why[h], sizeof(why[h]));
 	kaudit__print(o, d, t, hooks, certain, why[h]);
 	return 1;
 }

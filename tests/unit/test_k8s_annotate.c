@@ -339,6 +339,142 @@ static void dnat_map_warn(void *ctx, const char *msg)
 	snprintf(ctx, 512, "%s", msg);
 }
 
+/* Connections through the rules of nft-dnat-map.json, and the element
+ * that sends each where it lands (NULL: none does). */
+struct dnat_map_want {
+	int family;
+	uint8_t proto;
+	const char *src, *dst;
+	uint16_t dport;
+	const char *landed;
+	uint16_t lport;
+	const char *elem;
+};
+
+static const struct dnat_map_want map_cases[] = {
+	/* a named map keyed by address and port, to address and port */
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.20", 3306, "10.224.0.222", 3306,
+	  "dnat ip to ip daddr . tcp dport map @forwards (element 10.96.0.20 . 3306 : "
+	  "10.224.0.222 . 3306)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "192.168.56.12", 8080, "10.224.0.30", 80,
+	  "(element 192.168.56.12 . 8080 : 10.224.0.30 . 80)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "192.168.56.12", 8080, "10.224.0.30", 8080, NULL },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.21", 3306, "10.224.0.222", 3306, NULL },
+	/* keyed by port, the rule's own destination match kept */
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "192.168.56.12", 5432, "10.224.0.40", 5432,
+	  "ip daddr 192.168.56.12 dnat to tcp dport map @byport (element 5432 : "
+	  "10.224.0.40)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "192.168.56.99", 5432, "10.224.0.40", 5432, NULL },
+	/* the rule's port after the map */
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "192.168.56.12", 2222, "10.224.0.50", 22,
+	  "dnat to tcp dport map { 2222 : 10.224.0.50 }:22 (element 2222 : 10.224.0.50)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "192.168.56.12", 2222, "10.224.0.50", 2222, NULL },
+	/* an element the rule's own ports exclude never applies */
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.1.1", 9000, "10.224.0.60", 9000,
+	  "(element 9000 : 10.224.0.60)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.1.1", 9002, "10.224.0.61", 9002, NULL },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.5.5", 25, "10.224.0.95", 25,
+	  "(element 10.96.5.5 . 25 : 10.224.0.95 . 25)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.97.0.1", 25, "10.224.0.96", 25, NULL },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.99.1.1", 26, "10.224.0.97", 26, NULL },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.98.1.1", 26, "10.224.0.98", 26,
+	  "(element 10.98.1.1 . 26 : 10.224.0.98 . 26)" },
+	/* numgen: any element, for any connection the rule matches */
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "192.168.56.13", 443, "10.224.0.70", 443,
+	  "numgen inc mod 2 map { 0 : 10.224.0.70, 1 : 10.224.0.71 } (element 0 : "
+	  "10.224.0.70)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "192.168.56.13", 443, "10.224.0.71", 443,
+	  "(element 1 : 10.224.0.71)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "192.168.56.14", 443, "10.224.0.71", 443, NULL },
+	/* keyed by the source */
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.1.1", 80, "10.224.0.80", 80,
+	  "(element 10.224.0.0/24 : 10.224.0.80)" },
+	{ AF_INET, IPPROTO_TCP, "192.168.3.4", "10.1.1.1", 80, "10.224.0.81", 80,
+	  "(element 192.168.0.0/16 : 10.224.0.81)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.1.1", 80, "10.224.0.81", 80, NULL },
+	/* by iifname: not followed */
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.1.1", 7001, "10.224.0.90", 7001, NULL },
+	/* an element keyed by a range, first to last address */
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.7.0.1", 7002, "10.224.0.91", 7002,
+	  "(element 10.7.0.1-10.7.0.9 : 10.224.0.91)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.7.0.5", 7002, "10.224.0.91", 7002,
+	  "(element 10.7.0.1-10.7.0.9 : 10.224.0.91)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.7.0.9", 7002, "10.224.0.91", 7002,
+	  "(element 10.7.0.1-10.7.0.9 : 10.224.0.91)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.7.0.0", 7002, "10.224.0.91", 7002, NULL },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.7.0.10", 7002, "10.224.0.91", 7002, NULL },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.7.1.5", 7002, "10.224.0.92", 7002,
+	  "(element 10.7.1.0/24 : 10.224.0.92)" },
+	/* a rule's set of destinations: addresses, prefixes, a range; named */
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.50.0.1", 8000, "10.224.0.110", 8000,
+	  "ip daddr { 10.50.0.1, 10.51.0.0/16, 10.52.0.1-10.52.0.3 } tcp dport 8000 "
+	  "dnat to 10.224.0.110" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.51.7.7", 8000, "10.224.0.110", 8000, "8000" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.52.0.3", 8000, "10.224.0.110", 8000, "8000" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.52.0.4", 8000, "10.224.0.110", 8000, NULL },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.50.0.2", 8000, "10.224.0.110", 8000, NULL },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.53.0.200", 8001, "10.224.0.111", 8001,
+	  "ip daddr @fronts tcp dport 8001 dnat to 10.224.0.111" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.53.1.1", 8001, "10.224.0.111", 8001, NULL },
+	/* all but a set: taken as any destination */
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.55.0.1", 8002, "10.224.0.112", 8002,
+	  "ip daddr != { 10.54.0.1, 10.54.0.2 } tcp dport 8002 dnat to 10.224.0.112" },
+	/* an element holding what the rule's != leaves out: not that part */
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.2.3", 3306, "10.224.0.120", 3306,
+	  "(element 10.0.0.0/8 : 10.224.0.120)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.20", 3306, "10.224.0.120", 3306, NULL },
+	/* netmap: the address of the same host bits, not any of the prefix */
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.141.0.5", 443, "192.168.2.5", 443,
+	  "dnat ip prefix to ip daddr map { 10.141.0.0/24 : 192.168.2.0/24 }" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.141.0.77", 443, "192.168.2.77", 443,
+	  "(element 10.141.0.0/24 : 192.168.2.0/24)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.141.0.5", 443, "192.168.2.9", 443, NULL },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.142.0.5", 443, "192.168.2.5", 443, NULL },
+	/* th dport: any protocol with ports */
+	{ AF_INET, IPPROTO_UDP, "10.224.0.9", "10.1.1.1", 5353, "10.224.0.53", 5353,
+	  "dnat to th dport map { 5353 : 10.224.0.53 }" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.1.1", 5353, "10.224.0.53", 5353,
+	  "(element 5353 : 10.224.0.53)" },
+	/* the catch-all element */
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.60.0.1", 8007, "10.224.0.121", 8007,
+	  "(element 10.60.0.1 : 10.224.0.121)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.60.0.9", 8007, "10.224.0.122", 8007,
+	  "(element * : 10.224.0.122)" },
+	/* an element with a timeout and a comment */
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.61.0.1", 8008, "10.224.0.123", 8008,
+	  "tcp dport 8008 dnat to ip daddr map @with_timeouts (element 10.61.0.1 : "
+	  "10.224.0.123)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.61.0.2", 8008, "10.224.0.123", 8008, NULL },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "192.168.56.16", 99, "10.224.0.125", 99,
+	  "ip daddr 192.168.56.16 dnat to symhash mod 2 map { 0 : 10.224.0.124, 1 : "
+	  "10.224.0.125 } (element 1 : 10.224.0.125)" },
+	/* a rule's source, and a map keyed by it within the rule's */
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.1.1", 8003, "10.224.0.113", 8003,
+	  "ip saddr 10.224.0.0/24 tcp dport 8003 dnat to 10.224.0.113" },
+	{ AF_INET, IPPROTO_TCP, "10.224.1.9", "10.1.1.1", 8003, "10.224.0.113", 8003, NULL },
+	{ AF_INET, IPPROTO_TCP, "10.224.1.9", "10.1.1.1", 8004, "10.224.0.114", 8004,
+	  "ip saddr != 10.224.0.0/24 tcp dport 8004 dnat to 10.224.0.114" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.1.1", 8004, "10.224.0.114", 8004, NULL },
+	{ AF_INET, IPPROTO_TCP, "10.224.1.9", "10.1.1.1", 8005, "10.224.0.115", 8005,
+	  "(element 10.224.1.0/24 : 10.224.0.115)" },
+	{ AF_INET, IPPROTO_TCP, "10.225.0.9", "10.1.1.1", 8005, "10.224.0.116", 8005, NULL },
+	/* keyed by protocol and port */
+	{ AF_INET, IPPROTO_UDP, "10.224.0.9", "10.96.0.10", 53, "10.224.0.11", 53,
+	  "(element udp . 53 : 10.224.0.11)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.10", 53, "10.224.0.10", 53,
+	  "(element tcp . 53 : 10.224.0.10)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.10", 53, "10.224.0.11", 53, NULL },
+	/* an inet table: IPv6 by its map, IPv4 by jhash */
+	{ AF_INET6, IPPROTO_TCP, "fd00:10:224::9", "fd00:96::20", 3306,
+	  "fd00:10:224::222", 3306,
+	  "dnat ip6 to ip6 daddr . tcp dport map @forwards6 (element fd00:96::20 . 3306 "
+	  ": fd00:10:224::222 . 3306)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.1.1", 8443, "10.224.0.101", 8443,
+	  "dnat ip to jhash ip saddr mod 2 map { 0 : 10.224.0.100, 1 : 10.224.0.101 } "
+	  "(element 1 : 10.224.0.101)" },
+	{ AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.1.1", 8444, "10.224.0.101", 8444, NULL },
+};
+
 static void test_dnat_map(void **state)
 {
 	const int tcp = IPPROTO_TCP, v4 = AF_INET;
@@ -354,127 +490,12 @@ static void test_dnat_map(void **state)
 	 * not read */
 	assert_int_equal(st.rules, 38);
 	assert_int_equal(st.skipped_rules, 1);
-	/* a named map keyed by address and port, to address and port */
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.0.20", 3306, "10.224.0.222", 3306,
-		      "dnat ip to ip daddr . tcp dport map @forwards (element 10.96.0.20 . 3306 : "
-		      "10.224.0.222 . 3306)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.12", 8080, "10.224.0.30", 80,
-		      "(element 192.168.56.12 . 8080 : 10.224.0.30 . 80)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.12", 8080, "10.224.0.30", 8080, NULL);
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.0.21", 3306, "10.224.0.222", 3306, NULL);
-	/* keyed by port, the rule's own destination match kept */
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.12", 5432, "10.224.0.40", 5432,
-		      "ip daddr 192.168.56.12 dnat to tcp dport map @byport (element 5432 : "
-		      "10.224.0.40)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.99", 5432, "10.224.0.40", 5432, NULL);
-	/* the rule's port after the map */
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.12", 2222, "10.224.0.50", 22,
-		      "dnat to tcp dport map { 2222 : 10.224.0.50 }:22 (element 2222 : 10.224.0.50)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.12", 2222, "10.224.0.50", 2222, NULL);
-	/* an element the rule's own ports exclude never applies */
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 9000, "10.224.0.60", 9000,
-		      "(element 9000 : 10.224.0.60)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 9002, "10.224.0.61", 9002, NULL);
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.5.5", 25, "10.224.0.95", 25,
-		      "(element 10.96.5.5 . 25 : 10.224.0.95 . 25)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.97.0.1", 25, "10.224.0.96", 25, NULL);
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.99.1.1", 26, "10.224.0.97", 26, NULL);
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.98.1.1", 26, "10.224.0.98", 26,
-		      "(element 10.98.1.1 . 26 : 10.224.0.98 . 26)");
-	/* numgen: any element, for any connection the rule matches */
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.13", 443, "10.224.0.70", 443,
-		      "numgen inc mod 2 map { 0 : 10.224.0.70, 1 : 10.224.0.71 } (element 0 : "
-		      "10.224.0.70)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.13", 443, "10.224.0.71", 443,
-		      "(element 1 : 10.224.0.71)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.14", 443, "10.224.0.71", 443, NULL);
-	/* keyed by the source */
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 80, "10.224.0.80", 80,
-		      "(element 10.224.0.0/24 : 10.224.0.80)");
-	dnat_map_case(idx, v4, tcp, "192.168.3.4", "10.1.1.1", 80, "10.224.0.81", 80,
-		      "(element 192.168.0.0/16 : 10.224.0.81)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 80, "10.224.0.81", 80, NULL);
-	/* by iifname: not followed */
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 7001, "10.224.0.90", 7001, NULL);
-	/* an element keyed by a range, first to last address */
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.7.0.1", 7002, "10.224.0.91", 7002,
-		      "(element 10.7.0.1-10.7.0.9 : 10.224.0.91)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.7.0.5", 7002, "10.224.0.91", 7002,
-		      "(element 10.7.0.1-10.7.0.9 : 10.224.0.91)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.7.0.9", 7002, "10.224.0.91", 7002,
-		      "(element 10.7.0.1-10.7.0.9 : 10.224.0.91)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.7.0.0", 7002, "10.224.0.91", 7002, NULL);
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.7.0.10", 7002, "10.224.0.91", 7002, NULL);
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.7.1.5", 7002, "10.224.0.92", 7002,
-		      "(element 10.7.1.0/24 : 10.224.0.92)");
-	/* a rule's set of destinations: addresses, prefixes, a range; named */
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.50.0.1", 8000, "10.224.0.110", 8000,
-		      "ip daddr { 10.50.0.1, 10.51.0.0/16, 10.52.0.1-10.52.0.3 } tcp dport 8000 "
-		      "dnat to 10.224.0.110");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.51.7.7", 8000, "10.224.0.110", 8000, "8000");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.52.0.3", 8000, "10.224.0.110", 8000, "8000");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.52.0.4", 8000, "10.224.0.110", 8000, NULL);
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.50.0.2", 8000, "10.224.0.110", 8000, NULL);
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.53.0.200", 8001, "10.224.0.111", 8001,
-		      "ip daddr @fronts tcp dport 8001 dnat to 10.224.0.111");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.53.1.1", 8001, "10.224.0.111", 8001, NULL);
-	/* all but a set: taken as any destination */
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.55.0.1", 8002, "10.224.0.112", 8002,
-		      "ip daddr != { 10.54.0.1, 10.54.0.2 } tcp dport 8002 dnat to 10.224.0.112");
-	/* an element holding what the rule's != leaves out: not that part */
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.2.3", 3306, "10.224.0.120", 3306,
-		      "(element 10.0.0.0/8 : 10.224.0.120)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.0.20", 3306, "10.224.0.120", 3306, NULL);
-	/* netmap: the address of the same host bits, not any of the prefix */
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.141.0.5", 443, "192.168.2.5", 443,
-		      "dnat ip prefix to ip daddr map { 10.141.0.0/24 : 192.168.2.0/24 }");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.141.0.77", 443, "192.168.2.77", 443,
-		      "(element 10.141.0.0/24 : 192.168.2.0/24)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.141.0.5", 443, "192.168.2.9", 443, NULL);
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.142.0.5", 443, "192.168.2.5", 443, NULL);
-	/* th dport: any protocol with ports */
-	dnat_map_case(idx, v4, IPPROTO_UDP, "10.224.0.9", "10.1.1.1", 5353, "10.224.0.53", 5353,
-		      "dnat to th dport map { 5353 : 10.224.0.53 }");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 5353, "10.224.0.53", 5353,
-		      "(element 5353 : 10.224.0.53)");
-	/* the catch-all element */
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.60.0.1", 8007, "10.224.0.121", 8007,
-		      "(element 10.60.0.1 : 10.224.0.121)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.60.0.9", 8007, "10.224.0.122", 8007,
-		      "(element * : 10.224.0.122)");
-	/* an element with a timeout and a comment */
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.61.0.1", 8008, "10.224.0.123", 8008,
-		      "tcp dport 8008 dnat to ip daddr map @with_timeouts (element 10.61.0.1 : "
-		      "10.224.0.123)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.61.0.2", 8008, "10.224.0.123", 8008, NULL);
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.16", 99, "10.224.0.125", 99,
-		      "ip daddr 192.168.56.16 dnat to symhash mod 2 map { 0 : 10.224.0.124, 1 : "
-		      "10.224.0.125 } (element 1 : 10.224.0.125)");
-	/* a rule's source, and a map keyed by it within the rule's */
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 8003, "10.224.0.113", 8003,
-		      "ip saddr 10.224.0.0/24 tcp dport 8003 dnat to 10.224.0.113");
-	dnat_map_case(idx, v4, tcp, "10.224.1.9", "10.1.1.1", 8003, "10.224.0.113", 8003, NULL);
-	dnat_map_case(idx, v4, tcp, "10.224.1.9", "10.1.1.1", 8004, "10.224.0.114", 8004,
-		      "ip saddr != 10.224.0.0/24 tcp dport 8004 dnat to 10.224.0.114");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 8004, "10.224.0.114", 8004, NULL);
-	dnat_map_case(idx, v4, tcp, "10.224.1.9", "10.1.1.1", 8005, "10.224.0.115", 8005,
-		      "(element 10.224.1.0/24 : 10.224.0.115)");
-	dnat_map_case(idx, v4, tcp, "10.225.0.9", "10.1.1.1", 8005, "10.224.0.116", 8005, NULL);
-	/* keyed by protocol and port */
-	dnat_map_case(idx, v4, IPPROTO_UDP, "10.224.0.9", "10.96.0.10", 53, "10.224.0.11", 53,
-		      "(element udp . 53 : 10.224.0.11)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.0.10", 53, "10.224.0.10", 53,
-		      "(element tcp . 53 : 10.224.0.10)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.0.10", 53, "10.224.0.11", 53, NULL);
-	/* an inet table: IPv6 by its map, IPv4 by jhash */
-	dnat_map_case(idx, AF_INET6, tcp, "fd00:10:224::9", "fd00:96::20", 3306,
-		      "fd00:10:224::222", 3306,
-		      "dnat ip6 to ip6 daddr . tcp dport map @forwards6 (element fd00:96::20 . 3306 "
-		      ": fd00:10:224::222 . 3306)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 8443, "10.224.0.101", 8443,
-		      "dnat ip to jhash ip saddr mod 2 map { 0 : 10.224.0.100, 1 : 10.224.0.101 } "
-		      "(element 1 : 10.224.0.101)");
-	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 8444, "10.224.0.101", 8444, NULL);
+	for (size_t i = 0; i < sizeof(map_cases) / sizeof(map_cases[0]); i++) {
+		const struct dnat_map_want *w = &map_cases[i];
+
+		dnat_map_case(idx, w->family, w->proto, w->src, w->dst, w->dport, w->landed,
+			      w->lport, w->elem);
+	}
 	kindex__free(idx);
 
 	/* a key of more parts than natwho keeps: said, not read past its end */

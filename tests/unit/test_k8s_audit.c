@@ -345,6 +345,32 @@ static void test_nft_map(void **state)
 	assert_int_equal(count_lines(r.buf, "; except for connections from 10.224.0.0/16\n"), 2);
 	free(r.buf);
 	kindex__free(idx);
+
+	/* a map keyed by the source inside the rule's own `ip saddr !=`: both
+	 * said, `ip saddr != 10.224.1.0/24 tcp dport 3306 dnat ip to ip saddr
+	 * map { 10.224.0.0/16 : 10.224.0.222 }` */
+	idx = kindex__new();
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	kt_add_str_ok(idx, KSRC_NFT_JSON,
+		      "{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"t\", "
+		      "\"handle\": 1}}, {\"chain\": {\"family\": \"ip\", \"table\": \"t\", "
+		      "\"name\": \"c\", \"handle\": 1, \"type\": \"nat\", \"hook\": \"output\", "
+		      "\"prio\": -110, \"policy\": \"accept\"}}, {\"rule\": {\"family\": \"ip\", "
+		      "\"table\": \"t\", \"chain\": \"c\", \"handle\": 2, \"expr\": [{\"match\": "
+		      "{\"op\": \"!=\", \"left\": {\"payload\": {\"protocol\": \"ip\", \"field\": "
+		      "\"saddr\"}}, \"right\": {\"prefix\": {\"addr\": \"10.224.1.0\", \"len\": "
+		      "24}}}}, {\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
+		      "\"tcp\", \"field\": \"dport\"}}, \"right\": 3306}}, {\"dnat\": {\"family\": "
+		      "\"ip\", \"addr\": {\"map\": {\"key\": {\"payload\": {\"protocol\": \"ip\", "
+		      "\"field\": \"saddr\"}}, \"data\": {\"set\": [[{\"prefix\": {\"addr\": "
+		      "\"10.224.0.0\", \"len\": 16}}, \"10.224.0.222\"]]}}}}}]}}]}");
+	audit(idx, OUT_TEXT, &r);
+	assert_int_equal(r.findings, 2);
+	assert_int_equal(count_lines(r.buf, "; only for connections from 10.224.0.0/16, except "
+					    "for connections from 10.224.1.0/24\n"),
+			 2);
+	free(r.buf);
+	kindex__free(idx);
 }
 
 int main(void)
