@@ -67,6 +67,7 @@ struct nft_rinfo {
 	 * the source prefix its key names and its text, in the index. */
 	struct json_object *map;
 	uint8_t map_af;
+	bool map_port; /* the map gives the port (`dnat to A : tcp dport map`), not the address */
 	bool src_neg; /* ip saddr != ... */
 	bool netmap; /* dnat ip prefix to: to_netmap is the prefix's length */
 	uint8_t to_netmap;
@@ -517,10 +518,11 @@ static int nft__addr_range(struct json_object *a, uint8_t af, struct nft_rinfo *
 }
 
 /* {"addr": "10.0.0.1" | {"range": [..]} | {"prefix": {..}} | {"map": {..}},
- *  "port": 80 | {"range": [..]}, "family": "ip"} */
+ *  "port": 80 | {"range": [..]} | {"map": {..}}, "family": "ip"}; a map for
+ *  both: not followed */
 static int nft__nat(struct json_object *v, uint8_t af, struct nft_rinfo *ri)
 {
-	struct json_object *port, *a, *map;
+	struct json_object *port, *a, *map, *pmap;
 	const char *addr = kjson__str(v, "addr"), *fam = kjson__str(v, "family");
 
 	if (!af && fam) /* an inet table's dnat names the family it translates */
@@ -538,9 +540,16 @@ static int nft__nat(struct json_object *v, uint8_t af, struct nft_rinfo *ri)
 	}
 	if (addr && kaddr__parse(addr, strlen(addr), af, &ri->to))
 		return -EINVAL;
-	if (json_object_object_get_ex(v, "port", &port) &&
-	    nft__port_range(port, &ri->to_lo, &ri->to_hi))
+	if (!json_object_object_get_ex(v, "port", &port))
+		return 0;
+	pmap = kjson__get(port, "map", json_type_object);
+	if (!pmap)
+		return nft__port_range(port, &ri->to_lo, &ri->to_hi);
+	if (ri->map) /* two maps (or two statements' maps) */
 		return -EINVAL;
+	ri->map = json_object_get(pmap);
+	ri->map_af = af;
+	ri->map_port = true;
 	return 0;
 }
 
@@ -745,19 +754,22 @@ static void nft__render_match(struct json_object *m, char *buf, size_t len)
 
 static void nft__render_nat(const char *kind, struct json_object *v, char *buf, size_t len)
 {
-	struct json_object *port = NULL, *range, *map;
+	struct json_object *port = NULL, *range, *map, *pmap;
 	const char *addr = kjson__str(v, "addr"), *fam = kjson__str(v, "family");
 	size_t used = strlen(buf);
 	char ports[16] = "";
 
 	json_object_object_get_ex(v, "port", &port);
 	range = kjson__get(port, "range", json_type_array);
+	pmap = kjson__get(port, "map", json_type_object);
 	if (range && json_object_array_length(range) == 2)
 		snprintf(ports, sizeof(ports), ":%s-%s",
 			 json_object_get_string(json_object_array_get_idx(range, 0)) ?: "?",
 			 json_object_get_string(json_object_array_get_idx(range, 1)) ?: "?");
 	else if (json_object_is_type(port, json_type_int))
 		snprintf(ports, sizeof(ports), ":%s", json_object_get_string(port));
+	else if (pmap) /* written below */
+		snprintf(ports, sizeof(ports), ":");
 	map = kjson__get(kjson__get(v, "addr", json_type_object), "map", json_type_object);
 	if (map) {
 		snprintf(buf + used, len - used, "%s %s%sto ", kind,
@@ -765,13 +777,17 @@ static void nft__render_nat(const char *kind, struct json_object *v, char *buf, 
 			 nft__netmap(v) ? "prefix " : "");
 		nft__render_map(map, buf, len);
 		used = strlen(buf);
-		snprintf(buf + used, len - used, "%s ", ports);
+		snprintf(buf + used, len - used, "%s", ports);
 	} else if (addr && strchr(addr, ':') && ports[0])
-		snprintf(buf + used, len - used, "%s to [%s]%s ", kind, addr, ports);
+		snprintf(buf + used, len - used, "%s to [%s]%s", kind, addr, ports);
 	else if (addr || ports[0])
-		snprintf(buf + used, len - used, "%s to %s%s ", kind, addr ? addr : "", ports);
+		snprintf(buf + used, len - used, "%s to %s%s", kind, addr ? addr : "", ports);
 	else
-		snprintf(buf + used, len - used, "%s ", kind);
+		snprintf(buf + used, len - used, "%s", kind);
+	if (pmap) /* nft's `dnat to 10.0.0.1:tcp dport map { 80 : 8080 }` */
+		nft__render_map(pmap, buf, len);
+	used = strlen(buf);
+	snprintf(buf + used, len - used, " ");
 }
 
 static const char *nft__render(struct karena *arena, struct json_object *rule)
@@ -979,6 +995,13 @@ static bool nft__addr_type(struct json_object *t)
 	return false;
 }
 
+/* A map's data type of a port alone: "inet_service" (a port map's). */
+static bool nft__port_type(struct json_object *t)
+{
+	return json_object_is_type(t, json_type_string) &&
+	       !strcmp(json_object_get_string(t), "inet_service");
+}
+
 /* One item of the list (kjson__each_in()'s callback). */
 static int nft__item(void *ctx, struct json_object *item)
 {
@@ -1003,7 +1026,8 @@ static int nft__item(void *ctx, struct json_object *item)
 		if (!keep)
 			return -ENOMEM;
 		*keep = json_object_get(item);
-	} else if ((!strcmp(kind, "map") && nft__addr_type(json_object_object_get(val, "map"))) ||
+	} else if ((!strcmp(kind, "map") && (nft__addr_type(json_object_object_get(val, "map")) ||
+					     nft__port_type(json_object_object_get(val, "map")))) ||
 		   (!strcmp(kind, "set") && nft__addr_type(json_object_object_get(val, "type")))) {
 		keep = KVEC_PUSH(&p->dmaps); /* a DNAT's data or destinations, perhaps */
 		if (!keep)
@@ -1684,12 +1708,14 @@ static int nft__mkey_apply(const struct nft_mkey *k, struct json_object *v, uint
 }
 
 /* Element data @v: "10.0.0.1", a range or prefix, or {"concat": [ADDR, PORT]}
- * (else the rule's own ":PORT" stays). */
+ * (else the rule's own ":PORT" stays); of a port map, 8080 or a range. */
 static int nft__mdata(struct json_object *v, uint8_t af, struct nft_rinfo *e)
 {
 	struct json_object *parts = kjson__get(v, "concat", json_type_array);
 	struct json_object *a = parts ? json_object_array_get_idx(parts, 0) : v;
 
+	if (e->map_port) /* the rule's address, the element's port */
+		return nft__port_range(v, &e->to_lo, &e->to_hi);
 	e->to = (struct kaddr){ 0 };
 	e->to_end = (struct kaddr){ 0 };
 	e->to_netmap = 0;
@@ -1706,7 +1732,7 @@ static int nft__mdata(struct json_object *v, uint8_t af, struct nft_rinfo *e)
 
 /* The elements of @v: an anonymous set's ({"set": [...]}), or "@name", a named
  * set's or map's of table @t (NULL: empty); *@found false for a name not
- * listed as one of addresses. */
+ * listed as one of addresses or ports. */
 static struct json_object *nft__elems(struct nft *p, const struct nft_table *t,
 				      struct json_object *v, bool *found)
 {

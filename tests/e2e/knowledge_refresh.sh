@@ -260,8 +260,10 @@ echo "ok: a table name with ';' never reaches nft's command line"
 
 # A DNAT through an nftables map (`dnat to ip daddr . tcp dport map @m`):
 # each element is a rule, named in the rule's text; an element added while
-# natwho runs is read at the next check (the generation moves).
+# natwho runs is read at the next check (the generation moves).  And a port
+# map: the rule's address, the element's port.
 nw_in "$NODE" ip addr add 10.96.9.10/32 dev lo
+nw_in "$NODE" ip addr add 10.96.9.11/32 dev lo
 nw_in "$NODE" nft -f - <<EON || fail "nft: the map's table"
 table ip nwmap {
 	map forwards {
@@ -270,12 +272,14 @@ table ip nwmap {
 	}
 	chain out {
 		type nat hook output priority -100;
+		ip daddr 10.96.9.11 tcp dport 3307 dnat to $POD_A : tcp dport map { 3307 : 3306 }
 		dnat ip to ip daddr . tcp dport map @forwards
 	}
 }
 EON
-nw_natwho_start "$TMP/map.json" "$TMP/map.err" -o json -c 2 --port 3306 --backend netfilter
+nw_natwho_start "$TMP/map.json" "$TMP/map.err" -o json -c 3 --port 3306 --backend netfilter
 nw_client "$NODE" "$CONNECT" connect 10.96.9.9 3306 >/dev/null
+nw_client "$NODE" "$CONNECT" connect 10.96.9.11 3307 >/dev/null
 nw_in "$NODE" nft add element ip nwmap forwards "{ 10.96.9.10 . 3306 : $POD_A . 3306 }" ||
 	fail "nft: an element added"
 for i in $(seq 1 100); do
@@ -291,6 +295,10 @@ for dst in 10.96.9.9 10.96.9.10; do
 		 and .k8s.via.table==\"nwmap\" and .k8s.verdict==\"ok\" and (.k8s.via.rule |
 		 endswith(\"map @forwards (element $dst . 3306 : $POD_A . 3306)\"))"
 done
+expect_json "$TMP/map.json" "the port map's element named" \
+	".type==\"conn\" and .orig.dst==\"10.96.9.11\" and .orig.dport==3307
+	 and .landed.port==3306 and .k8s.via.kind==\"rule\" and .k8s.verdict==\"ok\"
+	 and .k8s.via.rule==\"ip daddr 10.96.9.11 tcp dport 3307 dnat to $POD_A:tcp dport map { 3307 : 3306 } (element 3307 : 3306)\""
 nw_in "$NODE" nft delete table ip nwmap
 
 # iptables-nft's tables alone, and neither iptables-save nor nft to be

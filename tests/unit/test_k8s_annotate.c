@@ -552,6 +552,50 @@ static void test_dnat_map(void **state)
 	}
 }
 
+/* The address fixed and the port from a map (nft-dnat-portmap.json). */
+static void test_dnat_port_map(void **state)
+{
+	const int tcp = IPPROTO_TCP, v4 = AF_INET;
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	char warned[512] = "";
+
+	(void)state;
+	kindex__set_warn(idx, dnat_map_warn, &warned);
+	kt_add_ok(idx, KSRC_NFT_JSON, "nft-dnat-portmap.json");
+	kindex__stats(idx, &st);
+	/* 2 + 1 + 2 elements; the rule with a map for both not followed */
+	assert_int_equal(st.rules, 5);
+	assert_int_equal(st.skipped_rules, 1);
+	assert_non_null(strstr(warned, "nat rule in table portmaps output not understood"));
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 80, "10.224.0.30", 8080,
+		      "tcp dport { 80, 443 } dnat to 10.224.0.30:tcp dport map { 80 : 8080, 443 : "
+		      "8443 } (element 80 : 8080)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 443, "10.224.0.30", 8443,
+		      "(element 443 : 8443)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 80, "10.224.0.30", 80, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 80, "10.224.0.30", 8443, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.1.1", 80, "10.224.0.31", 8080, NULL);
+	/* a redirect's port map */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.96.0.20", 3306, "127.0.0.1", 13306,
+		      "ip daddr 10.96.0.0/12 meta l4proto tcp redirect to :tcp dport map { 3306 : "
+		      "13306 } (element 3306 : 13306)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.112.0.20", 3306, "127.0.0.1", 13306, NULL);
+	/* a named map with a range of ports as a key */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.12", 8000, "10.224.0.40", 9000,
+		      "ip daddr 192.168.56.12 meta l4proto tcp dnat to 10.224.0.40:tcp dport map "
+		      "@ports (element 8000-8009 : 9000)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.12", 8009, "10.224.0.40", 9000,
+		      "(element 8000-8009 : 9000)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.12", 8010, "10.224.0.40", 9000, NULL);
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.12", 5432, "10.224.0.40", 15432,
+		      "(element 5432 : 15432)");
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.13", 5432, "10.224.0.40", 15432, NULL);
+	/* the rule with both maps, not followed: its connection unexplained */
+	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.1.0.1", 80, "10.2.0.1", 8080, NULL);
+	kindex__free(idx);
+}
+
 /* iptables' -s and ! -s: a DNAT rule for some sources explains only theirs. */
 static void test_dnat_source(void **state)
 {
@@ -1862,6 +1906,7 @@ int main(void)
 		cmocka_unit_test(test_dnat_range),
 		cmocka_unit_test(test_dnat_range_kube),
 		cmocka_unit_test(test_dnat_map),
+		cmocka_unit_test(test_dnat_port_map),
 		cmocka_unit_test(test_dnat_source),
 		cmocka_unit_test(test_incident_rules_only),
 		cmocka_unit_test(test_ok_endpoint),
