@@ -294,7 +294,31 @@ static bool kconn__sent_by_task(const struct conn *c)
 	return (c->flags & (NW_EF_TASK | NW_EF_JOINED)) == NW_EF_TASK;
 }
 
-/* Another DNAT/REDIRECT rule that turns orig.dst:dport into landed. */
+/*
+ * Does rule @a come before rule @b (both reached from @hook, -1: either
+ * unknown) for a packet?  The lower priority's hook first, then the rule's
+ * place in its base chain, then the index's order (a chain's rules as
+ * listed).
+ */
+static bool krule__before(const struct krule *a, uint32_t ai, const struct krule *b,
+			  uint32_t bi, int hook)
+{
+	if (hook >= 0) {
+		const struct kreach *x = &a->reach[hook], *y = &b->reach[hook];
+
+		if (x->prio != y->prio)
+			return x->prio < y->prio;
+		if (x->pos != y->pos)
+			return x->pos < y->pos;
+	}
+	return ai < bi;
+}
+
+/*
+ * Another DNAT/REDIRECT rule that turns orig.dst:dport into landed: of the
+ * rules that do, the first the connection met.  They are found by probes
+ * (keyed by the destination first, then generic), in no order of their own.
+ */
 static const struct krule *kidx__rule(const struct kindex *idx, const struct conn *c)
 {
 	/* by protocol and port, protocol, port (`th dport`), neither */
@@ -308,7 +332,9 @@ static const struct krule *kidx__rule(const struct kindex *idx, const struct con
 	int hook = c->flags & NW_EF_JOINED ? -1 : /* --cgroup: the socket's owner, any hook */
 		   kconn__sent_by_task(c) ? KHOOK_OUTPUT :
 					    KHOOK_PREROUTING;
+	const struct krule *best = NULL; /* reached from @hook */
 	const struct krule *any = NULL;
+	uint32_t best_i = 0, any_i = 0;
 
 	for (int t = idx->rules_by_addr ? 0 : 4; t < 8 && idx->rules.n; t++) {
 		struct kkey k; /* for orig.dst alone first */
@@ -320,13 +346,18 @@ static const struct krule *kidx__rule(const struct kindex *idx, const struct con
 
 			if (!krule__matches(idx, r, c))
 				continue;
-			if (hook >= 0 && r->reach[hook].reached)
-				return r;
-			if (!any)
+			if (hook >= 0 && r->reach[hook].reached &&
+			    (!best || krule__before(r, i, best, best_i, hook))) {
+				best = r;
+				best_i = i;
+			}
+			if (!any || i < any_i) {
 				any = r;
+				any_i = i;
+			}
 		}
 	}
-	return any;
+	return best ? best : any;
 }
 
 /* What orig.dst:dport is; for a Service address, its svcport, VIP or NodePort. */

@@ -419,13 +419,6 @@ bool kaddr__in_prefix(const uint8_t *addr, const struct kaddr *net, uint8_t plen
 	return !((addr[full] ^ net->addr[full]) & (uint8_t)(0xff << (8 - rest)));
 }
 
-/* Address @a with its last @k bits set. */
-static void kaddr__fill_low(struct kaddr *a, unsigned k, unsigned width)
-{
-	for (unsigned b = width - k; b < width; b++)
-		a->addr[b / 8] |= (uint8_t)(0x80 >> (b % 8));
-}
-
 int kaddr__range_prefixes(const struct kaddr *lo, const struct kaddr *hi, struct kaddr *out,
 			       uint8_t *plen, int max)
 {
@@ -438,23 +431,24 @@ int kaddr__range_prefixes(const struct kaddr *lo, const struct kaddr *hi, struct
 	for (;;) {
 		unsigned k = 0; /* host bits of the largest block at @a within @hi */
 
+		end = a; /* its last address: @a with the low k bits set */
 		while (k < width) {
 			unsigned b = width - 1 - k;
+			uint8_t bit = (uint8_t)(0x80 >> (b % 8));
 
-			if (a.addr[b / 8] & (0x80 >> (b % 8)))
+			if (a.addr[b / 8] & bit)
 				break; /* @a is not aligned to a block twice as big */
-			end = a;
-			kaddr__fill_low(&end, k + 1, width);
-			if (memcmp(end.addr, hi->addr, nb) > 0)
+			end.addr[b / 8] |= bit;
+			if (memcmp(end.addr, hi->addr, nb) > 0) {
+				end.addr[b / 8] &= (uint8_t)~bit;
 				break;
+			}
 			k++;
 		}
 		if (n == max)
 			return -E2BIG;
 		out[n] = a;
 		plen[n++] = (uint8_t)(width - k);
-		end = a;
-		kaddr__fill_low(&end, k, width);
 		if (!memcmp(end.addr, hi->addr, nb))
 			return n;
 		a = end;

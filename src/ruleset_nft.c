@@ -68,6 +68,7 @@ struct nft_rinfo {
 	struct json_object *map;
 	uint8_t map_af;
 	bool map_port; /* the map gives the port (`dnat to A : tcp dport map`), not the address */
+	uint8_t nfproto; /* the family an `ip`/`ip6` match or `meta nfproto` implies; 0: none */
 	bool src_neg; /* ip saddr != ... */
 	bool netmap; /* dnat ip prefix to: to_netmap is the prefix's length */
 	uint8_t to_netmap;
@@ -139,6 +140,7 @@ struct nft {
 	struct karena tmp; /* keys of the maps above, the items' strings */
 	struct ksvc_walk walks; /* chain visits, per Service port */
 	bool full; /* nft__room() */
+	uint32_t tried; /* element prefixes tried against their rules (nft__room()) */
 };
 
 static const char *nft__key(char *buf, size_t len, const char *family, const char *table,
@@ -383,6 +385,9 @@ static int nft__match_payload(struct json_object *left, struct json_object *righ
 
 	if (!proto || !field)
 		return 0; /* a match natwho does not need */
+	/* in an inet table, a match of the IP header holds for its family alone */
+	if (!strcmp(proto, "ip") || !strcmp(proto, "ip6"))
+		ri->nfproto = !strcmp(proto, "ip") ? AF_INET : AF_INET6;
 	if (!strcmp(field, "dport")) {
 		if (strcmp(proto, "th") && kproto__parse(proto, strlen(proto), &ri->proto))
 			return -EINVAL;
@@ -431,6 +436,12 @@ static int nft__match(struct json_object *m, uint8_t af, struct nft_rinfo *ri)
 	meta = kjson__str(kjson__get(left, "meta", json_type_object), "key");
 	if (meta && !strcmp(meta, "l4proto"))
 		return neg ? 0 : nft__proto(right, &ri->proto);
+	if (meta && !strcmp(meta, "nfproto") && !neg && json_object_is_type(right, json_type_string)) {
+		const char *f = json_object_get_string(right);
+
+		ri->nfproto = !strcmp(f, "ipv4") ? AF_INET : !strcmp(f, "ipv6") ? AF_INET6 : 0;
+		return 0;
+	}
 	fib = kjson__get(left, "fib", json_type_object);
 	if (fib) {
 		const char *res = kjson__str(fib, "result");
@@ -1478,14 +1489,14 @@ static int nft__other1(struct nft *p, const struct nft_table *t, struct nft_chai
 static int nft__other(struct nft *p, const struct nft_table *t, struct nft_chain *c,
 		      uint32_t i, const struct nft_rinfo *ri)
 {
-	uint8_t fams[2] = { t->af ? t->af : ri->to.family, 0 };
+	uint8_t fams[2] = { t->af ? t->af : ri->to.family ? ri->to.family : ri->nfproto, 0 };
 	int err = 0;
 
 	if (!fams[0] && ri->dnat) {
 		nft__skip(p, "dnat rule without address family", t->name, c->name);
 		return 0;
 	}
-	if (!fams[0]) { /* a redirect in an inet table: both families */
+	if (!fams[0]) { /* a redirect in an inet table for either family: both */
 		fams[0] = AF_INET;
 		fams[1] = AF_INET6;
 	}
@@ -1783,16 +1794,23 @@ static struct json_object *nft__mkey_value(const struct nft_mkey *k, struct json
 
 /* Rules the maps and sets of one dump may make: 216 bytes each, 57 MB. */
 #define NFT_MAX_RULES (1u << 18)
+/* and the rules tried for them, most of them perhaps left out by the
+ * rule's own matches (of an address range's up to 254 prefixes each) */
+#define NFT_MAX_TRIED (1u << 20)
 
 /* -E2BIG, said once, when the sets and maps have made rules enough. */
 static int nft__room(struct nft *p, const struct nft_table *t, const struct nft_chain *c)
 {
-	if (p->idx->rules.n < NFT_MAX_RULES)
+	if (p->idx->rules.n < NFT_MAX_RULES && p->tried < NFT_MAX_TRIED)
 		return 0;
 	if (!p->full) {
 		p->full = true;
-		nft__skip(p, "nat rule past the 262144 made of sets and maps (and every such rule "
-			     "after it)", t->name, c->name);
+		nft__skip(p, p->tried < NFT_MAX_TRIED ?
+				     "nat rule past the 262144 made of sets and maps (and every "
+				     "such rule after it)" :
+				     "nat rule past 1048576 elements of sets and maps tried (and "
+				     "every such rule after it)",
+			  t->name, c->name);
 	}
 	return -E2BIG;
 }
@@ -1847,6 +1865,10 @@ static int nft__map_rules(struct nft *p, const struct nft_table *t, struct nft_c
 		for (int d = 0; d < n && !err; d++) {
 			struct nft_rinfo e = *ri;
 
+			p->tried++;
+			err = nft__room(p, t, c);
+			if (err)
+				break;
 			r = nft__mkey_apply(&k, nft__unwrap(json_object_array_get_idx(pair, 0)),
 					    ri->map_af, &dst[d], plen[d], &e);
 			if (!r)
@@ -1917,11 +1939,12 @@ static int nft__dset_rules(struct nft *p, const struct nft_table *t, struct nft_
 			nft__skip(p, what, t->name, c->name);
 		}
 		for (int d = 0; d < n && !err; d++) {
-			e.has_dst = true;
-			e.dst_neg = false;
-			e.dst = dst[d];
-			e.dst_plen = plen[d];
-			err = nft__room(p, t, c) ?: nft__rule_one(p, t, c, i, &e);
+			struct nft_rinfo x = e; /* with the rule's own `ip daddr` */
+
+			p->tried++;
+			err = nft__room(p, t, c);
+			if (!err && !nft__mkey_daddr(&dst[d], plen[d], &x))
+				err = nft__rule_one(p, t, c, i, &x);
 		}
 	}
 	return err == -E2BIG ? 0 : err;

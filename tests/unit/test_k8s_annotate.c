@@ -596,6 +596,118 @@ static void test_dnat_port_map(void **state)
 	kindex__free(idx);
 }
 
+/*
+ * Of two rules that would both explain a connection, the one the kernel
+ * meets first: the earlier in the chain (a rule keyed by the destination
+ * after a generic one), the earlier hook (a lower priority's table).
+ */
+static void test_dnat_first_rule(void **state)
+{
+	static const char nft[] =
+		"{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"t1\"}}, "
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"t1\", \"name\": \"c\", "
+		"\"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -100}}, "
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"t1\", \"chain\": \"c\", "
+		"\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": "
+		"{\"protocol\": \"tcp\", \"field\": \"dport\"}}, \"right\": 90}}, "
+		"{\"dnat\": {\"addr\": \"10.1.1.1\", \"port\": 8080}}]}}, "
+		"{\"table\": {\"family\": \"ip\", \"name\": \"t2\"}}, "
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"t2\", \"name\": \"c\", "
+		"\"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -110}}, "
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"t2\", \"chain\": \"c\", "
+		"\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": "
+		"{\"protocol\": \"ip\", \"field\": \"daddr\"}}, \"right\": \"192.0.2.5\"}}, "
+		"{\"dnat\": {\"addr\": \"10.1.1.1\", \"port\": 8080}}]}}]}";
+	struct kindex *idx = kindex__new();
+	struct k8s_annot a;
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE,
+		      "*nat\n:PREROUTING ACCEPT [0:0]\n"
+		      "-A PREROUTING -p tcp -m tcp --dport 80 -j DNAT --to-destination "
+		      "10.1.1.1:8080\n"
+		      "-A PREROUTING -d 192.0.2.5/32 -p tcp -m tcp --dport 80 -j DNAT "
+		      "--to-destination 10.1.1.1:8080\n"
+		      "COMMIT\n");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "192.0.2.5", 80, "10.1.1.1",
+		 8080);
+	assert_int_equal(a.via.kind, K8S_VIA_RULE);
+	assert_string_equal(a.via.rule, "-A PREROUTING -p tcp -m tcp --dport 80 -j DNAT "
+					"--to-destination 10.1.1.1:8080");
+	kindex__free(idx);
+
+	idx = kindex__new();
+	kt_add_str_ok(idx, KSRC_NFT_JSON, nft);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "192.0.2.5", 90, "10.1.1.1",
+		 8080);
+	assert_int_equal(a.via.kind, K8S_VIA_RULE);
+	assert_string_equal(a.via.table, "t2");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "192.0.2.6", 90, "10.1.1.1",
+		 8080);
+	assert_string_equal(a.via.table, "t1");
+	kindex__free(idx);
+}
+
+/* The rule's own matches stay with its set of destinations, and a match of
+ * one family's header keeps an inet table's rule to that family. */
+static void test_dnat_rule_matches_kept(void **state)
+{
+#define NFT_DADDR(op, v)                                                                  \
+	"{\"match\": {\"op\": \"" op "\", \"left\": {\"payload\": {\"protocol\": \"ip\", " \
+	"\"field\": \"daddr\"}}, \"right\": " v "}}"
+#define NFT_DPORT(p)                                                                       \
+	"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"tcp\", "    \
+	"\"field\": \"dport\"}}, \"right\": " p "}}"
+	static const char nft[] =
+		"{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"t\"}}, "
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"t\", \"name\": \"c\", \"type\": "
+		"\"nat\", \"hook\": \"output\", \"prio\": -100}}, "
+		/* ip daddr != 10.0.0.5 ip daddr { 10.0.0.0/24 } tcp dport 80 dnat to ... */
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"t\", \"chain\": \"c\", \"expr\": ["
+		NFT_DADDR("!=", "\"10.0.0.5\"") ", "
+		NFT_DADDR("==", "{\"set\": [{\"prefix\": {\"addr\": \"10.0.0.0\", \"len\": 24}}]}")
+		", " NFT_DPORT("80") ", {\"dnat\": {\"addr\": \"10.1.1.1\", \"port\": 8080}}]}}, "
+		/* ip daddr 10.0.0.0/24 ip daddr { 10.0.0.5, 192.168.1.1 } tcp dport 81 ... */
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"t\", \"chain\": \"c\", \"expr\": ["
+		NFT_DADDR("==", "{\"prefix\": {\"addr\": \"10.0.0.0\", \"len\": 24}}") ", "
+		NFT_DADDR("==", "{\"set\": [\"10.0.0.5\", \"192.168.1.1\"]}")
+		", " NFT_DPORT("81") ", {\"dnat\": {\"addr\": \"10.1.1.1\", \"port\": 8080}}]}}, "
+		"{\"table\": {\"family\": \"inet\", \"name\": \"i\"}}, "
+		"{\"chain\": {\"family\": \"inet\", \"table\": \"i\", \"name\": \"c\", \"type\": "
+		"\"nat\", \"hook\": \"output\", \"prio\": -100}}, "
+		/* ip6 saddr 2001:db8::/32 tcp dport 82 redirect to :8080 */
+		"{\"rule\": {\"family\": \"inet\", \"table\": \"i\", \"chain\": \"c\", \"expr\": ["
+		"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"ip6\", "
+		"\"field\": \"saddr\"}}, \"right\": {\"prefix\": {\"addr\": \"2001:db8::\", \"len\": "
+		"32}}}}, " NFT_DPORT("82") ", {\"redirect\": {\"port\": 8080}}]}}, "
+		/* meta nfproto ipv4 tcp dport 83 redirect to :8080 */
+		"{\"rule\": {\"family\": \"inet\", \"table\": \"i\", \"chain\": \"c\", \"expr\": ["
+		"{\"match\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"nfproto\"}}, "
+		"\"right\": \"ipv4\"}}, " NFT_DPORT("83") ", {\"redirect\": {\"port\": 8080}}]}}]}";
+#undef NFT_DADDR
+#undef NFT_DPORT
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_NFT_JSON, nft);
+	kindex__stats(idx, &st);
+	/* the /24 but .5; 10.0.0.5 alone; IPv6 alone; IPv4 alone */
+	assert_int_equal(st.rules, 4);
+	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.0.0.6", 80, "10.1.1.1", 8080,
+		      "ip daddr != 10.0.0.5 ip daddr { 10.0.0.0/24 }");
+	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.0.0.5", 80, "10.1.1.1", 8080, NULL);
+	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.0.0.5", 81, "10.1.1.1", 8080,
+		      "tcp dport 81");
+	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "192.168.1.1", 81, "10.1.1.1", 8080,
+		      NULL);
+	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.0.0.7", 82, "127.0.0.1", 8080,
+		      NULL);
+	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.0.0.7", 83, "127.0.0.1", 8080,
+		      "tcp dport 83 redirect to :8080");
+	kindex__free(idx);
+}
+
 /* iptables' -s and ! -s: a DNAT rule for some sources explains only theirs. */
 static void test_dnat_source(void **state)
 {
@@ -1907,6 +2019,8 @@ int main(void)
 		cmocka_unit_test(test_dnat_range_kube),
 		cmocka_unit_test(test_dnat_map),
 		cmocka_unit_test(test_dnat_port_map),
+		cmocka_unit_test(test_dnat_first_rule),
+		cmocka_unit_test(test_dnat_rule_matches_kept),
 		cmocka_unit_test(test_dnat_source),
 		cmocka_unit_test(test_incident_rules_only),
 		cmocka_unit_test(test_ok_endpoint),
