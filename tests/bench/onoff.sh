@@ -25,6 +25,10 @@
 #   jsonnull              JSON to /dev/null: formatted, not kept
 #   alt                   text, by the natwho at $NWO_ALT (another build:
 #                         two builds taking turns in one storm)
+#   floor                 not natwho: empty netfilter programs linked at its
+#                         two hooks (tests/bench/nf-floor.c), the price of
+#                         the hook's call into a program on every packet,
+#                         which no code of natwho's can lower
 # quiet and filtered (NWO_VARIANTS) split the cost: the programs' mere
 # presence on every packet, the new-connection events, and the output;
 # devnull and jsonnull split the output: formatting it, and the kernel
@@ -66,9 +70,19 @@ onoff_natwho_start() {
 	devnull) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter >/dev/null 2>"$d/err" ;;
 	jsonnull) nwb_bg "$NWB_NODE" "$NATWHO" --backend netfilter -o json >/dev/null 2>"$d/err" ;;
 	alt) nwb_bg "$NWB_NODE" "${NWO_ALT:?alt: set NWO_ALT to another natwho}" --backend netfilter >"$d/out" 2>"$d/err" ;;
+	floor) nwb_bg "$NWB_NODE" "$ONOFF_FLOOR" 600 >"$d/out" 2>"$d/err" ;;
 	*) die "unknown on/off variant $v" ;;
 	esac
 	ONOFF_PID=$NWB_LAST
+	if [ "$v" = floor ]; then # linked once it says so
+		local i
+		for i in $(seq 1 100); do
+			grep -qs '^ready' "$d/out" && return 0
+			kill -0 "$ONOFF_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		die "nf-floor did not link: $(cat "$d/err")"
+	fi
 	natwho_wait_attached "$ONOFF_PID" || die "natwho ($v) did not attach: $(cat "$d/err")"
 }
 
@@ -95,12 +109,14 @@ onoff_windows() {
 			start=$EPOCHREALTIME
 			sleep "$ONOFF_WIN"
 			end=$EPOCHREALTIME
-			nwb_stop "$ONOFF_PID" INT
+			# nf-floor keeps the SIGINT a background job starts ignoring
+			nwb_stop "$ONOFF_PID" "$([ "$v" = floor ] && echo TERM || echo INT)"
 			c=($(nwb_natwho_counts "$ONOFF_T"))
 			printf 'on\t%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$p" "$start" "$end" "${c[0]}" "${c[1]}" \
 				>>"$ONOFF_T/windows"
-			# jsonnull's summary went to /dev/null with its records: "? ?"
-			if [ "${c[1]}" != 0 ] && [ "$v" != jsonnull ]; then
+			# jsonnull's summary went to /dev/null with its records, and
+			# nf-floor makes no events: "? ?"
+			if [ "${c[1]}" != 0 ] && [ "$v" != jsonnull ] && [ "$v" != floor ]; then
 				# its stderr says where they went (-o json: its warning
 				# records): kept
 				cp "$ONOFF_T/err" "$OUTDIR/onoff-lost-$p-$v.err" 2>/dev/null
@@ -142,6 +158,11 @@ onoff_phase() {
 	# Long enough for every window with room to spare; stopped when done.
 	dur=$((ONOFF_PAIRS * ${#ONOFF_VARIANTS[@]} * (2 * ${ONOFF_WIN%.*} + 8) + 60))
 	[ "$dur" -le 3600 ] || die "NWO_PAIRS x NWO_WINDOW too large for one storm (at most 3600 s)"
+	if [[ " ${ONOFF_VARIANTS[*]} " == *" floor "* ]]; then
+		ONOFF_FLOOR=$ONOFF_T/nf-floor
+		${CC:-cc} -O2 -Wall -Wextra -Werror -std=gnu11 tests/bench/nf-floor.c \
+			-o "$ONOFF_FLOOR" || die "cannot build tests/bench/nf-floor.c"
+	fi
 	nwb_ct_settle
 	echo "bench: on/off: $ONOFF_PAIRS ON windows of ${ONOFF_WIN} s per variant (${ONOFF_VARIANTS[*]}) in one storm"
 	nwb_bg "$NWB_NODE" "$STORM" storm "$NWB_SVC" 80 -t "$THREADS" -d "$dur" -i "$ONOFF_TICK_MS" \
@@ -224,7 +245,7 @@ onoff_report() {
 		ev=$(awk -F'\t' -v v="$v" 'NR > 1 && $1 == "on" && $2 == v { e += $6; l += $7 } END { printf "%d / %d", e, l }' "$ONOFF_RES")
 		printf '| %s | %s | %s%% (%s to %s%%) | %s | %s | %s |\n' "$(variant_name "$v")" "${c[3]}" \
 			"${c[0]}" "${c[1]}" "${c[2]}" "$(fmt %.0f "$(onoff_rate on "$v")")" "$ev" \
-			"$(onoff_verdict "${c[*]}")"
+			"$([ "$v" = floor ] && echo "- (not natwho's)" || onoff_verdict "${c[*]}")"
 	done
 }
 

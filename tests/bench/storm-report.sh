@@ -14,6 +14,7 @@ variant_name() {
 	devnull) echo "netfilter, text to /dev/null" ;;
 	jsonnull) echo "netfilter, JSON to /dev/null" ;;
 	alt) echo "netfilter, text, ${NWO_ALT:-another build}" ;;
+	floor) echo "empty netfilter programs at natwho's two hooks (nf-floor, not natwho)" ;;
 	none) echo "no tracer" ;;
 	conntrack) echo "conntrack -E -e NEW" ;;
 	*) echo "$1, JSON" ;;
