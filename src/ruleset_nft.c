@@ -59,6 +59,7 @@ struct nft_rinfo {
 	struct kaddr dst;
 	uint8_t dst_plen;
 	bool has_dst, dst_neg, local_only, dnat, redirect, xt, bad;
+	bool never; /* its matches exclude one another: no packet matches it */
 	struct kaddr to, to_end; /* to_end: an address range's end (family 0: none) */
 	uint16_t to_lo, to_hi;
 	const char *jump, *comment;
@@ -377,6 +378,48 @@ static int nft__addr(struct json_object *v, uint8_t af, struct kaddr *a, uint8_t
 	return 0;
 }
 
+static bool nft__overlap(const struct kaddr *a, uint8_t alen, const struct kaddr *b, uint8_t blen);
+static int nft__narrow(const struct kaddr *a, uint8_t plen, bool has, struct kaddr *m,
+		       uint8_t *mplen, bool *mneg, struct kaddr *ex, uint8_t *explen);
+
+/*
+ * The rule's destination match, and @right (negated: @neg) besides it:
+ * `ip daddr 10.0.0.0/8 ip daddr != 10.96.0.0/12` is the first but the
+ * second, not the last alone.  An exclusion natwho cannot keep (a third)
+ * widens the rule, never narrows it.
+ */
+static int nft__daddr_and(struct json_object *right, bool neg, uint8_t af, struct nft_rinfo *ri)
+{
+	struct kaddr a;
+	uint8_t plen;
+
+	if (nft__addr(right, af, &a, &plen))
+		return -EINVAL;
+	if (!ri->has_dst) {
+		ri->has_dst = true;
+		ri->dst_neg = neg;
+		ri->dst = a;
+		ri->dst_plen = plen;
+		return 0;
+	}
+	if (!neg) { /* as a map element's key within the rule's match */
+		ri->never |= nft__narrow(&a, plen, true, &ri->dst, &ri->dst_plen, &ri->dst_neg,
+					 &ri->dst_ex, &ri->dst_ex_plen) != 0;
+		return 0;
+	}
+	if (!ri->dst_neg && a.family == ri->dst.family && plen <= ri->dst_plen &&
+	    kaddr__in_prefix(ri->dst.addr, &a, plen)) {
+		ri->never = true; /* all it matches is left out */
+		return 0;
+	}
+	if ((ri->dst_neg || nft__overlap(&a, plen, &ri->dst, ri->dst_plen)) &&
+	    !ri->dst_ex.family) {
+		ri->dst_ex = a;
+		ri->dst_ex_plen = plen;
+	}
+	return 0;
+}
+
 static int nft__match_payload(struct json_object *left, struct json_object *right, bool neg,
 			      uint8_t af, struct nft_rinfo *ri)
 {
@@ -407,9 +450,7 @@ static int nft__match_payload(struct json_object *left, struct json_object *righ
 			ri->dset = json_object_get(set);
 			return 0;
 		}
-		ri->has_dst = true;
-		ri->dst_neg = neg;
-		return nft__addr(right, af, &ri->dst, &ri->dst_plen);
+		return nft__daddr_and(right, neg, af, ri);
 	}
 	if (!strcmp(field, "saddr") && (!strcmp(proto, "ip") || !strcmp(proto, "ip6"))) {
 		if (nft__addr(right, af, &ri->src, &ri->src_plen)) {
@@ -1967,7 +2008,7 @@ static int nft__nat_rules(struct nft *p)
 			if (t->kind == NFT_KUBE && ri->dnat && !ri->bad && ri->to_end.family)
 				/* kube-proxy writes none: not an endpoint (nft__walk()) */
 				nft__skip(p, "dnat rule to an address range", t->name, c->name);
-			if (t->kind == NFT_KUBE || (!ri->dnat && !ri->redirect))
+			if (t->kind == NFT_KUBE || (!ri->dnat && !ri->redirect) || ri->never)
 				continue;
 			if (ri->bad)
 				nft__skip(p, "nat rule", t->name, c->name);

@@ -672,6 +672,16 @@ static void test_dnat_rule_matches_kept(void **state)
 		NFT_DADDR("==", "{\"prefix\": {\"addr\": \"10.0.0.0\", \"len\": 24}}") ", "
 		NFT_DADDR("==", "{\"set\": [\"10.0.0.5\", \"192.168.1.1\"]}")
 		", " NFT_DPORT("81") ", {\"dnat\": {\"addr\": \"10.1.1.1\", \"port\": 8080}}]}}, "
+		/* ip daddr 10.0.0.0/8 ip daddr != 10.96.0.0/12 tcp dport 84 ... */
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"t\", \"chain\": \"c\", \"expr\": ["
+		NFT_DADDR("==", "{\"prefix\": {\"addr\": \"10.0.0.0\", \"len\": 8}}") ", "
+		NFT_DADDR("!=", "{\"prefix\": {\"addr\": \"10.96.0.0\", \"len\": 12}}")
+		", " NFT_DPORT("84") ", {\"dnat\": {\"addr\": \"10.1.1.1\", \"port\": 8080}}]}}, "
+		/* ip daddr 10.96.0.0/16 ip daddr != 10.96.0.0/12 ...: never */
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"t\", \"chain\": \"c\", \"expr\": ["
+		NFT_DADDR("==", "{\"prefix\": {\"addr\": \"10.96.0.0\", \"len\": 16}}") ", "
+		NFT_DADDR("!=", "{\"prefix\": {\"addr\": \"10.96.0.0\", \"len\": 12}}")
+		", " NFT_DPORT("85") ", {\"dnat\": {\"addr\": \"10.1.1.1\", \"port\": 8080}}]}}, "
 		"{\"table\": {\"family\": \"inet\", \"name\": \"i\"}}, "
 		"{\"chain\": {\"family\": \"inet\", \"table\": \"i\", \"name\": \"c\", \"type\": "
 		"\"nat\", \"hook\": \"output\", \"prio\": -100}}, "
@@ -692,14 +702,23 @@ static void test_dnat_rule_matches_kept(void **state)
 	(void)state;
 	kt_add_str_ok(idx, KSRC_NFT_JSON, nft);
 	kindex__stats(idx, &st);
-	/* the /24 but .5; 10.0.0.5 alone; IPv6 alone; IPv4 alone */
-	assert_int_equal(st.rules, 4);
+	/* the /24 but .5; 10.0.0.5 alone; 10/8 but 10.96/12; IPv6 alone; IPv4
+	 * alone (not the rule no packet matches) */
+	assert_int_equal(st.rules, 5);
 	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.0.0.6", 80, "10.1.1.1", 8080,
 		      "ip daddr != 10.0.0.5 ip daddr { 10.0.0.0/24 }");
 	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.0.0.5", 80, "10.1.1.1", 8080, NULL);
 	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.0.0.5", 81, "10.1.1.1", 8080,
 		      "tcp dport 81");
 	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "192.168.1.1", 81, "10.1.1.1", 8080,
+		      NULL);
+	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.1.2.3", 84, "10.1.1.1", 8080,
+		      "tcp dport 84");
+	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.20", 84, "10.1.1.1", 8080,
+		      NULL);
+	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "192.168.1.1", 84, "10.1.1.1", 8080,
+		      NULL);
+	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.96.0.5", 85, "10.1.1.1", 8080,
 		      NULL);
 	dnat_map_case(idx, AF_INET, IPPROTO_TCP, "10.224.0.9", "10.0.0.7", 82, "127.0.0.1", 8080,
 		      NULL);
