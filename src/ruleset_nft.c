@@ -141,7 +141,7 @@ struct nft {
 	struct karena tmp; /* keys of the maps above, the items' strings */
 	struct ksvc_walk walks; /* chain visits, per Service port */
 	bool full; /* nft__room() */
-	uint32_t tried; /* element prefixes tried against their rules (nft__room()) */
+	uint32_t tried; /* nft__room()'s calls: element prefixes tried against their rules */
 };
 
 static const char *nft__key(char *buf, size_t len, const char *family, const char *table,
@@ -542,8 +542,6 @@ static int nft__addr_prefix(struct json_object *p, uint8_t af, struct nft_rinfo 
 	return kaddr__range(&ri->to, &ri->to_end);
 }
 
-/* {"range": ["10.0.0.1", "10.0.0.3"]} or a prefix: the addresses of a DNAT
- * to more than one. */
 /* The two ends of {"range": ["10.0.0.1", "10.0.0.3"]}'s array @r, of one family. */
 static int nft__range_ends(struct json_object *r, uint8_t af, struct kaddr *lo, struct kaddr *hi)
 {
@@ -557,6 +555,8 @@ static int nft__range_ends(struct json_object *r, uint8_t af, struct kaddr *lo, 
 	return 0;
 }
 
+/* {"range": ["10.0.0.1", "10.0.0.3"]} or a prefix: the addresses of a DNAT
+ * to more than one. */
 static int nft__addr_range(struct json_object *a, uint8_t af, struct nft_rinfo *ri)
 {
 	struct json_object *r;
@@ -1839,11 +1839,14 @@ static struct json_object *nft__mkey_value(const struct nft_mkey *k, struct json
  * rule's own matches (of an address range's up to 254 prefixes each) */
 #define NFT_MAX_TRIED (1u << 20)
 
-/* -E2BIG, said once, when the sets and maps have made rules enough. */
+/* Before an element's prefix is tried against its rule: -E2BIG, said once,
+ * when the sets and maps have made rules, or been tried, enough. */
 static int nft__room(struct nft *p, const struct nft_table *t, const struct nft_chain *c)
 {
-	if (p->idx->rules.n < NFT_MAX_RULES && p->tried < NFT_MAX_TRIED)
+	if (p->idx->rules.n < NFT_MAX_RULES && p->tried < NFT_MAX_TRIED) {
+		p->tried++;
 		return 0;
+	}
 	if (!p->full) {
 		p->full = true;
 		nft__skip(p, p->tried < NFT_MAX_TRIED ?
@@ -1906,7 +1909,6 @@ static int nft__map_rules(struct nft *p, const struct nft_table *t, struct nft_c
 		for (int d = 0; d < n && !err; d++) {
 			struct nft_rinfo e = *ri;
 
-			p->tried++;
 			err = nft__room(p, t, c);
 			if (err)
 				break;
@@ -1920,7 +1922,7 @@ static int nft__map_rules(struct nft *p, const struct nft_table *t, struct nft_c
 			if (r) /* this prefix of its range is not the rule's */
 				continue;
 			e.etext = karena__printf(&p->idx->arena, "%s (element %s)", text, etext);
-			err = !e.etext ? -ENOMEM : nft__room(p, t, c) ?: nft__other(p, t, c, i, &e);
+			err = !e.etext ? -ENOMEM : nft__other(p, t, c, i, &e);
 		}
 		if (n < 0 || r < 0) {
 			char what[300];
@@ -1982,7 +1984,6 @@ static int nft__dset_rules(struct nft *p, const struct nft_table *t, struct nft_
 		for (int d = 0; d < n && !err; d++) {
 			struct nft_rinfo x = e; /* with the rule's own `ip daddr` */
 
-			p->tried++;
 			err = nft__room(p, t, c);
 			if (!err && !nft__mkey_daddr(&dst[d], plen[d], &x))
 				err = nft__rule_one(p, t, c, i, &x);

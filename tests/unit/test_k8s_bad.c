@@ -606,6 +606,27 @@ static void test_nft_memory(void **state)
  * ranges of 190 prefixes each (266,000 rules from 100 KB).  The first
  * 262,144 are kept, the rest said once, and the index is usable.
  */
+/* An ip6 nat rule's `ip6 daddr { ...`, its set's elements to follow. */
+static const char nft6_daddr_set[] =
+	"{\"nftables\": [{\"table\": {\"family\": \"ip6\", \"name\": \"t\"}}, "
+	"{\"chain\": {\"family\": \"ip6\", \"table\": \"t\", \"name\": \"c\", \"type\": "
+	"\"nat\", \"hook\": \"output\", \"prio\": -100}}, {\"rule\": {\"family\": \"ip6\", "
+	"\"table\": \"t\", \"chain\": \"c\", \"expr\": [{\"match\": {\"op\": \"==\", "
+	"\"left\": {\"payload\": {\"protocol\": \"ip6\", \"field\": \"daddr\"}}, "
+	"\"right\": {\"set\": [";
+
+/* @doc read as an nft dump (and freed): it must parse; its stats in *@st. */
+static void add_nft_doc(struct kindex *idx, struct tbuf *doc, struct kindex_stats *st)
+{
+	char err[512];
+
+	assert_int_equal(kindex__add_source(idx, KSRC_NFT_JSON, "nft", doc->p, doc->len, err,
+					    sizeof(err)),
+			 0);
+	free(doc->p);
+	kindex__stats(idx, st);
+}
+
 /*
  * Elements that the rule's own matches all leave out make no rule, yet each
  * is tried: a few KB of ranges (190 destination prefixes, each against 40
@@ -617,33 +638,24 @@ static void test_nft_set_tried_cap(void **state)
 	struct kindex *idx = kindex__new();
 	struct kindex_stats st;
 	struct warns w = { 0 };
-	char err[512];
 
 	(void)state;
-	tbuf_printf(&doc, "{\"nftables\": [{\"table\": {\"family\": \"ip6\", \"name\": \"t\"}}, "
-			  "{\"chain\": {\"family\": \"ip6\", \"table\": \"t\", \"name\": \"c\", "
-			  "\"type\": \"nat\", \"hook\": \"output\", \"prio\": -100}}, "
-			  "{\"rule\": {\"family\": \"ip6\", \"table\": \"t\", \"chain\": \"c\", "
-			  "\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": "
-			  "{\"protocol\": \"ip6\", \"field\": \"daddr\"}}, \"right\": {\"set\": "
-			  "[{\"range\": [\"2001:db8::1\", \"2001:db8:ffff:ffff:ffff:ffff:ffff:fffe\"]}]}}}, "
+	tbuf_printf(&doc, "%s{\"range\": [\"2001:db8::1\", \"2001:db8:ffff:ffff:ffff:ffff:"
+			  "ffff:fffe\"]}]}}}, "
 			  "{\"dnat\": {\"addr\": {\"map\": {\"key\": {\"payload\": {\"protocol\": "
-			  "\"ip6\", \"field\": \"daddr\"}}, \"data\": {\"set\": [");
+			  "\"ip6\", \"field\": \"daddr\"}}, \"data\": {\"set\": [",
+		    nft6_daddr_set);
 	for (unsigned i = 0; i < 40; i++)
 		tbuf_printf(&doc, "%s[{\"range\": [\"3000::1\", \"3fff:ffff:ffff:ffff:ffff:ffff:"
 				  "ffff:fffe\"]}, \"2001:db8::99\"]",
 			    i ? ", " : "");
 	tbuf_printf(&doc, "]}}}}}]}}]}");
 	kindex__set_warn(idx, on_warn, &w);
-	assert_int_equal(kindex__add_source(idx, KSRC_NFT_JSON, "nft", doc.p, doc.len, err,
-					    sizeof(err)),
-			 0);
-	kindex__stats(idx, &st);
+	add_nft_doc(idx, &doc, &st);
 	assert_int_equal(st.rules, 0);
 	assert_int_equal(st.skipped_rules, 1);
 	assert_int_equal(w.n, 1);
 	assert_non_null(strstr(w.last, "nat rule past 1048576 elements of sets and maps tried"));
-	free(doc.p);
 	kindex__free(idx);
 }
 
@@ -652,27 +664,17 @@ static void test_nft_set_rules_cap(void **state)
 	struct tbuf doc = { 0 };
 	struct kindex *idx = kindex__new();
 	struct kindex_stats st;
-	char err[512];
 
 	(void)state;
-	tbuf_printf(&doc, "{\"nftables\": [{\"table\": {\"family\": \"ip6\", \"name\": \"t\"}}, "
-			  "{\"chain\": {\"family\": \"ip6\", \"table\": \"t\", \"name\": \"c\", "
-			  "\"type\": \"nat\", \"hook\": \"output\", \"prio\": -100}}, "
-			  "{\"rule\": {\"family\": \"ip6\", \"table\": \"t\", \"chain\": \"c\", "
-			  "\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": "
-			  "{\"protocol\": \"ip6\", \"field\": \"daddr\"}}, \"right\": {\"set\": [");
+	tbuf_printf(&doc, "%s", nft6_daddr_set);
 	for (unsigned i = 0; i < 1400; i++) /* 96 bits from ::1 to ...:fffe: 2 x 96 - 2 prefixes */
 		tbuf_printf(&doc, "%s{\"range\": [\"fd%02x:%x::1\", \"fd%02x:%x:ffff:ffff:ffff:ffff:"
 				  "ffff:fffe\"]}",
 			    i ? ", " : "", i / 256, i % 256, i / 256, i % 256);
 	tbuf_printf(&doc, "]}}}, {\"dnat\": {\"addr\": \"fd00::1\"}}]}}]}");
-	assert_int_equal(kindex__add_source(idx, KSRC_NFT_JSON, "nft", doc.p, doc.len, err,
-					    sizeof(err)),
-			 0);
-	kindex__stats(idx, &st);
+	add_nft_doc(idx, &doc, &st);
 	assert_int_equal(st.rules, 262144);
 	assert_int_equal(st.skipped_rules, 1);
-	free(doc.p);
 	kindex__free(idx);
 }
 
