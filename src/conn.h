@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <linux/types.h>
 #include "natwho.h"
 
@@ -51,6 +52,21 @@ struct conn {
 static inline bool conn__event_version_known(unsigned int v)
 {
 	return v >= NW_EVENT_VERSION_MIN && v <= NW_EVENT_VERSION;
+}
+
+/*
+ * Two 16-byte address fields hold the same bytes.  Every record compares a
+ * few: GCC 12 makes each !memcmp() of them a library call.
+ */
+static inline bool conn__addr_eq(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t a0, a1, b0, b1;
+
+	memcpy(&a0, a, 8);
+	memcpy(&a1, a + 8, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&b1, b + 8, 8);
+	return !((a0 ^ b0) | (a1 ^ b1));
 }
 
 /*

@@ -8,9 +8,17 @@
 #include "conn.h"
 #include "fmt.h"
 
-static size_t addr_len(uint8_t family)
+/* @a and @b as addresses of @family: IPv4 in the first 4 bytes (a version 1
+ * record leaves the rest as the kernel's union had them). */
+static bool addr_eq(uint8_t family, const uint8_t *a, const uint8_t *b)
 {
-	return family == AF_INET ? 4 : 16;
+	uint32_t a4, b4;
+
+	if (family != AF_INET)
+		return conn__addr_eq(a, b);
+	memcpy(&a4, a, 4);
+	memcpy(&b4, b, 4);
+	return a4 == b4;
 }
 
 /* struct nw_event4's tuple as struct nw_event's (IPv4 in the first 4 bytes). */
@@ -53,7 +61,6 @@ int conn__decode(const void *data, size_t size, int64_t boot_to_real_ns,
 		 const char *backend, struct conn *c)
 {
 	struct nw_event e;
-	size_t alen;
 	int err;
 
 	err = event_read(data, size, &e);
@@ -86,9 +93,8 @@ int conn__decode(const void *data, size_t size, int64_t boot_to_real_ns,
 	}
 	c->orig = e.orig;
 	c->reply = e.reply;
-	alen = addr_len(e.family);
-	c->dnat = memcmp(e.orig.dst, e.reply.src, alen) || e.orig.dport != e.reply.sport;
-	c->snat = memcmp(e.orig.src, e.reply.dst, alen) || e.orig.sport != e.reply.dport;
+	c->dnat = !addr_eq(e.family, e.orig.dst, e.reply.src) || e.orig.dport != e.reply.sport;
+	c->snat = !addr_eq(e.family, e.orig.src, e.reply.dst) || e.orig.sport != e.reply.dport;
 	memcpy(c->landed.addr, e.reply.src, sizeof(c->landed.addr));
 	c->landed.port = e.reply.sport;
 	memcpy(c->seen_as.addr, e.reply.dst, sizeof(c->seen_as.addr));

@@ -689,9 +689,8 @@ bool kindex__annotate_again(const struct kindex *idx, const struct conn *c, stru
 	    a->dport == c->orig.dport && a->lport == c->landed.port && a->dnat == c->dnat &&
 	    a->task == kconn__sent_by_task(c) &&
 	    a->netns == c->netns &&
-	    !memcmp(a->daddr, c->orig.dst, sizeof(a->daddr)) &&
-	    !memcmp(a->laddr, c->landed.addr, sizeof(a->laddr)) &&
-	    !memcmp(a->saddr, c->orig.src, sizeof(a->saddr)))
+	    conn__addr_eq(a->daddr, c->orig.dst) && conn__addr_eq(a->laddr, c->landed.addr) &&
+	    conn__addr_eq(a->saddr, c->orig.src))
 		return true;
 	kindex__annotate(idx, c, a);
 	return false;

@@ -368,7 +368,7 @@ static size_t source_str(struct sink *s, const struct conn *c, char *buf)
 	bool ports = conn__has_ports(c);
 
 	if (!k->len || k->family != c->family || k->ports != ports ||
-	    memcmp(k->addr, c->orig.src, sizeof(k->addr))) {
+	    !conn__addr_eq(k->addr, c->orig.src)) {
 		k->len = (size_t)(conn__addr_prefix(c->family, c->orig.src, ports, k->text) -
 				  k->text);
 		k->family = c->family;

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 #include "conn.h"
 #include "fixtures.h"
@@ -63,6 +64,36 @@ static void test_snat_only(void **state)
 	assert_true(c.snat);
 	assert_string_equal(conn__ep_str(&c, c.seen_as.addr, c.seen_as.port, buf, sizeof(buf)),
 			    "198.51.100.7:61000");
+}
+
+/* NAT is read from the address bytes of the family: an IPv4 record's other
+ * 12 bytes are not the address, every IPv6 byte is. */
+static void test_nat_address_bytes(void **state)
+{
+	struct nw_event e;
+	struct conn c;
+
+	(void)state;
+	fix_event(FIX_MASQUERADE, &e); /* no DNAT */
+	e.orig.dst[7] = 1;
+	e.reply.src[12] = 2;
+	assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "netfilter", &c), 0);
+	assert_false(c.dnat);
+	e.reply.src[3] ^= 1;
+	assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "netfilter", &c), 0);
+	assert_true(c.dnat);
+
+	fix_event(FIX_INCIDENT_V6, &e);
+	memcpy(e.reply.src, e.orig.dst, sizeof(e.reply.src));
+	e.reply.sport = e.orig.dport;
+	assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "netfilter", &c), 0);
+	assert_false(c.dnat);
+	for (int i = 0; i < 16; i++) { /* either half of the address */
+		e.reply.src[i] ^= 0x80;
+		assert_int_equal(conn__decode(&e, sizeof(e), FIX_BOOT_TO_REAL, "netfilter", &c), 0);
+		assert_true(c.dnat);
+		e.reply.src[i] ^= 0x80;
+	}
 }
 
 static void test_no_task_fields_without_flag(void **state)
@@ -240,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_incident),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_snat_only),
+		cmocka_unit_test(test_nat_address_bytes),
 		cmocka_unit_test(test_no_task_fields_without_flag),
 		cmocka_unit_test(test_portless),
 		cmocka_unit_test(test_ipv4_format),
