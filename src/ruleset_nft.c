@@ -1014,10 +1014,13 @@ static int nft__rule(struct nft *p, uint32_t r)
 	return 0;
 }
 
-/* The sets and maps of kube-proxy that nft__kube_sets() reads. */
-static bool nft__kube_set(const char *kind, const char *name)
+/* The sets and maps of kube-proxy that nft__kube_sets() reads: in its own
+ * table (a set of another table named the same is the user's). */
+static bool nft__kube_set(const char *kind, struct json_object *val)
 {
-	if (!name)
+	const char *name = kjson__str(val, "name"), *table = kjson__str(val, "table");
+
+	if (!name || !table || strcmp(table, "kube-proxy"))
 		return false;
 	if (!strcmp(kind, "set"))
 		return !strcmp(name, "cluster-ips") || !strcmp(name, "nodeport-ips");
@@ -1073,7 +1076,7 @@ static int nft__item(void *ctx, struct json_object *item)
 		err = nft__chain_read(p, val);
 	} else if (!strcmp(kind, "rule")) {
 		err = nft__rule_read(p, val);
-	} else if (nft__kube_set(kind, kjson__str(val, "name"))) {
+	} else if (nft__kube_set(kind, val)) {
 		keep = KVEC_PUSH(&p->sets);
 		if (!keep)
 			return -ENOMEM;

@@ -550,6 +550,24 @@ static void test_dnat_map(void **state)
 		free(edited);
 		free(doc);
 	}
+
+	/* a set of the user's table named like one of kube-proxy's is the
+	 * user's: its elements, not any destination */
+	{
+		size_t len;
+		char *doc = kt_fixture("nft-dnat-map.json", &len);
+		char *edited = replaced(doc, "fronts", "cluster-ips");
+
+		idx = kindex__new();
+		kt_add_str_ok(idx, KSRC_NFT_JSON, edited);
+		dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.53.0.200", 8001, "10.224.0.111", 8001,
+			      "ip daddr @cluster-ips tcp dport 8001 dnat to 10.224.0.111");
+		dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.53.1.1", 8001, "10.224.0.111", 8001,
+			      NULL);
+		kindex__free(idx);
+		free(edited);
+		free(doc);
+	}
 }
 
 /* The address fixed and the port from a map (nft-dnat-portmap.json). */
