@@ -44,12 +44,26 @@
  * fs.pipe-max-size's default. */
 #define KN_PIPE_BYTES (1 << 20)
 
+/*
+ * What a command said on stderr, for the warning that it failed: the last
+ * KN_STDERR_KEEP - 1 bytes (kubectl ends with its summary, after its
+ * client's log lines; the rest is read and dropped, so it never blocks).
+ */
+#define KN_STDERR_KEEP 1024
+
+struct kn_stderr {
+	int fd; /* -1: not taken */
+	size_t len;
+	char buf[KN_STDERR_KEEP];
+};
+
 struct kn_async {
 	pid_t pid;
 	int fd;
 	char *buf;
 	size_t len, cap;
 	uint64_t deadline_ns;
+	struct kn_stderr err;
 };
 
 static int reap(pid_t pid);
@@ -61,19 +75,34 @@ static bool kn_stopped(const struct knowledge *k)
 }
 
 /* fork + exec @argv (in @netns_fd) with stdout on a pipe (non-blocking), in a
- * process group of its own; returns the pid. */
-static pid_t spawn(int netns_fd, char *const argv[], int *out_fd)
+ * process group of its own; returns the pid.  Its stderr goes to @err's
+ * pipe (non-blocking) when @err is given, else to /dev/null.  The child
+ * exits 127 when @argv[0] cannot be run. */
+static pid_t spawn(int netns_fd, char *const argv[], int *out_fd, struct kn_stderr *err)
 {
 	pid_t parent = getpid(), pid;
-	int p[2];
+	int p[2], e[2] = { -1, -1 };
 
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
-	pid = fork();
-	if (pid < 0) {
+	if (err && pipe2(e, O_CLOEXEC | O_NONBLOCK)) {
+		int ret = -errno;
+
 		close(p[0]);
 		close(p[1]);
-		return -errno;
+		return ret;
+	}
+	pid = fork();
+	if (pid < 0) {
+		int ret = -errno;
+
+		close(p[0]);
+		close(p[1]);
+		if (err) {
+			close(e[0]);
+			close(e[1]);
+		}
+		return ret;
 	}
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
@@ -84,25 +113,118 @@ static pid_t spawn(int netns_fd, char *const argv[], int *out_fd)
 			_exit(126);
 		if ((netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET)) || dup2(p[1], 1) < 0)
 			_exit(126);
-		if (null >= 0) {
+		if (null >= 0)
 			dup2(null, 0);
+		if (e[1] >= 0) { /* blocking on this side: the child waits for room */
+			fcntl(e[1], F_SETFL, 0);
+			dup2(e[1], 2);
+		} else if (null >= 0) {
 			dup2(null, 2);
 		}
 		execvp(argv[0], argv);
 		_exit(127);
 	}
 	close(p[1]);
+	if (err) {
+		close(e[1]);
+		err->fd = e[0];
+		err->len = 0;
+	}
 	setpgid(pid, pid); /* either side may run first */
 	fcntl(p[0], F_SETPIPE_SZ, KN_PIPE_BYTES); /* else the default: slower, no worse */
 	/* Non-blocking: the caller's poll() decides how long to wait. */
 	if (fcntl(p[0], F_SETFL, O_NONBLOCK)) {
 		close(p[0]);
+		if (err) {
+			close(err->fd);
+			err->fd = -1;
+		}
 		kill(-pid, SIGKILL);
 		reap(pid);
 		return -EIO;
 	}
 	*out_fd = p[0];
 	return pid;
+}
+
+/* Read what the command wrote on stderr so far, keeping the last bytes;
+ * at its end (or an error) the pipe is closed. */
+static void kn_stderr_drain(struct kn_stderr *e)
+{
+	const size_t keep = sizeof(e->buf) - 1;
+	char in[4096];
+
+	while (e->fd >= 0) {
+		ssize_t n = read(e->fd, in, sizeof(in));
+		size_t take, drop;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			close(e->fd);
+			e->fd = -1;
+			return;
+		}
+		take = (size_t)n < keep ? (size_t)n : keep;
+		drop = e->len + take > keep ? e->len + take - keep : 0;
+		memmove(e->buf, e->buf + drop, e->len - drop);
+		e->len -= drop;
+		memcpy(e->buf + e->len, in + (size_t)n - take, take);
+		e->len += take;
+	}
+}
+
+static void kn_stderr_close(struct kn_stderr *e)
+{
+	if (e && e->fd >= 0) {
+		close(e->fd);
+		e->fd = -1;
+	}
+}
+
+/*
+ * Why a command that exited @status failed, for a warning: "no CMD in PATH"
+ * (127: it could not be run), else "exit status N" and the last line it
+ * wrote on stderr (kubectl ends with its summary: "error: You must be
+ * logged in to the server (Unauthorized)"), control bytes shown as '?' and
+ * at most 200 characters of it.
+ */
+static void kn_cmd_why(const char *cmd, int status, struct kn_stderr *e, char *buf, size_t len)
+{
+	const char *line = NULL, *end;
+	size_t n = 0, at;
+
+	kn_stderr_drain(e);
+	e->buf[e->len] = '\0';
+	for (end = e->buf + e->len; end > e->buf && (end[-1] == '\n' || end[-1] == '\r' ||
+						     end[-1] == ' ' || end[-1] == '\t');
+	     end--)
+		;
+	if (end > e->buf) {
+		for (line = end; line > e->buf && line[-1] != '\n'; line--)
+			;
+		n = (size_t)(end - line);
+	}
+	if (status == 127 && !n) {
+		snprintf(buf, len, "no %s in PATH", cmd);
+		return;
+	}
+	if (status < 0)
+		at = (size_t)snprintf(buf, len, "killed by a signal");
+	else
+		at = (size_t)snprintf(buf, len, "exit status %d", status);
+	if (!n || at + 3 >= len)
+		return;
+	buf[at++] = ':';
+	buf[at++] = ' ';
+	for (size_t i = 0; i < n && i < 200 && at + 1 < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		buf[at++] = c < ' ' || c == 0x7f ? '?' : (char)c;
+	}
+	buf[at] = '\0';
 }
 
 /* Append what @fd has now; 1 at EOF, 0 when it would block, -errno. */
@@ -152,22 +274,25 @@ static int reap(pid_t pid)
  * exited 0, else -errno / -ECHILD (non-zero exit) / -ETIMEDOUT, or -EINTR
  * when *@stop was set meanwhile (the command killed; @stop NULL: never).
  * @wait(@ctx) is called at least every KN_WAIT_MS meanwhile (NULL: none); its
- * true gives the command up as @stop does. */
+ * true gives the command up as @stop does.  @why (NULL: not wanted), after
+ * -ECHILD: kn_cmd_why()'s words, @why_len bytes. */
 static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, char **out,
 			   size_t *len, bool (*wait)(void *), void *wait_ctx,
-			   const volatile sig_atomic_t *stop)
+			   const volatile sig_atomic_t *stop, char *why, size_t why_len)
 {
 	uint64_t deadline = nw_now_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ULL;
+	struct kn_stderr es, *e = why ? &es : NULL;
 	size_t cap = 0;
 	int fd, err = 0, status;
-	pid_t pid = spawn(netns_fd, argv, &fd);
+	pid_t pid = spawn(netns_fd, argv, &fd, e);
 
 	*out = NULL;
 	*len = 0;
 	if (pid < 0)
 		return pid;
 	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN },
+					 { .fd = e ? e->fd : -1, .events = POLLIN } };
 		uint64_t now = nw_now_ns(CLOCK_MONOTONIC);
 
 		if (now >= deadline) {
@@ -176,11 +301,13 @@ static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, cha
 		}
 		int ms = (int)((deadline - now) / 1000000ULL) + 1;
 
-		if (poll(&pfd, 1, (wait || stop) && ms > KN_WAIT_MS ? KN_WAIT_MS : ms) < 0 &&
+		if (poll(pfd, 2, (wait || stop) && ms > KN_WAIT_MS ? KN_WAIT_MS : ms) < 0 &&
 		    errno != EINTR) {
 			err = -errno;
 			break;
 		}
+		if (e)
+			kn_stderr_drain(e);
 		if ((stop && *stop) || (wait && wait(wait_ctx))) {
 			err = -EINTR;
 			break;
@@ -195,8 +322,12 @@ static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, cha
 		kill(-pid, SIGKILL); /* the command and anything it started */
 	close(fd);
 	status = reap(pid);
-	if (!err && status != 0)
+	if (!err && status != 0) {
 		err = -ECHILD;
+		if (e)
+			kn_cmd_why(argv[0], status, e, why, why_len);
+	}
+	kn_stderr_close(e);
 	if (err) {
 		free(*out);
 		*out = NULL;
@@ -206,9 +337,10 @@ static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, cha
 }
 
 static int run_cmd(int netns_fd, char *const argv[], int timeout_ms, char **out, size_t *len,
-		   const volatile sig_atomic_t *stop)
+		   const volatile sig_atomic_t *stop, char *why, size_t why_len)
 {
-	return run_cmd_waiting(netns_fd, argv, timeout_ms, out, len, NULL, NULL, stop);
+	return run_cmd_waiting(netns_fd, argv, timeout_ms, out, len, NULL, NULL, stop, why,
+			       why_len);
 }
 
 struct addrs_out {
@@ -575,7 +707,7 @@ static int kn_nft_tables(struct knowledge *k, const struct nft_nl_table *tables,
 		argv[5] = (char *)fams[tables[i].family];
 		argv[6] = (char *)tables[i].name;
 		err = run_cmd_waiting(k->opts.netns_fd, argv, KN_CMD_TIMEOUT_MS, &one, &one_len,
-				      k->opts.wait, k->opts.wait_ctx, k->opts.stop);
+				      k->opts.wait, k->opts.wait_ctx, k->opts.stop, NULL, 0);
 		if (err)
 			return err == -ECHILD ? -EAGAIN : err; /* -ECHILD: nft failed (or is missing) */
 		err = kn_nft_append(d, dlen, dcap, one, one_len);
@@ -624,7 +756,7 @@ static int kn_nft_dump(struct knowledge *k, char *const whole_argv[], char **out
 	if (err != -EAGAIN && err != -ENOMEM)
 		return err; /* stopped, or too big */
 	return run_cmd_waiting(k->opts.netns_fd, whole_argv, KN_CMD_TIMEOUT_MS, out, len,
-			       k->opts.wait, k->opts.wait_ctx, k->opts.stop);
+			       k->opts.wait, k->opts.wait_ctx, k->opts.stop, NULL, 0);
 }
 
 _Static_assert(KN_NDUMPS + 1 <= KN_DUMPS_MAX, "knowledge.h: KN_DUMPS_MAX, one per dump");
@@ -777,7 +909,7 @@ static int kn_dump_rules(struct knowledge *k)
 		else
 			err[i] = run_cmd_waiting(fd, rule_dumps[i].argv, KN_CMD_TIMEOUT_MS, &out[i],
 						 &len[i], k->opts.wait, k->opts.wait_ctx,
-						 k->opts.stop);
+						 k->opts.stop, NULL, 0);
 		if (err[i])
 			nw_dbg(1, "%s: %s\n", rule_dumps[i].name,
 			       err[i] == -ECHILD ? "failed or not installed" : strerror(-err[i]));
@@ -795,7 +927,7 @@ static int kn_dump_rules(struct knowledge *k)
 	else
 		err[KN_NDUMPS] = run_cmd_waiting(fd, legacy_argv, KN_CMD_TIMEOUT_MS, &out[KN_NDUMPS],
 						 &len[KN_NDUMPS], k->opts.wait, k->opts.wait_ctx,
-						 k->opts.stop);
+						 k->opts.stop, NULL, 0);
 	kn_note_failures(k, err, len);
 	k->rule_dumps_read = 0;
 	for (size_t i = 0; i < KN_NDUMPS; i++) {
@@ -859,7 +991,7 @@ static void kn_kubectl_pin_context(struct knowledge *k)
 		argv[3] = "--kubeconfig";
 		argv[4] = (char *)k->opts.kubeconfig;
 	}
-	if (run_cmd(-1, argv, KN_KUBECTL_CONTEXT_TIMEOUT_MS, &out, &len, k->opts.stop))
+	if (run_cmd(-1, argv, KN_KUBECTL_CONTEXT_TIMEOUT_MS, &out, &len, k->opts.stop, NULL, 0))
 		return;
 	while (len && (out[len - 1] == '\n' || out[len - 1] == '\r'))
 		len--;
@@ -876,16 +1008,19 @@ static void kn_kubectl_pin_context(struct knowledge *k)
 /* kubectl runs in natwho's own namespace (it talks to the API server). */
 static int kn_kubectl_sync(struct knowledge *k)
 {
-	char *argv[12], *out;
+	char *argv[12], *out, why[320];
 	size_t len;
 	int err = run_cmd(-1, kubectl_argv(k, argv), KN_KUBECTL_TIMEOUT_MS, &out, &len,
-			  k->opts.stop);
+			  k->opts.stop, why, sizeof(why));
 
 	if (err == -EINTR) /* natwho is ending */
 		return 0;
 	if (err) {
-		nw_warn("kubectl get pods,services,endpointslices failed (%s): continuing %s",
-			err == -ECHILD ? "not installed or no cluster access" : strerror(-err),
+		if (err == -ETIMEDOUT)
+			snprintf(why, sizeof(why), "no answer in %d s", KN_KUBECTL_TIMEOUT_MS / 1000);
+		else if (err != -ECHILD)
+			snprintf(why, sizeof(why), "%s", strerror(-err));
+		nw_warn("kubectl get pods,services,endpointslices failed (%s): continuing %s", why,
 			k->opts.nfiles ? "with the names of the other --k8s sources only" :
 			k->opts.rules  ? "with the node's rules only" :
 					 "without Kubernetes names");
@@ -930,6 +1065,7 @@ static void kn_async_free(struct kn_async *a)
 	}
 	if (a->fd >= 0)
 		close(a->fd);
+	kn_stderr_close(&a->err);
 	free(a->buf);
 	free(a);
 }
@@ -942,7 +1078,8 @@ static void kn_kubectl_start(struct knowledge *k, uint64_t now)
 	if (!a)
 		return;
 	a->fd = -1;
-	a->pid = spawn(-1, kubectl_argv(k, argv), &a->fd); /* its pipe is non-blocking */
+	a->err.fd = -1;
+	a->pid = spawn(-1, kubectl_argv(k, argv), &a->fd, &a->err); /* its pipes are non-blocking */
 	if (a->pid < 0) {
 		kn_async_free(a);
 		return;
@@ -957,6 +1094,7 @@ static int kn_kubectl_poll(struct knowledge *k, uint64_t now)
 	struct kn_async *a = k->kubectl;
 	int done = drain(a->fd, &a->buf, &a->len, &a->cap), status, changed = 0;
 
+	kn_stderr_drain(&a->err);
 	if (done == 0 && now < a->deadline_ns)
 		return 0;
 	if (done <= 0)
@@ -968,16 +1106,14 @@ static int kn_kubectl_poll(struct knowledge *k, uint64_t now)
 		a->buf = NULL;
 		k->kubectl_warned = false;
 	} else if (!k->kubectl_warned) {
-		char why[64];
+		char why[320];
 
 		if (done == 0)
 			snprintf(why, sizeof(why), "no answer in %d s", KN_KUBECTL_TIMEOUT_MS / 1000);
 		else if (done < 0)
 			snprintf(why, sizeof(why), "%s", strerror(-done));
-		else if (status < 0)
-			snprintf(why, sizeof(why), "killed by a signal");
 		else
-			snprintf(why, sizeof(why), "exit status %d", status);
+			kn_cmd_why("kubectl", status, &a->err, why, sizeof(why));
 		nw_warn("kubectl refresh failed (%s): keeping the last snapshot", why);
 		k->kubectl_warned = true;
 	}

@@ -269,6 +269,11 @@ expect_json "$TMP/kc.json" "--k8s kubectl failing degrades to the rules (Service
 	".type==\"conn\" and .k8s.target.name==\"mysql-a\" and .k8s.verdict==\"ok\""
 jq -e -s 'map(select(.type=="warning")) | .[0].warning | test("continuing with the node.s rules only$")' \
 	"$TMP/kc.json" >/dev/null || fail "--k8s kubectl failing: the warning does not say what natwho goes on with"
+# ... and why: kubectl's own last line on stderr (a wrong --kubeconfig, an
+# expired token), not a guess
+jq -e -s 'map(select(.type=="warning")) | .[0].warning |
+	contains("failed (exit status 1: error: no cluster (natwho test stub))")' \
+	"$TMP/kc.json" >/dev/null || fail "--k8s kubectl failing: the warning does not quote kubectl: $(grep warning "$TMP/kc.json")"
 # ... and beside a snapshot file, the warning says that the file's names are
 # used (it said "without Kubernetes names").
 PATH=$TMP/stub:$PATH nw_natwho_start "$TMP/kc2.json" "$TMP/kc2.err" -o json -c 1 --k8s kubectl --k8s "$SNAP"
