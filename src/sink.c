@@ -471,7 +471,7 @@ void sink__summary(struct sink *s, FILE *text_f, const struct nw_stats *st)
 		snprintf(joins, sizeof(joins), ", %llu joins missed",
 			 (unsigned long long)st->join_missed);
 	if (st->k8s || st->hidden || st->mismatches)
-		snprintf(k8s, sizeof(k8s), ", %llu MISMATCH, %llu not shown",
+		snprintf(k8s, sizeof(k8s), ", %llu MISMATCH, %llu hidden",
 			 (unsigned long long)st->mismatches, (unsigned long long)st->hidden);
 	if (o->mode == OUT_TEXT) {
 		fprintf(text_f,

@@ -93,7 +93,7 @@ wait_natwho 10
 grep -q "10.96.0.20:3306 .*MISMATCH meant for Service a/mysql-a:3306" "$TMP/svc3.txt" ||
 	fail "live --service without a snapshot: $(cat "$TMP/svc3.txt")"
 grep -q ":5432" "$TMP/svc3.txt" && fail "live --service a/mysql-a printed pg-a's connection"
-grep -q "1 events, 0 lost, 0 undecodable, 1 MISMATCH, 1 not shown" "$TMP/svc3.err" ||
+grep -q "1 events, 0 lost, 0 undecodable, 1 MISMATCH, 1 hidden" "$TMP/svc3.err" ||
 	fail "live --service summary: $(tail -1 "$TMP/svc3.err")"
 grep -q "service a/typo: natwho's knowledge (the node's rules; no --k8s) names no such Service" \
 	"$TMP/svc3.err" || fail "live --service a/typo: no warning: $(cat "$TMP/svc3.err")"
@@ -108,7 +108,7 @@ wait_natwho 10
 cat "$TMP/mm.txt"
 [ "$(grep -c MISMATCH "$TMP/mm.txt")" -eq 1 ] || fail "--mismatch-only: want one MISMATCH line"
 grep -q ":5432" "$TMP/mm.txt" && fail "--mismatch-only printed the ok connection"
-grep -q "1 events, 0 lost, 0 undecodable, 1 MISMATCH, 1 not shown" "$TMP/mm.err" ||
+grep -q "1 events, 0 lost, 0 undecodable, 1 MISMATCH, 1 hidden" "$TMP/mm.err" ||
 	fail "--mismatch-only summary: $(tail -1 "$TMP/mm.err")"
 echo "ok: --mismatch-only"
 

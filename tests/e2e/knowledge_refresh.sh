@@ -312,7 +312,7 @@ nw_in "$NODE" env PATH="$TMP/nopath" "$NATWHO" audit >"$TMP/np.out" 2>"$TMP/np.e
 echo "ok: audit with no rule dump readable fails instead of passing the node"
 
 # Every NAT rule gone while natwho runs: the knowledge goes, and the
-# summary still counts by what it had (its "MISMATCH, not shown" part), as
+# summary still counts by what it had (its "MISMATCH, hidden" part), as
 # the replay of the same run does.
 nw_natwho_start "$TMP/gone.txt" "$TMP/gone.err" -w "$TMP/gone.cap" --backend netfilter
 sleep 1

@@ -464,7 +464,7 @@ static void test_summary_mismatches(void **state)
 		sink__init(s, mf, mode, true);
 		sink__summary(s, mf, &st);
 		fclose(mf);
-		assert_non_null(strstr(buf, mode == OUT_TEXT ? ", 1 MISMATCH, 0 not shown" :
+		assert_non_null(strstr(buf, mode == OUT_TEXT ? ", 1 MISMATCH, 0 hidden" :
 							       "\"mismatches\":1,\"hidden\":0"));
 		free(buf);
 	}
