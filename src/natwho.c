@@ -1204,6 +1204,12 @@ static int run_live(struct app *app)
 		       app->opts.filter.tgid ? "" : ", or use --no-children");
 		return NW_EXIT_USAGE;
 	}
+	/* A process that is not there shows nothing, which reads as "no
+	 * traffic" on a node in trouble. */
+	if (app->opts.filter.tgid && kill((pid_t)app->opts.filter.tgid, 0) && errno == ESRCH) {
+		nw_err("--pid %u: no such process", app->opts.filter.tgid);
+		return NW_EXIT_USAGE;
+	}
 	/* Every BPF object natwho loads is CO-RE: say so first, not what the
 	 * cgroup or process-tree object made of its absence. */
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {

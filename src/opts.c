@@ -485,6 +485,10 @@ static int check_modes(const struct nw_opts *o, const char *live, bool children)
 	else if (o->nservices && o->no_rules && !o->nk8s_files && !o->k8s_kubectl && !o->read_path)
 		nw_err("--service needs knowledge that names Services: --k8s, or the node's rules "
 		       "(kube-proxy's comments name them; drop --no-rules)");
+	else if (o->mismatch_only && o->no_rules && !o->nk8s_files && !o->k8s_kubectl &&
+		 !o->read_path)
+		nw_err("--mismatch-only needs knowledge to judge connections by: --k8s, or the "
+		       "node's rules (drop --no-rules)");
 	else if (children && !o->cmd)
 		nw_err("--children and --no-children apply to a command given after --");
 	else
@@ -605,6 +609,16 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 			nw_err("-- must be followed by a command to trace");
 			return NW_EXIT_USAGE;
 		}
+	}
+	/* ICMP's two protocols each belong to one family */
+	if (o->filter.family &&
+	    ((o->filter.proto == IPPROTO_ICMP && o->filter.family == AF_INET6) ||
+	     (o->filter.proto == IPPROTO_ICMPV6 && o->filter.family == AF_INET))) {
+		nw_err("--proto %s is IPv%c's, which %s excludes",
+		       o->filter.proto == IPPROTO_ICMP ? "icmp" : "icmpv6",
+		       o->filter.proto == IPPROTO_ICMP ? '4' : '6',
+		       o->filter.family == AF_INET6 ? "-6" : "-4");
+		return NW_EXIT_USAGE;
 	}
 	for (uint8_t i = 0; i < o->filter.naddrs; i++) {
 		const struct nw_prefix *p = &o->filter.addrs[i];

@@ -37,6 +37,11 @@ expect_exit 2 "invalid --service 'mysql-a': malformed (NAMESPACE/NAME of a Servi
 expect_exit 2 "invalid --service 'a/My_Svc'" --service a/My_Svc
 expect_exit 2 "invalid --service 'a/mysql.a'" --service a/mysql.a
 expect_exit 2 "--service needs knowledge that names Services" --service a/mysql-a --no-rules
+expect_exit 2 "--mismatch-only needs knowledge to judge connections by" --mismatch-only --no-rules
+expect_exit 2 "--proto icmp is IPv4's, which -6 excludes" -P icmp -6
+expect_exit 2 "--proto icmpv6 is IPv6's, which -4 excludes" --proto 58 -4
+gone=$(sh -c 'echo $$') # a process that has ended: nothing to trace
+expect_exit 2 "--pid $gone: no such process" --pid "$gone" -d 1
 expect_exit 2 "natwho audit traces nothing: --service does not apply" audit --service a/x
 expect_exit 2 "invalid --proto 'tcpp'" --proto tcpp
 expect_exit 2 "exclude each other" -4 -6
