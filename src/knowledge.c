@@ -1043,7 +1043,7 @@ static int kn_load_files(struct knowledge *k)
 		if (rerr == -EINTR) /* stopped while it waited for input: ending */
 			return 0;
 		if (rerr) { /* too big: bad input; cannot open or read it: as -r does */
-			nw_err("%s", err);
+			nw_err("--k8s %s", err);
 			return rerr == -E2BIG ? NW_EXIT_BADINPUT : NW_EXIT_RUNTIME;
 		}
 		snprintf(name, sizeof(name), "%s", k->opts.files[i]);

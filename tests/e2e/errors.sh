@@ -90,7 +90,7 @@ expect_exit 2 "only one of -r and --k8s can read standard input" -r - --k8s -
 expect_exit 2 "--k8s - given twice: standard input can be read once" --k8s - --k8s - -d 1
 # An input file that cannot be read is a runtime failure (1), as for -r;
 # malformed is 5.
-expect_exit 1 "/nonexistent: No such file or directory" -r "$E2E_ROOT/tests/fixtures/capfile/v1.0-incident.nwcap" --k8s /nonexistent
+expect_exit 1 "Error: --k8s /nonexistent: No such file or directory" -r "$E2E_ROOT/tests/fixtures/capfile/v1.0-incident.nwcap" --k8s /nonexistent
 expect_exit 1 "/nonexistent.nwcap" -r /nonexistent.nwcap
 expect_exit 2 "natwho audit traces nothing: --port does not apply" audit --port 3306
 expect_exit 2 "natwho audit traces nothing: --count does not apply" audit -o json -c 5
