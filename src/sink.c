@@ -17,6 +17,7 @@ void sink__init(struct sink *s, FILE *f, enum out_mode mode, bool utc)
 	s->utc = utc;
 	s->w_src = W_ENDPOINT;
 	s->w_dst = W_ENDPOINT;
+	s->w_landed = W_ENDPOINT;
 	s->tm_sec = -1;
 }
 
@@ -351,6 +352,7 @@ static void tail_key(const struct sink *s, const struct conn *c, struct sink_tai
 			key->seen_port = c->seen_as.port;
 		}
 		key->w_dst = s->w_dst;
+		key->w_landed = s->w_landed;
 	} else {
 		key->ct_status = c->ct_status;
 		key->flags = c->flags;
@@ -386,7 +388,7 @@ static size_t source_str(struct sink *s, const struct conn *c, char *buf)
 static void print_path(struct sink *s, const struct conn *c)
 {
 	struct out *o = &s->out;
-	char a[NW_EPSTRLEN], b[NW_EPSTRLEN];
+	char a[NW_EPSTRLEN], b[NW_EPSTRLEN], l[2 * NW_EPSTRLEN + 8];
 	struct sink_tail_key key;
 	struct sink_tail *t;
 
@@ -407,15 +409,20 @@ static void print_path(struct sink *s, const struct conn *c)
 	if (piece_put(o, &t->frag, &t->key, &key, tail_key_len(&key)))
 		return;
 	if (o->mode == OUT_TEXT) {
+		size_t n;
+
 		conn__ep_str(c, c->orig.dst, c->orig.dport, a, sizeof(a));
 		out__text_col(o, a, grow(&s->w_dst, strlen(a)), " ");
 		out__text_col(o, nat_marker(c), 9, " ");
-		out__text_col(o, conn__ep_str(c, c->landed.addr, c->landed.port, a, sizeof(a)), 0, "");
-		if (c->snat) {
-			out__text_str(o, " (from ");
-			out__text_col(o, conn__ep_str(c, c->seen_as.addr, c->seen_as.port, b, sizeof(b)),
-				      0, ")");
-		}
+		/* LANDED [(from SEEN_AS)], padded when a verdict or note follows:
+		 * the verdicts line up as the columns before them do */
+		n = strlen(conn__ep_str(c, c->landed.addr, c->landed.port, l, sizeof(l)));
+		if (c->snat)
+			n += (size_t)snprintf(l + n, sizeof(l) - n, " (from %s)",
+					      conn__ep_str(c, c->seen_as.addr, c->seen_as.port, b,
+							   sizeof(b)));
+		out__text_col_n(o, l, n, c->k8s || conn_dropped(c) ? grow(&s->w_landed, n) : 0, "",
+				0);
 		if (conn_dropped(c))
 			out__text_str(o, " (dropped by conntrack at its insert)");
 		if (c->k8s)

@@ -76,7 +76,7 @@ struct sink_tail_key {
 	uint16_t dport, lport, seen_port, zone;
 	uint8_t family, proto, flags;
 	bool dnat, snat, k8s;
-	int w_dst; /* text: a wider column since, written again */
+	int w_dst, w_landed; /* text: a wider column since, written again */
 	/* last: compared only when k8s (text: as the reason cache keys it) */
 	struct k8s_annot annot;
 };
@@ -139,7 +139,7 @@ struct sink {
 	struct out out;
 	bool utc; /* text timestamps in UTC instead of local time */
 	bool header_done;
-	int w_src, w_dst; /* text column widths, grown to fit */
+	int w_src, w_dst, w_landed; /* text column widths, grown to fit */
 	int64_t tm_sec; /* the second the cached time strings are for, -1: none */
 	char tm_json[24], tm_text[12]; /* "2026-11-25T13:20:01", "13:20:01" */
 	size_t tm_json_len, tm_text_len;

@@ -54,7 +54,7 @@ wait_natwho
 cat "$TMP/out.txt"
 head -1 "$TMP/out.txt" | grep -q '^TIME  *PID  *COMM  *PROTO  *SOURCE  *DESTINATION  *NAT  *LANDED$' ||
 	fail "text header"
-grep -Eq "nw-connect +tcp +$CLUSTER_IP_MYSQL:[0-9]+ +$CLUSTER_IP_MYSQL:3306 +DNAT +$POD_B:3306(  MISMATCH .*)?$" \
+grep -Eq "nw-connect +tcp +$CLUSTER_IP_MYSQL:[0-9]+ +$CLUSTER_IP_MYSQL:3306 +DNAT +$POD_B:3306( +MISMATCH .*)?$" \
 	"$TMP/out.txt" || fail "text line for the incident"
 grep -q "natwho: 1 events, 0 lost" "$TMP/err2" || fail "text summary on stderr"
 echo "ok: text output"

@@ -258,7 +258,8 @@ static bool frag_record(struct out_frag *f, bool put, size_t pre, const char *va
  * keeps both pieces, per form): every record must read as a sink that kept
  * nothing writes it, with the same text column widths.  Routes repeat with
  * other sources, a process execs (comm) or writes from another thread (JSON
- * tid), a wider destination widens the text column under a kept tail, the
+ * tid), a wider destination widens the text column under a kept tail (and
+ * a wider landed endpoint the padding before the verdict), the
  * conntrack status and mark change, the same route is annotated again
  * (a reloaded index, another verdict), SNAT changes the reply's port and a
  * route's addresses go to another backend port (JSON's kept tuples), a
@@ -302,6 +303,9 @@ static void tail_reuse(enum out_mode mode)
 			c.ct_status ^= 0x100, c.flags |= NW_EF_MARK, c.mark = 7;
 		if (k == 13)
 			c.mark += 1;
+		if (k == 16) /* (IPv6) the widest landed endpoint yet, a verdict after
+			      * it: route 0's kept tail is padded wider next */
+			memset(c.landed.addr, 0xcd, sizeof(c.landed.addr));
 		if (k == 8) /* SNAT gave the connection another port */
 			c.reply.dport += 1000;
 		if (k == 9) /* the route's addresses, another backend port */
@@ -319,6 +323,7 @@ static void tail_reuse(enum out_mode mode)
 		ref->header_done = true;
 		ref->w_src = s->w_src;
 		ref->w_dst = s->w_dst;
+		ref->w_landed = s->w_landed;
 		sink__conn(ref, &c);
 		fclose(wf);
 		fflush(mf);
