@@ -97,7 +97,7 @@ void opts__usage(FILE *f)
 	      "                          /var/run/netns/x or /proc/PID/ns/net, or its inode\n"
 	      "                          (default: fentry/kprobe every namespace, netfilter\n"
 	      "                          natwho's own)\n"
-	      "      --ringbuf-size SIZE ring buffer bytes, power of two (default 8M)\n"
+	      "      --ringbuf-size SIZE ring buffer bytes, a power of two, 4K-1G (default 8M)\n"
 	      "  -c, --count N           stop after N connections\n"
 	      "  -d, --duration TIME     stop after TIME (10, 1.5, 500ms, 2m, 1h)\n"
 	      "\n"
@@ -625,9 +625,11 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 		char a[PREFIX_STR_LEN];
 
 		if (o->filter.family && p->family != o->filter.family) {
-			nw_err("--addr %s is an IPv%c prefix, which %s excludes",
+			bool host = p->len == (p->family == AF_INET6 ? 128 : 32);
+
+			nw_err("--addr %s is an IPv%c %s, which %s excludes",
 			       prefix_str(p, a, sizeof(a)), p->family == AF_INET6 ? '6' : '4',
-			       o->filter.family == AF_INET6 ? "-6" : "-4");
+			       host ? "address" : "prefix", o->filter.family == AF_INET6 ? "-6" : "-4");
 			return NW_EXIT_USAGE;
 		}
 	}

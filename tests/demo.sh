@@ -35,7 +35,7 @@ ask() { # ask NS ADDR PORT: connect and show who answered, after natwho's line
 
 say "node-2: Services a/mysql-a ($CLUSTER_IP_MYSQL:3306 -> pod a/mysql-a-0 $POD_A) and a/pg-a ($CLUSTER_IP_PG:5432 -> the same pod)," \
 	"pod b/mysql-b-0 ($POD_B) with hostPort 3306 (CNI portmap DNAT hooked ahead of KUBE-SERVICES);" \
-	"the ClusterIPs are local addresses, as IPVS binds them to kube-ipvs0."
+	"the ClusterIPs are local addresses (here on lo; IPVS binds them to kube-ipvs0)."
 nw_topology_up
 nw_servers_up "$CONNECT"
 

@@ -30,6 +30,7 @@ expect_exit 2 "invalid --addr '10.0.0.1,,10.0.0.2': an empty item" --addr 10.0.0
 expect_exit 2 "invalid --addr '10.0.0.0/0000000000000000000000000000000000000000000000000000008x': malformed" \
 	--addr 10.0.0.1,10.0.0.0/0000000000000000000000000000000000000000000000000000008x
 expect_exit 2 "--addr fd00::/8 is an IPv6 prefix, which -4 excludes" --addr fd00::/8 -4
+expect_exit 2 "--addr 10.1.2.3 is an IPv4 address, which -6 excludes" --addr ::ffff:10.1.2.3 -6
 expect_exit 2 "too many addresses: at most 16" \
 	--addr 10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5,10.0.0.6,10.0.0.7,10.0.0.8,10.0.0.9 \
 	--addr 10.0.0.10,10.0.0.11,10.0.0.12,10.0.0.13,10.0.0.14,10.0.0.15,10.0.0.16,10.0.0.17
