@@ -365,6 +365,29 @@ static void report_conntrack(struct app *app, uint64_t now, bool last)
 		record__conntrack(app->rec, &c);
 }
 
+/*
+ * Did the terminal's signal reach CMD as well?  It goes to the terminal's
+ * foreground process group, which CMD shares with natwho unless it left it
+ * (`timeout` and `setsid` do): then only natwho got it.
+ */
+static bool tty_signalled_cmd(const struct app *app)
+{
+	pid_t pg = getpgid(app->cmd.pid), fg = -1;
+
+	for (int fd = 0; fd <= 2 && fg < 0; fd++)
+		fg = tcgetpgrp(fd);
+	if (fg < 0) {
+		int fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			fg = tcgetpgrp(fd);
+			close(fd);
+		}
+	}
+	/* not known: as before, the terminal's group is taken to hold CMD */
+	return pg < 0 || fg < 0 || pg == fg;
+}
+
 /* `-- CMD`: pass natwho's signal on, unless the terminal sent it to CMD too. */
 static void forward_signal(struct app *app)
 {
@@ -372,7 +395,7 @@ static void forward_signal(struct app *app)
 	 * otherwise be cleared unforwarded. */
 	int sig = __atomic_exchange_n(&stop_signal, 0, __ATOMIC_SEQ_CST);
 
-	if (sig && !stop_from_tty)
+	if (sig && (!stop_from_tty || !tty_signalled_cmd(app)))
 		runcmd__signal(&app->cmd, sig);
 }
 

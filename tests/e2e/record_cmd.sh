@@ -5,7 +5,8 @@
 # its descendants are shown while another client hammers the same Service,
 # plus the pod connection CMD caused (forwarded: no local process); with
 # --no-children the other client shows too; the replay's JSON equals the
-# live JSON; a signal to natwho reaches CMD; a CMD that cannot run gives
+# live JSON; a signal to natwho reaches CMD (also Ctrl-C when CMD left the
+# terminal's process group); a CMD that cannot run gives
 # 127; CMD keeps natwho's environment; the replay needs no root; a ruleset
 # change while recording replays at the same point; -w - and -o json keep
 # stdout for the capture or the JSON alone; signals ignored at start stay
@@ -139,6 +140,24 @@ wait_natwho 5 || RC=$?
 [ "$RC" = 143 ] || fail "SIGTERM to natwho: CMD should die of it (143), got $RC"
 "$NATWHO" -r "$TMP/term.cap" -q 2>/dev/null || fail "capture after SIGTERM: replay exit $?"
 echo "ok: SIGTERM passed on to CMD, capture complete"
+
+# Ctrl-C on a terminal (script(1)'s pty) goes to its foreground process
+# group, natwho's; a CMD that left the group (timeout, setsid) gets it from
+# natwho, and the trace ends with it, not 30 s later.
+naptime=29.$$
+(
+	for i in $(seq 1 200); do
+		pgrep -x -f "sleep $naptime" >/dev/null && break
+		sleep 0.05
+	done
+	printf '\003'
+	sleep 2
+) | timeout --foreground 60 script -qfec "nsenter --net=/var/run/netns/$NODE -- $NATWHO -q -- \
+	timeout 40 sleep $naptime; echo RC=\$?" /dev/null >"$TMP/pty.out" 2>&1 || true
+tr -d '\r' <"$TMP/pty.out" >"$TMP/pty.txt"
+grep -q "'timeout' was killed by signal 2 (Interrupt)" "$TMP/pty.txt" && grep -q '^RC=130$' "$TMP/pty.txt" ||
+	{ cat "$TMP/pty.txt"; fail "Ctrl-C with CMD out of the terminal's foreground group: not passed on"; }
+echo "ok: Ctrl-C reaches a CMD that left the terminal's process group (timeout)"
 
 # A ruleset change during the recording is recorded where it happened: the
 # hostPort rule appears while CMD runs, and the replay reaches the live
