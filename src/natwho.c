@@ -1233,6 +1233,17 @@ static int run_live(struct app *app)
 		nw_err("--pid %u: no such process", app->opts.filter.tgid);
 		return NW_EXIT_USAGE;
 	}
+	/* CMD that cannot run, before anything starts (-w's earlier capture
+	 * kept): the statuses a shell gives, 127 not found, 126 not runnable */
+	if (app->opts.cmd) {
+		char why[512];
+		int err = runcmd__find(app->opts.cmd[0], why, sizeof(why));
+
+		if (err) {
+			nw_err("%s", why);
+			return err == -EACCES ? 126 : 127;
+		}
+	}
 	/* Every BPF object natwho loads is CO-RE: say so first, not what the
 	 * cgroup or process-tree object made of its absence. */
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {

@@ -2,11 +2,14 @@
 /* `natwho -- CMD`: fork, register, exec, reap. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include "runcmd.h"
 
@@ -102,6 +105,50 @@ static int runcmd_release(struct runcmd *rc, int go_wr, int err_rd)
 		return -e;
 	}
 	return 0;
+}
+
+/* A regular file at @path that natwho may execute: 0, -EACCES or -ENOENT. */
+static int runcmd_file(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return errno == EACCES ? -EACCES : -ENOENT;
+	if (!S_ISREG(st.st_mode) || access(path, X_OK))
+		return -EACCES;
+	return 0;
+}
+
+int runcmd__find(const char *name, char *err, size_t errlen)
+{
+	const char *path = getenv("PATH"), *p;
+	char cand[PATH_MAX];
+	int ret = -ENOENT;
+
+	if (!*name)
+		ret = -ENOENT;
+	else if (strchr(name, '/'))
+		ret = runcmd_file(name);
+	else
+		/* execvp()'s default without PATH */
+		for (p = path ? path : "/bin:/usr/bin"; ret; p++) {
+			size_t n = strcspn(p, ":");
+			int r;
+
+			/* an empty entry is the current directory */
+			if ((size_t)snprintf(cand, sizeof(cand), "%.*s%s%s", (int)n, n ? p : ".", "/",
+					     name) < sizeof(cand)) {
+				r = runcmd_file(cand);
+				if (r != -ENOENT)
+					ret = r;
+			}
+			if (!p[n] || ret == 0)
+				break;
+			p += n;
+		}
+	if (ret)
+		snprintf(err, errlen, "cannot run '%s': %s", name, strerror(-ret));
+	return ret;
 }
 
 int runcmd__start(struct runcmd *rc, char *const argv[], int out_fd, runcmd_hook before_exec,

@@ -39,6 +39,14 @@ void runcmd__save_signals(struct runcmd *rc);
 typedef int (*runcmd_hook)(void *ctx, pid_t pid);
 
 /*
+ * Can @name be run, as runcmd__start() would look for it (execvp(): as a
+ * path when it holds a '/', else in PATH's directories)?  0, or -ENOENT
+ * (nowhere) or -EACCES (found, not executable) with one line in @err.
+ * Before anything starts: a typo must not cost an earlier capture.
+ */
+int runcmd__find(const char *name, char *err, size_t errlen);
+
+/*
  * Start @argv[0] (found in PATH) with @out_fd as its stdout (-1: natwho's;
  * with `-w -` or `-o json` natwho's stdout is for a program to read).  Returns 0 once CMD runs;
  * -errno with one line in @err when it could not start: the fork failed,

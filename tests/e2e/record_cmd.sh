@@ -114,13 +114,20 @@ run_cmd "$TMP/sig.json" "$TMP/sig.err" -o json -- sh -c 'kill -TERM $$'
 [ "$RC" = 143 ] || fail "CMD killed by SIGTERM: natwho returned $RC, want 143"
 expect_json "$TMP/sig.json" "the verdict names the signal" ".type==\"verdict\" and .signal==15"
 
-# A CMD that cannot run: 127, the error, a valid capture.
-run_cmd "$TMP/nx.json" "$TMP/nx.err" -w "$TMP/nx.cap" -- /nonexistent/cmd
-[ "$RC" = 127 ] || fail "missing CMD: natwho returned $RC, want 127"
-grep -q "Error: cannot run '/nonexistent/cmd': No such file or directory" "$TMP/nx.err" ||
-	fail "no error for a missing command: $(cat "$TMP/nx.err")"
-"$NATWHO" -r "$TMP/nx.cap" -q 2>/dev/null || fail "capture of a CMD that did not run: exit $?"
-echo "ok: a missing command gives 127"
+# A CMD that cannot run (a typo, not in PATH, not executable): 127 or 126,
+# the error, before anything starts: -w's earlier capture is kept.
+cp "$TMP/cap" "$TMP/nx.cap"
+echo 'echo never' >"$TMP/noexec" && chmod 644 "$TMP/noexec"
+for c in "/nonexistent/cmd:127:No such file or directory" "mysqll-$$:127:No such file or directory" \
+	"$TMP/noexec:126:Permission denied" ":127:No such file or directory"; do
+	IFS=: read -r cmd want why <<<"$c"
+	run_cmd "$TMP/nx.json" "$TMP/nx.err" -w "$TMP/nx.cap" -- "$cmd"
+	[ "$RC" = "$want" ] || fail "CMD '$cmd': natwho returned $RC, want $want"
+	[ "$(cat "$TMP/nx.err")" = "Error: cannot run '$cmd': $why" ] ||
+		fail "CMD '$cmd': want one error line: $(cat "$TMP/nx.err")"
+	cmp -s "$TMP/cap" "$TMP/nx.cap" || fail "CMD '$cmd' could not run: the earlier capture changed"
+done
+echo "ok: a command that cannot run gives 127/126 before tracing; the earlier capture is kept"
 
 # CMD gets natwho's environment; a signal to natwho reaches CMD, and the
 # capture is complete.
