@@ -82,6 +82,8 @@ struct app {
 	int cmd_never_ran; /* 128 + the signal that stopped natwho before CMD ran */
 	bool output_said; /* a failed output was reported */
 	struct verdict verdict; /* -- CMD: what it did */
+	const char *trace_stop; /* why tracing ended early (NULL: a signal, CMD, or not yet) */
+	const char *cmd_cut; /* -- CMD outlived the trace: why (the verdict says so) */
 	uint32_t services_named; /* --service: bit i, services[i] named (note_named_services()) */
 };
 
@@ -163,6 +165,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 	if (app->rec && record__event(app->rec, data, size)) {
 		app->done = true; /* reported by stop_record() */
+		app->trace_stop = "writing the capture failed";
 		return 0;
 	}
 	err = conn__decode(data, size, app->boot_to_real_ns, capture__backend(&app->cap), &c);
@@ -178,8 +181,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (app->cmd.pid)
 		verdict__add(&app->verdict, &c);
 	app->stats.events++;
-	if (app->opts.count && app->stats.events >= app->opts.count)
+	if (app->opts.count && app->stats.events >= app->opts.count) {
 		app->done = true;
+		app->trace_stop = "--count reached";
+	}
 	return 0;
 }
 
@@ -472,6 +477,7 @@ static bool output_failed(struct app *app, int *ret)
 	if (e != EPIPE && !app->output_said)
 		nw_err("%s", why);
 	app->output_said = true;
+	app->trace_stop = e == EPIPE ? "the output's reader went away" : "writing the output failed";
 	*ret = e == EPIPE ? NW_EXIT_OK : NW_EXIT_RUNTIME;
 	return true;
 }
@@ -540,13 +546,16 @@ static int run_loop(struct app *app)
 
 		if (n < 0) {
 			nw_err("reading the ring buffer: %s", strerror(-n));
+			app->trace_stop = "reading the ring buffer failed";
 			return NW_EXIT_RUNTIME;
 		}
 		if (output_failed(app, &ret))
 			return ret;
 		now = nw_now_ns(CLOCK_MONOTONIC);
-		if (past_deadline(app, now))
+		if (past_deadline(app, now)) {
+			app->trace_stop = "--duration elapsed";
 			break;
+		}
 		report_lost_live(app, now);
 		report_untracked(app, now, false);
 		report_conntrack(app, now, false);
@@ -554,13 +563,16 @@ static int run_loop(struct app *app)
 			app->next_cgroup_check_ns = now + NW_WATCH_CHECK_NS;
 			if (!cgroup_attach__check(&app->cga)) {
 				nw_err("every watched cgroup was removed: nothing left to trace");
+				app->trace_stop = "every watched cgroup was removed";
 				return NW_EXIT_RUNTIME;
 			}
 		}
 		check_netns_path(app, now);
 		knowledge__tick(&app->kn, now);
-		if (record__tick(app->rec, now))
+		if (record__tick(app->rec, now)) {
+			app->trace_stop = "writing the capture failed";
 			break; /* a capture write error: reported by stop_record() */
+		}
 	}
 	/* Stopped by a signal or the clock: what the kernel already recorded is
 	 * still delivered, to a reader that still takes it. */
@@ -1057,6 +1069,7 @@ static int end_cmd(struct app *app)
 		forward_signal(app);
 	end.signal = runcmd__term_signal(&app->cmd);
 	end.status = runcmd__exit_code(&app->cmd);
+	end.cut = app->cmd_cut;
 	verdict__print(&app->verdict, &end, &app->sink.out, stderr);
 	fflush(app->sink.out.f);
 	return end.status;
@@ -1282,6 +1295,9 @@ static int run_live(struct app *app)
 	if (ret)
 		return ret;
 	ret = run_loop(app);
+	/* CMD runs on, untraced: its verdict counts only what came before */
+	if (app->cmd.pid && runcmd__running(&app->cmd))
+		app->cmd_cut = app->trace_stop ? app->trace_stop : "tracing ended";
 	fin_ret = finish(app);
 	rec_ret = stop_record(app);
 	ret = ret ?: fin_ret ?: rec_ret;

@@ -81,6 +81,10 @@ static void print_text(const struct verdict *v, const struct verdict_end *end, F
 	if (v->routes_other)
 		fprintf(f, "natwho:   and %llu more DNAT'ed to other destinations\n",
 			(unsigned long long)v->routes_other);
+	if (end->cut)
+		fprintf(f, "natwho:   tracing ended before '%s' did (%s): its later connections are "
+			"not counted\n",
+			end->command, end->cut);
 }
 
 void verdict__print(const struct verdict *v, const struct verdict_end *end, struct out *o,
@@ -113,5 +117,9 @@ void verdict__print(const struct verdict *v, const struct verdict_end *end, stru
 			 v->routes[i].count);
 	out__obj_close(o);
 	out__u64(o, OUT_JSON_ONLY, "routes_other", NULL, v->routes_other);
+	if (end->cut)
+		out__str(o, OUT_JSON_ONLY, "cut_short", NULL, end->cut);
+	else
+		out__null(o, OUT_JSON_ONLY, "cut_short", NULL);
 	out__record_end(o);
 }

@@ -42,6 +42,7 @@ struct verdict_end {
 	const char *command; /* argv[0] */
 	int status; /* exit status, when signal is 0 */
 	int signal; /* the signal that killed it, or 0 */
+	const char *cut; /* tracing ended before CMD did: why ("--count reached"); NULL: not */
 };
 
 void verdict__init(struct verdict *v);

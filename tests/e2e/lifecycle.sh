@@ -84,8 +84,15 @@ kill -0 "$NATWHO_PID" 2>/dev/null || fail "natwho did not wait for CMD"
 links=$(cat /proc/"$NATWHO_PID"/fdinfo/* 2>/dev/null | awk '/^link_id:/ {print $2}' | sort -u)
 [ -z "$links" ] || fail "natwho keeps links $links while it only waits for CMD"
 wait_natwho 10
-expect_json "$TMP/cmd.json" "the verdict after CMD ended" '.type=="verdict" and .status==0'
+expect_json "$TMP/cmd.json" "the verdict after CMD ended, saying it counts only what came before -c" \
+	'.type=="verdict" and .status==0 and .cut_short=="--count reached"'
 echo "ok: --count with a running CMD: detached while waiting for it"
+# ... and in text, on stderr
+nw_natwho_start "$TMP/cmdt.out" "$TMP/cmdt.err" -c 1 -- \
+	sh -c "$CONNECT connect $CLUSTER_IP_PG 5432 >/dev/null; sleep 1"
+wait_natwho 10
+grep -q "^natwho:   tracing ended before 'sh' did (--count reached): its later connections are not counted$" \
+	"$TMP/cmdt.err" || { cat "$TMP/cmdt.err"; fail "-c 1 -- CMD: the text verdict does not say it was cut short"; }
 
 # -w - into a reader that stopped reading: SIGTERM still ends natwho (the
 # write waiting for room gives up), with one error saying the capture has no

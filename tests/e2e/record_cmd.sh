@@ -78,7 +78,7 @@ expect_no_json "$TMP/live.json" "a connection of a process outside CMD's tree" \
 	".type==\"conn\" and .pid!=null and ([.pid] | inside([$pids]) | not)"
 expect_json "$TMP/live.json" "the verdict: 4 connections (3 from CMD's processes), 4 DNAT'ed, status 3" \
 	".type==\"verdict\" and .command==\"sh\" and .status==3 and .connections==4
-	 and .local_process==3 and .dnat==4
+	 and .local_process==3 and .dnat==4 and .cut_short==null
 	 and .routes[\"tcp $CLUSTER_IP_MYSQL:3306 -> $POD_B:3306\"]==2"
 
 # The replay shows exactly what was shown live (the verdict is live-only).

@@ -1018,7 +1018,8 @@ static void verdict_render(enum out_mode mode, char **buf, size_t *len)
 	}
 	out__init(&o, f, mode);
 	verdict__print(&v, &end, &o, f);
-	end = (struct verdict_end){ .command = "sh", .signal = 9 };
+	/* CMD outlived the trace: said, in both forms */
+	end = (struct verdict_end){ .command = "sh", .signal = 9, .cut = "--count reached" };
 	verdict__init(&v);
 	verdict__print(&v, &end, &o, f);
 	fclose(f);
