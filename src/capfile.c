@@ -22,6 +22,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 #include <linux/types.h>
+#include <sys/stat.h>
 #include "natwho.h"
 #include "capfile.h"
 #include "crc32.h"
@@ -1179,6 +1180,13 @@ int cap_note__conntrack(const struct cap_record *rec, struct cap_conntrack *c)
 
 /* After the trailer: the gzip member (its CRC checked) or zstd frame must
  * end, and the file with it. */
+static bool capr_regular(int fd)
+{
+	struct stat st;
+
+	return !fstat(fd, &st) && S_ISREG(st.st_mode);
+}
+
 static int capr_finish(struct capr *r)
 {
 	int ret;
@@ -1199,6 +1207,16 @@ static int capr_finish(struct capr *r)
 			return capr_fail(r, -ENODATA,
 					 "truncated after the trailer: no %s end (the file ends at compressed offset %llu)",
 					 capr_box(r), (unsigned long long)r->file_read);
+	}
+	/* A pipe whose writer stays (`tail -f cap | natwho -r -`) ends here:
+	 * what is in it already is looked at, more is not waited for. */
+	if (r->in_pos == r->in_len && !r->eof && !capr_regular(r->fd)) {
+		struct pollfd p = { .fd = r->fd, .events = POLLIN };
+
+		if (poll(&p, 1, 0) != 1) {
+			r->finished = true;
+			return 0;
+		}
 	}
 	ret = capr_read_input(r);
 	if (ret < 0)

@@ -995,6 +995,48 @@ static void test_stalled_stdin(void **state)
 	free(buf);
 }
 
+/*
+ * `tail -f cap | natwho -r -`: the whole capture in a pipe whose writer
+ * stays.  The replay ends at the capture's end, without waiting for the
+ * writer (an alarm 2 s later would stop it); bytes already in the pipe past
+ * the end are still found.
+ */
+static void test_pipe_left_open(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART }, old;
+	struct itimerval t = { .it_value = { .tv_sec = 2 } }, off = { 0 };
+	size_t n;
+	char *buf = fixture_bytes("v1.0-incident.nwcap", &n);
+
+	(void)state;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	for (int extra = 0; extra < 2; extra++) {
+		struct replay_opts o = { .output = OUT_JSON, .stop = &test_stop };
+		int pfd[2];
+		struct run r;
+
+		assert_int_equal(pipe(pfd), 0);
+		assert_int_equal(write(pfd[1], buf, n), (ssize_t)n);
+		if (extra) /* a second capture appended, say */
+			assert_int_equal(write(pfd[1], buf, 16), 16);
+		test_stop = 0;
+		assert_int_equal(setitimer(ITIMER_REAL, &t, NULL), 0);
+		replay_fd(pfd[0], &o, &r);
+		assert_int_equal(setitimer(ITIMER_REAL, &off, NULL), 0);
+		assert_int_equal(test_stop, 0);
+		assert_int_equal(r.rc, extra ? NW_EXIT_BADINPUT : NW_EXIT_OK);
+		if (extra)
+			assert_non_null(strstr(r.err, "data after the end of the capture"));
+		assert_int_equal(r.res.shown, 5);
+		close(pfd[0]);
+		close(pfd[1]);
+		run_free(&r);
+	}
+	sigaction(SIGALRM, &old, NULL);
+	free(buf);
+}
+
 /* ---------------------------------------------------------------- verdict */
 
 static void verdict_render(enum out_mode mode, char **buf, size_t *len)
@@ -1079,6 +1121,7 @@ int main(void)
 		cmocka_unit_test(test_reader_gone),
 		cmocka_unit_test(test_data_after_end),
 		cmocka_unit_test(test_stalled_stdin),
+		cmocka_unit_test(test_pipe_left_open),
 		cmocka_unit_test(test_read_error),
 		cmocka_unit_test(test_verdict),
 		cmocka_unit_test(test_verdict_overflow),
