@@ -801,7 +801,8 @@ static int capr_truncated(struct capr *r, uint64_t rec_off)
 	snprintf(what, sizeof(what), "truncated after %llu records (%llu events)",
 		 (unsigned long long)r->records, (unsigned long long)r->events);
 	return capr_bad(r, -ENODATA, what, rec_off,
-			"%sno trailer; the file ends at compressed offset %llu (recorder killed?)",
+			"%sno trailer; the file ends at compressed offset %llu (recorder killed, or still "
+			"recording?)",
 			r->end == r->pos ? "" : "incomplete record, ",
 			(unsigned long long)r->file_read);
 }

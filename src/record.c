@@ -418,6 +418,30 @@ static int put_word(char *buf, size_t len, int used, const char *a, const char *
 	return used + (n > 0 ? n : 0);
 }
 
+/* Append " @arg" as a shell reads it back: as it is when it holds only
+ * characters no shell treats specially, else in single quotes. */
+static int put_arg(char *buf, size_t len, int used, const char *arg)
+{
+	char q[RECORD_FILTERS_MAX]; /* no more fits the header */
+	size_t n = 0;
+
+	if (*arg && strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+				"@%+=:,./_-") == strlen(arg))
+		return put_word(buf, len, used, arg, NULL);
+	q[n++] = '\'';
+	for (const char *c = arg; *c && n + 5 < sizeof(q); c++) {
+		if (*c == '\'') { /* ' ends the quote, \' is one, ' opens again */
+			memcpy(q + n, "'\\''", 4);
+			n += 4;
+		} else {
+			q[n++] = *c;
+		}
+	}
+	q[n++] = '\'';
+	q[n] = '\0';
+	return put_word(buf, len, used, q, NULL);
+}
+
 int record__filters(const struct nw_opts *o, char *buf, size_t len)
 {
 	static const char *const cg_opt[] = { "--cgroup ", "--pod ", "--pod-uid " };
@@ -433,6 +457,6 @@ int record__filters(const struct nw_opts *o, char *buf, size_t len)
 		return n;
 	n = put_word(buf, len, n, o->no_children ? "--no-children --" : "--children --", NULL);
 	for (char **arg = o->cmd; *arg; arg++)
-		n = put_word(buf, len, n, *arg, NULL);
+		n = put_arg(buf, len, n, *arg);
 	return n;
 }

@@ -442,8 +442,9 @@ static void test_golden_filtered(void **state)
 		replay_fixture("v1.0-incident.nwcap", &o, &r);
 		log__setup(NULL, 0);
 		fclose(log);
-		assert_non_null(strstr(warned, "3 events were lost while recording (ring buffer "
-						"full): raise --ringbuf-size"));
+		assert_non_null(strstr(warned, "3 events were lost while recording (the capture "
+					       "keeps how many, not why; the usual cause, a full "
+					       "ring buffer: raise --ringbuf-size)"));
 		free(warned);
 	}
 	assert_int_equal(r.out_len, 0);
@@ -731,16 +732,16 @@ static const struct bad_fixture {
 	  "corrupted record at uncompressed offset 768: type 2796004517 is not a record type", 2 },
 	{ "v1.0-killed.nwcap",
 	  "truncated after 8 records (5 events) at uncompressed offset 1280: no trailer; the file "
-	  "ends at compressed offset 686 (recorder killed?)", 5 },
+	  "ends at compressed offset 686 (recorder killed, or still recording?)", 5 },
 	{ "v1.0-no-trailer.nwcap",
 	  "truncated after 8 records (5 events) at uncompressed offset 1280: no trailer; the file "
-	  "ends at compressed offset 628 (recorder killed?)", 5 },
+	  "ends at compressed offset 628 (recorder killed, or still recording?)", 5 },
 	/* gzip, as natwho wrote captures up to 2026-11 */
 	{ "gzip-v1.0-corrupt-crc.nwcap",
 	  "corrupted record at uncompressed offset 620: CRC mismatch (type 2, 136 bytes)", 1 },
 	{ "gzip-v1.0-killed.nwcap",
 	  "truncated after 8 records (5 events) at uncompressed offset 1280: no trailer; the file "
-	  "ends at compressed offset 640 (recorder killed?)", 5 },
+	  "ends at compressed offset 640 (recorder killed, or still recording?)", 5 },
 };
 
 /* The first @n lines of @s: the length. */

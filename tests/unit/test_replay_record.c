@@ -19,6 +19,7 @@
 #include "capfile.h"
 #include "fixtures.h"
 #include "log.h"
+#include "opts.h"
 #include "record.h"
 #include "replay.h"
 
@@ -115,6 +116,24 @@ static bool on_conn(void *ctx, struct conn *c)
 
 	s->seq[s->n++] = '0' + (c->ts_ns - FIX_BOOT_NS - FIX_BOOT_TO_REAL) / 1234567;
 	return true;
+}
+
+/* The header's filters: CMD's words as a shell reads them back. */
+static void test_filters_cmd(void **state)
+{
+	char *cmd[] = { "sh", "-c", "for i in 1 2; do echo 'x'; done", "", "a.b/c-d=1,e:f@g%+_",
+			NULL };
+	struct nw_opts o = { .cmd = cmd };
+	char buf[RECORD_FILTERS_MAX];
+
+	(void)state;
+	record__filters(&o, buf, sizeof(buf));
+	assert_string_equal(buf, "--children -- sh -c 'for i in 1 2; do echo '\\''x'\\''; done' '' "
+				 "a.b/c-d=1,e:f@g%+_");
+	o.no_children = true;
+	cmd[2] = "$HOME";
+	record__filters(&o, buf, sizeof(buf));
+	assert_string_equal(buf, "--no-children -- sh -c '$HOME' '' a.b/c-d=1,e:f@g%+_");
 }
 
 static void test_roundtrip(void **state)
@@ -260,6 +279,7 @@ static void test_tick(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_filters_cmd),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_kinds),
 		cmocka_unit_test(test_write_error),
