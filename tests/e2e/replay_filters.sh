@@ -98,17 +98,29 @@ done
 echo "ok: live-only options with -r are usage errors"
 
 # -r - from a pipe whose writer is still there (`ssh node natwho -w - |
-# natwho -r -`): each record reaches the output as it comes, not at the end.
+# natwho -r -`, `tail -f cap | natwho -r -`): each record reaches the output
+# as it comes, not at the end; the replay ends with the capture, not with
+# the writer.
 rm -f "$TMP/tail.json"
-(cat "$E2E_ROOT/tests/fixtures/capfile/v1.0-incident.nwcap"; sleep 3) |
-	"$NATWHO" -r - -o json >"$TMP/tail.json" 2>/dev/null &
-TAIL=$!
-sleep 1.5
+fix="$E2E_ROOT/tests/fixtures/capfile/v1.0-incident.nwcap"
+size=$(stat -c %s "$fix")
+rm -f "$TMP/tail.rc"
+(head -c $((size - 16)) "$fix"; sleep 2; tail -c 16 "$fix"; sleep 8) |
+	{ "$NATWHO" -r - -o json >"$TMP/tail.json" 2>/dev/null; echo $? >"$TMP/tail.rc"; } &
+TAIL=$! # the job: it ends with the writer
+sleep 1
 n=$(grep -c '"type":"conn"' "$TMP/tail.json" || true)
-kill -0 "$TAIL" 2>/dev/null || fail "-r - ended before its writer did"
-wait "$TAIL" || fail "-r - from a pipe: exit $?"
+[ ! -e "$TMP/tail.rc" ] || fail "-r - ended before the capture did"
+for i in $(seq 1 50); do # the capture's end comes at 2 s, the writer's at 10 s
+	[ -e "$TMP/tail.rc" ] && break
+	sleep 0.1
+done
+[ -e "$TMP/tail.rc" ] || fail "-r - waited for its writer past the capture's end"
+[ "$(cat "$TMP/tail.rc")" = 0 ] || fail "-r - from a pipe: exit $(cat "$TMP/tail.rc")"
+wait "$TAIL"
 [ "$n" -gt 0 ] || fail "-r - from a pipe: nothing written while the writer was still there"
-echo "ok: -r - from a pipe: $n records out before the writer ended"
+[ "$(grep -c '"type":"conn"' "$TMP/tail.json")" = 5 ] || fail "-r - from a pipe: not every record"
+echo "ok: -r - from a pipe: $n records out before the capture's end came; ended with it"
 
 # -r - from a pipe that stalls before the end: SIGINT ends the replay that
 # waits for more (a read from a pipe restarts after a signal; natwho's wait
