@@ -77,7 +77,7 @@ static bool kn_stopped(const struct knowledge *k)
 /* fork + exec @argv (in @netns_fd) with stdout on a pipe (non-blocking), in a
  * process group of its own; returns the pid.  Its stderr goes to @err's
  * pipe (non-blocking) when @err is given, else to /dev/null.  The child
- * exits 127 when @argv[0] cannot be run. */
+ * exits 127 when @argv[0] is not found, 126 when it cannot be run. */
 static pid_t spawn(int netns_fd, char *const argv[], int *out_fd, struct kn_stderr *err)
 {
 	pid_t parent = getpid(), pid;
@@ -122,7 +122,7 @@ static pid_t spawn(int netns_fd, char *const argv[], int *out_fd, struct kn_stde
 			dup2(null, 2);
 		}
 		execvp(argv[0], argv);
-		_exit(127);
+		_exit(errno == ENOENT ? 127 : 126); /* as a shell says it */
 	}
 	close(p[1]);
 	if (err) {
@@ -186,7 +186,8 @@ static void kn_stderr_close(struct kn_stderr *e)
 
 /*
  * Why a command that exited @status failed, for a warning: "no CMD in PATH"
- * (127: it could not be run), else "exit status N" and the last line it
+ * (127 and not a word on stderr: not found; 126: not runnable), else "exit
+ * status N" and the last line it
  * wrote on stderr (kubectl ends with its summary: "error: You must be
  * logged in to the server (Unauthorized)"), control bytes shown as '?' and
  * at most 200 characters of it.
@@ -207,8 +208,8 @@ static void kn_cmd_why(const char *cmd, int status, struct kn_stderr *e, char *b
 			;
 		n = (size_t)(end - line);
 	}
-	if (status == 127 && !n) {
-		snprintf(buf, len, "no %s in PATH", cmd);
+	if ((status == 127 || status == 126) && !n) {
+		snprintf(buf, len, status == 127 ? "no %s in PATH" : "%s found but not runnable", cmd);
 		return;
 	}
 	if (status < 0)
@@ -270,6 +271,48 @@ static int reap(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Has @pid exited?  Then true, its status as reap() gives it in *@status. */
+static bool reaped_now(pid_t pid, int *status)
+{
+	int st;
+	pid_t r;
+
+	while ((r = waitpid(pid, &st, WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (r == 0)
+		return false;
+	*status = r == pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return true;
+}
+
+/*
+ * reap() for a command whose stderr natwho reads (@e): what it writes there
+ * after its stdout ended is read meanwhile, so that it never waits for
+ * room in the pipe; past @deadline (CLOCK_MONOTONIC) or a stop, killed.
+ */
+static int reap_reading(pid_t pid, struct kn_stderr *e, uint64_t deadline,
+			const volatile sig_atomic_t *stop)
+{
+	int status;
+
+	if (!e)
+		return reap(pid);
+	while (!reaped_now(pid, &status)) {
+		struct pollfd p = { .fd = e->fd, .events = POLLIN };
+
+		if (nw_now_ns(CLOCK_MONOTONIC) >= deadline || (stop && *stop)) {
+			kill(-pid, SIGKILL);
+			return reap(pid);
+		}
+		/* its exit is looked for every 5 ms, the pipe read as it fills
+		 * (at its end kn_stderr_drain() closes it: -1, not polled) */
+		poll(&p, 1, 5);
+		kn_stderr_drain(e);
+	}
+	kn_stderr_drain(e);
+	return status;
+}
+
 /* Run a command to completion; its stdout in *out (malloc'ed).  0 when it
  * exited 0, else -errno / -ECHILD (non-zero exit) / -ETIMEDOUT, or -EINTR
  * when *@stop was set meanwhile (the command killed; @stop NULL: never).
@@ -321,7 +364,7 @@ static int run_cmd_waiting(int netns_fd, char *const argv[], int timeout_ms, cha
 	if (err)
 		kill(-pid, SIGKILL); /* the command and anything it started */
 	close(fd);
-	status = reap(pid);
+	status = err ? reap(pid) : reap_reading(pid, e, deadline, stop);
 	if (!err && status != 0) {
 		err = -ECHILD;
 		if (e)
@@ -1097,9 +1140,14 @@ static int kn_kubectl_poll(struct knowledge *k, uint64_t now)
 	kn_stderr_drain(&a->err);
 	if (done == 0 && now < a->deadline_ns)
 		return 0;
-	if (done <= 0)
+	/* its answer is complete: its exit, with what it writes on stderr
+	 * meanwhile read, is waited for tick by tick */
+	if (done == 1 && now < a->deadline_ns && !reaped_now(a->pid, &status))
+		return 0;
+	if (done != 1 || now >= a->deadline_ns) {
 		kill(-a->pid, SIGKILL);
-	status = reap(a->pid);
+		status = reap(a->pid);
+	}
 	a->pid = 0;
 	if (done == 1 && status == 0) { /* kn_rebuild() judges what it says */
 		changed = kn_store(k, KSRC_SNAPSHOT, "kubectl", false, a->buf, a->len) > 0;

@@ -155,6 +155,14 @@ static bool enrich(struct app *app, struct conn *c)
 	return true;
 }
 
+/* Why tracing ends early, the first reason given (--duration, then the
+ * final drain's --count: the duration). */
+static void stop_why(struct app *app, const char *why)
+{
+	if (!app->trace_stop)
+		app->trace_stop = why;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct app *app = ctx;
@@ -165,7 +173,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 	if (app->rec && record__event(app->rec, data, size)) {
 		app->done = true; /* reported by stop_record() */
-		app->trace_stop = "writing the capture failed";
+		stop_why(app, "writing the capture failed");
 		return 0;
 	}
 	err = conn__decode(data, size, app->boot_to_real_ns, capture__backend(&app->cap), &c);
@@ -183,7 +191,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	app->stats.events++;
 	if (app->opts.count && app->stats.events >= app->opts.count) {
 		app->done = true;
-		app->trace_stop = "--count reached";
+		stop_why(app, "--count reached");
 	}
 	return 0;
 }
@@ -389,8 +397,9 @@ static bool tty_signalled_cmd(const struct app *app)
 			close(fd);
 		}
 	}
-	/* not known: as before, the terminal's group is taken to hold CMD */
-	return pg < 0 || fg < 0 || pg == fg;
+	/* CMD gone: nothing to pass on.  The foreground not known (a hung-up
+	 * terminal): passed on, as CMD may be out of it. */
+	return pg < 0 || (fg >= 0 && pg == fg);
 }
 
 /* `-- CMD`: pass natwho's signal on, unless the terminal sent it to CMD too. */
@@ -477,7 +486,7 @@ static bool output_failed(struct app *app, int *ret)
 	if (e != EPIPE && !app->output_said)
 		nw_err("%s", why);
 	app->output_said = true;
-	app->trace_stop = e == EPIPE ? "the output's reader went away" : "writing the output failed";
+	stop_why(app, e == EPIPE ? "the output's reader went away" : "writing the output failed");
 	*ret = e == EPIPE ? NW_EXIT_OK : NW_EXIT_RUNTIME;
 	return true;
 }
@@ -546,14 +555,14 @@ static int run_loop(struct app *app)
 
 		if (n < 0) {
 			nw_err("reading the ring buffer: %s", strerror(-n));
-			app->trace_stop = "reading the ring buffer failed";
+			stop_why(app, "reading the ring buffer failed");
 			return NW_EXIT_RUNTIME;
 		}
 		if (output_failed(app, &ret))
 			return ret;
 		now = nw_now_ns(CLOCK_MONOTONIC);
 		if (past_deadline(app, now)) {
-			app->trace_stop = "--duration elapsed";
+			stop_why(app, "--duration elapsed");
 			break;
 		}
 		report_lost_live(app, now);
@@ -563,14 +572,14 @@ static int run_loop(struct app *app)
 			app->next_cgroup_check_ns = now + NW_WATCH_CHECK_NS;
 			if (!cgroup_attach__check(&app->cga)) {
 				nw_err("every watched cgroup was removed: nothing left to trace");
-				app->trace_stop = "every watched cgroup was removed";
+				stop_why(app, "every watched cgroup was removed");
 				return NW_EXIT_RUNTIME;
 			}
 		}
 		check_netns_path(app, now);
 		knowledge__tick(&app->kn, now);
 		if (record__tick(app->rec, now)) {
-			app->trace_stop = "writing the capture failed";
+			stop_why(app, "writing the capture failed");
 			break; /* a capture write error: reported by stop_record() */
 		}
 	}
@@ -1225,10 +1234,13 @@ static int stopped_before_tracing(struct app *app)
 
 /* Attach, start `-- CMD`, trace, summarize: natwho's exit status (natwho's
  * own failure first, else CMD's status). */
-static int run_live(struct app *app)
+/*
+ * Live tracing's arguments that the machine refutes, before anything starts
+ * (no capture file touched, no command run for the knowledge, nothing
+ * attached).
+ */
+static int live_precheck(struct app *app)
 {
-	int ret, fin_ret, rec_ret;
-
 	/* The programs see the host's process ids; in a PID namespace of its
 	 * own (a container without hostPID) natwho's are others: --pid and
 	 * CMD's process tree would match the wrong processes, or none. */
@@ -1247,16 +1259,23 @@ static int run_live(struct app *app)
 		return NW_EXIT_USAGE;
 	}
 	/* CMD that cannot run, before anything starts (-w's earlier capture
-	 * kept): the statuses a shell gives, 127 not found, 126 not runnable */
+	 * kept): the statuses a shell gives, 127 not found, 126 otherwise */
 	if (app->opts.cmd) {
 		char why[512];
 		int err = runcmd__find(app->opts.cmd[0], why, sizeof(why));
 
 		if (err) {
 			nw_err("%s", why);
-			return err == -EACCES ? 126 : 127;
+			return err == -ENOENT ? 127 : 126;
 		}
 	}
+	return NW_EXIT_OK;
+}
+
+static int run_live(struct app *app)
+{
+	int ret, fin_ret, rec_ret;
+
 	/* Every BPF object natwho loads is CO-RE: say so first, not what the
 	 * cgroup or process-tree object made of its absence. */
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
@@ -1295,8 +1314,10 @@ static int run_live(struct app *app)
 	if (ret)
 		return ret;
 	ret = run_loop(app);
-	/* CMD runs on, untraced: its verdict counts only what came before */
-	if (app->cmd.pid && runcmd__running(&app->cmd))
+	/* CMD runs on, untraced, or ended while what it did last was left
+	 * unread (--count's, a failed output's): the verdict counts only
+	 * what came before */
+	if (app->cmd.pid && (app->trace_stop || runcmd__running(&app->cmd)))
 		app->cmd_cut = app->trace_stop ? app->trace_stop : "tracing ended";
 	fin_ret = finish(app);
 	rec_ret = stop_record(app);
@@ -1363,7 +1384,8 @@ int main(int argc, char **argv)
 		ret = run_replay(&app);
 		goto cleanup;
 	}
-	ret = start_record(&app); /* before the knowledge: its sources are recorded */
+	ret = app.opts.audit ? NW_EXIT_OK : live_precheck(&app);
+	ret = ret ?: start_record(&app); /* before the knowledge: its sources are recorded */
 	ret = ret ?: open_netns(&app);
 	if (ret)
 		goto cleanup;

@@ -107,13 +107,14 @@ static int runcmd_release(struct runcmd *rc, int go_wr, int err_rd)
 	return 0;
 }
 
-/* A regular file at @path that natwho may execute: 0, -EACCES or -ENOENT. */
+/* A regular file at @path that natwho may execute: 0, or what execve()
+ * would fail with (-ENOENT, -EACCES, -ENOTDIR, -ELOOP, ...). */
 static int runcmd_file(const char *path)
 {
 	struct stat st;
 
 	if (stat(path, &st))
-		return errno == EACCES ? -EACCES : -ENOENT;
+		return -errno;
 	if (!S_ISREG(st.st_mode) || access(path, X_OK))
 		return -EACCES;
 	return 0;
@@ -130,19 +131,24 @@ int runcmd__find(const char *name, char *err, size_t errlen)
 	else if (strchr(name, '/'))
 		ret = runcmd_file(name);
 	else
-		/* execvp()'s default without PATH */
-		for (p = path ? path : "/bin:/usr/bin"; ret; p++) {
+		/* execvp()'s default without PATH; its search: a directory where
+		 * the name is not (or no directory) is passed, one where it is but
+		 * cannot be run is remembered, any other failure ends the search */
+		for (p = path ? path : "/bin:/usr/bin";; p++) {
 			size_t n = strcspn(p, ":");
-			int r;
+			int r = -ENAMETOOLONG;
 
 			/* an empty entry is the current directory */
-			if ((size_t)snprintf(cand, sizeof(cand), "%.*s%s%s", (int)n, n ? p : ".", "/",
-					     name) < sizeof(cand)) {
+			if ((size_t)snprintf(cand, sizeof(cand), "%.*s/%s", (int)(n ? n : 1),
+					     n ? p : ".", name) < sizeof(cand))
 				r = runcmd_file(cand);
-				if (r != -ENOENT)
-					ret = r;
+			if (r == 0 || (r != -ENOENT && r != -ENOTDIR && r != -EACCES)) {
+				ret = r;
+				break;
 			}
-			if (!p[n] || ret == 0)
+			if (r == -EACCES)
+				ret = r;
+			if (!p[n])
 				break;
 			p += n;
 		}

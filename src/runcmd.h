@@ -41,7 +41,8 @@ typedef int (*runcmd_hook)(void *ctx, pid_t pid);
 /*
  * Can @name be run, as runcmd__start() would look for it (execvp(): as a
  * path when it holds a '/', else in PATH's directories)?  0, or -ENOENT
- * (nowhere) or -EACCES (found, not executable) with one line in @err.
+ * (nowhere), -EACCES (found, not executable) or what else execve() would
+ * fail with, with one line in @err.
  * Before anything starts: a typo must not cost an earlier capture.
  */
 int runcmd__find(const char *name, char *err, size_t errlen);

@@ -42,6 +42,7 @@ expect_exit 2 "--mismatch-only needs knowledge to judge connections by" --mismat
 expect_exit 2 "--proto icmp is IPv4's, which -6 excludes" -P icmp -6
 expect_exit 2 "--proto icmpv6 is IPv6's, which -4 excludes" --proto 58 -4
 gone=$(sh -c 'echo $$') # a process that has ended: nothing to trace
+while kill -0 "$gone" 2>/dev/null; do gone=$(sh -c 'echo $$'); done # not reused since
 expect_exit 2 "--pid $gone: no such process" --pid "$gone" -d 1
 expect_exit 2 "natwho audit traces nothing: --service does not apply" audit --service a/x
 expect_exit 2 "invalid --proto 'tcpp'" --proto tcpp

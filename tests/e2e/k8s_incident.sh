@@ -274,6 +274,19 @@ jq -e -s 'map(select(.type=="warning")) | .[0].warning | test("continuing with t
 jq -e -s 'map(select(.type=="warning")) | .[0].warning |
 	contains("failed (exit status 1: error: no cluster (natwho test stub))")' \
 	"$TMP/kc.json" >/dev/null || fail "--k8s kubectl failing: the warning does not quote kubectl: $(grep warning "$TMP/kc.json")"
+# A kubectl that closes its stdout, then writes 200 KB to stderr (more than
+# a pipe holds) before its error: natwho reads it all, is not stuck, and
+# quotes the last line.
+mkdir -p "$TMP/chatty"
+printf '#!/bin/sh\nexec 1>&-\nhead -c 200000 /dev/zero | tr "\\0" x >&2\necho >&2\necho "error: after the noise" >&2\nexit 1\n' \
+	>"$TMP/chatty/kubectl"
+chmod +x "$TMP/chatty/kubectl"
+PATH=$TMP/chatty:$PATH nw_natwho_start "$TMP/kc3.json" "$TMP/kc3.err" -o json -d 1 --k8s kubectl
+wait_natwho 30
+jq -e -s 'map(select(.type=="warning")) | .[0].warning |
+	contains("failed (exit status 1: error: after the noise)")' "$TMP/kc3.json" >/dev/null ||
+	fail "--k8s kubectl writing 200 KB to stderr: $(grep -a warning "$TMP/kc3.json" | cut -c1-300)"
+echo "ok: a kubectl that writes 200 KB to stderr after its stdout: read, quoted by its last line"
 # ... and beside a snapshot file, the warning says that the file's names are
 # used (it said "without Kubernetes names").
 PATH=$TMP/stub:$PATH nw_natwho_start "$TMP/kc2.json" "$TMP/kc2.err" -o json -c 1 --k8s kubectl --k8s "$SNAP"

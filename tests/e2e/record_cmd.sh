@@ -128,6 +128,13 @@ for c in "/nonexistent/cmd:127:No such file or directory" "mysqll-$$:127:No such
 	cmp -s "$TMP/cap" "$TMP/nx.cap" || fail "CMD '$cmd' could not run: the earlier capture changed"
 done
 echo "ok: a command that cannot run gives 127/126 before tracing; the earlier capture is kept"
+# ... as execvp() looks: an empty PATH entry is the current directory
+printf '#!/bin/sh\nexit 5\n' >"$TMP/here-$$" && chmod 755 "$TMP/here-$$"
+rc=0
+(cd "$TMP" && PATH="$PATH:" run_cmd "$TMP/here.json" "$TMP/here.err" -q -- "here-$$" && exit "$RC") || rc=$?
+RC=$rc
+[ "$RC" = 5 ] || fail "CMD in the current directory, PATH ending in ':': exit $RC, want 5: $(cat "$TMP/here.err")"
+echo "ok: an empty PATH entry finds CMD in the current directory"
 
 # CMD gets natwho's environment; a signal to natwho reaches CMD, and the
 # capture is complete.
@@ -150,7 +157,9 @@ echo "ok: SIGTERM passed on to CMD, capture complete"
 
 # Ctrl-C on a terminal (script(1)'s pty) goes to its foreground process
 # group, natwho's; a CMD that left the group (timeout, setsid) gets it from
-# natwho, and the trace ends with it, not 30 s later.
+# natwho, and the trace ends with it, not 30 s later.  bash runs script's
+# command line: a non-interactive dash would die of the same Ctrl-C before
+# it says natwho's status.
 naptime=29.$$
 (
 	for i in $(seq 1 200); do
@@ -159,7 +168,7 @@ naptime=29.$$
 	done
 	printf '\003'
 	sleep 2
-) | timeout --foreground 60 script -qfec "nsenter --net=/var/run/netns/$NODE -- $NATWHO -q -- \
+) | SHELL=/bin/bash timeout --foreground 60 script -qfec "nsenter --net=/var/run/netns/$NODE -- $NATWHO -q -- \
 	timeout 40 sleep $naptime; echo RC=\$?" /dev/null >"$TMP/pty.out" 2>&1 || true
 tr -d '\r' <"$TMP/pty.out" >"$TMP/pty.txt"
 grep -q "'timeout' was killed by signal 2 (Interrupt)" "$TMP/pty.txt" && grep -q '^RC=130$' "$TMP/pty.txt" ||
