@@ -22,10 +22,12 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include "clock.h"
+#include "fmt.h"
 #include "knowledge.h"
 #include "log.h"
 #include "netns.h"
 #include "nft_nl.h"
+#include "runcmd.h"
 
 #define KN_CMD_TIMEOUT_MS 10000
 #define KN_KUBECTL_TIMEOUT_MS 20000
@@ -122,7 +124,7 @@ static pid_t spawn(int netns_fd, char *const argv[], int *out_fd, struct kn_stde
 			dup2(null, 2);
 		}
 		execvp(argv[0], argv);
-		_exit(errno == ENOENT ? 127 : 126); /* as a shell says it */
+		_exit(runcmd__exec_status(errno));
 	}
 	close(p[1]);
 	if (err) {
@@ -187,10 +189,9 @@ static void kn_stderr_close(struct kn_stderr *e)
 /*
  * Why a command that exited @status failed, for a warning: "no CMD in PATH"
  * (127 and not a word on stderr: not found; 126: not runnable), else "exit
- * status N" and the last line it
- * wrote on stderr (kubectl ends with its summary: "error: You must be
- * logged in to the server (Unauthorized)"), control bytes shown as '?' and
- * at most 200 characters of it.
+ * status N" and the last line it wrote on stderr (kubectl ends with its
+ * summary: "error: You must be logged in to the server (Unauthorized)"),
+ * at most 200 bytes of it, cleaned as any text from outside (fmt__clean()).
  */
 static void kn_cmd_why(const char *cmd, int status, struct kn_stderr *e, char *buf, size_t len)
 {
@@ -198,7 +199,6 @@ static void kn_cmd_why(const char *cmd, int status, struct kn_stderr *e, char *b
 	size_t n = 0, at;
 
 	kn_stderr_drain(e);
-	e->buf[e->len] = '\0';
 	for (end = e->buf + e->len; end > e->buf && (end[-1] == '\n' || end[-1] == '\r' ||
 						     end[-1] == ' ' || end[-1] == '\t');
 	     end--)
@@ -216,16 +216,10 @@ static void kn_cmd_why(const char *cmd, int status, struct kn_stderr *e, char *b
 		at = (size_t)snprintf(buf, len, "killed by a signal");
 	else
 		at = (size_t)snprintf(buf, len, "exit status %d", status);
-	if (!n || at + 3 >= len)
-		return;
-	buf[at++] = ':';
-	buf[at++] = ' ';
-	for (size_t i = 0; i < n && i < 200 && at + 1 < len; i++) {
-		unsigned char c = (unsigned char)line[i];
-
-		buf[at++] = c < ' ' || c == 0x7f ? '?' : (char)c;
+	if (n && at + 2 < len) {
+		snprintf(buf + at, len - at, ": %.*s", (int)(n < 200 ? n : 200), line);
+		fmt__clean(buf + at + 2);
 	}
-	buf[at] = '\0';
 }
 
 /* Append what @fd has now; 1 at EOF, 0 when it would block, -errno. */

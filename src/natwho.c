@@ -1232,8 +1232,6 @@ static int stopped_before_tracing(struct app *app)
 	return ret ? ret : app->opts.cmd ? 128 + sig : NW_EXIT_OK; /* natwho's own failure first */
 }
 
-/* Attach, start `-- CMD`, trace, summarize: natwho's exit status (natwho's
- * own failure first, else CMD's status). */
 /*
  * Live tracing's arguments that the machine refutes, before anything starts
  * (no capture file touched, no command run for the knowledge, nothing
@@ -1259,19 +1257,21 @@ static int live_precheck(struct app *app)
 		return NW_EXIT_USAGE;
 	}
 	/* CMD that cannot run, before anything starts (-w's earlier capture
-	 * kept): the statuses a shell gives, 127 not found, 126 otherwise */
+	 * kept): the status a shell gives */
 	if (app->opts.cmd) {
 		char why[512];
 		int err = runcmd__find(app->opts.cmd[0], why, sizeof(why));
 
 		if (err) {
 			nw_err("%s", why);
-			return err == -ENOENT ? 127 : 126;
+			return runcmd__exec_status(-err);
 		}
 	}
 	return NW_EXIT_OK;
 }
 
+/* Attach, start `-- CMD`, trace, summarize: natwho's exit status (natwho's
+ * own failure first, else CMD's status). */
 static int run_live(struct app *app)
 {
 	int ret, fin_ret, rec_ret;

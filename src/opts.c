@@ -463,6 +463,9 @@ static int stdin_readers(const struct nw_opts *o)
 /* -r (replay), -w (record) and `-- CMD` against the rest. */
 static int check_modes(const struct nw_opts *o, const char *live, bool children)
 {
+	/* live, with neither rules nor a snapshot: nothing names or judges */
+	bool no_knowledge = o->no_rules && !o->nk8s_files && !o->k8s_kubectl && !o->read_path;
+
 	if (stdin_readers(o) > 1)
 		nw_err(o->read_path && !strcmp(o->read_path, "-") ?
 			       "only one of -r and --k8s can read standard input ('-')" :
@@ -482,11 +485,10 @@ static int check_modes(const struct nw_opts *o, const char *live, bool children)
 		       "it nothing to look at");
 	else if ((o->kubeconfig || o->refresh_given) && !o->k8s_kubectl && !o->read_path)
 		nw_err("--%s applies to --k8s kubectl", o->kubeconfig ? "kubeconfig" : "refresh");
-	else if (o->nservices && o->no_rules && !o->nk8s_files && !o->k8s_kubectl && !o->read_path)
+	else if (o->nservices && no_knowledge)
 		nw_err("--service needs knowledge that names Services: --k8s, or the node's rules "
 		       "(kube-proxy's comments name them; drop --no-rules)");
-	else if (o->mismatch_only && o->no_rules && !o->nk8s_files && !o->k8s_kubectl &&
-		 !o->read_path)
+	else if (o->mismatch_only && no_knowledge)
 		nw_err("--mismatch-only needs knowledge to judge connections by: --k8s, or the "
 		       "node's rules (drop --no-rules)");
 	else if (children && !o->cmd)

@@ -71,7 +71,7 @@ static void __attribute__((noreturn)) runcmd_child(const struct runcmd *rc, cons
 	if (write(err_wr, &e, sizeof(e)) < 0) {
 		/* nothing left to tell it with */
 	}
-	_exit(e == ENOENT ? 127 : 126);
+	_exit(runcmd__exec_status(e));
 }
 
 /* Reap a child that will exit (or was killed) now. */

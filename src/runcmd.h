@@ -14,6 +14,8 @@
 #ifndef NW_RUNCMD_H
 #define NW_RUNCMD_H
 
+#include <errno.h>
+
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,6 +39,13 @@ void runcmd__save_signals(struct runcmd *rc);
 
 /* Called in the parent with CMD's pid before it execs; non-zero cancels. */
 typedef int (*runcmd_hook)(void *ctx, pid_t pid);
+
+/* The exit status a shell gives a command it could not run for @err (an
+ * errno): 127 not found, 126 otherwise. */
+static inline int runcmd__exec_status(int err)
+{
+	return err == ENOENT ? 127 : 126;
+}
 
 /*
  * Can @name be run, as runcmd__start() would look for it (execvp(): as a

@@ -957,6 +957,37 @@ static void on_alarm(int sig)
 }
 
 /*
+ * natwho -r - from a pipe whose writer stays, holding @n bytes of @bytes
+ * and then @m of @more: a SIGALRM after @usec (handled with SA_RESTART, as
+ * natwho's handlers are), disarmed when the replay ends; test_stop says
+ * whether it came.
+ */
+static void replay_open_pipe(const char *bytes, size_t n, const char *more, size_t m, long usec,
+			     struct run *r)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART }, old;
+	struct itimerval t = { .it_value = { .tv_sec = usec / 1000000, .tv_usec = usec % 1000000 } };
+	struct itimerval off = { 0 };
+	struct replay_opts o = { .output = OUT_JSON, .stop = &test_stop };
+	int pfd[2];
+
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	assert_int_equal(pipe(pfd), 0);
+	if (n)
+		assert_int_equal(write(pfd[1], bytes, n), (ssize_t)n);
+	if (m)
+		assert_int_equal(write(pfd[1], more, m), (ssize_t)m);
+	test_stop = 0;
+	assert_int_equal(setitimer(ITIMER_REAL, &t, NULL), 0);
+	replay_fd(pfd[0], &o, r);
+	assert_int_equal(setitimer(ITIMER_REAL, &off, NULL), 0);
+	close(pfd[0]);
+	close(pfd[1]);
+	sigaction(SIGALRM, &old, NULL);
+}
+
+/*
  * `natwho -r -` from a pipe that stalls (a capture streamed from another
  * node, the sender hung): a signal ends the wait, with what came so far
  * shown and exit 0, as live tracing stops.  A handler with SA_RESTART, as
@@ -965,34 +996,20 @@ static void on_alarm(int sig)
  */
 static void test_stalled_stdin(void **state)
 {
-	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART }, old;
-	struct itimerval t = { .it_value = { .tv_usec = 200000 } };
 	size_t n;
 	char *buf = fixture_bytes("v1.0-incident.nwcap", &n);
 
 	(void)state;
-	sigemptyset(&sa.sa_mask);
-	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
 	for (int half = 0; half < 2; half++) {
-		struct replay_opts o = { .output = OUT_JSON, .stop = &test_stop };
-		int pfd[2];
 		struct run r;
 
-		assert_int_equal(pipe(pfd), 0);
 		/* all but the last 100 bytes (two events in them), or nothing */
-		if (half)
-			assert_int_equal(write(pfd[1], buf, n - 100), (ssize_t)(n - 100));
-		test_stop = 0;
-		assert_int_equal(setitimer(ITIMER_REAL, &t, NULL), 0);
-		replay_fd(pfd[0], &o, &r);
+		replay_open_pipe(buf, half ? n - 100 : 0, NULL, 0, 200000, &r);
 		assert_int_equal(test_stop, SIGALRM);
 		assert_int_equal(r.rc, NW_EXIT_OK);
 		assert_int_equal(r.res.shown, half ? 2 : 0);
-		close(pfd[0]);
-		close(pfd[1]);
 		run_free(&r);
 	}
-	sigaction(SIGALRM, &old, NULL);
 	free(buf);
 }
 
@@ -1004,37 +1021,22 @@ static void test_stalled_stdin(void **state)
  */
 static void test_pipe_left_open(void **state)
 {
-	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART }, old;
-	struct itimerval t = { .it_value = { .tv_sec = 2 } }, off = { 0 };
 	size_t n;
 	char *buf = fixture_bytes("v1.0-incident.nwcap", &n);
 
 	(void)state;
-	sigemptyset(&sa.sa_mask);
-	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
 	for (int extra = 0; extra < 2; extra++) {
-		struct replay_opts o = { .output = OUT_JSON, .stop = &test_stop };
-		int pfd[2];
 		struct run r;
 
-		assert_int_equal(pipe(pfd), 0);
-		assert_int_equal(write(pfd[1], buf, n), (ssize_t)n);
-		if (extra) /* a second capture appended, say */
-			assert_int_equal(write(pfd[1], buf, 16), 16);
-		test_stop = 0;
-		assert_int_equal(setitimer(ITIMER_REAL, &t, NULL), 0);
-		replay_fd(pfd[0], &o, &r);
-		assert_int_equal(setitimer(ITIMER_REAL, &off, NULL), 0);
+		/* then, a second capture appended, say */
+		replay_open_pipe(buf, n, buf, extra ? 16 : 0, 2000000, &r);
 		assert_int_equal(test_stop, 0);
 		assert_int_equal(r.rc, extra ? NW_EXIT_BADINPUT : NW_EXIT_OK);
 		if (extra)
 			assert_non_null(strstr(r.err, "data after the end of the capture"));
 		assert_int_equal(r.res.shown, 5);
-		close(pfd[0]);
-		close(pfd[1]);
 		run_free(&r);
 	}
-	sigaction(SIGALRM, &old, NULL);
 	free(buf);
 }
 
