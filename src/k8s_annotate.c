@@ -545,6 +545,13 @@ static void kannot__via(const struct kindex *idx, const struct conn *c, const st
 	hp = kidx__hostport(idx, c);
 	if (hp && ((!f->ep && !f->rs) || idx->portmap_first[kfam__idx(c->family)])) {
 		kvia__hostport(hp, &a->via);
+		/* where it landed (hp's DNAT target) is a pod no snapshot
+		 * names: the rule's, by kubelet's comment */
+		if (a->landed.kind == K8S_KIND_UNKNOWN && hp->pod_name) {
+			a->landed.kind = K8S_KIND_POD;
+			a->landed.ns = hp->pod_ns;
+			a->landed.name = hp->pod_name;
+		}
 	} else if (f->ep) {
 		kvia__service(idx, f->sp, f->vip, f->np, &a->via);
 		a->via.not_ready = !f->ep->ready || f->drained;

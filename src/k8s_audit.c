@@ -216,9 +216,9 @@ static void kaudit__rule_str(const struct kdnat *d, char *buf, size_t len)
 		conn__addr_port_str(hp->to.family, hp->to.addr, hp->to_port, true, to);
 		if (hp->pod_name)
 			snprintf(pod, sizeof(pod), "pod %s/%s, ", hp->pod_ns, hp->pod_name);
-		snprintf(buf, len, "hostPort %s/%u -> %s (%stable %s chain %s, sandbox %.12s)",
-			 proto, hp->key.port, to, pod, hp->table, hp->chain,
-			 hp->sandbox ? hp->sandbox : "?");
+		snprintf(buf, len, "hostPort %s/%u -> %s (%stable %s chain %s%s%.12s)", proto,
+			 hp->key.port, to, pod, hp->table, hp->chain,
+			 hp->sandbox ? ", sandbox " : "", hp->sandbox ? hp->sandbox : "");
 		return;
 	}
 	snprintf(buf, len, "%s rule in table %s chain %s `%s`",

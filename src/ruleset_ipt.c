@@ -14,6 +14,9 @@
  *   KUBE-SERVICES  -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT (IPVS)
  *   CNI-HOSTPORT-DNAT -m comment "dnat name: \"NET\" id: \"SANDBOX\"" -j CNI-DN-*
  *   CNI-DN-*       -p P --dport HOSTPORT [-d HOSTIP] -j DNAT --to-destination
+ *   KUBE-HOSTPORTS -m comment "PODNAME_NAMESPACE hostport N" -p P --dport N -j KUBE-HP-*
+ *   KUBE-HP-*      -m comment "PODNAME_NAMESPACE hostport N" -p P -j DNAT --to-destination
+ *                  (kubelet's own hostport manager: kubenet, dockershim; CRI-O)
  *   PREROUTING/OUTPUT jumps, with or without -m addrtype --dst-type LOCAL
  * Any other DNAT/REDIRECT rule is kept as a "rule" with its chain and text.
  */
@@ -417,9 +420,26 @@ static int ipt__index_chains(struct ipt *p)
 	return 0;
 }
 
+/* A per-pod hostport chain of kubelet's hostport manager or CRI-O. */
+static bool ipt__hp_chain(const char *name)
+{
+	return kstr_prefix(name, "KUBE-HP-");
+}
+
 static uint32_t ipt__chain_id(const struct ipt *p, const char *name)
 {
 	return name ? kstrmap__get(&p->chain_ids, name, strlen(name)) : KNONE;
+}
+
+/*
+ * A chain of kube-proxy's: KUBE-*, but for the hostport chains that kubelet's
+ * own hostport manager (kubenet, dockershim) and CRI-O write under the
+ * same prefix, which translate like portmap's.
+ */
+static bool ipt__kube_chain(const char *name)
+{
+	return kstr_prefix(name, "KUBE-") && !ipt__hp_chain(name) &&
+	       strcmp(name, "KUBE-HOSTPORTS");
 }
 
 static void ipt__mark(struct ipt *p, uint32_t chain, int hook, const struct kreach *via,
@@ -427,7 +447,7 @@ static void ipt__mark(struct ipt *p, uint32_t chain, int hook, const struct krea
 {
 	struct ipt_chain *c = &p->chains.v[chain];
 
-	if (c->reach[hook].reached || depth > IPT_MAX_DEPTH || kstr_prefix(c->name, "KUBE-"))
+	if (c->reach[hook].reached || depth > IPT_MAX_DEPTH || ipt__kube_chain(c->name))
 		return;
 	c->reach[hook] = *via;
 	for (uint32_t i = 0; i < c->nrules; i++) {
@@ -719,12 +739,41 @@ static const char *ipt__comment_field(struct kindex *idx, const char *c, const c
 	return n ? karena__strndup(&idx->arena, v, n) : NULL;
 }
 
+/*
+ * kubelet's hostport comment, "NAME_NAMESPACE hostport N" (a pod's name
+ * and namespace hold no '_'): the hostPort in *@port, the pod in *@ns and
+ * *@name.  Left alone when the comment is not of that form.
+ */
+static void ipt__hp_comment(struct ipt *p, const char *comment, uint16_t *port, const char **ns,
+			    const char **name)
+{
+	const char *hp = comment ? strstr(comment, " hostport ") : NULL;
+	const char *us = comment ? memchr(comment, '_', hp ? (size_t)(hp - comment) : 0) : NULL;
+	char *end;
+	unsigned long n;
+
+	if (!hp)
+		return;
+	n = strtoul(hp + strlen(" hostport "), &end, 10);
+	if (*end || !n || n > 65535 || end == hp + strlen(" hostport "))
+		return;
+	*port = (uint16_t)n;
+	if (!us || us == comment || us + 1 == hp || memchr(us + 1, '_', hp - us - 1))
+		return;
+	*name = karena__strndup(&p->idx->arena, comment, us - comment);
+	*ns = karena__strndup(&p->idx->arena, us + 1, hp - us - 1);
+}
+
 static int ipt__hostport(struct ipt *p, const struct ipt_chain *c, const struct ipt_rule *r)
 {
 	struct khostport *hp;
+	uint16_t port = r->dport_lo == r->dport_hi ? r->dport_lo : 0;
+	const char *pod_ns = NULL, *pod_name = NULL;
 
-	if (!r->proto || !r->dport_lo || r->dport_lo != r->dport_hi || r->to.family != p->family ||
-	    r->to_lo != r->to_hi || r->to_end.family) {
+	if (ipt__hp_chain(c->name) && !port) /* the port is on KUBE-HOSTPORTS' jump */
+		ipt__hp_comment(p, r->comment, &port, &pod_ns, &pod_name);
+	if (!r->proto || !port || r->to.family != p->family || r->to_lo != r->to_hi ||
+	    r->to_end.family) {
 		p->idx->skipped_rules++;
 		kindex__warn(p->idx, "%s:%u: hostPort DNAT rule not understood, ignored: %s",
 			     p->idx->src_name, r->line, r->text);
@@ -733,22 +782,25 @@ static int ipt__hostport(struct ipt *p, const struct ipt_chain *c, const struct 
 	hp = KVEC_PUSH(&p->idx->hostports);
 	if (!hp)
 		return -ENOMEM;
-	kkey__set(&hp->key, p->family, NULL, r->proto, r->dport_lo);
+	kkey__set(&hp->key, p->family, NULL, r->proto, port);
 	if (r->has_dst && !r->dst_neg)
 		hp->host_ip = r->dst;
 	hp->to = r->to;
-	hp->to_port = r->to_lo ? r->to_lo : r->dport_lo;
+	hp->to_port = r->to_lo ? r->to_lo : port;
 	hp->origin = KO_IPTABLES;
 	hp->table = p->nat;
 	hp->chain = c->name;
 	hp->sandbox = c->sandbox;
 	hp->net = c->net;
 	hp->text = r->text;
+	hp->pod_ns = pod_ns;
+	hp->pod_name = pod_ns ? pod_name : NULL;
 	ipt__rule_reach(p, r, hp->reach);
 	return 0;
 }
 
-/* CNI-HOSTPORT-DNAT -> CNI-DN-* chains of the portmap plugin. */
+/* CNI-HOSTPORT-DNAT -> CNI-DN-* chains of the portmap plugin; kubelet's
+ * KUBE-HOSTPORTS -> KUBE-HP-*. */
 static int ipt__portmap(struct ipt *p)
 {
 	uint32_t top = ipt__chain_id(p, "CNI-HOSTPORT-DNAT");
@@ -767,7 +819,7 @@ static int ipt__portmap(struct ipt *p)
 	for (uint32_t i = 0; i < p->chains.n && !err; i++) {
 		const struct ipt_chain *dn = &p->chains.v[i];
 
-		if (!kstr_prefix(dn->name, "CNI-DN-"))
+		if (!kstr_prefix(dn->name, "CNI-DN-") && !ipt__hp_chain(dn->name))
 			continue;
 		for (uint32_t j = 0; j < dn->nrules && !err; j++) {
 			const struct ipt_rule *r = &p->rules.v[dn->rules[j]];
@@ -824,14 +876,15 @@ static int ipt__others(struct ipt *p)
 
 		if (!r->target || (strcmp(r->target, "DNAT") && strcmp(r->target, "REDIRECT")))
 			continue;
-		if (kstr_prefix(chain, "KUBE-") && r->to_end.family) {
+		if (ipt__kube_chain(chain) && r->to_end.family) {
 			/* kube-proxy writes none: not an endpoint (ipt__collect()) */
 			p->idx->skipped_rules++;
 			kindex__warn(p->idx, "%s:%u: DNAT to an address range in kube-proxy's chain "
 				     "%s, ignored", p->idx->src_name, r->line, chain);
 			continue;
 		}
-		if (kstr_prefix(chain, "KUBE-") || kstr_prefix(chain, "CNI-DN-"))
+		if (ipt__kube_chain(chain) || kstr_prefix(chain, "CNI-DN-") ||
+		    ipt__hp_chain(chain))
 			continue;
 		if (!strcmp(r->target, "DNAT") && r->to.family != p->family) {
 			p->idx->skipped_rules++;

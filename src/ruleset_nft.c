@@ -880,26 +880,40 @@ static const char *nft__render(struct karena *arena, struct json_object *rule)
 	return karena__strdup(arena, buf);
 }
 
-/* Verdict targets of a rule: jump/goto and the chains of a vmap's set. */
-static uint32_t nft__targets(struct json_object *rule, const char **out, uint32_t max)
+/* Keep @name as a verdict target of the rule being read. */
+static int nft__target_add(struct nft *p, const char *name)
+{
+	struct nft_target *t = KVEC_PUSH(&p->targets);
+
+	if (!t)
+		return -ENOMEM;
+	t->name = karena__strdup(&p->tmp, name);
+	return t->name ? 0 : -ENOMEM;
+}
+
+/*
+ * Verdict targets of a rule, appended to p->targets: jump/goto and the
+ * chains of a vmap's set, every one (kube-proxy's Service chain has one
+ * vmap element per endpoint).
+ */
+static int nft__targets(struct nft *p, struct json_object *rule)
 {
 	struct json_object *expr = kjson__get(rule, "expr", json_type_array);
 	size_t n = expr ? json_object_array_length(expr) : 0;
-	uint32_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *v, *set;
 		const char *kind = nft__elem(json_object_array_get_idx(expr, i), &v);
 		size_t m;
 
-		if (kind && (!strcmp(kind, "jump") || !strcmp(kind, "goto")) && k < max &&
-		    kjson__str(v, "target"))
-			out[k++] = kjson__str(v, "target");
+		if (kind && (!strcmp(kind, "jump") || !strcmp(kind, "goto")) &&
+		    kjson__str(v, "target") && nft__target_add(p, kjson__str(v, "target")))
+			return -ENOMEM;
 		if (!kind || strcmp(kind, "vmap"))
 			continue;
 		set = kjson__get(kjson__get(v, "data", json_type_object), "set", json_type_array);
 		m = set ? json_object_array_length(set) : 0;
-		for (size_t j = 0; j < m && k < max; j++) {
+		for (size_t j = 0; j < m; j++) {
 			struct json_object *pair = json_object_array_get_idx(set, j), *verdict;
 			const char *vk;
 
@@ -908,19 +922,18 @@ static uint32_t nft__targets(struct json_object *rule, const char **out, uint32_
 				continue;
 			vk = nft__elem(json_object_array_get_idx(pair, 1), &verdict);
 			if (vk && (!strcmp(vk, "goto") || !strcmp(vk, "jump")) &&
-			    kjson__str(verdict, "target"))
-				out[k++] = kjson__str(verdict, "target");
+			    kjson__str(verdict, "target") &&
+			    nft__target_add(p, kjson__str(verdict, "target")))
+				return -ENOMEM;
 		}
 	}
-	return k;
+	return 0;
 }
 
 /* The rest of a "rule" item: what the passes ask of it, with @af its table's. */
 static int nft__rule_fill(struct nft *p, struct nft_ritem *ri, struct json_object *o, uint8_t af)
 {
 	struct json_object *expr = kjson__get(o, "expr", json_type_array);
-	const char *targets[64];
-	uint32_t n;
 
 	ri->expr = expr;
 	if (!expr)
@@ -929,18 +942,10 @@ static int nft__rule_fill(struct nft *p, struct nft_ritem *ri, struct json_objec
 	nft__rinfo(o, af, &ri->ri);
 	if (nft__keep_str(p, &ri->ri.jump) || nft__keep_str(p, &ri->ri.comment))
 		return -ENOMEM;
-	n = nft__targets(o, targets, 64);
 	ri->targets = p->targets.n;
-	for (uint32_t i = 0; i < n; i++) {
-		struct nft_target *t = KVEC_PUSH(&p->targets);
-
-		if (!t)
-			return -ENOMEM;
-		t->name = karena__strdup(&p->tmp, targets[i]);
-		if (!t->name)
-			return -ENOMEM;
-	}
-	ri->ntargets = n;
+	if (nft__targets(p, o))
+		return -ENOMEM;
+	ri->ntargets = p->targets.n - ri->targets;
 	if (ri->ri.dnat || ri->ri.redirect || ri->ri.jump) {
 		ri->text = nft__render(&p->tmp, o);
 		if (!ri->text)

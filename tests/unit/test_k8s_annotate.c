@@ -11,6 +11,7 @@
 #include "k8s_test.h"
 #define NW_GOLDEN_DIR KT_FIXTURES
 #include "golden.h"
+#include "nft_gen.h"
 #include "sink.h"
 
 #define SANDBOX_B "9ab3c7e1f4d25b8a6c0e1d2f3a4b5c6d7e8f90123456789abcdef0123456789a"
@@ -1344,6 +1345,34 @@ static void test_ipvs(void **state)
 }
 
 /*
+ * The incident with kubelet's own hostport manager (kubenet, dockershim;
+ * CRI-O writes the same) instead of portmap: its chains are KUBE-HOSTPORTS
+ * and KUBE-HP-*, kube-proxy's prefix but not kube-proxy's.  The hostPort
+ * comes from the rule's comment, "NAME_NAMESPACE hostport N", as does the
+ * pod; its DNAT rule has no --dport.
+ */
+static void test_kubelet_hostport(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct k8s_annot a;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-kubelet-hp.txt");
+	kt_add_ok(idx, KSRC_IPSET_SAVE, "ipset-save.txt");
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
+	assert_string_equal(a.via.chain, "KUBE-HP-4YVONL46AKYWSKS3");
+	assert_reason(&a, "meant for Service 10.96.0.20:3306 (name unknown), landed on "
+			  "pod b/mysql-b-0 via hostPort 3306 (KUBE-HP-4YVONL46AKYWSKS3)");
+	assert_string_equal(a.via.ns, "b");
+	assert_string_equal(a.via.name, "mysql-b-0");
+	kindex__free(idx);
+}
+
+/*
  * IPVS mode without `ipset save` (kube-proxy brings its own ipset; the node
  * may have none): the addresses on kube-ipvs0 are all that says "Service".
  * The incident is still a MISMATCH, not a hostPort doing its job on a
@@ -1655,6 +1684,37 @@ static void test_nftables(void **state)
 		 "10.224.0.222", 3306);
 	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	kindex__free(idx);
+}
+
+/*
+ * kube-proxy's nftables Service chain picks an endpoint from one numgen
+ * vmap; a Service of 70 endpoints has 70 elements, every one an endpoint
+ * (the last among them too: they were cut at 64).
+ */
+static void test_nftables_many_endpoints(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct tbuf doc = { 0 };
+	struct kindex_stats st;
+	struct k8s_annot a;
+	char err[512], ip[32];
+
+	(void)state;
+	nftgen_kube_proxy(&doc, 1, 70, false);
+	assert_int_equal(kindex__add_source(idx, KSRC_NFT_JSON, "nft", doc.p, doc.len, err,
+					    sizeof(err)),
+			 0);
+	free(doc.p);
+	kindex__stats(idx, &st);
+	assert_int_equal(st.endpoints, 70);
+	for (unsigned e = 0; e < 70; e += 69) {
+		nftgen_ep_ip(ip, sizeof(ip), 0, e);
+		annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.1", 80, ip,
+			 8080);
+		assert_int_equal(a.verdict, K8S_VERDICT_OK);
+		assert_int_equal(a.via.kind, K8S_VIA_SERVICE);
+	}
 	kindex__free(idx);
 }
 
@@ -2073,6 +2133,7 @@ int main(void)
 		cmocka_unit_test(test_foreign_netns),
 		cmocka_unit_test(test_service_without_endpoints),
 		cmocka_unit_test(test_ipvs_without_ipset),
+		cmocka_unit_test(test_kubelet_hostport),
 		cmocka_unit_test(test_ipvs_table),
 		cmocka_unit_test(test_ipvs_table_snapshot),
 		cmocka_unit_test(test_ipvs_table_names),
@@ -2080,6 +2141,7 @@ int main(void)
 		cmocka_unit_test(test_endpoint_newer_than_snapshot),
 		cmocka_unit_test(test_nftables),
 		cmocka_unit_test(test_nftables_itp_local),
+		cmocka_unit_test(test_nftables_many_endpoints),
 		cmocka_unit_test(test_itp_local),
 		cmocka_unit_test(test_hostport_local_only),
 		cmocka_unit_test(test_snapshot_hostport_hint),

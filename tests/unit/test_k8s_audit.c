@@ -110,6 +110,33 @@ static void test_ipvs_json(void **state)
 }
 
 /*
+ * kubelet's own hostport chains (KUBE-HOSTPORTS -> KUBE-HP-*) ahead of
+ * KUBE-SERVICES in IPVS mode: the incident's shadow, found though the
+ * chains carry kube-proxy's prefix; the pod from the rule's comment, no
+ * sandbox.
+ */
+static void test_kubelet_hostport(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct report r;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-kubelet-hp.txt");
+	kt_add_ok(idx, KSRC_IPSET_SAVE, "ipset-save.txt");
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
+	audit(idx, OUT_TEXT, &r);
+	assert_non_null(strstr(r.buf,
+		"SHADOW hostPort tcp/3306 -> 10.224.0.222:3306 (pod b/mysql-b-0, table nat chain "
+		"KUBE-HP-4YVONL46AKYWSKS3) shadows a Service (name unknown) ClusterIP "
+		"10.96.0.20:3306: prerouting: in table nat chain PREROUTING, rule 1 `-A PREROUTING "
+		"-m comment --comment \"kube hostport portals\" -m addrtype --dst-type LOCAL -j "
+		"KUBE-HOSTPORTS` comes before kube-proxy's rule 2"));
+	assert_null(strstr(r.buf, "sandbox"));
+	free(r.buf);
+	kindex__free(idx);
+}
+
+/*
  * IPVS mode with neither ipset nor a snapshot: the rules alone name no
  * Service address, IPVS's table does.  The incident's shadow is found by
  * its virtual service; with the sets and the snapshot too, each address is
@@ -379,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_iptables_local_clusterip),
 		cmocka_unit_test(test_iptables_nodeport_only),
 		cmocka_unit_test(test_ipvs_json),
+		cmocka_unit_test(test_kubelet_hostport),
 		cmocka_unit_test(test_ipvs_table),
 		cmocka_unit_test(test_nft_same_priority),
 		cmocka_unit_test(test_kube_first),
