@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * `kubectl get pods,services,endpointslices -A -o json` -> kindex.
+ * `kubectl get pods,services,endpointslices -A -o json` (or endpoints) -> kindex.
  *
  * Accepted documents: a List (kind "List" or "<Kind>List") with "items", or
  * a single Pod, Service or EndpointSlice.  Read from each object:
@@ -12,9 +12,13 @@
  *             spec.ports[] name/port/nodePort/protocol, spec.externalIPs,
  *             spec.ipFamilies, status.loadBalancer.ingress[].ip
  *   EndpointSlice: metadata.labels["kubernetes.io/service-name"],
- *             addressType (FQDN ignored), ports[] name/port/protocol,
- *             endpoints[].addresses, conditions.ready (absent = ready),
- *             targetRef (kind Pod)
+ *             addressType (FQDN ignored; v1alpha1's "IP": either family),
+ *             ports[] name/port/protocol, endpoints[].addresses,
+ *             conditions.ready (absent = ready), targetRef (kind Pod)
+ *   Endpoints (v1; what a cluster before EndpointSlices, Kubernetes < 1.17,
+ *             lists): metadata.namespace/name (the Service's),
+ *             subsets[].ports[] name/port/protocol, subsets[].addresses[]
+ *             (ready) and notReadyAddresses[] ip/targetRef (kind Pod)
  * Objects (or parts of them, such as one port) with missing or malformed
  * fields are skipped and counted; objects of other kinds are ignored.
  */
@@ -316,37 +320,43 @@ static int snap__svc(struct snap *s, struct json_object *o)
 	return err;
 }
 
+/* The pod an endpoint's targetRef names, in *@ns and *@name (NULL: none). */
+static int snap__target_pod(struct snap *s, struct json_object *e, const char **ns,
+			    const char **name)
+{
+	struct json_object *ref = kjson__get(e, "targetRef", json_type_object);
+	const char *ref_kind = kjson__str(ref, "kind");
+
+	*ns = *name = NULL;
+	if (!ref_kind || strcmp(ref_kind, "Pod") || !kjson__str(ref, "name"))
+		return 0;
+	*ns = snap__str(s, kjson__str(ref, "namespace") ?: s->ns);
+	*name = snap__str(s, kjson__str(ref, "name"));
+	return *ns && *name ? 0 : -ENOMEM;
+}
+
 static int snap__slice_endpoint(struct snap *s, struct json_object *e, uint8_t family,
 				const uint32_t *ids, const uint16_t *ports, size_t nports)
 {
 	struct json_object *addrs = kjson__get(e, "addresses", json_type_array);
 	struct json_object *cond = kjson__get(e, "conditions", json_type_object), *ready;
-	struct json_object *ref = kjson__get(e, "targetRef", json_type_object);
-	const char *ref_kind = kjson__str(ref, "kind"), *pod_ns = NULL, *pod_name = NULL;
-	int err = 0;
+	const char *pod_ns, *pod_name, *ip;
+	struct kaddr a;
+	int err;
 
 	if (!snap__len(addrs))
 		return snap__skip(s, "endpoint without addresses");
 	ready = kjson__get(cond, "ready", json_type_boolean);
-	if (ref_kind && !strcmp(ref_kind, "Pod") && kjson__str(ref, "name")) {
-		pod_ns = snap__str(s, kjson__str(ref, "namespace") ?: s->ns);
-		pod_name = snap__str(s, kjson__str(ref, "name"));
-		if (!pod_ns || !pod_name)
-			return -ENOMEM;
-	}
-	for (size_t i = 0; i < snap__len(addrs) && !err; i++) {
-		const char *ip = json_object_get_string(snap__at(addrs, i));
-		struct kaddr a;
-
-		if (!ip || kaddr__parse(ip, strlen(ip), family, &a)) {
-			snap__skip(s, "malformed endpoint address");
-			continue;
-		}
-		for (size_t p = 0; p < nports && !err; p++)
-			err = kindex__add_ep(s->idx, ids[p], &a, ports[p],
-					     !ready || json_object_get_boolean(ready), KO_SNAPSHOT,
-					     pod_ns, pod_name);
-	}
+	err = snap__target_pod(s, e, &pod_ns, &pod_name);
+	/* the first address only: the API gives the others no meaning, and
+	 * kube-proxy forwards to the first */
+	ip = json_object_get_string(snap__at(addrs, 0));
+	if (err || !ip || kaddr__parse(ip, strlen(ip), family, &a))
+		return err ?: snap__skip(s, "malformed endpoint address");
+	for (size_t p = 0; p < nports && !err; p++)
+		err = kindex__add_ep(s->idx, ids[p], &a, ports[p],
+				     !ready || json_object_get_boolean(ready), KO_SNAPSHOT, pod_ns,
+				     pod_name);
 	return err;
 }
 
@@ -365,7 +375,7 @@ static int snap__slice_ports(struct snap *s, struct json_object *ports, const ch
 		uint8_t proto;
 
 		if (kjson__int(pt, "port", 1, 65535, &port) || snap__proto(pt, &proto)) {
-			snap__skip(s, "EndpointSlice port with a bad port/protocol");
+			snap__skip(s, "port with a bad port/protocol");
 			continue;
 		}
 		sp = kindex__svcport(s->idx, s->ns, svc, proto, pname ? pname : "", &ids[*n]);
@@ -413,15 +423,68 @@ static int snap__slice(struct snap *s, struct json_object *o)
 		return snap__skip(s, "no kubernetes.io/service-name label");
 	if (!type)
 		return snap__skip(s, "no addressType");
-	if (strcmp(type, "IPv4") && strcmp(type, "IPv6"))
+	if (!strcmp(type, "IP")) /* v1alpha1 (Kubernetes 1.16): either family */
+		family = 0;
+	else if (!strcmp(type, "IPv4") || !strcmp(type, "IPv6"))
+		family = type[3] == '4' ? AF_INET : AF_INET6;
+	else
 		return 0; /* FQDN */
-	family = type[3] == '4' ? AF_INET : AF_INET6;
 	err = snap__slice_ports(s, kjson__get(o, "ports", json_type_array), svc, ids, ports,
 				&nports);
 	if (!err && !nports && !snap__len(eps))
 		snap__slice_empty(s, svc);
 	for (size_t i = 0; i < snap__len(eps) && !err; i++)
 		err = snap__slice_endpoint(s, snap__at(eps, i), family, ids, ports, nports);
+	return err;
+}
+
+/* One subset of an Endpoints object: its addresses, each on its ports. */
+static int snap__ep_subset(struct snap *s, struct json_object *sub)
+{
+	uint32_t ids[SNAP_MAX_PORTS];
+	uint16_t ports[SNAP_MAX_PORTS];
+	size_t nports;
+	int err = snap__slice_ports(s, kjson__get(sub, "ports", json_type_array), s->name, ids,
+				    ports, &nports);
+
+	for (int ready = 1; ready >= 0 && !err; ready--) {
+		struct json_object *addrs =
+			kjson__get(sub, ready ? "addresses" : "notReadyAddresses", json_type_array);
+
+		for (size_t i = 0; i < snap__len(addrs) && !err; i++) {
+			struct json_object *e = snap__at(addrs, i);
+			const char *ip = kjson__str(e, "ip"), *pod_ns, *pod_name;
+			struct kaddr a;
+
+			if (!ip || kaddr__parse(ip, strlen(ip), 0, &a)) {
+				snap__skip(s, "malformed endpoint address");
+				continue;
+			}
+			err = snap__target_pod(s, e, &pod_ns, &pod_name);
+			for (size_t p = 0; p < nports && !err; p++)
+				err = kindex__add_ep(s->idx, ids[p], &a, ports[p], ready, KO_SNAPSHOT,
+						     pod_ns, pod_name);
+		}
+	}
+	return err;
+}
+
+/*
+ * v1 Endpoints, named as its Service.  Without subsets, the Service selects
+ * no ready pod (as an empty slice says); an Endpoints object of no Service
+ * (old leader election records) has none either and adds nothing.
+ */
+static int snap__endpoints(struct snap *s, struct json_object *o)
+{
+	struct json_object *subsets = kjson__get(o, "subsets", json_type_array);
+	int err = 0;
+
+	if (snap__meta(s, o, true))
+		return snap__skip(s, "no metadata.namespace or metadata.name");
+	if (!snap__len(subsets))
+		snap__slice_empty(s, s->name);
+	for (size_t i = 0; i < snap__len(subsets) && !err; i++)
+		err = snap__ep_subset(s, snap__at(subsets, i));
 	return err;
 }
 
@@ -439,6 +502,8 @@ static int snap__object(struct snap *s, struct json_object *o)
 		return snap__svc(s, o);
 	if (!strcmp(s->kind, "EndpointSlice"))
 		return snap__slice(s, o);
+	if (!strcmp(s->kind, "Endpoints"))
+		return snap__endpoints(s, o);
 	s->idx->ignored_objects++;
 	return 0;
 }
@@ -471,7 +536,7 @@ static int snap__parse_whole(struct snap *s, const char *data, size_t len, char 
 		for (s->item = 0; s->item < snap__len(items) && !err; s->item++)
 			err = snap__object(s, snap__at(items, s->item));
 	} else if (kind && (!strcmp(kind, "Pod") || !strcmp(kind, "Service") ||
-			    !strcmp(kind, "EndpointSlice"))) {
+			    !strcmp(kind, "EndpointSlice") || !strcmp(kind, "Endpoints"))) {
 		err = snap__object(s, root);
 	} else if (kjson__is_list(kind)) {
 		snprintf(errbuf, errlen, "%s: not a kubectl snapshot: a %s whose \"items\" is %s",
@@ -481,7 +546,8 @@ static int snap__parse_whole(struct snap *s, const char *data, size_t len, char 
 	} else {
 		snprintf(errbuf, errlen,
 			 "%s: not a kubectl snapshot: expected a List (kubectl get pods,services,"
-			 "endpointslices -A -o json), a Pod, Service or EndpointSlice; got %s%s%s",
+			 "endpointslices -A -o json), a Pod, Service, EndpointSlice or Endpoints; "
+			 "got %s%s%s",
 			 idx->src_name, kind ? "kind \"" : "no \"kind\"", kind ? kind : "",
 			 kind ? "\"" : "");
 		err = -EINVAL;

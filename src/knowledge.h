@@ -84,6 +84,9 @@ struct knowledge {
 	bool ipvs_failed; /* its last read failed (said once) */
 	struct kn_async *kubectl;
 	bool kubectl_warned;
+	/* the cluster serves us no EndpointSlices (before Kubernetes 1.17, or
+	 * RBAC without them): kubectl gets v1 Endpoints instead */
+	bool kubectl_endpoints;
 	char kubectl_context[254]; /* pinned at start: "" when kubectl named none */
 	int rule_dumps_read; /* iptables-save, ip6tables-save, nft: how many gave output */
 	/* kn_note_failures(): a bit per rule dump (the legacy one last) */

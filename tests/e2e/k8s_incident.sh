@@ -274,6 +274,39 @@ jq -e -s 'map(select(.type=="warning")) | .[0].warning | test("continuing with t
 jq -e -s 'map(select(.type=="warning")) | .[0].warning |
 	contains("failed (exit status 1: error: no cluster (natwho test stub))")' \
 	"$TMP/kc.json" >/dev/null || fail "--k8s kubectl failing: the warning does not quote kubectl: $(grep warning "$TMP/kc.json")"
+# A cluster before EndpointSlices (the incident's Kubernetes 1.15): kubectl
+# stops at the unknown resource type and prints nothing else.  natwho asks
+# for v1 Endpoints instead, at once and at every refresh, without a warning.
+mkdir -p "$TMP/k115"
+jq '.items |= (map(select(.kind != "EndpointSlice")) +
+	(map(select(.kind == "EndpointSlice" and .addressType == "IPv4")) |
+	 map({apiVersion: "v1", kind: "Endpoints",
+	      metadata: {namespace: .metadata.namespace, name: .metadata.labels["kubernetes.io/service-name"]},
+	      subsets: [{ports: .ports, addresses: [.endpoints[] | {ip: .addresses[0], targetRef}]}]})))' \
+	"$SNAP" >"$TMP/k115/snap.json"
+cat >"$TMP/k115/kubectl" <<EOS
+#!/bin/sh
+echo "\$*" >>"$TMP/k115/calls"
+case "\$*" in
+get\ *endpointslices*) echo 'error: the server doesn'"'"'t have a resource type "endpointslices"' >&2; exit 1 ;;
+get\ pods,services,endpoints\ *) cat "$TMP/k115/snap.json" ;;
+*) exit 1 ;;
+esac
+EOS
+chmod +x "$TMP/k115/kubectl"
+PATH=$TMP/k115:$PATH nw_natwho_start "$TMP/k115.json" "$TMP/k115.err" -o json -d 3 --k8s kubectl \
+	--refresh 1
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null 2>&1 || true
+wait_natwho 30
+expect_no_json "$TMP/k115.json" "--k8s kubectl on a cluster without EndpointSlices: no warning" \
+	".type==\"warning\""
+expect_json "$TMP/k115.json" "--k8s kubectl on a cluster without EndpointSlices: named from Endpoints" \
+	".type==\"conn\" and .k8s.target.name==\"mysql-a\" and .k8s.landed.kind==\"pod\"
+	 and .k8s.landed.name==\"mysql-a-0\" and .k8s.verdict==\"ok\""
+[ "$(grep -c '^get pods,services,endpointslices ' "$TMP/k115/calls")" = 1 ] &&
+	[ "$(grep -c '^get pods,services,endpoints ' "$TMP/k115/calls")" -ge 2 ] ||
+	{ cat "$TMP/k115/calls"; fail "--k8s kubectl without EndpointSlices: want one slices call, then Endpoints (refreshes too)"; }
+echo "ok: --k8s kubectl on a cluster without EndpointSlices reads Endpoints"
 # A kubectl that closes its stdout, then writes 200 KB to stderr (more than
 # a pipe holds) before its error: natwho reads it all, is not stuck, and
 # quotes the last line.

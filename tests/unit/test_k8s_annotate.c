@@ -1373,6 +1373,43 @@ static void test_kubelet_hostport(void **state)
 }
 
 /*
+ * The incident's own Kubernetes, v1.15: no EndpointSlices; v1 Endpoints
+ * (ready and not-ready addresses), podIP and clusterIP alone.  Its
+ * endpoints are the Services' endpoints: mysql-b's own connection to its
+ * pod is no false alarm, mysql-a's is OK, the incident is named.
+ */
+static void test_endpoints_v1(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	struct k8s_annot a;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot-v1.15.json");
+	kindex__stats(idx, &st);
+	assert_int_equal(st.skipped_objects, 0);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45232, "10.96.0.21", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45233, "10.96.0.20", 3306,
+		 "10.224.1.5", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_reason(&a, "Service a/mysql-a:3306 -> endpoint pod a/mysql-a-0 via kube-proxy");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.30", 80, "10.224.1.8",
+		 8080);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_true(a.via.not_ready);
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-ipvs.txt");
+	kt_add_ok(idx, KSRC_IPSET_SAVE, "ipset-save.txt");
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_reason(&a, INCIDENT_REASON);
+	kindex__free(idx);
+}
+
+/*
  * IPVS mode without `ipset save` (kube-proxy brings its own ipset; the node
  * may have none): the addresses on kube-ipvs0 are all that says "Service".
  * The incident is still a MISMATCH, not a hostPort doing its job on a
@@ -2134,6 +2171,7 @@ int main(void)
 		cmocka_unit_test(test_service_without_endpoints),
 		cmocka_unit_test(test_ipvs_without_ipset),
 		cmocka_unit_test(test_kubelet_hostport),
+		cmocka_unit_test(test_endpoints_v1),
 		cmocka_unit_test(test_ipvs_table),
 		cmocka_unit_test(test_ipvs_table_snapshot),
 		cmocka_unit_test(test_ipvs_table_names),
