@@ -3,7 +3,7 @@
  * `kubectl get pods,services,endpointslices -A -o json` (or endpoints) -> kindex.
  *
  * Accepted documents: a List (kind "List" or "<Kind>List") with "items", or
- * a single Pod, Service or EndpointSlice.  Read from each object:
+ * a single Pod, Service, EndpointSlice or Endpoints.  Read from each object:
  *   Pod:      metadata.namespace/name, spec.nodeName, spec.hostNetwork,
  *             status.podIPs[].ip (or podIP), status.hostIPs[].ip (or hostIP),
  *             status.phase (Succeeded/Failed pods no longer own their IPs),
