@@ -131,6 +131,41 @@ expect_json "$TMP/audit.json" "audit: hostPort shadows Service a/mysql-a Cluster
 	{ cat "$TMP/audit-pipe.err"; fail "audit to a closed pipe: exit $(cat "$TMP/audit-pipe.rc"), want 6"; }
 echo "ok: audit exits 6 on a shadowing rule, also to a closed pipe"
 
+# A node whose `iptables` is legacy iptables (kubeadm's advice on Debian and
+# Ubuntu in the incident's time): iptables-save prints the legacy nat table
+# itself, and natwho must not read it again through iptables-legacy-save
+# (every rule twice; the copies in "nat (legacy)" tie with kube-proxy's
+# rules and made false shadows).  Same rules, same addresses: the audit
+# finds what it finds on the iptables-nft node, once.
+if command -v iptables-legacy-restore >/dev/null && command -v iptables-legacy-save >/dev/null; then
+	LEG=${NW_P}legacy
+	NW_NS_EXTRA+=("$LEG")
+	ip netns add "$LEG" && ip -n "$LEG" link set lo up || fail "legacy node namespace"
+	for a in "$CLUSTER_IP_MYSQL" "$CLUSTER_IP_PG" "$CLUSTER_IP_DNS" "$CLUSTER_IP_ALT"; do
+		ip -n "$LEG" addr add "$a/32" dev lo || fail "legacy node address $a"
+	done
+	nw_rules_v4 | nw_in "$LEG" iptables-legacy-restore || fail "iptables-legacy-restore"
+	mkdir -p "$TMP/legacy"
+	printf '#!/bin/sh\nexec iptables-legacy-save "$@"\n' >"$TMP/legacy/iptables-save"
+	chmod +x "$TMP/legacy/iptables-save"
+	rc=0
+	PATH=$TMP/legacy:$PATH nw_in "$LEG" "$NATWHO" audit --k8s "$SNAP" >"$TMP/audit-leg.txt" 2>&1 ||
+		rc=$?
+	[ $rc -eq 6 ] || { cat "$TMP/audit-leg.txt"; fail "audit (legacy iptables-save) exit $rc, want 6"; }
+	rc=0
+	nw_in "$NODE" "$NATWHO" audit --k8s "$SNAP" >"$TMP/audit-nft.txt" 2>&1 || rc=$?
+	grep -q '(legacy)' "$TMP/audit-leg.txt" &&
+		{ cat "$TMP/audit-leg.txt"; fail "audit (legacy iptables-save): the nat table read twice"; }
+	# (IPv4 alone: the legacy node has no ip6tables rules)
+	[ "$(grep -c '^SHADOW .* -> 10\.' "$TMP/audit-leg.txt")" -ge 1 ] &&
+		[ "$(grep -c '^SHADOW .* -> 10\.' "$TMP/audit-leg.txt")" = \
+		  "$(grep -c '^SHADOW .* -> 10\.' "$TMP/audit-nft.txt")" ] ||
+		{ cat "$TMP/audit-leg.txt" "$TMP/audit-nft.txt"; fail "audit: legacy and nft nodes differ"; }
+	echo "ok: a node whose iptables-save is legacy: its nat table read once"
+else
+	echo "(no iptables-legacy-restore: the legacy-only node is not checked)"
+fi
+
 # --k8s kubectl --refresh: a refresh that exits 0 with something that is not
 # a snapshot (a login prompt, an empty list) keeps the last good one, so the
 # incident stays MISMATCH; every `kubectl get` names the context the
