@@ -420,12 +420,13 @@ struct {
 /*
  * `-- CMD --children`: the tgids of CMD and its descendants, filled by
  * bpf/proctree.bpf.c; userspace hands its map to the backend's object
- * (bpf_map__reuse_fd, src/proctree.c).  Not preallocated, so the unused
- * copies in objects without filter.tree cost nothing.
+ * (bpf_map__reuse_fd, src/proctree.c); the unused copies in objects
+ * without filter.tree are cut to one entry (proctree__prepare()).
+ * Preallocated: Linux 5.7-6.0 refuse a kprobe program a map allocated at
+ * run time on PREEMPT_RT, and warn with a stack trace elsewhere.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, NW_TREE_MAX_ENTRIES);
 	__type(key, __u32); /* tgid */
 	__type(value, __u8); /* 1 */
