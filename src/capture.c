@@ -259,10 +259,13 @@ int capture__poll(struct capture *cap, int timeout_ms)
 	 * staged at most a tick ago. */
 	if (epoll_wait(cap->epoll_fd, &ev, 1, timeout_ms) < 0 && errno != EINTR)
 		return -errno;
-	if (nw_now_ns(CLOCK_MONOTONIC) - cap->flushed_ns >= CAPTURE_FLUSH_NS)
-		capture_flush(cap, 0, NULL);
+	/* the ring read before the stages are handed to it, so that they find
+	 * room in it after a burst */
 	n = ring__consume(&cap->ring, capture_record, &pass);
-
+	if (n >= 0 && nw_now_ns(CLOCK_MONOTONIC) - cap->flushed_ns >= CAPTURE_FLUSH_NS) {
+		capture_flush(cap, 0, NULL);
+		n = ring__consume(&cap->ring, capture_record, &pass);
+	}
 	return n < 0 ? n : pass.events;
 }
 
@@ -271,11 +274,14 @@ int capture__drain(struct capture *cap)
 	struct capture_pass pass = { .cap = cap };
 	uint64_t stop_ns = nw_now_ns(CLOCK_BOOTTIME);
 	bool *missed = calloc((size_t)cap->ncpus, sizeof(*missed));
-	int n;
+	/* what the ring holds first: room for the stages after a burst */
+	int n = ring__consume(&cap->ring, capture_record, &pass);
 
 	capture_flush(cap, 50, missed);
 	capture_count_stranded(cap, stop_ns, missed); /* without @missed: every CPU */
 	free(missed);
+	if (n < 0)
+		return n;
 	/* a program on another CPU between reserve and submit holds up what
 	 * follows it: wait for it, 1 ms at a time, 50 ms at most */
 	n = ring__drain(&cap->ring, capture_record, &pass, 1000, 50);
