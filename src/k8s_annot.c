@@ -197,6 +197,13 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 			      "IPVS's table (changed since?)",
 			      target, landed, via);
 		break;
+	case KW_SVC_NEW_EP:
+		fmt__snprintf(buf, len,
+			      "%s -> %s, an address no source names and no rule natwho read sends "
+			      "it to: not among the Service's endpoints as natwho last read them "
+			      "(an endpoint newer than the rules and snapshot?)",
+			      target, landed);
+		break;
 	case KW_NAT_UNKNOWN:
 		fmt__snprintf(buf, len, "%s -> %s, no known rule explains the translation", target,
 			 landed);

@@ -220,6 +220,20 @@ static bool khp__could_act(const struct kindex *idx, const struct khostport *hp,
 	return !kidx__elsewhere(idx, &dst);
 }
 
+/* Does any hostPort, reached or not, map to where @c landed? */
+static bool kidx__hostport_to(const struct kindex *idx, const struct conn *c)
+{
+	size_t alen = c->family == AF_INET ? 4 : 16;
+
+	for (uint32_t i = 0; i < idx->hostports.n; i++) {
+		const struct khostport *hp = &idx->hostports.v[i];
+
+		if (hp->to.family == c->family && !memcmp(hp->to.addr, c->landed.addr, alen))
+			return true;
+	}
+	return false;
+}
+
 static const struct khostport *kidx__hostport(const struct kindex *idx, const struct conn *c)
 {
 	size_t alen = c->family == AF_INET ? 4 : 16;
@@ -646,6 +660,15 @@ static void kannot__verdict(const struct kindex *idx, const struct conn *c, cons
 		a->why = KW_SVC_EP;
 	} else if (a->foreign) {
 		a->why = KW_SVC_FOREIGN;
+	} else if (!explained && a->landed.kind == K8S_KIND_UNKNOWN &&
+		   a->via.kind != K8S_VIA_IPVS && idx->svcports.v[f->sp].neps &&
+		   !kidx__hostport_to(idx, c)) {
+		/* an address no source names, no hostPort maps to, and no rule
+		 * natwho read sends it to, from a Service that has endpoints: an
+		 * endpoint newer than the rules and snapshot as last read (a
+		 * rollout, a scale-up: kube-proxy is seconds ahead of natwho's
+		 * re-read, kubectl up to --refresh), more likely than a hijack */
+		a->why = KW_SVC_NEW_EP;
 	} else if (explained ||
 		   (idx->svcports.v[f->sp].ep_origins && a->via.kind != K8S_VIA_IPVS)) {
 		a->verdict = K8S_VERDICT_MISMATCH;

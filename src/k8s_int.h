@@ -114,6 +114,7 @@ struct ksvcport {
 	uint16_t port, node_port;
 	uint8_t proto;
 	uint8_t ep_origins; /* 1 << KO_*: sources that listed its endpoints */
+	uint32_t neps; /* endpoints listed, all sources */
 };
 
 struct kvip {
@@ -443,6 +444,7 @@ enum k8s_why {
 	KW_SVC_FOREIGN, /* translated elsewhere than at an endpoint, in a namespace whose rules are not read */
 	KW_SVC_STALE_EP, /* kube-proxy's rules sent it to a pod the Service's slices do not list: mismatch */
 	KW_IPVS_UNLISTED, /* IPVS sent it to an address its table, as read, does not list */
+	KW_SVC_NEW_EP, /* to an address nothing names, no rule explains: a new endpoint? */
 };
 
 /* k8s_annotate.c, shared with the audit */

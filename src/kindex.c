@@ -452,6 +452,7 @@ int kindex__add_ep(struct kindex *idx, uint32_t svcport, const struct kaddr *a, 
 	ep->pod_ns = pod_ns;
 	ep->pod_name = pod_name;
 	sp->ep_origins |= 1u << origin;
+	sp->neps++;
 	return 0;
 }
 

@@ -1089,6 +1089,43 @@ static void test_endpoint_newer_than_snapshot(void **state)
 	kindex__free(idx);
 }
 
+/*
+ * The same endpoint before natwho re-read the rules (kube-proxy seconds
+ * ahead: a rollout, a scale-up), iptables and nftables mode: an address no
+ * source names, no rule sends it there, the Service has endpoints: UNKNOWN,
+ * not a MISMATCH "via an unknown rule".  Landing on a pod the snapshot
+ * knows, or on what a hostPort maps to, stays MISMATCH (the incident).
+ */
+static void test_endpoint_newer_than_rules(void **state)
+{
+	static const struct {
+		enum ksrc_kind kind;
+		const char *file;
+	} rules[] = { { KSRC_IPTABLES_SAVE, "iptables-save.txt" },
+		      { KSRC_NFT_JSON, "nft-kube-proxy.json" } };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		struct kindex *idx = kindex__new();
+		struct k8s_annot a;
+
+		kt_add_ok(idx, rules[i].kind, rules[i].file);
+		kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+		annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306,
+			 "10.224.1.6", 3306);
+		assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+		assert_reason(&a, "Service a/mysql-a:3306 -> 10.224.1.6:3306, an address no source "
+				  "names and no rule natwho read sends it to: not among the "
+				  "Service's endpoints as natwho last read them (an endpoint newer "
+				  "than the rules and snapshot?)");
+		/* a pod the snapshot knows, of another Service */
+		annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40001, "10.96.0.20", 3306,
+			 "10.224.0.7", 8080);
+		assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+		kindex__free(idx);
+	}
+}
+
 /* Without a snapshot the rules alone tell the story. */
 static void test_incident_rules_only(void **state)
 {
@@ -2177,6 +2214,7 @@ int main(void)
 		cmocka_unit_test(test_ipvs_table_names),
 		cmocka_unit_test(test_hostport_unreached),
 		cmocka_unit_test(test_endpoint_newer_than_snapshot),
+		cmocka_unit_test(test_endpoint_newer_than_rules),
 		cmocka_unit_test(test_nftables),
 		cmocka_unit_test(test_nftables_itp_local),
 		cmocka_unit_test(test_nftables_many_endpoints),
