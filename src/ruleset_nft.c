@@ -336,10 +336,14 @@ static int nft__ports(struct json_object *v, struct nft_rinfo *ri)
 	return 0;
 }
 
+/* A protocol's name or number into *@proto; a set of them (`meta l4proto
+ * { tcp, udp }`) leaves it as it was: any, as far as natwho tells. */
 static int nft__proto(struct json_object *v, uint8_t *proto)
 {
 	int64_t n;
 
+	if (kjson__get(v, "set", json_type_array))
+		return 0;
 	if (json_object_is_type(v, json_type_string)) {
 		const char *s = json_object_get_string(v);
 
@@ -466,6 +470,48 @@ static int nft__match_payload(struct json_object *left, struct json_object *righ
 	return 0;
 }
 
+/*
+ * `tcp dport >= 30000` and the other orderings (@op: "<", ">", "<=" or
+ * ">="): a destination port's as the range it means, with a port range
+ * already read the two together; any other field's ignored, as one that
+ * matches anything (wider, never narrower).
+ */
+static int nft__match_order(struct json_object *left, struct json_object *right, const char *op,
+			    struct nft_rinfo *ri)
+{
+	struct json_object *pl = kjson__get(left, "payload", json_type_object);
+	const char *proto = kjson__str(pl, "protocol"), *field = kjson__str(pl, "field");
+	bool above = op[0] == '>', eq = op[1] == '=';
+	uint16_t lo = 1, hi = 65535, n;
+
+	if (!proto || !field || strcmp(field, "dport") || nft__port(right, &n))
+		return 0;
+	if (strcmp(proto, "th") && kproto__parse(proto, strlen(proto), &ri->proto))
+		return -EINVAL;
+	if (above)
+		lo = eq ? n : n + 1;
+	else
+		hi = eq ? n : n - 1;
+	if ((above && !eq && n == 65535) || (!above && !eq && n == 1)) {
+		ri->never = true; /* `dport > 65535` */
+		return 0;
+	}
+	if (ri->nports > 1)
+		return 0; /* a set of ports already: left as it is, wider */
+	if (ri->nports == 1) {
+		lo = lo > ri->port_lo[0] ? lo : ri->port_lo[0];
+		hi = hi < ri->port_hi[0] ? hi : ri->port_hi[0];
+		if (lo > hi) {
+			ri->never = true;
+			return 0;
+		}
+	}
+	ri->port_lo[0] = lo;
+	ri->port_hi[0] = hi;
+	ri->nports = 1;
+	return 0;
+}
+
 static int nft__match(struct json_object *m, uint8_t af, struct nft_rinfo *ri)
 {
 	struct json_object *left = kjson__get(m, "left", json_type_object), *right, *fib, *fl = NULL;
@@ -474,6 +520,8 @@ static int nft__match(struct json_object *m, uint8_t af, struct nft_rinfo *ri)
 
 	if (!left || !json_object_object_get_ex(m, "right", &right))
 		return -EINVAL;
+	if (op && (op[0] == '<' || op[0] == '>') && (!op[1] || (op[1] == '=' && !op[2])))
+		return nft__match_order(left, right, op, ri);
 	meta = kjson__str(kjson__get(left, "meta", json_type_object), "key");
 	if (meta && !strcmp(meta, "l4proto"))
 		return neg ? 0 : nft__proto(right, &ri->proto);
@@ -930,10 +978,19 @@ static int nft__targets(struct nft *p, struct json_object *rule)
 	return 0;
 }
 
-/* The rest of a "rule" item: what the passes ask of it, with @af its table's. */
-static int nft__rule_fill(struct nft *p, struct nft_ritem *ri, struct json_object *o, uint8_t af)
+/* Is @ri in a base chain of table @t, or in one not listed yet? */
+static bool nft__rule_in_base(struct nft *p, const struct nft_ritem *ri, uint32_t t)
+{
+	uint32_t id = nft__chain_id(p, &p->tables.v[t], ri->where.name);
+
+	return id == KNONE || p->chains.v[id].hook >= 0;
+}
+
+/* The rest of a "rule" item of table @t. */
+static int nft__rule_fill(struct nft *p, struct nft_ritem *ri, struct json_object *o, uint32_t t)
 {
 	struct json_object *expr = kjson__get(o, "expr", json_type_array);
+	uint8_t af = p->tables.v[t].af;
 
 	ri->expr = expr;
 	if (!expr)
@@ -946,7 +1003,11 @@ static int nft__rule_fill(struct nft *p, struct nft_ritem *ri, struct json_objec
 	if (nft__targets(p, o))
 		return -ENOMEM;
 	ri->ntargets = p->targets.n - ri->targets;
-	if (ri->ri.dnat || ri->ri.redirect || ri->ri.jump) {
+	/* the text of a rule that translates, or leads to one that may: a
+	 * verdict map's in a base chain too (kube-proxy's per-Service maps,
+	 * thousands, are not read out) */
+	if (ri->ri.dnat || ri->ri.redirect || ri->ri.jump ||
+	    (ri->ntargets && nft__rule_in_base(p, ri, t))) {
 		ri->text = nft__render(&p->tmp, o);
 		if (!ri->text)
 			return -ENOMEM;
@@ -970,7 +1031,7 @@ static int nft__rule_read(struct nft *p, struct json_object *o)
 		ri->json = json_object_get(o);
 		return 0;
 	}
-	return nft__rule_fill(p, ri, o, p->tables.v[t].af);
+	return nft__rule_fill(p, ri, o, t);
 }
 
 /* Rule @r (an index into p->rules) added to its chain, the chains it names
@@ -985,7 +1046,7 @@ static int nft__rule(struct nft *p, uint32_t r)
 
 	if (ri->json) { /* listed before its table */
 		if (t != KNONE)
-			err = nft__rule_fill(p, ri, ri->json, p->tables.v[t].af);
+			err = nft__rule_fill(p, ri, ri->json, t);
 		json_object_put(ri->json);
 		ri->json = NULL;
 		if (err)
@@ -1160,10 +1221,11 @@ static void nft__mark(struct nft *p, uint32_t chain, int hook, const struct krea
 		const struct nft_ritem *r = nft__crule(p, c, i);
 		struct kreach next = *via;
 
-		if (r->jump == KNONE)
-			continue;
 		next.local_only |= r->ri.local_only;
-		nft__mark(p, r->jump, hook, &next, depth + 1);
+		for (uint32_t j = 0; j < r->ntargets; j++) /* jump, goto, a vmap's */
+			if (p->targets.v[r->targets + j].chain != KNONE)
+				nft__mark(p, p->targets.v[r->targets + j].chain, hook, &next,
+					  depth + 1);
 	}
 }
 
@@ -1182,14 +1244,19 @@ static int nft__reach(struct nft *p)
 			struct nft_ritem *r = nft__crule(p, c, i);
 			struct kreach via = c->reach[c->hook];
 
-			if (r->jump == KNONE || r->jump == b)
+			if (!r->ntargets)
 				continue;
 			via.local_only = r->ri.local_only;
 			via.pos = i;
 			via.text = nft__text(p, r);
-			if (!via.text)
+			if (!via.text && r->text)
 				return -ENOMEM;
-			nft__mark(p, r->jump, c->hook, &via, 0);
+			for (uint32_t j = 0; j < r->ntargets; j++) { /* jump, goto, a vmap's */
+				uint32_t t = p->targets.v[r->targets + j].chain;
+
+				if (t != KNONE && t != b)
+					nft__mark(p, t, c->hook, &via, 0);
+			}
 		}
 	}
 	return 0;

@@ -1126,6 +1126,62 @@ static void test_endpoint_newer_than_rules(void **state)
 	}
 }
 
+/*
+ * nft matches natwho once took too narrowly or not at all: `tcp dport >=
+ * 30000` (an ordering, read as ==), `meta l4proto { tcp, udp }` (a set of
+ * protocols: the rule was "not understood").
+ */
+static void test_nft_order_and_proto_set(void **state)
+{
+	static const char rules[] =
+		"{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"fwd\"}},"
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"fwd\", \"name\": \"pre\", \"type\": "
+		"\"nat\", \"hook\": \"prerouting\", \"prio\": -100, \"policy\": \"accept\"}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"fwd\", \"chain\": \"pre\", \"expr\": ["
+		"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"ip\", "
+		"\"field\": \"daddr\"}}, \"right\": \"192.168.56.12\"}},"
+		"{\"match\": {\"op\": \">=\", \"left\": {\"payload\": {\"protocol\": \"tcp\", "
+		"\"field\": \"dport\"}}, \"right\": 30000}},"
+		"{\"match\": {\"op\": \"<\", \"left\": {\"payload\": {\"protocol\": \"tcp\", "
+		"\"field\": \"dport\"}}, \"right\": 32768}},"
+		"{\"dnat\": {\"addr\": \"10.224.0.50\"}}]}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"fwd\", \"chain\": \"pre\", \"expr\": ["
+		"{\"match\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"l4proto\"}}, "
+		"\"right\": {\"set\": [\"tcp\", \"udp\"]}}},"
+		"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"th\", "
+		"\"field\": \"dport\"}}, \"right\": 53}},"
+		"{\"dnat\": {\"addr\": \"10.0.0.53\"}}]}}]}";
+	static const struct {
+		uint8_t proto;
+		const char *dst, *landed;
+		uint16_t port;
+		int via;
+	} conns[] = {
+		{ IPPROTO_TCP, "192.168.56.12", "10.224.0.50", 30000, K8S_VIA_RULE },
+		{ IPPROTO_TCP, "192.168.56.12", "10.224.0.50", 32767, K8S_VIA_RULE },
+		{ IPPROTO_TCP, "192.168.56.12", "10.224.0.50", 29999, K8S_VIA_UNKNOWN },
+		{ IPPROTO_TCP, "192.168.56.12", "10.224.0.50", 32768, K8S_VIA_UNKNOWN },
+		{ IPPROTO_UDP, "10.1.1.1", "10.0.0.53", 53, K8S_VIA_RULE },
+		{ IPPROTO_TCP, "10.1.1.1", "10.0.0.53", 53, K8S_VIA_RULE },
+	};
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	struct k8s_annot a;
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_NFT_JSON, rules);
+	kindex__stats(idx, &st);
+	assert_int_equal(st.skipped_rules, 0);
+	for (size_t i = 0; i < sizeof(conns) / sizeof(conns[0]); i++) {
+		annotate(idx, &a, AF_INET, conns[i].proto, "10.0.0.9", 40000, conns[i].dst,
+			 conns[i].port, conns[i].landed, conns[i].port);
+		if ((int)a.via.kind != conns[i].via)
+			fail_msg("%s:%u: via %d, want %d", conns[i].dst, conns[i].port, a.via.kind,
+				 conns[i].via);
+	}
+	kindex__free(idx);
+}
+
 /* Without a snapshot the rules alone tell the story. */
 static void test_incident_rules_only(void **state)
 {
@@ -2215,6 +2271,7 @@ int main(void)
 		cmocka_unit_test(test_hostport_unreached),
 		cmocka_unit_test(test_endpoint_newer_than_snapshot),
 		cmocka_unit_test(test_endpoint_newer_than_rules),
+		cmocka_unit_test(test_nft_order_and_proto_set),
 		cmocka_unit_test(test_nftables),
 		cmocka_unit_test(test_nftables_itp_local),
 		cmocka_unit_test(test_nftables_many_endpoints),

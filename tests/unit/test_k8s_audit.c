@@ -137,6 +137,40 @@ static void test_kubelet_hostport(void **state)
 }
 
 /*
+ * An nft chain reached only through a verdict map (`tcp dport vmap { 53 :
+ * jump fwd }`), at priority -110, ahead of kube-proxy: reached all the same,
+ * its DNAT shadows kube-dns's ClusterIP.
+ */
+static void test_nft_vmap_reach(void **state)
+{
+	static const char rules[] =
+		"{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"fw\"}},"
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"fw\", \"name\": \"pre\", \"type\": "
+		"\"nat\", \"hook\": \"prerouting\", \"prio\": -110, \"policy\": \"accept\"}},"
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"fw\", \"name\": \"fwd\"}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"fw\", \"chain\": \"pre\", \"expr\": ["
+		"{\"vmap\": {\"key\": {\"payload\": {\"protocol\": \"tcp\", \"field\": \"dport\"}}, "
+		"\"data\": {\"set\": [[53, {\"jump\": {\"target\": \"fwd\"}}]]}}}]}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"fw\", \"chain\": \"fwd\", \"expr\": ["
+		"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"tcp\", "
+		"\"field\": \"dport\"}}, \"right\": 53}},"
+		"{\"dnat\": {\"addr\": \"10.0.7.7\"}}]}}]}";
+	struct kindex *idx = kt_iptables_node(true);
+	struct report r;
+
+	(void)state;
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr.txt");
+	kt_add_str_ok(idx, KSRC_NFT_JSON, rules);
+	audit(idx, OUT_TEXT, &r);
+	assert_non_null(strstr(r.buf, "SHADOW DNAT rule in table fw chain fwd `tcp dport 53 dnat to "
+				      "10.0.7.7` shadows Service kube-system/kube-dns:53 ClusterIP "
+				      "10.96.0.10:53: prerouting: table fw chain pre (priority -110) "
+				      "runs before kube-proxy's"));
+	free(r.buf);
+	kindex__free(idx);
+}
+
+/*
  * IPVS mode with neither ipset nor a snapshot: the rules alone name no
  * Service address, IPVS's table does.  The incident's shadow is found by
  * its virtual service; with the sets and the snapshot too, each address is
@@ -407,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_iptables_nodeport_only),
 		cmocka_unit_test(test_ipvs_json),
 		cmocka_unit_test(test_kubelet_hostport),
+		cmocka_unit_test(test_nft_vmap_reach),
 		cmocka_unit_test(test_ipvs_table),
 		cmocka_unit_test(test_nft_same_priority),
 		cmocka_unit_test(test_kube_first),
