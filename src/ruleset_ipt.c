@@ -194,8 +194,12 @@ static int ipt__option(struct ipt *p, struct ipt_rule *r, int i, bool neg)
 		return 2;
 	}
 	if (!strcmp(o, "-p") || !strcmp(o, "--protocol")) {
-		if (!v || (!neg && strcmp(v, "all") && kproto__parse(v, strlen(v), &r->proto)))
+		if (!v)
 			return -EINVAL;
+		/* a name of /etc/protocols natwho does not know (esp, ipv6-icmp):
+		 * taken as any protocol, wider, never narrower */
+		if (!neg && strcmp(v, "all") && kproto__parse(v, strlen(v), &r->proto))
+			r->proto = 0;
 		return 2;
 	}
 	if (!strcmp(o, "-d") || !strcmp(o, "--destination")) {
@@ -240,7 +244,10 @@ static int ipt__target(struct ipt *p, struct ipt_rule *r, int i)
 		r->target = v ? karena__strdup(&p->idx->arena, v) : NULL;
 		return r->target ? 2 : -EINVAL;
 	}
-	if (!strcmp(o, "--to-destination") || !strcmp(o, "--to")) {
+	/* `--to` is DNAT's after -j DNAT; before it, another match's
+	 * (-m string --to OFFSET) */
+	if (!strcmp(o, "--to-destination") ||
+	    (!strcmp(o, "--to") && r->target && !strcmp(r->target, "DNAT"))) {
 		if (r->has_to)
 			return v ? 2 : -EINVAL; /* kernels < 2.6.11 allowed several */
 		if (!v || kaddr__parse_ep(v, strlen(v), p->family, &r->to, &r->to_end, &r->to_lo,

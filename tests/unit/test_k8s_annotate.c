@@ -1182,6 +1182,39 @@ static void test_nft_order_and_proto_set(void **state)
 	kindex__free(idx);
 }
 
+/*
+ * iptables-save lines natwho dropped whole: a protocol by a name of
+ * /etc/protocols it does not know (`-p esp`, taken as any), and another
+ * match's `--to` (`-m string ... --to 65535`) before `-j DNAT`.  ESP
+ * reaches the chain by a `-p esp` jump of its own.
+ */
+static void test_ipt_odd_lines(void **state)
+{
+	static const char rules[] =
+		"*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:FWD - [0:0]\n"
+		"-A PREROUTING -p esp -j FWD\n"
+		"-A PREROUTING -p tcp -j FWD\n"
+		"-A FWD -p esp -j DNAT --to-destination 10.0.0.5\n"
+		"-A FWD -p tcp -m tcp --dport 86 -m string --string \"x\" --algo bm --to 65535 -j DNAT "
+		"--to-destination 10.0.0.6\n"
+		"COMMIT\n";
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	struct k8s_annot a;
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE, rules);
+	kindex__stats(idx, &st);
+	assert_int_equal(st.skipped_rules, 0);
+	annotate(idx, &a, AF_INET, IPPROTO_ESP, "10.0.0.9", 0, "10.9.9.9", 0, "10.0.0.5", 0);
+	assert_int_equal(a.via.kind, K8S_VIA_RULE);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.0.0.9", 40000, "10.9.9.9", 86, "10.0.0.6", 86);
+	assert_int_equal(a.via.kind, K8S_VIA_RULE);
+	assert_string_equal(a.via.rule, "-A FWD -p tcp -m tcp --dport 86 -m string --string \"x\" "
+					"--algo bm --to 65535 -j DNAT --to-destination 10.0.0.6");
+	kindex__free(idx);
+}
+
 /* Without a snapshot the rules alone tell the story. */
 static void test_incident_rules_only(void **state)
 {
@@ -2272,6 +2305,7 @@ int main(void)
 		cmocka_unit_test(test_endpoint_newer_than_snapshot),
 		cmocka_unit_test(test_endpoint_newer_than_rules),
 		cmocka_unit_test(test_nft_order_and_proto_set),
+		cmocka_unit_test(test_ipt_odd_lines),
 		cmocka_unit_test(test_nftables),
 		cmocka_unit_test(test_nftables_itp_local),
 		cmocka_unit_test(test_nftables_many_endpoints),
