@@ -561,8 +561,14 @@ int k8s_snapshot__parse(struct kindex *idx, const char *data, size_t len, char *
 {
 	struct snap s = { .idx = idx };
 	char list_kind[64];
-	int err = kjson__each_item(idx, data, len, snap__item, &s, list_kind, sizeof(list_kind),
-				   errbuf, errlen);
+	int err;
+
+	if (len >= 3 && !memcmp(data, "\xef\xbb\xbf", 3)) { /* a UTF-8 BOM (PowerShell's) */
+		data += 3;
+		len -= 3;
+	}
+	err = kjson__each_item(idx, data, len, snap__item, &s, list_kind, sizeof(list_kind), errbuf,
+			       errlen);
 
 	if (err == KJSON_WHOLE)
 		err = snap__parse_whole(&s, data, len, errbuf, errlen);

@@ -644,6 +644,29 @@ static void test_snapshot(void **state)
 	kindex__free(idx);
 }
 
+/* The same snapshot written with a UTF-8 BOM (PowerShell 7's Out-File):
+ * read alike, not refused as "not JSON". */
+static void test_snapshot_bom(void **state)
+{
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	size_t len;
+	char *data = kt_fixture("snapshot.json", &len), *bom = malloc(len + 3), err[512];
+
+	(void)state;
+	assert_non_null(bom);
+	memcpy(bom, "\xef\xbb\xbf", 3);
+	memcpy(bom + 3, data, len);
+	if (kindex__add_source(idx, KSRC_SNAPSHOT, "bom.json", bom, len + 3, err, sizeof(err)))
+		fail_msg("%s", err);
+	kindex__stats(idx, &st);
+	assert_int_equal(st.pods, 11);
+	assert_int_equal(st.endpoints, 15);
+	free(bom);
+	free(data);
+	kindex__free(idx);
+}
+
 /* An address plus one, in place: false when it wrapped. */
 static bool rp_inc(uint8_t *a, unsigned nb)
 {
@@ -760,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_ipvs_table),
 		cmocka_unit_test(test_local_addrs),
 		cmocka_unit_test(test_snapshot),
+		cmocka_unit_test(test_snapshot_bom),
 		cmocka_unit_test(test_source_kinds),
 		cmocka_unit_test(test_range_prefixes),
 	};
