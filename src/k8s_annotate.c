@@ -113,6 +113,7 @@ static const struct knodeport *kidx__nodeport(const struct kindex *idx, const st
 {
 	const struct knodeport *np;
 	const struct kname *nm;
+	const char *ifname;
 	struct kkey k;
 
 	kkey__set(&k, c->family, NULL, c->proto, c->orig.dport);
@@ -121,10 +122,12 @@ static const struct knodeport *kidx__nodeport(const struct kindex *idx, const st
 		return NULL;
 	/* kube-proxy translates a NodePort only at this node's addresses; a
 	 * connection to another node's goes there untranslated.  Where this
-	 * node's addresses are not known, any node address will do. */
+	 * node's addresses are not known, any node address will do.  Not at
+	 * the ClusterIPs IPVS mode binds to kube-ipvs0 (kindex__ipvs_kind()):
+	 * kube-proxy gives IPVS no NodePort there. */
 	kkey__set(&k, c->family, c->orig.dst, 0, 0);
-	if (kindex__is_local(idx, &k, NULL))
-		return np;
+	if (kindex__is_local(idx, &k, &ifname))
+		return !ifname || strcmp(ifname, KIPVS_DEV) ? np : NULL;
 	nm = kidx__name(idx, c->family, c->orig.dst, 0, 0);
 	return !idx->locals.n && nm && nm->kind == K8S_KIND_NODE ? np : NULL;
 }

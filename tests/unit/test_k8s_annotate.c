@@ -1467,6 +1467,14 @@ static void test_ipvs(void **state)
 	assert_reason(&a, "Service a/mysql-a:3306 -> 10.224.1.17:3306 via IPVS, a real server "
 			  "that is not among the Service's endpoints in the snapshot (older than "
 			  "the endpoints?)");
+	/* a ClusterIP on kube-ipvs0 is no NodePort address in IPVS mode: web's
+	 * NodePort number there is not web's */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45235, "10.96.0.20", 30080,
+		 "10.224.0.30", 80);
+	assert_int_not_equal(a.target.kind, K8S_KIND_NODE_PORT);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45236, "192.168.56.12", 30080,
+		 "10.224.0.7", 8080);
+	assert_int_equal(a.target.kind, K8S_KIND_NODE_PORT);
 	kindex__free(idx);
 }
 
