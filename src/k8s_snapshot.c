@@ -216,6 +216,10 @@ static int snap__pod(struct snap *s, struct json_object *o)
  * limit).  More are skipped with a warning, never silently. */
 #define SNAP_MAX_VIPS 256
 #define SNAP_MAX_PORTS 100
+/* A Service's addresses times its ports: each pair is a VIP in the index
+ * (about 40 bytes); 255 externalIPs and 20,000 ports, a 600 KB object
+ * within the API's limits, would make 5 million of them. */
+#define SNAP_MAX_SVC_VIPS 65536
 
 struct snap_vips {
 	struct kaddr a[SNAP_MAX_VIPS];
@@ -306,6 +310,7 @@ static int snap__svc(struct snap *s, struct json_object *o)
 	struct json_object *ports = kjson__get(spec, "ports", json_type_array);
 	const char *type = kjson__str(spec, "type");
 	struct snap_vips v = { 0 };
+	size_t nports;
 	int err = 0;
 
 	if (snap__meta(s, o, true))
@@ -315,7 +320,12 @@ static int snap__svc(struct snap *s, struct json_object *o)
 	if (!snap__len(ports))
 		return snap__skip(s, "no spec.ports");
 	snap__svc_vips(s, o, &v);
-	for (size_t i = 0; i < snap__len(ports) && !err; i++)
+	nports = snap__len(ports);
+	if (v.n && nports > SNAP_MAX_SVC_VIPS / v.n) {
+		nports = SNAP_MAX_SVC_VIPS / v.n;
+		snap__skip(s, "more than 65,536 addresses times ports: the ports past that");
+	}
+	for (size_t i = 0; i < nports && !err; i++)
 		err = snap__svc_port(s, snap__at(ports, i), &v);
 	return err;
 }

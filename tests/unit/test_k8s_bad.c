@@ -180,6 +180,37 @@ static void test_snapshot_limits(void **state)
 	free(buf);
 }
 
+/* A Service of 256 addresses and 2,000 ports (a 100 KB object): 65,536
+ * VIPs at most, the ports past that skipped and said, not 512,000. */
+static void test_snapshot_svc_vips_cap(void **state)
+{
+	struct tbuf b = { 0 };
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	struct warns w = { 0 };
+
+	(void)state;
+	kindex__set_warn(idx, on_warn, &w);
+	tbuf_printf(&b, "{\"kind\": \"Service\", \"metadata\": {\"namespace\": \"ns\", "
+			"\"name\": \"s\"}, \"spec\": {\"clusterIP\": \"10.96.0.5\", "
+			"\"externalIPs\": [");
+	for (int i = 0; i < 255; i++)
+		tbuf_printf(&b, "%s\"192.0.2.%d\"", i ? ", " : "", i + 1);
+	tbuf_printf(&b, "], \"ports\": [");
+	for (int i = 0; i < 2000; i++)
+		tbuf_printf(&b, "%s{\"name\": \"p%d\", \"port\": %d}", i ? ", " : "", i, 1000 + i);
+	tbuf_printf(&b, "]}}");
+	kt_add_str_ok(idx, KSRC_SNAPSHOT, b.p);
+	kindex__stats(idx, &st);
+	assert_int_equal(st.vips, 65536);
+	assert_int_equal(st.svcports, 256);
+	assert_int_equal(st.skipped_objects, 1);
+	assert_non_null(strstr(w.last, "(Service ns/s): more than 65,536 addresses times ports: "
+				       "the ports past that, skipped"));
+	kindex__free(idx);
+	free(b.p);
+}
+
 /*
  * A source's warnings are said once it is taken, and not at all when it is
  * refused (a List item json-c refuses after one skipped); past 1 MiB of them
@@ -705,6 +736,7 @@ int main(void)
 		cmocka_unit_test(test_nft_items),
 		cmocka_unit_test(test_nft_memory),
 		cmocka_unit_test(test_snapshot_limits),
+		cmocka_unit_test(test_snapshot_svc_vips_cap),
 		cmocka_unit_test(test_warnings_held),
 		cmocka_unit_test(test_garbage_rules),
 		cmocka_unit_test(test_nft_garbage),
