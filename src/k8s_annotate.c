@@ -213,7 +213,8 @@ static bool khp__could_act(const struct kindex *idx, const struct khostport *hp,
 		return false;
 	for (int h = 0; h < KHOOK_MAX; h++) {
 		reached |= hp->reach[h].reached;
-		any_dst |= hp->reach[h].reached && !hp->reach[h].local_only;
+		any_dst |= hp->reach[h].reached &&
+			   (!hp->reach[h].local_only || hp->reach[h].any_reached);
 	}
 	if (!reached)
 		return hp->origin == KO_SNAPSHOT;

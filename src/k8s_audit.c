@@ -178,12 +178,13 @@ static void kaudit__order(const struct kreach *r, const struct kkube *k, uint8_t
 static bool kaudit__hook(const struct kindex *idx, const struct kdnat *d, const struct ktarget *t,
 			 int hook, char *why, size_t len, bool *certain)
 {
-	const struct kreach *r = &d->reach[hook];
+	struct kreach any;
+	const struct kreach *r = kreach__for(&d->reach[hook], t->local, &any);
 	const struct kkube *k;
 	char order[600];
 	bool tie = false, first;
 
-	if (!r->reached || (r->local_only && !t->local))
+	if (!r)
 		return false;
 	k = kaudit__kube(idx, t->family, hook);
 	first = !k || kreach__before(r, k, &tie);

@@ -141,13 +141,17 @@ struct kep {
 };
 
 /* How a NAT hook reaches a chain: the first rule of the base chain that
- * leads there, and whether that path requires a local destination. */
+ * leads there, and whether that path requires a local destination; where
+ * it does, the first path that does not, if another leads there too
+ * (any_*: kreach__any()). */
 struct kreach {
 	bool reached;
 	bool local_only; /* -m addrtype --dst-type LOCAL / fib daddr type local */
-	int32_t prio;
-	uint32_t pos; /* rule index in the base chain */
+	bool any_reached;
+	int32_t prio, any_prio;
+	uint32_t pos, any_pos; /* rule index in the base chain */
 	const char *table, *base, *text;
+	const char *any_table, *any_base, *any_text;
 };
 
 struct khostport {
@@ -454,5 +458,8 @@ const struct knodeport *kindex__nodeport(const struct kindex *idx, const struct 
 /* Does netfilter run @r before kube-proxy's @k?  *tie: only because the
  * order of two tables at the same priority is unknown. */
 bool kreach__before(const struct kreach *r, const struct kkube *k, bool *tie);
+bool kreach__merge(struct kreach *r, const struct kreach *via);
+void kreach__narrow(struct kreach *r, bool local_only);
+const struct kreach *kreach__for(const struct kreach *r, bool local_dst, struct kreach *buf);
 
 #endif

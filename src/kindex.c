@@ -536,6 +536,53 @@ static void kindex__resolve_hostports(struct kindex *idx)
 	}
 }
 
+/*
+ * Path @via leads to a chain reached as *@r: the first path is kept, and
+ * the first that matches any destination where the first matches local
+ * ones only.  True when *@r changed (the chains it leads to are to be
+ * marked too).
+ */
+bool kreach__merge(struct kreach *r, const struct kreach *via)
+{
+	if (!r->reached) {
+		*r = *via;
+		r->any_reached = false;
+		return true;
+	}
+	if (!r->local_only || via->local_only || r->any_reached)
+		return false;
+	r->any_reached = true;
+	r->any_prio = via->prio;
+	r->any_pos = via->pos;
+	r->any_table = via->table;
+	r->any_base = via->base;
+	r->any_text = via->text;
+	return true;
+}
+
+/* A rule's own local-destination test narrows every path to it. */
+void kreach__narrow(struct kreach *r, bool local_only)
+{
+	if (!local_only)
+		return;
+	r->local_only = true;
+	r->any_reached = false;
+}
+
+/* How @r reaches a destination, local or not: NULL when it does not. */
+const struct kreach *kreach__for(const struct kreach *r, bool local_dst, struct kreach *buf)
+{
+	if (!r->reached)
+		return NULL;
+	if (!r->local_only || local_dst)
+		return r;
+	if (!r->any_reached)
+		return NULL;
+	*buf = (struct kreach){ .reached = true, .prio = r->any_prio, .pos = r->any_pos,
+				.table = r->any_table, .base = r->any_base, .text = r->any_text };
+	return buf;
+}
+
 bool kreach__before(const struct kreach *r, const struct kkube *k, bool *tie)
 {
 	*tie = false;

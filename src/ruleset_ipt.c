@@ -454,9 +454,8 @@ static void ipt__mark(struct ipt *p, uint32_t chain, int hook, const struct krea
 {
 	struct ipt_chain *c = &p->chains.v[chain];
 
-	if (c->reach[hook].reached || depth > IPT_MAX_DEPTH || ipt__kube_chain(c->name))
+	if (depth > IPT_MAX_DEPTH || ipt__kube_chain(c->name) || !kreach__merge(&c->reach[hook], via))
 		return;
-	c->reach[hook] = *via;
 	for (uint32_t i = 0; i < c->nrules; i++) {
 		const struct ipt_rule *r = &p->rules.v[c->rules[i]];
 		uint32_t t = ipt__chain_id(p, r->target);
@@ -506,7 +505,7 @@ static void ipt__rule_reach(const struct ipt *p, const struct ipt_rule *r, struc
 		out[h] = c->reach[h];
 		if (!out[h].reached)
 			continue;
-		out[h].local_only |= r->local_dst;
+		kreach__narrow(&out[h], r->local_dst);
 		if (base) {
 			out[h].pos = r->pos;
 			out[h].text = r->text;

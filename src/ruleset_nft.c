@@ -1214,9 +1214,8 @@ static void nft__mark(struct nft *p, uint32_t chain, int hook, const struct krea
 {
 	struct nft_chain *c = &p->chains.v[chain];
 
-	if (c->reach[hook].reached || depth > NFT_MAX_DEPTH)
+	if (depth > NFT_MAX_DEPTH || !kreach__merge(&c->reach[hook], via))
 		return;
-	c->reach[hook] = *via;
 	for (uint32_t i = 0; i < c->nrules; i++) {
 		const struct nft_ritem *r = nft__crule(p, c, i);
 		struct kreach next = *via;
@@ -1271,7 +1270,7 @@ static void nft__rule_reach(struct nft *p, const struct nft_chain *c, uint32_t i
 		out[h] = c->reach[h];
 		if (!out[h].reached)
 			continue;
-		out[h].local_only |= ri->local_only;
+		kreach__narrow(&out[h], ri->local_only);
 		if (c->hook == h) {
 			out[h].pos = i;
 			out[h].text = text;

@@ -171,6 +171,49 @@ static void test_nft_vmap_reach(void **state)
 }
 
 /*
+ * A chain reached two ways ahead of kube-proxy, one for local destinations
+ * only and one for any (`-i eth1`): it shadows kube-dns's ClusterIP (not a
+ * local address) whichever of the two comes first; the first alone used to
+ * decide, so one order found it and the other not.
+ */
+static void test_two_paths(void **state)
+{
+	static const char *const jumps[2] = {
+		"-A PREROUTING -m addrtype --dst-type LOCAL -j PORTFWD\n",
+		"-A PREROUTING -i eth1 -j PORTFWD\n",
+	};
+
+	(void)state;
+	for (int order = 0; order < 2; order++) {
+		struct kindex *idx = kindex__new();
+		size_t len;
+		char *data = kt_fixture("iptables-save.txt", &len), *text, *pre;
+		struct report r;
+
+		pre = strstr(data, "-A PREROUTING ");
+		assert_non_null(pre);
+		text = malloc(len + 256);
+		assert_non_null(text);
+		snprintf(text, len + 256, "*nat\n:PORTFWD - [0:0]\n%.*s%s%s"
+			 "-A PORTFWD -p tcp -m tcp --dport 53 -j DNAT --to-destination 10.0.7.7:53\n%s",
+			 (int)(pre - data - 5), data + 5, jumps[order], jumps[!order], pre);
+		kt_add_str_ok(idx, KSRC_IPTABLES_SAVE, text);
+		kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+		kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr.txt");
+		audit(idx, OUT_TEXT, &r);
+		if (!strstr(r.buf, "SHADOW DNAT rule in table nat chain PORTFWD `-A PORTFWD -p tcp "
+				   "-m tcp --dport 53 -j DNAT --to-destination 10.0.7.7:53` shadows "
+				   "Service kube-system/kube-dns:53 ClusterIP 10.96.0.10:53") ||
+		    !strstr(r.buf, "`-A PREROUTING -i eth1 -j PORTFWD` comes before kube-proxy's"))
+			fail_msg("order %d: %s", order, r.buf);
+		free(r.buf);
+		free(text);
+		free(data);
+		kindex__free(idx);
+	}
+}
+
+/*
  * IPVS mode with neither ipset nor a snapshot: the rules alone name no
  * Service address, IPVS's table does.  The incident's shadow is found by
  * its virtual service; with the sets and the snapshot too, each address is
@@ -442,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_ipvs_json),
 		cmocka_unit_test(test_kubelet_hostport),
 		cmocka_unit_test(test_nft_vmap_reach),
+		cmocka_unit_test(test_two_paths),
 		cmocka_unit_test(test_ipvs_table),
 		cmocka_unit_test(test_nft_same_priority),
 		cmocka_unit_test(test_kube_first),
