@@ -29,10 +29,15 @@
 #include <json-c/json.h>
 #include "k8s_int.h"
 
+struct snap_svc {
+	const char *ns, *name;
+};
+
 struct snap {
 	struct kindex *idx;
 	size_t item; /* index in "items", for messages */
 	const char *kind, *ns, *name; /* the object being read */
+	KVEC(struct snap_svc) empty; /* Services said to have no endpoints */
 };
 
 static int snap__skip(struct snap *s, const char *why)
@@ -399,19 +404,34 @@ static int snap__slice_ports(struct snap *s, struct json_object *ports, const ch
 
 /*
  * A slice with no ports and no endpoints: the EndpointSlice controller's
- * for a Service that selects no ready pod.  Every port of Service @svc (of
- * the Services read so far: kubectl lists them before the slices) is then
- * known to have no endpoints, and kube-proxy rejects connections to it, so
- * a translation of one is not kube-proxy's.
+ * for a Service that selects no ready pod (an Endpoints object without
+ * subsets says the same).  Every port of Service @svc is then known to have
+ * no endpoints, and kube-proxy rejects connections to it, so a translation
+ * of one is not kube-proxy's.  Marked once the whole snapshot is read
+ * (snap__empty_done()): the Service may come after its slice.
  */
-static void snap__slice_empty(struct snap *s, const char *svc)
+static int snap__slice_empty(struct snap *s, const char *svc)
 {
-	for (uint32_t i = 0; i < s->idx->svcports.n; i++) {
-		struct ksvcport *sp = &s->idx->svcports.v[i];
+	struct snap_svc *e = KVEC_PUSH(&s->empty);
 
-		if (sp->ns && sp->name && !strcmp(sp->ns, s->ns) && !strcmp(sp->name, svc))
-			sp->ep_origins |= 1u << KO_SNAPSHOT;
-	}
+	if (!e)
+		return -ENOMEM;
+	e->ns = snap__str(s, s->ns);
+	e->name = snap__str(s, svc);
+	return e->ns && e->name ? 0 : -ENOMEM;
+}
+
+static void snap__empty_done(struct snap *s)
+{
+	for (uint32_t j = 0; j < s->empty.n; j++)
+		for (uint32_t i = 0; i < s->idx->svcports.n; i++) {
+			struct ksvcport *sp = &s->idx->svcports.v[i];
+
+			if (sp->ns && sp->name && !strcmp(sp->ns, s->empty.v[j].ns) &&
+			    !strcmp(sp->name, s->empty.v[j].name))
+				sp->ep_origins |= 1u << KO_SNAPSHOT;
+		}
+	free(s->empty.v);
 }
 
 static int snap__slice(struct snap *s, struct json_object *o)
@@ -442,7 +462,7 @@ static int snap__slice(struct snap *s, struct json_object *o)
 	err = snap__slice_ports(s, kjson__get(o, "ports", json_type_array), svc, ids, ports,
 				&nports);
 	if (!err && !nports && !snap__len(eps))
-		snap__slice_empty(s, svc);
+		err = snap__slice_empty(s, svc);
 	for (size_t i = 0; i < snap__len(eps) && !err; i++)
 		err = snap__slice_endpoint(s, snap__at(eps, i), family, ids, ports, nports);
 	return err;
@@ -492,7 +512,7 @@ static int snap__endpoints(struct snap *s, struct json_object *o)
 	if (snap__meta(s, o, true))
 		return snap__skip(s, "no metadata.namespace or metadata.name");
 	if (!snap__len(subsets))
-		snap__slice_empty(s, s->name);
+		err = snap__slice_empty(s, s->name);
 	for (size_t i = 0; i < snap__len(subsets) && !err; i++)
 		err = snap__ep_subset(s, snap__at(subsets, i));
 	return err;
@@ -582,6 +602,7 @@ int k8s_snapshot__parse(struct kindex *idx, const char *data, size_t len, char *
 
 	if (err == KJSON_WHOLE)
 		err = snap__parse_whole(&s, data, len, errbuf, errlen);
+	snap__empty_done(&s);
 	if (err && !errbuf[0])
 		snprintf(errbuf, errlen, "%s: %s", idx->src_name, strerror(-err));
 	return err;

@@ -932,6 +932,22 @@ static void test_service_without_endpoints(void **state)
 		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
 	kindex__free(idx);
+	/* the empty slice before its Service (`kubectl get endpointslices,
+	 * services`): the same */
+	idx = kindex__new();
+	kt_add_str_ok(idx, KSRC_SNAPSHOT,
+		      "{\"kind\": \"List\", \"items\": ["
+		      "{\"kind\": \"EndpointSlice\", \"metadata\": {\"namespace\": \"e\", "
+		      "\"name\": \"empty-x1\", \"labels\": {\"kubernetes.io/service-name\": "
+		      "\"empty\"}}, \"addressType\": \"IPv4\", \"endpoints\": [], "
+		      "\"ports\": null},"
+		      "{\"kind\": \"Service\", \"metadata\": {\"namespace\": \"e\", "
+		      "\"name\": \"empty\"}, \"spec\": {\"clusterIP\": \"10.96.5.5\", "
+		      "\"ports\": [{\"name\": \"http\", \"port\": 80, \"protocol\": \"TCP\"}]}}]}");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.1.5", 40000, "10.96.5.5", 80,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	kindex__free(idx);
 }
 
 /*
