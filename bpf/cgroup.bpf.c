@@ -19,6 +19,9 @@
  *        datagram with its final addresses and writes the record when the
  *        map has none for this socket and tuple, so a record evicted while
  *        the socket lives is written again by its next datagram.
+ *   other protocols (ICMP, SCTP, GRE, raw sockets): egress alike, with the
+ *        socket's cgroup; the process only where connect or sendmsg told
+ *        (the kernel runs those hooks for TCP and UDP alone).
  * Records are evicted least recently used first; nothing else removes them.
  *
  * Includes common.bpf.h for the shared maps; userspace does not create the
@@ -163,8 +166,13 @@ int nw_sockops(struct bpf_sock_ops *skops)
 	return 1;
 }
 
-/* The UDP datagram's tuple from its headers; 0 if it is not UDP. */
-static __always_inline int nw_udp_key(struct __sk_buff *skb, struct nw_join_key *key)
+/*
+ * The packet's tuple from its headers, as conntrack's ORIGINAL direction
+ * has it (ports for the protocols that have them, nw_proto_has_ports();
+ * none for ICMP, GRE...); 0 for a TCP segment (sock_ops recorded its
+ * connection) or what cannot be read.
+ */
+static __always_inline int nw_skb_key(struct __sk_buff *skb, struct nw_join_key *key)
 {
 	__u16 ports[2];
 	__u32 l4 = 0;
@@ -172,30 +180,36 @@ static __always_inline int nw_udp_key(struct __sk_buff *skb, struct nw_join_key 
 	if (skb->protocol == bpf_htons(NW_ETH_P_IP)) {
 		struct iphdr ip;
 
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || ip.protocol != IPPROTO_UDP)
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
 			return 0;
 		if (ip.frag_off & bpf_htons(0x1fff)) /* not the first fragment */
 			return 0;
 		key->family = NW_AF_INET;
+		key->proto = ip.protocol;
 		__builtin_memcpy(key->orig.src, &ip.saddr, 4);
 		__builtin_memcpy(key->orig.dst, &ip.daddr, 4);
 		l4 = ip.ihl * 4;
 	} else if (skb->protocol == bpf_htons(NW_ETH_P_IPV6)) {
 		struct ipv6hdr ip6;
 
-		/* Extension headers before UDP are not followed. */
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) || ip6.nexthdr != IPPROTO_UDP)
+		/* Extension headers are not followed: their next header is
+		 * taken for the protocol (conntrack follows them) */
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
 			return 0;
 		key->family = NW_AF_INET6;
+		key->proto = ip6.nexthdr;
 		__builtin_memcpy(key->orig.src, &ip6.saddr, 16);
 		__builtin_memcpy(key->orig.dst, &ip6.daddr, 16);
 		l4 = sizeof(ip6);
 	} else {
 		return 0;
 	}
+	if (key->proto == IPPROTO_TCP)
+		return 0;
+	if (!nw_proto_has_ports(key->proto))
+		return 1;
 	if (bpf_skb_load_bytes(skb, l4, ports, sizeof(ports)))
 		return 0;
-	key->proto = IPPROTO_UDP;
 	key->orig.sport = bpf_ntohs(ports[0]);
 	key->orig.dport = bpf_ntohs(ports[1]);
 	return 1;
@@ -214,10 +228,10 @@ int nw_egress(struct __sk_buff *skb)
 	if (!sk)
 		return 1;
 	sk = bpf_sk_fullsock(sk);
-	if (!sk || sk->protocol != IPPROTO_UDP)
+	if (!sk || sk->protocol == IPPROTO_TCP)
 		return 1; /* TCP: sock_ops recorded it at connect */
 	__builtin_memset(&key, 0, sizeof(key));
-	if (!nw_udp_key(skb, &key))
+	if (!nw_skb_key(skb, &key))
 		return 1;
 	cookie = bpf_get_socket_cookie(skb);
 	rec = bpf_map_lookup_elem(&nw_join, &key);

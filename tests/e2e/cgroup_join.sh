@@ -104,3 +104,21 @@ grep -q "^[0-9:.]* *$text_tcp *nw-connect *tcp .*$CLUSTER_IP_PG:5432 .*DNAT *$PO
 	"$TMP/cg.txt" || { cat "$TMP/cg.txt" >&2; fail "text line with pid and comm"; }
 grep -q "joins missed" "$TMP/cg.txt.err" || { cat "$TMP/cg.txt.err" >&2; fail "text summary"; }
 echo "ok: text output"
+
+# A pod's ICMP (any protocol but TCP and UDP) reaches the node namespace
+# with no socket: joined by the record egress writes, with the socket's
+# cgroup (the kernel runs connect/sendmsg hooks for TCP and UDP alone, so
+# no process).  The same pod namespace's ping from outside the cgroup, to
+# another address, is not shown.
+nw_natwho_start "$TMP/icmp.json" "$TMP/icmp.err" -o json -P icmp --cgroup "$CG" ||
+	fail "natwho --cgroup -P icmp did not start"
+inside ping4 pong "$CONNECT" ping "$CLUSTER_IP_PG"
+nw_client "$PODC" "$CONNECT" ping "$CLUSTER_IP_DNS" >/dev/null
+sleep 0.3
+kill -INT "$NATWHO_PID"
+wait_natwho 5 || fail "natwho --cgroup -P icmp exited with $?"
+expect_json "$TMP/icmp.json" "a pod's ICMP echo, joined to its cgroup" \
+	".type == \"conn\" and .proto == \"icmp\" and .orig.src == \"$POD_C\" and
+	 .orig.dst == \"$CLUSTER_IP_PG\" and .cgroup == $(stat -c %i "$CG")"
+expect_no_json "$TMP/icmp.json" "no ICMP from outside the cgroup" \
+	".type == \"conn\" and .orig.dst == \"$CLUSTER_IP_DNS\""

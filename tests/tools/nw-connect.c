@@ -14,6 +14,9 @@
  *                                            still name the process)
  *   nw-connect hdrincl ADDR PORT SPORT       the same with SOCK_RAW/IPPROTO_RAW,
  *                                            the IP header ours too
+ *   nw-connect ping ADDR                     one ICMP (ICMPv6) echo request from
+ *                                            a raw socket; prints "pong" when
+ *                                            the reply comes within 2 s
  *
  * NW_CONNECT_DEV=IFNAME binds the client's socket to a device first
  * (SO_BINDTODEVICE: a VRF's, to route in its table); NW_CONNECT_SPORT=PORT
@@ -189,6 +192,66 @@ static int do_raw(bool hdrincl, const char *addr, const char *port, const char *
 	return 0;
 }
 
+/* The Internet checksum of @len bytes at @p (ICMPv4's). */
+static uint16_t inet_csum(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)b[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+/* One echo request to @addr (IPv4 or IPv6) and its reply. */
+static int do_ping(const char *addr)
+{
+	struct sockaddr_storage to = { 0 };
+	struct {
+		uint8_t type, code;
+		uint16_t csum, id, seq;
+		char data[8];
+	} req = { .id = htons(0x6e77), .seq = htons(1), .data = "natwho\n" };
+	bool v6 = strchr(addr, ':');
+	socklen_t tolen = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	struct pollfd pfd = { .events = POLLIN };
+	char buf[512];
+
+	to.ss_family = v6 ? AF_INET6 : AF_INET;
+	if (inet_pton(to.ss_family, addr,
+		      v6 ? (void *)&((struct sockaddr_in6 *)&to)->sin6_addr :
+			   (void *)&((struct sockaddr_in *)&to)->sin_addr) != 1) {
+		fprintf(stderr, "nw-connect: ping: bad address %s\n", addr);
+		return 2;
+	}
+	req.type = v6 ? 128 : 8; /* echo request; the kernel sums ICMPv6 */
+	if (!v6)
+		req.csum = inet_csum(&req, sizeof(req));
+	pfd.fd = socket(to.ss_family, SOCK_RAW, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+	if (pfd.fd < 0 || sendto(pfd.fd, &req, sizeof(req), 0, (struct sockaddr *)&to, tolen) < 0) {
+		fprintf(stderr, "nw-connect: ping %s: %s\n", addr, strerror(errno));
+		return 1;
+	}
+	/* a raw socket sees every ICMP message: wait for an echo reply */
+	while (poll(&pfd, 1, 2000) == 1) {
+		ssize_t n = recv(pfd.fd, buf, sizeof(buf), 0);
+		size_t off = v6 ? 0 : (n > 0 ? (size_t)(buf[0] & 0xf) * 4 : 0);
+
+		if (n > 0 && (size_t)n > off && (uint8_t)buf[off] == (v6 ? 129 : 0)) {
+			printf("pong\n");
+			close(pfd.fd);
+			return 0;
+		}
+	}
+	fprintf(stderr, "nw-connect: ping %s: no reply\n", addr);
+	close(pfd.fd);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	int udp = argc > 1 && !strcmp(argv[1], "-u");
@@ -203,9 +266,12 @@ int main(int argc, char **argv)
 		return do_listen(udp, argv[2], argv[3], argv[4]);
 	if (argc == 5 && (!strcmp(argv[1], "raw") || !strcmp(argv[1], "hdrincl")))
 		return do_raw(!strcmp(argv[1], "hdrincl"), argv[2], argv[3], argv[4]);
+	if (argc == 3 && !strcmp(argv[1], "ping"))
+		return do_ping(argv[2]);
 	fprintf(stderr, "usage: nw-connect [-u] connect ADDR PORT [MESSAGE]\n"
 			"       nw-connect sendto ADDR PORT [MESSAGE]\n"
 			"       nw-connect [-u] listen ADDR PORT BANNER\n"
-			"       nw-connect raw|hdrincl ADDR PORT SPORT\n");
+			"       nw-connect raw|hdrincl ADDR PORT SPORT\n"
+			"       nw-connect ping ADDR\n");
 	return 2;
 }
