@@ -1237,6 +1237,24 @@ static int stopped_before_tracing(struct app *app)
  * (no capture file touched, no command run for the knowledge, nothing
  * attached).
  */
+/* The process (thread group) of thread @tid, from /proc; 0 when unknown. */
+static uint32_t proc_tgid(pid_t tid)
+{
+	char path[64], line[128];
+	unsigned int tgid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %u", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
 static int live_precheck(struct app *app)
 {
 	/* The programs see the host's process ids; in a PID namespace of its
@@ -1255,6 +1273,17 @@ static int live_precheck(struct app *app)
 	if (app->opts.filter.tgid && kill((pid_t)app->opts.filter.tgid, 0) && errno == ESRCH) {
 		nw_err("--pid %u: no such process", app->opts.filter.tgid);
 		return NW_EXIT_USAGE;
+	}
+	/* a thread's id (JSON's "tid", ps -L) names no process: nothing
+	 * would match */
+	if (app->opts.filter.tgid) {
+		uint32_t tgid = proc_tgid((pid_t)app->opts.filter.tgid);
+
+		if (tgid && tgid != app->opts.filter.tgid) {
+			nw_err("--pid %u is a thread of process %u: give %u", app->opts.filter.tgid,
+			       tgid, tgid);
+			return NW_EXIT_USAGE;
+		}
 	}
 	/* CMD that cannot run, before anything starts (-w's earlier capture
 	 * kept): the status a shell gives */

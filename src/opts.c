@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include "capture.h"
+#include "conn.h"
 #include "log.h"
 #include "opts.h"
 #include "parse.h"
@@ -494,6 +496,10 @@ static int check_modes(const struct nw_opts *o, const char *live, bool children)
 		       "node's rules (drop --no-rules)");
 	else if (children && !o->cmd)
 		nw_err("--children and --no-children apply to a command given after --");
+	else if (o->filter.tgid && o->cmd && !o->no_children)
+		nw_err("--pid names a process that runs already, which is not in the command's "
+		       "tree: with -- CMD, add --no-children to trace --pid's connections while "
+		       "CMD runs");
 	else
 		return 0;
 	return NW_EXIT_USAGE;
@@ -602,8 +608,14 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 		children |= c == OPT_CHILDREN || c == OPT_NO_CHILDREN;
 	}
 	if (optind < nopts) {
-		nw_err("unexpected argument '%s' (a command to trace goes after --); "
-		       "try 'natwho --help'", argv[optind]);
+		if (!strcmp(argv[optind], "audit"))
+			nw_err("'audit' comes first: natwho audit [OPTIONS]");
+		else if (!access(argv[optind], F_OK))
+			nw_err("unexpected argument '%s': to replay a capture file, -r %s; a "
+			       "command to trace goes after --", argv[optind], argv[optind]);
+		else
+			nw_err("unexpected argument '%s' (a command to trace goes after --); "
+			       "try 'natwho --help'", argv[optind]);
 		return NW_EXIT_USAGE;
 	}
 	if (nopts < argc) {
@@ -621,6 +633,13 @@ int opts__parse(struct nw_opts *o, int argc, char **argv)
 		       o->filter.proto == IPPROTO_ICMP ? "icmp" : "icmpv6",
 		       o->filter.proto == IPPROTO_ICMP ? '4' : '6',
 		       o->filter.family == AF_INET6 ? "-6" : "-4");
+		return NW_EXIT_USAGE;
+	}
+	if (o->filter.nports && o->filter.proto && !conn__proto_has_ports(o->filter.proto)) {
+		char num[8];
+
+		nw_err("--proto %s has no ports for --port to match",
+		       proto_str(o->filter.proto, num, sizeof(num)));
 		return NW_EXIT_USAGE;
 	}
 	for (uint8_t i = 0; i < o->filter.naddrs; i++) {

@@ -44,6 +44,23 @@ expect_exit 2 "--proto icmpv6 is IPv6's, which -4 excludes" --proto 58 -4
 gone=$(sh -c 'echo $$') # a process that has ended: nothing to trace
 while kill -0 "$gone" 2>/dev/null; do gone=$(sh -c 'echo $$'); done # not reused since
 expect_exit 2 "--pid $gone: no such process" --pid "$gone" -d 1
+# a thread's id (JSON's "tid") names no process: told which one it is
+python3 -c 'import threading, time; threading.Thread(target=time.sleep, args=(30,)).start()' &
+threaded=$!
+for i in $(seq 1 50); do
+	tid=$(ls "/proc/$threaded/task" 2>/dev/null | grep -vx "$threaded" | head -1) || true
+	[ -n "$tid" ] && break
+	sleep 0.1
+done
+[ -n "$tid" ] || fail "no second thread in process $threaded"
+expect_exit 2 "--pid $tid is a thread of process $threaded: give $threaded" --pid "$tid" -d 1
+kill "$threaded"
+wait "$threaded" 2>/dev/null || true
+expect_exit 2 "--proto icmp has no ports for --port to match" -P icmp -p 80
+expect_exit 2 "with -- CMD, add --no-children" --pid $$ -- true
+expect_exit 2 "'audit' comes first: natwho audit" --no-rules audit
+touch "$TMP/cap.nwcap"
+expect_exit 2 "to replay a capture file, -r $TMP/cap.nwcap" "$TMP/cap.nwcap"
 expect_exit 2 "natwho audit traces nothing: --service does not apply" audit --service a/x
 expect_exit 2 "invalid --proto 'tcpp'" --proto tcpp
 expect_exit 2 "exclude each other" -4 -6
