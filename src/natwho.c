@@ -1150,6 +1150,11 @@ static int run_replay(struct app *app)
 	/* also before an error (a killed recorder's capture): what was read */
 	if (!ret || res.events || res.sources)
 		warn_unknown_services(app);
+	/* "0 MISMATCH" would read as a clean node: nothing was judged */
+	if (app->opts.mismatch_only && !knowledge__had_index(&app->kn) && res.events)
+		nw_warn("--mismatch-only: the capture recorded neither rules nor a snapshot "
+			"(natwho --no-rules?)%s: no connection could be judged, none is shown; "
+			"give --k8s FILE", app->opts.nk8s_files ? " and --k8s named nothing" : "");
 	if (ret)
 		nw_err("%s", err);
 	return ret;

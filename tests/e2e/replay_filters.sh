@@ -23,6 +23,8 @@ filters=("--port 53" "-6 --proto tcp" "--pid $WAITER" "-4 --port 5432,3306"
 nw_natwho_start "$TMP/all.json" "$TMP/all.err" -o json -w "$TMP/cap"
 ALL_PID=$NATWHO_PID
 pids=()
+nw_natwho_start "$TMP/nr.json" "$TMP/nr.err" -q --no-rules -w "$TMP/norules.cap"
+pids+=("$NATWHO_PID")
 for i in "${!filters[@]}"; do
 	# shellcheck disable=SC2086 # the filter is several words
 	nw_natwho_start "$TMP/f$i.json" "$TMP/f$i.err" -o json ${filters[$i]}
@@ -64,6 +66,17 @@ for i in "${!filters[@]}"; do
 		>/dev/null || fail "replay ${filters[$i]}: summary count"
 	echo "ok: replay ${filters[$i]} = live ${filters[$i]} ($n connections)"
 done
+
+# --mismatch-only over a capture that recorded no knowledge (--no-rules):
+# "0 MISMATCH" would read as a clean node; it says nothing was judged.
+"$NATWHO" -r "$TMP/norules.cap" --mismatch-only >/dev/null 2>"$TMP/nr-mo.err" ||
+	fail "replay --mismatch-only of a --no-rules capture: exit $?"
+grep -q "^Warning: --mismatch-only: the capture recorded neither rules nor a snapshot" \
+	"$TMP/nr-mo.err" || { cat "$TMP/nr-mo.err"; fail "replay --mismatch-only without knowledge: no warning"; }
+"$NATWHO" -r "$TMP/norules.cap" --mismatch-only --k8s "$E2E_ROOT/tests/lib/incident-snapshot.json" \
+	>/dev/null 2>"$TMP/nr-k8s.err" || fail "replay --mismatch-only --k8s: exit $?"
+grep -q "recorded neither rules" "$TMP/nr-k8s.err" && fail "warned although --k8s gave knowledge"
+echo "ok: --mismatch-only over a capture without knowledge says nothing was judged"
 
 # --netns as an inode; -c stops early; -q keeps the summary only.
 ino=$(jq -s 'map(select(.type=="conn"))[0].netns' "$TMP/all.json")
