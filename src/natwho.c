@@ -835,8 +835,8 @@ static int run_audit(struct app *app)
 	 * was found: the exit status still says it */
 	if (output_failed(app, &ret) && ret != NW_EXIT_OK)
 		return ret;
-	if (app->opts.output == OUT_TEXT)
-		fprintf(stderr, "natwho audit: %d shadowing rule%s\n", found, found == 1 ? "" : "s");
+	/* in both forms: JSON's stdout holds the findings alone */
+	fprintf(stderr, "natwho audit: %d shadowing rule%s\n", found, found == 1 ? "" : "s");
 	return found > 0 ? NW_EXIT_FOUND : NW_EXIT_OK;
 }
 

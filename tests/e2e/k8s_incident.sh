@@ -114,8 +114,12 @@ echo "ok: --mismatch-only"
 
 # audit: no traffic; exit 6 and the shadowing rule with its reason.
 rc=0
-nw_in "$NODE" "$NATWHO" audit -o json --k8s "$SNAP" >"$TMP/audit.json" || rc=$?
+nw_in "$NODE" "$NATWHO" audit -o json --k8s "$SNAP" >"$TMP/audit.json" 2>"$TMP/audit.err" || rc=$?
 [ $rc -eq 6 ] || fail "audit exit $rc, want 6"
+# the count on stderr in JSON mode too, as the README says
+n=$(jq -s 'map(select(.type=="shadow")) | length' "$TMP/audit.json")
+grep -qx "natwho audit: $n shadowing rules" "$TMP/audit.err" ||
+	{ cat "$TMP/audit.err"; fail "audit -o json: no count of $n on stderr"; }
 expect_json "$TMP/audit.json" "audit: hostPort shadows Service a/mysql-a ClusterIP" \
 	".type==\"shadow\" and (tostring|test(\"mysql-a\")) and (tostring|test(\"CNI-DN-\"))
 	 and (tostring|test(\"addrtype\"))"
