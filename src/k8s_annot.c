@@ -6,6 +6,7 @@
 #include <string.h>
 #include "fmt.h"
 #include "k8s_int.h"
+#include "parse.h"
 
 #define SANDBOX_SHORT 12
 
@@ -209,6 +210,15 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 			 landed);
 		break;
 	default:
+		if (!conn__proto_has_ports(a->proto)) { /* Services match by port */
+			char num[8];
+
+			fmt__snprintf(buf, len,
+				      "%s: %s has no ports for a Service port to match, no "
+				      "destination translation",
+				      target, proto_str(a->proto, num, sizeof(num)));
+			break;
+		}
 		fmt__snprintf(buf, len, "%s is not a known Service address, no destination translation",
 			      target);
 	}

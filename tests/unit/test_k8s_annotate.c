@@ -1367,6 +1367,12 @@ static void test_no_translation(void **state)
 	assert_string_equal(a.target.name, "mysql-a-0");
 	assert_int_equal(a.via.kind, K8S_VIA_NONE);
 	assert_reason(&a, "pod a/mysql-a-0, no destination translation");
+	/* ICMP to a ClusterIP: Services match by port; not "not a known
+	 * Service address" */
+	annotate(idx, &a, AF_INET, IPPROTO_ICMP, "10.224.0.9", 0, "10.96.0.20", 0, "10.96.0.20", 0);
+	assert_int_equal(a.verdict, K8S_VERDICT_OK);
+	assert_reason(&a, "10.96.0.20: icmp has no ports for a Service port to match, no "
+			  "destination translation");
 	kindex__free(idx);
 }
 
