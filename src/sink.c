@@ -9,12 +9,14 @@
 #include "sink.h"
 
 #define W_ENDPOINT 21 /* "255.255.255.255:65535" */
+#define W_PROTO 5 /* "icmp", "sctp"; icmpv6 and udplite grow it */
 
 void sink__init(struct sink *s, FILE *f, enum out_mode mode, bool utc)
 {
 	memset(s, 0, sizeof(*s));
 	out__init(&s->out, f, mode);
 	s->utc = utc;
+	s->w_proto = W_PROTO;
 	s->w_src = W_ENDPOINT;
 	s->w_dst = W_ENDPOINT;
 	s->w_landed = W_ENDPOINT;
@@ -86,8 +88,8 @@ void sink__header(struct sink *s)
 {
 	if (s->out.mode != OUT_TEXT || s->header_done)
 		return;
-	fprintf(s->out.f, "%-15s %-7s %-15s %-5s %-*s %-*s %-9s %s\n", "TIME", "PID", "COMM",
-		"PROTO", s->w_src, "SOURCE", s->w_dst, "DESTINATION", "NAT", "LANDED");
+	fprintf(s->out.f, "%-15s %-7s %-15s %-*s %-*s %-*s %-9s %s\n", "TIME", "PID", "COMM",
+		s->w_proto, "PROTO", s->w_src, "SOURCE", s->w_dst, "DESTINATION", "NAT", "LANDED");
 	s->header_done = true;
 }
 
@@ -176,6 +178,25 @@ static void print_endpoint(struct out *o, const struct conn *c, const char *key,
 	out__obj_close(o);
 }
 
+/* A text column's width, grown to fit @n. */
+static int grow(int *w, size_t n)
+{
+	if ((int)n > *w)
+		*w = (int)n;
+	return *w;
+}
+
+/* The bytes of UTF-8 string @s past its characters' count (continuation
+ * bytes): what a byte width over-counts. */
+static int utf8_extra(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) == 0x80;
+	return n;
+}
+
 /* @comm for a terminal: a process names itself (fmt__clean()).  JSON
  * escapes it instead. */
 static const char *text_comm(const char *comm, char *buf)
@@ -203,11 +224,11 @@ static bool piece_put(struct out *o, struct out_frag *f, void *kept, const void 
 static void print_head(struct sink *s, const struct conn *c)
 {
 	struct out *o = &s->out;
-	const char *pname = proto_name(c->proto);
 	bool task = c->flags & NW_EF_TASK, text = o->mode == OUT_TEXT, keep = true;
 	struct sink_head_key key;
 	struct sink_head *h;
-	char buf[64];
+	char buf[64], pbuf[8];
+	const char *pname = proto_str(c->proto, pbuf, sizeof(pbuf));
 	size_t n;
 
 	if (text) {
@@ -229,6 +250,8 @@ static void print_head(struct sink *s, const struct conn *c)
 		memcpy(key.comm, c->comm, sizeof(key.comm));
 	}
 	key.proto = c->proto;
+	if (text)
+		key.w_proto = (uint8_t)grow(&s->w_proto, strlen(pname));
 	if (!text) {
 		if (task)
 			key.pid = c->pid;
@@ -246,12 +269,15 @@ static void print_head(struct sink *s, const struct conn *c)
 	if (text) {
 		if (task) {
 			out__u64(o, OUT_TEXT_ONLY, NULL, "%-7llu ", c->tgid);
-			out__text_col(o, text_comm(c->comm, buf), 15, " ");
+			const char *cm = text_comm(c->comm, buf);
+
+			/* 15 characters on screen: a UTF-8 name's bytes past one */
+			out__text_col(o, cm, 15 + utf8_extra(cm), " ");
 		} else {
 			out__text_col(o, "-", 7, " ");
 			out__text_col(o, "-", 15, " ");
 		}
-		out__text_col(o, pname ? pname : proto_str(c->proto, buf, sizeof(buf)), 5, " ");
+		out__text_col(o, pname, s->w_proto, " ");
 	} else {
 		out__str(o, OUT_JSON_ONLY, "backend", NULL, c->backend);
 		out__str(o, OUT_JSON_ONLY, "hook", NULL, conn__hook_str(c->hook));
@@ -281,13 +307,6 @@ static void print_head(struct sink *s, const struct conn *c)
 }
 
 /* A text column's width *@w, grown to hold @n characters. */
-static int grow(int *w, size_t n)
-{
-	if ((int)n > *w)
-		*w = (int)n;
-	return *w;
-}
-
 /* The cache slot for @a (reasons and k8s JSON): what a Service's
  * connections differ in first. */
 static size_t annot_slot(const struct k8s_annot *a)

@@ -67,6 +67,7 @@ struct sink_head_key {
 	uint64_t cgroup;
 	uint32_t tgid, pid, netns;
 	uint8_t hook, family, proto;
+	uint8_t w_proto; /* text: PROTO's width, grown since */
 	bool task;
 };
 
@@ -139,7 +140,7 @@ struct sink {
 	struct out out;
 	bool utc; /* text timestamps in UTC instead of local time */
 	bool header_done;
-	int w_src, w_dst, w_landed; /* text column widths, grown to fit */
+	int w_proto, w_src, w_dst, w_landed; /* text column widths, grown to fit */
 	int64_t tm_sec; /* the second the cached time strings are for, -1: none */
 	char tm_json[24], tm_text[12]; /* "2026-11-25T13:20:01", "13:20:01" */
 	size_t tm_json_len, tm_text_len;

@@ -392,6 +392,67 @@ static void test_comm_controls(void **state)
 	free(s);
 }
 
+/* Display columns of @s up to byte @at: UTF-8 characters, not bytes. */
+static size_t display_col(const char *s, const char *at)
+{
+	size_t n = 0;
+
+	for (; s < at; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/*
+ * Text columns line up by what a terminal shows: a UTF-8 comm pads by its
+ * characters, and a protocol name longer than PROTO's 5 (icmpv6, udplite)
+ * widens the column for it and every line after.
+ */
+static void test_text_display_width(void **state)
+{
+	struct sink *s = malloc(sizeof(*s));
+	char *buf, *line[3];
+	size_t len, src[3];
+	FILE *mf;
+	struct conn c[3];
+
+	(void)state;
+	assert_non_null(s);
+	for (int i = 0; i < 3; i++)
+		fix_conn(0, "netfilter", &c[i]);
+	memcpy(c[0].comm, "a\xc3\xa4\xc3\xa4\xc3\xa4", 8); /* "aäää": 4 characters, 7 bytes */
+	c[1].proto = IPPROTO_UDPLITE;
+	mf = open_memstream(&buf, &len);
+	assert_non_null(mf);
+	sink__init(s, mf, OUT_TEXT, true);
+	s->header_done = true;
+	for (int i = 0; i < 3; i++)
+		sink__conn(s, &c[i]);
+	fclose(mf);
+	line[0] = buf;
+	for (int i = 1; i < 3; i++) {
+		line[i] = strchr(line[i - 1], '\n');
+		assert_non_null(line[i]);
+		line[i]++;
+	}
+	/* where SOURCE starts: after TIME PID COMM PROTO, each with its space */
+	for (int i = 0; i < 3; i++) {
+		const char *p = line[i];
+
+		for (int col = 0; col < 4; col++) {
+			p = strchr(p, ' ');
+			assert_non_null(p);
+			while (*p == ' ')
+				p++;
+		}
+		src[i] = display_col(line[i], p);
+	}
+	assert_int_equal(display_col(line[0], strstr(line[0], " tcp")), 15 + 1 + 7 + 1 + 15);
+	assert_int_equal(src[1], src[2]); /* after udplite, tcp's lines keep its width */
+	assert_int_equal(src[1], 15 + 1 + 7 + 1 + 15 + 1 + 7 + 1);
+	free(buf);
+	free(s);
+}
+
 /* An entry conntrack dropped at its insert (fentry/kprobe see it): text says
  * so, as JSON's "confirm":"dropped" does. */
 static void test_dropped_insert(void **state)
@@ -633,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_text_reuse),
 		cmocka_unit_test(test_json_reuse),
 		cmocka_unit_test(test_comm_controls),
+		cmocka_unit_test(test_text_display_width),
 		cmocka_unit_test(test_dropped_insert),
 		cmocka_unit_test(test_joined_cgroup_without_task),
 		cmocka_unit_test(test_json_utf8),
