@@ -172,6 +172,18 @@ static const struct {
 	{ "dccp", IPPROTO_DCCP }, { "gre", IPPROTO_GRE },
 };
 
+/* More names of /etc/protocols, as iptables-save prints them (read, never
+ * written: output names the protocols above, the others by number). */
+static const struct {
+	const char *name;
+	uint8_t proto;
+} proto_aliases[] = {
+	{ "ipv6-icmp", IPPROTO_ICMPV6 }, { "igmp", 2 },  { "ipencap", 4 }, { "egp", 8 },
+	{ "ipv6", 41 },			 { "rsvp", 46 }, { "esp", 50 },	   { "ah", 51 },
+	{ "ospf", 89 },			 { "ipip", 94 }, { "pim", 103 },   { "vrrp", 112 },
+	{ "l2tp", 115 },
+};
+
 int parse_proto(const char *s, uint8_t *out)
 {
 	uint32_t v;
@@ -180,6 +192,12 @@ int parse_proto(const char *s, uint8_t *out)
 	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
 		if (s && !strcasecmp(s, protos[i].name)) {
 			*out = protos[i].proto;
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < sizeof(proto_aliases) / sizeof(proto_aliases[0]); i++) {
+		if (s && !strcasecmp(s, proto_aliases[i].name)) {
+			*out = proto_aliases[i].proto;
 			return 0;
 		}
 	}

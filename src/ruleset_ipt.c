@@ -31,6 +31,7 @@
 #define IPT_MAX_MPORTS 15
 #define IPT_MAX_DEPTH 16
 #define IPT_NAT_PRIO (-100) /* NF_IP_PRI_NAT_DST */
+#define IPT_PROTO_UNKNOWN 255 /* -p NAME natwho does not know: IPPROTO_RAW, never a flow's */
 
 struct ipt_rule {
 	uint32_t chain;
@@ -196,10 +197,11 @@ static int ipt__option(struct ipt *p, struct ipt_rule *r, int i, bool neg)
 	if (!strcmp(o, "-p") || !strcmp(o, "--protocol")) {
 		if (!v)
 			return -EINVAL;
-		/* a name of /etc/protocols natwho does not know (esp, ipv6-icmp):
-		 * taken as any protocol, wider, never narrower */
+		/* a name of /etc/protocols natwho does not know: no protocol
+		 * whose connections natwho names (those it knows all), so one
+		 * that matches none; the line is kept for its jump */
 		if (!neg && strcmp(v, "all") && kproto__parse(v, strlen(v), &r->proto))
-			r->proto = 0;
+			r->proto = IPT_PROTO_UNKNOWN;
 		return 2;
 	}
 	if (!strcmp(o, "-d") || !strcmp(o, "--destination")) {

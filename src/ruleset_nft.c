@@ -336,14 +336,36 @@ static int nft__ports(struct json_object *v, struct nft_rinfo *ri)
 	return 0;
 }
 
-/* A protocol's name or number into *@proto; a set of them (`meta l4proto
- * { tcp, udp }`) leaves it as it was: any, as far as natwho tells. */
+static int nft__proto(struct json_object *v, uint8_t *proto);
+
+/* `meta l4proto { tcp, udp }`: any protocol where the set holds one with
+ * ports (natwho's keys hold one protocol), else one of no connection
+ * natwho names (ESP, AH: the rule matches none of them). */
+static int nft__proto_set(struct json_object *set, uint8_t *proto)
+{
+	size_t n = json_object_array_length(set);
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t p;
+
+		if (!nft__proto(json_object_array_get_idx(set, i), &p) &&
+		    conn__proto_has_ports(p)) {
+			*proto = 0;
+			return 0;
+		}
+	}
+	*proto = IPPROTO_RAW;
+	return 0;
+}
+
+/* A protocol's name or number into *@proto; a set of them, nft__proto_set(). */
 static int nft__proto(struct json_object *v, uint8_t *proto)
 {
+	struct json_object *set = kjson__get(v, "set", json_type_array);
 	int64_t n;
 
-	if (kjson__get(v, "set", json_type_array))
-		return 0;
+	if (set)
+		return nft__proto_set(set, proto);
 	if (json_object_is_type(v, json_type_string)) {
 		const char *s = json_object_get_string(v);
 

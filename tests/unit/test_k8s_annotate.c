@@ -1200,7 +1200,7 @@ static void test_nft_order_and_proto_set(void **state)
 
 /*
  * iptables-save lines natwho dropped whole: a protocol by a name of
- * /etc/protocols it does not know (`-p esp`, taken as any), and another
+ * /etc/protocols (`-p esp`; one natwho does not know matches nothing), and another
  * match's `--to` (`-m string ... --to 65535`) before `-j DNAT`.  ESP
  * reaches the chain by a `-p esp` jump of its own.
  */
@@ -1211,6 +1211,7 @@ static void test_ipt_odd_lines(void **state)
 		"-A PREROUTING -p esp -j FWD\n"
 		"-A PREROUTING -p tcp -j FWD\n"
 		"-A FWD -p esp -j DNAT --to-destination 10.0.0.5\n"
+		"-A FWD -p frobnicate -j DNAT --to-destination 10.0.0.7\n"
 		"-A FWD -p tcp -m tcp --dport 86 -m string --string \"x\" --algo bm --to 65535 -j DNAT "
 		"--to-destination 10.0.0.6\n"
 		"COMMIT\n";
@@ -1228,6 +1229,10 @@ static void test_ipt_odd_lines(void **state)
 	assert_int_equal(a.via.kind, K8S_VIA_RULE);
 	assert_string_equal(a.via.rule, "-A FWD -p tcp -m tcp --dport 86 -m string --string \"x\" "
 					"--algo bm --to 65535 -j DNAT --to-destination 10.0.0.6");
+	/* a name nothing knows: a protocol of no connection natwho names, not
+	 * any protocol (it made false shadows of every Service) */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.0.0.9", 40000, "10.9.9.9", 99, "10.0.0.7", 99);
+	assert_int_not_equal(a.via.kind, K8S_VIA_RULE);
 	kindex__free(idx);
 }
 
