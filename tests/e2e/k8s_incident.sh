@@ -166,6 +166,14 @@ if command -v iptables-legacy-restore >/dev/null && command -v iptables-legacy-s
 		  "$(grep -c '^SHADOW .* -> 10\.' "$TMP/audit-nft.txt")" ] ||
 		{ cat "$TMP/audit-leg.txt" "$TMP/audit-nft.txt"; fail "audit: legacy and nft nodes differ"; }
 	echo "ok: a node whose iptables-save is legacy: its nat table read once"
+	# ... and where iptables-save is iptables-nft's (this machine's), the
+	# legacy table is read through iptables-legacy-save: the same findings
+	rc=0
+	nw_in "$LEG" "$NATWHO" audit --k8s "$SNAP" >"$TMP/audit-mix.txt" 2>&1 || rc=$?
+	[ $rc -eq 6 ] && [ "$(grep -c '^SHADOW .* -> 10\.' "$TMP/audit-mix.txt")" = \
+		"$(grep -c '^SHADOW .* -> 10\.' "$TMP/audit-nft.txt")" ] ||
+		{ cat "$TMP/audit-mix.txt"; fail "audit of a legacy table beside iptables-nft: exit $rc"; }
+	echo "ok: a legacy nat table beside iptables-nft: read through iptables-legacy-save"
 else
 	echo "(no iptables-legacy-restore: the legacy-only node is not checked)"
 fi
