@@ -1213,7 +1213,7 @@ static int kn_kubectl_poll(struct knowledge *k, uint64_t now)
 		changed = kn_store(k, KSRC_SNAPSHOT, "kubectl", false, a->buf, a->len) > 0;
 		a->buf = NULL;
 		k->kubectl_warned = false;
-	} else if (!k->kubectl_warned) {
+	} else {
 		char why[320];
 
 		if (done == 0)
@@ -1222,7 +1222,17 @@ static int kn_kubectl_poll(struct knowledge *k, uint64_t now)
 			snprintf(why, sizeof(why), "%s", strerror(-done));
 		else
 			kn_cmd_why("kubectl", status, &a->err, why, sizeof(why));
-		nw_warn("kubectl refresh failed (%s): keeping the last snapshot", why);
+		if (done == 1 && !k->kubectl_endpoints && strstr(why, "endpointslices")) {
+			/* no EndpointSlices (kn_kubectl_sync()): Endpoints, at once */
+			k->kubectl_endpoints = true;
+			nw_dbg(1, "kubectl: no EndpointSlices (%s): reading Endpoints\n", why);
+			kn_async_free(a);
+			k->kubectl = NULL;
+			kn_kubectl_start(k, now);
+			return 0;
+		}
+		if (!k->kubectl_warned)
+			nw_warn("kubectl refresh failed (%s): keeping the last snapshot", why);
 		k->kubectl_warned = true;
 	}
 	kn_async_free(a);

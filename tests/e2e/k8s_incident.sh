@@ -354,6 +354,26 @@ expect_json "$TMP/k115.json" "--k8s kubectl on a cluster without EndpointSlices:
 	[ "$(grep -c '^get pods,services,endpoints ' "$TMP/k115/calls")" -ge 2 ] ||
 	{ cat "$TMP/k115/calls"; fail "--k8s kubectl without EndpointSlices: want one slices call, then Endpoints (refreshes too)"; }
 echo "ok: --k8s kubectl on a cluster without EndpointSlices reads Endpoints"
+# ... also when that is first said at a refresh (the start-up run failed
+# otherwise: an API server restarting)
+cat >"$TMP/k115/kubectl" <<EOS
+#!/bin/sh
+echo "\$*" >>"$TMP/k115/calls2"
+[ "\$(grep -c ^get "$TMP/k115/calls2")" -gt 1 ] ||
+	{ echo "The connection to the server 192.168.56.11:6443 was refused" >&2; exit 1; }
+case "\$*" in
+get\ *endpointslices*) echo 'error: the server doesn'"'"'t have a resource type "endpointslices"' >&2; exit 1 ;;
+get\ pods,services,endpoints\ *) cat "$TMP/k115/snap.json" ;;
+*) exit 1 ;;
+esac
+EOS
+PATH=$TMP/k115:$PATH nw_natwho_start "$TMP/k115b.json" "$TMP/k115b.err" -o json -d 4 --k8s kubectl \
+	--refresh 1
+sleep 2.5
+nw_client "$NODE" "$CONNECT" connect "$CLUSTER_IP_MYSQL" 3306 >/dev/null 2>&1 || true
+wait_natwho 30
+expect_json "$TMP/k115b.json" "--k8s kubectl: no EndpointSlices said at a refresh: named from Endpoints" \
+	".type==\"conn\" and .k8s.landed.kind==\"pod\" and .k8s.landed.name==\"mysql-a-0\""
 # A kubectl that closes its stdout, then writes 200 KB to stderr (more than
 # a pipe holds) before its error: natwho reads it all, is not stuck, and
 # quotes the last line.
