@@ -421,7 +421,8 @@ struct {
  * `-- CMD --children`: the tgids of CMD and its descendants, filled by
  * bpf/proctree.bpf.c; userspace hands its map to the backend's object
  * (bpf_map__reuse_fd, src/proctree.c); the unused copies in objects
- * without filter.tree are cut to one entry (proctree__prepare()).
+ * without filter.tree are cut to one entry (proctree__prepare()), the
+ * cgroup object's not created.
  * Preallocated: Linux 5.7-6.0 refuse a kprobe program a map allocated at
  * run time on PREEMPT_RT, and warn with a stack trace elsewhere.
  */

@@ -245,9 +245,11 @@ int cgroup_attach__open(struct cgroup_attach *ca, const char *const *dirs, int n
 		return err;
 	}
 	ca->skel = skel;
-	/* common.bpf.h's ring buffer and loss counter: not used here. */
+	/* common.bpf.h's ring buffer, loss counter and process tree (8192
+	 * preallocated entries): not used here. */
 	err = bpf_map__set_autocreate(skel->maps.events, false);
 	err = err ?: bpf_map__set_autocreate(skel->maps.lost, false);
+	err = err ?: bpf_map__set_autocreate(skel->maps.nw_tree, false);
 	err = err ?: cgroup_bpf__load(skel);
 	if (err) {
 		hint = nw_bpf_refusal(err, "cgroup", buf, sizeof(buf)) ?: cgroup_load_hint(err);
