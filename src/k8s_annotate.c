@@ -318,17 +318,13 @@ static bool kconn__sent_by_task(const struct conn *c)
  * place in its base chain, then the index's order (a chain's rules as
  * listed).
  */
-static bool krule__before(const struct krule *a, uint32_t ai, const struct krule *b,
-			  uint32_t bi, int hook)
+static bool krule__before(const struct kreach *x, uint32_t ai, const struct kreach *y,
+			  uint32_t bi)
 {
-	if (hook >= 0) {
-		const struct kreach *x = &a->reach[hook], *y = &b->reach[hook];
-
-		if (x->prio != y->prio)
-			return x->prio < y->prio;
-		if (x->pos != y->pos)
-			return x->pos < y->pos;
-	}
+	if (x->prio != y->prio)
+		return x->prio < y->prio;
+	if (x->pos != y->pos)
+		return x->pos < y->pos;
 	return ai < bi;
 }
 
@@ -352,7 +348,15 @@ static const struct krule *kidx__rule(const struct kindex *idx, const struct con
 					    KHOOK_PREROUTING;
 	const struct krule *best = NULL; /* reached from @hook */
 	const struct krule *any = NULL;
+	struct kreach best_via = { 0 }, buf;
 	uint32_t best_i = 0, any_i = 0;
+	struct kkey dk;
+	bool local;
+
+	/* a rule reached for local destinations only meets this one by another
+	 * path, if any (kreach__for()); unknown locals: it may be one */
+	kkey__set(&dk, c->family, c->orig.dst, 0, 0);
+	local = !idx->locals.n || kindex__is_local(idx, &dk, NULL);
 
 	for (int t = idx->rules_by_addr ? 0 : 4; t < 8 && idx->rules.n; t++) {
 		struct kkey k; /* for orig.dst alone first */
@@ -362,12 +366,15 @@ static const struct krule *kidx__rule(const struct kindex *idx, const struct con
 		     i = ktab__next(&idx->t_rules, i)) {
 			const struct krule *r = &idx->rules.v[i];
 
+			const struct kreach *via;
+
 			if (!krule__matches(idx, r, c))
 				continue;
-			if (hook >= 0 && r->reach[hook].reached &&
-			    (!best || krule__before(r, i, best, best_i, hook))) {
+			via = hook >= 0 ? kreach__for(&r->reach[hook], local, &buf) : NULL;
+			if (via && (!best || krule__before(via, i, &best_via, best_i))) {
 				best = r;
 				best_i = i;
+				best_via = *via;
 			}
 			if (!any || i < any_i) {
 				any = r;

@@ -612,20 +612,24 @@ static void kindex__order(struct kindex *idx)
 		const struct khostport *hp = &idx->hostports.v[i];
 
 		for (int h = 0; h < KHOOK_MAX; h++) {
-			const struct kreach *r = &hp->reach[h];
-			bool first = r->reached;
+			struct kreach buf;
 
-			for (uint32_t k = 0; first && k < idx->kubes.n; k++) {
-				const struct kkube *kb = &idx->kubes.v[k];
+			/* by either path (kreach__for()): local destinations' or any */
+			for (int local = 1; local >= 0; local--) {
+				const struct kreach *r = kreach__for(&hp->reach[h], local, &buf);
+				bool first = r != NULL;
 
-				bool tie;
+				for (uint32_t k = 0; first && k < idx->kubes.n; k++) {
+					const struct kkube *kb = &idx->kubes.v[k];
+					bool tie;
 
-				if (kb->family == hp->key.family && kb->hook == h &&
-				    !kreach__before(r, kb, &tie))
-					first = false;
+					if (kb->family == hp->key.family && kb->hook == h &&
+					    !kreach__before(r, kb, &tie))
+						first = false;
+				}
+				if (first)
+					idx->portmap_first[kfam__idx(hp->key.family)] = true;
 			}
-			if (first)
-				idx->portmap_first[kfam__idx(hp->key.family)] = true;
 		}
 	}
 }

@@ -138,6 +138,7 @@ struct nft {
 	KVEC(struct json_object *) dmaps; /* maps and sets of addresses ("map"/"set" items'
 					   * values), for nft__map_rules(), nft__dset_rules() */
 	struct kstrmap table_ids, chain_ids, cluster_ips;
+	struct kstrmap chain_kinds; /* chains listed so far: 2 a NAT base chain, 1 another */
 	struct karena tmp; /* keys of the maps above, the items' strings */
 	struct ksvc_walk walks; /* chain visits, per Service port */
 	bool full; /* nft__room() */
@@ -221,8 +222,9 @@ static int nft__place(struct nft *p, struct json_object *o, const char *name_key
 static int nft__chain_read(struct nft *p, struct json_object *o)
 {
 	struct nft_citem *ci = KVEC_PUSH(&p->citems);
-	const char *hook = kjson__str(o, "hook"), *type = kjson__str(o, "type");
+	const char *hook = kjson__str(o, "hook"), *type = kjson__str(o, "type"), *key;
 	int64_t prio = 0;
+	char buf[768];
 
 	if (!ci)
 		return -ENOMEM;
@@ -237,7 +239,11 @@ static int nft__chain_read(struct nft *p, struct json_object *o)
 		else if (!strcmp(hook, "output"))
 			ci->hook = KHOOK_OUTPUT;
 	}
-	return nft__place(p, o, "name", &ci->where);
+	if (nft__place(p, o, "name", &ci->where))
+		return -ENOMEM;
+	key = karena__strdup(&p->tmp, nft__key(buf, sizeof(buf), ci->where.family,
+						ci->where.table, ci->where.name));
+	return key && !kstrmap__put(&p->chain_kinds, key, ci->hook >= 0 ? 2 : 1) ? 0 : -ENOMEM;
 }
 
 static int nft__chain(struct nft *p, const struct nft_citem *ci)
@@ -319,21 +325,60 @@ static int nft__port_range(struct json_object *v, uint16_t *lo, uint16_t *hi)
 	return 0;
 }
 
+/*
+ * One more match of the destination port, @n ranges: the rule's ports are
+ * those of every match (`tcp dport >= 1024 tcp dport { 8080, 8443 }` is
+ * 8080 and 8443), none left: it matches nothing.
+ */
+static int nft__ports_and(struct nft_rinfo *ri, const uint16_t *lo, const uint16_t *hi, size_t n)
+{
+	uint16_t rlo[NFT_MAX_PORTS], rhi[NFT_MAX_PORTS];
+	size_t k = 0;
+
+	if (!ri->nports) {
+		memcpy(ri->port_lo, lo, n * sizeof(*lo));
+		memcpy(ri->port_hi, hi, n * sizeof(*hi));
+		ri->nports = (uint8_t)n;
+		return 0;
+	}
+	for (size_t i = 0; i < ri->nports; i++)
+		for (size_t j = 0; j < n; j++) {
+			uint16_t l = lo[j] > ri->port_lo[i] ? lo[j] : ri->port_lo[i];
+			uint16_t h = hi[j] < ri->port_hi[i] ? hi[j] : ri->port_hi[i];
+
+			if (l > h)
+				continue;
+			if (k == NFT_MAX_PORTS)
+				return -EINVAL;
+			rlo[k] = l;
+			rhi[k++] = h;
+		}
+	if (!k) {
+		ri->never = true;
+		return 0;
+	}
+	memcpy(ri->port_lo, rlo, k * sizeof(*rlo));
+	memcpy(ri->port_hi, rhi, k * sizeof(*rhi));
+	ri->nports = (uint8_t)k;
+	return 0;
+}
+
 /* 80, a range, or {"set": [80, 443, {"range": ...}]} */
 static int nft__ports(struct json_object *v, struct nft_rinfo *ri)
 {
 	struct json_object *set = kjson__get(v, "set", json_type_array);
 	size_t n = set ? json_object_array_length(set) : 1;
+	uint16_t lo[NFT_MAX_PORTS], hi[NFT_MAX_PORTS];
 
+	if (n > NFT_MAX_PORTS)
+		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = set ? json_object_array_get_idx(set, i) : v;
 
-		if (ri->nports == NFT_MAX_PORTS ||
-		    nft__port_range(e, &ri->port_lo[ri->nports], &ri->port_hi[ri->nports]))
+		if (nft__port_range(e, &lo[i], &hi[i]))
 			return -EINVAL;
-		ri->nports++;
 	}
-	return 0;
+	return nft__ports_and(ri, lo, hi, n);
 }
 
 static int nft__proto(struct json_object *v, uint8_t *proto);
@@ -494,9 +539,9 @@ static int nft__match_payload(struct json_object *left, struct json_object *righ
 
 /*
  * `tcp dport >= 30000` and the other orderings (@op: "<", ">", "<=" or
- * ">="): a destination port's as the range it means, with a port range
- * already read the two together; any other field's ignored, as one that
- * matches anything (wider, never narrower).
+ * ">="): a destination port's as the range it means (nft__ports_and());
+ * any other field's ignored, as one that matches anything (wider, never
+ * narrower).
  */
 static int nft__match_order(struct json_object *left, struct json_object *right, const char *op,
 			    struct nft_rinfo *ri)
@@ -518,20 +563,7 @@ static int nft__match_order(struct json_object *left, struct json_object *right,
 		ri->never = true; /* `dport > 65535` */
 		return 0;
 	}
-	if (ri->nports > 1)
-		return 0; /* a set of ports already: left as it is, wider */
-	if (ri->nports == 1) {
-		lo = lo > ri->port_lo[0] ? lo : ri->port_lo[0];
-		hi = hi < ri->port_hi[0] ? hi : ri->port_hi[0];
-		if (lo > hi) {
-			ri->never = true;
-			return 0;
-		}
-	}
-	ri->port_lo[0] = lo;
-	ri->port_hi[0] = hi;
-	ri->nports = 1;
-	return 0;
+	return nft__ports_and(ri, &lo, &hi, 1);
 }
 
 static int nft__match(struct json_object *m, uint8_t af, struct nft_rinfo *ri)
@@ -1000,12 +1032,16 @@ static int nft__targets(struct nft *p, struct json_object *rule)
 	return 0;
 }
 
-/* Is @ri in a base chain of table @t, or in one not listed yet? */
-static bool nft__rule_in_base(struct nft *p, const struct nft_ritem *ri, uint32_t t)
+/* Is @ri in a NAT base chain, or in one not listed yet (nft lists a
+ * table's chains before its rules)? */
+static bool nft__rule_in_base(struct nft *p, const struct nft_ritem *ri)
 {
-	uint32_t id = nft__chain_id(p, &p->tables.v[t], ri->where.name);
+	char buf[768];
+	const char *key = nft__key(buf, sizeof(buf), ri->where.family, ri->where.table,
+				   ri->where.name);
+	uint32_t kind = kstrmap__get(&p->chain_kinds, key, strlen(key));
 
-	return id == KNONE || p->chains.v[id].hook >= 0;
+	return kind == KNONE || kind == 2;
 }
 
 /* The rest of a "rule" item of table @t. */
@@ -1029,7 +1065,7 @@ static int nft__rule_fill(struct nft *p, struct nft_ritem *ri, struct json_objec
 	 * verdict map's in a base chain too (kube-proxy's per-Service maps,
 	 * thousands, are not read out) */
 	if (ri->ri.dnat || ri->ri.redirect || ri->ri.jump ||
-	    (ri->ntargets && nft__rule_in_base(p, ri, t))) {
+	    (ri->ntargets && nft__rule_in_base(p, ri))) {
 		ri->text = nft__render(&p->tmp, o);
 		if (!ri->text)
 			return -ENOMEM;
@@ -2141,6 +2177,7 @@ static void nft__free(struct nft *p)
 	free(p->walks.gen);
 	kstrmap__free(&p->table_ids);
 	kstrmap__free(&p->chain_ids);
+	kstrmap__free(&p->chain_kinds);
 	kstrmap__free(&p->cluster_ips);
 	karena__free(&p->tmp);
 }

@@ -1166,7 +1166,13 @@ static void test_nft_order_and_proto_set(void **state)
 		"\"right\": {\"set\": [\"tcp\", \"udp\"]}}},"
 		"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"th\", "
 		"\"field\": \"dport\"}}, \"right\": 53}},"
-		"{\"dnat\": {\"addr\": \"10.0.0.53\"}}]}}]}";
+		"{\"dnat\": {\"addr\": \"10.0.0.53\"}}]}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"fwd\", \"chain\": \"pre\", \"expr\": ["
+		"{\"match\": {\"op\": \">=\", \"left\": {\"payload\": {\"protocol\": \"tcp\", "
+		"\"field\": \"dport\"}}, \"right\": 1024}},"
+		"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"tcp\", "
+		"\"field\": \"dport\"}}, \"right\": {\"set\": [80, 8080, 8443]}}},"
+		"{\"dnat\": {\"addr\": \"10.0.0.80\"}}]}}]}";
 	static const struct {
 		uint8_t proto;
 		const char *dst, *landed;
@@ -1179,6 +1185,10 @@ static void test_nft_order_and_proto_set(void **state)
 		{ IPPROTO_TCP, "192.168.56.12", "10.224.0.50", 32768, K8S_VIA_UNKNOWN },
 		{ IPPROTO_UDP, "10.1.1.1", "10.0.0.53", 53, K8S_VIA_RULE },
 		{ IPPROTO_TCP, "10.1.1.1", "10.0.0.53", 53, K8S_VIA_RULE },
+		/* two port matches hold together: 8080 and 8443, not 80 or 3000 */
+		{ IPPROTO_TCP, "10.1.1.2", "10.0.0.80", 8080, K8S_VIA_RULE },
+		{ IPPROTO_TCP, "10.1.1.2", "10.0.0.80", 80, K8S_VIA_UNKNOWN },
+		{ IPPROTO_TCP, "10.1.1.2", "10.0.0.80", 3000, K8S_VIA_UNKNOWN },
 	};
 	struct kindex *idx = kindex__new();
 	struct kindex_stats st;
@@ -1233,6 +1243,37 @@ static void test_ipt_odd_lines(void **state)
 	 * any protocol (it made false shadows of every Service) */
 	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.0.0.9", 40000, "10.9.9.9", 99, "10.0.0.7", 99);
 	assert_int_not_equal(a.via.kind, K8S_VIA_RULE);
+	kindex__free(idx);
+}
+
+/*
+ * Of two rules that would translate a connection, the one it met first, by
+ * the path it could take: FWDA is reached first for local destinations
+ * only (rule 1) and for any only after FWDB (rule 3), so a connection to an
+ * address not this node's met FWDB's DNAT first.
+ */
+static void test_rule_by_path(void **state)
+{
+	static const char rules[] =
+		"*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:FWDA - [0:0]\n:FWDB - [0:0]\n"
+		"-A PREROUTING -m addrtype --dst-type LOCAL -j FWDA\n"
+		"-A PREROUTING -i eth1 -j FWDB\n"
+		"-A PREROUTING -i eth1 -j FWDA\n"
+		"-A FWDA -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.5:80\n"
+		"-A FWDB -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.5:80\n"
+		"COMMIT\n";
+	struct kindex *idx = kindex__new();
+	struct k8s_annot a;
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE, rules);
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr.txt");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.0.0.9", 40000, "203.0.113.7", 80, "10.0.0.5", 80);
+	assert_int_equal(a.via.kind, K8S_VIA_RULE);
+	assert_string_equal(a.via.chain, "FWDB");
+	/* to a local address, FWDA's local-only path came first */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.0.0.9", 40001, "10.96.0.20", 80, "10.0.0.5", 80);
+	assert_string_equal(a.via.chain, "FWDA");
 	kindex__free(idx);
 }
 
@@ -2341,6 +2382,7 @@ int main(void)
 		cmocka_unit_test(test_endpoint_newer_than_rules),
 		cmocka_unit_test(test_nft_order_and_proto_set),
 		cmocka_unit_test(test_ipt_odd_lines),
+		cmocka_unit_test(test_rule_by_path),
 		cmocka_unit_test(test_nftables),
 		cmocka_unit_test(test_nftables_itp_local),
 		cmocka_unit_test(test_nftables_many_endpoints),
