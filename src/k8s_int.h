@@ -140,18 +140,25 @@ struct kep {
 	const char *pod_ns, *pod_name; /* EndpointSlice targetRef */
 };
 
-/* How a NAT hook reaches a chain: the first rule of the base chain that
- * leads there, and whether that path requires a local destination; where
- * it does, the first path that does not, if another leads there too
- * (any_*: kreach__any()). */
+/* Where a path into a chain starts: its base chain's priority, and the
+ * rule of the base chain that leads there. */
+struct kreach_path {
+	int32_t prio;
+	uint32_t pos; /* rule index in the base chain */
+	const char *table, *base, *text;
+};
+
+/* How a NAT hook reaches a chain: the first path there, and whether it
+ * requires a local destination; where it does, the first path that does
+ * not, if another leads there too (@any: kreach__for()). */
 struct kreach {
 	bool reached;
 	bool local_only; /* -m addrtype --dst-type LOCAL / fib daddr type local */
 	bool any_reached;
-	int32_t prio, any_prio;
-	uint32_t pos, any_pos; /* rule index in the base chain */
+	int32_t prio;
+	uint32_t pos; /* rule index in the base chain */
 	const char *table, *base, *text;
-	const char *any_table, *any_base, *any_text;
+	struct kreach_path any;
 };
 
 struct khostport {

@@ -350,29 +350,37 @@ static int snap__target_pod(struct snap *s, struct json_object *e, const char **
 	return *ns && *name ? 0 : -ENOMEM;
 }
 
+/* Endpoint @e at address @ip (of @family, 0: either) on each Service port
+ * ids[i] at ports[i]: its pod by targetRef. */
+static int snap__endpoint_at(struct snap *s, struct json_object *e, const char *ip, uint8_t family,
+			     bool ready, const uint32_t *ids, const uint16_t *ports, size_t nports)
+{
+	const char *pod_ns, *pod_name;
+	struct kaddr a;
+	int err;
+
+	if (!ip || kaddr__parse(ip, strlen(ip), family, &a))
+		return snap__skip(s, "malformed endpoint address");
+	err = snap__target_pod(s, e, &pod_ns, &pod_name);
+	for (size_t p = 0; p < nports && !err; p++)
+		err = kindex__add_ep(s->idx, ids[p], &a, ports[p], ready, KO_SNAPSHOT, pod_ns,
+				     pod_name);
+	return err;
+}
+
 static int snap__slice_endpoint(struct snap *s, struct json_object *e, uint8_t family,
 				const uint32_t *ids, const uint16_t *ports, size_t nports)
 {
 	struct json_object *addrs = kjson__get(e, "addresses", json_type_array);
-	struct json_object *cond = kjson__get(e, "conditions", json_type_object), *ready;
-	const char *pod_ns, *pod_name, *ip;
-	struct kaddr a;
-	int err;
+	struct json_object *cond = kjson__get(e, "conditions", json_type_object);
+	struct json_object *ready = kjson__get(cond, "ready", json_type_boolean);
 
 	if (!snap__len(addrs))
 		return snap__skip(s, "endpoint without addresses");
-	ready = kjson__get(cond, "ready", json_type_boolean);
-	err = snap__target_pod(s, e, &pod_ns, &pod_name);
 	/* the first address only: the API gives the others no meaning, and
 	 * kube-proxy forwards to the first */
-	ip = json_object_get_string(snap__at(addrs, 0));
-	if (err || !ip || kaddr__parse(ip, strlen(ip), family, &a))
-		return err ?: snap__skip(s, "malformed endpoint address");
-	for (size_t p = 0; p < nports && !err; p++)
-		err = kindex__add_ep(s->idx, ids[p], &a, ports[p],
-				     !ready || json_object_get_boolean(ready), KO_SNAPSHOT, pod_ns,
-				     pod_name);
-	return err;
+	return snap__endpoint_at(s, e, json_object_get_string(snap__at(addrs, 0)), family,
+				 !ready || json_object_get_boolean(ready), ids, ports, nports);
 }
 
 /* The Service ports a slice serves; they are known even without endpoints. */
@@ -483,17 +491,9 @@ static int snap__ep_subset(struct snap *s, struct json_object *sub)
 
 		for (size_t i = 0; i < snap__len(addrs) && !err; i++) {
 			struct json_object *e = snap__at(addrs, i);
-			const char *ip = kjson__str(e, "ip"), *pod_ns, *pod_name;
-			struct kaddr a;
 
-			if (!ip || kaddr__parse(ip, strlen(ip), 0, &a)) {
-				snap__skip(s, "malformed endpoint address");
-				continue;
-			}
-			err = snap__target_pod(s, e, &pod_ns, &pod_name);
-			for (size_t p = 0; p < nports && !err; p++)
-				err = kindex__add_ep(s->idx, ids[p], &a, ports[p], ready, KO_SNAPSHOT,
-						     pod_ns, pod_name);
+			err = snap__endpoint_at(s, e, kjson__str(e, "ip"), 0, ready, ids, ports,
+						nports);
 		}
 	}
 	return err;

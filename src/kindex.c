@@ -552,11 +552,8 @@ bool kreach__merge(struct kreach *r, const struct kreach *via)
 	if (!r->local_only || via->local_only || r->any_reached)
 		return false;
 	r->any_reached = true;
-	r->any_prio = via->prio;
-	r->any_pos = via->pos;
-	r->any_table = via->table;
-	r->any_base = via->base;
-	r->any_text = via->text;
+	r->any = (struct kreach_path){ .prio = via->prio, .pos = via->pos, .table = via->table,
+				       .base = via->base, .text = via->text };
 	return true;
 }
 
@@ -578,8 +575,8 @@ const struct kreach *kreach__for(const struct kreach *r, bool local_dst, struct 
 		return r;
 	if (!r->any_reached)
 		return NULL;
-	*buf = (struct kreach){ .reached = true, .prio = r->any_prio, .pos = r->any_pos,
-				.table = r->any_table, .base = r->any_base, .text = r->any_text };
+	*buf = (struct kreach){ .reached = true, .prio = r->any.prio, .pos = r->any.pos,
+				.table = r->any.table, .base = r->any.base, .text = r->any.text };
 	return buf;
 }
 

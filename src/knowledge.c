@@ -1098,6 +1098,22 @@ static void kn_kubectl_pin_context(struct knowledge *k)
 	free(out);
 }
 
+/*
+ * kubectl failed saying @why: where that names endpointslices, it stopped at
+ * a resource type the server does not have (EndpointSlices came with
+ * Kubernetes 1.16-1.17: the incident's 1.15 has none) or will not list to
+ * us, and printed nothing else.  The Endpoints objects say the same: true
+ * when kubectl is to ask for them from now on (and again now).
+ */
+static bool kn_kubectl_to_endpoints(struct knowledge *k, const char *why)
+{
+	if (k->kubectl_endpoints || !strstr(why, "endpointslices"))
+		return false;
+	k->kubectl_endpoints = true;
+	nw_dbg(1, "kubectl: no EndpointSlices (%s): reading Endpoints\n", why);
+	return true;
+}
+
 /* kubectl runs in natwho's own namespace (it talks to the API server). */
 static int kn_kubectl_sync(struct knowledge *k)
 {
@@ -1106,16 +1122,9 @@ static int kn_kubectl_sync(struct knowledge *k)
 	int err = run_cmd(-1, kubectl_argv(k, argv), KN_KUBECTL_TIMEOUT_MS, &out, &len,
 			  k->opts.stop, why, sizeof(why));
 
-	/* kubectl stops at a resource type the server does not have
-	 * (EndpointSlices came with Kubernetes 1.16-1.17: the incident's 1.15
-	 * has none) or will not list to us, and prints nothing else: the
-	 * Endpoints objects say the same, for this run and the refreshes */
-	if (err == -ECHILD && strstr(why, "endpointslices")) {
-		k->kubectl_endpoints = true;
-		nw_dbg(1, "kubectl: no EndpointSlices (%s): reading Endpoints\n", why);
+	if (err == -ECHILD && kn_kubectl_to_endpoints(k, why))
 		err = run_cmd(-1, kubectl_argv(k, argv), KN_KUBECTL_TIMEOUT_MS, &out, &len,
 			      k->opts.stop, why, sizeof(why));
-	}
 	if (err == -EINTR) /* natwho is ending */
 		return 0;
 	if (err) {
@@ -1222,10 +1231,7 @@ static int kn_kubectl_poll(struct knowledge *k, uint64_t now)
 			snprintf(why, sizeof(why), "%s", strerror(-done));
 		else
 			kn_cmd_why("kubectl", status, &a->err, why, sizeof(why));
-		if (done == 1 && !k->kubectl_endpoints && strstr(why, "endpointslices")) {
-			/* no EndpointSlices (kn_kubectl_sync()): Endpoints, at once */
-			k->kubectl_endpoints = true;
-			nw_dbg(1, "kubectl: no EndpointSlices (%s): reading Endpoints\n", why);
+		if (done == 1 && kn_kubectl_to_endpoints(k, why)) { /* at once */
 			kn_async_free(a);
 			k->kubectl = NULL;
 			kn_kubectl_start(k, now);

@@ -1237,11 +1237,6 @@ static int stopped_before_tracing(struct app *app)
 	return ret ? ret : app->opts.cmd ? 128 + sig : NW_EXIT_OK; /* natwho's own failure first */
 }
 
-/*
- * Live tracing's arguments that the machine refutes, before anything starts
- * (no capture file touched, no command run for the knowledge, nothing
- * attached).
- */
 /* The process (thread group) of thread @tid, from /proc; 0 when unknown. */
 static uint32_t proc_tgid(pid_t tid)
 {
@@ -1260,6 +1255,11 @@ static uint32_t proc_tgid(pid_t tid)
 	return tgid;
 }
 
+/*
+ * Live tracing's arguments that the machine refutes, before anything starts
+ * (no capture file touched, no command run for the knowledge, nothing
+ * attached).
+ */
 static int live_precheck(struct app *app)
 {
 	/* The programs see the host's process ids; in a PID namespace of its

@@ -86,6 +86,15 @@ static inline struct kindex *kt_iptables_node(bool snapshot)
 	return idx;
 }
 
+/* Node-2 in IPVS mode: @rules (iptables-save), kube-proxy's ipset and the
+ * node's addresses, ClusterIPs on kube-ipvs0. */
+static inline void kt_add_ipvs_node(struct kindex *idx, const char *rules)
+{
+	kt_add_ok(idx, KSRC_IPTABLES_SAVE, rules);
+	kt_add_ok(idx, KSRC_IPSET_SAVE, "ipset-save.txt");
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
+}
+
 static inline void kt_addr(int family, const char *s, uint8_t *dst)
 {
 	memset(dst, 0, 16);

@@ -1110,7 +1110,7 @@ static void test_endpoint_newer_than_snapshot(void **state)
  * ahead: a rollout, a scale-up), iptables and nftables mode: an address no
  * source names, no rule sends it there, the Service has endpoints: UNKNOWN,
  * not a MISMATCH "via an unknown rule".  Landing on a pod the snapshot
- * knows, or on what a hostPort maps to, stays MISMATCH (the incident).
+ * knows stays MISMATCH (what a hostPort maps to too: the incident's tests).
  */
 static void test_endpoint_newer_than_rules(void **state)
 {
@@ -1503,9 +1503,7 @@ static void test_ipvs(void **state)
 	struct k8s_annot a;
 
 	(void)state;
-	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-ipvs.txt");
-	kt_add_ok(idx, KSRC_IPSET_SAVE, "ipset-save.txt");
-	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
+	kt_add_ipvs_node(idx, "iptables-save-ipvs.txt");
 	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
 		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
@@ -1559,9 +1557,7 @@ static void test_kubelet_hostport(void **state)
 	struct k8s_annot a;
 
 	(void)state;
-	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-kubelet-hp.txt");
-	kt_add_ok(idx, KSRC_IPSET_SAVE, "ipset-save.txt");
-	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
+	kt_add_ipvs_node(idx, "iptables-save-kubelet-hp.txt");
 	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
 		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
@@ -1601,9 +1597,7 @@ static void test_endpoints_v1(void **state)
 		 8080);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_true(a.via.not_ready);
-	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-ipvs.txt");
-	kt_add_ok(idx, KSRC_IPSET_SAVE, "ipset-save.txt");
-	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
+	kt_add_ipvs_node(idx, "iptables-save-ipvs.txt");
 	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
 		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);

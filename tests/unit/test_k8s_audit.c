@@ -121,9 +121,7 @@ static void test_kubelet_hostport(void **state)
 	struct report r;
 
 	(void)state;
-	kt_add_ok(idx, KSRC_IPTABLES_SAVE, "iptables-save-kubelet-hp.txt");
-	kt_add_ok(idx, KSRC_IPSET_SAVE, "ipset-save.txt");
-	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr-ipvs.txt");
+	kt_add_ipvs_node(idx, "iptables-save-kubelet-hp.txt");
 	audit(idx, OUT_TEXT, &r);
 	assert_non_null(strstr(r.buf,
 		"SHADOW hostPort tcp/3306 -> 10.224.0.222:3306 (pod b/mysql-b-0, table nat chain "
