@@ -757,15 +757,10 @@ static void ipt__hp_comment(struct ipt *p, const char *comment, uint16_t *port, 
 {
 	const char *hp = comment ? strstr(comment, " hostport ") : NULL;
 	const char *us = comment ? memchr(comment, '_', hp ? (size_t)(hp - comment) : 0) : NULL;
-	char *end;
-	unsigned long n;
+	const char *num = hp ? hp + strlen(" hostport ") : NULL;
 
-	if (!hp)
+	if (!num || kport__parse(num, strlen(num), port))
 		return;
-	n = strtoul(hp + strlen(" hostport "), &end, 10);
-	if (*end || !n || n > 65535 || end == hp + strlen(" hostport "))
-		return;
-	*port = (uint16_t)n;
 	if (!us || us == comment || us + 1 == hp || memchr(us + 1, '_', hp - us - 1))
 		return;
 	*name = karena__strndup(&p->idx->arena, comment, us - comment);
