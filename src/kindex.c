@@ -13,7 +13,7 @@
 #include "fmt.h"
 #include "k8s_int.h"
 
-#define KMARK_N 15
+#define KMARK_N 16
 #define KSVCPORT_KEY_MAX (3 * 256 + 16)
 
 /* Array lengths and counters before a source, to undo it when it fails:
@@ -236,6 +236,7 @@ void kindex__stats(const struct kindex *idx, struct kindex_stats *st)
 	st->skipped_objects = idx->skipped_objects;
 	st->ignored_objects = idx->ignored_objects;
 	st->skipped_rules = idx->skipped_rules;
+	st->xt_unread = idx->xt_unread;
 	st->ipvs = idx->ipvs[0] || idx->ipvs[1];
 	st->ipvs_services = idx->ipvs_svcs.n;
 	st->ipvs_dests = idx->ipvs_dests.n;
@@ -324,6 +325,7 @@ static void kindex__counters(struct kindex *idx, uint32_t *c[KMARK_N])
 		&idx->nodeports.n, &idx->eps.n, &idx->hostports.n, &idx->rules.n,
 		&idx->locals.n, &idx->kubes.n, &idx->ipvs_svcs.n, &idx->ipvs_dests.n,
 		&idx->skipped_objects, &idx->ignored_objects, &idx->skipped_rules,
+		&idx->xt_unread,
 	};
 
 	memcpy(c, all, sizeof(all));

@@ -11,7 +11,9 @@
  *   KSRC_IP6TABLES_SAVE  `ip6tables-save [-t nat]`
  *   KSRC_NFT_JSON        `nft -j list ruleset`.  Tables holding iptables-nft
  *                        rules ("xt" expressions) are skipped: read those with
- *                        iptables-save instead.
+ *                        iptables-save instead; but a nat table an
+ *                        iptables-save source added before called incompatible
+ *                        (kindex__ipt_nat_incompatible()) is read here.
  *   KSRC_IPSET_SAVE      `ipset save` (kube-proxy IPVS mode sets)
  *   KSRC_LOCAL_ADDRS     the node's addresses, either `ip -o addr` output
  *                        ("3: eth0    inet 192.168.56.12/24 scope ...") or a
@@ -137,6 +139,9 @@ struct kindex_stats {
 	uint32_t skipped_objects; /* snapshot objects with missing/bad fields */
 	uint32_t ignored_objects; /* snapshot objects of other kinds */
 	uint32_t skipped_rules; /* ruleset/ipset/address lines that did not parse */
+	/* iptables-nft rules ("xt") in a nat table iptables-save calls
+	 * incompatible: neither dump shows what they do */
+	uint32_t xt_unread;
 	bool ipvs; /* kube-proxy's IPVS mode, by its rules or sets */
 	bool ipvs_sets; /* its Service addresses from `ipset save` */
 	uint32_t ipvs_services, ipvs_dests; /* IPVS's table (by address) */
@@ -159,6 +164,14 @@ void kindex__set_warn(struct kindex *idx, kindex_warn_fn fn, void *ctx);
 int kindex__add_source(struct kindex *idx, enum ksrc_kind kind, const char *name,
 		       const char *data, size_t len, char *errbuf, size_t errlen);
 void kindex__stats(const struct kindex *idx, struct kindex_stats *st);
+/*
+ * Does an `iptables-save -t nat` dump say "# Table `nat' is incompatible, use
+ * 'nft' tool."?  iptables-nft prints that, and no rule, for a nat table
+ * holding what it cannot show (a ruleset written by nft, often by
+ * iptables-restore-translate, in the table iptables would use): nft must
+ * read that table instead.
+ */
+bool kindex__ipt_nat_incompatible(const char *data, size_t len);
 /*
  * Pod addresses that a different pod listed before already has (two --k8s
  * snapshots of clusters whose pod networks overlap, an old and a new

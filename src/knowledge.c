@@ -723,8 +723,8 @@ static bool kn_nft_word(const char *name)
  * one is not for a per-table dump (a name nft's command line would not take
  * as one word, a keyword, a table gone meanwhile), or an error.
  */
-static int kn_nft_tables(struct knowledge *k, const struct nft_nl_table *tables, int n, char **d,
-			 size_t *dlen, size_t *dcap)
+static int kn_nft_tables(struct knowledge *k, const struct nft_nl_table *tables, int n,
+			 const bool incompatible[2], char **d, size_t *dlen, size_t *dcap)
 {
 	static const char *const fams[] = { [NFPROTO_INET] = "inet", [NFPROTO_IPV4] = "ip",
 					    [NFPROTO_IPV6] = "ip6" };
@@ -736,9 +736,12 @@ static int kn_nft_tables(struct knowledge *k, const struct nft_nl_table *tables,
 		size_t one_len;
 		int err;
 
-		if (tables[i].family >= sizeof(fams) / sizeof(fams[0]) || !fams[tables[i].family] ||
+		if (tables[i].family >= sizeof(fams) / sizeof(fams[0]) || !fams[tables[i].family])
+			continue; /* no IP NAT in it (arp, bridge, netdev) */
+		if (!(incompatible[tables[i].family == NFPROTO_IPV6] &&
+		      !strcmp(tables[i].name, "nat")) &&
 		    nft_nl__is_iptables(k->nl_fd, &tables[i]))
-			continue; /* no IP NAT in it (arp, bridge, netdev), or read with iptables-save */
+			continue; /* read with iptables-save */
 		if (!kn_nft_word(tables[i].name))
 			return -EAGAIN;
 		argv[5] = (char *)fams[tables[i].family];
@@ -757,7 +760,8 @@ static int kn_nft_tables(struct knowledge *k, const struct nft_nl_table *tables,
 }
 
 /*
- * `nft -j list ruleset`, less iptables-nft's tables (nft_nl.h): each other
+ * `nft -j list ruleset`, less iptables-nft's tables (nft_nl.h) but a nat
+ * table iptables-save called @incompatible ([family is v6]): each other
  * ip, ip6 and inet table listed on its own, the answers joined into one.
  * The whole ruleset without the netlink socket, with over KN_NFT_TABLES
  * tables, or where one table cannot be listed on its own.  When no table is
@@ -765,7 +769,8 @@ static int kn_nft_tables(struct knowledge *k, const struct nft_nl_table *tables,
  * earlier one, and counts as no ruleset read.  0 and *@out as
  * run_cmd_waiting() gives it, or its error.
  */
-static int kn_nft_dump(struct knowledge *k, char *const whole_argv[], char **out, size_t *len)
+static int kn_nft_dump(struct knowledge *k, char *const whole_argv[], const bool incompatible[2],
+		       char **out, size_t *len)
 {
 	struct nft_nl_table *tables = k->nl_fd >= 0 ? calloc(KN_NFT_TABLES, sizeof(*tables)) : NULL;
 	size_t dlen, dcap = 64;
@@ -774,7 +779,7 @@ static int kn_nft_dump(struct knowledge *k, char *const whole_argv[], char **out
 
 	if (tables && d && !nft_nl__tables(k->nl_fd, tables, KN_NFT_TABLES, &n)) {
 		dlen = (size_t)snprintf(d, dcap, "{\"nftables\": [");
-		err = kn_nft_tables(k, tables, n, &d, &dlen, &dcap);
+		err = kn_nft_tables(k, tables, n, incompatible, &d, &dlen, &dcap);
 	}
 	free(tables);
 	if (err == 1) { /* nothing for nft to say */
@@ -985,13 +990,13 @@ static int kn_dump_rules(struct knowledge *k)
 	struct addrs_out ao = { 0 };
 	size_t len[KN_NDUMPS + 1];
 	uint64_t ipvs_next;
-	bool legacy = false;
+	bool legacy = false, incompatible[2] = { false, false };
 
 	for (size_t i = 0; i < KN_NDUMPS; i++) {
 		if (kn_stopped(k))
 			err[i] = -EINTR;
 		else if (rule_dumps[i].kind == KSRC_NFT_JSON)
-			err[i] = kn_nft_dump(k, rule_dumps[i].argv, &out[i], &len[i]);
+			err[i] = kn_nft_dump(k, rule_dumps[i].argv, incompatible, &out[i], &len[i]);
 		else
 			err[i] = run_cmd_waiting(fd, rule_dumps[i].argv, KN_CMD_TIMEOUT_MS, &out[i],
 						 &len[i], k->opts.wait, k->opts.wait_ctx,
@@ -999,6 +1004,10 @@ static int kn_dump_rules(struct knowledge *k)
 		if (err[i])
 			nw_dbg(1, "%s: %s\n", rule_dumps[i].name,
 			       err[i] == -ECHILD ? "failed or not installed" : strerror(-err[i]));
+		else if (rule_dumps[i].kind == KSRC_IPTABLES_SAVE ||
+			 rule_dumps[i].kind == KSRC_IP6TABLES_SAVE)
+			incompatible[rule_dumps[i].kind == KSRC_IP6TABLES_SAVE] |=
+				kindex__ipt_nat_incompatible(out[i], len[i]);
 	}
 	/* Legacy iptables only when its nat table exists: reading it would
 	 * otherwise load iptable_nat and register hooks in the namespace.
@@ -1317,6 +1326,11 @@ static void kn_warn_blind(const struct knowledge *k)
 	if (!k->opts.rules || !k->rule_dumps_read || !k->idx)
 		return; /* no rules read: the caller says it (knowledge__rules_read()) */
 	kindex__stats(k->idx, &st);
+	if (st.xt_unread)
+		nw_warn("%u iptables-nft rules in a nat table iptables-save calls incompatible "
+			"(nft's rules beside them): nft cannot show what they do, iptables-save "
+			"will not; a DNAT among them is not known",
+			st.xt_unread);
 	if (st.ipvs && !st.ipvs_sets && !st.ipvs_services)
 		nw_warn("kube-proxy runs in IPVS mode but `ipset save` gave none of its sets (not "
 			"installed, or not the version kube-proxy uses): its Service addresses are "

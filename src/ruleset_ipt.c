@@ -914,6 +914,21 @@ static void ipt__free(struct ipt *p)
 	kstrmap__free(&p->chain_ids);
 }
 
+bool kindex__ipt_nat_incompatible(const char *data, size_t len)
+{
+	static const char said[] = "# Table `nat' is incompatible";
+	const char *end = data + len;
+
+	for (const char *l = data; l && l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+
+		if ((size_t)(end - l) >= sizeof(said) - 1 && !memcmp(l, said, sizeof(said) - 1))
+			return true;
+		l = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
+
 int ruleset_ipt__parse(struct kindex *idx, uint8_t family, const char *data, size_t len,
 		       char *errbuf, size_t errlen)
 {
@@ -938,6 +953,8 @@ int ruleset_ipt__parse(struct kindex *idx, uint8_t family, const char *data, siz
 		err = ipt__others(&p);
 	if (err && !errbuf[0])
 		snprintf(errbuf, errlen, "%s: %s", idx->src_name, strerror(-err));
+	if (!err && kindex__ipt_nat_incompatible(data, len))
+		idx->ipt_incompatible[kfam__idx(family)] = true;
 	ipt__free(&p);
 	return err;
 }

@@ -16,7 +16,10 @@
  *       map (`dnat to ip daddr . tcp dport map @fwd`) as one rule per element
  *       (nft__map_rules()).
  * Tables written by iptables-nft ("xt" expressions, or iptables' upper-case
- * base chains) are skipped: read them with iptables-save.
+ * base chains) are skipped: read them with iptables-save.  But iptables' nat
+ * table is read where an iptables-save dump added before called it
+ * incompatible (nft's rules in it, often iptables-restore-translate's), its
+ * iptables-nft rules counted as unread (nft__xt_unread()).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1153,6 +1156,40 @@ static bool nft__kube_set(const char *kind, struct json_object *val)
 	return false;
 }
 
+/*
+ * iptables' nat table (by its name and family) that an iptables-save dump
+ * called incompatible: read here, though it looks iptables-nft's (upper-case
+ * base chains), as nothing else reads it.
+ */
+static bool nft__ipt_incompatible(const struct nft *p, const struct nft_table *t)
+{
+	return (t->af == AF_INET || t->af == AF_INET6) && !strcmp(t->name, "nat") &&
+	       p->idx->ipt_incompatible[kfam__idx(t->af)];
+}
+
+/* Table @t's iptables-nft rules, in a table nft__ipt_incompatible(): what
+ * their "xt" expressions do nft's JSON does not show, nor iptables-save. */
+static void nft__xt_unread(struct nft *p, uint32_t t)
+{
+	const struct nft_table *tb = &p->tables.v[t];
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < p->chains.n; i++) {
+		const struct nft_chain *c = &p->chains.v[i];
+
+		for (uint32_t j = 0; c->table == t && j < c->nrules; j++)
+			n += p->rules.v[c->rules[j]].xt;
+	}
+	if (!n)
+		return;
+	p->idx->xt_unread += n;
+	kindex__warn(p->idx,
+		     "%s: table %s %s: %u iptables-nft rules that nft's JSON cannot show and "
+		     "iptables-save will not (it calls the table incompatible): a DNAT among "
+		     "them is not known",
+		     p->idx->src_name, tb->family, tb->name, n);
+}
+
 static void nft__not_understood(struct nft *p, size_t at, const char *kind)
 {
 	p->idx->skipped_rules++;
@@ -1240,7 +1277,11 @@ static int nft__collect(struct nft *p)
 	for (uint32_t i = 0; i < p->tables.n; i++) {
 		struct nft_table *t = &p->tables.v[i];
 
-		if (t->xt || (t->upper_base && t->kind == NFT_GENERIC))
+		if (!t->xt && !(t->upper_base && t->kind == NFT_GENERIC))
+			continue;
+		if (t->kind == NFT_GENERIC && nft__ipt_incompatible(p, t))
+			nft__xt_unread(p, i);
+		else
 			t->kind = NFT_SKIP;
 	}
 	return 0;

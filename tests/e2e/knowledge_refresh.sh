@@ -301,6 +301,42 @@ expect_json "$TMP/map.json" "the port map's element named" \
 	 and .k8s.via.rule==\"ip daddr 10.96.9.11 tcp dport 3307 dnat to $POD_A:tcp dport map { 3307 : 3306 } (element 3307 : 3306)\""
 nw_in "$NODE" nft delete table ip nwmap
 
+# A ruleset translated for nft (iptables-restore-translate; the Debian wiki's
+# way off iptables), on a node of its own: `table ip nat` with iptables'
+# upper-case base chains, written by nft.  iptables-nft's iptables-save
+# prints no rule of it, "# Table `nat' is incompatible": natwho lists that
+# table with nft and names its DNAT rule.  An iptables-nft rule added beside
+# it (an "xt" target, which neither dump shows) is said at the start.
+XL=${NW_P}xlat
+NW_NS_EXTRA+=("$XL")
+ip netns add "$XL" && ip -n "$XL" link set lo up && ip -n "$XL" addr add 10.96.9.20/32 dev lo &&
+	ip -n "$XL" addr add 10.96.9.21/32 dev lo || fail "the translated node's namespace"
+nw_in "$XL" nft -f - <<EON || fail "nft: the translated table"
+table ip nat {
+	chain OUTPUT {
+		type nat hook output priority -100; policy accept;
+		ip daddr 10.96.9.20 tcp dport 3306 counter dnat to 10.96.9.21:3306
+	}
+}
+EON
+if nw_in "$XL" iptables-save -t nat 2>/dev/null | grep -q "^# Table .nat' is incompatible"; then
+	nw_bg "$XL" "$CONNECT" listen :: 3306 "translated"$'\n'
+	nw_wait_listening "$XL" tcp 3306 || fail "the translated node's listener"
+	nw_in "$XL" iptables -t nat -A OUTPUT -p tcp --dport 3307 -j DNAT --to-destination 10.96.9.21 ||
+		fail "iptables-nft: a rule in the translated table"
+	NODE=$XL nw_natwho_start "$TMP/xl.json" "$TMP/xl.err" -o json -c 1 --port 3306 \
+		--backend netfilter
+	nw_client "$XL" "$CONNECT" connect 10.96.9.20 3306 >/dev/null
+	wait_natwho 10 || fail "translated table: natwho exit $?"
+	expect_json "$TMP/xl.json" "a translated nat table iptables-save calls incompatible: its rule named" \
+		".type==\"conn\" and .orig.dst==\"10.96.9.20\" and .k8s.via.kind==\"rule\"
+		 and .k8s.via.table==\"nat\" and .k8s.verdict==\"ok\""
+	expect_json "$TMP/xl.json" "the iptables-nft rule beside it, which no dump shows, said" \
+		".type==\"warning\" and (.warning|startswith(\"1 iptables-nft rules in a nat table iptables-save calls incompatible\"))"
+else
+	echo "(iptables-save does not call the translated table incompatible: not checked)"
+fi
+
 # iptables-nft's tables alone, and neither iptables-save nor nft to be
 # found (a cron job's PATH): nothing was read, and the audit says so
 # instead of passing the node (nft had nothing to list: no ruleset read).

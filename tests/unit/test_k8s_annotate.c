@@ -1209,6 +1209,70 @@ static void test_nft_order_and_proto_set(void **state)
 }
 
 /*
+ * A ruleset translated for nft (iptables-restore-translate) keeps iptables'
+ * table and chain names: `table ip nat` with a `PREROUTING` base chain,
+ * iptables-nft's by its look.  iptables-nft's iptables-save prints no rule
+ * of it, only "# Table `nat' is incompatible": nft's dump is then read for
+ * it.  Where iptables-save printed that table's rules, nft's copy is
+ * skipped as before.  An iptables-nft rule (an "xt" target) beside the
+ * native ones cannot be read from either dump: counted, not guessed.
+ */
+static void test_nft_translated_nat(void **state)
+{
+	static const char incompatible[] = "# Table `nat' is incompatible, use 'nft' tool.\n";
+	static const char compatible[] =
+		"*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -d 10.96.0.1/32 -p tcp -j DNAT "
+		"--to-destination 10.224.0.1\nCOMMIT\n";
+	static const char rules[] =
+		"{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"nat\"}},"
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"nat\", \"name\": \"PREROUTING\", "
+		"\"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -100, \"policy\": \"accept\"}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"PREROUTING\", "
+		"\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
+		"\"tcp\", \"field\": \"dport\"}}, \"right\": 3306}},"
+		"{\"dnat\": {\"addr\": \"10.224.0.30\", \"port\": 3306}}]}}%s]}";
+	static const char xt_rule[] =
+		",{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"PREROUTING\", "
+		"\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
+		"\"tcp\", \"field\": \"dport\"}}, \"right\": 80}}, {\"counter\": {\"packets\": 0, "
+		"\"bytes\": 0}}, {\"xt\": {\"type\": \"target\", \"name\": \"DNAT\"}}]}}";
+	static const struct {
+		const char *ipt; /* NULL: no iptables-save dump */
+		bool xt, read;
+	} cases[] = {
+		{ incompatible, false, true },
+		{ incompatible, true, true },
+		{ compatible, false, false },
+		{ NULL, false, false },
+	};
+	char nft[4096];
+
+	(void)state;
+	assert_true(kindex__ipt_nat_incompatible(incompatible, strlen(incompatible)));
+	assert_false(kindex__ipt_nat_incompatible(compatible, strlen(compatible)));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kindex *idx = kindex__new();
+		struct kindex_stats st;
+		struct k8s_annot a;
+
+		if (cases[i].ipt)
+			kt_add_str_ok(idx, KSRC_IPTABLES_SAVE, cases[i].ipt);
+		snprintf(nft, sizeof(nft), rules, cases[i].xt ? xt_rule : "");
+		kt_add_str_ok(idx, KSRC_NFT_JSON, nft);
+		annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.0.0.9", 40000, "192.168.56.12", 3306,
+			 "10.224.0.30", 3306);
+		kindex__stats(idx, &st);
+		if ((a.via.kind == K8S_VIA_RULE) != cases[i].read)
+			fail_msg("case %zu: via %d, want the nat table %sread", i, a.via.kind,
+				 cases[i].read ? "" : "not ");
+		if (cases[i].read)
+			assert_string_equal(a.via.table, "nat");
+		assert_int_equal(st.xt_unread, cases[i].xt);
+		kindex__free(idx);
+	}
+}
+
+/*
  * iptables-save lines natwho dropped whole: a protocol by a name of
  * /etc/protocols (`-p esp`; one natwho does not know matches nothing), and another
  * match's `--to` (`-m string ... --to 65535`) before `-j DNAT`.  ESP
@@ -2375,6 +2439,7 @@ int main(void)
 		cmocka_unit_test(test_endpoint_newer_than_snapshot),
 		cmocka_unit_test(test_endpoint_newer_than_rules),
 		cmocka_unit_test(test_nft_order_and_proto_set),
+		cmocka_unit_test(test_nft_translated_nat),
 		cmocka_unit_test(test_ipt_odd_lines),
 		cmocka_unit_test(test_rule_by_path),
 		cmocka_unit_test(test_nftables),
