@@ -81,7 +81,13 @@ static void kannot__target_str(const struct k8s_annot *a, char *buf, size_t len)
 		else
 			fmt__snprintf(buf, len, "%s", svc);
 		break;
-	case K8S_KIND_NODE_PORT: fmt__snprintf(buf, len, "NodePort %u of %s", a->dport, svc); break;
+	case K8S_KIND_NODE_PORT: /* the address is the node's, not the Service's */
+		if (t->name)
+			fmt__snprintf(buf, len, "NodePort %u of %s", a->dport, svc);
+		else
+			fmt__snprintf(buf, len, "NodePort %u of a Service (name unknown) at %s", a->dport,
+				      ep);
+		break;
 	case K8S_KIND_EXTERNAL_IP: fmt__snprintf(buf, len, "%s (externalIP %s)", svc, ep); break;
 	case K8S_KIND_LB_IP: fmt__snprintf(buf, len, "%s (load-balancer IP %s)", svc, ep); break;
 	case K8S_KIND_POD: fmt__snprintf(buf, len, "pod %s/%s", t->ns, t->name); break;
@@ -127,9 +133,14 @@ static void kannot__via_str(const struct k8s_annot *a, char *buf, size_t len)
 		else
 			fmt__snprintf(buf, len, "IPVS");
 		break;
-	case K8S_VIA_RULE:
-		fmt__snprintf(buf, len, "a %s rule in chain %s", v->rule && strstr(v->rule, "REDIRECT") ?
-			 "REDIRECT" : "DNAT", v->chain ? v->chain : "?");
+	case K8S_VIA_RULE: /* iptables' nat table goes without saying */
+		if (v->table && strcmp(v->table, "nat"))
+			fmt__snprintf(buf, len, "a %s rule in table %s chain %s",
+				      v->redirect ? "REDIRECT" : "DNAT", v->table,
+				      v->chain ? v->chain : "?");
+		else
+			fmt__snprintf(buf, len, "a %s rule in chain %s", v->redirect ? "REDIRECT" : "DNAT",
+				      v->chain ? v->chain : "?");
 		break;
 	default:
 		if (a->foreign)
@@ -162,10 +173,13 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 		break;
 	case KW_SVC_STALE_EP:
 		fmt__snprintf(buf, len,
-			      "meant for %s, landed on %s via %s: kube-proxy's rules still list it as "
-			      "an endpoint, the Service's EndpointSlices do not (rules or snapshot "
-			      "out of date)",
-			      target, landed, via);
+			      "meant for %s, landed on %s via %s: %s, the snapshot's endpoints of the "
+			      "Service do not (%s or snapshot out of date)",
+			      target, landed, via,
+			      a->via.kind == K8S_VIA_IPVS ?
+				      "IPVS's table still lists it as a real server" :
+				      "kube-proxy's rules still list it as an endpoint",
+			      a->via.kind == K8S_VIA_IPVS ? "IPVS's table" : "rules");
 		break;
 	case KW_SVC_NO_EPS:
 		fmt__snprintf(buf, len, "%s -> %s via %s; the Service's endpoints are not known", target,
@@ -206,8 +220,14 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 			      target, landed);
 		break;
 	case KW_NAT_UNKNOWN:
-		fmt__snprintf(buf, len, "%s -> %s, no known rule explains the translation", target,
-			 landed);
+		if (a->foreign)
+			fmt__snprintf(buf, len,
+				      "%s -> %s, translated by a rule of network namespace %u, whose "
+				      "rules natwho does not read (not the node's)",
+				      target, landed, a->netns);
+		else
+			fmt__snprintf(buf, len, "%s -> %s, no known rule explains the translation",
+				      target, landed);
 		break;
 	default:
 		if (!conn__proto_has_ports(a->proto)) { /* Services match by port */

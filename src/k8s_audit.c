@@ -292,8 +292,39 @@ static void kaudit__json_target(struct out *o, const struct ktarget *t)
 	out__obj_close(o);
 }
 
+/*
+ * Does @d send @t to one of @t's Service's own endpoints (a hostPort of one
+ * of its pods, the Service's own port)?  The connection still reaches the
+ * Service, but always that endpoint: kube-proxy's load balancing bypassed.
+ */
+static bool kaudit__own_endpoint(const struct kindex *idx, const struct kdnat *d,
+				 const struct ktarget *t)
+{
+	const struct kaddr *to;
+	uint16_t port;
+	struct kkey k;
+
+	if (t->vs || t->sp < idx->svcports.v || t->sp >= idx->svcports.v + idx->svcports.n)
+		return false; /* a Service natwho knows by IPVS's table alone */
+	if (d->hp) {
+		to = &d->hp->to;
+		port = d->hp->to_port;
+	} else {
+		to = &d->rule->to;
+		if (d->rule->to_end.family || d->rule->to_netmap ||
+		    d->rule->to_port_lo != d->rule->to_port_hi)
+			return false; /* a range: not all of it, perhaps */
+		port = d->rule->to_port_lo ? d->rule->to_port_lo : t->port;
+	}
+	if (to->family != t->family)
+		return false;
+	kkey__set(&k, to->family, to->addr, t->proto, port);
+	k.aux = (uint32_t)(t->sp - idx->svcports.v) + 1;
+	return ktab__find(&idx->t_eps, &k) != KNONE;
+}
+
 static void kaudit__print(struct out *o, const struct kdnat *d, const struct ktarget *t,
-			  const bool *hooks, bool certain, const char *why)
+			  const bool *hooks, bool certain, bool own, const char *why)
 {
 	char rule[1024], target[800], num[4];
 
@@ -303,8 +334,11 @@ static void kaudit__print(struct out *o, const struct kdnat *d, const struct kta
 		kaudit__rule_str(d, rule, sizeof(rule));
 		kaudit__target_str(t, target, sizeof(target));
 		/* rule text and names from outside: fmt__clean() */
-		fmt__snprintf(line, sizeof(line), "SHADOW %s %s %s: %s", rule,
-			      certain ? "shadows" : "may shadow", target, why);
+		fmt__snprintf(line, sizeof(line), "SHADOW %s %s %s: %s%s", rule,
+			      certain ? "shadows" : "may shadow", target, why,
+			      own ? "; to one of its own endpoints: kube-proxy's load balancing "
+				    "bypassed, not the Service" :
+				    "");
 		out__text_str(o, fmt__clean(line));
 		out__record_end(o);
 		return;
@@ -321,6 +355,7 @@ static void kaudit__print(struct out *o, const struct kdnat *d, const struct kta
 	out__bool(o, OUT_JSON_ONLY, "output", NULL, hooks[KHOOK_OUTPUT]);
 	out__obj_close(o);
 	out__bool(o, OUT_JSON_ONLY, "certain", NULL, certain);
+	out__bool(o, OUT_JSON_ONLY, "own_endpoint", NULL, own);
 	out__str(o, OUT_JSON_ONLY, "why", NULL, why);
 	out__record_end(o);
 }
@@ -359,25 +394,25 @@ static void kaudit__src_note(const struct krule *r, char *why, size_t size)
 static int kaudit__check(const struct kindex *idx, struct out *o, const struct kdnat *d,
 			 const struct ktarget *t)
 {
-	bool hooks[KHOOK_MAX] = { false }, certain = false, any = false;
-	char why[2][1400];
-	int h;
+	bool hooks[KHOOK_MAX] = { false }, sure[KHOOK_MAX] = { false }, certain = false;
+	char why[KHOOK_MAX][1400];
+	int h, said = -1;
 
 	if (!kdnat__matches(idx, d, t))
 		return 0;
 	for (h = 0; h < KHOOK_MAX; h++) {
-		bool c = false;
-
-		hooks[h] = kaudit__hook(idx, d, t, h, why[h], sizeof(why[h]), &c);
-		certain |= hooks[h] && c;
-		any |= hooks[h];
+		hooks[h] = kaudit__hook(idx, d, t, h, why[h], sizeof(why[h]), &sure[h]);
+		certain |= hooks[h] && sure[h];
 	}
-	if (!any)
+	/* the first hook where it comes first; a certain one's why if any is */
+	for (h = KHOOK_MAX - 1; h >= 0; h--)
+		if (hooks[h] && (!certain || sure[h]))
+			said = h;
+	if (said < 0)
 		return 0;
-	h = hooks[KHOOK_PREROUTING] ? 0 : 1;
 	if (d->rule) /* -s, ip saddr, a map keyed by it */
-		kaudit__src_note(d->rule, why[h], sizeof(why[h]));
-	kaudit__print(o, d, t, hooks, certain, why[h]);
+		kaudit__src_note(d->rule, why[said], sizeof(why[said]));
+	kaudit__print(o, d, t, hooks, certain, kaudit__own_endpoint(idx, d, t), why[said]);
 	return 1;
 }
 
@@ -443,9 +478,10 @@ static int kaudit__dnat(const struct kindex *idx, struct out *o, const struct kd
 	return n;
 }
 
-int kindex__audit(const struct kindex *idx, struct out *o)
+int kindex__audit(const struct kindex *idx, struct out *o, uint32_t *rules)
 {
-	int n = 0;
+	uint32_t nrules = 0;
+	int n = 0, one;
 
 	for (uint32_t i = 0; i < idx->hostports.n; i++) {
 		const struct khostport *hp = &idx->hostports.v[i];
@@ -454,8 +490,9 @@ int kindex__audit(const struct kindex *idx, struct out *o)
 				   .dst_plen = hp->host_ip.family == AF_INET ? 32 : 128,
 				   .reach = hp->reach, .hp = hp };
 
-		if (hp->origin != KO_SNAPSHOT)
-			n += kaudit__dnat(idx, o, &d);
+		one = hp->origin != KO_SNAPSHOT ? kaudit__dnat(idx, o, &d) : 0;
+		n += one;
+		nrules += one > 0;
 	}
 	for (uint32_t i = 0; i < idx->rules.n; i++) {
 		const struct krule *r = &idx->rules.v[i];
@@ -464,7 +501,11 @@ int kindex__audit(const struct kindex *idx, struct out *o)
 				   .dst_neg = r->dst_neg, .dst_ex = &r->dst_ex,
 				   .dst_ex_plen = r->dst_ex_plen, .reach = r->reach, .rule = r };
 
-		n += kaudit__dnat(idx, o, &d);
+		one = kaudit__dnat(idx, o, &d);
+		n += one;
+		nrules += one > 0;
 	}
+	if (rules)
+		*rules = nrules;
 	return n;
 }

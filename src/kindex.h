@@ -104,6 +104,7 @@ struct k8s_ref {
 struct k8s_via {
 	uint8_t kind; /* enum k8s_via_kind */
 	bool not_ready; /* landed on a Service endpoint that is not ready */
+	bool redirect; /* rule: a REDIRECT (to the node itself), not a DNAT */
 	uint16_t port; /* hostPort, or the rule's destination port */
 	const char *table; /* "nat", "cni_hostport", "kube-proxy", ... */
 	const char *chain; /* CNI-DN-..., KUBE-SVC-..., hostports, ... */
@@ -240,17 +241,20 @@ const char *k8s_via_kind__str(uint8_t kind);
  * destination test on the path: addrtype LOCAL / fib daddr type local, with
  * the Service address local or not).  Text: one line each,
  *   SHADOW <rule> shadows|may shadow <Service address>: <hook>: <why>
- * ("may": the two run at the same priority in different tables).  JSON: one
- * record each,
+ * ("may": the two run at the same priority in different tables; "; to one of
+ * its own endpoints, ..." after <why> where the rule sends the Service to an
+ * endpoint of its own).  JSON: one record each,
  *   {"type":"shadow","schema":1,"family":..,"proto":..,
  *    "rule":{"kind":"hostport"|"rule","table":..,"chain":..,"text":..,"port":..,
  *            "to":..,"sandbox":..,"namespace":..,"name":..},
  *    "shadowed":{"kind":"clusterip"|"externalip"|"loadbalancer"|"nodeport",
  *                "namespace":..,"name":..,"port_name":..,"addr":..,"port":..},
- *    "hooks":{"prerouting":bool,"output":bool},"certain":bool,"why":".."}
- * Returns the number of findings.
+ *    "hooks":{"prerouting":bool,"output":bool},"certain":bool,"own_endpoint":bool,
+ *    "why":".."}
+ * Returns the number of findings, and in *@rules (if not NULL) how many
+ * rules they are of (a rule may shadow several Service addresses).
  */
-int kindex__audit(const struct kindex *idx, struct out *o);
+int kindex__audit(const struct kindex *idx, struct out *o, uint32_t *rules);
 
 /* Does a source name Service @ns/@name (a snapshot, kube-proxy's rules)? */
 bool kindex__names_service(const struct kindex *idx, const char *ns, const char *name);

@@ -1142,6 +1142,8 @@ static int kn_kubectl_sync(struct knowledge *k)
 		else if (err != -ECHILD)
 			snprintf(why, sizeof(why), "%s", strerror(-err));
 		nw_warn("kubectl get %s failed (%s): continuing %s", argv[2], why,
+			k->opts.nfiles && k->opts.rules ?
+				"with the names of the other --k8s sources and the node's rules" :
 			k->opts.nfiles ? "with the names of the other --k8s sources only" :
 			k->opts.rules  ? "with the node's rules only" :
 					 "without Kubernetes names");
@@ -1327,10 +1329,11 @@ static void kn_warn_blind(const struct knowledge *k)
 		return; /* no rules read: the caller says it (knowledge__rules_read()) */
 	kindex__stats(k->idx, &st);
 	if (st.xt_unread)
-		nw_warn("%u iptables-nft rules in a nat table iptables-save calls incompatible "
-			"(nft's rules beside them): nft cannot show what they do, iptables-save "
+		nw_warn("%u iptables-nft rule%s in a nat table iptables-save calls incompatible "
+			"(nft's rules beside %s): nft cannot show what %s, iptables-save "
 			"will not; a DNAT among them is not known",
-			st.xt_unread);
+			st.xt_unread, st.xt_unread == 1 ? "" : "s", st.xt_unread == 1 ? "it" : "them",
+			st.xt_unread == 1 ? "it does" : "they do");
 	if (st.ipvs && !st.ipvs_sets && !st.ipvs_services)
 		nw_warn("kube-proxy runs in IPVS mode but `ipset save` gave none of its sets (not "
 			"installed, or not the version kube-proxy uses): its Service addresses are "

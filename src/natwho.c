@@ -827,16 +827,21 @@ static int start_knowledge(struct app *app)
 static int run_audit(struct app *app)
 {
 	const struct kindex *idx = knowledge__index(&app->kn);
+	uint32_t rules = 0;
 	int found, ret;
 
-	found = idx ? kindex__audit(idx, &app->sink.out) : 0;
+	found = idx ? kindex__audit(idx, &app->sink.out, &rules) : 0;
 
 	/* a reader that went away (`| grep -q SHADOW`) does not change what
 	 * was found: the exit status still says it */
 	if (output_failed(app, &ret) && ret != NW_EXIT_OK)
 		return ret;
 	/* in both forms: JSON's stdout holds the findings alone */
-	fprintf(stderr, "natwho audit: %d shadowing rule%s\n", found, found == 1 ? "" : "s");
+	if (found)
+		fprintf(stderr, "natwho audit: %d finding%s (%u shadowing rule%s)\n", found,
+			found == 1 ? "" : "s", rules, rules == 1 ? "" : "s");
+	else
+		fprintf(stderr, "natwho audit: 0 shadowing rules\n");
 	return found > 0 ? NW_EXIT_FOUND : NW_EXIT_OK;
 }
 
@@ -1193,9 +1198,11 @@ static int finish(struct app *app)
 		report_conntrack(app, nw_now_ns(CLOCK_MONOTONIC), true);
 	}
 	if (!proctree__untracked(&app->tree, &untracked) && untracked)
-		nw_warn("%llu processes of CMD's tree were not tracked (more than %d alive at "
-			"once): their connections are not shown",
-			(unsigned long long)untracked, NW_TREE_MAX_ENTRIES);
+		nw_warn("%llu process%s of CMD's tree %s not tracked (more than %d alive at "
+			"once): %s connections are not shown",
+			(unsigned long long)untracked, untracked == 1 ? "" : "es",
+			untracked == 1 ? "was" : "were", NW_TREE_MAX_ENTRIES,
+			untracked == 1 ? "its" : "their");
 	return ret;
 }
 

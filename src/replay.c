@@ -260,9 +260,9 @@ static void replay_summary(struct replay *rp)
 	sink__summary(&rp->sink, rp->o->text_f, rp->stats);
 	replay_check_events(rp);
 	if (rp->res->trailer && rp->stats->lost) /* as live, after the summary */
-		nw_warn("%llu events were lost while recording (the capture keeps how many, not "
+		nw_warn("%llu event%s lost while recording (the capture keeps how many, not "
 			"why; the usual cause, a full ring buffer: raise --ringbuf-size)",
-			(unsigned long long)rp->stats->lost);
+			(unsigned long long)rp->stats->lost, rp->stats->lost == 1 ? " was" : "s were");
 	else if (rp->counted && (!rp->regular || rp->cut))
 		nw_warn("-c ended the replay before the capture's trailer: what the recording "
 			"lost is not known (the summary says 0)");

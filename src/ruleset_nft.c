@@ -1184,10 +1184,10 @@ static void nft__xt_unread(struct nft *p, uint32_t t)
 		return;
 	p->idx->xt_unread += n;
 	kindex__warn(p->idx,
-		     "%s: table %s %s: %u iptables-nft rules that nft's JSON cannot show and "
+		     "%s: table %s %s: %u iptables-nft rule%s that nft's JSON cannot show and "
 		     "iptables-save will not (it calls the table incompatible): a DNAT among "
 		     "them is not known",
-		     p->idx->src_name, tb->family, tb->name, n);
+		     p->idx->src_name, tb->family, tb->name, n, n == 1 ? "" : "s");
 }
 
 static void nft__not_understood(struct nft *p, size_t at, const char *kind)

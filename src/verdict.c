@@ -71,10 +71,10 @@ static void print_text(const struct verdict *v, const struct verdict_end *end, F
 	else
 		snprintf(how, sizeof(how), "exited with status %d", end->status);
 	fprintf(f,
-		"natwho: '%s' %s: %llu connections (%llu from a local process), %llu DNAT'ed, "
+		"natwho: '%s' %s: %llu connection%s (%llu from a local process), %llu DNAT'ed, "
 		"%llu SNAT'ed\n",
-		end->command, how, (unsigned long long)v->conns, (unsigned long long)v->own,
-		(unsigned long long)v->dnat, (unsigned long long)v->snat);
+		end->command, how, (unsigned long long)v->conns, v->conns == 1 ? "" : "s",
+		(unsigned long long)v->own, (unsigned long long)v->dnat, (unsigned long long)v->snat);
 	for (int i = 0; i < v->nroutes; i++)
 		fprintf(f, "natwho:   %s  %llux\n", route_str(&v->routes[i], route, sizeof(route)),
 			(unsigned long long)v->routes[i].count);

@@ -332,7 +332,7 @@ if nw_in "$XL" iptables-save -t nat 2>/dev/null | grep -q "^# Table .nat' is inc
 		".type==\"conn\" and .orig.dst==\"10.96.9.20\" and .k8s.via.kind==\"rule\"
 		 and .k8s.via.table==\"nat\" and .k8s.verdict==\"ok\""
 	expect_json "$TMP/xl.json" "the iptables-nft rule beside it, which no dump shows, said" \
-		".type==\"warning\" and (.warning|startswith(\"1 iptables-nft rules in a nat table iptables-save calls incompatible\"))"
+		".type==\"warning\" and (.warning|startswith(\"1 iptables-nft rule in a nat table iptables-save calls incompatible\"))"
 else
 	echo "(iptables-save does not call the translated table incompatible: not checked)"
 fi

@@ -284,7 +284,7 @@ static char *fingerprint(const struct kindex *idx)
 		st.rules, st.local_addrs, st.skipped_objects, st.ignored_objects, st.skipped_rules,
 		st.ipvs, st.ipvs_sets, st.ipvs_services, st.ipvs_dests);
 	out__init(&o, f, OUT_JSON);
-	kindex__audit(idx, &o);
+	kindex__audit(idx, &o, NULL);
 	for (size_t i = 0; i < sizeof(conns) / sizeof(conns[0]); i++) {
 		char reason[K8S_REASON_LEN];
 		struct k8s_annot a;

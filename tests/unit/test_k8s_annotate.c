@@ -162,8 +162,8 @@ static void test_stale_rules(void **state)
 	assert_int_equal(a.via.kind, K8S_VIA_SERVICE);
 	assert_reason(&a, "meant for Service a/mysql-a:3306, landed on pod default/debug-0 via "
 			  "KUBE-SVC-VXJIGVIU5VEEI2QQ: kube-proxy's rules still list it as an "
-			  "endpoint, the Service's EndpointSlices do not (rules or snapshot out of "
-			  "date)");
+			  "endpoint, the snapshot's endpoints of the Service do not (rules or "
+			  "snapshot out of date)");
 	/* where the snapshot has the endpoint (the rules caught up): ok */
 	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 40000, "10.96.0.20", 3306,
 		 "10.224.1.15", 3306);
@@ -577,6 +577,7 @@ static void test_dnat_port_map(void **state)
 	const int tcp = IPPROTO_TCP, v4 = AF_INET;
 	struct kindex *idx = kindex__new();
 	struct kindex_stats st;
+	struct k8s_annot a;
 	char warned[512] = "";
 
 	(void)state;
@@ -600,6 +601,10 @@ static void test_dnat_port_map(void **state)
 		      "ip daddr 10.96.0.0/12 meta l4proto tcp redirect to :tcp dport map { 3306 : "
 		      "13306 } (element 3306 : 13306)");
 	dnat_map_case(idx, v4, tcp, "10.224.0.9", "10.112.0.20", 3306, "127.0.0.1", 13306, NULL);
+	/* said a REDIRECT (nft writes it lower-case), with its table */
+	annotate(idx, &a, v4, tcp, "10.224.0.9", 40000, "10.96.0.20", 3306, "127.0.0.1", 13306);
+	assert_reason(&a, "10.96.0.20:3306 -> 127.0.0.1:13306 via a REDIRECT rule in table portmaps "
+			  "chain output");
 	/* a named map with a range of ports as a key */
 	dnat_map_case(idx, v4, tcp, "10.224.0.9", "192.168.56.12", 8000, "10.224.0.40", 9000,
 		      "ip daddr 192.168.56.12 meta l4proto tcp dnat to 10.224.0.40:tcp dport map "
@@ -988,6 +993,14 @@ static void test_foreign_netns(void **state)
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_reason(&a, "Service a/mysql-a:3306 -> endpoint pod a/mysql-a-0 via a rule of "
 			  "network namespace 4026532177");
+	/* to no Service: its namespace's rule, not one natwho failed to find */
+	kt_conn(&c, AF_INET, IPPROTO_TCP, "10.224.1.5", 45235, "203.0.113.7", 443, "127.0.0.1",
+		15001);
+	c.netns = 4026532177U;
+	kindex__annotate(idx, &c, &a);
+	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
+	assert_reason(&a, "203.0.113.7:443 -> 127.0.0.1:15001, translated by a rule of network "
+			  "namespace 4026532177, whose rules natwho does not read (not the node's)");
 	/* the same connection in the node's namespace: the incident */
 	kt_conn(&c, AF_INET, IPPROTO_TCP, "192.168.56.12", 45232, "10.96.0.20", 3306,
 		"10.224.0.222", 3306);
@@ -1578,6 +1591,9 @@ static void test_ipvs(void **state)
 		 "10.224.1.5", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
 	assert_int_equal(a.via.kind, K8S_VIA_IPVS);
+	/* no snapshot to blame: nothing lists the endpoints */
+	assert_reason(&a, "Service 10.96.0.20:3306 (name unknown) -> 10.224.1.5:3306 via IPVS; the "
+			  "Service's endpoints are not known");
 	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
 	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.12", 45233, "10.96.0.20", 3306,
 		 "10.224.1.5", 3306);
@@ -1850,14 +1866,14 @@ static void test_ipvs_table_names(void **state)
 		 "10.224.0.30", 80);
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
 	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
-	assert_reason(&a, "meant for NodePort 30080 of Service 192.168.56.12:30080 (name unknown), "
-			  "landed on 10.224.0.30:80 via hostPort 30080 "
+	assert_reason(&a, "meant for NodePort 30080 of a Service (name unknown) at "
+			  "192.168.56.12:30080, landed on 10.224.0.30:80 via hostPort 30080 "
 			  "(CNI-DN-04d9418aabfd632f04e59, sandbox 5e1f0c2d3b4a)");
 	annotate(idx, &a, AF_INET, IPPROTO_TCP, "192.168.56.1", 45234, "192.168.56.12", 30080,
 		 "10.224.0.7", 8080);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
-	assert_reason(&a, "NodePort 30080 of Service 192.168.56.12:30080 (name unknown) -> endpoint "
-			  "10.224.0.7:8080 via IPVS (TCP 192.168.56.12:30080 rr)");
+	assert_reason(&a, "NodePort 30080 of a Service (name unknown) at 192.168.56.12:30080 -> "
+			  "endpoint 10.224.0.7:8080 via IPVS (TCP 192.168.56.12:30080 rr)");
 	kindex__free(idx);
 }
 
@@ -1918,9 +1934,9 @@ static void test_ipvs_table_snapshot(void **state)
 		 "10.224.0.30", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_MISMATCH);
 	assert_reason(&a, "meant for Service a/mysql-a:3306, landed on pod default/debug-0 via IPVS "
-			  "(TCP 10.96.0.20:3306 rr): kube-proxy's rules still list it as an "
-			  "endpoint, the Service's EndpointSlices do not (rules or snapshot out of "
-			  "date)");
+			  "(TCP 10.96.0.20:3306 rr): IPVS's table still lists it as a real server, "
+			  "the snapshot's endpoints of the Service do not (IPVS's table or snapshot "
+			  "out of date)");
 	kindex__free(idx);
 }
 

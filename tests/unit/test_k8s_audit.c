@@ -14,6 +14,7 @@ struct report {
 	char *buf;
 	size_t len;
 	int findings;
+	uint32_t rules; /* how many rules the findings are of */
 };
 
 static void audit(const struct kindex *idx, enum out_mode mode, struct report *r)
@@ -23,7 +24,7 @@ static void audit(const struct kindex *idx, enum out_mode mode, struct report *r
 
 	assert_non_null(f);
 	out__init(&o, f, mode);
-	r->findings = kindex__audit(idx, &o);
+	r->findings = kindex__audit(idx, &o, &r->rules);
 	fclose(f);
 }
 
@@ -90,9 +91,16 @@ static void test_ipvs_json(void **state)
 	kt_add_ok(idx, KSRC_IPSET_SAVE, "ipset-save.txt");
 	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
 	audit(idx, OUT_JSON, &r);
-	/* a/mysql-a and b/mysql-b ClusterIPs, web's NodePort */
+	/* a/mysql-a and b/mysql-b ClusterIPs, web's NodePort: by two rules */
 	assert_int_equal(r.findings, 3);
+	assert_int_equal(r.rules, 2);
 	assert_int_equal(count_lines(r.buf, "\n"), 3);
+	/* b/mysql-b's hostPort pod is its endpoint: only its load balancing
+	 * goes; a/mysql-a is hijacked */
+	assert_int_equal(count_lines(r.buf, "\"own_endpoint\":true"), 1);
+	assert_non_null(strstr(r.buf, "\"name\":\"mysql-b\",\"port_name\":\"mysql\",\"addr\":"
+				      "\"10.96.0.21\",\"port\":3306},\"hooks\":{\"prerouting\":true,"
+				      "\"output\":true},\"certain\":true,\"own_endpoint\":true"));
 	o = json_tokener_parse(strstr(r.buf, "{\"type\":\"shadow\"") ? r.buf : "");
 	assert_non_null(o);
 	assert_true(json_object_object_get_ex(o, "type", &v));
@@ -444,7 +452,12 @@ static void test_nft_map(void **state)
 	audit(idx, OUT_TEXT, &r);
 	assert_int_equal(r.findings, 2); /* mysql-a's ClusterIP and mysql-b's */
 	assert_non_null(strstr(r.buf, "shadows Service a/mysql-a:3306 ClusterIP 10.96.0.20:3306"));
-	assert_int_equal(count_lines(r.buf, "; except for connections from 10.224.0.0/16\n"), 2);
+	assert_int_equal(count_lines(r.buf, "; except for connections from 10.224.0.0/16\n"), 1);
+	/* mysql-b-0 is mysql-b's own endpoint: said after the sources */
+	assert_int_equal(count_lines(r.buf, "; except for connections from 10.224.0.0/16; to one of "
+					    "its own endpoints: kube-proxy's load balancing "
+					    "bypassed, not the Service\n"),
+			 1);
 	free(r.buf);
 	kindex__free(idx);
 
@@ -469,7 +482,7 @@ static void test_nft_map(void **state)
 	audit(idx, OUT_TEXT, &r);
 	assert_int_equal(r.findings, 2);
 	assert_int_equal(count_lines(r.buf, "; only for connections from 10.224.0.0/16, except "
-					    "for connections from 10.224.1.0/24\n"),
+					    "for connections from 10.224.1.0/24"),
 			 2);
 	free(r.buf);
 	kindex__free(idx);
