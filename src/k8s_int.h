@@ -264,9 +264,9 @@ struct kindex {
 	bool portmap_first[2]; /* [family is v6]: portmap hooked ahead of kube-proxy */
 	bool rules_by_addr; /* a rule is keyed by its one destination (krule__key_addr()) */
 	bool ipvs[2]; /* [family is v6]: kube-proxy runs in IPVS mode */
-	/* [family is v6]: an iptables-save dump said its nat table is
-	 * incompatible (kindex__ipt_nat_incompatible()): nft's JSON reads it */
-	bool ipt_incompatible[2];
+	/* [family is v6]: what an iptables-save dump said of nft's rules in
+	 * its nat table (enum kipt_nat_said): nft's JSON reads those */
+	uint8_t ipt_nat_said[2];
 	uint32_t sources, skipped_objects, ignored_objects, skipped_rules, xt_unread;
 	kindex_warn_fn warn;
 	void *warn_ctx;

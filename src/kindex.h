@@ -166,13 +166,23 @@ int kindex__add_source(struct kindex *idx, enum ksrc_kind kind, const char *name
 		       const char *data, size_t len, char *errbuf, size_t errlen);
 void kindex__stats(const struct kindex *idx, struct kindex_stats *st);
 /*
- * Does an `iptables-save -t nat` dump say "# Table `nat' is incompatible, use
- * 'nft' tool."?  iptables-nft prints that, and no rule, for a nat table
- * holding what it cannot show (a ruleset written by nft, often by
- * iptables-restore-translate, in the table iptables would use): nft must
- * read that table instead.
+ * What an `iptables-save -t nat` dump says of nft's rules in the nat table
+ * iptables-nft uses, which it cannot show: "# Table `nat' is incompatible,
+ * use 'nft' tool." and no rule (a ruleset nft wrote in that table, often
+ * iptables-restore-translate's: nft must read the table instead), or
+ * (iptables 1.8.8 and later) "# Table `nat' contains incompatible
+ * base-chains, use 'nft' tool to list them." and the rules of its own base
+ * chains (a base chain nft added, `prerouting` beside iptables'
+ * `PREROUTING`: nft must read what that chain reaches).
  */
-bool kindex__ipt_nat_incompatible(const char *data, size_t len);
+enum kipt_nat_said { KIPT_NAT_OWN, KIPT_NAT_TAINTED, KIPT_NAT_INCOMPATIBLE };
+enum kipt_nat_said kindex__ipt_nat_said(const char *data, size_t len);
+/* iptables' built-in chains' names (PREROUTING ... POSTROUTING), NULL-ended;
+ * is @table one of its tables' (nat, filter, mangle, raw, security), @chain
+ * one of those? */
+extern const char *const kipt_chains[];
+bool kipt__table_name(const char *table);
+bool kipt__chain_name(const char *chain);
 /*
  * Pod addresses that a different pod listed before already has (two --k8s
  * snapshots of clusters whose pod networks overlap, an old and a new

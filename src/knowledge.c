@@ -499,6 +499,22 @@ static void kn_restore(struct kindex *idx, struct kn_source *s, const char *why,
  * refresh that answered something else than a snapshot, a dump cut short)
  * gives way to the version before it; a source without one is skipped.
  */
+/* Say what natwho cannot read of a nat table iptables-save calls
+ * incompatible: when it first has such rules, and when their count moves. */
+static void kn_warn_xt(struct knowledge *k)
+{
+	struct kindex_stats st;
+
+	kindex__stats(k->idx, &st);
+	if (st.xt_unread && st.xt_unread != k->xt_said)
+		nw_warn("%u iptables-nft rule%s in a nat table iptables-save calls incompatible "
+			"(nft's rules beside %s): nft cannot show what %s, iptables-save "
+			"will not; a DNAT among them is not known",
+			st.xt_unread, st.xt_unread == 1 ? "" : "s", st.xt_unread == 1 ? "it" : "them",
+			st.xt_unread == 1 ? "it does" : "they do");
+	k->xt_said = st.xt_unread;
+}
+
 static int kn_rebuild(struct knowledge *k, bool fatal)
 {
 	struct kindex *idx = kindex__new();
@@ -509,12 +525,14 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 		return -ENOMEM;
 	kindex__set_warn(idx, kn_warn, NULL);
 	/* where two sources name one address, the one added first wins: the
-	 * sources marked last come after every other */
-	for (int n = 0; n < 2 * k->nsrc; n++) {
+	 * sources marked last come after every other; iptables-save's first,
+	 * as nft's JSON is read by what it said (kindex__ipt_nat_said()) */
+	for (int n = 0; n < 4 * k->nsrc; n++) {
 		struct kn_source *s = &k->src[n % k->nsrc];
+		bool ipt = s->kind == KSRC_IPTABLES_SAVE || s->kind == KSRC_IP6TABLES_SAVE;
 		int e;
 
-		if (s->last != (n >= k->nsrc))
+		if (s->last != (n >= 2 * k->nsrc) || ipt != (n / k->nsrc % 2 == 0))
 			continue;
 		e = kn_add(idx, s, err, sizeof(err));
 		if (e && fatal && s->kind == KSRC_SNAPSHOT) {
@@ -542,6 +560,7 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 			nw_warn("%s", msg);
 	}
 	snprintf(k->pods_said, sizeof(k->pods_said), "%s", msg);
+	kn_warn_xt(k);
 #ifdef __GLIBC__
 	/* Parsing left the heap full of freed pieces (json-c's objects for a
 	 * big nft -j answer: hundreds of MB), which glibc keeps: hand them back
@@ -724,7 +743,7 @@ static bool kn_nft_word(const char *name)
  * as one word, a keyword, a table gone meanwhile), or an error.
  */
 static int kn_nft_tables(struct knowledge *k, const struct nft_nl_table *tables, int n,
-			 const bool incompatible[2], char **d, size_t *dlen, size_t *dcap)
+			 const bool ipt_said[2], char **d, size_t *dlen, size_t *dcap)
 {
 	static const char *const fams[] = { [NFPROTO_INET] = "inet", [NFPROTO_IPV4] = "ip",
 					    [NFPROTO_IPV6] = "ip6" };
@@ -738,8 +757,7 @@ static int kn_nft_tables(struct knowledge *k, const struct nft_nl_table *tables,
 
 		if (tables[i].family >= sizeof(fams) / sizeof(fams[0]) || !fams[tables[i].family])
 			continue; /* no IP NAT in it (arp, bridge, netdev) */
-		if (!(incompatible[tables[i].family == NFPROTO_IPV6] &&
-		      !strcmp(tables[i].name, "nat")) &&
+		if (!(ipt_said[tables[i].family == NFPROTO_IPV6] && !strcmp(tables[i].name, "nat")) &&
 		    nft_nl__is_iptables(k->nl_fd, &tables[i]))
 			continue; /* read with iptables-save */
 		if (!kn_nft_word(tables[i].name))
@@ -761,7 +779,8 @@ static int kn_nft_tables(struct knowledge *k, const struct nft_nl_table *tables,
 
 /*
  * `nft -j list ruleset`, less iptables-nft's tables (nft_nl.h) but a nat
- * table iptables-save called @incompatible ([family is v6]): each other
+ * table iptables-save said holds nft's rules, @ipt_said ([family is v6];
+ * kindex__ipt_nat_said()): each other
  * ip, ip6 and inet table listed on its own, the answers joined into one.
  * The whole ruleset without the netlink socket, with over KN_NFT_TABLES
  * tables, or where one table cannot be listed on its own.  When no table is
@@ -769,7 +788,7 @@ static int kn_nft_tables(struct knowledge *k, const struct nft_nl_table *tables,
  * earlier one, and counts as no ruleset read.  0 and *@out as
  * run_cmd_waiting() gives it, or its error.
  */
-static int kn_nft_dump(struct knowledge *k, char *const whole_argv[], const bool incompatible[2],
+static int kn_nft_dump(struct knowledge *k, char *const whole_argv[], const bool ipt_said[2],
 		       char **out, size_t *len)
 {
 	struct nft_nl_table *tables = k->nl_fd >= 0 ? calloc(KN_NFT_TABLES, sizeof(*tables)) : NULL;
@@ -779,7 +798,7 @@ static int kn_nft_dump(struct knowledge *k, char *const whole_argv[], const bool
 
 	if (tables && d && !nft_nl__tables(k->nl_fd, tables, KN_NFT_TABLES, &n)) {
 		dlen = (size_t)snprintf(d, dcap, "{\"nftables\": [");
-		err = kn_nft_tables(k, tables, n, incompatible, &d, &dlen, &dcap);
+		err = kn_nft_tables(k, tables, n, ipt_said, &d, &dlen, &dcap);
 	}
 	free(tables);
 	if (err == 1) { /* nothing for nft to say */
@@ -976,6 +995,21 @@ static bool kn_same_rules(const char *a, size_t alen, const char *b, size_t blen
 }
 
 /*
+ * Did iptables-save (dump @i) say nft's rules are in its nat table: by this
+ * answer (@out), or where it failed (@err), by the version natwho goes on
+ * with?
+ */
+static bool kn_ipt_said(const struct knowledge *k, size_t i, const char *out, size_t len, int err)
+{
+	int s = kn_find(k, rule_dumps[i].name, false);
+
+	if (!err)
+		return kindex__ipt_nat_said(out, len) != KIPT_NAT_OWN;
+	return s < k->nsrc && k->src[s].data &&
+	       kindex__ipt_nat_said(k->src[s].data, k->src[s].len) != KIPT_NAT_OWN;
+}
+
+/*
  * Dump the traced namespace's NAT rules and addresses; changed sources.
  * The caller's wait() drains events while the dumps run; the new sources
  * are stored (and recorded) only after the last one, just before the index
@@ -990,13 +1024,13 @@ static int kn_dump_rules(struct knowledge *k)
 	struct addrs_out ao = { 0 };
 	size_t len[KN_NDUMPS + 1];
 	uint64_t ipvs_next;
-	bool legacy = false, incompatible[2] = { false, false };
+	bool legacy = false, ipt_said[2] = { false, false };
 
 	for (size_t i = 0; i < KN_NDUMPS; i++) {
 		if (kn_stopped(k))
 			err[i] = -EINTR;
 		else if (rule_dumps[i].kind == KSRC_NFT_JSON)
-			err[i] = kn_nft_dump(k, rule_dumps[i].argv, incompatible, &out[i], &len[i]);
+			err[i] = kn_nft_dump(k, rule_dumps[i].argv, ipt_said, &out[i], &len[i]);
 		else
 			err[i] = run_cmd_waiting(fd, rule_dumps[i].argv, KN_CMD_TIMEOUT_MS, &out[i],
 						 &len[i], k->opts.wait, k->opts.wait_ctx,
@@ -1004,10 +1038,10 @@ static int kn_dump_rules(struct knowledge *k)
 		if (err[i])
 			nw_dbg(1, "%s: %s\n", rule_dumps[i].name,
 			       err[i] == -ECHILD ? "failed or not installed" : strerror(-err[i]));
-		else if (rule_dumps[i].kind == KSRC_IPTABLES_SAVE ||
-			 rule_dumps[i].kind == KSRC_IP6TABLES_SAVE)
-			incompatible[rule_dumps[i].kind == KSRC_IP6TABLES_SAVE] |=
-				kindex__ipt_nat_incompatible(out[i], len[i]);
+		if (rule_dumps[i].kind == KSRC_IPTABLES_SAVE ||
+		    rule_dumps[i].kind == KSRC_IP6TABLES_SAVE)
+			ipt_said[rule_dumps[i].kind == KSRC_IP6TABLES_SAVE] |=
+				kn_ipt_said(k, i, out[i], len[i], err[i]);
 	}
 	/* Legacy iptables only when its nat table exists: reading it would
 	 * otherwise load iptable_nat and register hooks in the namespace.
@@ -1328,12 +1362,6 @@ static void kn_warn_blind(const struct knowledge *k)
 	if (!k->opts.rules || !k->rule_dumps_read || !k->idx)
 		return; /* no rules read: the caller says it (knowledge__rules_read()) */
 	kindex__stats(k->idx, &st);
-	if (st.xt_unread)
-		nw_warn("%u iptables-nft rule%s in a nat table iptables-save calls incompatible "
-			"(nft's rules beside %s): nft cannot show what %s, iptables-save "
-			"will not; a DNAT among them is not known",
-			st.xt_unread, st.xt_unread == 1 ? "" : "s", st.xt_unread == 1 ? "it" : "them",
-			st.xt_unread == 1 ? "it does" : "they do");
 	if (st.ipvs && !st.ipvs_sets && !st.ipvs_services)
 		nw_warn("kube-proxy runs in IPVS mode but `ipset save` gave none of its sets (not "
 			"installed, or not the version kube-proxy uses): its Service addresses are "

@@ -99,6 +99,7 @@ struct knowledge {
 	uint64_t dump_read_ns[KN_DUMPS_MAX]; /* CLOCK_BOOTTIME of each dump's version */
 	bool read_stopped; /* the last read was given up for a stop */
 	char pods_said[512]; /* the first pod address claimed twice, as last warned ("": none) */
+	uint32_t xt_said; /* iptables-nft rules no dump shows (kindex_stats), as last warned */
 	bool opened; /* knowledge__close() is a no-op before knowledge__open() */
 	bool had_index; /* knowledge__had_index() */
 };

@@ -10,6 +10,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
+#include "kindex.h"
 #include "nft_nl.h"
 
 #define NFT_NL_WAIT_MS 1000
@@ -185,25 +186,16 @@ static int nft_nl_found(void *ctx, const struct nlmsghdr *nh)
 
 bool nft_nl__is_iptables(int fd, const struct nft_nl_table *t)
 {
-	static const char *const tables[] = { "nat", "filter", "mangle", "raw", "security" };
-	static const char *const chains[] = { "PREROUTING", "INPUT", "FORWARD", "OUTPUT",
-					      "POSTROUTING" };
-	bool named = false;
-
-	if (t->family != NFPROTO_IPV4 && t->family != NFPROTO_IPV6)
+	if ((t->family != NFPROTO_IPV4 && t->family != NFPROTO_IPV6) || !kipt__table_name(t->name))
 		return false;
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
-		named |= !strcmp(t->name, tables[i]);
-	if (!named)
-		return false;
-	for (size_t i = 0; i < sizeof(chains) / sizeof(chains[0]); i++) {
+	for (size_t i = 0; kipt_chains[i]; i++) {
 		char buf[NFT_NL_MSG] __attribute__((aligned(NLMSG_ALIGNTO)));
 		struct nlmsghdr *nh = nft_nl_req(buf, NFT_MSG_GETCHAIN, 0, t->family,
 						 NFT_NL_SEQ_CHAIN);
 		bool found = false;
 
 		if (nft_nl_put_str(nh, NFTA_CHAIN_TABLE, t->name) ||
-		    nft_nl_put_str(nh, NFTA_CHAIN_NAME, chains[i]))
+		    nft_nl_put_str(nh, NFTA_CHAIN_NAME, kipt_chains[i]))
 			return false;
 		if (!nft_nl_talk(fd, nh, nft_nl_found, &found) && found)
 			return true;

@@ -914,19 +914,49 @@ static void ipt__free(struct ipt *p)
 	kstrmap__free(&p->chain_ids);
 }
 
-bool kindex__ipt_nat_incompatible(const char *data, size_t len)
+const char *const kipt_chains[] = { "PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING",
+				    NULL };
+
+bool kipt__table_name(const char *table)
 {
-	static const char said[] = "# Table `nat' is incompatible";
+	static const char *const tables[] = { "nat", "filter", "mangle", "raw", "security" };
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		if (!strcmp(table, tables[i]))
+			return true;
+	return false;
+}
+
+bool kipt__chain_name(const char *chain)
+{
+	for (size_t i = 0; kipt_chains[i]; i++)
+		if (!strcmp(chain, kipt_chains[i]))
+			return true;
+	return false;
+}
+
+/* Does the line at @l (up to @end) start with @s? */
+static bool ipt__starts(const char *l, const char *end, const char *s)
+{
+	size_t n = strlen(s);
+
+	return (size_t)(end - l) >= n && !memcmp(l, s, n);
+}
+
+enum kipt_nat_said kindex__ipt_nat_said(const char *data, size_t len)
+{
 	const char *end = data + len;
 
 	for (const char *l = data; l && l < end;) {
 		const char *nl = memchr(l, '\n', (size_t)(end - l));
 
-		if ((size_t)(end - l) >= sizeof(said) - 1 && !memcmp(l, said, sizeof(said) - 1))
-			return true;
+		if (ipt__starts(l, end, "# Table `nat' is incompatible"))
+			return KIPT_NAT_INCOMPATIBLE;
+		if (ipt__starts(l, end, "# Table `nat' contains incompatible base-chains"))
+			return KIPT_NAT_TAINTED;
 		l = nl ? nl + 1 : NULL;
 	}
-	return false;
+	return KIPT_NAT_OWN;
 }
 
 int ruleset_ipt__parse(struct kindex *idx, uint8_t family, const char *data, size_t len,
@@ -953,8 +983,12 @@ int ruleset_ipt__parse(struct kindex *idx, uint8_t family, const char *data, siz
 		err = ipt__others(&p);
 	if (err && !errbuf[0])
 		snprintf(errbuf, errlen, "%s: %s", idx->src_name, strerror(-err));
-	if (!err && kindex__ipt_nat_incompatible(data, len))
-		idx->ipt_incompatible[kfam__idx(family)] = true;
+	if (!err) {
+		enum kipt_nat_said said = kindex__ipt_nat_said(data, len);
+
+		if (said > idx->ipt_nat_said[kfam__idx(family)])
+			idx->ipt_nat_said[kfam__idx(family)] = said;
+	}
 	ipt__free(&p);
 	return err;
 }

@@ -41,6 +41,9 @@ struct nft_table {
 	uint8_t af; /* AF_INET, AF_INET6, 0: inet and others */
 	uint8_t kind;
 	bool xt, upper_base;
+	/* iptables' nat table where iptables-save said it holds base chains of
+	 * nft's (KIPT_NAT_TAINTED): only what those reach is read here */
+	bool tainted;
 };
 
 struct nft_chain {
@@ -52,6 +55,9 @@ struct nft_chain {
 	uint32_t nrules, cap;
 	struct kreach reach[KHOOK_MAX];
 	uint32_t gen;
+	bool base; /* it has a hook */
+	bool ipt_own; /* a base chain iptables-nft takes for its own (nft_citem) */
+	bool user; /* tainted table: reached from a base chain of nft's */
 };
 
 /* What one rule matches and does. */
@@ -107,6 +113,9 @@ struct nft_citem {
 	int hook; /* KHOOK_* of a NAT prerouting/output base chain, else -1 */
 	int32_t prio;
 	bool base; /* it has a hook */
+	/* a nat base chain iptables-nft takes for its own: a built-in name with
+	 * its hook and priority (iptables 1.8.8's nft_cache_add_base_chain()) */
+	bool ipt_own;
 };
 
 /* A verdict's target chain: its name, then (nft__rule()) its index or KNONE. */
@@ -221,6 +230,25 @@ static int nft__place(struct nft *p, struct json_object *o, const char *name_key
 		nft__keep_str(p, &w->name);
 }
 
+/* Is base chain @name of @hook and @prio one of iptables' nat table's own? */
+static bool nft__ipt_nat_chain(const char *name, const char *hook, int32_t prio)
+{
+	static const struct {
+		const char *name, *hook;
+		int32_t prio;
+	} own[] = {
+		{ "PREROUTING", "prerouting", -100 },
+		{ "INPUT", "input", 100 },
+		{ "OUTPUT", "output", -100 },
+		{ "POSTROUTING", "postrouting", 100 },
+	};
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (!strcmp(name, own[i].name))
+			return !strcmp(hook, own[i].hook) && prio == own[i].prio;
+	return false;
+}
+
 /* A "chain" item, as nft__chain() will ask of it. */
 static int nft__chain_read(struct nft *p, struct json_object *o)
 {
@@ -244,6 +272,8 @@ static int nft__chain_read(struct nft *p, struct json_object *o)
 	}
 	if (nft__place(p, o, "name", &ci->where))
 		return -ENOMEM;
+	ci->ipt_own = type && !strcmp(type, "nat") && hook && ci->where.name &&
+		      nft__ipt_nat_chain(ci->where.name, hook, ci->prio);
 	key = karena__strdup(&p->tmp, nft__key(buf, sizeof(buf), ci->where.family,
 						ci->where.table, ci->where.name));
 	return key && !kstrmap__put(&p->chain_kinds, key, ci->hook >= 0 ? 2 : 1) ? 0 : -ENOMEM;
@@ -267,8 +297,11 @@ static int nft__chain(struct nft *p, const struct nft_citem *ci)
 	c->name = w->name;
 	c->hook = ci->hook;
 	c->prio = ci->prio;
-	if (ci->base && w->name[0] >= 'A' && w->name[0] <= 'Z')
-		p->tables.v[t].upper_base = true;
+	c->base = ci->base;
+	c->ipt_own = ci->ipt_own;
+	if (ci->base && p->tables.v[t].af && kipt__table_name(w->table) &&
+	    kipt__chain_name(w->name))
+		p->tables.v[t].upper_base = true; /* iptables-nft's, by its look */
 	return 0;
 }
 
@@ -1157,14 +1190,43 @@ static bool nft__kube_set(const char *kind, struct json_object *val)
 }
 
 /*
- * iptables' nat table (by its name and family) that an iptables-save dump
- * called incompatible: read here, though it looks iptables-nft's (upper-case
- * base chains), as nothing else reads it.
+ * What an iptables-save dump said of iptables' nat table @t (by its name and
+ * family): KIPT_NAT_INCOMPATIBLE, nft's rules in it that nothing else reads;
+ * KIPT_NAT_TAINTED, base chains of nft's in it, the rest iptables-save's.
  */
-static bool nft__ipt_incompatible(const struct nft *p, const struct nft_table *t)
+static enum kipt_nat_said nft__ipt_said(const struct nft *p, const struct nft_table *t)
 {
-	return (t->af == AF_INET || t->af == AF_INET6) && !strcmp(t->name, "nat") &&
-	       p->idx->ipt_incompatible[kfam__idx(t->af)];
+	if ((t->af != AF_INET && t->af != AF_INET6) || strcmp(t->name, "nat"))
+		return KIPT_NAT_OWN;
+	return p->idx->ipt_nat_said[kfam__idx(t->af)];
+}
+
+/* Chain @c and those it leads to: nft's, in a tainted table. */
+static void nft__user_mark(struct nft *p, uint32_t c, int depth)
+{
+	struct nft_chain *ch = &p->chains.v[c];
+
+	if (depth > NFT_MAX_DEPTH || ch->user)
+		return;
+	ch->user = true;
+	for (uint32_t i = 0; i < ch->nrules; i++) {
+		const struct nft_ritem *r = &p->rules.v[ch->rules[i]];
+
+		for (uint32_t j = 0; j < r->ntargets; j++)
+			if (p->targets.v[r->targets + j].chain != KNONE)
+				nft__user_mark(p, p->targets.v[r->targets + j].chain, depth + 1);
+	}
+}
+
+/* Table @t's chains that its base chains of nft's reach (nft_chain.user). */
+static void nft__user_chains(struct nft *p, uint32_t t)
+{
+	for (uint32_t i = 0; i < p->chains.n; i++) {
+		const struct nft_chain *c = &p->chains.v[i];
+
+		if (c->table == t && c->base && !c->ipt_own)
+			nft__user_mark(p, i, 0);
+	}
 }
 
 /* Table @t's iptables-nft rules, in a table nft__ipt_incompatible(): what
@@ -1279,10 +1341,14 @@ static int nft__collect(struct nft *p)
 
 		if (!t->xt && !(t->upper_base && t->kind == NFT_GENERIC))
 			continue;
-		if (t->kind == NFT_GENERIC && nft__ipt_incompatible(p, t))
+		if (t->kind == NFT_GENERIC && nft__ipt_said(p, t) == KIPT_NAT_INCOMPATIBLE) {
 			nft__xt_unread(p, i);
-		else
+		} else if (t->kind == NFT_GENERIC && nft__ipt_said(p, t) == KIPT_NAT_TAINTED) {
+			t->tainted = true;
+			nft__user_chains(p, i);
+		} else {
 			t->kind = NFT_SKIP;
+		}
 	}
 	return 0;
 }
@@ -1334,7 +1400,8 @@ static int nft__reach(struct nft *p)
 		struct nft_chain *c = &p->chains.v[b];
 		const struct nft_table *t = &p->tables.v[c->table];
 
-		if (c->hook < 0 || t->kind == NFT_SKIP || !nft__iname(p, c))
+		if (c->hook < 0 || t->kind == NFT_SKIP || (t->tainted && !c->user) ||
+		    !nft__iname(p, c))
 			continue;
 		c->reach[c->hook] = (struct kreach){ .reached = true, .prio = c->prio,
 						     .table = t->iname, .base = c->iname };
@@ -2174,8 +2241,8 @@ static int nft__nat_rules(struct nft *p)
 		struct nft_chain *c = &p->chains.v[b];
 		const struct nft_table *t = &p->tables.v[c->table];
 
-		if (t->kind == NFT_SKIP)
-			continue;
+		if (t->kind == NFT_SKIP || (t->tainted && !c->user))
+			continue; /* a tainted table's other chains: iptables-save's */
 		for (uint32_t i = 0; i < c->nrules && !err; i++) {
 			const struct nft_rinfo *ri = &nft__crule(p, c, i)->ri;
 

@@ -336,6 +336,33 @@ if nw_in "$XL" iptables-save -t nat 2>/dev/null | grep -q "^# Table .nat' is inc
 else
 	echo "(iptables-save does not call the translated table incompatible: not checked)"
 fi
+# iptables 1.8.8 and later: a base chain of nft's beside iptables-nft's own
+# (the nftables wiki's recipe on a node where Docker or kube-proxy use
+# iptables) is left out of iptables-save, which says the table "contains
+# incompatible base-chains": natwho reads that chain with nft.
+nw_in "$XL" nft flush ruleset || fail "nft: flush the translated node"
+nw_in "$XL" iptables -t nat -A OUTPUT -p tcp --dport 3307 -j DNAT --to-destination 10.96.9.21 ||
+	fail "iptables-nft: a rule of its own"
+nw_in "$XL" nft add chain ip nat output '{ type nat hook output priority -100; }' &&
+	nw_in "$XL" nft add rule ip nat output ip daddr 10.96.9.20 tcp dport 3306 \
+		dnat to 10.96.9.21:3306 || fail "nft: a base chain of its own in ip nat"
+if nw_in "$XL" iptables-save -t nat 2>/dev/null |
+	grep -q "^# Table .nat' contains incompatible base-chains"; then
+	pgrep -f "listen :: 3306 translated" >/dev/null ||
+		nw_bg "$XL" "$CONNECT" listen :: 3306 "translated"$'\n'
+	nw_wait_listening "$XL" tcp 3306 || fail "the translated node's listener"
+	NODE=$XL nw_natwho_start "$TMP/xt.json" "$TMP/xt.err" -o json -c 1 --port 3306 \
+		--backend netfilter
+	nw_client "$XL" "$CONNECT" connect 10.96.9.20 3306 >/dev/null
+	wait_natwho 10 || fail "nft's base chain in iptables' table: natwho exit $?"
+	expect_json "$TMP/xt.json" "nft's base chain in iptables-nft's nat table: its rule named" \
+		".type==\"conn\" and .orig.dst==\"10.96.9.20\" and .k8s.via.kind==\"rule\"
+		 and .k8s.via.table==\"nat\" and .k8s.via.chain==\"output\" and .k8s.verdict==\"ok\""
+	expect_no_json "$TMP/xt.json" "no warning of unread rules: iptables-save reads its own" \
+		".type==\"warning\" and (.warning|test(\"iptables-nft rule\"))"
+else
+	echo "(iptables-save does not say the nat table has base chains of nft's: not checked)"
+fi
 
 # iptables-nft's tables alone, and neither iptables-save nor nft to be
 # found (a cron job's PATH): nothing was read, and the audit says so

@@ -1261,8 +1261,8 @@ static void test_nft_translated_nat(void **state)
 	char nft[4096];
 
 	(void)state;
-	assert_true(kindex__ipt_nat_incompatible(incompatible, strlen(incompatible)));
-	assert_false(kindex__ipt_nat_incompatible(compatible, strlen(compatible)));
+	assert_int_equal(kindex__ipt_nat_said(incompatible, strlen(incompatible)), KIPT_NAT_INCOMPATIBLE);
+	assert_int_equal(kindex__ipt_nat_said(compatible, strlen(compatible)), KIPT_NAT_OWN);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct kindex *idx = kindex__new();
 		struct kindex_stats st;
@@ -1283,6 +1283,95 @@ static void test_nft_translated_nat(void **state)
 		assert_int_equal(st.xt_unread, cases[i].xt);
 		kindex__free(idx);
 	}
+}
+
+/*
+ * iptables 1.8.8 and later: a base chain nft added to iptables-nft's nat
+ * table (the nftables wiki's NAT recipe on a node where Docker or kube-proxy
+ * use iptables) is left out of iptables-save, which says the table "contains
+ * incompatible base-chains" and prints the rest.  nft's dump reads what that
+ * chain reaches, and nothing of iptables' own chains (no rule twice).
+ */
+static void test_nft_tainted_nat(void **state)
+{
+	static const char ipt[] =
+		"# Table `nat' contains incompatible base-chains, use 'nft' tool to list them.\n"
+		"*nat\n:PREROUTING ACCEPT [0:0]\n"
+		"-A PREROUTING -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.1:80\n"
+		"COMMIT\n";
+	static const char nft[] =
+		"{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"nat\"}},"
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"nat\", \"name\": \"PREROUTING\", "
+		"\"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -100, \"policy\": \"accept\"}},"
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"nat\", \"name\": \"prerouting\", "
+		"\"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -100, \"policy\": \"accept\"}},"
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"nat\", \"name\": \"fwd\"}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"PREROUTING\", "
+		"\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
+		"\"tcp\", \"field\": \"dport\"}}, \"right\": 80}}, {\"counter\": null}, "
+		"{\"xt\": {\"type\": \"target\", \"name\": \"DNAT\"}}]}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"prerouting\", "
+		"\"expr\": [{\"jump\": {\"target\": \"fwd\"}}]}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"fwd\", "
+		"\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
+		"\"ip\", \"field\": \"daddr\"}}, \"right\": \"10.96.0.20\"}},"
+		"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
+		"\"tcp\", \"field\": \"dport\"}}, \"right\": 3306}},"
+		"{\"dnat\": {\"addr\": \"10.224.0.222\", \"port\": 3306}}]}}]}";
+	struct kindex *idx = kindex__new();
+	struct kindex_stats st;
+	struct k8s_annot a;
+
+	(void)state;
+	assert_int_equal(kindex__ipt_nat_said(ipt, strlen(ipt)), KIPT_NAT_TAINTED);
+	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE, ipt);
+	kt_add_str_ok(idx, KSRC_NFT_JSON, nft);
+	kindex__stats(idx, &st);
+	assert_int_equal(st.rules, 2); /* iptables-save's, and nft's chain's: once each */
+	assert_int_equal(st.xt_unread, 0);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.0.0.9", 40000, "10.96.0.20", 3306,
+		 "10.224.0.222", 3306);
+	assert_int_equal(a.via.kind, K8S_VIA_RULE);
+	assert_string_equal(a.via.chain, "fwd");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.0.0.9", 40000, "10.96.0.21", 80, "10.0.0.1",
+		 80);
+	assert_int_equal(a.via.kind, K8S_VIA_RULE);
+	assert_string_equal(a.via.chain, "PREROUTING");
+	kindex__free(idx);
+}
+
+/*
+ * A table of nft's own with base chains named as iptables' (Podman's
+ * netavark: `table inet netavark`, chain PREROUTING): read, as every table
+ * not iptables-nft's is; only an ip or ip6 table named as iptables' own
+ * (nat, filter, ...) looks like iptables-nft's.
+ */
+static void test_nft_upper_case_own_table(void **state)
+{
+	static const char nft[] =
+		"{\"nftables\": [{\"table\": {\"family\": \"inet\", \"name\": \"netavark\"}},"
+		"{\"chain\": {\"family\": \"inet\", \"table\": \"netavark\", \"name\": "
+		"\"PREROUTING\", \"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -100}},"
+		"{\"chain\": {\"family\": \"inet\", \"table\": \"netavark\", \"name\": "
+		"\"NETAVARK-HOSTPORT-DNAT\"}},"
+		"{\"rule\": {\"family\": \"inet\", \"table\": \"netavark\", \"chain\": "
+		"\"PREROUTING\", \"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"fib\": "
+		"{\"result\": \"type\", \"flags\": [\"daddr\"]}}, \"right\": \"local\"}}, "
+		"{\"jump\": {\"target\": \"NETAVARK-HOSTPORT-DNAT\"}}]}},"
+		"{\"rule\": {\"family\": \"inet\", \"table\": \"netavark\", \"chain\": "
+		"\"NETAVARK-HOSTPORT-DNAT\", \"expr\": [{\"match\": {\"op\": \"==\", \"left\": "
+		"{\"payload\": {\"protocol\": \"tcp\", \"field\": \"dport\"}}, \"right\": 8080}},"
+		"{\"dnat\": {\"family\": \"ip\", \"addr\": \"10.88.0.2\", \"port\": 80}}]}}]}";
+	struct kindex *idx = kindex__new();
+	struct k8s_annot a;
+
+	(void)state;
+	kt_add_str_ok(idx, KSRC_NFT_JSON, nft);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.0.0.9", 40000, "192.168.56.12", 8080,
+		 "10.88.0.2", 80);
+	assert_int_equal(a.via.kind, K8S_VIA_RULE);
+	assert_string_equal(a.via.table, "netavark");
+	kindex__free(idx);
 }
 
 /*
@@ -2456,6 +2545,8 @@ int main(void)
 		cmocka_unit_test(test_endpoint_newer_than_rules),
 		cmocka_unit_test(test_nft_order_and_proto_set),
 		cmocka_unit_test(test_nft_translated_nat),
+		cmocka_unit_test(test_nft_tainted_nat),
+		cmocka_unit_test(test_nft_upper_case_own_table),
 		cmocka_unit_test(test_ipt_odd_lines),
 		cmocka_unit_test(test_rule_by_path),
 		cmocka_unit_test(test_nftables),
