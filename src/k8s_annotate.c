@@ -295,7 +295,10 @@ static bool krule__matches(const struct kindex *idx, const struct krule *r, cons
 		if (!kindex__is_local(idx, &k, NULL) && (!nm || nm->kind != K8S_KIND_NODE) &&
 		    !(c->family == AF_INET && c->landed.addr[0] == 127))
 			return false;
-	} else if (!r->to.family || memcmp(c->landed.addr, r->to.addr, alen) < 0 ||
+	} else if (!r->to.family) { /* a port alone: the address stays */
+		if (memcmp(c->landed.addr, c->orig.dst, alen))
+			return false;
+	} else if (memcmp(c->landed.addr, r->to.addr, alen) < 0 ||
 		   memcmp(c->landed.addr, r->to_end.family ? r->to_end.addr : r->to.addr, alen) > 0) {
 		return false; /* not the address, nor in the range, it DNATs to */
 	}

@@ -306,7 +306,8 @@ void ktab__free(struct ktab *t);
 void kkey__set(struct kkey *k, uint8_t family, const uint8_t *addr, uint8_t proto,
 	       uint16_t port);
 int kaddr__parse(const char *s, size_t n, uint8_t want_family, struct kaddr *a);
-/* "A", "A:P", "[A6]:P", "A:P1-P2"; no port: *lo = *hi = 0.  With @a_hi (else
+/* "A", "A:P", "[A6]:P", "A:P1-P2", ":P" (a port alone: @a's family 0); no
+ * port: *lo = *hi = 0.  With @a_hi (else
  * NULL) also an address range, as iptables-save prints DNAT's: "A-B",
  * "A-B:P", "[A6-B6]:P", "A6-B6"; *@a_hi's family is 0 for one address. */
 int kaddr__parse_ep(const char *s, size_t n, uint8_t want_family, struct kaddr *a,

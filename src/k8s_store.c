@@ -356,6 +356,12 @@ int kaddr__parse_ep(const char *s, size_t n, uint8_t want_family, struct kaddr *
 	const char *colon;
 
 	*lo = *hi = 0;
+	if (n && s[0] == ':') { /* a port alone: the address stays (`DNAT --to :8080`) */
+		memset(a, 0, sizeof(*a));
+		if (a_hi)
+			memset(a_hi, 0, sizeof(*a_hi));
+		return kport__range(s + 1, n - 1, lo, hi);
+	}
 	if (n && s[0] == '[') {
 		const char *close = memchr(s, ']', n);
 

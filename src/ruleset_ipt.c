@@ -889,7 +889,8 @@ static int ipt__others(struct ipt *p)
 		if (ipt__kube_chain(chain) || kstr_prefix(chain, "CNI-DN-") ||
 		    ipt__hp_chain(chain))
 			continue;
-		if (!strcmp(r->target, "DNAT") && r->to.family != p->family) {
+		if (!strcmp(r->target, "DNAT") &&
+		    (r->to.family ? r->to.family != p->family : !r->to_lo)) {
 			p->idx->skipped_rules++;
 			kindex__warn(p->idx, "%s:%u: DNAT without --to-destination, ignored",
 				     p->idx->src_name, r->line);

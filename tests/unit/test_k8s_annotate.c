@@ -1185,23 +1185,30 @@ static void test_nft_order_and_proto_set(void **state)
 		"\"field\": \"dport\"}}, \"right\": 1024}},"
 		"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"tcp\", "
 		"\"field\": \"dport\"}}, \"right\": {\"set\": [80, 8080, 8443]}}},"
-		"{\"dnat\": {\"addr\": \"10.0.0.80\"}}]}}]}";
+		"{\"dnat\": {\"addr\": \"10.0.0.80\"}}]}},"
+		/* tcp dport 81 dnat to :8081: a port alone, the address stays */
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"fwd\", \"chain\": \"pre\", \"expr\": ["
+		"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"tcp\", "
+		"\"field\": \"dport\"}}, \"right\": 81}}, {\"dnat\": {\"port\": 8081}}]}}]}";
 	static const struct {
 		uint8_t proto;
 		const char *dst, *landed;
 		uint16_t port;
 		int via;
+		uint16_t lport; /* 0: @port */
 	} conns[] = {
-		{ IPPROTO_TCP, "192.168.56.12", "10.224.0.50", 30000, K8S_VIA_RULE },
-		{ IPPROTO_TCP, "192.168.56.12", "10.224.0.50", 32767, K8S_VIA_RULE },
-		{ IPPROTO_TCP, "192.168.56.12", "10.224.0.50", 29999, K8S_VIA_UNKNOWN },
-		{ IPPROTO_TCP, "192.168.56.12", "10.224.0.50", 32768, K8S_VIA_UNKNOWN },
-		{ IPPROTO_UDP, "10.1.1.1", "10.0.0.53", 53, K8S_VIA_RULE },
-		{ IPPROTO_TCP, "10.1.1.1", "10.0.0.53", 53, K8S_VIA_RULE },
+		{ IPPROTO_TCP, "192.168.56.12", "10.224.0.50", 30000, K8S_VIA_RULE, 0 },
+		{ IPPROTO_TCP, "192.168.56.12", "10.224.0.50", 32767, K8S_VIA_RULE, 0 },
+		{ IPPROTO_TCP, "192.168.56.12", "10.224.0.50", 29999, K8S_VIA_UNKNOWN, 0 },
+		{ IPPROTO_TCP, "192.168.56.12", "10.224.0.50", 32768, K8S_VIA_UNKNOWN, 0 },
+		{ IPPROTO_UDP, "10.1.1.1", "10.0.0.53", 53, K8S_VIA_RULE, 0 },
+		{ IPPROTO_TCP, "10.1.1.1", "10.0.0.53", 53, K8S_VIA_RULE, 0 },
 		/* two port matches hold together: 8080 and 8443, not 80 or 3000 */
-		{ IPPROTO_TCP, "10.1.1.2", "10.0.0.80", 8080, K8S_VIA_RULE },
-		{ IPPROTO_TCP, "10.1.1.2", "10.0.0.80", 80, K8S_VIA_UNKNOWN },
-		{ IPPROTO_TCP, "10.1.1.2", "10.0.0.80", 3000, K8S_VIA_UNKNOWN },
+		{ IPPROTO_TCP, "10.1.1.2", "10.0.0.80", 8080, K8S_VIA_RULE, 0 },
+		{ IPPROTO_TCP, "10.1.1.2", "10.0.0.80", 80, K8S_VIA_UNKNOWN, 0 },
+		{ IPPROTO_TCP, "10.1.1.2", "10.0.0.80", 3000, K8S_VIA_UNKNOWN, 0 },
+		{ IPPROTO_TCP, "10.1.1.3", "10.1.1.3", 81, K8S_VIA_RULE, 8081 },
+		{ IPPROTO_TCP, "10.1.1.3", "10.0.0.81", 81, K8S_VIA_UNKNOWN, 8081 },
 	};
 	struct kindex *idx = kindex__new();
 	struct kindex_stats st;
@@ -1213,7 +1220,8 @@ static void test_nft_order_and_proto_set(void **state)
 	assert_int_equal(st.skipped_rules, 0);
 	for (size_t i = 0; i < sizeof(conns) / sizeof(conns[0]); i++) {
 		annotate(idx, &a, AF_INET, conns[i].proto, "10.0.0.9", 40000, conns[i].dst,
-			 conns[i].port, conns[i].landed, conns[i].port);
+			 conns[i].port, conns[i].landed,
+			 conns[i].lport ? conns[i].lport : conns[i].port);
 		if ((int)a.via.kind != conns[i].via)
 			fail_msg("%s:%u: via %d, want %d", conns[i].dst, conns[i].port, a.via.kind,
 				 conns[i].via);
@@ -1390,6 +1398,7 @@ static void test_ipt_odd_lines(void **state)
 		"-A FWD -p frobnicate -j DNAT --to-destination 10.0.0.7\n"
 		"-A FWD -p tcp -m tcp --dport 86 -m string --string \"x\" --algo bm --to 65535 -j DNAT "
 		"--to-destination 10.0.0.6\n"
+		"-A FWD -p tcp -m tcp --dport 80 -j DNAT --to-destination :8080\n"
 		"COMMIT\n";
 	struct kindex *idx = kindex__new();
 	struct kindex_stats st;
@@ -1408,6 +1417,11 @@ static void test_ipt_odd_lines(void **state)
 	/* a name nothing knows: a protocol of no connection natwho names, not
 	 * any protocol (it made false shadows of every Service) */
 	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.0.0.9", 40000, "10.9.9.9", 99, "10.0.0.7", 99);
+	assert_int_not_equal(a.via.kind, K8S_VIA_RULE);
+	/* a port alone (`--to-destination :8080`): the address stays */
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.0.0.9", 40000, "10.9.9.9", 80, "10.9.9.9", 8080);
+	assert_int_equal(a.via.kind, K8S_VIA_RULE);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.0.0.9", 40000, "10.9.9.9", 80, "10.0.0.8", 8080);
 	assert_int_not_equal(a.via.kind, K8S_VIA_RULE);
 	kindex__free(idx);
 }
