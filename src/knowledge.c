@@ -688,6 +688,10 @@ static const struct {
 };
 
 #define KN_NDUMPS (sizeof(rule_dumps) / sizeof(rule_dumps[0]))
+/* The dumps after those: iptables-legacy-save's, iptables-nft-save's. */
+#define KN_LEGACY KN_NDUMPS
+#define KN_IPTNFT (KN_NDUMPS + 1)
+#define KN_NALL (KN_NDUMPS + 2)
 #define KN_NFT_TABLES 64 /* tables dumped one by one; more: the whole ruleset */
 
 /* Append the elements of one `nft -j` answer ({"nftables": [...]}) at @d. */
@@ -820,12 +824,14 @@ static int kn_nft_dump(struct knowledge *k, char *const whole_argv[], const bool
 			       k->opts.wait, k->opts.wait_ctx, k->opts.stop, NULL, 0);
 }
 
-_Static_assert(KN_NDUMPS + 1 <= KN_DUMPS_MAX, "knowledge.h: KN_DUMPS_MAX, one per dump");
+_Static_assert(KN_NALL <= KN_DUMPS_MAX, "knowledge.h: KN_DUMPS_MAX, one per dump");
 
-/* Rule dump @i's name in messages: the command, the legacy one last. */
+/* Rule dump @i's name in messages: the command. */
 static const char *kn_dump_name(size_t i)
 {
-	return i < KN_NDUMPS ? rule_dumps[i].argv[0] : "iptables-legacy-save";
+	return i < KN_NDUMPS ? rule_dumps[i].argv[0] :
+	       i == KN_LEGACY ? "iptables-legacy-save" :
+				"iptables-nft-save";
 }
 
 /* "iptables-save did not finish within 10 s": dump @i and its error. */
@@ -861,12 +867,12 @@ static void kn_note_failures(struct knowledge *k, const int *err, const size_t *
 	uint32_t failed = 0, recovered;
 
 	k->read_stopped = false;
-	for (size_t i = 0; i <= KN_NDUMPS; i++)
+	for (size_t i = 0; i < KN_NALL; i++)
 		if (err[i] == -EINTR) {
 			k->read_stopped = true; /* stopping: nothing learned */
 			return;
 		}
-	for (size_t i = 0; i <= KN_NDUMPS; i++) {
+	for (size_t i = 0; i < KN_NALL; i++) {
 		uint32_t bit = 1u << i;
 
 		k->dump_err[i] = err[i];
@@ -890,7 +896,7 @@ static void kn_note_failures(struct knowledge *k, const int *err, const size_t *
 		return;
 	if (recovered && !failed)
 		nw_warn("the node's NAT rules were read again: the current ones apply");
-	for (size_t i = 0; i <= KN_NDUMPS; i++) {
+	for (size_t i = 0; i < KN_NALL; i++) {
 		uint32_t bit = 1u << i;
 		char why[128], when[64] = "without it";
 
@@ -908,7 +914,7 @@ static void kn_note_failures(struct knowledge *k, const int *err, const size_t *
 
 bool knowledge__rules_failed(const struct knowledge *k, char *why, size_t len)
 {
-	for (size_t i = 0; i <= KN_NDUMPS; i++)
+	for (size_t i = 0; i < KN_NALL; i++)
 		if (k->dumps_failed & (1u << i)) {
 			kn_dump_failure(i, k->dump_err[i], why, len);
 			return true;
@@ -994,6 +1000,72 @@ static bool kn_same_rules(const char *a, size_t alen, const char *b, size_t blen
 	}
 }
 
+/* Is `iptables` iptables-nft (`iptables-save -V`: "... (nf_tables)")?  Asked
+ * once; not installed, or older than 1.8 (legacy alone): no. */
+static bool kn_iptables_is_nft(struct knowledge *k)
+{
+	char *const argv[] = { "iptables-save", "-V", NULL };
+	char *out = NULL;
+	size_t len = 0;
+	int err;
+
+	if (k->ipt_nft)
+		return k->ipt_nft > 0;
+	err = run_cmd_waiting(k->opts.netns_fd, argv, KN_CMD_TIMEOUT_MS, &out, &len, k->opts.wait,
+			      k->opts.wait_ctx, k->opts.stop, NULL, 0);
+	if (err == -EINTR || err == -ETIMEDOUT) {
+		free(out);
+		return true; /* not known: asked again next time, no dump meanwhile */
+	}
+	k->ipt_nft = !err && out && memmem(out, len, "(nf_tables)", 11) ? 1 : -1;
+	free(out);
+	return k->ipt_nft > 0;
+}
+
+/* Does nf_tables hold an IPv4 nat table that looks iptables-nft's
+ * (nft_nl__is_iptables())?  Not known (no netlink socket, too many
+ * tables): no. */
+static bool kn_nft_ipt_nat(const struct knowledge *k)
+{
+	struct nft_nl_table *tables;
+	bool found = false;
+	int n;
+
+	if (k->nl_fd < 0)
+		return false;
+	tables = calloc(KN_NFT_TABLES, sizeof(*tables));
+	if (tables && !nft_nl__tables(k->nl_fd, tables, KN_NFT_TABLES, &n))
+		for (int i = 0; i < n && !found; i++)
+			found = tables[i].family == NFPROTO_IPV4 && !strcmp(tables[i].name, "nat") &&
+				nft_nl__is_iptables(k->nl_fd, &tables[i]);
+	free(tables);
+	return found;
+}
+
+/*
+ * iptables-nft's nat table where `iptables` is not iptables-nft (legacy
+ * iptables, or none): a kube-proxy or CNI whose own iptables chose
+ * nf_tables writes there, and iptables-save does not read it.  Dumped only
+ * when nf_tables holds such a table and iptables-save is not iptables-nft;
+ * else an empty answer (it drops one read before).  IPv4, as the legacy
+ * dump.
+ */
+static void kn_iptnft_dump(struct knowledge *k, char **out, size_t *len, int *err)
+{
+	char *const argv[] = { "iptables-nft-save", "-t", "nat", NULL };
+
+	*out = NULL;
+	*len = 0;
+	*err = 0;
+	if (!kn_nft_ipt_nat(k) || kn_iptables_is_nft(k))
+		return;
+	*err = run_cmd_waiting(k->opts.netns_fd, argv, KN_CMD_TIMEOUT_MS, out, len, k->opts.wait,
+			       k->opts.wait_ctx, k->opts.stop, NULL, 0);
+	if (*err)
+		nw_dbg(1, "iptables-nft-save: %s\n",
+		       *err == -ECHILD ? "failed or not installed" : strerror(-*err));
+}
+
 /*
  * Did iptables-save (dump @i) say nft's rules are in its nat table: by this
  * answer (@out), or where it failed (@err), by the version natwho goes on
@@ -1018,20 +1090,28 @@ static bool kn_ipt_said(const struct knowledge *k, size_t i, const char *out, si
  */
 static int kn_dump_rules(struct knowledge *k)
 {
-	int changed = 0, fd = k->opts.netns_fd, err[KN_NDUMPS + 1];
-	char *out[KN_NDUMPS + 1] = { NULL }, *const legacy_argv[] = { "iptables-legacy-save", "-t",
-								       "nat", NULL };
+	int changed = 0, fd = k->opts.netns_fd, err[KN_NALL];
+	char *out[KN_NALL] = { NULL }, *const legacy_argv[] = { "iptables-legacy-save", "-t", "nat",
+								 NULL };
 	struct addrs_out ao = { 0 };
-	size_t len[KN_NDUMPS + 1];
+	size_t len[KN_NALL];
 	uint64_t ipvs_next;
 	bool legacy = false, ipt_said[2] = { false, false };
 
+	err[KN_IPTNFT] = -EINTR; /* stopped before it came */
+	len[KN_IPTNFT] = 0;
 	for (size_t i = 0; i < KN_NDUMPS; i++) {
-		if (kn_stopped(k))
+		if (kn_stopped(k)) {
 			err[i] = -EINTR;
-		else if (rule_dumps[i].kind == KSRC_NFT_JSON)
+		} else if (rule_dumps[i].kind == KSRC_NFT_JSON) {
+			/* what iptables-nft-save says of the nat table decides
+			 * whether nft lists it */
+			kn_iptnft_dump(k, &out[KN_IPTNFT], &len[KN_IPTNFT], &err[KN_IPTNFT]);
+			ipt_said[0] |= !err[KN_IPTNFT] &&
+				       kindex__ipt_nat_said(out[KN_IPTNFT], len[KN_IPTNFT]) !=
+					       KIPT_NAT_OWN;
 			err[i] = kn_nft_dump(k, rule_dumps[i].argv, ipt_said, &out[i], &len[i]);
-		else
+		} else
 			err[i] = run_cmd_waiting(fd, rule_dumps[i].argv, KN_CMD_TIMEOUT_MS, &out[i],
 						 &len[i], k->opts.wait, k->opts.wait_ctx,
 						 k->opts.stop, NULL, 0);
@@ -1046,24 +1126,24 @@ static int kn_dump_rules(struct knowledge *k)
 	/* Legacy iptables only when its nat table exists: reading it would
 	 * otherwise load iptable_nat and register hooks in the namespace.
 	 * None: an empty version (one read before is dropped). */
-	len[KN_NDUMPS] = 0;
+	len[KN_LEGACY] = 0;
 	if (kn_stopped(k))
-		err[KN_NDUMPS] = -EINTR;
+		err[KN_LEGACY] = -EINTR;
 	else if (nw_in_netns(fd, legacy_nat_present, &legacy))
-		err[KN_NDUMPS] = -ECHILD; /* not known: a failure only if it had read */
+		err[KN_LEGACY] = -ECHILD; /* not known: a failure only if it had read */
 	else if (!legacy)
-		err[KN_NDUMPS] = 0;
+		err[KN_LEGACY] = 0;
 	else
-		err[KN_NDUMPS] = run_cmd_waiting(fd, legacy_argv, KN_CMD_TIMEOUT_MS, &out[KN_NDUMPS],
-						 &len[KN_NDUMPS], k->opts.wait, k->opts.wait_ctx,
+		err[KN_LEGACY] = run_cmd_waiting(fd, legacy_argv, KN_CMD_TIMEOUT_MS, &out[KN_LEGACY],
+						 &len[KN_LEGACY], k->opts.wait, k->opts.wait_ctx,
 						 k->opts.stop, NULL, 0);
-	if (!err[KN_NDUMPS] && len[KN_NDUMPS] && !err[0] &&
-	    kn_same_rules(out[0], len[0], out[KN_NDUMPS], len[KN_NDUMPS])) {
-		/* iptables-save's own table, read already: none of its own */
-		free(out[KN_NDUMPS]);
-		out[KN_NDUMPS] = NULL;
-		len[KN_NDUMPS] = 0;
-	}
+	/* iptables-save's own table, read already: none of its own */
+	for (size_t x = KN_LEGACY; x <= KN_IPTNFT; x++)
+		if (!err[x] && len[x] && !err[0] && kn_same_rules(out[0], len[0], out[x], len[x])) {
+			free(out[x]);
+			out[x] = NULL;
+			len[x] = 0;
+		}
 	kn_note_failures(k, err, len);
 	k->rule_dumps_read = 0;
 	for (size_t i = 0; i < KN_NDUMPS; i++) {
@@ -1073,9 +1153,12 @@ static int kn_dump_rules(struct knowledge *k)
 		k->rule_dumps_read += rule_dumps[i].kind != KSRC_IPSET_SAVE && len[i];
 		changed += kn_update(k, rule_dumps[i].kind, rule_dumps[i].name, out[i], len[i]) > 0;
 	}
-	if (!err[KN_NDUMPS])
-		changed += kn_update(k, KSRC_IPTABLES_SAVE, "iptables-legacy-save", out[KN_NDUMPS],
-				     len[KN_NDUMPS]) > 0;
+	if (!err[KN_LEGACY])
+		changed += kn_update(k, KSRC_IPTABLES_SAVE, "iptables-legacy-save", out[KN_LEGACY],
+				     len[KN_LEGACY]) > 0;
+	if (!err[KN_IPTNFT])
+		changed += kn_update(k, KSRC_IPTABLES_SAVE, "iptables-nft-save", out[KN_IPTNFT],
+				     len[KN_IPTNFT]) > 0;
 	k->legacy_rules = legacy;
 	if (!nw_in_netns(fd, local_addrs, &ao))
 		changed += kn_update(k, KSRC_LOCAL_ADDRS, "local-addrs", ao.buf, ao.len) > 0;

@@ -67,7 +67,7 @@ struct knowledge_opts {
 	bool once; /* the rules are read once (natwho audit): a failed dump is not retried */
 };
 
-#define KN_DUMPS_MAX 5 /* rule dumps (src/knowledge.c), the legacy one last */
+#define KN_DUMPS_MAX 6 /* rule dumps (src/knowledge.c), the legacy and iptables-nft ones last */
 
 struct knowledge {
 	struct knowledge_opts opts;
@@ -100,6 +100,7 @@ struct knowledge {
 	bool read_stopped; /* the last read was given up for a stop */
 	char pods_said[512]; /* the first pod address claimed twice, as last warned ("": none) */
 	uint32_t xt_said; /* iptables-nft rules no dump shows (kindex_stats), as last warned */
+	int8_t ipt_nft; /* `iptables-save -V` said "(nf_tables)": 1; not: -1; not asked: 0 */
 	bool opened; /* knowledge__close() is a no-op before knowledge__open() */
 	bool had_index; /* knowledge__had_index() */
 };

@@ -78,8 +78,9 @@ struct ipt {
 	size_t errlen;
 	struct ksvc_walk walks; /* chain visits, per Service port */
 	uint8_t claims; /* 1 << K8S_KIND_*: VIP kinds KUBE-SERVICES translates */
-	/* "nat", or "nat (legacy)" for iptables-legacy-save's: both nat tables
-	 * hook at the same priority, so their relative order is unknown. */
+	/* "nat", or "nat (legacy)" for iptables-legacy-save's, "nat (nft)" for
+	 * iptables-nft-save's beside a legacy `iptables`: both nat tables hook
+	 * at the same priority, so their relative order is unknown. */
 	const char *nat;
 };
 
@@ -963,9 +964,11 @@ enum kipt_nat_said kindex__ipt_nat_said(const char *data, size_t len)
 int ruleset_ipt__parse(struct kindex *idx, uint8_t family, const char *data, size_t len,
 		       char *errbuf, size_t errlen)
 {
+	const char *name = idx->src_name ? idx->src_name : "";
 	struct ipt p = { .idx = idx, .family = family, .errbuf = errbuf, .errlen = errlen,
-			 .nat = idx->src_name && strstr(idx->src_name, "legacy") ? "nat (legacy)" :
-										   "nat" };
+			 .nat = strstr(name, "legacy")	 ? "nat (legacy)" :
+				strstr(name, "nft-save") ? "nat (nft)" :
+							   "nat" };
 	int err = ipt__read(&p, data, len);
 
 	if (!err)

@@ -174,6 +174,24 @@ if command -v iptables-legacy-restore >/dev/null && command -v iptables-legacy-s
 		"$(grep -c '^SHADOW .* -> 10\.' "$TMP/audit-nft.txt")" ] ||
 		{ cat "$TMP/audit-mix.txt"; fail "audit of a legacy table beside iptables-nft: exit $rc"; }
 	echo "ok: a legacy nat table beside iptables-nft: read through iptables-legacy-save"
+	# ... and where `iptables` is legacy iptables but kube-proxy's own
+	# iptables (its image's iptables-wrapper) chose nf_tables: iptables-save
+	# does not read that table, iptables-nft-save does (nat (nft)).
+	NFO=${NW_P}nftonly
+	NW_NS_EXTRA+=("$NFO")
+	ip netns add "$NFO" && ip -n "$NFO" link set lo up || fail "nft-only node namespace"
+	for a in "$CLUSTER_IP_MYSQL" "$CLUSTER_IP_PG" "$CLUSTER_IP_DNS" "$CLUSTER_IP_ALT"; do
+		ip -n "$NFO" addr add "$a/32" dev lo || fail "nft-only node address $a"
+	done
+	nw_rules_v4 | nw_in "$NFO" iptables-nft-restore || fail "iptables-nft-restore"
+	rc=0
+	PATH=$TMP/legacy:$PATH nw_in "$NFO" "$NATWHO" audit --k8s "$SNAP" >"$TMP/audit-nfo.txt" 2>&1 ||
+		rc=$?
+	[ $rc -eq 6 ] && grep -q 'table nat (nft) chain' "$TMP/audit-nfo.txt" &&
+		[ "$(grep -c '^SHADOW .* -> 10\.' "$TMP/audit-nfo.txt")" = \
+		  "$(grep -c '^SHADOW .* -> 10\.' "$TMP/audit-nft.txt")" ] ||
+		{ cat "$TMP/audit-nfo.txt"; fail "audit, legacy iptables-save beside iptables-nft's table: exit $rc"; }
+	echo "ok: iptables-nft's nat table where iptables is legacy: read through iptables-nft-save"
 else
 	echo "(no iptables-legacy-restore: the legacy-only node is not checked)"
 fi
