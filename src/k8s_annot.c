@@ -134,7 +134,7 @@ static void kannot__via_str(const struct k8s_annot *a, char *buf, size_t len)
 			fmt__snprintf(buf, len, "IPVS");
 		break;
 	case K8S_VIA_RULE: /* iptables' nat table goes without saying */
-		if (v->table && strcmp(v->table, "nat"))
+		if (v->table && (v->nft || strcmp(v->table, "nat")))
 			fmt__snprintf(buf, len, "a %s rule in table %s chain %s",
 				      v->redirect ? "REDIRECT" : "DNAT", v->table,
 				      v->chain ? v->chain : "?");
@@ -203,7 +203,7 @@ const char *k8s_annot__reason(const struct k8s_annot *a, char *buf, size_t len)
 	case KW_SVC_IPVS_UNLISTED:
 		fmt__snprintf(buf, len,
 			      "%s -> %s via IPVS, a real server that is not among the Service's endpoints "
-			      "in the snapshot (older than the endpoints?)",
+			      "as natwho last read them (older than the endpoints?)",
 			      target, landed);
 		break;
 	case KW_IPVS_UNLISTED:

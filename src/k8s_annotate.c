@@ -554,6 +554,7 @@ static void kvia__rule(const struct krule *r, struct k8s_via *v)
 	v->chain = r->chain;
 	v->rule = r->text;
 	v->redirect = r->redirect;
+	v->nft = r->origin == KO_NFT;
 }
 
 /* Which rule explains the translation. */
@@ -692,9 +693,9 @@ static void kannot__verdict(const struct kindex *idx, const struct conn *c, cons
 		/* IPVS forwards only to the real servers kube-proxy gave it, from
 		 * the endpoints: a snapshot (and a read of its table) older than
 		 * them, not a hijack */
-		a->why = f->vs					       ? KW_IPVS_UNLISTED :
-			 idx->svcports.v[f->sp].ep_origins & 1u << KO_SNAPSHOT ? KW_SVC_IPVS_UNLISTED :
-										 KW_SVC_NO_EPS;
+		a->why = f->vs				     ? KW_IPVS_UNLISTED :
+			 idx->svcports.v[f->sp].ep_origins ? KW_SVC_IPVS_UNLISTED :
+							     KW_SVC_NO_EPS;
 	} else {
 		a->why = KW_SVC_NO_EPS;
 	}

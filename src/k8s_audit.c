@@ -23,6 +23,7 @@
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "fmt.h"
 #include "k8s_int.h"
@@ -478,8 +479,48 @@ static int kaudit__dnat(const struct kindex *idx, struct out *o, const struct kd
 	return n;
 }
 
+#define KAUDIT_SEEN_MAX 1024
+
+/* The rules with findings so far, by where they are and their text: one
+ * rule of the ruleset is several in the index (a port of a multiport
+ * match, a family of an inet rule, an element of a map). */
+struct kaudit_seen {
+	const struct krule *r[KAUDIT_SEEN_MAX];
+	uint32_t n, more;
+};
+
+static bool kstr__same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* @r's text without a map element's " (element ...)" */
+static size_t krule__base_len(const struct krule *r)
+{
+	const char *e = r->text ? strstr(r->text, " (element ") : NULL;
+
+	return e ? (size_t)(e - r->text) : r->text ? strlen(r->text) : 0;
+}
+
+/* Count @r once. */
+static void kaudit__seen(struct kaudit_seen *s, const struct krule *r)
+{
+	size_t len = krule__base_len(r);
+
+	for (uint32_t i = 0; i < s->n; i++)
+		if (kstr__same(s->r[i]->table, r->table) && kstr__same(s->r[i]->chain, r->chain) &&
+		    krule__base_len(s->r[i]) == len &&
+		    (!len || !memcmp(s->r[i]->text, r->text, len)))
+			return;
+	if (s->n < KAUDIT_SEEN_MAX)
+		s->r[s->n++] = r;
+	else
+		s->more++; /* not told apart past so many */
+}
+
 int kindex__audit(const struct kindex *idx, struct out *o, uint32_t *rules)
 {
+	struct kaudit_seen *seen = calloc(1, sizeof(*seen));
 	uint32_t nrules = 0;
 	int n = 0, one;
 
@@ -503,8 +544,14 @@ int kindex__audit(const struct kindex *idx, struct out *o, uint32_t *rules)
 
 		one = kaudit__dnat(idx, o, &d);
 		n += one;
-		nrules += one > 0;
+		if (one > 0 && seen)
+			kaudit__seen(seen, r);
+		else if (one > 0)
+			nrules++; /* no memory to tell them apart */
 	}
+	if (seen)
+		nrules += seen->n + seen->more;
+	free(seen);
 	if (rules)
 		*rules = nrules;
 	return n;

@@ -455,7 +455,7 @@ enum k8s_why {
 	KW_NAT_RULE, /* not a Service, translated by a known rule: ok */
 	KW_NAT_UNKNOWN, /* translated, and no known rule explains it */
 	KW_NAT_ASTRAY, /* not a Service; a hostPort took a connection to another host's address: mismatch */
-	KW_SVC_IPVS_UNLISTED, /* IPVS sent it to a real server the snapshot does not list */
+	KW_SVC_IPVS_UNLISTED, /* IPVS sent it to a real server the endpoints natwho read do not list */
 	KW_SVC_FOREIGN, /* translated elsewhere than at an endpoint, in a namespace whose rules are not read */
 	KW_SVC_STALE_EP, /* kube-proxy's rules sent it to a pod the Service's slices do not list: mismatch */
 	KW_IPVS_UNLISTED, /* IPVS sent it to an address its table, as read, does not list */

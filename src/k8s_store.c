@@ -356,7 +356,9 @@ int kaddr__parse_ep(const char *s, size_t n, uint8_t want_family, struct kaddr *
 	const char *colon;
 
 	*lo = *hi = 0;
-	if (n && s[0] == ':') { /* a port alone: the address stays (`DNAT --to :8080`) */
+	if (n && s[0] == ':' && (n < 2 || s[1] != ':')) {
+		/* a port alone: the address stays (`DNAT --to :8080`); "::1" is
+		 * an address */
 		memset(a, 0, sizeof(*a));
 		if (a_hi)
 			memset(a_hi, 0, sizeof(*a_hi));

@@ -23,6 +23,7 @@ struct kmark {
 	uint32_t svcports;
 	struct ksvcport *svcports_copy; /* a source may fill in existing ones */
 	struct kstrmap svcport_ids; /* a copy: a source adds to it */
+	uint8_t ipt_nat_said[2];
 };
 
 static const char *const ksrc_names[KSRC_KIND_MAX] = {
@@ -727,6 +728,7 @@ static int kindex__mark(struct kindex *idx, struct kmark *m)
 	kindex__counters(idx, c);
 	for (int i = 0; i < KMARK_N; i++)
 		m->n[i] = *c[i];
+	memcpy(m->ipt_nat_said, idx->ipt_nat_said, sizeof(m->ipt_nat_said));
 	m->svcports = idx->svcports.n;
 	if (idx->svcports.n) {
 		m->svcports_copy = malloc(idx->svcports.n * sizeof(*idx->svcports.v));
@@ -767,6 +769,7 @@ static void kindex__rollback(struct kindex *idx, struct kmark *m)
 		*c[i] = m->n[i];
 	if (m->svcports_copy)
 		memcpy(idx->svcports.v, m->svcports_copy, m->svcports * sizeof(*idx->svcports.v));
+	memcpy(idx->ipt_nat_said, m->ipt_nat_said, sizeof(idx->ipt_nat_said));
 	kstrmap__free(&idx->svcport_ids);
 	idx->svcport_ids = m->svcport_ids;
 	memset(&m->svcport_ids, 0, sizeof(m->svcport_ids));

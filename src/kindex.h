@@ -13,7 +13,8 @@
  *                        rules ("xt" expressions) are skipped: read those with
  *                        iptables-save instead; but a nat table an
  *                        iptables-save source added before called incompatible
- *                        (kindex__ipt_nat_incompatible()) is read here.
+ *                        (kindex__ipt_nat_said()) is read here, whole or
+ *                        what nft's own base chains in it reach.
  *   KSRC_IPSET_SAVE      `ipset save` (kube-proxy IPVS mode sets)
  *   KSRC_LOCAL_ADDRS     the node's addresses, either `ip -o addr` output
  *                        ("3: eth0    inet 192.168.56.12/24 scope ...") or a
@@ -105,6 +106,7 @@ struct k8s_via {
 	uint8_t kind; /* enum k8s_via_kind */
 	bool not_ready; /* landed on a Service endpoint that is not ready */
 	bool redirect; /* rule: a REDIRECT (to the node itself), not a DNAT */
+	bool nft; /* rule: of an nftables table (not iptables'), its name said */
 	uint16_t port; /* hostPort, or the rule's destination port */
 	const char *table; /* "nat", "cni_hostport", "kube-proxy", ... */
 	const char *chain; /* CNI-DN-..., KUBE-SVC-..., hostports, ... */

@@ -525,14 +525,15 @@ static int kn_rebuild(struct knowledge *k, bool fatal)
 		return -ENOMEM;
 	kindex__set_warn(idx, kn_warn, NULL);
 	/* where two sources name one address, the one added first wins: the
-	 * sources marked last come after every other; iptables-save's first,
-	 * as nft's JSON is read by what it said (kindex__ipt_nat_said()) */
+	 * sources marked last come after every other; nft's JSON after
+	 * iptables-save's, as it is read by what they said of their nat
+	 * tables (kindex__ipt_nat_said()) */
 	for (int n = 0; n < 4 * k->nsrc; n++) {
 		struct kn_source *s = &k->src[n % k->nsrc];
-		bool ipt = s->kind == KSRC_IPTABLES_SAVE || s->kind == KSRC_IP6TABLES_SAVE;
+		bool nft = s->kind == KSRC_NFT_JSON;
 		int e;
 
-		if (s->last != (n >= 2 * k->nsrc) || ipt != (n / k->nsrc % 2 == 0))
+		if (s->last != (n >= 2 * k->nsrc) || nft != (n / k->nsrc % 2 == 1))
 			continue;
 		e = kn_add(idx, s, err, sizeof(err));
 		if (e && fatal && s->kind == KSRC_SNAPSHOT) {
@@ -1024,20 +1025,22 @@ static bool kn_iptables_is_nft(struct knowledge *k)
 
 /* Does nf_tables hold an IPv4 nat table that looks iptables-nft's
  * (nft_nl__is_iptables())?  Not known (no netlink socket, too many
- * tables): no. */
+ * tables): perhaps, yes. */
 static bool kn_nft_ipt_nat(const struct knowledge *k)
 {
 	struct nft_nl_table *tables;
-	bool found = false;
+	bool found = true;
 	int n;
 
 	if (k->nl_fd < 0)
-		return false;
+		return true;
 	tables = calloc(KN_NFT_TABLES, sizeof(*tables));
-	if (tables && !nft_nl__tables(k->nl_fd, tables, KN_NFT_TABLES, &n))
+	if (tables && !nft_nl__tables(k->nl_fd, tables, KN_NFT_TABLES, &n)) {
+		found = false;
 		for (int i = 0; i < n && !found; i++)
 			found = tables[i].family == NFPROTO_IPV4 && !strcmp(tables[i].name, "nat") &&
 				nft_nl__is_iptables(k->nl_fd, &tables[i]);
+	}
 	free(tables);
 	return found;
 }
@@ -1057,7 +1060,7 @@ static void kn_iptnft_dump(struct knowledge *k, char **out, size_t *len, int *er
 	*out = NULL;
 	*len = 0;
 	*err = 0;
-	if (!kn_nft_ipt_nat(k) || kn_iptables_is_nft(k))
+	if (kn_iptables_is_nft(k) || !kn_nft_ipt_nat(k))
 		return;
 	*err = run_cmd_waiting(k->opts.netns_fd, argv, KN_CMD_TIMEOUT_MS, out, len, k->opts.wait,
 			       k->opts.wait_ctx, k->opts.stop, NULL, 0);
@@ -1067,13 +1070,14 @@ static void kn_iptnft_dump(struct knowledge *k, char **out, size_t *len, int *er
 }
 
 /*
- * Did iptables-save (dump @i) say nft's rules are in its nat table: by this
- * answer (@out), or where it failed (@err), by the version natwho goes on
- * with?
+ * Did iptables-save (dump @name, or iptables-nft-save) say nft's rules are
+ * in its nat table: by this answer (@out), or where it failed (@err), by the
+ * version natwho goes on with?
  */
-static bool kn_ipt_said(const struct knowledge *k, size_t i, const char *out, size_t len, int err)
+static bool kn_ipt_said(const struct knowledge *k, const char *name, const char *out, size_t len,
+			int err)
 {
-	int s = kn_find(k, rule_dumps[i].name, false);
+	int s = kn_find(k, name, false);
 
 	if (!err)
 		return kindex__ipt_nat_said(out, len) != KIPT_NAT_OWN;
@@ -1107,9 +1111,8 @@ static int kn_dump_rules(struct knowledge *k)
 			/* what iptables-nft-save says of the nat table decides
 			 * whether nft lists it */
 			kn_iptnft_dump(k, &out[KN_IPTNFT], &len[KN_IPTNFT], &err[KN_IPTNFT]);
-			ipt_said[0] |= !err[KN_IPTNFT] &&
-				       kindex__ipt_nat_said(out[KN_IPTNFT], len[KN_IPTNFT]) !=
-					       KIPT_NAT_OWN;
+			ipt_said[0] |= kn_ipt_said(k, "iptables-nft-save", out[KN_IPTNFT],
+						   len[KN_IPTNFT], err[KN_IPTNFT]);
 			err[i] = kn_nft_dump(k, rule_dumps[i].argv, ipt_said, &out[i], &len[i]);
 		} else
 			err[i] = run_cmd_waiting(fd, rule_dumps[i].argv, KN_CMD_TIMEOUT_MS, &out[i],
@@ -1121,7 +1124,7 @@ static int kn_dump_rules(struct knowledge *k)
 		if (rule_dumps[i].kind == KSRC_IPTABLES_SAVE ||
 		    rule_dumps[i].kind == KSRC_IP6TABLES_SAVE)
 			ipt_said[rule_dumps[i].kind == KSRC_IP6TABLES_SAVE] |=
-				kn_ipt_said(k, i, out[i], len[i], err[i]);
+				kn_ipt_said(k, rule_dumps[i].name, out[i], len[i], err[i]);
 	}
 	/* Legacy iptables only when its nat table exists: reading it would
 	 * otherwise load iptable_nat and register hooks in the namespace.

@@ -79,6 +79,7 @@ struct nft_rinfo {
 	uint8_t map_af;
 	bool map_port; /* the map gives the port (`dnat to A : tcp dport map`), not the address */
 	uint8_t nfproto; /* the family an `ip`/`ip6` match or `meta nfproto` implies; 0: none */
+	uint8_t nat_af; /* the family the dnat statement names (`dnat ip to :8080`); 0: none */
 	bool src_neg; /* ip saddr != ... */
 	bool netmap; /* dnat ip prefix to: to_netmap is the prefix's length */
 	uint8_t to_netmap;
@@ -717,6 +718,7 @@ static int nft__nat(struct json_object *v, uint8_t af, struct nft_rinfo *ri)
 
 	if (!af && fam) /* an inet table's dnat names the family it translates */
 		af = !strcmp(fam, "ip") ? AF_INET : !strcmp(fam, "ip6") ? AF_INET6 : 0;
+	ri->nat_af = af;
 	ri->netmap = nft__netmap(v);
 	map = kjson__get(kjson__get(v, "addr", json_type_object), "map", json_type_object);
 	if (map) { /* read element by element in nft__map_rules() */
@@ -1229,7 +1231,7 @@ static void nft__user_chains(struct nft *p, uint32_t t)
 	}
 }
 
-/* Table @t's iptables-nft rules, in a table nft__ipt_incompatible(): what
+/* Table @t's iptables-nft rules, in a table nft__ipt_said() incompatible: what
  * their "xt" expressions do nft's JSON does not show, nor iptables-save. */
 static void nft__xt_unread(struct nft *p, uint32_t t)
 {
@@ -1770,7 +1772,11 @@ static int nft__other1(struct nft *p, const struct nft_table *t, struct nft_chai
 static int nft__other(struct nft *p, const struct nft_table *t, struct nft_chain *c,
 		      uint32_t i, const struct nft_rinfo *ri)
 {
-	uint8_t fams[2] = { t->af ? t->af : ri->to.family ? ri->to.family : ri->nfproto, 0 };
+	uint8_t fams[2] = { t->af		? t->af :
+			    ri->to.family ? ri->to.family :
+			    ri->nat_af	? ri->nat_af :
+					  ri->nfproto,
+			    0 };
 	int err = 0;
 
 	if (!fams[0] && ri->dnat) {

@@ -118,8 +118,12 @@ nw_in "$NODE" "$NATWHO" audit -o json --k8s "$SNAP" >"$TMP/audit.json" 2>"$TMP/a
 [ $rc -eq 6 ] || fail "audit exit $rc, want 6"
 # the count on stderr in JSON mode too, as the README says
 n=$(jq -s 'map(select(.type=="shadow")) | length' "$TMP/audit.json")
-grep -qx "natwho audit: $n findings ([0-9]* shadowing rules\?)" "$TMP/audit.err" ||
-	{ cat "$TMP/audit.err"; fail "audit -o json: no count of $n on stderr"; }
+nr=$(jq -s 'map(select(.type=="shadow") | .rule | [.kind, .table, .chain, .text, .port]) | unique |
+	length' "$TMP/audit.json")
+[ "$n" -gt 1 ] && fw=findings || fw=finding
+[ "$nr" -gt 1 ] && rw=rules || rw=rule
+grep -qx "natwho audit: $n $fw ($nr shadowing $rw)" "$TMP/audit.err" ||
+	{ cat "$TMP/audit.err"; fail "audit -o json: no count of $n findings, $nr rules on stderr"; }
 expect_json "$TMP/audit.json" "audit: hostPort shadows Service a/mysql-a ClusterIP" \
 	".type==\"shadow\" and (tostring|test(\"mysql-a\")) and (tostring|test(\"CNI-DN-\"))
 	 and (tostring|test(\"addrtype\"))"

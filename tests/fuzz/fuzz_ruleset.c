@@ -23,6 +23,13 @@ static const enum ksrc_kind kinds[] = {
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
+static const char *const said[] = {
+	"# Table `nat' is incompatible, use 'nft' tool.\n",
+	"# Table `nat' contains incompatible base-chains, use 'nft' tool to list them.\n"
+	"*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -j DNAT --to-destination :8080\n"
+	"COMMIT\n",
+};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct kindex *idx;
@@ -30,8 +37,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	if (kinds[data[0] % NKINDS] == KSRC_NFT_JSON)
+	if (kinds[data[0] % NKINDS] == KSRC_NFT_JSON) {
 		kindex__free(fuzz_k8s_both_ways(KSRC_NFT_JSON, (const char *)data + 1, size - 1));
+		/* after an iptables-save that said nft's rules are in its nat
+		 * table: iptables' tables read as nft's (tainted or whole) */
+		idx = kindex__new();
+		if (!idx)
+			return 0;
+		kindex__add_source(idx, KSRC_IPTABLES_SAVE, "fuzz-ipt", said[data[0] & 1],
+				   strlen(said[data[0] & 1]), err, sizeof(err));
+		kindex__add_source(idx, KSRC_NFT_JSON, "fuzz", (const char *)data + 1, size - 1, err,
+				   sizeof(err));
+		fuzz_k8s_exercise(idx);
+		kindex__free(idx);
+	}
 	idx = kindex__new();
 	if (!idx)
 		return 0;

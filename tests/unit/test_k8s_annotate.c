@@ -293,10 +293,13 @@ static void test_dnat_range(void **state)
 		      "--to-destination [fd00::1-fd00::3]:8080\n"
 		      "-A OUTPUT -d fd00::8/128 -p tcp -m tcp --dport 80 -j DNAT "
 		      "--to-destination fd00::1-fd00::3\n"
+		      /* an address starting with "::", not a port alone */
+		      "-A OUTPUT -d fd00::7/128 -p tcp -m tcp --dport 80 -j DNAT "
+		      "--to-destination ::1-::3\n"
 		      "COMMIT\n");
 	kt_add_str_ok(idx, KSRC_NFT_JSON, nft);
 	kindex__stats(idx, &st);
-	assert_int_equal(st.rules, 8);
+	assert_int_equal(st.rules, 9);
 	assert_int_equal(st.skipped_rules, 2);
 	dnat_range_case(idx, AF_INET, "10.0.0.9", "10.0.0.2", "10.0.0.4", 8080);
 	dnat_range_case(idx, AF_INET, "10.0.0.9", "10.0.0.1", "10.0.0.0", 8080);
@@ -304,6 +307,7 @@ static void test_dnat_range(void **state)
 	dnat_range_case(idx, AF_INET, "10.0.0.7", "10.0.0.2", "10.0.0.5", 8081);
 	dnat_range_case(idx, AF_INET6, "fd00::9", "fd00::2", "fd00::4", 8080);
 	dnat_range_case(idx, AF_INET6, "fd00::8", "fd00::3", "fd00::", 80);
+	dnat_range_case(idx, AF_INET6, "fd00::7", "::2", "::4", 80);
 	dnat_range_case(idx, AF_INET, "10.0.0.6", "10.0.0.3", "10.0.0.4", 8080);
 	dnat_range_case(idx, AF_INET, "10.0.0.5", "10.0.1.0", "10.0.1.4", 8080);
 	dnat_range_case(idx, AF_INET, "10.0.0.5", "10.0.1.3", "10.0.0.255", 8080);
@@ -1314,10 +1318,19 @@ static void test_nft_tainted_nat(void **state)
 		"{\"chain\": {\"family\": \"ip\", \"table\": \"nat\", \"name\": \"prerouting\", "
 		"\"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -100, \"policy\": \"accept\"}},"
 		"{\"chain\": {\"family\": \"ip\", \"table\": \"nat\", \"name\": \"fwd\"}},"
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"nat\", \"name\": \"OWN\"}},"
 		"{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"PREROUTING\", "
 		"\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
 		"\"tcp\", \"field\": \"dport\"}}, \"right\": 80}}, {\"counter\": null}, "
 		"{\"xt\": {\"type\": \"target\", \"name\": \"DNAT\"}}]}},"
+		/* iptables' own chain's native rules (a jump, a DNAT nft can show
+		 * but iptables-save prints, as -j DNAT would be): not read here */
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"PREROUTING\", "
+		"\"expr\": [{\"jump\": {\"target\": \"OWN\"}}]}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"OWN\", "
+		"\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
+		"\"tcp\", \"field\": \"dport\"}}, \"right\": 81}}, "
+		"{\"dnat\": {\"addr\": \"10.0.0.2\", \"port\": 81}}]}},"
 		"{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"prerouting\", "
 		"\"expr\": [{\"jump\": {\"target\": \"fwd\"}}]}},"
 		"{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"fwd\", "
@@ -1345,6 +1358,9 @@ static void test_nft_tainted_nat(void **state)
 		 80);
 	assert_int_equal(a.via.kind, K8S_VIA_RULE);
 	assert_string_equal(a.via.chain, "PREROUTING");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.0.0.9", 40000, "10.96.0.21", 81, "10.0.0.2",
+		 81);
+	assert_int_not_equal(a.via.kind, K8S_VIA_RULE);
 	kindex__free(idx);
 }
 
@@ -1369,7 +1385,12 @@ static void test_nft_upper_case_own_table(void **state)
 		"{\"rule\": {\"family\": \"inet\", \"table\": \"netavark\", \"chain\": "
 		"\"NETAVARK-HOSTPORT-DNAT\", \"expr\": [{\"match\": {\"op\": \"==\", \"left\": "
 		"{\"payload\": {\"protocol\": \"tcp\", \"field\": \"dport\"}}, \"right\": 8080}},"
-		"{\"dnat\": {\"family\": \"ip\", \"addr\": \"10.88.0.2\", \"port\": 80}}]}}]}";
+		"{\"dnat\": {\"family\": \"ip\", \"addr\": \"10.88.0.2\", \"port\": 80}}]}},"
+		/* dnat ip to :9090: a port alone, its family named */
+		"{\"rule\": {\"family\": \"inet\", \"table\": \"netavark\", \"chain\": "
+		"\"NETAVARK-HOSTPORT-DNAT\", \"expr\": [{\"match\": {\"op\": \"==\", \"left\": "
+		"{\"payload\": {\"protocol\": \"tcp\", \"field\": \"dport\"}}, \"right\": 8081}},"
+		"{\"dnat\": {\"family\": \"ip\", \"port\": 9090}}]}}]}";
 	struct kindex *idx = kindex__new();
 	struct k8s_annot a;
 
@@ -1379,6 +1400,9 @@ static void test_nft_upper_case_own_table(void **state)
 		 "10.88.0.2", 80);
 	assert_int_equal(a.via.kind, K8S_VIA_RULE);
 	assert_string_equal(a.via.table, "netavark");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.0.0.9", 40000, "192.168.56.12", 8081,
+		 "192.168.56.12", 9090);
+	assert_int_equal(a.via.kind, K8S_VIA_RULE);
 	kindex__free(idx);
 }
 
@@ -1714,7 +1738,7 @@ static void test_ipvs(void **state)
 	assert_int_equal(a.verdict, K8S_VERDICT_UNKNOWN);
 	assert_int_equal(a.via.kind, K8S_VIA_IPVS);
 	assert_reason(&a, "Service a/mysql-a:3306 -> 10.224.1.17:3306 via IPVS, a real server "
-			  "that is not among the Service's endpoints in the snapshot (older than "
+			  "that is not among the Service's endpoints as natwho last read them (older than "
 			  "the endpoints?)");
 	/* a ClusterIP on kube-ipvs0 is no NodePort address in IPVS mode: web's
 	 * NodePort number there is not web's */

@@ -451,6 +451,7 @@ static void test_nft_map(void **state)
 		      "--to-destination 10.224.0.222\nCOMMIT\n");
 	audit(idx, OUT_TEXT, &r);
 	assert_int_equal(r.findings, 2); /* mysql-a's ClusterIP and mysql-b's */
+	assert_int_equal(r.rules, 1);
 	assert_non_null(strstr(r.buf, "shadows Service a/mysql-a:3306 ClusterIP 10.96.0.20:3306"));
 	assert_int_equal(count_lines(r.buf, "; except for connections from 10.224.0.0/16\n"), 1);
 	/* mysql-b-0 is mysql-b's own endpoint: said after the sources */
@@ -458,6 +459,19 @@ static void test_nft_map(void **state)
 					    "its own endpoints: kube-proxy's load balancing "
 					    "bypassed, not the Service\n"),
 			 1);
+	free(r.buf);
+	kindex__free(idx);
+
+	/* one multiport rule is a rule per port in the index: counted once */
+	idx = kindex__new();
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE,
+		      "*nat\n:OUTPUT ACCEPT [0:0]\n"
+		      "-A OUTPUT -p tcp -m multiport --dports 3306,53 -j DNAT "
+		      "--to-destination 10.224.0.222\nCOMMIT\n");
+	audit(idx, OUT_TEXT, &r);
+	assert_true(r.findings >= 2);
+	assert_int_equal(r.rules, 1);
 	free(r.buf);
 	kindex__free(idx);
 
