@@ -37,6 +37,21 @@ static const struct kname *kidx__name(const struct kindex *idx, uint8_t family,
 	return &idx->names.v[j != KNONE ? j : i];
 }
 
+/* Does kube-proxy serve NodePorts at local address @key (np_scoped)? */
+static bool kindex__nodeport_addr(const struct kindex *idx, const struct kkey *key)
+{
+	struct kkey k;
+
+	if (!idx->np_scoped[kfam__idx(key->family)])
+		return true;
+	kkey__set(&k, key->family, key->addr, 0, 0);
+	for (uint32_t i = ktab__find(&idx->t_locals, &k); i != KNONE;
+	     i = ktab__next(&idx->t_locals, i))
+		if (idx->locals.v[i].origin == KO_NFT)
+			return true;
+	return false;
+}
+
 bool kindex__is_local(const struct kindex *idx, const struct kkey *key, const char **ifname)
 {
 	struct kkey k;
@@ -127,7 +142,8 @@ static const struct knodeport *kidx__nodeport(const struct kindex *idx, const st
 	 * kube-proxy gives IPVS no NodePort there. */
 	kkey__set(&k, c->family, c->orig.dst, 0, 0);
 	if (kindex__is_local(idx, &k, &ifname))
-		return !ifname || strcmp(ifname, KIPVS_DEV) ? np : NULL;
+		return (!ifname || strcmp(ifname, KIPVS_DEV)) && kindex__nodeport_addr(idx, &k) ? np :
+											    NULL;
 	nm = kidx__name(idx, c->family, c->orig.dst, 0, 0);
 	return !idx->locals.n && nm && nm->kind == K8S_KIND_NODE ? np : NULL;
 }

@@ -267,6 +267,10 @@ struct kindex {
 	/* [family is v6]: what an iptables-save dump said of nft's rules in
 	 * its nat table (enum kipt_nat_said): nft's JSON reads those */
 	uint8_t ipt_nat_said[2];
+	/* [family is v6]: kube-proxy's nftables mode serves NodePorts at its
+	 * nodeport-ips set's addresses alone (locals of origin KO_NFT; its
+	 * default, nodePortAddresses "primary"), not at every local address */
+	bool np_scoped[2];
 	uint32_t sources, skipped_objects, ignored_objects, skipped_rules, xt_unread;
 	kindex_warn_fn warn;
 	void *warn_ctx;

@@ -24,6 +24,7 @@ struct kmark {
 	struct ksvcport *svcports_copy; /* a source may fill in existing ones */
 	struct kstrmap svcport_ids; /* a copy: a source adds to it */
 	uint8_t ipt_nat_said[2];
+	bool np_scoped[2];
 };
 
 static const char *const ksrc_names[KSRC_KIND_MAX] = {
@@ -729,6 +730,7 @@ static int kindex__mark(struct kindex *idx, struct kmark *m)
 	for (int i = 0; i < KMARK_N; i++)
 		m->n[i] = *c[i];
 	memcpy(m->ipt_nat_said, idx->ipt_nat_said, sizeof(m->ipt_nat_said));
+	memcpy(m->np_scoped, idx->np_scoped, sizeof(m->np_scoped));
 	m->svcports = idx->svcports.n;
 	if (idx->svcports.n) {
 		m->svcports_copy = malloc(idx->svcports.n * sizeof(*idx->svcports.v));
@@ -770,6 +772,7 @@ static void kindex__rollback(struct kindex *idx, struct kmark *m)
 	if (m->svcports_copy)
 		memcpy(idx->svcports.v, m->svcports_copy, m->svcports * sizeof(*idx->svcports.v));
 	memcpy(idx->ipt_nat_said, m->ipt_nat_said, sizeof(idx->ipt_nat_said));
+	memcpy(idx->np_scoped, m->np_scoped, sizeof(idx->np_scoped));
 	kstrmap__free(&idx->svcport_ids);
 	idx->svcport_ids = m->svcport_ids;
 	memset(&m->svcport_ids, 0, sizeof(m->svcport_ids));

@@ -1652,6 +1652,8 @@ static int nft__kube_sets(struct nft *p, const struct nft_table *t, int pass)
 				   json_object_is_type(e, json_type_string)) {
 				err = kaddr__parse(s, strlen(s), t->af, &a) ?:
 					      kindex__add_local(p->idx, &a, NULL, KO_NFT);
+				if (!err) /* NodePorts there alone (kidx__nodeport()) */
+					p->idx->np_scoped[kfam__idx(a.family)] = true;
 			} else if (pass && !strcmp(name, "service-ips")) {
 				err = nft__service_ips(p, t, e);
 			} else if (pass && !strcmp(name, "service-nodeports")) {

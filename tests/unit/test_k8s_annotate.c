@@ -2115,6 +2115,17 @@ static void test_nftables(void **state)
 		 "10.224.0.222", 3306);
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
+	/* kube-proxy's nftables mode serves NodePorts at its nodeport-ips
+	 * (192.168.56.12) alone: the node's cni0 address at 30080 is no
+	 * NodePort of web, and debug-0's hostPort taking it no hijack */
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr.txt");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45233, "192.168.56.12", 30080,
+		 "10.224.0.30", 80);
+	assert_int_equal(a.target.kind, K8S_KIND_NODE_PORT);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45234, "10.224.0.1", 30080,
+		 "10.224.0.30", 80);
+	assert_int_not_equal(a.target.kind, K8S_KIND_NODE_PORT);
+	assert_int_not_equal(a.verdict, K8S_VERDICT_MISMATCH);
 	kindex__free(idx);
 	/* Where nothing names the node's addresses, an external one cannot be
 	 * told from a local one: no verdict of astray. */
