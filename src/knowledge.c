@@ -494,11 +494,6 @@ static void kn_restore(struct kindex *idx, struct kn_source *s, const char *why,
 		nw_warn("%s (the previous version, now not used either)", err);
 }
 
-/*
- * Rebuild the index from every source.  A new version that is unusable (a
- * refresh that answered something else than a snapshot, a dump cut short)
- * gives way to the version before it; a source without one is skipped.
- */
 /* Say what natwho cannot read of a nat table iptables-save calls
  * incompatible: when it first has such rules, and when their count moves. */
 static void kn_warn_xt(struct knowledge *k)
@@ -515,6 +510,11 @@ static void kn_warn_xt(struct knowledge *k)
 	k->xt_said = st.xt_unread;
 }
 
+/*
+ * Rebuild the index from every source.  A new version that is unusable (a
+ * refresh that answered something else than a snapshot, a dump cut short)
+ * gives way to the version before it; a source without one is skipped.
+ */
 static int kn_rebuild(struct knowledge *k, bool fatal)
 {
 	struct kindex *idx = kindex__new();
