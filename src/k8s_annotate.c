@@ -155,14 +155,23 @@ static const struct knodeport *kidx__nodeport(const struct kindex *idx, const st
  * since kubectl last ran, a --k8s FILE taken before), or kube-proxy still
  * routes to an endpoint the API has dropped; its rule sent the connection.
  */
+uint32_t kindex__ep_first(const struct kindex *idx, uint32_t sp, uint8_t family,
+			  const uint8_t *addr, uint8_t proto, uint16_t port)
+{
+	struct kkey k;
+
+	kkey__set(&k, family, addr, proto, port);
+	k.aux = sp + 1;
+	return ktab__find(&idx->t_eps, &k);
+}
+
 static const struct kep *kidx__ep(const struct kindex *idx, uint32_t sp, const struct conn *c)
 {
 	const struct kep *any = NULL;
-	struct kkey k;
 
-	kkey__set(&k, c->family, c->landed.addr, c->proto, c->landed.port);
-	k.aux = sp + 1;
-	for (uint32_t i = ktab__find(&idx->t_eps, &k); i != KNONE; i = ktab__next(&idx->t_eps, i)) {
+	for (uint32_t i = kindex__ep_first(idx, sp, c->family, c->landed.addr, c->proto,
+					   c->landed.port);
+	     i != KNONE; i = ktab__next(&idx->t_eps, i)) {
 		if (idx->eps.v[i].origin == KO_SNAPSHOT)
 			return &idx->eps.v[i];
 		if (!any)

@@ -23,7 +23,6 @@
  */
 #include <arpa/inet.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "fmt.h"
 #include "k8s_int.h"
@@ -303,7 +302,6 @@ static bool kaudit__own_endpoint(const struct kindex *idx, const struct kdnat *d
 {
 	const struct kaddr *to;
 	uint16_t port;
-	struct kkey k;
 
 	if (t->vs || t->sp < idx->svcports.v || t->sp >= idx->svcports.v + idx->svcports.n)
 		return false; /* a Service natwho knows by IPVS's table alone */
@@ -317,11 +315,9 @@ static bool kaudit__own_endpoint(const struct kindex *idx, const struct kdnat *d
 			return false; /* a range: not all of it, perhaps */
 		port = d->rule->to_port_lo ? d->rule->to_port_lo : t->port;
 	}
-	if (to->family != t->family)
-		return false;
-	kkey__set(&k, to->family, to->addr, t->proto, port);
-	k.aux = (uint32_t)(t->sp - idx->svcports.v) + 1;
-	return ktab__find(&idx->t_eps, &k) != KNONE;
+	return to->family == t->family &&
+	       kindex__ep_first(idx, (uint32_t)(t->sp - idx->svcports.v), to->family, to->addr,
+				t->proto, port) != KNONE;
 }
 
 static void kaudit__print(struct out *o, const struct kdnat *d, const struct ktarget *t,
@@ -479,16 +475,6 @@ static int kaudit__dnat(const struct kindex *idx, struct out *o, const struct kd
 	return n;
 }
 
-#define KAUDIT_SEEN_MAX 1024
-
-/* The rules with findings so far, by where they are and their text: one
- * rule of the ruleset is several in the index (a port of a multiport
- * match, a family of an inet rule, an element of a map). */
-struct kaudit_seen {
-	const struct krule *r[KAUDIT_SEEN_MAX];
-	uint32_t n, more;
-};
-
 static bool kstr__same(const char *a, const char *b)
 {
 	return a == b || (a && b && !strcmp(a, b));
@@ -502,25 +488,22 @@ static size_t krule__base_len(const struct krule *r)
 	return e ? (size_t)(e - r->text) : r->text ? strlen(r->text) : 0;
 }
 
-/* Count @r once. */
-static void kaudit__seen(struct kaudit_seen *s, const struct krule *r)
+/*
+ * Are @a and @b one rule of the ruleset?  One is several in the index (a
+ * port of a multiport match, a family of an inet rule, an element of a
+ * map), added one after another: same place, same text but the element's.
+ */
+static bool krule__same(const struct krule *a, const struct krule *b)
 {
-	size_t len = krule__base_len(r);
+	size_t len = krule__base_len(a);
 
-	for (uint32_t i = 0; i < s->n; i++)
-		if (kstr__same(s->r[i]->table, r->table) && kstr__same(s->r[i]->chain, r->chain) &&
-		    krule__base_len(s->r[i]) == len &&
-		    (!len || !memcmp(s->r[i]->text, r->text, len)))
-			return;
-	if (s->n < KAUDIT_SEEN_MAX)
-		s->r[s->n++] = r;
-	else
-		s->more++; /* not told apart past so many */
+	return kstr__same(a->table, b->table) && kstr__same(a->chain, b->chain) &&
+	       krule__base_len(b) == len && (!len || !memcmp(a->text, b->text, len));
 }
 
 int kindex__audit(const struct kindex *idx, struct out *o, uint32_t *rules)
 {
-	struct kaudit_seen *seen = calloc(1, sizeof(*seen));
+	const struct krule *last = NULL; /* the last rule counted */
 	uint32_t nrules = 0;
 	int n = 0, one;
 
@@ -544,14 +527,11 @@ int kindex__audit(const struct kindex *idx, struct out *o, uint32_t *rules)
 
 		one = kaudit__dnat(idx, o, &d);
 		n += one;
-		if (one > 0 && seen)
-			kaudit__seen(seen, r);
-		else if (one > 0)
-			nrules++; /* no memory to tell them apart */
+		if (one > 0 && !(last && krule__same(last, r)))
+			nrules++;
+		if (one > 0)
+			last = r;
 	}
-	if (seen)
-		nrules += seen->n + seen->more;
-	free(seen);
 	if (rules)
 		*rules = nrules;
 	return n;

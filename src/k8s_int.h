@@ -468,6 +468,10 @@ enum k8s_why {
 
 /* k8s_annotate.c, shared with the audit */
 bool kindex__is_local(const struct kindex *idx, const struct kkey *key, const char **ifname);
+/* The first endpoint of Service port @sp at @addr:@port (an index into
+ * idx->eps; ktab__next() on idx->t_eps for the others), or KNONE. */
+uint32_t kindex__ep_first(const struct kindex *idx, uint32_t sp, uint8_t family,
+			  const uint8_t *addr, uint8_t proto, uint16_t port);
 const struct kvip *kindex__vip(const struct kindex *idx, const struct kkey *k);
 const struct knodeport *kindex__nodeport(const struct kindex *idx, const struct kkey *k);
 /* Does netfilter run @r before kube-proxy's @k?  *tie: only because the

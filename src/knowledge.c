@@ -1111,7 +1111,7 @@ static int kn_dump_rules(struct knowledge *k)
 			/* what iptables-nft-save says of the nat table decides
 			 * whether nft lists it */
 			kn_iptnft_dump(k, &out[KN_IPTNFT], &len[KN_IPTNFT], &err[KN_IPTNFT]);
-			ipt_said[0] |= kn_ipt_said(k, "iptables-nft-save", out[KN_IPTNFT],
+			ipt_said[0] |= kn_ipt_said(k, kn_dump_name(KN_IPTNFT), out[KN_IPTNFT],
 						   len[KN_IPTNFT], err[KN_IPTNFT]);
 			err[i] = kn_nft_dump(k, rule_dumps[i].argv, ipt_said, &out[i], &len[i]);
 		} else
@@ -1141,7 +1141,7 @@ static int kn_dump_rules(struct knowledge *k)
 						 &len[KN_LEGACY], k->opts.wait, k->opts.wait_ctx,
 						 k->opts.stop, NULL, 0);
 	/* iptables-save's own table, read already: none of its own */
-	for (size_t x = KN_LEGACY; x <= KN_IPTNFT; x++)
+	for (size_t x = KN_LEGACY; x < KN_NALL; x++)
 		if (!err[x] && len[x] && !err[0] && kn_same_rules(out[0], len[0], out[x], len[x])) {
 			free(out[x]);
 			out[x] = NULL;
@@ -1156,12 +1156,10 @@ static int kn_dump_rules(struct knowledge *k)
 		k->rule_dumps_read += rule_dumps[i].kind != KSRC_IPSET_SAVE && len[i];
 		changed += kn_update(k, rule_dumps[i].kind, rule_dumps[i].name, out[i], len[i]) > 0;
 	}
-	if (!err[KN_LEGACY])
-		changed += kn_update(k, KSRC_IPTABLES_SAVE, "iptables-legacy-save", out[KN_LEGACY],
-				     len[KN_LEGACY]) > 0;
-	if (!err[KN_IPTNFT])
-		changed += kn_update(k, KSRC_IPTABLES_SAVE, "iptables-nft-save", out[KN_IPTNFT],
-				     len[KN_IPTNFT]) > 0;
+	for (size_t x = KN_LEGACY; x < KN_NALL; x++) { /* named by their command */
+		if (!err[x] && kn_update(k, KSRC_IPTABLES_SAVE, kn_dump_name(x), out[x], len[x]) > 0)
+			changed++;
+	}
 	k->legacy_rules = legacy;
 	if (!nw_in_netns(fd, local_addrs, &ao))
 		changed += kn_update(k, KSRC_LOCAL_ADDRS, "local-addrs", ao.buf, ao.len) > 0;

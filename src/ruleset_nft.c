@@ -42,7 +42,8 @@ struct nft_table {
 	uint8_t kind;
 	bool xt, upper_base;
 	/* iptables' nat table where iptables-save said it holds base chains of
-	 * nft's (KIPT_NAT_TAINTED): only what those reach is read here */
+	 * nft's (KIPT_NAT_TAINTED): only what those reach is read here (the
+	 * chains nft__reach() marks from them alone) */
 	bool tainted;
 };
 
@@ -55,9 +56,7 @@ struct nft_chain {
 	uint32_t nrules, cap;
 	struct kreach reach[KHOOK_MAX];
 	uint32_t gen;
-	bool base; /* it has a hook */
 	bool ipt_own; /* a base chain iptables-nft takes for its own (nft_citem) */
-	bool user; /* tainted table: reached from a base chain of nft's */
 };
 
 /* What one rule matches and does. */
@@ -298,7 +297,6 @@ static int nft__chain(struct nft *p, const struct nft_citem *ci)
 	c->name = w->name;
 	c->hook = ci->hook;
 	c->prio = ci->prio;
-	c->base = ci->base;
 	c->ipt_own = ci->ipt_own;
 	if (ci->base && p->tables.v[t].af && kipt__table_name(w->table) &&
 	    kipt__chain_name(w->name))
@@ -1203,34 +1201,6 @@ static enum kipt_nat_said nft__ipt_said(const struct nft *p, const struct nft_ta
 	return p->idx->ipt_nat_said[kfam__idx(t->af)];
 }
 
-/* Chain @c and those it leads to: nft's, in a tainted table. */
-static void nft__user_mark(struct nft *p, uint32_t c, int depth)
-{
-	struct nft_chain *ch = &p->chains.v[c];
-
-	if (depth > NFT_MAX_DEPTH || ch->user)
-		return;
-	ch->user = true;
-	for (uint32_t i = 0; i < ch->nrules; i++) {
-		const struct nft_ritem *r = &p->rules.v[ch->rules[i]];
-
-		for (uint32_t j = 0; j < r->ntargets; j++)
-			if (p->targets.v[r->targets + j].chain != KNONE)
-				nft__user_mark(p, p->targets.v[r->targets + j].chain, depth + 1);
-	}
-}
-
-/* Table @t's chains that its base chains of nft's reach (nft_chain.user). */
-static void nft__user_chains(struct nft *p, uint32_t t)
-{
-	for (uint32_t i = 0; i < p->chains.n; i++) {
-		const struct nft_chain *c = &p->chains.v[i];
-
-		if (c->table == t && c->base && !c->ipt_own)
-			nft__user_mark(p, i, 0);
-	}
-}
-
 /* Table @t's iptables-nft rules, in a table nft__ipt_said() incompatible: what
  * their "xt" expressions do nft's JSON does not show, nor iptables-save. */
 static void nft__xt_unread(struct nft *p, uint32_t t)
@@ -1347,7 +1317,6 @@ static int nft__collect(struct nft *p)
 			nft__xt_unread(p, i);
 		} else if (t->kind == NFT_GENERIC && nft__ipt_said(p, t) == KIPT_NAT_TAINTED) {
 			t->tainted = true;
-			nft__user_chains(p, i);
 		} else {
 			t->kind = NFT_SKIP;
 		}
@@ -1402,9 +1371,9 @@ static int nft__reach(struct nft *p)
 		struct nft_chain *c = &p->chains.v[b];
 		const struct nft_table *t = &p->tables.v[c->table];
 
-		if (c->hook < 0 || t->kind == NFT_SKIP || (t->tainted && !c->user) ||
+		if (c->hook < 0 || t->kind == NFT_SKIP || (t->tainted && c->ipt_own) ||
 		    !nft__iname(p, c))
-			continue;
+			continue; /* a tainted table's own chains: iptables-save's */
 		c->reach[c->hook] = (struct kreach){ .reached = true, .prio = c->prio,
 						     .table = t->iname, .base = c->iname };
 		for (uint32_t i = 0; i < c->nrules; i++) {
@@ -1774,11 +1743,7 @@ static int nft__other1(struct nft *p, const struct nft_table *t, struct nft_chai
 static int nft__other(struct nft *p, const struct nft_table *t, struct nft_chain *c,
 		      uint32_t i, const struct nft_rinfo *ri)
 {
-	uint8_t fams[2] = { t->af		? t->af :
-			    ri->to.family ? ri->to.family :
-			    ri->nat_af	? ri->nat_af :
-					  ri->nfproto,
-			    0 };
+	uint8_t fams[2] = { t->af ?: ri->to.family ?: ri->nat_af ?: ri->nfproto, 0 };
 	int err = 0;
 
 	if (!fams[0] && ri->dnat) {
@@ -2249,8 +2214,9 @@ static int nft__nat_rules(struct nft *p)
 		struct nft_chain *c = &p->chains.v[b];
 		const struct nft_table *t = &p->tables.v[c->table];
 
-		if (t->kind == NFT_SKIP || (t->tainted && !c->user))
-			continue; /* a tainted table's other chains: iptables-save's */
+		if (t->kind == NFT_SKIP || (t->tainted && !c->reach[KHOOK_PREROUTING].reached &&
+					     !c->reach[KHOOK_OUTPUT].reached))
+			continue; /* a tainted table's chains nft's own do not reach */
 		for (uint32_t i = 0; i < c->nrules && !err; i++) {
 			const struct nft_rinfo *ri = &nft__crule(p, c, i)->ri;
 

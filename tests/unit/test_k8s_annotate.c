@@ -14,6 +14,14 @@
 #include "nft_gen.h"
 #include "sink.h"
 
+/* nft -j's `ip daddr OP V` and `tcp dport P` matches, in the tests' rules */
+#define NFT_DADDR(op, v)                                                                  \
+	"{\"match\": {\"op\": \"" op "\", \"left\": {\"payload\": {\"protocol\": \"ip\", " \
+	"\"field\": \"daddr\"}}, \"right\": " v "}}"
+#define NFT_DPORT(p)                                                                       \
+	"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"tcp\", "    \
+	"\"field\": \"dport\"}}, \"right\": " p "}}"
+
 #define SANDBOX_B "9ab3c7e1f4d25b8a6c0e1d2f3a4b5c6d7e8f90123456789abcdef0123456789a"
 #define INCIDENT_REASON                                                                    \
 	"meant for Service a/mysql-a:3306, landed on pod b/mysql-b-0 via hostPort 3306 "  \
@@ -680,12 +688,6 @@ static void test_dnat_first_rule(void **state)
  * one family's header keeps an inet table's rule to that family. */
 static void test_dnat_rule_matches_kept(void **state)
 {
-#define NFT_DADDR(op, v)                                                                  \
-	"{\"match\": {\"op\": \"" op "\", \"left\": {\"payload\": {\"protocol\": \"ip\", " \
-	"\"field\": \"daddr\"}}, \"right\": " v "}}"
-#define NFT_DPORT(p)                                                                       \
-	"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"tcp\", "    \
-	"\"field\": \"dport\"}}, \"right\": " p "}}"
 	static const char nft[] =
 		"{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"t\"}}, "
 		"{\"chain\": {\"family\": \"ip\", \"table\": \"t\", \"name\": \"c\", \"type\": "
@@ -722,8 +724,6 @@ static void test_dnat_rule_matches_kept(void **state)
 		"{\"rule\": {\"family\": \"inet\", \"table\": \"i\", \"chain\": \"c\", \"expr\": ["
 		"{\"match\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"nfproto\"}}, "
 		"\"right\": \"ipv4\"}}, " NFT_DPORT("83") ", {\"redirect\": {\"port\": 8080}}]}}]}";
-#undef NFT_DADDR
-#undef NFT_DPORT
 	struct kindex *idx = kindex__new();
 	struct kindex_stats st;
 
@@ -1253,13 +1253,11 @@ static void test_nft_translated_nat(void **state)
 		"{\"chain\": {\"family\": \"ip\", \"table\": \"nat\", \"name\": \"PREROUTING\", "
 		"\"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -100, \"policy\": \"accept\"}},"
 		"{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"PREROUTING\", "
-		"\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
-		"\"tcp\", \"field\": \"dport\"}}, \"right\": 3306}},"
+		"\"expr\": [" NFT_DPORT("3306") ","
 		"{\"dnat\": {\"addr\": \"10.224.0.30\", \"port\": 3306}}]}}%s]}";
 	static const char xt_rule[] =
 		",{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"PREROUTING\", "
-		"\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
-		"\"tcp\", \"field\": \"dport\"}}, \"right\": 80}}, {\"counter\": {\"packets\": 0, "
+		"\"expr\": [" NFT_DPORT("80") ", {\"counter\": {\"packets\": 0, "
 		"\"bytes\": 0}}, {\"xt\": {\"type\": \"target\", \"name\": \"DNAT\"}}]}}";
 	static const struct {
 		const char *ipt; /* NULL: no iptables-save dump */
@@ -1320,24 +1318,20 @@ static void test_nft_tainted_nat(void **state)
 		"{\"chain\": {\"family\": \"ip\", \"table\": \"nat\", \"name\": \"fwd\"}},"
 		"{\"chain\": {\"family\": \"ip\", \"table\": \"nat\", \"name\": \"OWN\"}},"
 		"{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"PREROUTING\", "
-		"\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
-		"\"tcp\", \"field\": \"dport\"}}, \"right\": 80}}, {\"counter\": null}, "
+		"\"expr\": [" NFT_DPORT("80") ", {\"counter\": null}, "
 		"{\"xt\": {\"type\": \"target\", \"name\": \"DNAT\"}}]}},"
 		/* iptables' own chain's native rules (a jump, a DNAT nft can show
 		 * but iptables-save prints, as -j DNAT would be): not read here */
 		"{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"PREROUTING\", "
 		"\"expr\": [{\"jump\": {\"target\": \"OWN\"}}]}},"
 		"{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"OWN\", "
-		"\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
-		"\"tcp\", \"field\": \"dport\"}}, \"right\": 81}}, "
+		"\"expr\": [" NFT_DPORT("81") ", "
 		"{\"dnat\": {\"addr\": \"10.0.0.2\", \"port\": 81}}]}},"
 		"{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"prerouting\", "
 		"\"expr\": [{\"jump\": {\"target\": \"fwd\"}}]}},"
 		"{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": \"fwd\", "
-		"\"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
-		"\"ip\", \"field\": \"daddr\"}}, \"right\": \"10.96.0.20\"}},"
-		"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": "
-		"\"tcp\", \"field\": \"dport\"}}, \"right\": 3306}},"
+		"\"expr\": [" NFT_DADDR("==", "\"10.96.0.20\"") ","
+		NFT_DPORT("3306") ","
 		"{\"dnat\": {\"addr\": \"10.224.0.222\", \"port\": 3306}}]}}]}";
 	struct kindex *idx = kindex__new();
 	struct kindex_stats st;
@@ -1383,13 +1377,11 @@ static void test_nft_upper_case_own_table(void **state)
 		"{\"result\": \"type\", \"flags\": [\"daddr\"]}}, \"right\": \"local\"}}, "
 		"{\"jump\": {\"target\": \"NETAVARK-HOSTPORT-DNAT\"}}]}},"
 		"{\"rule\": {\"family\": \"inet\", \"table\": \"netavark\", \"chain\": "
-		"\"NETAVARK-HOSTPORT-DNAT\", \"expr\": [{\"match\": {\"op\": \"==\", \"left\": "
-		"{\"payload\": {\"protocol\": \"tcp\", \"field\": \"dport\"}}, \"right\": 8080}},"
+		"\"NETAVARK-HOSTPORT-DNAT\", \"expr\": [" NFT_DPORT("8080") ","
 		"{\"dnat\": {\"family\": \"ip\", \"addr\": \"10.88.0.2\", \"port\": 80}}]}},"
 		/* dnat ip to :9090: a port alone, its family named */
 		"{\"rule\": {\"family\": \"inet\", \"table\": \"netavark\", \"chain\": "
-		"\"NETAVARK-HOSTPORT-DNAT\", \"expr\": [{\"match\": {\"op\": \"==\", \"left\": "
-		"{\"payload\": {\"protocol\": \"tcp\", \"field\": \"dport\"}}, \"right\": 8081}},"
+		"\"NETAVARK-HOSTPORT-DNAT\", \"expr\": [" NFT_DPORT("8081") ","
 		"{\"dnat\": {\"family\": \"ip\", \"port\": 9090}}]}}]}";
 	struct kindex *idx = kindex__new();
 	struct k8s_annot a;
