@@ -29,8 +29,11 @@
 #                         two hooks (tests/bench/nf-floor.c), the price of
 #                         the hook's call into a program on every packet,
 #                         which no code of natwho's can lower
-# quiet and filtered (NWO_VARIANTS) split the cost: the programs' mere
-# presence on every packet, the new-connection events, and the output;
+# make bench runs text, json, capfile, filtered and floor: the report then
+# splits the cost into the kernel's call into a program (floor), natwho's
+# programs on every packet (filtered over floor) and the events with their
+# output (text over filtered), the budget natwho has being 2% less floor.
+# quiet (NWO_VARIANTS) splits the last part: the events read, and printed;
 # devnull and jsonnull split the output: formatting it, and the kernel
 # keeping it.
 # This VM also has noisy phases, when even OFF windows seconds apart differ
@@ -45,7 +48,7 @@
 #
 # Knobs (environment): NWO_PAIRS (ON windows per variant, 20), NWO_WINDOW
 # (seconds per window, 2), NWO_SETTLE (seconds between a start or stop and
-# the next window, 0.3), NWO_VARIANTS ("text json capfile"),
+# the next window, 0.3), NWO_VARIANTS ("text json capfile filtered floor"),
 # NWB_THREADS (2), NWB_OUT (build/bench), NATWHO (./natwho).
 # Writes $NWB_OUT/onoff.tsv (one row per window) and onoff.md (the table).
 # Exit 0 when it ran (whatever the verdicts), 1 when it could not run, 77
@@ -54,7 +57,7 @@
 ONOFF_PAIRS=${NWO_PAIRS:-20}
 ONOFF_WIN=${NWO_WINDOW:-2}
 ONOFF_SETTLE=${NWO_SETTLE:-0.3}
-ONOFF_VARIANTS=(${NWO_VARIANTS:-text json capfile})
+ONOFF_VARIANTS=(${NWO_VARIANTS:-text json capfile filtered floor})
 ONOFF_TICK_MS=100
 
 # One variant's natwho in the node namespace, output to tmpfs (directory
@@ -243,10 +246,26 @@ onoff_report() {
 			continue
 		fi
 		ev=$(awk -F'\t' -v v="$v" 'NR > 1 && $1 == "on" && $2 == v { e += $6; l += $7 } END { printf "%d / %d", e, l }' "$ONOFF_RES")
+		[ "$v" = floor ] && ev=- # no events: not natwho
 		printf '| %s | %s | %s%% (%s to %s%%) | %s | %s | %s |\n' "$(variant_name "$v")" "${c[3]}" \
 			"${c[0]}" "${c[1]}" "${c[2]}" "$(fmt %.0f "$(onoff_rate on "$v")")" "$ev" \
 			"$([ "$v" = floor ] && echo "- (not natwho's)" || onoff_verdict "${c[*]}")"
 	done
+	onoff_split
+}
+
+# onoff_split: where the cost goes, when the run had floor, filtered and
+# text: differences of the medians, so a rough split, not an interval.
+onoff_split() {
+	local f p t
+	f=$(onoff_cost floor | cut -d' ' -f1)
+	p=$(onoff_cost filtered | cut -d' ' -f1)
+	t=$(onoff_cost text | cut -d' ' -f1)
+	[ "$f" != - ] && [ "$p" != - ] && [ "$t" != - ] || return 0
+	echo
+	awk -v f="$f" -v p="$p" -v t="$t" 'BEGIN {
+		printf "Where the cost goes (differences of the medians above): the kernel calling a program at natwho'"'"'s two hooks on every packet, whatever the program does (floor), %.2f%%, which leaves %.2f%% of the 2%% target to natwho; natwho'"'"'s programs on every packet with no event (--port 9 over floor) %.2f%%; the events, natwho'"'"'s process and its output (text over --port 9) %.2f%%.\n",
+			f, 2 - f, p - f, t - p }'
 }
 
 onoff_main() {

@@ -202,7 +202,8 @@ report_loss_rows() {
 	# on/off runs: natwho's own count (a run's connections are not counted
 	# apart: it starts and stops in the middle of the storm)
 	if [ -s "${ONOFF_RES:=$OUTDIR/onoff.tsv}" ]; then
-		oo=($(awk -F'\t' 'NR > 1 && $1 == "on" { n++; e += $6; l += ($7 == "-" ? 0 : $7); if ($7 != 0) bad++ }
+		# (floor is not natwho: no count of its own)
+		oo=($(awk -F'\t' 'NR > 1 && $1 == "on" && $2 != "floor" { n++; e += $6; l += ($7 == "-" ? 0 : $7); if ($7 != 0) bad++ }
 			END { printf "%d %d %d %d\n", n, e, l, bad }' "$ONOFF_RES"))
 		oo_text="; joining one storm (on/off): ${oo[0]} runs, ${oo[1]} events, ${oo[2]} lost by natwho's count"
 	fi
