@@ -42,12 +42,10 @@ static bool kindex__nodeport_addr(const struct kindex *idx, const struct kkey *k
 {
 	struct kkey k;
 
-	if (!idx->np_scoped[kfam__idx(key->family)])
-		return true;
 	kkey__set(&k, key->family, key->addr, 0, 0);
 	for (uint32_t i = ktab__find(&idx->t_locals, &k); i != KNONE;
 	     i = ktab__next(&idx->t_locals, i))
-		if (idx->locals.v[i].origin == KO_NFT)
+		if (klocal__nodeports(idx, &idx->locals.v[i]))
 			return true;
 	return false;
 }

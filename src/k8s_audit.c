@@ -58,17 +58,17 @@ struct ktarget {
 /* The Service of an IPVS virtual service nothing names. */
 static const struct ksvcport kaudit_anon = { .port_name = "" };
 
-/* Is a local address of this node in @net/@plen (@neg: outside it)?  Yes
- * too when none is known. */
-static bool kaudit__local_in(const struct kindex *idx, const struct kaddr *net, uint8_t plen,
-			     bool neg)
+/* Is a local address of this node that serves NodePorts in @net/@plen
+ * (@neg: outside it)?  Yes too when none is known. */
+static bool kaudit__nodeport_in(const struct kindex *idx, const struct kaddr *net, uint8_t plen,
+				bool neg)
 {
 	bool any = false;
 
 	for (uint32_t i = 0; i < idx->locals.n; i++) {
 		const struct kkey *k = &idx->locals.v[i].key;
 
-		if (k->family != net->family)
+		if (k->family != net->family || !klocal__nodeports(idx, &idx->locals.v[i]))
 			continue;
 		any = true;
 		if (kaddr__in_prefix(k->addr, net, plen) != neg)
@@ -90,7 +90,7 @@ static bool kdnat__matches(const struct kindex *idx, const struct kdnat *d,
 	if (!d->dst->family)
 		return true;
 	if (!t->addr) /* NodePort: a rule for one node address still takes it there */
-		return kaudit__local_in(idx, d->dst, d->dst_plen, d->dst_neg);
+		return kaudit__nodeport_in(idx, d->dst, d->dst_plen, d->dst_neg);
 	return kaddr__in_prefix(t->addr, d->dst, d->dst_plen) != d->dst_neg;
 }
 

@@ -267,9 +267,10 @@ struct kindex {
 	/* [family is v6]: what an iptables-save dump said of nft's rules in
 	 * its nat table (enum kipt_nat_said): nft's JSON reads those */
 	uint8_t ipt_nat_said[2];
-	/* [family is v6]: kube-proxy's nftables mode serves NodePorts at its
-	 * nodeport-ips set's addresses alone (locals of origin KO_NFT; its
-	 * default, nodePortAddresses "primary"), not at every local address */
+	/* [family is v6]: kube-proxy serves NodePorts at some local addresses
+	 * alone, not at every one: nftables mode's nodeport-ips set (locals of
+	 * origin KO_NFT; its default, nodePortAddresses "primary"), iptables
+	 * mode's `-d ADDR -j KUBE-NODEPORTS` jumps (KO_IPTABLES) */
 	bool np_scoped[2];
 	uint32_t sources, skipped_objects, ignored_objects, skipped_rules, xt_unread;
 	kindex_warn_fn warn;
@@ -405,6 +406,13 @@ static inline bool kstr_nprefix(const char *s, size_t n, const char *prefix)
 static inline int kfam__idx(uint8_t family)
 {
 	return family == 10 /* AF_INET6 */;
+}
+
+/* Does kube-proxy serve NodePorts at local address @l (np_scoped)? */
+static inline bool klocal__nodeports(const struct kindex *idx, const struct klocal *l)
+{
+	return !idx->np_scoped[kfam__idx(l->key.family)] || l->origin == KO_NFT ||
+	       l->origin == KO_IPTABLES;
 }
 const char *khook__str(uint8_t hook);
 

@@ -702,15 +702,42 @@ static uint8_t ipt__kube_claims(const struct ipt *p, uint32_t ks, uint8_t *mode)
 	return claims;
 }
 
+/*
+ * nodePortAddresses: KUBE-SERVICES jumps to KUBE-NODEPORTS with `-d ADDR`,
+ * one jump per node address kube-proxy serves NodePorts at, where without
+ * it one jump takes every local address (--dst-type LOCAL).
+ */
+static int ipt__nodeport_ips(struct ipt *p, uint32_t ks)
+{
+	const struct ipt_chain *c = &p->chains.v[ks];
+	uint8_t plen = p->family == AF_INET ? 32 : 128;
+	int err = 0;
+
+	for (uint32_t i = 0; i < c->nrules && !err; i++) {
+		const struct ipt_rule *r = &p->rules.v[c->rules[i]];
+
+		if (!r->target || strcmp(r->target, "KUBE-NODEPORTS") || !r->has_dst ||
+		    r->dst_neg || r->dst_plen != plen)
+			continue;
+		err = kindex__add_local(p->idx, &r->dst, NULL, KO_IPTABLES);
+		p->idx->np_scoped[kfam__idx(p->family)] = true;
+	}
+	return err;
+}
+
 /* kube-proxy's jumps from PREROUTING/OUTPUT into KUBE-SERVICES. */
 static int ipt__kube(struct ipt *p)
 {
 	static const char *const base[KHOOK_MAX] = { "PREROUTING", "OUTPUT" };
 	uint32_t ks = ipt__chain_id(p, "KUBE-SERVICES");
 	uint8_t mode, claims;
+	int err;
 
 	if (ks == KNONE)
 		return 0;
+	err = ipt__nodeport_ips(p, ks);
+	if (err)
+		return err;
 	claims = ipt__kube_claims(p, ks, &mode);
 	for (int h = 0; h < KHOOK_MAX; h++) {
 		uint32_t b = ipt__chain_id(p, base[h]);

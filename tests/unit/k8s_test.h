@@ -37,6 +37,28 @@ static __attribute__((noinline, unused)) char *kt_fixture(const char *file, size
 	return data;
 }
 
+/* Every occurrence of @from in @s replaced by @to: a new string. */
+static __attribute__((unused)) char *replaced(const char *s, const char *from, const char *to)
+{
+	size_t n = 0, fl = strlen(from), tl = strlen(to);
+	char *out, *w;
+
+	for (const char *p = strstr(s, from); p; p = strstr(p + fl, from))
+		n++;
+	out = malloc(strlen(s) + n * tl + 1);
+	assert_non_null(out);
+	for (w = out; *s;) {
+		if (!strncmp(s, from, fl)) {
+			memcpy(w, to, tl);
+			w += tl, s += fl;
+		} else {
+			*w++ = *s++;
+		}
+	}
+	*w = '\0';
+	return out;
+}
+
 /* Add fixture @file as a source of @kind; returns add_source's result. */
 static inline int kt_add(struct kindex *idx, enum ksrc_kind kind, const char *file, char *err,
 			 size_t errlen)

@@ -81,28 +81,6 @@ static void test_incident_iptables(void **state)
 
 static void annot_render(const struct k8s_annot *a, char *buf, size_t len);
 
-/* Every occurrence of @from in @s replaced by @to: a new string. */
-static char *replaced(const char *s, const char *from, const char *to)
-{
-	size_t n = 0, fl = strlen(from), tl = strlen(to);
-	char *out, *w;
-
-	for (const char *p = strstr(s, from); p; p = strstr(p + fl, from))
-		n++;
-	out = malloc(strlen(s) + n * tl + 1);
-	assert_non_null(out);
-	for (w = out; *s;) {
-		if (!strncmp(s, from, fl)) {
-			memcpy(w, to, tl);
-			w += tl, s += fl;
-		} else {
-			*w++ = *s++;
-		}
-	}
-	*w = '\0';
-	return out;
-}
-
 /*
  * Names are outside text: a snapshot (or a replayed capture) whose pod
  * name carries a terminal escape, a newline and a C1 CSI cannot recolour
@@ -2059,6 +2037,44 @@ static void test_ipvs_table_snapshot(void **state)
 	kindex__free(idx);
 }
 
+/*
+ * kube-proxy's iptables mode with nodePortAddresses: one `-d ADDR -j
+ * KUBE-NODEPORTS` jump per address instead of --dst-type LOCAL.  The node's
+ * cni0 address at 30080 is then no NodePort of web, and the hostPort 30080
+ * taking it no hijack; without the option it is one.
+ */
+static void test_iptables_nodeport_addresses(void **state)
+{
+	static const char local_jump[] = "-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS";
+	size_t len;
+	char *save = kt_fixture("iptables-save.txt", &len);
+	char *scoped = replaced(save, local_jump, "-d 192.168.56.12/32 -j KUBE-NODEPORTS");
+	struct kindex *idx;
+	struct k8s_annot a;
+
+	(void)state;
+	assert_non_null(strstr(save, local_jump));
+	for (int with = 0; with < 2; with++) {
+		idx = kindex__new();
+		kt_add_str_ok(idx, KSRC_IPTABLES_SAVE, with ? scoped : save);
+		kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr.txt");
+		annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45233, "192.168.56.12", 30080,
+			 "10.224.0.30", 80);
+		assert_int_equal(a.target.kind, K8S_KIND_NODE_PORT);
+		annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45234, "10.224.0.1", 30080,
+			 "10.224.0.30", 80);
+		if (with) {
+			assert_int_not_equal(a.target.kind, K8S_KIND_NODE_PORT);
+			assert_int_not_equal(a.verdict, K8S_VERDICT_MISMATCH);
+		} else {
+			assert_int_equal(a.target.kind, K8S_KIND_NODE_PORT);
+		}
+		kindex__free(idx);
+	}
+	free(scoped);
+	free(save);
+}
+
 /* kube-proxy nftables mode with portmap's nftables backend. */
 static void test_nftables(void **state)
 {
@@ -2590,6 +2606,7 @@ int main(void)
 		cmocka_unit_test(test_nft_upper_case_own_table),
 		cmocka_unit_test(test_ipt_odd_lines),
 		cmocka_unit_test(test_rule_by_path),
+		cmocka_unit_test(test_iptables_nodeport_addresses),
 		cmocka_unit_test(test_nftables),
 		cmocka_unit_test(test_nftables_itp_local),
 		cmocka_unit_test(test_nftables_many_endpoints),

@@ -89,6 +89,44 @@ static void test_iptables_nodeport_only(void **state)
 	kindex__free(idx);
 }
 
+/*
+ * kube-proxy's iptables mode with nodePortAddresses (`-d ADDR -j
+ * KUBE-NODEPORTS` per address): a hostPort rule for the node's cni0
+ * address alone takes no NodePort, where with every local address serving
+ * NodePorts (--dst-type LOCAL) it takes web's.
+ */
+static void test_iptables_nodeport_addresses(void **state)
+{
+	static const char dn[] = "-A CNI-DN-04d9418aabfd632f04e59 -p tcp";
+	size_t len;
+	char *save = kt_fixture("iptables-save.txt", &len);
+	char *cni0 = replaced(save, dn, "-A CNI-DN-04d9418aabfd632f04e59 -d 10.224.0.1/32 -p tcp");
+	char *scoped = replaced(cni0, "-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS",
+				"-d 192.168.56.12/32 -j KUBE-NODEPORTS");
+	struct kindex *idx;
+	struct report r;
+
+	(void)state;
+	assert_int_equal(count_lines(save, dn), 1);
+	for (int with = 0; with < 2; with++) {
+		idx = snapshot_and(KSRC_IPTABLES_SAVE, with ? scoped : cni0);
+		kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr.txt");
+		audit(idx, OUT_TEXT, &r);
+		if (with)
+			assert_null(strstr(r.buf, "NodePort"));
+		else
+			assert_non_null(strstr(r.buf, "hostPort tcp/30080 -> 10.224.0.30:80 (pod "
+						      "default/debug-0, table nat chain CNI-DN-04d9418aabfd632f04e59, "
+						      "sandbox 5e1f0c2d3b4a) shadows NodePort tcp/30080 "
+						      "of Service default/web:80"));
+		free(r.buf);
+		kindex__free(idx);
+	}
+	free(scoped);
+	free(cni0);
+	free(save);
+}
+
 /* The incident: IPVS binds every ClusterIP to kube-ipvs0. */
 static void test_ipvs_json(void **state)
 {
@@ -513,6 +551,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_iptables_local_clusterip),
 		cmocka_unit_test(test_iptables_nodeport_only),
+		cmocka_unit_test(test_iptables_nodeport_addresses),
 		cmocka_unit_test(test_ipvs_json),
 		cmocka_unit_test(test_kubelet_hostport),
 		cmocka_unit_test(test_nft_vmap_reach),
