@@ -12,6 +12,8 @@
  *     `fib daddr type local`) and V is a local address (bound to lo or
  *     kube-ipvs0, a node address, or a ClusterIP of kube-proxy's IPVS mode,
  *     which binds every ClusterIP to kube-ipvs0), and
+ *   - no RETURN or ACCEPT ahead of R on its path surely takes V away
+ *     (struct kexcl: iptables rules), and
  *   - netfilter runs R before kube-proxy's rule for V: a lower hook
  *     priority, an earlier rule in the same base chain, or the same
  *     priority in another table (registration order decides: reported as
@@ -39,6 +41,8 @@ struct kdnat {
 	bool dst_neg;
 	const struct kaddr *dst_ex; /* NULL or family 0: none */
 	uint8_t dst_ex_plen;
+	const struct kexcl *excl; /* rules ahead of it that take some away */
+	uint8_t nexcl;
 	const struct kreach *reach;
 	const struct khostport *hp;
 	const struct krule *rule;
@@ -77,6 +81,14 @@ static bool kaudit__nodeport_in(const struct kindex *idx, const struct kaddr *ne
 	return !any;
 }
 
+/* Does @e take Service address @t (not a NodePort: any node address)? */
+static bool kexcl__takes(const struct kexcl *e, const struct ktarget *t)
+{
+	return e->dst.family == t->family && (!e->proto || e->proto == t->proto) &&
+	       (!e->dport_lo || (t->port >= e->dport_lo && t->port <= e->dport_hi)) &&
+	       kaddr__in_prefix(t->addr, &e->dst, e->dst_plen);
+}
+
 static bool kdnat__matches(const struct kindex *idx, const struct kdnat *d,
 			   const struct ktarget *t)
 {
@@ -87,6 +99,9 @@ static bool kdnat__matches(const struct kindex *idx, const struct kdnat *d,
 	if (t->addr && d->dst_ex && d->dst_ex->family &&
 	    kaddr__in_prefix(t->addr, d->dst_ex, d->dst_ex_plen))
 		return false;
+	for (uint8_t i = 0; t->addr && i < d->nexcl; i++)
+		if (kexcl__takes(&d->excl[i], t))
+			return false;
 	if (!d->dst->family)
 		return true;
 	if (!t->addr) /* NodePort: a rule for one node address still takes it there */
@@ -523,7 +538,8 @@ int kindex__audit(const struct kindex *idx, struct out *o, uint32_t *rules)
 		struct kdnat d = { .kind = "rule", .key = &r->key, .dport_lo = r->dport_lo,
 				   .dport_hi = r->dport_hi, .dst = &r->dst, .dst_plen = r->dst_plen,
 				   .dst_neg = r->dst_neg, .dst_ex = &r->dst_ex,
-				   .dst_ex_plen = r->dst_ex_plen, .reach = r->reach, .rule = r };
+				   .dst_ex_plen = r->dst_ex_plen, .excl = r->excl,
+				   .nexcl = r->nexcl, .reach = r->reach, .rule = r };
 
 		one = kaudit__dnat(idx, o, &d);
 		n += one;

@@ -174,6 +174,21 @@ struct khostport {
 };
 
 /* Any other DNAT or REDIRECT rule. */
+/*
+ * A rule ahead of a DNAT rule on its path that surely takes some
+ * connections away from it: `-d NET [-p P [--dport N]] -j RETURN` (or
+ * ACCEPT) and no match natwho cannot read.  The audit's, where a Service
+ * address such a rule takes is out of the DNAT rule's reach.
+ */
+struct kexcl {
+	struct kaddr dst;
+	uint8_t dst_plen;
+	uint8_t proto; /* 0: any */
+	uint16_t dport_lo, dport_hi; /* 0, 0: any */
+};
+
+#define KEXCL_MAX 64 /* per rule; more are left out (the audit errs on "shadows") */
+
 struct krule {
 	struct kkey key; /* family, proto (0: any), port (0: any or a range) */
 	uint16_t dport_lo, dport_hi; /* 0, 0: any */
@@ -195,6 +210,8 @@ struct krule {
 	uint8_t origin;
 	const char *table, *chain, *text;
 	struct kreach reach[KHOOK_MAX];
+	const struct kexcl *excl; /* in the index's arena */
+	uint8_t nexcl;
 };
 
 /* What an address (family, addr) or node-address:port (hostNetwork pod) is. */
@@ -291,6 +308,7 @@ struct kindex {
 void *kvec__push(void **v, uint32_t *n, uint32_t *cap, size_t size);
 const char *karena__strndup(struct karena *a, const char *s, size_t n);
 const char *karena__strdup(struct karena *a, const char *s);
+void *karena__memdup(struct karena *a, const void *src, size_t n);
 const char *karena__printf(struct karena *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void karena__free(struct karena *a);

@@ -3,6 +3,8 @@
  * and the strict address/port/protocol parsers every source parser uses. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,17 @@ const char *karena__strndup(struct karena *a, const char *s, size_t n)
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
+}
+
+/* @n bytes of @src, aligned for any struct of the index. */
+void *karena__memdup(struct karena *a, const void *src, size_t n)
+{
+	char *p = karena__alloc(a, n + _Alignof(max_align_t) - 1);
+
+	if (!p)
+		return NULL;
+	p += -(uintptr_t)p & (_Alignof(max_align_t) - 1);
+	return memcpy(p, src, n);
 }
 
 const char *karena__strdup(struct karena *a, const char *s)

@@ -41,6 +41,7 @@ struct ipt_rule {
 	const char *comment, *target, *match_set, *match_set_flags;
 	uint8_t proto;
 	bool dst_neg, has_dst, local_dst, other_dst_type, src_neg;
+	bool opaque; /* a match besides -d, -p, --dport and comments, or a `!` */
 	struct kaddr dst, src; /* src family 0: no -s */
 	uint8_t dst_plen, src_plen;
 	uint16_t dport_lo, dport_hi; /* 0: no --dport */
@@ -57,6 +58,7 @@ struct ipt_chain {
 	uint32_t *rules; /* indexes into ipt.rules, in order */
 	uint32_t nrules;
 	struct kreach reach[KHOOK_MAX];
+	uint32_t njumps, parent, parent_pos; /* jumps to it; the one's chain and position */
 	bool visiting;
 	const char *sandbox, *net; /* CNI-DN-*: from the CNI-HOSTPORT-DNAT comment */
 	uint32_t gen; /* endpoint walk that last visited it */
@@ -185,11 +187,20 @@ static int ipt__option(struct ipt *p, struct ipt_rule *r, int i, bool neg)
 {
 	const char *o = p->tok[i], *v = i + 1 < p->ntok ? p->tok[i + 1] : NULL;
 
-	if (!strcmp(o, "-m") || !strcmp(o, "--match") || !strcmp(o, "-i") || !strcmp(o, "-o"))
+	if (!strcmp(o, "-m") || !strcmp(o, "--match")) {
+		if (v && strcmp(v, "tcp") && strcmp(v, "udp") && strcmp(v, "sctp") &&
+		    strcmp(v, "comment"))
+			r->opaque = true;
 		return v ? 2 : -EINVAL;
+	}
+	if (!strcmp(o, "-i") || !strcmp(o, "-o")) {
+		r->opaque = true;
+		return v ? 2 : -EINVAL;
+	}
 	if (!strcmp(o, "-s") || !strcmp(o, "--source")) {
 		if (!v)
 			return -EINVAL;
+		r->opaque = true;
 		if (kaddr__parse_prefix(v, strlen(v), p->family, &r->src, &r->src_plen))
 			r->src.family = 0; /* a mask that is no prefix: taken as any source */
 		r->src_neg = neg;
@@ -203,6 +214,7 @@ static int ipt__option(struct ipt *p, struct ipt_rule *r, int i, bool neg)
 		 * that matches none; the line is kept for its jump */
 		if (!neg && strcmp(v, "all") && kproto__parse(v, strlen(v), &r->proto))
 			r->proto = IPT_PROTO_UNKNOWN;
+		r->opaque |= r->proto == IPT_PROTO_UNKNOWN;
 		return 2;
 	}
 	if (!strcmp(o, "-d") || !strcmp(o, "--destination")) {
@@ -214,11 +226,14 @@ static int ipt__option(struct ipt *p, struct ipt_rule *r, int i, bool neg)
 	}
 	if (!strcmp(o, "--dport") || !strcmp(o, "--destination-port"))
 		return v && (neg || !ipt__portrange(v, &r->dport_lo, &r->dport_hi)) ? 2 : -EINVAL;
-	if (!strcmp(o, "--dports") || !strcmp(o, "--destination-ports"))
+	if (!strcmp(o, "--dports") || !strcmp(o, "--destination-ports")) {
+		r->opaque = true;
 		return v && (neg || !ipt__mports(r, v)) ? 2 : -EINVAL;
+	}
 	if (!strcmp(o, "--dst-type")) {
 		if (!v)
 			return -EINVAL;
+		r->opaque = true;
 		if (!neg && !strcmp(v, "LOCAL"))
 			r->local_dst = true;
 		else
@@ -236,6 +251,7 @@ static int ipt__option(struct ipt *p, struct ipt_rule *r, int i, bool neg)
 		r->match_set_flags = karena__strdup(&p->idx->arena, p->tok[i + 2]);
 		return 3;
 	}
+	r->opaque = true;
 	return 1; /* an option natwho does not need, or its argument */
 }
 
@@ -286,6 +302,7 @@ static int ipt__rule(struct ipt *p, const char *line, size_t n)
 
 		if (!strcmp(p->tok[i], "!")) {
 			neg = true;
+			r->opaque = true;
 			i++;
 			continue;
 		}
@@ -403,9 +420,14 @@ static int ipt__read(struct ipt *p, const char *data, size_t len)
 	return 0;
 }
 
-/* Per chain, the indexes of its rules in order. */
+static uint32_t ipt__chain_id(const struct ipt *p, const char *name)
+{
+	return name ? kstrmap__get(&p->chain_ids, name, strlen(name)) : KNONE;
+}
+
 /* Each chain's rules in order, and each rule's position: counted first, so
- * that a chain of many rules is one allocation, not one per rule. */
+ * that a chain of many rules is one allocation, not one per rule.  And the
+ * jumps to each chain, with the one's place where there is one. */
 static int ipt__index_chains(struct ipt *p)
 {
 	for (uint32_t i = 0; i < p->rules.n; i++)
@@ -427,6 +449,16 @@ static int ipt__index_chains(struct ipt *p)
 		r->pos = c->nrules;
 		c->rules[c->nrules++] = i;
 	}
+	for (uint32_t i = 0; i < p->rules.n; i++) {
+		const struct ipt_rule *r = &p->rules.v[i];
+		uint32_t t = ipt__chain_id(p, r->target);
+
+		if (t == KNONE)
+			continue;
+		p->chains.v[t].njumps++;
+		p->chains.v[t].parent = r->chain;
+		p->chains.v[t].parent_pos = r->pos;
+	}
 	return 0;
 }
 
@@ -434,11 +466,6 @@ static int ipt__index_chains(struct ipt *p)
 static bool ipt__hp_chain(const char *name)
 {
 	return kstr_prefix(name, "KUBE-HP-");
-}
-
-static uint32_t ipt__chain_id(const struct ipt *p, const char *name)
-{
-	return name ? kstrmap__get(&p->chain_ids, name, strlen(name)) : KNONE;
 }
 
 /*
@@ -862,7 +889,49 @@ static int ipt__portmap(struct ipt *p)
 	return err;
 }
 
-static int ipt__other(struct ipt *p, const struct ipt_rule *r, uint16_t lo, uint16_t hi)
+/* Is @r a RETURN or ACCEPT that surely takes connections to a network? */
+static bool ipt__excl_rule(const struct ipt_rule *r)
+{
+	return r->target && (!strcmp(r->target, "RETURN") || !strcmp(r->target, "ACCEPT")) &&
+	       r->has_dst && !r->opaque;
+}
+
+/*
+ * The connections rule @r never sees (struct kexcl): those the rules ahead
+ * of it in its chain take away, and those ahead of the jump to its chain,
+ * up to the base chain, where one jump alone leads there.  Into the index's
+ * arena: *@out and *@n.
+ */
+static int ipt__excl(struct ipt *p, const struct ipt_rule *r, const struct kexcl **out,
+		     uint8_t *n)
+{
+	struct kexcl e[KEXCL_MAX];
+	uint32_t chain = r->chain, pos = r->pos;
+
+	*n = 0;
+	for (int depth = 0; depth <= IPT_MAX_DEPTH; depth++) {
+		const struct ipt_chain *c = &p->chains.v[chain];
+
+		for (uint32_t i = 0; i < pos && *n < KEXCL_MAX; i++) {
+			const struct ipt_rule *x = &p->rules.v[c->rules[i]];
+
+			if (ipt__excl_rule(x))
+				e[(*n)++] = (struct kexcl){ .dst = x->dst, .dst_plen = x->dst_plen,
+							    .proto = x->proto,
+							    .dport_lo = x->dport_lo,
+							    .dport_hi = x->dport_hi };
+		}
+		if (c->njumps != 1) /* a base chain, or more than one way in */
+			break;
+		chain = c->parent;
+		pos = c->parent_pos;
+	}
+	*out = *n ? karena__memdup(&p->idx->arena, e, *n * sizeof(e[0])) : NULL;
+	return *n && !*out ? -ENOMEM : 0;
+}
+
+static int ipt__other(struct ipt *p, const struct ipt_rule *r, uint16_t lo, uint16_t hi,
+		      const struct kexcl *excl, uint8_t nexcl)
 {
 	struct krule *k = KVEC_PUSH(&p->idx->rules);
 
@@ -892,6 +961,8 @@ static int ipt__other(struct ipt *p, const struct ipt_rule *r, uint16_t lo, uint
 	k->table = p->nat;
 	k->chain = p->chains.v[r->chain].name;
 	k->text = r->text;
+	k->excl = excl;
+	k->nexcl = nexcl;
 	ipt__rule_reach(p, r, k->reach);
 	return 0;
 }
@@ -904,6 +975,8 @@ static int ipt__others(struct ipt *p)
 	for (uint32_t i = 0; i < p->rules.n && !err; i++) {
 		const struct ipt_rule *r = &p->rules.v[i];
 		const char *chain = p->chains.v[r->chain].name;
+		const struct kexcl *excl;
+		uint8_t nexcl;
 
 		if (!r->target || (strcmp(r->target, "DNAT") && strcmp(r->target, "REDIRECT")))
 			continue;
@@ -924,10 +997,11 @@ static int ipt__others(struct ipt *p)
 				     p->idx->src_name, r->line);
 			continue;
 		}
-		if (!r->nmports)
-			err = ipt__other(p, r, r->dport_lo, r->dport_hi);
+		err = ipt__excl(p, r, &excl, &nexcl);
+		if (!err && !r->nmports)
+			err = ipt__other(p, r, r->dport_lo, r->dport_hi, excl, nexcl);
 		for (uint8_t m = 0; m < r->nmports && !err; m++)
-			err = ipt__other(p, r, r->mports_lo[m], r->mports_hi[m]);
+			err = ipt__other(p, r, r->mports_lo[m], r->mports_hi[m], excl, nexcl);
 	}
 	return err;
 }

@@ -127,6 +127,80 @@ static void test_iptables_nodeport_addresses(void **state)
 	free(save);
 }
 
+/*
+ * A transparent proxy's REDIRECT with RETURNs ahead of it for the cluster's
+ * networks (redsocks' layout, and Istio's: the RETURN in the chain that
+ * jumps to the REDIRECT's): no ClusterIP reaches it.  A RETURN with a match
+ * natwho does not read may let them through, and a chain two jumps lead to
+ * is reached past the RETURNs too: shadows, as before.
+ */
+static void test_return_ahead(void **state)
+{
+	static const char head[] = "*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+				   ":PROXY - [0:0]\n:REDIR - [0:0]\n";
+	static const struct {
+		const char *rules;
+		bool clusterips;
+	} cases[] = {
+		{ "-A OUTPUT -p tcp -j PROXY\n"
+		  "-A PROXY -d 10.0.0.0/8 -j RETURN\n"
+		  "-A PROXY -d 127.0.0.0/8 -j RETURN\n"
+		  "-A PROXY -p tcp -j REDIRECT --to-ports 12345\n",
+		  false },
+		{ "-A OUTPUT -p tcp -j PROXY\n"
+		  "-A PROXY -d 10.96.0.0/12 -m comment --comment \"services\" -j RETURN\n"
+		  "-A PROXY -j REDIR\n"
+		  "-A REDIR -p tcp -j REDIRECT --to-ports 15001\n",
+		  false },
+		{ "-A OUTPUT -d 10.96.0.0/12 -j ACCEPT\n"
+		  "-A OUTPUT -p tcp -j REDIRECT --to-ports 15001\n",
+		  false },
+		{ "-A OUTPUT -p tcp -j PROXY\n"
+		  "-A PROXY -d 10.0.0.0/8 -m mark --mark 0x1 -j RETURN\n"
+		  "-A PROXY -p tcp -j REDIRECT --to-ports 12345\n",
+		  true },
+		{ "-A OUTPUT -p tcp -j PROXY\n"
+		  "-A OUTPUT -p tcp -j REDIR\n"
+		  "-A PROXY -d 10.96.0.0/12 -j RETURN\n"
+		  "-A PROXY -j REDIR\n"
+		  "-A REDIR -p tcp -j REDIRECT --to-ports 15001\n",
+		  true },
+		{ "-A OUTPUT -p tcp -j PROXY\n"
+		  "-A PROXY ! -d 10.96.0.0/12 -j RETURN\n"
+		  "-A PROXY -p tcp -j REDIRECT --to-ports 12345\n",
+		  true },
+	};
+	struct kindex *idx;
+	struct report r;
+	char buf[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s%sCOMMIT\n", head, cases[i].rules);
+		idx = snapshot_and(KSRC_IPTABLES_SAVE, buf);
+		audit(idx, OUT_TEXT, &r);
+		if (cases[i].clusterips)
+			assert_non_null(strstr(r.buf, "shadows Service a/mysql-a:3306 ClusterIP"));
+		else
+			assert_null(strstr(r.buf, "ClusterIP"));
+		/* the node's address is no cluster network's */
+		assert_non_null(strstr(r.buf, "shadows NodePort tcp/30080"));
+		free(r.buf);
+		kindex__free(idx);
+	}
+	/* one Service port's RETURN: that one alone left out */
+	idx = snapshot_and(KSRC_IPTABLES_SAVE,
+			   "*nat\n:OUTPUT ACCEPT [0:0]\n"
+			   "-A OUTPUT -d 10.96.0.20/32 -p tcp -m tcp --dport 3306 -j RETURN\n"
+			   "-A OUTPUT -p tcp -m tcp --dport 3306 -j DNAT --to-destination "
+			   "10.224.0.222\nCOMMIT\n");
+	audit(idx, OUT_TEXT, &r);
+	assert_null(strstr(r.buf, "a/mysql-a:3306"));
+	assert_non_null(strstr(r.buf, "shadows Service b/mysql-b:3306 ClusterIP 10.96.0.21:3306"));
+	free(r.buf);
+	kindex__free(idx);
+}
+
 /* The incident: IPVS binds every ClusterIP to kube-ipvs0. */
 static void test_ipvs_json(void **state)
 {
@@ -552,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_iptables_local_clusterip),
 		cmocka_unit_test(test_iptables_nodeport_only),
 		cmocka_unit_test(test_iptables_nodeport_addresses),
+		cmocka_unit_test(test_return_ahead),
 		cmocka_unit_test(test_ipvs_json),
 		cmocka_unit_test(test_kubelet_hostport),
 		cmocka_unit_test(test_nft_vmap_reach),
