@@ -36,6 +36,7 @@
 struct ipt_rule {
 	uint32_t chain;
 	uint32_t pos; /* its index in its chain's rules */
+	uint32_t excl_before; /* 1 + the position of the last ipt__excl_rule() ahead (0: none) */
 	uint32_t line;
 	const char *text; /* the whole line, NUL-terminated copy in the arena */
 	const char *comment, *target, *match_set, *match_set_flags;
@@ -58,7 +59,8 @@ struct ipt_chain {
 	uint32_t *rules; /* indexes into ipt.rules, in order */
 	uint32_t nrules;
 	struct kreach reach[KHOOK_MAX];
-	uint32_t njumps, parent, parent_pos; /* jumps to it; the one's chain and position */
+	uint32_t njumps, jump; /* jumps to it, and the rule of one */
+	uint32_t excl_end; /* ipt_rule.excl_before of the next rule */
 	bool visiting;
 	const char *sandbox, *net; /* CNI-DN-*: from the CNI-HOSTPORT-DNAT comment */
 	uint32_t gen; /* endpoint walk that last visited it */
@@ -425,9 +427,17 @@ static uint32_t ipt__chain_id(const struct ipt *p, const char *name)
 	return name ? kstrmap__get(&p->chain_ids, name, strlen(name)) : KNONE;
 }
 
+/* Is @r a RETURN or ACCEPT that surely takes connections to a network? */
+static bool ipt__excl_rule(const struct ipt_rule *r)
+{
+	return r->target && (!strcmp(r->target, "RETURN") || !strcmp(r->target, "ACCEPT")) &&
+	       r->has_dst && !r->opaque;
+}
+
 /* Each chain's rules in order, and each rule's position: counted first, so
  * that a chain of many rules is one allocation, not one per rule.  And the
- * jumps to each chain, with the one's place where there is one. */
+ * jumps to each chain, and ahead of each rule the RETURNs ipt__excl()
+ * reads, a list running back through the chain. */
 static int ipt__index_chains(struct ipt *p)
 {
 	for (uint32_t i = 0; i < p->rules.n; i++)
@@ -448,6 +458,9 @@ static int ipt__index_chains(struct ipt *p)
 
 		r->pos = c->nrules;
 		c->rules[c->nrules++] = i;
+		r->excl_before = c->excl_end;
+		if (ipt__excl_rule(r))
+			c->excl_end = c->nrules;
 	}
 	for (uint32_t i = 0; i < p->rules.n; i++) {
 		const struct ipt_rule *r = &p->rules.v[i];
@@ -456,8 +469,7 @@ static int ipt__index_chains(struct ipt *p)
 		if (t == KNONE)
 			continue;
 		p->chains.v[t].njumps++;
-		p->chains.v[t].parent = r->chain;
-		p->chains.v[t].parent_pos = r->pos;
+		p->chains.v[t].jump = i;
 	}
 	return 0;
 }
@@ -889,13 +901,6 @@ static int ipt__portmap(struct ipt *p)
 	return err;
 }
 
-/* Is @r a RETURN or ACCEPT that surely takes connections to a network? */
-static bool ipt__excl_rule(const struct ipt_rule *r)
-{
-	return r->target && (!strcmp(r->target, "RETURN") || !strcmp(r->target, "ACCEPT")) &&
-	       r->has_dst && !r->opaque;
-}
-
 /*
  * The connections rule @r never sees (struct kexcl): those the rules ahead
  * of it in its chain take away, and those ahead of the jump to its chain,
@@ -906,25 +911,22 @@ static int ipt__excl(struct ipt *p, const struct ipt_rule *r, const struct kexcl
 		     uint8_t *n)
 {
 	struct kexcl e[KEXCL_MAX];
-	uint32_t chain = r->chain, pos = r->pos;
 
 	*n = 0;
 	for (int depth = 0; depth <= IPT_MAX_DEPTH; depth++) {
-		const struct ipt_chain *c = &p->chains.v[chain];
+		const struct ipt_chain *c = &p->chains.v[r->chain];
 
-		for (uint32_t i = 0; i < pos && *n < KEXCL_MAX; i++) {
-			const struct ipt_rule *x = &p->rules.v[c->rules[i]];
+		for (uint32_t i = r->excl_before; i && *n < KEXCL_MAX;) {
+			const struct ipt_rule *x = &p->rules.v[c->rules[i - 1]];
 
-			if (ipt__excl_rule(x))
-				e[(*n)++] = (struct kexcl){ .dst = x->dst, .dst_plen = x->dst_plen,
-							    .proto = x->proto,
-							    .dport_lo = x->dport_lo,
-							    .dport_hi = x->dport_hi };
+			e[(*n)++] = (struct kexcl){ .dst = x->dst, .dst_plen = x->dst_plen,
+						    .proto = x->proto, .dport_lo = x->dport_lo,
+						    .dport_hi = x->dport_hi };
+			i = x->excl_before;
 		}
 		if (c->njumps != 1) /* a base chain, or more than one way in */
 			break;
-		chain = c->parent;
-		pos = c->parent_pos;
+		r = &p->rules.v[c->jump];
 	}
 	*out = *n ? karena__memdup(&p->idx->arena, e, *n * sizeof(e[0])) : NULL;
 	return *n && !*out ? -ENOMEM : 0;

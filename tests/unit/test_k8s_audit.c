@@ -412,6 +412,49 @@ static void test_nft_same_priority(void **state)
 	kindex__free(idx);
 }
 
+/*
+ * The same with portmap's output chain ahead of kube-proxy's (priority
+ * -110): web's NodePort is taken for certain in output (fib daddr type
+ * local: a node address), a tie in prerouting.  Its line says "shadows",
+ * with output's why, not prerouting's "both run at priority -100"; the
+ * ClusterIPs, not local, are a tie in prerouting alone: "may shadow".
+ */
+static void test_nft_certain_hook_said(void **state)
+{
+	size_t len;
+	char *hp = kt_fixture("nft-cni-hostport.json", &len);
+	char *early = replaced(hp, "\"hook\": \"output\", \"prio\": -100",
+			       "\"hook\": \"output\", \"prio\": -110");
+	struct kindex *idx = kindex__new();
+	struct report r;
+
+	(void)state;
+	assert_int_equal(count_lines(hp, "\"hook\": \"output\", \"prio\": -100"), 2);
+	kt_add_ok(idx, KSRC_NFT_JSON, "nft-kube-proxy.json");
+	kt_add_str_ok(idx, KSRC_NFT_JSON, early);
+	kt_add_ok(idx, KSRC_SNAPSHOT, "snapshot.json");
+	audit(idx, OUT_TEXT, &r);
+	assert_int_equal(r.findings, 4);
+	assert_int_equal(count_lines(r.buf, " may shadow Service "), 2);
+	assert_int_equal(count_lines(r.buf, "both run at priority -100"), 2);
+	assert_int_equal(count_lines(r.buf, " shadows NodePort tcp/30080 of Service default/web:80: "
+					    "output: table cni_hostport chain output (priority "
+					    "-110) runs before kube-proxy's table kube-proxy chain "
+					    "nat-output (priority -100); it matches only local "
+					    "destinations (fib daddr type local) and NodePorts are "
+					    "served on the node's own addresses\n"),
+			 2);
+	free(r.buf);
+	audit(idx, OUT_JSON, &r);
+	assert_int_equal(count_lines(r.buf, "\"hooks\":{\"prerouting\":true,\"output\":true},"
+					    "\"certain\":true"),
+			 2);
+	free(r.buf);
+	kindex__free(idx);
+	free(early);
+	free(hp);
+}
+
 static const char kube_first[] =
 	"*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n"
 	":KUBE-SVC-X - [0:0]\n:KUBE-SEP-1 - [0:0]\n:CNI-HOSTPORT-DNAT - [0:0]\n:CNI-DN-1 - [0:0]\n"
@@ -633,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_two_paths),
 		cmocka_unit_test(test_ipvs_table),
 		cmocka_unit_test(test_nft_same_priority),
+		cmocka_unit_test(test_nft_certain_hook_said),
 		cmocka_unit_test(test_kube_first),
 		cmocka_unit_test(test_nft_map),
 		cmocka_unit_test(test_legacy_and_nft),
