@@ -78,6 +78,13 @@ struct ipt {
 	const char *tok[IPT_MAX_TOKENS];
 	int ntok;
 	bool in_nat, in_filter;
+	/* ipt__excl(): a nat rule line not read (a jump of its unknown), or
+	 * two nat tables in one dump (their chains' rules mixed) */
+	bool jumps_unsure, two_nat, seen_nat;
+	/* ipt__excl()'s last result, for the next rule of the same place */
+	const struct kexcl *excl;
+	uint32_t excl_chain, excl_before;
+	uint8_t nexcl;
 	char *errbuf;
 	size_t errlen;
 	struct ksvc_walk walks; /* chain visits, per Service port */
@@ -226,8 +233,10 @@ static int ipt__option(struct ipt *p, struct ipt_rule *r, int i, bool neg)
 		r->dst_neg = neg;
 		return 2;
 	}
-	if (!strcmp(o, "--dport") || !strcmp(o, "--destination-port"))
+	if (!strcmp(o, "--dport") || !strcmp(o, "--destination-port")) {
+		r->opaque |= r->dport_lo != 0; /* a second one: both must match */
 		return v && (neg || !ipt__portrange(v, &r->dport_lo, &r->dport_hi)) ? 2 : -EINVAL;
+	}
 	if (!strcmp(o, "--dports") || !strcmp(o, "--destination-ports")) {
 		r->opaque = true;
 		return v && (neg || !ipt__mports(r, v)) ? 2 : -EINVAL;
@@ -350,6 +359,8 @@ static int ipt__line(struct ipt *p, const char *line, size_t n, bool *table_open
 			return ipt__fail(p, -EBADMSG, "table started before COMMIT: truncated?");
 		*table_open = *seen_table = true;
 		p->in_nat = n == 4 && !memcmp(line + 1, "nat", 3);
+		p->two_nat |= p->in_nat && p->seen_nat;
+		p->seen_nat |= p->in_nat;
 		return 0;
 	}
 	if (n == 6 && !memcmp(line, "COMMIT", 6)) {
@@ -366,18 +377,21 @@ static int ipt__line(struct ipt *p, const char *line, size_t n, bool *table_open
 		return -EINVAL;
 	}
 	err = ipt__tokenize(p, line, n);
-	if (err || !p->in_nat)
-		return err;
-	if (line[0] == ':') {
-		uint32_t id;
+	if (!err && p->in_nat) {
+		if (line[0] == ':') {
+			uint32_t id;
 
-		return ipt__chain(p, p->tok[0] + 1, &id);
+			return ipt__chain(p, p->tok[0] + 1, &id);
+		}
+		if (!strcmp(p->tok[0], "-N") || !strcmp(p->tok[0], "-P"))
+			return 0;
+		err = strcmp(p->tok[0], "-A") && strcmp(p->tok[0], "--append") ?
+			      -EINVAL :
+			      ipt__rule(p, line, n);
 	}
-	if (!strcmp(p->tok[0], "-A") || !strcmp(p->tok[0], "--append"))
-		return ipt__rule(p, line, n);
-	if (!strcmp(p->tok[0], "-N") || !strcmp(p->tok[0], "-P"))
-		return 0;
-	return -EINVAL;
+	/* a nat line not read may have jumped anywhere */
+	p->jumps_unsure |= err && p->in_nat;
+	return err;
 }
 
 struct ipt_read {
@@ -744,7 +758,9 @@ static uint8_t ipt__kube_claims(const struct ipt *p, uint32_t ks, uint8_t *mode)
 /*
  * nodePortAddresses: KUBE-SERVICES jumps to KUBE-NODEPORTS with `-d ADDR`,
  * one jump per node address kube-proxy serves NodePorts at, where without
- * it one jump takes every local address (--dst-type LOCAL).
+ * it one jump takes every local address (--dst-type LOCAL).  Older
+ * kube-proxy could write both (a zero CIDR among the option's, met after
+ * another): scoped only when every jump names one address.
  */
 static int ipt__nodeport_ips(struct ipt *p, uint32_t ks)
 {
@@ -752,14 +768,19 @@ static int ipt__nodeport_ips(struct ipt *p, uint32_t ks)
 	uint8_t plen = p->family == AF_INET ? 32 : 128;
 	int err = 0;
 
-	for (uint32_t i = 0; i < c->nrules && !err; i++) {
-		const struct ipt_rule *r = &p->rules.v[c->rules[i]];
+	for (int add = 0; add < 2; add++) {
+		for (uint32_t i = 0; i < c->nrules && !err; i++) {
+			const struct ipt_rule *r = &p->rules.v[c->rules[i]];
 
-		if (!r->target || strcmp(r->target, "KUBE-NODEPORTS") || !r->has_dst ||
-		    r->dst_neg || r->dst_plen != plen)
-			continue;
-		err = kindex__add_local(p->idx, &r->dst, NULL, KO_IPTABLES);
-		p->idx->np_scoped[kfam__idx(p->family)] = true;
+			if (!r->target || strcmp(r->target, "KUBE-NODEPORTS"))
+				continue;
+			if (!r->has_dst || r->dst_neg || r->dst_plen != plen)
+				return 0; /* every local address */
+			if (!add)
+				continue;
+			err = kindex__add_local(p->idx, &r->dst, NULL, KO_IPTABLES);
+			p->idx->np_scoped[kfam__idx(p->family)] = true;
+		}
 	}
 	return err;
 }
@@ -913,6 +934,17 @@ static int ipt__excl(struct ipt *p, const struct ipt_rule *r, const struct kexcl
 	struct kexcl e[KEXCL_MAX];
 
 	*n = 0;
+	*out = NULL;
+	if (p->two_nat)
+		return 0;
+	if (p->excl && p->excl_chain == r->chain && p->excl_before == r->excl_before) {
+		*out = p->excl; /* the rule before it in its chain had the same */
+		*n = p->nexcl;
+		return 0;
+	}
+	p->excl = NULL;
+	p->excl_chain = r->chain;
+	p->excl_before = r->excl_before;
 	for (int depth = 0; depth <= IPT_MAX_DEPTH; depth++) {
 		const struct ipt_chain *c = &p->chains.v[r->chain];
 
@@ -924,12 +956,17 @@ static int ipt__excl(struct ipt *p, const struct ipt_rule *r, const struct kexcl
 						    .dport_hi = x->dport_hi };
 			i = x->excl_before;
 		}
-		if (c->njumps != 1) /* a base chain, or more than one way in */
+		/* a base chain, or more than one way in (or maybe) */
+		if (c->njumps != 1 || p->jumps_unsure)
 			break;
 		r = &p->rules.v[c->jump];
 	}
 	*out = *n ? karena__memdup(&p->idx->arena, e, *n * sizeof(e[0])) : NULL;
-	return *n && !*out ? -ENOMEM : 0;
+	if (*n && !*out)
+		return -ENOMEM;
+	p->excl = *out;
+	p->nexcl = *n;
+	return 0;
 }
 
 static int ipt__other(struct ipt *p, const struct ipt_rule *r, uint16_t lo, uint16_t hi,

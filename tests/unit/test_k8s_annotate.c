@@ -2071,6 +2071,19 @@ static void test_iptables_nodeport_addresses(void **state)
 		}
 		kindex__free(idx);
 	}
+	/* a jump for every local address beside one for 192.168.56.12 (an
+	 * older kube-proxy's zero CIDR among nodePortAddresses): every one */
+	free(scoped);
+	scoped = replaced(save, local_jump,
+			  "-d 192.168.56.12/32 -j KUBE-NODEPORTS\n-A KUBE-SERVICES -m addrtype "
+			  "--dst-type LOCAL -j KUBE-NODEPORTS");
+	idx = kindex__new();
+	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE, scoped);
+	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr.txt");
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45234, "10.224.0.1", 30080,
+		 "10.224.0.30", 80);
+	assert_int_equal(a.target.kind, K8S_KIND_NODE_PORT);
+	kindex__free(idx);
 	free(scoped);
 	free(save);
 }

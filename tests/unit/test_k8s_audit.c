@@ -169,6 +169,22 @@ static void test_return_ahead(void **state)
 		  "-A PROXY ! -d 10.96.0.0/12 -j RETURN\n"
 		  "-A PROXY -p tcp -j REDIRECT --to-ports 12345\n",
 		  true },
+		/* two --dport matches (80 and 3306): the RETURN takes nothing */
+		{ "-A OUTPUT -p tcp -j PROXY\n"
+		  "-A PROXY -d 10.0.0.0/8 -p tcp -m tcp --dport 80 -m tcp --dport 3306 -j RETURN\n"
+		  "-A PROXY -p tcp -j REDIRECT --to-ports 12345\n",
+		  true },
+		/* a second way into REDIR on a line natwho cannot read (port 0) */
+		{ "-A OUTPUT -p tcp -m tcp --dport 0:1023 -j REDIR\n"
+		  "-A OUTPUT -p tcp -j PROXY\n"
+		  "-A PROXY -d 10.96.0.0/12 -j RETURN\n"
+		  "-A PROXY -j REDIR\n"
+		  "-A REDIR -p tcp -j REDIRECT --to-ports 15001\n",
+		  true },
+		/* two nat tables in one dump: whose RETURN is ahead is not known */
+		{ "-A OUTPUT -d 10.0.0.0/8 -j RETURN\nCOMMIT\n*nat\n:OUTPUT ACCEPT [0:0]\n"
+		  "-A OUTPUT -p tcp -j REDIRECT --to-ports 12345\n",
+		  true },
 	};
 	struct kindex *idx;
 	struct report r;
