@@ -493,6 +493,22 @@ static __always_inline int nw_proto_has_ports(__u8 proto)
 	       proto == IPPROTO_UDPLITE || proto == IPPROTO_DCCP;
 }
 
+#ifdef NW_BTF_CT
+/*
+ * The port filter alone, on the entry: the netfilter hook asks it first, so
+ * that a connection it leaves out (most of them, with `--port 3306` on a busy
+ * node) costs no socket, task or tuple read.  nw_emit() asks it again.
+ */
+static __always_inline int nw_ct_ports_pass(const struct nf_conn *ct)
+{
+	if (!filter.nports)
+		return 1;
+	return nw_proto_has_ports(ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.protonum) &&
+	       nw_port_match(bpf_ntohs(ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u.all),
+			     bpf_ntohs(ct->tuplehash[IP_CT_DIR_REPLY].tuple.src.u.all));
+}
+#endif
+
 /*
  * From a stack copy of a conntrack tuple (nw_tuple_read()): its addresses
  * (@alen bytes each) and, if @ports (nw_proto_has_ports()), ports into an

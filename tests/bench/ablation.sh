@@ -15,7 +15,9 @@
 #   text      natwho: the default text output, to a file on tmpfs
 # and, with BPF_AB=1, the new-connection program time of two natwho builds
 # attached to the same storms instead (NATWHO_A, NATWHO_B; which one hooks
-# first alternates per round: the second sees warmer caches).
+# first alternates per round: the second sees warmer caches), each run with
+# -q and the words of NWA_ARGS (say "--port 9": the path of a connection a
+# filter leaves out).
 #
 # Per run: the storm's CPU per connection (load generator + server, whose
 # context runs the softirq work and the BPF programs; natwho's own CPU is not
@@ -107,9 +109,9 @@ bpf_ab() {
 	for r in $(seq 1 "$ROUNDS"); do
 		if [ $((r % 2)) = 1 ]; then first=$a second=$b; else first=$b second=$a; fi
 		nwb_ct_settle 20000
-		natwho_start "$first" --backend netfilter -q
+		natwho_start "$first" --backend netfilter -q ${NWA_ARGS:-}
 		pa=$P
-		natwho_start "$second" --backend netfilter -q
+		natwho_start "$second" --backend netfilter -q ${NWA_ARGS:-}
 		pb=$P
 		prog_totals "$pa" >"$T/a0"
 		prog_totals "$pb" >"$T/b0"
