@@ -164,7 +164,13 @@ static int ipt__portrange(const char *s, uint16_t *lo, uint16_t *hi)
 		*hi = *lo;
 		return 0;
 	}
-	if (kport__parse(s, sep, lo) || kport__parse(s + sep + 1, n - sep - 1, hi) || *lo > *hi)
+	/* iptables-save prints `--dport :1023` as 0:1023: no connection
+	 * natwho names has port 0 */
+	if (sep == 1 && s[0] == '0')
+		*lo = 1;
+	else if (kport__parse(s, sep, lo))
+		return -EINVAL;
+	if (kport__parse(s + sep + 1, n - sep - 1, hi) || *lo > *hi)
 		return -EINVAL;
 	return 0;
 }

@@ -354,10 +354,15 @@ static int nft__port_range(struct json_object *v, uint16_t *lo, uint16_t *hi)
 		*hi = *lo;
 		return 0;
 	}
-	if (json_object_array_length(r) != 2 || nft__port(json_object_array_get_idx(r, 0), lo) ||
-	    nft__port(json_object_array_get_idx(r, 1), hi) || *lo > *hi)
+	if (json_object_array_length(r) != 2 || nft__port(json_object_array_get_idx(r, 1), hi))
 		return -EINVAL;
-	return 0;
+	/* `th dport 0-1023`: no connection natwho names has port 0 */
+	if (json_object_get_int64(json_object_array_get_idx(r, 0)) == 0 &&
+	    json_object_is_type(json_object_array_get_idx(r, 0), json_type_int))
+		*lo = 1;
+	else if (nft__port(json_object_array_get_idx(r, 0), lo))
+		return -EINVAL;
+	return *lo > *hi ? -EINVAL : 0;
 }
 
 /*

@@ -174,8 +174,9 @@ static void test_return_ahead(void **state)
 		  "-A PROXY -d 10.0.0.0/8 -p tcp -m tcp --dport 80 -m tcp --dport 3306 -j RETURN\n"
 		  "-A PROXY -p tcp -j REDIRECT --to-ports 12345\n",
 		  true },
-		/* a second way into REDIR on a line natwho cannot read (port 0) */
-		{ "-A OUTPUT -p tcp -m tcp --dport 0:1023 -j REDIR\n"
+		/* a second way into REDIR on a line natwho cannot read (a mask
+		 * that is no prefix) */
+		{ "-A OUTPUT -d 10.0.0.0/255.0.255.0 -p tcp -j REDIR\n"
 		  "-A OUTPUT -p tcp -j PROXY\n"
 		  "-A PROXY -d 10.96.0.0/12 -j RETURN\n"
 		  "-A PROXY -j REDIR\n"
@@ -215,6 +216,40 @@ static void test_return_ahead(void **state)
 	assert_non_null(strstr(r.buf, "shadows Service b/mysql-b:3306 ClusterIP 10.96.0.21:3306"));
 	free(r.buf);
 	kindex__free(idx);
+}
+
+/*
+ * A port range from 0 (iptables-save prints `--dport :1023` as 0:1023, nft
+ * `tcp dport 0-1023`): read as 1-1023, not dropped as a line not understood
+ * nor taken as any port.
+ */
+static void test_port_range_from_zero(void **state)
+{
+	static const char *const rules[] = {
+		"*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p tcp -m tcp --dport 0:1023 -j DNAT "
+		"--to-destination 10.224.0.222\nCOMMIT\n",
+		"*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p tcp -m multiport --dports 0:1023 -j DNAT "
+		"--to-destination 10.224.0.222\nCOMMIT\n",
+		"{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"t\"}}, "
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"t\", \"name\": \"c\", \"type\": "
+		"\"nat\", \"hook\": \"output\", \"prio\": -100}}, "
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"t\", \"chain\": \"c\", \"expr\": ["
+		"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"tcp\", "
+		"\"field\": \"dport\"}}, \"right\": {\"range\": [0, 1023]}}}, "
+		"{\"dnat\": {\"addr\": \"10.224.0.222\"}}]}}]}",
+	};
+	struct kindex *idx;
+	struct report r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		idx = snapshot_and(i < 2 ? KSRC_IPTABLES_SAVE : KSRC_NFT_JSON, rules[i]);
+		audit(idx, OUT_TEXT, &r);
+		assert_non_null(strstr(r.buf, "shadows Service default/web:80 ClusterIP 10.96.0.30:80"));
+		assert_null(strstr(r.buf, "mysql"));
+		free(r.buf);
+		kindex__free(idx);
+	}
 }
 
 /* The incident: IPVS binds every ClusterIP to kube-ipvs0. */
@@ -686,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_iptables_nodeport_only),
 		cmocka_unit_test(test_iptables_nodeport_addresses),
 		cmocka_unit_test(test_return_ahead),
+		cmocka_unit_test(test_port_range_from_zero),
 		cmocka_unit_test(test_ipvs_json),
 		cmocka_unit_test(test_kubelet_hostport),
 		cmocka_unit_test(test_nft_vmap_reach),
