@@ -205,6 +205,24 @@ static void test_return_ahead(void **state)
 		free(r.buf);
 		kindex__free(idx);
 	}
+	/* IPv6, through a goto: web's IPv6 ClusterIP left out by its network's
+	 * RETURN, not by another network's */
+	for (int i = 0; i < 2; i++) {
+		snprintf(buf, sizeof(buf),
+			 "*nat\n:OUTPUT ACCEPT [0:0]\n:PROXY - [0:0]\n-A OUTPUT -p tcp -g PROXY\n"
+			 "-A PROXY -d %s -j RETURN\n"
+			 "-A PROXY -p tcp -j REDIRECT --to-ports 15001\nCOMMIT\n",
+			 i ? "fd00:99::/64" : "fd00:10:96::/112");
+		idx = snapshot_and(KSRC_IP6TABLES_SAVE, buf);
+		audit(idx, OUT_TEXT, &r);
+		if (i)
+			assert_non_null(strstr(r.buf, "shadows Service default/web:80 ClusterIP "
+						      "[fd00:10:96::30]:80"));
+		else
+			assert_null(strstr(r.buf, "ClusterIP"));
+		free(r.buf);
+		kindex__free(idx);
+	}
 	/* one Service port's RETURN: that one alone left out */
 	idx = snapshot_and(KSRC_IPTABLES_SAVE,
 			   "*nat\n:OUTPUT ACCEPT [0:0]\n"
