@@ -493,21 +493,18 @@ static __always_inline int nw_proto_has_ports(__u8 proto)
 	       proto == IPPROTO_UDPLITE || proto == IPPROTO_DCCP;
 }
 
-#ifdef NW_BTF_CT
 /*
- * The port filter alone, on the entry: the netfilter hook asks it first, so
- * that a connection it leaves out (most of them, with `--port 3306` on a busy
- * node) costs no socket, task or tuple read.  nw_emit() asks it again.
+ * --port, where one is set (filter.nports): does a connection of @proto
+ * with the original direction's destination port @odport and the reply's
+ * source port @rsport (network order, as the entry holds them) pass?
+ * nw_emit() asks it; the netfilter hook first, of the entry itself, so that
+ * a connection it leaves out (most of them, with `--port 3306` on a busy
+ * node) costs no socket, task or tuple read.
  */
-static __always_inline int nw_ct_ports_pass(const struct nf_conn *ct)
+static __always_inline int nw_ports_pass(__u8 proto, __u16 odport, __u16 rsport)
 {
-	if (!filter.nports)
-		return 1;
-	return nw_proto_has_ports(ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.protonum) &&
-	       nw_port_match(bpf_ntohs(ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u.all),
-			     bpf_ntohs(ct->tuplehash[IP_CT_DIR_REPLY].tuple.src.u.all));
+	return nw_proto_has_ports(proto) && nw_port_match(bpf_ntohs(odport), bpf_ntohs(rsport));
 }
-#endif
 
 /*
  * From a stack copy of a conntrack tuple (nw_tuple_read()): its addresses
@@ -854,7 +851,6 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns,
 	struct nw_event *e;
 	struct nw_stage *st;
 	__u32 at = 0, size;
-	__u16 odport = 0, rsport = 0;
 	unsigned long status;
 	__u8 family, proto;
 	int ports;
@@ -909,14 +905,8 @@ static __always_inline void nw_emit(const struct nf_conn *ct, __u32 netns,
 		if (filter.tgid && !filter.cgroup)
 			return;
 	}
-	if (filter.nports) {
-		if (!ports)
-			return;
-		odport = bpf_ntohs(orig->dst.u.all);
-		rsport = bpf_ntohs(reply->src.u.all);
-		if (!nw_port_match(odport, rsport))
-			return;
-	}
+	if (filter.nports && !nw_ports_pass(proto, orig->dst.u.all, reply->src.u.all))
+		return;
 	if (filter.naddrs && !nw_addr_match(orig, reply, family))
 		return;
 	if (filter.cgroup) { /* last: a miss is counted only for what passed the rest */

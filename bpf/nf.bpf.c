@@ -120,7 +120,9 @@ static __always_inline int nw_nf_hook(struct bpf_nf_ctx *ctx, __u8 hook)
 	v6 = ctx->state->pf == NFPROTO_IPV6;
 	if (!nf_tracked[v6]) /* conntrack runs for the family here */
 		nf_tracked[v6] = 1;
-	if (!nw_ct_ports_pass(ct))
+	if (filter.nports && !nw_ports_pass(ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.protonum,
+					    ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u.all,
+					    ct->tuplehash[IP_CT_DIR_REPLY].tuple.src.u.all))
 		return NW_NF_ACCEPT;
 
 	/* LOCAL_IN runs in softirq: the current task is unrelated there, and a

@@ -173,7 +173,6 @@ struct khostport {
 	struct kreach reach[KHOOK_MAX];
 };
 
-/* Any other DNAT or REDIRECT rule. */
 /*
  * A rule ahead of a DNAT rule on its path that surely takes some
  * connections away from it: `-d NET [-p P [--dport N]] -j RETURN` (or
@@ -189,6 +188,7 @@ struct kexcl {
 
 #define KEXCL_MAX 64 /* per rule; more are left out (the audit errs on "shadows") */
 
+/* Any other DNAT or REDIRECT rule. */
 struct krule {
 	struct kkey key; /* family, proto (0: any), port (0: any or a range) */
 	uint16_t dport_lo, dport_hi; /* 0, 0: any */
@@ -432,6 +432,7 @@ static inline bool klocal__nodeports(const struct kindex *idx, const struct kloc
 	return !idx->np_scoped[kfam__idx(l->key.family)] || l->origin == KO_NFT ||
 	       l->origin == KO_IPTABLES;
 }
+
 const char *khook__str(uint8_t hook);
 
 /* The parsers: 0 or a negative errno with errbuf set. */

@@ -42,7 +42,7 @@ struct ipt_rule {
 	const char *comment, *target, *match_set, *match_set_flags;
 	uint8_t proto;
 	bool dst_neg, has_dst, local_dst, other_dst_type, src_neg;
-	bool opaque; /* a match besides -d, -p, --dport and comments, or a `!` */
+	bool opaque; /* a match ipt__plain() does not take, or a `!` */
 	struct kaddr dst, src; /* src family 0: no -s */
 	uint8_t dst_plen, src_plen;
 	uint16_t dport_lo, dport_hi; /* 0: no --dport */
@@ -202,20 +202,11 @@ static int ipt__option(struct ipt *p, struct ipt_rule *r, int i, bool neg)
 {
 	const char *o = p->tok[i], *v = i + 1 < p->ntok ? p->tok[i + 1] : NULL;
 
-	if (!strcmp(o, "-m") || !strcmp(o, "--match")) {
-		if (v && strcmp(v, "tcp") && strcmp(v, "udp") && strcmp(v, "sctp") &&
-		    strcmp(v, "comment"))
-			r->opaque = true;
+	if (!strcmp(o, "-m") || !strcmp(o, "--match") || !strcmp(o, "-i") || !strcmp(o, "-o"))
 		return v ? 2 : -EINVAL;
-	}
-	if (!strcmp(o, "-i") || !strcmp(o, "-o")) {
-		r->opaque = true;
-		return v ? 2 : -EINVAL;
-	}
 	if (!strcmp(o, "-s") || !strcmp(o, "--source")) {
 		if (!v)
 			return -EINVAL;
-		r->opaque = true;
 		if (kaddr__parse_prefix(v, strlen(v), p->family, &r->src, &r->src_plen))
 			r->src.family = 0; /* a mask that is no prefix: taken as any source */
 		r->src_neg = neg;
@@ -229,7 +220,6 @@ static int ipt__option(struct ipt *p, struct ipt_rule *r, int i, bool neg)
 		 * that matches none; the line is kept for its jump */
 		if (!neg && strcmp(v, "all") && kproto__parse(v, strlen(v), &r->proto))
 			r->proto = IPT_PROTO_UNKNOWN;
-		r->opaque |= r->proto == IPT_PROTO_UNKNOWN;
 		return 2;
 	}
 	if (!strcmp(o, "-d") || !strcmp(o, "--destination")) {
@@ -239,18 +229,13 @@ static int ipt__option(struct ipt *p, struct ipt_rule *r, int i, bool neg)
 		r->dst_neg = neg;
 		return 2;
 	}
-	if (!strcmp(o, "--dport") || !strcmp(o, "--destination-port")) {
-		r->opaque |= r->dport_lo != 0; /* a second one: both must match */
+	if (!strcmp(o, "--dport") || !strcmp(o, "--destination-port"))
 		return v && (neg || !ipt__portrange(v, &r->dport_lo, &r->dport_hi)) ? 2 : -EINVAL;
-	}
-	if (!strcmp(o, "--dports") || !strcmp(o, "--destination-ports")) {
-		r->opaque = true;
+	if (!strcmp(o, "--dports") || !strcmp(o, "--destination-ports"))
 		return v && (neg || !ipt__mports(r, v)) ? 2 : -EINVAL;
-	}
 	if (!strcmp(o, "--dst-type")) {
 		if (!v)
 			return -EINVAL;
-		r->opaque = true;
 		if (!neg && !strcmp(v, "LOCAL"))
 			r->local_dst = true;
 		else
@@ -268,8 +253,22 @@ static int ipt__option(struct ipt *p, struct ipt_rule *r, int i, bool neg)
 		r->match_set_flags = karena__strdup(&p->idx->arena, p->tok[i + 2]);
 		return 3;
 	}
-	r->opaque = true;
 	return 1; /* an option natwho does not need, or its argument */
+}
+
+/*
+ * Does option @o (argument @v) keep @r a rule whose matches natwho reads
+ * whole (ipt_rule.opaque): -d, -p, one --dport, tcp/udp/sctp and comments?
+ */
+static bool ipt__plain(const struct ipt_rule *r, const char *o, const char *v)
+{
+	if (!strcmp(o, "-m") || !strcmp(o, "--match"))
+		return v && (!strcmp(v, "tcp") || !strcmp(v, "udp") || !strcmp(v, "sctp") ||
+			     !strcmp(v, "comment"));
+	if (!strcmp(o, "--dport") || !strcmp(o, "--destination-port"))
+		return !r->dport_lo; /* a second one: both must match */
+	return !strcmp(o, "-d") || !strcmp(o, "--destination") || !strcmp(o, "-p") ||
+	       !strcmp(o, "--protocol") || !strcmp(o, "--comment");
 }
 
 static int ipt__target(struct ipt *p, struct ipt_rule *r, int i)
@@ -324,8 +323,10 @@ static int ipt__rule(struct ipt *p, const char *line, size_t n)
 			continue;
 		}
 		used = ipt__target(p, r, i);
-		if (!used)
+		if (!used) {
+			r->opaque |= !ipt__plain(r, p->tok[i], i + 1 < p->ntok ? p->tok[i + 1] : NULL);
 			used = ipt__option(p, r, i, neg);
+		}
 		if (used < 0)
 			err = used;
 		neg = false;
@@ -451,7 +452,7 @@ static uint32_t ipt__chain_id(const struct ipt *p, const char *name)
 static bool ipt__excl_rule(const struct ipt_rule *r)
 {
 	return r->target && (!strcmp(r->target, "RETURN") || !strcmp(r->target, "ACCEPT")) &&
-	       r->has_dst && !r->opaque;
+	       r->has_dst && !r->opaque && r->proto != IPT_PROTO_UNKNOWN;
 }
 
 /* Each chain's rules in order, and each rule's position: counted first, so

@@ -346,7 +346,7 @@ static int nft__port(struct json_object *v, uint16_t *port)
 /* 80, {"range": [a, b]} */
 static int nft__port_range(struct json_object *v, uint16_t *lo, uint16_t *hi)
 {
-	struct json_object *r = kjson__get(v, "range", json_type_array);
+	struct json_object *r = kjson__get(v, "range", json_type_array), *first;
 
 	if (!r) {
 		if (nft__port(v, lo))
@@ -354,13 +354,13 @@ static int nft__port_range(struct json_object *v, uint16_t *lo, uint16_t *hi)
 		*hi = *lo;
 		return 0;
 	}
+	first = json_object_array_get_idx(r, 0);
 	if (json_object_array_length(r) != 2 || nft__port(json_object_array_get_idx(r, 1), hi))
 		return -EINVAL;
 	/* `th dport 0-1023`: no connection natwho names has port 0 */
-	if (json_object_get_int64(json_object_array_get_idx(r, 0)) == 0 &&
-	    json_object_is_type(json_object_array_get_idx(r, 0), json_type_int))
+	if (json_object_is_type(first, json_type_int) && json_object_get_int64(first) == 0)
 		*lo = 1;
-	else if (nft__port(json_object_array_get_idx(r, 0), lo))
+	else if (nft__port(first, lo))
 		return -EINVAL;
 	return *lo > *hi ? -EINVAL : 0;
 }

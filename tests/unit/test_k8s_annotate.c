@@ -2038,53 +2038,64 @@ static void test_ipvs_table_snapshot(void **state)
 }
 
 /*
+ * web's NodePort 30080 at the node's address 192.168.56.12 (ip-addr.txt),
+ * and at its cni0 address 10.224.0.1 unless kube-proxy serves NodePorts at
+ * some addresses alone (@scoped): then debug-0's hostPort 30080 taking it is
+ * no hijack.
+ */
+static void assert_nodeport_addrs(struct kindex *idx, bool scoped)
+{
+	struct k8s_annot a;
+
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45233, "192.168.56.12", 30080,
+		 "10.224.0.30", 80);
+	assert_int_equal(a.target.kind, K8S_KIND_NODE_PORT);
+	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45234, "10.224.0.1", 30080,
+		 "10.224.0.30", 80);
+	if (scoped) {
+		assert_int_not_equal(a.target.kind, K8S_KIND_NODE_PORT);
+		assert_int_not_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	} else {
+		assert_int_equal(a.target.kind, K8S_KIND_NODE_PORT);
+	}
+}
+
+/*
  * kube-proxy's iptables mode with nodePortAddresses: one `-d ADDR -j
- * KUBE-NODEPORTS` jump per address instead of --dst-type LOCAL.  The node's
- * cni0 address at 30080 is then no NodePort of web, and the hostPort 30080
- * taking it no hijack; without the option it is one.
+ * KUBE-NODEPORTS` jump per address instead of --dst-type LOCAL, scoped;
+ * without the option, or with a jump for every local address beside one
+ * for 192.168.56.12 (an older kube-proxy's zero CIDR among
+ * nodePortAddresses), every local address serves NodePorts.
  */
 static void test_iptables_nodeport_addresses(void **state)
 {
 	static const char local_jump[] = "-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS";
+	static const struct {
+		const char *jumps; /* NULL: the fixture's own */
+		bool scoped;
+	} cases[] = {
+		{ NULL, false },
+		{ "-d 192.168.56.12/32 -j KUBE-NODEPORTS", true },
+		{ "-d 192.168.56.12/32 -j KUBE-NODEPORTS\n-A KUBE-SERVICES -m addrtype "
+		  "--dst-type LOCAL -j KUBE-NODEPORTS",
+		  false },
+	};
 	size_t len;
 	char *save = kt_fixture("iptables-save.txt", &len);
-	char *scoped = replaced(save, local_jump, "-d 192.168.56.12/32 -j KUBE-NODEPORTS");
-	struct kindex *idx;
-	struct k8s_annot a;
 
 	(void)state;
 	assert_non_null(strstr(save, local_jump));
-	for (int with = 0; with < 2; with++) {
-		idx = kindex__new();
-		kt_add_str_ok(idx, KSRC_IPTABLES_SAVE, with ? scoped : save);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = cases[i].jumps ? replaced(save, local_jump, cases[i].jumps) : save;
+		struct kindex *idx = kindex__new();
+
+		kt_add_str_ok(idx, KSRC_IPTABLES_SAVE, text);
 		kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr.txt");
-		annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45233, "192.168.56.12", 30080,
-			 "10.224.0.30", 80);
-		assert_int_equal(a.target.kind, K8S_KIND_NODE_PORT);
-		annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45234, "10.224.0.1", 30080,
-			 "10.224.0.30", 80);
-		if (with) {
-			assert_int_not_equal(a.target.kind, K8S_KIND_NODE_PORT);
-			assert_int_not_equal(a.verdict, K8S_VERDICT_MISMATCH);
-		} else {
-			assert_int_equal(a.target.kind, K8S_KIND_NODE_PORT);
-		}
+		assert_nodeport_addrs(idx, cases[i].scoped);
 		kindex__free(idx);
+		if (text != save)
+			free(text);
 	}
-	/* a jump for every local address beside one for 192.168.56.12 (an
-	 * older kube-proxy's zero CIDR among nodePortAddresses): every one */
-	free(scoped);
-	scoped = replaced(save, local_jump,
-			  "-d 192.168.56.12/32 -j KUBE-NODEPORTS\n-A KUBE-SERVICES -m addrtype "
-			  "--dst-type LOCAL -j KUBE-NODEPORTS");
-	idx = kindex__new();
-	kt_add_str_ok(idx, KSRC_IPTABLES_SAVE, scoped);
-	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr.txt");
-	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45234, "10.224.0.1", 30080,
-		 "10.224.0.30", 80);
-	assert_int_equal(a.target.kind, K8S_KIND_NODE_PORT);
-	kindex__free(idx);
-	free(scoped);
 	free(save);
 }
 
@@ -2137,16 +2148,9 @@ static void test_nftables(void **state)
 	assert_int_equal(a.verdict, K8S_VERDICT_OK);
 	assert_int_equal(a.via.kind, K8S_VIA_HOSTPORT);
 	/* kube-proxy's nftables mode serves NodePorts at its nodeport-ips
-	 * (192.168.56.12) alone: the node's cni0 address at 30080 is no
-	 * NodePort of web, and debug-0's hostPort taking it no hijack */
+	 * (192.168.56.12) alone */
 	kt_add_ok(idx, KSRC_LOCAL_ADDRS, "ip-addr.txt");
-	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45233, "192.168.56.12", 30080,
-		 "10.224.0.30", 80);
-	assert_int_equal(a.target.kind, K8S_KIND_NODE_PORT);
-	annotate(idx, &a, AF_INET, IPPROTO_TCP, "10.224.0.9", 45234, "10.224.0.1", 30080,
-		 "10.224.0.30", 80);
-	assert_int_not_equal(a.target.kind, K8S_KIND_NODE_PORT);
-	assert_int_not_equal(a.verdict, K8S_VERDICT_MISMATCH);
+	assert_nodeport_addrs(idx, true);
 	kindex__free(idx);
 	/* Where nothing names the node's addresses, an external one cannot be
 	 * told from a local one: no verdict of astray. */

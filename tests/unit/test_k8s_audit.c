@@ -38,6 +38,16 @@ static struct kindex *snapshot_and(enum ksrc_kind kind, const char *rules)
 	return idx;
 }
 
+/* The audit, as text, of the snapshot's cluster with one more source of
+ * rules: into @r. */
+static void audit_of(enum ksrc_kind kind, const char *rules, struct report *r)
+{
+	struct kindex *idx = snapshot_and(kind, rules);
+
+	audit(idx, OUT_TEXT, r);
+	kindex__free(idx);
+}
+
 static int count_lines(const char *s, const char *needle)
 {
 	int n = 0;
@@ -187,15 +197,13 @@ static void test_return_ahead(void **state)
 		  "-A OUTPUT -p tcp -j REDIRECT --to-ports 12345\n",
 		  true },
 	};
-	struct kindex *idx;
 	struct report r;
 	char buf[1024];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(buf, sizeof(buf), "%s%sCOMMIT\n", head, cases[i].rules);
-		idx = snapshot_and(KSRC_IPTABLES_SAVE, buf);
-		audit(idx, OUT_TEXT, &r);
+		audit_of(KSRC_IPTABLES_SAVE, buf, &r);
 		if (cases[i].clusterips)
 			assert_non_null(strstr(r.buf, "shadows Service a/mysql-a:3306 ClusterIP"));
 		else
@@ -203,7 +211,6 @@ static void test_return_ahead(void **state)
 		/* the node's address is no cluster network's */
 		assert_non_null(strstr(r.buf, "shadows NodePort tcp/30080"));
 		free(r.buf);
-		kindex__free(idx);
 	}
 	/* IPv6, through a goto: web's IPv6 ClusterIP left out by its network's
 	 * RETURN, not by another network's */
@@ -213,27 +220,24 @@ static void test_return_ahead(void **state)
 			 "-A PROXY -d %s -j RETURN\n"
 			 "-A PROXY -p tcp -j REDIRECT --to-ports 15001\nCOMMIT\n",
 			 i ? "fd00:99::/64" : "fd00:10:96::/112");
-		idx = snapshot_and(KSRC_IP6TABLES_SAVE, buf);
-		audit(idx, OUT_TEXT, &r);
+		audit_of(KSRC_IP6TABLES_SAVE, buf, &r);
 		if (i)
 			assert_non_null(strstr(r.buf, "shadows Service default/web:80 ClusterIP "
 						      "[fd00:10:96::30]:80"));
 		else
 			assert_null(strstr(r.buf, "ClusterIP"));
 		free(r.buf);
-		kindex__free(idx);
 	}
 	/* one Service port's RETURN: that one alone left out */
-	idx = snapshot_and(KSRC_IPTABLES_SAVE,
-			   "*nat\n:OUTPUT ACCEPT [0:0]\n"
-			   "-A OUTPUT -d 10.96.0.20/32 -p tcp -m tcp --dport 3306 -j RETURN\n"
-			   "-A OUTPUT -p tcp -m tcp --dport 3306 -j DNAT --to-destination "
-			   "10.224.0.222\nCOMMIT\n");
-	audit(idx, OUT_TEXT, &r);
+	audit_of(KSRC_IPTABLES_SAVE,
+		 "*nat\n:OUTPUT ACCEPT [0:0]\n"
+		 "-A OUTPUT -d 10.96.0.20/32 -p tcp -m tcp --dport 3306 -j RETURN\n"
+		 "-A OUTPUT -p tcp -m tcp --dport 3306 -j DNAT --to-destination "
+		 "10.224.0.222\nCOMMIT\n",
+		 &r);
 	assert_null(strstr(r.buf, "a/mysql-a:3306"));
 	assert_non_null(strstr(r.buf, "shadows Service b/mysql-b:3306 ClusterIP 10.96.0.21:3306"));
 	free(r.buf);
-	kindex__free(idx);
 }
 
 /*
@@ -256,17 +260,14 @@ static void test_port_range_from_zero(void **state)
 		"\"field\": \"dport\"}}, \"right\": {\"range\": [0, 1023]}}}, "
 		"{\"dnat\": {\"addr\": \"10.224.0.222\"}}]}}]}",
 	};
-	struct kindex *idx;
 	struct report r;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-		idx = snapshot_and(i < 2 ? KSRC_IPTABLES_SAVE : KSRC_NFT_JSON, rules[i]);
-		audit(idx, OUT_TEXT, &r);
+		audit_of(i < 2 ? KSRC_IPTABLES_SAVE : KSRC_NFT_JSON, rules[i], &r);
 		assert_non_null(strstr(r.buf, "shadows Service default/web:80 ClusterIP 10.96.0.30:80"));
 		assert_null(strstr(r.buf, "mysql"));
 		free(r.buf);
-		kindex__free(idx);
 	}
 }
 
@@ -677,11 +678,11 @@ static void test_nft_map(void **state)
 	kindex__free(idx);
 
 	/* iptables' ! -s: every client but those */
-	idx = snapshot_and(KSRC_IPTABLES_SAVE,
-			   "*nat\n:OUTPUT ACCEPT [0:0]\n"
-			   "-A OUTPUT ! -s 10.224.0.0/16 -p tcp -m tcp --dport 3306 -j DNAT "
-			   "--to-destination 10.224.0.222\nCOMMIT\n");
-	audit(idx, OUT_TEXT, &r);
+	audit_of(KSRC_IPTABLES_SAVE,
+		 "*nat\n:OUTPUT ACCEPT [0:0]\n"
+		 "-A OUTPUT ! -s 10.224.0.0/16 -p tcp -m tcp --dport 3306 -j DNAT "
+		 "--to-destination 10.224.0.222\nCOMMIT\n",
+		 &r);
 	assert_int_equal(r.findings, 2); /* mysql-a's ClusterIP and mysql-b's */
 	assert_int_equal(r.rules, 1);
 	assert_non_null(strstr(r.buf, "shadows Service a/mysql-a:3306 ClusterIP 10.96.0.20:3306"));
@@ -692,18 +693,16 @@ static void test_nft_map(void **state)
 					    "bypassed, not the Service\n"),
 			 1);
 	free(r.buf);
-	kindex__free(idx);
 
 	/* one multiport rule is a rule per port in the index: counted once */
-	idx = snapshot_and(KSRC_IPTABLES_SAVE,
-			   "*nat\n:OUTPUT ACCEPT [0:0]\n"
-			   "-A OUTPUT -p tcp -m multiport --dports 3306,53 -j DNAT "
-			   "--to-destination 10.224.0.222\nCOMMIT\n");
-	audit(idx, OUT_TEXT, &r);
+	audit_of(KSRC_IPTABLES_SAVE,
+		 "*nat\n:OUTPUT ACCEPT [0:0]\n"
+		 "-A OUTPUT -p tcp -m multiport --dports 3306,53 -j DNAT "
+		 "--to-destination 10.224.0.222\nCOMMIT\n",
+		 &r);
 	assert_int_equal(r.findings, 3); /* mysql-a's, mysql-b's and kube-dns's TCP ClusterIPs */
 	assert_int_equal(r.rules, 1);
 	free(r.buf);
-	kindex__free(idx);
 
 	/* a map keyed by the source inside the rule's own `ip saddr !=`: both
 	 * said, `ip saddr != 10.224.1.0/24 tcp dport 3306 dnat ip to ip saddr
